@@ -1,0 +1,117 @@
+# shoal: top-level build.  `make` builds the userspace programs into
+# build/bin/ and shoal.ko for every kernel the VM harness knows, each kernel
+# in its own tree under build/kmod/KVER/.  See README.md.
+
+VERSION := $(shell cat VERSION)
+BUILD ?= build
+SERIES ?= $(shell scripts/kernels)
+# SAN=1: ASan+UBSan build into build/san/ (what the tests run).
+ifeq ($(SAN),1)
+OUT := $(BUILD)/san
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+OPT := -O1 -g
+else
+OUT := $(BUILD)
+SANFLAGS :=
+OPT := -O2 -g
+endif
+
+PKGS := libsodium libmnl libnl-genl-3.0
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CC ?= cc
+CFLAGS ?= $(OPT)
+override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
+	-Wformat=2 -Wmissing-prototypes -Wstrict-prototypes -fstack-protector-strong \
+	-D_FORTIFY_SOURCE=2 -MMD -MP $(SANFLAGS) \
+	-I. -Ilib -DSHOAL_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
+override LDFLAGS += $(SANFLAGS)
+LDLIBS := $(PKG_LIBS)
+
+LIB_SRCS := $(wildcard lib/*.c)
+LIB_OBJS := $(LIB_SRCS:%.c=$(OUT)/obj/%.o)
+PROGS := $(OUT)/bin/shoal $(OUT)/bin/shoald $(OUT)/bin/shoal-mediator
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+UNIT_TESTS := $(UNIT_SRCS:tests/unit/%.c=$(OUT)/tests/%)
+KTEST_SRCS := $(wildcard tests/kselftest/*.c)
+KTEST_PROGS := $(KTEST_SRCS:tests/kselftest/%.c=$(OUT)/tests/%)
+HARNESS := $(BUILD)/include/kselftest_harness.h
+
+.PHONY: all userspace kmod kmods tests check demo deps clean checkpatch sparse
+
+all: userspace kmods
+
+userspace: $(PROGS)
+
+$(OUT)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(OUT)/lib/libshoal.a: $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(OUT)/bin/shoal: $(patsubst %.c,$(OUT)/obj/%.o,$(wildcard cli/*.c)) $(OUT)/lib/libshoal.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(OUT)/bin/shoald: $(patsubst %.c,$(OUT)/obj/%.o,$(wildcard daemon/*.c)) $(OUT)/lib/libshoal.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(OUT)/bin/shoal-mediator: $(patsubst %.c,$(OUT)/obj/%.o,$(wildcard mediator/*.c)) $(OUT)/lib/libshoal.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The kernel's own test harness headers, taken from Debian's linux-source
+# package at build time (never committed).
+$(HARNESS):
+	scripts/kselftest-headers $(BUILD)/include
+
+$(OUT)/obj/tests/%.o: tests/%.c $(HARNESS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -I$(BUILD)/include -Wno-unused-parameter -c -o $@ $<
+
+$(OUT)/tests/%: $(OUT)/obj/tests/unit/%.o $(OUT)/lib/libshoal.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(OUT)/tests/%: $(OUT)/obj/tests/kselftest/%.o $(OUT)/lib/libshoal.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+tests: $(UNIT_TESTS) $(KTEST_PROGS)
+
+# One module tree per kernel: the sources are mirrored as symlinks into
+# build/kmod/KVER so that object files of two kernels never mix.
+KMOD_SRCS := Kbuild VERSION $(wildcard kmod/*.c kmod/*.h) uapi/linux/shoal.h
+kmod:
+	@test -n "$(KVER)" || { echo "make kmod: set KVER=<uname -r of the target kernel>" >&2; exit 2; }
+	@test -d /lib/modules/$(KVER)/build || { echo "make kmod: no headers for $(KVER) (run scripts/deps)" >&2; exit 2; }
+	@d=$(BUILD)/kmod/$(KVER); mkdir -p $$d; \
+	find $$d -type l -delete; \
+	for f in $(KMOD_SRCS); do mkdir -p $$d/$$(dirname $$f); ln -s $(CURDIR)/$$f $$d/$$f; done
+	$(MAKE) -C /lib/modules/$(KVER)/build M=$(CURDIR)/$(BUILD)/kmod/$(KVER) W=1 modules
+
+kmods:
+	@for s in $(SERIES); do $(MAKE) --no-print-directory kmod KVER=$$(scripts/kernels $$s) || exit; done
+
+checkpatch:
+	scripts/kcheck checkpatch
+sparse:
+	scripts/kcheck sparse
+
+deps:
+	scripts/deps
+
+check:
+	scripts/check
+
+demo:
+	scripts/demo
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
