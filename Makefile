@@ -36,9 +36,9 @@ UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_TESTS := $(UNIT_SRCS:tests/unit/%.c=$(OUT)/tests/%)
 KTEST_SRCS := $(wildcard tests/kselftest/*.c)
 KTEST_PROGS := $(KTEST_SRCS:tests/kselftest/%.c=$(OUT)/tests/%)
-HARNESS := $(BUILD)/include/kselftest_harness.h
+HARNESS := $(BUILD)/kernel/include/kselftest_harness.h
 
-.PHONY: all userspace kmod kmods tests check demo deps clean checkpatch sparse
+.PHONY: all userspace kmod kmods tests check demo deps clean kcheck
 
 all: userspace kmods
 
@@ -64,14 +64,14 @@ $(OUT)/bin/shoal-mediator: $(patsubst %.c,$(OUT)/obj/%.o,$(wildcard mediator/*.c
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# The kernel's own test harness headers, taken from Debian's linux-source
-# package at build time (never committed).
+# The kernel's test harness headers and checkpatch, taken from Debian's
+# linux-source package at build time (never committed).
 $(HARNESS):
-	scripts/kselftest-headers $(BUILD)/include
+	scripts/kernel-tools $(BUILD)/kernel
 
 $(OUT)/obj/tests/%.o: tests/%.c $(HARNESS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -I$(BUILD)/include -Wno-unused-parameter -c -o $@ $<
+	$(CC) $(CFLAGS) -I$(BUILD)/kernel/include -Wno-unused-parameter -Wno-missing-prototypes -c -o $@ $<
 
 $(OUT)/tests/%: $(OUT)/obj/tests/unit/%.o $(OUT)/lib/libshoal.a
 	@mkdir -p $(dir $@)
@@ -97,10 +97,9 @@ kmod:
 kmods:
 	@for s in $(SERIES); do $(MAKE) --no-print-directory kmod KVER=$$(scripts/kernels $$s) || exit; done
 
-checkpatch:
-	scripts/kcheck checkpatch
-sparse:
-	scripts/kcheck sparse
+# checkpatch --strict, sparse and W=1 on every kernel; prints KTAP.
+kcheck: $(HARNESS)
+	tests/kcheck.sh
 
 deps:
 	scripts/deps

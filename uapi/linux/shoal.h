@@ -29,6 +29,7 @@ enum shoal_cmd {
 
 	__SHOAL_CMD_MAX
 };
+
 #define SHOAL_CMD_MAX (__SHOAL_CMD_MAX - 1)
 
 enum shoal_attr {
@@ -39,6 +40,7 @@ enum shoal_attr {
 
 	__SHOAL_A_MAX
 };
+
 #define SHOAL_A_MAX (__SHOAL_A_MAX - 1)
 
 #endif /* _UAPI_LINUX_SHOAL_H */

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SHOAL_UTIL_H
+#define SHOAL_UTIL_H
+
+#define SHOAL_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Exit codes every shoal program shares. */
+enum {
+	SHOAL_EXIT_OK = 0,
+	SHOAL_EXIT_FAILURE = 1,
+	SHOAL_EXIT_USAGE = 2,
+	SHOAL_EXIT_NO_MODULE = 3,
+};
+
+/* "PROG (shoal) VERSION" and the libraries it was linked with. */
+void shoal_print_version(const char *prog);
+
+#endif

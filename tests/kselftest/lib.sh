@@ -1,0 +1,84 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared by the shell tests: KTAP output and network-namespace helpers.
+# Source it, call ktap_plan N, then ktap_ok/ktap_fail/ktap_skip per test,
+# and end with ktap_finish (exit 0, 1 on any failure, 4 if all skipped).
+
+KSFT_SKIP=4
+ktap_n=0
+ktap_fails=0
+ktap_skips=0
+NETNS_CREATED=()
+
+ktap_plan() {
+	echo "TAP version 13"
+	echo "1..$1"
+}
+
+ktap_ok() {
+	ktap_n=$((ktap_n + 1))
+	echo "ok $ktap_n $*"
+}
+
+ktap_fail() {
+	ktap_n=$((ktap_n + 1))
+	ktap_fails=$((ktap_fails + 1))
+	echo "not ok $ktap_n $*"
+}
+
+ktap_skip() {
+	ktap_n=$((ktap_n + 1))
+	ktap_skips=$((ktap_skips + 1))
+	echo "ok $ktap_n $* # SKIP"
+}
+
+# ktap_check NAME CMD...: one test from a command's exit status; its output
+# goes into the log as diagnostics.
+ktap_check() {
+	local name=$1 out rc
+	shift
+	out=$("$@" 2>&1) && rc=0 || rc=$?
+	if [ "$rc" = 0 ]; then
+		ktap_ok "$name"
+	else
+		[ -n "$out" ] && printf '%s\n' "$out" | sed 's/^/# /'
+		echo "# '$*' exited $rc"
+		ktap_fail "$name"
+	fi
+}
+
+ktap_finish() {
+	if [ "$ktap_fails" -gt 0 ]; then
+		echo "# FAILED: $ktap_fails of $ktap_n"
+		exit 1
+	fi
+	[ "$ktap_n" -gt 0 ] && [ "$ktap_skips" = "$ktap_n" ] && exit $KSFT_SKIP
+	exit 0
+}
+
+# netns_add NAME...: namespaces with lo up, removed by netns_cleanup.
+netns_add() {
+	local ns
+	for ns in "$@"; do
+		ip netns add "$ns" || return 1
+		NETNS_CREATED+=("$ns")
+		ip -n "$ns" link set lo up
+	done
+}
+
+netns_cleanup() {
+	local ns
+	for ns in "${NETNS_CREATED[@]}"; do
+		ip netns del "$ns" 2>/dev/null
+	done
+	NETNS_CREATED=()
+}
+
+# A name unique to this run, so parallel runs on one host never collide.
+netns_name() {
+	echo "shoal-$1-$$"
+}
+
+# Runs from the repository root, where build/ is.
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BIN=${SHOAL_BIN:-$TOP/build/san/bin}
+TESTBIN=${SHOAL_TESTBIN:-$TOP/build/san/tests}
