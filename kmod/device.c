@@ -1,17 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The shoal net_device: an Ethernet device whose frames will be carried to
- * peers as ESP-in-UDP.  With no peers configured every frame is dropped.
+ * The shoal net_device: an Ethernet device whose frames travel to peers as
+ * ESP-in-UDP.  Its UDP sockets exist while it is up.
  */
 
 #include <linux/etherdevice.h>
 #include <linux/if_arp.h>
 #include <linux/module.h>
 #include <linux/netdevice.h>
+#include <linux/rtnetlink.h>
+#include <net/net_namespace.h>
 #include <net/rtnetlink.h>
 #include <uapi/linux/shoal.h>
 
 #include "device.h"
+#include "peer.h"
+#include "send.h"
+#include "socket.h"
+
+/* Every shoal device, for the namespace exit handler; RTNL. */
+static LIST_HEAD(shoal_devices);
 
 static int shoal_ndo_init(struct net_device *dev)
 {
@@ -23,23 +31,39 @@ static int shoal_ndo_init(struct net_device *dev)
 
 static void shoal_ndo_uninit(struct net_device *dev)
 {
+	struct shoal_device *sd = netdev_priv(dev);
+	struct shoal_peer *peer, *tmp;
+	LIST_HEAD(retire);
+
+	ASSERT_RTNL();
+	shoal_socket_close(sd);
+	list_for_each_entry_safe(peer, tmp, &sd->peer_list, list)
+		shoal_peer_remove(peer, &retire);
+	shoal_sa_retire_all(&retire);
+	list_del(&sd->device_node);
 	free_percpu(dev->tstats);
 	dev->tstats = NULL;
 }
 
-static netdev_tx_t shoal_ndo_start_xmit(struct sk_buff *skb,
-					struct net_device *dev)
+static int shoal_ndo_open(struct net_device *dev)
 {
-	/* No peer owns any destination yet. */
-	dev_core_stats_tx_dropped_inc(dev);
-	kfree_skb(skb);
-	return NETDEV_TX_OK;
+	struct shoal_device *sd = netdev_priv(dev);
+
+	return shoal_socket_open(sd, sd->listen_port);
+}
+
+static int shoal_ndo_stop(struct net_device *dev)
+{
+	shoal_socket_close(netdev_priv(dev));
+	return 0;
 }
 
 static const struct net_device_ops shoal_netdev_ops = {
 	.ndo_init		= shoal_ndo_init,
 	.ndo_uninit		= shoal_ndo_uninit,
-	.ndo_start_xmit		= shoal_ndo_start_xmit,
+	.ndo_open		= shoal_ndo_open,
+	.ndo_stop		= shoal_ndo_stop,
+	.ndo_start_xmit		= shoal_xmit,
 	.ndo_get_stats64	= dev_get_tstats64,
 	.ndo_set_mac_address	= eth_mac_addr,
 	.ndo_validate_addr	= eth_validate_addr,
@@ -47,6 +71,8 @@ static const struct net_device_ops shoal_netdev_ops = {
 
 static void shoal_setup(struct net_device *dev)
 {
+	struct shoal_device *sd = netdev_priv(dev);
+
 	ether_setup(dev);
 	dev->netdev_ops = &shoal_netdev_ops;
 	dev->needs_free_netdev = true;
@@ -55,7 +81,20 @@ static void shoal_setup(struct net_device *dev)
 	dev->mtu = SHOAL_DEFAULT_MTU;
 	dev->min_mtu = ETH_MIN_MTU;
 	dev->max_mtu = ETH_MAX_MTU - SHOAL_OVERHEAD;
+	dev->needed_headroom = LL_MAX_HEADER + SHOAL_OVERHEAD;
+	dev->needed_tailroom = 3 + 2 + 16;
 	eth_hw_addr_random(dev);
+
+	memset(sd, 0, sizeof(*sd));
+	sd->dev = dev;
+	INIT_LIST_HEAD(&sd->peer_list);
+	INIT_LIST_HEAD(&sd->device_node);
+	hash_init(sd->peer_table);
+	hash_init(sd->mac_table);
+	hash_init(sd->spi_table);
+	/* Events for control packets and unknown SPIs: 1000 a second. */
+	ratelimit_state_init(&sd->event_rs, HZ, 1000);
+	ratelimit_set_flags(&sd->event_rs, RATELIMIT_MSG_ON_RELEASE);
 }
 
 static int shoal_newlink(struct net *src_net, struct net_device *dev,
@@ -65,13 +104,11 @@ static int shoal_newlink(struct net *src_net, struct net_device *dev,
 	struct shoal_device *sd = netdev_priv(dev);
 	int ret;
 
-	sd->dev = dev;
 	sd->creating_net = src_net;
-
 	ret = register_netdevice(dev);
 	if (ret < 0)
 		return ret;
-
+	list_add(&sd->device_node, &shoal_devices);
 	netif_carrier_on(dev);
 	return 0;
 }
@@ -83,13 +120,50 @@ struct rtnl_link_ops shoal_link_ops __read_mostly = {
 	.newlink	= shoal_newlink,
 };
 
+/*
+ * A device lives on in another namespace, but its sockets belong to the
+ * one it was created in: when that goes away, so does the device.
+ */
+static void __net_exit shoal_net_pre_exit(struct net *net)
+{
+	struct shoal_device *sd, *tmp;
+	LIST_HEAD(kill);
+
+	rtnl_lock();
+	list_for_each_entry_safe(sd, tmp, &shoal_devices, device_node) {
+		if (sd->creating_net != net)
+			continue;
+		shoal_socket_close(sd);
+		unregister_netdevice_queue(sd->dev, &kill);
+	}
+	unregister_netdevice_many(&kill);
+	rtnl_unlock();
+}
+
+static struct pernet_operations shoal_net_ops = {
+	.pre_exit = shoal_net_pre_exit,
+};
+
 int __init shoal_device_init(void)
 {
-	return rtnl_link_register(&shoal_link_ops);
+	int ret;
+
+	ret = register_pernet_device(&shoal_net_ops);
+	if (ret)
+		return ret;
+	ret = rtnl_link_register(&shoal_link_ops);
+	if (ret)
+		goto unregister_pernet;
+	return 0;
+
+unregister_pernet:
+	unregister_pernet_device(&shoal_net_ops);
+	return ret;
 }
 
 void shoal_device_uninit(void)
 {
 	/* Deletes every shoal device in every namespace. */
 	rtnl_link_unregister(&shoal_link_ops);
+	unregister_pernet_device(&shoal_net_ops);
 }

@@ -2,7 +2,9 @@
 #ifndef _SHOAL_DEVICE_H
 #define _SHOAL_DEVICE_H
 
+#include <linux/hashtable.h>
 #include <linux/netdevice.h>
+#include <linux/ratelimit.h>
 #include <net/rtnetlink.h>
 
 /*
@@ -13,14 +15,52 @@
 #define SHOAL_OVERHEAD		(40 + 8 + 8 + 8 + 3 + 2 + 16 + ETH_HLEN)
 #define SHOAL_DEFAULT_MTU	1400
 
-struct shoal_device {
-	struct net_device *dev;
-	/* Namespace the device (and later its socket) was created in. */
-	struct net *creating_net;
-	u16 listen_port;
+enum shoal_dstat {
+	SHOAL_DSTAT_CONTROL_RX,
+	SHOAL_DSTAT_KEEPALIVES_RX,
+	SHOAL_DSTAT_UNKNOWN_SPI,
+	SHOAL_DSTAT_MALFORMED,
+	SHOAL_DSTAT_UNKNOWN_DEST,
+	SHOAL_DSTAT_SPOOFED_SRC,
+	SHOAL_DSTAT_CONTROL_DROPS,
+	SHOAL_DSTAT_COUNT
 };
 
+/*
+ * Locking: configuration (peers, SAs, sockets, tables) changes only under
+ * the RTNL; the datapath reads it under RCU (BH).  Counters are atomic.
+ */
+struct shoal_device {
+	struct net_device *dev;
+	struct list_head device_node;	/* shoal_devices; RTNL */
+	/* Namespace the device, and so its sockets, were created in. */
+	struct net *creating_net;
+	struct socket __rcu *sock4;
+	struct socket __rcu *sock6;
+	u16 listen_port;		/* as configured; the bound one once up */
+
+	struct list_head peer_list;	/* RCU list of shoal_peer.list */
+	unsigned int peer_count;
+	DECLARE_HASHTABLE(peer_table, 8);	/* by public key */
+	DECLARE_HASHTABLE(mac_table, 8);	/* by peer MAC */
+	DECLARE_HASHTABLE(spi_table, 10);	/* inbound SAs by SPI */
+	u32 generation;			/* bumped on every change; dumps */
+
+	atomic64_t dstats[SHOAL_DSTAT_COUNT];
+	struct ratelimit_state event_rs;
+};
+
+static inline void shoal_dstat_inc(struct shoal_device *sd, enum shoal_dstat s)
+{
+	atomic64_inc(&sd->dstats[s]);
+}
+
 extern struct rtnl_link_ops shoal_link_ops;
+
+static inline bool shoal_is_device(const struct net_device *dev)
+{
+	return dev->rtnl_link_ops == &shoal_link_ops;
+}
 
 int shoal_device_init(void);
 void shoal_device_uninit(void);

@@ -1,32 +1,65 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The generic netlink family "shoal": how userspace reads and configures
- * shoal devices.  Every handler runs under the RTNL, which is what keeps a
- * device from going away or being renamed while it is described.
+ * shoal devices, and how the datapath tells it what happened.  Every
+ * command runs under the RTNL, which is what serialises configuration
+ * against itself and against the device going up, down or away.
  */
 
+#include <crypto/algapi.h>
+#include <linux/etherdevice.h>
 #include <linux/netdevice.h>
 #include <linux/rtnetlink.h>
 #include <net/genetlink.h>
+#include <net/ipv6.h>
 #include <net/sock.h>
 #include <uapi/linux/shoal.h>
 
 #include "device.h"
 #include "netlink.h"
+#include "peer.h"
+#include "send.h"
+#include "socket.h"
+
+#define SHOAL_MAX_PEERS		65536
+#define SHOAL_MAX_CONTROL	1400
 
 static struct genl_family shoal_genl_family;
+
+static const struct nla_policy shoal_sa_policy[SHOAL_A_SA_MAX + 1] = {
+	[SHOAL_A_SA_SPI]		= NLA_POLICY_MIN(NLA_U32, 256),
+	[SHOAL_A_SA_KEY]		= NLA_POLICY_EXACT_LEN(SHOAL_SA_KEY_LEN),
+	[SHOAL_A_SA_SOFT_PACKETS]	= { .type = NLA_U64 },
+	[SHOAL_A_SA_HARD_PACKETS]	= { .type = NLA_U64 },
+};
+
+static const struct nla_policy shoal_peer_policy[SHOAL_A_PEER_MAX + 1] = {
+	[SHOAL_A_PEER_PUBLIC_KEY]	= NLA_POLICY_EXACT_LEN(SHOAL_KEY_LEN),
+	[SHOAL_A_PEER_FLAGS]		= NLA_POLICY_MASK(NLA_U32, __SHOAL_PEER_F_ALL),
+	[SHOAL_A_PEER_MAC]		= NLA_POLICY_EXACT_LEN(ETH_ALEN),
+	[SHOAL_A_PEER_ENDPOINT]		= { .type = NLA_BINARY,
+					    .len = sizeof(struct sockaddr_in6) },
+	[SHOAL_A_PEER_LAYER3]		= NLA_POLICY_MAX(NLA_U8, 1),
+	[SHOAL_A_PEER_BRIDGE]		= NLA_POLICY_MAX(NLA_U8, 1),
+	[SHOAL_A_PEER_SA_OUT]		= NLA_POLICY_NESTED(shoal_sa_policy),
+	[SHOAL_A_PEER_SA_IN]		= NLA_POLICY_NESTED_ARRAY(shoal_sa_policy),
+};
 
 static const struct nla_policy shoal_genl_policy[SHOAL_A_MAX + 1] = {
 	[SHOAL_A_DEVICE_IFINDEX]	= NLA_POLICY_MIN(NLA_U32, 1),
 	[SHOAL_A_DEVICE_IFNAME]		= { .type = NLA_NUL_STRING,
 					    .len = IFNAMSIZ - 1 },
 	[SHOAL_A_DEVICE_LISTEN_PORT]	= { .type = NLA_U16 },
+	[SHOAL_A_DEVICE_PEERS]		= NLA_POLICY_NESTED_ARRAY(shoal_peer_policy),
+	[SHOAL_A_CONTROL_ENDPOINT]	= { .type = NLA_BINARY,
+					    .len = sizeof(struct sockaddr_in6) },
+	[SHOAL_A_CONTROL_PAYLOAD]	= { .type = NLA_BINARY,
+					    .len = SHOAL_MAX_CONTROL },
 };
 
-/* Takes a reference on the device it returns. */
-static struct net_device *shoal_genl_lookup(struct net *net,
-					    struct nlattr **attrs,
-					    struct netlink_ext_ack *extack)
+/* Takes a reference on the device it returns.  RTNL held. */
+static struct net_device *lookup_device(struct net *net, struct nlattr **attrs,
+					struct netlink_ext_ack *extack)
 {
 	struct nlattr *ifindex = attrs[SHOAL_A_DEVICE_IFINDEX];
 	struct nlattr *ifname = attrs[SHOAL_A_DEVICE_IFNAME];
@@ -46,7 +79,7 @@ static struct net_device *shoal_genl_lookup(struct net *net,
 		NL_SET_ERR_MSG_ATTR(extack, ifindex ?: ifname, "no such device");
 		return ERR_PTR(-ENODEV);
 	}
-	if (dev->rtnl_link_ops != &shoal_link_ops) {
+	if (!shoal_is_device(dev)) {
 		NL_SET_ERR_MSG_ATTR(extack, ifindex ?: ifname,
 				    "device is not a shoal device");
 		dev_put(dev);
@@ -55,28 +88,196 @@ static struct net_device *shoal_genl_lookup(struct net *net,
 	return dev;
 }
 
-static int shoal_genl_fill_device(struct sk_buff *skb, struct net_device *dev,
-				  u32 portid, u32 seq, int flags)
+static int parse_endpoint(const struct nlattr *attr, union shoal_endpoint *ep,
+			  struct netlink_ext_ack *extack)
 {
-	struct shoal_device *sd = netdev_priv(dev);
-	void *hdr;
+	const struct sockaddr *sa = nla_data(attr);
+	int len = nla_len(attr);
+
+	memset(ep, 0, sizeof(*ep));
+	if (len == sizeof(struct sockaddr_in) && sa->sa_family == AF_INET) {
+		memcpy(&ep->addr4, sa, sizeof(ep->addr4));
+		if (ep->addr4.sin_port && ep->addr4.sin_addr.s_addr)
+			return 0;
+	} else if (IS_ENABLED(CONFIG_IPV6) &&
+		   len == sizeof(struct sockaddr_in6) &&
+		   sa->sa_family == AF_INET6) {
+		memcpy(&ep->addr6, sa, sizeof(ep->addr6));
+		if (ep->addr6.sin6_port &&
+		    !ipv6_addr_any(&ep->addr6.sin6_addr))
+			return 0;
+	}
+	NL_SET_ERR_MSG_ATTR(extack, attr,
+			    "endpoint must be a sockaddr_in or sockaddr_in6 with address and port");
+	return -EINVAL;
+}
+
+static int put_endpoint(struct sk_buff *skb, int type,
+			const union shoal_endpoint *ep)
+{
+	if (ep->addr.sa_family == AF_INET)
+		return nla_put(skb, type, sizeof(ep->addr4), &ep->addr4);
+	if (ep->addr.sa_family == AF_INET6)
+		return nla_put(skb, type, sizeof(ep->addr6), &ep->addr6);
+	return 0;
+}
+
+/* ----- get ----- */
+
+static int put_sa(struct sk_buff *skb, int type, struct shoal_sa *sa,
+		  bool limits)
+{
+	struct nlattr *nest = nla_nest_start(skb, type);
+
+	if (!nest)
+		return -EMSGSIZE;
+	if (nla_put_u32(skb, SHOAL_A_SA_SPI, sa->spi) ||
+	    nla_put_u64_64bit(skb, SHOAL_A_SA_PACKETS,
+			      atomic64_read(&sa->packets), SHOAL_A_SA_PAD) ||
+	    (limits &&
+	     (nla_put_u64_64bit(skb, SHOAL_A_SA_SOFT_PACKETS, sa->soft_packets,
+				SHOAL_A_SA_PAD) ||
+	      nla_put_u64_64bit(skb, SHOAL_A_SA_HARD_PACKETS, sa->hard_packets,
+				SHOAL_A_SA_PAD)))) {
+		nla_nest_cancel(skb, nest);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+static const int pstat_attr[SHOAL_PSTAT_COUNT] = {
+	[SHOAL_PSTAT_RX_BYTES]		= SHOAL_A_PEER_RX_BYTES,
+	[SHOAL_PSTAT_TX_BYTES]		= SHOAL_A_PEER_TX_BYTES,
+	[SHOAL_PSTAT_RX_PACKETS]	= SHOAL_A_PEER_RX_PACKETS,
+	[SHOAL_PSTAT_TX_PACKETS]	= SHOAL_A_PEER_TX_PACKETS,
+	[SHOAL_PSTAT_AUTH_FAILURES]	= SHOAL_A_PEER_AUTH_FAILURES,
+	[SHOAL_PSTAT_REPLAYS]		= SHOAL_A_PEER_REPLAYS,
+};
+
+static int put_peer(struct sk_buff *skb, struct shoal_peer *peer)
+{
+	struct nlattr *nest, *sa_in;
+	union shoal_endpoint ep;
+	struct shoal_sa *sa;
+	int i;
 
 	ASSERT_RTNL();
+	nest = nla_nest_start(skb, SHOAL_A_PEER);
+	if (!nest)
+		return -EMSGSIZE;
+	shoal_peer_get_endpoint(peer, &ep);
+	if (nla_put(skb, SHOAL_A_PEER_PUBLIC_KEY, SHOAL_KEY_LEN,
+		    peer->public_key) ||
+	    (peer->has_mac &&
+	     nla_put(skb, SHOAL_A_PEER_MAC, ETH_ALEN, peer->mac)) ||
+	    put_endpoint(skb, SHOAL_A_PEER_ENDPOINT, &ep) ||
+	    nla_put_u8(skb, SHOAL_A_PEER_LAYER3, peer->layer3) ||
+	    nla_put_u8(skb, SHOAL_A_PEER_BRIDGE, peer->bridge) ||
+	    nla_put_u64_64bit(skb, SHOAL_A_PEER_LAST_RX,
+			      atomic64_read(&peer->last_rx), SHOAL_A_PEER_PAD))
+		goto cancel;
+	for (i = 0; i < SHOAL_PSTAT_COUNT; i++)
+		if (nla_put_u64_64bit(skb, pstat_attr[i],
+				      atomic64_read(&peer->pstats[i]),
+				      SHOAL_A_PEER_PAD))
+			goto cancel;
 
+	sa = rtnl_dereference(peer->sa_out);
+	if (sa && put_sa(skb, SHOAL_A_PEER_SA_OUT, sa, true))
+		goto cancel;
+	sa_in = nla_nest_start(skb, SHOAL_A_PEER_SA_IN);
+	if (!sa_in)
+		goto cancel;
+	for (i = 0; i < SHOAL_MAX_SA_IN; i++) {
+		sa = rtnl_dereference(peer->sa_in[i]);
+		if (sa && put_sa(skb, SHOAL_A_SA, sa, false))
+			goto cancel;
+	}
+	nla_nest_end(skb, sa_in);
+	nla_nest_end(skb, nest);
+	return 0;
+
+cancel:
+	nla_nest_cancel(skb, nest);
+	return -EMSGSIZE;
+}
+
+static const int dstat_attr[SHOAL_DSTAT_COUNT] = {
+	[SHOAL_DSTAT_CONTROL_RX]	= SHOAL_A_DSTAT_CONTROL_RX,
+	[SHOAL_DSTAT_KEEPALIVES_RX]	= SHOAL_A_DSTAT_KEEPALIVES_RX,
+	[SHOAL_DSTAT_UNKNOWN_SPI]	= SHOAL_A_DSTAT_UNKNOWN_SPI,
+	[SHOAL_DSTAT_MALFORMED]		= SHOAL_A_DSTAT_MALFORMED,
+	[SHOAL_DSTAT_UNKNOWN_DEST]	= SHOAL_A_DSTAT_UNKNOWN_DEST,
+	[SHOAL_DSTAT_SPOOFED_SRC]	= SHOAL_A_DSTAT_SPOOFED_SRC,
+	[SHOAL_DSTAT_CONTROL_DROPS]	= SHOAL_A_DSTAT_CONTROL_DROPS,
+};
+
+static int put_device_attrs(struct sk_buff *skb, struct shoal_device *sd)
+{
+	struct net_device *dev = sd->dev;
+	struct nlattr *stats;
+	int i;
+
+	if (nla_put_u32(skb, SHOAL_A_DEVICE_IFINDEX, dev->ifindex) ||
+	    nla_put_string(skb, SHOAL_A_DEVICE_IFNAME, dev->name) ||
+	    nla_put_u16(skb, SHOAL_A_DEVICE_LISTEN_PORT, sd->listen_port) ||
+	    nla_put(skb, SHOAL_A_DEVICE_MAC, ETH_ALEN, dev->dev_addr))
+		return -EMSGSIZE;
+	stats = nla_nest_start(skb, SHOAL_A_DEVICE_STATS);
+	if (!stats)
+		return -EMSGSIZE;
+	for (i = 0; i < SHOAL_DSTAT_COUNT; i++)
+		if (nla_put_u64_64bit(skb, dstat_attr[i],
+				      atomic64_read(&sd->dstats[i]),
+				      SHOAL_A_DSTAT_PAD))
+			return -EMSGSIZE;
+	nla_nest_end(skb, stats);
+	return 0;
+}
+
+/*
+ * One message for sd: the device attributes and its peers from *pos on,
+ * as many as fit.  Advances *pos; returns 0 when all peers are in, or
+ * -EMSGSIZE when more are to come (nothing added if not even one fit).
+ */
+static int fill_device(struct sk_buff *skb, struct shoal_device *sd,
+		       u32 portid, u32 seq, int flags, long *pos,
+		       struct netlink_callback *cb)
+{
+	struct shoal_peer *peer;
+	struct nlattr *peers;
+	long i = 0, start = *pos;
+	void *hdr;
+	int ret = 0;
+
+	ASSERT_RTNL();
 	hdr = genlmsg_put(skb, portid, seq, &shoal_genl_family, flags,
 			  SHOAL_CMD_GET_DEVICE);
 	if (!hdr)
 		return -EMSGSIZE;
-
-	if (nla_put_u32(skb, SHOAL_A_DEVICE_IFINDEX, dev->ifindex) ||
-	    nla_put_string(skb, SHOAL_A_DEVICE_IFNAME, dev->name) ||
-	    nla_put_u16(skb, SHOAL_A_DEVICE_LISTEN_PORT, sd->listen_port))
-		goto cancel_msg;
-
+	if (cb)
+		genl_dump_check_consistent(cb, hdr);
+	if (put_device_attrs(skb, sd))
+		goto cancel;
+	peers = nla_nest_start(skb, SHOAL_A_DEVICE_PEERS);
+	if (!peers)
+		goto cancel;
+	list_for_each_entry(peer, &sd->peer_list, list) {
+		if (i++ < start)
+			continue;
+		ret = put_peer(skb, peer);
+		if (ret)
+			break;
+		(*pos)++;
+	}
+	if (ret && *pos == start)
+		goto cancel;	/* not even one peer: again in a fresh skb */
+	nla_nest_end(skb, peers);
 	genlmsg_end(skb, hdr);
-	return 0;
+	return ret;
 
-cancel_msg:
+cancel:
 	genlmsg_cancel(skb, hdr);
 	return -EMSGSIZE;
 }
@@ -86,59 +287,500 @@ static int shoal_genl_get_device_doit(struct sk_buff *skb,
 {
 	struct net_device *dev;
 	struct sk_buff *msg;
+	long pos = 0;
 	int ret;
 
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
-	if (!msg)
-		return -ENOMEM;
-
 	rtnl_lock();
-	dev = shoal_genl_lookup(genl_info_net(info), info->attrs, info->extack);
+	dev = lookup_device(genl_info_net(info), info->attrs, info->extack);
 	if (IS_ERR(dev)) {
 		ret = PTR_ERR(dev);
 		goto unlock;
 	}
-	ret = shoal_genl_fill_device(msg, dev, info->snd_portid, info->snd_seq,
-				     0);
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg) {
+		ret = -ENOMEM;
+		goto put_dev;
+	}
+	ret = fill_device(msg, netdev_priv(dev), info->snd_portid,
+			  info->snd_seq, 0, &pos, NULL);
+	if (ret) {
+		NL_SET_ERR_MSG(info->extack,
+			       "too many peers for one reply; use a dump");
+		nlmsg_free(msg);
+		goto put_dev;
+	}
+	dev_put(dev);
+	rtnl_unlock();
+	return genlmsg_reply(msg, info);
+
+put_dev:
 	dev_put(dev);
 unlock:
 	rtnl_unlock();
-	if (ret < 0) {
-		nlmsg_free(msg);
-		return ret;
-	}
-	return genlmsg_reply(msg, info);
+	return ret;
 }
 
-/* cb->args[0]: how many shoal devices earlier passes have sent. */
+/*
+ * Dump state: args[0] the selected ifindex (0 = every shoal device) once
+ * parsed, args[1] whether it was, args[2] shoal devices already complete,
+ * args[3] peers of the current device already sent.
+ */
 static int shoal_genl_get_device_dumpit(struct sk_buff *skb,
 					struct netlink_callback *cb)
 {
 	struct net *net = sock_net(skb->sk);
+	struct nlattr *tb[SHOAL_A_MAX + 1];
 	struct net_device *dev;
 	long idx = 0;
 	int ret = 0;
 
 	rtnl_lock();
+	if (!cb->args[1]) {
+		ret = nlmsg_parse(cb->nlh, GENL_HDRLEN, tb, SHOAL_A_MAX,
+				  shoal_genl_policy, cb->extack);
+		if (ret)
+			goto unlock;
+		if (tb[SHOAL_A_DEVICE_IFINDEX] || tb[SHOAL_A_DEVICE_IFNAME]) {
+			dev = lookup_device(net, tb, cb->extack);
+			if (IS_ERR(dev)) {
+				ret = PTR_ERR(dev);
+				goto unlock;
+			}
+			cb->args[0] = dev->ifindex;
+			dev_put(dev);
+		}
+		cb->args[1] = 1;
+	}
+
 	cb->seq = net->dev_base_seq;
 	for_each_netdev(net, dev) {
-		if (dev->rtnl_link_ops != &shoal_link_ops)
+		struct shoal_device *sd;
+
+		if (!shoal_is_device(dev))
 			continue;
-		if (idx++ < cb->args[0])
+		if (cb->args[0] && dev->ifindex != cb->args[0])
 			continue;
-		ret = shoal_genl_fill_device(skb, dev,
-					     NETLINK_CB(cb->skb).portid,
-					     cb->nlh->nlmsg_seq, NLM_F_MULTI);
-		if (ret < 0) {
-			idx--;
+		sd = netdev_priv(dev);
+		cb->seq += sd->generation;
+		if (idx++ < cb->args[2])
+			continue;
+		ret = fill_device(skb, sd, NETLINK_CB(cb->skb).portid,
+				  cb->nlh->nlmsg_seq, NLM_F_MULTI, &cb->args[3],
+				  cb);
+		if (ret)
 			break;
-		}
-		genl_dump_check_consistent(cb, nlmsg_data(nlmsg_hdr(skb)));
+		cb->args[2]++;
+		cb->args[3] = 0;
 	}
+	/* The device vanished between passes, or never had peers: done. */
+	ret = ret == -EMSGSIZE ? skb->len : ret ?: skb->len;
+unlock:
 	rtnl_unlock();
-	cb->args[0] = idx;
-	/* A full skb ends this pass; the next one resumes after it. */
-	return ret == -EMSGSIZE ? skb->len : ret ?: skb->len;
+	return ret;
+}
+
+/* ----- set ----- */
+
+static struct shoal_sa *parse_sa(const struct nlattr *attr,
+				 struct netlink_ext_ack *extack)
+{
+	struct nlattr *tb[SHOAL_A_SA_MAX + 1];
+	u64 soft = SHOAL_SA_DEFAULT_SOFT, hard = SHOAL_SA_DEFAULT_HARD;
+	struct shoal_sa *sa;
+	int ret;
+
+	ret = nla_parse_nested(tb, SHOAL_A_SA_MAX, attr, shoal_sa_policy,
+			       extack);
+	if (ret)
+		return ERR_PTR(ret);
+	if (!tb[SHOAL_A_SA_SPI] || !tb[SHOAL_A_SA_KEY]) {
+		NL_SET_ERR_MSG_ATTR(extack, attr, "an SA needs an SPI and a key");
+		return ERR_PTR(-EINVAL);
+	}
+	if (tb[SHOAL_A_SA_HARD_PACKETS])
+		hard = min(nla_get_u64(tb[SHOAL_A_SA_HARD_PACKETS]), hard);
+	if (tb[SHOAL_A_SA_SOFT_PACKETS])
+		soft = nla_get_u64(tb[SHOAL_A_SA_SOFT_PACKETS]);
+	soft = min(soft, hard);
+	sa = shoal_sa_create(nla_get_u32(tb[SHOAL_A_SA_SPI]),
+			     nla_data(tb[SHOAL_A_SA_KEY]), soft, hard);
+	if (IS_ERR(sa))
+		NL_SET_ERR_MSG_ATTR(extack, attr,
+				    "cannot set up rfc7539esp(chacha20,poly1305)");
+	return sa;
+}
+
+static bool sa_same(const struct shoal_sa *a, const struct shoal_sa *b)
+{
+	return a && b && a->spi == b->spi &&
+	       !crypto_memneq(a->key, b->key, SHOAL_SA_KEY_LEN);
+}
+
+static int set_sa_out(struct shoal_peer *peer, const struct nlattr *attr,
+		      struct list_head *retire, struct netlink_ext_ack *extack)
+{
+	struct shoal_sa *old = rtnl_dereference(peer->sa_out), *sa;
+
+	sa = parse_sa(attr, extack);
+	if (IS_ERR(sa))
+		return PTR_ERR(sa);
+	/* The same SA again keeps its sequence number going. */
+	if (sa_same(sa, old)) {
+		shoal_sa_free(sa);
+		return 0;
+	}
+	sa->peer = peer;
+	rcu_assign_pointer(peer->sa_out, sa);
+	if (old)
+		list_add_tail(&old->retire_node, retire);
+	return 0;
+}
+
+static int set_sa_in(struct shoal_peer *peer, const struct nlattr *list,
+		     struct list_head *retire, struct netlink_ext_ack *extack)
+{
+	struct shoal_device *sd = peer->sd;
+	struct shoal_sa *new[SHOAL_MAX_SA_IN] = {}, *old[SHOAL_MAX_SA_IN];
+	bool reused[SHOAL_MAX_SA_IN] = {}, fresh[SHOAL_MAX_SA_IN] = {};
+	const struct nlattr *attr;
+	struct shoal_sa *other;
+	int i, j, n = 0, rem, ret;
+
+	for (i = 0; i < SHOAL_MAX_SA_IN; i++)
+		old[i] = rtnl_dereference(peer->sa_in[i]);
+
+	nla_for_each_nested(attr, list, rem) {
+		if (n == SHOAL_MAX_SA_IN) {
+			NL_SET_ERR_MSG_ATTR(extack, attr, "at most 3 inbound SAs");
+			ret = -E2BIG;
+			goto free_new;
+		}
+		new[n] = parse_sa(attr, extack);
+		if (IS_ERR(new[n])) {
+			ret = PTR_ERR(new[n]);
+			new[n] = NULL;
+			goto free_new;
+		}
+		for (j = 0; j < n; j++)
+			if (new[j]->spi == new[n]->spi) {
+				NL_SET_ERR_MSG_ATTR(extack, attr,
+						    "duplicate inbound SPI");
+				n++;
+				ret = -EINVAL;
+				goto free_new;
+			}
+		fresh[n] = true;
+		/* An unchanged SA keeps its object and its replay window. */
+		for (j = 0; j < SHOAL_MAX_SA_IN; j++)
+			if (sa_same(new[n], old[j])) {
+				shoal_sa_free(new[n]);
+				new[n] = old[j];
+				reused[j] = true;
+				fresh[n] = false;
+			}
+		/* An SPI is the device's: no other peer's SA may hold it. */
+		other = shoal_sa_by_spi(sd, new[n]->spi);
+		if (fresh[n] && other && other->peer != peer) {
+			NL_SET_ERR_MSG_ATTR(extack, attr,
+					    "inbound SPI already used by another peer");
+			n++;
+			ret = -EEXIST;
+			goto free_new;
+		}
+		n++;
+	}
+
+	for (i = 0; i < SHOAL_MAX_SA_IN; i++) {
+		if (!old[i] || reused[i])
+			continue;
+		hash_del_rcu(&old[i]->spi_node);
+		list_add_tail(&old[i]->retire_node, retire);
+	}
+	for (i = 0; i < SHOAL_MAX_SA_IN; i++) {
+		if (i < n && fresh[i]) {
+			new[i]->peer = peer;
+			hash_add_rcu(sd->spi_table, &new[i]->spi_node,
+				     new[i]->spi);
+		}
+		rcu_assign_pointer(peer->sa_in[i], i < n ? new[i] : NULL);
+	}
+	return 0;
+
+free_new:
+	for (i = 0; i < n; i++)
+		if (fresh[i])
+			shoal_sa_free(new[i]);
+	return ret;
+}
+
+static int set_peer(struct shoal_device *sd, const struct nlattr *attr,
+		    struct list_head *retire, struct netlink_ext_ack *extack)
+{
+	struct nlattr *tb[SHOAL_A_PEER_MAX + 1];
+	union shoal_endpoint ep;
+	struct shoal_peer *peer;
+	u32 flags = 0;
+	int ret;
+
+	ret = nla_parse_nested(tb, SHOAL_A_PEER_MAX, attr, shoal_peer_policy,
+			       extack);
+	if (ret)
+		return ret;
+	if (!tb[SHOAL_A_PEER_PUBLIC_KEY]) {
+		NL_SET_ERR_MSG_ATTR(extack, attr, "a peer needs a public key");
+		return -EINVAL;
+	}
+	if (tb[SHOAL_A_PEER_FLAGS])
+		flags = nla_get_u32(tb[SHOAL_A_PEER_FLAGS]);
+
+	peer = shoal_peer_by_key(sd, nla_data(tb[SHOAL_A_PEER_PUBLIC_KEY]));
+	if (flags & SHOAL_PEER_F_REMOVE) {
+		if (peer)
+			shoal_peer_remove(peer, retire);
+		return 0;
+	}
+
+	/* Check what can be refused before anything changes. */
+	if (tb[SHOAL_A_PEER_MAC] &&
+	    !is_valid_ether_addr(nla_data(tb[SHOAL_A_PEER_MAC]))) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[SHOAL_A_PEER_MAC],
+				    "peer MAC must be unicast and non-zero");
+		return -EINVAL;
+	}
+	if (tb[SHOAL_A_PEER_ENDPOINT]) {
+		ret = parse_endpoint(tb[SHOAL_A_PEER_ENDPOINT], &ep, extack);
+		if (ret)
+			return ret;
+	}
+
+	if (!peer) {
+		if (sd->peer_count >= SHOAL_MAX_PEERS) {
+			NL_SET_ERR_MSG_ATTR(extack, attr, "too many peers");
+			return -ENOSPC;
+		}
+		peer = shoal_peer_create(sd, nla_data(tb[SHOAL_A_PEER_PUBLIC_KEY]));
+		if (!peer)
+			return -ENOMEM;
+	}
+	if (tb[SHOAL_A_PEER_MAC]) {
+		ret = shoal_peer_set_mac(peer, nla_data(tb[SHOAL_A_PEER_MAC]));
+		if (ret) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[SHOAL_A_PEER_MAC],
+					    "another peer has this MAC");
+			return ret;
+		}
+	}
+	if (tb[SHOAL_A_PEER_ENDPOINT])
+		shoal_peer_set_endpoint(peer, &ep);
+	if (tb[SHOAL_A_PEER_LAYER3])
+		WRITE_ONCE(peer->layer3, nla_get_u8(tb[SHOAL_A_PEER_LAYER3]));
+	if (tb[SHOAL_A_PEER_BRIDGE])
+		WRITE_ONCE(peer->bridge, nla_get_u8(tb[SHOAL_A_PEER_BRIDGE]));
+	if (tb[SHOAL_A_PEER_SA_OUT]) {
+		ret = set_sa_out(peer, tb[SHOAL_A_PEER_SA_OUT], retire, extack);
+		if (ret)
+			return ret;
+	}
+	if (tb[SHOAL_A_PEER_SA_IN]) {
+		ret = set_sa_in(peer, tb[SHOAL_A_PEER_SA_IN], retire, extack);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int shoal_genl_set_device_doit(struct sk_buff *skb,
+				      struct genl_info *info)
+{
+	struct shoal_device *sd;
+	struct net_device *dev;
+	struct nlattr *attr;
+	LIST_HEAD(retire);
+	int ret = 0, rem;
+
+	rtnl_lock();
+	dev = lookup_device(genl_info_net(info), info->attrs, info->extack);
+	if (IS_ERR(dev)) {
+		ret = PTR_ERR(dev);
+		goto unlock;
+	}
+	sd = netdev_priv(dev);
+
+	if (info->attrs[SHOAL_A_DEVICE_LISTEN_PORT]) {
+		u16 port = nla_get_u16(info->attrs[SHOAL_A_DEVICE_LISTEN_PORT]);
+
+		if (!(dev->flags & IFF_UP)) {
+			sd->listen_port = port;
+		} else if (port != sd->listen_port || !port) {
+			ret = shoal_socket_open(sd, port);
+			if (ret) {
+				NL_SET_ERR_MSG_ATTR(info->extack,
+						    info->attrs[SHOAL_A_DEVICE_LISTEN_PORT],
+						    "cannot bind the listen port");
+				goto bump;
+			}
+		}
+	}
+
+	if (info->attrs[SHOAL_A_DEVICE_PEERS]) {
+		nla_for_each_nested(attr, info->attrs[SHOAL_A_DEVICE_PEERS], rem) {
+			ret = set_peer(sd, attr, &retire, info->extack);
+			if (ret)
+				break;
+		}
+	}
+bump:
+	sd->generation++;
+	dev_put(dev);
+unlock:
+	rtnl_unlock();
+	shoal_sa_retire_all(&retire);
+	return ret;
+}
+
+/* ----- send ----- */
+
+static int shoal_genl_send_control_doit(struct sk_buff *skb,
+					struct genl_info *info)
+{
+	struct nlattr *ep_attr = info->attrs[SHOAL_A_CONTROL_ENDPOINT];
+	struct nlattr *payload = info->attrs[SHOAL_A_CONTROL_PAYLOAD];
+	union shoal_endpoint ep;
+	struct net_device *dev;
+	int ret;
+
+	if (!ep_attr || !payload || !nla_len(payload)) {
+		NL_SET_ERR_MSG(info->extack,
+			       "sending needs an endpoint and a non-empty payload");
+		return -EINVAL;
+	}
+	ret = parse_endpoint(ep_attr, &ep, info->extack);
+	if (ret)
+		return ret;
+
+	rtnl_lock();
+	dev = lookup_device(genl_info_net(info), info->attrs, info->extack);
+	if (IS_ERR(dev)) {
+		ret = PTR_ERR(dev);
+		goto unlock;
+	}
+	if (!(dev->flags & IFF_UP)) {
+		NL_SET_ERR_MSG(info->extack, "device is down: no socket to send from");
+		ret = -ENETDOWN;
+	} else {
+		ret = shoal_send_control(netdev_priv(dev), &ep, nla_data(payload),
+					 nla_len(payload));
+		if (ret)
+			NL_SET_ERR_MSG(info->extack, "no route to the endpoint");
+	}
+	dev_put(dev);
+unlock:
+	rtnl_unlock();
+	return ret;
+}
+
+/* ----- events ----- */
+
+static struct sk_buff *event_new(struct shoal_device *sd, u8 cmd,
+				 size_t payload, void **hdr)
+{
+	struct sk_buff *skb = genlmsg_new(payload + 256, GFP_ATOMIC);
+
+	if (!skb)
+		return NULL;
+	*hdr = genlmsg_put(skb, 0, 0, &shoal_genl_family, 0, cmd);
+	if (!*hdr ||
+	    nla_put_u32(skb, SHOAL_A_DEVICE_IFINDEX, sd->dev->ifindex) ||
+	    nla_put_string(skb, SHOAL_A_DEVICE_IFNAME, sd->dev->name)) {
+		nlmsg_free(skb);
+		return NULL;
+	}
+	return skb;
+}
+
+static int event_send(struct shoal_device *sd, struct sk_buff *skb, void *hdr)
+{
+	int ret;
+
+	genlmsg_end(skb, hdr);
+	ret = genlmsg_multicast_netns(&shoal_genl_family, dev_net(sd->dev), skb,
+				      0, 0, GFP_ATOMIC);
+	/* Nobody listening is not a lost event. */
+	return ret == -ESRCH ? 0 : ret;
+}
+
+int shoal_genl_event_control(struct shoal_device *sd,
+			     const union shoal_endpoint *src,
+			     const u8 *payload, size_t len)
+{
+	struct sk_buff *skb;
+	void *hdr;
+
+	if (!__ratelimit(&sd->event_rs))
+		return -EBUSY;
+	skb = event_new(sd, SHOAL_CMD_EVENT_CONTROL, len, &hdr);
+	if (!skb)
+		return -ENOMEM;
+	if (put_endpoint(skb, SHOAL_A_CONTROL_ENDPOINT, src) ||
+	    nla_put(skb, SHOAL_A_CONTROL_PAYLOAD, len, payload)) {
+		nlmsg_free(skb);
+		return -EMSGSIZE;
+	}
+	return event_send(sd, skb, hdr);
+}
+
+void shoal_genl_event_unknown_spi(struct shoal_device *sd, u32 spi,
+				  const union shoal_endpoint *src)
+{
+	struct sk_buff *skb;
+	void *hdr;
+
+	if (!__ratelimit(&sd->event_rs))
+		return;
+	skb = event_new(sd, SHOAL_CMD_EVENT_UNKNOWN_SPI, 64, &hdr);
+	if (!skb)
+		return;
+	if (nla_put_u32(skb, SHOAL_A_SA_SPI, spi) ||
+	    put_endpoint(skb, SHOAL_A_CONTROL_ENDPOINT, src)) {
+		nlmsg_free(skb);
+		return;
+	}
+	event_send(sd, skb, hdr);
+}
+
+void shoal_genl_event_endpoint(struct shoal_peer *peer,
+			       const union shoal_endpoint *ep)
+{
+	struct sk_buff *skb;
+	void *hdr;
+
+	skb = event_new(peer->sd, SHOAL_CMD_EVENT_ENDPOINT, 96, &hdr);
+	if (!skb)
+		return;
+	if (nla_put(skb, SHOAL_A_PEER_PUBLIC_KEY, SHOAL_KEY_LEN,
+		    peer->public_key) ||
+	    put_endpoint(skb, SHOAL_A_PEER_ENDPOINT, ep)) {
+		nlmsg_free(skb);
+		return;
+	}
+	event_send(peer->sd, skb, hdr);
+}
+
+void shoal_genl_event_soft_expire(struct shoal_peer *peer, u32 spi)
+{
+	struct sk_buff *skb;
+	void *hdr;
+
+	skb = event_new(peer->sd, SHOAL_CMD_EVENT_SOFT_EXPIRE, 64, &hdr);
+	if (!skb)
+		return;
+	if (nla_put(skb, SHOAL_A_PEER_PUBLIC_KEY, SHOAL_KEY_LEN,
+		    peer->public_key) ||
+	    nla_put_u32(skb, SHOAL_A_SA_SPI, spi)) {
+		nlmsg_free(skb);
+		return;
+	}
+	event_send(peer->sd, skb, hdr);
 }
 
 static const struct genl_ops shoal_genl_ops[] = {
@@ -146,6 +788,16 @@ static const struct genl_ops shoal_genl_ops[] = {
 		.cmd	= SHOAL_CMD_GET_DEVICE,
 		.doit	= shoal_genl_get_device_doit,
 		.dumpit	= shoal_genl_get_device_dumpit,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= SHOAL_CMD_SET_DEVICE,
+		.doit	= shoal_genl_set_device_doit,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= SHOAL_CMD_SEND_CONTROL,
+		.doit	= shoal_genl_send_control_doit,
 		.flags	= GENL_UNS_ADMIN_PERM,
 	},
 };

@@ -4,14 +4,42 @@
  *
  * Generic netlink family SHOAL_GENL_NAME, version SHOAL_GENL_VERSION.
  * This header is the single source of truth for the API; a change that
- * breaks compatibility bumps SHOAL_GENL_VERSION.
+ * breaks compatibility bumps SHOAL_GENL_VERSION.  Every command needs
+ * CAP_NET_ADMIN in the device's user namespace.
  *
  * SHOAL_CMD_GET_DEVICE
- *   doit: request carries SHOAL_A_DEVICE_IFINDEX or SHOAL_A_DEVICE_IFNAME
- *   (exactly one); the reply describes that device.
- *   dumpit: one message per shoal device in the caller's namespace.
- *   Reply attributes: SHOAL_A_DEVICE_IFINDEX, SHOAL_A_DEVICE_IFNAME,
- *   SHOAL_A_DEVICE_LISTEN_PORT.
+ *   doit: SHOAL_A_DEVICE_IFINDEX or SHOAL_A_DEVICE_IFNAME (exactly one).
+ *   dumpit: the same selector; the reply spans several messages when the
+ *   peers do not fit in one, each repeating the device attributes and
+ *   carrying a part of SHOAL_A_DEVICE_PEERS.  Dumps are consistent: a
+ *   change during a dump sets NLM_F_DUMP_INTR.
+ *   Reply: the device attributes, then SHOAL_A_DEVICE_PEERS, a nest of
+ *   SHOAL_A_PEER nests (SHOAL_A_PEER_* below; keys are never sent).
+ *
+ * SHOAL_CMD_SET_DEVICE
+ *   The selector, optionally SHOAL_A_DEVICE_LISTEN_PORT (0 = random) and
+ *   SHOAL_A_DEVICE_PEERS with one nest per peer to add, change or remove:
+ *   SHOAL_A_PEER_PUBLIC_KEY (required), SHOAL_A_PEER_FLAGS (REMOVE),
+ *   SHOAL_A_PEER_MAC, SHOAL_A_PEER_ENDPOINT, SHOAL_A_PEER_LAYER3,
+ *   SHOAL_A_PEER_BRIDGE (u8 0/1), SHOAL_A_PEER_SA_OUT (one SA nest, replaces
+ *   the outbound SA), SHOAL_A_PEER_SA_IN (a nest of up to
+ *   SHOAL_MAX_SA_IN SA nests: the inbound SAs, replacing the old set).
+ *
+ * SHOAL_CMD_SEND_CONTROL
+ *   The selector, SHOAL_A_CONTROL_ENDPOINT and SHOAL_A_CONTROL_PAYLOAD:
+ *   sends the payload behind the four-byte non-ESP marker from the
+ *   device's socket.
+ *
+ * Events (multicast group SHOAL_GENL_MCGRP_EVENTS), each with the device's
+ * SHOAL_A_DEVICE_IFINDEX and SHOAL_A_DEVICE_IFNAME:
+ *   SHOAL_CMD_EVENT_CONTROL: SHOAL_A_CONTROL_ENDPOINT (source) and
+ *     SHOAL_A_CONTROL_PAYLOAD (what followed the marker).
+ *   SHOAL_CMD_EVENT_ENDPOINT: SHOAL_A_PEER_PUBLIC_KEY, SHOAL_A_PEER_ENDPOINT.
+ *   SHOAL_CMD_EVENT_UNKNOWN_SPI: SHOAL_A_SA_SPI, SHOAL_A_CONTROL_ENDPOINT.
+ *   SHOAL_CMD_EVENT_SOFT_EXPIRE: SHOAL_A_PEER_PUBLIC_KEY, SHOAL_A_SA_SPI.
+ *
+ * Endpoints are a struct sockaddr_in or struct sockaddr_in6, as WireGuard
+ * carries them.
  */
 #ifndef _UAPI_LINUX_SHOAL_H
 #define _UAPI_LINUX_SHOAL_H
@@ -23,9 +51,25 @@
 /* Link kind for `ip link add NAME type shoal`. */
 #define SHOAL_LINK_KIND		"shoal"
 
+#define SHOAL_KEY_LEN		32	/* peer public key */
+#define SHOAL_SA_KEY_LEN	36	/* ChaCha20 key (32) || salt (4) */
+#define SHOAL_MAX_SA_IN		3	/* previous, current, next */
+#define SHOAL_REPLAY_WINDOW	2048	/* packets */
+
+/* ESP next-header values shoal sends and accepts. */
+#define SHOAL_NEXTHDR_IPV4	4
+#define SHOAL_NEXTHDR_IPV6	41
+#define SHOAL_NEXTHDR_ETHERNET	143
+
 enum shoal_cmd {
 	SHOAL_CMD_UNSPEC,
 	SHOAL_CMD_GET_DEVICE,
+	SHOAL_CMD_SET_DEVICE,
+	SHOAL_CMD_SEND_CONTROL,
+	SHOAL_CMD_EVENT_CONTROL,
+	SHOAL_CMD_EVENT_ENDPOINT,
+	SHOAL_CMD_EVENT_UNKNOWN_SPI,
+	SHOAL_CMD_EVENT_SOFT_EXPIRE,
 
 	__SHOAL_CMD_MAX
 };
@@ -37,10 +81,78 @@ enum shoal_attr {
 	SHOAL_A_DEVICE_IFINDEX,		/* u32 */
 	SHOAL_A_DEVICE_IFNAME,		/* NUL-terminated string, < IFNAMSIZ */
 	SHOAL_A_DEVICE_LISTEN_PORT,	/* u16, host order; 0 = not bound */
+	SHOAL_A_DEVICE_MAC,		/* 6 bytes (get only) */
+	SHOAL_A_DEVICE_PEERS,		/* nest of SHOAL_A_PEER */
+	SHOAL_A_DEVICE_STATS,		/* nest of SHOAL_A_DSTAT_* (get only) */
+	SHOAL_A_CONTROL_ENDPOINT,	/* sockaddr_in or sockaddr_in6 */
+	SHOAL_A_CONTROL_PAYLOAD,	/* binary, 1..1400 bytes */
 
 	__SHOAL_A_MAX
 };
 
 #define SHOAL_A_MAX (__SHOAL_A_MAX - 1)
+
+/* The one attribute type inside SHOAL_A_DEVICE_PEERS and SA_IN lists. */
+#define SHOAL_A_PEER		1
+#define SHOAL_A_SA		1
+
+enum shoal_peer_flag {
+	SHOAL_PEER_F_REMOVE	= 1U << 0,
+	__SHOAL_PEER_F_ALL	= SHOAL_PEER_F_REMOVE
+};
+
+enum shoal_peer_attr {
+	SHOAL_A_PEER_UNSPEC,
+	SHOAL_A_PEER_PUBLIC_KEY,	/* SHOAL_KEY_LEN bytes */
+	SHOAL_A_PEER_FLAGS,		/* u32, enum shoal_peer_flag */
+	SHOAL_A_PEER_MAC,		/* 6 bytes, unicast */
+	SHOAL_A_PEER_ENDPOINT,		/* sockaddr_in or sockaddr_in6 */
+	SHOAL_A_PEER_LAYER3,		/* u8 0/1: send IP, not Ethernet */
+	SHOAL_A_PEER_BRIDGE,		/* u8 0/1: other source MACs allowed */
+	SHOAL_A_PEER_SA_OUT,		/* nest of SHOAL_A_SA_* */
+	SHOAL_A_PEER_SA_IN,		/* nest of up to SHOAL_MAX_SA_IN SHOAL_A_SA */
+	SHOAL_A_PEER_RX_BYTES,		/* u64 (get only) */
+	SHOAL_A_PEER_TX_BYTES,		/* u64 */
+	SHOAL_A_PEER_RX_PACKETS,	/* u64 */
+	SHOAL_A_PEER_TX_PACKETS,	/* u64 */
+	SHOAL_A_PEER_AUTH_FAILURES,	/* u64 */
+	SHOAL_A_PEER_REPLAYS,		/* u64 */
+	SHOAL_A_PEER_LAST_RX,		/* u64, seconds since the epoch, 0 = never */
+	SHOAL_A_PEER_PAD,
+
+	__SHOAL_A_PEER_MAX
+};
+
+#define SHOAL_A_PEER_MAX (__SHOAL_A_PEER_MAX - 1)
+
+enum shoal_sa_attr {
+	SHOAL_A_SA_UNSPEC,
+	SHOAL_A_SA_SPI,			/* u32, host order, >= 256 */
+	SHOAL_A_SA_KEY,			/* SHOAL_SA_KEY_LEN bytes (set only) */
+	SHOAL_A_SA_SOFT_PACKETS,	/* u64: soft_expire event after this many */
+	SHOAL_A_SA_HARD_PACKETS,	/* u64: never used past this many */
+	SHOAL_A_SA_PACKETS,		/* u64 (get only): packets it carried */
+	SHOAL_A_SA_PAD,
+
+	__SHOAL_A_SA_MAX
+};
+
+#define SHOAL_A_SA_MAX (__SHOAL_A_SA_MAX - 1)
+
+enum shoal_dstat_attr {
+	SHOAL_A_DSTAT_UNSPEC,
+	SHOAL_A_DSTAT_CONTROL_RX,	/* u64 each */
+	SHOAL_A_DSTAT_KEEPALIVES_RX,
+	SHOAL_A_DSTAT_UNKNOWN_SPI,
+	SHOAL_A_DSTAT_MALFORMED,
+	SHOAL_A_DSTAT_UNKNOWN_DEST,
+	SHOAL_A_DSTAT_SPOOFED_SRC,
+	SHOAL_A_DSTAT_CONTROL_DROPS,
+	SHOAL_A_DSTAT_PAD,
+
+	__SHOAL_A_DSTAT_MAX
+};
+
+#define SHOAL_A_DSTAT_MAX (__SHOAL_A_DSTAT_MAX - 1)
 
 #endif /* _UAPI_LINUX_SHOAL_H */

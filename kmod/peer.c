@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Peers and the device's lookup tables: by public key (configuration),
+ * by MAC (transmit) and inbound SAs by SPI (receive).
+ */
+
+#include <linux/etherdevice.h>
+#include <linux/jhash.h>
+#include <linux/rculist.h>
+#include <linux/rtnetlink.h>
+#include <linux/slab.h>
+#include <net/ipv6.h>
+
+#include "peer.h"
+
+static u32 key_hash(const u8 key[SHOAL_KEY_LEN])
+{
+	return jhash(key, SHOAL_KEY_LEN, 0);
+}
+
+static u32 mac_hash(const u8 *mac)
+{
+	return jhash(mac, ETH_ALEN, 0);
+}
+
+struct shoal_peer *shoal_peer_create(struct shoal_device *sd,
+				     const u8 key[SHOAL_KEY_LEN])
+{
+	struct shoal_peer *peer;
+
+	ASSERT_RTNL();
+	peer = kzalloc(sizeof(*peer), GFP_KERNEL);
+	if (!peer)
+		return NULL;
+	peer->sd = sd;
+	memcpy(peer->public_key, key, SHOAL_KEY_LEN);
+	spin_lock_init(&peer->endpoint_lock);
+	INIT_HLIST_NODE(&peer->mac_node);
+	hash_add_rcu(sd->peer_table, &peer->key_node, key_hash(key));
+	list_add_tail_rcu(&peer->list, &sd->peer_list);
+	sd->peer_count++;
+	return peer;
+}
+
+static void retire_sa(struct shoal_sa *sa, struct list_head *retire)
+{
+	if (!sa)
+		return;
+	if (!hlist_unhashed(&sa->spi_node))
+		hash_del_rcu(&sa->spi_node);
+	list_add_tail(&sa->retire_node, retire);
+}
+
+void shoal_peer_remove(struct shoal_peer *peer, struct list_head *retire)
+{
+	struct shoal_device *sd = peer->sd;
+	int i;
+
+	ASSERT_RTNL();
+	retire_sa(rtnl_dereference(peer->sa_out), retire);
+	RCU_INIT_POINTER(peer->sa_out, NULL);
+	for (i = 0; i < SHOAL_MAX_SA_IN; i++) {
+		retire_sa(rtnl_dereference(peer->sa_in[i]), retire);
+		RCU_INIT_POINTER(peer->sa_in[i], NULL);
+	}
+	hash_del_rcu(&peer->key_node);
+	if (peer->has_mac)
+		hash_del_rcu(&peer->mac_node);
+	list_del_rcu(&peer->list);
+	sd->peer_count--;
+	kfree_rcu(peer, rcu);
+}
+
+struct shoal_peer *shoal_peer_by_key(struct shoal_device *sd,
+				     const u8 key[SHOAL_KEY_LEN])
+{
+	struct shoal_peer *peer;
+
+	hash_for_each_possible_rcu(sd->peer_table, peer, key_node,
+				   key_hash(key), lockdep_rtnl_is_held())
+		if (!memcmp(peer->public_key, key, SHOAL_KEY_LEN))
+			return peer;
+	return NULL;
+}
+
+struct shoal_peer *shoal_peer_by_mac(struct shoal_device *sd, const u8 *mac)
+{
+	struct shoal_peer *peer;
+
+	hash_for_each_possible_rcu(sd->mac_table, peer, mac_node,
+				   mac_hash(mac), lockdep_rtnl_is_held())
+		if (ether_addr_equal(peer->mac, mac))
+			return peer;
+	return NULL;
+}
+
+int shoal_peer_set_mac(struct shoal_peer *peer, const u8 *mac)
+{
+	struct shoal_device *sd = peer->sd;
+	struct shoal_peer *other;
+
+	ASSERT_RTNL();
+	other = shoal_peer_by_mac(sd, mac);
+	if (other == peer)
+		return 0;
+	if (other)
+		return -EEXIST;
+	if (peer->has_mac) {
+		hash_del_rcu(&peer->mac_node);
+		/* Readers may still hold the old entry. */
+		synchronize_net();
+	}
+	ether_addr_copy(peer->mac, mac);
+	peer->has_mac = true;
+	hash_add_rcu(sd->mac_table, &peer->mac_node, mac_hash(mac));
+	return 0;
+}
+
+struct shoal_sa *shoal_sa_by_spi(struct shoal_device *sd, u32 spi)
+{
+	struct shoal_sa *sa;
+
+	hash_for_each_possible_rcu(sd->spi_table, sa, spi_node, spi,
+				   lockdep_rtnl_is_held())
+		if (sa->spi == spi)
+			return sa;
+	return NULL;
+}
+
+void shoal_sa_retire_all(struct list_head *retire)
+{
+	struct shoal_sa *sa, *tmp;
+
+	if (list_empty(retire))
+		return;
+	synchronize_net();
+	list_for_each_entry_safe(sa, tmp, retire, retire_node) {
+		list_del(&sa->retire_node);
+		shoal_sa_free(sa);
+	}
+}
+
+void shoal_peer_get_endpoint(struct shoal_peer *peer,
+			     union shoal_endpoint *ep)
+{
+	spin_lock_bh(&peer->endpoint_lock);
+	*ep = peer->endpoint;
+	spin_unlock_bh(&peer->endpoint_lock);
+}
+
+static bool endpoint_equal(const union shoal_endpoint *a,
+			   const union shoal_endpoint *b)
+{
+	if (a->addr.sa_family != b->addr.sa_family)
+		return false;
+	if (a->addr.sa_family == AF_INET)
+		return a->addr4.sin_port == b->addr4.sin_port &&
+		       a->addr4.sin_addr.s_addr == b->addr4.sin_addr.s_addr;
+	if (a->addr.sa_family == AF_INET6)
+		return a->addr6.sin6_port == b->addr6.sin6_port &&
+		       ipv6_addr_equal(&a->addr6.sin6_addr, &b->addr6.sin6_addr) &&
+		       a->addr6.sin6_scope_id == b->addr6.sin6_scope_id;
+	return true;
+}
+
+bool shoal_peer_set_endpoint(struct shoal_peer *peer,
+			     const union shoal_endpoint *ep)
+{
+	bool changed;
+
+	spin_lock_bh(&peer->endpoint_lock);
+	changed = !endpoint_equal(&peer->endpoint, ep);
+	if (changed)
+		peer->endpoint = *ep;
+	spin_unlock_bh(&peer->endpoint_lock);
+	return changed;
+}

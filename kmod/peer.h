@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _SHOAL_PEER_H
+#define _SHOAL_PEER_H
+
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/in6.h>
+#include <linux/list.h>
+#include <linux/spinlock.h>
+#include <uapi/linux/shoal.h>
+
+#include "device.h"
+#include "sa.h"
+
+union shoal_endpoint {
+	struct sockaddr addr;
+	struct sockaddr_in addr4;
+	struct sockaddr_in6 addr6;
+};
+
+enum shoal_pstat {
+	SHOAL_PSTAT_RX_BYTES,
+	SHOAL_PSTAT_TX_BYTES,
+	SHOAL_PSTAT_RX_PACKETS,
+	SHOAL_PSTAT_TX_PACKETS,
+	SHOAL_PSTAT_AUTH_FAILURES,
+	SHOAL_PSTAT_REPLAYS,
+	SHOAL_PSTAT_COUNT
+};
+
+/*
+ * A peer: its identity (an opaque public key), the MAC it owns, where to
+ * send and its SAs.  Writers hold the RTNL; the datapath reads under RCU.
+ * The endpoint also changes from the datapath (roaming) under its lock.
+ */
+struct shoal_peer {
+	struct shoal_device *sd;
+	struct list_head list;		/* sd->peer_list */
+	struct hlist_node key_node;	/* sd->peer_table */
+	struct hlist_node mac_node;	/* sd->mac_table, once a MAC is set */
+	u8 public_key[SHOAL_KEY_LEN];
+	u8 mac[ETH_ALEN];
+	bool has_mac;
+	bool layer3;
+	bool bridge;
+
+	spinlock_t endpoint_lock;	/* guards endpoint: roaming vs. config */
+	union shoal_endpoint endpoint;	/* sa_family 0 = none */
+
+	struct shoal_sa __rcu *sa_out;
+	struct shoal_sa __rcu *sa_in[SHOAL_MAX_SA_IN];
+
+	atomic64_t pstats[SHOAL_PSTAT_COUNT];
+	atomic64_t last_rx;		/* seconds since the epoch */
+	struct rcu_head rcu;
+};
+
+static inline void shoal_pstat_add(struct shoal_peer *p, enum shoal_pstat s,
+				   u64 n)
+{
+	atomic64_add(n, &p->pstats[s]);
+}
+
+struct shoal_peer *shoal_peer_create(struct shoal_device *sd,
+				     const u8 key[SHOAL_KEY_LEN]);
+/* Unpublishes the peer and its SAs; SAs go on retire, the peer to RCU. */
+void shoal_peer_remove(struct shoal_peer *peer, struct list_head *retire);
+struct shoal_peer *shoal_peer_by_key(struct shoal_device *sd,
+				     const u8 key[SHOAL_KEY_LEN]);
+struct shoal_peer *shoal_peer_by_mac(struct shoal_device *sd, const u8 *mac);
+int shoal_peer_set_mac(struct shoal_peer *peer, const u8 *mac);
+struct shoal_sa *shoal_sa_by_spi(struct shoal_device *sd, u32 spi);
+/* Frees retired SAs once no reader can see them. */
+void shoal_sa_retire_all(struct list_head *retire);
+
+void shoal_peer_get_endpoint(struct shoal_peer *peer,
+			     union shoal_endpoint *ep);
+/* Sets the endpoint; true if it changed. */
+bool shoal_peer_set_endpoint(struct shoal_peer *peer,
+			     const union shoal_endpoint *ep);
+
+#endif /* _SHOAL_PEER_H */

@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Receive: demultiplex what arrives on the device's socket (RFC 3948):
+ * control packets behind the non-ESP marker go to userspace as events,
+ * 0xFF keepalives are counted, the rest is ESP: looked up by SPI,
+ * replay-checked, authenticated and decrypted, and the inner frame
+ * delivered on the shoal device.
+ */
+
+#include <linux/etherdevice.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/udp.h>
+#include <net/ip.h>
+#include <net/ipv6.h>
+
+#include "esp.h"
+#include "netlink.h"
+#include "peer.h"
+#include "receive.h"
+
+static void source_endpoint(struct sk_buff *skb, union shoal_endpoint *ep)
+{
+	memset(ep, 0, sizeof(*ep));
+	if (ip_hdr(skb)->version == 4) {
+		ep->addr4.sin_family = AF_INET;
+		ep->addr4.sin_addr.s_addr = ip_hdr(skb)->saddr;
+		ep->addr4.sin_port = udp_hdr(skb)->source;
+	} else {
+		ep->addr6.sin6_family = AF_INET6;
+		ep->addr6.sin6_addr = ipv6_hdr(skb)->saddr;
+		ep->addr6.sin6_port = udp_hdr(skb)->source;
+		if (ipv6_addr_type(&ep->addr6.sin6_addr) &
+		    IPV6_ADDR_LINKLOCAL)
+			ep->addr6.sin6_scope_id = inet6_iif(skb);
+	}
+}
+
+static void receive_control(struct shoal_device *sd, struct sk_buff *skb,
+			    const union shoal_endpoint *src)
+{
+	shoal_dstat_inc(sd, SHOAL_DSTAT_CONTROL_RX);
+	if (skb_linearize(skb) ||
+	    shoal_genl_event_control(sd, src, skb->data + 4, skb->len - 4) < 0)
+		shoal_dstat_inc(sd, SHOAL_DSTAT_CONTROL_DROPS);
+	consume_skb(skb);
+}
+
+/* Accounts the packet to its SA; tells userspace at the soft limit. */
+static bool sa_use(struct shoal_sa *sa)
+{
+	u64 n = atomic64_inc_return(&sa->packets);
+
+	if (n >= sa->soft_packets && !atomic_xchg(&sa->soft_notified, 1))
+		shoal_genl_event_soft_expire(sa->peer, sa->spi);
+	return n <= sa->hard_packets;
+}
+
+static void deliver(struct shoal_device *sd, struct shoal_peer *peer,
+		    struct sk_buff *skb, int nexthdr)
+{
+	struct net_device *dev = sd->dev;
+	struct ethhdr *eth;
+	unsigned int len;
+
+	switch (nexthdr) {
+	case SHOAL_NEXTHDR_ETHERNET:
+		if (skb->len < ETH_HLEN)
+			goto malformed;
+		eth = (struct ethhdr *)skb->data;
+		if (!peer->bridge && !ether_addr_equal(eth->h_source, peer->mac)) {
+			shoal_dstat_inc(sd, SHOAL_DSTAT_SPOOFED_SRC);
+			goto drop;
+		}
+		break;
+	case SHOAL_NEXTHDR_IPV4:
+	case SHOAL_NEXTHDR_IPV6:
+		/* A layer-3 peer: give the packet the Ethernet header the
+		 * stack expects, from the peer's MAC to ours.
+		 */
+		if (skb_cow_head(skb, ETH_HLEN))
+			goto drop;
+		eth = skb_push(skb, ETH_HLEN);
+		ether_addr_copy(eth->h_dest, dev->dev_addr);
+		ether_addr_copy(eth->h_source, peer->mac);
+		eth->h_proto = htons(nexthdr == SHOAL_NEXTHDR_IPV4 ?
+				     ETH_P_IP : ETH_P_IPV6);
+		break;
+	default:
+		goto malformed;
+	}
+
+	len = skb->len;
+	skb_scrub_packet(skb, !net_eq(sd->creating_net, dev_net(dev)));
+	skb->dev = dev;
+	skb->protocol = eth_type_trans(skb, dev);
+	skb->ip_summed = CHECKSUM_NONE;
+	skb_reset_network_header(skb);
+	shoal_pstat_add(peer, SHOAL_PSTAT_RX_BYTES, len);
+	shoal_pstat_add(peer, SHOAL_PSTAT_RX_PACKETS, 1);
+	atomic64_set(&peer->last_rx, ktime_get_real_seconds());
+	if (netif_rx(skb) == NET_RX_SUCCESS)
+		dev_sw_netstats_rx_add(dev, len);
+	else
+		dev_core_stats_rx_dropped_inc(dev);
+	return;
+
+malformed:
+	shoal_dstat_inc(sd, SHOAL_DSTAT_MALFORMED);
+drop:
+	dev_core_stats_rx_dropped_inc(dev);
+	kfree_skb(skb);
+}
+
+static void receive_esp(struct shoal_device *sd, struct sk_buff *skb,
+			const union shoal_endpoint *src)
+{
+	struct shoal_peer *peer;
+	struct shoal_sa *sa;
+	u32 spi, seq_lo;
+	int nexthdr;
+	u64 seq;
+
+	if (skb->len < SHOAL_ESP_MIN_LEN ||
+	    (skb->len - SHOAL_ESP_MIN_LEN) % 4 ||
+	    skb_linearize_cow(skb))
+		goto malformed;
+	spi = get_unaligned_be32(skb->data);
+	seq_lo = get_unaligned_be32(skb->data + 4);
+
+	sa = shoal_sa_by_spi(sd, spi);
+	if (!sa) {
+		shoal_dstat_inc(sd, SHOAL_DSTAT_UNKNOWN_SPI);
+		shoal_genl_event_unknown_spi(sd, spi, src);
+		goto drop;
+	}
+	peer = sa->peer;
+	if (!shoal_sa_seq_infer(sa, seq_lo, &seq) ||
+	    !shoal_sa_replay_check(sa, seq)) {
+		shoal_pstat_add(peer, SHOAL_PSTAT_REPLAYS, 1);
+		goto drop;
+	}
+
+	nexthdr = shoal_esp_open(sa, skb, seq);
+	if (nexthdr == -EBADMSG) {
+		shoal_pstat_add(peer, SHOAL_PSTAT_AUTH_FAILURES, 1);
+		goto drop;
+	}
+	if (nexthdr < 0)
+		goto malformed;
+	if (!shoal_sa_replay_commit(sa, seq)) {
+		shoal_pstat_add(peer, SHOAL_PSTAT_REPLAYS, 1);
+		goto drop;
+	}
+	if (!sa_use(sa))
+		goto drop;
+
+	/* Roaming: an authenticated packet says where the peer is now. */
+	if (shoal_peer_set_endpoint(peer, src))
+		shoal_genl_event_endpoint(peer, src);
+
+	deliver(sd, peer, skb, nexthdr);
+	return;
+
+malformed:
+	shoal_dstat_inc(sd, SHOAL_DSTAT_MALFORMED);
+drop:
+	kfree_skb(skb);
+}
+
+void shoal_receive(struct shoal_device *sd, struct sk_buff *skb)
+{
+	union shoal_endpoint src;
+	u8 marker[4];
+
+	source_endpoint(skb, &src);
+	if (!pskb_may_pull(skb, sizeof(struct udphdr)))
+		goto malformed;
+	__skb_pull(skb, sizeof(struct udphdr));
+
+	if (skb->len == 1 && skb_header_pointer(skb, 0, 1, marker) &&
+	    marker[0] == 0xff) {
+		shoal_dstat_inc(sd, SHOAL_DSTAT_KEEPALIVES_RX);
+		consume_skb(skb);
+		return;
+	}
+	if (skb->len >= 4 && !skb_copy_bits(skb, 0, marker, 4) &&
+	    !get_unaligned((u32 *)marker)) {
+		if (skb->len == 4)
+			goto malformed;
+		receive_control(sd, skb, &src);
+		return;
+	}
+	receive_esp(sd, skb, &src);
+	return;
+
+malformed:
+	shoal_dstat_inc(sd, SHOAL_DSTAT_MALFORMED);
+	kfree_skb(skb);
+}

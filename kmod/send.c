@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Transmit: a frame on the shoal device goes to the peer owning its
+ * destination MAC, or to every peer with an outbound SA if it is broadcast
+ * or multicast; each copy is sealed as ESP and sent from the device's
+ * socket.  Unknown unicast is dropped and counted.
+ */
+
+#include <linux/etherdevice.h>
+#include <linux/if_ether.h>
+#include <linux/rculist.h>
+#include <linux/skbuff.h>
+
+#include "esp.h"
+#include "netlink.h"
+#include "peer.h"
+#include "send.h"
+#include "socket.h"
+
+#define SHOAL_TX_HEADROOM (SHOAL_SEND_HEADROOM + SHOAL_ESP_HLEN + SHOAL_ESP_IVLEN)
+#define SHOAL_TX_TAILROOM (3 + 2 + SHOAL_ESP_ICVLEN)
+
+/* Seals and sends one frame to one peer; consumes skb. */
+static void xmit_one(struct shoal_device *sd, struct shoal_peer *peer,
+		     struct sk_buff *skb)
+{
+	union shoal_endpoint ep;
+	struct shoal_sa *sa;
+	unsigned int len;
+	u8 nexthdr = SHOAL_NEXTHDR_ETHERNET;
+	u64 seq;
+	int head, tail;
+
+	sa = rcu_dereference_bh(peer->sa_out);
+	shoal_peer_get_endpoint(peer, &ep);
+	if (!sa || !ep.addr.sa_family)
+		goto drop;
+
+	if (peer->layer3) {
+		/* Linux xfrm in tunnel mode carries IP only. */
+		__be16 proto = eth_hdr(skb)->h_proto;
+
+		if (proto == htons(ETH_P_IP))
+			nexthdr = SHOAL_NEXTHDR_IPV4;
+		else if (proto == htons(ETH_P_IPV6))
+			nexthdr = SHOAL_NEXTHDR_IPV6;
+		else
+			goto drop;
+		skb_pull(skb, ETH_HLEN);
+	}
+	len = skb->len;
+
+	if (skb_linearize(skb))
+		goto drop;
+	head = max_t(int, 0, SHOAL_TX_HEADROOM - skb_headroom(skb));
+	tail = max_t(int, 0, SHOAL_TX_TAILROOM - skb_tailroom(skb));
+	if ((head || tail || skb_cloned(skb)) &&
+	    pskb_expand_head(skb, ALIGN(head, NET_SKB_PAD), tail, GFP_ATOMIC))
+		goto drop;
+
+	seq = atomic64_inc_return(&sa->packets);
+	if (seq > sa->hard_packets)
+		goto drop;
+	if (seq >= sa->soft_packets && !atomic_xchg(&sa->soft_notified, 1))
+		shoal_genl_event_soft_expire(peer, sa->spi);
+
+	if (shoal_esp_seal(sa, skb, seq, nexthdr))
+		goto drop;
+	if (shoal_socket_send(sd, skb, &ep) == 0) {
+		shoal_pstat_add(peer, SHOAL_PSTAT_TX_BYTES, len);
+		shoal_pstat_add(peer, SHOAL_PSTAT_TX_PACKETS, 1);
+	}
+	return;
+
+drop:
+	dev_core_stats_tx_dropped_inc(sd->dev);
+	kfree_skb(skb);
+}
+
+netdev_tx_t shoal_xmit(struct sk_buff *skb, struct net_device *dev)
+{
+	struct shoal_device *sd = netdev_priv(dev);
+	struct shoal_peer *peer;
+	struct sk_buff *copy;
+	struct ethhdr *eth;
+
+	if (!pskb_may_pull(skb, ETH_HLEN))
+		goto drop;
+	eth = eth_hdr(skb);
+
+	rcu_read_lock_bh();
+	if (is_multicast_ether_addr(eth->h_dest)) {
+		list_for_each_entry_rcu(peer, &sd->peer_list, list) {
+			if (!rcu_access_pointer(peer->sa_out))
+				continue;
+			/* Sealing works in place: each peer needs its own. */
+			copy = skb_copy(skb, GFP_ATOMIC);
+			if (copy)
+				xmit_one(sd, peer, copy);
+		}
+		rcu_read_unlock_bh();
+		consume_skb(skb);
+		return NETDEV_TX_OK;
+	}
+
+	peer = shoal_peer_by_mac(sd, eth->h_dest);
+	if (!peer) {
+		rcu_read_unlock_bh();
+		shoal_dstat_inc(sd, SHOAL_DSTAT_UNKNOWN_DEST);
+		goto drop;
+	}
+	xmit_one(sd, peer, skb);
+	rcu_read_unlock_bh();
+	return NETDEV_TX_OK;
+
+drop:
+	dev_core_stats_tx_dropped_inc(dev);
+	kfree_skb(skb);
+	return NETDEV_TX_OK;
+}
+
+int shoal_send_control(struct shoal_device *sd,
+		       const union shoal_endpoint *ep, const u8 *payload,
+		       size_t len)
+{
+	struct sk_buff *skb;
+	int ret;
+
+	skb = alloc_skb(SHOAL_SEND_HEADROOM + 4 + len, GFP_KERNEL);
+	if (!skb)
+		return -ENOMEM;
+	skb_reserve(skb, SHOAL_SEND_HEADROOM);
+	memset(skb_put(skb, 4), 0, 4);
+	skb_put_data(skb, payload, len);
+
+	rcu_read_lock_bh();
+	ret = shoal_socket_send(sd, skb, ep);
+	rcu_read_unlock_bh();
+	return ret;
+}

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _SHOAL_SEND_H
+#define _SHOAL_SEND_H
+
+#include <linux/netdevice.h>
+
+#include "peer.h"
+
+netdev_tx_t shoal_xmit(struct sk_buff *skb, struct net_device *dev);
+
+/* A control payload behind the non-ESP marker, from process context. */
+int shoal_send_control(struct shoal_device *sd,
+		       const union shoal_endpoint *ep, const u8 *payload,
+		       size_t len);
+
+#endif /* _SHOAL_SEND_H */

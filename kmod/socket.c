@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The device's UDP sockets, created in the namespace the device was
+ * created in: everything shoal sends leaves from them, and everything they
+ * receive goes to shoal_receive() through the encapsulation hook.
+ */
+
+#include <linux/ipv6.h>
+#include <linux/udp.h>
+#include <net/ip.h>
+#include <net/ipv6.h>
+#include <net/ipv6_stubs.h>
+#include <net/route.h>
+#include <net/udp_tunnel.h>
+
+#include "receive.h"
+#include "socket.h"
+
+static int shoal_encap_recv(struct sock *sk, struct sk_buff *skb)
+{
+	struct shoal_device *sd = rcu_dereference_sk_user_data(sk);
+
+	if (unlikely(!sd)) {
+		kfree_skb(skb);
+		return 0;
+	}
+	shoal_receive(sd, skb);
+	return 0;
+}
+
+static int create_socket(struct shoal_device *sd, int family, u16 port,
+			 struct socket **out)
+{
+	struct udp_port_cfg cfg = {
+		.family = family,
+		.local_udp_port = htons(port),
+	};
+	struct udp_tunnel_sock_cfg tcfg = {
+		.sk_user_data = sd,
+		.encap_type = 1,
+		.encap_rcv = shoal_encap_recv,
+	};
+	int ret;
+
+	if (family == AF_INET6) {
+		cfg.ipv6_v6only = true;
+		cfg.local_ip6 = in6addr_any;
+	} else {
+		cfg.local_ip.s_addr = htonl(INADDR_ANY);
+	}
+	ret = udp_sock_create(sd->creating_net, &cfg, out);
+	if (ret < 0)
+		return ret;
+	setup_udp_tunnel_sock(sd->creating_net, *out, &tcfg);
+	return 0;
+}
+
+int shoal_socket_open(struct shoal_device *sd, u16 port)
+{
+	struct socket *sock4 = NULL, *sock6 = NULL;
+	int ret, tries = port ? 1 : 16;
+
+	ASSERT_RTNL();
+retry:
+	ret = create_socket(sd, AF_INET, port, &sock4);
+	if (ret < 0)
+		return ret;
+	if (!port)
+		port = ntohs(inet_sk(sock4->sk)->inet_sport);
+#if IS_ENABLED(CONFIG_IPV6)
+	ret = create_socket(sd, AF_INET6, port, &sock6);
+	if (ret == -EADDRINUSE && --tries > 0) {
+		/* The random IPv4 port is taken for IPv6: try another. */
+		udp_tunnel_sock_release(sock4);
+		sock4 = NULL;
+		port = 0;
+		goto retry;
+	}
+	/* A namespace without IPv6 still gets an IPv4 socket. */
+	if (ret < 0 && ret != -EAFNOSUPPORT)
+		goto release_sock4;
+	if (ret < 0)
+		sock6 = NULL;
+#endif
+
+	shoal_socket_close(sd);
+	rcu_assign_pointer(sd->sock4, sock4);
+	rcu_assign_pointer(sd->sock6, sock6);
+	sd->listen_port = port;
+	return 0;
+
+#if IS_ENABLED(CONFIG_IPV6)
+release_sock4:
+	udp_tunnel_sock_release(sock4);
+	return ret;
+#endif
+}
+
+void shoal_socket_close(struct shoal_device *sd)
+{
+	struct socket *sock4 = rtnl_dereference(sd->sock4);
+	struct socket *sock6 = rtnl_dereference(sd->sock6);
+
+	RCU_INIT_POINTER(sd->sock4, NULL);
+	RCU_INIT_POINTER(sd->sock6, NULL);
+	if (!sock4 && !sock6)
+		return;
+	synchronize_net();
+	if (sock4)
+		udp_tunnel_sock_release(sock4);
+	if (sock6)
+		udp_tunnel_sock_release(sock6);
+}
+
+static int send4(struct shoal_device *sd, struct sk_buff *skb,
+		 const struct sockaddr_in *dst)
+{
+	struct socket *sock = rcu_dereference_bh(sd->sock4);
+	struct flowi4 fl4 = {
+		.daddr = dst->sin_addr.s_addr,
+		.fl4_dport = dst->sin_port,
+		.flowi4_proto = IPPROTO_UDP,
+	};
+	struct rtable *rt;
+
+	if (unlikely(!sock))
+		goto drop;
+	fl4.fl4_sport = inet_sk(sock->sk)->inet_sport;
+	rt = ip_route_output_flow(sock_net(sock->sk), &fl4, sock->sk);
+	if (IS_ERR(rt))
+		goto drop;
+	udp_tunnel_xmit_skb(rt, sock->sk, skb, fl4.saddr, fl4.daddr, 0,
+			    ip4_dst_hoplimit(&rt->dst), 0, fl4.fl4_sport,
+			    fl4.fl4_dport, false, false);
+	return 0;
+drop:
+	kfree_skb(skb);
+	return -ENETUNREACH;
+}
+
+#if IS_ENABLED(CONFIG_IPV6)
+static int send6(struct shoal_device *sd, struct sk_buff *skb,
+		 const struct sockaddr_in6 *dst)
+{
+	struct socket *sock = rcu_dereference_bh(sd->sock6);
+	struct flowi6 fl6 = {
+		.daddr = dst->sin6_addr,
+		.fl6_dport = dst->sin6_port,
+		.flowi6_oif = dst->sin6_scope_id,
+		.flowi6_proto = IPPROTO_UDP,
+	};
+	struct dst_entry *dst_e;
+
+	if (unlikely(!sock))
+		goto drop;
+	fl6.fl6_sport = inet_sk(sock->sk)->inet_sport;
+	dst_e = ipv6_stub->ipv6_dst_lookup_flow(sock_net(sock->sk), sock->sk,
+						&fl6, NULL);
+	if (IS_ERR(dst_e))
+		goto drop;
+	udp_tunnel6_xmit_skb(dst_e, sock->sk, skb, sd->dev, &fl6.saddr,
+			     &fl6.daddr, 0, ip6_dst_hoplimit(dst_e), 0,
+			     fl6.fl6_sport, fl6.fl6_dport, false);
+	return 0;
+drop:
+	kfree_skb(skb);
+	return -ENETUNREACH;
+}
+#endif
+
+int shoal_socket_send(struct shoal_device *sd, struct sk_buff *skb,
+		      const union shoal_endpoint *ep)
+{
+	/* What the inner frame carried means nothing outside the tunnel. */
+	skb->ip_summed = CHECKSUM_NONE;
+	skb->encapsulation = 0;
+	skb_reset_inner_headers(skb);
+	skb->mark = 0;
+	/* The tunnel code counts what it sends against skb->dev. */
+	skb->dev = sd->dev;
+
+	if (ep->addr.sa_family == AF_INET)
+		return send4(sd, skb, &ep->addr4);
+#if IS_ENABLED(CONFIG_IPV6)
+	if (ep->addr.sa_family == AF_INET6)
+		return send6(sd, skb, &ep->addr6);
+#endif
+	kfree_skb(skb);
+	return -EAFNOSUPPORT;
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _SHOAL_SOCKET_H
+#define _SHOAL_SOCKET_H
+
+#include <linux/ipv6.h>
+#include <linux/skbuff.h>
+#include <linux/udp.h>
+
+#include "peer.h"
+
+/* Binds the device's UDP sockets (IPv4 and, where available, IPv6) to
+ * port, 0 for a random one; on success sd->listen_port is the bound port.
+ */
+int shoal_socket_open(struct shoal_device *sd, u16 port);
+void shoal_socket_close(struct shoal_device *sd);
+
+/* Sends a finished UDP payload to ep; consumes skb.  Caller holds
+ * rcu_read_lock_bh().
+ */
+int shoal_socket_send(struct shoal_device *sd, struct sk_buff *skb,
+		      const union shoal_endpoint *ep);
+
+/* Headroom a payload needs for what shoal_socket_send() puts in front. */
+#define SHOAL_SEND_HEADROOM (LL_MAX_HEADER + sizeof(struct ipv6hdr) + \
+			     sizeof(struct udphdr))
+
+#endif /* _SHOAL_SOCKET_H */
