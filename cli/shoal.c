@@ -2,22 +2,38 @@
 /*
  * shoal: the command-line tool, in the style of wg(8) and ip(8).
  */
+#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
+#include <net/if.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <linux/genetlink.h>
 #include <sodium.h>
 
+#include "device.h"
+#include "endpoint.h"
 #include "genl.h"
+#include "hex.h"
 #include "json.h"
 #include "key.h"
+#include "mac.h"
+#include "sa.h"
 #include "uapi/linux/shoal.h"
 #include "util.h"
+
+/* The largest control payload SHOAL_A_CONTROL_PAYLOAD carries. */
+#define SHOAL_CONTROL_MAX 1400
 
 static const char usage_text[] =
 	"Usage: shoal COMMAND [ARGS...]\n"
@@ -25,8 +41,14 @@ static const char usage_text[] =
 	"Commands:\n"
 	"  genkey                 print a new base64 private key\n"
 	"  pubkey                 read a private key on stdin, print its public key\n"
+	"  set DEV [listen-port PORT] [peer PEER [remove] [mac MAC]\n"
+	"      [endpoint HOST:PORT] [[no-]layer3] [[no-]bridge]\n"
+	"      [sa-out SPI KEYFILE] [sa-in SPI KEYFILE]...]...\n"
+	"                         configure a device and its peers\n"
 	"  show [DEV|all] [--json]\n"
 	"                         show shoal devices\n"
+	"  monitor [DEV] [--json] print kernel events until interrupted\n"
+	"  send DEV HOST:PORT HEX send a control packet from DEV's socket\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help             show this help\n"
@@ -92,40 +114,19 @@ wipe:
 	return ret;
 }
 
-struct show_ctx {
-	bool json;
-	int count;
-};
-
-static int show_device_cb(const struct nlmsghdr *nlh, void *data)
+/* Interface names as the kernel accepts them (dev_valid_name). */
+static bool valid_ifname(const char *name)
 {
-	struct show_ctx *ctx = data;
-	const char *ifname = "";
-	uint16_t port = 0;
-	struct nlattr *attr;
+	size_t i, n = strlen(name);
 
-	mnl_attr_for_each(attr, nlh, sizeof(struct genlmsghdr)) {
-		switch (mnl_attr_get_type(attr)) {
-		case SHOAL_A_DEVICE_IFNAME:
-			if (mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
-				ifname = mnl_attr_get_str(attr);
-			break;
-		case SHOAL_A_DEVICE_LISTEN_PORT:
-			if (mnl_attr_validate(attr, MNL_TYPE_U16) == 0)
-				port = mnl_attr_get_u16(attr);
-			break;
-		}
-	}
-	if (ctx->json) {
-		printf("%s{\"ifname\":", ctx->count ? "," : "");
-		shoal_json_string(stdout, ifname);
-		printf(",\"listen_port\":%u,\"peers\":[]}", port);
-	} else {
-		printf("%sinterface: %s\n  listening port: %u\n",
-		       ctx->count ? "\n" : "", ifname, port);
-	}
-	ctx->count++;
-	return MNL_CB_OK;
+	if (n == 0 || n >= IF_NAMESIZE || !strcmp(name, ".") ||
+	    !strcmp(name, ".."))
+		return false;
+	for (i = 0; i < n; i++)
+		if (name[i] == '/' || name[i] == ':' ||
+		    isspace((unsigned char)name[i]))
+			return false;
+	return true;
 }
 
 static int report_genl_error(const char *what, int err, const char *ext_msg)
@@ -145,18 +146,695 @@ static int report_genl_error(const char *what, int err, const char *ext_msg)
 	return SHOAL_EXIT_FAILURE;
 }
 
+/* Opens the family; an exit code other than SHOAL_EXIT_OK on failure. */
+static int open_genl(struct shoal_genl *g, const char *what)
+{
+	int err = shoal_genl_open(g);
+
+	return err < 0 ? report_genl_error(what, err, NULL) : SHOAL_EXIT_OK;
+}
+
+/* The argument after argv[*i], moving *i onto it; NULL if there is none. */
+static const char *next_arg(int argc, char **argv, int *i)
+{
+	if (*i + 1 >= argc)
+		return NULL;
+	return argv[++*i];
+}
+
+/* Strict decimal 0..max, no sign, no leading zeros. */
+static int parse_decimal(const char *text, unsigned long max,
+			 unsigned long *v)
+{
+	size_t i, n = strlen(text);
+
+	if (n == 0 || n > 10 || (n > 1 && text[0] == '0'))
+		return -1;
+	*v = 0;
+	for (i = 0; i < n; i++) {
+		if (text[i] < '0' || text[i] > '9')
+			return -1;
+		*v = *v * 10 + (unsigned long)(text[i] - '0');
+		if (*v > max)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- shoal set ---------------------------------------------------- */
+
+struct sa_arg {
+	uint32_t spi;
+	uint8_t key[SHOAL_SA_KEY_LEN];
+};
+
+struct peer_arg {
+	const char *name;		/* the key as given, for messages */
+	uint8_t public_key[SHOAL_KEY_LEN];
+	bool remove, has_mac, has_sa_out;
+	int layer3, bridge;		/* -1: leave as it is */
+	uint8_t mac[SHOAL_MAC_LEN];
+	struct shoal_endpoint endpoint;	/* len 0: leave as it is */
+	struct sa_arg sa_out;
+	unsigned int n_sa_in;
+	struct sa_arg sa_in[SHOAL_MAX_SA_IN];
+};
+
+struct set_args {
+	const char *dev;
+	bool has_port, stdin_used;
+	uint16_t port;
+	struct peer_arg *peers;
+	size_t n_peers;
+};
+
+_Static_assert(SHOAL_SA_KEY_BYTES == SHOAL_SA_KEY_LEN, "SA key length");
+
+/* SPI KEYFILE after sa-out or sa-in: an exit code. */
+static int parse_sa(struct set_args *a, struct peer_arg *p, const char *opt,
+		    int argc, char **argv, int *i, struct sa_arg *sa)
+{
+	const char *spi = next_arg(argc, argv, i);
+	const char *file = next_arg(argc, argv, i);
+	bool from_stdin;
+	int fd, err;
+
+	if (!spi || !file)
+		return usage_error("set: '%s' needs an SPI and a KEYFILE", opt);
+	if (shoal_spi_parse(&sa->spi, spi) < 0)
+		return usage_error("set: '%s' is not an SPI (256..4294967295, "
+				   "decimal or 0x-hex)", spi);
+	from_stdin = !strcmp(file, "-");
+	if (from_stdin) {
+		if (a->stdin_used)
+			return usage_error("set: only one KEYFILE can be '-' "
+					   "(standard input)");
+		a->stdin_used = true;
+		fd = STDIN_FILENO;
+	} else {
+		fd = open(file, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			fprintf(stderr, "shoal: set: %s: %s\n", file,
+				strerror(errno));
+			return SHOAL_EXIT_FAILURE;
+		}
+	}
+	err = shoal_sa_key_read(sa->key, fd);
+	if (!from_stdin)
+		close(fd);
+	if (from_stdin)
+		file = "standard input";
+	if (err == -EINVAL) {
+		fprintf(stderr, "shoal: set: peer %s: %s %s: %s does not hold "
+			"72 hex digits (a 32-byte key and a 4-byte salt)\n",
+			p->name, opt, spi, file);
+		return SHOAL_EXIT_FAILURE;
+	}
+	if (err < 0) {
+		fprintf(stderr, "shoal: set: %s: %s\n", file, strerror(-err));
+		return SHOAL_EXIT_FAILURE;
+	}
+	return SHOAL_EXIT_OK;
+}
+
+static int parse_sa_in(struct set_args *a, struct peer_arg *p, int argc,
+		       char **argv, int *i)
+{
+	unsigned int j;
+	int ret;
+
+	if (p->n_sa_in == SHOAL_MAX_SA_IN)
+		return usage_error("set: peer %s: at most %d 'sa-in'", p->name,
+				   SHOAL_MAX_SA_IN);
+	ret = parse_sa(a, p, "sa-in", argc, argv, i, &p->sa_in[p->n_sa_in]);
+	if (ret != SHOAL_EXIT_OK)
+		return ret;
+	for (j = 0; j < p->n_sa_in; j++)
+		if (p->sa_in[j].spi == p->sa_in[p->n_sa_in].spi)
+			return usage_error("set: peer %s: 'sa-in' SPI %u given "
+					   "twice", p->name,
+					   (unsigned int)p->sa_in[j].spi);
+	p->n_sa_in++;
+	return SHOAL_EXIT_OK;
+}
+
+/* A yes/no peer option (layer3, no-bridge, ...): an exit code. */
+static int parse_flag(struct peer_arg *p, const char *opt, int *flag,
+		      int value)
+{
+	if (*flag != -1)
+		return usage_error("set: peer %s: '%s' conflicts with an earlier "
+				   "option", p->name, opt);
+	*flag = value;
+	return SHOAL_EXIT_OK;
+}
+
+static int parse_mac(struct peer_arg *p, const char *text)
+{
+	if (!text)
+		return usage_error("set: 'mac' needs a MAC address");
+	if (p->has_mac)
+		return usage_error("set: peer %s: 'mac' given twice", p->name);
+	if (shoal_mac_parse(p->mac, text) < 0 || !shoal_mac_is_unicast(p->mac))
+		return usage_error("set: '%s' is not a unicast MAC address "
+				   "(aa:bb:cc:dd:ee:ff)", text);
+	p->has_mac = true;
+	return SHOAL_EXIT_OK;
+}
+
+static int parse_endpoint(struct peer_arg *p, const char *text)
+{
+	if (!text)
+		return usage_error("set: 'endpoint' needs HOST:PORT");
+	if (p->endpoint.len)
+		return usage_error("set: peer %s: 'endpoint' given twice",
+				   p->name);
+	if (shoal_endpoint_parse(&p->endpoint, text) < 0)
+		return usage_error("set: '%s' is not an endpoint (1.2.3.4:PORT "
+				   "or [v6addr]:PORT, numeric, port 1..65535)",
+				   text);
+	return SHOAL_EXIT_OK;
+}
+
+/* One option of the current peer at argv[*i]: an exit code. */
+static int parse_peer_option(struct set_args *a, struct peer_arg *p,
+			     int argc, char **argv, int *i)
+{
+	const char *opt = argv[*i];
+
+	if (!strcmp(opt, "remove")) {
+		p->remove = true;
+		return SHOAL_EXIT_OK;
+	}
+	if (!strcmp(opt, "layer3") || !strcmp(opt, "no-layer3"))
+		return parse_flag(p, opt, &p->layer3, opt[0] != 'n');
+	if (!strcmp(opt, "bridge") || !strcmp(opt, "no-bridge"))
+		return parse_flag(p, opt, &p->bridge, opt[0] != 'n');
+	if (!strcmp(opt, "mac"))
+		return parse_mac(p, next_arg(argc, argv, i));
+	if (!strcmp(opt, "endpoint"))
+		return parse_endpoint(p, next_arg(argc, argv, i));
+	if (!strcmp(opt, "sa-out")) {
+		if (p->has_sa_out)
+			return usage_error("set: peer %s: 'sa-out' given twice",
+					   p->name);
+		p->has_sa_out = true;
+		return parse_sa(a, p, "sa-out", argc, argv, i, &p->sa_out);
+	}
+	if (!strcmp(opt, "sa-in"))
+		return parse_sa_in(a, p, argc, argv, i);
+	return usage_error("set: unknown peer option '%s'", opt);
+}
+
+static int parse_listen_port(struct set_args *a, const char *text)
+{
+	unsigned long v;
+
+	if (!text)
+		return usage_error("set: 'listen-port' needs a port");
+	if (a->has_port)
+		return usage_error("set: 'listen-port' given twice");
+	if (parse_decimal(text, 65535, &v) < 0)
+		return usage_error("set: '%s' is not a port (0..65535)", text);
+	a->port = (uint16_t)v;
+	a->has_port = true;
+	return SHOAL_EXIT_OK;
+}
+
+static int parse_peer(struct set_args *a, const char *text)
+{
+	struct peer_arg *p = &a->peers[a->n_peers];
+
+	if (!text)
+		return usage_error("set: 'peer' needs a public key");
+	if (shoal_key_from_base64(p->public_key, text) < 0)
+		return usage_error("set: '%s' is not a base64 32-byte public key",
+				   text);
+	p->name = text;
+	p->layer3 = -1;
+	p->bridge = -1;
+	a->n_peers++;
+	return SHOAL_EXIT_OK;
+}
+
+static int parse_set(struct set_args *a, int argc, char **argv)
+{
+	struct peer_arg *p = NULL;
+	int i, ret = SHOAL_EXIT_OK;
+
+	if (argc < 2)
+		return usage_error("set: which device?");
+	a->dev = argv[1];
+	if (!valid_ifname(a->dev))
+		return usage_error("set: '%s' is not an interface name", a->dev);
+	for (i = 2; i < argc && ret == SHOAL_EXIT_OK; i++) {
+		if (!strcmp(argv[i], "listen-port")) {
+			ret = parse_listen_port(a, next_arg(argc, argv, &i));
+		} else if (!strcmp(argv[i], "peer")) {
+			ret = parse_peer(a, next_arg(argc, argv, &i));
+			if (ret == SHOAL_EXIT_OK)
+				p = &a->peers[a->n_peers - 1];
+		} else if (p) {
+			ret = parse_peer_option(a, p, argc, argv, &i);
+		} else {
+			ret = usage_error("set: unknown option '%s' (expected "
+					  "'listen-port' or 'peer')", argv[i]);
+		}
+	}
+	return ret;
+}
+
+static bool put_sa(struct nlmsghdr *nlh, size_t size, uint16_t type,
+		   const struct sa_arg *sa)
+{
+	struct nlattr *nest = mnl_attr_nest_start_check(nlh, size, type);
+
+	if (!nest ||
+	    !mnl_attr_put_u32_check(nlh, size, SHOAL_A_SA_SPI, sa->spi) ||
+	    !mnl_attr_put_check(nlh, size, SHOAL_A_SA_KEY, SHOAL_SA_KEY_LEN,
+				sa->key))
+		return false;
+	mnl_attr_nest_end(nlh, nest);
+	return true;
+}
+
+static bool put_sa_in(struct nlmsghdr *nlh, size_t size,
+		      const struct peer_arg *p)
+{
+	struct nlattr *list;
+	unsigned int i;
+
+	list = mnl_attr_nest_start_check(nlh, size, SHOAL_A_PEER_SA_IN);
+	if (!list)
+		return false;
+	for (i = 0; i < p->n_sa_in; i++)
+		if (!put_sa(nlh, size, SHOAL_A_SA, &p->sa_in[i]))
+			return false;
+	mnl_attr_nest_end(nlh, list);
+	return true;
+}
+
+/* One SHOAL_A_PEER nest; false (and nothing added) if it does not fit. */
+static bool put_peer(struct nlmsghdr *nlh, size_t size,
+		     const struct peer_arg *p)
+{
+	struct nlattr *nest = mnl_attr_nest_start_check(nlh, size, SHOAL_A_PEER);
+	bool ok;
+
+	if (!nest)
+		return false;
+	ok = mnl_attr_put_check(nlh, size, SHOAL_A_PEER_PUBLIC_KEY,
+				SHOAL_KEY_LEN, p->public_key);
+	if (ok && p->remove)
+		ok = mnl_attr_put_u32_check(nlh, size, SHOAL_A_PEER_FLAGS,
+					    SHOAL_PEER_F_REMOVE);
+	if (ok && p->has_mac)
+		ok = mnl_attr_put_check(nlh, size, SHOAL_A_PEER_MAC,
+					sizeof(p->mac), p->mac);
+	if (ok && p->endpoint.len)
+		ok = mnl_attr_put_check(nlh, size, SHOAL_A_PEER_ENDPOINT,
+					p->endpoint.len, &p->endpoint.sa);
+	if (ok && p->layer3 >= 0)
+		ok = mnl_attr_put_u8_check(nlh, size, SHOAL_A_PEER_LAYER3,
+					   (uint8_t)p->layer3);
+	if (ok && p->bridge >= 0)
+		ok = mnl_attr_put_u8_check(nlh, size, SHOAL_A_PEER_BRIDGE,
+					   (uint8_t)p->bridge);
+	if (ok && p->has_sa_out)
+		ok = put_sa(nlh, size, SHOAL_A_PEER_SA_OUT, &p->sa_out);
+	if (ok && p->n_sa_in)
+		ok = put_sa_in(nlh, size, p);
+	if (!ok) {
+		mnl_attr_nest_cancel(nlh, nest);
+		return false;
+	}
+	mnl_attr_nest_end(nlh, nest);
+	return true;
+}
+
+/* Adds the peers from index next on that fit; returns the next to add. */
+static size_t put_peers(struct nlmsghdr *nlh, size_t size,
+			const struct set_args *a, size_t next)
+{
+	struct nlattr *list;
+	size_t i = next;
+
+	if (next >= a->n_peers)
+		return next;
+	list = mnl_attr_nest_start_check(nlh, size, SHOAL_A_DEVICE_PEERS);
+	if (!list)
+		return next;
+	while (i < a->n_peers && put_peer(nlh, size, &a->peers[i]))
+		i++;
+	if (i == next)
+		mnl_attr_nest_cancel(nlh, list);
+	else
+		mnl_attr_nest_end(nlh, list);
+	return i;
+}
+
+/* As many SHOAL_CMD_SET_DEVICE messages as the peers need. */
+static int set_apply(struct shoal_genl *g, const struct set_args *a,
+		     uint8_t *buf, size_t size)
+{
+	struct nlmsghdr *nlh;
+	size_t first, next = 0;
+	char what[32];
+	int err;
+
+	snprintf(what, sizeof(what), "set %s", a->dev);
+	do {
+		first = next;
+		nlh = shoal_genl_request(g, buf, SHOAL_CMD_SET_DEVICE, 0);
+		mnl_attr_put_strz(nlh, SHOAL_A_DEVICE_IFNAME, a->dev);
+		if (first == 0 && a->has_port)
+			mnl_attr_put_u16(nlh, SHOAL_A_DEVICE_LISTEN_PORT, a->port);
+		next = put_peers(nlh, size, a, first);
+		if (next == first && first < a->n_peers) {
+			fprintf(stderr, "shoal: %s: peer %s does not fit in a "
+				"netlink message\n", what, a->peers[first].name);
+			return SHOAL_EXIT_FAILURE;
+		}
+		err = shoal_genl_talk(g, nlh, NULL, NULL);
+		sodium_memzero(buf, size);
+		if (err < 0) {
+			err = report_genl_error(what, err, g->ext_msg);
+			if (first > 0)
+				fprintf(stderr, "shoal: %s: the %zu peers before "
+					"%s were applied\n", what, first,
+					a->peers[first].name);
+			return err;
+		}
+	} while (next < a->n_peers);
+	return SHOAL_EXIT_OK;
+}
+
+static int cmd_set(int argc, char **argv)
+{
+	struct set_args a = { 0 };
+	size_t size = MNL_SOCKET_BUFFER_SIZE;
+	struct shoal_genl g;
+	uint8_t *buf = NULL;
+	int ret;
+
+	/* At most one peer per two arguments. */
+	a.peers = calloc((size_t)argc / 2 + 1, sizeof(*a.peers));
+	if (!a.peers) {
+		fputs("shoal: set: out of memory\n", stderr);
+		return SHOAL_EXIT_FAILURE;
+	}
+	ret = parse_set(&a, argc, argv);
+	if (ret != SHOAL_EXIT_OK)
+		goto wipe;
+	buf = calloc(1, size);
+	if (!buf) {
+		fputs("shoal: set: out of memory\n", stderr);
+		ret = SHOAL_EXIT_FAILURE;
+		goto wipe;
+	}
+	ret = open_genl(&g, "set");
+	if (ret != SHOAL_EXIT_OK)
+		goto wipe;
+	ret = set_apply(&g, &a, buf, size);
+	shoal_genl_close(&g);
+wipe:
+	if (buf)
+		sodium_memzero(buf, size);
+	free(buf);
+	sodium_memzero(a.peers, ((size_t)argc / 2 + 1) * sizeof(*a.peers));
+	free(a.peers);
+	return ret;
+}
+
+/* ---- shoal show --------------------------------------------------- */
+
+static const struct {
+	const char *json, *text;
+} dstat_names[SHOAL_A_DSTAT_MAX + 1] = {
+	[SHOAL_A_DSTAT_CONTROL_RX] = { "control_rx", "control rx" },
+	[SHOAL_A_DSTAT_KEEPALIVES_RX] = { "keepalives_rx", "keepalives rx" },
+	[SHOAL_A_DSTAT_UNKNOWN_SPI] = { "unknown_spi", "unknown spi" },
+	[SHOAL_A_DSTAT_MALFORMED] = { "malformed", "malformed" },
+	[SHOAL_A_DSTAT_UNKNOWN_DEST] = { "unknown_dest", "unknown dest" },
+	[SHOAL_A_DSTAT_SPOOFED_SRC] = { "spoofed_src", "spoofed src" },
+	[SHOAL_A_DSTAT_CONTROL_DROPS] = { "control_drops", "control drops" },
+};
+
+/* Retries of a dump the kernel reports as interrupted by a change. */
+#define SHOW_DUMP_TRIES 5
+
+struct dump_ctx {
+	struct shoal_device_list *list;
+	const char *dev;
+};
+
+static int dump_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct dump_ctx *ctx = data;
+	int err = shoal_device_list_add(ctx->list, nlh, ctx->dev);
+
+	if (err < 0) {
+		errno = -err;
+		return MNL_CB_ERROR;
+	}
+	return MNL_CB_OK;
+}
+
+/* The dump of one device or all, consistent; 0 or -errno. */
+static int show_dump(struct shoal_genl *g, const char *dev,
+		     struct shoal_device_list *list)
+{
+	struct dump_ctx ctx = { .list = list, .dev = dev };
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	int tries, err;
+
+	for (tries = 0; tries < SHOW_DUMP_TRIES; tries++) {
+		shoal_device_list_free(list);
+		nlh = shoal_genl_request(g, buf, SHOAL_CMD_GET_DEVICE,
+					 NLM_F_DUMP);
+		if (dev)
+			mnl_attr_put_strz(nlh, SHOAL_A_DEVICE_IFNAME, dev);
+		err = shoal_genl_talk(g, nlh, dump_cb, &ctx);
+		if (err < 0 || !g->dump_intr)
+			return err;
+	}
+	return -EAGAIN;
+}
+
+static void json_endpoint(const struct shoal_endpoint *ep)
+{
+	char text[SHOAL_ENDPOINT_STRLEN + 1];
+
+	if (ep->len && shoal_endpoint_format(text, sizeof(text), ep) > 0)
+		shoal_json_string(stdout, text);
+	else
+		fputs("null", stdout);
+}
+
+static void json_mac(bool has, const uint8_t mac[SHOAL_MAC_LEN])
+{
+	char text[SHOAL_MAC_STRLEN + 1];
+
+	if (!has) {
+		fputs("null", stdout);
+		return;
+	}
+	shoal_mac_format(text, mac);
+	shoal_json_string(stdout, text);
+}
+
+static void json_key(const uint8_t key[SHOAL_KEY_LEN])
+{
+	char b64[SHOAL_KEY_B64_LEN + 1];
+
+	shoal_key_to_base64(b64, key);
+	shoal_json_string(stdout, b64);
+}
+
+static void json_peer(const struct shoal_peer_info *p)
+{
+	unsigned int i;
+
+	fputs("{\"public_key\":", stdout);
+	json_key(p->public_key);
+	fputs(",\"mac\":", stdout);
+	json_mac(p->has_mac, p->mac);
+	fputs(",\"endpoint\":", stdout);
+	json_endpoint(&p->endpoint);
+	printf(",\"layer3\":%s,\"bridge\":%s,\"sa_out_spi\":",
+	       p->layer3 ? "true" : "false", p->bridge ? "true" : "false");
+	if (p->has_sa_out)
+		printf("%" PRIu32, p->sa_out_spi);
+	else
+		fputs("null", stdout);
+	fputs(",\"sa_in_spis\":[", stdout);
+	for (i = 0; i < p->n_sa_in; i++)
+		printf("%s%" PRIu32, i ? "," : "", p->sa_in_spis[i]);
+	printf("],\"rx_bytes\":%" PRIu64 ",\"tx_bytes\":%" PRIu64
+	       ",\"rx_packets\":%" PRIu64 ",\"tx_packets\":%" PRIu64
+	       ",\"auth_failures\":%" PRIu64 ",\"replays\":%" PRIu64
+	       ",\"last_rx\":%" PRIu64 "}",
+	       p->rx_bytes, p->tx_bytes, p->rx_packets, p->tx_packets,
+	       p->auth_failures, p->replays, p->last_rx);
+}
+
+static void json_device(const struct shoal_device_info *d)
+{
+	size_t i;
+
+	fputs("{\"ifname\":", stdout);
+	shoal_json_string(stdout, d->ifname);
+	printf(",\"listen_port\":%u,\"mac\":", d->listen_port);
+	json_mac(d->has_mac, d->mac);
+	for (i = 0; i < SHOAL_ARRAY_SIZE(dstat_names); i++)
+		if (dstat_names[i].json)
+			printf(",\"%s\":%" PRIu64, dstat_names[i].json,
+			       d->stats[i]);
+	fputs(",\"peers\":[", stdout);
+	for (i = 0; i < d->n_peers; i++) {
+		if (i)
+			putchar(',');
+		json_peer(&d->peers[i]);
+	}
+	fputs("]}", stdout);
+}
+
+/* 1023 B, 1.50 KiB, ... as wg(8) prints transfer totals. */
+static void print_bytes(uint64_t n)
+{
+	static const char *const units[] = {
+		"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"
+	};
+	double v = (double)n / 1024;
+	size_t u = 0;
+
+	if (n < 1024) {
+		printf("%" PRIu64 " B", n);
+		return;
+	}
+	while (v >= 1024 && u + 1 < SHOAL_ARRAY_SIZE(units)) {
+		v /= 1024;
+		u++;
+	}
+	printf("%.2f %s", v, units[u]);
+}
+
+static void text_sas(const struct shoal_peer_info *p)
+{
+	unsigned int i;
+
+	if (p->has_sa_out)
+		printf("  sa out: spi 0x%08" PRIx32 "\n", p->sa_out_spi);
+	if (!p->n_sa_in)
+		return;
+	fputs("  sa in: spi", stdout);
+	for (i = 0; i < p->n_sa_in; i++)
+		printf("%s 0x%08" PRIx32, i ? "," : "", p->sa_in_spis[i]);
+	putchar('\n');
+}
+
+static void text_last_rx(uint64_t last_rx)
+{
+	time_t now = time(NULL);
+	uint64_t ago;
+
+	if (!last_rx) {
+		puts("  last rx: never");
+		return;
+	}
+	ago = now > 0 && (uint64_t)now > last_rx ? (uint64_t)now - last_rx : 0;
+	printf("  last rx: %" PRIu64 " second%s ago\n", ago,
+	       ago == 1 ? "" : "s");
+}
+
+static void text_peer(const struct shoal_peer_info *p)
+{
+	char b64[SHOAL_KEY_B64_LEN + 1], ep[SHOAL_ENDPOINT_STRLEN + 1];
+	char mac[SHOAL_MAC_STRLEN + 1];
+
+	shoal_key_to_base64(b64, p->public_key);
+	printf("\npeer: %s\n", b64);
+	if (p->endpoint.len && shoal_endpoint_format(ep, sizeof(ep),
+						     &p->endpoint) > 0)
+		printf("  endpoint: %s\n", ep);
+	if (p->has_mac) {
+		shoal_mac_format(mac, p->mac);
+		printf("  mac: %s\n", mac);
+	}
+	printf("  flags: %s\n", p->layer3 && p->bridge ? "layer3, bridge" :
+	       p->layer3 ? "layer3" : p->bridge ? "bridge" : "none");
+	text_sas(p);
+	fputs("  transfer: ", stdout);
+	print_bytes(p->rx_bytes);
+	printf(" received (%" PRIu64 " packets), ", p->rx_packets);
+	print_bytes(p->tx_bytes);
+	printf(" sent (%" PRIu64 " packets)\n", p->tx_packets);
+	printf("  errors: %" PRIu64 " auth failures, %" PRIu64 " replays\n",
+	       p->auth_failures, p->replays);
+	text_last_rx(p->last_rx);
+}
+
+static void text_device(const struct shoal_device_info *d)
+{
+	char mac[SHOAL_MAC_STRLEN + 1];
+	size_t i, n = 0;
+
+	printf("interface: %s\n  listening port: %u\n", d->ifname,
+	       d->listen_port);
+	if (d->has_mac) {
+		shoal_mac_format(mac, d->mac);
+		printf("  mac: %s\n", mac);
+	}
+	fputs("  counters:", stdout);
+	for (i = 0; i < SHOAL_ARRAY_SIZE(dstat_names); i++) {
+		if (!dstat_names[i].text)
+			continue;
+		printf("%s%s %" PRIu64, n == 0 ? " " : n % 4 ? ", " : ",\n    ",
+		       dstat_names[i].text, d->stats[i]);
+		n++;
+	}
+	putchar('\n');
+	for (i = 0; i < d->n_peers; i++)
+		text_peer(&d->peers[i]);
+}
+
+static void show_print(const struct shoal_device_list *list, bool json,
+		       bool one)
+{
+	size_t i;
+
+	if (json && !one)
+		putchar('[');
+	for (i = 0; i < list->n; i++) {
+		if (json) {
+			if (i)
+				putchar(',');
+			json_device(&list->devs[i]);
+		} else {
+			if (i)
+				putchar('\n');
+			text_device(&list->devs[i]);
+		}
+	}
+	if (json && !one)
+		putchar(']');
+	if (json)
+		putchar('\n');
+}
+
 static int cmd_show(int argc, char **argv)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct show_ctx ctx = { 0 };
+	struct shoal_device_list list = { 0 };
 	const char *dev = NULL;
 	struct shoal_genl g;
-	struct nlmsghdr *nlh;
+	bool json = false;
+	char what[32];
 	int i, err;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json"))
-			ctx.json = true;
+			json = true;
 		else if (argv[i][0] == '-')
 			return usage_error("show: unknown option '%s'", argv[i]);
 		else if (dev)
@@ -166,31 +844,395 @@ static int cmd_show(int argc, char **argv)
 	}
 	if (dev && !strcmp(dev, "all"))
 		dev = NULL;
-	if (dev && strlen(dev) >= 16)
+	if (dev && !valid_ifname(dev))
 		return usage_error("show: '%s' is not an interface name", dev);
+	snprintf(what, sizeof(what), "show%s%s", dev ? " " : "", dev ? dev : "");
 
-	err = shoal_genl_open(&g);
-	if (err < 0)
-		return report_genl_error("show", err, NULL);
-
-	nlh = shoal_genl_request(&g, buf, SHOAL_CMD_GET_DEVICE,
-				 dev ? 0 : NLM_F_DUMP);
-	if (dev)
-		mnl_attr_put_strz(nlh, SHOAL_A_DEVICE_IFNAME, dev);
-	if (ctx.json && !dev)
-		putchar('[');
-	err = shoal_genl_talk(&g, nlh, show_device_cb, &ctx);
-	if (ctx.json && !dev)
-		puts("]");
-	else if (ctx.json)
-		putchar('\n');
-	if (err < 0) {
-		err = report_genl_error(dev ? dev : "show", err, g.ext_msg);
-		shoal_genl_close(&g);
+	err = open_genl(&g, what);
+	if (err != SHOAL_EXIT_OK)
 		return err;
+	err = show_dump(&g, dev, &list);
+	if (err == -EAGAIN) {
+		fprintf(stderr, "shoal: %s: the devices kept changing during "
+			"the dump; try again\n", what);
+		err = SHOAL_EXIT_FAILURE;
+	} else if (err < 0) {
+		err = report_genl_error(what, err, g.ext_msg);
+	} else if (dev && list.n == 0) {
+		fprintf(stderr, "shoal: %s: no such shoal device\n", what);
+		err = SHOAL_EXIT_FAILURE;
+	} else {
+		show_print(&list, json, dev != NULL);
+		err = SHOAL_EXIT_OK;
+	}
+	shoal_device_list_free(&list);
+	shoal_genl_close(&g);
+	return err;
+}
+
+/* ---- shoal monitor ------------------------------------------------ */
+
+static volatile sig_atomic_t monitor_stop;
+
+static void monitor_signal(int sig)
+{
+	(void)sig;
+	monitor_stop = 1;
+}
+
+/* What one event carried; pointers into the message. */
+struct event {
+	uint8_t cmd;
+	const char *ifname;
+	const uint8_t *public_key;
+	struct shoal_endpoint source, endpoint;
+	bool has_spi;
+	uint32_t spi;
+	const uint8_t *payload;
+	size_t payload_len;
+};
+
+/* The first SHOAL_A_SA_SPI in an SA nest or in a list of them. */
+static void event_spi_nest(struct event *e, const struct nlattr *nest)
+{
+	struct nlattr *attr;
+
+	if (mnl_attr_validate(nest, MNL_TYPE_NESTED) < 0)
+		return;
+	mnl_attr_for_each_nested(attr, nest) {
+		if (e->has_spi)
+			return;
+		if (mnl_attr_get_payload_len(attr) == sizeof(uint32_t) &&
+		    mnl_attr_get_type(attr) == SHOAL_A_SA_SPI) {
+			e->spi = mnl_attr_get_u32(attr);
+			e->has_spi = true;
+		} else if (mnl_attr_get_type(attr) == SHOAL_A_SA) {
+			event_spi_nest(e, attr);
+		}
+	}
+}
+
+/* A SHOAL_A_PEER nest (the peer an event is about). */
+static void event_peer(struct event *e, const struct nlattr *peer)
+{
+	struct nlattr *attr;
+
+	mnl_attr_for_each_nested(attr, peer) {
+		switch (mnl_attr_get_type(attr)) {
+		case SHOAL_A_PEER_PUBLIC_KEY:
+			if (mnl_attr_get_payload_len(attr) == SHOAL_KEY_LEN)
+				e->public_key = mnl_attr_get_payload(attr);
+			break;
+		case SHOAL_A_PEER_ENDPOINT:
+			shoal_endpoint_from_blob(&e->endpoint,
+						 mnl_attr_get_payload(attr),
+						 mnl_attr_get_payload_len(attr));
+			break;
+		case SHOAL_A_PEER_SA_OUT:
+		case SHOAL_A_PEER_SA_IN:
+			event_spi_nest(e, attr);
+			break;
+		}
+	}
+}
+
+static void event_peers(struct event *e, const struct nlattr *list)
+{
+	struct nlattr *peer;
+
+	if (mnl_attr_validate(list, MNL_TYPE_NESTED) < 0)
+		return;
+	mnl_attr_for_each_nested(peer, list) {
+		if (mnl_attr_get_type(peer) == SHOAL_A_PEER &&
+		    mnl_attr_validate(peer, MNL_TYPE_NESTED) == 0) {
+			event_peer(e, peer);
+			return;
+		}
+	}
+}
+
+static void event_parse(struct event *e, const struct nlmsghdr *nlh)
+{
+	const struct genlmsghdr *genl = mnl_nlmsg_get_payload(nlh);
+	struct nlattr *attr;
+
+	memset(e, 0, sizeof(*e));
+	e->cmd = genl->cmd;
+	mnl_attr_for_each(attr, nlh, sizeof(*genl)) {
+		switch (mnl_attr_get_type(attr)) {
+		case SHOAL_A_DEVICE_IFNAME:
+			if (mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
+				e->ifname = mnl_attr_get_str(attr);
+			break;
+		case SHOAL_A_DEVICE_PEERS:
+			event_peers(e, attr);
+			break;
+		case SHOAL_A_CONTROL_ENDPOINT:
+			shoal_endpoint_from_blob(&e->source,
+						 mnl_attr_get_payload(attr),
+						 mnl_attr_get_payload_len(attr));
+			break;
+		case SHOAL_A_CONTROL_PAYLOAD:
+			e->payload = mnl_attr_get_payload(attr);
+			e->payload_len = mnl_attr_get_payload_len(attr);
+			break;
+		case SHOAL_A_UNKNOWN_SPI:
+			if (mnl_attr_validate(attr, MNL_TYPE_U32) == 0) {
+				e->spi = mnl_attr_get_u32(attr);
+				e->has_spi = true;
+			}
+			break;
+		}
+	}
+}
+
+static const char *const event_names[SHOAL_CMD_MAX + 1] = {
+	[SHOAL_CMD_EVENT_CONTROL] = "control",
+	[SHOAL_CMD_EVENT_ENDPOINT] = "endpoint",
+	[SHOAL_CMD_EVENT_UNKNOWN_SPI] = "unknown_spi",
+	[SHOAL_CMD_EVENT_SOFT_EXPIRE] = "soft_expire",
+};
+
+static void print_key_field(bool json, const char *name, const uint8_t *key)
+{
+	char b64[SHOAL_KEY_B64_LEN + 1];
+
+	if (key)
+		shoal_key_to_base64(b64, key);
+	if (json) {
+		printf(",\"%s\":", name);
+		if (key)
+			shoal_json_string(stdout, b64);
+		else
+			fputs("null", stdout);
+	} else {
+		printf(" %s %s", name, key ? b64 : "none");
+	}
+}
+
+static void print_endpoint_field(bool json, const char *name,
+				 const struct shoal_endpoint *ep)
+{
+	char text[SHOAL_ENDPOINT_STRLEN + 1];
+
+	if (json) {
+		printf(",\"%s\":", name);
+		json_endpoint(ep);
+	} else if (ep->len && shoal_endpoint_format(text, sizeof(text), ep) > 0) {
+		printf(" %s %s", name, text);
+	} else {
+		printf(" %s none", name);
+	}
+}
+
+static void print_spi_field(bool json, const struct event *e)
+{
+	if (json && e->has_spi)
+		printf(",\"spi\":%" PRIu32, e->spi);
+	else if (json)
+		fputs(",\"spi\":null", stdout);
+	else if (e->has_spi)
+		printf(" spi %" PRIu32, e->spi);
+	else
+		fputs(" spi none", stdout);
+}
+
+static void print_payload_field(bool json, const struct event *e)
+{
+	char hex[SHOAL_HEX_LEN(SHOAL_CONTROL_MAX) + 1] = "";
+
+	if (e->payload_len <= SHOAL_CONTROL_MAX)
+		shoal_hex_encode(hex, sizeof(hex), e->payload, e->payload_len);
+	if (json)
+		printf(",\"payload\":\"%s\"", hex);
+	else
+		printf(" payload %s", *hex ? hex : "none");
+}
+
+static void print_event(const struct event *e, bool json)
+{
+	const char *name = e->cmd <= SHOAL_CMD_MAX ? event_names[e->cmd] : NULL;
+
+	if (!name) {
+		if (json)
+			printf("{\"event\":\"unknown\",\"cmd\":%u}\n", e->cmd);
+		else
+			printf("unknown %s cmd %u\n",
+			       e->ifname ? e->ifname : "none", e->cmd);
+		return;
+	}
+	if (json) {
+		printf("{\"event\":\"%s\",\"ifname\":", name);
+		if (e->ifname)
+			shoal_json_string(stdout, e->ifname);
+		else
+			fputs("null", stdout);
+	} else {
+		printf("%s %s", name, e->ifname ? e->ifname : "none");
+	}
+	switch (e->cmd) {
+	case SHOAL_CMD_EVENT_CONTROL:
+		print_endpoint_field(json, "source", &e->source);
+		print_payload_field(json, e);
+		break;
+	case SHOAL_CMD_EVENT_ENDPOINT:
+		print_key_field(json, "public_key", e->public_key);
+		print_endpoint_field(json, "endpoint", &e->endpoint);
+		break;
+	case SHOAL_CMD_EVENT_UNKNOWN_SPI:
+		print_spi_field(json, e);
+		print_endpoint_field(json, "source", &e->source);
+		break;
+	case SHOAL_CMD_EVENT_SOFT_EXPIRE:
+		print_key_field(json, "public_key", e->public_key);
+		print_spi_field(json, e);
+		break;
+	}
+	fputs(json ? "}\n" : "\n", stdout);
+}
+
+struct monitor_ctx {
+	const char *dev;
+	bool json;
+};
+
+static int monitor_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct monitor_ctx *ctx = data;
+	struct event e;
+
+	event_parse(&e, nlh);
+	if (ctx->dev && (!e.ifname || strcmp(e.ifname, ctx->dev)))
+		return MNL_CB_OK;
+	print_event(&e, ctx->json);
+	if (fflush(stdout) == EOF) {
+		errno = errno ? errno : EIO;
+		return MNL_CB_ERROR;
+	}
+	return MNL_CB_OK;
+}
+
+/*
+ * SIGINT and SIGTERM stay blocked but while waiting in ppoll, so one that
+ * arrives at any moment ends the loop at the next wait.
+ */
+static int monitor_signals(sigset_t *wait_mask)
+{
+	struct sigaction sa = { .sa_handler = monitor_signal };
+	sigset_t block;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	if (sigprocmask(SIG_BLOCK, &block, wait_mask) < 0 ||
+	    sigaction(SIGINT, &sa, NULL) < 0 ||
+	    sigaction(SIGTERM, &sa, NULL) < 0)
+		return -errno;
+	sigdelset(wait_mask, SIGINT);
+	sigdelset(wait_mask, SIGTERM);
+	return 0;
+}
+
+static int monitor_loop(struct shoal_genl *g, struct monitor_ctx *ctx)
+{
+	struct pollfd pfd = { .fd = mnl_socket_get_fd(g->nl), .events = POLLIN };
+	sigset_t wait_mask;
+	int err;
+
+	err = monitor_signals(&wait_mask);
+	while (err == 0 && !monitor_stop) {
+		if (ppoll(&pfd, 1, NULL, &wait_mask) < 0) {
+			err = errno == EINTR ? 0 : -errno;
+			continue;
+		}
+		err = shoal_genl_read_events(g, monitor_cb, ctx);
+		if (err == -ENOBUFS) {
+			fputs("shoal: monitor: events were lost (receive "
+			      "buffer overrun)\n", stderr);
+			err = 0;
+		}
+	}
+	return err;
+}
+
+static int cmd_monitor(int argc, char **argv)
+{
+	struct monitor_ctx ctx = { 0 };
+	struct shoal_genl g;
+	int i, err;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			ctx.json = true;
+		else if (argv[i][0] == '-')
+			return usage_error("monitor: unknown option '%s'",
+					   argv[i]);
+		else if (ctx.dev)
+			return usage_error("monitor: unexpected '%s'", argv[i]);
+		else
+			ctx.dev = argv[i];
+	}
+	if (ctx.dev && !valid_ifname(ctx.dev))
+		return usage_error("monitor: '%s' is not an interface name",
+				   ctx.dev);
+	err = open_genl(&g, "monitor");
+	if (err != SHOAL_EXIT_OK)
+		return err;
+	err = shoal_genl_subscribe_events(&g);
+	if (err == -EOPNOTSUPP) {
+		fputs("shoal: monitor: the shoal module has no events group\n",
+		      stderr);
+		err = SHOAL_EXIT_FAILURE;
+	} else if (err == 0) {
+		err = monitor_loop(&g, &ctx);
+		err = err < 0 ? report_genl_error("monitor", err, NULL) :
+				SHOAL_EXIT_OK;
+	} else {
+		err = report_genl_error("monitor", err, NULL);
 	}
 	shoal_genl_close(&g);
-	return SHOAL_EXIT_OK;
+	return err;
+}
+
+/* ---- shoal send --------------------------------------------------- */
+
+static int cmd_send(int argc, char **argv)
+{
+	uint8_t payload[SHOAL_CONTROL_MAX];
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct shoal_endpoint ep;
+	struct nlmsghdr *nlh;
+	struct shoal_genl g;
+	char what[32];
+	size_t len;
+	int n, err;
+
+	if (argc != 4)
+		return usage_error("send: expected DEV HOST:PORT HEX");
+	if (!valid_ifname(argv[1]))
+		return usage_error("send: '%s' is not an interface name",
+				   argv[1]);
+	if (shoal_endpoint_parse(&ep, argv[2]) < 0)
+		return usage_error("send: '%s' is not an endpoint (1.2.3.4:PORT "
+				   "or [v6addr]:PORT, numeric, port 1..65535)",
+				   argv[2]);
+	len = strlen(argv[3]);
+	n = shoal_hex_decode(payload, sizeof(payload), argv[3], len);
+	if (n <= 0)
+		return usage_error("send: the payload must be 1..%d bytes as an "
+				   "even number of hex digits", SHOAL_CONTROL_MAX);
+	snprintf(what, sizeof(what), "send %s", argv[1]);
+	err = open_genl(&g, what);
+	if (err != SHOAL_EXIT_OK)
+		return err;
+	nlh = shoal_genl_request(&g, buf, SHOAL_CMD_SEND_CONTROL, 0);
+	mnl_attr_put_strz(nlh, SHOAL_A_DEVICE_IFNAME, argv[1]);
+	mnl_attr_put(nlh, SHOAL_A_CONTROL_ENDPOINT, ep.len, &ep.sa);
+	mnl_attr_put(nlh, SHOAL_A_CONTROL_PAYLOAD, (size_t)n, payload);
+	err = shoal_genl_talk(&g, nlh, NULL, NULL);
+	err = err < 0 ? report_genl_error(what, err, g.ext_msg) : SHOAL_EXIT_OK;
+	shoal_genl_close(&g);
+	return err;
 }
 
 static const struct {
@@ -199,7 +1241,10 @@ static const struct {
 } commands[] = {
 	{ "genkey", cmd_genkey },
 	{ "pubkey", cmd_pubkey },
+	{ "set", cmd_set },
 	{ "show", cmd_show },
+	{ "monitor", cmd_monitor },
+	{ "send", cmd_send },
 };
 
 int main(int argc, char **argv)
@@ -230,8 +1275,15 @@ int main(int argc, char **argv)
 		fputs(usage_text, stderr);
 		return SHOAL_EXIT_USAGE;
 	}
-	for (i = 0; i < SHOAL_ARRAY_SIZE(commands); i++)
-		if (!strcmp(argv[optind], commands[i].name))
-			return commands[i].run(argc - optind, argv + optind);
+	for (i = 0; i < SHOAL_ARRAY_SIZE(commands); i++) {
+		if (strcmp(argv[optind], commands[i].name))
+			continue;
+		if (optind + 1 < argc && (!strcmp(argv[optind + 1], "-h") ||
+					  !strcmp(argv[optind + 1], "--help"))) {
+			fputs(usage_text, stdout);
+			return SHOAL_EXIT_OK;
+		}
+		return commands[i].run(argc - optind, argv + optind);
+	}
 	return usage_error("unknown command '%s'", argv[optind]);
 }

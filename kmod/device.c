@@ -23,9 +23,11 @@ static LIST_HEAD(shoal_devices);
 
 static int shoal_ndo_init(struct net_device *dev)
 {
+#ifndef SHOAL_CORE_TSTATS
 	dev->tstats = netdev_alloc_pcpu_stats(struct pcpu_sw_netstats);
 	if (!dev->tstats)
 		return -ENOMEM;
+#endif
 	return 0;
 }
 
@@ -41,8 +43,10 @@ static void shoal_ndo_uninit(struct net_device *dev)
 		shoal_peer_remove(peer, &retire);
 	shoal_sa_retire_all(&retire);
 	list_del(&sd->device_node);
+#ifndef SHOAL_CORE_TSTATS
 	free_percpu(dev->tstats);
 	dev->tstats = NULL;
+#endif
 }
 
 static int shoal_ndo_open(struct net_device *dev)
@@ -76,6 +80,9 @@ static void shoal_setup(struct net_device *dev)
 	ether_setup(dev);
 	dev->netdev_ops = &shoal_netdev_ops;
 	dev->needs_free_netdev = true;
+#ifdef SHOAL_CORE_TSTATS
+	dev->pcpu_stat_type = NETDEV_PCPU_STAT_TSTATS;
+#endif
 	dev->priv_flags &= ~IFF_TX_SKB_SHARING;
 	dev->priv_flags |= IFF_LIVE_ADDR_CHANGE;
 	dev->mtu = SHOAL_DEFAULT_MTU;

@@ -740,7 +740,7 @@ void shoal_genl_event_unknown_spi(struct shoal_device *sd, u32 spi,
 	skb = event_new(sd, SHOAL_CMD_EVENT_UNKNOWN_SPI, 64, &hdr);
 	if (!skb)
 		return;
-	if (nla_put_u32(skb, SHOAL_A_SA_SPI, spi) ||
+	if (nla_put_u32(skb, SHOAL_A_UNKNOWN_SPI, spi) ||
 	    put_endpoint(skb, SHOAL_A_CONTROL_ENDPOINT, src)) {
 		nlmsg_free(skb);
 		return;
@@ -748,39 +748,69 @@ void shoal_genl_event_unknown_spi(struct shoal_device *sd, u32 spi,
 	event_send(sd, skb, hdr);
 }
 
+/* SHOAL_A_DEVICE_PEERS { SHOAL_A_PEER { public key ... } }: the caller
+ * adds what the event says and closes both nests.
+ */
+static int event_peer_start(struct sk_buff *skb, struct shoal_peer *peer,
+			    struct nlattr **peers, struct nlattr **nest)
+{
+	*peers = nla_nest_start(skb, SHOAL_A_DEVICE_PEERS);
+	if (!*peers)
+		return -EMSGSIZE;
+	*nest = nla_nest_start(skb, SHOAL_A_PEER);
+	if (!*nest)
+		return -EMSGSIZE;
+	return nla_put(skb, SHOAL_A_PEER_PUBLIC_KEY, SHOAL_KEY_LEN,
+		       peer->public_key);
+}
+
 void shoal_genl_event_endpoint(struct shoal_peer *peer,
 			       const union shoal_endpoint *ep)
 {
+	struct nlattr *peers, *nest;
 	struct sk_buff *skb;
 	void *hdr;
 
-	skb = event_new(peer->sd, SHOAL_CMD_EVENT_ENDPOINT, 96, &hdr);
+	skb = event_new(peer->sd, SHOAL_CMD_EVENT_ENDPOINT, 128, &hdr);
 	if (!skb)
 		return;
-	if (nla_put(skb, SHOAL_A_PEER_PUBLIC_KEY, SHOAL_KEY_LEN,
-		    peer->public_key) ||
+	if (event_peer_start(skb, peer, &peers, &nest) ||
 	    put_endpoint(skb, SHOAL_A_PEER_ENDPOINT, ep)) {
 		nlmsg_free(skb);
 		return;
 	}
+	nla_nest_end(skb, nest);
+	nla_nest_end(skb, peers);
 	event_send(peer->sd, skb, hdr);
 }
 
-void shoal_genl_event_soft_expire(struct shoal_peer *peer, u32 spi)
+void shoal_genl_event_soft_expire(struct shoal_peer *peer, u32 spi,
+				  bool outbound)
 {
+	struct nlattr *peers, *nest, *sas, *sa;
 	struct sk_buff *skb;
 	void *hdr;
 
-	skb = event_new(peer->sd, SHOAL_CMD_EVENT_SOFT_EXPIRE, 64, &hdr);
+	skb = event_new(peer->sd, SHOAL_CMD_EVENT_SOFT_EXPIRE, 128, &hdr);
 	if (!skb)
 		return;
-	if (nla_put(skb, SHOAL_A_PEER_PUBLIC_KEY, SHOAL_KEY_LEN,
-		    peer->public_key) ||
-	    nla_put_u32(skb, SHOAL_A_SA_SPI, spi)) {
-		nlmsg_free(skb);
-		return;
-	}
+	if (event_peer_start(skb, peer, &peers, &nest))
+		goto free_msg;
+	sas = nla_nest_start(skb, outbound ? SHOAL_A_PEER_SA_OUT :
+					     SHOAL_A_PEER_SA_IN);
+	sa = outbound ? sas : nla_nest_start(skb, SHOAL_A_SA);
+	if (!sas || !sa || nla_put_u32(skb, SHOAL_A_SA_SPI, spi))
+		goto free_msg;
+	if (!outbound)
+		nla_nest_end(skb, sa);
+	nla_nest_end(skb, sas);
+	nla_nest_end(skb, nest);
+	nla_nest_end(skb, peers);
 	event_send(peer->sd, skb, hdr);
+	return;
+
+free_msg:
+	nlmsg_free(skb);
 }
 
 static const struct genl_ops shoal_genl_ops[] = {

@@ -17,6 +17,7 @@ void shoal_genl_event_unknown_spi(struct shoal_device *sd, u32 spi,
 				  const union shoal_endpoint *src);
 void shoal_genl_event_endpoint(struct shoal_peer *peer,
 			       const union shoal_endpoint *ep);
-void shoal_genl_event_soft_expire(struct shoal_peer *peer, u32 spi);
+void shoal_genl_event_soft_expire(struct shoal_peer *peer, u32 spi,
+				  bool outbound);
 
 #endif /* _SHOAL_NETLINK_H */

@@ -52,7 +52,7 @@ static bool sa_use(struct shoal_sa *sa)
 	u64 n = atomic64_inc_return(&sa->packets);
 
 	if (n >= sa->soft_packets && !atomic_xchg(&sa->soft_notified, 1))
-		shoal_genl_event_soft_expire(sa->peer, sa->spi);
+		shoal_genl_event_soft_expire(sa->peer, sa->spi, false);
 	return n <= sa->hard_packets;
 }
 
@@ -178,14 +178,14 @@ void shoal_receive(struct shoal_device *sd, struct sk_buff *skb)
 		goto malformed;
 	__skb_pull(skb, sizeof(struct udphdr));
 
-	if (skb->len == 1 && skb_header_pointer(skb, 0, 1, marker) &&
+	if (skb->len == 1 && !skb_copy_bits(skb, 0, marker, 1) &&
 	    marker[0] == 0xff) {
 		shoal_dstat_inc(sd, SHOAL_DSTAT_KEEPALIVES_RX);
 		consume_skb(skb);
 		return;
 	}
 	if (skb->len >= 4 && !skb_copy_bits(skb, 0, marker, 4) &&
-	    !get_unaligned((u32 *)marker)) {
+	    !marker[0] && !marker[1] && !marker[2] && !marker[3]) {
 		if (skb->len == 4)
 			goto malformed;
 		receive_control(sd, skb, &src);

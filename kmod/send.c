@@ -62,7 +62,7 @@ static void xmit_one(struct shoal_device *sd, struct shoal_peer *peer,
 	if (seq > sa->hard_packets)
 		goto drop;
 	if (seq >= sa->soft_packets && !atomic_xchg(&sa->soft_notified, 1))
-		shoal_genl_event_soft_expire(peer, sa->spi);
+		shoal_genl_event_soft_expire(peer, sa->spi, true);
 
 	if (shoal_esp_seal(sa, skb, seq, nexthdr))
 		goto drop;

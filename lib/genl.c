@@ -10,14 +10,45 @@
 #include "genl.h"
 #include "uapi/linux/shoal.h"
 
-static int family_id_cb(const struct nlmsghdr *nlh, void *data)
+/* One CTRL_ATTR_MCAST_GROUPS entry: keep the id of the events group. */
+static void mcast_group(struct shoal_genl *g, const struct nlattr *grp)
 {
+	const char *name = NULL;
+	uint32_t id = 0;
 	struct nlattr *attr;
 
+	if (mnl_attr_validate(grp, MNL_TYPE_NESTED) < 0)
+		return;
+	mnl_attr_for_each_nested(attr, grp) {
+		if (mnl_attr_get_type(attr) == CTRL_ATTR_MCAST_GRP_NAME &&
+		    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
+			name = mnl_attr_get_str(attr);
+		else if (mnl_attr_get_type(attr) == CTRL_ATTR_MCAST_GRP_ID &&
+			 mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+			id = mnl_attr_get_u32(attr);
+	}
+	if (name && !strcmp(name, SHOAL_GENL_MCGRP_EVENTS))
+		g->mcgrp_events = id;
+}
+
+static int family_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct shoal_genl *g = data;
+	struct nlattr *attr, *grp;
+
 	mnl_attr_for_each(attr, nlh, sizeof(struct genlmsghdr)) {
-		if (mnl_attr_get_type(attr) == CTRL_ATTR_FAMILY_ID &&
-		    mnl_attr_validate(attr, MNL_TYPE_U16) == 0)
-			*(uint16_t *)data = mnl_attr_get_u16(attr);
+		switch (mnl_attr_get_type(attr)) {
+		case CTRL_ATTR_FAMILY_ID:
+			if (mnl_attr_validate(attr, MNL_TYPE_U16) == 0)
+				g->family = mnl_attr_get_u16(attr);
+			break;
+		case CTRL_ATTR_MCAST_GROUPS:
+			if (mnl_attr_validate(attr, MNL_TYPE_NESTED) < 0)
+				break;
+			mnl_attr_for_each_nested(grp, attr)
+				mcast_group(g, grp);
+			break;
+		}
 	}
 	return MNL_CB_OK;
 }
@@ -33,6 +64,8 @@ static int data_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct talk *t = data;
 
+	if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
+		t->g->dump_intr = true;
 	return t->cb ? t->cb(nlh, t->data) : MNL_CB_OK;
 }
 
@@ -67,11 +100,24 @@ static int error_cb(const struct nlmsghdr *nlh, void *data)
 /* NLMSG_DONE ends a dump; a negative value in it is the dump's error. */
 static int done_cb(const struct nlmsghdr *nlh, void *data)
 {
-	(void)data;
+	struct shoal_genl *g = ((struct talk *)data)->g;
+	struct nlattr *attr;
+
+	if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
+		g->dump_intr = true;
 	if (nlh->nlmsg_len >= mnl_nlmsg_size(sizeof(int))) {
 		int err = *(const int *)mnl_nlmsg_get_payload(nlh);
 
 		if (err < 0) {
+			/* The extended ack, if any, follows the error. */
+			if (nlh->nlmsg_flags & NLM_F_ACK_TLVS) {
+				mnl_attr_for_each(attr, nlh, sizeof(int)) {
+					if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG &&
+					    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
+						snprintf(g->ext_msg, sizeof(g->ext_msg),
+							 "%s", mnl_attr_get_str(attr));
+				}
+			}
 			errno = -err;
 			return MNL_CB_ERROR;
 		}
@@ -116,6 +162,7 @@ int shoal_genl_talk(struct shoal_genl *g, struct nlmsghdr *nlh, mnl_cb_t cb,
 	int ret;
 
 	g->ext_msg[0] = '\0';
+	g->dump_intr = false;
 	if (mnl_socket_sendto(g->nl, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
 	do {
@@ -149,7 +196,7 @@ int shoal_genl_open(struct shoal_genl *g)
 
 	nlh = request(g, buf, GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 1, 0);
 	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, SHOAL_GENL_NAME);
-	ret = shoal_genl_talk(g, nlh, family_id_cb, &g->family);
+	ret = shoal_genl_talk(g, nlh, family_cb, g);
 	if (ret == 0 && g->family == 0)
 		ret = -ENOENT;
 	if (ret < 0) {
@@ -164,6 +211,49 @@ close_socket:
 	mnl_socket_close(g->nl);
 	g->nl = NULL;
 	return ret;
+}
+
+int shoal_genl_subscribe_events(struct shoal_genl *g)
+{
+	int group = (int)g->mcgrp_events;
+
+	if (!g->mcgrp_events)
+		return -EOPNOTSUPP;
+	if (mnl_socket_setsockopt(g->nl, NETLINK_ADD_MEMBERSHIP, &group,
+				  sizeof(group)) < 0)
+		return -errno;
+	return 0;
+}
+
+/* What shoal_genl_read_events hands to mnl_cb_run. */
+struct events {
+	struct shoal_genl *g;
+	mnl_cb_t cb;
+	void *data;
+};
+
+static int event_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct events *e = data;
+
+	if (nlh->nlmsg_type != e->g->family ||
+	    nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct genlmsghdr)))
+		return MNL_CB_OK;
+	return e->cb(nlh, e->data);
+}
+
+int shoal_genl_read_events(struct shoal_genl *g, mnl_cb_t cb, void *data)
+{
+	struct events e = { .g = g, .cb = cb, .data = data };
+	char buf[32768];
+	ssize_t n;
+	int ret;
+
+	n = mnl_socket_recvfrom(g->nl, buf, sizeof(buf));
+	if (n < 0)
+		return -errno;
+	ret = mnl_cb_run(buf, (size_t)n, 0, 0, event_cb, &e);
+	return ret == MNL_CB_ERROR ? -errno : 0;
 }
 
 void shoal_genl_close(struct shoal_genl *g)

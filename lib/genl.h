@@ -2,6 +2,7 @@
 #ifndef SHOAL_GENL_H
 #define SHOAL_GENL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <libmnl/libmnl.h>
@@ -12,6 +13,10 @@ struct shoal_genl {
 	uint16_t family;
 	uint32_t portid;
 	uint32_t seq;
+	/* The id of the multicast group SHOAL_GENL_MCGRP_EVENTS, or 0. */
+	uint32_t mcgrp_events;
+	/* The last shoal_genl_talk saw NLM_F_DUMP_INTR: redo the dump. */
+	bool dump_intr;
 	/* The kernel's extended-ack message for the last error, or "". */
 	char ext_msg[256];
 };
@@ -34,5 +39,18 @@ struct nlmsghdr *shoal_genl_request(struct shoal_genl *g, void *buf,
  */
 int shoal_genl_talk(struct shoal_genl *g, struct nlmsghdr *nlh, mnl_cb_t cb,
 		    void *data);
+
+/*
+ * Joins the events multicast group.  Returns 0, -EOPNOTSUPP when the
+ * module has no such group, or another -errno.
+ */
+int shoal_genl_subscribe_events(struct shoal_genl *g);
+
+/*
+ * Receives once (blocking unless data is waiting) and runs cb on every
+ * message of the shoal family in what came.  Returns 0 or -errno; -ENOBUFS
+ * means events were lost and the socket can still be used.
+ */
+int shoal_genl_read_events(struct shoal_genl *g, mnl_cb_t cb, void *data);
 
 #endif

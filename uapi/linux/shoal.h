@@ -31,12 +31,18 @@
  *   device's socket.
  *
  * Events (multicast group SHOAL_GENL_MCGRP_EVENTS), each with the device's
- * SHOAL_A_DEVICE_IFINDEX and SHOAL_A_DEVICE_IFNAME:
+ * SHOAL_A_DEVICE_IFINDEX and SHOAL_A_DEVICE_IFNAME.  What an event says
+ * about a peer comes as in a get reply: SHOAL_A_DEVICE_PEERS holding one
+ * SHOAL_A_PEER nest.
  *   SHOAL_CMD_EVENT_CONTROL: SHOAL_A_CONTROL_ENDPOINT (source) and
  *     SHOAL_A_CONTROL_PAYLOAD (what followed the marker).
- *   SHOAL_CMD_EVENT_ENDPOINT: SHOAL_A_PEER_PUBLIC_KEY, SHOAL_A_PEER_ENDPOINT.
- *   SHOAL_CMD_EVENT_UNKNOWN_SPI: SHOAL_A_SA_SPI, SHOAL_A_CONTROL_ENDPOINT.
- *   SHOAL_CMD_EVENT_SOFT_EXPIRE: SHOAL_A_PEER_PUBLIC_KEY, SHOAL_A_SA_SPI.
+ *   SHOAL_CMD_EVENT_ENDPOINT: the peer's SHOAL_A_PEER_PUBLIC_KEY and new
+ *     SHOAL_A_PEER_ENDPOINT.
+ *   SHOAL_CMD_EVENT_UNKNOWN_SPI: SHOAL_A_UNKNOWN_SPI and
+ *     SHOAL_A_CONTROL_ENDPOINT (the source).
+ *   SHOAL_CMD_EVENT_SOFT_EXPIRE: the peer's SHOAL_A_PEER_PUBLIC_KEY and the
+ *     SA (its SHOAL_A_SA_SPI) in SHOAL_A_PEER_SA_OUT, or as the one SA in
+ *     SHOAL_A_PEER_SA_IN.
  *
  * Endpoints are a struct sockaddr_in or struct sockaddr_in6, as WireGuard
  * carries them.
@@ -86,6 +92,7 @@ enum shoal_attr {
 	SHOAL_A_DEVICE_STATS,		/* nest of SHOAL_A_DSTAT_* (get only) */
 	SHOAL_A_CONTROL_ENDPOINT,	/* sockaddr_in or sockaddr_in6 */
 	SHOAL_A_CONTROL_PAYLOAD,	/* binary, 1..1400 bytes */
+	SHOAL_A_UNKNOWN_SPI,		/* u32 (events only) */
 
 	__SHOAL_A_MAX
 };

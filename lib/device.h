@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SHOAL_DEVICE_H
+#define SHOAL_DEVICE_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libmnl/libmnl.h>
+
+#include "endpoint.h"
+#include "uapi/linux/shoal.h"
+
+/* One peer as SHOAL_CMD_GET_DEVICE describes it (keys are never sent). */
+struct shoal_peer_info {
+	uint8_t public_key[SHOAL_KEY_LEN];
+	uint8_t mac[6];
+	bool has_mac;
+	struct shoal_endpoint endpoint;		/* len 0: none */
+	bool layer3, bridge;
+	bool has_sa_out;
+	uint32_t sa_out_spi;
+	unsigned int n_sa_in;
+	uint32_t sa_in_spis[SHOAL_MAX_SA_IN];
+	uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets;
+	uint64_t auth_failures, replays, last_rx;
+};
+
+struct shoal_device_info {
+	uint32_t ifindex;
+	char ifname[IF_NAMESIZE];
+	uint16_t listen_port;
+	uint8_t mac[6];
+	bool has_mac;
+	uint64_t stats[SHOAL_A_DSTAT_MAX + 1];	/* by SHOAL_A_DSTAT_* */
+	struct shoal_peer_info *peers;
+	size_t n_peers, peers_cap;
+};
+
+/* The devices of a dump, in the order they first appeared. */
+struct shoal_device_list {
+	struct shoal_device_info *devs;
+	size_t n, cap;
+};
+
+/*
+ * Adds one SHOAL_CMD_GET_DEVICE reply to the list, merging it into the
+ * device of the same ifindex (and peers of the same public key) that
+ * earlier messages of the dump described.  With only_ifname, messages
+ * about other devices are skipped.  Malformed attributes are ignored.
+ * Returns 0, or -ENOMEM.
+ */
+int shoal_device_list_add(struct shoal_device_list *l,
+			  const struct nlmsghdr *nlh, const char *only_ifname);
+void shoal_device_list_free(struct shoal_device_list *l);
+
+#endif

@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: MIT
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "endpoint.h"
+
+/* 1..65535, decimal digits only. */
+static int parse_port(const char *s, in_port_t *port)
+{
+	unsigned long v = 0;
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > 5)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	if (v == 0 || v > 65535)
+		return -1;
+	*port = htons((uint16_t)v);
+	return 0;
+}
+
+/* An interface index in decimal, or an existing interface's name. */
+static int parse_scope(const char *s, uint32_t *scope)
+{
+	uint64_t v = 0;
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n >= IF_NAMESIZE)
+		return -1;
+	for (i = 0; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	if (i == n) {
+		if (n > 10 || v == 0 || v > UINT32_MAX)
+			return -1;
+		*scope = (uint32_t)v;
+		return 0;
+	}
+	*scope = if_nametoindex(s);
+	return *scope ? 0 : -1;
+}
+
+static int parse_v6(struct shoal_endpoint *ep, const char *text)
+{
+	char addr[INET6_ADDRSTRLEN + 1 + IF_NAMESIZE];
+	const char *close = strchr(text, ']');
+	char *pct;
+	size_t n;
+
+	if (!close || close[1] != ':')
+		return -1;
+	n = (size_t)(close - text - 1);
+	if (n == 0 || n >= sizeof(addr))
+		return -1;
+	memcpy(addr, text + 1, n);
+	addr[n] = '\0';
+	ep->in6.sin6_family = AF_INET6;
+	pct = strchr(addr, '%');
+	if (pct) {
+		*pct = '\0';
+		if (parse_scope(pct + 1, &ep->in6.sin6_scope_id) < 0)
+			return -1;
+	}
+	if (inet_pton(AF_INET6, addr, &ep->in6.sin6_addr) != 1 ||
+	    parse_port(close + 2, &ep->in6.sin6_port) < 0)
+		return -1;
+	ep->len = sizeof(ep->in6);
+	return 0;
+}
+
+static int parse_v4(struct shoal_endpoint *ep, const char *text)
+{
+	char addr[INET_ADDRSTRLEN];
+	const char *colon = strchr(text, ':');
+	size_t n;
+
+	if (!colon || strchr(colon + 1, ':'))
+		return -1;
+	n = (size_t)(colon - text);
+	if (n == 0 || n >= sizeof(addr))
+		return -1;
+	memcpy(addr, text, n);
+	addr[n] = '\0';
+	ep->in.sin_family = AF_INET;
+	if (inet_pton(AF_INET, addr, &ep->in.sin_addr) != 1 ||
+	    parse_port(colon + 1, &ep->in.sin_port) < 0)
+		return -1;
+	ep->len = sizeof(ep->in);
+	return 0;
+}
+
+int shoal_endpoint_parse(struct shoal_endpoint *ep, const char *text)
+{
+	int ret;
+
+	memset(ep, 0, sizeof(*ep));
+	ret = text[0] == '[' ? parse_v6(ep, text) : parse_v4(ep, text);
+	if (ret < 0)
+		memset(ep, 0, sizeof(*ep));
+	return ret;
+}
+
+int shoal_endpoint_from_blob(struct shoal_endpoint *ep, const void *data,
+			     size_t len)
+{
+	sa_family_t family;
+
+	memset(ep, 0, sizeof(*ep));
+	if (len < sizeof(family))
+		return -1;
+	memcpy(&family, data, sizeof(family));
+	if (!((family == AF_INET && len == sizeof(ep->in)) ||
+	      (family == AF_INET6 && len == sizeof(ep->in6))))
+		return -1;
+	memcpy(&ep->sa, data, len);
+	ep->len = (socklen_t)len;
+	return 0;
+}
+
+int shoal_endpoint_format(char *text, size_t size,
+			  const struct shoal_endpoint *ep)
+{
+	char addr[INET6_ADDRSTRLEN], scope[12] = "";
+	int n;
+
+	if (ep->sa.sa_family == AF_INET && ep->len == sizeof(ep->in)) {
+		if (!inet_ntop(AF_INET, &ep->in.sin_addr, addr, sizeof(addr)))
+			return -1;
+		n = snprintf(text, size, "%s:%u", addr, ntohs(ep->in.sin_port));
+	} else if (ep->sa.sa_family == AF_INET6 && ep->len == sizeof(ep->in6)) {
+		if (!inet_ntop(AF_INET6, &ep->in6.sin6_addr, addr, sizeof(addr)))
+			return -1;
+		if (ep->in6.sin6_scope_id)
+			snprintf(scope, sizeof(scope), "%%%u",
+				 (unsigned int)ep->in6.sin6_scope_id);
+		n = snprintf(text, size, "[%s%s]:%u", addr, scope,
+			     ntohs(ep->in6.sin6_port));
+	} else {
+		return -1;
+	}
+	return n < 0 || (size_t)n >= size ? -1 : n;
+}

@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: MIT
+#include <stdio.h>
+#include <string.h>
+
+#include "hex.h"
+#include "mac.h"
+
+int shoal_mac_parse(uint8_t mac[SHOAL_MAC_LEN], const char *text)
+{
+	size_t i;
+
+	if (strlen(text) != SHOAL_MAC_STRLEN)
+		return -1;
+	for (i = 0; i < SHOAL_MAC_LEN; i++) {
+		if (i > 0 && text[3 * i - 1] != ':')
+			return -1;
+		if (shoal_hex_decode(&mac[i], 1, &text[3 * i], 2) != 1)
+			return -1;
+	}
+	return 0;
+}
+
+void shoal_mac_format(char text[SHOAL_MAC_STRLEN + 1],
+		      const uint8_t mac[SHOAL_MAC_LEN])
+{
+	snprintf(text, SHOAL_MAC_STRLEN + 1, "%02x:%02x:%02x:%02x:%02x:%02x",
+		 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+}
+
+bool shoal_mac_is_unicast(const uint8_t mac[SHOAL_MAC_LEN])
+{
+	static const uint8_t zero[SHOAL_MAC_LEN];
+
+	return !(mac[0] & 1) && memcmp(mac, zero, SHOAL_MAC_LEN) != 0;
+}

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SHOAL_MAC_H
+#define SHOAL_MAC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define SHOAL_MAC_LEN 6
+/* "aa:bb:cc:dd:ee:ff" without the terminating NUL. */
+#define SHOAL_MAC_STRLEN 17
+
+/*
+ * Parses exactly six colon-separated pairs of hex digits (either case).
+ * Returns 0, or -1 for anything else.
+ */
+int shoal_mac_parse(uint8_t mac[SHOAL_MAC_LEN], const char *text);
+void shoal_mac_format(char text[SHOAL_MAC_STRLEN + 1],
+		      const uint8_t mac[SHOAL_MAC_LEN]);
+
+/* Neither multicast (nor broadcast) nor all zeros. */
+bool shoal_mac_is_unicast(const uint8_t mac[SHOAL_MAC_LEN]);
+
+#endif

@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: MIT
+#include <string.h>
+
+#include "kselftest_harness.h"
+
+#include "mac.h"
+
+TEST(parse_and_format)
+{
+	static const uint8_t want[] = { 0x02, 0xab, 0xcd, 0xef, 0x00, 0x99 };
+	char text[SHOAL_MAC_STRLEN + 1];
+	uint8_t mac[SHOAL_MAC_LEN];
+
+	ASSERT_EQ(0, shoal_mac_parse(mac, "02:AB:cd:Ef:00:99"));
+	EXPECT_EQ(0, memcmp(mac, want, sizeof(want)));
+	shoal_mac_format(text, mac);
+	EXPECT_STREQ("02:ab:cd:ef:00:99", text);
+}
+
+TEST(parse_rejects_malformed)
+{
+	static const char *const bad[] = {
+		"", "02:00:00:00:00", "02:00:00:00:00:01:", "02:00:00:00:00:1",
+		"2:00:00:00:00:01", "02-00-00-00-00-01", "0200.0000.0001",
+		"02:00:00:00:00:0g", " 02:00:00:00:00:01", "02:00:00:00:00:01 ",
+		"02:00:00:00:00:001", "02::00:00:00:00:01", "020000000001",
+		"02:00:00:00:00:+1",
+	};
+	uint8_t mac[SHOAL_MAC_LEN];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		EXPECT_EQ(-1, shoal_mac_parse(mac, bad[i]))
+			TH_LOG("accepted '%s'", bad[i]);
+}
+
+TEST(unicast)
+{
+	static const struct {
+		const char *text;
+		bool unicast;
+	} cases[] = {
+		{ "02:00:00:00:00:01", true },
+		{ "00:00:00:00:00:01", true },
+		{ "fe:ff:ff:ff:ff:ff", true },
+		{ "00:00:00:00:00:00", false },
+		{ "01:00:5e:00:00:01", false },
+		{ "33:33:00:00:00:01", false },
+		{ "ff:ff:ff:ff:ff:ff", false },
+	};
+	uint8_t mac[SHOAL_MAC_LEN];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ASSERT_EQ(0, shoal_mac_parse(mac, cases[i].text));
+		EXPECT_EQ(cases[i].unicast, shoal_mac_is_unicast(mac))
+			TH_LOG("%s", cases[i].text);
+	}
+}
+
+TEST_HARNESS_MAIN
