@@ -43,7 +43,8 @@ static const char usage_text[] =
 	"  pubkey                 read a private key on stdin, print its public key\n"
 	"  set DEV [listen-port PORT] [peer PEER [remove] [mac MAC]\n"
 	"      [endpoint HOST:PORT] [[no-]layer3] [[no-]bridge]\n"
-	"      [sa-out SPI KEYFILE] [sa-in SPI KEYFILE]...]...\n"
+	"      [sa-out SPI KEYFILE [LIMITS]] [sa-in SPI KEYFILE [LIMITS]]...]...\n"
+	"      LIMITS: [soft-packets N] [hard-packets N]\n"
 	"                         configure a device and its peers\n"
 	"  show [DEV|all] [--json]\n"
 	"                         show shoal devices\n"
@@ -186,6 +187,7 @@ static int parse_decimal(const char *text, unsigned long max,
 struct sa_arg {
 	uint32_t spi;
 	uint8_t key[SHOAL_SA_KEY_LEN];
+	uint64_t soft_packets, hard_packets;	/* 0: the kernel's default */
 };
 
 struct peer_arg {
@@ -209,6 +211,43 @@ struct set_args {
 };
 
 _Static_assert(SHOAL_SA_KEY_BYTES == SHOAL_SA_KEY_LEN, "SA key length");
+
+/* A packet count: decimal, 1..2^64-1, nothing else. */
+static int parse_count(uint64_t *n, const char *text)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!text || !isdigit((unsigned char)text[0]))
+		return -1;
+	errno = 0;
+	v = strtoull(text, &end, 10);
+	if (errno || *end || !v)
+		return -1;
+	*n = v;
+	return 0;
+}
+
+/* Optional [soft-packets N] [hard-packets N] after an SA's KEYFILE. */
+static int parse_sa_limits(int argc, char **argv, int *i, struct sa_arg *sa)
+{
+	while (*i + 1 < argc) {
+		const char *opt = argv[*i + 1];
+		uint64_t *n;
+
+		if (!strcmp(opt, "soft-packets"))
+			n = &sa->soft_packets;
+		else if (!strcmp(opt, "hard-packets"))
+			n = &sa->hard_packets;
+		else
+			break;
+		(*i)++;
+		if (parse_count(n, next_arg(argc, argv, i)) < 0)
+			return usage_error("set: '%s' needs a packet count "
+					   "(1..18446744073709551615)", opt);
+	}
+	return SHOAL_EXIT_OK;
+}
 
 /* SPI KEYFILE after sa-out or sa-in: an exit code. */
 static int parse_sa(struct set_args *a, struct peer_arg *p, const char *opt,
@@ -254,7 +293,7 @@ static int parse_sa(struct set_args *a, struct peer_arg *p, const char *opt,
 		fprintf(stderr, "shoal: set: %s: %s\n", file, strerror(-err));
 		return SHOAL_EXIT_FAILURE;
 	}
-	return SHOAL_EXIT_OK;
+	return parse_sa_limits(argc, argv, i, sa);
 }
 
 static int parse_sa_in(struct set_args *a, struct peer_arg *p, int argc,
@@ -412,7 +451,13 @@ static bool put_sa(struct nlmsghdr *nlh, size_t size, uint16_t type,
 	if (!nest ||
 	    !mnl_attr_put_u32_check(nlh, size, SHOAL_A_SA_SPI, sa->spi) ||
 	    !mnl_attr_put_check(nlh, size, SHOAL_A_SA_KEY, SHOAL_SA_KEY_LEN,
-				sa->key))
+				sa->key) ||
+	    (sa->soft_packets &&
+	     !mnl_attr_put_u64_check(nlh, size, SHOAL_A_SA_SOFT_PACKETS,
+				     sa->soft_packets)) ||
+	    (sa->hard_packets &&
+	     !mnl_attr_put_u64_check(nlh, size, SHOAL_A_SA_HARD_PACKETS,
+				     sa->hard_packets)))
 		return false;
 	mnl_attr_nest_end(nlh, nest);
 	return true;

@@ -31,9 +31,17 @@ trap cleanup EXIT
 if ! modinfo shoal >/dev/null 2>&1 || [ "$(id -u)" != 0 ]; then
 	ktap_plan 1
 	ktap_skip "needs root and shoal.ko (run under scripts/vm)"
-	ktap_finish
+	extack() {
+	local out rc
+	out=$(n "$ns1" "$SHOAL" set shoal1 peer "$(cat "$tmp/pub2")" endpoint 0.0.0.0:5 2>&1) && rc=0 || rc=$?
+	echo "# $out"
+	[ "$rc" = 1 ] && grep -q 'shoal: set shoal1: Invalid argument: endpoint must be' <<<"$out"
+}
+ktap_check "a kernel refusal is printed with its extack reason" extack
+
+ktap_finish
 fi
-ktap_plan 22
+ktap_plan 23
 
 PY=/usr/bin/python3
 SHOAL=$BIN/shoal
@@ -295,5 +303,13 @@ roam() {
 	grep -q '"event":"endpoint".*127.0.0.1:20202' "$tmp/mon-roam" || { cat "$tmp/mon-roam"; return 1; }
 }
 ktap_check "roaming: the endpoint follows an authenticated packet, with an event" roam
+
+extack() {
+	local out rc
+	out=$(n "$ns1" "$SHOAL" set shoal1 peer "$(cat "$tmp/pub2")" endpoint 0.0.0.0:5 2>&1) && rc=0 || rc=$?
+	echo "# $out"
+	[ "$rc" = 1 ] && grep -q 'shoal: set shoal1: Invalid argument: endpoint must be' <<<"$out"
+}
+ktap_check "a kernel refusal is printed with its extack reason" extack
 
 ktap_finish

@@ -1,0 +1,197 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# where: vm
+#
+# Life cycle and limits of shoal devices, peers and SAs.  Two peers, as in
+# datapath.sh: devices created in $ns0 (sockets on its loopback) and moved
+# into $ns1 and $ns2; a third namespace $ns3 to move a live device into.
+#
+#  ┌─ $ns1 ─────────────┐   ┌─ $ns2 ─────────────┐   ┌─ $ns3 ─┐
+#  │ shoal1 10.93.0.1/24│   │ shoal2 10.93.0.2/24│   │        │
+#  └─────────┬──────────┘   └─────────┬──────────┘   └────────┘
+#  ┌─ $ns0 ──┴────────────────────────┴─────────┐
+#  │ lo 127.0.0.1: UDP 11001, 11002             │
+#  └────────────────────────────────────────────┘
+set -u
+. "$(dirname "$0")/lib.sh"
+
+ns0=$(netns_name lc0) ns1=$(netns_name lc1) ns2=$(netns_name lc2) ns3=$(netns_name lc3)
+tmp=$(mktemp -d)
+cleanup() {
+	kill $(jobs -p) 2>/dev/null
+	wait 2>/dev/null
+	netns_cleanup
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+if ! modinfo shoal >/dev/null 2>&1 || [ "$(id -u)" != 0 ]; then
+	ktap_plan 1
+	ktap_skip "needs root and shoal.ko (run under scripts/vm)"
+	ktap_finish
+fi
+ktap_plan 9
+
+SHOAL=$BIN/shoal
+PY=/usr/bin/python3
+n() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+newkey() { head -c 36 /dev/urandom | od -An -v -tx1 | tr -d ' \n' >"$1"; }
+netns_add "$ns0" "$ns1" "$ns2" "$ns3"
+newkey "$tmp/k12"; newkey "$tmp/k21"
+head -c 32 /dev/urandom | base64 >"$tmp/pub1"
+head -c 32 /dev/urandom | base64 >"$tmp/pub2"
+
+# pair [EXTRA-ARGS-FOR-2's-SA-OUT...]: shoal1 and shoal2, peered, up.
+pair() {
+	local i
+	for i in 1 2; do
+		n "$ns0" ip link add "shoal$i" type shoal || return 1
+		ip -n "$ns0" link set "shoal$i" netns "$(eval echo \$ns$i)" || return 1
+	done
+	n "$ns1" ip link set shoal1 address 02:00:00:00:93:01
+	n "$ns2" ip link set shoal2 address 02:00:00:00:93:02
+	n "$ns1" "$SHOAL" set shoal1 listen-port 11001 peer "$(cat "$tmp/pub2")" \
+		mac 02:00:00:00:93:02 endpoint 127.0.0.1:11002 \
+		sa-out 0x9312 "$tmp/k12" sa-in 0x9321 "$tmp/k21" || return 1
+	n "$ns2" "$SHOAL" set shoal2 listen-port 11002 peer "$(cat "$tmp/pub1")" \
+		mac 02:00:00:00:93:01 endpoint 127.0.0.1:11001 \
+		sa-out 0x9321 "$tmp/k21" "$@" sa-in 0x9312 "$tmp/k12" || return 1
+	for i in 1 2; do
+		# No IPv6: its multicast chatter would spend the SA limits.
+		n "$(eval echo \$ns$i)" sysctl -qw "net.ipv6.conf.shoal$i.disable_ipv6=1"
+		n "$(eval echo \$ns$i)" ip addr add "10.93.0.$i/24" dev "shoal$i" || return 1
+		n "$(eval echo \$ns$i)" ip link set "shoal$i" up || return 1
+	done
+	n "$ns1" ping -c 1 -W 3 10.93.0.2 >/dev/null
+}
+
+unpair() {
+	ip -n "$ns1" link del shoal1 2>/dev/null
+	ip -n "$ns2" link del shoal2 2>/dev/null
+	ip -n "$ns3" link del shoal1 2>/dev/null
+	return 0
+}
+
+sa_limits() {
+	local sent got
+	pair soft-packets 5 hard-packets 12 || return 1
+	n "$ns2" timeout 10 "$SHOAL" monitor shoal2 --json >"$tmp/mon" 2>&1 &
+	# An ASan build under TCG takes a while to subscribe.
+	sleep 3
+	# shoal2's outbound SA carries ARP and the echo replies.
+	n "$ns1" ping -c 20 -i 0.1 -W 1 10.93.0.2 >"$tmp/ping" 2>&1
+	wait %% 2>/dev/null
+	got=$(grep -c 'bytes from' "$tmp/ping")
+	echo "# $got of 20 echo replies came back"
+	grep -q '"event":"soft_expire".*"spi":37665' "$tmp/mon" || { cat "$tmp/mon"; return 1; }
+	# Twelve packets at most ever leave on that SA, one reply went before.
+	[ "$got" -ge 1 ] && [ "$got" -le 11 ]
+}
+ktap_check "a soft packet limit raises soft_expire; the hard limit stops the SA" sa_limits
+unpair
+
+moved_live() {
+	pair || return 1
+	ip -n "$ns1" link set shoal1 netns "$ns3" || return 1
+	n "$ns3" ip addr add 10.93.0.1/24 dev shoal1 || return 1
+	n "$ns3" ip link set shoal1 up || return 1
+	# The socket stayed in $ns0: the peer still reaches it.
+	n "$ns3" ping -c 2 -W 3 -i 0.2 10.93.0.2 >/dev/null
+}
+ktap_check "a configured device moved to another namespace keeps working" moved_live
+unpair
+
+delete_under_load() {
+	pair || return 1
+	n "$ns1" ping -f -w 6 10.93.0.2 >/dev/null 2>&1 &
+	n "$ns2" ping -f -w 6 10.93.0.1 >/dev/null 2>&1 &
+	sleep 2
+	ip -n "$ns2" link del shoal2 || return 1
+	sleep 0.5
+	ip -n "$ns1" link del shoal1 || return 1
+	wait 2>/dev/null
+	! ip -n "$ns1" link show shoal1 2>/dev/null
+}
+ktap_check "devices deleted while traffic flows" delete_under_load
+
+rmmod_with_peers() {
+	pair || return 1
+	n "$ns1" ping -f -w 4 10.93.0.2 >/dev/null 2>&1 &
+	sleep 1
+	modprobe -r shoal || return 1
+	wait 2>/dev/null
+	[ ! -e /sys/module/shoal ] && ! ip -n "$ns1" link show shoal1 2>/dev/null
+}
+ktap_check "rmmod with configured peers and traffic removes everything" rmmod_with_peers
+
+# 1,000 peers, each with a MAC, an endpoint and an outbound SA.
+many_args() {
+	$PY - "$tmp/k12" <<'PY'
+import base64, os, sys
+key = sys.argv[1]
+out = []
+for i in range(1000):
+    out += ["peer", base64.b64encode(os.urandom(32)).decode(),
+            "mac", "02:01:00:00:%02x:%02x" % (i >> 8, i & 255),
+            "endpoint", "127.0.0.1:%d" % (20000 + i),
+            "sa-out", str(0x10000 + i), key]
+print("\n".join(out))
+PY
+}
+many() {
+	local count
+	n "$ns0" ip link add shoalm type shoal || return 1
+	mapfile -t args < <(many_args)
+	[ "${#args[@]}" = 9000 ] || return 1
+	n "$ns0" "$SHOAL" set shoalm "${args[@]}" || return 1
+	count=$(n "$ns0" "$SHOAL" show shoalm --json | $PY -c '
+import json, sys
+d = json.load(sys.stdin)
+print(len({p["public_key"] for p in d["peers"] if p["sa_out_spi"] is not None}))')
+	echo "# dump listed $count distinct peers with an SA"
+	[ "$count" = 1000 ]
+}
+ktap_check "1,000 peers set and dumped complete" many
+
+many_removed() {
+	local keys=() k
+	mapfile -t keys < <(n "$ns0" "$SHOAL" show shoalm --json |
+		$PY -c 'import json,sys; [print(p["public_key"]) for p in json.load(sys.stdin)["peers"]]')
+	[ "${#keys[@]}" = 1000 ] || return 1
+	args=()
+	for k in "${keys[@]}"; do args+=(peer "$k" remove); done
+	n "$ns0" "$SHOAL" set shoalm "${args[@]}" || return 1
+	[ "$(n "$ns0" "$SHOAL" show shoalm --json | $PY -c 'import json,sys; print(len(json.load(sys.stdin)["peers"]))')" = 0 ]
+}
+ktap_check "1,000 peers removed" many_removed
+
+slab_kb() { awk '/^Slab:/ { print $2 }' /proc/meminfo; }
+no_leak() {
+	local before after i
+	n "$ns0" ip link del shoalm 2>/dev/null
+	modprobe -r shoal 2>/dev/null
+	modprobe shoal || return 1
+	sync; echo 3 >/proc/sys/vm/drop_caches
+	before=$(slab_kb)
+	for i in 1 2 3 4 5; do
+		n "$ns0" ip link add shoalm type shoal || return 1
+		mapfile -t args < <(many_args)
+		[ "${#args[@]}" = 9000 ] || return 1
+		n "$ns0" "$SHOAL" set shoalm "${args[@]}" || return 1
+		n "$ns0" ip link set shoalm up || return 1
+		n "$ns0" ip link del shoalm || return 1
+	done
+	sync; echo 3 >/proc/sys/vm/drop_caches
+	sleep 1
+	after=$(slab_kb)
+	echo "# slab before ${before} kB, after 5 x 1,000 peers ${after} kB"
+	# 5,000 peers and SAs leaked would be well over 4 MB.
+	[ $((after - before)) -lt 2048 ]
+}
+ktap_check "slab memory returns after 5,000 peers and SAs come and go" no_leak
+
+ktap_check "module reference count is back to zero" \
+	sh -c '[ "$(cat /sys/module/shoal/refcnt)" = 0 ]'
+ktap_check "and the module unloads" modprobe -r shoal
+
+ktap_finish
