@@ -455,12 +455,19 @@ static int set_sa_in(struct shoal_peer *peer, const struct nlattr *list,
 			ret = -E2BIG;
 			goto free_new;
 		}
+		if (nla_type(attr) != SHOAL_A_SA) {
+			NL_SET_ERR_MSG_ATTR(extack, attr,
+					    "inbound SAs are SHOAL_A_SA nests");
+			ret = -EINVAL;
+			goto free_new;
+		}
 		new[n] = parse_sa(attr, extack);
 		if (IS_ERR(new[n])) {
 			ret = PTR_ERR(new[n]);
 			new[n] = NULL;
 			goto free_new;
 		}
+		fresh[n] = true;
 		for (j = 0; j < n; j++)
 			if (new[j]->spi == new[n]->spi) {
 				NL_SET_ERR_MSG_ATTR(extack, attr,
@@ -469,7 +476,6 @@ static int set_sa_in(struct shoal_peer *peer, const struct nlattr *list,
 				ret = -EINVAL;
 				goto free_new;
 			}
-		fresh[n] = true;
 		/* An unchanged SA keeps its object and its replay window. */
 		for (j = 0; j < SHOAL_MAX_SA_IN; j++)
 			if (sa_same(new[n], old[j])) {
@@ -519,9 +525,14 @@ static int set_peer(struct shoal_device *sd, const struct nlattr *attr,
 	struct nlattr *tb[SHOAL_A_PEER_MAX + 1];
 	union shoal_endpoint ep;
 	struct shoal_peer *peer;
+	bool created = false;
 	u32 flags = 0;
 	int ret;
 
+	if (nla_type(attr) != SHOAL_A_PEER) {
+		NL_SET_ERR_MSG_ATTR(extack, attr, "peers are SHOAL_A_PEER nests");
+		return -EINVAL;
+	}
 	ret = nla_parse_nested(tb, SHOAL_A_PEER_MAX, attr, shoal_peer_policy,
 			       extack);
 	if (ret)
@@ -561,13 +572,14 @@ static int set_peer(struct shoal_device *sd, const struct nlattr *attr,
 		peer = shoal_peer_create(sd, nla_data(tb[SHOAL_A_PEER_PUBLIC_KEY]));
 		if (!peer)
 			return -ENOMEM;
+		created = true;
 	}
 	if (tb[SHOAL_A_PEER_MAC]) {
 		ret = shoal_peer_set_mac(peer, nla_data(tb[SHOAL_A_PEER_MAC]));
 		if (ret) {
 			NL_SET_ERR_MSG_ATTR(extack, tb[SHOAL_A_PEER_MAC],
 					    "another peer has this MAC");
-			return ret;
+			goto remove_created;
 		}
 	}
 	if (tb[SHOAL_A_PEER_ENDPOINT])
@@ -579,14 +591,20 @@ static int set_peer(struct shoal_device *sd, const struct nlattr *attr,
 	if (tb[SHOAL_A_PEER_SA_OUT]) {
 		ret = set_sa_out(peer, tb[SHOAL_A_PEER_SA_OUT], retire, extack);
 		if (ret)
-			return ret;
+			goto remove_created;
 	}
 	if (tb[SHOAL_A_PEER_SA_IN]) {
 		ret = set_sa_in(peer, tb[SHOAL_A_PEER_SA_IN], retire, extack);
 		if (ret)
-			return ret;
+			goto remove_created;
 	}
 	return 0;
+
+remove_created:
+	/* A refused new peer is not left half made. */
+	if (created)
+		shoal_peer_remove(peer, retire);
+	return ret;
 }
 
 static int shoal_genl_set_device_doit(struct sk_buff *skb,

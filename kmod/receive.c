@@ -60,6 +60,8 @@ static void deliver(struct shoal_device *sd, struct shoal_peer *peer,
 		    struct sk_buff *skb, int nexthdr)
 {
 	struct net_device *dev = sd->dev;
+	/* What the peer sent, as its tx_bytes counted it. */
+	unsigned int inner_len = skb->len;
 	struct ethhdr *eth;
 	unsigned int len;
 
@@ -96,7 +98,7 @@ static void deliver(struct shoal_device *sd, struct shoal_peer *peer,
 	skb->protocol = eth_type_trans(skb, dev);
 	skb->ip_summed = CHECKSUM_NONE;
 	skb_reset_network_header(skb);
-	shoal_pstat_add(peer, SHOAL_PSTAT_RX_BYTES, len);
+	shoal_pstat_add(peer, SHOAL_PSTAT_RX_BYTES, inner_len);
 	shoal_pstat_add(peer, SHOAL_PSTAT_RX_PACKETS, 1);
 	atomic64_set(&peer->last_rx, ktime_get_real_seconds());
 	if (netif_rx(skb) == NET_RX_SUCCESS)

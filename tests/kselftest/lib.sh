@@ -82,3 +82,24 @@ netns_name() {
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BIN=${SHOAL_BIN:-$TOP/build/san/bin}
 TESTBIN=${SHOAL_TESTBIN:-$TOP/build/san/tests}
+
+# vm_test_begin N, for tests that need shoal.ko: a scratch directory $tmp,
+# removed on exit with the test's background jobs and namespaces; a skip
+# where the module is not there (the host); then the plan of N tests.
+vm_test_begin() {
+	tmp=$(mktemp -d)
+	trap vm_test_cleanup EXIT
+	if ! modinfo shoal >/dev/null 2>&1 || [ "$(id -u)" != 0 ]; then
+		ktap_plan 1
+		ktap_skip "needs root and shoal.ko (run under scripts/vm)"
+		ktap_finish
+	fi
+	ktap_plan "$1"
+}
+
+vm_test_cleanup() {
+	kill $(jobs -p) 2>/dev/null
+	wait 2>/dev/null
+	netns_cleanup
+	rm -rf "$tmp"
+}

@@ -16,21 +16,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 
 ns0=$(netns_name lc0) ns1=$(netns_name lc1) ns2=$(netns_name lc2) ns3=$(netns_name lc3)
-tmp=$(mktemp -d)
-cleanup() {
-	kill $(jobs -p) 2>/dev/null
-	wait 2>/dev/null
-	netns_cleanup
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-if ! modinfo shoal >/dev/null 2>&1 || [ "$(id -u)" != 0 ]; then
-	ktap_plan 1
-	ktap_skip "needs root and shoal.ko (run under scripts/vm)"
-	ktap_finish
-fi
-ktap_plan 9
+vm_test_begin 9
 
 SHOAL=$BIN/shoal
 PY=/usr/bin/python3
