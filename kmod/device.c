@@ -23,12 +23,25 @@ static LIST_HEAD(shoal_devices);
 
 static int shoal_ndo_init(struct net_device *dev)
 {
+	struct shoal_device *sd = netdev_priv(dev);
+	int ret;
+
 #ifndef SHOAL_CORE_TSTATS
 	dev->tstats = netdev_alloc_pcpu_stats(struct pcpu_sw_netstats);
 	if (!dev->tstats)
 		return -ENOMEM;
 #endif
+	ret = gro_cells_init(&sd->gro_cells, dev);
+	if (ret)
+		goto free_tstats;
 	return 0;
+
+free_tstats:
+#ifndef SHOAL_CORE_TSTATS
+	free_percpu(dev->tstats);
+	dev->tstats = NULL;
+#endif
+	return ret;
 }
 
 static void shoal_ndo_uninit(struct net_device *dev)
@@ -42,6 +55,7 @@ static void shoal_ndo_uninit(struct net_device *dev)
 	list_for_each_entry_safe(peer, tmp, &sd->peer_list, list)
 		shoal_peer_remove(peer, &retire);
 	shoal_sa_retire_all(&retire);
+	gro_cells_destroy(&sd->gro_cells);
 	list_del(&sd->device_node);
 #ifndef SHOAL_CORE_TSTATS
 	free_percpu(dev->tstats);
@@ -99,6 +113,8 @@ static void shoal_setup(struct net_device *dev)
 	hash_init(sd->peer_table);
 	hash_init(sd->mac_table);
 	hash_init(sd->spi_table);
+	hash_init(sd->fdb_table);
+	spin_lock_init(&sd->fdb_lock);
 	/* Events for control packets and unknown SPIs: 1000 a second. */
 	ratelimit_state_init(&sd->event_rs, HZ, 1000);
 	ratelimit_set_flags(&sd->event_rs, RATELIMIT_MSG_ON_RELEASE);

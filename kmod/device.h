@@ -5,6 +5,8 @@
 #include <linux/hashtable.h>
 #include <linux/netdevice.h>
 #include <linux/ratelimit.h>
+#include <linux/spinlock.h>
+#include <net/gro_cells.h>
 #include <net/rtnetlink.h>
 
 /*
@@ -44,8 +46,12 @@ struct shoal_device {
 	DECLARE_HASHTABLE(peer_table, 8);	/* by public key */
 	DECLARE_HASHTABLE(mac_table, 8);	/* by peer MAC */
 	DECLARE_HASHTABLE(spi_table, 10);	/* inbound SAs by SPI */
+	DECLARE_HASHTABLE(fdb_table, 8);	/* MACs behind bridge peers */
+	spinlock_t fdb_lock;		/* fdb_table writers, fdb_count */
+	unsigned int fdb_count;
 	u32 generation;			/* bumped on every change; dumps */
 
+	struct gro_cells gro_cells;	/* receive goes through GRO */
 	atomic64_t dstats[SHOAL_DSTAT_COUNT];
 	struct ratelimit_state event_rs;
 };

@@ -15,6 +15,7 @@
 #include <net/ipv6.h>
 
 #include "esp.h"
+#include "fdb.h"
 #include "netlink.h"
 #include "peer.h"
 #include "receive.h"
@@ -70,10 +71,14 @@ static void deliver(struct shoal_device *sd, struct shoal_peer *peer,
 		if (skb->len < ETH_HLEN)
 			goto malformed;
 		eth = (struct ethhdr *)skb->data;
-		if (!peer->bridge && !ether_addr_equal(eth->h_source, peer->mac)) {
+		if (ether_addr_equal(eth->h_source, peer->mac))
+			break;
+		if (!READ_ONCE(peer->bridge)) {
 			shoal_dstat_inc(sd, SHOAL_DSTAT_SPOOFED_SRC);
 			goto drop;
 		}
+		/* A host on the LAN the peer bridges in: remember where. */
+		shoal_fdb_learn(sd, peer, eth->h_source);
 		break;
 	case SHOAL_NEXTHDR_IPV4:
 	case SHOAL_NEXTHDR_IPV6:
@@ -101,7 +106,7 @@ static void deliver(struct shoal_device *sd, struct shoal_peer *peer,
 	shoal_pstat_add(peer, SHOAL_PSTAT_RX_BYTES, inner_len);
 	shoal_pstat_add(peer, SHOAL_PSTAT_RX_PACKETS, 1);
 	atomic64_set(&peer->last_rx, ktime_get_real_seconds());
-	if (netif_rx(skb) == NET_RX_SUCCESS)
+	if (gro_cells_receive(&sd->gro_cells, skb) == NET_RX_SUCCESS)
 		dev_sw_netstats_rx_add(dev, len);
 	else
 		dev_core_stats_rx_dropped_inc(dev);

@@ -12,6 +12,7 @@
 #include <linux/skbuff.h>
 
 #include "esp.h"
+#include "fdb.h"
 #include "netlink.h"
 #include "peer.h"
 #include "send.h"
@@ -103,7 +104,8 @@ netdev_tx_t shoal_xmit(struct sk_buff *skb, struct net_device *dev)
 		return NETDEV_TX_OK;
 	}
 
-	peer = shoal_peer_by_mac(sd, eth->h_dest);
+	peer = shoal_peer_by_mac(sd, eth->h_dest) ?:
+	       shoal_fdb_lookup(sd, eth->h_dest);
 	if (!peer) {
 		rcu_read_unlock_bh();
 		shoal_dstat_inc(sd, SHOAL_DSTAT_UNKNOWN_DEST);

@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The forwarding table of MACs learned behind bridge peers.  Readers use
+ * RCU; learning, moving and flushing entries take sd->fdb_lock, which is
+ * also what keeps an entry's peer pointer from going stale: a peer is
+ * flushed from the table before it is freed.
+ */
+
+#include <linux/etherdevice.h>
+#include <linux/jhash.h>
+#include <linux/jiffies.h>
+#include <linux/slab.h>
+
+#include "device.h"
+#include "fdb.h"
+#include "peer.h"
+
+struct shoal_fdb_entry {
+	struct hlist_node node;
+	struct shoal_peer __rcu *peer;
+	unsigned long updated;		/* jiffies */
+	u8 mac[ETH_ALEN];
+	struct rcu_head rcu;
+};
+
+static u32 fdb_hash(const u8 *mac)
+{
+	return jhash(mac, ETH_ALEN, 0);
+}
+
+static struct shoal_fdb_entry *fdb_find(struct shoal_device *sd,
+					const u8 *mac)
+{
+	struct shoal_fdb_entry *e;
+
+	hash_for_each_possible_rcu(sd->fdb_table, e, node, fdb_hash(mac),
+				   lockdep_is_held(&sd->fdb_lock))
+		if (ether_addr_equal(e->mac, mac))
+			return e;
+	return NULL;
+}
+
+static void fdb_remove(struct shoal_device *sd, struct shoal_fdb_entry *e)
+{
+	lockdep_assert_held(&sd->fdb_lock);
+	hash_del_rcu(&e->node);
+	sd->fdb_count--;
+	kfree_rcu(e, rcu);
+}
+
+/* Makes room by dropping expired entries; fdb_lock held. */
+static void fdb_expire(struct shoal_device *sd)
+{
+	struct shoal_fdb_entry *e;
+	struct hlist_node *tmp;
+	int bkt;
+
+	hash_for_each_safe(sd->fdb_table, bkt, tmp, e, node)
+		if (time_after(jiffies, READ_ONCE(e->updated) + SHOAL_FDB_AGE))
+			fdb_remove(sd, e);
+}
+
+void shoal_fdb_learn(struct shoal_device *sd, struct shoal_peer *peer,
+		     const u8 *mac)
+{
+	struct shoal_fdb_entry *e;
+
+	if (!is_valid_ether_addr(mac))
+		return;
+	e = fdb_find(sd, mac);
+	if (e && rcu_access_pointer(e->peer) == peer) {
+		WRITE_ONCE(e->updated, jiffies);
+		return;
+	}
+
+	spin_lock_bh(&sd->fdb_lock);
+	e = fdb_find(sd, mac);
+	if (e) {
+		/* The host moved behind another peer. */
+		rcu_assign_pointer(e->peer, peer);
+		WRITE_ONCE(e->updated, jiffies);
+		goto unlock;
+	}
+	if (sd->fdb_count >= SHOAL_FDB_MAX)
+		fdb_expire(sd);
+	if (sd->fdb_count >= SHOAL_FDB_MAX)
+		goto unlock;
+	e = kzalloc(sizeof(*e), GFP_ATOMIC);
+	if (!e)
+		goto unlock;
+	ether_addr_copy(e->mac, mac);
+	RCU_INIT_POINTER(e->peer, peer);
+	e->updated = jiffies;
+	hash_add_rcu(sd->fdb_table, &e->node, fdb_hash(mac));
+	sd->fdb_count++;
+unlock:
+	spin_unlock_bh(&sd->fdb_lock);
+}
+
+struct shoal_peer *shoal_fdb_lookup(struct shoal_device *sd, const u8 *mac)
+{
+	struct shoal_fdb_entry *e = fdb_find(sd, mac);
+
+	if (!e || time_after(jiffies, READ_ONCE(e->updated) + SHOAL_FDB_AGE))
+		return NULL;
+	return rcu_dereference_bh(e->peer);
+}
+
+void shoal_fdb_flush_peer(struct shoal_device *sd, struct shoal_peer *peer)
+{
+	struct shoal_fdb_entry *e;
+	struct hlist_node *tmp;
+	int bkt;
+
+	spin_lock_bh(&sd->fdb_lock);
+	hash_for_each_safe(sd->fdb_table, bkt, tmp, e, node)
+		if (rcu_access_pointer(e->peer) == peer)
+			fdb_remove(sd, e);
+	spin_unlock_bh(&sd->fdb_lock);
+}
+
+unsigned int shoal_fdb_count(struct shoal_device *sd)
+{
+	return READ_ONCE(sd->fdb_count);
+}

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _SHOAL_FDB_H
+#define _SHOAL_FDB_H
+
+#include <linux/types.h>
+
+struct shoal_device;
+struct shoal_peer;
+
+/* MACs learned behind bridge peers, so unicast to them finds the peer. */
+#define SHOAL_FDB_MAX		4096
+#define SHOAL_FDB_AGE		(300 * HZ)
+
+/* From receive (softirq, RCU): mac was seen coming from peer. */
+void shoal_fdb_learn(struct shoal_device *sd, struct shoal_peer *peer,
+		     const u8 *mac);
+/* RCU: the peer a learned, unexpired mac is behind, or NULL. */
+struct shoal_peer *shoal_fdb_lookup(struct shoal_device *sd, const u8 *mac);
+/* RTNL: forgets what was learned behind peer (before it is freed). */
+void shoal_fdb_flush_peer(struct shoal_device *sd, struct shoal_peer *peer);
+unsigned int shoal_fdb_count(struct shoal_device *sd);
+
+#endif /* _SHOAL_FDB_H */

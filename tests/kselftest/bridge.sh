@@ -1,0 +1,84 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# where: vm
+#
+# A peer that bridges a LAN into the segment: host H sits on a LAN behind
+# peer A's bridge; peer B reaches H through A once B has learned H's MAC
+# from frames A forwarded (A is marked `bridge` at B).  Devices are made in
+# $ns0 (sockets on its loopback) and moved, as in datapath.sh.
+#
+#  ┌─ $nsh ──────────┐    ┌─ $nsa ─────────────────┐    ┌─ $nsb ────────────┐
+#  │ vh 10.94.0.3/24 ├────┤ va ─ br0 ─ shoalA      │    │ shoalB 10.94.0.2/24│
+#  └─────────────────┘    └────────────┬───────────┘    └────────┬──────────┘
+#                         ┌─ $ns0 ─────┴─────────────────────────┴──┐
+#                         │ lo 127.0.0.1: UDP 12001 (A), 12002 (B)   │
+#                         └──────────────────────────────────────────┘
+set -u
+. "$(dirname "$0")/lib.sh"
+
+ns0=$(netns_name br0) nsa=$(netns_name bra) nsb=$(netns_name brb) nsh=$(netns_name brh)
+vm_test_begin 5
+
+SHOAL=$BIN/shoal
+PY=/usr/bin/python3
+n() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+newkey() { head -c 36 /dev/urandom | od -An -v -tx1 | tr -d ' \n' >"$1"; }
+peerstat() {	# peerstat NS DEV FIELD: FIELD of the device's only peer
+	n "$1" "$SHOAL" show "$2" --json | $PY -c "import json,sys; print(json.load(sys.stdin)['$3'])"
+}
+
+setup() {
+	netns_add "$ns0" "$nsa" "$nsb" "$nsh" || return 1
+	newkey "$tmp/kab"; newkey "$tmp/kba"
+	head -c 32 /dev/urandom | base64 >"$tmp/puba"
+	head -c 32 /dev/urandom | base64 >"$tmp/pubb"
+	n "$ns0" ip link add shoalA type shoal || return 1
+	n "$ns0" ip link add shoalB type shoal || return 1
+	ip -n "$ns0" link set shoalA netns "$nsa" || return 1
+	ip -n "$ns0" link set shoalB netns "$nsb" || return 1
+	n "$nsa" ip link set shoalA address 02:00:00:00:94:0a
+	n "$nsb" ip link set shoalB address 02:00:00:00:94:0b
+	n "$nsa" "$SHOAL" set shoalA listen-port 12001 peer "$(cat "$tmp/pubb")" \
+		mac 02:00:00:00:94:0b endpoint 127.0.0.1:12002 \
+		sa-out 0x9401 "$tmp/kab" sa-in 0x9402 "$tmp/kba" || return 1
+	n "$nsb" "$SHOAL" set shoalB listen-port 12002 peer "$(cat "$tmp/puba")" \
+		mac 02:00:00:00:94:0a endpoint 127.0.0.1:12001 bridge \
+		sa-out 0x9402 "$tmp/kba" sa-in 0x9401 "$tmp/kab" || return 1
+	# A bridges its LAN (one host, H) into the segment.
+	n "$nsa" ip link add br0 type bridge || return 1
+	n "$nsa" ip link add va type veth peer name vh netns "$nsh" || return 1
+	n "$nsa" ip link set va master br0 || return 1
+	n "$nsa" ip link set shoalA master br0 || return 1
+	for d in va shoalA br0; do n "$nsa" ip link set "$d" up || return 1; done
+	n "$nsh" ip addr add 10.94.0.3/24 dev vh || return 1
+	n "$nsh" ip link set vh up || return 1
+	n "$nsb" ip addr add 10.94.0.2/24 dev shoalB || return 1
+	n "$nsb" ip link set shoalB up || return 1
+	# Let the bridge ports reach forwarding.
+	sleep 1
+}
+ktap_check "a LAN bridged in behind peer A" setup
+
+ktap_check "peer B reaches host H behind A's bridge" \
+	n "$nsb" ping -c 3 -i 0.3 -W 3 10.94.0.3
+
+ktap_check "H reaches B" n "$nsh" ping -c 2 -i 0.3 -W 3 10.94.0.2
+
+ktap_check "frames from H's MAC are not spoofing for a bridge peer" \
+	sh -c "[ \"\$(ip netns exec $nsb $SHOAL show shoalB --json |
+		$PY -c 'import json,sys; print(json.load(sys.stdin)[\"spoofed_src\"])')\" = 0 ]"
+
+# Take the bridge flag away: H's frames are now spoofed and dropped, and
+# the learned entry goes with the peer when it is removed.
+not_bridge() {
+	local before
+	n "$nsb" "$SHOAL" set shoalB peer "$(cat "$tmp/puba")" no-bridge || return 1
+	before=$(peerstat "$nsb" shoalB spoofed_src)
+	n "$nsh" ping -c 2 -i 0.3 -W 1 10.94.0.2 >/dev/null 2>&1
+	[ "$(peerstat "$nsb" shoalB spoofed_src)" -gt "$before" ] || return 1
+	n "$nsb" "$SHOAL" set shoalB peer "$(cat "$tmp/puba")" remove || return 1
+	! n "$nsb" ping -c 1 -W 1 10.94.0.3 >/dev/null 2>&1
+}
+ktap_check "without the bridge flag H's frames count as spoofed" not_bridge
+
+ktap_finish
