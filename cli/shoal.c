@@ -44,7 +44,7 @@ static const char usage_text[] =
 	"  set DEV [listen-port PORT] [peer PEER [remove] [mac MAC]\n"
 	"      [endpoint HOST:PORT] [[no-]layer3] [[no-]bridge]\n"
 	"      [sa-out SPI KEYFILE [LIMITS]] [sa-in SPI KEYFILE [LIMITS]]...]...\n"
-	"      LIMITS: [soft-packets N] [hard-packets N]\n"
+	"      LIMITS: [soft-packets N] [hard-packets N] [soft-seconds N] [hard-seconds N]\n"
 	"                         configure a device and its peers\n"
 	"  show [DEV|all] [--json]\n"
 	"                         show shoal devices\n"
@@ -188,6 +188,7 @@ struct sa_arg {
 	uint32_t spi;
 	uint8_t key[SHOAL_SA_KEY_LEN];
 	uint64_t soft_packets, hard_packets;	/* 0: the kernel's default */
+	uint64_t soft_seconds, hard_seconds;	/* 0: none */
 };
 
 struct peer_arg {
@@ -228,23 +229,35 @@ static int parse_count(uint64_t *n, const char *text)
 	return 0;
 }
 
-/* Optional [soft-packets N] [hard-packets N] after an SA's KEYFILE. */
+/* The kernel's longest SA lifetime: a year. */
+#define SHOAL_SA_MAX_SECONDS (365 * 24 * 3600)
+
+/* Optional limits after an SA's KEYFILE: [soft|hard]-[packets|seconds] N. */
 static int parse_sa_limits(int argc, char **argv, int *i, struct sa_arg *sa)
 {
 	while (*i + 1 < argc) {
 		const char *opt = argv[*i + 1];
 		uint64_t *n;
 
-		if (!strcmp(opt, "soft-packets"))
+		uint64_t max = UINT64_MAX;
+
+		if (!strcmp(opt, "soft-packets")) {
 			n = &sa->soft_packets;
-		else if (!strcmp(opt, "hard-packets"))
+		} else if (!strcmp(opt, "hard-packets")) {
 			n = &sa->hard_packets;
-		else
+		} else if (!strcmp(opt, "soft-seconds")) {
+			n = &sa->soft_seconds;
+			max = SHOAL_SA_MAX_SECONDS;
+		} else if (!strcmp(opt, "hard-seconds")) {
+			n = &sa->hard_seconds;
+			max = SHOAL_SA_MAX_SECONDS;
+		} else {
 			break;
+		}
 		(*i)++;
-		if (parse_count(n, next_arg(argc, argv, i)) < 0)
-			return usage_error("set: '%s' needs a packet count "
-					   "(1..18446744073709551615)", opt);
+		if (parse_count(n, next_arg(argc, argv, i)) < 0 || *n > max)
+			return usage_error("set: '%s' needs a number from 1 to "
+					   "%" PRIu64, opt, max);
 	}
 	return SHOAL_EXIT_OK;
 }
@@ -457,7 +470,13 @@ static bool put_sa(struct nlmsghdr *nlh, size_t size, uint16_t type,
 				     sa->soft_packets)) ||
 	    (sa->hard_packets &&
 	     !mnl_attr_put_u64_check(nlh, size, SHOAL_A_SA_HARD_PACKETS,
-				     sa->hard_packets)))
+				     sa->hard_packets)) ||
+	    (sa->soft_seconds &&
+	     !mnl_attr_put_u32_check(nlh, size, SHOAL_A_SA_SOFT_SECONDS,
+				     (uint32_t)sa->soft_seconds)) ||
+	    (sa->hard_seconds &&
+	     !mnl_attr_put_u32_check(nlh, size, SHOAL_A_SA_HARD_SECONDS,
+				     (uint32_t)sa->hard_seconds)))
 		return false;
 	mnl_attr_nest_end(nlh, nest);
 	return true;

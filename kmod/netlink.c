@@ -23,14 +23,24 @@
 
 #define SHOAL_MAX_PEERS		65536
 #define SHOAL_MAX_CONTROL	1400
+/* Lifetimes up to a year: plenty for keys that rekey every minutes. */
+#define SHOAL_SA_MAX_SECONDS	(365 * 24 * 3600)
 
 static struct genl_family shoal_genl_family;
+
+/* Not const: 6.1's policy takes a non-const pointer to it. */
+static struct netlink_range_validation shoal_sa_seconds __ro_after_init = {
+	.min = 1,
+	.max = SHOAL_SA_MAX_SECONDS,
+};
 
 static const struct nla_policy shoal_sa_policy[SHOAL_A_SA_MAX + 1] = {
 	[SHOAL_A_SA_SPI]		= NLA_POLICY_MIN(NLA_U32, 256),
 	[SHOAL_A_SA_KEY]		= NLA_POLICY_EXACT_LEN(SHOAL_SA_KEY_LEN),
 	[SHOAL_A_SA_SOFT_PACKETS]	= { .type = NLA_U64 },
 	[SHOAL_A_SA_HARD_PACKETS]	= { .type = NLA_U64 },
+	[SHOAL_A_SA_SOFT_SECONDS]	= NLA_POLICY_FULL_RANGE(NLA_U32, &shoal_sa_seconds),
+	[SHOAL_A_SA_HARD_SECONDS]	= NLA_POLICY_FULL_RANGE(NLA_U32, &shoal_sa_seconds),
 };
 
 static const struct nla_policy shoal_peer_policy[SHOAL_A_PEER_MAX + 1] = {
@@ -138,7 +148,11 @@ static int put_sa(struct sk_buff *skb, int type, struct shoal_sa *sa,
 	     (nla_put_u64_64bit(skb, SHOAL_A_SA_SOFT_PACKETS, sa->soft_packets,
 				SHOAL_A_SA_PAD) ||
 	      nla_put_u64_64bit(skb, SHOAL_A_SA_HARD_PACKETS, sa->hard_packets,
-				SHOAL_A_SA_PAD)))) {
+				SHOAL_A_SA_PAD) ||
+	      (sa->soft_age &&
+	       nla_put_u32(skb, SHOAL_A_SA_SOFT_SECONDS, sa->soft_age / HZ)) ||
+	      (sa->hard_age &&
+	       nla_put_u32(skb, SHOAL_A_SA_HARD_SECONDS, sa->hard_age / HZ))))) {
 		nla_nest_cancel(skb, nest);
 		return -EMSGSIZE;
 	}
@@ -404,9 +418,15 @@ static struct shoal_sa *parse_sa(const struct nlattr *attr,
 	soft = min(soft, hard);
 	sa = shoal_sa_create(nla_get_u32(tb[SHOAL_A_SA_SPI]),
 			     nla_data(tb[SHOAL_A_SA_KEY]), soft, hard);
-	if (IS_ERR(sa))
+	if (IS_ERR(sa)) {
 		NL_SET_ERR_MSG_ATTR(extack, attr,
 				    "cannot set up rfc7539esp(chacha20,poly1305)");
+		return sa;
+	}
+	if (tb[SHOAL_A_SA_SOFT_SECONDS])
+		sa->soft_age = nla_get_u32(tb[SHOAL_A_SA_SOFT_SECONDS]) * HZ;
+	if (tb[SHOAL_A_SA_HARD_SECONDS])
+		sa->hard_age = nla_get_u32(tb[SHOAL_A_SA_HARD_SECONDS]) * HZ;
 	return sa;
 }
 

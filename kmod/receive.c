@@ -50,11 +50,12 @@ static void receive_control(struct shoal_device *sd, struct sk_buff *skb,
 /* Accounts the packet to its SA; tells userspace at the soft limit. */
 static bool sa_use(struct shoal_sa *sa)
 {
-	u64 n = atomic64_inc_return(&sa->packets);
+	bool soft;
+	u64 n = shoal_sa_use(sa, &soft);
 
-	if (n >= sa->soft_packets && !atomic_xchg(&sa->soft_notified, 1))
+	if (soft)
 		shoal_genl_event_soft_expire(sa->peer, sa->spi, false);
-	return n <= sa->hard_packets;
+	return n;
 }
 
 static void deliver(struct shoal_device *sd, struct shoal_peer *peer,

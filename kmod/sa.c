@@ -6,6 +6,7 @@
  */
 
 #include <crypto/aead.h>
+#include <linux/jiffies.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
@@ -41,6 +42,7 @@ struct shoal_sa *shoal_sa_create(u32 spi, const u8 key[SHOAL_SA_KEY_LEN],
 	sa->spi = spi;
 	sa->soft_packets = soft;
 	sa->hard_packets = hard;
+	sa->created = jiffies;
 	spin_lock_init(&sa->replay_lock);
 	INIT_HLIST_NODE(&sa->spi_node);
 	INIT_LIST_HEAD(&sa->retire_node);
@@ -60,6 +62,22 @@ void shoal_sa_free(struct shoal_sa *sa)
 	crypto_free_aead(sa->tfm);
 	memzero_explicit(sa->key, sizeof(sa->key));
 	kfree_sensitive(sa);
+}
+
+u64 shoal_sa_use(struct shoal_sa *sa, bool *soft)
+{
+	u64 n = atomic64_inc_return(&sa->packets);
+	unsigned long now = jiffies;
+
+	*soft = false;
+	if (n > sa->hard_packets ||
+	    (sa->hard_age && time_after_eq(now, sa->created + sa->hard_age)))
+		return 0;
+	if ((n >= sa->soft_packets ||
+	     (sa->soft_age && time_after_eq(now, sa->created + sa->soft_age))) &&
+	    !atomic_xchg(&sa->soft_notified, 1))
+		*soft = true;
+	return n;
 }
 
 bool shoal_sa_seq_infer(struct shoal_sa *sa, u32 seq_lo, u64 *seq)

@@ -25,6 +25,9 @@ struct shoal_sa {
 	u32 spi;
 	u64 soft_packets;
 	u64 hard_packets;
+	unsigned long created;		/* jiffies */
+	unsigned long soft_age;		/* jiffies after created; 0: none */
+	unsigned long hard_age;
 	atomic64_t packets;		/* sent (outbound) or accepted (inbound) */
 	atomic_t soft_notified;
 
@@ -43,6 +46,13 @@ struct shoal_sa {
 
 struct shoal_sa *shoal_sa_create(u32 spi, const u8 key[SHOAL_SA_KEY_LEN],
 				 u64 soft, u64 hard);
+/*
+ * Accounts one packet to sa: returns its number (1, 2, ...), or 0 if the
+ * SA is past a hard limit.  *soft is set for the one packet that first
+ * finds it past a soft limit.
+ */
+u64 shoal_sa_use(struct shoal_sa *sa, bool *soft);
+
 /* Frees at once: the caller has waited for an RCU grace period. */
 void shoal_sa_free(struct shoal_sa *sa);
 

@@ -29,6 +29,7 @@ static void xmit_one(struct shoal_device *sd, struct shoal_peer *peer,
 	struct shoal_sa *sa;
 	unsigned int len;
 	u8 nexthdr = SHOAL_NEXTHDR_ETHERNET;
+	bool soft;
 	u64 seq;
 	int head, tail;
 
@@ -59,11 +60,11 @@ static void xmit_one(struct shoal_device *sd, struct shoal_peer *peer,
 	    pskb_expand_head(skb, ALIGN(head, NET_SKB_PAD), tail, GFP_ATOMIC))
 		goto drop;
 
-	seq = atomic64_inc_return(&sa->packets);
-	if (seq > sa->hard_packets)
-		goto drop;
-	if (seq >= sa->soft_packets && !atomic_xchg(&sa->soft_notified, 1))
+	seq = shoal_sa_use(sa, &soft);
+	if (soft)
 		shoal_genl_event_soft_expire(peer, sa->spi, true);
+	if (!seq)
+		goto drop;
 
 	if (shoal_esp_seal(sa, skb, seq, nexthdr))
 		goto drop;

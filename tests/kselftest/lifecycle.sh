@@ -16,7 +16,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 
 ns0=$(netns_name lc0) ns1=$(netns_name lc1) ns2=$(netns_name lc2) ns3=$(netns_name lc3)
-vm_test_begin 9
+vm_test_begin 10
 
 SHOAL=$BIN/shoal
 PY=/usr/bin/python3
@@ -74,6 +74,22 @@ sa_limits() {
 	[ "$got" -ge 1 ] && [ "$got" -le 11 ]
 }
 ktap_check "a soft packet limit raises soft_expire; the hard limit stops the SA" sa_limits
+unpair
+
+sa_lifetime() {
+	local got
+	pair soft-seconds 2 hard-seconds 5 || return 1
+	n "$ns2" timeout 12 "$SHOAL" monitor shoal2 --json >"$tmp/mon-t" 2>&1 &
+	sleep 1
+	# Replies ride shoal2's SA: for 5 s after it was set, then no more.
+	n "$ns1" ping -c 18 -i 0.5 -W 1 10.93.0.2 >"$tmp/ping-t" 2>&1
+	wait %% 2>/dev/null
+	got=$(grep -c 'bytes from' "$tmp/ping-t")
+	echo "# $got of 18 echo replies came back"
+	grep -q '"event":"soft_expire".*"spi":37665' "$tmp/mon-t" || { cat "$tmp/mon-t"; return 1; }
+	[ "$got" -ge 2 ] && [ "$got" -le 12 ]
+}
+ktap_check "a soft lifetime raises soft_expire; the hard lifetime stops the SA" sa_lifetime
 unpair
 
 moved_live() {

@@ -140,6 +140,8 @@ enum shoal_sa_attr {
 	SHOAL_A_SA_HARD_PACKETS,	/* u64: never used past this many */
 	SHOAL_A_SA_PACKETS,		/* u64 (get only): packets it carried */
 	SHOAL_A_SA_PAD,
+	SHOAL_A_SA_SOFT_SECONDS,	/* u32: soft_expire this long after set */
+	SHOAL_A_SA_HARD_SECONDS,	/* u32: never used after this long */
 
 	__SHOAL_A_SA_MAX
 };
