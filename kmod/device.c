@@ -115,9 +115,13 @@ static void shoal_setup(struct net_device *dev)
 	hash_init(sd->spi_table);
 	hash_init(sd->fdb_table);
 	spin_lock_init(&sd->fdb_lock);
-	/* Events for control packets and unknown SPIs: 1000 a second. */
-	ratelimit_state_init(&sd->event_rs, HZ, 1000);
-	ratelimit_set_flags(&sd->event_rs, RATELIMIT_MSG_ON_RELEASE);
+	/* Events for control packets: 1000 a second; for unknown SPIs,
+	 * which anyone can make up, 100, so they never crowd out the rest.
+	 */
+	ratelimit_state_init(&sd->control_rs, HZ, 1000);
+	ratelimit_set_flags(&sd->control_rs, RATELIMIT_MSG_ON_RELEASE);
+	ratelimit_state_init(&sd->spi_rs, HZ, 100);
+	ratelimit_set_flags(&sd->spi_rs, RATELIMIT_MSG_ON_RELEASE);
 }
 
 static int shoal_newlink(struct net *src_net, struct net_device *dev,

@@ -16,6 +16,8 @@
  */
 #define SHOAL_OVERHEAD		(40 + 8 + 8 + 8 + 3 + 2 + 16 + ETH_HLEN)
 #define SHOAL_DEFAULT_MTU	1400
+/* Longest control payload, either way. */
+#define SHOAL_MAX_CONTROL	1400
 
 enum shoal_dstat {
 	SHOAL_DSTAT_CONTROL_RX,
@@ -53,7 +55,8 @@ struct shoal_device {
 
 	struct gro_cells gro_cells;	/* receive goes through GRO */
 	atomic64_t dstats[SHOAL_DSTAT_COUNT];
-	struct ratelimit_state event_rs;
+	struct ratelimit_state control_rs;	/* control events */
+	struct ratelimit_state spi_rs;		/* unknown SPI events */
 };
 
 static inline void shoal_dstat_inc(struct shoal_device *sd, enum shoal_dstat s)

@@ -11,6 +11,7 @@
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
 
+#include "compat.h"
 #include "esp.h"
 
 #define SHOAL_ESP_AADLEN 12
@@ -19,20 +20,19 @@
 struct esp_req {
 	u8 aad_iv[SHOAL_ESP_AADLEN + SHOAL_ESP_IVLEN];
 	struct scatterlist sg[SHOAL_ESP_MAX_SG];
-	/* The aead_request and its context follow. */
+	/* Last, so its context (crypto_aead_reqsize) follows it aligned. */
+	struct aead_request req;
 };
 
 static struct aead_request *esp_req_alloc(struct shoal_sa *sa,
 					  struct esp_req **er)
 {
-	size_t size = sizeof(**er) + sizeof(struct aead_request) +
-		      crypto_aead_reqsize(sa->tfm);
 	struct aead_request *req;
 
-	*er = kmalloc(size, GFP_ATOMIC);
+	*er = kmalloc(sizeof(**er) + crypto_aead_reqsize(sa->tfm), GFP_ATOMIC);
 	if (!*er)
 		return NULL;
-	req = (struct aead_request *)(*er + 1);
+	req = &(*er)->req;
 	aead_request_set_tfm(req, sa->tfm);
 	aead_request_set_callback(req, 0, NULL, NULL);
 	return req;
@@ -66,8 +66,7 @@ int shoal_esp_seal(struct shoal_sa *sa, struct sk_buff *skb, u64 seq,
 	struct aead_request *req;
 	struct esp_req *er;
 	__be64 iv = cpu_to_be64(seq);
-	u8 *tail;
-	__be32 *esph;
+	u8 *tail, *esph;
 	int ret;
 
 	/* RFC 7634: payload, padding and the two trailer bytes align to 4. */
@@ -84,9 +83,9 @@ int shoal_esp_seal(struct shoal_sa *sa, struct sk_buff *skb, u64 seq,
 	skb_put(skb, SHOAL_ESP_ICVLEN);
 
 	esph = skb_push(skb, SHOAL_ESP_HLEN + SHOAL_ESP_IVLEN);
-	esph[0] = htonl(sa->spi);
-	esph[1] = htonl(lower_32_bits(seq));
-	memcpy(esph + 2, &iv, SHOAL_ESP_IVLEN);
+	put_unaligned_be32(sa->spi, esph);
+	put_unaligned_be32(lower_32_bits(seq), esph + 4);
+	memcpy(esph + 8, &iv, SHOAL_ESP_IVLEN);
 
 	req = esp_req_alloc(sa, &er);
 	if (!req)

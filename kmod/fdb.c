@@ -74,6 +74,9 @@ void shoal_fdb_learn(struct shoal_device *sd, struct shoal_peer *peer,
 	}
 
 	spin_lock_bh(&sd->fdb_lock);
+	/* Removed while this packet was on its way: it must not be learned. */
+	if (peer->dead)
+		goto unlock;
 	e = fdb_find(sd, mac);
 	if (e) {
 		/* The host moved behind another peer. */
@@ -106,20 +109,18 @@ struct shoal_peer *shoal_fdb_lookup(struct shoal_device *sd, const u8 *mac)
 	return rcu_dereference_bh(e->peer);
 }
 
-void shoal_fdb_flush_peer(struct shoal_device *sd, struct shoal_peer *peer)
+void shoal_fdb_flush_peer(struct shoal_device *sd, struct shoal_peer *peer,
+			  bool dying)
 {
 	struct shoal_fdb_entry *e;
 	struct hlist_node *tmp;
 	int bkt;
 
 	spin_lock_bh(&sd->fdb_lock);
+	if (dying)
+		peer->dead = true;
 	hash_for_each_safe(sd->fdb_table, bkt, tmp, e, node)
 		if (rcu_access_pointer(e->peer) == peer)
 			fdb_remove(sd, e);
 	spin_unlock_bh(&sd->fdb_lock);
-}
-
-unsigned int shoal_fdb_count(struct shoal_device *sd)
-{
-	return READ_ONCE(sd->fdb_count);
 }

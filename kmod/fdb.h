@@ -16,8 +16,11 @@ void shoal_fdb_learn(struct shoal_device *sd, struct shoal_peer *peer,
 		     const u8 *mac);
 /* RCU: the peer a learned, unexpired mac is behind, or NULL. */
 struct shoal_peer *shoal_fdb_lookup(struct shoal_device *sd, const u8 *mac);
-/* RTNL: forgets what was learned behind peer (before it is freed). */
-void shoal_fdb_flush_peer(struct shoal_device *sd, struct shoal_peer *peer);
-unsigned int shoal_fdb_count(struct shoal_device *sd);
+/*
+ * RTNL: forgets what was learned behind peer.  With dying, nothing more
+ * will be, so no entry can outlive the peer it points at.
+ */
+void shoal_fdb_flush_peer(struct shoal_device *sd, struct shoal_peer *peer,
+			  bool dying);
 
 #endif /* _SHOAL_FDB_H */

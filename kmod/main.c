@@ -35,8 +35,9 @@ out:
 
 static void __exit shoal_mod_exit(void)
 {
-	shoal_genl_uninit();
+	/* Devices first: their datapath may still send events. */
 	shoal_device_uninit();
+	shoal_genl_uninit();
 }
 
 module_init(shoal_mod_init);

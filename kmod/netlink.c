@@ -16,13 +16,13 @@
 #include <uapi/linux/shoal.h>
 
 #include "device.h"
+#include "fdb.h"
 #include "netlink.h"
 #include "peer.h"
 #include "send.h"
 #include "socket.h"
 
 #define SHOAL_MAX_PEERS		65536
-#define SHOAL_MAX_CONTROL	1400
 /* Lifetimes up to a year: plenty for keys that rekey every minutes. */
 #define SHOAL_SA_MAX_SECONDS	(365 * 24 * 3600)
 
@@ -366,7 +366,13 @@ static int shoal_genl_get_device_dumpit(struct sk_buff *skb,
 		cb->args[1] = 1;
 	}
 
+	/* One number for the state of everything this dump covers. */
 	cb->seq = net->dev_base_seq;
+	for_each_netdev(net, dev)
+		if (shoal_is_device(dev) &&
+		    (!cb->args[0] || dev->ifindex == cb->args[0]))
+			cb->seq += ((struct shoal_device *)netdev_priv(dev))->generation;
+
 	for_each_netdev(net, dev) {
 		struct shoal_device *sd;
 
@@ -375,7 +381,6 @@ static int shoal_genl_get_device_dumpit(struct sk_buff *skb,
 		if (cb->args[0] && dev->ifindex != cb->args[0])
 			continue;
 		sd = netdev_priv(dev);
-		cb->seq += sd->generation;
 		if (idx++ < cb->args[2])
 			continue;
 		ret = fill_device(skb, sd, NETLINK_CB(cb->skb).portid,
@@ -424,9 +429,9 @@ static struct shoal_sa *parse_sa(const struct nlattr *attr,
 		return sa;
 	}
 	if (tb[SHOAL_A_SA_SOFT_SECONDS])
-		sa->soft_age = nla_get_u32(tb[SHOAL_A_SA_SOFT_SECONDS]) * HZ;
+		sa->soft_age = (unsigned long)nla_get_u32(tb[SHOAL_A_SA_SOFT_SECONDS]) * HZ;
 	if (tb[SHOAL_A_SA_HARD_SECONDS])
-		sa->hard_age = nla_get_u32(tb[SHOAL_A_SA_HARD_SECONDS]) * HZ;
+		sa->hard_age = (unsigned long)nla_get_u32(tb[SHOAL_A_SA_HARD_SECONDS]) * HZ;
 	return sa;
 }
 
@@ -606,8 +611,12 @@ static int set_peer(struct shoal_device *sd, const struct nlattr *attr,
 		shoal_peer_set_endpoint(peer, &ep);
 	if (tb[SHOAL_A_PEER_LAYER3])
 		WRITE_ONCE(peer->layer3, nla_get_u8(tb[SHOAL_A_PEER_LAYER3]));
-	if (tb[SHOAL_A_PEER_BRIDGE])
+	if (tb[SHOAL_A_PEER_BRIDGE]) {
 		WRITE_ONCE(peer->bridge, nla_get_u8(tb[SHOAL_A_PEER_BRIDGE]));
+		/* Hosts behind a peer that no longer bridges are not there. */
+		if (!peer->bridge)
+			shoal_fdb_flush_peer(sd, peer, false);
+	}
 	if (tb[SHOAL_A_PEER_SA_OUT]) {
 		ret = set_sa_out(peer, tb[SHOAL_A_PEER_SA_OUT], retire, extack);
 		if (ret)
@@ -754,7 +763,7 @@ int shoal_genl_event_control(struct shoal_device *sd,
 	struct sk_buff *skb;
 	void *hdr;
 
-	if (!__ratelimit(&sd->event_rs))
+	if (!__ratelimit(&sd->control_rs))
 		return -EBUSY;
 	skb = event_new(sd, SHOAL_CMD_EVENT_CONTROL, len, &hdr);
 	if (!skb)
@@ -773,7 +782,7 @@ void shoal_genl_event_unknown_spi(struct shoal_device *sd, u32 spi,
 	struct sk_buff *skb;
 	void *hdr;
 
-	if (!__ratelimit(&sd->event_rs))
+	if (!__ratelimit(&sd->spi_rs))
 		return;
 	skb = event_new(sd, SHOAL_CMD_EVENT_UNKNOWN_SPI, 64, &hdr);
 	if (!skb)
@@ -871,7 +880,8 @@ static const struct genl_ops shoal_genl_ops[] = {
 };
 
 static const struct genl_multicast_group shoal_genl_mcgrps[] = {
-	{ .name = SHOAL_GENL_MCGRP_EVENTS },
+	/* Events carry peers' keys, endpoints and control payloads. */
+	{ .name = SHOAL_GENL_MCGRP_EVENTS, .flags = GENL_MCAST_CAP_NET_ADMIN },
 };
 
 static struct genl_family shoal_genl_family __ro_after_init = {

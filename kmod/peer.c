@@ -64,7 +64,7 @@ void shoal_peer_remove(struct shoal_peer *peer, struct list_head *retire)
 		retire_sa(rtnl_dereference(peer->sa_in[i]), retire);
 		RCU_INIT_POINTER(peer->sa_in[i], NULL);
 	}
-	shoal_fdb_flush_peer(sd, peer);
+	shoal_fdb_flush_peer(sd, peer, true);
 	hash_del_rcu(&peer->key_node);
 	if (peer->has_mac)
 		hash_del_rcu(&peer->mac_node);

@@ -43,6 +43,7 @@ struct shoal_peer {
 	bool has_mac;
 	bool layer3;
 	bool bridge;
+	bool dead;			/* removed: learn nothing more (fdb_lock) */
 
 	spinlock_t endpoint_lock;	/* guards endpoint: roaming vs. config */
 	union shoal_endpoint endpoint;	/* sa_family 0 = none */

@@ -14,6 +14,7 @@
 #include <net/ip.h>
 #include <net/ipv6.h>
 
+#include "compat.h"
 #include "esp.h"
 #include "fdb.h"
 #include "netlink.h"
@@ -41,7 +42,7 @@ static void receive_control(struct shoal_device *sd, struct sk_buff *skb,
 			    const union shoal_endpoint *src)
 {
 	shoal_dstat_inc(sd, SHOAL_DSTAT_CONTROL_RX);
-	if (skb_linearize(skb) ||
+	if (skb->len - 4 > SHOAL_MAX_CONTROL || skb_linearize(skb) ||
 	    shoal_genl_event_control(sd, src, skb->data + 4, skb->len - 4) < 0)
 		shoal_dstat_inc(sd, SHOAL_DSTAT_CONTROL_DROPS);
 	consume_skb(skb);
@@ -72,7 +73,7 @@ static void deliver(struct shoal_device *sd, struct shoal_peer *peer,
 		if (skb->len < ETH_HLEN)
 			goto malformed;
 		eth = (struct ethhdr *)skb->data;
-		if (ether_addr_equal(eth->h_source, peer->mac))
+		if (peer->has_mac && ether_addr_equal(eth->h_source, peer->mac))
 			break;
 		if (!READ_ONCE(peer->bridge)) {
 			shoal_dstat_inc(sd, SHOAL_DSTAT_SPOOFED_SRC);
@@ -154,6 +155,8 @@ static void receive_esp(struct shoal_device *sd, struct sk_buff *skb,
 		shoal_pstat_add(peer, SHOAL_PSTAT_AUTH_FAILURES, 1);
 		goto drop;
 	}
+	if (nexthdr == -ENOMEM)
+		goto drop;
 	if (nexthdr < 0)
 		goto malformed;
 	if (!shoal_sa_replay_commit(sa, seq)) {

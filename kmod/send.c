@@ -54,8 +54,10 @@ static void xmit_one(struct shoal_device *sd, struct shoal_peer *peer,
 
 	if (skb_linearize(skb))
 		goto drop;
-	head = max_t(int, 0, SHOAL_TX_HEADROOM - skb_headroom(skb));
-	tail = max_t(int, 0, SHOAL_TX_TAILROOM - skb_tailroom(skb));
+	head = skb_headroom(skb) < SHOAL_TX_HEADROOM ?
+	       SHOAL_TX_HEADROOM - skb_headroom(skb) : 0;
+	tail = skb_tailroom(skb) < SHOAL_TX_TAILROOM ?
+	       SHOAL_TX_TAILROOM - skb_tailroom(skb) : 0;
 	if ((head || tail || skb_cloned(skb)) &&
 	    pskb_expand_head(skb, ALIGN(head, NET_SKB_PAD), tail, GFP_ATOMIC))
 		goto drop;

@@ -112,6 +112,12 @@ void shoal_socket_close(struct shoal_device *sd)
 		udp_tunnel_sock_release(sock6);
 }
 
+/* Whether the packet crosses from the device's namespace to the socket's. */
+static bool shoal_socket_xnet(struct shoal_device *sd, struct socket *sock)
+{
+	return !net_eq(sock_net(sock->sk), dev_net(sd->dev));
+}
+
 static int send4(struct shoal_device *sd, struct sk_buff *skb,
 		 const struct sockaddr_in *dst)
 {
@@ -129,9 +135,14 @@ static int send4(struct shoal_device *sd, struct sk_buff *skb,
 	rt = ip_route_output_flow(sock_net(sock->sk), &fl4, sock->sk);
 	if (IS_ERR(rt))
 		goto drop;
+	/* An endpoint reached through the tunnel itself would loop. */
+	if (rt->dst.dev == sd->dev) {
+		ip_rt_put(rt);
+		goto drop;
+	}
 	udp_tunnel_xmit_skb(rt, sock->sk, skb, fl4.saddr, fl4.daddr, 0,
 			    ip4_dst_hoplimit(&rt->dst), 0, fl4.fl4_sport,
-			    fl4.fl4_dport, false, false);
+			    fl4.fl4_dport, shoal_socket_xnet(sd, sock), false);
 	return 0;
 drop:
 	kfree_skb(skb);
@@ -158,6 +169,10 @@ static int send6(struct shoal_device *sd, struct sk_buff *skb,
 						&fl6, NULL);
 	if (IS_ERR(dst_e))
 		goto drop;
+	if (dst_e->dev == sd->dev) {
+		dst_release(dst_e);
+		goto drop;
+	}
 	udp_tunnel6_xmit_skb(dst_e, sock->sk, skb, sd->dev, &fl6.saddr,
 			     &fl6.daddr, 0, ip6_dst_hoplimit(dst_e), 0,
 			     fl6.fl6_sport, fl6.fl6_dport, false);

@@ -3,7 +3,7 @@
 """Sends hand-made datagrams at a shoal socket, for the datapath tests.
 
   esp_inject.py HOST PORT esp SPI KEYHEX72 SEQ FRAMEHEX [--tamper] [--count N]
-                              [--nexthdr N] [--sport N]
+                              [--nexthdr N] [--sport N] [--saddr ADDR]
   esp_inject.py HOST PORT garbage MAXLEN     every length 0..MAXLEN of junk
   esp_inject.py HOST PORT raw HEX            one datagram as given
 
@@ -29,11 +29,13 @@ def main(argv):
     ap.add_argument('--count', type=int, default=1)
     ap.add_argument('--nexthdr', type=int, default=143)
     ap.add_argument('--sport', type=int, default=0)
+    ap.add_argument('--saddr', default='')
     a = ap.parse_args(argv[1:])
     family = socket.AF_INET6 if ':' in a.host else socket.AF_INET
     s = socket.socket(family, socket.SOCK_DGRAM)
-    if a.sport:
-        s.bind(('::' if family == socket.AF_INET6 else '0.0.0.0', a.sport))
+    if a.sport or a.saddr:
+        any_addr = '::' if family == socket.AF_INET6 else '0.0.0.0'
+        s.bind((a.saddr or any_addr, a.sport))
     if a.mode == 'esp':
         spi, keyhex, seq = int(a.args[0], 0), a.args[1], int(a.args[2])
         key, salt = bytes.fromhex(keyhex[:64]), bytes.fromhex(keyhex[64:72])

@@ -103,3 +103,31 @@ vm_test_cleanup() {
 	netns_cleanup
 	rm -rf "$tmp"
 }
+
+# monitor_start NS PORT FILE [ARGS...]: `shoal monitor --json ARGS` in NS,
+# in the background, writing to FILE; returns once it has seen a probe
+# control packet sent to PORT on the loopback of $MONITOR_PROBE_NS (or NS),
+# so no event after it is missed.  The probe's lines carry the payload
+# 70726f6265 ("probe").  Stop it with monitor_stop.
+monitor_start() {
+	local ns=$1 port=$2 file=$3 i
+	shift 3
+	ip netns exec "$ns" timeout 60 "$BIN/shoal" monitor --json "$@" >"$file" 2>&1 &
+	MONITOR_PID=$!
+	for i in $(seq 60); do
+		ip netns exec "${MONITOR_PROBE_NS:-$ns}" /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.sendto(b"\0\0\0\0probe", ("127.0.0.1", int(sys.argv[1])))' "$port"
+		grep -q '"payload":"70726f6265"' "$file" && return 0
+		sleep 0.5
+	done
+	echo "# shoal monitor never saw its probe"
+	return 1
+}
+
+monitor_stop() {
+	kill "$MONITOR_PID" 2>/dev/null
+	wait "$MONITOR_PID" 2>/dev/null
+	return 0
+}

@@ -261,9 +261,11 @@ assert any(r["next_header"] == 4 and bytes.fromhex(r["payload"])[20] == 8 for r 
 print("# %d ESP packets from shoal, %d from xfrm, all next header 4/41" % (len(out), len(inn)))
 PY
 	# Five non-IP frames (three unicast, two broadcast) to the only
-	# peer, a layer3 one: each dropped and counted, none sent.
+	# peer, a layer3 one: each dropped and counted, and the capture above
+	# holds none of them.  (The peer's tx_packets may still rise: the
+	# device's own IPv6 chatter goes to it as next header 41.)
 	[ "$((drop1 - drop0))" -ge 5 ] || { echo "tx_dropped rose by $((drop1 - drop0)), not 5"; return 1; }
-	[ "$tx1" = "$tx0" ] || { echo "peer tx_packets rose by $((tx1 - tx0)) for non-IP frames"; return 1; }
+	echo "# peer tx_packets $tx0 -> $tx1 meanwhile"
 }
 ktap_check "wire: shoal sends bare IP (nh 4/41), xfrm's packets decode, non-IP never sent" wire
 
