@@ -3,9 +3,6 @@
  * shoald: the shoal daemon.  This release only identifies itself; peer
  * sessions, static mode and the mediator client come next (see docs/).
  */
-#include <getopt.h>
-#include <stdio.h>
-
 #include "util.h"
 
 static const char usage_text[] =
@@ -21,31 +18,8 @@ static const char usage_text[] =
 
 int main(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ 0 }
-	};
-	int c;
-
-	while ((c = getopt_long(argc, argv, "hV", options, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			fputs(usage_text, stdout);
-			return SHOAL_EXIT_OK;
-		case 'V':
-			shoal_print_version("shoald");
-			return SHOAL_EXIT_OK;
-		default:
-			fputs("Try 'shoald --help'.\n", stderr);
-			return SHOAL_EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "shoald: unexpected argument '%s'\n", argv[optind]);
-		return SHOAL_EXIT_USAGE;
-	}
-	fputs("shoald: this build has no daemon yet: peer sessions and static "
-	      "mode are not implemented\n", stderr);
-	return SHOAL_EXIT_FAILURE;
+	return shoal_placeholder_main(argc, argv, "shoald", usage_text,
+				      "this build has no daemon yet: peer "
+				      "sessions and static mode are not "
+				      "implemented");
 }

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <getopt.h>
 #include <stdio.h>
 
 #include <netlink/version.h>
@@ -11,4 +12,36 @@ void shoal_print_version(const char *prog)
 	printf("%s (shoal) %s\n", prog, SHOAL_VERSION);
 	printf("libsodium %s, libnl %s, libmnl\n", sodium_version_string(),
 	       LIBNL_VERSION);
+}
+
+int shoal_placeholder_main(int argc, char **argv, const char *prog,
+			   const char *usage, const char *missing)
+{
+	static const struct option options[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 }
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "hV", options, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			fputs(usage, stdout);
+			return SHOAL_EXIT_OK;
+		case 'V':
+			shoal_print_version(prog);
+			return SHOAL_EXIT_OK;
+		default:
+			fprintf(stderr, "Try '%s --help'.\n", prog);
+			return SHOAL_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "%s: unexpected argument '%s'\n", prog,
+			argv[optind]);
+		return SHOAL_EXIT_USAGE;
+	}
+	fprintf(stderr, "%s: %s\n", prog, missing);
+	return SHOAL_EXIT_FAILURE;
 }

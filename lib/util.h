@@ -15,4 +15,11 @@ enum {
 /* "PROG (shoal) VERSION" and the libraries it was linked with. */
 void shoal_print_version(const char *prog);
 
+/*
+ * main() of a program that is not built yet: answers --help (usage) and
+ * --version, refuses arguments, and otherwise says what is missing.
+ */
+int shoal_placeholder_main(int argc, char **argv, const char *prog,
+			   const char *usage, const char *missing);
+
 #endif

@@ -3,9 +3,6 @@
  * shoal-mediator: the mediation server.  This release only identifies
  * itself; networks, NAT discovery and relay come next (see docs/).
  */
-#include <getopt.h>
-#include <stdio.h>
-
 #include "util.h"
 
 static const char usage_text[] =
@@ -21,31 +18,7 @@ static const char usage_text[] =
 
 int main(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ 0 }
-	};
-	int c;
-
-	while ((c = getopt_long(argc, argv, "hV", options, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			fputs(usage_text, stdout);
-			return SHOAL_EXIT_OK;
-		case 'V':
-			shoal_print_version("shoal-mediator");
-			return SHOAL_EXIT_OK;
-		default:
-			fputs("Try 'shoal-mediator --help'.\n", stderr);
-			return SHOAL_EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "shoal-mediator: unexpected argument '%s'\n", argv[optind]);
-		return SHOAL_EXIT_USAGE;
-	}
-	fputs("shoal-mediator: this build has no server yet: networks and relay "
-	      "are not implemented\n", stderr);
-	return SHOAL_EXIT_FAILURE;
+	return shoal_placeholder_main(argc, argv, "shoal-mediator", usage_text,
+				      "this build has no server yet: networks "
+				      "and relay are not implemented");
 }
