@@ -160,7 +160,7 @@ static void __net_exit shoal_net_pre_exit(struct net *net)
 	list_for_each_entry_safe(sd, tmp, &shoal_devices, device_node) {
 		if (sd->creating_net != net)
 			continue;
-		shoal_socket_close(sd);
+		/* Going down and away closes its sockets (ndo_stop). */
 		unregister_netdevice_queue(sd->dev, &kill);
 	}
 	unregister_netdevice_many(&kill);

@@ -456,8 +456,7 @@ static int set_sa_out(struct shoal_peer *peer, const struct nlattr *attr,
 	}
 	sa->peer = peer;
 	rcu_assign_pointer(peer->sa_out, sa);
-	if (old)
-		list_add_tail(&old->retire_node, retire);
+	shoal_sa_retire(old, retire);
 	return 0;
 }
 
@@ -524,8 +523,7 @@ static int set_sa_in(struct shoal_peer *peer, const struct nlattr *list,
 	for (i = 0; i < SHOAL_MAX_SA_IN; i++) {
 		if (!old[i] || reused[i])
 			continue;
-		hash_del_rcu(&old[i]->spi_node);
-		list_add_tail(&old[i]->retire_node, retire);
+		shoal_sa_retire(old[i], retire);
 	}
 	for (i = 0; i < SHOAL_MAX_SA_IN; i++) {
 		if (i < n && fresh[i]) {

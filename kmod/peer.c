@@ -43,7 +43,7 @@ struct shoal_peer *shoal_peer_create(struct shoal_device *sd,
 	return peer;
 }
 
-static void retire_sa(struct shoal_sa *sa, struct list_head *retire)
+void shoal_sa_retire(struct shoal_sa *sa, struct list_head *retire)
 {
 	if (!sa)
 		return;
@@ -58,10 +58,10 @@ void shoal_peer_remove(struct shoal_peer *peer, struct list_head *retire)
 	int i;
 
 	ASSERT_RTNL();
-	retire_sa(rtnl_dereference(peer->sa_out), retire);
+	shoal_sa_retire(rtnl_dereference(peer->sa_out), retire);
 	RCU_INIT_POINTER(peer->sa_out, NULL);
 	for (i = 0; i < SHOAL_MAX_SA_IN; i++) {
-		retire_sa(rtnl_dereference(peer->sa_in[i]), retire);
+		shoal_sa_retire(rtnl_dereference(peer->sa_in[i]), retire);
 		RCU_INIT_POINTER(peer->sa_in[i], NULL);
 	}
 	shoal_fdb_flush_peer(sd, peer, true);

@@ -71,6 +71,8 @@ struct shoal_peer *shoal_peer_by_key(struct shoal_device *sd,
 struct shoal_peer *shoal_peer_by_mac(struct shoal_device *sd, const u8 *mac);
 int shoal_peer_set_mac(struct shoal_peer *peer, const u8 *mac);
 struct shoal_sa *shoal_sa_by_spi(struct shoal_device *sd, u32 spi);
+/* Unpublishes sa from the SPI table (if there) and puts it on retire. */
+void shoal_sa_retire(struct shoal_sa *sa, struct list_head *retire);
 /* Frees retired SAs once no reader can see them. */
 void shoal_sa_retire_all(struct list_head *retire);
 

@@ -47,6 +47,18 @@ static void chachapoly_nonce(uint8_t nonce[12], uint64_t n)
 		nonce[4 + i] = (uint8_t)(n >> (8 * i));
 }
 
+/* Before a key is set, EncryptWithAd and DecryptWithAd return the input. */
+static int copy_plain(const uint8_t *in, size_t len, uint8_t *out,
+		      size_t out_size, size_t *out_len)
+{
+	if (len > out_size)
+		return -1;
+	if (len)
+		memmove(out, in, len);
+	*out_len = len;
+	return 0;
+}
+
 int shoal_noise_encrypt(struct shoal_noise_cipher *cs,
 			const uint8_t *ad, size_t ad_len,
 			const uint8_t *in, size_t len,
@@ -55,14 +67,8 @@ int shoal_noise_encrypt(struct shoal_noise_cipher *cs,
 	uint8_t nonce[12];
 	unsigned long long clen;
 
-	if (!cs->has_key) {
-		if (len > out_size)
-			return -1;
-		if (len)
-			memmove(out, in, len);
-		*out_len = len;
-		return 0;
-	}
+	if (!cs->has_key)
+		return copy_plain(in, len, out, out_size, out_len);
 	if (len > SIZE_MAX - SHOAL_NOISE_TAGLEN ||
 	    len + SHOAL_NOISE_TAGLEN > out_size)
 		return -1;
@@ -86,14 +92,8 @@ int shoal_noise_decrypt(struct shoal_noise_cipher *cs,
 	uint8_t nonce[12];
 	unsigned long long mlen;
 
-	if (!cs->has_key) {
-		if (len > out_size)
-			return -1;
-		if (len)
-			memmove(out, in, len);
-		*out_len = len;
-		return 0;
-	}
+	if (!cs->has_key)
+		return copy_plain(in, len, out, out_size, out_len);
 	if (len < SHOAL_NOISE_TAGLEN || len - SHOAL_NOISE_TAGLEN > out_size)
 		return -1;
 	if (cs->n == UINT64_MAX)
