@@ -115,10 +115,12 @@ static void shoal_setup(struct net_device *dev)
 	hash_init(sd->spi_table);
 	hash_init(sd->fdb_table);
 	spin_lock_init(&sd->fdb_lock);
-	/* Events for control packets: 1000 a second; for unknown SPIs,
-	 * which anyone can make up, 100, so they never crowd out the rest.
+	/* Events for control packets: 20000 a second, so that a flood of
+	 * forged handshakes is turned away by shoald's cheap MAC check rather
+	 * than crowding genuine ones out here; for unknown SPIs, which anyone
+	 * can make up and which need no answer, 100.
 	 */
-	ratelimit_state_init(&sd->control_rs, HZ, 1000);
+	ratelimit_state_init(&sd->control_rs, HZ, 20000);
 	ratelimit_set_flags(&sd->control_rs, RATELIMIT_MSG_ON_RELEASE);
 	ratelimit_state_init(&sd->spi_rs, HZ, 100);
 	ratelimit_set_flags(&sd->spi_rs, RATELIMIT_MSG_ON_RELEASE);

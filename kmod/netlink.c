@@ -460,6 +460,33 @@ static int set_sa_out(struct shoal_peer *peer, const struct nlattr *attr,
 	return 0;
 }
 
+/*
+ * An inbound SA nest with an SPI and no key names an SA the peer already
+ * holds: a restarted daemon, which cannot read keys back, keeps the
+ * kernel's SAs this way.  Returns its index in old, -ENODATA when the nest
+ * carries a key (a new SA), or -errno.
+ */
+static int keep_sa_in(struct shoal_sa *const old[SHOAL_MAX_SA_IN],
+		      const struct nlattr *attr, struct netlink_ext_ack *extack)
+{
+	struct nlattr *tb[SHOAL_A_SA_MAX + 1];
+	u32 spi;
+	int i, ret;
+
+	ret = nla_parse_nested(tb, SHOAL_A_SA_MAX, attr, shoal_sa_policy,
+			       extack);
+	if (ret)
+		return ret;
+	if (tb[SHOAL_A_SA_KEY] || !tb[SHOAL_A_SA_SPI])
+		return -ENODATA;
+	spi = nla_get_u32(tb[SHOAL_A_SA_SPI]);
+	for (i = 0; i < SHOAL_MAX_SA_IN; i++)
+		if (old[i] && old[i]->spi == spi)
+			return i;
+	NL_SET_ERR_MSG_ATTR(extack, attr, "no inbound SA with this SPI to keep");
+	return -ENOENT;
+}
+
 static int set_sa_in(struct shoal_peer *peer, const struct nlattr *list,
 		     struct list_head *retire, struct netlink_ext_ack *extack)
 {
@@ -485,15 +512,23 @@ static int set_sa_in(struct shoal_peer *peer, const struct nlattr *list,
 			ret = -EINVAL;
 			goto free_new;
 		}
-		new[n] = parse_sa(attr, extack);
-		if (IS_ERR(new[n])) {
-			ret = PTR_ERR(new[n]);
-			new[n] = NULL;
+		j = keep_sa_in(old, attr, extack);
+		if (j >= 0) {
+			new[n] = old[j];
+		} else if (j != -ENODATA) {
+			ret = j;
 			goto free_new;
+		} else {
+			new[n] = parse_sa(attr, extack);
+			if (IS_ERR(new[n])) {
+				ret = PTR_ERR(new[n]);
+				new[n] = NULL;
+				goto free_new;
+			}
+			fresh[n] = true;
 		}
-		fresh[n] = true;
-		for (j = 0; j < n; j++)
-			if (new[j]->spi == new[n]->spi) {
+		for (i = 0; i < n; i++)
+			if (new[i]->spi == new[n]->spi) {
 				NL_SET_ERR_MSG_ATTR(extack, attr,
 						    "duplicate inbound SPI");
 				n++;
@@ -502,8 +537,9 @@ static int set_sa_in(struct shoal_peer *peer, const struct nlattr *list,
 			}
 		/* An unchanged SA keeps its object and its replay window. */
 		for (j = 0; j < SHOAL_MAX_SA_IN; j++)
-			if (sa_same(new[n], old[j])) {
-				shoal_sa_free(new[n]);
+			if (new[n] == old[j] || sa_same(new[n], old[j])) {
+				if (fresh[n])
+					shoal_sa_free(new[n]);
 				new[n] = old[j];
 				reused[j] = true;
 				fresh[n] = false;

@@ -24,6 +24,10 @@
  *   SHOAL_A_PEER_BRIDGE (u8 0/1), SHOAL_A_PEER_SA_OUT (one SA nest, replaces
  *   the outbound SA), SHOAL_A_PEER_SA_IN (a nest of up to
  *   SHOAL_MAX_SA_IN SA nests: the inbound SAs, replacing the old set).
+ *   An inbound SA nest with SHOAL_A_SA_SPI and no SHOAL_A_SA_KEY keeps the
+ *   peer's existing inbound SA of that SPI (-ENOENT if it has none): how
+ *   a restarted daemon, which cannot read keys back, keeps what the
+ *   kernel holds.
  *
  * SHOAL_CMD_SEND_CONTROL
  *   The selector, SHOAL_A_CONTROL_ENDPOINT and SHOAL_A_CONTROL_PAYLOAD:
