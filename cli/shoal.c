@@ -30,6 +30,7 @@
 #include "mac.h"
 #include "sa.h"
 #include "uapi/linux/shoal.h"
+#include "status.h"
 #include "util.h"
 
 /* The largest control payload SHOAL_A_CONTROL_PAYLOAD carries. */
@@ -50,6 +51,8 @@ static const char usage_text[] =
 	"                         show shoal devices\n"
 	"  monitor [DEV] [--json] print kernel events until interrupted\n"
 	"  send DEV HOST:PORT HEX send a control packet from DEV's socket\n"
+	"  status [NAME] [--json] [--socket PATH]\n"
+	"                         ask shoald about its peers\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help             show this help\n"
@@ -459,27 +462,16 @@ static int parse_set(struct set_args *a, int argc, char **argv)
 static bool put_sa(struct nlmsghdr *nlh, size_t size, uint16_t type,
 		   const struct sa_arg *sa)
 {
-	struct nlattr *nest = mnl_attr_nest_start_check(nlh, size, type);
+	const struct shoal_sa_attrs attrs = {
+		.spi = sa->spi,
+		.key = sa->key,
+		.soft_packets = sa->soft_packets,
+		.hard_packets = sa->hard_packets,
+		.soft_seconds = (uint32_t)sa->soft_seconds,
+		.hard_seconds = (uint32_t)sa->hard_seconds,
+	};
 
-	if (!nest ||
-	    !mnl_attr_put_u32_check(nlh, size, SHOAL_A_SA_SPI, sa->spi) ||
-	    !mnl_attr_put_check(nlh, size, SHOAL_A_SA_KEY, SHOAL_SA_KEY_LEN,
-				sa->key) ||
-	    (sa->soft_packets &&
-	     !mnl_attr_put_u64_check(nlh, size, SHOAL_A_SA_SOFT_PACKETS,
-				     sa->soft_packets)) ||
-	    (sa->hard_packets &&
-	     !mnl_attr_put_u64_check(nlh, size, SHOAL_A_SA_HARD_PACKETS,
-				     sa->hard_packets)) ||
-	    (sa->soft_seconds &&
-	     !mnl_attr_put_u32_check(nlh, size, SHOAL_A_SA_SOFT_SECONDS,
-				     (uint32_t)sa->soft_seconds)) ||
-	    (sa->hard_seconds &&
-	     !mnl_attr_put_u32_check(nlh, size, SHOAL_A_SA_HARD_SECONDS,
-				     (uint32_t)sa->hard_seconds)))
-		return false;
-	mnl_attr_nest_end(nlh, nest);
-	return true;
+	return shoal_device_put_sa(nlh, size, type, &attrs);
 }
 
 static bool put_sa_in(struct nlmsghdr *nlh, size_t size,
@@ -1309,6 +1301,7 @@ static const struct {
 	{ "show", cmd_show },
 	{ "monitor", cmd_monitor },
 	{ "send", cmd_send },
+	{ "status", shoal_cmd_status },
 };
 
 int main(int argc, char **argv)

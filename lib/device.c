@@ -290,3 +290,33 @@ void shoal_device_list_free(struct shoal_device_list *l)
 	free(l->devs);
 	memset(l, 0, sizeof(*l));
 }
+
+bool shoal_device_put_sa(struct nlmsghdr *nlh, size_t size, uint16_t type,
+			 const struct shoal_sa_attrs *sa)
+{
+	struct nlattr *nest = mnl_attr_nest_start_check(nlh, size, type);
+
+	if (!nest)
+		return false;
+	if (!mnl_attr_put_u32_check(nlh, size, SHOAL_A_SA_SPI, sa->spi) ||
+	    (sa->key &&
+	     !mnl_attr_put_check(nlh, size, SHOAL_A_SA_KEY, SHOAL_SA_KEY_LEN,
+				 sa->key)) ||
+	    (sa->soft_packets &&
+	     !mnl_attr_put_u64_check(nlh, size, SHOAL_A_SA_SOFT_PACKETS,
+				     sa->soft_packets)) ||
+	    (sa->hard_packets &&
+	     !mnl_attr_put_u64_check(nlh, size, SHOAL_A_SA_HARD_PACKETS,
+				     sa->hard_packets)) ||
+	    (sa->soft_seconds &&
+	     !mnl_attr_put_u32_check(nlh, size, SHOAL_A_SA_SOFT_SECONDS,
+				     sa->soft_seconds)) ||
+	    (sa->hard_seconds &&
+	     !mnl_attr_put_u32_check(nlh, size, SHOAL_A_SA_HARD_SECONDS,
+				     sa->hard_seconds))) {
+		mnl_attr_nest_cancel(nlh, nest);
+		return false;
+	}
+	mnl_attr_nest_end(nlh, nest);
+	return true;
+}

@@ -55,4 +55,16 @@ int shoal_device_list_add(struct shoal_device_list *l,
 			  const struct nlmsghdr *nlh, const char *only_ifname);
 void shoal_device_list_free(struct shoal_device_list *l);
 
+/* What one SA nest of SHOAL_CMD_SET_DEVICE says. */
+struct shoal_sa_attrs {
+	uint32_t spi;
+	const uint8_t *key;	/* SHOAL_SA_KEY_LEN bytes; NULL: keep (SA_IN) */
+	uint64_t soft_packets, hard_packets;	/* 0: not sent */
+	uint32_t soft_seconds, hard_seconds;	/* 0: not sent */
+};
+
+/* Adds an SA nest of the given type; false (nothing added) if no room. */
+bool shoal_device_put_sa(struct nlmsghdr *nlh, size_t size, uint16_t type,
+			 const struct shoal_sa_attrs *sa);
+
 #endif

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SHOAL_CONFIG_H
+#define SHOAL_CONFIG_H
+
+/*
+ * shoald's static configuration file, in the spirit of wg(8)'s:
+ *
+ *	# Comments start with '#' or ';', on a line of their own or after
+ *	# white space following a value ("ListenPort = 51820  # fixed").
+ *	[Interface]
+ *	Name = shoal0
+ *	PrivateKey = <base64, 32 bytes; shoal genkey>
+ *	ListenPort = 51820
+ *	Address = 100.64.0.1/24, fd00::1/64
+ *	MAC = 02:00:00:00:00:01
+ *	RekeySeconds = 120
+ *	KeepaliveSeconds = 10
+ *
+ *	[Peer]
+ *	PublicKey = <base64, 32 bytes; shoal pubkey>
+ *	Endpoint = 192.0.2.7:51820
+ *	MAC = 02:00:00:00:00:02
+ *	Address = 100.64.0.2/24
+ *
+ * The file is a sequence of lines ending in LF or CRLF, at most
+ * SHOAL_CONFIG_MAX_LINE bytes each, and no NUL bytes anywhere.  Blank lines
+ * are ignored; space and tab around a line, around '=' and around list
+ * entries are trimmed.  Section names and keys are case-insensitive, as in
+ * WireGuard; values are not.
+ *
+ * [Interface] must appear exactly once, anywhere in the file, and [Peer]
+ * any number of times up to SHOAL_CONFIG_MAX_PEERS.  Every other line is
+ * "Key = Value" inside a section, with a non-empty value.  Every key may
+ * appear once per section except Address, which takes a comma-separated
+ * list and may be repeated to add more, up to SHOAL_CONFIG_MAX_ADDRS in all.
+ *
+ * [Interface] keys:
+ *   Name              required; a Linux interface name: 1..15 bytes, none
+ *                     of them '/', ':', white space or control characters,
+ *                     and not "." or "..".
+ *   PrivateKey        required; base64 of the 32-byte X25519 private key.
+ *   ListenPort        UDP port, 1..65535; absent means a random port.
+ *   Address           prefixes as shoal_prefix_parse reads them; host bits
+ *                     may be set, since these are addresses of the
+ *                     interface, not routes.
+ *   MAC               the interface's unicast MAC address (aa:bb:cc:dd:ee:ff).
+ *   RekeySeconds      1..86400, default 120.
+ *   KeepaliveSeconds  1..3600, default 10.
+ *
+ * [Peer] keys:
+ *   PublicKey         required; base64 of the peer's X25519 public key.  It
+ *                     may be neither the interface's own public key nor
+ *                     another peer's.
+ *   Endpoint          numeric "IPv4:port" or "[IPv6]:port", no DNS.
+ *   MAC               the peer's unicast MAC address, unique among the
+ *                     peers and different from the interface's.
+ *   Address           as for [Interface].
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <net/if.h>
+#include <netinet/in.h>
+
+#include "endpoint.h"
+#include "key.h"
+#include "mac.h"
+
+#define SHOAL_CONFIG_MAX_ADDRS 8
+#define SHOAL_CONFIG_MAX_PEERS 4096
+/* Bytes in one line, without its LF or CRLF. */
+#define SHOAL_CONFIG_MAX_LINE 4096
+/* Bytes in the whole file. */
+#define SHOAL_CONFIG_MAX_SIZE (1024 * 1024)
+
+#define SHOAL_CONFIG_DEFAULT_REKEY 120
+#define SHOAL_CONFIG_MAX_REKEY 86400
+#define SHOAL_CONFIG_DEFAULT_KEEPALIVE 10
+#define SHOAL_CONFIG_MAX_KEEPALIVE 3600
+
+/* An address with its prefix length, such as 100.64.0.1/24. */
+struct shoal_prefix {
+	int family;		/* AF_INET or AF_INET6 */
+	union {
+		struct in_addr v4;
+		struct in6_addr v6;
+	} addr;
+	uint8_t len;		/* prefix length: 0..32 or 0..128 */
+};
+
+/* "v6addr/128" at its longest, without the terminating NUL. */
+#define SHOAL_PREFIX_STRLEN (INET6_ADDRSTRLEN - 1 + 4)
+
+struct shoal_config_peer {
+	uint8_t public_key[SHOAL_KEY_LEN];
+	bool has_endpoint;
+	struct shoal_endpoint endpoint;
+	bool has_mac;
+	uint8_t mac[SHOAL_MAC_LEN];
+	unsigned int n_addrs;
+	struct shoal_prefix addrs[SHOAL_CONFIG_MAX_ADDRS];
+	unsigned int line;	/* line of its [Peer] header */
+};
+
+struct shoal_config {
+	char name[IF_NAMESIZE];		/* Name; required */
+	uint8_t private_key[SHOAL_KEY_LEN];	/* PrivateKey; required */
+	uint16_t listen_port;		/* ListenPort; 0 (default) = random */
+	bool has_mac;
+	uint8_t mac[SHOAL_MAC_LEN];
+	unsigned int n_addrs;
+	struct shoal_prefix addrs[SHOAL_CONFIG_MAX_ADDRS];
+	/* RekeySeconds, default 120, 1..86400 */
+	unsigned int rekey_seconds;
+	/* KeepaliveSeconds, default 10, 1..3600 */
+	unsigned int keepalive_seconds;
+	struct shoal_config_peer *peers;	/* in the order of the file */
+	size_t n_peers;
+	unsigned int line;	/* line of the [Interface] header */
+};
+
+/*
+ * Parses text (len bytes, need not be NUL-terminated); source names it in
+ * messages (the path, say).  Returns 0 with *c filled in, to be released
+ * with shoal_config_free().  Returns -1 with *c left empty (freeing it is
+ * harmless) and, if err_size > 0, a message in err: "SOURCE:LINE: reason",
+ * or "SOURCE: reason" for problems of the whole file.  Values are quoted in
+ * messages with unprintable bytes escaped, except the private key's, which
+ * is never repeated.
+ */
+int shoal_config_parse(struct shoal_config *c, const char *text, size_t len,
+		       const char *source, char *err, size_t err_size);
+
+/*
+ * Reads the file at path (at most SHOAL_CONFIG_MAX_SIZE bytes) and parses
+ * it as shoal_config_parse() does, naming it by its path.  The copy read
+ * is wiped before it is freed.
+ */
+int shoal_config_load(struct shoal_config *c, const char *path, char *err,
+		      size_t err_size);
+
+/*
+ * True if group or others have any permission on the file at path: a
+ * library cannot warn, but the daemon should, as the file holds a private
+ * key.  False if path cannot be examined (loading it will then say why).
+ */
+bool shoal_config_file_too_open(const char *path);
+
+/* Wipes the private key, frees the peers and leaves *c empty. */
+void shoal_config_free(struct shoal_config *c);
+
+/*
+ * Parses "100.64.0.1/24" or "fd00::1/64": a numeric address and an optional
+ * decimal prefix length (no sign, no leading zeros) of at most 32 or 128; a
+ * missing "/len" means /32 or /128.  Host bits may be set.  Returns 0, or
+ * -1 with *p cleared.
+ */
+int shoal_prefix_parse(struct shoal_prefix *p, const char *text);
+
+/*
+ * Writes "addr/len", always with the length.  Returns the length, or -1
+ * (bad prefix, or buf too small).
+ */
+int shoal_prefix_format(char *buf, size_t size, const struct shoal_prefix *p);
+
+#endif

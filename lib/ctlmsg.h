@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SHOAL_CTLMSG_H
+#define SHOAL_CTLMSG_H
+
+/*
+ * The control packets peers exchange behind the non-ESP marker: the one
+ * codec of docs/protocol.md, section "Control packets".  Every message
+ * starts with type, version and two reserved bytes; integers are
+ * big-endian.  Nothing here keeps state.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "noise.h"
+
+#define SHOAL_CTL_VERSION 1
+
+enum shoal_ctl_type {
+	SHOAL_CTL_INIT = 1,
+	SHOAL_CTL_RESPONSE = 2,
+	SHOAL_CTL_CONFIRM = 3,
+	SHOAL_CTL_PING = 4,
+	SHOAL_CTL_PONG = 5,
+};
+
+#define SHOAL_CTL_HDR_LEN 4
+#define SHOAL_CTL_MAC_LEN 16
+#define SHOAL_CTL_KEY_LEN 32
+#define SHOAL_TAI64N_LEN 12
+
+/* Noise payloads: the sender's inbound SPI, and in INIT a timestamp. */
+#define SHOAL_CTL_INIT_PAYLOAD_LEN (4 + SHOAL_TAI64N_LEN)
+#define SHOAL_CTL_RESPONSE_PAYLOAD_LEN 4
+/* IK message 1: e, s (encrypted), payload (encrypted). */
+#define SHOAL_CTL_NOISE1_LEN \
+	(32 + 32 + 16 + SHOAL_CTL_INIT_PAYLOAD_LEN + 16)
+/* IK message 2: e, payload (encrypted). */
+#define SHOAL_CTL_NOISE2_LEN (32 + SHOAL_CTL_RESPONSE_PAYLOAD_LEN + 16)
+
+#define SHOAL_CTL_INIT_LEN \
+	(SHOAL_CTL_HDR_LEN + 4 + SHOAL_CTL_NOISE1_LEN + SHOAL_CTL_MAC_LEN)
+#define SHOAL_CTL_RESPONSE_LEN \
+	(SHOAL_CTL_HDR_LEN + 8 + SHOAL_CTL_NOISE2_LEN + SHOAL_CTL_MAC_LEN)
+#define SHOAL_CTL_CONFIRM_LEN (SHOAL_CTL_HDR_LEN + 8 + SHOAL_CTL_MAC_LEN)
+#define SHOAL_CTL_PING_LEN (SHOAL_CTL_HDR_LEN + 4 + 8 + SHOAL_CTL_MAC_LEN)
+#define SHOAL_CTL_MAX_LEN SHOAL_CTL_INIT_LEN
+
+/* The Noise prologue binds the handshake to this protocol version. */
+#define SHOAL_CTL_PROLOGUE "shoal control v1"
+
+/*
+ * A parsed control packet.  sender_spi is the SPI its sender chose for
+ * its inbound SA (INIT, RESPONSE, CONFIRM); receiver_spi the one the
+ * receiver chose (RESPONSE, CONFIRM, PING, PONG).
+ */
+struct shoal_ctl {
+	enum shoal_ctl_type type;
+	uint32_t sender_spi, receiver_spi;
+	uint64_t ping_id;			/* PING, PONG */
+	const uint8_t *noise;			/* INIT, RESPONSE */
+	size_t noise_len;
+};
+
+/*
+ * Checks the header, the exact length for the type and, for INIT and
+ * RESPONSE, the MAC keyed by the receiver's own public key (mac1_key from
+ * shoal_ctl_mac1_key): the cheap test before any Diffie-Hellman.  Returns
+ * 0, or -1 (drop it).  PING, PONG and CONFIRM are authenticated later
+ * with the session's key, by shoal_ctl_session_verify.
+ */
+int shoal_ctl_parse(struct shoal_ctl *m, const uint8_t *buf, size_t len,
+		    const uint8_t mac1_key[SHOAL_CTL_KEY_LEN]);
+
+/* The key of the MAC over handshakes sent to the holder of public_key. */
+void shoal_ctl_mac1_key(uint8_t key[SHOAL_CTL_KEY_LEN],
+			const uint8_t public_key[32]);
+
+/*
+ * Writers: each returns the message length, or -1 if out is too small.
+ * mac1_key is the receiver's; noise is the Noise message of the exact
+ * length for the type.
+ */
+int shoal_ctl_write_init(uint8_t *out, size_t size, uint32_t sender_spi,
+			 const uint8_t noise[SHOAL_CTL_NOISE1_LEN],
+			 const uint8_t mac1_key[SHOAL_CTL_KEY_LEN]);
+int shoal_ctl_write_response(uint8_t *out, size_t size, uint32_t sender_spi,
+			     uint32_t receiver_spi,
+			     const uint8_t noise[SHOAL_CTL_NOISE2_LEN],
+			     const uint8_t mac1_key[SHOAL_CTL_KEY_LEN]);
+/* CONFIRM, PING, PONG: MAC keyed by the session's control key. */
+int shoal_ctl_write_confirm(uint8_t *out, size_t size, uint32_t sender_spi,
+			    uint32_t receiver_spi,
+			    const uint8_t session_key[SHOAL_CTL_KEY_LEN]);
+int shoal_ctl_write_ping(uint8_t *out, size_t size, enum shoal_ctl_type type,
+			 uint32_t receiver_spi, uint64_t ping_id,
+			 const uint8_t session_key[SHOAL_CTL_KEY_LEN]);
+/* True when the MAC of a parsed CONFIRM, PING or PONG is right. */
+bool shoal_ctl_session_verify(const uint8_t *buf, size_t len,
+			      const uint8_t session_key[SHOAL_CTL_KEY_LEN]);
+
+/* The Noise payloads. */
+void shoal_ctl_init_payload(uint8_t out[SHOAL_CTL_INIT_PAYLOAD_LEN],
+			    uint32_t spi, const uint8_t tai64n[SHOAL_TAI64N_LEN]);
+void shoal_ctl_response_payload(uint8_t out[SHOAL_CTL_RESPONSE_PAYLOAD_LEN],
+				uint32_t spi);
+uint32_t shoal_ctl_payload_spi(const uint8_t *payload);
+
+/* TAI64N of the realtime clock: they compare with memcmp. */
+void shoal_tai64n_now(uint8_t out[SHOAL_TAI64N_LEN]);
+
+/*
+ * What a finished handshake gives: the two SA keys (ChaCha20 key from the
+ * Noise split, salt from the handshake hash) and the session's control
+ * key.  i2r is the initiator's outbound SA.
+ */
+struct shoal_ctl_keys {
+	uint8_t i2r[36], r2i[36];
+	uint8_t session[SHOAL_CTL_KEY_LEN];
+};
+
+/* Splits a finished handshake (and wipes its keys).  0, or -1. */
+int shoal_ctl_derive(struct shoal_noise_handshake *hs,
+		     struct shoal_ctl_keys *keys);
+void shoal_ctl_keys_wipe(struct shoal_ctl_keys *keys);
+
+#endif
