@@ -1,25 +1,404 @@
 // SPDX-License-Identifier: MIT
 /*
- * shoald: the shoal daemon.  This release only identifies itself; peer
- * sessions, static mode and the mediator client come next (see docs/).
+ * shoald: the shoal daemon.  One epoll loop: the datapath's fds, the
+ * control socket, a timerfd tick and a signalfd.  Static mode today
+ * (--config); the mediator client comes with shoal-mediator.
  */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "config.h"
+#include "control.h"
+#include "datapath.h"
+#include "key.h"
+#include "link.h"
+#include "session.h"
 #include "util.h"
 
+#define TICK_NS 50000000L
+#define DEFAULT_SOCKET_DIR "/run/shoal"
+#define TAP_MTU 1400	/* the kernel device's default, so both agree */
+
 static const char usage_text[] =
-	"Usage: shoald [OPTIONS]\n"
+	"Usage: shoald --config FILE [OPTIONS]\n"
 	"\n"
-	"The shoal daemon: peer sessions, keys and the mediator client.\n"
+	"The shoal daemon: peer sessions (Noise IK), keys and rekeying for a\n"
+	"shoal device, with peers from a configuration file (static mode).\n"
 	"\n"
 	"Options:\n"
-	"  -h, --help             show this help\n"
-	"  -V, --version          show the version\n"
+	"  -c, --config FILE        the configuration (see shoald(8))\n"
+	"  -f, --foreground         stay in the foreground, log to stderr\n"
+	"  -d, --datapath KIND      kernel, tap or auto (default: auto, the\n"
+	"                           kernel module when it loads)\n"
+	"  -s, --socket PATH        control socket (default: $SHOAL_SOCKET or\n"
+	"                           " DEFAULT_SOCKET_DIR "/NAME.sock)\n"
+	"  -v, --verbose            log handshakes\n"
+	"  -h, --help               show this help\n"
+	"  -V, --version            show the version\n"
 	"\n"
 	"See shoald(8).\n";
 
+struct options {
+	const char *config, *datapath, *socket;
+	bool foreground, verbose;
+};
+
+static int parse_options(struct options *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "datapath", required_argument, NULL, 'd' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 }
+	};
+	int c;
+
+	o->datapath = "auto";
+	o->socket = getenv("SHOAL_SOCKET");
+	while ((c = getopt_long(argc, argv, "c:fd:s:vhV", longopts,
+				NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'f':
+			o->foreground = true;
+			break;
+		case 'd':
+			o->datapath = optarg;
+			break;
+		case 's':
+			o->socket = optarg;
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return SHOAL_EXIT_OK;
+		case 'V':
+			shoal_print_version("shoald");
+			return SHOAL_EXIT_OK;
+		default:
+			fprintf(stderr, "Try 'shoald --help'.\n");
+			return SHOAL_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "shoald: unexpected argument '%s'\n",
+			argv[optind]);
+		return SHOAL_EXIT_USAGE;
+	}
+	if (strcmp(o->datapath, "auto") && strcmp(o->datapath, "kernel") &&
+	    strcmp(o->datapath, "tap")) {
+		fprintf(stderr, "shoald: --datapath: '%s' is not kernel, tap "
+			"or auto\n", o->datapath);
+		return SHOAL_EXIT_USAGE;
+	}
+	if (!o->config) {
+		fprintf(stderr, "shoald: --config FILE is required (static "
+			"mode; the mediator client is not built yet)\n");
+		return SHOAL_EXIT_USAGE;
+	}
+	if (o->socket && !*o->socket)
+		o->socket = NULL;
+	return -1;
+}
+
+/* A MAC both sides can work out from a public key: 02:xx:xx:xx:xx:xx. */
+static void mac_from_key(uint8_t mac[6], const uint8_t key[32])
+{
+	static const char label[] = "shoal mac";
+	crypto_generichash_state st;
+	uint8_t h[16];
+
+	crypto_generichash_init(&st, NULL, 0, sizeof(h));
+	crypto_generichash_update(&st, (const uint8_t *)label,
+				  sizeof(label) - 1);
+	crypto_generichash_update(&st, key, 32);
+	crypto_generichash_final(&st, h, sizeof(h));
+	memcpy(mac, h, 6);
+	mac[0] = (uint8_t)((mac[0] & 0xfe) | 0x02);
+}
+
+static int open_datapath(struct shoald *d, const struct shoal_config *c,
+			 const char *kind)
+{
+	struct shoal_dp_config dc = {
+		.ifname = c->name,
+		.listen_port = c->listen_port,
+		.has_mac = true,
+	};
+	char err[256] = "";
+	int ret;
+
+	if (c->has_mac)
+		memcpy(dc.mac, c->mac, 6);
+	else
+		mac_from_key(dc.mac, d->public_key);
+	if (strcmp(kind, "tap")) {
+		ret = shoal_dp_kernel_open(&d->dp, &dc, err, sizeof(err));
+		if (ret == 0)
+			return 0;
+		if (ret != -ENOENT || !strcmp(kind, "kernel")) {
+			fprintf(stderr, "shoald: kernel datapath: %s\n", err);
+			return ret;
+		}
+		fprintf(stderr, "shoald: warning: %s; falling back to the TAP "
+			"datapath in userspace, which is slower (install "
+			"shoal.ko, or use --datapath tap to silence this)\n",
+			err);
+	}
+	ret = shoal_dp_tap_open(&d->dp, &dc, err, sizeof(err));
+	if (ret < 0) {
+		fprintf(stderr, "shoald: TAP datapath: %s\n", err);
+		return ret;
+	}
+	ret = shoal_link_set_mtu(d->dp->ifindex, TAP_MTU);
+	if (ret < 0)
+		fprintf(stderr, "shoald: cannot set the MTU of %s: %s\n",
+			d->dp->ifname, strerror(-ret));
+	return 0;
+}
+
+static int configure_link(const struct shoald *d, const struct shoal_config *c)
+{
+	char text[INET6_ADDRSTRLEN + 8];
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < c->n_addrs; i++) {
+		const struct shoal_prefix *a = &c->addrs[i];
+
+		ret = shoal_link_add_addr(d->dp->ifindex, a->family, &a->addr,
+					  a->len);
+		if (ret < 0) {
+			shoal_prefix_format(text, sizeof(text), a);
+			fprintf(stderr, "shoald: cannot add %s to %s: %s\n",
+				text, d->dp->ifname, strerror(-ret));
+			return ret;
+		}
+	}
+	ret = shoal_link_set_up(d->dp->ifindex, true);
+	if (ret < 0)
+		fprintf(stderr, "shoald: cannot bring %s up: %s\n",
+			d->dp->ifname, strerror(-ret));
+	return ret;
+}
+
+static int load_peers(struct shoald *d, const struct shoal_config *c)
+{
+	size_t i;
+
+	d->peers = calloc(c->n_peers ? c->n_peers : 1, sizeof(*d->peers));
+	if (!d->peers)
+		return -ENOMEM;
+	d->n_peers = c->n_peers;
+	for (i = 0; i < c->n_peers; i++) {
+		const struct shoal_config_peer *cp = &c->peers[i];
+		struct shoald_peer *p = &d->peers[i];
+
+		memcpy(p->public_key, cp->public_key, 32);
+		if (cp->has_mac)
+			memcpy(p->mac, cp->mac, 6);
+		else
+			mac_from_key(p->mac, cp->public_key);
+		if (cp->has_endpoint)
+			p->endpoint = cp->endpoint;
+		if (cp->n_addrs) {
+			shoal_prefix_format(p->address, sizeof(p->address),
+					    &cp->addrs[0]);
+			p->address[strcspn(p->address, "/")] = '\0';
+		}
+	}
+	return 0;
+}
+
+struct loop {
+	int epfd, timer_fd, signal_fd, control_fd;
+};
+
+static int add_fd(int epfd, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static int loop_open(struct loop *l, const struct shoald *d, int control_fd)
+{
+	struct itimerspec tick = {
+		.it_interval = { .tv_nsec = TICK_NS },
+		.it_value = { .tv_nsec = TICK_NS },
+	};
+	sigset_t mask;
+	unsigned int i;
+
+	l->control_fd = control_fd;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		return -errno;
+	l->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	l->timer_fd = timerfd_create(CLOCK_MONOTONIC,
+				     TFD_CLOEXEC | TFD_NONBLOCK);
+	l->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (l->signal_fd < 0 || l->timer_fd < 0 || l->epfd < 0 ||
+	    timerfd_settime(l->timer_fd, 0, &tick, NULL) < 0 ||
+	    add_fd(l->epfd, l->signal_fd) < 0 ||
+	    add_fd(l->epfd, l->timer_fd) < 0 ||
+	    add_fd(l->epfd, l->control_fd) < 0)
+		return -errno;
+	for (i = 0; i < d->dp->n_fds; i++)
+		if (add_fd(l->epfd, d->dp->fds[i]) < 0)
+			return -errno;
+	return 0;
+}
+
+static void loop_close(struct loop *l)
+{
+	if (l->epfd >= 0)
+		close(l->epfd);
+	if (l->timer_fd >= 0)
+		close(l->timer_fd);
+	if (l->signal_fd >= 0)
+		close(l->signal_fd);
+}
+
+/* Runs until a signal asks to stop; returns the exit status. */
+static int run(struct loop *l, struct shoald *d)
+{
+	struct epoll_event evs[16];
+	struct signalfd_siginfo si;
+	uint64_t ticks;
+	int n, i, fd, ret;
+
+	for (;;) {
+		n = epoll_wait(l->epfd, evs, 16, -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			perror("shoald: epoll_wait");
+			return SHOAL_EXIT_FAILURE;
+		}
+		for (i = 0; i < n; i++) {
+			fd = evs[i].data.fd;
+			if (fd == l->signal_fd) {
+				if (read(fd, &si, sizeof(si)) == sizeof(si) &&
+				    si.ssi_signo != SIGHUP)
+					return SHOAL_EXIT_OK;
+			} else if (fd == l->timer_fd) {
+				if (read(fd, &ticks, sizeof(ticks)) > 0)
+					shoald_tick(d, shoald_now());
+			} else if (fd == l->control_fd) {
+				shoald_control_serve(fd, d);
+			} else {
+				ret = d->dp->ops->handle(d->dp, fd,
+							 shoald_on_event, d);
+				if (ret < 0) {
+					fprintf(stderr, "shoald: datapath: "
+						"%s\n", strerror(-ret));
+					return SHOAL_EXIT_FAILURE;
+				}
+			}
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
-	return shoal_placeholder_main(argc, argv, "shoald", usage_text,
-				      "this build has no daemon yet: peer "
-				      "sessions and static mode are not "
-				      "implemented");
+	struct loop l = { .epfd = -1, .timer_fd = -1, .signal_fd = -1 };
+	struct shoal_config c = { 0 };
+	struct shoald d = { 0 };
+	struct options o = { 0 };
+	char err[512], socket_path[256];
+	int ret, control_fd = -1, status = SHOAL_EXIT_FAILURE;
+
+	ret = parse_options(&o, argc, argv);
+	if (ret >= 0)
+		return ret;
+	if (sodium_init() < 0) {
+		fprintf(stderr, "shoald: libsodium failed to initialise\n");
+		return SHOAL_EXIT_FAILURE;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (shoal_config_load(&c, o.config, err, sizeof(err)) < 0) {
+		fprintf(stderr, "shoald: %s\n", err);
+		return SHOAL_EXIT_USAGE;
+	}
+	if (shoal_config_file_too_open(o.config))
+		fprintf(stderr, "shoald: warning: %s holds a private key and "
+			"others can read it (chmod 600 it)\n", o.config);
+	memcpy(d.private_key, c.private_key, 32);
+	shoal_key_public(d.public_key, d.private_key);
+	d.rekey_seconds = c.rekey_seconds;
+	d.keepalive_seconds = c.keepalive_seconds;
+	d.verbose = o.verbose;
+	if (load_peers(&d, &c) < 0)
+		goto free_config;
+	if (o.socket)
+		snprintf(socket_path, sizeof(socket_path), "%s", o.socket);
+	else
+		snprintf(socket_path, sizeof(socket_path),
+			 DEFAULT_SOCKET_DIR "/%s.sock", c.name);
+
+	if (open_datapath(&d, &c, o.datapath) < 0)
+		goto free_peers;
+	if (configure_link(&d, &c) < 0)
+		goto close_dp;
+	control_fd = shoald_control_open(socket_path, err, sizeof(err));
+	if (control_fd < 0) {
+		fprintf(stderr, "shoald: %s\n", err);
+		goto close_dp;
+	}
+	ret = shoald_sessions_start(&d);
+	if (ret < 0) {
+		fprintf(stderr, "shoald: cannot set up the peers: %s\n",
+			strerror(-ret));
+		goto close_control;
+	}
+	ret = loop_open(&l, &d, control_fd);
+	if (ret < 0) {
+		fprintf(stderr, "shoald: %s\n", strerror(-ret));
+		goto close_loop;
+	}
+	fprintf(stderr, "shoald: %s up, %s datapath, port %u, %zu peers, "
+		"control socket %s\n", d.dp->ifname, d.dp->ops->name,
+		d.dp->listen_port, d.n_peers, socket_path);
+	/* Only now: errors so far went to the terminal that started us. */
+	if (!o.foreground && daemon(0, 0) < 0) {
+		perror("shoald: daemon");
+		goto close_loop;
+	}
+	status = run(&l, &d);
+
+close_loop:
+	loop_close(&l);
+close_control:
+	close(control_fd);
+	unlink(socket_path);
+close_dp:
+	d.dp->ops->destroy(d.dp);
+free_peers:
+	shoald_sessions_wipe(&d);
+	free(d.peers);
+free_config:
+	shoal_config_free(&c);
+	return status;
 }

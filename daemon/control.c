@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "json.h"
+#include "key.h"
+#include "mac.h"
+
+/* mkdir -p of the socket's directory, 0755 like /run. */
+static int make_parent(const char *path)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char *p;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	p = strrchr(dir, '/');
+	if (!p || p == dir)
+		return 0;
+	*p = '\0';
+	for (p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int shoald_control_open(const char *path, char *err, size_t err_size)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct group *grp;
+	mode_t old_mask;
+	int fd, probe, ret;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, err_size, "socket path too long: %s", path);
+		return -ENAMETOOLONG;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	ret = make_parent(path);
+	if (ret < 0) {
+		snprintf(err, err_size, "cannot create the directory of %s: %s",
+			 path, strerror(-ret));
+		return ret;
+	}
+	/* A socket someone answers on belongs to a running daemon. */
+	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe >= 0 &&
+	    connect(probe, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+		close(probe);
+		snprintf(err, err_size, "another shoald is serving %s", path);
+		return -EADDRINUSE;
+	}
+	if (probe >= 0)
+		close(probe);
+	unlink(path);
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		goto fail;
+	old_mask = umask(0117);
+	ret = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old_mask);
+	if (ret < 0 || listen(fd, 16) < 0)
+		goto close_fd;
+	grp = getgrnam("shoal");
+	if (chown(path, 0, grp ? grp->gr_gid : 0) < 0 ||
+	    chmod(path, 0660) < 0)
+		goto close_fd;
+	return fd;
+
+close_fd:
+	ret = -errno;
+	close(fd);
+	snprintf(err, err_size, "cannot listen on %s: %s", path,
+		 strerror(-ret));
+	return ret;
+fail:
+	ret = -errno;
+	snprintf(err, err_size, "socket: %s", strerror(-ret));
+	return ret;
+}
+
+static void json_key(FILE *f, const char *name, const uint8_t key[32])
+{
+	char b64[SHOAL_KEY_B64_LEN + 1];
+
+	shoal_key_to_base64(b64, key);
+	fprintf(f, "\"%s\": \"%s\"", name, b64);
+}
+
+static void status_json(FILE *f, struct shoald *d)
+{
+	char mac[SHOAL_MAC_STRLEN + 1], ep[SHOAL_ENDPOINT_STRLEN + 1];
+	size_t i;
+
+	fprintf(f, "{\"interface\": ");
+	shoal_json_string(f, d->dp->ifname);
+	fprintf(f, ", \"datapath\": \"%s\", ", d->dp->ops->name);
+	json_key(f, "public_key", d->public_key);
+	shoal_mac_format(mac, d->dp->mac);
+	fprintf(f, ", \"mac\": \"%s\", \"listen_port\": %u, "
+		"\"control_rejected\": %llu, \"handshakes\": %llu, "
+		"\"peers\": [", mac, d->dp->listen_port,
+		(unsigned long long)d->ctl_rejected,
+		(unsigned long long)d->handshakes_done);
+	for (i = 0; i < d->n_peers; i++) {
+		const struct shoald_peer *p = &d->peers[i];
+
+		fprintf(f, "%s{", i ? ", " : "");
+		json_key(f, "public_key", p->public_key);
+		shoal_mac_format(mac, p->mac);
+		fprintf(f, ", \"nickname\": \"\", \"mac\": \"%s\", "
+			"\"address\": ", mac);
+		if (*p->address)
+			shoal_json_string(f, p->address);
+		else
+			fprintf(f, "null");
+		fprintf(f, ", \"online\": %s, \"path\": \"%s\", "
+			"\"endpoint\": ", p->online ? "true" : "false",
+			shoald_peer_path(p));
+		if (shoal_endpoint_format(ep, sizeof(ep), &p->endpoint) > 0)
+			shoal_json_string(f, ep);
+		else
+			fprintf(f, "null");
+		fprintf(f, ", \"rtt_ms\": ");
+		if (p->rtt_ms >= 0)
+			fprintf(f, "%.3f", p->rtt_ms);
+		else
+			fprintf(f, "null");
+		fprintf(f, ", \"last_handshake\": %lld, \"rx_bytes\": %llu, "
+			"\"tx_bytes\": %llu}", (long long)p->last_handshake,
+			(unsigned long long)p->rx_bytes,
+			(unsigned long long)p->tx_bytes);
+	}
+	fprintf(f, "]}\n");
+}
+
+static void status_text(FILE *f, struct shoald *d)
+{
+	char b64[SHOAL_KEY_B64_LEN + 1], mac[SHOAL_MAC_STRLEN + 1];
+	char ep[SHOAL_ENDPOINT_STRLEN + 1];
+	time_t now = time(NULL);
+	size_t i;
+
+	shoal_key_to_base64(b64, d->public_key);
+	fprintf(f, "interface: %s (%s datapath)\n  public key: %s\n"
+		"  listening port: %u\n", d->dp->ifname, d->dp->ops->name,
+		b64, d->dp->listen_port);
+	for (i = 0; i < d->n_peers; i++) {
+		const struct shoald_peer *p = &d->peers[i];
+
+		shoal_key_to_base64(b64, p->public_key);
+		shoal_mac_format(mac, p->mac);
+		fprintf(f, "\npeer: %s\n  status: %s, path %s", b64,
+			p->online ? "online" : "offline", shoald_peer_path(p));
+		if (p->rtt_ms >= 0)
+			fprintf(f, ", rtt %.1f ms", p->rtt_ms);
+		fprintf(f, "\n  mac: %s", mac);
+		if (*p->address)
+			fprintf(f, ", address %s", p->address);
+		if (shoal_endpoint_format(ep, sizeof(ep), &p->endpoint) > 0)
+			fprintf(f, "\n  endpoint: %s", ep);
+		if (p->last_handshake)
+			fprintf(f, "\n  last handshake: %lld s ago",
+				(long long)(now - p->last_handshake));
+		fprintf(f, "\n  transfer: %llu B received, %llu B sent\n",
+			(unsigned long long)p->rx_bytes,
+			(unsigned long long)p->tx_bytes);
+	}
+}
+
+void shoald_control_serve(int listen_fd, struct shoald *d)
+{
+	struct timeval tv = { .tv_sec = 0, .tv_usec = 200000 };
+	char req[128], *reply = NULL;
+	size_t got = 0, reply_len = 0;
+	FILE *f;
+	ssize_t n;
+	int fd;
+
+	fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	/* A client that never finishes its line cannot hold the loop long. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	tv.tv_sec = 1;
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	while (got < sizeof(req) - 1) {
+		n = read(fd, req + got, sizeof(req) - 1 - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		if (memchr(req, '\n', got))
+			break;
+	}
+	req[got] = '\0';
+	req[strcspn(req, "\r\n")] = '\0';
+
+	f = open_memstream(&reply, &reply_len);
+	if (!f)
+		goto close_fd;
+	if (!strcmp(req, "status") || !strcmp(req, "status json")) {
+		shoald_poll(d);
+		if (strcmp(req, "status"))
+			status_json(f, d);
+		else
+			status_text(f, d);
+	} else {
+		fprintf(f, "error: unknown request\n");
+	}
+	fclose(f);
+	for (got = 0; got < reply_len; got += (size_t)n) {
+		n = write(fd, reply + got, reply_len - got);
+		if (n <= 0)
+			break;
+	}
+	free(reply);
+close_fd:
+	close(fd);
+}

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SHOALD_CONTROL_H
+#define SHOALD_CONTROL_H
+
+/*
+ * The control socket `shoal` talks to: a unix stream socket, one request
+ * line per connection ("status" or "status json"), the answer, then the
+ * daemon closes it.  Owner root, group shoal (when that group exists),
+ * mode 0660.
+ */
+
+#include "session.h"
+
+/* Creates and listens on path; returns the fd, or -errno with err set. */
+int shoald_control_open(const char *path, char *err, size_t err_size);
+
+/* Accepts and answers one client of the listening fd. */
+void shoald_control_serve(int listen_fd, struct shoald *d);
+
+#endif

@@ -1,0 +1,1281 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The "tap" datapath: shoal.ko's job done in userspace, for hosts that
+ * cannot load the module.  Frames the stack sends on a TAP device are
+ * sealed as ESP (lib/esp.c) and sent from one UDP socket; what arrives on
+ * the socket is demultiplexed as RFC 3948 says and ESP frames are written
+ * back to the TAP.  The behaviour follows kmod/ (send.c, receive.c,
+ * peer.c, netlink.c) so that TAP and kernel peers are alike on the wire
+ * and to shoald.  Single-threaded, driven by shoald's epoll loop.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/if_tun.h>
+#include <net/if_arp.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <sodium.h>
+
+#include "datapath.h"
+#include "esp.h"
+#include "mac.h"
+
+/* Work done per call of handle(): epoll (level-triggered) calls again. */
+#define TAP_BATCH		64
+/* Largest frame read from the TAP; bigger than any UDP payload. */
+#define TAP_FRAME_MAX		65536
+#define TAP_PKT_MAX		(TAP_FRAME_MAX + SHOAL_ESP_MAX_OVERHEAD)
+/* Largest UDP payload there is (IPv6 without jumbograms). */
+#define TAP_RX_MAX		65536
+
+/* As the kernel module: see kmod/netlink.c and kmod/device.c. */
+#define TAP_MAX_PEERS		65536
+#define TAP_MAX_CONTROL		1400
+#define TAP_SA_MAX_SECONDS	(365U * 24 * 3600)
+#define TAP_SPI_MIN		256
+#define TAP_CONTROL_PER_SEC	20000
+#define TAP_UNKNOWN_SPI_PER_SEC	100
+
+/* Powers of two; chains stay short for a few thousand peers. */
+#define TAP_KEY_BUCKETS		1024
+#define TAP_MAC_BUCKETS		1024
+#define TAP_SPI_BUCKETS		4096
+
+struct tap_peer;
+
+struct tap_sa {
+	struct shoal_esp_sa esp;
+	struct tap_peer *peer;
+	struct tap_sa *spi_next;	/* inbound SAs: tap_dp.by_spi */
+};
+
+struct tap_peer {
+	uint8_t public_key[SHOAL_KEY_LEN];
+	bool has_mac;
+	uint8_t mac[ETH_ALEN];
+	struct shoal_endpoint endpoint;		/* len 0: none */
+	struct tap_sa *sa_out;
+	struct tap_sa *sa_in[SHOAL_MAX_SA_IN];
+	unsigned int n_sa_in;
+	uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets;
+	uint64_t auth_failures, replays, last_rx;
+	struct tap_peer *key_next, *mac_next;
+	size_t index;				/* in tap_dp.peers */
+};
+
+struct tap_rate {
+	time_t second;
+	unsigned int n;
+};
+
+struct tap_dp {
+	struct shoal_dp dp;		/* first: shoald holds &dp */
+	int tap_fd, udp_fd;
+	int family;			/* of udp_fd: AF_INET6, or AF_INET without IPv6 */
+	uint8_t hash_key[crypto_shorthash_KEYBYTES];
+
+	/* In the order they were added, as the kernel lists them. */
+	struct tap_peer **peers;
+	size_t n_peers, peers_cap;
+	struct tap_peer *by_key[TAP_KEY_BUCKETS];
+	struct tap_peer *by_mac[TAP_MAC_BUCKETS];
+	struct tap_sa *by_spi[TAP_SPI_BUCKETS];
+
+	uint64_t stats[SHOAL_A_DSTAT_MAX + 1];
+	struct tap_rate control_rate, spi_rate;
+
+	/*
+	 * Events wait here until no pointer into the tables is held: the
+	 * callback may well change peers and SAs.
+	 */
+	struct shoal_dp_event *pending;
+	size_t n_pending, pending_cap;
+	bool lost;
+
+	uint8_t frame[TAP_FRAME_MAX];
+	uint8_t pkt[TAP_PKT_MAX];
+	uint8_t rx[TAP_RX_MAX];
+	uint8_t plain[ETH_HLEN + TAP_RX_MAX];	/* room to add an Ethernet header */
+};
+
+static struct tap_dp *tap_of(struct shoal_dp *dp)
+{
+	return (struct tap_dp *)dp;
+}
+
+__attribute__((format(printf, 3, 4)))
+static void set_err(char *err, size_t err_size, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !err_size)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, err_size, fmt, ap);
+	va_end(ap);
+}
+
+/* SA ages and rate limits: a clock that wall-clock changes do not move. */
+static time_t mono_now(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts))
+		return 0;
+	return ts.tv_sec;
+}
+
+/* Keyed, so that chosen public keys or SPIs cannot pile up in a bucket. */
+static size_t bucket(const struct tap_dp *t, const void *data, size_t len,
+		     size_t n)
+{
+	uint8_t h[crypto_shorthash_BYTES];
+	uint64_t v;
+
+	crypto_shorthash(h, data, len, t->hash_key);
+	memcpy(&v, h, sizeof(v));
+	return (size_t)(v & (n - 1));
+}
+
+static size_t key_bucket(const struct tap_dp *t, const uint8_t *key)
+{
+	return bucket(t, key, SHOAL_KEY_LEN, TAP_KEY_BUCKETS);
+}
+
+static size_t mac_bucket(const struct tap_dp *t, const uint8_t *mac)
+{
+	return bucket(t, mac, ETH_ALEN, TAP_MAC_BUCKETS);
+}
+
+static size_t spi_bucket(const struct tap_dp *t, uint32_t spi)
+{
+	return bucket(t, &spi, sizeof(spi), TAP_SPI_BUCKETS);
+}
+
+static struct tap_peer *peer_by_key(const struct tap_dp *t,
+				    const uint8_t *key)
+{
+	struct tap_peer *peer;
+
+	for (peer = t->by_key[key_bucket(t, key)]; peer; peer = peer->key_next)
+		if (!memcmp(peer->public_key, key, SHOAL_KEY_LEN))
+			return peer;
+	return NULL;
+}
+
+static struct tap_peer *peer_by_mac(const struct tap_dp *t,
+				    const uint8_t *mac)
+{
+	struct tap_peer *peer;
+
+	for (peer = t->by_mac[mac_bucket(t, mac)]; peer; peer = peer->mac_next)
+		if (peer->has_mac && !memcmp(peer->mac, mac, ETH_ALEN))
+			return peer;
+	return NULL;
+}
+
+static struct tap_sa *sa_by_spi(const struct tap_dp *t, uint32_t spi)
+{
+	struct tap_sa *sa;
+
+	for (sa = t->by_spi[spi_bucket(t, spi)]; sa; sa = sa->spi_next)
+		if (sa->esp.spi == spi)
+			return sa;
+	return NULL;
+}
+
+static void spi_link(struct tap_dp *t, struct tap_sa *sa)
+{
+	size_t b = spi_bucket(t, sa->esp.spi);
+
+	sa->spi_next = t->by_spi[b];
+	t->by_spi[b] = sa;
+}
+
+static void spi_unlink(struct tap_dp *t, struct tap_sa *sa)
+{
+	struct tap_sa **pp;
+
+	for (pp = &t->by_spi[spi_bucket(t, sa->esp.spi)]; *pp;
+	     pp = &(*pp)->spi_next) {
+		if (*pp == sa) {
+			*pp = sa->spi_next;
+			return;
+		}
+	}
+}
+
+static void mac_unlink(struct tap_dp *t, struct tap_peer *peer)
+{
+	struct tap_peer **pp;
+
+	for (pp = &t->by_mac[mac_bucket(t, peer->mac)]; *pp;
+	     pp = &(*pp)->mac_next) {
+		if (*pp == peer) {
+			*pp = peer->mac_next;
+			return;
+		}
+	}
+}
+
+static void key_unlink(struct tap_dp *t, struct tap_peer *peer)
+{
+	struct tap_peer **pp;
+
+	for (pp = &t->by_key[key_bucket(t, peer->public_key)]; *pp;
+	     pp = &(*pp)->key_next) {
+		if (*pp == peer) {
+			*pp = peer->key_next;
+			return;
+		}
+	}
+}
+
+static void sa_free(struct tap_sa *sa)
+{
+	if (!sa)
+		return;
+	shoal_esp_sa_wipe(&sa->esp);
+	free(sa);
+}
+
+static struct tap_sa *sa_new(const struct shoal_dp_sa *s, time_t now)
+{
+	struct tap_sa *sa = calloc(1, sizeof(*sa));
+
+	if (!sa)
+		return NULL;
+	if (shoal_esp_sa_init(&sa->esp, s->spi, s->key, s->soft_packets,
+			      s->hard_packets, s->soft_seconds,
+			      s->hard_seconds, now)) {
+		sa_free(sa);
+		return NULL;
+	}
+	return sa;
+}
+
+/* The same SPI and key: the kernel keeps such an SA, counters and all. */
+static bool sa_same(const struct tap_sa *old, const struct shoal_dp_sa *s)
+{
+	return old && old->esp.spi == s->spi &&
+	       !sodium_memcmp(old->esp.key, s->key, SHOAL_SA_KEY_LEN);
+}
+
+static int sa_check(const struct shoal_dp_sa *s)
+{
+	if (s->keep)
+		return 0;
+	if (s->spi < TAP_SPI_MIN || s->soft_seconds > TAP_SA_MAX_SECONDS ||
+	    s->hard_seconds > TAP_SA_MAX_SECONDS)
+		return -EINVAL;
+	return 0;
+}
+
+static struct tap_sa *peer_sa_in(const struct tap_peer *peer, uint32_t spi)
+{
+	unsigned int i;
+
+	if (!peer)
+		return NULL;
+	for (i = 0; i < peer->n_sa_in; i++)
+		if (peer->sa_in[i]->esp.spi == spi)
+			return peer->sa_in[i];
+	return NULL;
+}
+
+/* ----- endpoints ----- */
+
+/*
+ * An endpoint as the kernel takes it (exactly a sockaddr_in or
+ * sockaddr_in6, with address and port), v4-mapped IPv6 made IPv4 so that
+ * it compares equal to the source addresses roaming sees.
+ */
+static int endpoint_normalize(struct shoal_endpoint *out,
+			      const struct shoal_endpoint *in)
+{
+	memset(out, 0, sizeof(*out));
+	if (in->len == sizeof(struct sockaddr_in) &&
+	    in->sa.sa_family == AF_INET) {
+		out->in.sin_family = AF_INET;
+		out->in.sin_port = in->in.sin_port;
+		out->in.sin_addr = in->in.sin_addr;
+		out->len = sizeof(out->in);
+	} else if (in->len == sizeof(struct sockaddr_in6) &&
+		   in->sa.sa_family == AF_INET6) {
+		if (IN6_IS_ADDR_V4MAPPED(&in->in6.sin6_addr)) {
+			out->in.sin_family = AF_INET;
+			out->in.sin_port = in->in6.sin6_port;
+			memcpy(&out->in.sin_addr, &in->in6.sin6_addr.s6_addr[12],
+			       4);
+			out->len = sizeof(out->in);
+		} else {
+			out->in6.sin6_family = AF_INET6;
+			out->in6.sin6_port = in->in6.sin6_port;
+			out->in6.sin6_addr = in->in6.sin6_addr;
+			out->in6.sin6_scope_id = in->in6.sin6_scope_id;
+			out->len = sizeof(out->in6);
+		}
+	} else {
+		return -EINVAL;
+	}
+	if (out->sa.sa_family == AF_INET)
+		return out->in.sin_port && out->in.sin_addr.s_addr ? 0 : -EINVAL;
+	return out->in6.sin6_port &&
+	       !IN6_IS_ADDR_UNSPECIFIED(&out->in6.sin6_addr) ? 0 : -EINVAL;
+}
+
+static bool endpoint_equal(const struct shoal_endpoint *a,
+			   const struct shoal_endpoint *b)
+{
+	if (a->len != b->len || a->sa.sa_family != b->sa.sa_family)
+		return false;
+	if (!a->len)
+		return true;
+	if (a->sa.sa_family == AF_INET)
+		return a->in.sin_port == b->in.sin_port &&
+		       a->in.sin_addr.s_addr == b->in.sin_addr.s_addr;
+	return a->in6.sin6_port == b->in6.sin6_port &&
+	       !memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr,
+		       sizeof(a->in6.sin6_addr)) &&
+	       a->in6.sin6_scope_id == b->in6.sin6_scope_id;
+}
+
+/* Where to send to ep from our socket: IPv4 as v4-mapped from IPv6. */
+static int endpoint_to_sockaddr(const struct tap_dp *t,
+				const struct shoal_endpoint *ep,
+				struct sockaddr_in6 *buf, socklen_t *len)
+{
+	memset(buf, 0, sizeof(*buf));
+	if (ep->sa.sa_family == AF_INET && t->family == AF_INET) {
+		memcpy(buf, &ep->in, sizeof(ep->in));
+		*len = sizeof(ep->in);
+	} else if (ep->sa.sa_family == AF_INET) {
+		buf->sin6_family = AF_INET6;
+		buf->sin6_port = ep->in.sin_port;
+		buf->sin6_addr.s6_addr[10] = 0xff;
+		buf->sin6_addr.s6_addr[11] = 0xff;
+		memcpy(&buf->sin6_addr.s6_addr[12], &ep->in.sin_addr, 4);
+		*len = sizeof(*buf);
+	} else if (ep->sa.sa_family == AF_INET6 && t->family == AF_INET6) {
+		*buf = ep->in6;
+		*len = sizeof(*buf);
+	} else {
+		return -EAFNOSUPPORT;
+	}
+	return 0;
+}
+
+/* The source of a datagram as the kernel reports it: IPv4 as sockaddr_in. */
+static bool source_endpoint(struct shoal_endpoint *ep,
+			    const struct sockaddr_storage *ss, socklen_t len)
+{
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+	const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+
+	memset(ep, 0, sizeof(*ep));
+	if (ss->ss_family == AF_INET6 && len >= sizeof(*in6)) {
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+			ep->in.sin_family = AF_INET;
+			ep->in.sin_port = in6->sin6_port;
+			memcpy(&ep->in.sin_addr, &in6->sin6_addr.s6_addr[12], 4);
+			ep->len = sizeof(ep->in);
+		} else {
+			ep->in6.sin6_family = AF_INET6;
+			ep->in6.sin6_port = in6->sin6_port;
+			ep->in6.sin6_addr = in6->sin6_addr;
+			/* Set by the kernel for link-local sources only. */
+			ep->in6.sin6_scope_id = in6->sin6_scope_id;
+			ep->len = sizeof(ep->in6);
+		}
+		return true;
+	}
+	if (ss->ss_family == AF_INET && len >= sizeof(*in)) {
+		ep->in.sin_family = AF_INET;
+		ep->in.sin_port = in->sin_port;
+		ep->in.sin_addr = in->sin_addr;
+		ep->len = sizeof(ep->in);
+		return true;
+	}
+	return false;
+}
+
+/* ----- events ----- */
+
+static void queue_event(struct tap_dp *t, const struct shoal_dp_event *ev)
+{
+	struct shoal_dp_event *p;
+	size_t cap;
+
+	if (t->n_pending == t->pending_cap) {
+		cap = t->pending_cap ? 2 * t->pending_cap : 8;
+		p = reallocarray(t->pending, cap, sizeof(*p));
+		if (!p) {
+			t->lost = true;
+			return;
+		}
+		t->pending = p;
+		t->pending_cap = cap;
+	}
+	t->pending[t->n_pending++] = *ev;
+}
+
+static void queue_peer_event(struct tap_dp *t, enum shoal_dp_event_type type,
+			     const struct tap_peer *peer, uint32_t spi,
+			     bool outbound)
+{
+	struct shoal_dp_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = type;
+	memcpy(ev.public_key, peer->public_key, SHOAL_KEY_LEN);
+	ev.spi = spi;
+	ev.outbound = outbound;
+	if (type == SHOAL_DP_EV_ENDPOINT)
+		ev.from = peer->endpoint;
+	queue_event(t, &ev);
+}
+
+static void flush_events(struct tap_dp *t, shoal_dp_event_fn fn, void *ctx)
+{
+	struct shoal_dp_event ev;
+	size_t i;
+
+	for (i = 0; i < t->n_pending; i++) {
+		ev = t->pending[i];
+		fn(ctx, &ev);
+	}
+	t->n_pending = 0;
+	if (t->lost) {
+		t->lost = false;
+		memset(&ev, 0, sizeof(ev));
+		ev.type = SHOAL_DP_EV_LOST;
+		fn(ctx, &ev);
+	}
+}
+
+static bool rate_ok(struct tap_rate *r, time_t now, unsigned int per_second)
+{
+	if (r->second != now) {
+		r->second = now;
+		r->n = 0;
+	}
+	if (r->n >= per_second)
+		return false;
+	r->n++;
+	return true;
+}
+
+/* ----- transmit: TAP -> peers ----- */
+
+static void xmit_one(struct tap_dp *t, struct tap_peer *peer,
+		     const uint8_t *frame, size_t len, time_t now)
+{
+	struct tap_sa *sa = peer->sa_out;
+	struct sockaddr_in6 to;
+	socklen_t to_len;
+	size_t pkt_len;
+	ssize_t n;
+	int ret;
+
+	if (!sa || !peer->endpoint.len ||
+	    endpoint_to_sockaddr(t, &peer->endpoint, &to, &to_len))
+		return;
+	ret = shoal_esp_seal(&sa->esp, now, SHOAL_NEXTHDR_ETHERNET, frame, len,
+			     t->pkt, sizeof(t->pkt), &pkt_len);
+	/* Asked on every use, as the kernel does, hard limit or not. */
+	if (shoal_esp_sa_soft_due(&sa->esp, now))
+		queue_peer_event(t, SHOAL_DP_EV_SOFT_EXPIRE, peer,
+				 sa->esp.spi, true);
+	if (ret)
+		return;
+	do
+		n = sendto(t->udp_fd, t->pkt, pkt_len, 0,
+			   (struct sockaddr *)&to, to_len);
+	while (n < 0 && errno == EINTR);
+	/* A full socket buffer or an unreachable peer loses the frame. */
+	if (n == (ssize_t)pkt_len) {
+		peer->tx_bytes += len;
+		peer->tx_packets++;
+	}
+}
+
+static void xmit(struct tap_dp *t, const uint8_t *frame, size_t len,
+		 time_t now)
+{
+	struct tap_peer *peer;
+	size_t i;
+
+	if (len < ETH_HLEN)
+		return;
+	if (frame[0] & 1) {
+		/* Broadcast and multicast: a copy for every peer. */
+		for (i = 0; i < t->n_peers; i++)
+			if (t->peers[i]->sa_out)
+				xmit_one(t, t->peers[i], frame, len, now);
+		return;
+	}
+	peer = peer_by_mac(t, frame);
+	if (!peer) {
+		t->stats[SHOAL_A_DSTAT_UNKNOWN_DEST]++;
+		return;
+	}
+	xmit_one(t, peer, frame, len, now);
+}
+
+static int handle_tap(struct tap_dp *t, shoal_dp_event_fn fn, void *ctx)
+{
+	time_t now = mono_now();
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < TAP_BATCH; i++) {
+		n = read(t->tap_fd, t->frame, sizeof(t->frame));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK ||
+			    errno == ENOMEM || errno == ENOBUFS)
+				return 0;
+			/* EBADFD and the like: the device is gone. */
+			return -errno;
+		}
+		if (n == 0)
+			return 0;
+		xmit(t, t->frame, (size_t)n, now);
+		flush_events(t, fn, ctx);
+	}
+	return 0;
+}
+
+/* ----- receive: socket -> TAP ----- */
+
+static void deliver(struct tap_dp *t, struct tap_peer *peer, uint8_t *frame,
+		    size_t len, uint8_t next_header, time_t wall)
+{
+	/* What the peer sent, as its tx_bytes counted it. */
+	size_t inner_len = len;
+	uint16_t proto;
+	ssize_t n;
+
+	switch (next_header) {
+	case SHOAL_NEXTHDR_ETHERNET:
+		if (len < ETH_HLEN)
+			goto malformed;
+		/* A peer may only speak for its own MAC (no bridge peers here). */
+		if (!peer->has_mac ||
+		    memcmp(frame + ETH_ALEN, peer->mac, ETH_ALEN)) {
+			t->stats[SHOAL_A_DSTAT_SPOOFED_SRC]++;
+			return;
+		}
+		break;
+	case SHOAL_NEXTHDR_IPV4:
+	case SHOAL_NEXTHDR_IPV6:
+		/* A layer-3 peer (Linux xfrm): the frame the stack expects. */
+		proto = htons(next_header == SHOAL_NEXTHDR_IPV4 ? ETH_P_IP :
+			      ETH_P_IPV6);
+		frame -= ETH_HLEN;
+		memcpy(frame, t->dp.mac, ETH_ALEN);
+		memcpy(frame + ETH_ALEN, peer->mac, ETH_ALEN);
+		memcpy(frame + 2 * ETH_ALEN, &proto, sizeof(proto));
+		len += ETH_HLEN;
+		break;
+	default:
+		goto malformed;
+	}
+
+	peer->rx_bytes += inner_len;
+	peer->rx_packets++;
+	peer->last_rx = (uint64_t)(wall > 0 ? wall : 0);
+	do
+		n = write(t->tap_fd, frame, len);
+	while (n < 0 && errno == EINTR);
+	/* A TAP that is down refuses frames: dropped, as on a down device. */
+	return;
+
+malformed:
+	t->stats[SHOAL_A_DSTAT_MALFORMED]++;
+}
+
+static void receive_esp(struct tap_dp *t, const uint8_t *pkt, size_t len,
+			const struct shoal_endpoint *from, time_t now,
+			time_t wall)
+{
+	struct shoal_dp_event ev;
+	struct tap_peer *peer;
+	struct tap_sa *sa;
+	uint8_t *frame = t->plain + ETH_HLEN, next_header;
+	size_t frame_len;
+	uint32_t spi;
+	int ret;
+
+	if (len < SHOAL_ESP_MIN_LEN || (len - SHOAL_ESP_MIN_LEN) % 4) {
+		t->stats[SHOAL_A_DSTAT_MALFORMED]++;
+		return;
+	}
+	spi = shoal_esp_spi(pkt, len);
+	sa = sa_by_spi(t, spi);
+	if (!sa) {
+		t->stats[SHOAL_A_DSTAT_UNKNOWN_SPI]++;
+		if (!rate_ok(&t->spi_rate, now, TAP_UNKNOWN_SPI_PER_SEC))
+			return;
+		memset(&ev, 0, sizeof(ev));
+		ev.type = SHOAL_DP_EV_UNKNOWN_SPI;
+		ev.spi = spi;
+		ev.from = *from;
+		queue_event(t, &ev);
+		return;
+	}
+	peer = sa->peer;
+
+	ret = shoal_esp_open(&sa->esp, now, pkt, len, frame,
+			     sizeof(t->plain) - ETH_HLEN, &frame_len,
+			     &next_header);
+	switch (ret) {
+	case 0:
+		break;
+	case -EALREADY:
+		peer->replays++;
+		return;
+	case -EBADMSG:
+		peer->auth_failures++;
+		return;
+	case -EKEYEXPIRED:
+		return;
+	default:
+		t->stats[SHOAL_A_DSTAT_MALFORMED]++;
+		return;
+	}
+	if (shoal_esp_sa_soft_due(&sa->esp, now))
+		queue_peer_event(t, SHOAL_DP_EV_SOFT_EXPIRE, peer, spi, false);
+
+	/* Roaming: an authenticated packet says where the peer is now. */
+	if (!endpoint_equal(&peer->endpoint, from)) {
+		peer->endpoint = *from;
+		queue_peer_event(t, SHOAL_DP_EV_ENDPOINT, peer, 0, false);
+	}
+	deliver(t, peer, frame, frame_len, next_header, wall);
+}
+
+static void receive(struct tap_dp *t, const uint8_t *buf, size_t len,
+		    const struct shoal_endpoint *from, time_t now, time_t wall)
+{
+	static const uint8_t marker[4];
+	struct shoal_dp_event ev;
+
+	if (len == 1 && buf[0] == 0xff) {
+		t->stats[SHOAL_A_DSTAT_KEEPALIVES_RX]++;
+		return;
+	}
+	if (len >= sizeof(marker) && !memcmp(buf, marker, sizeof(marker))) {
+		if (len == sizeof(marker)) {
+			t->stats[SHOAL_A_DSTAT_MALFORMED]++;
+			return;
+		}
+		t->stats[SHOAL_A_DSTAT_CONTROL_RX]++;
+		if (len - sizeof(marker) > TAP_MAX_CONTROL ||
+		    !rate_ok(&t->control_rate, now, TAP_CONTROL_PER_SEC)) {
+			t->stats[SHOAL_A_DSTAT_CONTROL_DROPS]++;
+			return;
+		}
+		memset(&ev, 0, sizeof(ev));
+		ev.type = SHOAL_DP_EV_CONTROL;
+		ev.from = *from;
+		/* Valid until the next datagram: events go out before that. */
+		ev.payload = buf + sizeof(marker);
+		ev.len = len - sizeof(marker);
+		queue_event(t, &ev);
+		return;
+	}
+	receive_esp(t, buf, len, from, now, wall);
+}
+
+static int handle_udp(struct tap_dp *t, shoal_dp_event_fn fn, void *ctx)
+{
+	time_t now = mono_now(), wall = time(NULL);
+	struct shoal_endpoint from;
+	struct sockaddr_storage ss;
+	socklen_t ss_len;
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < TAP_BATCH; i++) {
+		ss_len = sizeof(ss);
+		n = recvfrom(t->udp_fd, t->rx, sizeof(t->rx), MSG_TRUNC,
+			     (struct sockaddr *)&ss, &ss_len);
+		if (n < 0) {
+			switch (errno) {
+			case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+			case EWOULDBLOCK:
+#endif
+			case ENOMEM:
+			case ENOBUFS:
+				return 0;
+			case EBADF:
+			case EFAULT:
+			case EINVAL:
+			case ENOTSOCK:
+				return -errno;
+			default:
+				/* EINTR, or an ICMP error reported late. */
+				continue;
+			}
+		}
+		if ((size_t)n > sizeof(t->rx)) {
+			t->stats[SHOAL_A_DSTAT_MALFORMED]++;
+			continue;
+		}
+		if (!source_endpoint(&from, &ss, ss_len))
+			continue;
+		receive(t, t->rx, (size_t)n, &from, now, wall);
+		flush_events(t, fn, ctx);
+	}
+	return 0;
+}
+
+/* ----- ops ----- */
+
+static int tap_handle(struct shoal_dp *dp, int fd, shoal_dp_event_fn fn,
+		      void *ctx)
+{
+	struct tap_dp *t = tap_of(dp);
+
+	if (fd == t->tap_fd)
+		return handle_tap(t, fn, ctx);
+	if (fd == t->udp_fd)
+		return handle_udp(t, fn, ctx);
+	return -EBADF;
+}
+
+static void peer_free(struct tap_dp *t, struct tap_peer *peer)
+{
+	unsigned int i;
+
+	sa_free(peer->sa_out);
+	for (i = 0; i < peer->n_sa_in; i++) {
+		spi_unlink(t, peer->sa_in[i]);
+		sa_free(peer->sa_in[i]);
+	}
+	sodium_memzero(peer, sizeof(*peer));
+	free(peer);
+}
+
+static int tap_remove_peer(struct shoal_dp *dp,
+			   const uint8_t public_key[SHOAL_KEY_LEN])
+{
+	struct tap_dp *t = tap_of(dp);
+	struct tap_peer *peer = peer_by_key(t, public_key);
+	size_t i;
+
+	/* Removing a peer that is not there succeeds, as in the kernel. */
+	if (!peer)
+		return 0;
+	key_unlink(t, peer);
+	if (peer->has_mac)
+		mac_unlink(t, peer);
+	i = peer->index;
+	memmove(&t->peers[i], &t->peers[i + 1],
+		(t->n_peers - i - 1) * sizeof(t->peers[0]));
+	t->n_peers--;
+	for (; i < t->n_peers; i++)
+		t->peers[i]->index = i;
+	peer_free(t, peer);
+	return 0;
+}
+
+static struct tap_peer *peer_add(struct tap_dp *t, const uint8_t *key)
+{
+	struct tap_peer *peer, **p;
+	size_t b, cap;
+
+	if (t->n_peers == t->peers_cap) {
+		cap = t->peers_cap ? 2 * t->peers_cap : 16;
+		p = reallocarray(t->peers, cap, sizeof(*p));
+		if (!p)
+			return NULL;
+		t->peers = p;
+		t->peers_cap = cap;
+	}
+	peer = calloc(1, sizeof(*peer));
+	if (!peer)
+		return NULL;
+	memcpy(peer->public_key, key, SHOAL_KEY_LEN);
+	b = key_bucket(t, key);
+	peer->key_next = t->by_key[b];
+	t->by_key[b] = peer;
+	peer->index = t->n_peers;
+	t->peers[t->n_peers++] = peer;
+	return peer;
+}
+
+/*
+ * Everything that can be refused is checked, and everything new
+ * allocated, before anything changes: a failed call leaves the peer as
+ * it was (the kernel may leave part of a change behind; this is stricter).
+ */
+static int tap_set_peer(struct shoal_dp *dp, const struct shoal_dp_peer *p)
+{
+	struct tap_sa *in[SHOAL_MAX_SA_IN] = { NULL }, *out = NULL, *other;
+	bool fresh[SHOAL_MAX_SA_IN] = { false }, keep_out = false, found;
+	struct tap_dp *t = tap_of(dp);
+	struct shoal_endpoint ep;
+	struct tap_peer *peer;
+	time_t now = mono_now();
+	unsigned int i, j;
+	int ret;
+
+	if (!p)
+		return -EINVAL;
+	peer = peer_by_key(t, p->public_key);
+
+	if (p->has_mac) {
+		struct tap_peer *owner = peer_by_mac(t, p->mac);
+
+		if (!shoal_mac_is_unicast(p->mac))
+			return -EINVAL;
+		if (owner && owner != peer)
+			return -EEXIST;
+	}
+	if (p->endpoint.len) {
+		ret = endpoint_normalize(&ep, &p->endpoint);
+		if (ret)
+			return ret;
+	}
+	if (p->set_sa_out) {
+		ret = sa_check(&p->sa_out);
+		if (ret)
+			return ret;
+		if (p->sa_out.keep) {
+			if (!peer || !peer->sa_out ||
+			    peer->sa_out->esp.spi != p->sa_out.spi)
+				return -ENOENT;
+			keep_out = true;
+		} else {
+			keep_out = peer && sa_same(peer->sa_out, &p->sa_out);
+		}
+	}
+	if (p->set_sa_in) {
+		if (p->n_sa_in > SHOAL_MAX_SA_IN)
+			return -E2BIG;
+		for (i = 0; i < p->n_sa_in; i++) {
+			const struct shoal_dp_sa *s = &p->sa_in[i];
+			struct tap_sa *old = peer_sa_in(peer, s->spi);
+
+			ret = sa_check(s);
+			if (ret)
+				return ret;
+			for (j = 0; j < i; j++)
+				if (p->sa_in[j].spi == s->spi)
+					return -EINVAL;
+			if (s->keep && !old)
+				return -ENOENT;
+			/* An unchanged SA keeps its replay window. */
+			if (s->keep || sa_same(old, s)) {
+				in[i] = old;
+				continue;
+			}
+			/* An SPI is the device's: no other peer may hold it. */
+			other = sa_by_spi(t, s->spi);
+			if (other && other->peer != peer)
+				return -EEXIST;
+		}
+	}
+	if (!peer && t->n_peers >= TAP_MAX_PEERS)
+		return -ENOSPC;
+
+	ret = -ENOMEM;
+	if (p->set_sa_out && !keep_out) {
+		out = sa_new(&p->sa_out, now);
+		if (!out)
+			goto free_new;
+	}
+	for (i = 0; p->set_sa_in && i < p->n_sa_in; i++) {
+		if (in[i])
+			continue;
+		in[i] = sa_new(&p->sa_in[i], now);
+		if (!in[i])
+			goto free_new;
+		fresh[i] = true;
+	}
+	if (!peer) {
+		peer = peer_add(t, p->public_key);
+		if (!peer)
+			goto free_new;
+	}
+
+	/* Nothing fails from here on. */
+	if (p->has_mac && !(peer->has_mac &&
+			    !memcmp(peer->mac, p->mac, ETH_ALEN))) {
+		size_t b = mac_bucket(t, p->mac);
+
+		if (peer->has_mac)
+			mac_unlink(t, peer);
+		memcpy(peer->mac, p->mac, ETH_ALEN);
+		peer->has_mac = true;
+		peer->mac_next = t->by_mac[b];
+		t->by_mac[b] = peer;
+	}
+	if (p->endpoint.len)
+		peer->endpoint = ep;
+	if (out) {
+		sa_free(peer->sa_out);
+		out->peer = peer;
+		peer->sa_out = out;
+	}
+	if (p->set_sa_in) {
+		/* Old SAs first: a new one may reuse an old one's SPI. */
+		for (j = 0; j < peer->n_sa_in; j++) {
+			found = false;
+			for (i = 0; i < p->n_sa_in; i++)
+				found |= in[i] == peer->sa_in[j];
+			if (found)
+				continue;
+			spi_unlink(t, peer->sa_in[j]);
+			sa_free(peer->sa_in[j]);
+		}
+		for (i = 0; i < SHOAL_MAX_SA_IN; i++) {
+			peer->sa_in[i] = i < p->n_sa_in ? in[i] : NULL;
+			if (i < p->n_sa_in && fresh[i]) {
+				in[i]->peer = peer;
+				spi_link(t, in[i]);
+			}
+		}
+		peer->n_sa_in = p->n_sa_in;
+	}
+	return 0;
+
+free_new:
+	sa_free(out);
+	for (i = 0; i < SHOAL_MAX_SA_IN; i++)
+		if (fresh[i])
+			sa_free(in[i]);
+	return ret;
+}
+
+static int tap_send_control(struct shoal_dp *dp,
+			    const struct shoal_endpoint *to,
+			    const void *payload, size_t len)
+{
+	static const uint8_t marker[4];
+	struct tap_dp *t = tap_of(dp);
+	struct shoal_endpoint ep;
+	struct sockaddr_in6 addr;
+	struct iovec iov[2];
+	struct msghdr msg;
+	ssize_t n;
+	int ret;
+
+	if (!to || !payload || len < 1 || len > TAP_MAX_CONTROL)
+		return -EINVAL;
+	ret = endpoint_normalize(&ep, to);
+	if (ret)
+		return ret;
+	memset(&msg, 0, sizeof(msg));
+	ret = endpoint_to_sockaddr(t, &ep, &addr, &msg.msg_namelen);
+	if (ret)
+		return ret;
+	iov[0].iov_base = (void *)marker;
+	iov[0].iov_len = sizeof(marker);
+	iov[1].iov_base = (void *)payload;
+	iov[1].iov_len = len;
+	msg.msg_name = &addr;
+	msg.msg_iov = iov;
+	msg.msg_iovlen = 2;
+	do
+		n = sendmsg(t->udp_fd, &msg, 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == sizeof(marker) + len ? 0 : -EMSGSIZE;
+}
+
+/* The TAP's name and MAC, which others may change under us. */
+static void refresh_link(struct tap_dp *t)
+{
+	char name[IF_NAMESIZE];
+	struct ifreq ifr;
+
+	if (if_indextoname(t->dp.ifindex, name))
+		memcpy(t->dp.ifname, name, sizeof(name));
+	memset(&ifr, 0, sizeof(ifr));
+	if (!ioctl(t->tap_fd, SIOCGIFHWADDR, &ifr) &&
+	    ifr.ifr_hwaddr.sa_family == ARPHRD_ETHER)
+		memcpy(t->dp.mac, ifr.ifr_hwaddr.sa_data, ETH_ALEN);
+}
+
+static int tap_get(struct shoal_dp *dp, struct shoal_device_info *info)
+{
+	struct tap_dp *t = tap_of(dp);
+	struct shoal_peer_info *pi;
+	const struct tap_peer *peer;
+	size_t i;
+	unsigned int j;
+
+	memset(info, 0, sizeof(*info));
+	refresh_link(t);
+	if (t->n_peers) {
+		info->peers = calloc(t->n_peers, sizeof(*info->peers));
+		if (!info->peers)
+			return -ENOMEM;
+		info->peers_cap = t->n_peers;
+	}
+	info->ifindex = dp->ifindex;
+	memcpy(info->ifname, dp->ifname, sizeof(info->ifname));
+	info->ifname[sizeof(info->ifname) - 1] = '\0';
+	info->listen_port = dp->listen_port;
+	memcpy(info->mac, dp->mac, sizeof(info->mac));
+	info->has_mac = true;
+	memcpy(info->stats, t->stats, sizeof(info->stats));
+
+	for (i = 0; i < t->n_peers; i++) {
+		peer = t->peers[i];
+		pi = &info->peers[i];
+		memcpy(pi->public_key, peer->public_key, SHOAL_KEY_LEN);
+		pi->has_mac = peer->has_mac;
+		memcpy(pi->mac, peer->mac, sizeof(pi->mac));
+		pi->endpoint = peer->endpoint;
+		pi->has_sa_out = !!peer->sa_out;
+		if (peer->sa_out)
+			pi->sa_out_spi = peer->sa_out->esp.spi;
+		pi->n_sa_in = peer->n_sa_in;
+		for (j = 0; j < peer->n_sa_in; j++)
+			pi->sa_in_spis[j] = peer->sa_in[j]->esp.spi;
+		pi->rx_bytes = peer->rx_bytes;
+		pi->tx_bytes = peer->tx_bytes;
+		pi->rx_packets = peer->rx_packets;
+		pi->tx_packets = peer->tx_packets;
+		pi->auth_failures = peer->auth_failures;
+		pi->replays = peer->replays;
+		pi->last_rx = peer->last_rx;
+	}
+	info->n_peers = t->n_peers;
+	return 0;
+}
+
+static void tap_destroy(struct shoal_dp *dp)
+{
+	struct tap_dp *t;
+	size_t i;
+
+	if (!dp)
+		return;
+	t = tap_of(dp);
+	/* Closing the last descriptor removes the (non-persistent) TAP. */
+	if (t->tap_fd >= 0)
+		close(t->tap_fd);
+	if (t->udp_fd >= 0)
+		close(t->udp_fd);
+	for (i = 0; i < t->n_peers; i++)
+		peer_free(t, t->peers[i]);
+	free(t->peers);
+	free(t->pending);
+	/* Keys are gone with the SAs; this clears the traffic buffers too. */
+	sodium_memzero(t, sizeof(*t));
+	free(t);
+}
+
+static const struct shoal_dp_ops tap_ops = {
+	.name = "tap",
+	.destroy = tap_destroy,
+	.handle = tap_handle,
+	.set_peer = tap_set_peer,
+	.remove_peer = tap_remove_peer,
+	.send_control = tap_send_control,
+	.get = tap_get,
+};
+
+static int open_tap(struct tap_dp *t, const struct shoal_dp_config *cfg,
+		    char *err, size_t err_size)
+{
+	struct ifreq ifr;
+	int ret;
+
+	t->tap_fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (t->tap_fd < 0) {
+		ret = -errno;
+		set_err(err, err_size, "cannot open /dev/net/tun: %s",
+			strerror(-ret));
+		return ret;
+	}
+	memset(&ifr, 0, sizeof(ifr));
+	/* Exclusive: another device of that name is not ours to take. */
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_TUN_EXCL;
+	if (cfg->ifname)
+		memcpy(ifr.ifr_name, cfg->ifname, strlen(cfg->ifname));
+	if (ioctl(t->tap_fd, TUNSETIFF, &ifr) < 0) {
+		ret = -errno;
+		set_err(err, err_size, "cannot create TAP device %s: %s",
+			cfg->ifname && cfg->ifname[0] ? cfg->ifname : "tap%d",
+			ret == -EBUSY ? "a device of that name exists" :
+			strerror(-ret));
+		return ret;
+	}
+	memcpy(t->dp.ifname, ifr.ifr_name, sizeof(t->dp.ifname));
+	t->dp.ifname[sizeof(t->dp.ifname) - 1] = '\0';
+
+	if (cfg->has_mac) {
+		ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+		memcpy(ifr.ifr_hwaddr.sa_data, cfg->mac, ETH_ALEN);
+		if (ioctl(t->tap_fd, SIOCSIFHWADDR, &ifr) < 0) {
+			ret = -errno;
+			set_err(err, err_size, "cannot set the MAC of %s: %s",
+				t->dp.ifname, strerror(-ret));
+			return ret;
+		}
+	}
+	memset(&ifr.ifr_hwaddr, 0, sizeof(ifr.ifr_hwaddr));
+	if (ioctl(t->tap_fd, SIOCGIFHWADDR, &ifr) < 0) {
+		ret = -errno;
+		set_err(err, err_size, "cannot read the MAC of %s: %s",
+			t->dp.ifname, strerror(-ret));
+		return ret;
+	}
+	memcpy(t->dp.mac, ifr.ifr_hwaddr.sa_data, ETH_ALEN);
+	return 0;
+}
+
+static int open_udp(struct tap_dp *t, uint16_t port, char *err,
+		    size_t err_size)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int off = 0, ret;
+
+	t->family = AF_INET6;
+	t->udp_fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			   0);
+	if (t->udp_fd < 0 && errno == EAFNOSUPPORT) {
+		/* A kernel without IPv6 still gets IPv4, as with shoal.ko. */
+		t->family = AF_INET;
+		t->udp_fd = socket(AF_INET,
+				   SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	}
+	if (t->udp_fd < 0) {
+		ret = -errno;
+		set_err(err, err_size, "cannot create a UDP socket: %s",
+			strerror(-ret));
+		return ret;
+	}
+
+	memset(&ss, 0, sizeof(ss));
+	if (t->family == AF_INET6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+
+		if (setsockopt(t->udp_fd, IPPROTO_IPV6, IPV6_V6ONLY, &off,
+			       sizeof(off)) < 0) {
+			ret = -errno;
+			set_err(err, err_size,
+				"cannot make the UDP socket dual-stack: %s",
+				strerror(-ret));
+			return ret;
+		}
+		in6->sin6_family = AF_INET6;
+		in6->sin6_addr = in6addr_any;
+		in6->sin6_port = htons(port);
+		len = sizeof(*in6);
+	} else {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+
+		in->sin_family = AF_INET;
+		in->sin_addr.s_addr = htonl(INADDR_ANY);
+		in->sin_port = htons(port);
+		len = sizeof(*in);
+	}
+	if (bind(t->udp_fd, (struct sockaddr *)&ss, len) < 0) {
+		ret = -errno;
+		set_err(err, err_size, "cannot bind UDP port %u: %s", port,
+			strerror(-ret));
+		return ret;
+	}
+	len = sizeof(ss);
+	if (getsockname(t->udp_fd, (struct sockaddr *)&ss, &len) < 0) {
+		ret = -errno;
+		set_err(err, err_size, "cannot read the UDP port: %s",
+			strerror(-ret));
+		return ret;
+	}
+	t->dp.listen_port = ntohs(ss.ss_family == AF_INET6 ?
+				  ((struct sockaddr_in6 *)&ss)->sin6_port :
+				  ((struct sockaddr_in *)&ss)->sin_port);
+	return 0;
+}
+
+int shoal_dp_tap_open(struct shoal_dp **dp, const struct shoal_dp_config *cfg,
+		      char *err, size_t err_size)
+{
+	struct tap_dp *t;
+	struct ifreq ifr;
+	int ret;
+
+	*dp = NULL;
+	set_err(err, err_size, "%s", "");
+	if (!cfg) {
+		set_err(err, err_size, "no configuration");
+		return -EINVAL;
+	}
+	if (cfg->ifname && strnlen(cfg->ifname, IF_NAMESIZE) >= IF_NAMESIZE) {
+		set_err(err, err_size, "interface name longer than %d bytes",
+			IF_NAMESIZE - 1);
+		return -EINVAL;
+	}
+	if (cfg->has_mac && !shoal_mac_is_unicast(cfg->mac)) {
+		set_err(err, err_size,
+			"the device MAC must be unicast and not all zeros");
+		return -EINVAL;
+	}
+	if (sodium_init() < 0) {
+		set_err(err, err_size, "cannot initialise libsodium");
+		return -EIO;
+	}
+
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		set_err(err, err_size, "out of memory");
+		return -ENOMEM;
+	}
+	t->dp.ops = &tap_ops;
+	t->tap_fd = -1;
+	t->udp_fd = -1;
+	randombytes_buf(t->hash_key, sizeof(t->hash_key));
+
+	ret = open_tap(t, cfg, err, err_size);
+	if (ret)
+		goto destroy;
+	ret = open_udp(t, cfg->listen_port, err, err_size);
+	if (ret)
+		goto destroy;
+
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, t->dp.ifname, sizeof(ifr.ifr_name));
+	ret = ioctl(t->udp_fd, SIOCGIFINDEX, &ifr) < 0 ? -errno : 0;
+	if (!ret && ifr.ifr_ifindex <= 0)
+		ret = -ENODEV;
+	if (ret) {
+		set_err(err, err_size, "cannot read the index of %s: %s",
+			t->dp.ifname, strerror(-ret));
+		goto destroy;
+	}
+	t->dp.ifindex = (unsigned int)ifr.ifr_ifindex;
+
+	t->dp.fds[0] = t->tap_fd;
+	t->dp.fds[1] = t->udp_fd;
+	t->dp.n_fds = 2;
+	*dp = &t->dp;
+	return 0;
+
+destroy:
+	tap_destroy(&t->dp);
+	return ret;
+}

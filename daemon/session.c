@@ -1,0 +1,739 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Peer sessions.  docs/protocol.md gives the messages; this file the
+ * rules: who installs which SA when, so that no packet is lost while keys
+ * change.
+ *
+ * INIT    initiator -> responder: the responder installs its new inbound
+ *         SA at once (the initiator may use it as soon as it has the
+ *         RESPONSE) but keeps sending on the old outbound SA: the
+ *         initiator cannot decrypt the new one yet.
+ * RESPONSE responder -> initiator: the initiator installs its inbound
+ *         and outbound SAs and the session is confirmed on its side.
+ * CONFIRM initiator -> responder (so is any PING on the new session): the
+ *         responder switches its outbound SA.
+ * Older inbound SAs stay installed until pushed out by newer sessions, so
+ * packets in flight on them are still accepted.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <sodium.h>
+
+#include "session.h"
+
+/* How long to wait for a RESPONSE before starting over. */
+#define HANDSHAKE_TIMEOUT 1.0
+/* Longest wait between attempts at an unreachable peer. */
+#define MAX_BACKOFF 30.0
+/* INITs a source may make us answer: per second, and in a burst. */
+#define INIT_RATE 20.0
+#define INIT_BURST 40.0
+
+double shoald_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void log_peer(const struct shoald *d, const struct shoald_peer *p,
+		     const char *what)
+{
+	char b64[45];
+
+	if (!d->verbose)
+		return;
+	sodium_bin2base64(b64, sizeof(b64), p->public_key, 32,
+			  sodium_base64_VARIANT_ORIGINAL);
+	fprintf(stderr, "shoald: peer %.8s: %s\n", b64, what);
+}
+
+static unsigned int dead_after(const struct shoald *d)
+{
+	return 3 * d->keepalive_seconds + 5;
+}
+
+/* Hard limits: keys die this long after the daemon stopped renewing them. */
+static uint32_t hard_seconds(const struct shoald *d)
+{
+	return 3 * d->rekey_seconds + 180;
+}
+
+static struct shoald_peer *peer_by_key(struct shoald *d, const uint8_t *key)
+{
+	size_t i;
+
+	for (i = 0; i < d->n_peers; i++)
+		if (!sodium_memcmp(d->peers[i].public_key, key, 32))
+			return &d->peers[i];
+	return NULL;
+}
+
+static bool spi_in_use(const struct shoald *d, uint32_t spi)
+{
+	size_t i;
+	int j;
+
+	for (i = 0; i < d->n_peers; i++) {
+		const struct shoald_peer *p = &d->peers[i];
+
+		if (p->hs_active && p->hs_spi == spi)
+			return true;
+		for (j = 0; j < SHOAL_MAX_SA_IN; j++)
+			if (p->sessions[j].used && p->sessions[j].my_spi == spi)
+				return true;
+	}
+	return false;
+}
+
+static uint32_t new_spi(const struct shoald *d)
+{
+	uint32_t spi;
+
+	do
+		spi = randombytes_random();
+	while (spi < 256 || spi_in_use(d, spi));
+	return spi;
+}
+
+/* The session of ours that owns an inbound SPI, and its peer. */
+static struct shoald_session *session_by_spi(struct shoald *d, uint32_t spi,
+					     struct shoald_peer **peer)
+{
+	size_t i;
+	int j;
+
+	for (i = 0; i < d->n_peers; i++)
+		for (j = 0; j < SHOAL_MAX_SA_IN; j++)
+			if (d->peers[i].sessions[j].used &&
+			    d->peers[i].sessions[j].my_spi == spi) {
+				*peer = &d->peers[i];
+				return &d->peers[i].sessions[j];
+			}
+	return NULL;
+}
+
+static void session_clear(struct shoald_session *s)
+{
+	sodium_memzero(s, sizeof(*s));
+}
+
+/*
+ * Makes room at the front of the session list for a new one.  A new
+ * unconfirmed session replaces an older unconfirmed one, so that replayed
+ * or abandoned INITs never push out the sessions traffic is using.
+ */
+static struct shoald_session *session_push(struct shoald_peer *p,
+					   bool confirmed)
+{
+	int i, drop = SHOAL_MAX_SA_IN - 1;
+
+	if (!confirmed)
+		for (i = 0; i < SHOAL_MAX_SA_IN; i++)
+			if (p->sessions[i].used && !p->sessions[i].confirmed &&
+			    p->sessions[i].peer_spi != p->out_spi) {
+				drop = i;
+				break;
+			}
+	session_clear(&p->sessions[drop]);
+	memmove(&p->sessions[1], &p->sessions[0],
+		(size_t)drop * sizeof(p->sessions[0]));
+	memset(&p->sessions[0], 0, sizeof(p->sessions[0]));
+	p->sessions[0].used = true;
+	return &p->sessions[0];
+}
+
+/*
+ * Programs the peer's inbound SAs (the sessions in order) and, when out is
+ * given, its outbound SA.  Installed SAs are named by SPI only, so the
+ * datapath keeps their replay windows and counters.
+ */
+static int program(struct shoald *d, struct shoald_peer *p,
+		   struct shoald_session *out, bool set_endpoint)
+{
+	struct shoal_dp_peer dp = { 0 };
+	struct shoal_dp_sa *sa;
+	int i, ret;
+
+	memcpy(dp.public_key, p->public_key, 32);
+	dp.has_mac = true;
+	memcpy(dp.mac, p->mac, 6);
+	if (set_endpoint)
+		dp.endpoint = p->endpoint;
+	dp.set_sa_in = true;
+	for (i = 0; i < SHOAL_MAX_SA_IN; i++) {
+		struct shoald_session *s = &p->sessions[i];
+
+		if (!s->used)
+			continue;
+		sa = &dp.sa_in[dp.n_sa_in++];
+		sa->spi = s->my_spi;
+		if (s->installed) {
+			sa->keep = true;
+		} else {
+			memcpy(sa->key, s->in_key, sizeof(sa->key));
+			sa->hard_seconds = hard_seconds(d);
+		}
+	}
+	if (out) {
+		dp.set_sa_out = true;
+		dp.sa_out.spi = out->peer_spi;
+		memcpy(dp.sa_out.key, out->out_key, sizeof(dp.sa_out.key));
+		dp.sa_out.hard_seconds = hard_seconds(d);
+	}
+	ret = d->dp->ops->set_peer(d->dp, &dp);
+	sodium_memzero(&dp, sizeof(dp));
+	if (ret < 0) {
+		fprintf(stderr, "shoald: cannot program a peer into the "
+			"datapath: %s\n", strerror(-ret));
+		return ret;
+	}
+	for (i = 0; i < SHOAL_MAX_SA_IN; i++) {
+		struct shoald_session *s = &p->sessions[i];
+
+		if (s->used && !s->installed) {
+			s->installed = true;
+			sodium_memzero(s->in_key, sizeof(s->in_key));
+		}
+	}
+	if (out) {
+		p->out_spi = out->peer_spi;
+		out->has_out_key = false;
+		sodium_memzero(out->out_key, sizeof(out->out_key));
+	}
+	return 0;
+}
+
+static void send_ctl(struct shoald *d, const struct shoal_endpoint *to,
+		     const uint8_t *msg, int len)
+{
+	int ret;
+
+	if (len <= 0 || !to->len)
+		return;
+	ret = d->dp->ops->send_control(d->dp, to, msg, (size_t)len);
+	if (ret < 0 && d->verbose)
+		fprintf(stderr, "shoald: sending a control packet: %s\n",
+			strerror(-ret));
+}
+
+static void handshake_abandon(struct shoald_peer *p)
+{
+	if (p->hs_active)
+		shoal_noise_handshake_wipe(&p->hs);
+	p->hs_active = false;
+}
+
+static double backoff(const struct shoald_peer *p)
+{
+	double wait = HANDSHAKE_TIMEOUT;
+	unsigned int i;
+
+	for (i = 0; i < p->failures && wait < MAX_BACKOFF; i++)
+		wait *= 2;
+	wait = wait > MAX_BACKOFF ? MAX_BACKOFF : wait;
+	/* Jitter, so that peers that failed together do not retry together. */
+	return wait * (0.8 + 0.4 * randombytes_uniform(1000) / 1000.0);
+}
+
+static void initiate(struct shoald *d, struct shoald_peer *p, double now)
+{
+	uint8_t payload[SHOAL_CTL_INIT_PAYLOAD_LEN], ts[SHOAL_TAI64N_LEN];
+	uint8_t noise[SHOAL_CTL_NOISE1_LEN], msg[SHOAL_CTL_INIT_LEN];
+	size_t len;
+
+	if (!p->endpoint.len)
+		return;
+	handshake_abandon(p);
+	if (shoal_noise_handshake_init(&p->hs, SHOAL_NOISE_IK, true,
+				       (const uint8_t *)SHOAL_CTL_PROLOGUE,
+				       strlen(SHOAL_CTL_PROLOGUE),
+				       d->private_key, NULL, p->public_key,
+				       NULL) < 0)
+		return;
+	p->hs_spi = new_spi(d);
+	shoal_tai64n_now(ts);
+	shoal_ctl_init_payload(payload, p->hs_spi, ts);
+	if (shoal_noise_write_message(&p->hs, payload, sizeof(payload), noise,
+				      sizeof(noise), &len) < 0 ||
+	    len != sizeof(noise)) {
+		shoal_noise_handshake_wipe(&p->hs);
+		return;
+	}
+	p->hs_active = true;
+	p->hs_sent = now;
+	p->next_attempt = now + backoff(p);
+	send_ctl(d, &p->endpoint, msg,
+		 shoal_ctl_write_init(msg, sizeof(msg), p->hs_spi, noise,
+				      p->mac1_key));
+	log_peer(d, p, "handshake sent");
+}
+
+static void alive(struct shoald_peer *p, double now)
+{
+	p->last_alive = now;
+}
+
+static void established(struct shoald *d, struct shoald_peer *p, double now,
+			bool initiator)
+{
+	p->online = true;
+	p->failures = 0;
+	p->last_handshake = time(NULL);
+	alive(p, now);
+	d->handshakes_done++;
+	/*
+	 * The initiator of the last session rekeys; the responder only if
+	 * the initiator has not, later, so the two rarely cross.
+	 */
+	p->next_rekey = now + d->rekey_seconds *
+			(initiator ? 1.0 : 1.5) +
+			randombytes_uniform(100) / 1000.0;
+	if (p->next_ping > now + 0.05 || !p->ping_id)
+		p->next_ping = now;
+}
+
+static void on_init(struct shoald *d, const struct shoal_ctl *m,
+		    const struct shoal_endpoint *from, double now)
+{
+	uint8_t payload[SHOAL_CTL_INIT_PAYLOAD_LEN], remote[32];
+	uint8_t reply_payload[SHOAL_CTL_RESPONSE_PAYLOAD_LEN];
+	uint8_t noise[SHOAL_CTL_NOISE2_LEN], msg[SHOAL_CTL_RESPONSE_LEN];
+	struct shoal_noise_handshake hs;
+	struct shoal_ctl_keys keys;
+	struct shoald_session *s;
+	struct shoald_peer *p;
+	bool first;
+	size_t len;
+
+	if (!shoald_ratelimit_allow(&d->limiter, from, now)) {
+		d->ctl_rejected++;
+		return;
+	}
+	if (shoal_noise_handshake_init(&hs, SHOAL_NOISE_IK, false,
+				       (const uint8_t *)SHOAL_CTL_PROLOGUE,
+				       strlen(SHOAL_CTL_PROLOGUE),
+				       d->private_key, NULL, NULL, NULL) < 0)
+		return;
+	if (shoal_noise_read_message(&hs, m->noise, m->noise_len, payload,
+				     sizeof(payload), &len) < 0 ||
+	    len != sizeof(payload) ||
+	    shoal_noise_remote_static(&hs, remote) < 0)
+		goto reject;
+	p = peer_by_key(d, remote);
+	if (!p || shoal_ctl_payload_spi(payload) != m->sender_spi ||
+	    m->sender_spi < 256)
+		goto reject;
+	/* Replays: the timestamp must be newer than any seen before. */
+	if (memcmp(payload + 4, p->last_timestamp, SHOAL_TAI64N_LEN) <= 0)
+		goto reject;
+	memcpy(p->last_timestamp, payload + 4, SHOAL_TAI64N_LEN);
+
+	first = !p->out_spi;
+	s = session_push(p, first);
+	s->my_spi = new_spi(d);
+	s->peer_spi = m->sender_spi;
+	shoal_ctl_response_payload(reply_payload, s->my_spi);
+	if (shoal_noise_write_message(&hs, reply_payload,
+				      sizeof(reply_payload), noise,
+				      sizeof(noise), &len) < 0 ||
+	    len != sizeof(noise) || shoal_ctl_derive(&hs, &keys) < 0) {
+		session_clear(s);
+		goto reject;
+	}
+	memcpy(s->in_key, keys.i2r, sizeof(s->in_key));
+	memcpy(s->out_key, keys.r2i, sizeof(s->out_key));
+	s->has_out_key = true;
+	memcpy(s->ctl_key, keys.session, sizeof(s->ctl_key));
+	shoal_ctl_keys_wipe(&keys);
+	s->established = now;
+	/* Nothing to lose without an outbound SA: use the new one now. */
+	s->confirmed = first;
+	p->endpoint = *from;
+	if (program(d, p, first ? s : NULL, true) < 0) {
+		session_clear(s);
+		goto reject;
+	}
+	send_ctl(d, from, msg,
+		 shoal_ctl_write_response(msg, sizeof(msg), s->my_spi,
+					  s->peer_spi, noise, p->mac1_key));
+	established(d, p, now, false);
+	log_peer(d, p, "answered a handshake");
+	shoal_noise_handshake_wipe(&hs);
+	return;
+
+reject:
+	d->ctl_rejected++;
+	shoal_noise_handshake_wipe(&hs);
+	sodium_memzero(payload, sizeof(payload));
+}
+
+static void on_response(struct shoald *d, const struct shoal_ctl *m,
+			const struct shoal_endpoint *from, double now)
+{
+	uint8_t payload[SHOAL_CTL_RESPONSE_PAYLOAD_LEN];
+	uint8_t msg[SHOAL_CTL_CONFIRM_LEN];
+	struct shoal_noise_handshake hs;
+	struct shoal_ctl_keys keys;
+	struct shoald_session *s;
+	struct shoald_peer *p = NULL;
+	size_t i, len;
+
+	for (i = 0; i < d->n_peers && !p; i++)
+		if (d->peers[i].hs_active &&
+		    d->peers[i].hs_spi == m->receiver_spi)
+			p = &d->peers[i];
+	if (!p || !shoald_ratelimit_allow(&d->limiter, from, now))
+		goto reject;
+	/* On a copy: a forged RESPONSE must not kill the real handshake. */
+	hs = p->hs;
+	if (shoal_noise_read_message(&hs, m->noise, m->noise_len, payload,
+				     sizeof(payload), &len) < 0 ||
+	    len != sizeof(payload) ||
+	    shoal_ctl_payload_spi(payload) != m->sender_spi ||
+	    m->sender_spi < 256 || shoal_ctl_derive(&hs, &keys) < 0) {
+		shoal_noise_handshake_wipe(&hs);
+		goto reject;
+	}
+	shoal_noise_handshake_wipe(&hs);
+	s = session_push(p, true);
+	s->my_spi = p->hs_spi;
+	s->peer_spi = m->sender_spi;
+	s->confirmed = true;
+	s->initiator = true;
+	s->established = now;
+	memcpy(s->in_key, keys.r2i, sizeof(s->in_key));
+	memcpy(s->out_key, keys.i2r, sizeof(s->out_key));
+	s->has_out_key = true;
+	memcpy(s->ctl_key, keys.session, sizeof(s->ctl_key));
+	shoal_ctl_keys_wipe(&keys);
+	handshake_abandon(p);
+	p->endpoint = *from;
+	if (program(d, p, s, true) < 0) {
+		session_clear(s);
+		return;
+	}
+	send_ctl(d, from, msg,
+		 shoal_ctl_write_confirm(msg, sizeof(msg), s->my_spi,
+					 s->peer_spi, s->ctl_key));
+	established(d, p, now, true);
+	log_peer(d, p, "handshake complete");
+	return;
+
+reject:
+	d->ctl_rejected++;
+}
+
+/* The responder learns that the initiator holds the session's keys. */
+static void confirmed(struct shoald *d, struct shoald_peer *p,
+		      struct shoald_session *s)
+{
+	if (s->confirmed)
+		return;
+	s->confirmed = true;
+	if (s->has_out_key)
+		program(d, p, s, false);
+}
+
+static void on_confirm(struct shoald *d, const struct shoal_ctl *m,
+		       const uint8_t *buf, size_t len, double now)
+{
+	struct shoald_session *s;
+	struct shoald_peer *p;
+
+	s = session_by_spi(d, m->receiver_spi, &p);
+	if (!s || s->resumed || s->peer_spi != m->sender_spi ||
+	    !shoal_ctl_session_verify(buf, len, s->ctl_key)) {
+		d->ctl_rejected++;
+		return;
+	}
+	confirmed(d, p, s);
+	alive(p, now);
+}
+
+static void on_ping(struct shoald *d, const struct shoal_ctl *m,
+		    const uint8_t *buf, size_t len,
+		    const struct shoal_endpoint *from, double now)
+{
+	uint8_t msg[SHOAL_CTL_PING_LEN];
+	struct shoald_session *s;
+	struct shoald_peer *p;
+
+	s = session_by_spi(d, m->receiver_spi, &p);
+	if (!s || s->resumed ||
+	    !shoal_ctl_session_verify(buf, len, s->ctl_key)) {
+		d->ctl_rejected++;
+		return;
+	}
+	alive(p, now);
+	if (m->type == SHOAL_CTL_PONG) {
+		if (m->ping_id && m->ping_id == p->ping_id) {
+			p->rtt_ms = (now - p->ping_sent) * 1000.0;
+			p->ping_id = 0;
+		}
+		return;
+	}
+	/* A PING on a session proves the peer holds its keys. */
+	confirmed(d, p, s);
+	send_ctl(d, from, msg,
+		 shoal_ctl_write_ping(msg, sizeof(msg), SHOAL_CTL_PONG,
+				      s->peer_spi, m->ping_id, s->ctl_key));
+}
+
+static void on_control(struct shoald *d, const struct shoal_dp_event *ev)
+{
+	double now = shoald_now();
+	struct shoal_ctl m;
+
+	if (shoal_ctl_parse(&m, ev->payload, ev->len, d->mac1_key) < 0) {
+		d->ctl_rejected++;
+		return;
+	}
+	switch (m.type) {
+	case SHOAL_CTL_INIT:
+		on_init(d, &m, &ev->from, now);
+		break;
+	case SHOAL_CTL_RESPONSE:
+		on_response(d, &m, &ev->from, now);
+		break;
+	case SHOAL_CTL_CONFIRM:
+		on_confirm(d, &m, ev->payload, ev->len, now);
+		break;
+	case SHOAL_CTL_PING:
+	case SHOAL_CTL_PONG:
+		on_ping(d, &m, ev->payload, ev->len, &ev->from, now);
+		break;
+	}
+}
+
+static bool same_endpoint(const struct shoal_endpoint *a,
+			  const struct shoal_endpoint *b)
+{
+	return a->len && a->len == b->len && !memcmp(&a->sa, &b->sa, a->len);
+}
+
+void shoald_on_event(void *ctx, const struct shoal_dp_event *ev)
+{
+	struct shoald *d = ctx;
+	struct shoald_peer *p;
+	double now;
+	size_t i;
+
+	switch (ev->type) {
+	case SHOAL_DP_EV_CONTROL:
+		on_control(d, ev);
+		break;
+	case SHOAL_DP_EV_ENDPOINT:
+		p = peer_by_key(d, ev->public_key);
+		if (p && ev->from.len)
+			p->endpoint = ev->from;
+		break;
+	case SHOAL_DP_EV_SOFT_EXPIRE:
+		p = peer_by_key(d, ev->public_key);
+		if (p && !p->hs_active)
+			initiate(d, p, shoald_now());
+		break;
+	case SHOAL_DP_EV_UNKNOWN_SPI:
+		/* A peer still sending on keys we lost: agree on new ones. */
+		now = shoald_now();
+		for (i = 0; i < d->n_peers; i++) {
+			p = &d->peers[i];
+			if (same_endpoint(&p->endpoint, &ev->from) &&
+			    !p->hs_active && now >= p->next_attempt)
+				initiate(d, p, now);
+		}
+		break;
+	case SHOAL_DP_EV_LOST:
+		shoald_poll(d);
+		break;
+	}
+}
+
+static void send_ping(struct shoald *d, struct shoald_peer *p, double now)
+{
+	uint8_t msg[SHOAL_CTL_PING_LEN];
+	struct shoald_session *s = NULL;
+	int i;
+
+	for (i = 0; i < SHOAL_MAX_SA_IN && !s; i++)
+		if (p->sessions[i].used && !p->sessions[i].resumed &&
+		    p->sessions[i].peer_spi == p->out_spi)
+			s = &p->sessions[i];
+	if (!s)
+		return;
+	p->ping_id = ((uint64_t)randombytes_random() << 32 |
+		      randombytes_random()) | 1;
+	p->ping_sent = now;
+	send_ctl(d, &p->endpoint, msg,
+		 shoal_ctl_write_ping(msg, sizeof(msg), SHOAL_CTL_PING,
+				      s->peer_spi, p->ping_id, s->ctl_key));
+}
+
+/* A peer silent too long: its SAs go, and handshakes start over. */
+static void tear_down(struct shoald *d, struct shoald_peer *p, double now)
+{
+	struct shoal_dp_peer dp = { 0 };
+	int i;
+
+	log_peer(d, p, "silent too long: torn down");
+	for (i = 0; i < SHOAL_MAX_SA_IN; i++)
+		session_clear(&p->sessions[i]);
+	p->out_spi = 0;
+	p->online = false;
+	p->rtt_ms = -1;
+	p->ping_id = 0;
+	d->dp->ops->remove_peer(d->dp, p->public_key);
+	memcpy(dp.public_key, p->public_key, 32);
+	dp.has_mac = true;
+	memcpy(dp.mac, p->mac, 6);
+	dp.endpoint = p->endpoint;
+	d->dp->ops->set_peer(d->dp, &dp);
+	p->failures = 0;
+	p->next_attempt = now;
+}
+
+void shoald_tick(struct shoald *d, double now)
+{
+	size_t i;
+
+	if (now >= d->next_poll) {
+		shoald_poll(d);
+		d->next_poll = now + 1.0;
+	}
+	for (i = 0; i < d->n_peers; i++) {
+		struct shoald_peer *p = &d->peers[i];
+
+		if (p->online && now - p->last_alive > dead_after(d))
+			tear_down(d, p, now);
+		if (p->hs_active && now - p->hs_sent > HANDSHAKE_TIMEOUT) {
+			handshake_abandon(p);
+			if (!p->online)
+				p->failures++;
+		}
+		if (!p->hs_active && now >= p->next_attempt &&
+		    (!p->online || now >= p->next_rekey))
+			initiate(d, p, now);
+		if (p->online && now >= p->next_ping) {
+			if (p->ping_id)
+				p->rtt_ms = -1;	/* the last one got lost */
+			send_ping(d, p, now);
+			p->next_ping = now + d->keepalive_seconds;
+		}
+	}
+}
+
+void shoald_poll(struct shoald *d)
+{
+	struct shoal_device_info info;
+	struct shoald_peer *p;
+	double now = shoald_now();
+	time_t wall = time(NULL);
+	size_t i;
+
+	if (d->dp->ops->get(d->dp, &info) < 0)
+		return;
+	for (i = 0; i < info.n_peers; i++) {
+		const struct shoal_peer_info *pi = &info.peers[i];
+
+		p = peer_by_key(d, pi->public_key);
+		if (!p)
+			continue;
+		/* Traffic from the peer is as good a sign of life as a PONG. */
+		if (pi->last_rx > p->last_rx && pi->last_rx + 2 >=
+		    (uint64_t)wall && p->online)
+			alive(p, now);
+		p->rx_bytes = pi->rx_bytes;
+		p->tx_bytes = pi->tx_bytes;
+		p->last_rx = pi->last_rx;
+		if (pi->endpoint.len)
+			p->endpoint = pi->endpoint;
+	}
+	shoal_dp_info_free(&info);
+}
+
+const char *shoald_peer_path(const struct shoald_peer *p)
+{
+	return p->online ? "direct" : "none";
+}
+
+/*
+ * What the datapath already holds for a configured peer (a restart):
+ * its SAs stay, named by SPI, and count as a live session until a new
+ * handshake replaces them.
+ */
+static void resume(struct shoald_peer *p,
+		   const struct shoal_peer_info *pi, double now)
+{
+	unsigned int i;
+
+	if (pi->endpoint.len)
+		p->endpoint = pi->endpoint;
+	for (i = 0; i < pi->n_sa_in && i < SHOAL_MAX_SA_IN; i++) {
+		p->sessions[i].used = true;
+		p->sessions[i].resumed = true;
+		p->sessions[i].installed = true;
+		p->sessions[i].confirmed = true;
+		p->sessions[i].my_spi = pi->sa_in_spis[i];
+		p->sessions[i].established = now;
+	}
+	if (pi->has_sa_out && pi->n_sa_in) {
+		p->out_spi = pi->sa_out_spi;
+		p->online = true;
+		alive(p, now);
+		p->rx_bytes = pi->rx_bytes;
+		p->tx_bytes = pi->tx_bytes;
+		p->last_rx = pi->last_rx;
+	}
+}
+
+int shoald_sessions_start(struct shoald *d)
+{
+	struct shoal_device_info info;
+	double now = shoald_now();
+	struct shoald_peer *p;
+	size_t i;
+	int ret;
+
+	shoald_ratelimit_init(&d->limiter, INIT_RATE, INIT_BURST);
+	shoal_ctl_mac1_key(d->mac1_key, d->public_key);
+	ret = d->dp->ops->get(d->dp, &info);
+	if (ret < 0)
+		return ret;
+	for (i = 0; i < info.n_peers; i++) {
+		p = peer_by_key(d, info.peers[i].public_key);
+		if (p)
+			resume(p, &info.peers[i], now);
+		else
+			d->dp->ops->remove_peer(d->dp, info.peers[i].public_key);
+	}
+	shoal_dp_info_free(&info);
+
+	for (i = 0; i < d->n_peers; i++) {
+		p = &d->peers[i];
+		shoal_ctl_mac1_key(p->mac1_key, p->public_key);
+		p->rtt_ms = -1;
+		p->next_attempt = now;
+		p->next_ping = now + d->keepalive_seconds;
+		ret = program(d, p, NULL, p->endpoint.len != 0);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+void shoald_sessions_wipe(struct shoald *d)
+{
+	size_t i;
+	int j;
+
+	for (i = 0; i < d->n_peers; i++) {
+		handshake_abandon(&d->peers[i]);
+		for (j = 0; j < SHOAL_MAX_SA_IN; j++)
+			session_clear(&d->peers[i].sessions[j]);
+	}
+	sodium_memzero(d->private_key, sizeof(d->private_key));
+}

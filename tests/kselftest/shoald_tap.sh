@@ -1,0 +1,89 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# where: host
+#
+# shoald in static mode on the TAP datapath (userspace ESP), on the host:
+# two daemons in two namespaces (topology in shoald_lib.sh) handshake,
+# carry pings both ways, rekey every second under a 200 packets/s ping
+# without losing one, and shrug off 10,000 forged handshakes a second.
+set -u
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/shoald_lib.sh"
+
+tmp=$(mktemp -d)
+cleanup() {
+	kill $(jobs -p) 2>/dev/null
+	wait 2>/dev/null
+	netns_cleanup
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+if [ "$(id -u)" != 0 ] || [ ! -c /dev/net/tun ]; then
+	ktap_plan 1
+	ktap_skip "needs root and /dev/net/tun"
+	ktap_finish
+fi
+ktap_plan 17
+PY=/usr/bin/python3
+
+sd_topology || { echo "Bail out! cannot build the namespaces"; exit 1; }
+
+# 1-3: a bad file is refused with its line and reason; nothing is created.
+printf '[Interface]\nName = shoal1\nListenPort = 99999\n' >"$tmp/bad.conf"
+out=$(ip netns exec "$sd_ns1" "$SHOALD" --config "$tmp/bad.conf" --foreground 2>&1)
+rc=$?
+echo "$out" | sed 's/^/# /'
+ktap_check "a bad config exits 2" test "$rc" = 2
+ktap_check "the message gives file, line and reason" \
+	grep -q "bad.conf:3: .*ListenPort" <<<"$out"
+ktap_check "nothing was created" \
+	sh -c "! ip -n $sd_ns1 link show shoal1 2>/dev/null"
+
+sd_config 1
+sd_config 2
+sd_start 1 tap && sd_start 2 tap
+sd_tunnel_checks tap/tap tap tap
+ktap_check "status (text) names the peer" sh -c \
+	"'$BIN/shoal' status --socket '$tmp/s1.sock' | grep -q 'status: online, path direct'"
+ktap_check "the underlay carries ESP, not the plaintext" sd_check_encrypted
+
+# 10-11: rekey every second under 200 pings a second, for 20 s.
+sd_rekey_checks tap
+
+# 12-14: 10,000 forged INITs a second for 10 s at daemon 1, from .3.
+sd_stop 1; sd_stop 2
+sd_config 1
+sd_config 2
+: >"$tmp/shoald1.log"; : >"$tmp/shoald2.log"
+sd_start 1 tap
+pid=$(sd_pid 1)
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+t0=$(ticks "$pid")
+ip netns exec "$sd_ns2" $PY "$TOP/tests/kselftest/forge_handshake.py" \
+	--to 192.168.77.1:51821 --pub "$(cat "$tmp/pub1")" --src 192.168.77.3 \
+	--rate 10000 --seconds 10 >"$tmp/forged" &
+forger=$!
+sleep 2
+# A genuine peer turns up in the middle of the flood.
+sd_start 2 tap
+start=$(date +%s.%N)
+ok=0
+sd_wait_online 2 8 && ok=1
+echo "# genuine handshake under the flood took $(awk "BEGIN {print $(date +%s.%N) - $start}") s"
+wait $forger
+t1=$(ticks "$pid")
+hz=$(getconf CLK_TCK)
+cpu=$(awk "BEGIN {printf \"%.1f\", ($t1 - $t0) * 100 / $hz / 10}")
+echo "# forged packets sent: $(cat "$tmp/forged") in 10 s; shoald CPU: $cpu% of one core (ASan build)"
+ktap_check "a genuine handshake completes under the flood" test "$ok" = 1
+ktap_check "shoald CPU under the flood stays below 50% of a core" \
+	awk "BEGIN {exit !($cpu < 50)}"
+rejected=$(sd_status 1 | $PY -c 'import json, sys; print(json.load(sys.stdin)["control_rejected"])')
+echo "# control packets shoald 1 turned away: $rejected"
+ktap_check "the flood reached shoald and was turned away" test "$rejected" -ge 50000
+
+sd_stop 1; rc1=$?
+sd_stop 2; rc2=$?
+ktap_check "both daemons exit 0 on SIGTERM" test "$rc1$rc2" = 00
+ktap_check "no sanitizer report in the daemons' logs" sd_no_sanitizer_reports
+ktap_finish
