@@ -697,6 +697,74 @@ TEST_F(nl, inbound_spi_of_other_peer)
 		       self->a.peers);
 }
 
+/* An inbound SA nest with an SPI and no key keeps the peer's SA. */
+static void put_keep(struct nl_msg *m, uint32_t spi)
+{
+	struct nlattr *sa = nest(m, SHOAL_A_SA);
+
+	nla_put_u32(m, SHOAL_A_SA_SPI, spi);
+	nla_nest_end(m, sa);
+}
+
+TEST_F(nl, keep_unknown_spi)
+{
+	struct set_req r;
+	struct nlattr *in;
+
+	add_peer(_metadata, self->sk, self->family, &self->a, 1, NULL, 4000);
+	r = set_begin(self->family, DEV);
+	put_pubkey(r.msg, 1, SHOAL_KEY_LEN);
+	in = nest(r.msg, SHOAL_A_PEER_SA_IN);
+	put_keep(r.msg, 4001);
+	nla_nest_end(r.msg, in);
+	REFUSED(set_end(r), "keeping an SA the peer lacks", ENOENT, 0, SHOAL_A_SA);
+}
+
+TEST_F(nl, keep_spi_of_other_peer)
+{
+	struct set_req r;
+	struct nlattr *in;
+
+	add_peer(_metadata, self->sk, self->family, &self->a, 1, NULL, 4000);
+	add_peer(_metadata, self->sk, self->family, &self->a, 2, NULL, 0);
+	r = set_begin(self->family, DEV);
+	put_pubkey(r.msg, 2, SHOAL_KEY_LEN);
+	in = nest(r.msg, SHOAL_A_PEER_SA_IN);
+	put_keep(r.msg, 4000);
+	nla_nest_end(r.msg, in);
+	REFUSED(set_end(r), "keeping another peer's SA", ENOENT, 0, SHOAL_A_SA);
+}
+
+TEST_F(nl, keep_then_add)
+{
+	uint32_t keep[2] = { 4000, 4001 };
+	struct set_req r;
+	struct nlattr *in;
+	int i;
+
+	add_peer(_metadata, self->sk, self->family, &self->a, 1, NULL, 4000);
+	/* Keep 4000 and add 4001, then keep both: both must be there. */
+	for (i = 0; i < 2; i++) {
+		r = set_begin(self->family, DEV);
+		put_pubkey(r.msg, 1, SHOAL_KEY_LEN);
+		in = nest(r.msg, SHOAL_A_PEER_SA_IN);
+		if (i == 0) {
+			put_sa(r.msg, SHOAL_A_SA, 4001, SHOAL_SA_KEY_LEN, 7);
+			put_keep(r.msg, keep[0]);
+		} else {
+			put_keep(r.msg, keep[1]);
+			put_keep(r.msg, keep[0]);
+		}
+		nla_nest_end(r.msg, in);
+		r.msg = set_end(r);
+		ASSERT_EQ(0, transact(self->sk, r.msg, &self->a, 0));
+		nlmsg_free(r.msg);
+		ASSERT_EQ(0, self->a.error) TH_LOG("round %d: %s (%s)", i,
+						   strerror(self->a.error),
+						   self->a.msg);
+	}
+}
+
 TEST_F(nl, mac_of_other_peer)
 {
 	struct set_req r;

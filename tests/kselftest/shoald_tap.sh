@@ -23,7 +23,7 @@ if [ "$(id -u)" != 0 ] || [ ! -c /dev/net/tun ]; then
 	ktap_skip "needs root and /dev/net/tun"
 	ktap_finish
 fi
-ktap_plan 17
+ktap_plan 21
 PY=/usr/bin/python3
 
 sd_topology || { echo "Bail out! cannot build the namespaces"; exit 1; }
@@ -81,6 +81,27 @@ ktap_check "shoald CPU under the flood stays below 50% of a core" \
 rejected=$(sd_status 1 | $PY -c 'import json, sys; print(json.load(sys.stdin)["control_rejected"])')
 echo "# control packets shoald 1 turned away: $rejected"
 ktap_check "the flood reached shoald and was turned away" test "$rejected" -ge 50000
+
+# 17-20: the control socket's permissions; a peer that dies is torn down
+# after 3 keepalives + 5 s and comes back by itself when it returns.
+ktap_check "control socket is mode 0660" \
+	test "$(stat -c %a "$tmp/s1.sock")" = 660
+sd_stop 1; sd_stop 2
+sd_config 1 "KeepaliveSeconds = 1"
+sd_config 2 "KeepaliveSeconds = 1"
+sd_start 1 tap && sd_start 2 tap && sd_wait_both
+sd_stop 2 KILL
+went=0
+for n in $(seq 150); do
+	[ "$(sd_peer_field 1 online)" = false ] && { went=1; break; }
+	sleep 0.1
+done
+echo "# a killed peer was declared offline after $((n / 10)) s (limit: 3 x 1 + 5 s)"
+ktap_check "a silent peer is torn down" test "$went" = 1
+ktap_check "its path is none and its round-trip time unknown" \
+	test "$(sd_peer_field 1 path) $(sd_peer_field 1 rtt_ms)" = '"none" null'
+sd_start 2 tap
+ktap_check "it comes back online when the peer returns" sd_wait_both
 
 sd_stop 1; rc1=$?
 sd_stop 2; rc2=$?
