@@ -307,7 +307,6 @@ static void on_init(struct shoald *d, const struct shoal_ctl *m,
 	struct shoal_ctl_keys keys;
 	struct shoald_session *s;
 	struct shoald_peer *p;
-	bool first;
 	size_t len;
 
 	if (!shoald_ratelimit_allow(&d->limiter, from, now)) {
@@ -333,8 +332,11 @@ static void on_init(struct shoald *d, const struct shoal_ctl *m,
 		goto reject;
 	memcpy(p->last_timestamp, payload + 4, SHOAL_TAI64N_LEN);
 
-	first = !p->out_spi;
-	s = session_push(p, first);
+	/*
+	 * Unconfirmed until the initiator proves it holds the keys: a
+	 * replayed INIT must neither move the endpoint nor carry traffic.
+	 */
+	s = session_push(p, false);
 	s->my_spi = new_spi(d);
 	s->peer_spi = m->sender_spi;
 	shoal_ctl_response_payload(reply_payload, s->my_spi);
@@ -351,17 +353,13 @@ static void on_init(struct shoald *d, const struct shoal_ctl *m,
 	memcpy(s->ctl_key, keys.session, sizeof(s->ctl_key));
 	shoal_ctl_keys_wipe(&keys);
 	s->established = now;
-	/* Nothing to lose without an outbound SA: use the new one now. */
-	s->confirmed = first;
-	p->endpoint = *from;
-	if (program(d, p, first ? s : NULL, true) < 0) {
+	if (program(d, p, NULL, false) < 0) {
 		session_clear(s);
 		goto reject;
 	}
 	send_ctl(d, from, msg,
 		 shoal_ctl_write_response(msg, sizeof(msg), s->my_spi,
 					  s->peer_spi, noise, p->mac1_key));
-	established(d, p, now, false);
 	log_peer(d, p, "answered a handshake");
 	shoal_noise_handshake_wipe(&hs);
 	return;
@@ -412,14 +410,15 @@ static void on_response(struct shoald *d, const struct shoal_ctl *m,
 	memcpy(s->ctl_key, keys.session, sizeof(s->ctl_key));
 	shoal_ctl_keys_wipe(&keys);
 	handshake_abandon(p);
+	/* CONFIRM first, so that it goes ahead of traffic on the new SA. */
+	send_ctl(d, from, msg,
+		 shoal_ctl_write_confirm(msg, sizeof(msg), s->my_spi,
+					 s->peer_spi, s->ctl_key));
 	p->endpoint = *from;
 	if (program(d, p, s, true) < 0) {
 		session_clear(s);
 		return;
 	}
-	send_ctl(d, from, msg,
-		 shoal_ctl_write_confirm(msg, sizeof(msg), s->my_spi,
-					 s->peer_spi, s->ctl_key));
 	established(d, p, now, true);
 	log_peer(d, p, "handshake complete");
 	return;
@@ -428,19 +427,26 @@ reject:
 	d->ctl_rejected++;
 }
 
-/* The responder learns that the initiator holds the session's keys. */
+/*
+ * The responder learns that the initiator holds the session's keys: the
+ * session carries traffic out, and the peer is where the proof came from.
+ */
 static void confirmed(struct shoald *d, struct shoald_peer *p,
-		      struct shoald_session *s)
+		      struct shoald_session *s,
+		      const struct shoal_endpoint *from, double now)
 {
 	if (s->confirmed)
 		return;
 	s->confirmed = true;
-	if (s->has_out_key)
-		program(d, p, s, false);
+	p->endpoint = *from;
+	if (!s->has_out_key || program(d, p, s, true) < 0)
+		return;
+	established(d, p, now, false);
 }
 
 static void on_confirm(struct shoald *d, const struct shoal_ctl *m,
-		       const uint8_t *buf, size_t len, double now)
+		       const uint8_t *buf, size_t len,
+		       const struct shoal_endpoint *from, double now)
 {
 	struct shoald_session *s;
 	struct shoald_peer *p;
@@ -451,7 +457,7 @@ static void on_confirm(struct shoald *d, const struct shoal_ctl *m,
 		d->ctl_rejected++;
 		return;
 	}
-	confirmed(d, p, s);
+	confirmed(d, p, s, from, now);
 	alive(p, now);
 }
 
@@ -478,7 +484,7 @@ static void on_ping(struct shoald *d, const struct shoal_ctl *m,
 		return;
 	}
 	/* A PING on a session proves the peer holds its keys. */
-	confirmed(d, p, s);
+	confirmed(d, p, s, from, now);
 	send_ctl(d, from, msg,
 		 shoal_ctl_write_ping(msg, sizeof(msg), SHOAL_CTL_PONG,
 				      s->peer_spi, m->ping_id, s->ctl_key));
@@ -501,7 +507,7 @@ static void on_control(struct shoald *d, const struct shoal_dp_event *ev)
 		on_response(d, &m, &ev->from, now);
 		break;
 	case SHOAL_CTL_CONFIRM:
-		on_confirm(d, &m, ev->payload, ev->len, now);
+		on_confirm(d, &m, ev->payload, ev->len, &ev->from, now);
 		break;
 	case SHOAL_CTL_PING:
 	case SHOAL_CTL_PONG:

@@ -119,7 +119,7 @@ static int parse_options(struct options *o, int argc, char **argv)
 	return -1;
 }
 
-/* A MAC both sides can work out from a public key: 02:xx:xx:xx:xx:xx. */
+/* A MAC both sides can work out from a public key: unicast, local. */
 static void mac_from_key(uint8_t mac[6], const uint8_t key[32])
 {
 	static const char label[] = "shoal mac";
@@ -373,17 +373,20 @@ int main(int argc, char **argv)
 			strerror(-ret));
 		goto close_control;
 	}
-	ret = loop_open(&l, &d, control_fd);
-	if (ret < 0) {
-		fprintf(stderr, "shoald: %s\n", strerror(-ret));
-		goto close_loop;
-	}
 	fprintf(stderr, "shoald: %s up, %s datapath, port %u, %zu peers, "
 		"control socket %s\n", d.dp->ifname, d.dp->ops->name,
 		d.dp->listen_port, d.n_peers, socket_path);
-	/* Only now: errors so far went to the terminal that started us. */
+	/*
+	 * Only now: errors so far went to the terminal that started us.  And
+	 * before the signalfd exists, which answers only its creator.
+	 */
 	if (!o.foreground && daemon(0, 0) < 0) {
 		perror("shoald: daemon");
+		goto close_control;
+	}
+	ret = loop_open(&l, &d, control_fd);
+	if (ret < 0) {
+		fprintf(stderr, "shoald: %s\n", strerror(-ret));
 		goto close_loop;
 	}
 	status = run(&l, &d);

@@ -23,7 +23,7 @@ if [ "$(id -u)" != 0 ] || [ ! -c /dev/net/tun ]; then
 	ktap_skip "needs root and /dev/net/tun"
 	ktap_finish
 fi
-ktap_plan 21
+ktap_plan 22
 PY=/usr/bin/python3
 
 sd_topology || { echo "Bail out! cannot build the namespaces"; exit 1; }
@@ -106,5 +106,22 @@ ktap_check "it comes back online when the peer returns" sd_wait_both
 sd_stop 1; rc1=$?
 sd_stop 2; rc2=$?
 ktap_check "both daemons exit 0 on SIGTERM" test "$rc1$rc2" = 00
+
+# Without --foreground: detaches, and still stops on SIGTERM.
+sd_background_stops() {
+	local n
+	cp "$tmp/shoal1.conf" "$tmp/bg.conf"
+	ip netns exec "$sd_ns1" "$SHOALD" --config "$tmp/bg.conf" --datapath tap \
+		--socket "$tmp/sbg.sock" 2>/dev/null || return 1
+	sd_status bg >/dev/null || return 1
+	pkill -TERM -f -- "--config $tmp/bg.conf" || return 1
+	for n in $(seq 50); do
+		pgrep -f -- "--config $tmp/bg.conf" >/dev/null || return 0
+		sleep 0.1
+	done
+	pkill -KILL -f -- "--config $tmp/bg.conf"
+	return 1
+}
+ktap_check "in the background it detaches and stops on SIGTERM" sd_background_stops
 ktap_check "no sanitizer report in the daemons' logs" sd_no_sanitizer_reports
 ktap_finish
