@@ -410,15 +410,21 @@ static void on_response(struct shoald *d, const struct shoal_ctl *m,
 	memcpy(s->ctl_key, keys.session, sizeof(s->ctl_key));
 	shoal_ctl_keys_wipe(&keys);
 	handshake_abandon(p);
-	/* CONFIRM first, so that it goes ahead of traffic on the new SA. */
-	send_ctl(d, from, msg,
-		 shoal_ctl_write_confirm(msg, sizeof(msg), s->my_spi,
-					 s->peer_spi, s->ctl_key));
+	/*
+	 * Inbound SA, CONFIRM, outbound SA, in that order: the responder
+	 * sends on the new SA once it has the CONFIRM, so ours must be in
+	 * place before; and the CONFIRM goes ahead of our traffic on it.
+	 */
 	p->endpoint = *from;
-	if (program(d, p, s, true) < 0) {
+	if (program(d, p, NULL, true) < 0) {
 		session_clear(s);
 		return;
 	}
+	send_ctl(d, from, msg,
+		 shoal_ctl_write_confirm(msg, sizeof(msg), s->my_spi,
+					 s->peer_spi, s->ctl_key));
+	if (program(d, p, s, false) < 0)
+		return;
 	established(d, p, now, true);
 	log_peer(d, p, "handshake complete");
 	return;

@@ -22,6 +22,7 @@
 #include "datapath.h"
 #include "key.h"
 #include "link.h"
+#include "modload.h"
 #include "session.h"
 #include "util.h"
 
@@ -152,16 +153,20 @@ static int open_datapath(struct shoald *d, const struct shoal_config *c,
 		mac_from_key(dc.mac, d->public_key);
 	if (strcmp(kind, "tap")) {
 		ret = shoal_dp_kernel_open(&d->dp, &dc, err, sizeof(err));
+		/* The kernel autoloads the module; if not, modprobe says why. */
+		if (ret == -ENOENT && shoald_load_module(err, sizeof(err)) == 0)
+			ret = shoal_dp_kernel_open(&d->dp, &dc, err,
+						   sizeof(err));
 		if (ret == 0)
 			return 0;
 		if (ret != -ENOENT || !strcmp(kind, "kernel")) {
 			fprintf(stderr, "shoald: kernel datapath: %s\n", err);
 			return ret;
 		}
-		fprintf(stderr, "shoald: warning: %s; falling back to the TAP "
-			"datapath in userspace, which is slower (install "
-			"shoal.ko, or use --datapath tap to silence this)\n",
-			err);
+		fprintf(stderr, "shoald: warning: no kernel datapath: %s.  "
+			"Running on the TAP datapath in userspace instead, "
+			"which works with every peer but is slower "
+			"(--datapath tap silences this)\n", err);
 	}
 	ret = shoal_dp_tap_open(&d->dp, &dc, err, sizeof(err));
 	if (ret < 0) {

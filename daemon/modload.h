@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SHOALD_MODLOAD_H
+#define SHOALD_MODLOAD_H
+
+#include <stddef.h>
+
+/*
+ * Tries `modprobe shoal` once.  Returns 0 if the module is (now) loaded;
+ * otherwise -1 with why in reason, worded for a user: no module for this
+ * kernel, Secure Boot refusing it, module loading disabled, no modprobe.
+ */
+int shoald_load_module(char *reason, size_t size);
+
+#endif
