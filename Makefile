@@ -113,4 +113,9 @@ demo:
 clean:
 	rm -rf $(BUILD)
 
+# make install / uninstall (DESTDIR, PREFIX) and make fuzz; after `all` so
+# that it stays the default goal.
+include mk/install.mk
+include mk/fuzz.mk
+
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
