@@ -23,7 +23,7 @@ if [ "$(id -u)" != 0 ] || [ ! -c /dev/net/tun ]; then
 	ktap_skip "needs root and /dev/net/tun"
 	ktap_finish
 fi
-ktap_plan 22
+ktap_plan 23
 PY=/usr/bin/python3
 
 sd_topology || { echo "Bail out! cannot build the namespaces"; exit 1; }
@@ -41,7 +41,16 @@ ktap_check "nothing was created" \
 
 sd_config 1
 sd_config 2
-sd_start 1 tap && sd_start 2 tap
+# Daemon 1 on auto: the host has no shoal.ko, so it must say why, once,
+# and run on the TAP datapath.
+sd_start 1 auto && sd_start 2 tap
+if modinfo shoal >/dev/null 2>&1; then
+	ktap_skip "auto without the module: this host has shoal.ko"
+else
+	grep "warning" "$tmp/shoald1.log" | sed 's/^/# /'
+	ktap_check "auto without the module: one warning with the reason, then TAP" \
+		test "$(grep -c 'warning: no kernel datapath: there is no shoal.ko for kernel .*TAP datapath' "$tmp/shoald1.log")" = 1
+fi
 sd_tunnel_checks tap/tap tap tap
 ktap_check "status (text) names the peer" sh -c \
 	"'$BIN/shoal' status --socket '$tmp/s1.sock' | grep -q 'status: online, path direct'"
