@@ -106,7 +106,8 @@ install-completion:
 
 # The module's sources where DKMS wants them; then, on a real install,
 # DKMS builds shoal.ko for the running kernel (and, with AUTOINSTALL, for
-# every kernel installed later).  A version added before is removed first,
+# every kernel installed later).  A kernel without headers is not an
+# error: the rest of shoal works without the module (the TAP datapath).  A version added before is removed first,
 # so that reinstalling rebuilds from the new sources.
 install-dkms:
 	@for f in $(SHOAL_DKMS_SRCS); do \
@@ -118,11 +119,14 @@ install-dkms:
 			echo "  DKMS    remove shoal/$(VERSION) --all"; \
 			dkms remove shoal/$(VERSION) --all >/dev/null || exit; \
 		fi; \
-		for step in add build install; do \
+		echo "  DKMS    add shoal/$(VERSION)"; \
+		dkms add shoal/$(VERSION) || exit; \
+		for step in build install; do \
 			echo "  DKMS    $$step shoal/$(VERSION)"; \
-			dkms $$step shoal/$(VERSION) || { \
-				echo "make install: dkms $$step failed; are the headers of $$(uname -r) installed?" >&2; \
-				exit 1; }; \
+			dkms $$step shoal/$(VERSION) >/dev/null 2>&1 || { \
+				echo "make install: warning: dkms could not $$step shoal.ko for $$(uname -r) (are its headers installed?)." >&2; \
+				echo "  DKMS will build it for kernels installed with headers; until then shoald runs on the TAP datapath." >&2; \
+				break; }; \
 		done; \
 	elif [ "$(SHOAL_DKMS)" = 1 ]; then \
 		echo "  (no dkms: build shoal.ko from $(DKMSSRCDIR) yourself, or install dkms and run make install again)"; \
@@ -130,7 +134,8 @@ install-dkms:
 
 # Everything install put there, and the directories that are shoal's own
 # (/usr/src/shoal-VERSION); shared ones such as man5 stay, empty or not.
-# The group shoal stays too: files may still belong to it.
+# On a real uninstall the group shoal goes too, unless a user is still in
+# it (then it is theirs as much as ours).
 uninstall:
 	@if [ "$(SHOAL_DKMS)" = 1 ] && command -v dkms >/dev/null && \
 	    [ -n "$$(dkms status shoal/$(VERSION) 2>/dev/null)" ]; then \
@@ -152,6 +157,13 @@ uninstall:
 	@if $(SHOAL_SYSTEMD_RUNNING); then \
 		echo "  RELOAD  systemctl daemon-reload"; \
 		systemctl daemon-reload || true; \
+	fi
+	@if [ -z "$(DESTDIR)" ] && getent group shoal >/dev/null; then \
+		if [ -z "$$(getent group shoal | cut -d: -f4)" ]; then \
+			echo "  GROUP   shoal removed"; groupdel shoal || exit; \
+		else \
+			echo "  GROUP   shoal kept: it has members"; \
+		fi; \
 	fi
 
 .DEFAULT_GOAL := $(shoal_saved_default_goal)
