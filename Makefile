@@ -16,7 +16,7 @@ SANFLAGS :=
 OPT := -O2 -g
 endif
 
-PKGS := libsodium libmnl libnl-genl-3.0
+PKGS := libsodium libmnl libnl-genl-3.0 sqlite3
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

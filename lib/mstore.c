@@ -1,0 +1,1802 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The mediator's storage on SQLite.  Every statement is a constant string
+ * with bound parameters, prepared once per connection.  Changes of more
+ * than one statement run in BEGIN IMMEDIATE transactions, so that two
+ * mediators on one file (or two connections of one) never see each
+ * other's half-done work and never deadlock upgrading a read lock.
+ * Argon2id runs outside any transaction: it is slow on purpose, and a
+ * writer holding the lock meanwhile would stall every other one.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+#include <sqlite3.h>
+
+#include "mstore.h"
+
+/* "shmd" in PRAGMA application_id: tells our file from other SQLite files. */
+#define APPLICATION_ID 1936223588
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+#define DEFAULT_POOL 0x64400000u	/* 100.64.0.0 */
+#define DEFAULT_POOL_PREFIX 10
+#define DEFAULT_BUSY_MS 5000
+#define ULA_LEN 6
+#define IID_LEN 8
+/* Candidates tried for a unique MAC or interface id before giving up. */
+#define MAX_CANDIDATES 1000
+
+/*
+ * Schema version 1.  Member states are enum mstore_state.  members.since
+ * orders a network's members by when they became one (approval, not the
+ * request): the longest-standing one inherits the network.  ipv4 is in
+ * host order; the IPv6 address is the meta ULA prefix, subnet 0, ipv6_iid.
+ */
+static const char schema_sql[] =
+	"CREATE TABLE meta ("
+	"  key TEXT PRIMARY KEY,"
+	"  value BLOB NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE TABLE clients ("
+	"  id INTEGER PRIMARY KEY,"
+	"  pubkey BLOB NOT NULL UNIQUE CHECK (length(pubkey) = 32),"
+	"  nickname TEXT NOT NULL COLLATE NOCASE UNIQUE,"
+	"  ipv4 INTEGER NOT NULL UNIQUE,"
+	"  ipv6_iid BLOB NOT NULL UNIQUE CHECK (length(ipv6_iid) = 8),"
+	"  mac BLOB NOT NULL UNIQUE CHECK (length(mac) = 6),"
+	"  created INTEGER NOT NULL,"
+	"  last_login INTEGER NOT NULL"
+	");"
+	"CREATE TABLE networks ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL COLLATE NOCASE UNIQUE,"
+	"  owner_id INTEGER NOT NULL REFERENCES clients(id),"
+	"  password_hash TEXT,"
+	"  approval INTEGER NOT NULL CHECK (approval IN (0, 1)),"
+	"  member_limit INTEGER NOT NULL CHECK (member_limit > 0),"
+	"  created INTEGER NOT NULL"
+	");"
+	"CREATE TABLE members ("
+	"  network_id INTEGER NOT NULL"
+	"    REFERENCES networks(id) ON DELETE CASCADE,"
+	"  client_id INTEGER NOT NULL REFERENCES clients(id) ON DELETE CASCADE,"
+	"  state INTEGER NOT NULL CHECK (state IN (1, 2)),"
+	"  since INTEGER NOT NULL,"
+	"  PRIMARY KEY (network_id, client_id)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX members_by_client ON members(client_id);"
+	"CREATE TABLE bans ("
+	"  network_id INTEGER NOT NULL"
+	"    REFERENCES networks(id) ON DELETE CASCADE,"
+	"  client_id INTEGER NOT NULL REFERENCES clients(id) ON DELETE CASCADE,"
+	"  created INTEGER NOT NULL,"
+	"  PRIMARY KEY (network_id, client_id)"
+	") WITHOUT ROWID;"
+	"PRAGMA application_id = " STR(APPLICATION_ID) ";"
+	"PRAGMA user_version = " STR(MSTORE_SCHEMA_VERSION) ";";
+
+#define CLIENT_COLS "c.id, c.pubkey, c.nickname, c.ipv4, c.ipv6_iid, c.mac"
+#define NETWORK_COLS							\
+	"n.id, n.name, n.owner_id, o.nickname,"				\
+	" n.password_hash IS NOT NULL, n.approval, n.member_limit,"	\
+	" (SELECT count(*) FROM members WHERE network_id = n.id"	\
+	"  AND state = 2),"						\
+	" (SELECT count(*) FROM members WHERE network_id = n.id"	\
+	"  AND state = 1)"
+
+enum stmt {
+	ST_META_GET,
+	ST_META_PUT,
+	ST_CLIENT_BY_KEY,
+	ST_CLIENT_BY_ID,
+	ST_CLIENT_BY_NICK,
+	ST_IPV4_TAKEN,
+	ST_IPV4_GAP,
+	ST_MAC_TAKEN,
+	ST_IID_TAKEN,
+	ST_CLIENT_INSERT,
+	ST_CLIENT_LOGIN,
+	ST_CLIENT_NICK,
+	ST_NET_BY_NAME,
+	ST_NET_INSERT,
+	ST_NET_DELETE,
+	ST_NET_OWNER,
+	ST_NET_PASSWORD,
+	ST_NET_APPROVAL,
+	ST_NET_LIMIT,
+	ST_NET_INFO,
+	ST_NETS_OF,
+	ST_MEMBER_STATE,
+	ST_MEMBER_COUNT,
+	ST_MEMBER_INSERT,
+	ST_MEMBER_APPROVE,
+	ST_MEMBER_DELETE,
+	ST_MEMBER_OLDEST,
+	ST_MEMBERS,
+	ST_BANNED,
+	ST_BAN_INSERT,
+	ST_BAN_DELETE,
+	ST_PEERS_OF,
+	ST_IS_PEER,
+	ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+	[ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+	[ST_META_PUT] = "INSERT INTO meta (key, value) VALUES (?1, ?2)",
+	[ST_CLIENT_BY_KEY] =
+		"SELECT " CLIENT_COLS " FROM clients c WHERE c.pubkey = ?1",
+	[ST_CLIENT_BY_ID] =
+		"SELECT " CLIENT_COLS " FROM clients c WHERE c.id = ?1",
+	[ST_CLIENT_BY_NICK] =
+		"SELECT " CLIENT_COLS " FROM clients c WHERE c.nickname = ?1",
+	[ST_IPV4_TAKEN] = "SELECT 1 FROM clients WHERE ipv4 = ?1",
+	/* The address after the lowest one in use whose successor is free. */
+	[ST_IPV4_GAP] =
+		"SELECT c.ipv4 + 1 FROM clients c"
+		" WHERE c.ipv4 >= ?1 AND c.ipv4 < ?2 AND NOT EXISTS"
+		" (SELECT 1 FROM clients d WHERE d.ipv4 = c.ipv4 + 1)"
+		" ORDER BY c.ipv4 LIMIT 1",
+	[ST_MAC_TAKEN] = "SELECT 1 FROM clients WHERE mac = ?1",
+	[ST_IID_TAKEN] = "SELECT 1 FROM clients WHERE ipv6_iid = ?1",
+	[ST_CLIENT_INSERT] =
+		"INSERT INTO clients (pubkey, nickname, ipv4, ipv6_iid, mac,"
+		" created, last_login) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+	[ST_CLIENT_LOGIN] =
+		"UPDATE clients SET nickname = coalesce(?2, nickname),"
+		" last_login = ?3 WHERE id = ?1",
+	[ST_CLIENT_NICK] = "UPDATE clients SET nickname = ?2 WHERE id = ?1",
+	[ST_NET_BY_NAME] =
+		"SELECT id, owner_id, password_hash, approval, member_limit"
+		" FROM networks WHERE name = ?1",
+	[ST_NET_INSERT] =
+		"INSERT INTO networks (name, owner_id, password_hash, approval,"
+		" member_limit, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_NET_DELETE] = "DELETE FROM networks WHERE id = ?1",
+	[ST_NET_OWNER] = "UPDATE networks SET owner_id = ?2 WHERE id = ?1",
+	[ST_NET_PASSWORD] =
+		"UPDATE networks SET password_hash = ?2 WHERE id = ?1",
+	[ST_NET_APPROVAL] = "UPDATE networks SET approval = ?2 WHERE id = ?1",
+	[ST_NET_LIMIT] = "UPDATE networks SET member_limit = ?2 WHERE id = ?1",
+	[ST_NET_INFO] =
+		"SELECT " NETWORK_COLS ", coalesce((SELECT state FROM members"
+		" WHERE network_id = n.id AND client_id = ?2), 0)"
+		" FROM networks n JOIN clients o ON o.id = n.owner_id"
+		" WHERE n.name = ?1",
+	[ST_NETS_OF] =
+		"SELECT " NETWORK_COLS ", me.state"
+		" FROM members me JOIN networks n ON n.id = me.network_id"
+		" JOIN clients o ON o.id = n.owner_id"
+		" WHERE me.client_id = ?1 ORDER BY n.name",
+	[ST_MEMBER_STATE] =
+		"SELECT state FROM members"
+		" WHERE network_id = ?1 AND client_id = ?2",
+	[ST_MEMBER_COUNT] =
+		"SELECT count(*) FROM members WHERE network_id = ?1"
+		" AND state = 2",
+	[ST_MEMBER_INSERT] =
+		"INSERT INTO members (network_id, client_id, state, since)"
+		" VALUES (?1, ?2, ?3, (SELECT coalesce(max(since), 0) + 1"
+		" FROM members WHERE network_id = ?1))",
+	[ST_MEMBER_APPROVE] =
+		"UPDATE members SET state = 2, since = (SELECT max(since) + 1"
+		" FROM members WHERE network_id = ?1)"
+		" WHERE network_id = ?1 AND client_id = ?2",
+	[ST_MEMBER_DELETE] =
+		"DELETE FROM members WHERE network_id = ?1 AND client_id = ?2",
+	[ST_MEMBER_OLDEST] =
+		"SELECT client_id FROM members WHERE network_id = ?1"
+		" AND state = 2 AND client_id != ?2 ORDER BY since LIMIT 1",
+	[ST_MEMBERS] =
+		"SELECT " CLIENT_COLS ", m.state, c.id = n.owner_id"
+		" FROM networks n JOIN members m ON m.network_id = n.id"
+		" JOIN clients c ON c.id = m.client_id"
+		" WHERE n.id = ?1 ORDER BY m.state DESC, m.since",
+	[ST_BANNED] =
+		"SELECT 1 FROM bans WHERE network_id = ?1 AND client_id = ?2",
+	[ST_BAN_INSERT] =
+		"INSERT OR IGNORE INTO bans (network_id, client_id, created)"
+		" VALUES (?1, ?2, ?3)",
+	[ST_BAN_DELETE] =
+		"DELETE FROM bans WHERE network_id = ?1 AND client_id = ?2",
+	[ST_PEERS_OF] =
+		"SELECT DISTINCT " CLIENT_COLS
+		" FROM members me JOIN members m"
+		" ON m.network_id = me.network_id"
+		" AND m.client_id != me.client_id"
+		" JOIN clients c ON c.id = m.client_id"
+		" WHERE me.client_id = ?1 AND me.state = 2 AND m.state = 2"
+		" ORDER BY c.id",
+	[ST_IS_PEER] =
+		"SELECT 1 FROM clients a"
+		" JOIN members ma ON ma.client_id = a.id AND ma.state = 2"
+		" JOIN members mb ON mb.network_id = ma.network_id"
+		" AND mb.state = 2"
+		" JOIN clients b ON b.id = mb.client_id"
+		" WHERE a.pubkey = ?1 AND b.pubkey = ?2 AND a.id != b.id"
+		" LIMIT 1",
+};
+
+struct mstore {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[ST_COUNT];
+	uint32_t pool_first, pool_last;	/* host order, inclusive */
+	uint8_t ula[ULA_LEN];
+	unsigned long long opslimit;
+	size_t memlimit;
+	unsigned int member_limit;
+	char error[256];
+};
+
+/* A network row as the commands need it. */
+struct net {
+	int64_t id, owner;
+	bool approval;
+	unsigned int limit;
+	bool has_hash;
+	char hash[crypto_pwhash_STRBYTES];	/* wiped by net_wipe */
+};
+
+static void net_wipe(struct net *n)
+{
+	sodium_memzero(n->hash, sizeof(n->hash));
+}
+
+/* Keeps the database's message and turns it into MSTORE_E_IO. */
+static int db_fail(struct mstore *s)
+{
+	snprintf(s->error, sizeof(s->error), "%s", sqlite3_errmsg(s->db));
+	return MSTORE_E_IO;
+}
+
+static int fail_msg(struct mstore *s, const char *msg)
+{
+	snprintf(s->error, sizeof(s->error), "%s", msg);
+	return MSTORE_E_IO;
+}
+
+/* The statement, reset and cleared; NULL after db_fail. */
+static sqlite3_stmt *prep(struct mstore *s, enum stmt id)
+{
+	sqlite3_stmt *st = s->stmt[id];
+
+	if (!st) {
+		if (sqlite3_prepare_v3(s->db, stmt_sql[id], -1,
+				       SQLITE_PREPARE_PERSISTENT, &st,
+				       NULL) != SQLITE_OK) {
+			db_fail(s);
+			return NULL;
+		}
+		s->stmt[id] = st;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return st;
+}
+
+/*
+ * Steps st: 1 for a row, 0 when done (st reset), or MSTORE_E_IO (reset).
+ * Callers reset after the last row they read, so that no statement keeps
+ * a read snapshot open between calls.
+ */
+static int step(struct mstore *s, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(st);
+		return 0;
+	}
+	db_fail(s);
+	sqlite3_reset(st);
+	return MSTORE_E_IO;
+}
+
+/* Runs a statement that returns no rows. */
+static int run(struct mstore *s, sqlite3_stmt *st)
+{
+	int rc = step(s, st);
+
+	if (rc == 1) {
+		sqlite3_reset(st);
+		return 0;
+	}
+	return rc;
+}
+
+static int bind_i64(struct mstore *s, sqlite3_stmt *st, int i, int64_t v)
+{
+	return sqlite3_bind_int64(st, i, v) == SQLITE_OK ? 0 : db_fail(s);
+}
+
+/* The caller keeps text and blobs alive until the statement is reset. */
+static int bind_text(struct mstore *s, sqlite3_stmt *st, int i,
+		     const char *v)
+{
+	int rc = v ? sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC) :
+		     sqlite3_bind_null(st, i);
+
+	return rc == SQLITE_OK ? 0 : db_fail(s);
+}
+
+static int bind_blob(struct mstore *s, sqlite3_stmt *st, int i,
+		     const void *v, int len)
+{
+	return sqlite3_bind_blob(st, i, v, len, SQLITE_STATIC) == SQLITE_OK ?
+	       0 : db_fail(s);
+}
+
+static int exec(struct mstore *s, const char *sql)
+{
+	return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ?
+	       0 : db_fail(s);
+}
+
+static int begin(struct mstore *s)
+{
+	return exec(s, "BEGIN IMMEDIATE");
+}
+
+/* Commits if rc is a success, else rolls back; returns the outcome. */
+static int finish(struct mstore *s, int rc)
+{
+	if (rc >= 0) {
+		if (exec(s, "COMMIT") == 0)
+			return rc;
+		rc = MSTORE_E_IO;
+	}
+	/* An error may have rolled back already; keep its message. */
+	if (!sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+/* One integer column of one row: 1 and *v, 0 for no row, or an error. */
+static int query_i64(struct mstore *s, sqlite3_stmt *st, int64_t *v)
+{
+	int rc = step(s, st);
+
+	if (rc == 1) {
+		if (v)
+			*v = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+	}
+	return rc;
+}
+
+/*
+ * Letters and digits, and '.', '_', '-' after the first: nothing that
+ * needs quoting in a shell, a log line or a table, nor that looks like
+ * an option.
+ */
+static bool name_ok(const char *name, size_t max)
+{
+	size_t i;
+
+	if (!name)
+		return false;
+	for (i = 0; name[i]; i++) {
+		char ch = name[i];
+		bool alnum = (ch >= 'a' && ch <= 'z') ||
+			     (ch >= 'A' && ch <= 'Z') ||
+			     (ch >= '0' && ch <= '9');
+
+		if (i >= max)
+			return false;
+		if (!alnum && (i == 0 || (ch != '.' && ch != '_' && ch != '-')))
+			return false;
+	}
+	return i > 0;
+}
+
+static bool password_ok(const char *pw)
+{
+	return pw && pw[0] && strnlen(pw, MSTORE_PASSWORD_MAX + 1) <=
+			      MSTORE_PASSWORD_MAX;
+}
+
+static int hash_password(const struct mstore *s,
+			 char out[crypto_pwhash_STRBYTES], const char *pw)
+{
+	if (crypto_pwhash_str(out, pw, strlen(pw), s->opslimit,
+			      s->memlimit) != 0)
+		return MSTORE_E_NOMEM;
+	return MSTORE_OK;
+}
+
+/* Reads CLIENT_COLS starting at column col. */
+static int read_client(struct mstore *s, sqlite3_stmt *st, int col,
+		       struct mstore_client *c)
+{
+	const void *key = sqlite3_column_blob(st, col + 1);
+	int key_len = sqlite3_column_bytes(st, col + 1);
+	const unsigned char *nick = sqlite3_column_text(st, col + 2);
+	int nick_len = sqlite3_column_bytes(st, col + 2);
+	const void *iid = sqlite3_column_blob(st, col + 4);
+	int iid_len = sqlite3_column_bytes(st, col + 4);
+	const void *mac = sqlite3_column_blob(st, col + 5);
+	int mac_len = sqlite3_column_bytes(st, col + 5);
+
+	if (!key || key_len != MSTORE_KEY_LEN || !nick ||
+	    nick_len > MSTORE_NICK_MAX || !iid || iid_len != IID_LEN ||
+	    !mac || mac_len != MSTORE_MAC_LEN) {
+		if (sqlite3_errcode(s->db) == SQLITE_NOMEM)
+			return MSTORE_E_NOMEM;
+		return fail_msg(s, "corrupt client record");
+	}
+	memset(c, 0, sizeof(*c));
+	c->id = sqlite3_column_int64(st, col);
+	memcpy(c->pubkey, key, MSTORE_KEY_LEN);
+	memcpy(c->nickname, nick, (size_t)nick_len);
+	c->ipv4.s_addr = htonl((uint32_t)sqlite3_column_int64(st, col + 3));
+	memcpy(c->ipv6.s6_addr, s->ula, ULA_LEN);
+	memcpy(c->ipv6.s6_addr + 16 - IID_LEN, iid, IID_LEN);
+	memcpy(c->mac, mac, MSTORE_MAC_LEN);
+	return MSTORE_OK;
+}
+
+/* One client by a prepared, bound lookup: OK, E_NO_CLIENT or an error. */
+static int get_client(struct mstore *s, sqlite3_stmt *st,
+		      struct mstore_client *out)
+{
+	struct mstore_client tmp;
+	int rc = step(s, st);
+
+	if (rc == 0)
+		return MSTORE_E_NO_CLIENT;
+	if (rc < 0)
+		return rc;
+	rc = read_client(s, st, 0, out ? out : &tmp);
+	sqlite3_reset(st);
+	return rc;
+}
+
+static int client_by_id(struct mstore *s, int64_t id,
+			struct mstore_client *out)
+{
+	sqlite3_stmt *st = prep(s, ST_CLIENT_BY_ID);
+
+	if (!st || bind_i64(s, st, 1, id))
+		return MSTORE_E_IO;
+	return get_client(s, st, out);
+}
+
+static int client_by_nick(struct mstore *s, const char *nick,
+			  struct mstore_client *out)
+{
+	sqlite3_stmt *st;
+
+	/* A name that breaks the rules cannot be anyone's. */
+	if (!name_ok(nick, MSTORE_NICK_MAX))
+		return MSTORE_E_NO_CLIENT;
+	st = prep(s, ST_CLIENT_BY_NICK);
+	if (!st || bind_text(s, st, 1, nick))
+		return MSTORE_E_IO;
+	return get_client(s, st, out);
+}
+
+/* E_NICK_TAKEN if another client than self (0: any) has nick. */
+static int nick_free(struct mstore *s, const char *nick, int64_t self)
+{
+	struct mstore_client other;
+	int rc = client_by_nick(s, nick, &other);
+
+	if (rc == MSTORE_E_NO_CLIENT)
+		return MSTORE_OK;
+	if (rc < 0)
+		return rc;
+	return other.id == self ? MSTORE_OK : MSTORE_E_NICK_TAKEN;
+}
+
+/* OK and *n, E_NO_NETWORK, or an error.  *n needs net_wipe. */
+static int net_by_name(struct mstore *s, const char *name, struct net *n)
+{
+	const unsigned char *hash;
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(n, 0, sizeof(*n));
+	if (!name_ok(name, MSTORE_NAME_MAX))
+		return MSTORE_E_NO_NETWORK;
+	st = prep(s, ST_NET_BY_NAME);
+	if (!st || bind_text(s, st, 1, name))
+		return MSTORE_E_IO;
+	rc = step(s, st);
+	if (rc <= 0)
+		return rc == 0 ? MSTORE_E_NO_NETWORK : rc;
+	n->id = sqlite3_column_int64(st, 0);
+	n->owner = sqlite3_column_int64(st, 1);
+	hash = sqlite3_column_text(st, 2);
+	if (hash) {
+		if ((size_t)sqlite3_column_bytes(st, 2) >= sizeof(n->hash)) {
+			sqlite3_reset(st);
+			return fail_msg(s, "corrupt network record");
+		}
+		n->has_hash = true;
+		strcpy(n->hash, (const char *)hash);
+	}
+	n->approval = sqlite3_column_int64(st, 3) != 0;
+	n->limit = (unsigned int)sqlite3_column_int64(st, 4);
+	sqlite3_reset(st);
+	return MSTORE_OK;
+}
+
+/* The network, if owner owns it: OK, E_NO_NETWORK or E_NOT_OWNER. */
+static int owned_net(struct mstore *s, int64_t owner, const char *name,
+		     struct net *n)
+{
+	int rc = net_by_name(s, name, n);
+
+	if (rc == MSTORE_OK && n->owner != owner)
+		rc = MSTORE_E_NOT_OWNER;
+	return rc;
+}
+
+/* The enum mstore_state of client in network net. */
+static int member_state(struct mstore *s, int64_t net, int64_t client,
+			enum mstore_state *state)
+{
+	sqlite3_stmt *st = prep(s, ST_MEMBER_STATE);
+	int64_t v = MSTORE_STATE_NONE;
+	int rc;
+
+	if (!st || bind_i64(s, st, 1, net) || bind_i64(s, st, 2, client))
+		return MSTORE_E_IO;
+	rc = query_i64(s, st, &v);
+	if (rc < 0)
+		return rc;
+	*state = rc ? (enum mstore_state)v : MSTORE_STATE_NONE;
+	return MSTORE_OK;
+}
+
+static int member_count(struct mstore *s, int64_t net, int64_t *count)
+{
+	sqlite3_stmt *st = prep(s, ST_MEMBER_COUNT);
+	int rc;
+
+	if (!st || bind_i64(s, st, 1, net))
+		return MSTORE_E_IO;
+	rc = query_i64(s, st, count);
+	return rc < 0 ? rc : MSTORE_OK;
+}
+
+static int is_banned(struct mstore *s, int64_t net, int64_t client,
+		     bool *banned)
+{
+	sqlite3_stmt *st = prep(s, ST_BANNED);
+	int rc;
+
+	if (!st || bind_i64(s, st, 1, net) || bind_i64(s, st, 2, client))
+		return MSTORE_E_IO;
+	rc = query_i64(s, st, NULL);
+	if (rc < 0)
+		return rc;
+	*banned = rc == 1;
+	return MSTORE_OK;
+}
+
+/* Runs a statement taking (id, integer or text or NULL). */
+static int update_net(struct mstore *s, enum stmt id, int64_t net,
+		      int64_t v, const char *text, bool use_text)
+{
+	sqlite3_stmt *st = prep(s, id);
+
+	if (!st || bind_i64(s, st, 1, net))
+		return MSTORE_E_IO;
+	if (use_text ? bind_text(s, st, 2, text) : bind_i64(s, st, 2, v))
+		return MSTORE_E_IO;
+	return run(s, st);
+}
+
+static int delete_net(struct mstore *s, int64_t net)
+{
+	sqlite3_stmt *st = prep(s, ST_NET_DELETE);
+
+	if (!st || bind_i64(s, st, 1, net))
+		return MSTORE_E_IO;
+	return run(s, st);
+}
+
+static int member_insert(struct mstore *s, int64_t net, int64_t client,
+			 enum mstore_state state)
+{
+	sqlite3_stmt *st = prep(s, ST_MEMBER_INSERT);
+
+	if (!st || bind_i64(s, st, 1, net) || bind_i64(s, st, 2, client) ||
+	    bind_i64(s, st, 3, state))
+		return MSTORE_E_IO;
+	return run(s, st);
+}
+
+static int member_delete(struct mstore *s, int64_t net, int64_t client)
+{
+	sqlite3_stmt *st = prep(s, ST_MEMBER_DELETE);
+
+	if (!st || bind_i64(s, st, 1, net) || bind_i64(s, st, 2, client))
+		return MSTORE_E_IO;
+	return run(s, st);
+}
+
+/* --- opening ------------------------------------------------------- */
+
+static int open_fail(char *err, size_t err_size, int rc, const char *path,
+		     const char *msg)
+{
+	if (err && err_size)
+		snprintf(err, err_size, "%s: %s", path, msg);
+	return rc;
+}
+
+static int resolve_options(struct mstore *s, const struct mstore_options *o,
+			   char *err, size_t err_size)
+{
+	static const struct mstore_options defaults;
+	uint32_t base = DEFAULT_POOL, size;
+	unsigned int prefix = DEFAULT_POOL_PREFIX;
+
+	if (!o)
+		o = &defaults;
+	if (o->pool_prefix) {
+		prefix = o->pool_prefix;
+		base = ntohl(o->pool_base.s_addr);
+		if (prefix < DEFAULT_POOL_PREFIX || prefix > 30 ||
+		    (base & 0xffc00000u) != DEFAULT_POOL) {
+			snprintf(err, err_size, "the address pool must lie "
+				 "inside 100.64.0.0/10 and be /10 to /30");
+			return MSTORE_E_INVALID;
+		}
+		if (base & ((1u << (32 - prefix)) - 1)) {
+			snprintf(err, err_size, "the address pool's base "
+				 "address has host bits set");
+			return MSTORE_E_INVALID;
+		}
+	}
+	size = 1u << (32 - prefix);
+	/* Neither the network's own address nor its broadcast one. */
+	s->pool_first = base + 1;
+	s->pool_last = base + size - 2;
+
+	s->opslimit = o->opslimit ? o->opslimit :
+				    crypto_pwhash_OPSLIMIT_INTERACTIVE;
+	s->memlimit = o->memlimit ? o->memlimit :
+				    crypto_pwhash_MEMLIMIT_INTERACTIVE;
+	if (s->opslimit < crypto_pwhash_OPSLIMIT_MIN ||
+	    s->opslimit > crypto_pwhash_OPSLIMIT_MAX ||
+	    s->memlimit < crypto_pwhash_MEMLIMIT_MIN ||
+	    s->memlimit > crypto_pwhash_MEMLIMIT_MAX) {
+		snprintf(err, err_size, "Argon2id limits out of range");
+		return MSTORE_E_INVALID;
+	}
+	s->member_limit = o->member_limit ? o->member_limit :
+					    MSTORE_MEMBER_LIMIT_DEFAULT;
+	if (s->member_limit > MSTORE_MEMBER_LIMIT_MAX) {
+		snprintf(err, err_size, "the member limit is at most %u",
+			 MSTORE_MEMBER_LIMIT_MAX);
+		return MSTORE_E_INVALID;
+	}
+	return MSTORE_OK;
+}
+
+/* One integer PRAGMA's value (constant SQL, no parameters). */
+static int pragma_i64(struct mstore *s, const char *sql, int64_t *v)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_fail(s);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*v = sqlite3_column_int64(st, 0);
+	else if (rc != SQLITE_DONE)
+		db_fail(s);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? MSTORE_OK : MSTORE_E_IO;
+}
+
+static bool ula_ok(const uint8_t *a)
+{
+	static const uint8_t zero[16 - ULA_LEN];
+
+	return a[0] == 0xfd && !memcmp(a + ULA_LEN, zero, sizeof(zero));
+}
+
+/* In the creating transaction: the schema and the ULA prefix. */
+static int create_schema(struct mstore *s, const struct in6_addr *want)
+{
+	uint8_t ula[ULA_LEN];
+	sqlite3_stmt *st;
+
+	if (want) {
+		memcpy(ula, want->s6_addr, ULA_LEN);
+	} else {
+		/* RFC 4193: fd and a 40-bit random Global ID. */
+		ula[0] = 0xfd;
+		randombytes_buf(ula + 1, ULA_LEN - 1);
+	}
+	if (exec(s, schema_sql))
+		return MSTORE_E_IO;
+	st = prep(s, ST_META_PUT);
+	if (!st || bind_text(s, st, 1, "ula_prefix") ||
+	    bind_blob(s, st, 2, ula, ULA_LEN))
+		return MSTORE_E_IO;
+	return run(s, st);
+}
+
+static int load_ula(struct mstore *s, const struct in6_addr *want,
+		    char *err, size_t err_size)
+{
+	sqlite3_stmt *st = prep(s, ST_META_GET);
+	const void *v;
+	int rc;
+
+	if (!st || bind_text(s, st, 1, "ula_prefix"))
+		return MSTORE_E_IO;
+	rc = step(s, st);
+	if (rc < 0)
+		return rc;
+	v = rc ? sqlite3_column_blob(st, 0) : NULL;
+	if (!v || sqlite3_column_bytes(st, 0) != ULA_LEN ||
+	    ((const uint8_t *)v)[0] != 0xfd) {
+		sqlite3_reset(st);
+		snprintf(err, err_size, "corrupt database: no ULA prefix");
+		return MSTORE_E_SCHEMA;
+	}
+	memcpy(s->ula, v, ULA_LEN);
+	sqlite3_reset(st);
+	if (want && memcmp(want->s6_addr, s->ula, ULA_LEN)) {
+		char have[INET6_ADDRSTRLEN];
+		struct in6_addr a = { 0 };
+
+		memcpy(a.s6_addr, s->ula, ULA_LEN);
+		inet_ntop(AF_INET6, &a, have, sizeof(have));
+		snprintf(err, err_size, "the database's ULA prefix is %s/48: "
+			 "it cannot change once clients have addresses",
+			 have);
+		return MSTORE_E_INVALID;
+	}
+	return MSTORE_OK;
+}
+
+/*
+ * Creates the schema of a new database or checks an existing one, in one
+ * transaction: two mediators starting at once on a new file then cannot
+ * both create it.  Later versions migrate older schemas here.
+ */
+static int check_schema(struct mstore *s, const struct in6_addr *want,
+			char *err, size_t err_size)
+{
+	int64_t version, app, objects;
+	int rc;
+
+	if (begin(s))
+		goto io;
+	if (pragma_i64(s, "PRAGMA user_version", &version) ||
+	    pragma_i64(s, "PRAGMA application_id", &app) ||
+	    pragma_i64(s, "SELECT count(*) FROM sqlite_master", &objects))
+		goto io;
+	if (version == 0 && app == 0 && objects == 0) {
+		rc = create_schema(s, want);
+		if (rc == MSTORE_E_IO)
+			goto io;
+	} else if (app != APPLICATION_ID) {
+		snprintf(err, err_size, "not a shoal-mediator database");
+		rc = MSTORE_E_SCHEMA;
+	} else if (version > MSTORE_SCHEMA_VERSION) {
+		snprintf(err, err_size, "database schema version %lld is newer "
+			 "than this shoal-mediator supports (%d): use a newer "
+			 "shoal-mediator", (long long)version,
+			 MSTORE_SCHEMA_VERSION);
+		rc = MSTORE_E_SCHEMA;
+	} else if (version < 1) {
+		snprintf(err, err_size, "database schema version %lld is "
+			 "unknown", (long long)version);
+		rc = MSTORE_E_SCHEMA;
+	} else {
+		rc = MSTORE_OK;
+	}
+	if (rc == MSTORE_OK)
+		rc = load_ula(s, want, err, err_size);
+	if (rc == MSTORE_E_IO)
+		goto io;
+	rc = finish(s, rc);
+	if (rc == MSTORE_E_IO)
+		goto io;
+	return rc;
+io:
+	finish(s, MSTORE_E_IO);
+	snprintf(err, err_size, "%s", s->error);
+	return MSTORE_E_IO;
+}
+
+int mstore_open(struct mstore **sp, const char *path,
+		const struct mstore_options *o, char *err, size_t err_size)
+{
+	const struct in6_addr *want = NULL;
+	char msg[256] = "";
+	struct mstore *s;
+	int rc, fd, flags;
+
+	*sp = NULL;
+	if (!path)
+		return open_fail(err, err_size, MSTORE_E_INVALID, "(null)",
+				 "no database path");
+	if (sodium_init() < 0)
+		return open_fail(err, err_size, MSTORE_E_IO, path,
+				 "libsodium failed to initialise");
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return open_fail(err, err_size, MSTORE_E_NOMEM, path,
+				 "out of memory");
+	rc = resolve_options(s, o, msg, sizeof(msg));
+	if (rc)
+		goto fail;
+	if (o) {
+		static const uint8_t zero[16];
+
+		if (memcmp(o->ula_prefix.s6_addr, zero, sizeof(zero)))
+			want = &o->ula_prefix;
+		if (want && !ula_ok(want->s6_addr)) {
+			snprintf(msg, sizeof(msg), "the ULA prefix must be a "
+				 "/48 inside fd00::/8");
+			rc = MSTORE_E_INVALID;
+			goto fail;
+		}
+	}
+
+	/*
+	 * It holds password hashes: create it private.  SQLite gives its
+	 * -wal and -shm files the database file's mode.
+	 */
+	if (strcmp(path, ":memory:") && path[0]) {
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (fd < 0) {
+			snprintf(msg, sizeof(msg), "%s", strerror(errno));
+			rc = MSTORE_E_IO;
+			goto fail;
+		}
+		close(fd);
+	}
+	flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
+		snprintf(msg, sizeof(msg), "%s", s->db ?
+			 sqlite3_errmsg(s->db) : "out of memory");
+		rc = s->db ? MSTORE_E_IO : MSTORE_E_NOMEM;
+		goto fail;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, o && o->busy_timeout_ms > 0 ?
+			     o->busy_timeout_ms : DEFAULT_BUSY_MS);
+	/* The file is not trusted to hold only what we wrote. */
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	/*
+	 * secure_delete: a replaced password hash is overwritten, not left
+	 * in a free page (the WAL holds old pages only until they are
+	 * checkpointed and the log reused).  synchronous=NORMAL is safe with
+	 * WAL: a power cut may lose the last commits but corrupts nothing,
+	 * and a login costs no fsync.
+	 */
+	if (exec(s, "PRAGMA foreign_keys = ON;"
+		    "PRAGMA secure_delete = ON;"
+		    "PRAGMA journal_mode = WAL;"
+		    "PRAGMA synchronous = NORMAL")) {
+		snprintf(msg, sizeof(msg), "%s", s->error);
+		rc = MSTORE_E_IO;
+		goto fail;
+	}
+	rc = check_schema(s, want, msg, sizeof(msg));
+	if (rc)
+		goto fail;
+	*sp = s;
+	return MSTORE_OK;
+fail:
+	mstore_close(s);
+	return open_fail(err, err_size, rc, path, msg);
+}
+
+void mstore_close(struct mstore *s)
+{
+	size_t i;
+
+	if (!s)
+		return;
+	for (i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(s->stmt[i]);
+	sqlite3_close(s->db);
+	free(s);
+}
+
+const char *mstore_strerror(int result)
+{
+	switch (result) {
+	case MSTORE_OK:
+		return "done";
+	case MSTORE_PENDING:
+		return "waiting for the owner's approval";
+	case MSTORE_DELETED:
+		return "the network was deleted: nobody is left in it";
+	case MSTORE_E_IO:
+		return "database error";
+	case MSTORE_E_NOMEM:
+		return "out of memory";
+	case MSTORE_E_INVALID:
+		return "invalid argument";
+	case MSTORE_E_SCHEMA:
+		return "the database is not one this server can use";
+	case MSTORE_E_BAD_NICK:
+		return "a nickname is 1 to 32 letters, digits, '.', '_' or "
+		       "'-', starting with a letter or digit";
+	case MSTORE_E_NICK_TAKEN:
+		return "that nickname is taken";
+	case MSTORE_E_BAD_NAME:
+		return "a network name is 1 to 64 letters, digits, '.', '_' "
+		       "or '-', starting with a letter or digit";
+	case MSTORE_E_NAME_TAKEN:
+		return "a network with that name exists";
+	case MSTORE_E_BAD_PASSWORD:
+		return "a password is 1 to 1024 bytes";
+	case MSTORE_E_POOL_FULL:
+		return "the server has no address left to give";
+	case MSTORE_E_NO_CLIENT:
+		return "no such user";
+	case MSTORE_E_NO_NETWORK:
+		return "no such network";
+	case MSTORE_E_PASSWORD_REQUIRED:
+		return "the network needs a password";
+	case MSTORE_E_PASSWORD:
+		return "wrong password";
+	case MSTORE_E_FULL:
+		return "the network is full";
+	case MSTORE_E_BANNED:
+		return "you are banned from this network";
+	case MSTORE_E_NOT_OWNER:
+		return "only the network's owner can do that";
+	case MSTORE_E_NOT_MEMBER:
+		return "you are not in this network";
+	case MSTORE_E_NO_MEMBER:
+		return "nobody by that nickname is in this network";
+	case MSTORE_E_ALREADY_MEMBER:
+		return "you are already in this network";
+	case MSTORE_E_NOT_PENDING:
+		return "that member is not waiting for approval";
+	case MSTORE_E_NOT_BANNED:
+		return "that user is not banned";
+	case MSTORE_E_SELF:
+		return "the owner cannot do that to itself";
+	}
+	return "unknown error";
+}
+
+const char *mstore_last_error(const struct mstore *s)
+{
+	return s->error;
+}
+
+void mstore_ula_prefix(const struct mstore *s, struct in6_addr *prefix)
+{
+	memset(prefix, 0, sizeof(*prefix));
+	memcpy(prefix->s6_addr, s->ula, ULA_LEN);
+}
+
+/* --- clients ------------------------------------------------------- */
+
+/*
+ * Candidate n of a value derived from the public key.  Candidate 0 of the
+ * MAC is the one shoald works out by itself ("shoal mac"), so both agree
+ * unless two keys collide.
+ */
+static void derive(uint8_t *out, size_t len, const char *label,
+		   const uint8_t key[MSTORE_KEY_LEN], uint32_t n)
+{
+	uint8_t h[16], le[4] = { (uint8_t)n, (uint8_t)(n >> 8),
+				 (uint8_t)(n >> 16), (uint8_t)(n >> 24) };
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, NULL, 0, sizeof(h));
+	crypto_generichash_update(&st, (const uint8_t *)label, strlen(label));
+	crypto_generichash_update(&st, key, MSTORE_KEY_LEN);
+	if (n)
+		crypto_generichash_update(&st, le, sizeof(le));
+	crypto_generichash_final(&st, h, sizeof(h));
+	memcpy(out, h, len);
+}
+
+/* Interface ids RFC 4291 and 5453 keep for other uses. */
+static bool iid_ok(const uint8_t iid[IID_LEN])
+{
+	static const uint8_t zero[IID_LEN];
+	static const uint8_t anycast[IID_LEN - 1] = {
+		0xfd, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff
+	};
+
+	if (!memcmp(iid, zero, IID_LEN))
+		return false;
+	return memcmp(iid, anycast, sizeof(anycast)) || iid[7] < 0x80;
+}
+
+static int taken(struct mstore *s, enum stmt id, const void *v, int len,
+		 bool *yes)
+{
+	sqlite3_stmt *st = prep(s, id);
+	int rc;
+
+	if (!st || bind_blob(s, st, 1, v, len))
+		return MSTORE_E_IO;
+	rc = query_i64(s, st, NULL);
+	if (rc < 0)
+		return rc;
+	*yes = rc == 1;
+	return MSTORE_OK;
+}
+
+static int alloc_mac(struct mstore *s, const uint8_t *key,
+		     uint8_t mac[MSTORE_MAC_LEN])
+{
+	bool used;
+	uint32_t n;
+	int rc;
+
+	for (n = 0; n < MAX_CANDIDATES; n++) {
+		derive(mac, MSTORE_MAC_LEN, "shoal mac", key, n);
+		/* Unicast, locally administered. */
+		mac[0] = (uint8_t)((mac[0] & 0xfe) | 0x02);
+		rc = taken(s, ST_MAC_TAKEN, mac, MSTORE_MAC_LEN, &used);
+		if (rc || !used)
+			return rc;
+	}
+	return fail_msg(s, "no free MAC address found");
+}
+
+static int alloc_iid(struct mstore *s, const uint8_t *key,
+		     uint8_t iid[IID_LEN])
+{
+	bool used;
+	uint32_t n;
+	int rc;
+
+	for (n = 0; n < MAX_CANDIDATES; n++) {
+		derive(iid, IID_LEN, "shoal ipv6 iid", key, n);
+		if (!iid_ok(iid))
+			continue;
+		rc = taken(s, ST_IID_TAKEN, iid, IID_LEN, &used);
+		if (rc || !used)
+			return rc;
+	}
+	return fail_msg(s, "no free IPv6 interface id found");
+}
+
+/* The lowest address of the pool no client has. */
+static int alloc_ipv4(struct mstore *s, uint32_t *addr)
+{
+	sqlite3_stmt *st = prep(s, ST_IPV4_TAKEN);
+	int64_t v;
+	int rc;
+
+	if (!st || bind_i64(s, st, 1, s->pool_first))
+		return MSTORE_E_IO;
+	rc = query_i64(s, st, NULL);
+	if (rc <= 0) {
+		*addr = s->pool_first;
+		return rc;
+	}
+	st = prep(s, ST_IPV4_GAP);
+	if (!st || bind_i64(s, st, 1, s->pool_first) ||
+	    bind_i64(s, st, 2, s->pool_last))
+		return MSTORE_E_IO;
+	rc = query_i64(s, st, &v);
+	if (rc < 0)
+		return rc;
+	if (rc == 0)
+		return MSTORE_E_POOL_FULL;
+	*addr = (uint32_t)v;
+	return MSTORE_OK;
+}
+
+static int create_client(struct mstore *s, const uint8_t *key,
+			 const char *nick, int64_t now)
+{
+	uint8_t mac[MSTORE_MAC_LEN], iid[IID_LEN];
+	sqlite3_stmt *st;
+	uint32_t addr;
+	int rc;
+
+	rc = nick_free(s, nick, 0);
+	if (!rc)
+		rc = alloc_ipv4(s, &addr);
+	if (!rc)
+		rc = alloc_mac(s, key, mac);
+	if (!rc)
+		rc = alloc_iid(s, key, iid);
+	if (rc)
+		return rc;
+	st = prep(s, ST_CLIENT_INSERT);
+	if (!st || bind_blob(s, st, 1, key, MSTORE_KEY_LEN) ||
+	    bind_text(s, st, 2, nick) || bind_i64(s, st, 3, addr) ||
+	    bind_blob(s, st, 4, iid, IID_LEN) ||
+	    bind_blob(s, st, 5, mac, MSTORE_MAC_LEN) ||
+	    bind_i64(s, st, 6, now))
+		return MSTORE_E_IO;
+	return run(s, st);
+}
+
+int mstore_login(struct mstore *s, const uint8_t pubkey[MSTORE_KEY_LEN],
+		 const char *nickname, struct mstore_client *out)
+{
+	struct mstore_client c;
+	int64_t now = (int64_t)time(NULL);
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!pubkey)
+		return MSTORE_E_INVALID;
+	if (nickname && !name_ok(nickname, MSTORE_NICK_MAX))
+		return MSTORE_E_BAD_NICK;
+	if (begin(s))
+		return MSTORE_E_IO;
+	st = prep(s, ST_CLIENT_BY_KEY);
+	if (!st || bind_blob(s, st, 1, pubkey, MSTORE_KEY_LEN)) {
+		rc = MSTORE_E_IO;
+		goto out;
+	}
+	rc = get_client(s, st, &c);
+	if (rc == MSTORE_E_NO_CLIENT) {
+		rc = nickname ? create_client(s, pubkey, nickname, now) :
+				MSTORE_E_BAD_NICK;
+	} else if (rc == MSTORE_OK) {
+		/* A change of case only is a change too. */
+		if (nickname && !strcmp(nickname, c.nickname))
+			nickname = NULL;
+		if (nickname)
+			rc = nick_free(s, nickname, c.id);
+		st = rc ? NULL : prep(s, ST_CLIENT_LOGIN);
+		if (!rc && (!st || bind_i64(s, st, 1, c.id) ||
+			    bind_text(s, st, 2, nickname) ||
+			    bind_i64(s, st, 3, now)))
+			rc = MSTORE_E_IO;
+		if (!rc)
+			rc = run(s, st);
+	}
+	if (!rc && out) {
+		st = prep(s, ST_CLIENT_BY_KEY);
+		if (!st || bind_blob(s, st, 1, pubkey, MSTORE_KEY_LEN))
+			rc = MSTORE_E_IO;
+		else
+			rc = get_client(s, st, out);
+	}
+out:
+	return finish(s, rc);
+}
+
+int mstore_set_nick(struct mstore *s, int64_t client, const char *nickname)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!name_ok(nickname, MSTORE_NICK_MAX))
+		return MSTORE_E_BAD_NICK;
+	if (begin(s))
+		return MSTORE_E_IO;
+	rc = client_by_id(s, client, NULL);
+	if (!rc)
+		rc = nick_free(s, nickname, client);
+	if (!rc) {
+		st = prep(s, ST_CLIENT_NICK);
+		if (!st || bind_i64(s, st, 1, client) ||
+		    bind_text(s, st, 2, nickname))
+			rc = MSTORE_E_IO;
+		else
+			rc = run(s, st);
+	}
+	return finish(s, rc);
+}
+
+int mstore_client_by_key(struct mstore *s,
+			 const uint8_t pubkey[MSTORE_KEY_LEN],
+			 struct mstore_client *out)
+{
+	sqlite3_stmt *st;
+
+	if (!pubkey)
+		return MSTORE_E_INVALID;
+	st = prep(s, ST_CLIENT_BY_KEY);
+	if (!st || bind_blob(s, st, 1, pubkey, MSTORE_KEY_LEN))
+		return MSTORE_E_IO;
+	return get_client(s, st, out);
+}
+
+/* --- networks ------------------------------------------------------ */
+
+static int limit_ok(const struct mstore *s, unsigned int *limit)
+{
+	if (*limit == 0)
+		*limit = s->member_limit;
+	return *limit <= MSTORE_MEMBER_LIMIT_MAX ? MSTORE_OK :
+						   MSTORE_E_INVALID;
+}
+
+int mstore_create(struct mstore *s, int64_t client, const char *name,
+		  const char *password, bool approval,
+		  unsigned int member_limit)
+{
+	char hash[crypto_pwhash_STRBYTES];
+	struct net n;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!name_ok(name, MSTORE_NAME_MAX))
+		return MSTORE_E_BAD_NAME;
+	if (password && !password_ok(password))
+		return MSTORE_E_BAD_PASSWORD;
+	if (limit_ok(s, &member_limit))
+		return MSTORE_E_INVALID;
+	/* Cheap refusals first: hashing is the expensive part. */
+	rc = client_by_id(s, client, NULL);
+	if (!rc) {
+		rc = net_by_name(s, name, &n);
+		net_wipe(&n);
+		rc = rc == MSTORE_OK ? MSTORE_E_NAME_TAKEN :
+		     rc == MSTORE_E_NO_NETWORK ? MSTORE_OK : rc;
+	}
+	if (rc)
+		return rc;
+	if (password) {
+		rc = hash_password(s, hash, password);
+		if (rc)
+			goto out;
+	}
+	if (begin(s)) {
+		rc = MSTORE_E_IO;
+		goto out;
+	}
+	rc = client_by_id(s, client, NULL);
+	if (!rc) {
+		rc = net_by_name(s, name, &n);
+		net_wipe(&n);
+		rc = rc == MSTORE_OK ? MSTORE_E_NAME_TAKEN :
+		     rc == MSTORE_E_NO_NETWORK ? MSTORE_OK : rc;
+	}
+	if (!rc) {
+		st = prep(s, ST_NET_INSERT);
+		if (!st || bind_text(s, st, 1, name) ||
+		    bind_i64(s, st, 2, client) ||
+		    bind_text(s, st, 3, password ? hash : NULL) ||
+		    bind_i64(s, st, 4, approval) ||
+		    bind_i64(s, st, 5, member_limit) ||
+		    bind_i64(s, st, 6, (int64_t)time(NULL)))
+			rc = MSTORE_E_IO;
+		else
+			rc = run(s, st);
+	}
+	if (!rc)
+		rc = member_insert(s, sqlite3_last_insert_rowid(s->db), client,
+				   MSTORE_STATE_MEMBER);
+	rc = finish(s, rc);
+out:
+	sodium_memzero(hash, sizeof(hash));
+	return rc;
+}
+
+/* Ban and standing: E_BANNED, E_ALREADY_MEMBER, PENDING or OK. */
+static int join_standing(struct mstore *s, int64_t client, const struct net *n)
+{
+	enum mstore_state state;
+	bool banned;
+	int rc;
+
+	rc = is_banned(s, n->id, client, &banned);
+	if (rc)
+		return rc;
+	if (banned)
+		return MSTORE_E_BANNED;
+	rc = member_state(s, n->id, client, &state);
+	if (rc)
+		return rc;
+	if (state == MSTORE_STATE_MEMBER)
+		return MSTORE_E_ALREADY_MEMBER;
+	return state == MSTORE_STATE_PENDING ? MSTORE_PENDING : MSTORE_OK;
+}
+
+int mstore_join(struct mstore *s, int64_t client, const char *name,
+		const char *password)
+{
+	struct net n, again;
+	int64_t count;
+	int rc;
+
+	rc = client_by_id(s, client, NULL);
+	if (rc)
+		return rc;
+	rc = net_by_name(s, name, &n);
+	if (!rc)
+		rc = join_standing(s, client, &n);
+	if (rc)
+		goto out;
+	if (n.has_hash) {
+		if (!password) {
+			rc = MSTORE_E_PASSWORD_REQUIRED;
+			goto out;
+		}
+		if (!password_ok(password) ||
+		    crypto_pwhash_str_verify(n.hash, password,
+					     strlen(password)) != 0) {
+			rc = MSTORE_E_PASSWORD;
+			goto out;
+		}
+	}
+
+	if (begin(s)) {
+		rc = MSTORE_E_IO;
+		goto out;
+	}
+	rc = net_by_name(s, name, &again);
+	/*
+	 * The password checked must still be the network's: one the owner
+	 * changed meanwhile counts as wrong.
+	 */
+	if (!rc && (again.id != n.id || again.has_hash != n.has_hash ||
+		    strcmp(again.hash, n.hash)))
+		rc = again.id != n.id ? MSTORE_E_NO_NETWORK : MSTORE_E_PASSWORD;
+	if (!rc)
+		rc = join_standing(s, client, &again);
+	if (!rc)
+		rc = member_count(s, again.id, &count);
+	if (!rc && count >= again.limit)
+		rc = MSTORE_E_FULL;
+	if (!rc)
+		rc = member_insert(s, again.id, client, again.approval ?
+				   MSTORE_STATE_PENDING : MSTORE_STATE_MEMBER);
+	if (!rc && again.approval)
+		rc = MSTORE_PENDING;
+	net_wipe(&again);
+	rc = finish(s, rc);
+out:
+	net_wipe(&n);
+	return rc;
+}
+
+int mstore_leave(struct mstore *s, int64_t client, const char *name,
+		 int64_t *new_owner)
+{
+	enum mstore_state state;
+	int64_t heir = 0;
+	struct net n;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (new_owner)
+		*new_owner = 0;
+	if (begin(s))
+		return MSTORE_E_IO;
+	rc = net_by_name(s, name, &n);
+	if (!rc)
+		rc = member_state(s, n.id, client, &state);
+	if (!rc && state == MSTORE_STATE_NONE)
+		rc = MSTORE_E_NOT_MEMBER;
+	if (!rc)
+		rc = member_delete(s, n.id, client);
+	if (!rc && n.owner == client) {
+		st = prep(s, ST_MEMBER_OLDEST);
+		if (!st || bind_i64(s, st, 1, n.id) ||
+		    bind_i64(s, st, 2, client))
+			rc = MSTORE_E_IO;
+		else
+			rc = query_i64(s, st, &heir);
+		if (rc == 1) {
+			rc = update_net(s, ST_NET_OWNER, n.id, heir, NULL,
+					false);
+		} else if (rc == 0) {
+			rc = delete_net(s, n.id);
+			if (!rc)
+				rc = MSTORE_DELETED;
+		}
+	}
+	net_wipe(&n);
+	rc = finish(s, rc);
+	if (rc == MSTORE_OK && new_owner)
+		*new_owner = heir;
+	return rc;
+}
+
+/*
+ * The owner's commands on a member named by nickname, in one transaction.
+ * need_member: the nickname must be in the network (else any client).
+ */
+enum owner_op { OP_APPROVE, OP_KICK, OP_BAN, OP_UNBAN, OP_TRANSFER };
+
+static int owner_op(struct mstore *s, int64_t owner, const char *name,
+		    const char *nickname, enum owner_op op)
+{
+	struct mstore_client t;
+	enum mstore_state state = MSTORE_STATE_NONE;
+	bool need_member = op != OP_BAN && op != OP_UNBAN;
+	int64_t count;
+	struct net n;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (begin(s))
+		return MSTORE_E_IO;
+	rc = owned_net(s, owner, name, &n);
+	if (!rc)
+		rc = client_by_nick(s, nickname, &t);
+	if (rc == MSTORE_E_NO_CLIENT && need_member)
+		rc = MSTORE_E_NO_MEMBER;
+	if (!rc)
+		rc = member_state(s, n.id, t.id, &state);
+	if (!rc && need_member && state == MSTORE_STATE_NONE)
+		rc = MSTORE_E_NO_MEMBER;
+	if (rc)
+		goto out;
+
+	switch (op) {
+	case OP_APPROVE:
+		if (state != MSTORE_STATE_PENDING) {
+			rc = MSTORE_E_NOT_PENDING;
+			break;
+		}
+		rc = member_count(s, n.id, &count);
+		if (!rc && count >= n.limit)
+			rc = MSTORE_E_FULL;
+		if (!rc) {
+			st = prep(s, ST_MEMBER_APPROVE);
+			if (!st || bind_i64(s, st, 1, n.id) ||
+			    bind_i64(s, st, 2, t.id))
+				rc = MSTORE_E_IO;
+			else
+				rc = run(s, st);
+		}
+		break;
+	case OP_KICK:
+		rc = t.id == owner ? MSTORE_E_SELF :
+				     member_delete(s, n.id, t.id);
+		break;
+	case OP_BAN:
+		if (t.id == owner) {
+			rc = MSTORE_E_SELF;
+			break;
+		}
+		rc = member_delete(s, n.id, t.id);
+		st = rc ? NULL : prep(s, ST_BAN_INSERT);
+		if (!rc && (!st || bind_i64(s, st, 1, n.id) ||
+			    bind_i64(s, st, 2, t.id) ||
+			    bind_i64(s, st, 3, (int64_t)time(NULL))))
+			rc = MSTORE_E_IO;
+		if (!rc)
+			rc = run(s, st);
+		break;
+	case OP_UNBAN:
+		st = prep(s, ST_BAN_DELETE);
+		if (!st || bind_i64(s, st, 1, n.id) || bind_i64(s, st, 2, t.id))
+			rc = MSTORE_E_IO;
+		else
+			rc = run(s, st);
+		if (!rc && sqlite3_changes(s->db) == 0)
+			rc = MSTORE_E_NOT_BANNED;
+		break;
+	case OP_TRANSFER:
+		if (state != MSTORE_STATE_MEMBER)
+			rc = MSTORE_E_NO_MEMBER;
+		else
+			rc = update_net(s, ST_NET_OWNER, n.id, t.id, NULL,
+					false);
+		break;
+	}
+out:
+	net_wipe(&n);
+	return finish(s, rc);
+}
+
+int mstore_approve(struct mstore *s, int64_t owner, const char *name,
+		   const char *nickname)
+{
+	return owner_op(s, owner, name, nickname, OP_APPROVE);
+}
+
+int mstore_kick(struct mstore *s, int64_t owner, const char *name,
+		const char *nickname)
+{
+	return owner_op(s, owner, name, nickname, OP_KICK);
+}
+
+int mstore_ban(struct mstore *s, int64_t owner, const char *name,
+	       const char *nickname)
+{
+	return owner_op(s, owner, name, nickname, OP_BAN);
+}
+
+int mstore_unban(struct mstore *s, int64_t owner, const char *name,
+		 const char *nickname)
+{
+	return owner_op(s, owner, name, nickname, OP_UNBAN);
+}
+
+int mstore_transfer_owner(struct mstore *s, int64_t owner, const char *name,
+			  const char *nickname)
+{
+	return owner_op(s, owner, name, nickname, OP_TRANSFER);
+}
+
+/* A one-statement change of a network its owner asks for. */
+static int owner_update(struct mstore *s, int64_t owner, const char *name,
+			enum stmt id, int64_t v, const char *text,
+			bool use_text)
+{
+	struct net n;
+	int rc;
+
+	if (begin(s))
+		return MSTORE_E_IO;
+	rc = owned_net(s, owner, name, &n);
+	if (!rc)
+		rc = update_net(s, id, n.id, v, text, use_text);
+	net_wipe(&n);
+	return finish(s, rc);
+}
+
+int mstore_set_password(struct mstore *s, int64_t owner, const char *name,
+			const char *password)
+{
+	char hash[crypto_pwhash_STRBYTES];
+	struct net n;
+	int rc;
+
+	if (password && !password_ok(password))
+		return MSTORE_E_BAD_PASSWORD;
+	/* Nobody but the owner gets to make the server hash. */
+	rc = owned_net(s, owner, name, &n);
+	net_wipe(&n);
+	if (rc)
+		return rc;
+	if (password) {
+		rc = hash_password(s, hash, password);
+		if (!rc)
+			rc = owner_update(s, owner, name, ST_NET_PASSWORD, 0,
+					  hash, true);
+		sodium_memzero(hash, sizeof(hash));
+		return rc;
+	}
+	return owner_update(s, owner, name, ST_NET_PASSWORD, 0, NULL, true);
+}
+
+int mstore_set_approval(struct mstore *s, int64_t owner, const char *name,
+			bool approval)
+{
+	return owner_update(s, owner, name, ST_NET_APPROVAL, approval, NULL,
+			    false);
+}
+
+int mstore_set_limit(struct mstore *s, int64_t owner, const char *name,
+		     unsigned int member_limit)
+{
+	if (member_limit == 0 || member_limit > MSTORE_MEMBER_LIMIT_MAX)
+		return MSTORE_E_INVALID;
+	return owner_update(s, owner, name, ST_NET_LIMIT, member_limit, NULL,
+			    false);
+}
+
+int mstore_delete(struct mstore *s, int64_t owner, const char *name)
+{
+	struct net n;
+	int rc;
+
+	if (begin(s))
+		return MSTORE_E_IO;
+	rc = owned_net(s, owner, name, &n);
+	if (!rc)
+		rc = delete_net(s, n.id);
+	net_wipe(&n);
+	return finish(s, rc);
+}
+
+/* --- lookups ------------------------------------------------------- */
+
+/* NETWORK_COLS and then the asking client's state. */
+static int read_network(struct mstore *s, sqlite3_stmt *st,
+			struct mstore_network *n)
+{
+	const unsigned char *name = sqlite3_column_text(st, 1);
+	int name_len = sqlite3_column_bytes(st, 1);
+	const unsigned char *nick = sqlite3_column_text(st, 3);
+	int nick_len = sqlite3_column_bytes(st, 3);
+
+	if (!name || name_len > MSTORE_NAME_MAX || !nick ||
+	    nick_len > MSTORE_NICK_MAX) {
+		if (sqlite3_errcode(s->db) == SQLITE_NOMEM)
+			return MSTORE_E_NOMEM;
+		return fail_msg(s, "corrupt network record");
+	}
+	memset(n, 0, sizeof(*n));
+	n->id = sqlite3_column_int64(st, 0);
+	memcpy(n->name, name, (size_t)name_len);
+	n->owner = sqlite3_column_int64(st, 2);
+	memcpy(n->owner_nick, nick, (size_t)nick_len);
+	n->has_password = sqlite3_column_int64(st, 4) != 0;
+	n->approval = sqlite3_column_int64(st, 5) != 0;
+	n->member_limit = (unsigned int)sqlite3_column_int64(st, 6);
+	n->members = (unsigned int)sqlite3_column_int64(st, 7);
+	n->pending = (unsigned int)sqlite3_column_int64(st, 8);
+	n->state = (enum mstore_state)sqlite3_column_int64(st, 9);
+	return MSTORE_OK;
+}
+
+int mstore_network_info(struct mstore *s, int64_t client, const char *name,
+			struct mstore_network *out)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!name_ok(name, MSTORE_NAME_MAX))
+		return MSTORE_E_NO_NETWORK;
+	st = prep(s, ST_NET_INFO);
+	if (!st || bind_text(s, st, 1, name) || bind_i64(s, st, 2, client))
+		return MSTORE_E_IO;
+	rc = step(s, st);
+	if (rc <= 0)
+		return rc == 0 ? MSTORE_E_NO_NETWORK : rc;
+	rc = read_network(s, st, out);
+	sqlite3_reset(st);
+	return rc;
+}
+
+/*
+ * Collects the rows of a bound statement into a new array of elements of
+ * size bytes, each filled by read(s, st, element).
+ */
+static int collect(struct mstore *s, sqlite3_stmt *st, size_t size,
+		   int (*fill)(struct mstore *, sqlite3_stmt *, void *),
+		   void **out, size_t *count)
+{
+	size_t n = 0, cap = 0;
+	char *arr = NULL, *bigger;
+	int rc;
+
+	while ((rc = step(s, st)) == 1) {
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			bigger = reallocarray(arr, cap, size);
+			if (!bigger) {
+				rc = MSTORE_E_NOMEM;
+				break;
+			}
+			arr = bigger;
+		}
+		rc = fill(s, st, arr + n * size);
+		if (rc)
+			break;
+		n++;
+	}
+	sqlite3_reset(st);
+	if (rc) {
+		free(arr);
+		return rc;
+	}
+	*out = arr;
+	*count = n;
+	return MSTORE_OK;
+}
+
+static int read_network_el(struct mstore *s, sqlite3_stmt *st, void *el)
+{
+	return read_network(s, st, el);
+}
+
+static int read_client_el(struct mstore *s, sqlite3_stmt *st, void *el)
+{
+	return read_client(s, st, 0, el);
+}
+
+static int read_member_el(struct mstore *s, sqlite3_stmt *st, void *el)
+{
+	struct mstore_member *m = el;
+	int rc = read_client(s, st, 0, &m->client);
+
+	m->state = (enum mstore_state)sqlite3_column_int64(st, 6);
+	m->is_owner = sqlite3_column_int64(st, 7) != 0;
+	return rc;
+}
+
+/* The rows of a statement that takes one client id, as an array. */
+static int collect_for_client(struct mstore *s, int stmt, int64_t client,
+			      size_t size,
+			      int (*read)(struct mstore *, sqlite3_stmt *,
+					  void *),
+			      void **out, size_t *count)
+{
+	sqlite3_stmt *st = prep(s, stmt);
+	int rc;
+
+	*out = NULL;
+	*count = 0;
+	if (!st || bind_i64(s, st, 1, client))
+		rc = MSTORE_E_IO;
+	else
+		rc = collect(s, st, size, read, out, count);
+	return rc;
+}
+
+int mstore_networks_of(struct mstore *s, int64_t client,
+		       struct mstore_network **out, size_t *count)
+{
+	void *arr;
+	int rc = collect_for_client(s, ST_NETS_OF, client, sizeof(**out),
+				    read_network_el, &arr, count);
+
+	*out = arr;
+	return rc;
+}
+
+int mstore_members(struct mstore *s, const char *name,
+		   struct mstore_member **out, size_t *count)
+{
+	void *arr = NULL;
+	sqlite3_stmt *st;
+	struct net n;
+	int rc;
+
+	*out = NULL;
+	*count = 0;
+	/* One snapshot: the network and the rows of that network. */
+	if (exec(s, "BEGIN"))
+		return MSTORE_E_IO;
+	rc = net_by_name(s, name, &n);
+	net_wipe(&n);
+	if (!rc) {
+		st = prep(s, ST_MEMBERS);
+		if (!st || bind_i64(s, st, 1, n.id))
+			rc = MSTORE_E_IO;
+		else
+			rc = collect(s, st, sizeof(**out), read_member_el,
+				     &arr, count);
+	}
+	rc = finish(s, rc);
+	if (rc) {
+		free(arr);
+		*count = 0;
+		return rc;
+	}
+	*out = arr;
+	return MSTORE_OK;
+}
+
+int mstore_peers_of(struct mstore *s, int64_t client,
+		    struct mstore_client **out, size_t *count)
+{
+	void *arr;
+	int rc = collect_for_client(s, ST_PEERS_OF, client, sizeof(**out),
+				    read_client_el, &arr, count);
+
+	*out = arr;
+	return rc;
+}
+
+int mstore_is_peer(struct mstore *s, const uint8_t a[MSTORE_KEY_LEN],
+		   const uint8_t b[MSTORE_KEY_LEN], bool *peer)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*peer = false;
+	if (!a || !b)
+		return MSTORE_E_INVALID;
+	st = prep(s, ST_IS_PEER);
+	if (!st || bind_blob(s, st, 1, a, MSTORE_KEY_LEN) ||
+	    bind_blob(s, st, 2, b, MSTORE_KEY_LEN))
+		return MSTORE_E_IO;
+	rc = query_i64(s, st, NULL);
+	if (rc < 0)
+		return rc;
+	*peer = rc == 1;
+	return MSTORE_OK;
+}
