@@ -187,6 +187,7 @@ static void status_text(FILE *f, struct shoald *d)
 void shoald_control_serve(int listen_fd, struct shoald *d)
 {
 	struct timeval tv = { .tv_sec = 0, .tv_usec = 200000 };
+	struct timespec start, t;
 	char req[128], *reply = NULL;
 	size_t got = 0, reply_len = 0;
 	FILE *f;
@@ -200,12 +201,18 @@ void shoald_control_serve(int listen_fd, struct shoald *d)
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	tv.tv_sec = 1;
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	/* One deadline for the whole request, not per read(). */
+	clock_gettime(CLOCK_MONOTONIC, &start);
 	while (got < sizeof(req) - 1) {
 		n = read(fd, req + got, sizeof(req) - 1 - got);
 		if (n <= 0)
 			break;
 		got += (size_t)n;
 		if (memchr(req, '\n', got))
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if ((t.tv_sec - start.tv_sec) * 1000 +
+		    (t.tv_nsec - start.tv_nsec) / 1000000 > 200)
 			break;
 	}
 	req[got] = '\0';

@@ -221,9 +221,11 @@ static int event_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	}
 
-	/* The peer comes as in a get reply. */
-	if (shoal_device_list_add(&l, nlh, NULL) < 0)
-		return MNL_CB_ERROR;
+	/* The peer comes as in a get reply; one we cannot read is skipped. */
+	if (shoal_device_list_add(&l, nlh, NULL) < 0) {
+		shoal_device_list_free(&l);
+		return MNL_CB_OK;
+	}
 	if (l.n == 1 && l.devs[0].n_peers == 1) {
 		p = &l.devs[0].peers[0];
 		memcpy(ev.public_key, p->public_key, SHOAL_KEY_LEN);

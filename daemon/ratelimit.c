@@ -6,11 +6,13 @@
 #include "ratelimit.h"
 
 void shoald_ratelimit_init(struct shoald_ratelimit *rl, double rate,
-			   double burst)
+			   double burst, double global_rate)
 {
 	memset(rl, 0, sizeof(*rl));
 	rl->rate = rate;
 	rl->burst = burst;
+	rl->global_rate = global_rate;
+	rl->global_tokens = global_rate;
 	/* A secret hash key, so that nobody can aim at one slot. */
 	randombytes_buf(rl->hash_key, sizeof(rl->hash_key));
 }
@@ -21,7 +23,21 @@ static void address_of(uint8_t addr[16], const struct shoal_endpoint *ep)
 	if (ep->sa.sa_family == AF_INET)
 		memcpy(addr, &ep->in.sin_addr, 4);
 	else if (ep->sa.sa_family == AF_INET6)
-		memcpy(addr, &ep->in6.sin6_addr, 16);
+		/* A /64 is one host's to choose from: one bucket. */
+		memcpy(addr, &ep->in6.sin6_addr, 8);
+}
+
+/* A token from the bucket all sources share; false if there is none. */
+static bool global_allow(struct shoald_ratelimit *rl, double now)
+{
+	rl->global_tokens += (now - rl->global_last) * rl->global_rate;
+	if (rl->global_tokens > rl->global_rate)
+		rl->global_tokens = rl->global_rate;
+	rl->global_last = now;
+	if (rl->global_tokens < 1)
+		return false;
+	rl->global_tokens -= 1;
+	return true;
 }
 
 bool shoald_ratelimit_allow(struct shoald_ratelimit *rl,
@@ -35,16 +51,20 @@ bool shoald_ratelimit_allow(struct shoald_ratelimit *rl,
 	crypto_shorthash((uint8_t *)&h, addr, sizeof(addr), rl->hash_key);
 	s = &rl->slots[h % SHOALD_RATELIMIT_SLOTS];
 	if (!s->used || memcmp(s->addr, addr, sizeof(addr))) {
+		/*
+		 * A source new to its slot starts with one token, not a
+		 * burst: cycling through addresses must not refill anything.
+		 */
 		memcpy(s->addr, addr, sizeof(addr));
 		s->used = true;
-		s->tokens = rl->burst;
+		s->tokens = 1;
 		s->last = now;
 	}
 	s->tokens += (now - s->last) * rl->rate;
 	if (s->tokens > rl->burst)
 		s->tokens = rl->burst;
 	s->last = now;
-	if (s->tokens < 1)
+	if (s->tokens < 1 || !global_allow(rl, now))
 		return false;
 	s->tokens -= 1;
 	return true;

@@ -25,12 +25,15 @@
 #include "session.h"
 
 /* How long to wait for a RESPONSE before starting over. */
-#define HANDSHAKE_TIMEOUT 1.0
-/* Longest wait between attempts at an unreachable peer. */
+#define HANDSHAKE_TIMEOUT 3.0
+/* First and longest wait between attempts at an unreachable peer. */
+#define RETRY_BASE 1.0
 #define MAX_BACKOFF 30.0
 /* INITs a source may make us answer: per second, and in a burst. */
 #define INIT_RATE 20.0
 #define INIT_BURST 40.0
+/* ... and all sources together: bounds the Diffie-Hellman a flood costs. */
+#define INIT_GLOBAL_RATE 200.0
 
 double shoald_now(void)
 {
@@ -132,7 +135,12 @@ static struct shoald_session *session_push(struct shoald_peer *p,
 {
 	int i, drop = SHOAL_MAX_SA_IN - 1;
 
-	if (!confirmed)
+	for (i = 0; i < SHOAL_MAX_SA_IN; i++)
+		if (!p->sessions[i].used) {
+			drop = i;
+			break;
+		}
+	if (!confirmed && p->sessions[drop].used)
 		for (i = 0; i < SHOAL_MAX_SA_IN; i++)
 			if (p->sessions[i].used && !p->sessions[i].confirmed &&
 			    p->sessions[i].peer_spi != p->out_spi) {
@@ -230,7 +238,7 @@ static void handshake_abandon(struct shoald_peer *p)
 
 static double backoff(const struct shoald_peer *p)
 {
-	double wait = HANDSHAKE_TIMEOUT;
+	double wait = RETRY_BASE;
 	unsigned int i;
 
 	for (i = 0; i < p->failures && wait < MAX_BACKOFF; i++)
@@ -283,7 +291,9 @@ static void established(struct shoald *d, struct shoald_peer *p, double now,
 {
 	p->online = true;
 	p->failures = 0;
+	p->next_attempt = 0;
 	p->last_handshake = time(NULL);
+	p->last_established = now;
 	alive(p, now);
 	d->handshakes_done++;
 	/*
@@ -303,10 +313,12 @@ static void on_init(struct shoald *d, const struct shoal_ctl *m,
 	uint8_t payload[SHOAL_CTL_INIT_PAYLOAD_LEN], remote[32];
 	uint8_t reply_payload[SHOAL_CTL_RESPONSE_PAYLOAD_LEN];
 	uint8_t noise[SHOAL_CTL_NOISE2_LEN], msg[SHOAL_CTL_RESPONSE_LEN];
+	struct shoald_session saved[SHOAL_MAX_SA_IN] = { 0 };
+	struct shoal_ctl_keys keys = { 0 };
 	struct shoal_noise_handshake hs;
-	struct shoal_ctl_keys keys;
 	struct shoald_session *s;
 	struct shoald_peer *p;
+	uint32_t my_spi;
 	size_t len;
 
 	if (!shoald_ratelimit_allow(&d->limiter, from, now)) {
@@ -332,21 +344,21 @@ static void on_init(struct shoald *d, const struct shoal_ctl *m,
 		goto reject;
 	memcpy(p->last_timestamp, payload + 4, SHOAL_TAI64N_LEN);
 
+	my_spi = new_spi(d);
+	shoal_ctl_response_payload(reply_payload, my_spi);
+	if (shoal_noise_write_message(&hs, reply_payload,
+				      sizeof(reply_payload), noise,
+				      sizeof(noise), &len) < 0 ||
+	    len != sizeof(noise) || shoal_ctl_derive(&hs, &keys) < 0)
+		goto reject;
 	/*
 	 * Unconfirmed until the initiator proves it holds the keys: a
 	 * replayed INIT must neither move the endpoint nor carry traffic.
 	 */
+	memcpy(saved, p->sessions, sizeof(saved));
 	s = session_push(p, false);
-	s->my_spi = new_spi(d);
+	s->my_spi = my_spi;
 	s->peer_spi = m->sender_spi;
-	shoal_ctl_response_payload(reply_payload, s->my_spi);
-	if (shoal_noise_write_message(&hs, reply_payload,
-				      sizeof(reply_payload), noise,
-				      sizeof(noise), &len) < 0 ||
-	    len != sizeof(noise) || shoal_ctl_derive(&hs, &keys) < 0) {
-		session_clear(s);
-		goto reject;
-	}
 	memcpy(s->in_key, keys.i2r, sizeof(s->in_key));
 	memcpy(s->out_key, keys.r2i, sizeof(s->out_key));
 	s->has_out_key = true;
@@ -354,7 +366,8 @@ static void on_init(struct shoald *d, const struct shoal_ctl *m,
 	shoal_ctl_keys_wipe(&keys);
 	s->established = now;
 	if (program(d, p, NULL, false) < 0) {
-		session_clear(s);
+		/* As before: the session the push dropped is still installed. */
+		memcpy(p->sessions, saved, sizeof(saved));
 		goto reject;
 	}
 	send_ctl(d, from, msg,
@@ -362,11 +375,14 @@ static void on_init(struct shoald *d, const struct shoal_ctl *m,
 					  s->peer_spi, noise, p->mac1_key));
 	log_peer(d, p, "answered a handshake");
 	shoal_noise_handshake_wipe(&hs);
+	sodium_memzero(saved, sizeof(saved));
 	return;
 
 reject:
 	d->ctl_rejected++;
 	shoal_noise_handshake_wipe(&hs);
+	shoal_ctl_keys_wipe(&keys);
+	sodium_memzero(saved, sizeof(saved));
 	sodium_memzero(payload, sizeof(payload));
 }
 
@@ -375,6 +391,7 @@ static void on_response(struct shoald *d, const struct shoal_ctl *m,
 {
 	uint8_t payload[SHOAL_CTL_RESPONSE_PAYLOAD_LEN];
 	uint8_t msg[SHOAL_CTL_CONFIRM_LEN];
+	struct shoald_session saved[SHOAL_MAX_SA_IN];
 	struct shoal_noise_handshake hs;
 	struct shoal_ctl_keys keys;
 	struct shoald_session *s;
@@ -385,7 +402,8 @@ static void on_response(struct shoald *d, const struct shoal_ctl *m,
 		if (d->peers[i].hs_active &&
 		    d->peers[i].hs_spi == m->receiver_spi)
 			p = &d->peers[i];
-	if (!p || !shoald_ratelimit_allow(&d->limiter, from, now))
+	/* No rate limit: a RESPONSE must match a random SPI of ours. */
+	if (!p)
 		goto reject;
 	/* On a copy: a forged RESPONSE must not kill the real handshake. */
 	hs = p->hs;
@@ -398,6 +416,7 @@ static void on_response(struct shoald *d, const struct shoal_ctl *m,
 		goto reject;
 	}
 	shoal_noise_handshake_wipe(&hs);
+	memcpy(saved, p->sessions, sizeof(saved));
 	s = session_push(p, true);
 	s->my_spi = p->hs_spi;
 	s->peer_spi = m->sender_spi;
@@ -417,9 +436,11 @@ static void on_response(struct shoald *d, const struct shoal_ctl *m,
 	 */
 	p->endpoint = *from;
 	if (program(d, p, NULL, true) < 0) {
-		session_clear(s);
+		memcpy(p->sessions, saved, sizeof(saved));
+		sodium_memzero(saved, sizeof(saved));
 		return;
 	}
+	sodium_memzero(saved, sizeof(saved));
 	send_ctl(d, from, msg,
 		 shoal_ctl_write_confirm(msg, sizeof(msg), s->my_spi,
 					 s->peer_spi, s->ctl_key));
@@ -441,12 +462,17 @@ static void confirmed(struct shoald *d, struct shoald_peer *p,
 		      struct shoald_session *s,
 		      const struct shoal_endpoint *from, double now)
 {
-	if (s->confirmed)
+	struct shoal_endpoint old = p->endpoint;
+
+	if (s->confirmed || !s->has_out_key)
 		return;
-	s->confirmed = true;
 	p->endpoint = *from;
-	if (!s->has_out_key || program(d, p, s, true) < 0)
+	if (program(d, p, s, true) < 0) {
+		/* Try again on the next CONFIRM or PING. */
+		p->endpoint = old;
 		return;
+	}
+	s->confirmed = true;
 	established(d, p, now, false);
 }
 
@@ -464,7 +490,6 @@ static void on_confirm(struct shoald *d, const struct shoal_ctl *m,
 		return;
 	}
 	confirmed(d, p, s, from, now);
-	alive(p, now);
 }
 
 static void on_ping(struct shoald *d, const struct shoal_ctl *m,
@@ -481,11 +506,15 @@ static void on_ping(struct shoald *d, const struct shoal_ctl *m,
 		d->ctl_rejected++;
 		return;
 	}
-	alive(p, now);
 	if (m->type == SHOAL_CTL_PONG) {
+		/*
+		 * Only the answer to our outstanding ping is a sign of life:
+		 * a recorded PING or PONG replayed later proves nothing.
+		 */
 		if (m->ping_id && m->ping_id == p->ping_id) {
 			p->rtt_ms = (now - p->ping_sent) * 1000.0;
 			p->ping_id = 0;
+			alive(p, now);
 		}
 		return;
 	}
@@ -554,13 +583,16 @@ void shoald_on_event(void *ctx, const struct shoal_dp_event *ev)
 		now = shoald_now();
 		for (i = 0; i < d->n_peers; i++) {
 			p = &d->peers[i];
-			if (same_endpoint(&p->endpoint, &ev->from) &&
+			/* Not while online: anyone can forge these. */
+			if (!p->online &&
+			    same_endpoint(&p->endpoint, &ev->from) &&
 			    !p->hs_active && now >= p->next_attempt)
 				initiate(d, p, now);
 		}
 		break;
 	case SHOAL_DP_EV_LOST:
-		shoald_poll(d);
+		/* At the next tick, not once per overrun. */
+		d->next_poll = 0;
 		break;
 	}
 }
@@ -619,12 +651,18 @@ void shoald_tick(struct shoald *d, double now)
 	for (i = 0; i < d->n_peers; i++) {
 		struct shoald_peer *p = &d->peers[i];
 
-		if (p->online && now - p->last_alive > dead_after(d))
+		/*
+		 * Silent too long, or alive but with keys past their hard
+		 * lifetime (rekeying keeps failing): either way no traffic
+		 * can flow, so start over.
+		 */
+		if (p->online && (now - p->last_alive > dead_after(d) ||
+				  (p->last_established &&
+				   now - p->last_established > hard_seconds(d))))
 			tear_down(d, p, now);
 		if (p->hs_active && now - p->hs_sent > HANDSHAKE_TIMEOUT) {
 			handshake_abandon(p);
-			if (!p->online)
-				p->failures++;
+			p->failures++;
 		}
 		if (!p->hs_active && now >= p->next_attempt &&
 		    (!p->online || now >= p->next_rekey))
@@ -710,7 +748,8 @@ int shoald_sessions_start(struct shoald *d)
 	size_t i;
 	int ret;
 
-	shoald_ratelimit_init(&d->limiter, INIT_RATE, INIT_BURST);
+	shoald_ratelimit_init(&d->limiter, INIT_RATE, INIT_BURST,
+			      INIT_GLOBAL_RATE);
 	shoal_ctl_mac1_key(d->mac1_key, d->public_key);
 	ret = d->dp->ops->get(d->dp, &info);
 	if (ret < 0)

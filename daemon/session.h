@@ -65,6 +65,7 @@ struct shoald_peer {
 	double ping_sent;
 	double rtt_ms;				/* < 0: not measured */
 	time_t last_handshake;			/* wall clock; 0: never */
+	double last_established;		/* monotonic; 0: never */
 	bool online;
 
 	/* The datapath's counters as of the last poll. */

@@ -10,7 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -332,7 +335,7 @@ int main(int argc, char **argv)
 	struct shoal_config c = { 0 };
 	struct shoald d = { 0 };
 	struct options o = { 0 };
-	char err[512], socket_path[256];
+	char err[512], socket_path[PATH_MAX + 64], cwd[PATH_MAX];
 	int ret, control_fd = -1, status = SHOAL_EXIT_FAILURE;
 
 	ret = parse_options(&o, argc, argv);
@@ -343,6 +346,9 @@ int main(int argc, char **argv)
 		return SHOAL_EXIT_FAILURE;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* Keys must not end up in a core dump. */
+	setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 });
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if (shoal_config_load(&c, o.config, err, sizeof(err)) < 0) {
 		fprintf(stderr, "shoald: %s\n", err);
 		return SHOAL_EXIT_USAGE;
@@ -356,8 +362,12 @@ int main(int argc, char **argv)
 	d.keepalive_seconds = c.keepalive_seconds;
 	d.verbose = o.verbose;
 	if (load_peers(&d, &c) < 0)
-		goto free_config;
-	if (o.socket)
+		goto free_peers;
+	/* Absolute: daemon() moves to /, and the path is unlinked at exit. */
+	if (o.socket && o.socket[0] != '/' && getcwd(cwd, sizeof(cwd)))
+		snprintf(socket_path, sizeof(socket_path), "%s/%s", cwd,
+			 o.socket);
+	else if (o.socket)
 		snprintf(socket_path, sizeof(socket_path), "%s", o.socket);
 	else
 		snprintf(socket_path, sizeof(socket_path),
@@ -406,7 +416,6 @@ close_dp:
 free_peers:
 	shoald_sessions_wipe(&d);
 	free(d.peers);
-free_config:
 	shoal_config_free(&c);
 	return status;
 }

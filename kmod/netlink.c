@@ -651,13 +651,18 @@ static int set_peer(struct shoal_device *sd, const struct nlattr *attr,
 		if (!peer->bridge)
 			shoal_fdb_flush_peer(sd, peer, false);
 	}
-	if (tb[SHOAL_A_PEER_SA_OUT]) {
-		ret = set_sa_out(peer, tb[SHOAL_A_PEER_SA_OUT], retire, extack);
+	/*
+	 * Inbound first: its refusals (an SA to keep that is gone, an SPI
+	 * taken) then leave the outbound SA as it was, and a peer never
+	 * sends on keys whose answer it could not accept.
+	 */
+	if (tb[SHOAL_A_PEER_SA_IN]) {
+		ret = set_sa_in(peer, tb[SHOAL_A_PEER_SA_IN], retire, extack);
 		if (ret)
 			goto remove_created;
 	}
-	if (tb[SHOAL_A_PEER_SA_IN]) {
-		ret = set_sa_in(peer, tb[SHOAL_A_PEER_SA_IN], retire, extack);
+	if (tb[SHOAL_A_PEER_SA_OUT]) {
+		ret = set_sa_out(peer, tb[SHOAL_A_PEER_SA_OUT], retire, extack);
 		if (ret)
 			goto remove_created;
 	}
