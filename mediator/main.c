@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: MIT
+/*
+ * shoal-mediator: the mediation server.  Zero configuration: on first
+ * start it makes its key and database in the state directory and prints
+ * the line clients need.  This release does login, networks and
+ * presence; NAT discovery, hole punching and relay come later.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "key.h"
+#include "mediator.h"
+#include "util.h"
+
+#define DEFAULT_STATE_DIR "/var/lib/shoal-mediator"
+#define KEY_FILE "private.key"
+#define DB_FILE "mediator.db"
+
+static const char usage_text[] =
+	"Usage: shoal-mediator [OPTIONS]\n"
+	"\n"
+	"The shoal mediation server: logins, networks and presence.\n"
+	"\n"
+	"Options:\n"
+	"  -s, --state-dir DIR    key and database (default: $STATE_DIRECTORY\n"
+	"                         or " DEFAULT_STATE_DIR ")\n"
+	"  -l, --listen HOST:PORT TCP address to serve (default: [::]:51800,\n"
+	"                         IPv6 and IPv4)\n"
+	"  -f, --foreground       stay in the foreground (the only mode)\n"
+	"  -h, --help             show this help\n"
+	"  -V, --version          show the version\n"
+	"\n"
+	"See shoal-mediator(8).\n";
+
+struct options {
+	const char *state_dir, *listen;
+	char env_dir[4096];
+};
+
+static int parse_options(struct options *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "state-dir", required_argument, NULL, 's' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 }
+	};
+	const char *env = getenv("STATE_DIRECTORY");
+	int c;
+
+	o->state_dir = DEFAULT_STATE_DIR;
+	/* systemd may list several, separated by ':'; ours is the first. */
+	if (env && *env && *env != ':') {
+		snprintf(o->env_dir, sizeof(o->env_dir), "%.*s",
+			 (int)strcspn(env, ":"), env);
+		o->state_dir = o->env_dir;
+	}
+	o->listen = "[::]:51800";
+	while ((c = getopt_long(argc, argv, "s:l:fhV", longopts,
+				NULL)) != -1) {
+		switch (c) {
+		case 's':
+			o->state_dir = optarg;
+			break;
+		case 'l':
+			o->listen = optarg;
+			break;
+		case 'f':
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return SHOAL_EXIT_OK;
+		case 'V':
+			shoal_print_version("shoal-mediator");
+			return SHOAL_EXIT_OK;
+		default:
+			fprintf(stderr, "Try 'shoal-mediator --help'.\n");
+			return SHOAL_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "shoal-mediator: unexpected argument '%s'\n",
+			argv[optind]);
+		return SHOAL_EXIT_USAGE;
+	}
+	return -1;
+}
+
+/* HOST:PORT, [V6]:PORT or :PORT (all addresses), numeric only. */
+static int parse_listen(const char *text, struct sockaddr_storage *ss,
+			socklen_t *len)
+{
+	struct addrinfo hints = {
+		.ai_socktype = SOCK_STREAM,
+		.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV,
+	};
+	char host[INET6_ADDRSTRLEN + 2];
+	struct addrinfo *ai;
+	const char *colon = strrchr(text, ':'), *port;
+	size_t hlen;
+	char *end;
+	long p;
+
+	if (!colon)
+		return -1;
+	port = colon + 1;
+	p = strtol(port, &end, 10);
+	if (!*port || *end || p < 1 || p > 65535)
+		return -1;
+	hlen = (size_t)(colon - text);
+	if (hlen >= 2 && text[0] == '[' && text[hlen - 1] == ']') {
+		text++;
+		hlen -= 2;
+	}
+	if (hlen >= sizeof(host))
+		return -1;
+	memcpy(host, text, hlen);
+	host[hlen] = '\0';
+	if (!hlen)
+		strcpy(host, "::");
+	if (getaddrinfo(host, port, &hints, &ai))
+		return -1;
+	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+	*len = ai->ai_addrlen;
+	freeaddrinfo(ai);
+	return 0;
+}
+
+static int mkdir_p(const char *path)
+{
+	char buf[4096];
+	size_t i, n = strlen(path);
+
+	if (n >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, n + 1);
+	for (i = 1; i <= n; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		buf[i] = '\0';
+		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+			return -errno;
+		buf[i] = path[i];
+	}
+	return 0;
+}
+
+/* Reads the key, or makes one (0600) on first start. */
+static int load_key(const char *dir, uint8_t priv[32], bool *created)
+{
+	char path[4096], b64[SHOAL_KEY_B64_LEN + 2];
+	FILE *f;
+	int fd, ret;
+	size_t len;
+
+	*created = false;
+	snprintf(path, sizeof(path), "%s/%s", dir, KEY_FILE);
+	f = fopen(path, "re");
+	if (f) {
+		ret = shoal_key_read(priv, f);
+		fclose(f);
+		if (ret < 0)
+			fprintf(stderr, "shoal-mediator: %s: not a key\n",
+				path);
+		return ret;
+	}
+	if (errno != ENOENT) {
+		fprintf(stderr, "shoal-mediator: %s: %s\n", path,
+			strerror(errno));
+		return -1;
+	}
+	if (shoal_key_generate(priv) < 0)
+		return -1;
+	shoal_key_to_base64(b64, priv);
+	len = strlen(b64);
+	b64[len++] = '\n';
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	ret = fd < 0 ? -1 : 0;
+	if (!ret && (write(fd, b64, len) != (ssize_t)len || fsync(fd) < 0))
+		ret = -1;
+	if (ret < 0)
+		fprintf(stderr, "shoal-mediator: %s: %s\n", path,
+			strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	if (ret < 0)
+		unlink(path);
+	sodium_memzero(b64, sizeof(b64));
+	*created = !ret;
+	return ret;
+}
+
+static void print_login(const struct sockaddr_storage *ss,
+			const uint8_t pub[32], bool created)
+{
+	char host[INET6_ADDRSTRLEN], b64[SHOAL_KEY_B64_LEN + 1];
+	bool wildcard = false, v6 = false;
+	unsigned int port = 0;
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const void *)ss;
+
+		wildcard = s4->sin_addr.s_addr == htonl(INADDR_ANY);
+		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+		port = ntohs(s4->sin_port);
+	} else {
+		const struct sockaddr_in6 *s6 = (const void *)ss;
+
+		wildcard = IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr);
+		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+		port = ntohs(s6->sin6_port);
+		v6 = true;
+	}
+	shoal_key_to_base64(b64, pub);
+	printf("shoal-mediator: %s key, public key %s\n",
+	       created ? "created a new" : "loaded its", b64);
+	if (wildcard)
+		printf("shoal-mediator: listening on all addresses; in the "
+		       "line below, HOST is this server's address or name\n");
+	printf("shoal login %s%s%s:%u %s\n", v6 && !wildcard ? "[" : "",
+	       wildcard ? "HOST" : host, v6 && !wildcard ? "]" : "", port,
+	       b64);
+	fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+	static struct server srv;
+	struct sockaddr_storage ss;
+	struct options o = { 0 };
+	char path[4096], err[512] = "";
+	socklen_t ss_len;
+	bool created;
+	int ret, status = SHOAL_EXIT_FAILURE;
+
+	ret = parse_options(&o, argc, argv);
+	if (ret >= 0)
+		return ret;
+	if (parse_listen(o.listen, &ss, &ss_len) < 0) {
+		fprintf(stderr, "shoal-mediator: --listen: '%s' is not "
+			"HOST:PORT with a numeric host\n", o.listen);
+		return SHOAL_EXIT_USAGE;
+	}
+	if (sodium_init() < 0) {
+		fprintf(stderr, "shoal-mediator: libsodium failed\n");
+		return SHOAL_EXIT_FAILURE;
+	}
+	umask(077);
+	ret = mkdir_p(o.state_dir);
+	if (ret < 0) {
+		fprintf(stderr, "shoal-mediator: %s: %s\n", o.state_dir,
+			strerror(-ret));
+		return SHOAL_EXIT_FAILURE;
+	}
+	if (load_key(o.state_dir, srv.priv, &created) < 0 ||
+	    shoal_key_public(srv.pub, srv.priv) < 0)
+		goto out;
+	snprintf(path, sizeof(path), "%s/%s", o.state_dir, DB_FILE);
+	ret = mstore_open(&srv.store, path, NULL, err, sizeof(err));
+	if (ret != MSTORE_OK) {
+		fprintf(stderr, "shoal-mediator: %s: %s\n", path,
+			*err ? err : mstore_strerror(ret));
+		goto out;
+	}
+	/* mstore's default pool, 100.64.0.0/10: see mstore_options. */
+	srv.pool_prefix = 10;
+	ret = server_open(&srv, (const struct sockaddr *)&ss, ss_len);
+	if (ret < 0) {
+		fprintf(stderr, "shoal-mediator: cannot listen on %s: %s\n",
+			o.listen, strerror(-ret));
+		goto out_server;
+	}
+	print_login(&ss, srv.pub, created);
+	status = server_run(&srv);
+out_server:
+	server_close(&srv);
+out:
+	if (srv.store)
+		mstore_close(srv.store);
+	sodium_memzero(srv.priv, sizeof(srv.priv));
+	return status;
+}

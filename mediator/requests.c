@@ -1,0 +1,567 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The requests of docs/protocol.md ("Mediator messages"): each is checked,
+ * handed to mstore, answered with RESULT (and MESSAGE on failure), and
+ * followed by whatever presence events the change implies.  The reply
+ * goes out before the events, so a client sees its JOIN succeed before it
+ * hears about the peers it brought.
+ */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sodium.h>
+
+#include "mediator.h"
+
+/*
+ * Strings are copied with room to spare so that mstore, not the codec,
+ * says a name is too long (-5, -7 rather than "malformed").
+ */
+#define STR_MAX 256
+
+struct request {
+	struct shoal_tlv_msg m;
+	struct shoal_tlv_writer w;
+};
+
+static const char *result_text(int rc)
+{
+	switch (rc) {
+	case MED_E_NOT_LOGGED_IN:
+		return "not logged in";
+	case MED_E_UNKNOWN_REQUEST:
+		return "unknown request type";
+	case MSTORE_E_INVALID:
+		return "malformed request";
+	default:
+		return mstore_strerror(rc);
+	}
+}
+
+static void reply_start(struct server *srv, struct request *r, int rc)
+{
+	shoal_tlv_writer_init(&r->w, srv->reply, sizeof(srv->reply),
+			      r->m.type, SHOAL_TLV_F_REPLY, r->m.request_id);
+	shoal_tlv_put_u32(&r->w, MED_A_RESULT, (uint32_t)(int32_t)rc);
+	if (rc < 0)
+		shoal_tlv_put_str(&r->w, MED_A_MESSAGE, result_text(rc));
+}
+
+static void reply_send(struct server *srv, struct conn *c, struct request *r)
+{
+	int len = shoal_tlv_finish(&r->w);
+
+	/* Only NETWORKS can outgrow a message; say so rather than vanish. */
+	if (len < 0) {
+		reply_start(srv, r, MSTORE_E_NOMEM);
+		shoal_tlv_put_str(&r->w, MED_A_MESSAGE, "reply too large");
+		len = shoal_tlv_finish(&r->w);
+	}
+	conn_send(srv, c, srv->reply, len);
+}
+
+static void reply(struct server *srv, struct conn *c, struct request *r,
+		  int rc)
+{
+	reply_start(srv, r, rc);
+	reply_send(srv, c, r);
+}
+
+/* -1 if absent, 0 if present and a valid string, -2 if invalid. */
+static int get_str(const struct request *r, uint16_t type, char *buf)
+{
+	struct shoal_tlv_attr a;
+
+	if (!shoal_tlv_find(&r->m, type, &a))
+		return -1;
+	return shoal_tlv_get_str(&a, buf, STR_MAX) ? 0 : -2;
+}
+
+/*
+ * PASSWORD is any bytes, but mstore takes a C string, so a NUL cannot be
+ * told apart from the end.  *pw NULL if absent.
+ */
+static int get_password(const struct request *r, char *buf, size_t size,
+			const char **pw)
+{
+	struct shoal_tlv_attr a;
+
+	*pw = NULL;
+	if (!shoal_tlv_find(&r->m, MED_A_PASSWORD, &a))
+		return 0;
+	if (a.nested || a.len == 0 || a.len > MSTORE_PASSWORD_MAX ||
+	    a.len >= size || memchr(a.value, 0, a.len))
+		return MSTORE_E_BAD_PASSWORD;
+	memcpy(buf, a.value, a.len);
+	buf[a.len] = '\0';
+	*pw = buf;
+	return 0;
+}
+
+static int get_network(const struct request *r, char *name)
+{
+	int ret = get_str(r, MED_A_NETWORK, name);
+
+	if (ret == -1)
+		return MSTORE_E_INVALID;
+	return ret ? MSTORE_E_BAD_NAME : 0;
+}
+
+static int get_nick(const struct request *r, char *nick)
+{
+	int ret = get_str(r, MED_A_NICKNAME, nick);
+
+	if (ret == -1)
+		return MSTORE_E_INVALID;
+	return ret ? MSTORE_E_BAD_NICK : 0;
+}
+
+/* What a client's peers know of it, to tell whether they must hear again. */
+struct peer_view {
+	char nickname[MSTORE_NICK_MAX + 1];
+	uint16_t tunnel_port;
+	unsigned int n_endpoints;
+	struct med_endpoint ep[MED_MAX_ENDPOINTS];
+};
+
+static void view_save(struct peer_view *v, const struct conn *c)
+{
+	memcpy(v->nickname, c->client.nickname, sizeof(v->nickname));
+	v->tunnel_port = c->tunnel_port;
+	v->n_endpoints = c->n_endpoints;
+	memcpy(v->ep, c->ep, sizeof(v->ep));
+}
+
+static void view_restore(const struct peer_view *v, struct conn *c)
+{
+	c->tunnel_port = v->tunnel_port;
+	c->n_endpoints = v->n_endpoints;
+	memcpy(c->ep, v->ep, sizeof(c->ep));
+}
+
+static bool view_same(const struct peer_view *v, const struct conn *c)
+{
+	return v->n_endpoints == c->n_endpoints &&
+	       !memcmp(v->ep, c->ep, v->n_endpoints * sizeof(v->ep[0])) &&
+	       !strcmp(v->nickname, c->client.nickname);
+}
+
+static void add_endpoint(struct conn *c, const struct med_endpoint *e)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->n_endpoints; i++)
+		if (!memcmp(&c->ep[i], e, sizeof(*e)))
+			return;
+	if (c->n_endpoints < MED_MAX_ENDPOINTS)
+		c->ep[c->n_endpoints++] = *e;
+}
+
+/*
+ * The candidates peers get: the address this connection comes from with
+ * the client's tunnel port (right behind a port-preserving NAT) first,
+ * then the LAN candidates the client named.
+ */
+static int read_endpoints(const struct request *r, struct conn *c)
+{
+	struct shoal_tlv_iter it;
+	struct shoal_tlv_attr a;
+	struct med_endpoint e;
+	uint16_t port = 0;
+
+	c->n_endpoints = 0;
+	if (shoal_tlv_find(&r->m, MED_A_TUNNEL_PORT, &a) &&
+	    !shoal_tlv_get_u16(&a, &port))
+		return MSTORE_E_INVALID;
+	c->tunnel_port = port;
+	if (port) {
+		memset(&e, 0, sizeof(e));
+		e.port = port;
+		if (c->addr.ss_family == AF_INET) {
+			const struct sockaddr_in *s4 = (const void *)&c->addr;
+
+			e.family = 4;
+			memcpy(e.addr, &s4->sin_addr, 4);
+			add_endpoint(c, &e);
+		} else if (c->addr.ss_family == AF_INET6) {
+			const struct sockaddr_in6 *s6 = (const void *)&c->addr;
+
+			if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+				e.family = 4;
+				memcpy(e.addr, s6->sin6_addr.s6_addr + 12, 4);
+			} else {
+				e.family = 6;
+				memcpy(e.addr, &s6->sin6_addr, 16);
+			}
+			add_endpoint(c, &e);
+		}
+	}
+	shoal_tlv_iter_msg(&it, &r->m);
+	while (shoal_tlv_next(&it, &a)) {
+		if (a.type != MED_A_ENDPOINT)
+			continue;
+		memset(&e, 0, sizeof(e));
+		if (a.len == 7 && a.value[0] == 4) {
+			e.family = 4;
+			memcpy(e.addr, a.value + 1, 4);
+		} else if (a.len == 19 && a.value[0] == 6) {
+			e.family = 6;
+			memcpy(e.addr, a.value + 1, 16);
+		} else {
+			return MSTORE_E_INVALID;
+		}
+		e.port = (uint16_t)(a.value[a.len - 2] << 8 |
+				    a.value[a.len - 1]);
+		if (!e.port)
+			return MSTORE_E_INVALID;
+		add_endpoint(c, &e);
+	}
+	return 0;
+}
+
+static void do_login(struct server *srv, struct conn *c, struct request *r)
+{
+	char nick[STR_MAX];
+	struct mstore_client cl;
+	struct peer_view saved;
+	struct conn *old;
+	bool announce;
+	int rc;
+
+	rc = get_str(r, MED_A_NICKNAME, nick);
+	if (rc == -2) {
+		reply(srv, c, r, MSTORE_E_BAD_NICK);
+		return;
+	}
+	if (shoal_channel_remote_key(&c->ch, cl.pubkey) < 0) {
+		conn_kill(srv, c, MED_DOWN_LOST);
+		return;
+	}
+	rc = mstore_login(srv->store, cl.pubkey, rc ? NULL : nick, &cl);
+	if (rc < 0) {
+		reply(srv, c, r, rc);
+		return;
+	}
+	view_save(&saved, c);
+	rc = read_endpoints(r, c);
+	if (rc < 0) {
+		view_restore(&saved, c);
+		reply(srv, c, r, rc);
+		return;
+	}
+	/*
+	 * A second connection of the same key is the same client come back
+	 * (a restart, a new route): it replaces the old one without telling
+	 * the peers it left.  They hear again only if what they know of it
+	 * changed.
+	 */
+	old = online_find(srv, cl.id);
+	if (old && old != c) {
+		view_save(&saved, old);
+		online_remove(srv, old);
+		old->logged_in = false;
+		conn_kill(srv, old, MED_DOWN_NONE);
+	}
+	if (c->logged_in)
+		online_remove(srv, c);
+	c->client = cl;
+	c->logged_in = true;
+	online_add(srv, c);
+	announce = !old || !view_same(&saved, c);
+
+	reply_start(srv, r, MSTORE_OK);
+	shoal_tlv_put_str(&r->w, MED_A_NICKNAME, cl.nickname);
+	med_put_addrs(&r->w, &cl, srv->pool_prefix);
+	reply_send(srv, c, r);
+	presence_login(srv, c, announce);
+}
+
+static void do_logout(struct server *srv, struct conn *c, struct request *r)
+{
+	reply(srv, c, r, MSTORE_OK);
+	online_remove(srv, c);
+	c->logged_in = false;
+	presence_down(srv, c, MED_DOWN_LOGOUT);
+}
+
+static void do_nick(struct server *srv, struct conn *c, struct request *r)
+{
+	char nick[STR_MAX];
+	int rc = get_nick(r, nick);
+
+	if (!rc)
+		rc = mstore_set_nick(srv->store, c->client.id, nick);
+	if (!rc)
+		mstore_client_by_key(srv->store, c->client.pubkey, &c->client);
+	reply(srv, c, r, rc);
+}
+
+static void do_create(struct server *srv, struct conn *c, struct request *r)
+{
+	char name[STR_MAX], pwbuf[MSTORE_PASSWORD_MAX + 1];
+	struct shoal_tlv_attr a;
+	const char *pw;
+	int rc = get_network(r, name);
+
+	if (!rc)
+		rc = get_password(r, pwbuf, sizeof(pwbuf), &pw);
+	if (!rc)
+		rc = mstore_create(srv->store, c->client.id, name, pw,
+				   shoal_tlv_find(&r->m, MED_A_APPROVAL, &a),
+				   0);
+	sodium_memzero(pwbuf, sizeof(pwbuf));
+	reply(srv, c, r, rc);
+}
+
+static void do_join(struct server *srv, struct conn *c, struct request *r)
+{
+	char name[STR_MAX], pwbuf[MSTORE_PASSWORD_MAX + 1];
+	struct peerset before, after;
+	const char *pw;
+	int rc = get_network(r, name);
+
+	if (!rc)
+		rc = get_password(r, pwbuf, sizeof(pwbuf), &pw);
+	if (rc) {
+		reply(srv, c, r, rc);
+		return;
+	}
+	peerset_get(srv, c->client.id, &before);
+	rc = mstore_join(srv->store, c->client.id, name, pw);
+	sodium_memzero(pwbuf, sizeof(pwbuf));
+	reply(srv, c, r, rc);
+	if (rc == MSTORE_OK && !peerset_get(srv, c->client.id, &after)) {
+		presence_changed(srv, c->client.id, &before, &after, true);
+		peerset_free(&after);
+	}
+	peerset_free(&before);
+}
+
+static void do_leave(struct server *srv, struct conn *c, struct request *r)
+{
+	struct peerset before, after;
+	char name[STR_MAX];
+	int rc = get_network(r, name);
+
+	if (rc) {
+		reply(srv, c, r, rc);
+		return;
+	}
+	peerset_get(srv, c->client.id, &before);
+	rc = mstore_leave(srv->store, c->client.id, name, NULL);
+	/* MSTORE_DELETED is a success the client need not hear about. */
+	reply(srv, c, r, rc > 0 ? MSTORE_OK : rc);
+	if (rc >= 0 && !peerset_get(srv, c->client.id, &after)) {
+		presence_changed(srv, c->client.id, &before, &after, true);
+		peerset_free(&after);
+	}
+	peerset_free(&before);
+}
+
+/* The client id of nickname in network name, or 0. */
+static int64_t member_id(struct server *srv, const char *name,
+			 const char *nick)
+{
+	struct mstore_member *m;
+	size_t n, i;
+	int64_t id = 0;
+
+	if (mstore_members(srv->store, name, &m, &n) < 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!strcasecmp(m[i].client.nickname, nick))
+			id = m[i].client.id;
+	free(m);
+	return id;
+}
+
+typedef int (*owner_op)(struct mstore *s, int64_t owner, const char *name,
+			const char *nickname);
+
+/* APPROVE, KICK, BAN: one member's peers change. */
+static void do_member_op(struct server *srv, struct conn *c,
+			 struct request *r, owner_op op)
+{
+	struct peerset before = { 0 }, after;
+	char name[STR_MAX], nick[STR_MAX];
+	int64_t target = 0;
+	int rc = get_network(r, name);
+
+	if (!rc)
+		rc = get_nick(r, nick);
+	if (rc) {
+		reply(srv, c, r, rc);
+		return;
+	}
+	target = member_id(srv, name, nick);
+	if (target)
+		peerset_get(srv, target, &before);
+	rc = op(srv->store, c->client.id, name, nick);
+	reply(srv, c, r, rc);
+	if (rc >= 0 && target && !peerset_get(srv, target, &after)) {
+		presence_changed(srv, target, &before, &after, true);
+		peerset_free(&after);
+	}
+	peerset_free(&before);
+}
+
+static void do_set_password(struct server *srv, struct conn *c,
+			    struct request *r)
+{
+	char name[STR_MAX], pwbuf[MSTORE_PASSWORD_MAX + 1];
+	const char *pw;
+	int rc = get_network(r, name);
+
+	if (!rc)
+		rc = get_password(r, pwbuf, sizeof(pwbuf), &pw);
+	if (!rc)
+		rc = mstore_set_password(srv->store, c->client.id, name, pw);
+	sodium_memzero(pwbuf, sizeof(pwbuf));
+	reply(srv, c, r, rc);
+}
+
+static void do_delete(struct server *srv, struct conn *c, struct request *r)
+{
+	struct mstore_member *m = NULL;
+	struct peerset *before = NULL, after;
+	char name[STR_MAX];
+	size_t n = 0, i;
+	int rc = get_network(r, name);
+
+	if (rc) {
+		reply(srv, c, r, rc);
+		return;
+	}
+	if (mstore_members(srv->store, name, &m, &n) == MSTORE_OK && n)
+		before = calloc(n, sizeof(*before));
+	if (!before)
+		n = 0;
+	for (i = 0; i < n; i++)
+		peerset_get(srv, m[i].client.id, &before[i]);
+	rc = mstore_delete(srv->store, c->client.id, name);
+	reply(srv, c, r, rc);
+	/* Every member is handled, so one direction each covers both. */
+	for (i = 0; i < n; i++) {
+		if (rc >= 0 && !peerset_get(srv, m[i].client.id, &after)) {
+			presence_changed(srv, m[i].client.id, &before[i],
+					 &after, false);
+			peerset_free(&after);
+		}
+		peerset_free(&before[i]);
+	}
+	free(before);
+	free(m);
+}
+
+static void put_member(struct server *srv, struct shoal_tlv_writer *w,
+		       const struct mstore_member *mb)
+{
+	shoal_tlv_nest_start(w, MED_A_MEMBER);
+	shoal_tlv_put_str(w, MED_A_NICKNAME, mb->client.nickname);
+	shoal_tlv_put(w, MED_A_PUBLIC_KEY, mb->client.pubkey, MSTORE_KEY_LEN);
+	med_put_addrs(w, &mb->client, srv->pool_prefix);
+	shoal_tlv_put_u8(w, MED_A_ONLINE,
+			 online_find(srv, mb->client.id) ? 1 : 0);
+	shoal_tlv_put_u8(w, MED_A_STATE, (uint8_t)mb->state);
+	if (mb->is_owner)
+		shoal_tlv_put(w, MED_A_OWNER, NULL, 0);
+	shoal_tlv_nest_end(w);
+}
+
+static void do_networks(struct server *srv, struct conn *c, struct request *r)
+{
+	struct mstore_network *nets = NULL;
+	struct mstore_member *m;
+	size_t n = 0, i, k, nm;
+	int rc;
+
+	rc = mstore_networks_of(srv->store, c->client.id, &nets, &n);
+	if (rc < 0) {
+		reply(srv, c, r, rc);
+		return;
+	}
+	reply_start(srv, r, MSTORE_OK);
+	for (i = 0; i < n; i++) {
+		shoal_tlv_nest_start(&r->w, MED_A_NETWORK_INFO);
+		shoal_tlv_put_str(&r->w, MED_A_NETWORK, nets[i].name);
+		if (nets[i].approval)
+			shoal_tlv_put(&r->w, MED_A_APPROVAL, NULL, 0);
+		if (mstore_members(srv->store, nets[i].name, &m, &nm) < 0) {
+			m = NULL;
+			nm = 0;
+		}
+		/* Who is inside is for members; one waiting sees itself. */
+		for (k = 0; k < nm; k++)
+			if (nets[i].state == MSTORE_STATE_MEMBER ||
+			    m[k].client.id == c->client.id)
+				put_member(srv, &r->w, &m[k]);
+		free(m);
+		shoal_tlv_nest_end(&r->w);
+	}
+	free(nets);
+	reply_send(srv, c, r);
+}
+
+void request_handle(struct server *srv, struct conn *c, const uint8_t *msg,
+		    size_t len)
+{
+	struct request r;
+
+	/* Undecodable: the client is broken; nothing it says is trusted. */
+	if (shoal_tlv_parse(&r.m, msg, len) < 0 ||
+	    (r.m.flags & SHOAL_TLV_F_REPLY)) {
+		conn_kill(srv, c, MED_DOWN_LOST);
+		return;
+	}
+	if (r.m.type < MED_LOGIN || r.m.type > MED_KEEPALIVE) {
+		reply(srv, c, &r, MED_E_UNKNOWN_REQUEST);
+		return;
+	}
+	if (r.m.type != MED_LOGIN && !c->logged_in) {
+		reply(srv, c, &r, MED_E_NOT_LOGGED_IN);
+		return;
+	}
+	switch (r.m.type) {
+	case MED_LOGIN:
+		do_login(srv, c, &r);
+		break;
+	case MED_LOGOUT:
+		do_logout(srv, c, &r);
+		break;
+	case MED_NICK:
+		do_nick(srv, c, &r);
+		break;
+	case MED_CREATE:
+		do_create(srv, c, &r);
+		break;
+	case MED_JOIN:
+		do_join(srv, c, &r);
+		break;
+	case MED_LEAVE:
+		do_leave(srv, c, &r);
+		break;
+	case MED_NETWORKS:
+		do_networks(srv, c, &r);
+		break;
+	case MED_APPROVE:
+		do_member_op(srv, c, &r, mstore_approve);
+		break;
+	case MED_KICK:
+		do_member_op(srv, c, &r, mstore_kick);
+		break;
+	case MED_BAN:
+		do_member_op(srv, c, &r, mstore_ban);
+		break;
+	case MED_SET_PASSWORD:
+		do_set_password(srv, c, &r);
+		break;
+	case MED_DELETE:
+		do_delete(srv, c, &r);
+		break;
+	case MED_KEEPALIVE:
+		reply(srv, c, &r, MSTORE_OK);
+		break;
+	}
+}

@@ -1,0 +1,433 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The mediator's event loop: one epoll set with the listening socket, a
+ * 1 s timerfd, a signalfd and every connection.  Nothing here blocks: a
+ * slow or hostile client costs only its own connection.
+ *
+ * A connection is never freed while an epoll batch may still name it:
+ * conn_kill() only marks it and queues it, and server_reap() frees the
+ * queue after the batch.  Reaping a logged-in connection tells its peers,
+ * which may kill more connections (their output is full); the reaper
+ * keeps going until the queue is empty.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "mediator.h"
+#include "util.h"
+
+#define MAX_EVENTS 256
+/* Reads per readiness event: one noisy client cannot starve the rest. */
+#define READS_PER_EVENT 8
+
+int64_t server_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+static size_t online_bucket(int64_t id)
+{
+	return (size_t)((uint64_t)id * 0x9e3779b97f4a7c15ULL >> 52) %
+	       MED_ONLINE_BUCKETS;
+}
+
+struct conn *online_find(struct server *srv, int64_t id)
+{
+	struct conn *c;
+
+	for (c = srv->online[online_bucket(id)]; c; c = c->hnext)
+		if (c->client.id == id && c->logged_in && !c->dead)
+			return c;
+	return NULL;
+}
+
+void online_add(struct server *srv, struct conn *c)
+{
+	size_t b = online_bucket(c->client.id);
+
+	c->hnext = srv->online[b];
+	srv->online[b] = c;
+}
+
+void online_remove(struct server *srv, struct conn *c)
+{
+	struct conn **pp;
+
+	for (pp = &srv->online[online_bucket(c->client.id)]; *pp;
+	     pp = &(*pp)->hnext) {
+		if (*pp == c) {
+			*pp = c->hnext;
+			c->hnext = NULL;
+			return;
+		}
+	}
+}
+
+static void set_events(struct server *srv, struct conn *c, bool out)
+{
+	struct epoll_event ev = {
+		.events = EPOLLIN | (out ? EPOLLOUT : 0),
+		.data.ptr = c,
+	};
+
+	if (c->want_out == out)
+		return;
+	c->want_out = out;
+	if (epoll_ctl(srv->epfd, EPOLL_CTL_MOD, c->fd, &ev) < 0)
+		conn_kill(srv, c, MED_DOWN_LOST);
+}
+
+void conn_kill(struct server *srv, struct conn *c, uint8_t reason)
+{
+	if (c->dead)
+		return;
+	c->dead = true;
+	c->down_reason = reason;
+	epoll_ctl(srv->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	c->dead_next = srv->dead;
+	srv->dead = c;
+}
+
+static void conn_flush(struct server *srv, struct conn *c)
+{
+	const uint8_t *p;
+	size_t n;
+	ssize_t w;
+
+	if (c->dead)
+		return;
+	while ((n = shoal_channel_pending(&c->ch, &p))) {
+		w = send(c->fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			set_events(srv, c, true);
+			return;
+		}
+		if (w <= 0) {
+			conn_kill(srv, c, MED_DOWN_LOST);
+			return;
+		}
+		shoal_channel_consumed(&c->ch, (size_t)w);
+	}
+	set_events(srv, c, false);
+}
+
+void conn_send(struct server *srv, struct conn *c, const uint8_t *buf,
+	       int len)
+{
+	if (c->dead || len < 0)
+		return;
+	/* ENOBUFS: 128 KiB the client has not read.  It is not listening. */
+	if (shoal_channel_send(&c->ch, buf, (size_t)len) < 0) {
+		conn_kill(srv, c, MED_DOWN_LOST);
+		return;
+	}
+	conn_flush(srv, c);
+}
+
+static void conn_free(struct server *srv, struct conn *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		srv->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	srv->n_conns--;
+	close(c->fd);
+	shoal_channel_wipe(&c->ch);
+	sodium_memzero(c, sizeof(*c));
+	free(c);
+}
+
+static void server_reap(struct server *srv)
+{
+	struct conn *c;
+
+	while ((c = srv->dead)) {
+		srv->dead = c->dead_next;
+		if (c->logged_in) {
+			online_remove(srv, c);
+			c->logged_in = false;
+			if (c->down_reason != MED_DOWN_NONE)
+				presence_down(srv, c, c->down_reason);
+		}
+		conn_free(srv, c);
+	}
+}
+
+static void conn_accept(struct server *srv)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct sockaddr_storage addr;
+	socklen_t len;
+	struct conn *c;
+	int fd, i, one = 1;
+
+	/* Bounded, so a connection flood cannot starve the others. */
+	for (i = 0; i < 64; i++) {
+		len = sizeof(addr);
+		fd = accept4(srv->listen_fd, (struct sockaddr *)&addr, &len,
+			     SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM)
+				fprintf(stderr, "shoal-mediator: accept: "
+					"%s\n", strerror(errno));
+			return;
+		}
+		if (srv->n_conns >= srv->max_conns) {
+			close(fd);
+			continue;
+		}
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		c->fd = fd;
+		c->addr = addr;
+		c->deadline = server_now() + MED_HELLO_TIMEOUT;
+		if (shoal_channel_server(&c->ch, srv->priv) < 0 ||
+		    shoal_channel_set_recv_limit(&c->ch, MED_RECV_LIMIT) < 0) {
+			shoal_channel_wipe(&c->ch);
+			close(fd);
+			free(c);
+			continue;
+		}
+		ev.data.ptr = c;
+		if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			shoal_channel_wipe(&c->ch);
+			close(fd);
+			free(c);
+			continue;
+		}
+		c->next = srv->conns;
+		if (c->next)
+			c->next->prev = c;
+		srv->conns = c;
+		srv->n_conns++;
+	}
+}
+
+static void conn_messages(struct server *srv, struct conn *c)
+{
+	const uint8_t *msg;
+	size_t len;
+	int ret = 0;
+
+	while (!c->dead && (ret = shoal_channel_next(&c->ch, &msg, &len)) == 1) {
+		c->spoke = true;
+		c->deadline = server_now() + MED_IDLE_TIMEOUT;
+		request_handle(srv, c, msg, len);
+	}
+	if (!c->dead && ret < 0)
+		conn_kill(srv, c, MED_DOWN_LOST);
+}
+
+static void conn_read(struct server *srv, struct conn *c)
+{
+	uint8_t *buf;
+	size_t room;
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < READS_PER_EVENT && !c->dead; i++) {
+		if (shoal_channel_read_buf(&c->ch, &buf, &room) < 0) {
+			conn_kill(srv, c, MED_DOWN_LOST);
+			return;
+		}
+		n = recv(c->fd, buf, room, MSG_DONTWAIT);
+		if (n <= 0) {
+			shoal_channel_read_done(&c->ch, 0);
+			if (n < 0 && (errno == EAGAIN ||
+				      errno == EWOULDBLOCK || errno == EINTR))
+				break;
+			/* EOF without LOGOUT is a lost connection too. */
+			conn_kill(srv, c, MED_DOWN_LOST);
+			return;
+		}
+		if (shoal_channel_read_done(&c->ch, (size_t)n) < 0) {
+			conn_kill(srv, c, MED_DOWN_LOST);
+			return;
+		}
+		conn_messages(srv, c);
+	}
+	/* Message 2 of the handshake, or replies. */
+	conn_flush(srv, c);
+}
+
+static void server_tick(struct server *srv)
+{
+	int64_t now = server_now();
+	struct conn *c;
+
+	for (c = srv->conns; c; c = c->next)
+		if (!c->dead && now >= c->deadline)
+			conn_kill(srv, c, MED_DOWN_LOST);
+}
+
+static int add_fd(int epfd, int *fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = fd };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, *fd, &ev);
+}
+
+/*
+ * As many descriptors as we may have; the connection cap stays below the
+ * limit, so accept() never fails with EMFILE and spins on the listener.
+ */
+static unsigned int conn_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 64;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	/* The database, epoll, the listener and their friends. */
+	if (rl.rlim_cur < 128)
+		return 64;
+	if (rl.rlim_cur - 64 > MED_MAX_CONNS)
+		return MED_MAX_CONNS;
+	return (unsigned int)(rl.rlim_cur - 64);
+}
+
+int server_open(struct server *srv, const struct sockaddr *addr,
+		socklen_t addr_len)
+{
+	struct itimerspec tick = {
+		.it_interval = { .tv_sec = 1 },
+		.it_value = { .tv_sec = 1 },
+	};
+	int one = 1, zero = 0;
+	sigset_t mask;
+
+	srv->epfd = -1;
+	srv->listen_fd = -1;
+	srv->timer_fd = -1;
+	srv->signal_fd = -1;
+	srv->max_conns = conn_limit();
+
+	srv->listen_fd = socket(addr->sa_family,
+				SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (srv->listen_fd < 0)
+		return -errno;
+	setsockopt(srv->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one,
+		   sizeof(one));
+	/* [::] serves IPv4 too, whatever net.ipv6.bindv6only says. */
+	if (addr->sa_family == AF_INET6)
+		setsockopt(srv->listen_fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero,
+			   sizeof(zero));
+	if (bind(srv->listen_fd, addr, addr_len) < 0 ||
+	    listen(srv->listen_fd, 4096) < 0)
+		return -errno;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	srv->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	srv->timer_fd = timerfd_create(CLOCK_MONOTONIC,
+				       TFD_CLOEXEC | TFD_NONBLOCK);
+	srv->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (srv->signal_fd < 0 || srv->timer_fd < 0 || srv->epfd < 0 ||
+	    timerfd_settime(srv->timer_fd, 0, &tick, NULL) < 0 ||
+	    add_fd(srv->epfd, &srv->signal_fd) < 0 ||
+	    add_fd(srv->epfd, &srv->timer_fd) < 0 ||
+	    add_fd(srv->epfd, &srv->listen_fd) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Runs until SIGINT or SIGTERM; returns the exit status. */
+int server_run(struct server *srv)
+{
+	struct epoll_event evs[MAX_EVENTS];
+	struct signalfd_siginfo si;
+	uint64_t ticks;
+	struct conn *c;
+	int n, i;
+
+	for (;;) {
+		n = epoll_wait(srv->epfd, evs, MAX_EVENTS, -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			perror("shoal-mediator: epoll_wait");
+			return SHOAL_EXIT_FAILURE;
+		}
+		for (i = 0; i < n; i++) {
+			void *p = evs[i].data.ptr;
+
+			if (p == &srv->signal_fd) {
+				if (read(srv->signal_fd, &si, sizeof(si)) ==
+				    sizeof(si))
+					return SHOAL_EXIT_OK;
+				continue;
+			}
+			if (p == &srv->timer_fd) {
+				if (read(srv->timer_fd, &ticks,
+					 sizeof(ticks)) > 0)
+					server_tick(srv);
+				continue;
+			}
+			if (p == &srv->listen_fd) {
+				conn_accept(srv);
+				continue;
+			}
+			c = p;
+			if (c->dead)
+				continue;
+			if (evs[i].events & EPOLLOUT)
+				conn_flush(srv, c);
+			if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+				conn_read(srv, c);
+		}
+		server_reap(srv);
+	}
+}
+
+void server_close(struct server *srv)
+{
+	struct conn *c;
+
+	/* Shutting down is not a lost connection: no presence now. */
+	for (c = srv->conns; c; c = c->next) {
+		c->logged_in = false;
+		conn_kill(srv, c, MED_DOWN_NONE);
+	}
+	server_reap(srv);
+	if (srv->epfd >= 0)
+		close(srv->epfd);
+	if (srv->timer_fd >= 0)
+		close(srv->timer_fd);
+	if (srv->signal_fd >= 0)
+		close(srv->signal_fd);
+	if (srv->listen_fd >= 0)
+		close(srv->listen_fd);
+}
