@@ -14,7 +14,7 @@
 #include "status.h"
 #include "util.h"
 
-#define SOCKET_DIR "/run/shoal"
+#define SOCKET_DIR SHOAL_RUN_DIR
 
 /* The one NAME.sock under SOCKET_DIR; -1 with a message otherwise. */
 static int find_socket(char *path, size_t size)

@@ -25,12 +25,13 @@
 #include "datapath.h"
 #include "key.h"
 #include "link.h"
+#include "mac.h"
 #include "modload.h"
 #include "session.h"
 #include "util.h"
 
 #define TICK_NS 50000000L
-#define DEFAULT_SOCKET_DIR "/run/shoal"
+#define DEFAULT_SOCKET_DIR SHOAL_RUN_DIR
 #define TAP_MTU 1400	/* the kernel device's default, so both agree */
 
 static const char usage_text[] =
@@ -123,22 +124,6 @@ static int parse_options(struct options *o, int argc, char **argv)
 	return -1;
 }
 
-/* A MAC both sides can work out from a public key: unicast, local. */
-static void mac_from_key(uint8_t mac[6], const uint8_t key[32])
-{
-	static const char label[] = "shoal mac";
-	crypto_generichash_state st;
-	uint8_t h[16];
-
-	crypto_generichash_init(&st, NULL, 0, sizeof(h));
-	crypto_generichash_update(&st, (const uint8_t *)label,
-				  sizeof(label) - 1);
-	crypto_generichash_update(&st, key, 32);
-	crypto_generichash_final(&st, h, sizeof(h));
-	memcpy(mac, h, 6);
-	mac[0] = (uint8_t)((mac[0] & 0xfe) | 0x02);
-}
-
 static int open_datapath(struct shoald *d, const struct shoal_config *c,
 			 const char *kind)
 {
@@ -153,7 +138,7 @@ static int open_datapath(struct shoald *d, const struct shoal_config *c,
 	if (c->has_mac)
 		memcpy(dc.mac, c->mac, 6);
 	else
-		mac_from_key(dc.mac, d->public_key);
+		shoal_mac_from_key(dc.mac, d->public_key, 0);
 	if (strcmp(kind, "tap")) {
 		ret = shoal_dp_kernel_open(&d->dp, &dc, err, sizeof(err));
 		/* The kernel autoloads the module; if not, modprobe says why. */
@@ -224,7 +209,7 @@ static int load_peers(struct shoald *d, const struct shoal_config *c)
 		if (cp->has_mac)
 			memcpy(p->mac, cp->mac, 6);
 		else
-			mac_from_key(p->mac, cp->public_key);
+			shoal_mac_from_key(p->mac, cp->public_key, 0);
 		if (cp->has_endpoint)
 			p->endpoint = cp->endpoint;
 		if (cp->n_addrs) {

@@ -2,6 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "hex.h"
 #include "mac.h"
 
@@ -32,4 +34,26 @@ bool shoal_mac_is_unicast(const uint8_t mac[SHOAL_MAC_LEN])
 	static const uint8_t zero[SHOAL_MAC_LEN];
 
 	return !(mac[0] & 1) && memcmp(mac, zero, SHOAL_MAC_LEN) != 0;
+}
+
+void shoal_mac_from_key(uint8_t mac[SHOAL_MAC_LEN], const uint8_t key[32],
+			uint32_t candidate)
+{
+	static const char label[] = "shoal mac";
+	const uint8_t le[4] = {
+		(uint8_t)candidate, (uint8_t)(candidate >> 8),
+		(uint8_t)(candidate >> 16), (uint8_t)(candidate >> 24)
+	};
+	crypto_generichash_state st;
+	uint8_t h[16];
+
+	crypto_generichash_init(&st, NULL, 0, sizeof(h));
+	crypto_generichash_update(&st, (const uint8_t *)label,
+				  sizeof(label) - 1);
+	crypto_generichash_update(&st, key, 32);
+	if (candidate)
+		crypto_generichash_update(&st, le, sizeof(le));
+	crypto_generichash_final(&st, h, sizeof(h));
+	memcpy(mac, h, SHOAL_MAC_LEN);
+	mac[0] = (uint8_t)((mac[0] & 0xfe) | 0x02);
 }

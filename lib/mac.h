@@ -20,4 +20,13 @@ void shoal_mac_format(char text[SHOAL_MAC_STRLEN + 1],
 /* Neither multicast (nor broadcast) nor all zeros. */
 bool shoal_mac_is_unicast(const uint8_t mac[SHOAL_MAC_LEN]);
 
+/*
+ * The MAC a public key stands for: unicast, locally administered, from
+ * unkeyed BLAKE2b of "shoal mac" and the key.  shoald and the mediator
+ * both work it out, so they agree without telling each other; candidate
+ * n > 0 gives the mediator others to pick from when two keys collide.
+ */
+void shoal_mac_from_key(uint8_t mac[SHOAL_MAC_LEN], const uint8_t key[32],
+			uint32_t candidate);
+
 #endif

@@ -20,6 +20,7 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
+#include "mac.h"
 #include "mstore.h"
 
 /* "shmd" in PRAGMA application_id: tells our file from other SQLite files. */
@@ -992,11 +993,7 @@ void mstore_ula_prefix(const struct mstore *s, struct in6_addr *prefix)
 
 /* --- clients ------------------------------------------------------- */
 
-/*
- * Candidate n of a value derived from the public key.  Candidate 0 of the
- * MAC is the one shoald works out by itself ("shoal mac"), so both agree
- * unless two keys collide.
- */
+/* Candidate n of a value derived from the public key. */
 static void derive(uint8_t *out, size_t len, const char *label,
 		   const uint8_t key[MSTORE_KEY_LEN], uint32_t n)
 {
@@ -1049,9 +1046,7 @@ static int alloc_mac(struct mstore *s, const uint8_t *key,
 	int rc;
 
 	for (n = 0; n < MAX_CANDIDATES; n++) {
-		derive(mac, MSTORE_MAC_LEN, "shoal mac", key, n);
-		/* Unicast, locally administered. */
-		mac[0] = (uint8_t)((mac[0] & 0xfe) | 0x02);
+		shoal_mac_from_key(mac, key, n);
 		rc = taken(s, ST_MAC_TAKEN, mac, MSTORE_MAC_LEN, &used);
 		if (rc || !used)
 			return rc;

@@ -4,6 +4,9 @@
 
 #define SHOAL_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Where shoald's control sockets are, NAME.sock per device. */
+#define SHOAL_RUN_DIR "/run/shoal"
+
 /* Exit codes every shoal program shares. */
 enum {
 	SHOAL_EXIT_OK = 0,

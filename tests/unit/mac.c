@@ -34,6 +34,21 @@ TEST(parse_rejects_malformed)
 			TH_LOG("accepted '%s'", bad[i]);
 }
 
+TEST(from_key)
+{
+	uint8_t key[32], a[SHOAL_MAC_LEN], b[SHOAL_MAC_LEN], c[SHOAL_MAC_LEN];
+
+	memset(key, 7, sizeof(key));
+	shoal_mac_from_key(a, key, 0);
+	shoal_mac_from_key(b, key, 0);
+	shoal_mac_from_key(c, key, 1);
+	EXPECT_EQ(0, memcmp(a, b, sizeof(a)));
+	EXPECT_NE(0, memcmp(a, c, sizeof(a)));
+	EXPECT_TRUE(shoal_mac_is_unicast(a));
+	EXPECT_EQ(0x02, a[0] & 0x03);
+	EXPECT_EQ(0x02, c[0] & 0x03);
+}
+
 TEST(unicast)
 {
 	static const struct {
