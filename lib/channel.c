@@ -14,6 +14,7 @@
 
 #include <sodium.h>
 
+#include "be.h"
 #include "channel.h"
 #include "tlv.h"
 
@@ -33,17 +34,6 @@ enum {
 
 #define LEN_BYTES SHOAL_CHANNEL_LEN_BYTES
 #define TAG SHOAL_NOISE_TAGLEN
-
-static uint32_t get16(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 8 | p[1];
-}
-
-static void put16(uint8_t *p, size_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
 
 static size_t max_size(size_t a, size_t b)
 {
@@ -129,7 +119,7 @@ static int in_reserve(struct shoal_channel *c)
 	}
 	/* Whatever follows in_parsed is incomplete, its header checked. */
 	if (c->in_len - c->in_parsed >= LEN_BYTES)
-		frame += get16(c->in + c->in_parsed);
+		frame += shoal_get_be16(c->in + c->in_parsed);
 	want = max_size(c->in_parsed + frame, SHOAL_CHANNEL_BUF_MIN);
 	if (want > SHOAL_CHANNEL_BUF_MAX) {
 		errno = ENOBUFS;
@@ -199,7 +189,7 @@ static int write_handshake(struct shoal_channel *c, size_t expect)
 		errno = EINVAL;
 		return -1;
 	}
-	put16(p, n);
+	shoal_put_be16(p, n);
 	c->out_len += (uint32_t)(LEN_BYTES + n);
 	return 0;
 }
@@ -248,7 +238,7 @@ static int in_process(struct shoal_channel *c)
 
 		if (avail < LEN_BYTES)
 			return 0;
-		len = get16(f);
+		len = shoal_get_be16(f);
 		if (!frame_len_ok(c, len))
 			return fail(c, EPROTO);
 		if (avail < LEN_BYTES + len)
@@ -349,7 +339,7 @@ int shoal_channel_next(struct shoal_channel *c, const uint8_t **msg,
 		return 0;
 	}
 	f = c->in + c->in_off;
-	body = get16(f);
+	body = shoal_get_be16(f);
 	*msg = f + LEN_BYTES;
 	*len = body - TAG;
 	c->in_off += LEN_BYTES + body;
@@ -433,7 +423,7 @@ int shoal_channel_send(struct shoal_channel *c, const uint8_t *msg,
 	if (shoal_noise_encrypt(&c->tx, NULL, 0, len ? msg : empty, len,
 				p + LEN_BYTES, frame - LEN_BYTES, &n))
 		return fail(c, EPROTO);
-	put16(p, n);
+	shoal_put_be16(p, n);
 	c->out_len += (uint32_t)frame;
 	return 0;
 }

@@ -4,32 +4,8 @@
 
 #include <sodium.h>
 
+#include "be.h"
 #include "ctlmsg.h"
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)(v >> 32));
-	put32(p + 4, (uint32_t)v);
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) << 32 | get32(p + 4);
-}
 
 /* Keyed BLAKE2b-128 of everything before the MAC, written after it. */
 static void mac(uint8_t *msg, size_t len_before_mac,
@@ -99,26 +75,26 @@ int shoal_ctl_parse(struct shoal_ctl *m, const uint8_t *buf, size_t len,
 	case SHOAL_CTL_INIT:
 		if (!mac_ok(buf, len, mac1_key))
 			return -1;
-		m->sender_spi = get32(buf + 4);
+		m->sender_spi = shoal_get_be32(buf + 4);
 		m->noise = buf + 8;
 		m->noise_len = SHOAL_CTL_NOISE1_LEN;
 		break;
 	case SHOAL_CTL_RESPONSE:
 		if (!mac_ok(buf, len, mac1_key))
 			return -1;
-		m->sender_spi = get32(buf + 4);
-		m->receiver_spi = get32(buf + 8);
+		m->sender_spi = shoal_get_be32(buf + 4);
+		m->receiver_spi = shoal_get_be32(buf + 8);
 		m->noise = buf + 12;
 		m->noise_len = SHOAL_CTL_NOISE2_LEN;
 		break;
 	case SHOAL_CTL_CONFIRM:
-		m->sender_spi = get32(buf + 4);
-		m->receiver_spi = get32(buf + 8);
+		m->sender_spi = shoal_get_be32(buf + 4);
+		m->receiver_spi = shoal_get_be32(buf + 8);
 		break;
 	case SHOAL_CTL_PING:
 	case SHOAL_CTL_PONG:
-		m->receiver_spi = get32(buf + 4);
-		m->ping_id = get64(buf + 8);
+		m->receiver_spi = shoal_get_be32(buf + 4);
+		m->ping_id = shoal_get_be64(buf + 8);
 		break;
 	}
 	return 0;
@@ -131,7 +107,7 @@ int shoal_ctl_write_init(uint8_t *out, size_t size, uint32_t sender_spi,
 	if (size < SHOAL_CTL_INIT_LEN)
 		return -1;
 	header(out, SHOAL_CTL_INIT);
-	put32(out + 4, sender_spi);
+	shoal_put_be32(out + 4, sender_spi);
 	memcpy(out + 8, noise, SHOAL_CTL_NOISE1_LEN);
 	mac(out, SHOAL_CTL_INIT_LEN - SHOAL_CTL_MAC_LEN, mac1_key);
 	return SHOAL_CTL_INIT_LEN;
@@ -145,8 +121,8 @@ int shoal_ctl_write_response(uint8_t *out, size_t size, uint32_t sender_spi,
 	if (size < SHOAL_CTL_RESPONSE_LEN)
 		return -1;
 	header(out, SHOAL_CTL_RESPONSE);
-	put32(out + 4, sender_spi);
-	put32(out + 8, receiver_spi);
+	shoal_put_be32(out + 4, sender_spi);
+	shoal_put_be32(out + 8, receiver_spi);
 	memcpy(out + 12, noise, SHOAL_CTL_NOISE2_LEN);
 	mac(out, SHOAL_CTL_RESPONSE_LEN - SHOAL_CTL_MAC_LEN, mac1_key);
 	return SHOAL_CTL_RESPONSE_LEN;
@@ -159,8 +135,8 @@ int shoal_ctl_write_confirm(uint8_t *out, size_t size, uint32_t sender_spi,
 	if (size < SHOAL_CTL_CONFIRM_LEN)
 		return -1;
 	header(out, SHOAL_CTL_CONFIRM);
-	put32(out + 4, sender_spi);
-	put32(out + 8, receiver_spi);
+	shoal_put_be32(out + 4, sender_spi);
+	shoal_put_be32(out + 8, receiver_spi);
 	mac(out, SHOAL_CTL_CONFIRM_LEN - SHOAL_CTL_MAC_LEN, session_key);
 	return SHOAL_CTL_CONFIRM_LEN;
 }
@@ -173,8 +149,8 @@ int shoal_ctl_write_ping(uint8_t *out, size_t size, enum shoal_ctl_type type,
 	    (type != SHOAL_CTL_PING && type != SHOAL_CTL_PONG))
 		return -1;
 	header(out, type);
-	put32(out + 4, receiver_spi);
-	put64(out + 8, ping_id);
+	shoal_put_be32(out + 4, receiver_spi);
+	shoal_put_be64(out + 8, ping_id);
 	mac(out, SHOAL_CTL_PING_LEN - SHOAL_CTL_MAC_LEN, session_key);
 	return SHOAL_CTL_PING_LEN;
 }
@@ -188,19 +164,19 @@ bool shoal_ctl_session_verify(const uint8_t *buf, size_t len,
 void shoal_ctl_init_payload(uint8_t out[SHOAL_CTL_INIT_PAYLOAD_LEN],
 			    uint32_t spi, const uint8_t tai64n[SHOAL_TAI64N_LEN])
 {
-	put32(out, spi);
+	shoal_put_be32(out, spi);
 	memcpy(out + 4, tai64n, SHOAL_TAI64N_LEN);
 }
 
 void shoal_ctl_response_payload(uint8_t out[SHOAL_CTL_RESPONSE_PAYLOAD_LEN],
 				uint32_t spi)
 {
-	put32(out, spi);
+	shoal_put_be32(out, spi);
 }
 
 uint32_t shoal_ctl_payload_spi(const uint8_t *payload)
 {
-	return get32(payload);
+	return shoal_get_be32(payload);
 }
 
 void shoal_tai64n_now(uint8_t out[SHOAL_TAI64N_LEN])
@@ -208,8 +184,8 @@ void shoal_tai64n_now(uint8_t out[SHOAL_TAI64N_LEN])
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	put64(out, 0x400000000000000aULL + (uint64_t)ts.tv_sec);
-	put32(out + 8, (uint32_t)ts.tv_nsec);
+	shoal_put_be64(out, 0x400000000000000aULL + (uint64_t)ts.tv_sec);
+	shoal_put_be32(out + 8, (uint32_t)ts.tv_nsec);
 }
 
 /* BLAKE2b keyed by the handshake hash: binds each output to this session. */

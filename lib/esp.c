@@ -8,6 +8,7 @@
 
 #include <sodium.h>
 
+#include "be.h"
 #include "esp.h"
 
 #define KEY_BYTES	crypto_aead_chacha20poly1305_ietf_KEYBYTES
@@ -20,26 +21,6 @@ _Static_assert(SALT_BYTES + SHOAL_ESP_IVLEN ==
 _Static_assert(crypto_aead_chacha20poly1305_ietf_ABYTES == SHOAL_ESP_ICVLEN,
 	       "tag length");
 _Static_assert(SHOAL_REPLAY_WINDOW % 64 == 0, "window in whole words");
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	put_be32(p, v >> 32);
-	put_be32(p + 4, (uint32_t)v);
-}
 
 int shoal_esp_sa_init(struct shoal_esp_sa *sa, uint32_t spi,
 		      const uint8_t key[SHOAL_SA_KEY_LEN],
@@ -109,8 +90,8 @@ size_t shoal_esp_sealed_len(size_t len)
 
 static void make_aad(uint8_t aad[AAD_BYTES], uint32_t spi, uint64_t seq)
 {
-	put_be32(aad, spi);
-	put_be64(aad + 4, seq);
+	shoal_put_be32(aad, spi);
+	shoal_put_be64(aad + 4, seq);
 }
 
 int shoal_esp_seal(struct shoal_esp_sa *sa, time_t now, uint8_t next_header,
@@ -136,10 +117,10 @@ int shoal_esp_seal(struct shoal_esp_sa *sa, time_t now, uint8_t next_header,
 	pt[len + padlen] = (uint8_t)padlen;
 	pt[len + padlen + 1] = next_header;
 
-	put_be32(out, sa->spi);
-	put_be32(out + 4, (uint32_t)seq);
+	shoal_put_be32(out, sa->spi);
+	shoal_put_be32(out + 4, (uint32_t)seq);
 	/* The IV is the sequence number: unique under the key by design. */
-	put_be64(out + SHOAL_ESP_HLEN, seq);
+	shoal_put_be64(out + SHOAL_ESP_HLEN, seq);
 	memcpy(nonce, sa->key + KEY_BYTES, SALT_BYTES);
 	memcpy(nonce + SALT_BYTES, out + SHOAL_ESP_HLEN, SHOAL_ESP_IVLEN);
 	make_aad(aad, sa->spi, seq);
@@ -157,7 +138,7 @@ int shoal_esp_seal(struct shoal_esp_sa *sa, time_t now, uint8_t next_header,
 
 uint32_t shoal_esp_spi(const uint8_t *pkt, size_t len)
 {
-	return len < 4 ? 0 : get_be32(pkt);
+	return len < 4 ? 0 : shoal_get_be32(pkt);
 }
 
 bool shoal_esp_seq_infer(const struct shoal_esp_sa *sa, uint32_t seq_lo,
@@ -223,14 +204,14 @@ int shoal_esp_open(struct shoal_esp_sa *sa, time_t now, const uint8_t *pkt,
 	uint64_t seq;
 
 	if (len < SHOAL_ESP_MIN_LEN || (len - SHOAL_ESP_MIN_LEN) % 4 ||
-	    get_be32(pkt) != sa->spi)
+	    shoal_get_be32(pkt) != sa->spi)
 		return -EINVAL;
 	clen = len - SHOAL_ESP_PAYLOAD_OFFSET;
 	ptlen = clen - SHOAL_ESP_ICVLEN;
 	if (shoal_esp_sa_expired(sa, now))
 		return -EKEYEXPIRED;
 	/* Before authentication: a replay costs no cryptography. */
-	if (!shoal_esp_seq_infer(sa, get_be32(pkt + 4), &seq) ||
+	if (!shoal_esp_seq_infer(sa, shoal_get_be32(pkt + 4), &seq) ||
 	    replay_seen(sa, seq))
 		return -EALREADY;
 	if (out_size < ptlen)

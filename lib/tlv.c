@@ -1,32 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include <string.h>
 
+#include "be.h"
 #include "tlv.h"
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
 
 /*
  * Non-empty, valid UTF-8 with no control character.  Overlong forms,
@@ -100,8 +76,8 @@ void shoal_tlv_writer_init(struct shoal_tlv_writer *w, uint8_t *buf,
 	}
 	buf[0] = SHOAL_TLV_VERSION;
 	buf[1] = type;
-	put16(buf + 2, flags);
-	put32(buf + 4, request_id);
+	shoal_put_be16(buf + 2, flags);
+	shoal_put_be32(buf + 4, request_id);
 	w->len = SHOAL_TLV_HDR_LEN;
 }
 
@@ -118,8 +94,8 @@ static uint8_t *attr(struct shoal_tlv_writer *w, uint16_t type, size_t len)
 		return NULL;
 	}
 	p = w->buf + w->len;
-	put16(p, type);
-	put16(p + 2, (uint16_t)len);
+	shoal_put_be16(p, type);
+	shoal_put_be16(p + 2, (uint16_t)len);
 	w->len += SHOAL_TLV_ATTR_HDR_LEN + len;
 	return p + SHOAL_TLV_ATTR_HDR_LEN;
 }
@@ -148,7 +124,7 @@ void shoal_tlv_put_u16(struct shoal_tlv_writer *w, uint16_t type, uint16_t v)
 {
 	uint8_t b[2];
 
-	put16(b, v);
+	shoal_put_be16(b, v);
 	shoal_tlv_put(w, type, b, sizeof(b));
 }
 
@@ -156,7 +132,7 @@ void shoal_tlv_put_u32(struct shoal_tlv_writer *w, uint16_t type, uint32_t v)
 {
 	uint8_t b[4];
 
-	put32(b, v);
+	shoal_put_be32(b, v);
 	shoal_tlv_put(w, type, b, sizeof(b));
 }
 
@@ -164,8 +140,8 @@ void shoal_tlv_put_u64(struct shoal_tlv_writer *w, uint16_t type, uint64_t v)
 {
 	uint8_t b[8];
 
-	put32(b, (uint32_t)(v >> 32));
-	put32(b + 4, (uint32_t)v);
+	shoal_put_be32(b, (uint32_t)(v >> 32));
+	shoal_put_be32(b + 4, (uint32_t)v);
 	shoal_tlv_put(w, type, b, sizeof(b));
 }
 
@@ -216,7 +192,7 @@ void shoal_tlv_nest_end(struct shoal_tlv_writer *w)
 		fail(w);
 		return;
 	}
-	put16(w->buf + start + 2, (uint16_t)len);
+	shoal_put_be16(w->buf + start + 2, (uint16_t)len);
 }
 
 int shoal_tlv_finish(struct shoal_tlv_writer *w)
@@ -235,8 +211,8 @@ static bool valid_attrs(const uint8_t *p, size_t left, unsigned int depth)
 
 		if (left < SHOAL_TLV_ATTR_HDR_LEN)
 			return false;
-		type = get16(p);
-		len = get16(p + 2);
+		type = shoal_get_be16(p);
+		len = shoal_get_be16(p + 2);
 		left -= SHOAL_TLV_ATTR_HDR_LEN;
 		p += SHOAL_TLV_ATTR_HDR_LEN;
 		if (len > left)
@@ -257,13 +233,13 @@ int shoal_tlv_parse(struct shoal_tlv_msg *m, const uint8_t *buf, size_t len)
 	memset(m, 0, sizeof(*m));
 	if (!buf || len < SHOAL_TLV_HDR_LEN || len > SHOAL_TLV_MAX_MSG ||
 	    buf[0] != SHOAL_TLV_VERSION || !buf[1] ||
-	    (get16(buf + 2) & ~SHOAL_TLV_F_ALL) ||
+	    (shoal_get_be16(buf + 2) & ~SHOAL_TLV_F_ALL) ||
 	    !valid_attrs(buf + SHOAL_TLV_HDR_LEN, len - SHOAL_TLV_HDR_LEN, 0))
 		return -1;
 	m->version = buf[0];
 	m->type = buf[1];
-	m->flags = get16(buf + 2);
-	m->request_id = get32(buf + 4);
+	m->flags = shoal_get_be16(buf + 2);
+	m->request_id = shoal_get_be32(buf + 4);
 	m->attrs = buf + SHOAL_TLV_HDR_LEN;
 	m->attrs_len = len - SHOAL_TLV_HDR_LEN;
 	return 0;
@@ -295,8 +271,8 @@ bool shoal_tlv_next(struct shoal_tlv_iter *it, struct shoal_tlv_attr *a)
 		it->left = 0;
 		return false;
 	}
-	type = get16(it->p);
-	len = get16(it->p + 2);
+	type = shoal_get_be16(it->p);
+	len = shoal_get_be16(it->p + 2);
 	if (len > it->left - SHOAL_TLV_ATTR_HDR_LEN) {
 		it->left = 0;
 		return false;
@@ -327,7 +303,7 @@ bool shoal_tlv_get_u16(const struct shoal_tlv_attr *a, uint16_t *v)
 {
 	if (!flat(a, 2))
 		return false;
-	*v = get16(a->value);
+	*v = shoal_get_be16(a->value);
 	return true;
 }
 
@@ -335,7 +311,7 @@ bool shoal_tlv_get_u32(const struct shoal_tlv_attr *a, uint32_t *v)
 {
 	if (!flat(a, 4))
 		return false;
-	*v = get32(a->value);
+	*v = shoal_get_be32(a->value);
 	return true;
 }
 
@@ -343,7 +319,7 @@ bool shoal_tlv_get_u64(const struct shoal_tlv_attr *a, uint64_t *v)
 {
 	if (!flat(a, 8))
 		return false;
-	*v = (uint64_t)get32(a->value) << 32 | get32(a->value + 4);
+	*v = (uint64_t)shoal_get_be32(a->value) << 32 | shoal_get_be32(a->value + 4);
 	return true;
 }
 
