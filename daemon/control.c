@@ -14,36 +14,14 @@
 #include "json.h"
 #include "key.h"
 #include "mac.h"
-
-/* mkdir -p of the socket's directory, 0755 like /run. */
-static int make_parent(const char *path)
-{
-	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	char *p;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	p = strrchr(dir, '/');
-	if (!p || p == dir)
-		return 0;
-	*p = '\0';
-	for (p = dir + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
+#include "util.h"
 
 int shoald_control_open(const char *path, char *err, size_t err_size)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct group *grp;
 	mode_t old_mask;
+	const char *slash;
 	int fd, probe, ret;
 
 	if (strlen(path) >= sizeof(sun.sun_path)) {
@@ -51,7 +29,10 @@ int shoald_control_open(const char *path, char *err, size_t err_size)
 		return -ENAMETOOLONG;
 	}
 	memcpy(sun.sun_path, path, strlen(path) + 1);
-	ret = make_parent(path);
+	/* The socket's directory, 0755 like /run. */
+	slash = strrchr(path, '/');
+	ret = slash && slash != path ?
+	      shoal_mkdir_p(path, (size_t)(slash - path), 0755) : 0;
 	if (ret < 0) {
 		snprintf(err, err_size, "cannot create the directory of %s: %s",
 			 path, strerror(-ret));

@@ -1,11 +1,34 @@
 // SPDX-License-Identifier: MIT
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
 
 #include <netlink/version.h>
 #include <sodium.h>
 
 #include "util.h"
+
+int shoal_mkdir_p(const char *path, size_t len, unsigned int mode)
+{
+	char buf[4096];
+	size_t i;
+
+	if (len >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, len);
+	buf[len] = '\0';
+	for (i = 1; i <= len; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		buf[i] = '\0';
+		if (mkdir(buf, (mode_t)mode) < 0 && errno != EEXIST)
+			return -errno;
+		buf[i] = i < len ? path[i] : '\0';
+	}
+	return 0;
+}
 
 void shoal_print_version(const char *prog)
 {

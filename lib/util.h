@@ -15,6 +15,13 @@ enum {
 	SHOAL_EXIT_NO_MODULE = 3,
 };
 
+/*
+ * mkdir -p: path and every missing parent, new ones with mode.  Only the
+ * first len bytes of path count (the directory part of a file's path).
+ * Returns 0 or -errno.
+ */
+int shoal_mkdir_p(const char *path, size_t len, unsigned int mode);
+
 /* "PROG (shoal) VERSION" and the libraries it was linked with. */
 void shoal_print_version(const char *prog);
 

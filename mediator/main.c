@@ -138,25 +138,6 @@ static int parse_listen(const char *text, struct sockaddr_storage *ss,
 	return 0;
 }
 
-static int mkdir_p(const char *path)
-{
-	char buf[4096];
-	size_t i, n = strlen(path);
-
-	if (n >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, path, n + 1);
-	for (i = 1; i <= n; i++) {
-		if (buf[i] != '/' && buf[i] != '\0')
-			continue;
-		buf[i] = '\0';
-		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-			return -errno;
-		buf[i] = path[i];
-	}
-	return 0;
-}
-
 /* Reads the key, or makes one (0600) on first start. */
 static int load_key(const char *dir, uint8_t priv[32], bool *created)
 {
@@ -258,7 +239,7 @@ int main(int argc, char **argv)
 		return SHOAL_EXIT_FAILURE;
 	}
 	umask(077);
-	ret = mkdir_p(o.state_dir);
+	ret = shoal_mkdir_p(o.state_dir, strlen(o.state_dir), 0700);
 	if (ret < 0) {
 		fprintf(stderr, "shoal-mediator: %s: %s\n", o.state_dir,
 			strerror(-ret));
