@@ -530,6 +530,13 @@ static void on_control(struct shoald *d, const struct shoal_dp_event *ev)
 	double now = shoald_now();
 	struct shoal_ctl m;
 
+	/* The mediator's answers go to its client. */
+	if (ev->len && (ev->payload[0] == SHOAL_CTL_BINDING_REPLY ||
+			ev->payload[0] == SHOAL_CTL_RELAY_BOUND)) {
+		if (!d->on_mediator_udp || d->on_mediator_udp(d, ev) < 0)
+			d->ctl_rejected++;
+		return;
+	}
 	if (shoal_ctl_parse(&m, ev->payload, ev->len, d->mac1_key) < 0) {
 		d->ctl_rejected++;
 		return;
@@ -547,6 +554,8 @@ static void on_control(struct shoald *d, const struct shoal_dp_event *ev)
 	case SHOAL_CTL_PING:
 	case SHOAL_CTL_PONG:
 		on_ping(d, &m, ev->payload, ev->len, &ev->from, now);
+		break;
+	default:
 		break;
 	}
 }

@@ -82,6 +82,10 @@ struct shoald {
 	struct shoald_ratelimit limiter;
 	double next_poll;
 	bool verbose;
+	/* The mediator client's handler of BINDING_REPLY and RELAY_BOUND. */
+	int (*on_mediator_udp)(struct shoald *d,
+			       const struct shoal_dp_event *ev);
+	void *mediator;
 	/* Counters for the status and the tests. */
 	uint64_t ctl_rejected, handshakes_done;
 };

@@ -96,6 +96,9 @@ int shoal_ctl_parse(struct shoal_ctl *m, const uint8_t *buf, size_t len,
 		m->receiver_spi = shoal_get_be32(buf + 4);
 		m->ping_id = shoal_get_be64(buf + 8);
 		break;
+	default:
+		/* The mediator's messages have codecs of their own. */
+		return -1;
 	}
 	return 0;
 }
@@ -222,4 +225,130 @@ wipe:
 void shoal_ctl_keys_wipe(struct shoal_ctl_keys *keys)
 {
 	sodium_memzero(keys, sizeof(*keys));
+}
+
+static bool header_ok(const uint8_t *buf, size_t len, uint8_t type,
+		      size_t want)
+{
+	return len == want && buf[0] == type && buf[1] == SHOAL_CTL_VERSION &&
+	       !buf[2] && !buf[3];
+}
+
+int shoal_ctl_write_binding(uint8_t *out, size_t size,
+			    const struct shoal_ctl_binding *b)
+{
+	if (size < SHOAL_CTL_BINDING_LEN)
+		return -1;
+	header(out, SHOAL_CTL_BINDING);
+	out[4] = b->flags;
+	memset(out + 5, 0, 3);
+	memcpy(out + 8, b->txid, SHOAL_CTL_TXID_LEN);
+	memcpy(out + 20, b->token, SHOAL_CTL_TOKEN_LEN);
+	return SHOAL_CTL_BINDING_LEN;
+}
+
+int shoal_ctl_parse_binding(struct shoal_ctl_binding *b, const uint8_t *buf,
+			    size_t len)
+{
+	if (!header_ok(buf, len, SHOAL_CTL_BINDING, SHOAL_CTL_BINDING_LEN) ||
+	    (buf[4] & ~(SHOAL_CTL_BIND_OTHER_PORT | SHOAL_CTL_BIND_OTHER_ADDR)) ||
+	    buf[5] || buf[6] || buf[7])
+		return -1;
+	b->flags = buf[4];
+	memcpy(b->txid, buf + 8, SHOAL_CTL_TXID_LEN);
+	memcpy(b->token, buf + 20, SHOAL_CTL_TOKEN_LEN);
+	return 0;
+}
+
+int shoal_ctl_write_binding_reply(uint8_t *out, size_t size,
+				  const struct shoal_ctl_binding_reply *r)
+{
+	const struct shoal_endpoint *ep = &r->mapped;
+	const struct sockaddr_in6 *in6 = &ep->in6;
+
+	if (size < SHOAL_CTL_BINDING_REPLY_LEN)
+		return -1;
+	memset(out, 0, SHOAL_CTL_BINDING_REPLY_LEN);
+	header(out, SHOAL_CTL_BINDING_REPLY);
+	out[5] = r->flags;
+	if (ep->sa.sa_family == AF_INET &&
+	    ep->len >= sizeof(struct sockaddr_in)) {
+		out[4] = 4;
+		shoal_put_be16(out + 6, ntohs(ep->in.sin_port));
+		memcpy(out + 8, &ep->in.sin_addr, 4);
+	} else if (ep->sa.sa_family == AF_INET6 &&
+		   ep->len >= sizeof(struct sockaddr_in6)) {
+		/* A v4-mapped source is an IPv4 client on a dual-stack socket. */
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+			out[4] = 4;
+			memcpy(out + 8, in6->sin6_addr.s6_addr + 12, 4);
+		} else {
+			out[4] = 6;
+			memcpy(out + 8, &in6->sin6_addr, 16);
+		}
+		shoal_put_be16(out + 6, ntohs(in6->sin6_port));
+	} else {
+		return -1;
+	}
+	memcpy(out + 24, r->txid, SHOAL_CTL_TXID_LEN);
+	return SHOAL_CTL_BINDING_REPLY_LEN;
+}
+
+int shoal_ctl_parse_binding_reply(struct shoal_ctl_binding_reply *r,
+				  const uint8_t *buf, size_t len)
+{
+	static const uint8_t zero[12];
+
+	memset(r, 0, sizeof(*r));
+	if (!header_ok(buf, len, SHOAL_CTL_BINDING_REPLY,
+		       SHOAL_CTL_BINDING_REPLY_LEN))
+		return -1;
+	r->flags = buf[5];
+	if (buf[4] == 4 && !memcmp(buf + 12, zero, 12)) {
+		r->mapped.in.sin_family = AF_INET;
+		r->mapped.in.sin_port = htons(shoal_get_be16(buf + 6));
+		memcpy(&r->mapped.in.sin_addr, buf + 8, 4);
+		r->mapped.len = sizeof(struct sockaddr_in);
+	} else if (buf[4] == 6) {
+		r->mapped.in6.sin6_family = AF_INET6;
+		r->mapped.in6.sin6_port = htons(shoal_get_be16(buf + 6));
+		memcpy(&r->mapped.in6.sin6_addr, buf + 8, 16);
+		r->mapped.len = sizeof(struct sockaddr_in6);
+	} else {
+		return -1;
+	}
+	memcpy(r->txid, buf + 24, SHOAL_CTL_TXID_LEN);
+	return 0;
+}
+
+int shoal_ctl_write_relay(uint8_t *out, size_t size, enum shoal_ctl_type type,
+			  uint32_t relay_id, uint64_t counter,
+			  const uint8_t key[SHOAL_CTL_RELAY_KEY_LEN])
+{
+	if (size < SHOAL_CTL_RELAY_BIND_LEN ||
+	    (type != SHOAL_CTL_RELAY_BIND && type != SHOAL_CTL_RELAY_BOUND))
+		return -1;
+	header(out, type);
+	shoal_put_be32(out + 4, relay_id);
+	shoal_put_be64(out + 8, counter);
+	mac(out, 16, key);
+	return SHOAL_CTL_RELAY_BIND_LEN;
+}
+
+int shoal_ctl_parse_relay(const uint8_t *buf, size_t len,
+			  enum shoal_ctl_type type, uint32_t *relay_id,
+			  uint64_t *counter)
+{
+	if ((type != SHOAL_CTL_RELAY_BIND && type != SHOAL_CTL_RELAY_BOUND) ||
+	    !header_ok(buf, len, type, SHOAL_CTL_RELAY_BIND_LEN))
+		return -1;
+	*relay_id = shoal_get_be32(buf + 4);
+	*counter = shoal_get_be64(buf + 8);
+	return 0;
+}
+
+bool shoal_ctl_relay_verify(const uint8_t *buf, size_t len,
+			    const uint8_t key[SHOAL_CTL_RELAY_KEY_LEN])
+{
+	return len == SHOAL_CTL_RELAY_BIND_LEN && mac_ok(buf, len, key);
 }

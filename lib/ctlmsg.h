@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "endpoint.h"
 #include "noise.h"
 
 #define SHOAL_CTL_VERSION 1
@@ -23,6 +24,11 @@ enum shoal_ctl_type {
 	SHOAL_CTL_CONFIRM = 3,
 	SHOAL_CTL_PING = 4,
 	SHOAL_CTL_PONG = 5,
+	/* Between a client's tunnel port and the mediator (NAT, relay). */
+	SHOAL_CTL_BINDING = 16,
+	SHOAL_CTL_BINDING_REPLY = 17,
+	SHOAL_CTL_RELAY_BIND = 18,
+	SHOAL_CTL_RELAY_BOUND = 19,
 };
 
 #define SHOAL_CTL_HDR_LEN 4
@@ -124,5 +130,63 @@ struct shoal_ctl_keys {
 int shoal_ctl_derive(struct shoal_noise_handshake *hs,
 		     struct shoal_ctl_keys *keys);
 void shoal_ctl_keys_wipe(struct shoal_ctl_keys *keys);
+
+/*
+ * The mediator's UDP messages (docs/protocol.md, "NAT discovery and
+ * relaying").  A BINDING asks the mediator which address and port it saw;
+ * flags ask for the answer from its other port or its probe address.
+ */
+#define SHOAL_CTL_TXID_LEN 12
+#define SHOAL_CTL_TOKEN_LEN 16
+#define SHOAL_CTL_RELAY_KEY_LEN 32
+#define SHOAL_CTL_BINDING_LEN 36
+#define SHOAL_CTL_BINDING_REPLY_LEN 36
+#define SHOAL_CTL_RELAY_BIND_LEN 32
+
+#define SHOAL_CTL_BIND_OTHER_PORT 0x01	/* answer from port + 1 */
+#define SHOAL_CTL_BIND_OTHER_ADDR 0x02	/* answer from the probe address */
+#define SHOAL_CTL_BIND_UNCHANGED 0x40	/* reply: could not, answered as is */
+#define SHOAL_CTL_BIND_KNOWN 0x80	/* reply: the token was recognised */
+
+struct shoal_ctl_binding {
+	uint8_t flags;
+	uint8_t txid[SHOAL_CTL_TXID_LEN];
+	uint8_t token[SHOAL_CTL_TOKEN_LEN];	/* all zero: anonymous */
+};
+
+struct shoal_ctl_binding_reply {
+	uint8_t flags;
+	uint8_t txid[SHOAL_CTL_TXID_LEN];
+	struct shoal_endpoint mapped;		/* what the mediator saw */
+};
+
+int shoal_ctl_write_binding(uint8_t *out, size_t size,
+			    const struct shoal_ctl_binding *b);
+int shoal_ctl_parse_binding(struct shoal_ctl_binding *b, const uint8_t *buf,
+			    size_t len);
+/* -1 also when mapped is neither IPv4 nor IPv6. */
+int shoal_ctl_write_binding_reply(uint8_t *out, size_t size,
+				  const struct shoal_ctl_binding_reply *r);
+int shoal_ctl_parse_binding_reply(struct shoal_ctl_binding_reply *r,
+				  const uint8_t *buf, size_t len);
+
+/*
+ * RELAY_BIND (client -> relay port) and RELAY_BOUND (the relay's answer):
+ * relay_id and a counter that must grow, under a MAC keyed by the relay
+ * key the mediator gave this side over the control channel.
+ */
+int shoal_ctl_write_relay(uint8_t *out, size_t size, enum shoal_ctl_type type,
+			  uint32_t relay_id, uint64_t counter,
+			  const uint8_t key[SHOAL_CTL_RELAY_KEY_LEN]);
+/*
+ * Checks the header and length of a RELAY_BIND or RELAY_BOUND (type) and
+ * reads relay_id and counter; the MAC is checked by shoal_ctl_relay_verify
+ * once relay_id has found the key.  0, or -1.
+ */
+int shoal_ctl_parse_relay(const uint8_t *buf, size_t len,
+			  enum shoal_ctl_type type, uint32_t *relay_id,
+			  uint64_t *counter);
+bool shoal_ctl_relay_verify(const uint8_t *buf, size_t len,
+			    const uint8_t key[SHOAL_CTL_RELAY_KEY_LEN]);
 
 #endif
