@@ -10,10 +10,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "control.h"
 #include "json.h"
 #include "key.h"
 #include "mac.h"
+#include "mclient.h"
 #include "util.h"
 
 int shoald_control_open(const char *path, char *err, size_t err_size)
@@ -96,19 +99,27 @@ static void status_json(FILE *f, struct shoald *d)
 	shoal_mac_format(mac, d->dp->mac);
 	fprintf(f, ", \"mac\": \"%s\", \"listen_port\": %u, "
 		"\"control_rejected\": %llu, \"handshakes\": %llu, "
-		"\"peers\": [", mac, d->dp->listen_port,
+		"\"mediator\": ", mac, d->dp->listen_port,
 		(unsigned long long)d->ctl_rejected,
 		(unsigned long long)d->handshakes_done);
+	mclient_status_json(d, f);
+	fprintf(f, ", \"peers\": [");
 	for (i = 0; i < d->n_peers; i++) {
 		const struct shoald_peer *p = &d->peers[i];
 
 		fprintf(f, "%s{", i ? ", " : "");
 		json_key(f, "public_key", p->public_key);
 		shoal_mac_format(mac, p->mac);
-		fprintf(f, ", \"nickname\": \"\", \"mac\": \"%s\", "
-			"\"address\": ", mac);
+		fprintf(f, ", \"nickname\": ");
+		shoal_json_string(f, p->nickname);
+		fprintf(f, ", \"mac\": \"%s\", \"address\": ", mac);
 		if (*p->address)
 			shoal_json_string(f, p->address);
+		else
+			fprintf(f, "null");
+		fprintf(f, ", \"address6\": ");
+		if (*p->address6)
+			shoal_json_string(f, p->address6);
 		else
 			fprintf(f, "null");
 		fprintf(f, ", \"online\": %s, \"path\": \"%s\", "
@@ -147,7 +158,9 @@ static void status_text(FILE *f, struct shoald *d)
 
 		shoal_key_to_base64(b64, p->public_key);
 		shoal_mac_format(mac, p->mac);
-		fprintf(f, "\npeer: %s\n  status: %s, path %s", b64,
+		fprintf(f, "\npeer: %s%s%s%s\n  status: %s, path %s", b64,
+			*p->nickname ? " (" : "", p->nickname,
+			*p->nickname ? ")" : "",
 			p->online ? "online" : "offline", shoald_peer_path(p));
 		if (p->rtt_ms >= 0)
 			fprintf(f, ", rtt %.1f ms", p->rtt_ms);
@@ -169,7 +182,7 @@ void shoald_control_serve(int listen_fd, struct shoald *d)
 {
 	struct timeval tv = { .tv_sec = 0, .tv_usec = 200000 };
 	struct timespec start, t;
-	char req[128], *reply = NULL;
+	char req[4200], *reply = NULL;
 	size_t got = 0, reply_len = 0;
 	FILE *f;
 	ssize_t n;
@@ -198,6 +211,11 @@ void shoald_control_serve(int listen_fd, struct shoald *d)
 	}
 	req[got] = '\0';
 	req[strcspn(req, "\r\n")] = '\0';
+	/* The mediator's requests are answered when the mediator answers. */
+	if (strncmp(req, "status", 6) && mclient_request(d, fd, req)) {
+		sodium_memzero(req, sizeof(req));
+		return;
+	}
 
 	f = open_memstream(&reply, &reply_len);
 	if (!f)
@@ -209,7 +227,7 @@ void shoald_control_serve(int listen_fd, struct shoald *d)
 		else
 			status_text(f, d);
 	} else {
-		fprintf(f, "error: unknown request\n");
+		fprintf(f, "error -203 unknown request\n");
 	}
 	fclose(f);
 	for (got = 0; got < reply_len; got += (size_t)n) {

@@ -66,7 +66,7 @@ static uint32_t hard_seconds(const struct shoald *d)
 	return 3 * d->rekey_seconds + 180;
 }
 
-static struct shoald_peer *peer_by_key(struct shoald *d, const uint8_t *key)
+struct shoald_peer *shoald_peer_find(struct shoald *d, const uint8_t key[32])
 {
 	size_t i;
 
@@ -248,13 +248,61 @@ static double backoff(const struct shoald_peer *p)
 	return wait * (0.8 + 0.4 * randombytes_uniform(1000) / 1000.0);
 }
 
+static bool same_endpoint(const struct shoal_endpoint *a,
+			  const struct shoal_endpoint *b)
+{
+	return a->len && a->len == b->len && !memcmp(&a->sa, &b->sa, a->len);
+}
+
+/*
+ * One INIT to every address the peer may be at: the endpoint, and with
+ * candidates, each candidate and the relay.  Only the first answer
+ * counts (the timestamp makes the copies replays), and where it came
+ * from becomes the endpoint: that is the hole punched.
+ */
+static void send_init(struct shoald *d, struct shoald_peer *p,
+		      const uint8_t *msg, int len, bool candidates)
+{
+	const struct shoal_endpoint *sent[SHOALD_MAX_CANDIDATES + 2];
+	const struct shoal_endpoint *to;
+	unsigned int n = 0, i, j;
+
+	for (i = 0; i < SHOALD_MAX_CANDIDATES + 2; i++) {
+		if (i == 0)
+			to = &p->endpoint;
+		else if (!candidates)
+			break;
+		else if (i == 1)
+			to = p->relay_bound ? &p->relay : NULL;
+		else if (i - 2 < p->n_candidates)
+			to = &p->candidates[i - 2];
+		else
+			break;
+		if (!to || !to->len)
+			continue;
+		for (j = 0; j < n && !same_endpoint(sent[j], to); j++)
+			;
+		if (j < n)
+			continue;
+		sent[n++] = to;
+		send_ctl(d, to, msg, len);
+	}
+}
+
 static void initiate(struct shoald *d, struct shoald_peer *p, double now)
+{
+	shoald_initiate(d, p, now, !p->online);
+}
+
+void shoald_initiate(struct shoald *d, struct shoald_peer *p, double now,
+		     bool candidates)
 {
 	uint8_t payload[SHOAL_CTL_INIT_PAYLOAD_LEN], ts[SHOAL_TAI64N_LEN];
 	uint8_t noise[SHOAL_CTL_NOISE1_LEN], msg[SHOAL_CTL_INIT_LEN];
 	size_t len;
 
-	if (!p->endpoint.len)
+	if (!p->endpoint.len && !(candidates && (p->n_candidates ||
+						  p->relay_bound)))
 		return;
 	handshake_abandon(p);
 	if (shoal_noise_handshake_init(&p->hs, SHOAL_NOISE_IK, true,
@@ -275,9 +323,9 @@ static void initiate(struct shoald *d, struct shoald_peer *p, double now)
 	p->hs_active = true;
 	p->hs_sent = now;
 	p->next_attempt = now + backoff(p);
-	send_ctl(d, &p->endpoint, msg,
-		 shoal_ctl_write_init(msg, sizeof(msg), p->hs_spi, noise,
-				      p->mac1_key));
+	send_init(d, p, msg, shoal_ctl_write_init(msg, sizeof(msg), p->hs_spi,
+						  noise, p->mac1_key),
+		  candidates);
 	log_peer(d, p, "handshake sent");
 }
 
@@ -335,7 +383,7 @@ static void on_init(struct shoald *d, const struct shoal_ctl *m,
 	    len != sizeof(payload) ||
 	    shoal_noise_remote_static(&hs, remote) < 0)
 		goto reject;
-	p = peer_by_key(d, remote);
+	p = shoald_peer_find(d, remote);
 	if (!p || shoal_ctl_payload_spi(payload) != m->sender_spi ||
 	    m->sender_spi < 256)
 		goto reject;
@@ -560,12 +608,6 @@ static void on_control(struct shoald *d, const struct shoal_dp_event *ev)
 	}
 }
 
-static bool same_endpoint(const struct shoal_endpoint *a,
-			  const struct shoal_endpoint *b)
-{
-	return a->len && a->len == b->len && !memcmp(&a->sa, &b->sa, a->len);
-}
-
 void shoald_on_event(void *ctx, const struct shoal_dp_event *ev)
 {
 	struct shoald *d = ctx;
@@ -578,12 +620,12 @@ void shoald_on_event(void *ctx, const struct shoal_dp_event *ev)
 		on_control(d, ev);
 		break;
 	case SHOAL_DP_EV_ENDPOINT:
-		p = peer_by_key(d, ev->public_key);
+		p = shoald_peer_find(d, ev->public_key);
 		if (p && ev->from.len)
 			p->endpoint = ev->from;
 		break;
 	case SHOAL_DP_EV_SOFT_EXPIRE:
-		p = peer_by_key(d, ev->public_key);
+		p = shoald_peer_find(d, ev->public_key);
 		if (p && !p->hs_active)
 			initiate(d, p, shoald_now());
 		break;
@@ -698,7 +740,7 @@ void shoald_poll(struct shoald *d)
 	for (i = 0; i < info.n_peers; i++) {
 		const struct shoal_peer_info *pi = &info.peers[i];
 
-		p = peer_by_key(d, pi->public_key);
+		p = shoald_peer_find(d, pi->public_key);
 		if (!p)
 			continue;
 		/* Traffic from the peer is as good a sign of life as a PONG. */
@@ -716,7 +758,59 @@ void shoald_poll(struct shoald *d)
 
 const char *shoald_peer_path(const struct shoald_peer *p)
 {
-	return p->online ? "direct" : "none";
+	if (!p->online)
+		return "none";
+	return p->relay_bound && same_endpoint(&p->endpoint, &p->relay) ?
+	       "relay" : "direct";
+}
+
+struct shoald_peer *shoald_peer_add(struct shoald *d, const uint8_t key[32],
+				    const uint8_t mac[6])
+{
+	struct shoald_peer *p = shoald_peer_find(d, key), *v;
+	double now = shoald_now();
+
+	if (p) {
+		if (memcmp(p->mac, mac, 6)) {
+			memcpy(p->mac, mac, 6);
+			program(d, p, NULL, false);
+		}
+		return p;
+	}
+	if (!sodium_memcmp(key, d->public_key, 32))
+		return NULL;
+	v = realloc(d->peers, (d->n_peers + 1) * sizeof(*v));
+	if (!v)
+		return NULL;
+	d->peers = v;
+	p = &d->peers[d->n_peers];
+	memset(p, 0, sizeof(*p));
+	memcpy(p->public_key, key, 32);
+	memcpy(p->mac, mac, 6);
+	shoal_ctl_mac1_key(p->mac1_key, p->public_key);
+	p->rtt_ms = -1;
+	p->next_attempt = now;
+	p->next_ping = now + d->keepalive_seconds;
+	if (program(d, p, NULL, false) < 0)
+		return NULL;
+	d->n_peers++;
+	return p;
+}
+
+void shoald_peer_remove(struct shoald *d, struct shoald_peer *p)
+{
+	size_t i = (size_t)(p - d->peers);
+	int j;
+
+	if (i >= d->n_peers)
+		return;
+	handshake_abandon(p);
+	for (j = 0; j < SHOAL_MAX_SA_IN; j++)
+		session_clear(&p->sessions[j]);
+	d->dp->ops->remove_peer(d->dp, p->public_key);
+	sodium_memzero(p, sizeof(*p));
+	memmove(p, p + 1, (d->n_peers - i - 1) * sizeof(*p));
+	d->n_peers--;
 }
 
 /*
@@ -764,7 +858,13 @@ int shoald_sessions_start(struct shoald *d)
 	if (ret < 0)
 		return ret;
 	for (i = 0; i < info.n_peers; i++) {
-		p = peer_by_key(d, info.peers[i].public_key);
+		p = shoald_peer_find(d, info.peers[i].public_key);
+		if (!p && d->adopt_peers) {
+			p = shoald_peer_add(d, info.peers[i].public_key,
+					    info.peers[i].mac);
+			if (p)
+				p->stale = true;
+		}
 		if (p)
 			resume(p, &info.peers[i], now);
 		else

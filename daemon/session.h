@@ -41,6 +41,8 @@ struct shoald_session {
 	double established;
 };
 
+#define SHOALD_MAX_CANDIDATES 8
+
 struct shoald_peer {
 	uint8_t public_key[32];
 	uint8_t mac1_key[SHOAL_CTL_KEY_LEN];	/* for messages to this peer */
@@ -70,6 +72,24 @@ struct shoald_peer {
 
 	/* The datapath's counters as of the last poll. */
 	uint64_t rx_bytes, tx_bytes, last_rx;
+
+	/* Learned from the mediator (mediator mode; all zero otherwise). */
+	bool from_mediator;
+	char nickname[33];
+	char address6[64];
+	/* Where to send handshakes while the peer is offline. */
+	struct shoal_endpoint candidates[SHOALD_MAX_CANDIDATES];
+	unsigned int n_candidates;
+	double up_since;			/* its PEER_UP */
+	double next_direct_try;			/* while on the relay */
+	double relay_asked;			/* RELAY sent; 0: not */
+	bool has_relay, relay_bound;
+	struct shoal_endpoint relay;
+	uint32_t relay_id;
+	uint8_t relay_key[SHOAL_CTL_RELAY_KEY_LEN];
+	uint64_t relay_counter;			/* of the last RELAY_BIND */
+	double next_relay_bind;
+	bool stale;				/* not re-announced since login */
 };
 
 struct shoald {
@@ -86,6 +106,11 @@ struct shoald {
 	int (*on_mediator_udp)(struct shoald *d,
 			       const struct shoal_dp_event *ev);
 	void *mediator;
+	/*
+	 * Keep peers the datapath holds that no configuration names (a
+	 * restarted mediator-mode shoald: the mediator announces them again).
+	 */
+	bool adopt_peers;
 	/* Counters for the status and the tests. */
 	uint64_t ctl_rejected, handshakes_done;
 };
@@ -107,8 +132,23 @@ void shoald_tick(struct shoald *d, double now);
 /* Refreshes the peers' counters from the datapath. */
 void shoald_poll(struct shoald *d);
 
-/* "direct" or "none" today; "relay" comes with the mediator. */
+/* "direct", "relay" or "none". */
 const char *shoald_peer_path(const struct shoald_peer *p);
+
+/*
+ * Peers that come and go (mediator mode).  Adding a known key returns the
+ * peer it has.  Pointers into d->peers last until the next add or remove.
+ */
+struct shoald_peer *shoald_peer_add(struct shoald *d, const uint8_t key[32],
+				    const uint8_t mac[6]);
+struct shoald_peer *shoald_peer_find(struct shoald *d, const uint8_t key[32]);
+void shoald_peer_remove(struct shoald *d, struct shoald_peer *p);
+/*
+ * Starts a handshake now: to the known endpoint and, with candidates, to
+ * every candidate and the bound relay as well (hole punching).
+ */
+void shoald_initiate(struct shoald *d, struct shoald_peer *p, double now,
+		     bool candidates);
 
 void shoald_sessions_wipe(struct shoald *d);
 

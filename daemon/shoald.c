@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * shoald: the shoal daemon.  One epoll loop: the datapath's fds, the
- * control socket, a timerfd tick and a signalfd.  Static mode today
- * (--config); the mediator client comes with shoal-mediator.
+ * control socket, the mediator client's connection, a timerfd tick and a
+ * signalfd.  Peers come from the configuration file (static mode), from
+ * the mediator, or both.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -20,28 +21,39 @@
 
 #include <sodium.h>
 
+#include <fcntl.h>
+
 #include "config.h"
 #include "control.h"
 #include "datapath.h"
 #include "key.h"
 #include "link.h"
 #include "mac.h"
+#include "mclient.h"
 #include "modload.h"
 #include "session.h"
 #include "util.h"
 
 #define TICK_NS 50000000L
 #define DEFAULT_SOCKET_DIR SHOAL_RUN_DIR
+#define DEFAULT_STATE_DIR "/var/lib/shoal"
+#define DEFAULT_INTERFACE "shoal0"
 #define TAP_MTU 1400	/* the kernel device's default, so both agree */
 
 static const char usage_text[] =
-	"Usage: shoald --config FILE [OPTIONS]\n"
+	"Usage: shoald [--config FILE | --interface NAME] [OPTIONS]\n"
 	"\n"
 	"The shoal daemon: peer sessions (Noise IK), keys and rekeying for a\n"
-	"shoal device, with peers from a configuration file (static mode).\n"
+	"shoal device, with peers from a configuration file (static mode)\n"
+	"or from shoal-mediator (after `shoal login`).\n"
 	"\n"
 	"Options:\n"
-	"  -c, --config FILE        the configuration (see shoald(8))\n"
+	"  -c, --config FILE        the configuration (see shoald.conf(5))\n"
+	"  -i, --interface NAME     without --config: the device (default\n"
+	"                           " DEFAULT_INTERFACE "), its key kept in the state\n"
+	"                           directory\n"
+	"  -S, --state-dir DIR      keys and logins (default: $STATE_DIRECTORY\n"
+	"                           or " DEFAULT_STATE_DIR ")\n"
 	"  -f, --foreground         stay in the foreground, log to stderr\n"
 	"  -d, --datapath KIND      kernel, tap or auto (default: auto, the\n"
 	"                           kernel module when it loads)\n"
@@ -54,7 +66,7 @@ static const char usage_text[] =
 	"See shoald(8).\n";
 
 struct options {
-	const char *config, *datapath, *socket;
+	const char *config, *datapath, *socket, *interface, *state_dir;
 	bool foreground, verbose;
 };
 
@@ -62,6 +74,8 @@ static int parse_options(struct options *o, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
+		{ "interface", required_argument, NULL, 'i' },
+		{ "state-dir", required_argument, NULL, 'S' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "datapath", required_argument, NULL, 'd' },
 		{ "socket", required_argument, NULL, 's' },
@@ -74,11 +88,20 @@ static int parse_options(struct options *o, int argc, char **argv)
 
 	o->datapath = "auto";
 	o->socket = getenv("SHOAL_SOCKET");
-	while ((c = getopt_long(argc, argv, "c:fd:s:vhV", longopts,
+	o->state_dir = getenv("STATE_DIRECTORY");
+	if (!o->state_dir || !*o->state_dir || strchr(o->state_dir, ':'))
+		o->state_dir = DEFAULT_STATE_DIR;
+	while ((c = getopt_long(argc, argv, "c:i:S:fd:s:vhV", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			o->config = optarg;
+			break;
+		case 'i':
+			o->interface = optarg;
+			break;
+		case 'S':
+			o->state_dir = optarg;
 			break;
 		case 'f':
 			o->foreground = true;
@@ -114,9 +137,18 @@ static int parse_options(struct options *o, int argc, char **argv)
 			"or auto\n", o->datapath);
 		return SHOAL_EXIT_USAGE;
 	}
-	if (!o->config) {
-		fprintf(stderr, "shoald: --config FILE is required (static "
-			"mode; the mediator client is not built yet)\n");
+	if (o->config && o->interface) {
+		fprintf(stderr, "shoald: --interface: the configuration names "
+			"the interface (Name in [Interface])\n");
+		return SHOAL_EXIT_USAGE;
+	}
+	if (o->interface && !shoal_link_name_valid(o->interface)) {
+		fprintf(stderr, "shoald: --interface: '%s' is not a valid "
+			"interface name\n", o->interface);
+		return SHOAL_EXIT_USAGE;
+	}
+	if (!*o->state_dir || strlen(o->state_dir) > PATH_MAX - 64) {
+		fprintf(stderr, "shoald: --state-dir: bad directory\n");
 		return SHOAL_EXIT_USAGE;
 	}
 	if (o->socket && !*o->socket)
@@ -221,6 +253,66 @@ static int load_peers(struct shoald *d, const struct shoal_config *c)
 	return 0;
 }
 
+/*
+ * Without --config: the interface's private key lives in the state
+ * directory, made on the first start, so the identity the mediator knows
+ * survives restarts.
+ */
+static int load_key(struct shoal_config *c, const char *dir, char *err,
+		    size_t err_size)
+{
+	char path[PATH_MAX], b64[SHOAL_KEY_B64_LEN + 2];
+	ssize_t n;
+	int fd, ret;
+
+	snprintf(path, sizeof(path), "%s/%s.key", dir, c->name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, b64, sizeof(b64) - 1);
+		close(fd);
+		b64[n > 0 ? n : 0] = '\0';
+		b64[strcspn(b64, "\r\n")] = '\0';
+		ret = shoal_key_from_base64(c->private_key, b64);
+		sodium_memzero(b64, sizeof(b64));
+		if (ret < 0) {
+			snprintf(err, err_size, "%s does not hold a base64 "
+				 "key", path);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (errno != ENOENT) {
+		snprintf(err, err_size, "%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	ret = shoal_mkdir_p(dir, strlen(dir), 0700);
+	if (ret < 0) {
+		snprintf(err, err_size, "cannot create %s: %s", dir,
+			 strerror(-ret));
+		return ret;
+	}
+	if (shoal_key_generate(c->private_key) < 0) {
+		snprintf(err, err_size, "cannot generate a key");
+		return -EIO;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(err, err_size, "cannot create %s: %s", path,
+			 strerror(errno));
+		return -errno;
+	}
+	shoal_key_to_base64(b64, c->private_key);
+	strcat(b64, "\n");
+	n = write(fd, b64, strlen(b64));
+	sodium_memzero(b64, sizeof(b64));
+	if (n < 0 || close(fd) < 0) {
+		snprintf(err, err_size, "cannot write %s", path);
+		unlink(path);
+		return -EIO;
+	}
+	return 0;
+}
+
 struct loop {
 	int epfd, timer_fd, signal_fd, control_fd;
 };
@@ -297,10 +389,14 @@ static int run(struct loop *l, struct shoald *d)
 				    si.ssi_signo != SIGHUP)
 					return SHOAL_EXIT_OK;
 			} else if (fd == l->timer_fd) {
-				if (read(fd, &ticks, sizeof(ticks)) > 0)
+				if (read(fd, &ticks, sizeof(ticks)) > 0) {
 					shoald_tick(d, shoald_now());
+					mclient_tick(d, shoald_now());
+				}
 			} else if (fd == l->control_fd) {
 				shoald_control_serve(fd, d);
+			} else if (mclient_handle(d, fd, evs[i].events)) {
+				continue;
 			} else {
 				ret = d->dp->ops->handle(d->dp, fd,
 							 shoald_on_event, d);
@@ -320,7 +416,8 @@ int main(int argc, char **argv)
 	struct shoal_config c = { 0 };
 	struct shoald d = { 0 };
 	struct options o = { 0 };
-	char err[512], socket_path[PATH_MAX + 64], cwd[PATH_MAX];
+	char err[PATH_MAX + 512], socket_path[PATH_MAX + 64], cwd[PATH_MAX];
+	char state_path[PATH_MAX + 64];
 	int ret, control_fd = -1, status = SHOAL_EXIT_FAILURE;
 
 	ret = parse_options(&o, argc, argv);
@@ -334,18 +431,34 @@ int main(int argc, char **argv)
 	/* Keys must not end up in a core dump. */
 	setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 });
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	if (shoal_config_load(&c, o.config, err, sizeof(err)) < 0) {
-		fprintf(stderr, "shoald: %s\n", err);
-		return SHOAL_EXIT_USAGE;
+	if (o.config) {
+		if (shoal_config_load(&c, o.config, err, sizeof(err)) < 0) {
+			fprintf(stderr, "shoald: %s\n", err);
+			return SHOAL_EXIT_USAGE;
+		}
+		if (shoal_config_file_too_open(o.config))
+			fprintf(stderr, "shoald: warning: %s holds a private "
+				"key and others can read it (chmod 600 it)\n",
+				o.config);
+	} else {
+		snprintf(c.name, sizeof(c.name), "%s",
+			 o.interface ? o.interface : DEFAULT_INTERFACE);
+		c.rekey_seconds = SHOAL_CONFIG_DEFAULT_REKEY;
+		c.keepalive_seconds = SHOAL_CONFIG_DEFAULT_KEEPALIVE;
+		if (load_key(&c, o.state_dir, err, sizeof(err)) < 0) {
+			fprintf(stderr, "shoald: %s\n", err);
+			return SHOAL_EXIT_FAILURE;
+		}
 	}
-	if (shoal_config_file_too_open(o.config))
-		fprintf(stderr, "shoald: warning: %s holds a private key and "
-			"others can read it (chmod 600 it)\n", o.config);
+	snprintf(state_path, sizeof(state_path), "%s/%s.mediator",
+		 o.state_dir, c.name);
 	memcpy(d.private_key, c.private_key, 32);
 	shoal_key_public(d.public_key, d.private_key);
 	d.rekey_seconds = c.rekey_seconds;
 	d.keepalive_seconds = c.keepalive_seconds;
 	d.verbose = o.verbose;
+	/* Mediator peers outlive a restart in the kernel: keep them. */
+	d.adopt_peers = true;
 	if (load_peers(&d, &c) < 0)
 		goto free_peers;
 	/* Absolute: daemon() moves to /, and the path is unlinked at exit. */
@@ -389,7 +502,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "shoald: %s\n", strerror(-ret));
 		goto close_loop;
 	}
+	ret = mclient_open(&d, l.epfd, state_path, &c);
+	if (ret < 0) {
+		fprintf(stderr, "shoald: %s\n", strerror(-ret));
+		goto close_loop;
+	}
 	status = run(&l, &d);
+	mclient_close(&d);
 
 close_loop:
 	loop_close(&l);

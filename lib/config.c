@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -13,7 +14,8 @@
 
 #include "config.h"
 
-enum section { SECTION_NONE, SECTION_INTERFACE, SECTION_PEER };
+enum section { SECTION_NONE, SECTION_INTERFACE, SECTION_PEER,
+	       SECTION_MEDIATOR };
 
 enum iface_key {
 	IK_NAME, IK_PRIVATE_KEY, IK_LISTEN_PORT, IK_ADDRESS, IK_MAC, IK_REKEY,
@@ -39,6 +41,14 @@ static const char *const peer_keys[PK_COUNT] = {
 	[PK_ADDRESS] = "Address",
 };
 
+enum mediator_key { MK_ADDRESS, MK_PUBLIC_KEY, MK_NICKNAME, MK_COUNT };
+
+static const char *const mediator_keys[MK_COUNT] = {
+	[MK_ADDRESS] = "Address",
+	[MK_PUBLIC_KEY] = "PublicKey",
+	[MK_NICKNAME] = "Nickname",
+};
+
 /* Enough of a value to recognise it in a message, escaped. */
 #define QUOTE_MAX 64
 #define QUOTE_SIZE (QUOTE_MAX * 4 + sizeof("..."))
@@ -53,6 +63,7 @@ struct parser {
 	/* Line where each key of the current section was set; 0: not yet. */
 	unsigned int iface_seen[IK_COUNT];
 	unsigned int peer_seen[PK_COUNT];
+	unsigned int mediator_seen[MK_COUNT];
 	size_t peers_size;
 	/* Holds the PrivateKey line at some point: wiped before returning. */
 	char buf[SHOAL_CONFIG_MAX_LINE + 1];
@@ -377,6 +388,88 @@ static int set_peer_key(struct parser *p, enum peer_key k, char *value)
 	return -1;
 }
 
+/* HOST:PORT or [IPv6]:PORT; HOST is a name or an address. */
+bool shoal_config_valid_hostport(const char *s)
+{
+	const char *colon, *host_end, *ch;
+	size_t host_len;
+	unsigned long port;
+	char *end;
+
+	if (!s || strlen(s) > SHOAL_CONFIG_MAX_HOSTPORT)
+		return false;
+	if (*s == '[') {
+		host_end = strchr(s, ']');
+		if (!host_end || host_end[1] != ':' || host_end == s + 1)
+			return false;
+		for (ch = s + 1; ch < host_end; ch++)
+			if (!isxdigit((unsigned char)*ch) && *ch != ':' &&
+			    *ch != '.')
+				return false;
+		colon = host_end + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon || colon == s || memchr(s, ':', (size_t)(colon - s)))
+			return false;
+		host_len = (size_t)(colon - s);
+		for (ch = s; ch < s + host_len; ch++)
+			if (!isalnum((unsigned char)*ch) && *ch != '.' &&
+			    *ch != '-')
+				return false;
+	}
+	if (!isdigit((unsigned char)colon[1]) || colon[1] == '0')
+		return false;
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	return !errno && !*end && port >= 1 && port <= 65535;
+}
+
+static int set_mediator_key(struct parser *p, enum mediator_key k,
+			    char *value)
+{
+	struct shoal_config *c = p->c;
+	const char *key = mediator_keys[k];
+	char q[QUOTE_SIZE];
+
+	switch (k) {
+	case MK_ADDRESS:
+		if (!shoal_config_valid_hostport(value))
+			return fail_at(p, p->line,
+				       "%s: not HOST:PORT or [IPv6]:PORT with a port of 1..65535: '%s'",
+				       key, quote(q, value));
+		strcpy(c->mediator_address, value);
+		return 0;
+	case MK_PUBLIC_KEY:
+		if (shoal_key_from_base64(c->mediator_key, value) < 0)
+			return fail_at(p, p->line,
+				       "%s: not a base64-encoded 32-byte key: '%s'",
+				       key, quote(q, value));
+		return 0;
+	case MK_NICKNAME:
+		if (!shoal_config_valid_nickname(value))
+			return fail_at(p, p->line,
+				       "%s: not a nickname (1..32 of A-Z a-z 0-9 . _ -, starting with a letter or digit): '%s'",
+				       key, quote(q, value));
+		strcpy(c->nickname, value);
+		return 0;
+	case MK_COUNT:
+		break;
+	}
+	return -1;
+}
+
+bool shoal_config_valid_nickname(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n < 1 || n > SHOAL_CONFIG_MAX_NICK || !isalnum((unsigned char)*s))
+		return false;
+	for (i = 1; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("._-", s[i]))
+			return false;
+	return true;
+}
+
 /* Checks the section that a new header or the end of the file closes. */
 static int close_section(struct parser *p)
 {
@@ -394,6 +487,15 @@ static int close_section(struct parser *p)
 		if (!p->peer_seen[PK_PUBLIC_KEY])
 			return fail_at(p, c->peers[c->n_peers - 1].line,
 				       "[Peer] has no PublicKey");
+		break;
+	case SECTION_MEDIATOR:
+		if (!p->mediator_seen[MK_ADDRESS])
+			return fail_at(p, c->mediator_line,
+				       "[Mediator] has no Address");
+		if (!p->mediator_seen[MK_PUBLIC_KEY])
+			return fail_at(p, c->mediator_line,
+				       "[Mediator] has no PublicKey");
+		c->has_mediator = true;
 		break;
 	case SECTION_NONE:
 		break;
@@ -437,7 +539,7 @@ static int parse_header(struct parser *p, char *line)
 
 	if (line[n - 1] != ']')
 		return fail_at(p, p->line,
-			       "malformed section header (expected [Interface] or [Peer]): '%s'",
+			       "malformed section header (expected [Interface], [Peer] or [Mediator]): '%s'",
 			       quote(q, line));
 	if (close_section(p) < 0)
 		return -1;
@@ -453,9 +555,18 @@ static int parse_header(struct parser *p, char *line)
 	}
 	if (same_word(line + 1, "Peer"))
 		return add_peer(p);
+	if (same_word(line + 1, "Mediator")) {
+		if (p->c->mediator_line)
+			return fail_at(p, p->line,
+				       "second [Mediator] section (the first is on line %u)",
+				       p->c->mediator_line);
+		p->c->mediator_line = p->line;
+		p->section = SECTION_MEDIATOR;
+		return 0;
+	}
 	line[n - 1] = ']';
 	return fail_at(p, p->line,
-		       "unknown section '%s' (expected [Interface] or [Peer])",
+		       "unknown section '%s' (expected [Interface], [Peer] or [Mediator])",
 		       quote(q, line));
 }
 
@@ -489,12 +600,16 @@ static int parse_assignment(struct parser *p, char *line)
 	}
 	if (p->section == SECTION_NONE)
 		return fail_at(p, p->line,
-			       "'%s%s' outside a section (it must follow [Interface] or [Peer])",
+			       "'%s%s' outside a section (it must follow [Interface], [Peer] or [Mediator])",
 			       quote(q, key), more);
 	if (p->section == SECTION_INTERFACE) {
 		names = iface_keys;
 		n = IK_COUNT;
 		seen = p->iface_seen;
+	} else if (p->section == SECTION_MEDIATOR) {
+		names = mediator_keys;
+		n = MK_COUNT;
+		seen = p->mediator_seen;
 	} else {
 		names = peer_keys;
 		n = PK_COUNT;
@@ -504,13 +619,14 @@ static int parse_assignment(struct parser *p, char *line)
 	if (k < 0)
 		return fail_at(p, p->line, "unknown key '%s%s' in [%s]",
 			       quote(q, key), more,
-			       p->section == SECTION_INTERFACE ?
-			       "Interface" : "Peer");
+			       p->section == SECTION_INTERFACE ? "Interface" :
+			       p->section == SECTION_MEDIATOR ? "Mediator" :
+			       "Peer");
 	if (!*value)
 		return fail_at(p, p->line, "%s: empty value", names[k]);
 	/* Address is the one list: repeating it adds to it. */
 	list = p->section == SECTION_INTERFACE ? k == IK_ADDRESS :
-						 k == PK_ADDRESS;
+	       p->section == SECTION_PEER && k == PK_ADDRESS;
 	if (seen[k] && !list)
 		return fail_at(p, p->line,
 			       "duplicate key %s (first set on line %u)",
@@ -519,6 +635,8 @@ static int parse_assignment(struct parser *p, char *line)
 		seen[k] = p->line;
 	if (p->section == SECTION_INTERFACE)
 		return set_iface_key(p, (enum iface_key)k, value);
+	if (p->section == SECTION_MEDIATOR)
+		return set_mediator_key(p, (enum mediator_key)k, value);
 	return set_peer_key(p, (enum peer_key)k, value);
 }
 

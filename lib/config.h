@@ -55,6 +55,12 @@
  *   MAC               the peer's unicast MAC address, unique among the
  *                     peers and different from the interface's.
  *   Address           as for [Interface].
+ *
+ * [Mediator] (at most once; shoald then logs in to a shoal-mediator):
+ *   Address           required; HOST:PORT or [IPv6]:PORT, HOST a name or
+ *                     an address.
+ *   PublicKey         required; the mediator's public key (pinned).
+ *   Nickname          the nickname to log in with the first time.
  */
 
 #include <stdbool.h>
@@ -74,6 +80,9 @@
 #define SHOAL_CONFIG_MAX_LINE 4096
 /* Bytes in the whole file. */
 #define SHOAL_CONFIG_MAX_SIZE (1024 * 1024)
+
+#define SHOAL_CONFIG_MAX_HOSTPORT 261	/* 253-byte name, ':', port */
+#define SHOAL_CONFIG_MAX_NICK 32
 
 #define SHOAL_CONFIG_DEFAULT_REKEY 120
 #define SHOAL_CONFIG_MAX_REKEY 86400
@@ -116,6 +125,11 @@ struct shoal_config {
 	unsigned int rekey_seconds;
 	/* KeepaliveSeconds, default 10, 1..3600 */
 	unsigned int keepalive_seconds;
+	bool has_mediator;
+	char mediator_address[SHOAL_CONFIG_MAX_HOSTPORT + 1];
+	uint8_t mediator_key[SHOAL_KEY_LEN];
+	char nickname[SHOAL_CONFIG_MAX_NICK + 1];	/* "": none */
+	unsigned int mediator_line;
 	struct shoal_config_peer *peers;	/* in the order of the file */
 	size_t n_peers;
 	unsigned int line;	/* line of the [Interface] header */
@@ -150,6 +164,10 @@ bool shoal_config_file_too_open(const char *path);
 
 /* Wipes the private key, frees the peers and leaves *c empty. */
 void shoal_config_free(struct shoal_config *c);
+
+/* The forms [Mediator] Address and Nickname take. */
+bool shoal_config_valid_hostport(const char *s);
+bool shoal_config_valid_nickname(const char *s);
 
 /*
  * Parses "100.64.0.1/24" or "fd00::1/64": a numeric address and an optional

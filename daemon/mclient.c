@@ -1,0 +1,1728 @@
+// SPDX-License-Identifier: MIT
+/*
+ * shoald as shoal-mediator's client.  One TCP connection (lib/channel.c)
+ * carries requests, replies and events (docs/protocol.md, "Mediator
+ * messages"); the tunnel port carries BINDINGs and RELAY_BINDs through the
+ * datapath, so that what the mediator sees is the mapping peers will use.
+ *
+ * The mediator going away changes nothing on the tunnels: peers stay,
+ * sessions rekey and liveness is checked peer to peer.  The client
+ * reconnects with backoff and jitter, logs in again and takes the
+ * mediator's PEER_UPs as the truth: peers it no longer announces are
+ * dropped STALE_AFTER seconds after the new login.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <limits.h>
+#include <net/if.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <sodium.h>
+
+#include "channel.h"
+#include "hex.h"
+#include "json.h"
+#include "key.h"
+#include "link.h"
+#include "mac.h"
+#include "mclient.h"
+#include "medmsg.h"
+#include "tlv.h"
+#include "util.h"
+
+#define MAX_PENDING 32
+#define REQUEST_TIMEOUT 10.0
+#define RECONNECT_BASE 1.0
+#define RECONNECT_MAX 60.0
+/* A mediator that misses this many KEEPALIVE answers is gone. */
+#define SILENCE_LIMIT (MED_KEEPALIVE_INTERVAL + 45.0)
+#define BINDING_RETRY 1.0
+#define BINDING_REFRESH 25.0	/* under the shortest NAT timeouts seen */
+#define STALE_AFTER 15.0
+#define RELAY_AFTER 5.0
+#define RELAY_RETRY 30.0
+#define DIRECT_RETRY 60.0
+#define RELAY_BIND_RETRY 1.0
+#define RELAY_BIND_REFRESH 25.0
+#define NETCHECK_TIME 2.5
+#define NETCHECK_RESEND 0.4
+#define MAX_PASSWORD 1024
+#define MAX_LAN_CANDIDATES 7
+
+/* Local results, beside the mediator's (docs/architecture.md). */
+enum {
+	E_NO_MEDIATOR = -200,
+	E_UNREACHABLE = -201,
+	E_TIMEOUT = -202,
+	E_BAD_REQUEST = -203,
+};
+
+enum pending_kind { PK_PLAIN, PK_NETWORKS, PK_LOGOUT, PK_INTERNAL };
+
+struct pending {
+	bool used;
+	enum pending_kind kind;
+	uint32_t id;
+	int fd;
+	double deadline;
+};
+
+/*
+ * NAT tests (RFC 5780): mappings from the tunnel port to the mediator's
+ * port, its alternate port and its probe address; filtering from a fresh
+ * socket, so that no hole an earlier test punched can answer for it.
+ */
+enum nc_test {
+	NC_MAP_PRIMARY, NC_MAP_ALT, NC_MAP_PROBE,
+	NC_FILTER_BASE, NC_FILTER_ADDR, NC_FILTER_PORT, NC_COUNT
+};
+
+struct mclient {
+	struct shoald *d;
+	int epfd;
+	char state_path[PATH_MAX];
+
+	bool configured;
+	char address[SHOAL_CONFIG_MAX_HOSTPORT + 1];
+	uint8_t server_key[32];
+	char nickname[SHOAL_CONFIG_MAX_NICK + 1];
+
+	int fd;
+	bool connecting, login_sent, logged_in;
+	uint32_t events;
+	struct shoal_channel ch;
+	struct shoal_endpoint server;	/* TCP, and UDP on the same port */
+	double next_connect, last_rx, next_keepalive, login_time;
+	unsigned int failures;
+	uint32_t next_id, login_id;
+	int login_fd;			/* a `shoal login` waiting */
+	double login_deadline;
+	bool swept;
+
+	/* From the LOGIN reply. */
+	char my_nick[SHOAL_CONFIG_MAX_NICK + 1];
+	bool has_v4, has_v6;
+	uint8_t v4[4], v4_len, v6[16], v6_len;
+	uint8_t token[SHOAL_CTL_TOKEN_LEN];
+	bool has_token;
+	struct shoal_endpoint probe;	/* len 0: none */
+	bool udp_ok;
+	struct shoal_endpoint public_ep;
+	double next_binding;
+	uint8_t bind_txid[SHOAL_CTL_TXID_LEN];
+
+	struct pending pending[MAX_PENDING];
+
+	bool nc_running;
+	int nc_fd, nc_client;
+	double nc_end, nc_next_send;
+	uint8_t nc_txid[NC_COUNT][SHOAL_CTL_TXID_LEN];
+	bool nc_got[NC_COUNT];
+	uint8_t nc_flags[NC_COUNT];
+	struct shoal_endpoint nc_mapped[NC_COUNT];
+};
+
+static struct mclient *mc(struct shoald *d)
+{
+	return d->mediator;
+}
+
+/* The control client's answer: the first line, then any body. */
+static void answer(int fd, int code, const char *message, const char *body)
+{
+	char line[320];
+	size_t len, off;
+	ssize_t n;
+
+	if (fd < 0)
+		return;
+	if (code == 0)
+		snprintf(line, sizeof(line), "ok\n");
+	else if (code == 1)
+		snprintf(line, sizeof(line), "ok pending\n");
+	else
+		snprintf(line, sizeof(line), "error %d %s\n", code,
+			 message && *message ? message : "failed");
+	for (int part = 0; part < 2; part++) {
+		const char *s = part ? body : line;
+
+		if (!s)
+			continue;
+		len = strlen(s);
+		for (off = 0; off < len; off += (size_t)n) {
+			n = write(fd, s + off, len - off);
+			if (n <= 0)
+				break;
+		}
+	}
+	close(fd);
+}
+
+static void ep_json(FILE *f, const struct shoal_endpoint *ep)
+{
+	char text[SHOAL_ENDPOINT_STRLEN + 1];
+
+	if (ep->len && shoal_endpoint_format(text, sizeof(text), ep) > 0)
+		shoal_json_string(f, text);
+	else
+		fputs("null", f);
+}
+
+/* ENDPOINT attribute: family, address, port. */
+static int ep_from_attr(struct shoal_endpoint *ep, const uint8_t *v,
+			size_t len)
+{
+	memset(ep, 0, sizeof(*ep));
+	if (len == 7 && v[0] == 4) {
+		ep->in.sin_family = AF_INET;
+		memcpy(&ep->in.sin_addr, v + 1, 4);
+		ep->in.sin_port = htons((uint16_t)(v[5] << 8 | v[6]));
+		ep->len = sizeof(ep->in);
+	} else if (len == 19 && v[0] == 6) {
+		ep->in6.sin6_family = AF_INET6;
+		memcpy(&ep->in6.sin6_addr, v + 1, 16);
+		ep->in6.sin6_port = htons((uint16_t)(v[17] << 8 | v[18]));
+		ep->len = sizeof(ep->in6);
+	} else {
+		return -1;
+	}
+	return ep->in.sin_port ? 0 : -1;
+}
+
+static size_t ep_to_attr(uint8_t *v, const struct shoal_endpoint *ep)
+{
+	if (ep->sa.sa_family == AF_INET) {
+		v[0] = 4;
+		memcpy(v + 1, &ep->in.sin_addr, 4);
+		memcpy(v + 5, &ep->in.sin_port, 2);
+		return 7;
+	}
+	v[0] = 6;
+	memcpy(v + 1, &ep->in6.sin6_addr, 16);
+	memcpy(v + 17, &ep->in6.sin6_port, 2);
+	return 19;
+}
+
+static bool same_ep(const struct shoal_endpoint *a,
+		    const struct shoal_endpoint *b)
+{
+	if (!a->len || a->sa.sa_family != b->sa.sa_family)
+		return false;
+	if (a->sa.sa_family == AF_INET)
+		return a->in.sin_port == b->in.sin_port &&
+		       a->in.sin_addr.s_addr == b->in.sin_addr.s_addr;
+	return a->in6.sin6_port == b->in6.sin6_port &&
+	       !memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, 16);
+}
+
+/* An IPv4 peer of a dual-stack socket, as plain IPv4. */
+static void unmap(struct shoal_endpoint *ep)
+{
+	struct sockaddr_in6 in6 = ep->in6;
+
+	if (ep->sa.sa_family != AF_INET6 ||
+	    !IN6_IS_ADDR_V4MAPPED(&in6.sin6_addr))
+		return;
+	memset(ep, 0, sizeof(*ep));
+	ep->in.sin_family = AF_INET;
+	ep->in.sin_port = in6.sin6_port;
+	memcpy(&ep->in.sin_addr, in6.sin6_addr.s6_addr + 12, 4);
+	ep->len = sizeof(ep->in);
+}
+
+static void with_port(struct shoal_endpoint *ep, uint16_t port)
+{
+	if (ep->sa.sa_family == AF_INET)
+		ep->in.sin_port = htons(port);
+	else
+		ep->in6.sin6_port = htons(port);
+}
+
+static uint16_t port_of(const struct shoal_endpoint *ep)
+{
+	return ntohs(ep->sa.sa_family == AF_INET ? ep->in.sin_port :
+			ep->in6.sin6_port);
+}
+
+/* ---- the connection ---- */
+
+static void set_events(struct mclient *m)
+{
+	const uint8_t *data;
+	uint32_t want = EPOLLIN;
+	struct epoll_event ev;
+
+	if (m->connecting || shoal_channel_pending(&m->ch, &data))
+		want |= EPOLLOUT;
+	if (want == m->events)
+		return;
+	ev.events = want;
+	ev.data.fd = m->fd;
+	if (epoll_ctl(m->epfd, EPOLL_CTL_MOD, m->fd, &ev) == 0)
+		m->events = want;
+}
+
+static void fail_pending(struct mclient *m, int code, const char *why)
+{
+	unsigned int i;
+
+	for (i = 0; i < MAX_PENDING; i++) {
+		struct pending *p = &m->pending[i];
+
+		if (!p->used)
+			continue;
+		answer(p->fd, code, why, NULL);
+		p->used = false;
+	}
+}
+
+static void disconnect(struct mclient *m, const char *why)
+{
+	double wait = RECONNECT_BASE;
+	unsigned int i;
+
+	if (m->fd < 0)
+		return;
+	if (why)
+		fprintf(stderr, "shoald: mediator %s: %s\n", m->address, why);
+	epoll_ctl(m->epfd, EPOLL_CTL_DEL, m->fd, NULL);
+	close(m->fd);
+	m->fd = -1;
+	shoal_channel_wipe(&m->ch);
+	m->connecting = m->login_sent = m->logged_in = false;
+	m->has_token = false;
+	m->udp_ok = false;
+	fail_pending(m, E_UNREACHABLE,
+		     "lost the connection to the mediator");
+	for (i = 0; i < m->failures && wait < RECONNECT_MAX; i++)
+		wait *= 2;
+	if (wait > RECONNECT_MAX)
+		wait = RECONNECT_MAX;
+	m->failures++;
+	/* Jitter: a restarted mediator is not met by every client at once. */
+	m->next_connect = shoald_now() +
+			  wait * (0.5 + randombytes_uniform(1000) / 1000.0);
+}
+
+static int split_hostport(const char *text, char *host, size_t host_size,
+			  char *port, size_t port_size)
+{
+	const char *colon;
+	size_t n;
+
+	if (*text == '[') {
+		colon = strchr(text, ']');
+		if (!colon || colon[1] != ':')
+			return -1;
+		n = (size_t)(colon - text - 1);
+		text++;
+		colon++;
+	} else {
+		colon = strrchr(text, ':');
+		if (!colon)
+			return -1;
+		n = (size_t)(colon - text);
+	}
+	if (n >= host_size || strlen(colon + 1) >= port_size)
+		return -1;
+	memcpy(host, text, n);
+	host[n] = '\0';
+	strcpy(port, colon + 1);
+	return 0;
+}
+
+/*
+ * Resolves the address (numeric is instant; a name asks the resolver,
+ * which blocks the loop for as long as it takes) and starts connecting.
+ */
+static void start_connect(struct mclient *m)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
+	char host[256], port[8];
+	struct epoll_event ev;
+	int fd, ret;
+
+	m->next_connect = shoald_now() + RECONNECT_MAX;
+	if (split_hostport(m->address, host, sizeof(host), port,
+			   sizeof(port)) < 0)
+		return;
+	ret = getaddrinfo(host, port, &hints, &res);
+	if (ret || !res || res->ai_addrlen > sizeof(struct sockaddr_in6)) {
+		fprintf(stderr, "shoald: mediator %s: %s\n", m->address,
+			ret ? gai_strerror(ret) : "no address");
+		if (res)
+			freeaddrinfo(res);
+		m->failures++;
+		m->next_connect = shoald_now() + 5.0;
+		return;
+	}
+	memset(&m->server, 0, sizeof(m->server));
+	memcpy(&m->server.sa, res->ai_addr, res->ai_addrlen);
+	m->server.len = res->ai_addrlen;
+	freeaddrinfo(res);
+
+	fd = socket(m->server.sa.sa_family,
+		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (connect(fd, &m->server.sa, m->server.len) < 0 &&
+	    errno != EINPROGRESS) {
+		ret = errno;
+		close(fd);
+		fprintf(stderr, "shoald: mediator %s: %s\n", m->address,
+			strerror(ret));
+		m->failures++;
+		m->next_connect = shoald_now() +
+				  (m->failures > 5 ? RECONNECT_MAX / 4 : 2.0);
+		return;
+	}
+	if (shoal_channel_client(&m->ch, m->d->private_key,
+				 m->server_key) < 0) {
+		close(fd);
+		return;
+	}
+	ev.events = EPOLLIN | EPOLLOUT;
+	ev.data.fd = fd;
+	if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		shoal_channel_wipe(&m->ch);
+		close(fd);
+		return;
+	}
+	m->fd = fd;
+	m->events = ev.events;
+	m->connecting = true;
+	m->last_rx = shoald_now();
+	if (m->d->verbose)
+		fprintf(stderr, "shoald: connecting to the mediator %s\n",
+			m->address);
+}
+
+static void flush(struct mclient *m)
+{
+	const uint8_t *data;
+	size_t n;
+	ssize_t w;
+
+	while ((n = shoal_channel_pending(&m->ch, &data)) > 0) {
+		w = send(m->fd, data, n, MSG_NOSIGNAL);
+		if (w < 0 && (errno == EAGAIN || errno == EINTR))
+			break;
+		if (w <= 0) {
+			disconnect(m, strerror(errno));
+			return;
+		}
+		shoal_channel_consumed(&m->ch, (size_t)w);
+	}
+	set_events(m);
+}
+
+/* Sends a finished TLV message; false if the connection is not there. */
+static bool send_msg(struct mclient *m, struct shoal_tlv_writer *w)
+{
+	int len = shoal_tlv_finish(w);
+
+	if (m->fd < 0 || len < 0 ||
+	    shoal_channel_send(&m->ch, w->buf, (size_t)len) < 0)
+		return false;
+	flush(m);
+	return m->fd >= 0;
+}
+
+static void put_lan_candidates(struct mclient *m, struct shoal_tlv_writer *w)
+{
+	struct shoal_endpoint ep;
+	struct ifaddrs *ifa, *i;
+	unsigned int n = 0;
+	uint8_t v[19];
+
+	if (getifaddrs(&ifa) < 0)
+		return;
+	for (i = ifa; i && n < MAX_LAN_CANDIDATES; i = i->ifa_next) {
+		if (!i->ifa_addr || !(i->ifa_flags & IFF_UP) ||
+		    (i->ifa_flags & IFF_LOOPBACK) ||
+		    !strcmp(i->ifa_name, m->d->dp->ifname))
+			continue;
+		memset(&ep, 0, sizeof(ep));
+		if (i->ifa_addr->sa_family == AF_INET) {
+			memcpy(&ep.in, i->ifa_addr, sizeof(ep.in));
+			ep.len = sizeof(ep.in);
+		} else if (i->ifa_addr->sa_family == AF_INET6) {
+			memcpy(&ep.in6, i->ifa_addr, sizeof(ep.in6));
+			if (IN6_IS_ADDR_LINKLOCAL(&ep.in6.sin6_addr))
+				continue;
+			ep.len = sizeof(ep.in6);
+		} else {
+			continue;
+		}
+		with_port(&ep, m->d->dp->listen_port);
+		shoal_tlv_put(w, MED_A_ENDPOINT, v, ep_to_attr(v, &ep));
+		n++;
+	}
+	freeifaddrs(ifa);
+}
+
+static void send_login(struct mclient *m)
+{
+	uint8_t buf[2048];
+	struct shoal_tlv_writer w;
+
+	m->login_id = ++m->next_id;
+	shoal_tlv_writer_init(&w, buf, sizeof(buf), MED_LOGIN, 0, m->login_id);
+	if (*m->nickname)
+		shoal_tlv_put_str(&w, MED_A_NICKNAME, m->nickname);
+	shoal_tlv_put_u16(&w, MED_A_TUNNEL_PORT, m->d->dp->listen_port);
+	put_lan_candidates(m, &w);
+	m->login_sent = true;
+	if (!send_msg(m, &w) && m->fd >= 0)
+		disconnect(m, "cannot send LOGIN");
+}
+
+/* ---- what the mediator says ---- */
+
+static int32_t result_of(const struct shoal_tlv_msg *msg, char *text,
+			 size_t size)
+{
+	struct shoal_tlv_attr a;
+	uint32_t v = (uint32_t)E_BAD_REQUEST;
+
+	*text = '\0';
+	if (shoal_tlv_find(msg, MED_A_RESULT, &a))
+		shoal_tlv_get_u32(&a, &v);
+	if (shoal_tlv_find(msg, MED_A_MESSAGE, &a))
+		shoal_tlv_get_str(&a, text, size);
+	return (int32_t)v;
+}
+
+static void apply_addresses(struct mclient *m)
+{
+	unsigned int ifindex = m->d->dp->ifindex;
+	int ret;
+
+	if (m->has_v4) {
+		ret = shoal_link_add_addr(ifindex, AF_INET, m->v4, m->v4_len);
+		if (ret < 0 && ret != -EEXIST)
+			fprintf(stderr, "shoald: cannot add the assigned IPv4 "
+				"address: %s\n", strerror(-ret));
+	}
+	if (m->has_v6) {
+		ret = shoal_link_add_addr(ifindex, AF_INET6, m->v6, m->v6_len);
+		if (ret < 0 && ret != -EEXIST)
+			fprintf(stderr, "shoald: cannot add the assigned IPv6 "
+				"address: %s\n", strerror(-ret));
+	}
+	shoal_link_set_up(ifindex, true);
+}
+
+static void addr_text(char *buf, size_t size, int family, const uint8_t *a,
+		      unsigned int len)
+{
+	char t[INET6_ADDRSTRLEN];
+
+	inet_ntop(family, a, t, sizeof(t));
+	snprintf(buf, size, "%s/%u", t, len);
+}
+
+/* , "ipv4": …, "ipv6": … as assigned. */
+static void addrs_json(const struct mclient *m, FILE *f)
+{
+	char t[64];
+
+	fprintf(f, ", \"ipv4\": ");
+	if (m->has_v4) {
+		addr_text(t, sizeof(t), AF_INET, m->v4, m->v4_len);
+		shoal_json_string(f, t);
+	} else {
+		fputs("null", f);
+	}
+	fprintf(f, ", \"ipv6\": ");
+	if (m->has_v6) {
+		addr_text(t, sizeof(t), AF_INET6, m->v6, m->v6_len);
+		shoal_json_string(f, t);
+	} else {
+		fputs("null", f);
+	}
+}
+
+static void login_json(struct mclient *m, FILE *f)
+{
+	char mac[SHOAL_MAC_STRLEN + 1];
+
+	fprintf(f, "{\"nickname\": ");
+	shoal_json_string(f, m->my_nick);
+	addrs_json(m, f);
+	shoal_mac_format(mac, m->d->dp->mac);
+	fprintf(f, ", \"mac\": \"%s\"}\n", mac);
+}
+
+static void on_login_reply(struct mclient *m, const struct shoal_tlv_msg *msg)
+{
+	struct shoald *d = m->d;
+	struct shoal_tlv_iter it;
+	struct shoal_tlv_attr a;
+	char text[256], *body = NULL;
+	size_t body_len = 0;
+	int32_t rc;
+	uint8_t mac[6];
+	bool has_mac = false;
+	FILE *f;
+	size_t i;
+
+	rc = result_of(msg, text, sizeof(text));
+	if (rc < 0) {
+		fprintf(stderr, "shoald: mediator %s refused the login: %s "
+			"(%d)\n", m->address, *text ? text : "no reason",
+			(int)rc);
+		answer(m->login_fd, rc, text, NULL);
+		m->login_fd = -1;
+		disconnect(m, NULL);
+		/* Retrying will not fix a refused login soon. */
+		m->next_connect = shoald_now() + RECONNECT_MAX;
+		return;
+	}
+	m->has_v4 = m->has_v6 = m->has_token = false;
+	memset(&m->probe, 0, sizeof(m->probe));
+	shoal_tlv_iter_msg(&it, msg);
+	while (shoal_tlv_next(&it, &a)) {
+		switch (a.type) {
+		case MED_A_NICKNAME:
+			shoal_tlv_get_str(&a, m->my_nick, sizeof(m->my_nick));
+			break;
+		case MED_A_IPV4:
+			if (a.len == 5 && a.value[4] <= 32) {
+				memcpy(m->v4, a.value, 4);
+				m->v4_len = a.value[4];
+				m->has_v4 = true;
+			}
+			break;
+		case MED_A_IPV6:
+			if (a.len == 17 && a.value[16] <= 128) {
+				memcpy(m->v6, a.value, 16);
+				m->v6_len = a.value[16];
+				m->has_v6 = true;
+			}
+			break;
+		case MED_A_MAC:
+			if (a.len == 6) {
+				memcpy(mac, a.value, 6);
+				has_mac = true;
+			}
+			break;
+		case MED_A_UDP_TOKEN:
+			if (a.len == SHOAL_CTL_TOKEN_LEN) {
+				memcpy(m->token, a.value, a.len);
+				m->has_token = true;
+			}
+			break;
+		case MED_A_PROBE:
+			ep_from_attr(&m->probe, a.value, a.len);
+			break;
+		}
+	}
+	/* The address peers send our frames to: the device must agree. */
+	if (has_mac && memcmp(mac, d->dp->mac, 6) &&
+	    shoal_link_set_mac(d->dp->ifindex, mac) == 0)
+		memcpy(d->dp->mac, mac, 6);
+	apply_addresses(m);
+	m->logged_in = true;
+	m->failures = 0;
+	m->login_time = shoald_now();
+	m->swept = false;
+	m->next_binding = m->login_time;
+	m->next_keepalive = m->login_time + MED_KEEPALIVE_INTERVAL;
+	for (i = 0; i < d->n_peers; i++)
+		if (d->peers[i].from_mediator)
+			d->peers[i].stale = true;
+	fprintf(stderr, "shoald: logged in to %s as %s\n", m->address,
+		m->my_nick);
+	if (m->login_fd >= 0) {
+		f = open_memstream(&body, &body_len);
+		if (f) {
+			login_json(m, f);
+			fclose(f);
+		}
+		answer(m->login_fd, 0, NULL, body);
+		free(body);
+		m->login_fd = -1;
+	}
+}
+
+static void on_peer_up(struct mclient *m, const struct shoal_tlv_msg *msg)
+{
+	struct shoal_endpoint cand[SHOALD_MAX_CANDIDATES];
+	char nick[SHOAL_CONFIG_MAX_NICK + 1] = "", v4[64] = "", v6[64] = "";
+	struct shoal_tlv_attr peer, a;
+	struct shoal_tlv_iter it;
+	const uint8_t *key = NULL;
+	struct shoald_peer *p;
+	unsigned int n = 0;
+	uint8_t mac[6];
+	bool has_mac = false;
+	double now = shoald_now();
+
+	if (!shoal_tlv_find(msg, MED_A_PEER, &peer))
+		return;
+	shoal_tlv_iter_nested(&it, &peer);
+	while (shoal_tlv_next(&it, &a)) {
+		switch (a.type) {
+		case MED_A_PUBLIC_KEY:
+			if (a.len == 32)
+				key = a.value;
+			break;
+		case MED_A_NICKNAME:
+			shoal_tlv_get_str(&a, nick, sizeof(nick));
+			break;
+		case MED_A_IPV4:
+			if (a.len == 5)
+				inet_ntop(AF_INET, a.value, v4, sizeof(v4));
+			break;
+		case MED_A_IPV6:
+			if (a.len == 17)
+				inet_ntop(AF_INET6, a.value, v6, sizeof(v6));
+			break;
+		case MED_A_MAC:
+			if (a.len == 6) {
+				memcpy(mac, a.value, 6);
+				has_mac = true;
+			}
+			break;
+		case MED_A_ENDPOINT:
+			if (n < SHOALD_MAX_CANDIDATES &&
+			    ep_from_attr(&cand[n], a.value, a.len) == 0)
+				n++;
+			break;
+		}
+	}
+	if (!key)
+		return;
+	if (!has_mac)
+		shoal_mac_from_key(mac, key, 0);
+	p = shoald_peer_add(m->d, key, mac);
+	if (!p)
+		return;
+	p->from_mediator = true;
+	p->stale = false;
+	snprintf(p->nickname, sizeof(p->nickname), "%s", nick);
+	snprintf(p->address, sizeof(p->address), "%s", v4);
+	snprintf(p->address6, sizeof(p->address6), "%s", v6);
+	memcpy(p->candidates, cand, n * sizeof(cand[0]));
+	p->n_candidates = n;
+	p->up_since = now;
+	p->relay_asked = 0;
+	if (!p->online) {
+		/* The start signal: the peer is punching towards us now too. */
+		p->failures = 0;
+		p->next_attempt = now;
+		shoald_initiate(m->d, p, now, true);
+	}
+	if (m->d->verbose)
+		fprintf(stderr, "shoald: peer %s is up, %u candidates\n",
+			nick, n);
+}
+
+static void on_peer_down(struct mclient *m, const struct shoal_tlv_msg *msg)
+{
+	struct shoal_tlv_attr a;
+	struct shoald_peer *p;
+	uint8_t reason = MED_DOWN_NONE;
+
+	if (!shoal_tlv_find(msg, MED_A_PUBLIC_KEY, &a) || a.len != 32)
+		return;
+	p = shoald_peer_find(m->d, a.value);
+	if (!p || !p->from_mediator)
+		return;
+	if (shoal_tlv_find(msg, MED_A_REASON, &a))
+		shoal_tlv_get_u8(&a, &reason);
+	/* Lost its connection: the tunnel may well be fine; liveness says. */
+	if (reason == MED_DOWN_LOST)
+		return;
+	if (m->d->verbose)
+		fprintf(stderr, "shoald: peer %s is down (%u)\n", p->nickname,
+			reason);
+	shoald_peer_remove(m->d, p);
+}
+
+static void on_relay(struct mclient *m, const struct shoal_tlv_msg *msg)
+{
+	struct shoal_tlv_attr a;
+	struct shoal_endpoint ep;
+	struct shoald_peer *p;
+	uint32_t id;
+
+	if (!shoal_tlv_find(msg, MED_A_PUBLIC_KEY, &a) || a.len != 32)
+		return;
+	p = shoald_peer_find(m->d, a.value);
+	if (!p || !p->from_mediator)
+		return;
+	if (!shoal_tlv_find(msg, MED_A_ENDPOINT, &a) ||
+	    ep_from_attr(&ep, a.value, a.len) < 0 ||
+	    !shoal_tlv_find(msg, MED_A_RELAY_ID, &a) ||
+	    !shoal_tlv_get_u32(&a, &id) ||
+	    !shoal_tlv_find(msg, MED_A_RELAY_KEY, &a) ||
+	    a.len != SHOAL_CTL_RELAY_KEY_LEN)
+		return;
+	p->has_relay = true;
+	p->relay_bound = false;
+	p->relay = ep;
+	p->relay_id = id;
+	memcpy(p->relay_key, a.value, SHOAL_CTL_RELAY_KEY_LEN);
+	p->next_relay_bind = 0;
+	if (m->d->verbose)
+		fprintf(stderr, "shoald: relay offered for %s\n", p->nickname);
+}
+
+static struct pending *pending_find(struct mclient *m, uint32_t id)
+{
+	unsigned int i;
+
+	for (i = 0; i < MAX_PENDING; i++)
+		if (m->pending[i].used && m->pending[i].id == id)
+			return &m->pending[i];
+	return NULL;
+}
+
+static const char *member_state(uint8_t state)
+{
+	return state == 1 ? "pending" : "member";
+}
+
+static void networks_json(struct mclient *m, const struct shoal_tlv_msg *msg,
+			  FILE *f)
+{
+	struct shoal_tlv_attr net, a, mem, b;
+	struct shoal_tlv_iter it, in;
+	char text[128], key[SHOAL_KEY_B64_LEN + 1];
+	bool first_net = true, first_mem, approval;
+	uint8_t u8;
+
+	fprintf(f, "{\"logged_in\": true, \"mediator\": ");
+	shoal_json_string(f, m->address);
+	fprintf(f, ", \"nickname\": ");
+	shoal_json_string(f, m->my_nick);
+	fprintf(f, ", \"networks\": [");
+	shoal_tlv_iter_msg(&it, msg);
+	while (shoal_tlv_next(&it, &net)) {
+		if (net.type != MED_A_NETWORK_INFO)
+			continue;
+		if (!shoal_tlv_find_nested(&net, MED_A_NETWORK, &a) ||
+		    !shoal_tlv_get_str(&a, text, sizeof(text)))
+			continue;
+		approval = shoal_tlv_find_nested(&net, MED_A_APPROVAL, &a);
+		fprintf(f, "%s{\"name\": ", first_net ? "" : ", ");
+		first_net = false;
+		shoal_json_string(f, text);
+		fprintf(f, ", \"approval\": %s, \"members\": [",
+			approval ? "true" : "false");
+		first_mem = true;
+		shoal_tlv_iter_nested(&in, &net);
+		while (shoal_tlv_next(&in, &mem)) {
+			if (mem.type != MED_A_MEMBER)
+				continue;
+			fprintf(f, "%s{\"nickname\": ", first_mem ? "" : ", ");
+			first_mem = false;
+			text[0] = '\0';
+			if (shoal_tlv_find_nested(&mem, MED_A_NICKNAME, &b))
+				shoal_tlv_get_str(&b, text, sizeof(text));
+			shoal_json_string(f, text);
+			fprintf(f, ", \"public_key\": ");
+			if (shoal_tlv_find_nested(&mem, MED_A_PUBLIC_KEY, &b) &&
+			    b.len == 32) {
+				shoal_key_to_base64(key, b.value);
+				shoal_json_string(f, key);
+			} else {
+				fputs("null", f);
+			}
+			fprintf(f, ", \"ipv4\": ");
+			if (shoal_tlv_find_nested(&mem, MED_A_IPV4, &b) &&
+			    b.len == 5) {
+				inet_ntop(AF_INET, b.value, text, sizeof(text));
+				shoal_json_string(f, text);
+			} else {
+				fputs("null", f);
+			}
+			fprintf(f, ", \"ipv6\": ");
+			if (shoal_tlv_find_nested(&mem, MED_A_IPV6, &b) &&
+			    b.len == 17) {
+				inet_ntop(AF_INET6, b.value, text,
+					  sizeof(text));
+				shoal_json_string(f, text);
+			} else {
+				fputs("null", f);
+			}
+			u8 = 0;
+			if (shoal_tlv_find_nested(&mem, MED_A_ONLINE, &b))
+				shoal_tlv_get_u8(&b, &u8);
+			fprintf(f, ", \"online\": %s", u8 ? "true" : "false");
+			u8 = 2;
+			if (shoal_tlv_find_nested(&mem, MED_A_STATE, &b))
+				shoal_tlv_get_u8(&b, &u8);
+			fprintf(f, ", \"state\": \"%s\", \"owner\": %s}",
+				member_state(u8),
+				shoal_tlv_find_nested(&mem, MED_A_OWNER, &b) ?
+				"true" : "false");
+		}
+		fprintf(f, "]}");
+	}
+	fprintf(f, "]}\n");
+}
+
+static void on_reply(struct mclient *m, const struct shoal_tlv_msg *msg)
+{
+	char text[256], *body = NULL;
+	size_t body_len = 0;
+	struct pending *p;
+	int32_t rc;
+	FILE *f;
+
+	if (msg->type == MED_LOGIN && msg->request_id == m->login_id) {
+		on_login_reply(m, msg);
+		return;
+	}
+	p = pending_find(m, msg->request_id);
+	if (!p)
+		return;
+	rc = result_of(msg, text, sizeof(text));
+	p->used = false;
+	if (p->kind == PK_INTERNAL) {
+		if (rc < 0 && m->d->verbose)
+			fprintf(stderr, "shoald: mediator: %s (%d)\n", text,
+				(int)rc);
+		return;
+	}
+	if (rc >= 0 && p->kind == PK_NETWORKS) {
+		f = open_memstream(&body, &body_len);
+		if (f) {
+			networks_json(m, msg, f);
+			fclose(f);
+		}
+	}
+	answer(p->fd, rc, text, body);
+	free(body);
+	if (rc >= 0 && p->kind == PK_LOGOUT) {
+		m->configured = false;
+		unlink(m->state_path);
+		disconnect(m, NULL);
+		fprintf(stderr, "shoald: logged out of %s\n", m->address);
+	}
+}
+
+static void on_message(struct mclient *m, const uint8_t *buf, size_t len)
+{
+	struct shoal_tlv_msg msg;
+
+	if (shoal_tlv_parse(&msg, buf, len) < 0)
+		return;
+	if (msg.flags & SHOAL_TLV_F_REPLY) {
+		on_reply(m, &msg);
+		return;
+	}
+	if (!m->logged_in)
+		return;
+	switch (msg.type) {
+	case MED_PEER_UP:
+		on_peer_up(m, &msg);
+		break;
+	case MED_PEER_DOWN:
+		on_peer_down(m, &msg);
+		break;
+	case MED_RELAY_EVENT:
+		on_relay(m, &msg);
+		break;
+	}
+}
+
+static void on_readable(struct mclient *m)
+{
+	const uint8_t *msg;
+	uint8_t *buf;
+	size_t room, len;
+	ssize_t n;
+	int r;
+
+	for (;;) {
+		if (shoal_channel_read_buf(&m->ch, &buf, &room) < 0) {
+			disconnect(m, "protocol error");
+			return;
+		}
+		n = recv(m->fd, buf, room, 0);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			shoal_channel_read_done(&m->ch, 0);
+			break;
+		}
+		if (n <= 0) {
+			shoal_channel_read_done(&m->ch, 0);
+			disconnect(m, n ? strerror(errno) :
+				   "the mediator closed the connection");
+			return;
+		}
+		if (shoal_channel_read_done(&m->ch, (size_t)n) < 0) {
+			disconnect(m, "protocol error");
+			return;
+		}
+		m->last_rx = shoald_now();
+		while ((r = shoal_channel_next(&m->ch, &msg, &len)) > 0) {
+			on_message(m, msg, len);
+			if (m->fd < 0)
+				return;
+		}
+		if (r < 0) {
+			disconnect(m, "the channel failed (wrong mediator "
+				   "key?)");
+			return;
+		}
+		if (shoal_channel_established(&m->ch) && !m->login_sent) {
+			send_login(m);
+			if (m->fd < 0)
+				return;
+		}
+	}
+	flush(m);
+}
+
+static void on_writable(struct mclient *m)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (m->connecting) {
+		if (getsockopt(m->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+			err = errno;
+		if (err) {
+			disconnect(m, strerror(err));
+			return;
+		}
+		m->connecting = false;
+	}
+	flush(m);
+}
+
+/* ---- UDP through the tunnel port ---- */
+
+static void send_binding(struct mclient *m, const struct shoal_endpoint *to,
+			 uint8_t flags, const uint8_t *txid, bool with_token)
+{
+	struct shoal_ctl_binding b = { .flags = flags };
+	uint8_t msg[SHOAL_CTL_BINDING_LEN];
+	int len;
+
+	memcpy(b.txid, txid, SHOAL_CTL_TXID_LEN);
+	if (with_token && m->has_token)
+		memcpy(b.token, m->token, SHOAL_CTL_TOKEN_LEN);
+	len = shoal_ctl_write_binding(msg, sizeof(msg), &b);
+	if (len > 0 && to->len)
+		m->d->dp->ops->send_control(m->d->dp, to, msg, (size_t)len);
+}
+
+static void nc_record(struct mclient *m, const struct shoal_ctl_binding_reply *r)
+{
+	int i;
+
+	for (i = 0; i < NC_COUNT; i++) {
+		if (m->nc_got[i] ||
+		    sodium_memcmp(r->txid, m->nc_txid[i], SHOAL_CTL_TXID_LEN))
+			continue;
+		m->nc_got[i] = true;
+		m->nc_flags[i] = r->flags;
+		m->nc_mapped[i] = r->mapped;
+	}
+}
+
+static int on_udp(struct shoald *d, const struct shoal_dp_event *ev)
+{
+	struct mclient *m = mc(d);
+	struct shoal_ctl_binding_reply r;
+	uint64_t counter;
+	uint32_t id;
+	size_t i;
+
+	if (shoal_ctl_parse_binding_reply(&r, ev->payload, ev->len) == 0) {
+		if (m->nc_running)
+			nc_record(m, &r);
+		if (!sodium_memcmp(r.txid, m->bind_txid, SHOAL_CTL_TXID_LEN)) {
+			if ((r.flags & SHOAL_CTL_BIND_KNOWN) && !m->udp_ok) {
+				m->udp_ok = true;
+				m->next_binding = shoald_now() +
+						  BINDING_REFRESH;
+			}
+			m->public_ep = r.mapped;
+		}
+		return 0;
+	}
+	if (shoal_ctl_parse_relay(ev->payload, ev->len, SHOAL_CTL_RELAY_BOUND,
+				  &id, &counter) < 0)
+		return -1;
+	for (i = 0; i < d->n_peers; i++) {
+		struct shoald_peer *p = &d->peers[i];
+
+		if (!p->has_relay || p->relay_id != id ||
+		    p->relay_counter != counter ||
+		    !same_ep(&p->relay, &ev->from) ||
+		    !shoal_ctl_relay_verify(ev->payload, ev->len,
+					    p->relay_key))
+			continue;
+		if (!p->relay_bound) {
+			p->relay_bound = true;
+			if (d->verbose)
+				fprintf(stderr, "shoald: relay bound for %s\n",
+					p->nickname);
+		}
+		p->next_relay_bind = shoald_now() + RELAY_BIND_REFRESH;
+		if (!p->online) {
+			p->endpoint = p->relay;
+			shoald_initiate(d, p, shoald_now(), true);
+		}
+		return 0;
+	}
+	return -1;
+}
+
+static void send_relay_bind(struct mclient *m, struct shoald_peer *p,
+			    double now)
+{
+	uint8_t msg[SHOAL_CTL_RELAY_BIND_LEN];
+	struct timespec ts;
+	uint64_t counter;
+	int len;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	counter = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	if (counter <= p->relay_counter)
+		counter = p->relay_counter + 1;
+	p->relay_counter = counter;
+	len = shoal_ctl_write_relay(msg, sizeof(msg), SHOAL_CTL_RELAY_BIND,
+				    p->relay_id, counter, p->relay_key);
+	if (len > 0)
+		m->d->dp->ops->send_control(m->d->dp, &p->relay, msg,
+					    (size_t)len);
+	p->next_relay_bind = now + (p->relay_bound ? RELAY_BIND_REFRESH :
+				    RELAY_BIND_RETRY);
+}
+
+static void ask_relay(struct mclient *m, struct shoald_peer *p, double now)
+{
+	struct shoal_tlv_writer w;
+	uint8_t buf[128];
+	unsigned int i;
+
+	p->relay_asked = now;
+	for (i = 0; i < MAX_PENDING && m->pending[i].used; i++)
+		;
+	if (i == MAX_PENDING)
+		return;
+	shoal_tlv_writer_init(&w, buf, sizeof(buf), MED_RELAY, 0,
+			      ++m->next_id);
+	shoal_tlv_put(&w, MED_A_PUBLIC_KEY, p->public_key, 32);
+	if (!send_msg(m, &w))
+		return;
+	m->pending[i] = (struct pending){
+		.used = true, .kind = PK_INTERNAL, .id = m->next_id, .fd = -1,
+		.deadline = now + REQUEST_TIMEOUT,
+	};
+	if (m->d->verbose)
+		fprintf(stderr, "shoald: no direct path to %s yet: asking for "
+			"a relay\n", p->nickname);
+}
+
+/* ---- netcheck ---- */
+
+static void nc_send_fresh(struct mclient *m, const struct shoal_endpoint *to,
+			  uint8_t flags, const uint8_t *txid)
+{
+	struct shoal_ctl_binding b = { .flags = flags };
+	uint8_t msg[4 + SHOAL_CTL_BINDING_LEN] = { 0 };
+
+	memcpy(b.txid, txid, SHOAL_CTL_TXID_LEN);
+	if (shoal_ctl_write_binding(msg + 4, sizeof(msg) - 4, &b) > 0)
+		sendto(m->nc_fd, msg, sizeof(msg), MSG_DONTWAIT, &to->sa,
+		       to->len);
+}
+
+static void nc_send(struct mclient *m)
+{
+	struct shoal_endpoint alt = m->server;
+
+	unmap(&alt);
+	with_port(&alt, (uint16_t)(port_of(&alt) + 1));
+	if (!m->nc_got[NC_MAP_PRIMARY])
+		send_binding(m, &m->server, 0, m->nc_txid[NC_MAP_PRIMARY],
+			     false);
+	if (!m->nc_got[NC_MAP_ALT])
+		send_binding(m, &alt, 0, m->nc_txid[NC_MAP_ALT], false);
+	if (!m->nc_got[NC_MAP_PROBE] && m->probe.len)
+		send_binding(m, &m->probe, 0, m->nc_txid[NC_MAP_PROBE], false);
+	if (m->nc_fd < 0)
+		return;
+	if (!m->nc_got[NC_FILTER_BASE])
+		nc_send_fresh(m, &m->server, 0, m->nc_txid[NC_FILTER_BASE]);
+	if (!m->nc_got[NC_FILTER_ADDR])
+		nc_send_fresh(m, &m->server, SHOAL_CTL_BIND_OTHER_ADDR,
+			      m->nc_txid[NC_FILTER_ADDR]);
+	if (!m->nc_got[NC_FILTER_PORT])
+		nc_send_fresh(m, &m->server, SHOAL_CTL_BIND_OTHER_PORT,
+			      m->nc_txid[NC_FILTER_PORT]);
+}
+
+static void nc_start(struct mclient *m, int client_fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	double now = shoald_now();
+	int i;
+
+	if (m->nc_running) {
+		answer(client_fd, E_BAD_REQUEST, "a netcheck is running", NULL);
+		return;
+	}
+	memset(m->nc_got, 0, sizeof(m->nc_got));
+	for (i = 0; i < NC_COUNT; i++)
+		randombytes_buf(m->nc_txid[i], SHOAL_CTL_TXID_LEN);
+	m->nc_fd = socket(m->server.sa.sa_family,
+			  SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	ev.data.fd = m->nc_fd;
+	if (m->nc_fd >= 0 && epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->nc_fd,
+				       &ev) < 0) {
+		close(m->nc_fd);
+		m->nc_fd = -1;
+	}
+	m->nc_running = true;
+	m->nc_client = client_fd;
+	m->nc_end = now + NETCHECK_TIME;
+	m->nc_next_send = now + NETCHECK_RESEND;
+	nc_send(m);
+}
+
+static void nc_read(struct mclient *m)
+{
+	struct shoal_ctl_binding_reply r;
+	uint8_t buf[256];
+	ssize_t n;
+
+	while ((n = recv(m->nc_fd, buf, sizeof(buf), MSG_DONTWAIT)) >= 0) {
+		if (n < 4 || buf[0] || buf[1] || buf[2] || buf[3])
+			continue;
+		if (shoal_ctl_parse_binding_reply(&r, buf + 4,
+						  (size_t)n - 4) == 0)
+			nc_record(m, &r);
+	}
+}
+
+/* Answered from where it was asked to answer from. */
+static bool nc_moved(const struct mclient *m, enum nc_test t)
+{
+	return m->nc_got[t] && !(m->nc_flags[t] & SHOAL_CTL_BIND_UNCHANGED);
+}
+
+static void nc_finish(struct mclient *m)
+{
+	const char *mapping = "unknown", *filtering = "unknown";
+	char *body = NULL;
+	size_t body_len = 0;
+	FILE *f;
+
+	if (m->nc_got[NC_MAP_PRIMARY]) {
+		const struct shoal_endpoint *p = &m->nc_mapped[NC_MAP_PRIMARY];
+
+		if (m->nc_got[NC_MAP_PROBE] &&
+		    same_ep(p, &m->nc_mapped[NC_MAP_PROBE]))
+			mapping = "endpoint-independent";
+		else if (m->nc_got[NC_MAP_ALT] &&
+			 !same_ep(p, &m->nc_mapped[NC_MAP_ALT]))
+			mapping = "address-and-port-dependent";
+		else if (m->nc_got[NC_MAP_PROBE] && m->nc_got[NC_MAP_ALT])
+			mapping = "address-dependent";
+	}
+	if (m->nc_got[NC_FILTER_BASE]) {
+		if (nc_moved(m, NC_FILTER_ADDR))
+			filtering = "endpoint-independent";
+		else if (m->nc_got[NC_FILTER_ADDR] && !m->probe.len)
+			filtering = nc_moved(m, NC_FILTER_PORT) ?
+				    "unknown" : "address-and-port-dependent";
+		else if (nc_moved(m, NC_FILTER_PORT))
+			filtering = "address-dependent";
+		else
+			filtering = "address-and-port-dependent";
+	}
+	f = open_memstream(&body, &body_len);
+	if (f) {
+		fprintf(f, "{\"public_endpoint\": ");
+		ep_json(f, m->nc_got[NC_MAP_PRIMARY] ?
+			   &m->nc_mapped[NC_MAP_PRIMARY] : &m->public_ep);
+		fprintf(f, ", \"mapping\": \"%s\", \"filtering\": \"%s\", "
+			"\"udp\": %s, \"probe\": ", mapping, filtering,
+			m->nc_got[NC_MAP_PRIMARY] ? "true" : "false");
+		ep_json(f, &m->probe);
+		fprintf(f, "}\n");
+		fclose(f);
+	}
+	answer(m->nc_client, 0, NULL, body);
+	free(body);
+	m->nc_client = -1;
+	if (m->nc_fd >= 0) {
+		epoll_ctl(m->epfd, EPOLL_CTL_DEL, m->nc_fd, NULL);
+		close(m->nc_fd);
+	}
+	m->nc_fd = -1;
+	m->nc_running = false;
+}
+
+/* ---- the loop's calls ---- */
+
+bool mclient_handle(struct shoald *d, int fd, uint32_t events)
+{
+	struct mclient *m = mc(d);
+
+	if (!m)
+		return false;
+	if (m->nc_fd >= 0 && fd == m->nc_fd) {
+		nc_read(m);
+		return true;
+	}
+	if (m->fd < 0 || fd != m->fd)
+		return false;
+	if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+		on_writable(m);
+	if (m->fd >= 0 && (events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+		on_readable(m);
+	return true;
+}
+
+static void sweep_stale(struct mclient *m)
+{
+	struct shoald *d = m->d;
+	size_t i = 0;
+
+	while (i < d->n_peers) {
+		if (d->peers[i].from_mediator && d->peers[i].stale) {
+			shoald_peer_remove(d, &d->peers[i]);
+			continue;
+		}
+		i++;
+	}
+	m->swept = true;
+}
+
+static void send_keepalive(struct mclient *m, double now)
+{
+	struct shoal_tlv_writer w;
+	uint8_t buf[32];
+
+	m->next_keepalive = now + MED_KEEPALIVE_INTERVAL;
+	shoal_tlv_writer_init(&w, buf, sizeof(buf), MED_KEEPALIVE, 0,
+			      ++m->next_id);
+	send_msg(m, &w);
+}
+
+static void tick_peers(struct mclient *m, double now)
+{
+	struct shoald *d = m->d;
+	size_t i;
+
+	for (i = 0; i < d->n_peers; i++) {
+		struct shoald_peer *p = &d->peers[i];
+
+		if (!p->from_mediator)
+			continue;
+		if (m->logged_in && !p->online && p->up_since &&
+		    now - p->up_since > RELAY_AFTER && !p->has_relay &&
+		    (!p->relay_asked || now - p->relay_asked > RELAY_RETRY))
+			ask_relay(m, p, now);
+		if (m->fd < 0)
+			return;
+		if (p->has_relay && now >= p->next_relay_bind)
+			send_relay_bind(m, p, now);
+		/* On the relay: once a minute, see if a direct path works. */
+		if (p->online && p->relay_bound && p->n_candidates &&
+		    !strcmp(shoald_peer_path(p), "relay") &&
+		    now >= p->next_direct_try) {
+			if (p->next_direct_try)
+				shoald_initiate(d, p, now, true);
+			p->next_direct_try = now + DIRECT_RETRY;
+		}
+	}
+}
+
+void mclient_tick(struct shoald *d, double now)
+{
+	struct mclient *m = mc(d);
+	unsigned int i;
+
+	if (!m)
+		return;
+	if (m->configured && m->fd < 0 && now >= m->next_connect)
+		start_connect(m);
+	if (m->login_fd >= 0 && now >= m->login_deadline) {
+		answer(m->login_fd, m->fd < 0 ? E_UNREACHABLE : E_TIMEOUT,
+		       m->fd < 0 ? "cannot reach the mediator" :
+		       "the mediator did not answer in time", NULL);
+		m->login_fd = -1;
+	}
+	for (i = 0; i < MAX_PENDING; i++) {
+		struct pending *p = &m->pending[i];
+
+		if (p->used && now >= p->deadline) {
+			answer(p->fd, E_TIMEOUT,
+			       "the mediator did not answer in time", NULL);
+			p->used = false;
+		}
+	}
+	if (m->nc_running) {
+		if (now >= m->nc_end) {
+			nc_finish(m);
+		} else if (now >= m->nc_next_send) {
+			nc_send(m);
+			m->nc_next_send = now + NETCHECK_RESEND;
+		}
+	}
+	if (m->fd >= 0 && !m->logged_in && now - m->last_rx > REQUEST_TIMEOUT)
+		disconnect(m, "no answer to the login");
+	if (!m->logged_in)
+		return;
+	if (now - m->last_rx > SILENCE_LIMIT) {
+		disconnect(m, "silent for too long");
+		return;
+	}
+	if (now >= m->next_keepalive)
+		send_keepalive(m, now);
+	if (m->has_token && now >= m->next_binding) {
+		randombytes_buf(m->bind_txid, sizeof(m->bind_txid));
+		send_binding(m, &m->server, 0, m->bind_txid, true);
+		m->next_binding = now + (m->udp_ok ? BINDING_REFRESH :
+					 BINDING_RETRY);
+	}
+	if (!m->swept && now - m->login_time > STALE_AFTER)
+		sweep_stale(m);
+	tick_peers(m, now);
+}
+
+/* ---- requests from the control socket ---- */
+
+static int save_state(struct mclient *m)
+{
+	char tmp[PATH_MAX + 8], b64[SHOAL_KEY_B64_LEN + 1];
+	const char *slash = strrchr(m->state_path, '/');
+	FILE *f;
+	int fd, ret;
+
+	if (slash && slash != m->state_path) {
+		ret = shoal_mkdir_p(m->state_path,
+				    (size_t)(slash - m->state_path), 0755);
+		if (ret < 0)
+			return ret;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp", m->state_path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		return -ENOMEM;
+	}
+	shoal_key_to_base64(b64, m->server_key);
+	fprintf(f, "# Written by shoald at `shoal login`.\n[Mediator]\n"
+		"Address = %s\nPublicKey = %s\n", m->address, b64);
+	if (*m->nickname)
+		fprintf(f, "Nickname = %s\n", m->nickname);
+	if (fclose(f) != 0 || rename(tmp, m->state_path) < 0) {
+		ret = -errno;
+		unlink(tmp);
+		return ret;
+	}
+	return 0;
+}
+
+static void do_login(struct mclient *m, int fd, char **w, int n)
+{
+	uint8_t key[32];
+	int ret;
+
+	if (n < 3 || n > 4 || !shoal_config_valid_hostport(w[1]) ||
+	    shoal_key_from_base64(key, w[2]) < 0 ||
+	    (n == 4 && !shoal_config_valid_nickname(w[3]))) {
+		answer(fd, E_BAD_REQUEST, "usage: login HOST:PORT KEY [NICK]",
+		       NULL);
+		return;
+	}
+	if (m->login_fd >= 0) {
+		answer(fd, E_BAD_REQUEST, "a login is already under way",
+		       NULL);
+		return;
+	}
+	disconnect(m, NULL);
+	snprintf(m->address, sizeof(m->address), "%s", w[1]);
+	memcpy(m->server_key, key, 32);
+	if (n == 4)
+		snprintf(m->nickname, sizeof(m->nickname), "%s", w[3]);
+	m->configured = true;
+	ret = save_state(m);
+	if (ret < 0)
+		fprintf(stderr, "shoald: cannot save the login in %s: %s\n",
+			m->state_path, strerror(-ret));
+	m->failures = 0;
+	m->login_fd = fd;
+	m->login_deadline = shoald_now() + REQUEST_TIMEOUT;
+	start_connect(m);
+}
+
+/* password=HEX into the writer; false if malformed. */
+static bool put_password(struct shoal_tlv_writer *tw, const char *word)
+{
+	uint8_t pw[MAX_PASSWORD];
+	const char *hex = word + strlen("password=");
+	int n;
+
+	n = shoal_hex_decode(pw, sizeof(pw), hex, strlen(hex));
+	if (n <= 0)
+		return false;
+	shoal_tlv_put(tw, MED_A_PASSWORD, pw, (size_t)n);
+	sodium_memzero(pw, sizeof(pw));
+	return true;
+}
+
+struct verb {
+	const char *name;
+	uint8_t type;
+	int min_args, max_args;	/* words after the verb */
+	enum pending_kind kind;
+};
+
+static const struct verb verbs[] = {
+	{ "logout", MED_LOGOUT, 0, 0, PK_LOGOUT },
+	{ "nick", MED_NICK, 1, 1, PK_PLAIN },
+	{ "create", MED_CREATE, 1, 3, PK_PLAIN },
+	{ "join", MED_JOIN, 1, 2, PK_PLAIN },
+	{ "leave", MED_LEAVE, 1, 1, PK_PLAIN },
+	{ "networks", MED_NETWORKS, 0, 0, PK_NETWORKS },
+	{ "approve", MED_APPROVE, 2, 2, PK_PLAIN },
+	{ "kick", MED_KICK, 2, 2, PK_PLAIN },
+	{ "ban", MED_BAN, 2, 2, PK_PLAIN },
+	{ "set-password", MED_SET_PASSWORD, 1, 2, PK_PLAIN },
+	{ "delete", MED_DELETE, 1, 1, PK_PLAIN },
+};
+
+static bool build_request(struct shoal_tlv_writer *tw, const struct verb *v,
+			  char **w, int n)
+{
+	int i;
+
+	for (i = 1; i < n; i++) {
+		if (!strncmp(w[i], "password=", 9)) {
+			if ((v->type != MED_CREATE && v->type != MED_JOIN &&
+			     v->type != MED_SET_PASSWORD) ||
+			    !put_password(tw, w[i]))
+				return false;
+		} else if (!strcmp(w[i], "approval")) {
+			if (v->type != MED_CREATE)
+				return false;
+			shoal_tlv_put(tw, MED_A_APPROVAL, NULL, 0);
+		} else if (i == 1 && v->type == MED_NICK) {
+			shoal_tlv_put_str(tw, MED_A_NICKNAME, w[i]);
+		} else if (i == 1) {
+			shoal_tlv_put_str(tw, MED_A_NETWORK, w[i]);
+		} else if (i == 2 && (v->type == MED_APPROVE ||
+				      v->type == MED_KICK ||
+				      v->type == MED_BAN)) {
+			shoal_tlv_put_str(tw, MED_A_NICKNAME, w[i]);
+		} else {
+			return false;
+		}
+	}
+	return shoal_tlv_finish(tw) > 0;
+}
+
+bool mclient_request(struct shoald *d, int fd, const char *req)
+{
+	struct mclient *m = mc(d);
+	char line[4200], *w[8], *save = NULL, *tok;
+	uint8_t buf[2048];
+	struct shoal_tlv_writer tw;
+	const struct verb *v = NULL;
+	unsigned int i;
+	int n = 0;
+
+	if (!m || strlen(req) >= sizeof(line))
+		return false;
+	strcpy(line, req);
+	for (tok = strtok_r(line, " ", &save); tok && n < 8;
+	     tok = strtok_r(NULL, " ", &save))
+		w[n++] = tok;
+	if (!n || tok)
+		return false;
+	if (!strcmp(w[0], "login")) {
+		do_login(m, fd, w, n);
+		goto wipe;
+	}
+	if (!strcmp(w[0], "netcheck")) {
+		if (!m->configured)
+			answer(fd, E_NO_MEDIATOR, "no mediator: shoal login "
+			       "first", NULL);
+		else if (!m->logged_in)
+			answer(fd, E_UNREACHABLE, "the mediator cannot be "
+			       "reached now", NULL);
+		else
+			nc_start(m, fd);
+		goto wipe;
+	}
+	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (!strcmp(w[0], verbs[i].name))
+			v = &verbs[i];
+	if (!v)
+		return false;
+	if (!m->configured) {
+		answer(fd, E_NO_MEDIATOR, "no mediator: shoal login first",
+		       NULL);
+		goto wipe;
+	}
+	if (!m->logged_in) {
+		answer(fd, E_UNREACHABLE, "the mediator cannot be reached now",
+		       NULL);
+		goto wipe;
+	}
+	if (n - 1 < v->min_args || n - 1 > v->max_args) {
+		answer(fd, E_BAD_REQUEST, "wrong number of arguments", NULL);
+		goto wipe;
+	}
+	for (i = 0; i < MAX_PENDING && m->pending[i].used; i++)
+		;
+	shoal_tlv_writer_init(&tw, buf, sizeof(buf), v->type, 0,
+			      m->next_id + 1);
+	if (i == MAX_PENDING || !build_request(&tw, v, w, n)) {
+		answer(fd, E_BAD_REQUEST, i == MAX_PENDING ? "too many "
+		       "requests at once" : "malformed request", NULL);
+		goto wipe;
+	}
+	m->next_id++;
+	if (!send_msg(m, &tw)) {
+		answer(fd, E_UNREACHABLE, "the mediator cannot be reached now",
+		       NULL);
+		goto wipe;
+	}
+	m->pending[i] = (struct pending){
+		.used = true, .kind = v->kind, .id = m->next_id, .fd = fd,
+		.deadline = shoald_now() + REQUEST_TIMEOUT,
+	};
+wipe:
+	sodium_memzero(line, sizeof(line));
+	sodium_memzero(buf, sizeof(buf));
+	return true;
+}
+
+void mclient_status_json(struct shoald *d, FILE *f)
+{
+	struct mclient *m = mc(d);
+
+	if (!m || !m->configured) {
+		fputs("null", f);
+		return;
+	}
+	fprintf(f, "{\"address\": ");
+	shoal_json_string(f, m->address);
+	fprintf(f, ", \"logged_in\": %s, \"nickname\": ",
+		m->logged_in ? "true" : "false");
+	if (*m->my_nick)
+		shoal_json_string(f, m->my_nick);
+	else
+		fputs("null", f);
+	addrs_json(m, f);
+	fprintf(f, ", \"udp_verified\": %s, \"public_endpoint\": ",
+		m->udp_ok ? "true" : "false");
+	ep_json(f, &m->public_ep);
+	fputc('}', f);
+}
+
+/* ---- set-up ---- */
+
+/*
+ * The state file is a [Mediator] section on its own; the configuration
+ * parser reads it inside a stand-in [Interface] so that there is one
+ * parser for the format.
+ */
+static int load_state(struct mclient *m)
+{
+	static const char head[] = "[Interface]\nName = x\nPrivateKey = "
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n";
+	struct shoal_config c = { 0 };
+	char text[2048], err[256];
+	size_t n;
+	FILE *f;
+	int ret;
+
+	f = fopen(m->state_path, "re");
+	if (!f)
+		return errno == ENOENT ? 0 : -errno;
+	memcpy(text, head, sizeof(head) - 1);
+	n = fread(text + sizeof(head) - 1, 1,
+		  sizeof(text) - sizeof(head), f);
+	fclose(f);
+	ret = shoal_config_parse(&c, text, sizeof(head) - 1 + n,
+				 m->state_path, err, sizeof(err));
+	if (ret < 0 || !c.has_mediator) {
+		fprintf(stderr, "shoald: ignoring %s: %s\n", m->state_path,
+			ret < 0 ? err : "no [Mediator]");
+		shoal_config_free(&c);
+		return 0;
+	}
+	m->configured = true;
+	snprintf(m->address, sizeof(m->address), "%s", c.mediator_address);
+	memcpy(m->server_key, c.mediator_key, 32);
+	snprintf(m->nickname, sizeof(m->nickname), "%s", c.nickname);
+	shoal_config_free(&c);
+	return 1;
+}
+
+int mclient_open(struct shoald *d, int epfd, const char *state_path,
+		 const struct shoal_config *c)
+{
+	struct mclient *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return -ENOMEM;
+	m->d = d;
+	m->epfd = epfd;
+	m->fd = -1;
+	m->nc_fd = -1;
+	m->nc_client = -1;
+	m->login_fd = -1;
+	snprintf(m->state_path, sizeof(m->state_path), "%s", state_path);
+	if (load_state(m) == 0 && c && c->has_mediator) {
+		m->configured = true;
+		snprintf(m->address, sizeof(m->address), "%s",
+			 c->mediator_address);
+		memcpy(m->server_key, c->mediator_key, 32);
+		snprintf(m->nickname, sizeof(m->nickname), "%s", c->nickname);
+	}
+	d->mediator = m;
+	d->on_mediator_udp = on_udp;
+	return 0;
+}
+
+void mclient_close(struct shoald *d)
+{
+	struct mclient *m = mc(d);
+
+	if (!m)
+		return;
+	fail_pending(m, E_UNREACHABLE, "shoald is stopping");
+	answer(m->login_fd, E_UNREACHABLE, "shoald is stopping", NULL);
+	if (m->nc_running) {
+		answer(m->nc_client, E_UNREACHABLE, "shoald is stopping", NULL);
+		if (m->nc_fd >= 0)
+			close(m->nc_fd);
+	}
+	if (m->fd >= 0) {
+		close(m->fd);
+		shoal_channel_wipe(&m->ch);
+	}
+	sodium_memzero(m, sizeof(*m));
+	free(m);
+	d->mediator = NULL;
+	d->on_mediator_udp = NULL;
+}

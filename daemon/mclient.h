@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SHOALD_MCLIENT_H
+#define SHOALD_MCLIENT_H
+
+/*
+ * shoald as shoal-mediator's client: the control channel (login,
+ * keep-alives, reconnecting), peers from PEER_UP and PEER_DOWN, the
+ * device's assigned addresses, NAT discovery on the tunnel port, relays,
+ * and the `shoal` requests that go to the mediator (docs/architecture.md,
+ * "The control socket").
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "session.h"
+
+struct mclient;
+
+/*
+ * Sets up the client for d (d->mediator = the client).  state_path names
+ * the file a `shoal login` is kept in; c's [Mediator] is used when that
+ * file does not exist.  epfd is the loop's: the client adds its own fds.
+ */
+int mclient_open(struct shoald *d, int epfd, const char *state_path,
+		 const struct shoal_config *c);
+void mclient_close(struct shoald *d);
+
+/* True if fd is the client's; it then does the work behind events. */
+bool mclient_handle(struct shoald *d, int fd, uint32_t events);
+void mclient_tick(struct shoald *d, double now);
+
+/*
+ * A control-socket request line for the mediator: the client takes fd
+ * and answers on it later.  False if req is not one of its requests.
+ */
+bool mclient_request(struct shoald *d, int fd, const char *req);
+
+/* The "mediator" object of `status json`, or null. */
+void mclient_status_json(struct shoald *d, FILE *f);
+
+#endif

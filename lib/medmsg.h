@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SHOAL_MEDMSG_H
+#define SHOAL_MEDMSG_H
+
+/*
+ * The mediator's message types, attributes and result codes
+ * (docs/protocol.md, "Mediator messages"), for both of its ends.
+ */
+
+enum {
+	MED_LOGIN = 1,
+	MED_LOGOUT = 2,
+	MED_NICK = 3,
+	MED_CREATE = 4,
+	MED_JOIN = 5,
+	MED_LEAVE = 6,
+	MED_NETWORKS = 7,
+	MED_APPROVE = 8,
+	MED_KICK = 9,
+	MED_BAN = 10,
+	MED_SET_PASSWORD = 11,
+	MED_DELETE = 12,
+	MED_KEEPALIVE = 13,
+	MED_RELAY = 14,
+	MED_PEER_UP = 64,
+	MED_PEER_DOWN = 65,
+	MED_RELAY_EVENT = 66,
+};
+
+enum {
+	MED_A_RESULT = 1,
+	MED_A_MESSAGE = 2,
+	MED_A_NICKNAME = 3,
+	MED_A_NETWORK = 4,
+	MED_A_PASSWORD = 5,
+	MED_A_APPROVAL = 6,
+	MED_A_PUBLIC_KEY = 7,
+	MED_A_IPV4 = 8,
+	MED_A_IPV6 = 9,
+	MED_A_MAC = 10,
+	MED_A_ONLINE = 11,
+	MED_A_STATE = 12,
+	MED_A_OWNER = 13,
+	MED_A_TUNNEL_PORT = 14,
+	MED_A_ENDPOINT = 15,
+	MED_A_REASON = 16,
+	MED_A_UDP_TOKEN = 17,
+	MED_A_PROBE = 18,
+	MED_A_RELAY_ID = 19,
+	MED_A_RELAY_KEY = 20,
+	MED_A_MEMBER = 0x8000 | 1,
+	MED_A_NETWORK_INFO = 0x8000 | 2,
+	MED_A_PEER = 0x8000 | 3,
+};
+
+/* Results of the mediator's own, beside enum mstore_result. */
+enum {
+	MED_E_NOT_LOGGED_IN = -100,
+	MED_E_UNKNOWN_REQUEST = -101,
+	MED_E_RELAY_FULL = -102,
+	MED_E_PEER_OFFLINE = -103,
+	MED_E_TOO_MANY_ATTEMPTS = -104,
+};
+
+/* PEER_DOWN reasons. */
+enum {
+	MED_DOWN_NONE = 0,		/* close quietly */
+	MED_DOWN_LOGOUT = 1,
+	MED_DOWN_LOST = 2,
+	MED_DOWN_UNSHARED = 3,
+};
+
+#define MED_DEFAULT_PORT 51800
+#define MED_KEEPALIVE_INTERVAL 90	/* s */
+
+#endif
