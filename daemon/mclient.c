@@ -50,12 +50,16 @@
 #define BINDING_REFRESH 25.0	/* under the shortest NAT timeouts seen */
 #define STALE_AFTER 15.0
 #define RELAY_AFTER 5.0
+#define PUNCH_TIME 5.0
+#define PUNCH_INTERVAL 0.5
 #define RELAY_RETRY 30.0
 #define DIRECT_RETRY 60.0
 #define RELAY_BIND_RETRY 1.0
 #define RELAY_BIND_REFRESH 25.0
+#define NETCHECK_FILTER_TIME 1.2
 #define NETCHECK_TIME 2.5
-#define NETCHECK_RESEND 0.4
+#define NETCHECK_RESEND 0.3
+#define NETCHECK_KEEP 150.0
 #define MAX_PASSWORD 1024
 #define MAX_LAN_CANDIDATES 7
 
@@ -78,13 +82,15 @@ struct pending {
 };
 
 /*
- * NAT tests (RFC 5780): mappings from the tunnel port to the mediator's
- * port, its alternate port and its probe address; filtering from a fresh
- * socket, so that no hole an earlier test punched can answer for it.
+ * NAT tests (RFC 5780), all from the tunnel port, whose NAT treatment is
+ * what peers meet (a full-cone router may forward that port alone):
+ * BINDINGs to the mediator's port asking for answers from elsewhere
+ * (filtering; BASE is also the mapping seen at the port), then to the
+ * alternate port and the probe address (mapping).
  */
 enum nc_test {
-	NC_MAP_PRIMARY, NC_MAP_ALT, NC_MAP_PROBE,
-	NC_FILTER_BASE, NC_FILTER_ADDR, NC_FILTER_PORT, NC_COUNT
+	NC_FILTER_BASE, NC_FILTER_ADDR, NC_FILTER_PORT,
+	NC_MAP_ALT, NC_MAP_PROBE, NC_COUNT
 };
 
 struct mclient {
@@ -124,8 +130,9 @@ struct mclient {
 	struct pending pending[MAX_PENDING];
 
 	bool nc_running;
-	int nc_fd, nc_client;
-	double nc_end, nc_next_send;
+	int nc_client;
+	double nc_mapping_from, nc_end, nc_next_send, nc_done;
+	char *nc_result;		/* the last one's JSON */
 	uint8_t nc_txid[NC_COUNT][SHOAL_CTL_TXID_LEN];
 	bool nc_got[NC_COUNT];
 	uint8_t nc_flags[NC_COUNT];
@@ -223,21 +230,6 @@ static bool same_ep(const struct shoal_endpoint *a,
 		       a->in.sin_addr.s_addr == b->in.sin_addr.s_addr;
 	return a->in6.sin6_port == b->in6.sin6_port &&
 	       !memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, 16);
-}
-
-/* An IPv4 peer of a dual-stack socket, as plain IPv4. */
-static void unmap(struct shoal_endpoint *ep)
-{
-	struct sockaddr_in6 in6 = ep->in6;
-
-	if (ep->sa.sa_family != AF_INET6 ||
-	    !IN6_IS_ADDR_V4MAPPED(&in6.sin6_addr))
-		return;
-	memset(ep, 0, sizeof(*ep));
-	ep->in.sin_family = AF_INET;
-	ep->in.sin_port = in6.sin6_port;
-	memcpy(&ep->in.sin_addr, in6.sin6_addr.s6_addr + 12, 4);
-	ep->len = sizeof(ep->in);
 }
 
 static void with_port(struct shoal_endpoint *ep, uint16_t port)
@@ -718,6 +710,11 @@ static void on_peer_up(struct mclient *m, const struct shoal_tlv_msg *msg)
 	p->n_candidates = n;
 	p->up_since = now;
 	p->relay_asked = 0;
+	/* After an outage the relay may have gone with the mediator. */
+	if (p->has_relay) {
+		p->next_relay_bind = 0;
+		p->relay_check = now + 3.0;
+	}
 	if (!p->online) {
 		/* The start signal: the peer is punching towards us now too. */
 		p->failures = 0;
@@ -770,8 +767,11 @@ static void on_relay(struct mclient *m, const struct shoal_tlv_msg *msg)
 	    !shoal_tlv_find(msg, MED_A_RELAY_KEY, &a) ||
 	    a.len != SHOAL_CTL_RELAY_KEY_LEN)
 		return;
+	p->relay_switch = !p->online ||
+			  (p->has_relay && same_ep(&p->endpoint, &p->relay));
 	p->has_relay = true;
 	p->relay_bound = false;
+	p->relay_check = 0;
 	p->relay = ep;
 	p->relay_id = id;
 	memcpy(p->relay_key, a.value, SHOAL_CTL_RELAY_KEY_LEN);
@@ -1069,17 +1069,19 @@ static int on_udp(struct shoald *d, const struct shoal_dp_event *ev)
 		    !shoal_ctl_relay_verify(ev->payload, ev->len,
 					    p->relay_key))
 			continue;
-		if (!p->relay_bound) {
-			p->relay_bound = true;
-			if (d->verbose)
-				fprintf(stderr, "shoald: relay bound for %s\n",
-					p->nickname);
-		}
-		p->next_relay_bind = shoald_now() + RELAY_BIND_REFRESH;
-		if (!p->online) {
+		p->relay_last_bound = shoald_now();
+		p->next_relay_bind = p->relay_last_bound + RELAY_BIND_REFRESH;
+		if (p->relay_bound)
+			return 0;
+		p->relay_bound = true;
+		if (d->verbose)
+			fprintf(stderr, "shoald: relay bound for %s\n",
+				p->nickname);
+		if (!p->online || p->relay_switch) {
 			p->endpoint = p->relay;
-			shoald_initiate(d, p, shoald_now(), true);
+			shoald_initiate(d, p, p->relay_last_bound, true);
 		}
+		p->relay_switch = false;
 		return 0;
 	}
 	return -1;
@@ -1134,46 +1136,38 @@ static void ask_relay(struct mclient *m, struct shoald_peer *p, double now)
 
 /* ---- netcheck ---- */
 
-static void nc_send_fresh(struct mclient *m, const struct shoal_endpoint *to,
-			  uint8_t flags, const uint8_t *txid)
-{
-	struct shoal_ctl_binding b = { .flags = flags };
-	uint8_t msg[4 + SHOAL_CTL_BINDING_LEN] = { 0 };
-
-	memcpy(b.txid, txid, SHOAL_CTL_TXID_LEN);
-	if (shoal_ctl_write_binding(msg + 4, sizeof(msg) - 4, &b) > 0)
-		sendto(m->nc_fd, msg, sizeof(msg), MSG_DONTWAIT, &to->sa,
-		       to->len);
-}
-
-static void nc_send(struct mclient *m)
+/*
+ * Filtering first: a reply from an address or port we have sent to gets
+ * through any NAT, so those tests must come before the mapping tests
+ * contact the alternate port and the probe address.  The holes that
+ * opens live for minutes, so a result is kept NETCHECK_KEEP seconds
+ * rather than measured again through them.
+ */
+static void nc_send(struct mclient *m, double now)
 {
 	struct shoal_endpoint alt = m->server;
 
-	unmap(&alt);
+	if (now < m->nc_mapping_from) {
+		if (!m->nc_got[NC_FILTER_BASE])
+			send_binding(m, &m->server, 0,
+				     m->nc_txid[NC_FILTER_BASE], false);
+		if (!m->nc_got[NC_FILTER_ADDR] && m->probe.len)
+			send_binding(m, &m->server, SHOAL_CTL_BIND_OTHER_ADDR,
+				     m->nc_txid[NC_FILTER_ADDR], false);
+		if (!m->nc_got[NC_FILTER_PORT])
+			send_binding(m, &m->server, SHOAL_CTL_BIND_OTHER_PORT,
+				     m->nc_txid[NC_FILTER_PORT], false);
+		return;
+	}
 	with_port(&alt, (uint16_t)(port_of(&alt) + 1));
-	if (!m->nc_got[NC_MAP_PRIMARY])
-		send_binding(m, &m->server, 0, m->nc_txid[NC_MAP_PRIMARY],
-			     false);
 	if (!m->nc_got[NC_MAP_ALT])
 		send_binding(m, &alt, 0, m->nc_txid[NC_MAP_ALT], false);
 	if (!m->nc_got[NC_MAP_PROBE] && m->probe.len)
 		send_binding(m, &m->probe, 0, m->nc_txid[NC_MAP_PROBE], false);
-	if (m->nc_fd < 0)
-		return;
-	if (!m->nc_got[NC_FILTER_BASE])
-		nc_send_fresh(m, &m->server, 0, m->nc_txid[NC_FILTER_BASE]);
-	if (!m->nc_got[NC_FILTER_ADDR])
-		nc_send_fresh(m, &m->server, SHOAL_CTL_BIND_OTHER_ADDR,
-			      m->nc_txid[NC_FILTER_ADDR]);
-	if (!m->nc_got[NC_FILTER_PORT])
-		nc_send_fresh(m, &m->server, SHOAL_CTL_BIND_OTHER_PORT,
-			      m->nc_txid[NC_FILTER_PORT]);
 }
 
 static void nc_start(struct mclient *m, int client_fd)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
 	double now = shoald_now();
 	int i;
 
@@ -1181,37 +1175,19 @@ static void nc_start(struct mclient *m, int client_fd)
 		answer(client_fd, E_BAD_REQUEST, "a netcheck is running", NULL);
 		return;
 	}
+	if (m->nc_result && now - m->nc_done < NETCHECK_KEEP) {
+		answer(client_fd, 0, NULL, m->nc_result);
+		return;
+	}
 	memset(m->nc_got, 0, sizeof(m->nc_got));
 	for (i = 0; i < NC_COUNT; i++)
 		randombytes_buf(m->nc_txid[i], SHOAL_CTL_TXID_LEN);
-	m->nc_fd = socket(m->server.sa.sa_family,
-			  SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	ev.data.fd = m->nc_fd;
-	if (m->nc_fd >= 0 && epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->nc_fd,
-				       &ev) < 0) {
-		close(m->nc_fd);
-		m->nc_fd = -1;
-	}
 	m->nc_running = true;
 	m->nc_client = client_fd;
+	m->nc_mapping_from = now + NETCHECK_FILTER_TIME;
 	m->nc_end = now + NETCHECK_TIME;
 	m->nc_next_send = now + NETCHECK_RESEND;
-	nc_send(m);
-}
-
-static void nc_read(struct mclient *m)
-{
-	struct shoal_ctl_binding_reply r;
-	uint8_t buf[256];
-	ssize_t n;
-
-	while ((n = recv(m->nc_fd, buf, sizeof(buf), MSG_DONTWAIT)) >= 0) {
-		if (n < 4 || buf[0] || buf[1] || buf[2] || buf[3])
-			continue;
-		if (shoal_ctl_parse_binding_reply(&r, buf + 4,
-						  (size_t)n - 4) == 0)
-			nc_record(m, &r);
-	}
+	nc_send(m, now);
 }
 
 /* Answered from where it was asked to answer from. */
@@ -1227,8 +1203,8 @@ static void nc_finish(struct mclient *m)
 	size_t body_len = 0;
 	FILE *f;
 
-	if (m->nc_got[NC_MAP_PRIMARY]) {
-		const struct shoal_endpoint *p = &m->nc_mapped[NC_MAP_PRIMARY];
+	if (m->nc_got[NC_FILTER_BASE]) {
+		const struct shoal_endpoint *p = &m->nc_mapped[NC_FILTER_BASE];
 
 		if (m->nc_got[NC_MAP_PROBE] &&
 		    same_ep(p, &m->nc_mapped[NC_MAP_PROBE]))
@@ -1242,7 +1218,7 @@ static void nc_finish(struct mclient *m)
 	if (m->nc_got[NC_FILTER_BASE]) {
 		if (nc_moved(m, NC_FILTER_ADDR))
 			filtering = "endpoint-independent";
-		else if (m->nc_got[NC_FILTER_ADDR] && !m->probe.len)
+		else if (!m->probe.len)
 			filtering = nc_moved(m, NC_FILTER_PORT) ?
 				    "unknown" : "address-and-port-dependent";
 		else if (nc_moved(m, NC_FILTER_PORT))
@@ -1253,23 +1229,20 @@ static void nc_finish(struct mclient *m)
 	f = open_memstream(&body, &body_len);
 	if (f) {
 		fprintf(f, "{\"public_endpoint\": ");
-		ep_json(f, m->nc_got[NC_MAP_PRIMARY] ?
-			   &m->nc_mapped[NC_MAP_PRIMARY] : &m->public_ep);
+		ep_json(f, m->nc_got[NC_FILTER_BASE] ?
+			   &m->nc_mapped[NC_FILTER_BASE] : &m->public_ep);
 		fprintf(f, ", \"mapping\": \"%s\", \"filtering\": \"%s\", "
 			"\"udp\": %s, \"probe\": ", mapping, filtering,
-			m->nc_got[NC_MAP_PRIMARY] ? "true" : "false");
+			m->nc_got[NC_FILTER_BASE] ? "true" : "false");
 		ep_json(f, &m->probe);
 		fprintf(f, "}\n");
 		fclose(f);
 	}
 	answer(m->nc_client, 0, NULL, body);
-	free(body);
+	free(m->nc_result);
+	m->nc_result = body;
+	m->nc_done = shoald_now();
 	m->nc_client = -1;
-	if (m->nc_fd >= 0) {
-		epoll_ctl(m->epfd, EPOLL_CTL_DEL, m->nc_fd, NULL);
-		close(m->nc_fd);
-	}
-	m->nc_fd = -1;
 	m->nc_running = false;
 }
 
@@ -1281,10 +1254,6 @@ bool mclient_handle(struct shoald *d, int fd, uint32_t events)
 
 	if (!m)
 		return false;
-	if (m->nc_fd >= 0 && fd == m->nc_fd) {
-		nc_read(m);
-		return true;
-	}
 	if (m->fd < 0 || fd != m->fd)
 		return false;
 	if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
@@ -1320,6 +1289,35 @@ static void send_keepalive(struct mclient *m, double now)
 	send_msg(m, &w);
 }
 
+/* No RELAY_BOUND for a check, or for two refreshes: the relay is gone. */
+static bool relay_dead(struct shoald_peer *p, double now)
+{
+	if (p->relay_check && now > p->relay_check) {
+		p->relay_check = 0;
+		if (p->relay_last_bound < now - 3.0 - RELAY_BIND_RETRY * 3)
+			return true;
+	}
+	return p->relay_bound &&
+	       now - p->relay_last_bound > 2 * RELAY_BIND_REFRESH + 5.0;
+}
+
+static void drop_relay(struct mclient *m, struct shoald_peer *p, double now)
+{
+	bool on_it = same_ep(&p->endpoint, &p->relay);
+
+	if (m->d->verbose)
+		fprintf(stderr, "shoald: the relay for %s is gone\n",
+			p->nickname);
+	p->has_relay = p->relay_bound = false;
+	sodium_memzero(p->relay_key, sizeof(p->relay_key));
+	/* Ask for another one at once. */
+	p->relay_asked = 0;
+	p->up_since = now - RELAY_AFTER - 1.0;
+	/* A session that ran over it is dead too: let liveness say so now. */
+	if (on_it)
+		p->last_alive = 0;
+}
+
 static void tick_peers(struct mclient *m, double now)
 {
 	struct shoald *d = m->d;
@@ -1336,8 +1334,17 @@ static void tick_peers(struct mclient *m, double now)
 			ask_relay(m, p, now);
 		if (m->fd < 0)
 			return;
+		/*
+		 * Punching: the peer's first INITs may beat its PEER_UP to
+		 * us and be refused, so knock again, quickly, for a while.
+		 */
+		if (!p->online && p->up_since && now - p->up_since < PUNCH_TIME &&
+		    now - p->hs_sent >= PUNCH_INTERVAL)
+			shoald_initiate(d, p, now, true);
 		if (p->has_relay && now >= p->next_relay_bind)
 			send_relay_bind(m, p, now);
+		if (p->has_relay && relay_dead(p, now))
+			drop_relay(m, p, now);
 		/* On the relay: once a minute, see if a direct path works. */
 		if (p->online && p->relay_bound && p->n_candidates &&
 		    !strcmp(shoald_peer_path(p), "relay") &&
@@ -1377,7 +1384,7 @@ void mclient_tick(struct shoald *d, double now)
 		if (now >= m->nc_end) {
 			nc_finish(m);
 		} else if (now >= m->nc_next_send) {
-			nc_send(m);
+			nc_send(m, now);
 			m->nc_next_send = now + NETCHECK_RESEND;
 		}
 	}
@@ -1688,7 +1695,6 @@ int mclient_open(struct shoald *d, int epfd, const char *state_path,
 	m->d = d;
 	m->epfd = epfd;
 	m->fd = -1;
-	m->nc_fd = -1;
 	m->nc_client = -1;
 	m->login_fd = -1;
 	snprintf(m->state_path, sizeof(m->state_path), "%s", state_path);
@@ -1712,11 +1718,9 @@ void mclient_close(struct shoald *d)
 		return;
 	fail_pending(m, E_UNREACHABLE, "shoald is stopping");
 	answer(m->login_fd, E_UNREACHABLE, "shoald is stopping", NULL);
-	if (m->nc_running) {
+	if (m->nc_running)
 		answer(m->nc_client, E_UNREACHABLE, "shoald is stopping", NULL);
-		if (m->nc_fd >= 0)
-			close(m->nc_fd);
-	}
+	free(m->nc_result);
 	if (m->fd >= 0) {
 		close(m->fd);
 		shoal_channel_wipe(&m->ch);

@@ -88,7 +88,9 @@ struct shoald_peer {
 	uint32_t relay_id;
 	uint8_t relay_key[SHOAL_CTL_RELAY_KEY_LEN];
 	uint64_t relay_counter;			/* of the last RELAY_BIND */
-	double next_relay_bind;
+	double next_relay_bind, relay_last_bound;
+	double relay_check;			/* a BOUND due by then */
+	bool relay_switch;			/* move to it once bound */
 	bool stale;				/* not re-announced since login */
 };
 

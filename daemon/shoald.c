@@ -5,6 +5,7 @@
  * signalfd.  Peers come from the configuration file (static mode), from
  * the mediator, or both.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -52,6 +53,8 @@ static const char usage_text[] =
 	"  -i, --interface NAME     without --config: the device (default\n"
 	"                           " DEFAULT_INTERFACE "), its key kept in the state\n"
 	"                           directory\n"
+	"  -p, --port PORT          without --config: the UDP port (default:\n"
+	"                           random)\n"
 	"  -S, --state-dir DIR      keys and logins (default: $STATE_DIRECTORY\n"
 	"                           or " DEFAULT_STATE_DIR ")\n"
 	"  -f, --foreground         stay in the foreground, log to stderr\n"
@@ -67,6 +70,7 @@ static const char usage_text[] =
 
 struct options {
 	const char *config, *datapath, *socket, *interface, *state_dir;
+	unsigned long port;
 	bool foreground, verbose;
 };
 
@@ -76,6 +80,7 @@ static int parse_options(struct options *o, int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "interface", required_argument, NULL, 'i' },
 		{ "state-dir", required_argument, NULL, 'S' },
+		{ "port", required_argument, NULL, 'p' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "datapath", required_argument, NULL, 'd' },
 		{ "socket", required_argument, NULL, 's' },
@@ -84,6 +89,7 @@ static int parse_options(struct options *o, int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
 	};
+	char *end;
 	int c;
 
 	o->datapath = "auto";
@@ -91,7 +97,7 @@ static int parse_options(struct options *o, int argc, char **argv)
 	o->state_dir = getenv("STATE_DIRECTORY");
 	if (!o->state_dir || !*o->state_dir || strchr(o->state_dir, ':'))
 		o->state_dir = DEFAULT_STATE_DIR;
-	while ((c = getopt_long(argc, argv, "c:i:S:fd:s:vhV", longopts,
+	while ((c = getopt_long(argc, argv, "c:i:S:p:fd:s:vhV", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'c':
@@ -102,6 +108,16 @@ static int parse_options(struct options *o, int argc, char **argv)
 			break;
 		case 'S':
 			o->state_dir = optarg;
+			break;
+		case 'p':
+			errno = 0;
+			o->port = strtoul(optarg, &end, 10);
+			if (errno || *end || !*optarg || !isdigit(*optarg) ||
+			    o->port < 1 || o->port > 65535) {
+				fprintf(stderr, "shoald: --port: '%s' is not a "
+					"port number (1..65535)\n", optarg);
+				return SHOAL_EXIT_USAGE;
+			}
 			break;
 		case 'f':
 			o->foreground = true;
@@ -137,9 +153,10 @@ static int parse_options(struct options *o, int argc, char **argv)
 			"or auto\n", o->datapath);
 		return SHOAL_EXIT_USAGE;
 	}
-	if (o->config && o->interface) {
-		fprintf(stderr, "shoald: --interface: the configuration names "
-			"the interface (Name in [Interface])\n");
+	if (o->config && (o->interface || o->port)) {
+		fprintf(stderr, "shoald: --%s: the configuration says that "
+			"([Interface] %s)\n", o->interface ? "interface" :
+			"port", o->interface ? "Name" : "ListenPort");
 		return SHOAL_EXIT_USAGE;
 	}
 	if (o->interface && !shoal_link_name_valid(o->interface)) {
@@ -443,6 +460,7 @@ int main(int argc, char **argv)
 	} else {
 		snprintf(c.name, sizeof(c.name), "%s",
 			 o.interface ? o.interface : DEFAULT_INTERFACE);
+		c.listen_port = (uint16_t)o.port;
 		c.rekey_seconds = SHOAL_CONFIG_DEFAULT_REKEY;
 		c.keepalive_seconds = SHOAL_CONFIG_DEFAULT_KEEPALIVE;
 		if (load_key(&c, o.state_dir, err, sizeof(err)) < 0) {
