@@ -39,6 +39,7 @@
 #define DEFAULT_SOCKET_DIR SHOAL_RUN_DIR
 #define DEFAULT_STATE_DIR "/var/lib/shoal"
 #define DEFAULT_INTERFACE "shoal0"
+#define CONFIG_DIR "/etc/shoal"
 #define TAP_MTU 1400	/* the kernel device's default, so both agree */
 
 static const char usage_text[] =
@@ -51,8 +52,9 @@ static const char usage_text[] =
 	"Options:\n"
 	"  -c, --config FILE        the configuration (see shoald.conf(5))\n"
 	"  -i, --interface NAME     without --config: the device (default\n"
-	"                           " DEFAULT_INTERFACE "), its key kept in the state\n"
-	"                           directory\n"
+	"                           " DEFAULT_INTERFACE "), configured by " CONFIG_DIR "/NAME.conf\n"
+	"                           if there is one, else with its key kept in\n"
+	"                           the state directory\n"
 	"  -p, --port PORT          without --config: the UDP port (default:\n"
 	"                           random)\n"
 	"  -S, --state-dir DIR      keys and logins (default: $STATE_DIRECTORY\n"
@@ -434,7 +436,7 @@ int main(int argc, char **argv)
 	struct shoald d = { 0 };
 	struct options o = { 0 };
 	char err[PATH_MAX + 512], socket_path[PATH_MAX + 64], cwd[PATH_MAX];
-	char state_path[PATH_MAX + 64];
+	char state_path[PATH_MAX + 64], conf_path[PATH_MAX];
 	int ret, control_fd = -1, status = SHOAL_EXIT_FAILURE;
 
 	ret = parse_options(&o, argc, argv);
@@ -448,6 +450,12 @@ int main(int argc, char **argv)
 	/* Keys must not end up in a core dump. */
 	setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 });
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (!o.config && o.interface) {
+		snprintf(conf_path, sizeof(conf_path), CONFIG_DIR "/%s.conf",
+			 o.interface);
+		if (access(conf_path, F_OK) == 0)
+			o.config = conf_path;
+	}
 	if (o.config) {
 		if (shoal_config_load(&c, o.config, err, sizeof(err)) < 0) {
 			fprintf(stderr, "shoald: %s\n", err);
@@ -457,6 +465,12 @@ int main(int argc, char **argv)
 			fprintf(stderr, "shoald: warning: %s holds a private "
 				"key and others can read it (chmod 600 it)\n",
 				o.config);
+		if (o.interface && strcmp(o.interface, c.name)) {
+			fprintf(stderr, "shoald: %s names the interface %s, "
+				"not %s\n", o.config, c.name, o.interface);
+			shoal_config_free(&c);
+			return SHOAL_EXIT_USAGE;
+		}
 	} else {
 		snprintf(c.name, sizeof(c.name), "%s",
 			 o.interface ? o.interface : DEFAULT_INTERFACE);

@@ -60,7 +60,7 @@ same_modes() {
 # The units name the installed shoald and mediator; the link its target.
 contents() {
 	local root=$1 p=$2 units=$1$2/lib/systemd/system
-	grep -qx "ExecStart=$p/sbin/shoald --config /etc/shoal/%i.conf --foreground" \
+	grep -qx "ExecStart=$p/sbin/shoald --interface %i --foreground" \
 		"$units/shoald@.service" || { echo "shoald@.service: ExecStart"; return 1; }
 	grep -qx "ExecStart=$p/sbin/shoal-mediator" "$units/shoal-mediator.service" ||
 		{ echo "shoal-mediator.service: ExecStart"; return 1; }
