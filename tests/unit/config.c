@@ -272,6 +272,31 @@ static const struct {
 	{ IFACE "[Peer]\nPublicKey = " BOB_PUB "\nListenPort = 1\n", "src:6:",
 	  "unknown key 'ListenPort' in [Peer]" },
 	{ IFACE "[Peers]\n", "src:4:", "unknown section '[Peers]'" },
+	{ IFACE "[Mediator]\nPublicKey = " KEY1 "\n", "src:4:",
+	  "[Mediator] has no Address" },
+	{ IFACE "[Mediator]\nAddress = m.example:51800\n", "src:4:",
+	  "[Mediator] has no PublicKey" },
+	{ IFACE "[Mediator]\nAddress = m.example\n", "src:5:",
+	  "Address: not HOST:PORT" },
+	{ IFACE "[Mediator]\nAddress = m.example:0\n", "src:5:",
+	  "Address: not HOST:PORT" },
+	{ IFACE "[Mediator]\nAddress = m.example:65536\n", "src:5:",
+	  "Address: not HOST:PORT" },
+	{ IFACE "[Mediator]\nAddress = 2001:db8::1:51800\n", "src:5:",
+	  "Address: not HOST:PORT" },
+	{ IFACE "[Mediator]\nAddress = [2001:db8::1:51800\n", "src:5:",
+	  "Address: not HOST:PORT" },
+	{ IFACE "[Mediator]\nAddress = a b:1\n", "src:5:",
+	  "Address: not HOST:PORT" },
+	{ IFACE "[Mediator]\nNickname = -x\n", "src:5:",
+	  "Nickname: not a nickname" },
+	{ IFACE "[Mediator]\nNickname = "
+	  "abcdefghijabcdefghijabcdefghijabc\n", "src:5:",
+	  "Nickname: not a nickname" },
+	{ IFACE "[Mediator]\nEndpoint = x:1\n", "src:5:",
+	  "unknown key 'Endpoint' in [Mediator]" },
+	{ IFACE "[Mediator]\nAddress = a:1\nPublicKey = " KEY1
+	  "\n[Mediator]\n", "src:7:", "second [Mediator] section" },
 	{ IFACE "[ Peer ]\n", "src:4:", "unknown section '[ Peer ]'" },
 	{ IFACE "[Peer\n", "src:4:", "malformed section header" },
 	{ IFACE "[Peer] x\n", "src:4:", "malformed section header" },
@@ -386,6 +411,43 @@ static const struct {
 	  "MAC = 02:00:00:00:00:01\n", "src:5:",
 	  "[Peer] has the same MAC as the [Interface] on line 1" },
 };
+
+TEST(mediator)
+{
+	struct shoal_config c;
+	char err[256], key[SHOAL_KEY_B64_LEN + 1];
+
+	ASSERT_EQ(0, parse(&c, IFACE "[Mediator]\nAddress = med.example.org:51800\n"
+			   "PublicKey = " KEY1 "\nNickname = alice_1\n",
+			   err, sizeof(err))) TH_LOG("%s", err);
+	EXPECT_TRUE(c.has_mediator);
+	EXPECT_STREQ("med.example.org:51800", c.mediator_address);
+	EXPECT_STREQ(KEY1, key_text(key, c.mediator_key));
+	EXPECT_STREQ("alice_1", c.nickname);
+	shoal_config_free(&c);
+
+	ASSERT_EQ(0, parse(&c, "[mediator]\naddress = [2001:db8::1]:1\n"
+			   "publickey = " KEY2 "\n" IFACE, err, sizeof(err)))
+		TH_LOG("%s", err);
+	EXPECT_TRUE(c.has_mediator);
+	EXPECT_STREQ("[2001:db8::1]:1", c.mediator_address);
+	EXPECT_STREQ("", c.nickname);
+	shoal_config_free(&c);
+
+	ASSERT_EQ(0, parse(&c, IFACE, err, sizeof(err)));
+	EXPECT_FALSE(c.has_mediator);
+	shoal_config_free(&c);
+
+	EXPECT_TRUE(shoal_config_valid_hostport("127.0.0.1:51800"));
+	EXPECT_TRUE(shoal_config_valid_hostport("[::1]:65535"));
+	EXPECT_FALSE(shoal_config_valid_hostport(":1"));
+	EXPECT_FALSE(shoal_config_valid_hostport("[]:1"));
+	EXPECT_FALSE(shoal_config_valid_hostport("host:01"));
+	EXPECT_FALSE(shoal_config_valid_hostport("host:1x"));
+	EXPECT_TRUE(shoal_config_valid_nickname("a"));
+	EXPECT_FALSE(shoal_config_valid_nickname(""));
+	EXPECT_FALSE(shoal_config_valid_nickname("a b"));
+}
 
 TEST(errors)
 {
