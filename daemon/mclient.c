@@ -61,6 +61,8 @@
 #define NETCHECK_RESEND 0.3
 #define NETCHECK_KEEP 150.0
 #define MAX_PASSWORD 1024
+/* How long `shoal login` waits for a BINDING to come back. */
+#define UDP_VERIFY_TIME 3.0
 #define MAX_LAN_CANDIDATES 7
 
 /* Local results, beside the mediator's (docs/architecture.md). */
@@ -553,7 +555,8 @@ static void login_json(struct mclient *m, FILE *f)
 	shoal_json_string(f, m->my_nick);
 	addrs_json(m, f);
 	shoal_mac_format(mac, m->d->dp->mac);
-	fprintf(f, ", \"mac\": \"%s\"}\n", mac);
+	fprintf(f, ", \"mac\": \"%s\", \"udp_verified\": %s}\n", mac,
+		m->udp_ok ? "true" : "false");
 }
 
 static void on_login_reply(struct mclient *m, const struct shoal_tlv_msg *msg)
@@ -561,12 +564,10 @@ static void on_login_reply(struct mclient *m, const struct shoal_tlv_msg *msg)
 	struct shoald *d = m->d;
 	struct shoal_tlv_iter it;
 	struct shoal_tlv_attr a;
-	char text[256], *body = NULL;
-	size_t body_len = 0;
+	char text[256];
 	int32_t rc;
 	uint8_t mac[6];
 	bool has_mac = false;
-	FILE *f;
 	size_t i;
 
 	rc = result_of(msg, text, sizeof(text));
@@ -636,16 +637,26 @@ static void on_login_reply(struct mclient *m, const struct shoal_tlv_msg *msg)
 			d->peers[i].stale = true;
 	fprintf(stderr, "shoald: logged in to %s as %s\n", m->address,
 		m->my_nick);
-	if (m->login_fd >= 0) {
-		f = open_memstream(&body, &body_len);
-		if (f) {
-			login_json(m, f);
-			fclose(f);
-		}
-		answer(m->login_fd, 0, NULL, body);
-		free(body);
-		m->login_fd = -1;
+	/* `shoal login` hears back once the tunnel port is verified too. */
+	if (m->login_fd >= 0)
+		m->login_deadline = m->login_time + UDP_VERIFY_TIME;
+}
+
+/* The answer to `shoal login`: the login and whether UDP got through. */
+static void answer_login(struct mclient *m)
+{
+	char *body = NULL;
+	size_t body_len = 0;
+	FILE *f;
+
+	f = open_memstream(&body, &body_len);
+	if (f) {
+		login_json(m, f);
+		fclose(f);
 	}
+	answer(m->login_fd, 0, NULL, body);
+	free(body);
+	m->login_fd = -1;
 }
 
 static void on_peer_up(struct mclient *m, const struct shoal_tlv_msg *msg)
@@ -709,6 +720,7 @@ static void on_peer_up(struct mclient *m, const struct shoal_tlv_msg *msg)
 	memcpy(p->candidates, cand, n * sizeof(cand[0]));
 	p->n_candidates = n;
 	p->up_since = now;
+	p->knock_until = now + PUNCH_TIME;
 	p->relay_asked = 0;
 	/* After an outage the relay may have gone with the mediator. */
 	if (p->has_relay) {
@@ -1078,7 +1090,9 @@ static int on_udp(struct shoald *d, const struct shoal_dp_event *ev)
 			fprintf(stderr, "shoald: relay bound for %s\n",
 				p->nickname);
 		if (!p->online || p->relay_switch) {
+			/* The other side may bind a moment later: knock on. */
 			p->endpoint = p->relay;
+			p->knock_until = p->relay_last_bound + PUNCH_TIME;
 			shoald_initiate(d, p, p->relay_last_bound, true);
 		}
 		p->relay_switch = false;
@@ -1336,9 +1350,10 @@ static void tick_peers(struct mclient *m, double now)
 			return;
 		/*
 		 * Punching: the peer's first INITs may beat its PEER_UP to
-		 * us and be refused, so knock again, quickly, for a while.
+		 * us and be refused (and a relay drops what comes before the
+		 * other side binds), so knock again, quickly, for a while.
 		 */
-		if (!p->online && p->up_since && now - p->up_since < PUNCH_TIME &&
+		if (!p->online && now < p->knock_until &&
 		    now - p->hs_sent >= PUNCH_INTERVAL)
 			shoald_initiate(d, p, now, true);
 		if (p->has_relay && now >= p->next_relay_bind)
@@ -1365,6 +1380,9 @@ void mclient_tick(struct shoald *d, double now)
 		return;
 	if (m->configured && m->fd < 0 && now >= m->next_connect)
 		start_connect(m);
+	if (m->login_fd >= 0 && m->logged_in &&
+	    (m->udp_ok || now >= m->login_deadline))
+		answer_login(m);
 	if (m->login_fd >= 0 && now >= m->login_deadline) {
 		answer(m->login_fd, m->fd < 0 ? E_UNREACHABLE : E_TIMEOUT,
 		       m->fd < 0 ? "cannot reach the mediator" :

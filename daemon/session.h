@@ -81,6 +81,7 @@ struct shoald_peer {
 	struct shoal_endpoint candidates[SHOALD_MAX_CANDIDATES];
 	unsigned int n_candidates;
 	double up_since;			/* its PEER_UP */
+	double knock_until;			/* INITs every 0.5 s till then */
 	double next_direct_try;			/* while on the relay */
 	double relay_asked;			/* RELAY sent; 0: not */
 	bool has_relay, relay_bound;

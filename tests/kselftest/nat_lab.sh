@@ -55,7 +55,7 @@ if [ "$(id -u)" != 0 ] || ! command -v nft >/dev/null ||
 	ktap_skip "needs root, nft and (for the tap datapath) /dev/net/tun"
 	ktap_finish
 fi
-ktap_plan 29
+ktap_plan 31
 
 lab_internet || { echo "Bail out! cannot build the lab"; exit 1; }
 for x in $CLIENTS; do
@@ -112,6 +112,7 @@ for x in $CLIENTS; do
 	out=$(sh_ "$x" login "$LAB_MEDIATOR1:$PORT" "$MEDKEY" \
 		--nick "${NICK[$x]}" --json 2>&1)
 	echo "# $x: $out"
+	echo "$out" >"$tmp/login-$x"
 	V4[$x]=$(echo "$out" | $PY -c 'import json,sys; print(json.load(sys.stdin)["ipv4"].split("/")[0])' 2>/dev/null)
 	ktap_check "$x (${KIND[$x]}) logs in and gets an address" \
 		test -n "${V4[$x]}"
@@ -275,7 +276,24 @@ for _ in $(seq 50); do
 done
 ktap_check "a kicked member loses its tunnels within 5 s" $gone
 
-# 29: no sanitizer reports anywhere.
+# 29: a clean logout takes d's tunnels down at once.
+sh_ d logout >/dev/null
+gone=false
+for _ in $(seq 30); do
+	if [ -z "$(peer_field a dave online)" ] &&
+	   [ -z "$(peer_field c dave online)" ]; then
+		gone=true
+		break
+	fi
+	sleep 0.1
+done
+ktap_check "a logout takes the member's tunnels down within 3 s" $gone
+
+# 30: shoal login answered only once UDP on the tunnel port went through.
+ktap_check "login waited for the tunnel port's UDP round trip" \
+	grep -q '"udp_verified": true' "$tmp/login-a"
+
+# 31: no sanitizer reports anywhere.
 ktap_check "no sanitizer reports" \
 	sh -c "! grep -E 'ERROR: AddressSanitizer|runtime error:|LeakSanitizer' '$tmp'/*.log"
 for x in $CLIENTS; do
