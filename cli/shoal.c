@@ -27,7 +27,9 @@
 #include "hex.h"
 #include "json.h"
 #include "key.h"
+#include "link.h"
 #include "mac.h"
+#include "mediator.h"
 #include "sa.h"
 #include "uapi/linux/shoal.h"
 #include "status.h"
@@ -51,8 +53,29 @@ static const char usage_text[] =
 	"                         show shoal devices\n"
 	"  monitor [DEV] [--json] print kernel events until interrupted\n"
 	"  send DEV HOST:PORT HEX send a control packet from DEV's socket\n"
-	"  status [NAME] [--json] [--socket PATH]\n"
+	"  status [NAME | -i NAME] [--json] [--socket PATH]\n"
 	"                         ask shoald about its peers\n"
+	"\n"
+	"Commands shoald carries out with the mediator:\n"
+	"  login HOST:PORT PUBLICKEY [--nick NICKNAME] [--json]\n"
+	"                         log in; print the nickname and addresses\n"
+	"  logout                 log out\n"
+	"  nick NICKNAME          change the nickname\n"
+	"  create NET [--password-file FILE | --no-password] [--approval]\n"
+	"                         create a network\n"
+	"  join NET [--password-file FILE | --no-password]\n"
+	"                         join a network\n"
+	"  leave NET              leave a network\n"
+	"  delete NET             delete a network you own\n"
+	"  approve NET NICKNAME   let a member waiting for approval in\n"
+	"  kick NET NICKNAME      remove a member\n"
+	"  ban NET NICKNAME       remove a member for good\n"
+	"  set-password NET [--password-file FILE | --no-password]\n"
+	"                         change or remove a network's password\n"
+	"  networks [--json]      show the networks and their members\n"
+	"  netcheck [--json]      find out how the NAT here behaves\n"
+	"  These and status take -i NAME (shoald of interface NAME) and\n"
+	"  -s PATH (its socket); 'shoal COMMAND --help' says more.\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help             show this help\n"
@@ -116,21 +139,6 @@ static int cmd_pubkey(int argc, char **argv)
 wipe:
 	sodium_memzero(priv, sizeof(priv));
 	return ret;
-}
-
-/* Interface names as the kernel accepts them (dev_valid_name). */
-static bool valid_ifname(const char *name)
-{
-	size_t i, n = strlen(name);
-
-	if (n == 0 || n >= IF_NAMESIZE || !strcmp(name, ".") ||
-	    !strcmp(name, ".."))
-		return false;
-	for (i = 0; i < n; i++)
-		if (name[i] == '/' || name[i] == ':' ||
-		    isspace((unsigned char)name[i]))
-			return false;
-	return true;
 }
 
 static int report_genl_error(const char *what, int err, const char *ext_msg)
@@ -440,7 +448,7 @@ static int parse_set(struct set_args *a, int argc, char **argv)
 	if (argc < 2)
 		return usage_error("set: which device?");
 	a->dev = argv[1];
-	if (!valid_ifname(a->dev))
+	if (!shoal_link_name_valid(a->dev))
 		return usage_error("set: '%s' is not an interface name", a->dev);
 	for (i = 2; i < argc && ret == SHOAL_EXIT_OK; i++) {
 		if (!strcmp(argv[i], "listen-port")) {
@@ -900,7 +908,7 @@ static int cmd_show(int argc, char **argv)
 	}
 	if (dev && !strcmp(dev, "all"))
 		dev = NULL;
-	if (dev && !valid_ifname(dev))
+	if (dev && !shoal_link_name_valid(dev))
 		return usage_error("show: '%s' is not an interface name", dev);
 	snprintf(what, sizeof(what), "show%s%s", dev ? " " : "", dev ? dev : "");
 
@@ -1228,7 +1236,7 @@ static int cmd_monitor(int argc, char **argv)
 		else
 			ctx.dev = argv[i];
 	}
-	if (ctx.dev && !valid_ifname(ctx.dev))
+	if (ctx.dev && !shoal_link_name_valid(ctx.dev))
 		return usage_error("monitor: '%s' is not an interface name",
 				   ctx.dev);
 	err = open_genl(&g, "monitor");
@@ -1265,7 +1273,7 @@ static int cmd_send(int argc, char **argv)
 
 	if (argc != 4)
 		return usage_error("send: expected DEV HOST:PORT HEX");
-	if (!valid_ifname(argv[1]))
+	if (!shoal_link_name_valid(argv[1]))
 		return usage_error("send: '%s' is not an interface name",
 				   argv[1]);
 	if (shoal_endpoint_parse(&ep, argv[2]) < 0)
@@ -1302,6 +1310,19 @@ static const struct {
 	{ "monitor", cmd_monitor },
 	{ "send", cmd_send },
 	{ "status", shoal_cmd_status },
+	{ "login", shoal_cmd_mediator },
+	{ "logout", shoal_cmd_mediator },
+	{ "nick", shoal_cmd_mediator },
+	{ "create", shoal_cmd_mediator },
+	{ "join", shoal_cmd_mediator },
+	{ "leave", shoal_cmd_mediator },
+	{ "delete", shoal_cmd_mediator },
+	{ "approve", shoal_cmd_mediator },
+	{ "kick", shoal_cmd_mediator },
+	{ "ban", shoal_cmd_mediator },
+	{ "set-password", shoal_cmd_mediator },
+	{ "networks", shoal_cmd_mediator },
+	{ "netcheck", shoal_cmd_mediator },
 };
 
 int main(int argc, char **argv)
@@ -1335,8 +1356,10 @@ int main(int argc, char **argv)
 	for (i = 0; i < SHOAL_ARRAY_SIZE(commands); i++) {
 		if (strcmp(argv[optind], commands[i].name))
 			continue;
-		if (optind + 1 < argc && (!strcmp(argv[optind + 1], "-h") ||
-					  !strcmp(argv[optind + 1], "--help"))) {
+		/* The mediator commands have a --help of their own. */
+		if (optind + 1 < argc && !shoal_is_mediator_cmd(argv[optind]) &&
+		    (!strcmp(argv[optind + 1], "-h") ||
+		     !strcmp(argv[optind + 1], "--help"))) {
 			fputs(usage_text, stdout);
 			return SHOAL_EXIT_OK;
 		}

@@ -19,6 +19,42 @@ _shoal_sockets()
 	done
 }
 
+# The interface names of shoald's control sockets (for -i NAME).
+_shoal_names()
+{
+	local s
+	for s in $(_shoal_sockets); do
+		s=${s##*/}
+		printf '%s\n' "${s%.sock}"
+	done
+}
+
+# Completes the argument of -s/--socket or -i/--interface (also written
+# --socket=PATH, which bash splits at =) if the cursor is on one; returns
+# 1 if it is not.  $1: the word before the cursor, $2: the cursor's word.
+_shoal_ctl_option()
+{
+	local prev=$1 cur=$2
+	if [ "$prev" = = ]; then
+		prev=${COMP_WORDS[COMP_CWORD - 2]}
+	fi
+	case $prev in
+	-s|--socket)
+		_shoal_reply "$(_shoal_sockets)" "$cur"
+		# Any file too, once something is typed or if none is there.
+		if [ -n "$cur" ] || [ ${#COMPREPLY[@]} = 0 ]; then
+			_shoal_files "$cur"
+		fi
+		return 0
+		;;
+	-i|--interface)
+		_shoal_reply "$(_shoal_names)" "$cur"
+		return 0
+		;;
+	esac
+	return 1
+}
+
 # Adds to COMPREPLY the words of list $1 (blank-separated) that start
 # with $2.  No word has blanks in it: device names cannot.
 _shoal_reply()
@@ -91,7 +127,9 @@ _shoal_set()
 _shoal()
 {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev='' i cmd='' cmdi
-	local commands='genkey pubkey set show monitor send status'
+	local commands='genkey pubkey set show monitor send status login logout
+		nick create join leave delete approve kick ban set-password networks
+		netcheck'
 	[ "$COMP_CWORD" -gt 0 ] && prev=${COMP_WORDS[COMP_CWORD - 1]}
 	COMPREPLY=()
 
@@ -141,28 +179,35 @@ _shoal()
 		[ "$argn" = 1 ] && _shoal_reply "$(_shoal_devices)" "$cur"
 		;;
 	status)
-		# --socket PATH, -s PATH or --socket=PATH (which bash splits at =).
-		if [ "$prev" = --socket ] || [ "$prev" = -s ] ||
-		   { [ "$prev" = = ] && [ "${COMP_WORDS[COMP_CWORD - 2]}" = --socket ]; }; then
-			_shoal_reply "$(_shoal_sockets)" "$cur"
-			# Any file too, once something is typed or if none is there.
-			if [ -n "$cur" ] || [ ${#COMPREPLY[@]} = 0 ]; then
-				_shoal_files "$cur"
-			fi
-			return 0
-		fi
+		_shoal_ctl_option "$prev" "$cur" && return 0
 		case $cur in
-		-*) _shoal_reply '--json --socket' "$cur" ;;
-		*)
-			# NAME: a device with a control socket in /run/shoal.
-			local s names=
-			for s in $(_shoal_sockets); do
-				s=${s##*/}
-				names+="${s%.sock} "
-			done
-			_shoal_reply "$names" "$cur"
-			;;
+		-*) _shoal_reply '--json --interface --socket' "$cur" ;;
+		*) _shoal_reply "$(_shoal_names)" "$cur" ;;
 		esac
+		;;
+	login|logout|nick|create|join|leave|delete|approve|kick|ban|set-password|networks|netcheck)
+		_shoal_ctl_option "$prev" "$cur" && return 0
+		local opt=$prev
+		[ "$opt" = = ] && opt=${COMP_WORDS[COMP_CWORD - 2]}
+		case $opt in
+		--password-file)
+			# A file, or - for standard input.
+			_shoal_reply - "$cur"
+			_shoal_files "$cur"
+			return 0
+			;;
+		--nick) return 0 ;;
+		esac
+		# Network names, nicknames and keys cannot be guessed: options only.
+		[[ $cur == -* ]] || return 0
+		local opts='--interface --socket --help'
+		case $cmd in
+		login) opts+=' --nick --json' ;;
+		create) opts+=' --password-file --no-password --approval' ;;
+		join|set-password) opts+=' --password-file --no-password' ;;
+		networks|netcheck) opts+=' --json' ;;
+		esac
+		_shoal_reply "$opts" "$cur"
 		;;
 	esac
 	return 0

@@ -13,6 +13,25 @@ enum {
 	SHOAL_EXIT_FAILURE = 1,
 	SHOAL_EXIT_USAGE = 2,
 	SHOAL_EXIT_NO_MODULE = 3,
+	/*
+	 * shoal's commands that go through shoald (status and the mediator
+	 * commands): one code per thing a script may want to react to, so
+	 * that it need not parse messages.  The mediator's and shoald's
+	 * result codes behind each are in shoal(8), EXIT STATUS.
+	 */
+	SHOAL_EXIT_NO_DAEMON = 4,	/* no shoald, or its socket unreachable */
+	SHOAL_EXIT_NOT_LOGGED_IN = 5,	/* or the mediator unreachable */
+	SHOAL_EXIT_WRONG_PASSWORD = 10,
+	SHOAL_EXIT_PASSWORD_REQUIRED = 11,
+	SHOAL_EXIT_NO_NETWORK = 12,
+	SHOAL_EXIT_NETWORK_FULL = 13,
+	SHOAL_EXIT_BANNED = 14,
+	SHOAL_EXIT_NOT_OWNER = 15,
+	SHOAL_EXIT_NOT_MEMBER = 16,	/* or no such member, not pending... */
+	SHOAL_EXIT_ALREADY_MEMBER = 17,
+	SHOAL_EXIT_BAD_NAME = 18,	/* a nickname or network name bad or taken */
+	SHOAL_EXIT_TOO_MANY_ATTEMPTS = 19,
+	SHOAL_EXIT_MEDIATOR = 20,	/* any other error of the mediator */
 };
 
 /*

@@ -1,0 +1,1040 @@
+// SPDX-License-Identifier: MIT
+/*
+ * shoal login, logout, nick, create, join, leave, delete, approve, kick,
+ * ban, set-password, networks and netcheck: each is one request line to
+ * shoald (docs/architecture.md, "The control socket"), which does the
+ * work with the mediator, and one answer: "ok", "ok pending" or
+ * "error CODE MESSAGE", then JSON for some.  Everything typed is checked
+ * here first, so that no word of a request can carry a space or a
+ * newline into another, and every result code has its own exit code.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sodium.h>
+
+#include "config.h"
+#include "control.h"
+#include "hex.h"
+#include "jsonread.h"
+#include "key.h"
+#include "mediator.h"
+#include "password.h"
+#include "util.h"
+
+/* A request line at its longest, its newline included. */
+#define REQUEST_MAX 4096
+
+/* The mediator's network names: [A-Za-z0-9][A-Za-z0-9._-]{0,63}. */
+#define NETWORK_NAME_MAX 64
+
+enum {
+	OPT_JSON = 1 << 0,
+	OPT_NICK = 1 << 1,
+	OPT_PASSWORD = 1 << 2,	/* --password-file, --no-password */
+	OPT_APPROVAL = 1 << 3,
+};
+
+/* How a command gets its password. */
+enum pw_mode {
+	PW_NONE,
+	PW_JOIN,	/* asked once; none without a terminal */
+	PW_SET,		/* asked twice; without a terminal, must be named */
+};
+
+struct ctx;
+
+struct cmd {
+	const char *name;
+	const char *args;	/* the positional arguments, for usage */
+	unsigned int opts;
+	int n_args;		/* exactly so many */
+	enum pw_mode pw;
+	const char *help;	/* what it does, for --help */
+	int (*run)(struct ctx *c);
+};
+
+struct ctx {
+	const struct cmd *cmd;
+	char **args;
+	int n_args;
+	const char *socket_opt, *ifname, *nick, *password_file;
+	bool json, no_password, approval;
+	char what[128];		/* "join lanparty", for messages */
+	char path[SHOAL_CTL_PATH_SIZE];
+};
+
+static int run_simple(struct ctx *c);
+static int run_login(struct ctx *c);
+static int run_join(struct ctx *c);
+static int run_networks(struct ctx *c);
+static int run_netcheck(struct ctx *c);
+
+static const struct cmd cmds[] = {
+	{ "login", "HOST:PORT PUBLICKEY", OPT_JSON | OPT_NICK, 2, PW_NONE,
+	  "Log shoald in to the mediator at HOST:PORT, whose public key is\n"
+	  "PUBLICKEY (base64), and print the nickname, addresses and MAC it\n"
+	  "assigns.  --nick asks for a nickname (needed the first time).\n",
+	  run_login },
+	{ "logout", "", 0, 0, PW_NONE,
+	  "Log shoald out of the mediator.\n", run_simple },
+	{ "nick", "NICKNAME", 0, 1, PW_NONE,
+	  "Change the nickname.\n", run_simple },
+	{ "create", "NET", OPT_PASSWORD | OPT_APPROVAL, 1, PW_SET,
+	  "Create the network NET and own it.  The password is the first line\n"
+	  "of --password-file FILE ('-': standard input), or typed twice on the\n"
+	  "terminal; --no-password creates it without one.  With --approval\n"
+	  "new members wait until the owner approves them.\n", run_simple },
+	{ "join", "NET", OPT_PASSWORD, 1, PW_JOIN,
+	  "Join the network NET.  The password is the first line of\n"
+	  "--password-file FILE ('-': standard input), or typed on the terminal\n"
+	  "(empty: none); without a terminal, or with --no-password, none is\n"
+	  "sent.\n", run_join },
+	{ "leave", "NET", 0, 1, PW_NONE,
+	  "Leave the network NET.\n", run_simple },
+	{ "delete", "NET", 0, 1, PW_NONE,
+	  "Delete the network NET (its owner only).\n", run_simple },
+	{ "approve", "NET NICKNAME", 0, 2, PW_NONE,
+	  "Let NICKNAME, waiting to join NET, in (the owner only).\n",
+	  run_simple },
+	{ "kick", "NET NICKNAME", 0, 2, PW_NONE,
+	  "Remove NICKNAME from NET (the owner only).\n", run_simple },
+	{ "ban", "NET NICKNAME", 0, 2, PW_NONE,
+	  "Remove NICKNAME from NET and keep them out (the owner only).\n",
+	  run_simple },
+	{ "set-password", "NET", OPT_PASSWORD, 1, PW_SET,
+	  "Change the password of NET (the owner only), as for create;\n"
+	  "--no-password removes it.\n", run_simple },
+	{ "networks", "", OPT_JSON, 0, PW_NONE,
+	  "Show the networks shoald is in and their members.\n", run_networks },
+	{ "netcheck", "", OPT_JSON, 0, PW_NONE,
+	  "Find out how the NAT in front of this host behaves (takes up to\n"
+	  "3 s) and what that means for reaching peers.\n", run_netcheck },
+};
+
+static const struct cmd *find_cmd(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < SHOAL_ARRAY_SIZE(cmds); i++)
+		if (!strcmp(cmds[i].name, name))
+			return &cmds[i];
+	return NULL;
+}
+
+bool shoal_is_mediator_cmd(const char *name)
+{
+	return find_cmd(name) != NULL;
+}
+
+/* ---- usage -------------------------------------------------------- */
+
+static void print_usage(FILE *f, const struct cmd *cmd)
+{
+	fprintf(f, "Usage: shoal %s%s%s", cmd->name, *cmd->args ? " " : "",
+		cmd->args);
+	if (cmd->opts & OPT_PASSWORD)
+		fputs(" [--password-file FILE | --no-password]", f);
+	if (cmd->opts & OPT_APPROVAL)
+		fputs(" [--approval]", f);
+	if (cmd->opts & OPT_NICK)
+		fputs(" [--nick NICKNAME]", f);
+	if (cmd->opts & OPT_JSON)
+		fputs(" [--json]", f);
+	fputs("\n       [-i NAME | --interface NAME] [-s PATH | --socket PATH]\n\n",
+	      f);
+	fputs(cmd->help, f);
+	fputs("\nshoald is found as for shoal status: --socket PATH, else\n"
+	      "$SHOAL_SOCKET, else " SHOAL_RUN_DIR "/NAME.sock for -i NAME, else\n"
+	      "the only socket in " SHOAL_RUN_DIR ".  See shoal(8).\n", f);
+}
+
+__attribute__((format(printf, 2, 3)))
+static int usage_error(const struct cmd *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "shoal: %s: ", cmd->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'shoal %s --help'.\n", cmd->name);
+	return SHOAL_EXIT_USAGE;
+}
+
+/* ---- checking what was typed -------------------------------------- */
+
+static bool name_char(char ch, bool first)
+{
+	if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+	    (ch >= '0' && ch <= '9'))
+		return true;
+	return !first && (ch == '.' || ch == '_' || ch == '-');
+}
+
+/* The mediator's network names (docs/protocol.md, attribute NETWORK). */
+static bool valid_network(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n < 1 || n > NETWORK_NAME_MAX)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!name_char(s[i], i == 0))
+			return false;
+	return true;
+}
+
+static int check_network(const struct cmd *cmd, const char *s)
+{
+	if (valid_network(s))
+		return SHOAL_EXIT_OK;
+	return usage_error(cmd, "'%s' is not a network name (1 to %d of "
+			   "A-Z a-z 0-9 . _ -, starting with a letter or "
+			   "digit)", s, NETWORK_NAME_MAX);
+}
+
+static int check_nick(const struct cmd *cmd, const char *s)
+{
+	if (shoal_config_valid_nickname(s))
+		return SHOAL_EXIT_OK;
+	return usage_error(cmd, "'%s' is not a nickname (1 to %d of "
+			   "A-Z a-z 0-9 . _ -, starting with a letter or "
+			   "digit)", s, SHOAL_CONFIG_MAX_NICK);
+}
+
+/* ---- printing what shoald sent ------------------------------------ */
+
+/*
+ * Text from shoald (from the mediator, from other users' choices), put on
+ * a terminal: control characters, C1 ones included, and bytes that are
+ * not UTF-8 become '?', so no text can move the cursor or retitle the
+ * window.  Pads with spaces to width characters.
+ */
+static void put_safe(FILE *f, const char *s, size_t len, int width)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+	size_t seq;
+	int n = 0;
+
+	while (p < end) {
+		seq = jr_utf8_seq(p, end);
+		if (!seq || p[0] < 0x20 || p[0] == 0x7f ||
+		    (seq == 2 && p[0] == 0xc2 && p[1] < 0xa0)) {
+			fputc('?', f);
+			p += seq ? seq : 1;
+		} else {
+			fwrite(p, 1, seq, f);
+			p += seq;
+		}
+		n++;
+	}
+	for (; n < width; n++)
+		fputc(' ', f);
+}
+
+static void puts_safe(const char *s)
+{
+	put_safe(stdout, s, strlen(s), 0);
+}
+
+/* The same for stderr, where messages go. */
+static void eput_safe(const char *s, size_t len)
+{
+	put_safe(stderr, s, len, 0);
+}
+
+/* Characters put_safe puts for s. */
+static int safe_width(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *end = p + strlen(s);
+	size_t seq;
+	int n = 0;
+
+	for (; p < end; n++) {
+		seq = jr_utf8_seq(p, end);
+		p += seq ? seq : 1;
+	}
+	return n;
+}
+
+/* ---- the answer ---------------------------------------------------- */
+
+/* What each result code means (docs/protocol.md and shoald's own). */
+static const struct {
+	long code;
+	int exit;
+	const char *text;
+} results[] = {
+	{ -3, SHOAL_EXIT_MEDIATOR, "the mediator did not understand the request" },
+	{ -5, SHOAL_EXIT_BAD_NAME, "not a nickname the mediator takes" },
+	{ -6, SHOAL_EXIT_BAD_NAME, "that nickname is taken" },
+	{ -7, SHOAL_EXIT_BAD_NAME, "not a network name the mediator takes" },
+	{ -8, SHOAL_EXIT_BAD_NAME, "that network name is taken" },
+	{ -9, SHOAL_EXIT_MEDIATOR, "the mediator refuses that password (empty or too long)" },
+	{ -10, SHOAL_EXIT_MEDIATOR, "the mediator has no address left to give" },
+	{ -12, SHOAL_EXIT_NO_NETWORK, "no such network" },
+	{ -13, SHOAL_EXIT_PASSWORD_REQUIRED, "the network has a password (--password-file FILE, or run on a terminal)" },
+	{ -14, SHOAL_EXIT_WRONG_PASSWORD, "wrong password" },
+	{ -15, SHOAL_EXIT_NETWORK_FULL, "the network is full" },
+	{ -16, SHOAL_EXIT_BANNED, "banned from the network" },
+	{ -17, SHOAL_EXIT_NOT_OWNER, "only the network's owner can do that" },
+	{ -18, SHOAL_EXIT_NOT_MEMBER, "not a member of the network" },
+	{ -19, SHOAL_EXIT_NOT_MEMBER, "no such member" },
+	{ -20, SHOAL_EXIT_ALREADY_MEMBER, "already a member of the network" },
+	{ -21, SHOAL_EXIT_NOT_MEMBER, "that member is not waiting for approval" },
+	{ -22, SHOAL_EXIT_NOT_MEMBER, "that nickname is not banned" },
+	{ -23, SHOAL_EXIT_NOT_MEMBER, "the owner cannot kick or ban themselves" },
+	{ -100, SHOAL_EXIT_NOT_LOGGED_IN, "not logged in to the mediator" },
+	{ -101, SHOAL_EXIT_MEDIATOR, "the mediator does not know this request" },
+	{ -102, SHOAL_EXIT_MEDIATOR, "the mediator has no relay port free" },
+	{ -103, SHOAL_EXIT_MEDIATOR, "that peer is not online in a shared network" },
+	{ -104, SHOAL_EXIT_TOO_MANY_ATTEMPTS, "too many password attempts; try again later" },
+	{ -200, SHOAL_EXIT_NOT_LOGGED_IN, "shoald has no mediator (shoal login HOST:PORT PUBLICKEY first)" },
+	{ -201, SHOAL_EXIT_NOT_LOGGED_IN, "the mediator cannot be reached now" },
+	{ -202, SHOAL_EXIT_NOT_LOGGED_IN, "the mediator did not answer in time" },
+	/* shoald did not take our request: the two disagree, a failure. */
+	{ -203, SHOAL_EXIT_FAILURE, "shoald did not understand the request (is it another version?)" },
+};
+
+/* "ok", "ok pending" or "error CODE [MESSAGE]"; body: what follows. */
+struct answer {
+	bool ok, pending;
+	long code;
+	const char *message;	/* NULL: none given */
+	size_t message_len;
+	const char *body;
+	size_t body_len;
+};
+
+/* -?[0-9]+ within a 32-bit result code, no leading zeros. */
+static int parse_code(const char *s, size_t len, long *code)
+{
+	bool neg = len && s[0] == '-';
+	size_t i = neg;
+	long v = 0;
+
+	if (i == len || len - i > 10 || (s[i] == '0' && len - i > 1) ||
+	    (neg && s[i] == '0'))
+		return -1;
+	for (; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	if (v > 2147483648L || (!neg && v > 2147483647L))
+		return -1;
+	*code = neg ? -v : v;
+	return 0;
+}
+
+/*
+ * Splits the answer.  An exit code: SHOAL_EXIT_OK when it is understood,
+ * whatever it says.
+ */
+static int parse_answer(const struct ctx *c, const char *reply, size_t len,
+			struct answer *a)
+{
+	const char *nl = memchr(reply, '\n', len);
+	size_t line = nl ? (size_t)(nl - reply) : len;
+	const char *sp;
+
+	memset(a, 0, sizeof(*a));
+	a->body = nl ? nl + 1 : reply + len;
+	a->body_len = len - (size_t)(a->body - reply);
+	if (line && reply[line - 1] == '\r')
+		line--;
+	if (memchr(reply, '\0', line))
+		goto garbled;
+	if (line == 2 && !memcmp(reply, "ok", 2)) {
+		a->ok = true;
+		return SHOAL_EXIT_OK;
+	}
+	if (line == 10 && !memcmp(reply, "ok pending", 10)) {
+		a->ok = a->pending = true;
+		return SHOAL_EXIT_OK;
+	}
+	if (line > 7 && !memcmp(reply, "error: ", 7)) {
+		/* What a shoald without these requests says. */
+		fprintf(stderr, "shoal: %s: shoald says: ", c->what);
+		eput_safe(reply + 7, line - 7);
+		fputs(" (is it older than this shoal?)\n", stderr);
+		return SHOAL_EXIT_FAILURE;
+	}
+	if (line < 7 || memcmp(reply, "error ", 6))
+		goto garbled;
+	sp = memchr(reply + 6, ' ', line - 6);
+	if (parse_code(reply + 6, (size_t)((sp ? sp : reply + line) -
+					   (reply + 6)), &a->code) < 0)
+		goto garbled;
+	if (sp && sp + 1 < reply + line) {
+		a->message = sp + 1;
+		a->message_len = (size_t)(reply + line - a->message);
+	}
+	return SHOAL_EXIT_OK;
+garbled:
+	fprintf(stderr, "shoal: %s: shoald's answer is not understood: '",
+		c->what);
+	eput_safe(reply, line > 200 ? 200 : line);
+	fputs(line > 200 ? "...'\n" : "'\n", stderr);
+	return SHOAL_EXIT_FAILURE;
+}
+
+/* Says what went wrong; returns the code's exit code. */
+static int report_error(const struct ctx *c, const struct answer *a)
+{
+	const char *text = NULL;
+	int exit = a->code < 0 ? SHOAL_EXIT_MEDIATOR : SHOAL_EXIT_FAILURE;
+	size_t i;
+
+	for (i = 0; i < SHOAL_ARRAY_SIZE(results); i++) {
+		if (results[i].code == a->code) {
+			exit = results[i].exit;
+			text = results[i].text;
+			break;
+		}
+	}
+	fprintf(stderr, "shoal: %s: ", c->what);
+	if (a->message)
+		eput_safe(a->message, a->message_len);
+	else if (text)
+		fputs(text, stderr);
+	else
+		fprintf(stderr, "error %ld", a->code);
+	fputc('\n', stderr);
+	return exit;
+}
+
+/*
+ * Sends the request and takes the answer apart.  Returns an exit code;
+ * SHOAL_EXIT_OK only for "ok" or "ok pending", with *reply (free it)
+ * holding the answer that a points into.
+ */
+static int ask(struct ctx *c, const char *request, char **reply,
+	       struct answer *a)
+{
+	size_t len;
+	int ret;
+
+	ret = shoal_ctl_ask(c->path, request, reply, &len);
+	if (ret != SHOAL_EXIT_OK)
+		return ret;
+	ret = parse_answer(c, *reply, len, a);
+	if (ret == SHOAL_EXIT_OK && !a->ok)
+		ret = report_error(c, a);
+	if (ret != SHOAL_EXIT_OK) {
+		free(*reply);
+		*reply = NULL;
+	}
+	return ret;
+}
+
+/* The JSON after "ok"; NULL (said why) if there is none or it is bad. */
+static struct jr_value *answer_json(const struct ctx *c,
+				    const struct answer *a)
+{
+	struct jr_value *v;
+	char err[96];
+
+	v = jr_parse(a->body, a->body_len, err, sizeof(err));
+	if (!v)
+		fprintf(stderr, "shoal: %s: shoald's answer is not valid "
+			"JSON: %s\n", c->what, *err ? err : "out of memory");
+	else if (v->type != JR_OBJECT)
+		fprintf(stderr, "shoal: %s: shoald's answer is not a JSON "
+			"object\n", c->what);
+	else
+		return v;
+	jr_free(v);
+	return NULL;
+}
+
+/* --json: the answer's JSON as it came, once it is known to be JSON. */
+static int pass_json(const struct ctx *c, const struct answer *a)
+{
+	struct jr_value *v = answer_json(c, a);
+
+	if (!v)
+		return SHOAL_EXIT_FAILURE;
+	jr_free(v);
+	fwrite(a->body, 1, a->body_len, stdout);
+	if (a->body[a->body_len - 1] != '\n')
+		putchar('\n');
+	return fflush(stdout) ? SHOAL_EXIT_FAILURE : SHOAL_EXIT_OK;
+}
+
+/* ---- building requests --------------------------------------------- */
+
+struct request {
+	char buf[REQUEST_MAX + 1];
+	size_t len;
+	bool overflow;
+};
+
+static void add(struct request *r, const char *word)
+{
+	size_t n = strlen(word);
+
+	if (r->overflow || r->len + n >= sizeof(r->buf)) {
+		r->overflow = true;
+		return;
+	}
+	memcpy(r->buf + r->len, word, n + 1);
+	r->len += n;
+}
+
+/* " password=HEX", lower-case hex, when there is a password. */
+static void add_password(struct request *r, const struct shoal_password *pw)
+{
+	static const char key[] = " password=";
+
+	if (!pw->set)
+		return;
+	add(r, key);
+	if (r->overflow || r->len + SHOAL_HEX_LEN(pw->len) >= sizeof(r->buf) ||
+	    shoal_hex_encode(r->buf + r->len, sizeof(r->buf) - r->len,
+			     pw->buf, pw->len) < 0) {
+		r->overflow = true;
+		return;
+	}
+	r->len += SHOAL_HEX_LEN(pw->len);
+}
+
+/* Sends it; the answer must be "ok" (or "ok pending"). */
+static int send_request(struct ctx *c, struct request *r, struct answer *a,
+			char **reply)
+{
+	int ret;
+
+	add(r, "\n");
+	if (r->overflow) {
+		/* Cannot happen with the limits checked; never send half. */
+		fprintf(stderr, "shoal: %s: the request is too long\n",
+			c->what);
+		ret = SHOAL_EXIT_FAILURE;
+	} else {
+		ret = ask(c, r->buf, reply, a);
+	}
+	sodium_memzero(r, sizeof(*r));
+	return ret;
+}
+
+/* ---- passwords ----------------------------------------------------- */
+
+/* Whether anything answers at c->path, before making someone type. */
+static int check_socket(const struct ctx *c)
+{
+	struct stat st;
+
+	if (stat(c->path, &st) == 0)
+		return SHOAL_EXIT_OK;
+	fprintf(stderr, "shoal: cannot reach shoald at %s: %s%s\n", c->path,
+		strerror(errno), errno == ENOENT ? " (is shoald running?)" : "");
+	return SHOAL_EXIT_NO_DAEMON;
+}
+
+static int get_password(struct ctx *c, struct shoal_password *pw)
+{
+	char prompt[160];
+	bool no_tty;
+	int ret;
+
+	memset(pw, 0, sizeof(*pw));
+	if (c->cmd->pw == PW_NONE || c->no_password)
+		return SHOAL_EXIT_OK;
+	if (c->password_file)
+		return shoal_password_from_file(pw, c->password_file, c->what);
+	if (!shoal_password_have_tty()) {
+		if (c->cmd->pw == PW_JOIN)
+			return SHOAL_EXIT_OK;	/* the mediator says if one is needed */
+		return usage_error(c->cmd, "no terminal to ask for the "
+				   "password on: give --password-file FILE "
+				   "or --no-password");
+	}
+	ret = check_socket(c);
+	if (ret != SHOAL_EXIT_OK)
+		return ret;
+	if (c->cmd->pw == PW_JOIN)
+		snprintf(prompt, sizeof(prompt), "password for %s (empty "
+			 "for none): ", c->args[0]);
+	else if (!strcmp(c->cmd->name, "create"))
+		snprintf(prompt, sizeof(prompt), "password for the new "
+			 "network %s: ", c->args[0]);
+	else
+		snprintf(prompt, sizeof(prompt), "new password for %s: ",
+			 c->args[0]);
+	ret = shoal_password_from_tty(pw, prompt, c->cmd->pw == PW_SET,
+				      c->what, &no_tty);
+	if (ret != SHOAL_EXIT_OK || c->cmd->pw == PW_JOIN)
+		return ret;	/* join: empty, or the terminal gone: none */
+	if (no_tty)
+		return usage_error(c->cmd, "the terminal went away");
+	if (!pw->set)
+		return usage_error(c->cmd, "the password is empty "
+				   "(--no-password for none)");
+	return SHOAL_EXIT_OK;
+}
+
+/* ---- the commands -------------------------------------------------- */
+
+/* Every command whose answer is just "ok": the words, then the options. */
+static int run_simple(struct ctx *c)
+{
+	struct shoal_password pw;
+	struct request r = { .len = 0 };
+	struct answer a;
+	char *reply = NULL;
+	int i, ret;
+
+	ret = get_password(c, &pw);
+	if (ret != SHOAL_EXIT_OK) {
+		shoal_password_wipe(&pw);
+		return ret;
+	}
+	add(&r, c->cmd->name);
+	for (i = 0; i < c->n_args; i++) {
+		add(&r, " ");
+		add(&r, c->args[i]);
+	}
+	if (c->approval)
+		add(&r, " approval");
+	add_password(&r, &pw);
+	shoal_password_wipe(&pw);
+	ret = send_request(c, &r, &a, &reply);
+	free(reply);
+	return ret;
+}
+
+static int run_join(struct ctx *c)
+{
+	struct shoal_password pw;
+	struct request r = { .len = 0 };
+	struct answer a;
+	char *reply = NULL;
+	int ret;
+
+	ret = get_password(c, &pw);
+	if (ret != SHOAL_EXIT_OK) {
+		shoal_password_wipe(&pw);
+		return ret;
+	}
+	add(&r, "join ");
+	add(&r, c->args[0]);
+	add_password(&r, &pw);
+	shoal_password_wipe(&pw);
+	ret = send_request(c, &r, &a, &reply);
+	if (ret == SHOAL_EXIT_OK) {
+		if (a.pending)
+			printf("asked to join %s: waiting for the owner's "
+			       "approval\n", c->args[0]);
+		else
+			printf("joined %s\n", c->args[0]);
+		ret = fflush(stdout) ? SHOAL_EXIT_FAILURE : SHOAL_EXIT_OK;
+	}
+	free(reply);
+	return ret;
+}
+
+/* "name: value", value "none" when missing. */
+static void print_field(const struct jr_value *obj, const char *label,
+			const char *key)
+{
+	const char *v = jr_string(obj, key);
+
+	printf("%s: ", label);
+	puts_safe(v && *v ? v : "none");
+	putchar('\n');
+}
+
+static int run_login(struct ctx *c)
+{
+	struct request r = { .len = 0 };
+	struct jr_value *v;
+	struct answer a;
+	char *reply = NULL;
+	int ret;
+
+	add(&r, "login ");
+	add(&r, c->args[0]);
+	add(&r, " ");
+	add(&r, c->args[1]);
+	if (c->nick) {
+		add(&r, " ");
+		add(&r, c->nick);
+	}
+	ret = send_request(c, &r, &a, &reply);
+	if (ret != SHOAL_EXIT_OK)
+		goto out;
+	if (c->json) {
+		ret = pass_json(c, &a);
+		goto out;
+	}
+	v = answer_json(c, &a);
+	if (!v) {
+		ret = SHOAL_EXIT_FAILURE;
+		goto out;
+	}
+	print_field(v, "nickname", "nickname");
+	print_field(v, "ipv4", "ipv4");
+	print_field(v, "ipv6", "ipv6");
+	print_field(v, "mac", "mac");
+	jr_free(v);
+	ret = fflush(stdout) ? SHOAL_EXIT_FAILURE : SHOAL_EXIT_OK;
+out:
+	free(reply);
+	return ret;
+}
+
+/* One member's address for the table: "100.64.0.5/10" shown without /10. */
+static void member_ipv4(const struct jr_value *m, char *out, size_t size)
+{
+	const char *v = jr_string(m, "ipv4");
+
+	snprintf(out, size, "%s", v && *v ? v : "-");
+	out[strcspn(out, "/")] = '\0';
+}
+
+static void member_marks(const struct jr_value *m, const char *me,
+			 char *out, size_t size)
+{
+	const char *state = jr_string(m, "state");
+	const char *nick = jr_string(m, "nickname");
+
+	*out = '\0';
+	if (jr_bool(m, "owner") == 1)
+		snprintf(out + strlen(out), size - strlen(out), "owner");
+	if (state && !strcmp(state, "pending"))
+		snprintf(out + strlen(out), size - strlen(out), "%spending",
+			 *out ? ", " : "");
+	if (me && nick && !strcmp(me, nick))
+		snprintf(out + strlen(out), size - strlen(out), "%syou",
+			 *out ? ", " : "");
+}
+
+/* The table of one network's members, columns as wide as they must be. */
+static void print_members(const struct jr_value *members, const char *me)
+{
+	static const char *const head[] = { "nickname", "ipv4", "status" };
+	int w[3] = { 8, 4, 7 };	/* "offline" */
+	const struct jr_value *m;
+	char ip[64], marks[32];
+	const char *nick;
+
+	if (!members || members->type != JR_ARRAY || !members->child) {
+		puts("  no members");
+		return;
+	}
+	for (m = members->child; m; m = m->next) {
+		nick = jr_string(m, "nickname");
+		if (nick && safe_width(nick) > w[0])
+			w[0] = safe_width(nick);
+		member_ipv4(m, ip, sizeof(ip));
+		if (safe_width(ip) > w[1])
+			w[1] = safe_width(ip);
+	}
+	printf("  %-*s  %-*s  %s\n", w[0], head[0], w[1], head[1], head[2]);
+	for (m = members->child; m; m = m->next) {
+		nick = jr_string(m, "nickname");
+		if (!nick || !*nick)
+			nick = "?";
+		member_ipv4(m, ip, sizeof(ip));
+		member_marks(m, me, marks, sizeof(marks));
+		fputs("  ", stdout);
+		put_safe(stdout, nick, strlen(nick), w[0]);
+		fputs("  ", stdout);
+		put_safe(stdout, ip, strlen(ip), w[1]);
+		fputs("  ", stdout);
+		if (*marks)
+			printf("%-*s  %s\n", w[2], jr_bool(m, "online") == 1 ?
+			       "online" : "offline", marks);
+		else
+			puts(jr_bool(m, "online") == 1 ? "online" : "offline");
+	}
+}
+
+static void print_networks(const struct jr_value *v)
+{
+	const char *mediator = jr_string(v, "mediator");
+	const char *me = jr_string(v, "nickname");
+	const struct jr_value *nets = jr_member(v, "networks"), *n;
+	const char *name;
+
+	fputs("mediator: ", stdout);
+	puts_safe(mediator && *mediator ? mediator : "none");
+	if (jr_bool(v, "logged_in") == 1) {
+		fputs(", logged in", stdout);
+		if (me && *me) {
+			fputs(" as ", stdout);
+			puts_safe(me);
+		}
+		putchar('\n');
+	} else {
+		puts(mediator && *mediator ? ", not logged in" :
+		     " (shoal login HOST:PORT PUBLICKEY)");
+	}
+	if (!nets || nets->type != JR_ARRAY || !nets->child) {
+		puts("\nno networks");
+		return;
+	}
+	for (n = nets->child; n; n = n->next) {
+		name = jr_string(n, "name");
+		fputs("\nnetwork: ", stdout);
+		puts_safe(name && *name ? name : "?");
+		puts(jr_bool(n, "approval") == 1 ? ", approval required" : "");
+		print_members(jr_member(n, "members"), me);
+	}
+}
+
+static int run_json_request(struct ctx *c, const char *request,
+			    void (*print)(const struct jr_value *v))
+{
+	struct request r = { .len = 0 };
+	struct jr_value *v;
+	struct answer a;
+	char *reply = NULL;
+	int ret;
+
+	add(&r, request);
+	ret = send_request(c, &r, &a, &reply);
+	if (ret != SHOAL_EXIT_OK)
+		goto out;
+	if (c->json) {
+		ret = pass_json(c, &a);
+		goto out;
+	}
+	v = answer_json(c, &a);
+	if (!v) {
+		ret = SHOAL_EXIT_FAILURE;
+		goto out;
+	}
+	print(v);
+	jr_free(v);
+	ret = fflush(stdout) ? SHOAL_EXIT_FAILURE : SHOAL_EXIT_OK;
+out:
+	free(reply);
+	return ret;
+}
+
+static int run_networks(struct ctx *c)
+{
+	return run_json_request(c, "networks", print_networks);
+}
+
+static bool is(const char *s, const char *word)
+{
+	return s && !strcmp(s, word);
+}
+
+/* What a NAT's behaviour (RFC 4787) means for reaching peers. */
+static const char *nat_verdict(const struct jr_value *v)
+{
+	const char *map = jr_string(v, "mapping");
+	const char *filter = jr_string(v, "filtering");
+	const struct jr_value *ep = jr_member(v, "public_endpoint");
+
+	if (jr_bool(v, "udp") == 0 || !ep || ep->type != JR_STRING)
+		return "no UDP got through to the mediator: peers cannot "
+		       "reach you (is UDP blocked here?)";
+	if (is(map, "endpoint-independent")) {
+		if (is(filter, "endpoint-independent"))
+			return "your NAT lets peers reach you directly";
+		if (is(filter, "address-dependent"))
+			return "your NAT lets peers reach you directly by hole "
+			       "punching, even peers behind symmetric NATs";
+		if (is(filter, "address-and-port-dependent"))
+			return "your NAT lets peers reach you directly by hole "
+			       "punching; peers behind symmetric NATs will "
+			       "need a relay";
+	}
+	if (is(map, "address-dependent") ||
+	    is(map, "address-and-port-dependent"))
+		return "your NAT is symmetric (a new port for each "
+		       "destination): peers behind port-restricted or "
+		       "symmetric NATs will need a relay";
+	return "how your NAT behaves is not known: some peers may need a "
+	       "relay";
+}
+
+static void print_netcheck(const struct jr_value *v)
+{
+	const char *ep = jr_string(v, "public_endpoint");
+
+	fputs("public endpoint: ", stdout);
+	puts_safe(ep && *ep ? ep : "none");
+	putchar('\n');
+	print_field(v, "mapping", "mapping");
+	print_field(v, "filtering", "filtering");
+	printf("udp: %s\n", jr_bool(v, "udp") == 1 ? "yes" :
+	       jr_bool(v, "udp") == 0 ? "no" : "unknown");
+	puts(nat_verdict(v));
+}
+
+static int run_netcheck(struct ctx *c)
+{
+	return run_json_request(c, "netcheck", print_netcheck);
+}
+
+/* ---- the command line ---------------------------------------------- */
+
+/* Checks the positional arguments each command takes. */
+static int check_args(struct ctx *c)
+{
+	const struct cmd *cmd = c->cmd;
+	uint8_t key[SHOAL_KEY_LEN];
+	int ret = SHOAL_EXIT_OK;
+
+	if (!strcmp(cmd->name, "login")) {
+		if (!shoal_config_valid_hostport(c->args[0]))
+			return usage_error(cmd, "'%s' is not HOST:PORT or "
+					   "[IPv6]:PORT (port 1 to 65535)",
+					   c->args[0]);
+		if (shoal_key_from_base64(key, c->args[1]) < 0)
+			return usage_error(cmd, "'%s' is not a base64 32-byte "
+					   "public key", c->args[1]);
+		if (c->nick)
+			ret = check_nick(cmd, c->nick);
+	} else if (!strcmp(cmd->name, "nick")) {
+		ret = check_nick(cmd, c->args[0]);
+	} else if (c->n_args >= 1) {
+		ret = check_network(cmd, c->args[0]);
+		if (ret == SHOAL_EXIT_OK && c->n_args == 2)
+			ret = check_nick(cmd, c->args[1]);
+	}
+	return ret;
+}
+
+enum { O_NICK = 256, O_PASSWORD_FILE, O_NO_PASSWORD, O_APPROVAL };
+
+static const struct option longopts[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "interface", required_argument, NULL, 'i' },
+	{ "socket", required_argument, NULL, 's' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "nick", required_argument, NULL, O_NICK },
+	{ "password-file", required_argument, NULL, O_PASSWORD_FILE },
+	{ "no-password", no_argument, NULL, O_NO_PASSWORD },
+	{ "approval", no_argument, NULL, O_APPROVAL },
+	{ 0 }
+};
+
+/* Whether an option this command does not take was given. */
+static bool allowed(const struct cmd *cmd, int opt)
+{
+	switch (opt) {
+	case 'j':
+		return cmd->opts & OPT_JSON;
+	case O_NICK:
+		return cmd->opts & OPT_NICK;
+	case O_PASSWORD_FILE:
+	case O_NO_PASSWORD:
+		return cmd->opts & OPT_PASSWORD;
+	case O_APPROVAL:
+		return cmd->opts & OPT_APPROVAL;
+	}
+	return true;
+}
+
+/* The options; -1 after --help, else an exit code. */
+static int parse_options(struct ctx *c, int argc, char **argv)
+{
+	const struct cmd *cmd = c->cmd;
+	int opt;
+
+	/* 0, not 1: main() already ran getopt on another argv. */
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":hi:s:j", longopts,
+				  NULL)) != -1) {
+		if (opt == '?' && optopt)
+			return usage_error(cmd, "unknown option '-%c'", optopt);
+		if (opt == '?')
+			return usage_error(cmd, "unknown option '%s'",
+					   argv[optind - 1]);
+		/* The option's own word: getopt has moved past it. */
+		if (opt == ':')
+			return usage_error(cmd, "'%s' needs an argument",
+					   argv[optind - 1]);
+		if (!allowed(cmd, opt))
+			return usage_error(cmd, "'%s' is not an option of %s",
+					   opt == 'j' ? "--json" :
+					   argv[optind - 1], cmd->name);
+		switch (opt) {
+		case 'h':
+			print_usage(stdout, cmd);
+			return -1;
+		case 'i':
+			if (c->ifname)
+				return usage_error(cmd, "-i given twice");
+			c->ifname = optarg;
+			break;
+		case 's':
+			if (c->socket_opt)
+				return usage_error(cmd, "--socket given twice");
+			c->socket_opt = optarg;
+			break;
+		case 'j':
+			c->json = true;
+			break;
+		case O_NICK:
+			if (c->nick)
+				return usage_error(cmd, "--nick given twice");
+			c->nick = optarg;
+			break;
+		case O_PASSWORD_FILE:
+			if (c->password_file)
+				return usage_error(cmd, "--password-file given "
+						   "twice");
+			c->password_file = optarg;
+			break;
+		case O_NO_PASSWORD:
+			c->no_password = true;
+			break;
+		case O_APPROVAL:
+			c->approval = true;
+			break;
+		}
+	}
+	if (c->password_file && c->no_password)
+		return usage_error(cmd, "--password-file and --no-password "
+				   "exclude each other");
+	return SHOAL_EXIT_OK;
+}
+
+int shoal_cmd_mediator(int argc, char **argv)
+{
+	struct ctx c = { .cmd = find_cmd(argv[0]) };
+	const struct cmd *cmd = c.cmd;
+	int ret;
+
+	if (!cmd)
+		return SHOAL_EXIT_USAGE;
+	ret = parse_options(&c, argc, argv);
+	if (ret != SHOAL_EXIT_OK)
+		return ret < 0 ? SHOAL_EXIT_OK : ret;
+	c.args = argv + optind;
+	c.n_args = argc - optind;
+	if (c.n_args < cmd->n_args)
+		return usage_error(cmd, "expected %s", cmd->args);
+	if (c.n_args > cmd->n_args)
+		return usage_error(cmd, "unexpected argument '%s'",
+				   c.args[cmd->n_args]);
+	ret = check_args(&c);
+	if (ret != SHOAL_EXIT_OK)
+		return ret;
+	/* Messages name the command and its first word: "join lanparty". */
+	snprintf(c.what, sizeof(c.what), "%s%s%s%s%s", cmd->name,
+		 c.n_args > 0 ? " " : "", c.n_args > 0 ? c.args[0] : "",
+		 c.n_args > 1 && strcmp(cmd->name, "login") ? " " : "",
+		 c.n_args > 1 && strcmp(cmd->name, "login") ? c.args[1] : "");
+	ret = shoal_ctl_path(c.path, c.socket_opt, c.ifname, cmd->name);
+	if (ret != SHOAL_EXIT_OK)
+		return ret;
+	return cmd->run(&c);
+}
