@@ -7,11 +7,10 @@
 
 #include "endpoint.h"
 
-/* 1..65535, decimal digits only. */
-static int parse_port(const char *s, in_port_t *port)
+int shoal_port_parse(const char *s, size_t n, uint16_t *port)
 {
 	unsigned long v = 0;
-	size_t i, n = strlen(s);
+	size_t i;
 
 	if (n == 0 || n > 5)
 		return -1;
@@ -22,7 +21,17 @@ static int parse_port(const char *s, in_port_t *port)
 	}
 	if (v == 0 || v > 65535)
 		return -1;
-	*port = htons((uint16_t)v);
+	*port = (uint16_t)v;
+	return 0;
+}
+
+static int parse_port(const char *s, in_port_t *port)
+{
+	uint16_t v;
+
+	if (shoal_port_parse(s, strlen(s), &v) < 0)
+		return -1;
+	*port = htons(v);
 	return 0;
 }
 

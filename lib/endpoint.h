@@ -3,6 +3,7 @@
 #define SHOAL_ENDPOINT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -41,6 +42,9 @@ int shoal_endpoint_from_blob(struct shoal_endpoint *ep, const void *data,
  * Writes the endpoint as shoal_endpoint_parse reads it, scopes as numbers.
  * Returns the length, or -1 (bad endpoint, or text too small).
  */
+/* The first n bytes of s as a port, 1..65535, decimal digits only: 0 or -1. */
+int shoal_port_parse(const char *s, size_t n, uint16_t *port);
+
 int shoal_endpoint_format(char *text, size_t size,
 			  const struct shoal_endpoint *ep);
 

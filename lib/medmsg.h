@@ -2,6 +2,8 @@
 #ifndef SHOAL_MEDMSG_H
 #define SHOAL_MEDMSG_H
 
+#include "tlv.h"
+
 /*
  * The mediator's message types, attributes and result codes
  * (docs/protocol.md, "Mediator messages"), for both of its ends.
@@ -48,18 +50,18 @@ enum {
 	MED_A_PROBE = 18,
 	MED_A_RELAY_ID = 19,
 	MED_A_RELAY_KEY = 20,
-	MED_A_MEMBER = 0x8000 | 1,
-	MED_A_NETWORK_INFO = 0x8000 | 2,
-	MED_A_PEER = 0x8000 | 3,
+	MED_A_MEMBER = SHOAL_TLV_NESTED | 1,
+	MED_A_NETWORK_INFO = SHOAL_TLV_NESTED | 2,
+	MED_A_PEER = SHOAL_TLV_NESTED | 3,
 };
 
 /* Results of the mediator's own, beside enum mstore_result. */
 enum {
 	MED_E_NOT_LOGGED_IN = -100,
 	MED_E_UNKNOWN_REQUEST = -101,
-	MED_E_RELAY_FULL = -102,
-	MED_E_PEER_OFFLINE = -103,
-	MED_E_TOO_MANY_ATTEMPTS = -104,
+	MED_E_RELAY_FULL = -102,	/* no relay port free */
+	MED_E_NOT_PEER = -103,		/* offline, or not a peer */
+	MED_E_PASSWORD_LIMIT = -104,	/* too many password attempts */
 };
 
 /* PEER_DOWN reasons. */

@@ -2,8 +2,8 @@
 /*
  * shoal-mediator: the mediation server.  Zero configuration: on first
  * start it makes its key and database in the state directory and prints
- * the line clients need.  This release does login, networks and
- * presence; NAT discovery, hole punching and relay come later.
+ * the line clients need.  It does login, networks and presence, NAT
+ * discovery (BINDING on UDP) and relaying for pairs that cannot punch.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,6 +19,7 @@
 #include <sodium.h>
 
 #include "key.h"
+#include "endpoint.h"
 #include "mediator.h"
 #include "util.h"
 
@@ -29,13 +30,19 @@
 static const char usage_text[] =
 	"Usage: shoal-mediator [OPTIONS]\n"
 	"\n"
-	"The shoal mediation server: logins, networks and presence.\n"
+	"The shoal mediation server: logins, networks, presence, NAT\n"
+	"discovery and relaying.\n"
 	"\n"
 	"Options:\n"
 	"  -s, --state-dir DIR    key and database (default: $STATE_DIRECTORY\n"
 	"                         or " DEFAULT_STATE_DIR ")\n"
-	"  -l, --listen HOST:PORT TCP address to serve (default: [::]:51800,\n"
-	"                         IPv6 and IPv4)\n"
+	"  -l, --listen HOST:PORT TCP and UDP address to serve, and UDP on\n"
+	"                         PORT+1 (default: [::]:51800, IPv6 and IPv4)\n"
+	"  -p, --probe HOST:PORT  a second address of this host, for NAT\n"
+	"                         discovery (default: none)\n"
+	"  -r, --relay-ports LO-HI\n"
+	"                         UDP ports for relaying (default:\n"
+	"                         51810-51999)\n"
 	"  -f, --foreground       stay in the foreground (the only mode)\n"
 	"  -h, --help             show this help\n"
 	"  -V, --version          show the version\n"
@@ -43,7 +50,7 @@ static const char usage_text[] =
 	"See shoal-mediator(8).\n";
 
 struct options {
-	const char *state_dir, *listen;
+	const char *state_dir, *listen, *probe, *relay_ports;
 	char env_dir[4096];
 };
 
@@ -52,6 +59,8 @@ static int parse_options(struct options *o, int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "state-dir", required_argument, NULL, 's' },
 		{ "listen", required_argument, NULL, 'l' },
+		{ "probe", required_argument, NULL, 'p' },
+		{ "relay-ports", required_argument, NULL, 'r' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -68,7 +77,7 @@ static int parse_options(struct options *o, int argc, char **argv)
 		o->state_dir = o->env_dir;
 	}
 	o->listen = "[::]:51800";
-	while ((c = getopt_long(argc, argv, "s:l:fhV", longopts,
+	while ((c = getopt_long(argc, argv, "s:l:p:r:fhV", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 's':
@@ -76,6 +85,12 @@ static int parse_options(struct options *o, int argc, char **argv)
 			break;
 		case 'l':
 			o->listen = optarg;
+			break;
+		case 'p':
+			o->probe = optarg;
+			break;
+		case 'r':
+			o->relay_ports = optarg;
 			break;
 		case 'f':
 			break;
@@ -135,6 +150,35 @@ static int parse_listen(const char *text, struct sockaddr_storage *ss,
 	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
 	*len = ai->ai_addrlen;
 	freeaddrinfo(ai);
+	return 0;
+}
+
+static uint16_t sockaddr_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)(const void *)ss)
+				     ->sin_port);
+	return ntohs(((const struct sockaddr_in6 *)(const void *)ss)
+			     ->sin6_port);
+}
+
+static bool sockaddr_wildcard(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)(const void *)ss)
+			       ->sin_addr.s_addr == htonl(INADDR_ANY);
+	return IN6_IS_ADDR_UNSPECIFIED(
+		&((const struct sockaddr_in6 *)(const void *)ss)->sin6_addr);
+}
+
+/* LO-HI, LO <= HI: 0, or -1. */
+static int parse_range(const char *text, uint16_t *lo, uint16_t *hi)
+{
+	const char *dash = strchr(text, '-');
+
+	if (!dash || shoal_port_parse(text, (size_t)(dash - text), lo) < 0 ||
+	    shoal_port_parse(dash + 1, strlen(dash + 1), hi) < 0 || *lo > *hi)
+		return -1;
 	return 0;
 }
 
@@ -219,10 +263,12 @@ static void print_login(const struct sockaddr_storage *ss,
 int main(int argc, char **argv)
 {
 	static struct server srv;
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss, probe;
 	struct options o = { 0 };
 	char path[4096], err[512] = "";
-	socklen_t ss_len;
+	socklen_t ss_len, probe_len = 0;
+	uint16_t relay_lo = MED_RELAY_PORTS_LO, relay_hi = MED_RELAY_PORTS_HI;
+	uint16_t port;
 	bool created;
 	int ret, status = SHOAL_EXIT_FAILURE;
 
@@ -232,6 +278,38 @@ int main(int argc, char **argv)
 	if (parse_listen(o.listen, &ss, &ss_len) < 0) {
 		fprintf(stderr, "shoal-mediator: --listen: '%s' is not "
 			"HOST:PORT with a numeric host\n", o.listen);
+		return SHOAL_EXIT_USAGE;
+	}
+	port = sockaddr_port(&ss);
+	/* UDP on PORT+1 too: the alternate port of NAT discovery. */
+	if (port == 65535) {
+		fprintf(stderr, "shoal-mediator: --listen: port 65535 leaves "
+			"no port above it for NAT discovery\n");
+		return SHOAL_EXIT_USAGE;
+	}
+	/* parse_listen takes ":PORT" for all addresses; a probe is one. */
+	if (o.probe && (parse_listen(o.probe, &probe, &probe_len) < 0 ||
+			sockaddr_wildcard(&probe))) {
+		fprintf(stderr, "shoal-mediator: --probe: '%s' is not "
+			"HOST:PORT with a numeric host that is not a "
+			"wildcard\n", o.probe);
+		return SHOAL_EXIT_USAGE;
+	}
+	if (o.relay_ports &&
+	    parse_range(o.relay_ports, &relay_lo, &relay_hi) < 0) {
+		fprintf(stderr, "shoal-mediator: --relay-ports: '%s' is not "
+			"LO-HI, two ports from 1 to 65535 with LO <= HI\n",
+			o.relay_ports);
+		return SHOAL_EXIT_USAGE;
+	}
+	/*
+	 * A range given that includes our own ports is a mistake worth
+	 * saying; the default one just loses them (they are taken).
+	 */
+	if (o.relay_ports && relay_lo <= port + 1 && port <= relay_hi) {
+		fprintf(stderr, "shoal-mediator: --relay-ports %u-%u overlaps "
+			"ports %u and %u of --listen\n", relay_lo, relay_hi,
+			port, port + 1);
 		return SHOAL_EXIT_USAGE;
 	}
 	if (sodium_init() < 0) {
@@ -257,7 +335,9 @@ int main(int argc, char **argv)
 	}
 	/* mstore's default pool, 100.64.0.0/10: see mstore_options. */
 	srv.pool_prefix = 10;
-	ret = server_open(&srv, (const struct sockaddr *)&ss, ss_len);
+	ret = server_open(&srv, (const struct sockaddr *)&ss, ss_len,
+			  o.probe ? (const struct sockaddr *)&probe : NULL,
+			  probe_len, relay_lo, relay_hi);
 	if (ret < 0) {
 		fprintf(stderr, "shoal-mediator: cannot listen on %s: %s\n",
 			o.listen, strerror(-ret));
@@ -265,6 +345,15 @@ int main(int argc, char **argv)
 	}
 	print_login(&ss, srv.pub, created);
 	status = server_run(&srv);
+	fprintf(stderr, "shoal-mediator: udp: %llu bindings answered (%llu "
+		"with a known token), %llu datagrams dropped; relay: %llu "
+		"forwarded, %llu binds, %llu dropped\n",
+		(unsigned long long)srv.stats.bindings,
+		(unsigned long long)srv.stats.bindings_known,
+		(unsigned long long)srv.stats.udp_dropped,
+		(unsigned long long)srv.stats.relayed,
+		(unsigned long long)srv.stats.relay_binds,
+		(unsigned long long)srv.stats.relay_dropped);
 out_server:
 	server_close(&srv);
 out:

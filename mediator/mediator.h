@@ -5,75 +5,21 @@
 /*
  * shoal-mediator's pieces: server.c runs the epoll loop and owns the
  * connections, requests.c answers the requests of docs/protocol.md
- * ("Mediator messages"), presence.c sends PEER_UP and PEER_DOWN.  All the
- * mutable state is in one struct server.
+ * ("Mediator messages"), presence.c sends PEER_UP and PEER_DOWN, udp.c
+ * answers BINDINGs ("NAT discovery and relaying") and relay.c runs the
+ * relay ports.  All the mutable state is in one struct server.
  */
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "channel.h"
+#include "medmsg.h"
 #include "mstore.h"
 #include "tlv.h"
 
-/* Message types. */
-enum {
-	MED_LOGIN = 1,
-	MED_LOGOUT = 2,
-	MED_NICK = 3,
-	MED_CREATE = 4,
-	MED_JOIN = 5,
-	MED_LEAVE = 6,
-	MED_NETWORKS = 7,
-	MED_APPROVE = 8,
-	MED_KICK = 9,
-	MED_BAN = 10,
-	MED_SET_PASSWORD = 11,
-	MED_DELETE = 12,
-	MED_KEEPALIVE = 13,
-	MED_PEER_UP = 64,
-	MED_PEER_DOWN = 65,
-};
-
-/* Attributes. */
-enum {
-	MED_A_RESULT = 1,
-	MED_A_MESSAGE = 2,
-	MED_A_NICKNAME = 3,
-	MED_A_NETWORK = 4,
-	MED_A_PASSWORD = 5,
-	MED_A_APPROVAL = 6,
-	MED_A_PUBLIC_KEY = 7,
-	MED_A_IPV4 = 8,
-	MED_A_IPV6 = 9,
-	MED_A_MAC = 10,
-	MED_A_ONLINE = 11,
-	MED_A_STATE = 12,
-	MED_A_OWNER = 13,
-	MED_A_TUNNEL_PORT = 14,
-	MED_A_ENDPOINT = 15,
-	MED_A_REASON = 16,
-	MED_A_MEMBER = SHOAL_TLV_NESTED | 1,
-	MED_A_NETWORK_INFO = SHOAL_TLV_NESTED | 2,
-	MED_A_PEER = SHOAL_TLV_NESTED | 3,
-};
-
-/* Results of our own, beside enum mstore_result. */
-enum {
-	MED_E_NOT_LOGGED_IN = -100,
-	MED_E_UNKNOWN_REQUEST = -101,
-};
-
-/* PEER_DOWN reasons. */
-enum {
-	MED_DOWN_NONE = 0,		/* close quietly */
-	MED_DOWN_LOGOUT = 1,
-	MED_DOWN_LOST = 2,
-	MED_DOWN_UNSHARED = 3,
-};
-
-#define MED_DEFAULT_PORT 51800
 #define MED_MAX_CONNS 20000
 #define MED_MAX_ENDPOINTS 8
 /* Requests are small; a bigger frame is refused from its length alone. */
@@ -82,6 +28,25 @@ enum {
 #define MED_IDLE_TIMEOUT 270	/* three missed KEEPALIVEs, s */
 #define MED_IPV6_PREFIX 64
 #define MED_ONLINE_BUCKETS 4096
+#define MED_TOKEN_BUCKETS 4096
+#define MED_TOKEN_LEN 16
+#define MED_RELAY_KEY_LEN 32
+/* Without a BINDING, a client is announced this long after LOGIN. */
+#define MED_ANNOUNCE_WAIT_MS 3000
+/* A relay allocation that forwarded nothing for this long is freed. */
+#define MED_RELAY_IDLE_MS (10 * 60 * 1000)
+#define MED_RELAY_PORTS_LO 51810
+#define MED_RELAY_PORTS_HI 51999
+/*
+ * Argon2id (a JOIN's password check, a CREATE's or SET_PASSWORD's hash)
+ * runs inside the event loop, tens of milliseconds each: at most this
+ * many per client and over the whole server, in sliding windows.
+ */
+#define MED_PW_CLIENT_MAX 5
+#define MED_PW_CLIENT_WINDOW_MS 10000
+#define MED_PW_SERVER_MAX 8
+#define MED_PW_SERVER_WINDOW_MS 1000
+#define MED_PW_BUCKETS 256
 
 /* family 4 or 6, as on the wire (ENDPOINT). */
 struct med_endpoint {
@@ -90,21 +55,118 @@ struct med_endpoint {
 	uint16_t port;
 };
 
+/*
+ * What an epoll event points at: the first member of a connection, a UDP
+ * socket or a relay, so that one pointer says which it is.
+ */
+enum med_kind {
+	MED_K_CONN = 1,
+	MED_K_UDP,
+	MED_K_RELAY,
+};
+
+struct med_handle {
+	uint8_t kind;
+};
+
+/* The local address a datagram reached: where an answer must come from. */
+struct med_local {
+	bool valid;
+	int family;			/* AF_INET or AF_INET6 (v4-mapped) */
+	struct in_addr v4;
+	struct in6_addr v6;
+};
+
 struct conn {
+	struct med_handle h;		/* MED_K_CONN */
 	struct conn *prev, *next;	/* every connection */
 	struct conn *hnext;		/* online chain, by client id */
 	struct conn *dead_next;
+	struct conn *tnext;		/* token chain */
+	struct conn *pprev, *pnext;	/* waiting to be announced */
 	int fd;
 	bool dead, want_out, logged_in, spoke;
+	/*
+	 * announced: its peers have been told it is online (by this
+	 * connection, or by the one it replaced), so they hear when it goes.
+	 * pending: waiting for a BINDING, at most until announce_at.
+	 */
+	bool announced, pending, has_token, has_public;
 	uint8_t down_reason;		/* what to tell peers when reaped */
 	int64_t deadline;		/* CLOCK_MONOTONIC seconds */
 	struct sockaddr_storage addr;
 	struct shoal_channel ch;
+	int64_t announce_at;		/* ms, while pending */
+	uint8_t token[MED_TOKEN_LEN];	/* from the first LOGIN on */
+	/* What the peers were last told about it (PEER_UP, hashed). */
+	uint8_t view[16];
 	/* Valid while logged_in. */
 	struct mstore_client client;
 	uint16_t tunnel_port;
-	unsigned int n_endpoints;
+	/*
+	 * The first candidate: where its BINDING came from (public), else
+	 * the TCP source with its tunnel port (tcp_ep, if it gave one).
+	 */
+	struct med_endpoint public_ep, tcp_ep;
+	bool has_tcp_ep;
+	unsigned int n_endpoints;	/* LAN candidates */
 	struct med_endpoint ep[MED_MAX_ENDPOINTS];
+};
+
+enum med_udp_role {
+	MED_UDP_MAIN,			/* port P */
+	MED_UDP_ALT,			/* port P + 1, same address */
+	MED_UDP_PROBE,			/* --probe */
+	MED_UDP_N
+};
+
+struct med_udp {
+	struct med_handle h;		/* MED_K_UDP */
+	int fd;
+	int family;
+	bool dual;			/* [::]: IPv4 arrives v4-mapped */
+	enum med_udp_role role;
+};
+
+struct relay_side {
+	int64_t client;
+	uint8_t pubkey[32];
+	uint32_t id;
+	uint8_t key[MED_RELAY_KEY_LEN];
+	uint64_t counter;		/* of the last RELAY_BIND accepted */
+	bool bound;
+	struct sockaddr_storage ep;	/* where its RELAY_BIND came from */
+	socklen_t ep_len;
+	struct med_local local;		/* and the address it reached */
+};
+
+/* One relay port, forwarding between the two sides of a pair. */
+struct relay {
+	struct med_handle h;		/* MED_K_RELAY */
+	struct relay *lprev, *lnext;	/* every live one */
+	struct relay *dead_next;
+	int fd;
+	bool dead;
+	uint16_t port;
+	int64_t last_active;		/* ms: allocation or last forward */
+	struct relay_side side[2];
+};
+
+/* A sliding window: when each of the last cap events happened (ms). */
+struct med_rate {
+	unsigned int n, next;
+	int64_t t[MED_PW_SERVER_MAX];
+};
+
+struct pw_client {
+	struct pw_client *next;
+	int64_t id;
+	struct med_rate rate;
+};
+
+struct med_stats {
+	uint64_t bindings, bindings_known, udp_dropped;
+	uint64_t relayed, relay_dropped, relay_binds;
 };
 
 struct server {
@@ -116,17 +178,43 @@ struct server {
 	unsigned int n_conns, max_conns;
 	struct conn *online[MED_ONLINE_BUCKETS];
 	struct conn *dead;		/* closed after the current batch */
+	/* Login waiting for a BINDING, oldest (soonest deadline) first. */
+	struct conn *pending_head, *pending_tail;
+	/* Connections by UDP token; the bucket is a keyed hash of it. */
+	struct conn *tokens[MED_TOKEN_BUCKETS];
+	uint8_t token_key[16];
+
+	struct sockaddr_storage listen_addr;
+	socklen_t listen_len;
+	struct med_udp udp[MED_UDP_N];	/* fd -1: absent */
+	bool has_probe;
+	struct med_endpoint probe_ep;	/* as the LOGIN reply gives it */
+
+	uint16_t relay_lo, relay_hi;
+	struct relay **relays;		/* by port - relay_lo */
+	struct relay *relay_live;
+	struct relay *dead_relays;	/* freed after the current batch */
+
+	struct med_rate pw_server;
+	struct pw_client *pw_clients[MED_PW_BUCKETS];
+
+	struct med_stats stats;
+	/* One datagram, received or forwarded. */
+	uint8_t dgram[65536];
 	/* Replies and events apart: an event never clobbers a reply. */
 	uint8_t reply[SHOAL_TLV_MAX_MSG];
 	uint8_t event[SHOAL_TLV_MAX_MSG];
 };
 
 /* server.c */
+/* probe may be NULL; relay_lo..relay_hi the relay ports. */
 int server_open(struct server *srv, const struct sockaddr *addr,
-		socklen_t addr_len);
+		socklen_t addr_len, const struct sockaddr *probe,
+		socklen_t probe_len, uint16_t relay_lo, uint16_t relay_hi);
 int server_run(struct server *srv);
 void server_close(struct server *srv);
 int64_t server_now(void);
+int64_t server_now_ms(void);
 /* Queues a message built in buf and writes what the socket takes. */
 void conn_send(struct server *srv, struct conn *c, const uint8_t *buf,
 	       int len);
@@ -136,10 +224,62 @@ void conn_kill(struct server *srv, struct conn *c, uint8_t reason);
 struct conn *online_find(struct server *srv, int64_t id);
 void online_add(struct server *srv, struct conn *c);
 void online_remove(struct server *srv, struct conn *c);
+/* Logged in and announced: the peers know it, it takes part in presence. */
+struct conn *present_find(struct server *srv, int64_t id);
+/* Waiting to be announced: from LOGIN until a BINDING or announce_at. */
+void pending_add(struct server *srv, struct conn *c);
+void pending_remove(struct server *srv, struct conn *c);
+
+/* udp.c */
+/* Opens port P and P + 1 of the listen address, and the probe address. */
+int udp_open(struct server *srv, const struct sockaddr *probe,
+	     socklen_t probe_len);
+void udp_close(struct server *srv);
+void udp_readable(struct server *srv, struct med_udp *u);
+/* The connection's token: made at its first LOGIN, hashed for lookup. */
+void token_assign(struct server *srv, struct conn *c);
+void token_remove(struct server *srv, struct conn *c);
+/* Receives one datagram with the local address it reached: len or -1. */
+ssize_t udp_recv(int fd, uint8_t *buf, size_t size,
+		 struct sockaddr_storage *from, socklen_t *from_len,
+		 struct med_local *local);
+/* Sends from fd (of family), from local's address if valid: 0 or -1. */
+int udp_send(int fd, int family, const uint8_t *buf, size_t len,
+	     const struct sockaddr_storage *to, socklen_t to_len,
+	     const struct med_local *local);
+/* Sets the options udp_recv needs (PKTINFO) on a new socket. */
+int udp_prepare(int fd, int family, bool dual);
+/* A sockaddr as an ENDPOINT (v4-mapped shown as IPv4): 0 or -1. */
+int med_endpoint_from(struct med_endpoint *e, const struct sockaddr *sa);
+/* ENDPOINT's wire form (19 bytes at most): its length. */
+size_t med_endpoint_put(uint8_t *out, const struct med_endpoint *e);
+
+/* relay.c */
+int relay_open(struct server *srv, uint16_t lo, uint16_t hi);
+void relay_close(struct server *srv);
+void relay_readable(struct server *srv, struct relay *r);
+/*
+ * The RELAY request: 0 with the pair's allocation (made now, or the one
+ * it has) in *out, or a result code.  relay_tell then sends both sides
+ * their RELAY event.
+ */
+int relay_request(struct server *srv, struct conn *c,
+		  const uint8_t peer_key[32], struct relay **out);
+void relay_tell(struct server *srv, struct relay *r);
+/* Frees the allocations of a client, or of one pair. */
+void relay_free_client(struct server *srv, int64_t id);
+void relay_free_pair(struct server *srv, int64_t a, int64_t b);
+bool relay_of_client(struct server *srv, int64_t id);
+/* Frees the idle ones; then the freed ones are closed by relay_reap. */
+void relay_tick(struct server *srv, int64_t now_ms);
+void relay_reap(struct server *srv);
 
 /* requests.c: one decrypted message from c. */
 void request_handle(struct server *srv, struct conn *c, const uint8_t *msg,
 		    size_t len);
+/* Forgets password attempts older than their window; pw_free: all. */
+void pw_tick(struct server *srv, int64_t now_ms);
+void pw_free(struct server *srv);
 
 /* presence.c */
 /* IPV4, IPV6 (with their prefix lengths) and MAC of a client. */
@@ -159,6 +299,11 @@ void peerset_free(struct peerset *ps);
  * with announce, each online peer gets PEER_UP for c.
  */
 void presence_login(struct server *srv, struct conn *c, bool announce);
+/*
+ * Login completes (a BINDING, or the wait is over): c is announced, to
+ * the peers too if it is new to them or what they know of it changed.
+ */
+void presence_complete(struct server *srv, struct conn *c);
 /* Each online peer of c gets PEER_DOWN for c. */
 void presence_down(struct server *srv, struct conn *c, uint8_t reason);
 /*

@@ -3,11 +3,19 @@
  * Presence: PEER_UP and PEER_DOWN (docs/protocol.md, "Events").  Two
  * clients are peers while both are active members of some network;
  * mstore_peers_of() is the one definition.  An event goes out only where
- * both sides are online: an offline client has nobody to tell, and its
- * peers were told when it went offline.
+ * both sides are present (logged in and announced): an offline client has
+ * nobody to tell, and its peers were told when it went offline.
+ *
+ * A login is announced once the client's BINDING has told us its public
+ * tunnel endpoint (udp.c), or MED_ANNOUNCE_WAIT_MS after LOGIN without
+ * one: the first candidate its peers get is then the one most likely to
+ * work, and the PEER_UPs of a pair, the start signal for punching, reach
+ * both sides at once.
  */
 #include <stdlib.h>
 #include <string.h>
+
+#include <sodium.h>
 
 #include "mediator.h"
 
@@ -54,31 +62,42 @@ void med_put_addrs(struct shoal_tlv_writer *w,
 	shoal_tlv_put(w, MED_A_MAC, cl->mac, MSTORE_MAC_LEN);
 }
 
-/* PEER_UP telling whoever receives it about c. */
+static bool same_ep(const struct med_endpoint *a,
+		    const struct med_endpoint *b)
+{
+	return a->family == b->family && a->port == b->port &&
+	       !memcmp(a->addr, b->addr, a->family == 4 ? 4 : 16);
+}
+
+/*
+ * PEER_UP telling whoever receives it about c.  The first ENDPOINT is
+ * its public tunnel endpoint (its BINDING's source), else its TCP source
+ * with its tunnel port; the LAN candidates it named follow.
+ */
 static int build_peer_up(struct server *srv, const struct conn *c)
 {
+	const struct med_endpoint *first = NULL;
 	struct shoal_tlv_writer w;
 	uint8_t ep[19];
 	unsigned int i;
-	size_t len;
 
+	if (c->has_public)
+		first = &c->public_ep;
+	else if (c->has_tcp_ep)
+		first = &c->tcp_ep;
 	shoal_tlv_writer_init(&w, srv->event, sizeof(srv->event),
 			      MED_PEER_UP, 0, 0);
 	shoal_tlv_nest_start(&w, MED_A_PEER);
 	shoal_tlv_put(&w, MED_A_PUBLIC_KEY, c->client.pubkey, MSTORE_KEY_LEN);
 	shoal_tlv_put_str(&w, MED_A_NICKNAME, c->client.nickname);
 	med_put_addrs(&w, &c->client, srv->pool_prefix);
-	for (i = 0; i < c->n_endpoints; i++) {
-		const struct med_endpoint *e = &c->ep[i];
-		size_t alen = e->family == 4 ? 4 : 16;
-
-		ep[0] = e->family;
-		memcpy(ep + 1, e->addr, alen);
-		ep[1 + alen] = (uint8_t)(e->port >> 8);
-		ep[2 + alen] = (uint8_t)e->port;
-		len = 3 + alen;
-		shoal_tlv_put(&w, MED_A_ENDPOINT, ep, len);
-	}
+	if (first)
+		shoal_tlv_put(&w, MED_A_ENDPOINT, ep,
+			      med_endpoint_put(ep, first));
+	for (i = 0; i < c->n_endpoints; i++)
+		if (!first || !same_ep(first, &c->ep[i]))
+			shoal_tlv_put(&w, MED_A_ENDPOINT, ep,
+				      med_endpoint_put(ep, &c->ep[i]));
 	shoal_tlv_nest_end(&w);
 	return shoal_tlv_finish(&w);
 }
@@ -117,7 +136,7 @@ void presence_login(struct server *srv, struct conn *c, bool announce)
 	if (peerset_get(srv, c->client.id, &ps) < 0)
 		return;
 	for (i = 0; i < ps.n && !c->dead; i++) {
-		p = online_find(srv, ps.v[i].id);
+		p = present_find(srv, ps.v[i].id);
 		if (!p)
 			continue;
 		send_up(srv, c, p);
@@ -133,30 +152,63 @@ void presence_down(struct server *srv, struct conn *c, uint8_t reason)
 	struct conn *p;
 	size_t i;
 
+	/* Nobody heard it come: nobody needs to hear it go. */
+	if (!c->announced)
+		return;
+	c->announced = false;
 	if (peerset_get(srv, c->client.id, &ps) < 0)
 		return;
 	for (i = 0; i < ps.n; i++) {
-		p = online_find(srv, ps.v[i].id);
+		p = present_find(srv, ps.v[i].id);
 		if (p && p != c)
 			send_down(srv, p, c->client.pubkey, reason);
 	}
 	peerset_free(&ps);
 }
 
+void presence_complete(struct server *srv, struct conn *c)
+{
+	uint8_t view[sizeof(c->view)];
+	bool announce;
+	int len;
+
+	/*
+	 * Peers that know c (from the connection this one replaced, or an
+	 * earlier LOGIN on it) hear again only if what they would be told
+	 * changed: the PEER_UP itself is the view, hashed.
+	 */
+	len = build_peer_up(srv, c);
+	if (len < 0)
+		return;
+	crypto_generichash(view, sizeof(view), srv->event, (size_t)len,
+			   NULL, 0);
+	announce = !c->announced || sodium_memcmp(view, c->view,
+						  sizeof(view));
+	memcpy(c->view, view, sizeof(view));
+	c->announced = true;
+	presence_login(srv, c, announce);
+}
+
 void presence_changed(struct server *srv, int64_t id,
 		      const struct peerset *before,
 		      const struct peerset *after, bool both)
 {
-	struct conn *c = online_find(srv, id), *p;
+	struct conn *c, *p;
 	size_t i;
 
+	/* A pair that shares no network any more loses its relay. */
+	if (relay_of_client(srv, id))
+		for (i = 0; i < before->n; i++)
+			if (!peerset_has(after, before->v[i].id))
+				relay_free_pair(srv, id, before->v[i].id);
+	c = present_find(srv, id);
 	if (!c)
 		return;
 	for (i = 0; i < after->n; i++) {
 		if (peerset_has(before, after->v[i].id))
 			continue;
-		p = online_find(srv, after->v[i].id);
-		if (!p || !online_find(srv, id))
+		p = present_find(srv, after->v[i].id);
+		if (!p || !present_find(srv, id))
 			continue;
 		send_up(srv, c, p);
 		if (both)
@@ -165,8 +217,8 @@ void presence_changed(struct server *srv, int64_t id,
 	for (i = 0; i < before->n; i++) {
 		if (peerset_has(after, before->v[i].id))
 			continue;
-		p = online_find(srv, before->v[i].id);
-		if (!p || !online_find(srv, id))
+		p = present_find(srv, before->v[i].id);
+		if (!p || !present_find(srv, id))
 			continue;
 		send_down(srv, c, p->client.pubkey, MED_DOWN_UNSHARED);
 		if (both)

@@ -5,6 +5,8 @@
  * followed by whatever presence events the change implies.  The reply
  * goes out before the events, so a client sees its JOIN succeed before it
  * hears about the peers it brought.
+ *
+ * A LOGIN does not announce the client at once: see presence.c.
  */
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -33,6 +35,12 @@ static const char *result_text(int rc)
 		return "not logged in";
 	case MED_E_UNKNOWN_REQUEST:
 		return "unknown request type";
+	case MED_E_RELAY_FULL:
+		return "no relay port free";
+	case MED_E_NOT_PEER:
+		return "that peer is not online in a network you share";
+	case MED_E_PASSWORD_LIMIT:
+		return "too many password attempts, try again later";
 	case MSTORE_E_INVALID:
 		return "malformed request";
 	default:
@@ -100,6 +108,91 @@ static int get_password(const struct request *r, char *buf, size_t size,
 	return 0;
 }
 
+/*
+ * Argon2id runs inside the event loop (tens of milliseconds each), so a
+ * loop of wrong passwords would stall every other client.  Each run
+ * counts against its client and against the whole server, in sliding
+ * windows; over either, the request is refused before any hashing.  A
+ * client that makes new keys to get new windows still meets the server's.
+ */
+static bool rate_allows(const struct med_rate *rt, unsigned int cap,
+			int64_t window, int64_t now)
+{
+	/* Full ring: t[next] is the oldest of the last cap. */
+	return rt->n < cap || now - rt->t[rt->next] >= window;
+}
+
+static void rate_add(struct med_rate *rt, unsigned int cap, int64_t now)
+{
+	rt->t[rt->next] = now;
+	rt->next = (rt->next + 1) % cap;
+	if (rt->n < cap)
+		rt->n++;
+}
+
+static size_t pw_bucket(int64_t id)
+{
+	return (size_t)((uint64_t)id * 0x9e3779b97f4a7c15ULL >> 56) %
+	       MED_PW_BUCKETS;
+}
+
+static bool pw_allow(struct server *srv, int64_t id)
+{
+	int64_t now = server_now_ms();
+	struct pw_client *pc;
+	size_t b = pw_bucket(id);
+
+	for (pc = srv->pw_clients[b]; pc && pc->id != id; pc = pc->next)
+		;
+	if (pc && !rate_allows(&pc->rate, MED_PW_CLIENT_MAX,
+			       MED_PW_CLIENT_WINDOW_MS, now))
+		return false;
+	if (!rate_allows(&srv->pw_server, MED_PW_SERVER_MAX,
+			 MED_PW_SERVER_WINDOW_MS, now))
+		return false;
+	/*
+	 * At most MED_PW_SERVER_MAX new entries a second, each gone
+	 * MED_PW_CLIENT_WINDOW_MS after its last use (pw_tick): bounded.
+	 */
+	if (!pc) {
+		pc = calloc(1, sizeof(*pc));
+		if (!pc)
+			return false;
+		pc->id = id;
+		pc->next = srv->pw_clients[b];
+		srv->pw_clients[b] = pc;
+	}
+	rate_add(&pc->rate, MED_PW_CLIENT_MAX, now);
+	rate_add(&srv->pw_server, MED_PW_SERVER_MAX, now);
+	return true;
+}
+
+void pw_tick(struct server *srv, int64_t now_ms)
+{
+	struct pw_client **pp, *pc;
+	unsigned int last;
+	size_t b;
+
+	for (b = 0; b < MED_PW_BUCKETS; b++) {
+		for (pp = &srv->pw_clients[b]; (pc = *pp);) {
+			last = (pc->rate.next + MED_PW_CLIENT_MAX - 1) %
+			       MED_PW_CLIENT_MAX;
+			if (now_ms - pc->rate.t[last] >=
+			    MED_PW_CLIENT_WINDOW_MS) {
+				*pp = pc->next;
+				free(pc);
+			} else {
+				pp = &pc->next;
+			}
+		}
+	}
+}
+
+void pw_free(struct server *srv)
+{
+	pw_tick(srv, INT64_MAX);
+}
+
 static int get_network(const struct request *r, char *name)
 {
 	int ret = get_str(r, MED_A_NETWORK, name);
@@ -118,86 +211,24 @@ static int get_nick(const struct request *r, char *nick)
 	return ret ? MSTORE_E_BAD_NICK : 0;
 }
 
-/* What a client's peers know of it, to tell whether they must hear again. */
-struct peer_view {
-	char nickname[MSTORE_NICK_MAX + 1];
-	uint16_t tunnel_port;
-	unsigned int n_endpoints;
-	struct med_endpoint ep[MED_MAX_ENDPOINTS];
-};
-
-static void view_save(struct peer_view *v, const struct conn *c)
-{
-	memcpy(v->nickname, c->client.nickname, sizeof(v->nickname));
-	v->tunnel_port = c->tunnel_port;
-	v->n_endpoints = c->n_endpoints;
-	memcpy(v->ep, c->ep, sizeof(v->ep));
-}
-
-static void view_restore(const struct peer_view *v, struct conn *c)
-{
-	c->tunnel_port = v->tunnel_port;
-	c->n_endpoints = v->n_endpoints;
-	memcpy(c->ep, v->ep, sizeof(c->ep));
-}
-
-static bool view_same(const struct peer_view *v, const struct conn *c)
-{
-	return v->n_endpoints == c->n_endpoints &&
-	       !memcmp(v->ep, c->ep, v->n_endpoints * sizeof(v->ep[0])) &&
-	       !strcmp(v->nickname, c->client.nickname);
-}
-
-static void add_endpoint(struct conn *c, const struct med_endpoint *e)
-{
-	unsigned int i;
-
-	for (i = 0; i < c->n_endpoints; i++)
-		if (!memcmp(&c->ep[i], e, sizeof(*e)))
-			return;
-	if (c->n_endpoints < MED_MAX_ENDPOINTS)
-		c->ep[c->n_endpoints++] = *e;
-}
-
 /*
- * The candidates peers get: the address this connection comes from with
- * the client's tunnel port (right behind a port-preserving NAT) first,
- * then the LAN candidates the client named.
+ * The candidates peers get: the client's public tunnel endpoint once a
+ * BINDING told us (udp.c), else the address this connection comes from
+ * with the client's tunnel port (right behind a port-preserving NAT);
+ * then the LAN candidates the client named.  Everything is read before
+ * anything changes, so a malformed LOGIN leaves the connection as it was.
  */
 static int read_endpoints(const struct request *r, struct conn *c)
 {
+	struct med_endpoint lan[MED_MAX_ENDPOINTS], e;
 	struct shoal_tlv_iter it;
 	struct shoal_tlv_attr a;
-	struct med_endpoint e;
+	unsigned int n = 0, i;
 	uint16_t port = 0;
 
-	c->n_endpoints = 0;
 	if (shoal_tlv_find(&r->m, MED_A_TUNNEL_PORT, &a) &&
 	    !shoal_tlv_get_u16(&a, &port))
 		return MSTORE_E_INVALID;
-	c->tunnel_port = port;
-	if (port) {
-		memset(&e, 0, sizeof(e));
-		e.port = port;
-		if (c->addr.ss_family == AF_INET) {
-			const struct sockaddr_in *s4 = (const void *)&c->addr;
-
-			e.family = 4;
-			memcpy(e.addr, &s4->sin_addr, 4);
-			add_endpoint(c, &e);
-		} else if (c->addr.ss_family == AF_INET6) {
-			const struct sockaddr_in6 *s6 = (const void *)&c->addr;
-
-			if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
-				e.family = 4;
-				memcpy(e.addr, s6->sin6_addr.s6_addr + 12, 4);
-			} else {
-				e.family = 6;
-				memcpy(e.addr, &s6->sin6_addr, 16);
-			}
-			add_endpoint(c, &e);
-		}
-	}
 	shoal_tlv_iter_msg(&it, &r->m);
 	while (shoal_tlv_next(&it, &a)) {
 		if (a.type != MED_A_ENDPOINT)
@@ -216,8 +247,21 @@ static int read_endpoints(const struct request *r, struct conn *c)
 				    a.value[a.len - 1]);
 		if (!e.port)
 			return MSTORE_E_INVALID;
-		add_endpoint(c, &e);
+		for (i = 0; i < n; i++)
+			if (!memcmp(&lan[i], &e, sizeof(e)))
+				break;
+		/* More than we keep: the first ones are the client's best. */
+		if (i == n && n < MED_MAX_ENDPOINTS)
+			lan[n++] = e;
 	}
+	c->tunnel_port = port;
+	c->has_tcp_ep = port &&
+			!med_endpoint_from(&c->tcp_ep,
+					   (const struct sockaddr *)&c->addr);
+	if (c->has_tcp_ep)
+		c->tcp_ep.port = port;
+	c->n_endpoints = n;
+	memcpy(c->ep, lan, n * sizeof(lan[0]));
 	return 0;
 }
 
@@ -225,9 +269,8 @@ static void do_login(struct server *srv, struct conn *c, struct request *r)
 {
 	char nick[STR_MAX];
 	struct mstore_client cl;
-	struct peer_view saved;
 	struct conn *old;
-	bool announce;
+	uint8_t ep[19];
 	int rc;
 
 	rc = get_str(r, MED_A_NICKNAME, nick);
@@ -244,24 +287,26 @@ static void do_login(struct server *srv, struct conn *c, struct request *r)
 		reply(srv, c, r, rc);
 		return;
 	}
-	view_save(&saved, c);
 	rc = read_endpoints(r, c);
 	if (rc < 0) {
-		view_restore(&saved, c);
 		reply(srv, c, r, rc);
 		return;
 	}
 	/*
 	 * A second connection of the same key is the same client come back
 	 * (a restart, a new route): it replaces the old one without telling
-	 * the peers it left.  They hear again only if what they know of it
-	 * changed.
+	 * the peers it left.  They know it, so they hear about what happens
+	 * to it from now on; and again once its login completes, but only
+	 * if what they know of it changed (presence_complete).
 	 */
 	old = online_find(srv, cl.id);
 	if (old && old != c) {
-		view_save(&saved, old);
+		c->announced = old->announced;
+		memcpy(c->view, old->view, sizeof(c->view));
 		online_remove(srv, old);
+		pending_remove(srv, old);
 		old->logged_in = false;
+		old->announced = false;
 		conn_kill(srv, old, MED_DOWN_NONE);
 	}
 	if (c->logged_in)
@@ -269,21 +314,29 @@ static void do_login(struct server *srv, struct conn *c, struct request *r)
 	c->client = cl;
 	c->logged_in = true;
 	online_add(srv, c);
-	announce = !old || !view_same(&saved, c);
+	token_assign(srv, c);
+	/* A BINDING to this LOGIN says where it is now. */
+	c->has_public = false;
+	pending_add(srv, c);
 
 	reply_start(srv, r, MSTORE_OK);
 	shoal_tlv_put_str(&r->w, MED_A_NICKNAME, cl.nickname);
 	med_put_addrs(&r->w, &cl, srv->pool_prefix);
+	shoal_tlv_put(&r->w, MED_A_UDP_TOKEN, c->token, MED_TOKEN_LEN);
+	if (srv->has_probe)
+		shoal_tlv_put(&r->w, MED_A_PROBE, ep,
+			      med_endpoint_put(ep, &srv->probe_ep));
 	reply_send(srv, c, r);
-	presence_login(srv, c, announce);
 }
 
 static void do_logout(struct server *srv, struct conn *c, struct request *r)
 {
 	reply(srv, c, r, MSTORE_OK);
 	online_remove(srv, c);
+	pending_remove(srv, c);
 	c->logged_in = false;
 	presence_down(srv, c, MED_DOWN_LOGOUT);
+	relay_free_client(srv, c->client.id);
 }
 
 static void do_nick(struct server *srv, struct conn *c, struct request *r)
@@ -301,12 +354,18 @@ static void do_nick(struct server *srv, struct conn *c, struct request *r)
 static void do_create(struct server *srv, struct conn *c, struct request *r)
 {
 	char name[STR_MAX], pwbuf[MSTORE_PASSWORD_MAX + 1];
+	struct mstore_network info;
 	struct shoal_tlv_attr a;
 	const char *pw;
 	int rc = get_network(r, name);
 
 	if (!rc)
 		rc = get_password(r, pwbuf, sizeof(pwbuf), &pw);
+	/* It hashes only for a name that is free. */
+	if (!rc && pw &&
+	    mstore_network_info(srv->store, 0, name, &info) ==
+	    MSTORE_E_NO_NETWORK && !pw_allow(srv, c->client.id))
+		rc = MED_E_PASSWORD_LIMIT;
 	if (!rc)
 		rc = mstore_create(srv->store, c->client.id, name, pw,
 				   shoal_tlv_find(&r->m, MED_A_APPROVAL, &a),
@@ -319,6 +378,7 @@ static void do_join(struct server *srv, struct conn *c, struct request *r)
 {
 	char name[STR_MAX], pwbuf[MSTORE_PASSWORD_MAX + 1];
 	struct peerset before, after;
+	struct mstore_network info;
 	const char *pw;
 	int rc = get_network(r, name);
 
@@ -326,6 +386,19 @@ static void do_join(struct server *srv, struct conn *c, struct request *r)
 		rc = get_password(r, pwbuf, sizeof(pwbuf), &pw);
 	if (rc) {
 		reply(srv, c, r, rc);
+		return;
+	}
+	/*
+	 * mstore_join checks the password only for a network that has one
+	 * and a client that is neither in it nor waiting (or banned, which
+	 * we cannot see here: counting that too is harmless).
+	 */
+	if (pw && mstore_network_info(srv->store, c->client.id, name,
+				      &info) == MSTORE_OK &&
+	    info.has_password && info.state == MSTORE_STATE_NONE &&
+	    !pw_allow(srv, c->client.id)) {
+		sodium_memzero(pwbuf, sizeof(pwbuf));
+		reply(srv, c, r, MED_E_PASSWORD_LIMIT);
 		return;
 	}
 	peerset_get(srv, c->client.id, &before);
@@ -411,11 +484,18 @@ static void do_set_password(struct server *srv, struct conn *c,
 			    struct request *r)
 {
 	char name[STR_MAX], pwbuf[MSTORE_PASSWORD_MAX + 1];
+	struct mstore_network info;
 	const char *pw;
 	int rc = get_network(r, name);
 
 	if (!rc)
 		rc = get_password(r, pwbuf, sizeof(pwbuf), &pw);
+	/* Only the owner makes it hash. */
+	if (!rc && pw &&
+	    mstore_network_info(srv->store, c->client.id, name, &info) ==
+	    MSTORE_OK && info.owner == c->client.id &&
+	    !pw_allow(srv, c->client.id))
+		rc = MED_E_PASSWORD_LIMIT;
 	if (!rc)
 		rc = mstore_set_password(srv->store, c->client.id, name, pw);
 	sodium_memzero(pwbuf, sizeof(pwbuf));
@@ -455,6 +535,24 @@ static void do_delete(struct server *srv, struct conn *c, struct request *r)
 	free(m);
 }
 
+static void do_relay(struct server *srv, struct conn *c, struct request *r)
+{
+	struct shoal_tlv_attr a;
+	struct relay *rl;
+	int rc;
+
+	if (!shoal_tlv_find(&r->m, MED_A_PUBLIC_KEY, &a) || a.nested ||
+	    a.len != MSTORE_KEY_LEN) {
+		reply(srv, c, r, MSTORE_E_INVALID);
+		return;
+	}
+	rc = relay_request(srv, c, a.value, &rl);
+	reply(srv, c, r, rc);
+	/* The reply first: the events it promises follow it. */
+	if (!rc && !c->dead)
+		relay_tell(srv, rl);
+}
+
 static void put_member(struct server *srv, struct shoal_tlv_writer *w,
 		       const struct mstore_member *mb)
 {
@@ -463,7 +561,7 @@ static void put_member(struct server *srv, struct shoal_tlv_writer *w,
 	shoal_tlv_put(w, MED_A_PUBLIC_KEY, mb->client.pubkey, MSTORE_KEY_LEN);
 	med_put_addrs(w, &mb->client, srv->pool_prefix);
 	shoal_tlv_put_u8(w, MED_A_ONLINE,
-			 online_find(srv, mb->client.id) ? 1 : 0);
+			 present_find(srv, mb->client.id) ? 1 : 0);
 	shoal_tlv_put_u8(w, MED_A_STATE, (uint8_t)mb->state);
 	if (mb->is_owner)
 		shoal_tlv_put(w, MED_A_OWNER, NULL, 0);
@@ -515,7 +613,7 @@ void request_handle(struct server *srv, struct conn *c, const uint8_t *msg,
 		conn_kill(srv, c, MED_DOWN_LOST);
 		return;
 	}
-	if (r.m.type < MED_LOGIN || r.m.type > MED_KEEPALIVE) {
+	if (r.m.type < MED_LOGIN || r.m.type > MED_RELAY) {
 		reply(srv, c, &r, MED_E_UNKNOWN_REQUEST);
 		return;
 	}
@@ -562,6 +660,9 @@ void request_handle(struct server *srv, struct conn *c, const uint8_t *msg,
 		break;
 	case MED_KEEPALIVE:
 		reply(srv, c, &r, MSTORE_OK);
+		break;
+	case MED_RELAY:
+		do_relay(srv, c, &r);
 		break;
 	}
 }

@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: MIT
 /*
  * The mediator's event loop: one epoll set with the listening socket, a
- * 1 s timerfd, a signalfd and every connection.  Nothing here blocks: a
- * slow or hostile client costs only its own connection.
+ * 1 s timerfd, a signalfd, every connection, the UDP sockets (udp.c) and
+ * the relay ports (relay.c).  Nothing here blocks: a slow or hostile
+ * client costs only its own connection.
  *
  * A connection is never freed while an epoll batch may still name it:
  * conn_kill() only marks it and queues it, and server_reap() frees the
  * queue after the batch.  Reaping a logged-in connection tells its peers,
  * which may kill more connections (their output is full); the reaper
- * keeps going until the queue is empty.
+ * keeps going until the queue is empty.  Relays are freed the same way.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -41,6 +42,14 @@ int64_t server_now(void)
 	return ts.tv_sec;
 }
 
+int64_t server_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static size_t online_bucket(int64_t id)
 {
 	return (size_t)((uint64_t)id * 0x9e3779b97f4a7c15ULL >> 52) %
@@ -55,6 +64,47 @@ struct conn *online_find(struct server *srv, int64_t id)
 		if (c->client.id == id && c->logged_in && !c->dead)
 			return c;
 	return NULL;
+}
+
+struct conn *present_find(struct server *srv, int64_t id)
+{
+	struct conn *c = online_find(srv, id);
+
+	return c && c->announced ? c : NULL;
+}
+
+/*
+ * Every login waits the same time, so appending keeps the list in
+ * deadline order and the tick looks at its head only.
+ */
+void pending_add(struct server *srv, struct conn *c)
+{
+	pending_remove(srv, c);
+	c->pending = true;
+	c->announce_at = server_now_ms() + MED_ANNOUNCE_WAIT_MS;
+	c->pnext = NULL;
+	c->pprev = srv->pending_tail;
+	if (srv->pending_tail)
+		srv->pending_tail->pnext = c;
+	else
+		srv->pending_head = c;
+	srv->pending_tail = c;
+}
+
+void pending_remove(struct server *srv, struct conn *c)
+{
+	if (!c->pending)
+		return;
+	if (c->pprev)
+		c->pprev->pnext = c->pnext;
+	else
+		srv->pending_head = c->pnext;
+	if (c->pnext)
+		c->pnext->pprev = c->pprev;
+	else
+		srv->pending_tail = c->pprev;
+	c->pprev = c->pnext = NULL;
+	c->pending = false;
 }
 
 void online_add(struct server *srv, struct conn *c)
@@ -151,6 +201,8 @@ static void conn_free(struct server *srv, struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	srv->n_conns--;
+	pending_remove(srv, c);
+	token_remove(srv, c);
 	close(c->fd);
 	shoal_channel_wipe(&c->ch);
 	sodium_memzero(c, sizeof(*c));
@@ -165,12 +217,16 @@ static void server_reap(struct server *srv)
 		srv->dead = c->dead_next;
 		if (c->logged_in) {
 			online_remove(srv, c);
+			pending_remove(srv, c);
 			c->logged_in = false;
-			if (c->down_reason != MED_DOWN_NONE)
+			if (c->down_reason != MED_DOWN_NONE) {
 				presence_down(srv, c, c->down_reason);
+				relay_free_client(srv, c->client.id);
+			}
 		}
 		conn_free(srv, c);
 	}
+	relay_reap(srv);
 }
 
 static void conn_accept(struct server *srv)
@@ -203,6 +259,7 @@ static void conn_accept(struct server *srv)
 			continue;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		c->h.kind = MED_K_CONN;
 		c->fd = fd;
 		c->addr = addr;
 		c->deadline = server_now() + MED_HELLO_TIMEOUT;
@@ -277,12 +334,20 @@ static void conn_read(struct server *srv, struct conn *c)
 
 static void server_tick(struct server *srv)
 {
-	int64_t now = server_now();
+	int64_t now = server_now(), now_ms = server_now_ms();
 	struct conn *c;
 
 	for (c = srv->conns; c; c = c->next)
 		if (!c->dead && now >= c->deadline)
 			conn_kill(srv, c, MED_DOWN_LOST);
+	/* No BINDING came (UDP blocked, an old client): announce anyway. */
+	while ((c = srv->pending_head) && c->announce_at <= now_ms) {
+		pending_remove(srv, c);
+		if (!c->dead && c->logged_in)
+			presence_complete(srv, c);
+	}
+	relay_tick(srv, now_ms);
+	pw_tick(srv, now_ms);
 }
 
 static int add_fd(int epfd, int *fd)
@@ -296,9 +361,10 @@ static int add_fd(int epfd, int *fd)
  * As many descriptors as we may have; the connection cap stays below the
  * limit, so accept() never fails with EMFILE and spins on the listener.
  */
-static unsigned int conn_limit(void)
+static unsigned int conn_limit(unsigned int others)
 {
 	struct rlimit rl;
+	rlim_t reserve = 64 + (rlim_t)others;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		return 64;
@@ -307,29 +373,41 @@ static unsigned int conn_limit(void)
 		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
 			getrlimit(RLIMIT_NOFILE, &rl);
 	}
-	/* The database, epoll, the listener and their friends. */
-	if (rl.rlim_cur < 128)
+	/*
+	 * The database, epoll, the listener and their friends, and every
+	 * UDP socket we may open (others).
+	 */
+	if (rl.rlim_cur < reserve + 64)
 		return 64;
-	if (rl.rlim_cur - 64 > MED_MAX_CONNS)
+	if (rl.rlim_cur - reserve > MED_MAX_CONNS)
 		return MED_MAX_CONNS;
-	return (unsigned int)(rl.rlim_cur - 64);
+	return (unsigned int)(rl.rlim_cur - reserve);
 }
 
 int server_open(struct server *srv, const struct sockaddr *addr,
-		socklen_t addr_len)
+		socklen_t addr_len, const struct sockaddr *probe,
+		socklen_t probe_len, uint16_t relay_lo, uint16_t relay_hi)
 {
 	struct itimerspec tick = {
 		.it_interval = { .tv_sec = 1 },
 		.it_value = { .tv_sec = 1 },
 	};
-	int one = 1, zero = 0;
+	int one = 1, zero = 0, i, ret;
 	sigset_t mask;
 
 	srv->epfd = -1;
 	srv->listen_fd = -1;
 	srv->timer_fd = -1;
 	srv->signal_fd = -1;
-	srv->max_conns = conn_limit();
+	for (i = 0; i < MED_UDP_N; i++)
+		srv->udp[i].fd = -1;
+	srv->max_conns = conn_limit(MED_UDP_N + (unsigned int)relay_hi -
+				    relay_lo + 1);
+	if (addr_len > sizeof(srv->listen_addr))
+		return -EINVAL;
+	memcpy(&srv->listen_addr, addr, addr_len);
+	srv->listen_len = addr_len;
+	randombytes_buf(srv->token_key, sizeof(srv->token_key));
 
 	srv->listen_fd = socket(addr->sa_family,
 				SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -361,7 +439,10 @@ int server_open(struct server *srv, const struct sockaddr *addr,
 	    add_fd(srv->epfd, &srv->timer_fd) < 0 ||
 	    add_fd(srv->epfd, &srv->listen_fd) < 0)
 		return -errno;
-	return 0;
+	ret = udp_open(srv, probe, probe_len);
+	if (ret < 0)
+		return ret;
+	return relay_open(srv, relay_lo, relay_hi);
 }
 
 /* Runs until SIGINT or SIGTERM; returns the exit status. */
@@ -370,6 +451,7 @@ int server_run(struct server *srv)
 	struct epoll_event evs[MAX_EVENTS];
 	struct signalfd_siginfo si;
 	uint64_t ticks;
+	struct med_handle *h;
 	struct conn *c;
 	int n, i;
 
@@ -400,6 +482,15 @@ int server_run(struct server *srv)
 				conn_accept(srv);
 				continue;
 			}
+			h = p;
+			if (h->kind == MED_K_UDP) {
+				udp_readable(srv, p);
+				continue;
+			}
+			if (h->kind == MED_K_RELAY) {
+				relay_readable(srv, p);
+				continue;
+			}
 			c = p;
 			if (c->dead)
 				continue;
@@ -422,6 +513,9 @@ void server_close(struct server *srv)
 		conn_kill(srv, c, MED_DOWN_NONE);
 	}
 	server_reap(srv);
+	relay_close(srv);
+	udp_close(srv);
+	pw_free(srv);
 	if (srv->epfd >= 0)
 		close(srv->epfd);
 	if (srv->timer_fd >= 0)

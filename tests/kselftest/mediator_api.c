@@ -1,8 +1,15 @@
 // SPDX-License-Identifier: MIT
 /*
- * shoal-mediator over its TCP control channel, as a client sees it: first
- * start, login and stable addresses, the request errors, NETWORKS,
- * presence (PEER_UP, PEER_DOWN with each reason) and hostile connections.
+ * shoal-mediator over its TCP control channel and its UDP ports, as a
+ * client sees it: first start, login and stable addresses, the request
+ * errors, NETWORKS, presence (PEER_UP, PEER_DOWN with each reason, the
+ * wait for a BINDING), NAT discovery (BINDING from each port and the
+ * probe address), the relay, password limits and hostile connections and
+ * datagrams.
+ *
+ * The UDP messages are built and read here byte by byte from
+ * docs/protocol.md, not with lib/ctlmsg.c: a mistake in the codec must
+ * not be mirrored by the test.
  *
  * Each test starts build/san/bin/shoal-mediator ($SHOAL_BIN overrides
  * the directory) with a state directory of its own on 127.0.0.1 and a
@@ -14,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -38,13 +46,14 @@
 enum {
 	T_LOGIN = 1, T_LOGOUT, T_NICK, T_CREATE, T_JOIN, T_LEAVE, T_NETWORKS,
 	T_APPROVE, T_KICK, T_BAN, T_SET_PASSWORD, T_DELETE, T_KEEPALIVE,
-	T_PEER_UP = 64, T_PEER_DOWN = 65,
+	T_RELAY, T_PEER_UP = 64, T_PEER_DOWN = 65, T_RELAY_EV = 66,
 };
 
 enum {
 	A_RESULT = 1, A_MESSAGE, A_NICKNAME, A_NETWORK, A_PASSWORD, A_APPROVAL,
 	A_PUBLIC_KEY, A_IPV4, A_IPV6, A_MAC, A_ONLINE, A_STATE, A_OWNER,
-	A_TUNNEL_PORT, A_ENDPOINT, A_REASON,
+	A_TUNNEL_PORT, A_ENDPOINT, A_REASON, A_UDP_TOKEN, A_PROBE, A_RELAY_ID,
+	A_RELAY_KEY,
 	A_MEMBER = 0x8001, A_NETWORK_INFO = 0x8002, A_PEER = 0x8003,
 };
 
@@ -57,11 +66,24 @@ struct event {
 	char nick[64];
 	uint8_t ipv4[5], ipv6[17], mac[6];
 	int n_endpoints;
+	/* PEER_UP: the first ENDPOINT; RELAY: the relay's. */
+	uint8_t ep[19];
+	int ep_len;
+	/* RELAY */
+	uint32_t relay_id;
+	uint8_t relay_key[32];
 };
 
 struct client {
 	int fd;
 	struct shoal_channel ch;
+	/* Its "tunnel port": where its BINDINGs come from. */
+	int udp;
+	uint8_t token[16];
+	bool has_token;
+	uint8_t probe[19];
+	int probe_len;
+	int port;			/* the mediator's */
 	uint8_t priv[32], pub[32];
 	uint32_t next_id;
 	/* The last reply, copied out of the channel. */
@@ -80,13 +102,57 @@ struct login_info {
 
 /* ----- the server ----- */
 
+/* Whether type (SOCK_STREAM, SOCK_DGRAM) can bind addr:port now. */
+static bool port_free(int type, const char *addr, int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	int fd = socket(AF_INET, type, 0);
+	bool ok;
+
+	a.sin_port = htons((uint16_t)port);
+	inet_pton(AF_INET, addr, &a.sin_addr);
+	ok = fd >= 0 && !bind(fd, (struct sockaddr *)&a, sizeof(a));
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/*
+ * A port the kernel just gave out on 127.0.0.1, with the one above it
+ * free too (TCP and UDP): the mediator takes PORT+1 for UDP.
+ */
 static int free_port(void)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+	socklen_t len;
+	int fd, port, i;
 
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (i = 0; i < 100; i++) {
+		len = sizeof(a);
+		a.sin_port = 0;
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+		    getsockname(fd, (struct sockaddr *)&a, &len) < 0)
+			return -1;
+		port = ntohs(a.sin_port);
+		close(fd);
+		if (port < 65535 && port_free(SOCK_DGRAM, "127.0.0.1", port) &&
+		    port_free(SOCK_DGRAM, "127.0.0.1", port + 1) &&
+		    port_free(SOCK_STREAM, "127.0.0.1", port + 1))
+			return port;
+	}
+	return -1;
+}
+
+/* A UDP port free on addr. */
+static int free_udp_port(const char *addr)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0), port;
+
+	inet_pton(AF_INET, addr, &a.sin_addr);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
 	    getsockname(fd, (struct sockaddr *)&a, &len) < 0)
 		return -1;
@@ -126,11 +192,14 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static pid_t start_server(const char *dir, int port)
+/* extra: more options, NULL-terminated, or NULL. */
+static pid_t start_server_args(const char *dir, int port,
+			       const char *const *extra)
 {
 	const char *bindir = getenv("SHOAL_BIN");
 	char bin[4096], sd[4096], listen_on[64], out[4096], err[4096];
-	int i, fd;
+	const char *argv[32];
+	int i, n = 0, fd;
 	pid_t pid;
 
 	snprintf(bin, sizeof(bin), "%s/shoal-mediator",
@@ -145,8 +214,15 @@ static pid_t start_server(const char *dir, int port)
 		dup2(fd, 1);
 		fd = open(err, O_WRONLY | O_CREAT | O_APPEND, 0600);
 		dup2(fd, 2);
-		execl(bin, "shoal-mediator", "--state-dir", sd, "--listen",
-		      listen_on, (char *)NULL);
+		argv[n++] = "shoal-mediator";
+		argv[n++] = "--state-dir";
+		argv[n++] = sd;
+		argv[n++] = "--listen";
+		argv[n++] = listen_on;
+		for (i = 0; extra && extra[i] && n < 31; i++)
+			argv[n++] = extra[i];
+		argv[n] = NULL;
+		execv(bin, (char *const *)argv);
 		perror(bin);
 		_exit(127);
 	}
@@ -164,6 +240,11 @@ static pid_t start_server(const char *dir, int port)
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	return -1;
+}
+
+static pid_t start_server(const char *dir, int port)
+{
+	return start_server_args(dir, port, NULL);
 }
 
 static bool file_has(const char *path, const char *needle)
@@ -195,11 +276,36 @@ static int stop_server(pid_t pid)
 
 /* ----- a client ----- */
 
+/* A UDP socket on 127.0.0.1, any port. */
+static int udp_socket(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int udp_port_of(int fd)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+
+	if (getsockname(fd, (struct sockaddr *)&a, &len) < 0)
+		return -1;
+	return ntohs(a.sin_port);
+}
+
 static struct client *client_new(void)
 {
 	struct client *c = calloc(1, sizeof(*c));
 
 	c->fd = -1;
+	c->udp = udp_socket();
 	shoal_key_generate(c->priv);
 	shoal_key_public(c->pub, c->priv);
 	return c;
@@ -213,6 +319,8 @@ static int client_connect(struct client *c, int port,
 		shoal_channel_wipe(&c->ch);
 	}
 	c->n_ev = 0;
+	c->port = port;
+	c->has_token = false;
 	c->fd = tcp_connect(port);
 	if (c->fd < 0 || shoal_channel_client(&c->ch, c->priv, server_pub))
 		return -1;
@@ -231,6 +339,8 @@ static void client_close(struct client *c)
 static void client_free(struct client *c)
 {
 	client_close(c);
+	if (c->udp >= 0)
+		close(c->udp);
 	free(c);
 }
 
@@ -245,6 +355,19 @@ static void parse_event(struct client *c, const struct shoal_tlv_msg *m)
 	e = &c->ev[c->n_ev++];
 	memset(e, 0, sizeof(*e));
 	e->type = m->type;
+	if (m->type == T_RELAY_EV) {
+		if (shoal_tlv_find(m, A_PUBLIC_KEY, &a) && a.len == 32)
+			memcpy(e->key, a.value, 32);
+		if (shoal_tlv_find(m, A_ENDPOINT, &a) && a.len <= 19) {
+			memcpy(e->ep, a.value, a.len);
+			e->ep_len = a.len;
+		}
+		if (shoal_tlv_find(m, A_RELAY_ID, &a))
+			shoal_tlv_get_u32(&a, &e->relay_id);
+		if (shoal_tlv_find(m, A_RELAY_KEY, &a) && a.len == 32)
+			memcpy(e->relay_key, a.value, 32);
+		return;
+	}
 	if (m->type == T_PEER_DOWN) {
 		if (shoal_tlv_find(m, A_PUBLIC_KEY, &a) && a.len == 32)
 			memcpy(e->key, a.value, 32);
@@ -266,8 +389,11 @@ static void parse_event(struct client *c, const struct shoal_tlv_msg *m)
 			memcpy(e->ipv6, a.value, 17);
 		else if (a.type == A_MAC && a.len == 6)
 			memcpy(e->mac, a.value, 6);
-		else if (a.type == A_ENDPOINT)
-			e->n_endpoints++;
+		else if (a.type == A_ENDPOINT && !e->n_endpoints++ &&
+			 a.len <= 19) {
+			memcpy(e->ep, a.value, a.len);
+			e->ep_len = a.len;
+		}
 	}
 }
 
@@ -331,11 +457,146 @@ static int32_t req_finish(struct client *c, struct shoal_tlv_writer *w)
 	}
 }
 
-static int32_t login(struct client *c, const char *nick,
-		     struct login_info *li)
+/* ----- UDP ----- */
+
+static int udp_send_to(int fd, const char *addr, int port, const void *buf,
+		       size_t len)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+
+	a.sin_port = htons((uint16_t)port);
+	inet_pton(AF_INET, addr, &a.sin_addr);
+	return sendto(fd, buf, len, 0, (struct sockaddr *)&a, sizeof(a)) ==
+	       (ssize_t)len ? 0 : -1;
+}
+
+/* One datagram within timeout_ms: its length and source, or -1. */
+static ssize_t udp_wait(int fd, void *buf, size_t size,
+			struct sockaddr_in *from, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	socklen_t len = sizeof(*from);
+
+	if (poll(&pfd, 1, timeout_ms) != 1)
+		return -1;
+	return recvfrom(fd, buf, size, MSG_DONTWAIT, (struct sockaddr *)from,
+			&len);
+}
+
+/* Nothing arrives on fd within ms. */
+static bool udp_quiet(int fd, int ms)
+{
+	struct sockaddr_in from;
+	uint8_t buf[2048];
+
+	return udp_wait(fd, buf, sizeof(buf), &from, ms) < 0;
+}
+
+/* BINDING: marker, type 16, version 1, flags, txid, token. */
+static void build_binding(uint8_t out[40], uint8_t flags,
+			  const uint8_t txid[12], const uint8_t *token)
+{
+	memset(out, 0, 40);
+	out[4] = 16;
+	out[5] = 1;
+	out[8] = flags;
+	memcpy(out + 12, txid, 12);
+	if (token)
+		memcpy(out + 24, token, 16);
+}
+
+struct breply {
+	uint8_t family, flags;
+	uint16_t port;			/* mapped */
+	uint8_t addr[16];		/* mapped */
+	uint16_t from_port;		/* where the answer came from */
+	struct in_addr from_addr;
+};
+
+/* Sends a BINDING to addr:port and waits for its answer: 0 or -1. */
+static int binding(int fd, const char *addr, int port, uint8_t flags,
+		   const uint8_t *token, struct breply *r, int timeout_ms)
+{
+	uint8_t req[40], buf[2048], txid[12];
+	struct sockaddr_in from;
+	double end = now_s() + timeout_ms / 1000.0;
+	ssize_t n;
+
+	randombytes_buf(txid, sizeof(txid));
+	build_binding(req, flags, txid, token);
+	if (udp_send_to(fd, addr, port, req, sizeof(req)) < 0)
+		return -1;
+	for (;;) {
+		int left = (int)((end - now_s()) * 1000);
+
+		if (left <= 0)
+			return -1;
+		n = udp_wait(fd, buf, sizeof(buf), &from, left);
+		if (n < 0)
+			return -1;
+		/* BINDING_REPLY: 4 + 36 bytes, type 17, our txid. */
+		if (n != 40 || buf[0] || buf[1] || buf[2] || buf[3] ||
+		    buf[4] != 17 || buf[5] != 1 || buf[6] || buf[7] ||
+		    memcmp(buf + 28, txid, 12))
+			continue;
+		r->family = buf[8];
+		r->flags = buf[9];
+		r->port = (uint16_t)(buf[10] << 8 | buf[11]);
+		memcpy(r->addr, buf + 12, 16);
+		r->from_port = ntohs(from.sin_port);
+		r->from_addr = from.sin_addr;
+		return 0;
+	}
+}
+
+/* RELAY_BIND (18) or RELAY_BOUND (19) with its marker: 36 bytes. */
+static void build_relay(uint8_t out[36], uint8_t type, uint32_t id,
+			uint64_t counter, const uint8_t key[32])
+{
+	int i;
+
+	memset(out, 0, 36);
+	out[4] = type;
+	out[5] = 1;
+	for (i = 0; i < 4; i++)
+		out[8 + i] = (uint8_t)(id >> (24 - 8 * i));
+	for (i = 0; i < 8; i++)
+		out[12 + i] = (uint8_t)(counter >> (56 - 8 * i));
+	crypto_generichash(out + 20, 16, out + 4, 16, key, 32);
+}
+
+/*
+ * Sends a RELAY_BIND to the relay and waits for its RELAY_BOUND: 0 if
+ * one came that is exactly what the relay must answer, -1 if none did.
+ */
+static int relay_bind(int fd, int relay_port, uint32_t id, uint64_t counter,
+		      const uint8_t key[32], int timeout_ms)
+{
+	uint8_t req[36], want[36], buf[2048];
+	struct sockaddr_in from;
+	ssize_t n;
+
+	build_relay(req, 18, id, counter, key);
+	build_relay(want, 19, id, counter, key);
+	if (udp_send_to(fd, "127.0.0.1", relay_port, req, sizeof(req)) < 0)
+		return -1;
+	n = udp_wait(fd, buf, sizeof(buf), &from, timeout_ms);
+	if (n != 36 || memcmp(buf, want, 36) ||
+	    ntohs(from.sin_port) != relay_port)
+		return -1;
+	return 0;
+}
+
+/*
+ * LOGIN; with bind, then a BINDING with the token from the tunnel
+ * socket, as shoald does, which must be recognised.
+ */
+static int32_t login_opt(struct client *c, const char *nick,
+			 struct login_info *li, bool bind)
 {
 	struct shoal_tlv_writer w;
 	struct shoal_tlv_attr a;
+	struct breply r;
 	uint8_t ep[7] = { 4, 192, 168, 1, 10, 0xca, 0x6c };
 
 	req_start(c, &w, T_LOGIN);
@@ -355,7 +616,27 @@ static int32_t login(struct client *c, const char *nick,
 		memcpy(li->ipv6, a.value, 17);
 	if (shoal_tlv_find(&c->m, A_MAC, &a) && a.len == 6)
 		memcpy(li->mac, a.value, 6);
+	c->has_token = shoal_tlv_find(&c->m, A_UDP_TOKEN, &a) && a.len == 16;
+	if (c->has_token)
+		memcpy(c->token, a.value, 16);
+	c->probe_len = 0;
+	if (shoal_tlv_find(&c->m, A_PROBE, &a) && a.len <= 19) {
+		memcpy(c->probe, a.value, a.len);
+		c->probe_len = a.len;
+	}
+	if (!bind)
+		return 0;
+	if (!c->has_token ||
+	    binding(c->udp, "127.0.0.1", c->port, 0, c->token, &r,
+		    TIMEOUT_MS) < 0 || r.flags != 0x80)
+		return INT32_MIN + 1;
 	return 0;
+}
+
+static int32_t login(struct client *c, const char *nick,
+		     struct login_info *li)
+{
+	return login_opt(c, nick, li, true);
 }
 
 /* A request with any of NETWORK, NICKNAME, PASSWORD and APPROVAL. */
@@ -442,6 +723,25 @@ static int read_server_key(const char *dir, uint8_t pub[32])
 	return ret;
 }
 
+/* What the server said, for a failure's log. */
+static void show_stderr(const char *dir)
+{
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "sed 's/^/# /' %s/stderr >&2", dir);
+	if (system(cmd) < 0)
+		perror("system");
+}
+
+static void remove_dir(const char *dir)
+{
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) < 0)
+		perror("system");
+}
+
 FIXTURE_SETUP(mediator)
 {
 	struct rlimit rl;
@@ -457,6 +757,11 @@ FIXTURE_SETUP(mediator)
 	self->port = free_port();
 	ASSERT_LT(0, self->port);
 	self->pid = start_server(self->dir, self->port);
+	if (self->pid <= 0) {
+		/* Teardown does not run after a failed setup. */
+		show_stderr(self->dir);
+		remove_dir(self->dir);
+	}
 	ASSERT_LT(0, self->pid);
 	ASSERT_EQ(0, read_server_key(self->dir, self->spub));
 	self->a = client_new();
@@ -487,15 +792,37 @@ FIXTURE_TEARDOWN(mediator)
 		perror("system");
 }
 
-static void restart(struct __test_metadata *_metadata,
-		    FIXTURE_DATA(mediator) *self)
+static void restart_args(struct __test_metadata *_metadata,
+			 FIXTURE_DATA(mediator) *self,
+			 const char *const *extra)
 {
 	ASSERT_EQ(0, stop_server(self->pid));
-	self->pid = start_server(self->dir, self->port);
+	self->pid = start_server_args(self->dir, self->port, extra);
+	if (self->pid <= 0)
+		show_stderr(self->dir);
 	ASSERT_LT(0, self->pid);
 }
 
+static void restart(struct __test_metadata *_metadata,
+		    FIXTURE_DATA(mediator) *self)
+{
+	restart_args(_metadata, self, NULL);
+}
+
 /* ----- tests ----- */
+
+/* alice, bob and carol connected and logged in (l: carol's login). */
+static int three_logged_in(FIXTURE_DATA(mediator) *self,
+			   struct login_info *l)
+{
+	if (client_connect(self->a, self->port, self->spub) ||
+	    client_connect(self->b, self->port, self->spub) ||
+	    client_connect(self->c, self->port, self->spub) ||
+	    login(self->a, "alice", l) || login(self->b, "bob", l) ||
+	    login(self->c, "carol", l))
+		return -1;
+	return 0;
+}
 
 TEST_F(mediator, first_start)
 {
@@ -647,12 +974,7 @@ TEST_F(mediator, networks)
 	uint8_t online, state;
 	bool owner;
 
-	ASSERT_EQ(0, client_connect(self->a, self->port, self->spub));
-	ASSERT_EQ(0, client_connect(self->b, self->port, self->spub));
-	ASSERT_EQ(0, client_connect(self->c, self->port, self->spub));
-	ASSERT_EQ(0, login(self->a, "alice", &l));
-	ASSERT_EQ(0, login(self->b, "bob", &l));
-	ASSERT_EQ(0, login(self->c, "carol", &l));
+	ASSERT_EQ(0, three_logged_in(self, &l));
 	ASSERT_EQ(0, req(self->a, T_CREATE, "lan", NULL, NULL, false));
 	ASSERT_EQ(0, req(self->b, T_JOIN, "lan", NULL, NULL, false));
 	ASSERT_EQ(0, req(self->a, T_CREATE, "club", NULL, NULL, true));
@@ -950,6 +1272,657 @@ TEST_F_TIMEOUT(mediator, hello_timeout, 30)
 	/* One that spoke has the idle timeout (270 s) instead. */
 	EXPECT_EQ(0, req(self->a, T_KEEPALIVE, NULL, NULL, NULL, false));
 	close(idle);
+}
+
+/* ----- NAT discovery ----- */
+
+static int32_t req_relay(struct client *c, const uint8_t *key);
+static bool relays(int from, int to, int relay_port, size_t len);
+
+static const uint8_t lo4[4] = { 127, 0, 0, 1 };
+
+/* An ENDPOINT value: 4, 127.0.0.1, port. */
+static int ep_loopback(uint8_t ep[7], int port)
+{
+	ep[0] = 4;
+	memcpy(ep + 1, lo4, 4);
+	ep[5] = (uint8_t)(port >> 8);
+	ep[6] = (uint8_t)port;
+	return 7;
+}
+
+TEST_F(mediator, binding_ports)
+{
+	static const uint8_t zero12[12];
+	struct login_info l;
+	struct breply r;
+	int u = udp_socket(), port;
+
+	ASSERT_LE(0, u);
+	port = udp_port_of(u);
+	/* Anonymous (zero token): what it saw, from where it was sent. */
+	ASSERT_EQ(0, binding(u, "127.0.0.1", self->port, 0, NULL, &r,
+			     TIMEOUT_MS));
+	EXPECT_EQ(4, r.family);
+	EXPECT_EQ(0, r.flags);
+	EXPECT_EQ(port, r.port);
+	EXPECT_EQ(0, memcmp(r.addr, lo4, 4));
+	EXPECT_EQ(0, memcmp(r.addr + 4, zero12, 12));
+	EXPECT_EQ(self->port, r.from_port);
+	EXPECT_EQ(htonl(INADDR_LOOPBACK), r.from_addr.s_addr);
+
+	/* The alternate port answers too, from itself. */
+	ASSERT_EQ(0, binding(u, "127.0.0.1", self->port + 1, 0, NULL, &r,
+			     TIMEOUT_MS));
+	EXPECT_EQ(0, r.flags);
+	EXPECT_EQ(port, r.port);
+	EXPECT_EQ(self->port + 1, r.from_port);
+
+	/* 0x01: from the other port. */
+	ASSERT_EQ(0, binding(u, "127.0.0.1", self->port, 0x01, NULL, &r,
+			     TIMEOUT_MS));
+	EXPECT_EQ(0x01, r.flags);
+	EXPECT_EQ(port, r.port);
+	EXPECT_EQ(self->port + 1, r.from_port);
+	ASSERT_EQ(0, binding(u, "127.0.0.1", self->port + 1, 0x01, NULL, &r,
+			     TIMEOUT_MS));
+	EXPECT_EQ(0x01, r.flags);
+	EXPECT_EQ(self->port, r.from_port);
+
+	/* 0x02 without --probe: from where it came, flagged 0x40. */
+	ASSERT_EQ(0, binding(u, "127.0.0.1", self->port, 0x02, NULL, &r,
+			     TIMEOUT_MS));
+	EXPECT_EQ(0x42, r.flags);
+	EXPECT_EQ(port, r.port);
+	EXPECT_EQ(self->port, r.from_port);
+
+	/* And the LOGIN reply has no PROBE, but a token. */
+	ASSERT_EQ(0, client_connect(self->a, self->port, self->spub));
+	ASSERT_EQ(0, login_opt(self->a, "alice", &l, false));
+	EXPECT_TRUE(self->a->has_token);
+	EXPECT_EQ(0, self->a->probe_len);
+	close(u);
+}
+
+TEST_F(mediator, binding_probe)
+{
+	char probe[64];
+	const char *args[] = { "--probe", probe, NULL };
+	uint8_t want[7];
+	struct login_info l;
+	struct breply r;
+	int u = udp_socket(), qport = free_udp_port("127.0.0.2");
+
+	ASSERT_LE(0, u);
+	ASSERT_LT(0, qport);
+	snprintf(probe, sizeof(probe), "127.0.0.2:%d", qport);
+	restart_args(_metadata, self, args);
+
+	/* 0x02: from the probe address. */
+	ASSERT_EQ(0, binding(u, "127.0.0.1", self->port, 0x02, NULL, &r,
+			     TIMEOUT_MS));
+	EXPECT_EQ(0x02, r.flags);
+	EXPECT_EQ(udp_port_of(u), r.port);
+	EXPECT_EQ(qport, r.from_port);
+	EXPECT_EQ(htonl(0x7f000002), r.from_addr.s_addr);
+	/* The probe address answers for itself... */
+	ASSERT_EQ(0, binding(u, "127.0.0.2", qport, 0, NULL, &r,
+			     TIMEOUT_MS));
+	EXPECT_EQ(0, r.flags);
+	EXPECT_EQ(qport, r.from_port);
+	EXPECT_EQ(htonl(0x7f000002), r.from_addr.s_addr);
+	/* ...has no other port... */
+	ASSERT_EQ(0, binding(u, "127.0.0.2", qport, 0x01, NULL, &r,
+			     TIMEOUT_MS));
+	EXPECT_EQ(0x41, r.flags);
+	EXPECT_EQ(qport, r.from_port);
+	/* ...and its other address is the listen address, port P. */
+	ASSERT_EQ(0, binding(u, "127.0.0.2", qport, 0x02, NULL, &r,
+			     TIMEOUT_MS));
+	EXPECT_EQ(0x02, r.flags);
+	EXPECT_EQ(self->port, r.from_port);
+	EXPECT_EQ(htonl(INADDR_LOOPBACK), r.from_addr.s_addr);
+
+	/* The LOGIN reply names it. */
+	ASSERT_EQ(0, client_connect(self->a, self->port, self->spub));
+	ASSERT_EQ(0, login(self->a, "alice", &l));
+	want[0] = 4;
+	want[1] = 127;
+	want[2] = 0;
+	want[3] = 0;
+	want[4] = 2;
+	want[5] = (uint8_t)(qport >> 8);
+	want[6] = (uint8_t)qport;
+	ASSERT_EQ(7, self->a->probe_len);
+	EXPECT_EQ(0, memcmp(want, self->a->probe, 7));
+	close(u);
+}
+
+TEST_F(mediator, binding_token)
+{
+	struct login_info l;
+	struct breply r;
+	struct event e;
+	uint8_t ep[7], bad[16];
+	int u2 = udp_socket();
+
+	ASSERT_LE(0, u2);
+	ASSERT_EQ(0, client_connect(self->a, self->port, self->spub));
+	ASSERT_EQ(0, client_connect(self->b, self->port, self->spub));
+	ASSERT_EQ(0, client_connect(self->c, self->port, self->spub));
+	ASSERT_EQ(0, login(self->a, "alice", &l));
+	ASSERT_EQ(0, req(self->a, T_CREATE, "lan", NULL, NULL, false));
+	/* login() has checked b's BINDING came back with 0x80. */
+	ASSERT_EQ(0, login(self->b, "bob", &l));
+	ASSERT_EQ(0, req(self->b, T_JOIN, "lan", NULL, NULL, false));
+	/* The first candidate alice hears of is where that came from. */
+	ASSERT_EQ(0, wait_event(self->a, T_PEER_UP, self->b->pub, TIMEOUT_MS,
+				&e));
+	ASSERT_EQ(7, e.ep_len);
+	EXPECT_EQ(0, memcmp(e.ep, ep, ep_loopback(ep,
+						   udp_port_of(self->b->udp))));
+	EXPECT_EQ(2, e.n_endpoints);
+
+	/* A token nobody has is anonymous; so is one at another port. */
+	randombytes_buf(bad, sizeof(bad));
+	ASSERT_EQ(0, binding(u2, "127.0.0.1", self->port, 0, bad, &r,
+			     TIMEOUT_MS));
+	EXPECT_EQ(0, r.flags);
+	ASSERT_EQ(0, binding(u2, "127.0.0.1", self->port + 1, 0,
+			     self->b->token, &r, TIMEOUT_MS));
+	EXPECT_EQ(0, r.flags);
+
+	/* bob's mapping changes: the newest BINDING wins. */
+	ASSERT_EQ(0, binding(u2, "127.0.0.1", self->port, 0, self->b->token,
+			     &r, TIMEOUT_MS));
+	EXPECT_EQ(0x80, r.flags);
+	ASSERT_EQ(udp_port_of(u2), r.port);
+	EXPECT_TRUE(quiet(self->a, 200));
+	ASSERT_EQ(0, login(self->c, "carol", &l));
+	ASSERT_EQ(0, req(self->c, T_JOIN, "lan", NULL, NULL, false));
+	ASSERT_EQ(0, wait_event(self->c, T_PEER_UP, self->b->pub, TIMEOUT_MS,
+				&e));
+	ASSERT_EQ(7, e.ep_len);
+	EXPECT_EQ(0, memcmp(e.ep, ep, ep_loopback(ep, udp_port_of(u2))));
+
+	/* Logged out, the token means nothing. */
+	ASSERT_EQ(0, req(self->b, T_LOGOUT, NULL, NULL, NULL, false));
+	ASSERT_EQ(0, binding(self->b->udp, "127.0.0.1", self->port, 0,
+			     self->b->token, &r, TIMEOUT_MS));
+	EXPECT_EQ(0, r.flags);
+	close(u2);
+}
+
+/* A client is announced at its BINDING, or 3 s after LOGIN without. */
+TEST_F_TIMEOUT(mediator, announce_waits_for_binding, 30)
+{
+	struct login_info l;
+	struct breply r;
+	struct event e;
+	uint8_t ep[7];
+	double t0, t;
+
+	ASSERT_EQ(0, client_connect(self->a, self->port, self->spub));
+	ASSERT_EQ(0, client_connect(self->b, self->port, self->spub));
+	ASSERT_EQ(0, login(self->a, "alice", &l));
+	ASSERT_EQ(0, login(self->b, "bob", &l));
+	ASSERT_EQ(0, req(self->a, T_CREATE, "lan", NULL, NULL, false));
+	ASSERT_EQ(0, req(self->b, T_JOIN, "lan", NULL, NULL, false));
+	ASSERT_EQ(0, wait_event(self->a, T_PEER_UP, self->b->pub, TIMEOUT_MS,
+				NULL));
+	client_close(self->b);
+	ASSERT_EQ(0, wait_event(self->a, T_PEER_DOWN, self->b->pub,
+				TIMEOUT_MS, NULL));
+
+	/* Logged in without a BINDING: nobody hears yet, either way. */
+	ASSERT_EQ(0, client_connect(self->b, self->port, self->spub));
+	ASSERT_EQ(0, login_opt(self->b, NULL, &l, false));
+	EXPECT_TRUE(quiet(self->a, 1000));
+	EXPECT_TRUE(quiet(self->b, 10));
+	/* The BINDING completes it: both hear at once. */
+	t0 = now_s();
+	ASSERT_EQ(0, binding(self->b->udp, "127.0.0.1", self->port, 0,
+			     self->b->token, &r, TIMEOUT_MS));
+	EXPECT_EQ(0x80, r.flags);
+	ASSERT_EQ(0, wait_event(self->a, T_PEER_UP, self->b->pub, TIMEOUT_MS,
+				&e));
+	ASSERT_EQ(0, wait_event(self->b, T_PEER_UP, self->a->pub, TIMEOUT_MS,
+				NULL));
+	EXPECT_GT(0.5, now_s() - t0);
+	EXPECT_EQ(0, memcmp(e.ep, ep, ep_loopback(ep,
+						   udp_port_of(self->b->udp))));
+	client_close(self->b);
+	ASSERT_EQ(0, wait_event(self->a, T_PEER_DOWN, self->b->pub,
+				TIMEOUT_MS, NULL));
+
+	/* None comes: 3 s later, with the TCP source and tunnel port. */
+	ASSERT_EQ(0, client_connect(self->b, self->port, self->spub));
+	t0 = now_s();
+	ASSERT_EQ(0, login_opt(self->b, NULL, &l, false));
+	ASSERT_EQ(0, wait_event(self->a, T_PEER_UP, self->b->pub, 6000, &e));
+	t = now_s() - t0;
+	TH_LOG("announced %.2f s after LOGIN without a BINDING", t);
+	/* 3 s, at the server's next one-second tick: 3 to 4 s. */
+	EXPECT_LE(2.9, t);
+	EXPECT_GT(5.0, t);
+	ASSERT_EQ(7, e.ep_len);
+	EXPECT_EQ(0, memcmp(e.ep, ep, ep_loopback(ep, 51820)));
+	ASSERT_EQ(0, wait_event(self->b, T_PEER_UP, self->a->pub, TIMEOUT_MS,
+				NULL));
+	/* A BINDING after that moves the endpoint, quietly. */
+	ASSERT_EQ(0, binding(self->b->udp, "127.0.0.1", self->port, 0,
+			     self->b->token, &r, TIMEOUT_MS));
+	EXPECT_EQ(0x80, r.flags);
+	EXPECT_TRUE(quiet(self->a, 200));
+}
+
+/*
+ * On [::] everything is dual-stack: IPv4 clients are seen (and relayed
+ * to) as IPv4, and an answer from the other port leaves from the address
+ * the request reached.
+ */
+TEST_F(mediator, dual_stack)
+{
+	char listen_on[32];
+	const char *args[] = { "--listen", listen_on, NULL };
+	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6 }, from6;
+	uint8_t req6[40], buf[64], txid[12];
+	struct login_info l;
+	struct breply r;
+	struct event e, e2;
+	socklen_t len = sizeof(a6);
+	int u = udp_socket(), u6, i, rp;
+	ssize_t n;
+
+	ASSERT_LE(0, u);
+	snprintf(listen_on, sizeof(listen_on), "[::]:%d", self->port);
+	restart_args(_metadata, self, args);
+
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, binding(u, "127.0.0.1", self->port, i, NULL, &r,
+				     TIMEOUT_MS));
+		EXPECT_EQ(4, r.family);
+		EXPECT_EQ(i, r.flags);
+		EXPECT_EQ(0, memcmp(r.addr, lo4, 4));
+		EXPECT_EQ(udp_port_of(u), r.port);
+		EXPECT_EQ(self->port + i, r.from_port);
+		EXPECT_EQ(htonl(INADDR_LOOPBACK), r.from_addr.s_addr);
+	}
+
+	/* IPv6: family 6, the address in full. */
+	u6 = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ASSERT_LE(0, u6);
+	a6.sin6_addr = in6addr_loopback;
+	ASSERT_EQ(0, bind(u6, (struct sockaddr *)&a6, sizeof(a6)));
+	ASSERT_EQ(0, getsockname(u6, (struct sockaddr *)&a6, &len));
+	randombytes_buf(txid, sizeof(txid));
+	build_binding(req6, 0x01, txid, NULL);
+	a6.sin6_port = htons((uint16_t)self->port);
+	ASSERT_EQ(40, sendto(u6, req6, 40, 0, (struct sockaddr *)&a6,
+			     sizeof(a6)));
+	{
+		struct pollfd pfd = { .fd = u6, .events = POLLIN };
+
+		ASSERT_EQ(1, poll(&pfd, 1, TIMEOUT_MS));
+	}
+	len = sizeof(from6);
+	n = recvfrom(u6, buf, sizeof(buf), 0, (struct sockaddr *)&from6,
+		     &len);
+	ASSERT_EQ(40, n);
+	EXPECT_EQ(17, buf[4]);
+	EXPECT_EQ(6, buf[8]);
+	EXPECT_EQ(0x01, buf[9]);
+	EXPECT_EQ(0, memcmp(buf + 12, &in6addr_loopback, 16));
+	EXPECT_EQ(0, memcmp(buf + 28, txid, 12));
+	EXPECT_EQ(self->port + 1, ntohs(from6.sin6_port));
+	EXPECT_TRUE(IN6_IS_ADDR_LOOPBACK(&from6.sin6_addr));
+	close(u6);
+
+	/* An IPv4 client's relay is an IPv4 address. */
+	ASSERT_EQ(0, client_connect(self->a, self->port, self->spub));
+	ASSERT_EQ(0, client_connect(self->b, self->port, self->spub));
+	ASSERT_EQ(0, login(self->a, "alice", &l));
+	ASSERT_EQ(0, login(self->b, "bob", &l));
+	ASSERT_EQ(0, req(self->a, T_CREATE, "lan", NULL, NULL, false));
+	ASSERT_EQ(0, req(self->b, T_JOIN, "lan", NULL, NULL, false));
+	ASSERT_EQ(0, wait_event(self->a, T_PEER_UP, self->b->pub, TIMEOUT_MS,
+				&e));
+	/* Its public endpoint too. */
+	ASSERT_EQ(7, ep_loopback(buf, udp_port_of(self->b->udp)));
+	EXPECT_EQ(0, memcmp(e.ep, buf, 7));
+	ASSERT_EQ(0, req_relay(self->a, self->b->pub));
+	ASSERT_EQ(0, wait_event(self->a, T_RELAY_EV, self->b->pub, TIMEOUT_MS,
+				&e));
+	ASSERT_EQ(7, e.ep_len);
+	EXPECT_EQ(4, e.ep[0]);
+	EXPECT_EQ(0, memcmp(e.ep + 1, lo4, 4));
+	ASSERT_EQ(0, wait_event(self->b, T_RELAY_EV, self->a->pub, TIMEOUT_MS,
+				&e2));
+	/* And it relays, from the address it was sent to. */
+	rp = e.ep[5] << 8 | e.ep[6];
+	ASSERT_EQ(0, relay_bind(self->a->udp, rp, e.relay_id, 1, e.relay_key,
+				TIMEOUT_MS));
+	ASSERT_EQ(0, relay_bind(self->b->udp, rp, e2.relay_id, 1,
+				e2.relay_key, TIMEOUT_MS));
+	EXPECT_TRUE(relays(self->a->udp, self->b->udp, rp, 200));
+	EXPECT_TRUE(relays(self->b->udp, self->a->udp, rp, 200));
+	close(u);
+}
+
+/* ----- the relay ----- */
+
+static int32_t req_relay(struct client *c, const uint8_t *key)
+{
+	struct shoal_tlv_writer w;
+
+	req_start(c, &w, T_RELAY);
+	if (key)
+		shoal_tlv_put(&w, A_PUBLIC_KEY, key, 32);
+	return req_finish(c, &w);
+}
+
+static int ep_port(const struct event *e)
+{
+	return e->ep_len == 7 ? e->ep[5] << 8 | e->ep[6] : -1;
+}
+
+/* Sends len random bytes from one socket; true if to got them unchanged. */
+static bool relays(int from, int to, int relay_port, size_t len)
+{
+	uint8_t msg[1400], buf[2048];
+	struct sockaddr_in src;
+	ssize_t n;
+
+	randombytes_buf(msg, len);
+	if (udp_send_to(from, "127.0.0.1", relay_port, msg, len) < 0)
+		return false;
+	n = udp_wait(to, buf, sizeof(buf), &src, 2000);
+	return n == (ssize_t)len && !memcmp(buf, msg, len) &&
+	       ntohs(src.sin_port) == relay_port;
+}
+
+TEST_F(mediator, relay)
+{
+	struct event ea, eb, ea2, eb2;
+	struct login_info l;
+	uint8_t stranger[32], pkt[36], key[32];
+	int x = udp_socket(), a2 = udp_socket(), ua, ub, rp;
+
+	ASSERT_LE(0, x);
+	ASSERT_LE(0, a2);
+	ASSERT_EQ(0, three_logged_in(self, &l));
+	ASSERT_EQ(0, req(self->a, T_CREATE, "lan", NULL, NULL, false));
+	ASSERT_EQ(0, req(self->b, T_JOIN, "lan", NULL, NULL, false));
+
+	/* Only a peer online in a shared network. */
+	randombytes_buf(stranger, sizeof(stranger));
+	EXPECT_EQ(-103, req_relay(self->a, self->c->pub));
+	EXPECT_EQ(-103, req_relay(self->a, stranger));
+	EXPECT_EQ(-103, req_relay(self->a, self->a->pub));
+	EXPECT_EQ(-3, req_relay(self->a, NULL));
+	EXPECT_EQ(-103, req_relay(self->c, self->a->pub));
+
+	ASSERT_EQ(0, req_relay(self->a, self->b->pub));
+	ASSERT_EQ(0, wait_event(self->a, T_RELAY_EV, self->b->pub, TIMEOUT_MS,
+				&ea));
+	ASSERT_EQ(0, wait_event(self->b, T_RELAY_EV, self->a->pub, TIMEOUT_MS,
+				&eb));
+	rp = ep_port(&ea);
+	ASSERT_LT(0, rp);
+	/* The relay is where each one's TCP connection went. */
+	EXPECT_EQ(0, memcmp(ea.ep, eb.ep, 7));
+	EXPECT_EQ(0, memcmp(ea.ep + 1, lo4, 4));
+	EXPECT_NE(ea.relay_id, eb.relay_id);
+	EXPECT_NE(0, memcmp(ea.relay_key, eb.relay_key, 32));
+	/* bob asks too: the same allocation, told again. */
+	ASSERT_EQ(0, req_relay(self->b, self->a->pub));
+	ASSERT_EQ(0, wait_event(self->a, T_RELAY_EV, self->b->pub, TIMEOUT_MS,
+				&ea2));
+	ASSERT_EQ(0, wait_event(self->b, T_RELAY_EV, self->a->pub, TIMEOUT_MS,
+				&eb2));
+	EXPECT_EQ(rp, ep_port(&eb2));
+	EXPECT_EQ(ea.relay_id, ea2.relay_id);
+	EXPECT_EQ(eb.relay_id, eb2.relay_id);
+	EXPECT_EQ(0, memcmp(ea.relay_key, ea2.relay_key, 32));
+
+	ua = self->a->udp;
+	ub = self->b->udp;
+	/* Before binding, nothing passes. */
+	ASSERT_EQ(0, udp_send_to(ua, "127.0.0.1", rp, "x", 1));
+	EXPECT_TRUE(udp_quiet(ub, 200));
+	/* A wrong side's key, a wrong id: no answer. */
+	EXPECT_EQ(-1, relay_bind(ua, rp, ea.relay_id, 10, eb.relay_key, 300));
+	EXPECT_EQ(-1, relay_bind(ua, rp, ea.relay_id ^ 1, 10, ea.relay_key,
+				 300));
+	ASSERT_EQ(0, relay_bind(ua, rp, ea.relay_id, 1000, ea.relay_key,
+				TIMEOUT_MS));
+	ASSERT_EQ(0, relay_bind(ub, rp, eb.relay_id, 5, eb.relay_key,
+				TIMEOUT_MS));
+	/* Both ways, unchanged. */
+	EXPECT_TRUE(relays(ua, ub, rp, 100));
+	EXPECT_TRUE(relays(ub, ua, rp, 1400));
+	EXPECT_TRUE(relays(ua, ub, rp, 1));
+
+	/* A third socket cannot inject. */
+	ASSERT_EQ(0, udp_send_to(x, "127.0.0.1", rp, "inject", 6));
+	EXPECT_TRUE(udp_quiet(ua, 200));
+	EXPECT_TRUE(udp_quiet(ub, 10));
+	/* Nor take alice's place with her RELAY_BIND replayed... */
+	build_relay(pkt, 18, ea.relay_id, 1000, ea.relay_key);
+	ASSERT_EQ(0, udp_send_to(x, "127.0.0.1", rp, pkt, sizeof(pkt)));
+	EXPECT_TRUE(udp_quiet(x, 200));
+	EXPECT_TRUE(relays(ub, ua, rp, 50));
+	/* ...or an older one... */
+	EXPECT_EQ(-1, relay_bind(x, rp, ea.relay_id, 999, ea.relay_key, 200));
+	/* ...or a new counter under a MAC that is wrong. */
+	build_relay(pkt, 18, ea.relay_id, 2000, ea.relay_key);
+	pkt[35] ^= 1;
+	ASSERT_EQ(0, udp_send_to(x, "127.0.0.1", rp, pkt, sizeof(pkt)));
+	EXPECT_TRUE(udp_quiet(x, 200));
+	memcpy(key, ea.relay_key, 32);
+	key[0] ^= 1;
+	EXPECT_EQ(-1, relay_bind(x, rp, ea.relay_id, 2000, key, 200));
+	EXPECT_TRUE(relays(ub, ua, rp, 50));
+	EXPECT_TRUE(udp_quiet(x, 10));
+
+	/* alice's mapping moves: a fresh RELAY_BIND moves the relay. */
+	ASSERT_EQ(0, relay_bind(a2, rp, ea.relay_id, 3000, ea.relay_key,
+				TIMEOUT_MS));
+	EXPECT_TRUE(relays(ub, a2, rp, 60));
+	EXPECT_TRUE(udp_quiet(ua, 10));
+	EXPECT_TRUE(relays(a2, ub, rp, 60));
+	/* The old endpoint is nobody now. */
+	ASSERT_EQ(0, udp_send_to(ua, "127.0.0.1", rp, "old", 3));
+	EXPECT_TRUE(udp_quiet(ub, 200));
+
+	/* Kicked: no shared network, no relay. */
+	ASSERT_EQ(0, req(self->a, T_KICK, "lan", "bob", NULL, false));
+	ASSERT_EQ(0, wait_event(self->a, T_PEER_DOWN, self->b->pub,
+				TIMEOUT_MS, NULL));
+	ASSERT_EQ(0, udp_send_to(ub, "127.0.0.1", rp, "after", 5));
+	EXPECT_TRUE(udp_quiet(a2, 300));
+	EXPECT_EQ(-1, relay_bind(ub, rp, eb.relay_id, 6, eb.relay_key, 200));
+	EXPECT_EQ(-103, req_relay(self->a, self->b->pub));
+	close(x);
+	close(a2);
+}
+
+/* One relay port: a second pair waits for the first to go offline. */
+TEST_F(mediator, relay_ports_run_out)
+{
+	char range[32];
+	const char *args[] = { "--relay-ports", range, NULL };
+	struct login_info l;
+	struct event e;
+	int rp = free_udp_port("127.0.0.1");
+
+	ASSERT_LT(0, rp);
+	snprintf(range, sizeof(range), "%d-%d", rp, rp);
+	restart_args(_metadata, self, args);
+	ASSERT_EQ(0, three_logged_in(self, &l));
+	ASSERT_EQ(0, req(self->a, T_CREATE, "lan", NULL, NULL, false));
+	ASSERT_EQ(0, req(self->b, T_JOIN, "lan", NULL, NULL, false));
+	ASSERT_EQ(0, req(self->c, T_JOIN, "lan", NULL, NULL, false));
+	ASSERT_EQ(0, req_relay(self->a, self->b->pub));
+	ASSERT_EQ(0, wait_event(self->a, T_RELAY_EV,
+				self->b->pub, TIMEOUT_MS, &e));
+	EXPECT_EQ(rp, ep_port(&e));
+	EXPECT_EQ(-102, req_relay(self->a, self->c->pub));
+	/* bob goes offline: his allocation goes with him. */
+	client_close(self->b);
+	ASSERT_EQ(0, wait_event(self->a, T_PEER_DOWN, self->b->pub,
+				TIMEOUT_MS, NULL));
+	ASSERT_EQ(0, req_relay(self->c, self->a->pub));
+	ASSERT_EQ(0, wait_event(self->a, T_RELAY_EV, self->c->pub, TIMEOUT_MS,
+				&e));
+	EXPECT_EQ(rp, ep_port(&e));
+}
+
+/* Garbage on every UDP port is dropped, and the server goes on. */
+TEST_F(mediator, udp_garbage)
+{
+	static uint8_t big[65507];
+	uint8_t buf[64], txid[12] = { 1 };
+	struct login_info l;
+	struct breply r;
+	int u = udp_socket(), i, k, port;
+
+	ASSERT_LE(0, u);
+	randombytes_buf(big, sizeof(big));
+	for (k = 0; k < 2; k++) {
+		port = self->port + k;
+		for (i = 0; i < 300; i++)
+			udp_send_to(u, "127.0.0.1", port, big,
+				    1 + randombytes_uniform(100));
+		udp_send_to(u, "127.0.0.1", port, big, 0);
+		udp_send_to(u, "127.0.0.1", port, big, sizeof(big));
+		memset(buf, 0, sizeof(buf));
+		udp_send_to(u, "127.0.0.1", port, buf, 4);
+		udp_send_to(u, "127.0.0.1", port, buf, 3);
+		/* A BINDING one byte long or short. */
+		build_binding(buf, 0, txid, NULL);
+		udp_send_to(u, "127.0.0.1", port, buf, 41);
+		udp_send_to(u, "127.0.0.1", port, buf, 39);
+		/* Without its marker. */
+		udp_send_to(u, "127.0.0.1", port, buf + 4, 36);
+		/* Another version, reserved bits, an unknown flag, type. */
+		build_binding(buf, 0, txid, NULL);
+		buf[5] = 2;
+		udp_send_to(u, "127.0.0.1", port, buf, 40);
+		build_binding(buf, 0, txid, NULL);
+		buf[7] = 1;
+		udp_send_to(u, "127.0.0.1", port, buf, 40);
+		build_binding(buf, 0x04, txid, NULL);
+		udp_send_to(u, "127.0.0.1", port, buf, 40);
+		build_binding(buf, 0, txid, NULL);
+		buf[10] = 1;
+		udp_send_to(u, "127.0.0.1", port, buf, 40);
+		build_binding(buf, 0, txid, NULL);
+		buf[4] = 17;
+		udp_send_to(u, "127.0.0.1", port, buf, 40);
+		build_binding(buf, 0, txid, NULL);
+		buf[4] = 18;
+		udp_send_to(u, "127.0.0.1", port, buf, 40);
+	}
+	EXPECT_TRUE(udp_quiet(u, 300));
+	/* Still answering, on UDP and TCP. */
+	ASSERT_EQ(0, binding(u, "127.0.0.1", self->port, 0, NULL, &r,
+			     TIMEOUT_MS));
+	EXPECT_EQ(0, r.flags);
+	ASSERT_EQ(0, client_connect(self->a, self->port, self->spub));
+	ASSERT_EQ(0, login(self->a, "alice", &l));
+	close(u);
+}
+
+/* Argon2 in the event loop: five password checks per client per 10 s. */
+TEST_F(mediator, password_attempts_limited)
+{
+	struct login_info l;
+	double t0;
+	int i;
+
+	ASSERT_EQ(0, three_logged_in(self, &l));
+	ASSERT_EQ(0, req(self->a, T_CREATE, "lan", NULL, "secret", false));
+	for (i = 0; i < 5; i++)
+		EXPECT_EQ(-14, req(self->b, T_JOIN, "lan", NULL, "wrong",
+				   false));
+	/* Over the limit: refused without hashing, right password or not. */
+	t0 = now_s();
+	EXPECT_EQ(-104, req(self->b, T_JOIN, "lan", NULL, "wrong", false));
+	EXPECT_EQ(-104, req(self->b, T_JOIN, "lan", NULL, "secret", false));
+	EXPECT_GT(0.05, now_s() - t0);
+	/* Without a password nothing is hashed: the usual answer. */
+	EXPECT_EQ(-13, req(self->b, T_JOIN, "lan", NULL, NULL, false));
+	/* Someone else still may. */
+	EXPECT_EQ(0, req(self->c, T_JOIN, "lan", NULL, "secret", false));
+	/*
+	 * Hashing a new password counts the same: CREATE was one.  (After a
+	 * second, so that the server-wide 8 a second do not interfere.)
+	 */
+	usleep(1100000);
+	for (i = 0; i < 4; i++)
+		EXPECT_EQ(0, req(self->a, T_SET_PASSWORD, "lan", NULL, "new",
+				 false));
+	EXPECT_EQ(-104, req(self->a, T_SET_PASSWORD, "lan", NULL, "newer",
+			    false));
+	EXPECT_EQ(-104, req(self->a, T_CREATE, "lan2", NULL, "pw", false));
+	/* Removing one hashes nothing. */
+	EXPECT_EQ(0, req(self->a, T_SET_PASSWORD, "lan", NULL, NULL, false));
+}
+
+/* Bad --relay-ports and --probe: exit 2 with a message, before anything. */
+TEST(bad_options)
+{
+	static const char *const bad[][2] = {
+		{ "--relay-ports", "" },
+		{ "--relay-ports", "51810" },
+		{ "--relay-ports", "51999-51810" },
+		{ "--relay-ports", "0-10" },
+		{ "--relay-ports", "1-65536" },
+		{ "--relay-ports", "a-b" },
+		{ "--relay-ports", "10-20-30" },
+		{ "--relay-ports", " 10-20" },
+		{ "--relay-ports", "+10-20" },
+		{ "--relay-ports", "51790-51800" },
+		{ "--relay-ports", "51801-51801" },
+		{ "--probe", "127.0.0.2" },
+		{ "--probe", "0.0.0.0:5" },
+		{ "--probe", "[::]:5" },
+		{ "--probe", ":5" },
+		{ "--probe", "host.example:5" },
+		{ "--probe", "127.0.0.2:0" },
+	};
+	const char *bindir = getenv("SHOAL_BIN");
+	char bin[4096], err[256];
+	size_t i;
+	int pipefd[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	snprintf(bin, sizeof(bin), "%s/shoal-mediator",
+		 bindir && *bindir ? bindir : "build/san/bin");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ASSERT_EQ(0, pipe(pipefd));
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (pid == 0) {
+			dup2(pipefd[1], 2);
+			execl(bin, "shoal-mediator", "--state-dir",
+			      "/nonexistent/never", "--listen",
+			      "127.0.0.1:51800", bad[i][0], bad[i][1],
+			      (char *)NULL);
+			_exit(127);
+		}
+		close(pipefd[1]);
+		n = read(pipefd[0], err, sizeof(err) - 1);
+		close(pipefd[0]);
+		err[n > 0 ? n : 0] = '\0';
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2)
+			TH_LOG("%s '%s'", bad[i][0], bad[i][1]);
+		EXPECT_NE(NULL, strstr(err, bad[i][0]))
+			TH_LOG("%s '%s': %s", bad[i][0], bad[i][1], err);
+	}
 }
 
 TEST_HARNESS_MAIN

@@ -1,5 +1,10 @@
 // SPDX-License-Identifier: MIT
-/* The control packet codec and the key derivation of a whole handshake. */
+/*
+ * The control packet codec and the key derivation of a whole handshake;
+ * the mediator's UDP messages (BINDING, BINDING_REPLY, RELAY_BIND,
+ * RELAY_BOUND).
+ */
+#include <arpa/inet.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -160,6 +165,328 @@ TEST(tai64n_increases)
 	shoal_tai64n_now(b);
 	EXPECT_LT(0, memcmp(b, a, sizeof(a)));
 	EXPECT_EQ(0x40, a[0]);
+}
+
+/* ----- the mediator's UDP messages ----- */
+
+static void binding_sample(struct shoal_ctl_binding *b, uint8_t flags)
+{
+	b->flags = flags;
+	randombytes_buf(b->txid, sizeof(b->txid));
+	randombytes_buf(b->token, sizeof(b->token));
+}
+
+TEST(binding_round_trip)
+{
+	static const uint8_t flags[] = { 0, 0x01, 0x02, 0x03 };
+	uint8_t buf[SHOAL_CTL_BINDING_LEN + 8];
+	struct shoal_ctl_binding b, got;
+	size_t i;
+
+	for (i = 0; i < sizeof(flags); i++) {
+		binding_sample(&b, flags[i]);
+		ASSERT_EQ(SHOAL_CTL_BINDING_LEN,
+			  shoal_ctl_write_binding(buf, sizeof(buf), &b));
+		/* The wire layout of docs/protocol.md, byte for byte. */
+		EXPECT_EQ(SHOAL_CTL_BINDING, buf[0]);
+		EXPECT_EQ(1, buf[1]);
+		EXPECT_EQ(0, buf[2] | buf[3] | buf[5] | buf[6] | buf[7]);
+		EXPECT_EQ(flags[i], buf[4]);
+		EXPECT_EQ(0, memcmp(buf + 8, b.txid, 12));
+		EXPECT_EQ(0, memcmp(buf + 20, b.token, 16));
+		memset(&got, 0xee, sizeof(got));
+		ASSERT_EQ(0, shoal_ctl_parse_binding(&got, buf,
+						     SHOAL_CTL_BINDING_LEN));
+		EXPECT_EQ(b.flags, got.flags);
+		EXPECT_EQ(0, memcmp(b.txid, got.txid, sizeof(b.txid)));
+		EXPECT_EQ(0, memcmp(b.token, got.token, sizeof(b.token)));
+	}
+	EXPECT_EQ(-1, shoal_ctl_write_binding(buf, SHOAL_CTL_BINDING_LEN - 1,
+					      &b));
+}
+
+TEST(binding_rejects)
+{
+	uint8_t good[SHOAL_CTL_BINDING_LEN + 1], buf[SHOAL_CTL_BINDING_LEN + 1];
+	struct shoal_ctl_binding b;
+	size_t len;
+	int bit;
+
+	binding_sample(&b, 0x03);
+	ASSERT_EQ(SHOAL_CTL_BINDING_LEN,
+		  shoal_ctl_write_binding(good, sizeof(good), &b));
+	good[SHOAL_CTL_BINDING_LEN] = 0;
+	/* Every length but 36. */
+	for (len = 0; len <= sizeof(good); len++)
+		if (len != SHOAL_CTL_BINDING_LEN)
+			EXPECT_EQ(-1, shoal_ctl_parse_binding(&b, good, len))
+				TH_LOG("length %zu", len);
+	/* Type, version, the reserved header bytes. */
+	memcpy(buf, good, sizeof(buf));
+	buf[0] = SHOAL_CTL_BINDING_REPLY;
+	EXPECT_EQ(-1, shoal_ctl_parse_binding(&b, buf, SHOAL_CTL_BINDING_LEN));
+	memcpy(buf, good, sizeof(buf));
+	buf[1] = 2;
+	EXPECT_EQ(-1, shoal_ctl_parse_binding(&b, buf, SHOAL_CTL_BINDING_LEN));
+	memcpy(buf, good, sizeof(buf));
+	buf[2] = 1;
+	EXPECT_EQ(-1, shoal_ctl_parse_binding(&b, buf, SHOAL_CTL_BINDING_LEN));
+	memcpy(buf, good, sizeof(buf));
+	buf[3] = 0x80;
+	EXPECT_EQ(-1, shoal_ctl_parse_binding(&b, buf, SHOAL_CTL_BINDING_LEN));
+	/* Flags other than 0x01 and 0x02, one bit at a time. */
+	for (bit = 2; bit < 8; bit++) {
+		memcpy(buf, good, sizeof(buf));
+		buf[4] |= (uint8_t)(1 << bit);
+		EXPECT_EQ(-1, shoal_ctl_parse_binding(&b, buf,
+						      SHOAL_CTL_BINDING_LEN))
+			TH_LOG("flag bit %d", bit);
+	}
+	/* The three zero bytes after the flags. */
+	for (len = 5; len < 8; len++) {
+		memcpy(buf, good, sizeof(buf));
+		buf[len] = 1;
+		EXPECT_EQ(-1, shoal_ctl_parse_binding(&b, buf,
+						      SHOAL_CTL_BINDING_LEN))
+			TH_LOG("byte %zu", len);
+	}
+	/* The control codec does not take it for one of its own. */
+	EXPECT_EQ(-1, shoal_ctl_parse(&(struct shoal_ctl){ 0 }, good,
+				      SHOAL_CTL_BINDING_LEN, good + 4));
+}
+
+static void ep4(struct shoal_endpoint *ep, const char *addr, uint16_t port)
+{
+	memset(ep, 0, sizeof(*ep));
+	ep->in.sin_family = AF_INET;
+	ep->in.sin_port = htons(port);
+	inet_pton(AF_INET, addr, &ep->in.sin_addr);
+	ep->len = sizeof(ep->in);
+}
+
+static void ep6(struct shoal_endpoint *ep, const char *addr, uint16_t port)
+{
+	memset(ep, 0, sizeof(*ep));
+	ep->in6.sin6_family = AF_INET6;
+	ep->in6.sin6_port = htons(port);
+	inet_pton(AF_INET6, addr, &ep->in6.sin6_addr);
+	ep->len = sizeof(ep->in6);
+}
+
+TEST(binding_reply_round_trip)
+{
+	static const uint8_t zero[12];
+	uint8_t buf[SHOAL_CTL_BINDING_REPLY_LEN], a6[16];
+	struct shoal_ctl_binding_reply r, got;
+
+	memset(&r, 0, sizeof(r));
+	randombytes_buf(r.txid, sizeof(r.txid));
+	r.flags = SHOAL_CTL_BIND_KNOWN | SHOAL_CTL_BIND_UNCHANGED | 0x02;
+
+	/* IPv4: family 4, the port, 4 bytes, 12 zero bytes, the txid. */
+	ep4(&r.mapped, "203.0.113.7", 40000);
+	ASSERT_EQ(SHOAL_CTL_BINDING_REPLY_LEN,
+		  shoal_ctl_write_binding_reply(buf, sizeof(buf), &r));
+	EXPECT_EQ(SHOAL_CTL_BINDING_REPLY, buf[0]);
+	EXPECT_EQ(1, buf[1]);
+	EXPECT_EQ(0, buf[2] | buf[3]);
+	EXPECT_EQ(4, buf[4]);
+	EXPECT_EQ(r.flags, buf[5]);
+	EXPECT_EQ(40000, buf[6] << 8 | buf[7]);
+	EXPECT_EQ(203, buf[8]);
+	EXPECT_EQ(7, buf[11]);
+	EXPECT_EQ(0, memcmp(buf + 12, zero, 12));
+	EXPECT_EQ(0, memcmp(buf + 24, r.txid, 12));
+	ASSERT_EQ(0, shoal_ctl_parse_binding_reply(&got, buf, sizeof(buf)));
+	EXPECT_EQ(r.flags, got.flags);
+	EXPECT_EQ(0, memcmp(r.txid, got.txid, 12));
+	EXPECT_EQ(AF_INET, got.mapped.sa.sa_family);
+	EXPECT_EQ(sizeof(struct sockaddr_in), got.mapped.len);
+	EXPECT_EQ(r.mapped.in.sin_port, got.mapped.in.sin_port);
+	EXPECT_EQ(r.mapped.in.sin_addr.s_addr, got.mapped.in.sin_addr.s_addr);
+
+	/* IPv6. */
+	ep6(&r.mapped, "2001:db8::1:2", 1);
+	ASSERT_EQ(SHOAL_CTL_BINDING_REPLY_LEN,
+		  shoal_ctl_write_binding_reply(buf, sizeof(buf), &r));
+	EXPECT_EQ(6, buf[4]);
+	inet_pton(AF_INET6, "2001:db8::1:2", a6);
+	EXPECT_EQ(0, memcmp(buf + 8, a6, 16));
+	ASSERT_EQ(0, shoal_ctl_parse_binding_reply(&got, buf, sizeof(buf)));
+	EXPECT_EQ(AF_INET6, got.mapped.sa.sa_family);
+	EXPECT_EQ(0, memcmp(&got.mapped.in6.sin6_addr, a6, 16));
+	EXPECT_EQ(htons(1), got.mapped.in6.sin6_port);
+
+	/* v4-mapped (a dual-stack socket's IPv4 client) is IPv4. */
+	ep6(&r.mapped, "::ffff:198.51.100.9", 5);
+	ASSERT_EQ(SHOAL_CTL_BINDING_REPLY_LEN,
+		  shoal_ctl_write_binding_reply(buf, sizeof(buf), &r));
+	EXPECT_EQ(4, buf[4]);
+	EXPECT_EQ(198, buf[8]);
+	EXPECT_EQ(9, buf[11]);
+	EXPECT_EQ(0, memcmp(buf + 12, zero, 12));
+	ASSERT_EQ(0, shoal_ctl_parse_binding_reply(&got, buf, sizeof(buf)));
+	EXPECT_EQ(AF_INET, got.mapped.sa.sa_family);
+	EXPECT_EQ(htons(5), got.mapped.in.sin_port);
+	EXPECT_EQ(0, memcmp(buf + 24, r.txid, 12));
+}
+
+TEST(binding_reply_rejects)
+{
+	uint8_t good[SHOAL_CTL_BINDING_REPLY_LEN + 1];
+	uint8_t buf[SHOAL_CTL_BINDING_REPLY_LEN + 1];
+	struct shoal_ctl_binding_reply r, got;
+	size_t len;
+	int i;
+
+	memset(&r, 0, sizeof(r));
+	ep4(&r.mapped, "192.0.2.1", 9);
+	/* Neither IPv4 nor IPv6, or cut short: nothing to write. */
+	r.mapped.sa.sa_family = AF_UNIX;
+	EXPECT_EQ(-1, shoal_ctl_write_binding_reply(good, sizeof(good), &r));
+	ep4(&r.mapped, "192.0.2.1", 9);
+	r.mapped.len = sizeof(struct sockaddr_in) - 1;
+	EXPECT_EQ(-1, shoal_ctl_write_binding_reply(good, sizeof(good), &r));
+	ep6(&r.mapped, "2001:db8::1", 9);
+	r.mapped.len = sizeof(struct sockaddr_in);
+	EXPECT_EQ(-1, shoal_ctl_write_binding_reply(good, sizeof(good), &r));
+	ep4(&r.mapped, "192.0.2.1", 9);
+	EXPECT_EQ(-1, shoal_ctl_write_binding_reply(
+			      good, SHOAL_CTL_BINDING_REPLY_LEN - 1, &r));
+	ASSERT_EQ(SHOAL_CTL_BINDING_REPLY_LEN,
+		  shoal_ctl_write_binding_reply(good, sizeof(good), &r));
+	good[SHOAL_CTL_BINDING_REPLY_LEN] = 0;
+
+	for (len = 0; len <= sizeof(good); len++)
+		if (len != SHOAL_CTL_BINDING_REPLY_LEN)
+			EXPECT_EQ(-1, shoal_ctl_parse_binding_reply(&got, good,
+								    len))
+				TH_LOG("length %zu", len);
+	memcpy(buf, good, sizeof(buf));
+	buf[0] = SHOAL_CTL_BINDING;
+	EXPECT_EQ(-1, shoal_ctl_parse_binding_reply(
+			      &got, buf, SHOAL_CTL_BINDING_REPLY_LEN));
+	memcpy(buf, good, sizeof(buf));
+	buf[1] = 0;
+	EXPECT_EQ(-1, shoal_ctl_parse_binding_reply(
+			      &got, buf, SHOAL_CTL_BINDING_REPLY_LEN));
+	memcpy(buf, good, sizeof(buf));
+	buf[2] = 1;
+	EXPECT_EQ(-1, shoal_ctl_parse_binding_reply(
+			      &got, buf, SHOAL_CTL_BINDING_REPLY_LEN));
+	memcpy(buf, good, sizeof(buf));
+	buf[3] = 1;
+	EXPECT_EQ(-1, shoal_ctl_parse_binding_reply(
+			      &got, buf, SHOAL_CTL_BINDING_REPLY_LEN));
+	/* Families other than 4 and 6. */
+	for (i = 0; i < 256; i++) {
+		if (i == 4 || i == 6)
+			continue;
+		memcpy(buf, good, sizeof(buf));
+		buf[4] = (uint8_t)i;
+		EXPECT_EQ(-1, shoal_ctl_parse_binding_reply(
+				      &got, buf, SHOAL_CTL_BINDING_REPLY_LEN))
+			TH_LOG("family %d", i);
+	}
+	/* IPv4 with anything in the 12 bytes after its address. */
+	for (i = 12; i < 24; i++) {
+		memcpy(buf, good, sizeof(buf));
+		buf[i] = 1;
+		EXPECT_EQ(-1, shoal_ctl_parse_binding_reply(
+				      &got, buf, SHOAL_CTL_BINDING_REPLY_LEN))
+			TH_LOG("byte %d", i);
+	}
+}
+
+TEST(relay_round_trip)
+{
+	uint8_t key[SHOAL_CTL_RELAY_KEY_LEN], buf[SHOAL_CTL_RELAY_BIND_LEN];
+	uint8_t mac[SHOAL_CTL_MAC_LEN];
+	static const enum shoal_ctl_type types[] = { SHOAL_CTL_RELAY_BIND,
+						     SHOAL_CTL_RELAY_BOUND };
+	uint64_t counter;
+	uint32_t id;
+	size_t i;
+
+	randombytes_buf(key, sizeof(key));
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(SHOAL_CTL_RELAY_BIND_LEN,
+			  shoal_ctl_write_relay(buf, sizeof(buf), types[i],
+						0xa1b2c3d4,
+						0x0102030405060708ULL, key));
+		EXPECT_EQ(types[i], buf[0]);
+		EXPECT_EQ(1, buf[1]);
+		EXPECT_EQ(0, buf[2] | buf[3]);
+		EXPECT_EQ(0xa1, buf[4]);
+		EXPECT_EQ(0xd4, buf[7]);
+		EXPECT_EQ(0x01, buf[8]);
+		EXPECT_EQ(0x08, buf[15]);
+		/* Keyed BLAKE2b-128 of bytes 0..15. */
+		crypto_generichash(mac, sizeof(mac), buf, 16, key, sizeof(key));
+		EXPECT_EQ(0, memcmp(mac, buf + 16, sizeof(mac)));
+		ASSERT_EQ(0, shoal_ctl_parse_relay(buf, sizeof(buf), types[i],
+						   &id, &counter));
+		EXPECT_EQ(0xa1b2c3d4u, id);
+		EXPECT_EQ(0x0102030405060708ULL, counter);
+		EXPECT_TRUE(shoal_ctl_relay_verify(buf, sizeof(buf), key));
+		/* The one type is not the other. */
+		EXPECT_EQ(-1, shoal_ctl_parse_relay(buf, sizeof(buf),
+						    types[!i], &id, &counter));
+	}
+	EXPECT_EQ(-1, shoal_ctl_write_relay(buf, sizeof(buf) - 1,
+					    SHOAL_CTL_RELAY_BIND, 1, 1, key));
+	EXPECT_EQ(-1, shoal_ctl_write_relay(buf, sizeof(buf),
+					    SHOAL_CTL_PING, 1, 1, key));
+}
+
+TEST(relay_rejects)
+{
+	uint8_t key[SHOAL_CTL_RELAY_KEY_LEN], other[SHOAL_CTL_RELAY_KEY_LEN];
+	uint8_t good[SHOAL_CTL_RELAY_BIND_LEN + 1];
+	uint8_t buf[SHOAL_CTL_RELAY_BIND_LEN + 1];
+	uint64_t counter;
+	uint32_t id;
+	size_t i;
+
+	randombytes_buf(key, sizeof(key));
+	memcpy(other, key, sizeof(key));
+	other[31] ^= 1;
+	ASSERT_EQ(SHOAL_CTL_RELAY_BIND_LEN,
+		  shoal_ctl_write_relay(good, sizeof(good),
+					SHOAL_CTL_RELAY_BIND, 7, 9, key));
+	good[SHOAL_CTL_RELAY_BIND_LEN] = 0;
+	for (i = 0; i <= sizeof(good); i++) {
+		if (i == SHOAL_CTL_RELAY_BIND_LEN)
+			continue;
+		EXPECT_EQ(-1, shoal_ctl_parse_relay(good, i,
+						    SHOAL_CTL_RELAY_BIND, &id,
+						    &counter))
+			TH_LOG("length %zu", i);
+		EXPECT_FALSE(shoal_ctl_relay_verify(good, i, key))
+			TH_LOG("length %zu", i);
+	}
+	/* Only RELAY_BIND and RELAY_BOUND are asked for. */
+	EXPECT_EQ(-1, shoal_ctl_parse_relay(good, SHOAL_CTL_RELAY_BIND_LEN,
+					    SHOAL_CTL_BINDING, &id, &counter));
+	for (i = 1; i < 4; i++) {
+		memcpy(buf, good, sizeof(buf));
+		buf[i] ^= i == 1 ? 3 : 1;
+		EXPECT_EQ(-1, shoal_ctl_parse_relay(buf,
+						    SHOAL_CTL_RELAY_BIND_LEN,
+						    SHOAL_CTL_RELAY_BIND, &id,
+						    &counter))
+			TH_LOG("byte %zu", i);
+	}
+	/* Another key; any bit flipped anywhere. */
+	EXPECT_FALSE(shoal_ctl_relay_verify(good, SHOAL_CTL_RELAY_BIND_LEN,
+					    other));
+	for (i = 0; i < SHOAL_CTL_RELAY_BIND_LEN * 8; i++) {
+		memcpy(buf, good, sizeof(buf));
+		buf[i / 8] ^= (uint8_t)(1 << (i % 8));
+		EXPECT_FALSE(shoal_ctl_relay_verify(
+				     buf, SHOAL_CTL_RELAY_BIND_LEN, key))
+			TH_LOG("bit %zu", i);
+	}
 }
 
 TEST_HARNESS_MAIN
