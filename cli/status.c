@@ -66,9 +66,11 @@ int shoal_cmd_status(int argc, char **argv)
 			    &len);
 	if (ret != SHOAL_EXIT_OK)
 		return ret;
-	if (len >= 7 && !memcmp(reply, "error: ", 7)) {
-		fprintf(stderr, "shoal: shoald says: %.*s", (int)(len - 7),
-			reply + 7);
+	/* "error: ..." from older daemons, "error CODE ..." from today's. */
+	if (len >= 6 && !memcmp(reply, "error", 5) &&
+	    (reply[5] == ':' || reply[5] == ' ')) {
+		fprintf(stderr, "shoal: shoald says: %.*s", (int)(len - 6),
+			reply + 6);
 		if (reply[len - 1] != '\n')
 			fputc('\n', stderr);
 		ret = SHOAL_EXIT_FAILURE;

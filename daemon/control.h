@@ -4,7 +4,8 @@
 
 /*
  * The control socket `shoal` talks to: a unix stream socket, one request
- * line per connection ("status" or "status json"), the answer, then the
+ * line per connection ("status", "status json", or one of the mediator
+ * requests mclient.c answers: docs/architecture.md), the answer, then the
  * daemon closes it.  Owner root, group shoal (when that group exists),
  * mode 0660.
  */

@@ -73,7 +73,7 @@ enum {
 	E_BAD_REQUEST = -203,
 };
 
-enum pending_kind { PK_PLAIN, PK_NETWORKS, PK_LOGOUT, PK_INTERNAL };
+enum pending_kind { PK_PLAIN, PK_NETWORKS, PK_LOGOUT, PK_NICK, PK_INTERNAL };
 
 struct pending {
 	bool used;
@@ -81,6 +81,7 @@ struct pending {
 	uint32_t id;
 	int fd;
 	double deadline;
+	char nick[SHOAL_CONFIG_MAX_NICK + 1];	/* PK_NICK: the new one */
 };
 
 /*
@@ -356,8 +357,10 @@ static void start_connect(struct mclient *m)
 			ret ? gai_strerror(ret) : "no address");
 		if (res)
 			freeaddrinfo(res);
+		/* The lookup blocks the loop: not too often while it fails. */
 		m->failures++;
-		m->next_connect = shoald_now() + 5.0;
+		m->next_connect = shoald_now() +
+				  (m->failures > 3 ? RECONNECT_MAX : 5.0);
 		return;
 	}
 	memset(&m->server, 0, sizeof(m->server));
@@ -659,13 +662,44 @@ static void answer_login(struct mclient *m)
 	m->login_fd = -1;
 }
 
+/*
+ * The peer's addresses go straight into the neighbour table, with the MAC
+ * the mediator gave: no ARP or NDP round trip over a tunnel that may not
+ * be up yet, so a game's first packet goes out as soon as it is.
+ */
+static void set_neighbours(struct mclient *m, struct shoald_peer *p,
+			   const uint8_t *v4, const uint8_t *v6)
+{
+	unsigned int ifindex = m->d->dp->ifindex;
+
+	if (p->has_v4 && (!v4 || memcmp(v4, p->v4, 4)))
+		shoal_link_set_neigh(ifindex, AF_INET, p->v4, p->mac, false);
+	if (p->has_v6 && (!v6 || memcmp(v6, p->v6, 16)))
+		shoal_link_set_neigh(ifindex, AF_INET6, p->v6, p->mac, false);
+	p->has_v4 = v4 && shoal_link_set_neigh(ifindex, AF_INET, v4, p->mac,
+					       true) == 0;
+	if (p->has_v4)
+		memcpy(p->v4, v4, 4);
+	p->has_v6 = v6 && shoal_link_set_neigh(ifindex, AF_INET6, v6, p->mac,
+					       true) == 0;
+	if (p->has_v6)
+		memcpy(p->v6, v6, 16);
+}
+
+/* A mediator peer leaves: its tunnel and its neighbour entries. */
+static void forget_peer(struct mclient *m, struct shoald_peer *p)
+{
+	set_neighbours(m, p, NULL, NULL);
+	shoald_peer_remove(m->d, p);
+}
+
 static void on_peer_up(struct mclient *m, const struct shoal_tlv_msg *msg)
 {
 	struct shoal_endpoint cand[SHOALD_MAX_CANDIDATES];
 	char nick[SHOAL_CONFIG_MAX_NICK + 1] = "", v4[64] = "", v6[64] = "";
 	struct shoal_tlv_attr peer, a;
 	struct shoal_tlv_iter it;
-	const uint8_t *key = NULL;
+	const uint8_t *key = NULL, *v4b = NULL, *v6b = NULL;
 	struct shoald_peer *p;
 	unsigned int n = 0;
 	uint8_t mac[6];
@@ -685,12 +719,16 @@ static void on_peer_up(struct mclient *m, const struct shoal_tlv_msg *msg)
 			shoal_tlv_get_str(&a, nick, sizeof(nick));
 			break;
 		case MED_A_IPV4:
-			if (a.len == 5)
+			if (a.len == 5) {
 				inet_ntop(AF_INET, a.value, v4, sizeof(v4));
+				v4b = a.value;
+			}
 			break;
 		case MED_A_IPV6:
-			if (a.len == 17)
+			if (a.len == 17) {
 				inet_ntop(AF_INET6, a.value, v6, sizeof(v6));
+				v6b = a.value;
+			}
 			break;
 		case MED_A_MAC:
 			if (a.len == 6) {
@@ -719,6 +757,7 @@ static void on_peer_up(struct mclient *m, const struct shoal_tlv_msg *msg)
 	snprintf(p->address6, sizeof(p->address6), "%s", v6);
 	memcpy(p->candidates, cand, n * sizeof(cand[0]));
 	p->n_candidates = n;
+	set_neighbours(m, p, v4b, v6b);
 	p->up_since = now;
 	p->knock_until = now + PUNCH_TIME;
 	p->relay_asked = 0;
@@ -757,7 +796,7 @@ static void on_peer_down(struct mclient *m, const struct shoal_tlv_msg *msg)
 	if (m->d->verbose)
 		fprintf(stderr, "shoald: peer %s is down (%u)\n", p->nickname,
 			reason);
-	shoald_peer_remove(m->d, p);
+	forget_peer(m, p);
 }
 
 static void on_relay(struct mclient *m, const struct shoal_tlv_msg *msg)
@@ -887,6 +926,37 @@ static void networks_json(struct mclient *m, const struct shoal_tlv_msg *msg,
 	fprintf(f, "]}\n");
 }
 
+static int save_state(struct mclient *m);
+
+/* `shoal logout`: no mediator, no peers of its, no addresses of its. */
+static void logged_out(struct mclient *m)
+{
+	struct shoald *d = m->d;
+	size_t i = 0;
+
+	fprintf(stderr, "shoald: logged out of %s\n", m->address);
+	m->configured = false;
+	unlink(m->state_path);
+	disconnect(m, NULL);
+	m->failures = 0;
+	while (i < d->n_peers) {
+		if (d->peers[i].from_mediator) {
+			forget_peer(m, &d->peers[i]);
+			continue;
+		}
+		i++;
+	}
+	if (m->has_v4)
+		shoal_link_del_addr(d->dp->ifindex, AF_INET, m->v4, m->v4_len);
+	if (m->has_v6)
+		shoal_link_del_addr(d->dp->ifindex, AF_INET6, m->v6,
+				    m->v6_len);
+	m->has_v4 = m->has_v6 = false;
+	m->my_nick[0] = '\0';
+	free(m->nc_result);
+	m->nc_result = NULL;
+}
+
 static void on_reply(struct mclient *m, const struct shoal_tlv_msg *msg)
 {
 	char text[256], *body = NULL;
@@ -919,12 +989,16 @@ static void on_reply(struct mclient *m, const struct shoal_tlv_msg *msg)
 	}
 	answer(p->fd, rc, text, body);
 	free(body);
-	if (rc >= 0 && p->kind == PK_LOGOUT) {
-		m->configured = false;
-		unlink(m->state_path);
-		disconnect(m, NULL);
-		fprintf(stderr, "shoald: logged out of %s\n", m->address);
+	if (rc >= 0 && p->kind == PK_NICK) {
+		/* Kept, or the next login would ask for the old one back. */
+		snprintf(m->nickname, sizeof(m->nickname), "%s", p->nick);
+		snprintf(m->my_nick, sizeof(m->my_nick), "%s", p->nick);
+		if (save_state(m) < 0)
+			fprintf(stderr, "shoald: cannot save the nickname in "
+				"%s\n", m->state_path);
 	}
+	if (rc >= 0 && p->kind == PK_LOGOUT)
+		logged_out(m);
 }
 
 static void on_message(struct mclient *m, const uint8_t *buf, size_t len)
@@ -1284,7 +1358,7 @@ static void sweep_stale(struct mclient *m)
 
 	while (i < d->n_peers) {
 		if (d->peers[i].from_mediator && d->peers[i].stale) {
-			shoald_peer_remove(d, &d->peers[i]);
+			forget_peer(m, &d->peers[i]);
 			continue;
 		}
 		i++;
@@ -1354,8 +1428,8 @@ static void tick_peers(struct mclient *m, double now)
 		 * other side binds), so knock again, quickly, for a while.
 		 */
 		if (!p->online && now < p->knock_until &&
-		    now - p->hs_sent >= PUNCH_INTERVAL)
-			shoald_initiate(d, p, now, true);
+		    now - p->last_knock >= PUNCH_INTERVAL)
+			shoald_knock(d, p, now);
 		if (p->has_relay && now >= p->next_relay_bind)
 			send_relay_bind(m, p, now);
 		if (p->has_relay && relay_dead(p, now))
@@ -1438,7 +1512,7 @@ static int save_state(struct mclient *m)
 
 	if (slash && slash != m->state_path) {
 		ret = shoal_mkdir_p(m->state_path,
-				    (size_t)(slash - m->state_path), 0755);
+				    (size_t)(slash - m->state_path), 0700);
 		if (ret < 0)
 			return ret;
 	}
@@ -1487,6 +1561,8 @@ static void do_login(struct mclient *m, int fd, char **w, int n)
 	if (n == 4)
 		snprintf(m->nickname, sizeof(m->nickname), "%s", w[3]);
 	m->configured = true;
+	free(m->nc_result);
+	m->nc_result = NULL;
 	ret = save_state(m);
 	if (ret < 0)
 		fprintf(stderr, "shoald: cannot save the login in %s: %s\n",
@@ -1521,7 +1597,7 @@ struct verb {
 
 static const struct verb verbs[] = {
 	{ "logout", MED_LOGOUT, 0, 0, PK_LOGOUT },
-	{ "nick", MED_NICK, 1, 1, PK_PLAIN },
+	{ "nick", MED_NICK, 1, 1, PK_NICK },
 	{ "create", MED_CREATE, 1, 3, PK_PLAIN },
 	{ "join", MED_JOIN, 1, 2, PK_PLAIN },
 	{ "leave", MED_LEAVE, 1, 1, PK_PLAIN },
@@ -1539,7 +1615,16 @@ static bool build_request(struct shoal_tlv_writer *tw, const struct verb *v,
 	int i;
 
 	for (i = 1; i < n; i++) {
-		if (!strncmp(w[i], "password=", 9)) {
+		/* By position first: a network may be called "approval". */
+		if (i == 1 && v->type == MED_NICK) {
+			shoal_tlv_put_str(tw, MED_A_NICKNAME, w[i]);
+		} else if (i == 1) {
+			shoal_tlv_put_str(tw, MED_A_NETWORK, w[i]);
+		} else if (i == 2 && (v->type == MED_APPROVE ||
+				      v->type == MED_KICK ||
+				      v->type == MED_BAN)) {
+			shoal_tlv_put_str(tw, MED_A_NICKNAME, w[i]);
+		} else if (!strncmp(w[i], "password=", 9)) {
 			if ((v->type != MED_CREATE && v->type != MED_JOIN &&
 			     v->type != MED_SET_PASSWORD) ||
 			    !put_password(tw, w[i]))
@@ -1548,14 +1633,6 @@ static bool build_request(struct shoal_tlv_writer *tw, const struct verb *v,
 			if (v->type != MED_CREATE)
 				return false;
 			shoal_tlv_put(tw, MED_A_APPROVAL, NULL, 0);
-		} else if (i == 1 && v->type == MED_NICK) {
-			shoal_tlv_put_str(tw, MED_A_NICKNAME, w[i]);
-		} else if (i == 1) {
-			shoal_tlv_put_str(tw, MED_A_NETWORK, w[i]);
-		} else if (i == 2 && (v->type == MED_APPROVE ||
-				      v->type == MED_KICK ||
-				      v->type == MED_BAN)) {
-			shoal_tlv_put_str(tw, MED_A_NICKNAME, w[i]);
 		} else {
 			return false;
 		}
@@ -1634,6 +1711,9 @@ bool mclient_request(struct shoald *d, int fd, const char *req)
 		.used = true, .kind = v->kind, .id = m->next_id, .fd = fd,
 		.deadline = shoald_now() + REQUEST_TIMEOUT,
 	};
+	if (v->kind == PK_NICK)
+		snprintf(m->pending[i].nick, sizeof(m->pending[i].nick), "%s",
+			 w[1]);
 wipe:
 	sodium_memzero(line, sizeof(line));
 	sodium_memzero(buf, sizeof(buf));
@@ -1667,27 +1747,31 @@ void mclient_status_json(struct shoald *d, FILE *f)
 
 /*
  * The state file is a [Mediator] section on its own; the configuration
- * parser reads it inside a stand-in [Interface] so that there is one
- * parser for the format.
+ * parser reads it followed by a stand-in [Interface], so that there is one
+ * parser for the format and its line numbers stay the file's.
  */
 static int load_state(struct mclient *m)
 {
-	static const char head[] = "[Interface]\nName = x\nPrivateKey = "
+	static const char tail[] = "\n[Interface]\nName = x\nPrivateKey = "
 		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n";
 	struct shoal_config c = { 0 };
-	char text[2048], err[256];
+	char text[2048], err[PATH_MAX + 256];
 	size_t n;
 	FILE *f;
 	int ret;
 
 	f = fopen(m->state_path, "re");
-	if (!f)
-		return errno == ENOENT ? 0 : -errno;
-	memcpy(text, head, sizeof(head) - 1);
-	n = fread(text + sizeof(head) - 1, 1,
-		  sizeof(text) - sizeof(head), f);
+	if (!f) {
+		if (errno == ENOENT)
+			return 0;
+		fprintf(stderr, "shoald: cannot read %s: %s\n", m->state_path,
+			strerror(errno));
+		return -errno;
+	}
+	n = fread(text, 1, sizeof(text) - sizeof(tail), f);
 	fclose(f);
-	ret = shoal_config_parse(&c, text, sizeof(head) - 1 + n,
+	memcpy(text + n, tail, sizeof(tail) - 1);
+	ret = shoal_config_parse(&c, text, n + sizeof(tail) - 1,
 				 m->state_path, err, sizeof(err));
 	if (ret < 0 || !c.has_mediator) {
 		fprintf(stderr, "shoald: ignoring %s: %s\n", m->state_path,
@@ -1716,7 +1800,7 @@ int mclient_open(struct shoald *d, int epfd, const char *state_path,
 	m->nc_client = -1;
 	m->login_fd = -1;
 	snprintf(m->state_path, sizeof(m->state_path), "%s", state_path);
-	if (load_state(m) == 0 && c && c->has_mediator) {
+	if (load_state(m) <= 0 && c && c->has_mediator) {
 		m->configured = true;
 		snprintf(m->address, sizeof(m->address), "%s",
 			 c->mediator_address);

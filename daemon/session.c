@@ -322,10 +322,15 @@ void shoald_initiate(struct shoald *d, struct shoald_peer *p, double now,
 	}
 	p->hs_active = true;
 	p->hs_sent = now;
+	p->last_knock = now;
 	p->next_attempt = now + backoff(p);
-	send_init(d, p, msg, shoal_ctl_write_init(msg, sizeof(msg), p->hs_spi,
-						  noise, p->mac1_key),
-		  candidates);
+	if (shoal_ctl_write_init(msg, sizeof(msg), p->hs_spi, noise,
+				 p->mac1_key) != sizeof(msg)) {
+		handshake_abandon(p);
+		return;
+	}
+	memcpy(p->init_msg, msg, sizeof(msg));
+	send_init(d, p, msg, sizeof(msg), candidates);
 	log_peer(d, p, "handshake sent");
 }
 
@@ -756,6 +761,16 @@ void shoald_poll(struct shoald *d)
 	shoal_dp_info_free(&info);
 }
 
+void shoald_knock(struct shoald *d, struct shoald_peer *p, double now)
+{
+	if (!p->hs_active) {
+		shoald_initiate(d, p, now, true);
+		return;
+	}
+	p->last_knock = now;
+	send_init(d, p, p->init_msg, sizeof(p->init_msg), true);
+}
+
 const char *shoald_peer_path(const struct shoald_peer *p)
 {
 	if (!p->online)
@@ -863,7 +878,7 @@ int shoald_sessions_start(struct shoald *d)
 			p = shoald_peer_add(d, info.peers[i].public_key,
 					    info.peers[i].mac);
 			if (p)
-				p->stale = true;
+				p->from_mediator = p->stale = true;
 		}
 		if (p)
 			resume(p, &info.peers[i], now);

@@ -77,11 +77,17 @@ struct shoald_peer {
 	bool from_mediator;
 	char nickname[33];
 	char address6[64];
+	/* Its assigned addresses, in the device's neighbour table. */
+	bool has_v4, has_v6;
+	uint8_t v4[4], v6[16];
 	/* Where to send handshakes while the peer is offline. */
 	struct shoal_endpoint candidates[SHOALD_MAX_CANDIDATES];
 	unsigned int n_candidates;
 	double up_since;			/* its PEER_UP */
 	double knock_until;			/* INITs every 0.5 s till then */
+	double last_knock;
+	/* The INIT of hs, to send again as it is (a knock). */
+	uint8_t init_msg[SHOAL_CTL_INIT_LEN];
 	double next_direct_try;			/* while on the relay */
 	double relay_asked;			/* RELAY sent; 0: not */
 	bool has_relay, relay_bound;
@@ -152,6 +158,13 @@ void shoald_peer_remove(struct shoald *d, struct shoald_peer *p);
  */
 void shoald_initiate(struct shoald *d, struct shoald_peer *p, double now,
 		     bool candidates);
+/*
+ * Sends the handshake in progress again, to every candidate: an INIT that
+ * arrived before the peer knew us was dropped, and a new handshake each
+ * time would throw away answers still on their way.  Starts one if none
+ * is in progress.
+ */
+void shoald_knock(struct shoald *d, struct shoald_peer *p, double now);
 
 void shoald_sessions_wipe(struct shoald *d);
 

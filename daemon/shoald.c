@@ -450,11 +450,16 @@ int main(int argc, char **argv)
 	/* Keys must not end up in a core dump. */
 	setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 });
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	if (!o.config && o.interface) {
+	if (!o.config) {
 		snprintf(conf_path, sizeof(conf_path), CONFIG_DIR "/%s.conf",
-			 o.interface);
+			 o.interface ? o.interface : DEFAULT_INTERFACE);
 		if (access(conf_path, F_OK) == 0)
 			o.config = conf_path;
+		if (o.config && o.port) {
+			fprintf(stderr, "shoald: --port: %s says that "
+				"([Interface] ListenPort)\n", conf_path);
+			return SHOAL_EXIT_USAGE;
+		}
 	}
 	if (o.config) {
 		if (shoal_config_load(&c, o.config, err, sizeof(err)) < 0) {
@@ -489,8 +494,11 @@ int main(int argc, char **argv)
 	d.rekey_seconds = c.rekey_seconds;
 	d.keepalive_seconds = c.keepalive_seconds;
 	d.verbose = o.verbose;
-	/* Mediator peers outlive a restart in the kernel: keep them. */
-	d.adopt_peers = true;
+	/*
+	 * Mediator peers outlive a restart in the kernel: keep them until the
+	 * mediator says (stale ones go).  Static mode keeps only its own.
+	 */
+	d.adopt_peers = c.has_mediator || access(state_path, F_OK) == 0;
 	if (load_peers(&d, &c) < 0)
 		goto free_peers;
 	/* Absolute: daemon() moves to /, and the path is unlinked at exit. */

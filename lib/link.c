@@ -10,6 +10,7 @@
 #include <libmnl/libmnl.h>
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
+#include <linux/neighbour.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
@@ -382,8 +383,8 @@ int shoal_link_set_mtu(unsigned int ifindex, unsigned int mtu)
 	return talk(nlh, NULL, NULL, NULL, 0);
 }
 
-int shoal_link_add_addr(unsigned int ifindex, int family, const void *addr,
-			unsigned int prefix_len)
+static int change_addr(unsigned int ifindex, int family, const void *addr,
+		       unsigned int prefix_len, bool add)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh;
@@ -398,9 +399,9 @@ int shoal_link_add_addr(unsigned int ifindex, int family, const void *addr,
 		return -EINVAL;
 
 	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_NEWADDR;
+	nlh->nlmsg_type = add ? RTM_NEWADDR : RTM_DELADDR;
 	/* REPLACE: an address that is already there is updated, not EEXIST. */
-	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
+	nlh->nlmsg_flags = add ? NLM_F_CREATE | NLM_F_REPLACE : 0;
 	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
 	ifa->ifa_family = (uint8_t)family;
 	ifa->ifa_prefixlen = (uint8_t)prefix_len;
@@ -431,5 +432,41 @@ int shoal_link_add_addr(unsigned int ifindex, int family, const void *addr,
 		ifa->ifa_flags = IFA_F_NODAD;
 		mnl_attr_put_u32(nlh, IFA_FLAGS, IFA_F_NODAD);
 	}
+	return talk(nlh, NULL, NULL, NULL, 0);
+}
+
+int shoal_link_add_addr(unsigned int ifindex, int family, const void *addr,
+			unsigned int prefix_len)
+{
+	return change_addr(ifindex, family, addr, prefix_len, true);
+}
+
+int shoal_link_del_addr(unsigned int ifindex, int family, const void *addr,
+			unsigned int prefix_len)
+{
+	return change_addr(ifindex, family, addr, prefix_len, false);
+}
+
+int shoal_link_set_neigh(unsigned int ifindex, int family, const void *addr,
+			 const uint8_t mac[6], bool add)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	struct ndmsg *nd;
+
+	if (!index_valid(ifindex))
+		return -ENODEV;
+	if (family != AF_INET && family != AF_INET6)
+		return -EAFNOSUPPORT;
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = add ? RTM_NEWNEIGH : RTM_DELNEIGH;
+	nlh->nlmsg_flags = add ? NLM_F_CREATE | NLM_F_REPLACE : 0;
+	nd = mnl_nlmsg_put_extra_header(nlh, sizeof(*nd));
+	nd->ndm_family = (uint8_t)family;
+	nd->ndm_ifindex = (int)ifindex;
+	nd->ndm_state = NUD_PERMANENT;
+	mnl_attr_put(nlh, NDA_DST, family == AF_INET ? 4 : 16, addr);
+	if (add)
+		mnl_attr_put(nlh, NDA_LLADDR, 6, mac);
 	return talk(nlh, NULL, NULL, NULL, 0);
 }

@@ -58,5 +58,15 @@ int shoal_link_set_mtu(unsigned int ifindex, unsigned int mtu);
  */
 int shoal_link_add_addr(unsigned int ifindex, int family, const void *addr,
 			unsigned int prefix_len);
+/* Takes an address add_addr gave back off: 0, -EADDRNOTAVAIL, or -errno. */
+int shoal_link_del_addr(unsigned int ifindex, int family, const void *addr,
+			unsigned int prefix_len);
+
+/*
+ * A permanent neighbour entry (ARP or NDP) on the device: addr is at mac,
+ * without asking, or with add false, the entry gone.  0, or -errno.
+ */
+int shoal_link_set_neigh(unsigned int ifindex, int family, const void *addr,
+			 const uint8_t mac[6], bool add);
 
 #endif
