@@ -770,7 +770,7 @@ static void on_peer_up(struct mclient *m, const struct shoal_tlv_msg *msg)
 		/* The start signal: the peer is punching towards us now too. */
 		p->failures = 0;
 		p->next_attempt = now;
-		shoald_initiate(m->d, p, now, true);
+		shoald_initiate(m->d, p, now, SHOALD_TO_ALL);
 	}
 	if (m->d->verbose)
 		fprintf(stderr, "shoald: peer %s is up, %u candidates\n",
@@ -1167,7 +1167,8 @@ static int on_udp(struct shoald *d, const struct shoal_dp_event *ev)
 			/* The other side may bind a moment later: knock on. */
 			p->endpoint = p->relay;
 			p->knock_until = p->relay_last_bound + PUNCH_TIME;
-			shoald_initiate(d, p, p->relay_last_bound, true);
+			shoald_initiate(d, p, p->relay_last_bound,
+					SHOALD_TO_ALL);
 		}
 		p->relay_switch = false;
 		return 0;
@@ -1439,7 +1440,7 @@ static void tick_peers(struct mclient *m, double now)
 		    !strcmp(shoald_peer_path(p), "relay") &&
 		    now >= p->next_direct_try) {
 			if (p->next_direct_try)
-				shoald_initiate(d, p, now, true);
+				shoald_initiate(d, p, now, SHOALD_TO_DIRECT);
 			p->next_direct_try = now + DIRECT_RETRY;
 		}
 	}

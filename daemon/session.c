@@ -255,13 +255,13 @@ static bool same_endpoint(const struct shoal_endpoint *a,
 }
 
 /*
- * One INIT to every address the peer may be at: the endpoint, and with
- * candidates, each candidate and the relay.  Only the first answer
+ * One INIT to every address the peer may be at: the endpoint, and for
+ * SHOALD_TO_ALL each candidate and the relay too.  Only the first answer
  * counts (the timestamp makes the copies replays), and where it came
  * from becomes the endpoint: that is the hole punched.
  */
 static void send_init(struct shoald *d, struct shoald_peer *p,
-		      const uint8_t *msg, int len, bool candidates)
+		      const uint8_t *msg, int len, enum shoald_targets targets)
 {
 	const struct shoal_endpoint *sent[SHOALD_MAX_CANDIDATES + 2];
 	const struct shoal_endpoint *to;
@@ -269,11 +269,12 @@ static void send_init(struct shoald *d, struct shoald_peer *p,
 
 	for (i = 0; i < SHOALD_MAX_CANDIDATES + 2; i++) {
 		if (i == 0)
-			to = &p->endpoint;
-		else if (!candidates)
+			to = targets == SHOALD_TO_DIRECT ? NULL : &p->endpoint;
+		else if (targets == SHOALD_TO_ENDPOINT)
 			break;
 		else if (i == 1)
-			to = p->relay_bound ? &p->relay : NULL;
+			to = p->relay_bound && targets == SHOALD_TO_ALL ?
+			     &p->relay : NULL;
 		else if (i - 2 < p->n_candidates)
 			to = &p->candidates[i - 2];
 		else
@@ -291,18 +292,20 @@ static void send_init(struct shoald *d, struct shoald_peer *p,
 
 static void initiate(struct shoald *d, struct shoald_peer *p, double now)
 {
-	shoald_initiate(d, p, now, !p->online);
+	shoald_initiate(d, p, now,
+			p->online ? SHOALD_TO_ENDPOINT : SHOALD_TO_ALL);
 }
 
 void shoald_initiate(struct shoald *d, struct shoald_peer *p, double now,
-		     bool candidates)
+		     enum shoald_targets to)
 {
 	uint8_t payload[SHOAL_CTL_INIT_PAYLOAD_LEN], ts[SHOAL_TAI64N_LEN];
 	uint8_t noise[SHOAL_CTL_NOISE1_LEN], msg[SHOAL_CTL_INIT_LEN];
 	size_t len;
 
-	if (!p->endpoint.len && !(candidates && (p->n_candidates ||
-						  p->relay_bound)))
+	if (to == SHOALD_TO_DIRECT ? !p->n_candidates :
+	    !p->endpoint.len && !(to == SHOALD_TO_ALL &&
+				  (p->n_candidates || p->relay_bound)))
 		return;
 	handshake_abandon(p);
 	if (shoal_noise_handshake_init(&p->hs, SHOAL_NOISE_IK, true,
@@ -330,7 +333,8 @@ void shoald_initiate(struct shoald *d, struct shoald_peer *p, double now,
 		return;
 	}
 	memcpy(p->init_msg, msg, sizeof(msg));
-	send_init(d, p, msg, sizeof(msg), candidates);
+	p->hs_targets = to;
+	send_init(d, p, msg, sizeof(msg), to);
 	log_peer(d, p, "handshake sent");
 }
 
@@ -764,11 +768,11 @@ void shoald_poll(struct shoald *d)
 void shoald_knock(struct shoald *d, struct shoald_peer *p, double now)
 {
 	if (!p->hs_active) {
-		shoald_initiate(d, p, now, true);
+		shoald_initiate(d, p, now, SHOALD_TO_ALL);
 		return;
 	}
 	p->last_knock = now;
-	send_init(d, p, p->init_msg, sizeof(p->init_msg), true);
+	send_init(d, p, p->init_msg, sizeof(p->init_msg), p->hs_targets);
 }
 
 const char *shoald_peer_path(const struct shoald_peer *p)

@@ -43,6 +43,14 @@ struct shoald_session {
 
 #define SHOALD_MAX_CANDIDATES 8
 
+/* Where a handshake's INIT goes. */
+enum shoald_targets {
+	SHOALD_TO_ENDPOINT,	/* the peer's endpoint */
+	SHOALD_TO_ALL,		/* and the bound relay and every candidate */
+	SHOALD_TO_DIRECT,	/* the candidates alone: is there a way round
+				 * the relay? */
+};
+
 struct shoald_peer {
 	uint8_t public_key[32];
 	uint8_t mac1_key[SHOAL_CTL_KEY_LEN];	/* for messages to this peer */
@@ -86,8 +94,9 @@ struct shoald_peer {
 	double up_since;			/* its PEER_UP */
 	double knock_until;			/* INITs every 0.5 s till then */
 	double last_knock;
-	/* The INIT of hs, to send again as it is (a knock). */
+	/* The INIT of hs, to send again as it is (a knock), and where to. */
 	uint8_t init_msg[SHOAL_CTL_INIT_LEN];
+	enum shoald_targets hs_targets;
 	double next_direct_try;			/* while on the relay */
 	double relay_asked;			/* RELAY sent; 0: not */
 	bool has_relay, relay_bound;
@@ -152,12 +161,10 @@ struct shoald_peer *shoald_peer_add(struct shoald *d, const uint8_t key[32],
 				    const uint8_t mac[6]);
 struct shoald_peer *shoald_peer_find(struct shoald *d, const uint8_t key[32]);
 void shoald_peer_remove(struct shoald *d, struct shoald_peer *p);
-/*
- * Starts a handshake now: to the known endpoint and, with candidates, to
- * every candidate and the bound relay as well (hole punching).
- */
+
+/* Starts a handshake now (hole punching: SHOALD_TO_ALL). */
 void shoald_initiate(struct shoald *d, struct shoald_peer *p, double now,
-		     bool candidates);
+		     enum shoald_targets to);
 /*
  * Sends the handshake in progress again, to every candidate: an INIT that
  * arrived before the peer knew us was dropped, and a new handshake each

@@ -55,7 +55,7 @@ if [ "$(id -u)" != 0 ] || ! command -v nft >/dev/null ||
 	ktap_skip "needs root, nft and (for the tap datapath) /dev/net/tun"
 	ktap_finish
 fi
-ktap_plan 31
+ktap_plan 32
 
 lab_internet || { echo "Bail out! cannot build the lab"; exit 1; }
 for x in $CLIENTS; do
@@ -179,7 +179,7 @@ ktap_check "b, c, d and e join, and every pair pings" \
 
 # 14-23: every pair has the path it should, seen from both sides.
 pair_path() {
-	local x=$1 y=$2 want=$3 end=$((SECONDS + 20))
+	local x=$1 y=$2 want=$3 end=$((SECONDS + ${4:-20}))
 	while [ $SECONDS -lt $end ]; do
 		if [ "$(peer_field "$x" "${NICK[$y]}" online)" = true ] &&
 		   [ "$(peer_field "$x" "${NICK[$y]}" path)" = "$want" ] &&
@@ -193,6 +193,7 @@ pair_path() {
 		sleep 0.1
 	done
 	echo "# $x-$y: $(peer_field "$x" "${NICK[$y]}" path) / $(peer_field "$y" "${NICK[$x]}" path), wanted $want"
+	tail -n 8 "$tmp/shoald-$x.log" "$tmp/shoald-$y.log" | sed 's/^/#   /'
 	return 1
 }
 for x in $CLIENTS; do
@@ -276,7 +277,17 @@ for _ in $(seq 50); do
 done
 ktap_check "a kicked member loses its tunnels within 5 s" $gone
 
-# 29: a clean logout takes d's tunnels down at once.
+# 29: a relayed pair goes direct once it can: b's router starts
+# forwarding the tunnel port (a full cone now), and d's once-a-minute
+# direct try gets through.
+ip netns exec "$LAB_B_RT" nft delete table ip lab
+lab_nft full-cone 2 51820 | ip netns exec "$LAB_B_RT" nft -f -
+t0=$SECONDS
+ktap_check "relayed b-d goes direct within a minute once NAT allows" \
+	pair_path b d direct 75
+echo "# b-d went direct $((SECONDS - t0)) s after b's router changed"
+
+# 30: a clean logout takes d's tunnels down at once.
 sh_ d logout >/dev/null
 gone=false
 for _ in $(seq 30); do
@@ -289,11 +300,11 @@ for _ in $(seq 30); do
 done
 ktap_check "a logout takes the member's tunnels down within 3 s" $gone
 
-# 30: shoal login answered only once UDP on the tunnel port went through.
+# 31: shoal login answered only once UDP on the tunnel port went through.
 ktap_check "login waited for the tunnel port's UDP round trip" \
 	grep -q '"udp_verified": true' "$tmp/login-a"
 
-# 31: no sanitizer reports anywhere.
+# 32: no sanitizer reports anywhere.
 ktap_check "no sanitizer reports" \
 	sh -c "! grep -E 'ERROR: AddressSanitizer|runtime error:|LeakSanitizer' '$tmp'/*.log"
 for x in $CLIENTS; do
