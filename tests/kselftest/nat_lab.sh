@@ -55,7 +55,7 @@ if [ "$(id -u)" != 0 ] || ! command -v nft >/dev/null ||
 	ktap_skip "needs root, nft and (for the tap datapath) /dev/net/tun"
 	ktap_finish
 fi
-ktap_plan 32
+ktap_plan 33
 
 lab_internet || { echo "Bail out! cannot build the lab"; exit 1; }
 for x in $CLIENTS; do
@@ -78,7 +78,7 @@ import json, sys
 for p in json.load(sys.stdin)["peers"]:
     if p["nickname"] == sys.argv[1]:
         v = p[sys.argv[2]]
-        print(json.dumps(v) if not isinstance(v, str) else v)' "$2" "$3"
+        print(json.dumps(v) if not isinstance(v, str) else v)' "$2" "$3" 2>/dev/null
 }
 
 mediator_start() {
@@ -99,16 +99,27 @@ ktap_check "the mediator starts and prints the login line" \
 	grep -q '^shoal login ' "$tmp/mediator.log"
 MEDKEY=$(grep -m1 '^shoal login ' "$tmp/mediator.log" | awk '{print $4}')
 
-# 2-6: each client's shoald starts and logs in.
-declare -A V4
-for x in $CLIENTS; do
-	lab_exec "$x" "$BIN/shoald" -i "sh$x" --port 51820 --datapath "$DP" \
+declare -A SD_PID
+shoald_start() {
+	local x=$1 ns
+	ns=LAB_${x^^}_NS
+	rm -f "$tmp/$x.sock"
+	# Not through lab_exec, a function: $! must be shoald itself (ip
+	# netns exec execs it).
+	ip netns exec "${!ns}" "$BIN/shoald" -i "sh$x" --port 51820 --datapath "$DP" \
 		--state-dir "$tmp/state-$x" --socket "$tmp/$x.sock" \
 		--foreground --verbose >>"$tmp/shoald-$x.log" 2>&1 &
+	SD_PID[$x]=$!
 	for _ in $(seq 50); do
 		[ -S "$tmp/$x.sock" ] && break
 		sleep 0.1
 	done
+}
+
+# 2-6: each client's shoald starts and logs in.
+declare -A V4
+for x in $CLIENTS; do
+	shoald_start "$x"
 	out=$(sh_ "$x" login "$LAB_MEDIATOR1:$PORT" "$MEDKEY" \
 		--nick "${NICK[$x]}" --json 2>&1)
 	echo "# $x: $out"
@@ -263,7 +274,29 @@ t0=$SECONDS
 ktap_check "relayed b-d works again after the restart" pair_path b d relay
 echo "# b-d was relayed again $((SECONDS - t0)) s after everyone was back"
 
-# 28: a kick cuts e off within 5 s.
+# 28: shoald restarts (kill -9 and start again, as after a crash): with
+# the kernel datapath the tunnel carries on through it; with TAP, whose
+# device dies with the process, it is back within seconds.
+lab_exec a ping -c 50 -i 0.1 -W1 -q "${V4[c]}" >"$tmp/restart-ping" 2>&1 &
+ping_pid=$!
+sleep 1
+kill -9 "${SD_PID[c]}"
+wait "${SD_PID[c]}" 2>/dev/null
+shoald_start c
+wait "$ping_pid"
+out=$(grep 'packet loss' "$tmp/restart-ping")
+echo "# a-c through c's shoald restart: $out"
+if [ "$DP" = kernel ]; then
+	ktap_check "a shoald restart drops nothing (kernel datapath)" \
+		grep -q ' 0% packet loss' <<<"$out"
+else
+	t0=$SECONDS
+	ktap_check "after a shoald restart the tunnel is back (TAP datapath)" \
+		pair_path a c direct 15
+	echo "# a-c back $((SECONDS - t0)) s after the pings ended"
+fi
+
+# 29: a kick cuts e off within 5 s.
 sh_ a kick lanparty erin >/dev/null
 gone=false
 for _ in $(seq 50); do
@@ -277,7 +310,7 @@ for _ in $(seq 50); do
 done
 ktap_check "a kicked member loses its tunnels within 5 s" $gone
 
-# 29: a relayed pair goes direct once it can: b's router starts
+# 30: a relayed pair goes direct once it can: b's router starts
 # forwarding the tunnel port (a full cone now), and d's once-a-minute
 # direct try gets through.
 ip netns exec "$LAB_B_RT" nft delete table ip lab
@@ -287,7 +320,7 @@ ktap_check "relayed b-d goes direct within a minute once NAT allows" \
 	pair_path b d direct 75
 echo "# b-d went direct $((SECONDS - t0)) s after b's router changed"
 
-# 30: a clean logout takes d's tunnels down at once.
+# 31: a clean logout takes d's tunnels down at once.
 sh_ d logout >/dev/null
 gone=false
 for _ in $(seq 30); do
@@ -300,11 +333,11 @@ for _ in $(seq 30); do
 done
 ktap_check "a logout takes the member's tunnels down within 3 s" $gone
 
-# 31: shoal login answered only once UDP on the tunnel port went through.
+# 32: shoal login answered only once UDP on the tunnel port went through.
 ktap_check "login waited for the tunnel port's UDP round trip" \
 	grep -q '"udp_verified": true' "$tmp/login-a"
 
-# 32: no sanitizer reports anywhere.
+# 33: no sanitizer reports anywhere.
 ktap_check "no sanitizer reports" \
 	sh -c "! grep -E 'ERROR: AddressSanitizer|runtime error:|LeakSanitizer' '$tmp'/*.log"
 for x in $CLIENTS; do
