@@ -244,8 +244,11 @@ struct net {
 	bool approval;
 	unsigned int limit;
 	bool has_hash;
-	char hash[crypto_pwhash_STRBYTES];	/* wiped by net_wipe */
+	char hash[MSTORE_HASH_SIZE];	/* wiped by net_wipe */
 };
+
+_Static_assert(MSTORE_HASH_SIZE == crypto_pwhash_STRBYTES,
+	       "mstore.h's hash size is libsodium's");
 
 static void net_wipe(struct net *n)
 {
@@ -407,13 +410,44 @@ static bool password_ok(const char *pw)
 			      MSTORE_PASSWORD_MAX;
 }
 
-static int hash_password(const struct mstore *s,
-			 char out[crypto_pwhash_STRBYTES], const char *pw)
+void mstore_hash_cost(const struct mstore *s, struct mstore_hash_cost *cost)
 {
-	if (crypto_pwhash_str(out, pw, strlen(pw), s->opslimit,
-			      s->memlimit) != 0)
+	cost->opslimit = s->opslimit;
+	cost->memlimit = s->memlimit;
+}
+
+int mstore_hash(const struct mstore_hash_cost *cost, const char *password,
+		char hash[MSTORE_HASH_SIZE])
+{
+	if (!password_ok(password))
+		return MSTORE_E_BAD_PASSWORD;
+	if (crypto_pwhash_str(hash, password, strlen(password),
+			      cost->opslimit, cost->memlimit) != 0)
 		return MSTORE_E_NOMEM;
 	return MSTORE_OK;
+}
+
+int mstore_verify(const char *hash, const char *password)
+{
+	if (!password_ok(password) ||
+	    crypto_pwhash_str_verify(hash, password, strlen(password)) != 0)
+		return MSTORE_E_PASSWORD;
+	return MSTORE_OK;
+}
+
+static int hash_password(const struct mstore *s, char out[MSTORE_HASH_SIZE],
+			 const char *pw)
+{
+	struct mstore_hash_cost cost;
+
+	mstore_hash_cost(s, &cost);
+	return mstore_hash(&cost, pw, out);
+}
+
+/* What mstore_hash made: never empty, and it fits. */
+static bool hash_ok(const char *hash)
+{
+	return hash[0] && strnlen(hash, MSTORE_HASH_SIZE) < MSTORE_HASH_SIZE;
 }
 
 /* Reads CLIENT_COLS starting at column col. */
@@ -1221,13 +1255,11 @@ static int limit_ok(const struct mstore *s, unsigned int *limit)
 						   MSTORE_E_INVALID;
 }
 
-int mstore_create(struct mstore *s, int64_t client, const char *name,
-		  const char *password, bool approval,
-		  unsigned int member_limit)
+/* Cheap refusals first: hashing is the expensive part. */
+int mstore_create_check(struct mstore *s, int64_t client, const char *name,
+			const char *password, unsigned int member_limit)
 {
-	char hash[crypto_pwhash_STRBYTES];
 	struct net n;
-	sqlite3_stmt *st;
 	int rc;
 
 	if (!name_ok(name, MSTORE_NAME_MAX))
@@ -1236,25 +1268,29 @@ int mstore_create(struct mstore *s, int64_t client, const char *name,
 		return MSTORE_E_BAD_PASSWORD;
 	if (limit_ok(s, &member_limit))
 		return MSTORE_E_INVALID;
-	/* Cheap refusals first: hashing is the expensive part. */
 	rc = client_by_id(s, client, NULL);
-	if (!rc) {
-		rc = net_by_name(s, name, &n);
-		net_wipe(&n);
-		rc = rc == MSTORE_OK ? MSTORE_E_NAME_TAKEN :
-		     rc == MSTORE_E_NO_NETWORK ? MSTORE_OK : rc;
-	}
 	if (rc)
 		return rc;
-	if (password) {
-		rc = hash_password(s, hash, password);
-		if (rc)
-			goto out;
-	}
-	if (begin(s)) {
-		rc = MSTORE_E_IO;
-		goto out;
-	}
+	rc = net_by_name(s, name, &n);
+	net_wipe(&n);
+	return rc == MSTORE_OK ? MSTORE_E_NAME_TAKEN :
+	       rc == MSTORE_E_NO_NETWORK ? MSTORE_OK : rc;
+}
+
+int mstore_create_hashed(struct mstore *s, int64_t client, const char *name,
+			 const char *hash, bool approval,
+			 unsigned int member_limit)
+{
+	struct net n;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!name_ok(name, MSTORE_NAME_MAX))
+		return MSTORE_E_BAD_NAME;
+	if ((hash && !hash_ok(hash)) || limit_ok(s, &member_limit))
+		return MSTORE_E_INVALID;
+	if (begin(s))
+		return MSTORE_E_IO;
 	rc = client_by_id(s, client, NULL);
 	if (!rc) {
 		rc = net_by_name(s, name, &n);
@@ -1266,7 +1302,7 @@ int mstore_create(struct mstore *s, int64_t client, const char *name,
 		st = prep(s, ST_NET_INSERT);
 		if (!st || bind_text(s, st, 1, name) ||
 		    bind_i64(s, st, 2, client) ||
-		    bind_text(s, st, 3, password ? hash : NULL) ||
+		    bind_text(s, st, 3, hash) ||
 		    bind_i64(s, st, 4, approval) ||
 		    bind_i64(s, st, 5, member_limit) ||
 		    bind_i64(s, st, 6, (int64_t)time(NULL)))
@@ -1277,8 +1313,26 @@ int mstore_create(struct mstore *s, int64_t client, const char *name,
 	if (!rc)
 		rc = member_insert(s, sqlite3_last_insert_rowid(s->db), client,
 				   MSTORE_STATE_MEMBER);
-	rc = finish(s, rc);
-out:
+	return finish(s, rc);
+}
+
+int mstore_create(struct mstore *s, int64_t client, const char *name,
+		  const char *password, bool approval,
+		  unsigned int member_limit)
+{
+	char hash[MSTORE_HASH_SIZE];
+	int rc;
+
+	rc = mstore_create_check(s, client, name, password, member_limit);
+	if (rc)
+		return rc;
+	if (!password)
+		return mstore_create_hashed(s, client, name, NULL, approval,
+					    member_limit);
+	rc = hash_password(s, hash, password);
+	if (!rc)
+		rc = mstore_create_hashed(s, client, name, hash, approval,
+					  member_limit);
 	sodium_memzero(hash, sizeof(hash));
 	return rc;
 }
@@ -1303,46 +1357,48 @@ static int join_standing(struct mstore *s, int64_t client, const struct net *n)
 	return state == MSTORE_STATE_PENDING ? MSTORE_PENDING : MSTORE_OK;
 }
 
-int mstore_join(struct mstore *s, int64_t client, const char *name,
-		const char *password)
+int mstore_join_check(struct mstore *s, int64_t client, const char *name,
+		      bool has_password, struct mstore_join_ticket *t)
 {
-	struct net n, again;
-	int64_t count;
+	struct net n;
 	int rc;
 
+	memset(t, 0, sizeof(*t));
 	rc = client_by_id(s, client, NULL);
 	if (rc)
 		return rc;
 	rc = net_by_name(s, name, &n);
 	if (!rc)
 		rc = join_standing(s, client, &n);
-	if (rc)
-		goto out;
-	if (n.has_hash) {
-		if (!password) {
-			rc = MSTORE_E_PASSWORD_REQUIRED;
-			goto out;
-		}
-		if (!password_ok(password) ||
-		    crypto_pwhash_str_verify(n.hash, password,
-					     strlen(password)) != 0) {
-			rc = MSTORE_E_PASSWORD;
-			goto out;
-		}
+	if (!rc && n.has_hash && !has_password)
+		rc = MSTORE_E_PASSWORD_REQUIRED;
+	if (!rc) {
+		t->network = n.id;
+		t->has_hash = n.has_hash;
+		memcpy(t->hash, n.hash, sizeof(t->hash));
 	}
+	net_wipe(&n);
+	return rc;
+}
 
-	if (begin(s)) {
-		rc = MSTORE_E_IO;
-		goto out;
-	}
+int mstore_join_commit(struct mstore *s, int64_t client, const char *name,
+		       const struct mstore_join_ticket *t)
+{
+	struct net again;
+	int64_t count;
+	int rc;
+
+	if (begin(s))
+		return MSTORE_E_IO;
 	rc = net_by_name(s, name, &again);
 	/*
 	 * The password checked must still be the network's: one the owner
 	 * changed meanwhile counts as wrong.
 	 */
-	if (!rc && (again.id != n.id || again.has_hash != n.has_hash ||
-		    strcmp(again.hash, n.hash)))
-		rc = again.id != n.id ? MSTORE_E_NO_NETWORK : MSTORE_E_PASSWORD;
+	if (!rc && (again.id != t->network || again.has_hash != t->has_hash ||
+		    strcmp(again.hash, t->hash)))
+		rc = again.id != t->network ? MSTORE_E_NO_NETWORK :
+					      MSTORE_E_PASSWORD;
 	if (!rc)
 		rc = join_standing(s, client, &again);
 	if (!rc)
@@ -1355,9 +1411,21 @@ int mstore_join(struct mstore *s, int64_t client, const char *name,
 	if (!rc && again.approval)
 		rc = MSTORE_PENDING;
 	net_wipe(&again);
-	rc = finish(s, rc);
-out:
-	net_wipe(&n);
+	return finish(s, rc);
+}
+
+int mstore_join(struct mstore *s, int64_t client, const char *name,
+		const char *password)
+{
+	struct mstore_join_ticket t;
+	int rc;
+
+	rc = mstore_join_check(s, client, name, password != NULL, &t);
+	if (!rc && t.has_hash)
+		rc = mstore_verify(t.hash, password);
+	if (!rc)
+		rc = mstore_join_commit(s, client, name, &t);
+	sodium_memzero(&t, sizeof(t));
 	return rc;
 }
 
@@ -1540,29 +1608,44 @@ static int owner_update(struct mstore *s, int64_t owner, const char *name,
 	return finish(s, rc);
 }
 
-int mstore_set_password(struct mstore *s, int64_t owner, const char *name,
-			const char *password)
+/* Nobody but the owner gets to make the server hash. */
+int mstore_set_password_check(struct mstore *s, int64_t owner,
+			      const char *name, const char *password)
 {
-	char hash[crypto_pwhash_STRBYTES];
 	struct net n;
 	int rc;
 
 	if (password && !password_ok(password))
 		return MSTORE_E_BAD_PASSWORD;
-	/* Nobody but the owner gets to make the server hash. */
 	rc = owned_net(s, owner, name, &n);
 	net_wipe(&n);
+	return rc;
+}
+
+int mstore_set_password_hashed(struct mstore *s, int64_t owner,
+			       const char *name, const char *hash)
+{
+	if (hash && !hash_ok(hash))
+		return MSTORE_E_INVALID;
+	return owner_update(s, owner, name, ST_NET_PASSWORD, 0, hash, true);
+}
+
+int mstore_set_password(struct mstore *s, int64_t owner, const char *name,
+			const char *password)
+{
+	char hash[MSTORE_HASH_SIZE];
+	int rc;
+
+	rc = mstore_set_password_check(s, owner, name, password);
 	if (rc)
 		return rc;
-	if (password) {
-		rc = hash_password(s, hash, password);
-		if (!rc)
-			rc = owner_update(s, owner, name, ST_NET_PASSWORD, 0,
-					  hash, true);
-		sodium_memzero(hash, sizeof(hash));
-		return rc;
-	}
-	return owner_update(s, owner, name, ST_NET_PASSWORD, 0, NULL, true);
+	if (!password)
+		return mstore_set_password_hashed(s, owner, name, NULL);
+	rc = hash_password(s, hash, password);
+	if (!rc)
+		rc = mstore_set_password_hashed(s, owner, name, hash);
+	sodium_memzero(hash, sizeof(hash));
+	return rc;
 }
 
 int mstore_set_approval(struct mstore *s, int64_t owner, const char *name,

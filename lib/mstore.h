@@ -31,6 +31,8 @@
 #define MSTORE_NAME_MAX 64
 /* Longer passwords are refused rather than hashed: it bounds the work. */
 #define MSTORE_PASSWORD_MAX 1024
+/* An Argon2id hash string with its NUL (libsodium's crypto_pwhash_STRBYTES). */
+#define MSTORE_HASH_SIZE 128
 #define MSTORE_MEMBER_LIMIT_DEFAULT 256
 #define MSTORE_MEMBER_LIMIT_MAX 65535
 #define MSTORE_SCHEMA_VERSION 1
@@ -126,6 +128,23 @@ struct mstore_network {
 	enum mstore_state state;	/* of the client asking */
 };
 
+/* The Argon2id cost of a store's hashes: see mstore_hash. */
+struct mstore_hash_cost {
+	unsigned long long opslimit;
+	size_t memlimit;
+};
+
+/*
+ * What mstore_join_check found, for mstore_join_commit: the network and
+ * the password hash the caller must check the password against.  It
+ * holds a hash: sodium_memzero it after use, as mstore does its own.
+ */
+struct mstore_join_ticket {
+	int64_t network;
+	bool has_hash;
+	char hash[MSTORE_HASH_SIZE];	/* "" without one */
+};
+
 struct mstore;
 
 /*
@@ -211,6 +230,51 @@ int mstore_set_approval(struct mstore *s, int64_t owner, const char *name,
 int mstore_set_limit(struct mstore *s, int64_t owner, const char *name,
 		     unsigned int member_limit);
 int mstore_delete(struct mstore *s, int64_t owner, const char *name);
+
+/*
+ * The same three in steps, for a caller that runs Argon2id away from the
+ * database (shoal-mediator: on a worker thread, so that its event loop
+ * never waits for a hash).  Each *_check makes the refusals of its
+ * function that need no hash, in the same order and with the same
+ * results; the password is then hashed (mstore_hash) or checked
+ * (mstore_verify) elsewhere; and *_hashed or mstore_join_commit applies
+ * the change, checking everything again in its transaction since any of
+ * it may have changed meanwhile.  mstore_create etc. are these steps in
+ * a row.
+ *
+ * mstore_hash and mstore_verify use no store and no global state: they
+ * are safe on any thread, with the cost mstore_hash_cost copied out.
+ * mstore_hash: E_BAD_PASSWORD, E_NOMEM.  mstore_verify: OK, or
+ * E_PASSWORD for a password that is not the one hashed (or not 1 to
+ * MSTORE_PASSWORD_MAX bytes).
+ */
+void mstore_hash_cost(const struct mstore *s, struct mstore_hash_cost *cost);
+int mstore_hash(const struct mstore_hash_cost *cost, const char *password,
+		char hash[MSTORE_HASH_SIZE]);
+int mstore_verify(const char *hash, const char *password);
+
+int mstore_create_check(struct mstore *s, int64_t client, const char *name,
+			const char *password, unsigned int member_limit);
+/* hash: from mstore_hash, or NULL for no password. */
+int mstore_create_hashed(struct mstore *s, int64_t client, const char *name,
+			 const char *hash, bool approval,
+			 unsigned int member_limit);
+/*
+ * Up to the password: E_PASSWORD_REQUIRED if the network has one and
+ * has_password is false; OK with *t (its hash, if t->has_hash, is what
+ * the password must match), or MSTORE_PENDING if already waiting.
+ * commit: E_NO_NETWORK if the network is not t's any more (deleted, even
+ * if made again), E_PASSWORD if its password changed, then as mstore_join.
+ */
+int mstore_join_check(struct mstore *s, int64_t client, const char *name,
+		      bool has_password, struct mstore_join_ticket *t);
+int mstore_join_commit(struct mstore *s, int64_t client, const char *name,
+		       const struct mstore_join_ticket *t);
+/* hash: from mstore_hash, or NULL to remove the password. */
+int mstore_set_password_check(struct mstore *s, int64_t owner,
+			      const char *name, const char *password);
+int mstore_set_password_hashed(struct mstore *s, int64_t owner,
+			       const char *name, const char *hash);
 
 /*
  * Lookups.  The arrays are allocated (NULL when empty); free() them.

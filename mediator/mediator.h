@@ -6,8 +6,9 @@
  * shoal-mediator's pieces: server.c runs the epoll loop and owns the
  * connections, requests.c answers the requests of docs/protocol.md
  * ("Mediator messages"), presence.c sends PEER_UP and PEER_DOWN, udp.c
- * answers BINDINGs ("NAT discovery and relaying") and relay.c runs the
- * relay ports.  All the mutable state is in one struct server.
+ * answers BINDINGs ("NAT discovery and relaying"), relay.c runs the
+ * relay ports and pwhash.c runs Argon2id in a process of its own.  All the
+ * mutable state is in one struct server; the process is single-threaded.
  */
 
 #include <stdbool.h>
@@ -39,14 +40,23 @@
 #define MED_RELAY_PORTS_HI 51999
 /*
  * Argon2id (a JOIN's password check, a CREATE's or SET_PASSWORD's hash)
- * runs inside the event loop, tens of milliseconds each: at most this
- * many per client and over the whole server, in sliding windows.
+ * takes tens of milliseconds and 64 MiB each.  It runs in one worker
+ * process, so it no longer stalls the event loop, but it is still CPU an
+ * attacker can spend: at most this many per client and over the whole
+ * server, in sliding windows.  The server's 8 a second keep the worker
+ * about half busy, so an honest request waits for at most a few others.
  */
 #define MED_PW_CLIENT_MAX 5
 #define MED_PW_CLIENT_WINDOW_MS 10000
 #define MED_PW_SERVER_MAX 8
 #define MED_PW_SERVER_WINDOW_MS 1000
 #define MED_PW_BUCKETS 256
+/*
+ * Password jobs queued or running at once, at most one per connection:
+ * two seconds' worth at the server's rate.  More would not be hashed
+ * sooner, only answered later; beyond it a request gets -104 at once.
+ */
+#define MED_PW_QUEUE 16
 
 /* family 4 or 6, as on the wire (ENDPOINT). */
 struct med_endpoint {
@@ -77,6 +87,8 @@ struct med_local {
 	struct in6_addr v6;
 };
 
+struct pw_job;
+
 struct conn {
 	struct med_handle h;		/* MED_K_CONN */
 	struct conn *prev, *next;	/* every connection */
@@ -86,6 +98,13 @@ struct conn {
 	struct conn *pprev, *pnext;	/* waiting to be announced */
 	int fd;
 	bool dead, want_out, logged_in, spoke;
+	uint32_t events;		/* what epoll watches for: conn_arm */
+	/*
+	 * The password request with the worker.  Until it is answered
+	 * the connection's later requests wait unread (no EPOLLIN), so that
+	 * its requests still take effect, and are answered, in order.
+	 */
+	struct pw_job *pw;
 	/*
 	 * announced: its peers have been told it is online (by this
 	 * connection, or by the one it replaced), so they hear when it goes.
@@ -164,6 +183,55 @@ struct pw_client {
 	struct med_rate rate;
 };
 
+/*
+ * What the worker gets and gives back: the password (wiped once used),
+ * and the hash to match (verify) or the cost of the one to make; result
+ * is mstore_verify's or mstore_hash's, and hash the one made.
+ */
+struct pw_work {
+	bool verify;
+	int result;
+	struct mstore_hash_cost cost;
+	char password[MSTORE_PASSWORD_MAX + 1];
+	char hash[MSTORE_HASH_SIZE];
+};
+
+/*
+ * One job's half in the memory shared with the worker.  state says who
+ * owns work: the event loop while PW_FREE or PW_DONE, the worker while
+ * PW_QUEUED.  Its index goes through the socket with each handover.
+ */
+enum { PW_FREE, PW_QUEUED, PW_DONE };
+
+struct pw_slot {
+	_Atomic unsigned int state;
+	struct pw_work work;
+};
+
+/* The event loop's side of a job, never seen by the worker. */
+struct pw_job {
+	bool used;
+	struct conn *c;			/* NULL once it is freed */
+	int64_t client;
+	uint8_t type;			/* JOIN, CREATE, SET_PASSWORD */
+	uint32_t request_id;
+	bool approval;			/* CREATE */
+	char name[MSTORE_NAME_MAX + 1];
+	struct mstore_join_ticket ticket;	/* JOIN */
+};
+
+/* The worker process; job[i] goes with slot[i]. */
+struct pw_queue {
+	int fd;				/* to the worker, -1: none */
+	pid_t pid;			/* the worker's, 0: none */
+	struct pw_slot *slot;		/* MED_PW_QUEUE, shared with it */
+	int busy;			/* the job the worker has, -1: none */
+	/* Queued for the worker, oldest first. */
+	unsigned int todo[MED_PW_QUEUE], todo_head, todo_n;
+	unsigned int n_used;		/* jobs queued, with it, or done */
+	struct pw_job job[MED_PW_QUEUE];
+};
+
 struct med_stats {
 	uint64_t bindings, bindings_known, udp_dropped;
 	uint64_t relayed, relay_dropped, relay_binds;
@@ -197,6 +265,7 @@ struct server {
 
 	struct med_rate pw_server;
 	struct pw_client *pw_clients[MED_PW_BUCKETS];
+	struct pw_queue pw;
 
 	struct med_stats stats;
 	/* One datagram, received or forwarded. */
@@ -220,6 +289,10 @@ void conn_send(struct server *srv, struct conn *c, const uint8_t *buf,
 	       int len);
 /* Closes c after the current batch, telling its peers reason. */
 void conn_kill(struct server *srv, struct conn *c, uint8_t reason);
+/* Tells epoll what c waits for now: see struct conn's pw. */
+void conn_arm(struct server *srv, struct conn *c);
+/* c's password request was answered: its waiting requests are next. */
+void conn_resume(struct server *srv, struct conn *c);
 /* The live logged-in connection of a client, or NULL. */
 struct conn *online_find(struct server *srv, int64_t id);
 void online_add(struct server *srv, struct conn *c);
@@ -277,9 +350,35 @@ void relay_reap(struct server *srv);
 /* requests.c: one decrypted message from c. */
 void request_handle(struct server *srv, struct conn *c, const uint8_t *msg,
 		    size_t len);
+/* The worker's answer to c's job: the change is made and answered. */
+void request_done(struct server *srv, struct conn *c, struct pw_job *j,
+		  const struct pw_work *w);
 /* Forgets password attempts older than their window; pw_free: all. */
 void pw_tick(struct server *srv, int64_t now_ms);
 void pw_free(struct server *srv);
+
+/* pwhash.c */
+/* Starts the worker (server_open). */
+int pwhash_open(struct server *srv);
+/* Stops the worker and waits for it; every password copy is wiped. */
+void pwhash_close(struct server *srv);
+/* Once a second: a new worker if the last one died, and its work. */
+void pwhash_tick(struct server *srv);
+/*
+ * A free job to fill (pwhash_work: its work), or NULL when MED_PW_QUEUE
+ * are in use or there is no worker.
+ */
+struct pw_job *pwhash_job(struct server *srv);
+struct pw_work *pwhash_work(struct server *srv, struct pw_job *j);
+/*
+ * Queues j and its work (filled by the caller) for c: c's later
+ * requests wait until request_done has answered it.
+ */
+void pwhash_submit(struct server *srv, struct conn *c, struct pw_job *j);
+/* The worker's socket is readable: answers the jobs done. */
+void pwhash_readable(struct server *srv);
+/* c is being freed: its job's answer will go nowhere. */
+void pwhash_forget(struct server *srv, struct conn *c);
 
 /* presence.c */
 /* IPV4, IPV6 (with their prefix lengths) and MAC of a client. */

@@ -7,8 +7,16 @@
  * hears about the peers it brought.
  *
  * A LOGIN does not announce the client at once: see presence.c.
+ *
+ * A request that needs Argon2id (JOIN with a password, CREATE or
+ * SET_PASSWORD with one) is checked as far as it can be without it, then
+ * goes to the worker (pwhash.c); request_done checks again, makes
+ * the change and answers, just as the request would have been answered
+ * at once.  The connection's later requests wait meanwhile (server.c), so
+ * a client's requests still take effect, and are answered, in order.
  */
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -109,11 +117,12 @@ static int get_password(const struct request *r, char *buf, size_t size,
 }
 
 /*
- * Argon2id runs inside the event loop (tens of milliseconds each), so a
- * loop of wrong passwords would stall every other client.  Each run
- * counts against its client and against the whole server, in sliding
- * windows; over either, the request is refused before any hashing.  A
- * client that makes new keys to get new windows still meets the server's.
+ * Argon2id no longer runs in the event loop, but each run still costs
+ * the worker tens of milliseconds and 64 MiB, and a loop of wrong
+ * passwords is a guessing attack.  Each run counts against its client
+ * and against the whole server, in sliding windows; over either, the
+ * request is refused before any hashing.  A client that makes new keys
+ * to get new windows still meets the server's.
  */
 static bool rate_allows(const struct med_rate *rt, unsigned int cap,
 			int64_t window, int64_t now)
@@ -165,6 +174,42 @@ static bool pw_allow(struct server *srv, int64_t id)
 	rate_add(&pc->rate, MED_PW_CLIENT_MAX, now);
 	rate_add(&srv->pw_server, MED_PW_SERVER_MAX, now);
 	return true;
+}
+
+/*
+ * A job for c's password request, counted; or NULL (refused, -104) when
+ * a window is full or the worker's queue is, and then nothing counts.
+ */
+static struct pw_job *pw_take(struct server *srv, struct conn *c)
+{
+	struct pw_job *j = pwhash_job(srv);
+
+	return j && pw_allow(srv, c->client.id) ? j : NULL;
+}
+
+/*
+ * Hands r's password to the worker: to check against hash, or (hash
+ * NULL) to hash.  The caller has set the job's fields of its request.
+ */
+static void pw_submit(struct server *srv, struct conn *c,
+		      const struct request *r, struct pw_job *j,
+		      const char *name, const char *pw, const char *hash)
+{
+	struct pw_work *w = pwhash_work(srv, j);
+
+	j->client = c->client.id;
+	j->type = r->m.type;
+	j->request_id = r->m.request_id;
+	/* mstore's *_check accepted it: a name, at most MSTORE_NAME_MAX. */
+	snprintf(j->name, sizeof(j->name), "%s", name);
+	w->verify = hash != NULL;
+	if (hash)
+		memcpy(w->hash, hash, sizeof(w->hash));
+	else
+		mstore_hash_cost(srv->store, &w->cost);
+	/* get_password: at most MSTORE_PASSWORD_MAX bytes and the NUL. */
+	memcpy(w->password, pw, strlen(pw) + 1);
+	pwhash_submit(srv, c, j);
 }
 
 void pw_tick(struct server *srv, int64_t now_ms)
@@ -356,6 +401,8 @@ static void do_create(struct server *srv, struct conn *c, struct request *r)
 	char name[STR_MAX], pwbuf[MSTORE_PASSWORD_MAX + 1];
 	struct mstore_network info;
 	struct shoal_tlv_attr a;
+	struct pw_job *j = NULL;
+	bool approval = shoal_tlv_find(&r->m, MED_A_APPROVAL, &a);
 	const char *pw;
 	int rc = get_network(r, name);
 
@@ -364,21 +411,51 @@ static void do_create(struct server *srv, struct conn *c, struct request *r)
 	/* It hashes only for a name that is free. */
 	if (!rc && pw &&
 	    mstore_network_info(srv->store, 0, name, &info) ==
-	    MSTORE_E_NO_NETWORK && !pw_allow(srv, c->client.id))
+	    MSTORE_E_NO_NETWORK && !(j = pw_take(srv, c)))
 		rc = MED_E_PASSWORD_LIMIT;
-	if (!rc)
-		rc = mstore_create(srv->store, c->client.id, name, pw,
-				   shoal_tlv_find(&r->m, MED_A_APPROVAL, &a),
-				   0);
+	if (!rc && pw) {
+		rc = mstore_create_check(srv->store, c->client.id, name, pw,
+					 0);
+		/* Not counted yet only if the database changed under us. */
+		if (!rc && !j && !(j = pw_take(srv, c)))
+			rc = MED_E_PASSWORD_LIMIT;
+		if (!rc) {
+			j->approval = approval;
+			pw_submit(srv, c, r, j, name, pw, NULL);
+			sodium_memzero(pwbuf, sizeof(pwbuf));
+			return;
+		}
+	} else if (!rc) {
+		rc = mstore_create(srv->store, c->client.id, name, NULL,
+				   approval, 0);
+	}
 	sodium_memzero(pwbuf, sizeof(pwbuf));
 	reply(srv, c, r, rc);
+}
+
+/* After the checks (and the password's, if it has one): joins. */
+static void join_commit(struct server *srv, struct conn *c, struct request *r,
+			const char *name, const struct mstore_join_ticket *t)
+{
+	struct peerset before, after;
+	int rc;
+
+	peerset_get(srv, c->client.id, &before);
+	rc = mstore_join_commit(srv->store, c->client.id, name, t);
+	reply(srv, c, r, rc);
+	if (rc == MSTORE_OK && !peerset_get(srv, c->client.id, &after)) {
+		presence_changed(srv, c->client.id, &before, &after, true);
+		peerset_free(&after);
+	}
+	peerset_free(&before);
 }
 
 static void do_join(struct server *srv, struct conn *c, struct request *r)
 {
 	char name[STR_MAX], pwbuf[MSTORE_PASSWORD_MAX + 1];
-	struct peerset before, after;
+	struct mstore_join_ticket t;
 	struct mstore_network info;
+	struct pw_job *j = NULL;
 	const char *pw;
 	int rc = get_network(r, name);
 
@@ -389,27 +466,32 @@ static void do_join(struct server *srv, struct conn *c, struct request *r)
 		return;
 	}
 	/*
-	 * mstore_join checks the password only for a network that has one
-	 * and a client that is neither in it nor waiting (or banned, which
-	 * we cannot see here: counting that too is harmless).
+	 * The password is checked only for a network that has one and a
+	 * client that is neither in it nor waiting (or banned, which we
+	 * cannot see here: counting that too is harmless).
 	 */
 	if (pw && mstore_network_info(srv->store, c->client.id, name,
 				      &info) == MSTORE_OK &&
 	    info.has_password && info.state == MSTORE_STATE_NONE &&
-	    !pw_allow(srv, c->client.id)) {
+	    !(j = pw_take(srv, c))) {
 		sodium_memzero(pwbuf, sizeof(pwbuf));
 		reply(srv, c, r, MED_E_PASSWORD_LIMIT);
 		return;
 	}
-	peerset_get(srv, c->client.id, &before);
-	rc = mstore_join(srv->store, c->client.id, name, pw);
-	sodium_memzero(pwbuf, sizeof(pwbuf));
-	reply(srv, c, r, rc);
-	if (rc == MSTORE_OK && !peerset_get(srv, c->client.id, &after)) {
-		presence_changed(srv, c->client.id, &before, &after, true);
-		peerset_free(&after);
+	rc = mstore_join_check(srv->store, c->client.id, name, pw != NULL, &t);
+	/* Not counted yet only if the database changed under us. */
+	if (!rc && t.has_hash && !j && !(j = pw_take(srv, c)))
+		rc = MED_E_PASSWORD_LIMIT;
+	if (!rc && t.has_hash) {
+		j->ticket = t;
+		pw_submit(srv, c, r, j, name, pw, t.hash);
+	} else if (!rc) {
+		join_commit(srv, c, r, name, &t);
+	} else {
+		reply(srv, c, r, rc);
 	}
-	peerset_free(&before);
+	sodium_memzero(&t, sizeof(t));
+	sodium_memzero(pwbuf, sizeof(pwbuf));
 }
 
 static void do_leave(struct server *srv, struct conn *c, struct request *r)
@@ -485,6 +567,7 @@ static void do_set_password(struct server *srv, struct conn *c,
 {
 	char name[STR_MAX], pwbuf[MSTORE_PASSWORD_MAX + 1];
 	struct mstore_network info;
+	struct pw_job *j = NULL;
 	const char *pw;
 	int rc = get_network(r, name);
 
@@ -494,10 +577,22 @@ static void do_set_password(struct server *srv, struct conn *c,
 	if (!rc && pw &&
 	    mstore_network_info(srv->store, c->client.id, name, &info) ==
 	    MSTORE_OK && info.owner == c->client.id &&
-	    !pw_allow(srv, c->client.id))
+	    !(j = pw_take(srv, c)))
 		rc = MED_E_PASSWORD_LIMIT;
-	if (!rc)
-		rc = mstore_set_password(srv->store, c->client.id, name, pw);
+	if (!rc && pw) {
+		rc = mstore_set_password_check(srv->store, c->client.id, name,
+					       pw);
+		/* Not counted yet only if the database changed under us. */
+		if (!rc && !j && !(j = pw_take(srv, c)))
+			rc = MED_E_PASSWORD_LIMIT;
+		if (!rc) {
+			pw_submit(srv, c, r, j, name, pw, NULL);
+			sodium_memzero(pwbuf, sizeof(pwbuf));
+			return;
+		}
+	} else if (!rc) {
+		rc = mstore_set_password(srv->store, c->client.id, name, NULL);
+	}
 	sodium_memzero(pwbuf, sizeof(pwbuf));
 	reply(srv, c, r, rc);
 }
@@ -665,4 +760,50 @@ void request_handle(struct server *srv, struct conn *c, const uint8_t *msg,
 		do_relay(srv, c, &r);
 		break;
 	}
+}
+
+/*
+ * The worker is done with c's job.  Everything the request was checked
+ * against may have changed meanwhile (the network deleted or its
+ * password changed, the client banned, the name taken): mstore checks it
+ * all again in the transaction that makes the change.  The answer and
+ * what follows it (JOIN's PEER_UPs, after the reply) are as they would
+ * have been at once.  c is live: pwhash.c drops the jobs of connections
+ * that are gone or going.
+ */
+void request_done(struct server *srv, struct conn *c, struct pw_job *j,
+		  const struct pw_work *w)
+{
+	struct request r = {
+		.m = { .type = j->type, .request_id = j->request_id },
+	};
+	int rc = w->result;
+
+	/* Its requests wait for this one, LOGOUT too: cannot happen. */
+	if (!c->logged_in || c->client.id != j->client) {
+		reply(srv, c, &r, MED_E_NOT_LOGGED_IN);
+		return;
+	}
+	switch (j->type) {
+	case MED_JOIN:
+		if (rc)
+			break;
+		join_commit(srv, c, &r, j->name, &j->ticket);
+		return;
+	case MED_CREATE:
+		if (!rc)
+			rc = mstore_create_hashed(srv->store, j->client,
+						  j->name, w->hash,
+						  j->approval, 0);
+		break;
+	case MED_SET_PASSWORD:
+		if (!rc)
+			rc = mstore_set_password_hashed(srv->store, j->client,
+							j->name, w->hash);
+		break;
+	default:
+		rc = MSTORE_E_INVALID;
+		break;
+	}
+	reply(srv, c, &r, rc);
 }

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * The mediator's event loop: one epoll set with the listening socket, a
- * 1 s timerfd, a signalfd, every connection, the UDP sockets (udp.c) and
- * the relay ports (relay.c).  Nothing here blocks: a slow or hostile
- * client costs only its own connection.
+ * 1 s timerfd, a signalfd, every connection, the UDP sockets (udp.c),
+ * the relay ports (relay.c) and the password worker's socket
+ * (pwhash.c).  Nothing here blocks: a slow or hostile client costs only
+ * its own connection.
  *
  * A connection is never freed while an epoll batch may still name it:
  * conn_kill() only marks it and queues it, and server_reap() frees the
@@ -129,18 +130,29 @@ void online_remove(struct server *srv, struct conn *c)
 	}
 }
 
-static void set_events(struct server *srv, struct conn *c, bool out)
+/*
+ * EPOLLOUT while output waits; EPOLLIN unless a password job holds the
+ * connection's requests (c->pw): its socket is then left unread, so that
+ * the kernel's buffer, not ours, holds what it sends meanwhile.
+ */
+void conn_arm(struct server *srv, struct conn *c)
 {
 	struct epoll_event ev = {
-		.events = EPOLLIN | (out ? EPOLLOUT : 0),
+		.events = (c->pw ? 0 : EPOLLIN) | (c->want_out ? EPOLLOUT : 0),
 		.data.ptr = c,
 	};
 
-	if (c->want_out == out)
+	if (c->dead || c->events == ev.events)
 		return;
-	c->want_out = out;
+	c->events = ev.events;
 	if (epoll_ctl(srv->epfd, EPOLL_CTL_MOD, c->fd, &ev) < 0)
 		conn_kill(srv, c, MED_DOWN_LOST);
+}
+
+static void set_events(struct server *srv, struct conn *c, bool out)
+{
+	c->want_out = out;
+	conn_arm(srv, c);
 }
 
 void conn_kill(struct server *srv, struct conn *c, uint8_t reason)
@@ -203,6 +215,7 @@ static void conn_free(struct server *srv, struct conn *c)
 	srv->n_conns--;
 	pending_remove(srv, c);
 	token_remove(srv, c);
+	pwhash_forget(srv, c);
 	close(c->fd);
 	shoal_channel_wipe(&c->ch);
 	sodium_memzero(c, sizeof(*c));
@@ -261,6 +274,7 @@ static void conn_accept(struct server *srv)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		c->h.kind = MED_K_CONN;
 		c->fd = fd;
+		c->events = ev.events;
 		c->addr = addr;
 		c->deadline = server_now() + MED_HELLO_TIMEOUT;
 		if (shoal_channel_server(&c->ch, srv->priv) < 0 ||
@@ -285,19 +299,28 @@ static void conn_accept(struct server *srv)
 	}
 }
 
+/* Until a request goes to the worker: the rest wait for its answer. */
 static void conn_messages(struct server *srv, struct conn *c)
 {
 	const uint8_t *msg;
 	size_t len;
 	int ret = 0;
 
-	while (!c->dead && (ret = shoal_channel_next(&c->ch, &msg, &len)) == 1) {
+	while (!c->dead && !c->pw &&
+	       (ret = shoal_channel_next(&c->ch, &msg, &len)) == 1) {
 		c->spoke = true;
 		c->deadline = server_now() + MED_IDLE_TIMEOUT;
 		request_handle(srv, c, msg, len);
 	}
 	if (!c->dead && ret < 0)
 		conn_kill(srv, c, MED_DOWN_LOST);
+}
+
+void conn_resume(struct server *srv, struct conn *c)
+{
+	conn_messages(srv, c);
+	/* Replies went out; EPOLLIN again unless another job holds it. */
+	conn_flush(srv, c);
 }
 
 static void conn_read(struct server *srv, struct conn *c)
@@ -307,7 +330,11 @@ static void conn_read(struct server *srv, struct conn *c)
 	ssize_t n;
 	int i;
 
-	for (i = 0; i < READS_PER_EVENT && !c->dead; i++) {
+	/*
+	 * Not while a password job holds it: the channel is not drained
+	 * then, and reading more would only grow its buffer.
+	 */
+	for (i = 0; i < READS_PER_EVENT && !c->dead && !c->pw; i++) {
 		if (shoal_channel_read_buf(&c->ch, &buf, &room) < 0) {
 			conn_kill(srv, c, MED_DOWN_LOST);
 			return;
@@ -348,6 +375,7 @@ static void server_tick(struct server *srv)
 	}
 	relay_tick(srv, now_ms);
 	pw_tick(srv, now_ms);
+	pwhash_tick(srv);
 }
 
 static int add_fd(int epfd, int *fd)
@@ -399,6 +427,8 @@ int server_open(struct server *srv, const struct sockaddr *addr,
 	srv->listen_fd = -1;
 	srv->timer_fd = -1;
 	srv->signal_fd = -1;
+	srv->pw.fd = -1;
+	srv->pw.busy = -1;
 	for (i = 0; i < MED_UDP_N; i++)
 		srv->udp[i].fd = -1;
 	srv->max_conns = conn_limit(MED_UDP_N + (unsigned int)relay_hi -
@@ -439,6 +469,10 @@ int server_open(struct server *srv, const struct sockaddr *addr,
 	    add_fd(srv->epfd, &srv->timer_fd) < 0 ||
 	    add_fd(srv->epfd, &srv->listen_fd) < 0)
 		return -errno;
+	/* Before the UDP and relay sockets: fewer for the worker to close. */
+	ret = pwhash_open(srv);
+	if (ret < 0)
+		return ret;
 	ret = udp_open(srv, probe, probe_len);
 	if (ret < 0)
 		return ret;
@@ -482,6 +516,10 @@ int server_run(struct server *srv)
 				conn_accept(srv);
 				continue;
 			}
+			if (p == &srv->pw.fd) {
+				pwhash_readable(srv);
+				continue;
+			}
 			h = p;
 			if (h->kind == MED_K_UDP) {
 				udp_readable(srv, p);
@@ -496,7 +534,15 @@ int server_run(struct server *srv)
 				continue;
 			if (evs[i].events & EPOLLOUT)
 				conn_flush(srv, c);
-			if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+			/*
+			 * Held by a password job, it is not read; but epoll
+			 * reports a hangup or an error whatever it watches,
+			 * again and again: the connection is broken anyway.
+			 */
+			if (c->pw && (evs[i].events & (EPOLLHUP | EPOLLERR)))
+				conn_kill(srv, c, MED_DOWN_LOST);
+			else if (evs[i].events &
+				 (EPOLLIN | EPOLLHUP | EPOLLERR))
 				conn_read(srv, c);
 		}
 		server_reap(srv);
@@ -513,6 +559,8 @@ void server_close(struct server *srv)
 		conn_kill(srv, c, MED_DOWN_NONE);
 	}
 	server_reap(srv);
+	/* Every job's connection is gone now: none is answered. */
+	pwhash_close(srv);
 	relay_close(srv);
 	udp_close(srv);
 	pw_free(srv);

@@ -582,6 +582,139 @@ TEST_F(store, password_protected_network)
 	EXPECT_STREQ("1", hash);
 }
 
+/*
+ * The steps shoal-mediator takes with Argon2id on another thread: each
+ * *_check refuses what mstore's one-call function refuses before hashing,
+ * and the commit refuses what changed in between.
+ */
+TEST_F(store, password_steps_recheck)
+{
+	struct mstore_join_ticket t;
+	struct mstore_hash_cost cost;
+	struct mstore_network info;
+	char hash[MSTORE_HASH_SIZE], other[MSTORE_HASH_SIZE];
+
+	mstore_hash_cost(self->s, &cost);
+	EXPECT_EQ(MSTORE_E_BAD_PASSWORD, mstore_hash(&cost, "", hash));
+	ASSERT_EQ(MSTORE_OK, mstore_hash(&cost, "pw", hash));
+	EXPECT_EQ(0, strncmp(hash, "$argon2id$", 10));
+	EXPECT_EQ(MSTORE_OK, mstore_verify(hash, "pw"));
+	EXPECT_EQ(MSTORE_E_PASSWORD, mstore_verify(hash, "Pw"));
+	EXPECT_EQ(MSTORE_E_PASSWORD, mstore_verify(hash, ""));
+	EXPECT_EQ(MSTORE_E_PASSWORD, mstore_verify("garbage", "pw"));
+
+	/* CREATE: the name is taken while the hash is made. */
+	EXPECT_EQ(MSTORE_E_BAD_NAME, mstore_create_check(self->s,
+							 self->id[ALICE], "-x",
+							 "pw", 0));
+	EXPECT_EQ(MSTORE_E_BAD_PASSWORD, mstore_create_check(self->s,
+							     self->id[ALICE],
+							     "lan", "", 0));
+	EXPECT_EQ(MSTORE_E_NO_CLIENT, mstore_create_check(self->s, 9999, "lan",
+							  "pw", 0));
+	ASSERT_EQ(MSTORE_OK, mstore_create_check(self->s, self->id[ALICE],
+						 "lan", "pw", 0));
+	ASSERT_EQ(MSTORE_OK, mstore_create(self->s, self->id[BOB], "LAN",
+					   NULL, false, 0));
+	EXPECT_EQ(MSTORE_E_NAME_TAKEN, mstore_create_hashed(self->s,
+							    self->id[ALICE],
+							    "lan", hash, false,
+							    0));
+	EXPECT_EQ(MSTORE_E_NAME_TAKEN, mstore_create_check(self->s,
+							   self->id[ALICE],
+							   "lan", "pw", 0));
+	EXPECT_EQ(MSTORE_E_INVALID, mstore_create_hashed(self->s,
+							 self->id[ALICE],
+							 "sec", "", false, 0));
+	ASSERT_EQ(MSTORE_OK, mstore_create_hashed(self->s, self->id[ALICE],
+						  "sec", hash, false, 0));
+	ASSERT_EQ(MSTORE_OK, mstore_network_info(self->s, 0, "sec", &info));
+	EXPECT_TRUE(info.has_password);
+	EXPECT_EQ(MSTORE_OK, mstore_join(self->s, self->id[CAROL], "sec",
+					 "pw"));
+
+	/* JOIN: the checks before the password, and its ticket. */
+	EXPECT_EQ(MSTORE_E_NO_NETWORK, mstore_join_check(self->s,
+							 self->id[BOB], "wan",
+							 true, &t));
+	EXPECT_EQ(MSTORE_E_PASSWORD_REQUIRED,
+		  mstore_join_check(self->s, self->id[BOB], "sec", false, &t));
+	EXPECT_EQ(MSTORE_E_ALREADY_MEMBER,
+		  mstore_join_check(self->s, self->id[CAROL], "sec", true,
+				    &t));
+	ASSERT_EQ(MSTORE_OK, mstore_join_check(self->s, self->id[ERIN], "lan",
+					       false, &t));
+	EXPECT_FALSE(t.has_hash);
+	EXPECT_STREQ("", t.hash);
+	ASSERT_EQ(MSTORE_OK, mstore_join_check(self->s, self->id[BOB], "sec",
+					       true, &t));
+	EXPECT_TRUE(t.has_hash);
+	EXPECT_STREQ(hash, t.hash);
+	EXPECT_EQ(MSTORE_OK, mstore_verify(t.hash, "pw"));
+
+	/* The password changes meanwhile: the one checked is wrong now. */
+	ASSERT_EQ(MSTORE_OK, mstore_hash(&cost, "pw2", other));
+	ASSERT_EQ(MSTORE_OK, mstore_set_password_hashed(self->s,
+							self->id[ALICE], "sec",
+							other));
+	EXPECT_EQ(MSTORE_E_PASSWORD, mstore_join_commit(self->s, self->id[BOB],
+							"sec", &t));
+	/* Banned meanwhile. */
+	ASSERT_EQ(MSTORE_OK, mstore_join_check(self->s, self->id[BOB], "sec",
+					       true, &t));
+	ASSERT_EQ(MSTORE_OK, mstore_ban(self->s, self->id[ALICE], "sec",
+					"bob"));
+	EXPECT_EQ(MSTORE_E_BANNED, mstore_join_commit(self->s, self->id[BOB],
+						      "sec", &t));
+	EXPECT_EQ(MSTORE_E_BANNED, mstore_join_check(self->s, self->id[BOB],
+						     "sec", true, &t));
+	/* Deleted and made again by the same name: not the one checked. */
+	ASSERT_EQ(MSTORE_OK, mstore_join_check(self->s, self->id[DAVE], "lan",
+					       false, &t));
+	ASSERT_EQ(MSTORE_OK, mstore_delete(self->s, self->id[BOB], "lan"));
+	ASSERT_EQ(MSTORE_OK, mstore_create(self->s, self->id[BOB], "lan",
+					   NULL, false, 0));
+	EXPECT_EQ(MSTORE_E_NO_NETWORK, mstore_join_commit(self->s,
+							  self->id[DAVE],
+							  "lan", &t));
+	/* Unchanged: it joins. */
+	ASSERT_EQ(MSTORE_OK, mstore_join_check(self->s, self->id[DAVE], "sec",
+					       true, &t));
+	EXPECT_EQ(MSTORE_OK, mstore_verify(t.hash, "pw2"));
+	EXPECT_EQ(MSTORE_OK, mstore_join_commit(self->s, self->id[DAVE],
+						"sec", &t));
+	EXPECT_EQ(MSTORE_E_ALREADY_MEMBER,
+		  mstore_join_commit(self->s, self->id[DAVE], "sec", &t));
+
+	/* SET_PASSWORD: the owner changes while the hash is made. */
+	EXPECT_EQ(MSTORE_E_NOT_OWNER, mstore_set_password_check(self->s,
+								self->id[DAVE],
+								"sec", "x"));
+	EXPECT_EQ(MSTORE_E_BAD_PASSWORD,
+		  mstore_set_password_check(self->s, self->id[ALICE], "sec",
+					    ""));
+	EXPECT_EQ(MSTORE_E_NO_NETWORK,
+		  mstore_set_password_check(self->s, self->id[ALICE], "wan",
+					    "x"));
+	ASSERT_EQ(MSTORE_OK, mstore_set_password_check(self->s,
+						       self->id[ALICE], "sec",
+						       "x"));
+	ASSERT_EQ(MSTORE_OK, mstore_transfer_owner(self->s, self->id[ALICE],
+						   "sec", "carol"));
+	EXPECT_EQ(MSTORE_E_NOT_OWNER,
+		  mstore_set_password_hashed(self->s, self->id[ALICE], "sec",
+					     hash));
+	EXPECT_EQ(MSTORE_E_INVALID,
+		  mstore_set_password_hashed(self->s, self->id[CAROL], "sec",
+					     ""));
+	EXPECT_EQ(MSTORE_OK, mstore_set_password_hashed(self->s,
+							self->id[CAROL], "sec",
+							NULL));
+	ASSERT_EQ(MSTORE_OK, mstore_network_info(self->s, 0, "sec", &info));
+	EXPECT_FALSE(info.has_password);
+	sodium_memzero(&t, sizeof(t));
+}
+
 TEST_F(store, approval_flow)
 {
 	struct mstore_network *nets;
