@@ -13,4 +13,9 @@
 #include <asm/unaligned.h>
 #endif
 
+/* 6.4 moved skb_gso_segment() out of linux/netdevice.h. */
+#ifdef SHOAL_HAVE_NET_GSO_H
+#include <net/gso.h>
+#endif
+
 #endif /* _SHOAL_COMPAT_H */

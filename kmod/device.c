@@ -87,6 +87,9 @@ static const struct net_device_ops shoal_netdev_ops = {
 	.ndo_validate_addr	= eth_validate_addr,
 };
 
+#define SHOAL_FEATURES (NETIF_F_HW_CSUM | NETIF_F_SG | NETIF_F_GSO | \
+			NETIF_F_GSO_SOFTWARE | NETIF_F_HIGHDMA)
+
 static void shoal_setup(struct net_device *dev)
 {
 	struct shoal_device *sd = netdev_priv(dev);
@@ -104,6 +107,13 @@ static void shoal_setup(struct net_device *dev)
 	dev->max_mtu = ETH_MAX_MTU - SHOAL_OVERHEAD;
 	dev->needed_headroom = LL_MAX_HEADER + SHOAL_OVERHEAD;
 	dev->needed_tailroom = 3 + 2 + 16;
+	/*
+	 * TCP and UDP hand over whole GSO trains and leave checksums to us:
+	 * the stack is crossed once per train instead of once per segment,
+	 * and shoal_xmit() segments and checksums just before sealing.
+	 */
+	dev->features |= SHOAL_FEATURES;
+	dev->hw_features |= SHOAL_FEATURES;
 	eth_hw_addr_random(dev);
 
 	memset(sd, 0, sizeof(*sd));

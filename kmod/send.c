@@ -11,6 +11,7 @@
 #include <linux/rculist.h>
 #include <linux/skbuff.h>
 
+#include "compat.h"
 #include "esp.h"
 #include "fdb.h"
 #include "netlink.h"
@@ -52,6 +53,8 @@ static void xmit_one(struct shoal_device *sd, struct shoal_peer *peer,
 	}
 	len = skb->len;
 
+	if (skb->ip_summed == CHECKSUM_PARTIAL && skb_checksum_help(skb))
+		goto drop;
 	if (skb_linearize(skb))
 		goto drop;
 	head = skb_headroom(skb) < SHOAL_TX_HEADROOM ?
@@ -81,7 +84,8 @@ drop:
 	kfree_skb(skb);
 }
 
-netdev_tx_t shoal_xmit(struct sk_buff *skb, struct net_device *dev)
+/* One Ethernet frame (no GSO) to its peer or peers; consumes skb. */
+static void xmit_frame(struct sk_buff *skb, struct net_device *dev)
 {
 	struct shoal_device *sd = netdev_priv(dev);
 	struct shoal_peer *peer;
@@ -104,7 +108,7 @@ netdev_tx_t shoal_xmit(struct sk_buff *skb, struct net_device *dev)
 		}
 		rcu_read_unlock_bh();
 		consume_skb(skb);
-		return NETDEV_TX_OK;
+		return;
 	}
 
 	peer = shoal_peer_by_mac(sd, eth->h_dest) ?:
@@ -116,11 +120,33 @@ netdev_tx_t shoal_xmit(struct sk_buff *skb, struct net_device *dev)
 	}
 	xmit_one(sd, peer, skb);
 	rcu_read_unlock_bh();
-	return NETDEV_TX_OK;
+	return;
 
 drop:
 	dev_core_stats_tx_dropped_inc(dev);
 	kfree_skb(skb);
+}
+
+netdev_tx_t shoal_xmit(struct sk_buff *skb, struct net_device *dev)
+{
+	struct sk_buff *segs, *seg, *next;
+
+	if (!skb_is_gso(skb)) {
+		xmit_frame(skb, dev);
+		return NETDEV_TX_OK;
+	}
+	/* Without features: plain, linear segments with their checksums. */
+	segs = skb_gso_segment(skb, 0);
+	if (IS_ERR_OR_NULL(segs)) {
+		dev_core_stats_tx_dropped_inc(dev);
+		kfree_skb(skb);
+		return NETDEV_TX_OK;
+	}
+	consume_skb(skb);
+	skb_list_walk_safe(segs, seg, next) {
+		skb_mark_not_on_list(seg);
+		xmit_frame(seg, dev);
+	}
 	return NETDEV_TX_OK;
 }
 
