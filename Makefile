@@ -38,7 +38,7 @@ KTEST_SRCS := $(wildcard tests/kselftest/*.c)
 KTEST_PROGS := $(KTEST_SRCS:tests/kselftest/%.c=$(OUT)/tests/%)
 HARNESS := $(BUILD)/kernel/include/kselftest_harness.h
 
-.PHONY: all userspace kmod kmods tests check demo deps clean kcheck
+.PHONY: all userspace kmod kmods tests tools check demo deps clean kcheck
 
 all: userspace kmods
 
@@ -82,6 +82,13 @@ $(OUT)/tests/%: $(OUT)/obj/tests/kselftest/%.o $(OUT)/lib/libshoal.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 tests: $(UNIT_TESTS) $(KTEST_PROGS)
+
+# The mediator's load generator (scripts/bench mediator).
+tools: $(OUT)/tools/medload
+
+$(OUT)/tools/medload: $(OUT)/obj/tools/medload.o $(OUT)/lib/libshoal.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # One module tree per kernel: the sources are mirrored as symlinks into
 # build/kmod/KVER so that object files of two kernels never mix.
