@@ -783,19 +783,13 @@ const char *shoald_peer_path(const struct shoald_peer *p)
 	       "relay" : "direct";
 }
 
-struct shoald_peer *shoald_peer_add(struct shoald *d, const uint8_t key[32],
+/* A new peer in d->peers, not yet in the datapath. */
+static struct shoald_peer *peer_new(struct shoald *d, const uint8_t key[32],
 				    const uint8_t mac[6])
 {
-	struct shoald_peer *p = shoald_peer_find(d, key), *v;
+	struct shoald_peer *p, *v;
 	double now = shoald_now();
 
-	if (p) {
-		if (memcmp(p->mac, mac, 6)) {
-			memcpy(p->mac, mac, 6);
-			program(d, p, NULL, false);
-		}
-		return p;
-	}
 	if (!sodium_memcmp(key, d->public_key, 32))
 		return NULL;
 	v = realloc(d->peers, (d->n_peers + 1) * sizeof(*v));
@@ -810,9 +804,27 @@ struct shoald_peer *shoald_peer_add(struct shoald *d, const uint8_t key[32],
 	p->rtt_ms = -1;
 	p->next_attempt = now;
 	p->next_ping = now + d->keepalive_seconds;
-	if (program(d, p, NULL, false) < 0)
-		return NULL;
 	d->n_peers++;
+	return p;
+}
+
+struct shoald_peer *shoald_peer_add(struct shoald *d, const uint8_t key[32],
+				    const uint8_t mac[6])
+{
+	struct shoald_peer *p = shoald_peer_find(d, key);
+
+	if (p) {
+		if (memcmp(p->mac, mac, 6)) {
+			memcpy(p->mac, mac, 6);
+			program(d, p, NULL, false);
+		}
+		return p;
+	}
+	p = peer_new(d, key, mac);
+	if (p && program(d, p, NULL, false) < 0) {
+		d->n_peers--;
+		return NULL;
+	}
 	return p;
 }
 
@@ -878,9 +890,13 @@ int shoald_sessions_start(struct shoald *d)
 		return ret;
 	for (i = 0; i < info.n_peers; i++) {
 		p = shoald_peer_find(d, info.peers[i].public_key);
+		/*
+		 * Not programmed until resumed: programming now would
+		 * replace the SAs the kernel holds with none.
+		 */
 		if (!p && d->adopt_peers) {
-			p = shoald_peer_add(d, info.peers[i].public_key,
-					    info.peers[i].mac);
+			p = peer_new(d, info.peers[i].public_key,
+				     info.peers[i].mac);
 			if (p)
 				p->from_mediator = p->stale = true;
 		}

@@ -238,10 +238,26 @@ static int configure_link(const struct shoald *d, const struct shoal_config *c)
 		}
 	}
 	ret = shoal_link_set_up(d->dp->ifindex, true);
-	if (ret < 0)
+	if (ret < 0) {
 		fprintf(stderr, "shoald: cannot bring %s up: %s\n",
 			d->dp->ifname, strerror(-ret));
-	return ret;
+		return ret;
+	}
+	/*
+	 * Each peer's addresses are at its MAC: known now, so no ARP or NDP
+	 * has to cross a tunnel that may not be up yet (best effort).
+	 */
+	for (i = 0; i < c->n_peers; i++) {
+		const struct shoal_config_peer *cp = &c->peers[i];
+		unsigned int j;
+
+		for (j = 0; j < cp->n_addrs; j++)
+			shoal_link_set_neigh(d->dp->ifindex,
+					     cp->addrs[j].family,
+					     &cp->addrs[j].addr,
+					     d->peers[i].mac, true);
+	}
+	return 0;
 }
 
 static int load_peers(struct shoald *d, const struct shoal_config *c)
