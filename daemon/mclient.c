@@ -189,38 +189,38 @@ static void ep_json(FILE *f, const struct shoal_endpoint *ep)
 }
 
 /* ENDPOINT attribute: family, address, port. */
+/* ENDPOINT attributes, to and from the datapath's form. */
 static int ep_from_attr(struct shoal_endpoint *ep, const uint8_t *v,
 			size_t len)
 {
+	uint8_t family, addr[16];
+	uint16_t port;
+
 	memset(ep, 0, sizeof(*ep));
-	if (len == 7 && v[0] == 4) {
-		ep->in.sin_family = AF_INET;
-		memcpy(&ep->in.sin_addr, v + 1, 4);
-		ep->in.sin_port = htons((uint16_t)(v[5] << 8 | v[6]));
-		ep->len = sizeof(ep->in);
-	} else if (len == 19 && v[0] == 6) {
-		ep->in6.sin6_family = AF_INET6;
-		memcpy(&ep->in6.sin6_addr, v + 1, 16);
-		ep->in6.sin6_port = htons((uint16_t)(v[17] << 8 | v[18]));
-		ep->len = sizeof(ep->in6);
-	} else {
+	if (shoal_med_endpoint_get(v, len, &family, addr, &port) < 0)
 		return -1;
+	if (family == 4) {
+		ep->in.sin_family = AF_INET;
+		memcpy(&ep->in.sin_addr, addr, 4);
+		ep->in.sin_port = htons(port);
+		ep->len = sizeof(ep->in);
+	} else {
+		ep->in6.sin6_family = AF_INET6;
+		memcpy(&ep->in6.sin6_addr, addr, 16);
+		ep->in6.sin6_port = htons(port);
+		ep->len = sizeof(ep->in6);
 	}
-	return ep->in.sin_port ? 0 : -1;
+	return 0;
 }
 
 static size_t ep_to_attr(uint8_t *v, const struct shoal_endpoint *ep)
 {
-	if (ep->sa.sa_family == AF_INET) {
-		v[0] = 4;
-		memcpy(v + 1, &ep->in.sin_addr, 4);
-		memcpy(v + 5, &ep->in.sin_port, 2);
-		return 7;
-	}
-	v[0] = 6;
-	memcpy(v + 1, &ep->in6.sin6_addr, 16);
-	memcpy(v + 17, &ep->in6.sin6_port, 2);
-	return 19;
+	if (ep->sa.sa_family == AF_INET)
+		return shoal_med_endpoint_put(v, 4,
+					      (const uint8_t *)&ep->in.sin_addr,
+					      ntohs(ep->in.sin_port));
+	return shoal_med_endpoint_put(v, 6, ep->in6.sin6_addr.s6_addr,
+				      ntohs(ep->in6.sin6_port));
 }
 
 static bool same_ep(const struct shoal_endpoint *a,
@@ -440,7 +440,7 @@ static void put_lan_candidates(struct mclient *m, struct shoal_tlv_writer *w)
 	struct shoal_endpoint ep;
 	struct ifaddrs *ifa, *i;
 	unsigned int n = 0;
-	uint8_t v[19];
+	uint8_t v[MED_ENDPOINT_MAX];
 
 	if (getifaddrs(&ifa) < 0)
 		return;

@@ -2,6 +2,9 @@
 #ifndef SHOAL_MEDMSG_H
 #define SHOAL_MEDMSG_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "tlv.h"
 
 /*
@@ -71,6 +74,18 @@ enum {
 	MED_DOWN_LOST = 2,
 	MED_DOWN_UNSHARED = 3,
 };
+
+/*
+ * The ENDPOINT attribute: family (4 or 6), the address (4 or 16 bytes),
+ * the port, big-endian.  put() writes 7 or 19 bytes and returns how many;
+ * get() takes exactly those, port 0 refused, the address zero-padded to
+ * 16 bytes: 0, or -1.
+ */
+#define MED_ENDPOINT_MAX 19
+size_t shoal_med_endpoint_put(uint8_t out[MED_ENDPOINT_MAX], uint8_t family,
+			      const uint8_t *addr, uint16_t port);
+int shoal_med_endpoint_get(const uint8_t *v, size_t len, uint8_t *family,
+			   uint8_t addr[16], uint16_t *port);
 
 #define MED_DEFAULT_PORT 51800
 #define MED_KEEPALIVE_INTERVAL 90	/* s */

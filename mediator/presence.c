@@ -78,7 +78,7 @@ static int build_peer_up(struct server *srv, const struct conn *c)
 {
 	const struct med_endpoint *first = NULL;
 	struct shoal_tlv_writer w;
-	uint8_t ep[19];
+	uint8_t ep[MED_ENDPOINT_MAX];
 	unsigned int i;
 
 	if (c->has_public)

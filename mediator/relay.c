@@ -249,7 +249,7 @@ static void tell_side(struct server *srv, struct relay *r, int s)
 	socklen_t len = sizeof(local);
 	struct shoal_tlv_writer w;
 	struct med_endpoint e;
-	uint8_t ep[19];
+	uint8_t ep[MED_ENDPOINT_MAX];
 	struct conn *c;
 	int n;
 

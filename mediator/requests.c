@@ -279,18 +279,8 @@ static int read_endpoints(const struct request *r, struct conn *c)
 		if (a.type != MED_A_ENDPOINT)
 			continue;
 		memset(&e, 0, sizeof(e));
-		if (a.len == 7 && a.value[0] == 4) {
-			e.family = 4;
-			memcpy(e.addr, a.value + 1, 4);
-		} else if (a.len == 19 && a.value[0] == 6) {
-			e.family = 6;
-			memcpy(e.addr, a.value + 1, 16);
-		} else {
-			return MSTORE_E_INVALID;
-		}
-		e.port = (uint16_t)(a.value[a.len - 2] << 8 |
-				    a.value[a.len - 1]);
-		if (!e.port)
+		if (shoal_med_endpoint_get(a.value, a.len, &e.family, e.addr,
+					   &e.port) < 0)
 			return MSTORE_E_INVALID;
 		for (i = 0; i < n; i++)
 			if (!memcmp(&lan[i], &e, sizeof(e)))
@@ -315,7 +305,7 @@ static void do_login(struct server *srv, struct conn *c, struct request *r)
 	char nick[STR_MAX];
 	struct mstore_client cl;
 	struct conn *old;
-	uint8_t ep[19];
+	uint8_t ep[MED_ENDPOINT_MAX];
 	int rc;
 
 	rc = get_str(r, MED_A_NICKNAME, nick);

@@ -124,13 +124,7 @@ int med_endpoint_from(struct med_endpoint *e, const struct sockaddr *sa)
 
 size_t med_endpoint_put(uint8_t *out, const struct med_endpoint *e)
 {
-	size_t alen = e->family == 4 ? 4 : 16;
-
-	out[0] = e->family;
-	memcpy(out + 1, e->addr, alen);
-	out[1 + alen] = (uint8_t)(e->port >> 8);
-	out[2 + alen] = (uint8_t)e->port;
-	return 3 + alen;
+	return shoal_med_endpoint_put(out, e->family, e->addr, e->port);
 }
 
 int udp_prepare(int fd, int family, bool dual)
