@@ -223,18 +223,6 @@ static size_t ep_to_attr(uint8_t *v, const struct shoal_endpoint *ep)
 				      ntohs(ep->in6.sin6_port));
 }
 
-static bool same_ep(const struct shoal_endpoint *a,
-		    const struct shoal_endpoint *b)
-{
-	if (!a->len || a->sa.sa_family != b->sa.sa_family)
-		return false;
-	if (a->sa.sa_family == AF_INET)
-		return a->in.sin_port == b->in.sin_port &&
-		       a->in.sin_addr.s_addr == b->in.sin_addr.s_addr;
-	return a->in6.sin6_port == b->in6.sin6_port &&
-	       !memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, 16);
-}
-
 static void with_port(struct shoal_endpoint *ep, uint16_t port)
 {
 	if (ep->sa.sa_family == AF_INET)
@@ -819,7 +807,7 @@ static void on_relay(struct mclient *m, const struct shoal_tlv_msg *msg)
 	    a.len != SHOAL_CTL_RELAY_KEY_LEN)
 		return;
 	p->relay_switch = !p->online ||
-			  (p->has_relay && same_ep(&p->endpoint, &p->relay));
+			  (p->has_relay && shoal_endpoint_equal(&p->endpoint, &p->relay));
 	p->has_relay = true;
 	p->relay_bound = false;
 	p->relay_check = 0;
@@ -1151,7 +1139,7 @@ static int on_udp(struct shoald *d, const struct shoal_dp_event *ev)
 
 		if (!p->has_relay || p->relay_id != id ||
 		    p->relay_counter != counter ||
-		    !same_ep(&p->relay, &ev->from) ||
+		    !shoal_endpoint_equal(&p->relay, &ev->from) ||
 		    !shoal_ctl_relay_verify(ev->payload, ev->len,
 					    p->relay_key))
 			continue;
@@ -1296,10 +1284,10 @@ static void nc_finish(struct mclient *m)
 		const struct shoal_endpoint *p = &m->nc_mapped[NC_FILTER_BASE];
 
 		if (m->nc_got[NC_MAP_PROBE] &&
-		    same_ep(p, &m->nc_mapped[NC_MAP_PROBE]))
+		    shoal_endpoint_equal(p, &m->nc_mapped[NC_MAP_PROBE]))
 			mapping = "endpoint-independent";
 		else if (m->nc_got[NC_MAP_ALT] &&
-			 !same_ep(p, &m->nc_mapped[NC_MAP_ALT]))
+			 !shoal_endpoint_equal(p, &m->nc_mapped[NC_MAP_ALT]))
 			mapping = "address-and-port-dependent";
 		else if (m->nc_got[NC_MAP_PROBE] && m->nc_got[NC_MAP_ALT])
 			mapping = "address-dependent";
@@ -1392,7 +1380,7 @@ static bool relay_dead(struct shoald_peer *p, double now)
 
 static void drop_relay(struct mclient *m, struct shoald_peer *p, double now)
 {
-	bool on_it = same_ep(&p->endpoint, &p->relay);
+	bool on_it = shoal_endpoint_equal(&p->endpoint, &p->relay);
 
 	if (m->d->verbose)
 		fprintf(stderr, "shoald: the relay for %s is gone\n",

@@ -248,12 +248,6 @@ static double backoff(const struct shoald_peer *p)
 	return wait * (0.8 + 0.4 * randombytes_uniform(1000) / 1000.0);
 }
 
-static bool same_endpoint(const struct shoal_endpoint *a,
-			  const struct shoal_endpoint *b)
-{
-	return a->len && a->len == b->len && !memcmp(&a->sa, &b->sa, a->len);
-}
-
 /*
  * One INIT to every address the peer may be at: the endpoint, and for
  * SHOALD_TO_ALL each candidate and the relay too.  Only the first answer
@@ -281,7 +275,7 @@ static void send_init(struct shoald *d, struct shoald_peer *p,
 			break;
 		if (!to || !to->len)
 			continue;
-		for (j = 0; j < n && !same_endpoint(sent[j], to); j++)
+		for (j = 0; j < n && !shoal_endpoint_equal(sent[j], to); j++)
 			;
 		if (j < n)
 			continue;
@@ -645,7 +639,7 @@ void shoald_on_event(void *ctx, const struct shoal_dp_event *ev)
 			p = &d->peers[i];
 			/* Not while online: anyone can forge these. */
 			if (!p->online &&
-			    same_endpoint(&p->endpoint, &ev->from) &&
+			    shoal_endpoint_equal(&p->endpoint, &ev->from) &&
 			    !p->hs_active && now >= p->next_attempt)
 				initiate(d, p, now);
 		}
@@ -779,7 +773,7 @@ const char *shoald_peer_path(const struct shoald_peer *p)
 {
 	if (!p->online)
 		return "none";
-	return p->relay_bound && same_endpoint(&p->endpoint, &p->relay) ?
+	return p->relay_bound && shoal_endpoint_equal(&p->endpoint, &p->relay) ?
 	       "relay" : "direct";
 }
 

@@ -155,3 +155,17 @@ int shoal_endpoint_format(char *text, size_t size,
 	}
 	return n < 0 || (size_t)n >= size ? -1 : n;
 }
+
+bool shoal_endpoint_equal(const struct shoal_endpoint *a,
+			  const struct shoal_endpoint *b)
+{
+	if (!a->len || !b->len || a->sa.sa_family != b->sa.sa_family)
+		return false;
+	if (a->sa.sa_family == AF_INET)
+		return a->in.sin_port == b->in.sin_port &&
+		       a->in.sin_addr.s_addr == b->in.sin_addr.s_addr;
+	return a->sa.sa_family == AF_INET6 &&
+	       a->in6.sin6_port == b->in6.sin6_port &&
+	       a->in6.sin6_scope_id == b->in6.sin6_scope_id &&
+	       !memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, 16);
+}

@@ -2,6 +2,7 @@
 #ifndef SHOAL_ENDPOINT_H
 #define SHOAL_ENDPOINT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,6 +45,10 @@ int shoal_endpoint_from_blob(struct shoal_endpoint *ep, const void *data,
  */
 /* The first n bytes of s as a port, 1..65535, decimal digits only: 0 or -1. */
 int shoal_port_parse(const char *s, size_t n, uint16_t *port);
+
+/* Same family, address, port (and IPv6 scope); false if either is unset. */
+bool shoal_endpoint_equal(const struct shoal_endpoint *a,
+			  const struct shoal_endpoint *b);
 
 int shoal_endpoint_format(char *text, size_t size,
 			  const struct shoal_endpoint *ep);
