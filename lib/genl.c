@@ -213,12 +213,24 @@ close_socket:
 	return ret;
 }
 
+/*
+ * Events come in bursts (a flood of control packets is one): room for a
+ * few thousand of them, so that a busy second costs delay, not the
+ * genuine packets in it.  Beyond rmem_max only with CAP_NET_ADMIN, which
+ * shoald has; without it the smaller buffer will do.
+ */
+#define EVENTS_RCVBUF (4 << 20)
+
 int shoal_genl_subscribe_events(struct shoal_genl *g)
 {
-	int group = (int)g->mcgrp_events;
+	int group = (int)g->mcgrp_events, size = EVENTS_RCVBUF;
 
 	if (!g->mcgrp_events)
 		return -EOPNOTSUPP;
+	if (setsockopt(mnl_socket_get_fd(g->nl), SOL_SOCKET, SO_RCVBUFFORCE,
+		       &size, sizeof(size)) < 0)
+		setsockopt(mnl_socket_get_fd(g->nl), SOL_SOCKET, SO_RCVBUF,
+			   &size, sizeof(size));
 	if (mnl_socket_setsockopt(g->nl, NETLINK_ADD_MEMBERSHIP, &group,
 				  sizeof(group)) < 0)
 		return -errno;
