@@ -406,11 +406,12 @@ void presence_complete(struct server *srv, struct conn *c);
 /* Each online peer of c gets PEER_DOWN for c. */
 void presence_down(struct server *srv, struct conn *c, uint8_t reason);
 /*
- * Client id's peers went from before to after: PEER_UP for new pairs and
- * PEER_DOWN reason 3 for lost ones, to id and (with both) to the other
- * side, wherever both are online.
+ * who's peers went from before to after: PEER_UP for new pairs, to who
+ * and (with both) to the other side, where both are present; PEER_DOWN
+ * reason 3 for lost ones, to who and (with both) to the other side,
+ * wherever that one is present.
  */
-void presence_changed(struct server *srv, int64_t id,
+void presence_changed(struct server *srv, const struct mstore_client *who,
 		      const struct peerset *before,
 		      const struct peerset *after, bool both);
 

@@ -2,9 +2,13 @@
 /*
  * Presence: PEER_UP and PEER_DOWN (docs/protocol.md, "Events").  Two
  * clients are peers while both are active members of some network;
- * mstore_peers_of() is the one definition.  An event goes out only where
- * both sides are present (logged in and announced): an offline client has
- * nobody to tell, and its peers were told when it went offline.
+ * mstore_peers_of() is the one definition.  Events go only to present
+ * clients (logged in and announced).  PEER_UP and the PEER_DOWNs of
+ * logging out or losing the connection are about present clients too:
+ * an offline client has nobody to tell, and its peers were told when it
+ * went offline.  The PEER_DOWN of a pair that shares no network any more
+ * (reason 3) is the exception: it is an eviction, and reaches every
+ * present side whether or not the other is online.
  *
  * A login is announced once the client's BINDING has told us its public
  * tunnel endpoint (udp.c), or MED_ANNOUNCE_WAIT_MS after LOGIN without
@@ -189,7 +193,7 @@ void presence_complete(struct server *srv, struct conn *c)
 	presence_login(srv, c, announce);
 }
 
-void presence_changed(struct server *srv, int64_t id,
+void presence_changed(struct server *srv, const struct mstore_client *who,
 		      const struct peerset *before,
 		      const struct peerset *after, bool both)
 {
@@ -197,31 +201,38 @@ void presence_changed(struct server *srv, int64_t id,
 	size_t i;
 
 	/* A pair that shares no network any more loses its relay. */
-	if (relay_of_client(srv, id))
+	if (relay_of_client(srv, who->id))
 		for (i = 0; i < before->n; i++)
 			if (!peerset_has(after, before->v[i].id))
-				relay_free_pair(srv, id, before->v[i].id);
-	c = present_find(srv, id);
-	if (!c)
-		return;
+				relay_free_pair(srv, who->id,
+						before->v[i].id);
+	/* A new pair is news only where both sides are present. */
 	for (i = 0; i < after->n; i++) {
 		if (peerset_has(before, after->v[i].id))
 			continue;
+		c = present_find(srv, who->id);
 		p = present_find(srv, after->v[i].id);
-		if (!p || !present_find(srv, id))
+		if (!c || !p)
 			continue;
 		send_up(srv, c, p);
 		if (both)
 			send_up(srv, p, c);
 	}
+	/*
+	 * A lost pair is told to each side that is present, whether or not
+	 * the other is: a member who closed its connection on purpose still
+	 * has its tunnels, told to check liveness (PEER_DOWN reason 2), and
+	 * this is what takes them down.
+	 */
 	for (i = 0; i < before->n; i++) {
 		if (peerset_has(after, before->v[i].id))
 			continue;
-		p = present_find(srv, before->v[i].id);
-		if (!p || !present_find(srv, id))
-			continue;
-		send_down(srv, c, p->client.pubkey, MED_DOWN_UNSHARED);
-		if (both)
-			send_down(srv, p, c->client.pubkey, MED_DOWN_UNSHARED);
+		c = present_find(srv, who->id);
+		if (c)
+			send_down(srv, c, before->v[i].pubkey,
+				  MED_DOWN_UNSHARED);
+		p = both ? present_find(srv, before->v[i].id) : NULL;
+		if (p)
+			send_down(srv, p, who->pubkey, MED_DOWN_UNSHARED);
 	}
 }

@@ -434,7 +434,7 @@ static void join_commit(struct server *srv, struct conn *c, struct request *r,
 	rc = mstore_join_commit(srv->store, c->client.id, name, t);
 	reply(srv, c, r, rc);
 	if (rc == MSTORE_OK && !peerset_get(srv, c->client.id, &after)) {
-		presence_changed(srv, c->client.id, &before, &after, true);
+		presence_changed(srv, &c->client, &before, &after, true);
 		peerset_free(&after);
 	}
 	peerset_free(&before);
@@ -499,27 +499,30 @@ static void do_leave(struct server *srv, struct conn *c, struct request *r)
 	/* MSTORE_DELETED is a success the client need not hear about. */
 	reply(srv, c, r, rc > 0 ? MSTORE_OK : rc);
 	if (rc >= 0 && !peerset_get(srv, c->client.id, &after)) {
-		presence_changed(srv, c->client.id, &before, &after, true);
+		presence_changed(srv, &c->client, &before, &after, true);
 		peerset_free(&after);
 	}
 	peerset_free(&before);
 }
 
-/* The client id of nickname in network name, or 0. */
-static int64_t member_id(struct server *srv, const char *name,
-			 const char *nick)
+/* The member of network name called nickname: true and *out, or false. */
+static bool member_named(struct server *srv, const char *name,
+			 const char *nick, struct mstore_client *out)
 {
 	struct mstore_member *m;
 	size_t n, i;
-	int64_t id = 0;
+	bool found = false;
 
 	if (mstore_members(srv->store, name, &m, &n) < 0)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!strcasecmp(m[i].client.nickname, nick))
-			id = m[i].client.id;
+		return false;
+	for (i = 0; i < n; i++) {
+		if (!strcasecmp(m[i].client.nickname, nick)) {
+			*out = m[i].client;
+			found = true;
+		}
+	}
 	free(m);
-	return id;
+	return found;
 }
 
 typedef int (*owner_op)(struct mstore *s, int64_t owner, const char *name,
@@ -531,7 +534,8 @@ static void do_member_op(struct server *srv, struct conn *c,
 {
 	struct peerset before = { 0 }, after;
 	char name[STR_MAX], nick[STR_MAX];
-	int64_t target = 0;
+	struct mstore_client target;
+	bool found;
 	int rc = get_network(r, name);
 
 	if (!rc)
@@ -540,13 +544,13 @@ static void do_member_op(struct server *srv, struct conn *c,
 		reply(srv, c, r, rc);
 		return;
 	}
-	target = member_id(srv, name, nick);
-	if (target)
-		peerset_get(srv, target, &before);
+	found = member_named(srv, name, nick, &target);
+	if (found)
+		peerset_get(srv, target.id, &before);
 	rc = op(srv->store, c->client.id, name, nick);
 	reply(srv, c, r, rc);
-	if (rc >= 0 && target && !peerset_get(srv, target, &after)) {
-		presence_changed(srv, target, &before, &after, true);
+	if (rc >= 0 && found && !peerset_get(srv, target.id, &after)) {
+		presence_changed(srv, &target, &before, &after, true);
 		peerset_free(&after);
 	}
 	peerset_free(&before);
@@ -610,7 +614,7 @@ static void do_delete(struct server *srv, struct conn *c, struct request *r)
 	/* Every member is handled, so one direction each covers both. */
 	for (i = 0; i < n; i++) {
 		if (rc >= 0 && !peerset_get(srv, m[i].client.id, &after)) {
-			presence_changed(srv, m[i].client.id, &before[i],
+			presence_changed(srv, &m[i].client, &before[i],
 					 &after, false);
 			peerset_free(&after);
 		}

@@ -1,0 +1,184 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# where: host
+#
+# shoald against the real shoal-mediator where the mediator or a member
+# is not to be trusted (issue 12): three players on the NAT lab's
+# internet with public addresses (tests/lab/lab.sh, kind none), each
+# running shoald on the TAP datapath, and shoal-mediator in the middle.
+#
+#   lab-inet: shoal-mediator 198.51.100.1:51800 (probe .2)
+#      |-- a 203.0.113.1  shoald "sha", alice, owns the network "lan"
+#      |-- b 203.0.113.2  shoald "shb", bob
+#      `-- c 203.0.113.3  shoald "shc", carol
+#
+# Checked: a member who cuts its own connection to the mediator is still
+# evicted by a kick: the others drop its tunnel within 5 s and its
+# traffic stops.
+set -u
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lab/lab.sh"
+
+PY=/usr/bin/python3
+PORT=51800
+CLIENTS="a b c"
+declare -A NICK=([a]=alice [b]=bob [c]=carol)
+
+tmp=$(mktemp -d)
+cleanup() {
+	kill $(jobs -p) 2>/dev/null
+	wait 2>/dev/null
+	lab_cleanup
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+if [ "$(id -u)" != 0 ] || ! command -v nft >/dev/null ||
+   ! command -v ss >/dev/null || [ ! -c /dev/net/tun ]; then
+	ktap_plan 1
+	ktap_skip "needs root, nft, ss and /dev/net/tun"
+	ktap_check "no sanitizer reports" \
+	sh -c "! grep -E 'ERROR: AddressSanitizer|runtime error:|LeakSanitizer' '$tmp'/*.log"
+ktap_finish
+fi
+ktap_plan 7
+
+lab_internet || { echo "Bail out! cannot build the lab"; exit 1; }
+for x in $CLIENTS; do
+	lab_client "$x" none || { echo "Bail out! lab_client $x"; exit 1; }
+done
+
+# shoal as client x runs it.
+sh_() {
+	local x=$1
+	shift
+	SHOAL_SOCKET=$tmp/$x.sock lab_exec "$x" "$BIN/shoal" "$@"
+}
+
+# peer_field X NICK FIELD: FIELD of X's peer NICK ("" if there is none).
+peer_field() {
+	sh_ "$1" status --json 2>/dev/null | $PY -c '
+import json, sys
+for p in json.load(sys.stdin)["peers"]:
+    if p["nickname"] == sys.argv[1]:
+        v = p[sys.argv[2]]
+        print(json.dumps(v) if not isinstance(v, str) else v)' "$2" "$3" 2>/dev/null
+}
+
+# member_online X NET NICK: true or false, as X's `shoal networks` says.
+member_online() {
+	sh_ "$1" networks --json 2>/dev/null | $PY -c '
+import json, sys
+for n in json.load(sys.stdin)["networks"]:
+    for m in n["members"]:
+        if n["name"] == sys.argv[1] and m["nickname"] == sys.argv[2]:
+            print("true" if m["online"] else "false")' "$2" "$3" 2>/dev/null
+}
+
+# until_true SECONDS CMD...: CMD succeeds within SECONDS (tried every 0.1 s).
+until_true() {
+	local end=$((SECONDS + $1))
+	shift
+	while [ $SECONDS -lt $end ]; do
+		"$@" && return 0
+		sleep 0.1
+	done
+	"$@"
+}
+
+mediator_start() {
+	ip netns exec "$LAB_INET" "$BIN/shoal-mediator" --state-dir "$tmp/med" \
+		--listen "$LAB_MEDIATOR1:$PORT" --probe "$LAB_MEDIATOR2:$PORT" \
+		"$@" >>"$tmp/mediator.log" 2>&1 &
+	med_pid=$!
+	for _ in $(seq 50); do
+		grep -q '^shoal login ' "$tmp/mediator.log" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+declare -A SD_PID
+# shoald_start X [CONFIG]: shoald for client X, mediator mode.
+shoald_start() {
+	local x=$1 ns conf=()
+	ns=LAB_${x^^}_NS
+	[ -n "${2:-}" ] && conf=(--config "$2")
+	[ -z "${2:-}" ] && conf=(-i "sh$x" --port 51820)
+	rm -f "$tmp/$x.sock"
+	ip netns exec "${!ns}" "$BIN/shoald" "${conf[@]}" --datapath tap \
+		--state-dir "$tmp/state-$x" --socket "$tmp/$x.sock" \
+		--foreground --verbose >>"$tmp/shoald-$x.log" 2>&1 &
+	SD_PID[$x]=$!
+	for _ in $(seq 50); do
+		[ -S "$tmp/$x.sock" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+declare -A V4
+login() {
+	local x=$1 out
+	out=$(sh_ "$x" login "$LAB_MEDIATOR1:$PORT" "$MEDKEY" --nick "${NICK[$x]}" --json 2>&1)
+	echo "$out" >"$tmp/login-$x"
+	V4[$x]=$(echo "$out" | $PY -c 'import json,sys; print(json.load(sys.stdin)["ipv4"].split("/")[0])' 2>/dev/null)
+	test -n "${V4[$x]}"
+}
+
+both_online() {
+	[ "$(peer_field "$1" "${NICK[$2]}" online)" = true ] &&
+	[ "$(peer_field "$2" "${NICK[$1]}" online)" = true ]
+}
+
+mediator_start
+MEDKEY=$(grep -m1 '^shoal login ' "$tmp/mediator.log" | awk '{print $4}')
+ok=true
+for x in $CLIENTS; do
+	shoald_start "$x" && login "$x" || ok=false
+done
+ktap_check "the mediator and three shoalds start, and all log in" $ok
+
+# ---- a kick reaches a member who cut its mediator connection -------------
+
+sh_ a create lan --no-password >/dev/null &&
+	sh_ b join lan --no-password >/dev/null &&
+	sh_ c join lan --no-password >/dev/null
+all_online() { both_online a b && both_online a c && both_online b c; }
+ktap_check "b and c join; every pair is online" until_true 20 all_online
+
+# carol keeps her tunnels but drops her mediator connection on purpose:
+# no new connection to the mediator's TCP port, and the one there reset
+# (ss -K sends the RST, which the rule lets pass).
+lab_exec c nft -f - <<EOF
+table inet cut {
+	chain output {
+		type filter hook output priority filter; policy accept;
+		ip daddr $LAB_MEDIATOR1 tcp dport $PORT ct state new drop
+	}
+}
+EOF
+lab_exec c ss -t -K dst "$LAB_MEDIATOR1" dport = ":$PORT" >/dev/null
+offline() { [ "$(member_online a lan carol)" = false ]; }
+ktap_check "carol cut her connection: the mediator has her offline" \
+	until_true 10 offline
+lab_exec c ping -c1 -W2 -q "${V4[a]}" >/dev/null 2>&1
+ktap_check "carol's tunnel to alice still carries traffic" \
+	lab_exec c ping -c2 -i0.2 -W2 -q "${V4[a]}"
+
+t0=$(date +%s.%N)
+sh_ a kick lan carol
+gone() {
+	[ -z "$(peer_field a carol online)" ] &&
+	[ -z "$(peer_field b carol online)" ]
+}
+until_true 5 gone
+rc=$?
+echo "# alice and bob dropped carol $(echo "$(date +%s.%N) - $t0" | bc) s after the kick"
+ktap_check "kicked while offline: alice and bob drop carol within 5 s" test $rc = 0
+ktap_check "and carol's traffic no longer gets through" \
+	sh -c "! ip netns exec $LAB_C_NS ping -c3 -i0.2 -W1 -q ${V4[a]} &&
+	       ! ip netns exec $LAB_C_NS ping -c3 -i0.2 -W1 -q ${V4[b]}"
+
+ktap_check "no sanitizer reports" \
+	sh -c "! grep -E 'ERROR: AddressSanitizer|runtime error:|LeakSanitizer' '$tmp'/*.log"
+ktap_finish
