@@ -71,9 +71,21 @@ enum {
 	E_UNREACHABLE = -201,
 	E_TIMEOUT = -202,
 	E_BAD_REQUEST = -203,
+	E_AMBIGUOUS = -204,
 };
 
-enum pending_kind { PK_PLAIN, PK_NETWORKS, PK_LOGOUT, PK_NICK, PK_INTERNAL };
+/* The mediator's: nobody by that nickname is in the network. */
+#define E_NO_MEMBER (-19)
+#define NETWORK_NAME_MAX 64
+
+/*
+ * PK_RESOLVE: an owner's command that names its member by nickname, while
+ * NETWORKS finds the member's key; the command itself follows as PK_PLAIN
+ * in the same slot.
+ */
+enum pending_kind {
+	PK_PLAIN, PK_NETWORKS, PK_LOGOUT, PK_NICK, PK_INTERNAL, PK_RESOLVE
+};
 
 struct pending {
 	bool used;
@@ -81,7 +93,9 @@ struct pending {
 	uint32_t id;
 	int fd;
 	double deadline;
-	char nick[SHOAL_CONFIG_MAX_NICK + 1];	/* PK_NICK: the new one */
+	char nick[SHOAL_CONFIG_MAX_NICK + 1];	/* PK_NICK, PK_RESOLVE */
+	uint8_t verb;				/* PK_RESOLVE */
+	char network[NETWORK_NAME_MAX + 1];	/* PK_RESOLVE */
 };
 
 /*
@@ -911,10 +925,47 @@ static void networks_json(struct mclient *m, const struct shoal_tlv_msg *msg,
 		}
 		fprintf(f, "]}");
 	}
-	fprintf(f, "]}\n");
+	fprintf(f, "], \"truncated\": %s}\n",
+		shoal_tlv_find(msg, MED_A_TRUNCATED, &a) ? "true" : "false");
 }
 
 static int save_state(struct mclient *m);
+
+/*
+ * The NETWORKS reply of a PK_RESOLVE: the command goes out with the key
+ * of the one member by that nickname, in the same slot.
+ */
+static void resolve_done(struct mclient *m, struct pending *p,
+			 const struct shoal_tlv_msg *msg)
+{
+	struct shoal_tlv_writer w;
+	uint8_t buf[256], key[32];
+	unsigned int n;
+
+	n = shoal_med_member_key(msg, p->network, p->nick, key);
+	if (n != 1) {
+		answer(p->fd, n ? E_AMBIGUOUS : E_NO_MEMBER,
+		       n ? "more than one member has that nickname: name "
+			   "the member by its public key" :
+			   "nobody by that nickname is in this network", NULL);
+		p->used = false;
+		return;
+	}
+	shoal_tlv_writer_init(&w, buf, sizeof(buf), p->verb, 0, ++m->next_id);
+	shoal_tlv_put_str(&w, MED_A_NETWORK, p->network);
+	shoal_tlv_put(&w, MED_A_PUBLIC_KEY, key, sizeof(key));
+	if (!send_msg(m, &w)) {
+		/* Gone: disconnect() answered the others, this one is ours. */
+		if (p->used)
+			answer(p->fd, E_UNREACHABLE, "the mediator cannot be "
+			       "reached now", NULL);
+		p->used = false;
+		return;
+	}
+	p->kind = PK_PLAIN;
+	p->id = m->next_id;
+	p->deadline = shoald_now() + REQUEST_TIMEOUT;
+}
 
 /* `shoal logout`: no mediator, no peers of its, no addresses of its. */
 static void logged_out(struct mclient *m)
@@ -961,6 +1012,10 @@ static void on_reply(struct mclient *m, const struct shoal_tlv_msg *msg)
 	if (!p)
 		return;
 	rc = result_of(msg, text, sizeof(text));
+	if (p->kind == PK_RESOLVE && rc >= 0) {
+		resolve_done(m, p, msg);
+		return;
+	}
 	p->used = false;
 	if (p->kind == PK_INTERNAL) {
 		if (rc < 0 && m->d->verbose)
@@ -1598,9 +1653,17 @@ static const struct verb verbs[] = {
 	{ "delete", MED_DELETE, 1, 1, PK_PLAIN },
 };
 
+/* APPROVE, KICK, BAN: NET and the member, a key or a nickname. */
+static bool is_member_verb(const struct verb *v)
+{
+	return v->type == MED_APPROVE || v->type == MED_KICK ||
+	       v->type == MED_BAN;
+}
+
 static bool build_request(struct shoal_tlv_writer *tw, const struct verb *v,
 			  char **w, int n)
 {
+	uint8_t key[32];
 	int i;
 
 	for (i = 1; i < n; i++) {
@@ -1609,10 +1672,11 @@ static bool build_request(struct shoal_tlv_writer *tw, const struct verb *v,
 			shoal_tlv_put_str(tw, MED_A_NICKNAME, w[i]);
 		} else if (i == 1) {
 			shoal_tlv_put_str(tw, MED_A_NETWORK, w[i]);
-		} else if (i == 2 && (v->type == MED_APPROVE ||
-				      v->type == MED_KICK ||
-				      v->type == MED_BAN)) {
-			shoal_tlv_put_str(tw, MED_A_NICKNAME, w[i]);
+		} else if (i == 2 && is_member_verb(v)) {
+			/* A nickname was resolved to a key before. */
+			if (shoal_key_from_base64(key, w[i]) < 0)
+				return false;
+			shoal_tlv_put(tw, MED_A_PUBLIC_KEY, key, sizeof(key));
 		} else if (!strncmp(w[i], "password=", 9)) {
 			if ((v->type != MED_CREATE && v->type != MED_JOIN &&
 			     v->type != MED_SET_PASSWORD) ||
@@ -1636,7 +1700,9 @@ bool mclient_request(struct shoald *d, int fd, const char *req)
 	uint8_t buf[2048];
 	struct shoal_tlv_writer tw;
 	const struct verb *v = NULL;
+	uint8_t key[32];
 	unsigned int i;
+	bool resolve;
 	int n = 0;
 
 	if (!m || strlen(req) >= sizeof(line))
@@ -1683,9 +1749,29 @@ bool mclient_request(struct shoald *d, int fd, const char *req)
 	}
 	for (i = 0; i < MAX_PENDING && m->pending[i].used; i++)
 		;
-	shoal_tlv_writer_init(&tw, buf, sizeof(buf), v->type, 0,
-			      m->next_id + 1);
-	if (i == MAX_PENDING || !build_request(&tw, v, w, n)) {
+	/*
+	 * A member named by nickname: its key first, from the network's
+	 * members.  The mediator takes only keys, so that what the owner
+	 * looked at is what the command hits.
+	 */
+	resolve = is_member_verb(v) && n == 3 &&
+		  shoal_key_from_base64(key, w[2]) < 0;
+	if (resolve) {
+		if (!shoal_config_valid_nickname(w[2]) ||
+		    strlen(w[1]) > NETWORK_NAME_MAX) {
+			answer(fd, E_BAD_REQUEST, "malformed request", NULL);
+			goto wipe;
+		}
+		shoal_tlv_writer_init(&tw, buf, sizeof(buf), MED_NETWORKS, 0,
+				      m->next_id + 1);
+		shoal_tlv_put_str(&tw, MED_A_NETWORK, w[1]);
+	} else {
+		shoal_tlv_writer_init(&tw, buf, sizeof(buf), v->type, 0,
+				      m->next_id + 1);
+	}
+	if (i == MAX_PENDING ||
+	    (resolve ? shoal_tlv_finish(&tw) < 0 :
+		       !build_request(&tw, v, w, n))) {
 		answer(fd, E_BAD_REQUEST, i == MAX_PENDING ? "too many "
 		       "requests at once" : "malformed request", NULL);
 		goto wipe;
@@ -1703,6 +1789,14 @@ bool mclient_request(struct shoald *d, int fd, const char *req)
 	if (v->kind == PK_NICK)
 		snprintf(m->pending[i].nick, sizeof(m->pending[i].nick), "%s",
 			 w[1]);
+	if (resolve) {
+		m->pending[i].kind = PK_RESOLVE;
+		m->pending[i].verb = v->type;
+		snprintf(m->pending[i].network, sizeof(m->pending[i].network),
+			 "%s", w[1]);
+		snprintf(m->pending[i].nick, sizeof(m->pending[i].nick), "%s",
+			 w[2]);
+	}
 wipe:
 	sodium_memzero(line, sizeof(line));
 	sodium_memzero(buf, sizeof(buf));

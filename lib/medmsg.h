@@ -53,6 +53,7 @@ enum {
 	MED_A_PROBE = 18,
 	MED_A_RELAY_ID = 19,
 	MED_A_RELAY_KEY = 20,
+	MED_A_TRUNCATED = 21,
 	MED_A_MEMBER = SHOAL_TLV_NESTED | 1,
 	MED_A_NETWORK_INFO = SHOAL_TLV_NESTED | 2,
 	MED_A_PEER = SHOAL_TLV_NESTED | 3,
@@ -86,6 +87,16 @@ size_t shoal_med_endpoint_put(uint8_t out[MED_ENDPOINT_MAX], uint8_t family,
 			      const uint8_t *addr, uint16_t port);
 int shoal_med_endpoint_get(const uint8_t *v, size_t len, uint8_t *family,
 			   uint8_t addr[16], uint16_t *port);
+
+/*
+ * In a NETWORKS reply: the member of network called nick (both compared
+ * ignoring case, as the mediator does).  Returns how many members have
+ * that nickname (0, 1, or more: the mediator makes them unique, so more
+ * is its fault) and copies the first one's PUBLIC_KEY to key.
+ */
+unsigned int shoal_med_member_key(const struct shoal_tlv_msg *msg,
+				  const char *network, const char *nick,
+				  uint8_t key[32]);
 
 #define MED_DEFAULT_PORT 51800
 #define MED_KEEPALIVE_INTERVAL 90	/* s */

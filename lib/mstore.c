@@ -118,6 +118,7 @@ enum stmt {
 	ST_NETS_OF,
 	ST_MEMBER_STATE,
 	ST_MEMBER_COUNT,
+	ST_PENDING_COUNT,
 	ST_MEMBER_INSERT,
 	ST_MEMBER_APPROVE,
 	ST_MEMBER_DELETE,
@@ -184,6 +185,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_MEMBER_COUNT] =
 		"SELECT count(*) FROM members WHERE network_id = ?1"
 		" AND state = 2",
+	[ST_PENDING_COUNT] =
+		"SELECT count(*) FROM members WHERE network_id = ?1"
+		" AND state = 1",
 	[ST_MEMBER_INSERT] =
 		"INSERT INTO members (network_id, client_id, state, since)"
 		" VALUES (?1, ?2, ?3, (SELECT coalesce(max(since), 0) + 1"
@@ -521,6 +525,16 @@ static int client_by_nick(struct mstore *s, const char *nick,
 	return get_client(s, st, out);
 }
 
+static int client_by_key(struct mstore *s, const uint8_t *key,
+			 struct mstore_client *out)
+{
+	sqlite3_stmt *st = prep(s, ST_CLIENT_BY_KEY);
+
+	if (!st || bind_blob(s, st, 1, key, MSTORE_KEY_LEN))
+		return MSTORE_E_IO;
+	return get_client(s, st, out);
+}
+
 /* E_NICK_TAKEN if another client than self (0: any) has nick. */
 static int nick_free(struct mstore *s, const char *nick, int64_t self)
 {
@@ -595,15 +609,29 @@ static int member_state(struct mstore *s, int64_t net, int64_t client,
 	return MSTORE_OK;
 }
 
-static int member_count(struct mstore *s, int64_t net, int64_t *count)
+/* One count(*) of a network's members rows. */
+static int count_of(struct mstore *s, enum stmt id, int64_t net,
+		    int64_t *count)
 {
-	sqlite3_stmt *st = prep(s, ST_MEMBER_COUNT);
+	sqlite3_stmt *st = prep(s, id);
 	int rc;
 
 	if (!st || bind_i64(s, st, 1, net))
 		return MSTORE_E_IO;
 	rc = query_i64(s, st, count);
 	return rc < 0 ? rc : MSTORE_OK;
+}
+
+/* Active members. */
+static int member_count(struct mstore *s, int64_t net, int64_t *count)
+{
+	return count_of(s, ST_MEMBER_COUNT, net, count);
+}
+
+/* Requests waiting for the owner's approval. */
+static int pending_count(struct mstore *s, int64_t net, int64_t *count)
+{
+	return count_of(s, ST_PENDING_COUNT, net, count);
 }
 
 static int is_banned(struct mstore *s, int64_t net, int64_t client,
@@ -1010,6 +1038,10 @@ const char *mstore_strerror(int result)
 		return "that user is not banned";
 	case MSTORE_E_SELF:
 		return "the owner cannot do that to itself";
+	case MSTORE_E_TOO_MANY_PENDING:
+		return "too many requests are waiting for the owner's approval";
+	case MSTORE_E_NO_PASSWORD:
+		return "the network has no password: join it without one";
 	}
 	return "unknown error";
 }
@@ -1235,14 +1267,9 @@ int mstore_client_by_key(struct mstore *s,
 			 const uint8_t pubkey[MSTORE_KEY_LEN],
 			 struct mstore_client *out)
 {
-	sqlite3_stmt *st;
-
 	if (!pubkey)
 		return MSTORE_E_INVALID;
-	st = prep(s, ST_CLIENT_BY_KEY);
-	if (!st || bind_blob(s, st, 1, pubkey, MSTORE_KEY_LEN))
-		return MSTORE_E_IO;
-	return get_client(s, st, out);
+	return client_by_key(s, pubkey, out);
 }
 
 /* --- networks ------------------------------------------------------ */
@@ -1372,6 +1399,13 @@ int mstore_join_check(struct mstore *s, int64_t client, const char *name,
 		rc = join_standing(s, client, &n);
 	if (!rc && n.has_hash && !has_password)
 		rc = MSTORE_E_PASSWORD_REQUIRED;
+	/*
+	 * A password for a network that has none is refused, not ignored:
+	 * whoever typed one meant another network, one that a squatter may
+	 * have taken the name of.
+	 */
+	if (!rc && !n.has_hash && has_password)
+		rc = MSTORE_E_NO_PASSWORD;
 	if (!rc) {
 		t->network = n.id;
 		t->has_hash = n.has_hash;
@@ -1385,7 +1419,7 @@ int mstore_join_commit(struct mstore *s, int64_t client, const char *name,
 		       const struct mstore_join_ticket *t)
 {
 	struct net again;
-	int64_t count;
+	int64_t count, waiting;
 	int rc;
 
 	if (begin(s))
@@ -1401,10 +1435,19 @@ int mstore_join_commit(struct mstore *s, int64_t client, const char *name,
 					      MSTORE_E_PASSWORD;
 	if (!rc)
 		rc = join_standing(s, client, &again);
+	/*
+	 * Requests waiting for approval count toward the member limit, and
+	 * only so many may wait: a flood of requests can neither grow the
+	 * member list without bound nor take all of it.
+	 */
 	if (!rc)
 		rc = member_count(s, again.id, &count);
-	if (!rc && count >= again.limit)
+	if (!rc)
+		rc = pending_count(s, again.id, &waiting);
+	if (!rc && count + waiting >= again.limit)
 		rc = MSTORE_E_FULL;
+	if (!rc && again.approval && waiting >= MSTORE_PENDING_MAX)
+		rc = MSTORE_E_TOO_MANY_PENDING;
 	if (!rc)
 		rc = member_insert(s, again.id, client, again.approval ?
 				   MSTORE_STATE_PENDING : MSTORE_STATE_MEMBER);
@@ -1473,13 +1516,15 @@ int mstore_leave(struct mstore *s, int64_t client, const char *name,
 }
 
 /*
- * The owner's commands on a member named by nickname, in one transaction.
- * need_member: the nickname must be in the network (else any client).
+ * The owner's commands on a client named by its public key, in one
+ * transaction.  Never by nickname: a target can change that between the
+ * owner's look and the command, and another can take the old one.
+ * need_member: the client must be in the network (else any client).
  */
 enum owner_op { OP_APPROVE, OP_KICK, OP_BAN, OP_UNBAN, OP_TRANSFER };
 
 static int owner_op(struct mstore *s, int64_t owner, const char *name,
-		    const char *nickname, enum owner_op op)
+		    const uint8_t member[MSTORE_KEY_LEN], enum owner_op op)
 {
 	struct mstore_client t;
 	enum mstore_state state = MSTORE_STATE_NONE;
@@ -1489,11 +1534,13 @@ static int owner_op(struct mstore *s, int64_t owner, const char *name,
 	sqlite3_stmt *st;
 	int rc;
 
+	if (!member)
+		return MSTORE_E_INVALID;
 	if (begin(s))
 		return MSTORE_E_IO;
 	rc = owned_net(s, owner, name, &n);
 	if (!rc)
-		rc = client_by_nick(s, nickname, &t);
+		rc = client_by_key(s, member, &t);
 	if (rc == MSTORE_E_NO_CLIENT && need_member)
 		rc = MSTORE_E_NO_MEMBER;
 	if (!rc)
@@ -1562,33 +1609,33 @@ out:
 }
 
 int mstore_approve(struct mstore *s, int64_t owner, const char *name,
-		   const char *nickname)
+		   const uint8_t member[MSTORE_KEY_LEN])
 {
-	return owner_op(s, owner, name, nickname, OP_APPROVE);
+	return owner_op(s, owner, name, member, OP_APPROVE);
 }
 
 int mstore_kick(struct mstore *s, int64_t owner, const char *name,
-		const char *nickname)
+		const uint8_t member[MSTORE_KEY_LEN])
 {
-	return owner_op(s, owner, name, nickname, OP_KICK);
+	return owner_op(s, owner, name, member, OP_KICK);
 }
 
 int mstore_ban(struct mstore *s, int64_t owner, const char *name,
-	       const char *nickname)
+	       const uint8_t member[MSTORE_KEY_LEN])
 {
-	return owner_op(s, owner, name, nickname, OP_BAN);
+	return owner_op(s, owner, name, member, OP_BAN);
 }
 
 int mstore_unban(struct mstore *s, int64_t owner, const char *name,
-		 const char *nickname)
+		 const uint8_t member[MSTORE_KEY_LEN])
 {
-	return owner_op(s, owner, name, nickname, OP_UNBAN);
+	return owner_op(s, owner, name, member, OP_UNBAN);
 }
 
 int mstore_transfer_owner(struct mstore *s, int64_t owner, const char *name,
-			  const char *nickname)
+			  const uint8_t member[MSTORE_KEY_LEN])
 {
-	return owner_op(s, owner, name, nickname, OP_TRANSFER);
+	return owner_op(s, owner, name, member, OP_TRANSFER);
 }
 
 /* A one-statement change of a network its owner asks for. */

@@ -35,6 +35,11 @@
 #define MSTORE_HASH_SIZE 128
 #define MSTORE_MEMBER_LIMIT_DEFAULT 256
 #define MSTORE_MEMBER_LIMIT_MAX 65535
+/*
+ * Requests a network holds waiting for approval.  They count toward its
+ * member limit too; this bounds them below it.
+ */
+#define MSTORE_PENDING_MAX 32
 #define MSTORE_SCHEMA_VERSION 1
 
 enum mstore_result {
@@ -65,6 +70,8 @@ enum mstore_result {
 	MSTORE_E_NOT_PENDING = -21,	/* approve: not waiting */
 	MSTORE_E_NOT_BANNED = -22,
 	MSTORE_E_SELF = -23,		/* the owner kicking or banning self */
+	MSTORE_E_TOO_MANY_PENDING = -24,	/* MSTORE_PENDING_MAX waiting */
+	MSTORE_E_NO_PASSWORD = -25,	/* a password for a network without */
 };
 
 /* A member's standing in a network; NONE only in mstore_network_info. */
@@ -191,8 +198,9 @@ int mstore_create(struct mstore *s, int64_t client, const char *name,
  * Joins client to a network: MSTORE_OK, or MSTORE_PENDING if the owner
  * must approve (also when already waiting).  Errors in the order they are
  * checked: E_NO_NETWORK, E_BANNED, E_ALREADY_MEMBER, E_PASSWORD_REQUIRED,
- * E_PASSWORD, E_FULL.  A password given to a network without one is
- * ignored.
+ * E_NO_PASSWORD (a password given to a network without one), E_PASSWORD,
+ * E_FULL (members and waiting requests together at the limit),
+ * E_TOO_MANY_PENDING (MSTORE_PENDING_MAX waiting already).
  */
 int mstore_join(struct mstore *s, int64_t client, const char *name,
 		const char *password);
@@ -206,21 +214,22 @@ int mstore_leave(struct mstore *s, int64_t client, const char *name,
 		 int64_t *new_owner);
 
 /*
- * The owner's commands; others get E_NOT_OWNER.  approve and kick (which
- * also turns a request down) and transfer_owner take a nickname in the
- * network (E_NO_MEMBER); ban and unban any known one (E_NO_CLIENT).  A
- * ban also removes the member.
+ * The owner's commands; others get E_NOT_OWNER.  The member is named by
+ * its public key, never by a nickname it could change meanwhile.  approve
+ * and kick (which also turns a request down) and transfer_owner take a
+ * client in the network (E_NO_MEMBER); ban and unban any known one
+ * (E_NO_CLIENT).  A ban also removes the member.
  */
 int mstore_approve(struct mstore *s, int64_t owner, const char *name,
-		   const char *nickname);
+		   const uint8_t member[MSTORE_KEY_LEN]);
 int mstore_kick(struct mstore *s, int64_t owner, const char *name,
-		const char *nickname);
+		const uint8_t member[MSTORE_KEY_LEN]);
 int mstore_ban(struct mstore *s, int64_t owner, const char *name,
-	       const char *nickname);
+	       const uint8_t member[MSTORE_KEY_LEN]);
 int mstore_unban(struct mstore *s, int64_t owner, const char *name,
-		 const char *nickname);
+		 const uint8_t member[MSTORE_KEY_LEN]);
 int mstore_transfer_owner(struct mstore *s, int64_t owner, const char *name,
-			  const char *nickname);
+			  const uint8_t member[MSTORE_KEY_LEN]);
 /* password NULL removes it. */
 int mstore_set_password(struct mstore *s, int64_t owner, const char *name,
 			const char *password);
@@ -261,7 +270,8 @@ int mstore_create_hashed(struct mstore *s, int64_t client, const char *name,
 			 unsigned int member_limit);
 /*
  * Up to the password: E_PASSWORD_REQUIRED if the network has one and
- * has_password is false; OK with *t (its hash, if t->has_hash, is what
+ * has_password is false, E_NO_PASSWORD if it has none and has_password is
+ * true; OK with *t (its hash, if t->has_hash, is what
  * the password must match), or MSTORE_PENDING if already waiting.
  * commit: E_NO_NETWORK if the network is not t's any more (deleted, even
  * if made again), E_PASSWORD if its password changed, then as mstore_join.

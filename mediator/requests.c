@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <sodium.h>
 
@@ -505,51 +504,38 @@ static void do_leave(struct server *srv, struct conn *c, struct request *r)
 	peerset_free(&before);
 }
 
-/* The member of network name called nickname: true and *out, or false. */
-static bool member_named(struct server *srv, const char *name,
-			 const char *nick, struct mstore_client *out)
-{
-	struct mstore_member *m;
-	size_t n, i;
-	bool found = false;
-
-	if (mstore_members(srv->store, name, &m, &n) < 0)
-		return false;
-	for (i = 0; i < n; i++) {
-		if (!strcasecmp(m[i].client.nickname, nick)) {
-			*out = m[i].client;
-			found = true;
-		}
-	}
-	free(m);
-	return found;
-}
-
 typedef int (*owner_op)(struct mstore *s, int64_t owner, const char *name,
-			const char *nickname);
+			const uint8_t member[MSTORE_KEY_LEN]);
 
-/* APPROVE, KICK, BAN: one member's peers change. */
+/*
+ * APPROVE, KICK, BAN: one member's peers change.  The member is named by
+ * its PUBLIC_KEY: a nickname can change between the owner's look at the
+ * members and the command, and someone else can take the old one.
+ */
 static void do_member_op(struct server *srv, struct conn *c,
 			 struct request *r, owner_op op)
 {
 	struct peerset before = { 0 }, after;
-	char name[STR_MAX], nick[STR_MAX];
 	struct mstore_client target;
-	bool found;
+	struct shoal_tlv_attr a;
+	char name[STR_MAX];
+	bool known;
 	int rc = get_network(r, name);
 
-	if (!rc)
-		rc = get_nick(r, nick);
+	if (!rc && (!shoal_tlv_find(&r->m, MED_A_PUBLIC_KEY, &a) ||
+		    a.nested || a.len != MSTORE_KEY_LEN))
+		rc = MSTORE_E_INVALID;
 	if (rc) {
 		reply(srv, c, r, rc);
 		return;
 	}
-	found = member_named(srv, name, nick, &target);
-	if (found)
+	known = mstore_client_by_key(srv->store, a.value, &target) ==
+		MSTORE_OK;
+	if (known)
 		peerset_get(srv, target.id, &before);
-	rc = op(srv->store, c->client.id, name, nick);
+	rc = op(srv->store, c->client.id, name, a.value);
 	reply(srv, c, r, rc);
-	if (rc >= 0 && found && !peerset_get(srv, target.id, &after)) {
+	if (rc >= 0 && known && !peerset_get(srv, target.id, &after)) {
 		presence_changed(srv, &target, &before, &after, true);
 		peerset_free(&after);
 	}
@@ -657,13 +643,64 @@ static void put_member(struct server *srv, struct shoal_tlv_writer *w,
 	shoal_tlv_nest_end(w);
 }
 
+/*
+ * NETWORK_INFO of one network the client is in or waiting for: who is
+ * inside is for members; one waiting sees itself.
+ */
+static void put_network(struct server *srv, struct conn *c,
+			struct shoal_tlv_writer *w,
+			const struct mstore_network *net)
+{
+	struct mstore_member *m;
+	size_t k, nm;
+
+	shoal_tlv_nest_start(w, MED_A_NETWORK_INFO);
+	shoal_tlv_put_str(w, MED_A_NETWORK, net->name);
+	if (net->approval)
+		shoal_tlv_put(w, MED_A_APPROVAL, NULL, 0);
+	if (mstore_members(srv->store, net->name, &m, &nm) < 0) {
+		m = NULL;
+		nm = 0;
+	}
+	for (k = 0; k < nm; k++)
+		if (net->state == MSTORE_STATE_MEMBER ||
+		    m[k].client.id == c->client.id)
+			put_member(srv, w, &m[k]);
+	free(m);
+	shoal_tlv_nest_end(w);
+}
+
+/*
+ * With NETWORK: that network alone, which always fits (its members and
+ * waiting requests are capped).  Without: every network; those that do
+ * not fit are left out and the reply says TRUNCATED, so that a client in
+ * many big networks still gets an answer and can ask for each.
+ */
 static void do_networks(struct server *srv, struct conn *c, struct request *r)
 {
-	struct mstore_network *nets = NULL;
-	struct mstore_member *m;
-	size_t n = 0, i, k, nm;
-	int rc;
+	char name[STR_MAX];
+	struct mstore_network *nets = NULL, one;
+	struct shoal_tlv_writer saved;
+	size_t n = 0, i;
+	int rc = get_str(r, MED_A_NETWORK, name);
 
+	if (rc == -2) {
+		reply(srv, c, r, MSTORE_E_BAD_NAME);
+		return;
+	}
+	if (rc == 0) {
+		rc = mstore_network_info(srv->store, c->client.id, name, &one);
+		if (!rc && one.state == MSTORE_STATE_NONE)
+			rc = MSTORE_E_NOT_MEMBER;
+		if (rc < 0) {
+			reply(srv, c, r, rc);
+			return;
+		}
+		reply_start(srv, r, MSTORE_OK);
+		put_network(srv, c, &r->w, &one);
+		reply_send(srv, c, r);
+		return;
+	}
 	rc = mstore_networks_of(srv->store, c->client.id, &nets, &n);
 	if (rc < 0) {
 		reply(srv, c, r, rc);
@@ -671,21 +708,15 @@ static void do_networks(struct server *srv, struct conn *c, struct request *r)
 	}
 	reply_start(srv, r, MSTORE_OK);
 	for (i = 0; i < n; i++) {
-		shoal_tlv_nest_start(&r->w, MED_A_NETWORK_INFO);
-		shoal_tlv_put_str(&r->w, MED_A_NETWORK, nets[i].name);
-		if (nets[i].approval)
-			shoal_tlv_put(&r->w, MED_A_APPROVAL, NULL, 0);
-		if (mstore_members(srv->store, nets[i].name, &m, &nm) < 0) {
-			m = NULL;
-			nm = 0;
+		saved = r->w;
+		put_network(srv, c, &r->w, &nets[i]);
+		/* One more byte than a flag needs: TRUNCATED must fit. */
+		if (r->w.overflow ||
+		    r->w.len + SHOAL_TLV_ATTR_HDR_LEN > r->w.size) {
+			r->w = saved;
+			shoal_tlv_put(&r->w, MED_A_TRUNCATED, NULL, 0);
+			break;
 		}
-		/* Who is inside is for members; one waiting sees itself. */
-		for (k = 0; k < nm; k++)
-			if (nets[i].state == MSTORE_STATE_MEMBER ||
-			    m[k].client.id == c->client.id)
-				put_member(srv, &r->w, &m[k]);
-		free(m);
-		shoal_tlv_nest_end(&r->w);
 	}
 	free(nets);
 	reply_send(srv, c, r);

@@ -54,7 +54,7 @@ enum {
 	A_RESULT = 1, A_MESSAGE, A_NICKNAME, A_NETWORK, A_PASSWORD, A_APPROVAL,
 	A_PUBLIC_KEY, A_IPV4, A_IPV6, A_MAC, A_ONLINE, A_STATE, A_OWNER,
 	A_TUNNEL_PORT, A_ENDPOINT, A_REASON, A_UDP_TOKEN, A_PROBE, A_RELAY_ID,
-	A_RELAY_KEY,
+	A_RELAY_KEY, A_TRUNCATED,
 	A_MEMBER = 0x8001, A_NETWORK_INFO = 0x8002, A_PEER = 0x8003,
 };
 
@@ -77,6 +77,7 @@ struct event {
 
 struct client {
 	int fd;
+	const char *src;		/* its source address, NULL: any */
 	struct shoal_channel ch;
 	/* Its "tunnel port": where its BINDINGs come from. */
 	int udp;
@@ -162,20 +163,36 @@ static int free_udp_port(const char *addr)
 	return port;
 }
 
-static int tcp_connect(int port)
+/*
+ * A connection to 127.0.0.1:port from src (another address of 127/8, so
+ * that the server sees another source), or from anywhere (src NULL).
+ */
+static int tcp_connect_from(int port, const char *src)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET };
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
-	a.sin_port = htons((uint16_t)port);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (fd < 0)
 		return -1;
+	if (src) {
+		inet_pton(AF_INET, src, &a.sin_addr);
+		if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+			close(fd);
+			return -1;
+		}
+	}
+	a.sin_port = htons((uint16_t)port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
 		close(fd);
 		return -1;
 	}
 	return fd;
+}
+
+static int tcp_connect(int port)
+{
+	return tcp_connect_from(port, NULL);
 }
 
 static void sleep_ms(int ms)
@@ -322,7 +339,7 @@ static int client_connect(struct client *c, int port,
 	c->n_ev = 0;
 	c->port = port;
 	c->has_token = false;
-	c->fd = tcp_connect(port);
+	c->fd = tcp_connect_from(port, c->src);
 	if (c->fd < 0 || shoal_channel_client(&c->ch, c->priv, server_pub))
 		return -1;
 	return shoal_channel_handshake_blocking(&c->ch, c->fd, TIMEOUT_MS);
@@ -658,6 +675,19 @@ static int32_t req(struct client *c, uint8_t type, const char *network,
 	return req_finish(c, &w);
 }
 
+/* APPROVE, KICK or BAN of the member with key (NULL: none) in network. */
+static int32_t req_member(struct client *c, uint8_t type, const char *network,
+			  const uint8_t *key)
+{
+	struct shoal_tlv_writer w;
+
+	req_start(c, &w, type);
+	shoal_tlv_put_str(&w, A_NETWORK, network);
+	if (key)
+		shoal_tlv_put(&w, A_PUBLIC_KEY, key, 32);
+	return req_finish(c, &w);
+}
+
 /* Takes the first queued or arriving event of type about key: 0 or -1. */
 static int wait_event(struct client *c, uint8_t type, const uint8_t key[32],
 		      int timeout_ms, struct event *out)
@@ -938,13 +968,17 @@ TEST_F(mediator, join_errors)
 	EXPECT_EQ(-12, req(self->b, T_JOIN, "nowhere", NULL, NULL, false));
 	EXPECT_EQ(-13, req(self->b, T_JOIN, "lan", NULL, NULL, false));
 	EXPECT_EQ(-14, req(self->b, T_JOIN, "lan", NULL, "wrong", false));
-	EXPECT_EQ(-17, req(self->b, T_KICK, "lan", "alice", NULL, false));
+	EXPECT_EQ(-17, req_member(self->b, T_KICK, "lan", self->a->pub));
 	EXPECT_EQ(-18, req(self->b, T_LEAVE, "lan", NULL, NULL, false));
-	EXPECT_EQ(0, req(self->a, T_BAN, "lan", "bob", NULL, false));
+	EXPECT_EQ(0, req_member(self->a, T_BAN, "lan", self->b->pub));
 	/* Banned is checked before the password: no hash needed. */
 	EXPECT_EQ(-16, req(self->b, T_JOIN, "lan", NULL, "wrong", false));
 	/* A request without its NETWORK is malformed. */
 	EXPECT_EQ(-3, req(self->b, T_JOIN, NULL, NULL, NULL, false));
+	/* A password for a network without one: refused, not ignored. */
+	ASSERT_EQ(0, req(self->a, T_CREATE, "open", NULL, NULL, false));
+	EXPECT_EQ(-25, req(self->b, T_JOIN, "open", NULL, "secret", false));
+	EXPECT_EQ(0, req(self->b, T_JOIN, "open", NULL, NULL, false));
 }
 
 TEST_F(mediator, network_full)
@@ -1117,7 +1151,7 @@ TEST_F(mediator, presence)
 	EXPECT_TRUE(quiet(self->a, 300));
 
 	/* KICK: reason 3 both ways, within 5 s. */
-	ASSERT_EQ(0, req(self->a, T_KICK, "lan", "carol", NULL, false));
+	ASSERT_EQ(0, req_member(self->a, T_KICK, "lan", self->c->pub));
 	ASSERT_EQ(0, wait_event(self->c, T_PEER_DOWN, self->a->pub, 5000,
 				&e));
 	EXPECT_EQ(3, e.reason);
@@ -1145,7 +1179,7 @@ TEST_F(mediator, approval)
 	/* Pending: nothing either way. */
 	EXPECT_TRUE(quiet(self->b, 300));
 	EXPECT_TRUE(quiet(self->a, 100));
-	ASSERT_EQ(0, req(self->a, T_APPROVE, "club", "bob", NULL, false));
+	ASSERT_EQ(0, req_member(self->a, T_APPROVE, "club", self->b->pub));
 	ASSERT_EQ(0, wait_event(self->b, T_PEER_UP, self->a->pub, TIMEOUT_MS,
 				NULL));
 	ASSERT_EQ(0, wait_event(self->a, T_PEER_UP, self->b->pub, TIMEOUT_MS,
@@ -1183,7 +1217,7 @@ TEST_F(mediator, evict_offline_member)
 	ASSERT_EQ(0, wait_event(self->b, T_PEER_DOWN, self->c->pub,
 				TIMEOUT_MS, &e));
 	EXPECT_EQ(2, e.reason);
-	ASSERT_EQ(0, req(self->a, T_KICK, "lan", "carol", NULL, false));
+	ASSERT_EQ(0, req_member(self->a, T_KICK, "lan", self->c->pub));
 	ASSERT_EQ(0, wait_event(self->a, T_PEER_DOWN, self->c->pub, 5000,
 				&e));
 	EXPECT_EQ(3, e.reason);
@@ -1204,7 +1238,7 @@ TEST_F(mediator, evict_offline_member)
 	ASSERT_EQ(0, wait_event(self->c, T_PEER_DOWN, self->b->pub,
 				TIMEOUT_MS, &e));
 	EXPECT_EQ(2, e.reason);
-	ASSERT_EQ(0, req(self->a, T_BAN, "lan", "bob", NULL, false));
+	ASSERT_EQ(0, req_member(self->a, T_BAN, "lan", self->b->pub));
 	ASSERT_EQ(0, wait_event(self->a, T_PEER_DOWN, self->b->pub, 5000,
 				&e));
 	EXPECT_EQ(3, e.reason);
@@ -1221,6 +1255,178 @@ TEST_F(mediator, evict_offline_member)
 	ASSERT_EQ(0, wait_event(self->a, T_PEER_DOWN, self->c->pub, 5000,
 				&e));
 	EXPECT_EQ(3, e.reason);
+}
+
+/*
+ * APPROVE, KICK and BAN name the member by its key: a nickname can be
+ * changed by its holder, and then taken by someone else.
+ */
+TEST_F(mediator, owner_commands_by_key)
+{
+	struct shoal_tlv_writer w;
+	struct login_info l;
+	uint8_t online, state, stranger[32];
+	bool owner;
+
+	ASSERT_EQ(0, three_logged_in(self, &l));
+	ASSERT_EQ(0, req(self->a, T_CREATE, "lan", NULL, NULL, true));
+	ASSERT_EQ(1, req(self->b, T_JOIN, "lan", NULL, NULL, false));
+	ASSERT_EQ(1, req(self->c, T_JOIN, "lan", NULL, NULL, false));
+
+	/* A nickname alone, or a key of the wrong size: malformed. */
+	EXPECT_EQ(-3, req(self->a, T_APPROVE, "lan", "bob", NULL, false));
+	req_start(self->a, &w, T_KICK);
+	shoal_tlv_put_str(&w, A_NETWORK, "lan");
+	shoal_tlv_put(&w, A_PUBLIC_KEY, self->b->pub, 31);
+	EXPECT_EQ(-3, req_finish(self->a, &w));
+	EXPECT_EQ(-3, req_member(self->a, T_BAN, "lan", NULL));
+	randombytes_buf(stranger, sizeof(stranger));
+	EXPECT_EQ(-19, req_member(self->a, T_APPROVE, "lan", stranger));
+	EXPECT_EQ(-19, req_member(self->a, T_KICK, "lan", stranger));
+	EXPECT_EQ(-11, req_member(self->a, T_BAN, "lan", stranger));
+
+	/*
+	 * bob renames himself and carol takes "bob": approving bob's key
+	 * lets bob in, not the one now called bob.
+	 */
+	ASSERT_EQ(0, req(self->b, T_NICK, NULL, "robert", NULL, false));
+	ASSERT_EQ(0, req(self->c, T_NICK, NULL, "bob", NULL, false));
+	ASSERT_EQ(0, req_member(self->a, T_APPROVE, "lan", self->b->pub));
+	ASSERT_EQ(0, wait_event(self->a, T_PEER_UP, self->b->pub, TIMEOUT_MS,
+				NULL));
+	ASSERT_EQ(0, req(self->a, T_NETWORKS, NULL, NULL, NULL, false));
+	ASSERT_EQ(0, member_of(self->a, "lan", "robert", &online, &state,
+			       &owner));
+	EXPECT_EQ(2, state);
+	ASSERT_EQ(0, member_of(self->a, "lan", "bob", &online, &state,
+			       &owner));
+	EXPECT_EQ(1, state);
+	EXPECT_EQ(-21, req_member(self->a, T_APPROVE, "lan", self->b->pub));
+
+	/* The same for KICK: carol, called bob, stays waiting. */
+	ASSERT_EQ(0, req_member(self->a, T_KICK, "lan", self->b->pub));
+	ASSERT_EQ(0, wait_event(self->b, T_PEER_DOWN, self->a->pub,
+				TIMEOUT_MS, NULL));
+	ASSERT_EQ(0, req(self->a, T_NETWORKS, NULL, NULL, NULL, false));
+	EXPECT_EQ(-1, member_of(self->a, "lan", "robert", &online, &state,
+				&owner));
+	ASSERT_EQ(0, member_of(self->a, "lan", "bob", &online, &state,
+			       &owner));
+	EXPECT_EQ(1, state);
+	/* BAN takes a client that is not in the network at all. */
+	EXPECT_EQ(0, req_member(self->a, T_BAN, "lan", self->b->pub));
+	EXPECT_EQ(-16, req(self->b, T_JOIN, "lan", NULL, NULL, false));
+	EXPECT_EQ(-23, req_member(self->a, T_KICK, "lan", self->a->pub));
+}
+
+/* The NETWORK_INFOs of the last NETWORKS reply, and whether TRUNCATED. */
+static int networks_in_reply(struct client *c, bool *truncated)
+{
+	struct shoal_tlv_iter it;
+	struct shoal_tlv_attr a;
+	int n = 0;
+
+	*truncated = false;
+	shoal_tlv_iter_msg(&it, &c->m);
+	while (shoal_tlv_next(&it, &a)) {
+		n += a.type == A_NETWORK_INFO;
+		*truncated |= a.type == A_TRUNCATED;
+	}
+	return n;
+}
+
+#define SYBILS 40
+
+/*
+ * Requests waiting for approval are capped (32): a flood of sybil JOINs
+ * neither grows the network without bound nor breaks its owner's
+ * NETWORKS.  The sybils come from addresses of their own, as they would
+ * to get round the limits on new clients per source.
+ */
+TEST_F_TIMEOUT(mediator, sybil_joins_capped, 60)
+{
+	static char src[SYBILS][32];
+	struct client *sybil[SYBILS];
+	struct login_info l;
+	uint8_t online, state;
+	bool owner, truncated;
+	char nick[32];
+	int i, waiting = 0, refused = 0;
+
+	ASSERT_EQ(0, client_connect(self->a, self->port, self->spub));
+	ASSERT_EQ(0, login(self->a, "alice", &l));
+	ASSERT_EQ(0, req(self->a, T_CREATE, "club", NULL, NULL, true));
+	for (i = 0; i < SYBILS; i++) {
+		sybil[i] = client_new();
+		snprintf(src[i], sizeof(src[i]), "127.0.%d.%d", 1 + i / 200,
+			 1 + i % 200);
+		sybil[i]->src = src[i];
+		snprintf(nick, sizeof(nick), "sybil%d", i);
+		ASSERT_EQ(0, client_connect(sybil[i], self->port, self->spub));
+		ASSERT_EQ(0, login_opt(sybil[i], nick, &l, false));
+		switch (req(sybil[i], T_JOIN, "club", NULL, NULL, false)) {
+		case 1:
+			waiting++;
+			break;
+		case -24:
+			refused++;
+			break;
+		}
+	}
+	EXPECT_EQ(32, waiting);
+	EXPECT_EQ(SYBILS - 32, refused);
+	/* The owner still sees them all, in one reply, and can act. */
+	ASSERT_EQ(0, req(self->a, T_NETWORKS, NULL, NULL, NULL, false));
+	EXPECT_EQ(1, networks_in_reply(self->a, &truncated));
+	EXPECT_FALSE(truncated);
+	ASSERT_EQ(0, member_of(self->a, "club", "sybil31", &online, &state,
+			       &owner));
+	EXPECT_EQ(1, state);
+	EXPECT_EQ(-1, member_of(self->a, "club", "sybil32", &online, &state,
+				&owner));
+	EXPECT_EQ(0, req_member(self->a, T_BAN, "club", sybil[0]->pub));
+	EXPECT_EQ(1, req(sybil[32], T_JOIN, "club", NULL, NULL, false));
+	for (i = 0; i < SYBILS; i++)
+		client_free(sybil[i]);
+}
+
+/*
+ * A client in more networks than one reply holds gets those that fit and
+ * TRUNCATED; NETWORK asks for one network, which always fits.
+ */
+TEST_F_TIMEOUT(mediator, networks_truncated, 60)
+{
+	struct login_info l;
+	uint8_t online, state;
+	bool owner, truncated;
+	char name[80];
+	int i, n;
+
+	ASSERT_EQ(0, client_connect(self->a, self->port, self->spub));
+	ASSERT_EQ(0, login(self->a, "alice", &l));
+	for (i = 0; i < 400; i++) {
+		snprintf(name, sizeof(name), "%060d-net", i);
+		ASSERT_EQ(0, req(self->a, T_CREATE, name, NULL, NULL, false));
+	}
+	ASSERT_EQ(0, req(self->a, T_NETWORKS, NULL, NULL, NULL, false));
+	n = networks_in_reply(self->a, &truncated);
+	TH_LOG("%d of 400 networks in one NETWORKS reply", n);
+	EXPECT_TRUE(truncated);
+	EXPECT_LT(100, n);
+	EXPECT_GT(400, n);
+	/* The last one, asked for by name. */
+	ASSERT_EQ(0, req(self->a, T_NETWORKS, name, NULL, NULL, false));
+	EXPECT_EQ(1, networks_in_reply(self->a, &truncated));
+	EXPECT_FALSE(truncated);
+	EXPECT_EQ(0, member_of(self->a, name, "alice", &online, &state,
+			       &owner));
+	EXPECT_TRUE(owner);
+	/* Not one of ours, or none at all. */
+	ASSERT_EQ(0, client_connect(self->b, self->port, self->spub));
+	ASSERT_EQ(0, login(self->b, "bob", &l));
+	EXPECT_EQ(-18, req(self->b, T_NETWORKS, name, NULL, NULL, false));
+	EXPECT_EQ(-12, req(self->b, T_NETWORKS, "nowhere", NULL, NULL,
+			   false));
 }
 
 TEST_F(mediator, before_login_and_unknown)
@@ -1823,7 +2029,7 @@ TEST_F(mediator, relay)
 	EXPECT_TRUE(udp_quiet(ub, 200));
 
 	/* Kicked: no shared network, no relay. */
-	ASSERT_EQ(0, req(self->a, T_KICK, "lan", "bob", NULL, false));
+	ASSERT_EQ(0, req_member(self->a, T_KICK, "lan", self->b->pub));
 	ASSERT_EQ(0, wait_event(self->a, T_PEER_DOWN, self->b->pub,
 				TIMEOUT_MS, NULL));
 	ASSERT_EQ(0, udp_send_to(ub, "127.0.0.1", rp, "after", 5));

@@ -36,11 +36,34 @@ if [ "$(id -u)" != 0 ] || ! command -v nft >/dev/null ||
    ! command -v ss >/dev/null || [ ! -c /dev/net/tun ]; then
 	ktap_plan 1
 	ktap_skip "needs root, nft, ss and /dev/net/tun"
-	ktap_check "no sanitizer reports" \
+	# ---- owner commands: a nickname is looked up, a key taken as it is ------
+
+# kick_unknown: exit 16 (docs/shoal.8) with shoald's words.
+kick_unknown() {
+	local rc
+	sh_ a kick lan nobody 2>"$tmp/err"
+	rc=$?
+	sed 's/^/# /' "$tmp/err"
+	[ $rc = 16 ] && grep -q "nobody by that nickname" "$tmp/err"
+}
+ktap_check "kick of a nickname nobody in the network has: exit 16" kick_unknown
+bob_key=$(sh_ a networks --json | $PY -c '
+import json, sys
+for n in json.load(sys.stdin)["networks"]:
+    for m in n["members"]:
+        if m["nickname"] == "bob":
+            print(m["public_key"])')
+sh_ b nick robert >/dev/null
+ktap_check "ban by public key, after bob renamed himself" \
+	sh_ a ban lan "$bob_key"
+robert_gone() { [ -z "$(peer_field a robert online)" ]; }
+ktap_check "and alice drops him" until_true 5 robert_gone
+
+ktap_check "no sanitizer reports" \
 	sh -c "! grep -E 'ERROR: AddressSanitizer|runtime error:|LeakSanitizer' '$tmp'/*.log"
 ktap_finish
 fi
-ktap_plan 7
+ktap_plan 10
 
 lab_internet || { echo "Bail out! cannot build the lab"; exit 1; }
 for x in $CLIENTS; do
@@ -178,6 +201,29 @@ ktap_check "kicked while offline: alice and bob drop carol within 5 s" test $rc 
 ktap_check "and carol's traffic no longer gets through" \
 	sh -c "! ip netns exec $LAB_C_NS ping -c3 -i0.2 -W1 -q ${V4[a]} &&
 	       ! ip netns exec $LAB_C_NS ping -c3 -i0.2 -W1 -q ${V4[b]}"
+
+# ---- owner commands: a nickname is looked up, a key taken as it is ------
+
+# kick_unknown: exit 16 (docs/shoal.8) with shoald's words.
+kick_unknown() {
+	local rc
+	sh_ a kick lan nobody 2>"$tmp/err"
+	rc=$?
+	sed 's/^/# /' "$tmp/err"
+	[ $rc = 16 ] && grep -q "nobody by that nickname" "$tmp/err"
+}
+ktap_check "kick of a nickname nobody in the network has: exit 16" kick_unknown
+bob_key=$(sh_ a networks --json | $PY -c '
+import json, sys
+for n in json.load(sys.stdin)["networks"]:
+    for m in n["members"]:
+        if m["nickname"] == "bob":
+            print(m["public_key"])')
+sh_ b nick robert >/dev/null
+ktap_check "ban by public key, after bob renamed himself" \
+	sh_ a ban lan "$bob_key"
+robert_gone() { [ -z "$(peer_field a robert online)" ]; }
+ktap_check "and alice drops him" until_true 5 robert_gone
 
 ktap_check "no sanitizer reports" \
 	sh -c "! grep -E 'ERROR: AddressSanitizer|runtime error:|LeakSanitizer' '$tmp'/*.log"

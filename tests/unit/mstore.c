@@ -480,9 +480,14 @@ TEST_F(store, create_join_leave_open_network)
 						       "lan", NULL));
 	EXPECT_EQ(MSTORE_E_ALREADY_MEMBER,
 		  mstore_join(self->s, self->id[ALICE], "lan", NULL));
-	/* A password for a network without one does no harm. */
+	/*
+	 * A password for a network without one is refused: whoever typed
+	 * one meant a network with a password, not this one.
+	 */
+	EXPECT_EQ(MSTORE_E_NO_PASSWORD, mstore_join(self->s, self->id[CAROL],
+						    "lan", "whatever"));
 	EXPECT_EQ(MSTORE_OK, mstore_join(self->s, self->id[CAROL], "lan",
-					 "whatever"));
+					 NULL));
 
 	ASSERT_EQ(MSTORE_OK, mstore_members(self->s, "lan", &m, &n));
 	ASSERT_EQ(3u, n);
@@ -663,7 +668,7 @@ TEST_F(store, password_steps_recheck)
 	ASSERT_EQ(MSTORE_OK, mstore_join_check(self->s, self->id[BOB], "sec",
 					       true, &t));
 	ASSERT_EQ(MSTORE_OK, mstore_ban(self->s, self->id[ALICE], "sec",
-					"bob"));
+					self->key[BOB]));
 	EXPECT_EQ(MSTORE_E_BANNED, mstore_join_commit(self->s, self->id[BOB],
 						      "sec", &t));
 	EXPECT_EQ(MSTORE_E_BANNED, mstore_join_check(self->s, self->id[BOB],
@@ -700,7 +705,7 @@ TEST_F(store, password_steps_recheck)
 						       self->id[ALICE], "sec",
 						       "x"));
 	ASSERT_EQ(MSTORE_OK, mstore_transfer_owner(self->s, self->id[ALICE],
-						   "sec", "carol"));
+						   "sec", self->key[CAROL]));
 	EXPECT_EQ(MSTORE_E_NOT_OWNER,
 		  mstore_set_password_hashed(self->s, self->id[ALICE], "sec",
 					     hash));
@@ -720,7 +725,10 @@ TEST_F(store, approval_flow)
 	struct mstore_network *nets;
 	struct mstore_client *peers;
 	struct mstore_member *m;
+	uint8_t nobody[32];
 	size_t n;
+
+	randombytes_buf(nobody, sizeof(nobody));
 
 	ASSERT_EQ(MSTORE_OK, mstore_create(self->s, self->id[ALICE], "club",
 					   "pw", true, 0));
@@ -749,24 +757,24 @@ TEST_F(store, approval_flow)
 	free(peers);
 
 	EXPECT_EQ(MSTORE_E_NOT_OWNER, mstore_approve(self->s, self->id[BOB],
-						     "club", "bob"));
+						     "club", self->key[BOB]));
 	EXPECT_EQ(MSTORE_E_NO_MEMBER, mstore_approve(self->s, self->id[ALICE],
-						     "club", "dave"));
+						     "club", self->key[DAVE]));
 	EXPECT_EQ(MSTORE_E_NO_MEMBER, mstore_approve(self->s, self->id[ALICE],
-						     "club", "nobody"));
+						     "club", nobody));
 	EXPECT_EQ(MSTORE_E_NOT_PENDING, mstore_approve(self->s,
 						       self->id[ALICE], "club",
-						       "alice"));
+						       self->key[ALICE]));
 	ASSERT_EQ(MSTORE_OK, mstore_approve(self->s, self->id[ALICE], "club",
-					    "BOB"));
+					    self->key[BOB]));
 	EXPECT_EQ(MSTORE_E_NOT_PENDING, mstore_approve(self->s,
 						       self->id[ALICE], "club",
-						       "bob"));
+						       self->key[BOB]));
 	EXPECT_EQ(MSTORE_E_ALREADY_MEMBER, mstore_join(self->s, self->id[BOB],
 						       "club", "pw"));
 	/* Kicking a request turns it down. */
 	ASSERT_EQ(MSTORE_OK, mstore_kick(self->s, self->id[ALICE], "club",
-					 "carol"));
+					 self->key[CAROL]));
 
 	ASSERT_EQ(MSTORE_OK, mstore_members(self->s, "club", &m, &n));
 	ASSERT_EQ(2u, n);
@@ -800,25 +808,79 @@ TEST_F(store, full_network)
 	EXPECT_EQ(MSTORE_E_INVALID, mstore_set_limit(self->s, self->id[ALICE],
 						     "duo", 0));
 
-	/* Requests wait while there is room; approval needs room too. */
+	/*
+	 * Waiting requests count toward the limit: alice and bob's fill a
+	 * network of two.  Approval needs room among the active members.
+	 */
 	ASSERT_EQ(MSTORE_OK, mstore_create(self->s, self->id[ALICE], "gate",
 					   NULL, true, 2));
 	EXPECT_EQ(MSTORE_PENDING, mstore_join(self->s, self->id[BOB], "gate",
 					      NULL));
+	EXPECT_EQ(MSTORE_E_FULL, mstore_join(self->s, self->id[CAROL], "gate",
+					     NULL));
+	EXPECT_EQ(MSTORE_OK, mstore_approve(self->s, self->id[ALICE], "gate",
+					    self->key[BOB]));
+	EXPECT_EQ(MSTORE_E_FULL, mstore_join(self->s, self->id[CAROL], "gate",
+					     NULL));
+	ASSERT_EQ(MSTORE_OK, mstore_set_limit(self->s, self->id[ALICE],
+					      "gate", 3));
 	EXPECT_EQ(MSTORE_PENDING, mstore_join(self->s, self->id[CAROL], "gate",
 					      NULL));
-	EXPECT_EQ(MSTORE_OK, mstore_approve(self->s, self->id[ALICE], "gate",
-					    "bob"));
+	ASSERT_EQ(MSTORE_OK, mstore_set_limit(self->s, self->id[ALICE],
+					      "gate", 2));
 	EXPECT_EQ(MSTORE_E_FULL, mstore_approve(self->s, self->id[ALICE],
-						"gate", "carol"));
+						"gate", self->key[CAROL]));
 	EXPECT_EQ(MSTORE_E_FULL, mstore_join(self->s, self->id[DAVE], "gate",
 					     NULL));
+}
+
+/*
+ * At most MSTORE_PENDING_MAX requests wait: a flood of sybils cannot
+ * grow the member list (and the owner's NETWORKS reply) without bound.
+ */
+TEST_F(store, pending_capped)
+{
+	int64_t ids[MSTORE_PENDING_MAX + 1];
+	struct mstore_network info;
+	struct mstore_client c;
+	uint8_t key[32];
+	char nick[32];
+	int i;
+
+	ASSERT_EQ(MSTORE_OK, mstore_create(self->s, self->id[ALICE], "club",
+					   NULL, true, 0));
+	for (i = 0; i <= MSTORE_PENDING_MAX; i++) {
+		randombytes_buf(key, sizeof(key));
+		snprintf(nick, sizeof(nick), "sybil%d", i);
+		ASSERT_EQ(MSTORE_OK, mstore_login(self->s, key, nick, &c));
+		ids[i] = c.id;
+	}
+	for (i = 0; i < MSTORE_PENDING_MAX; i++)
+		EXPECT_EQ(MSTORE_PENDING, mstore_join(self->s, ids[i], "club",
+						      NULL));
+	EXPECT_EQ(MSTORE_E_TOO_MANY_PENDING,
+		  mstore_join(self->s, ids[MSTORE_PENDING_MAX], "club", NULL));
+	ASSERT_EQ(MSTORE_OK, mstore_network_info(self->s, 0, "club", &info));
+	EXPECT_EQ((unsigned int)MSTORE_PENDING_MAX, info.pending);
+	/* Asking again is no new request; one turned down makes room. */
+	EXPECT_EQ(MSTORE_PENDING, mstore_join(self->s, ids[0], "club", NULL));
+	ASSERT_EQ(MSTORE_OK, mstore_leave(self->s, ids[1], "club", NULL));
+	EXPECT_EQ(MSTORE_PENDING,
+		  mstore_join(self->s, ids[MSTORE_PENDING_MAX], "club", NULL));
+	/* A network without approval has no waiting room to fill. */
+	ASSERT_EQ(MSTORE_OK, mstore_create(self->s, self->id[BOB], "open",
+					   NULL, false, 0));
+	for (i = 0; i <= MSTORE_PENDING_MAX; i++)
+		EXPECT_EQ(MSTORE_OK, mstore_join(self->s, ids[i], "open",
+						 NULL));
 }
 
 TEST_F(store, kick_and_ban)
 {
 	struct mstore_network info;
+	uint8_t nobody[32];
 
+	randombytes_buf(nobody, sizeof(nobody));
 	ASSERT_EQ(MSTORE_OK, mstore_create(self->s, self->id[ALICE], "lan",
 					   NULL, false, 0));
 	ASSERT_EQ(MSTORE_OK, mstore_join(self->s, self->id[BOB], "lan", NULL));
@@ -826,17 +888,17 @@ TEST_F(store, kick_and_ban)
 					 NULL));
 
 	ASSERT_EQ(MSTORE_OK, mstore_kick(self->s, self->id[ALICE], "lan",
-					 "bob"));
+					 self->key[BOB]));
 	ASSERT_EQ(MSTORE_OK, mstore_network_info(self->s, self->id[BOB], "lan",
 						 &info));
 	EXPECT_EQ(MSTORE_STATE_NONE, (int)info.state);
 	EXPECT_EQ(MSTORE_E_NO_MEMBER, mstore_kick(self->s, self->id[ALICE],
-						  "lan", "bob"));
+						  "lan", self->key[BOB]));
 	/* A kick is not a ban. */
 	EXPECT_EQ(MSTORE_OK, mstore_join(self->s, self->id[BOB], "lan", NULL));
 
 	ASSERT_EQ(MSTORE_OK, mstore_ban(self->s, self->id[ALICE], "lan",
-					"bob"));
+					self->key[BOB]));
 	ASSERT_EQ(MSTORE_OK, mstore_network_info(self->s, self->id[BOB], "lan",
 						 &info));
 	EXPECT_EQ(MSTORE_STATE_NONE, (int)info.state);
@@ -844,24 +906,24 @@ TEST_F(store, kick_and_ban)
 					       NULL));
 	/* Banning again is harmless; so is banning one who is not in. */
 	EXPECT_EQ(MSTORE_OK, mstore_ban(self->s, self->id[ALICE], "lan",
-					"bob"));
+					self->key[BOB]));
 	EXPECT_EQ(MSTORE_OK, mstore_ban(self->s, self->id[ALICE], "lan",
-					"dave"));
+					self->key[DAVE]));
 	EXPECT_EQ(MSTORE_E_BANNED, mstore_join(self->s, self->id[DAVE], "lan",
 					       NULL));
 	EXPECT_EQ(MSTORE_E_NO_CLIENT, mstore_ban(self->s, self->id[ALICE],
-						 "lan", "nobody"));
+						 "lan", nobody));
 	EXPECT_EQ(MSTORE_E_SELF, mstore_ban(self->s, self->id[ALICE], "lan",
-					    "alice"));
+					    self->key[ALICE]));
 	EXPECT_EQ(MSTORE_E_SELF, mstore_kick(self->s, self->id[ALICE], "lan",
-					     "alice"));
+					     self->key[ALICE]));
 
 	ASSERT_EQ(MSTORE_OK, mstore_unban(self->s, self->id[ALICE], "lan",
-					  "bob"));
+					  self->key[BOB]));
 	EXPECT_EQ(MSTORE_E_NOT_BANNED, mstore_unban(self->s, self->id[ALICE],
-						    "lan", "bob"));
+						    "lan", self->key[BOB]));
 	EXPECT_EQ(MSTORE_E_NOT_BANNED, mstore_unban(self->s, self->id[ALICE],
-						    "lan", "erin"));
+						    "lan", self->key[ERIN]));
 	EXPECT_EQ(MSTORE_OK, mstore_join(self->s, self->id[BOB], "lan", NULL));
 }
 
@@ -872,19 +934,19 @@ TEST_F(store, only_the_owner)
 	ASSERT_EQ(MSTORE_PENDING, mstore_join(self->s, self->id[BOB], "lan",
 					      NULL));
 	ASSERT_EQ(MSTORE_OK, mstore_approve(self->s, self->id[ALICE], "lan",
-					    "bob"));
+					    self->key[BOB]));
 	ASSERT_EQ(MSTORE_PENDING, mstore_join(self->s, self->id[CAROL], "lan",
 					      NULL));
 
 	/* Bob is a member, Erin a stranger: neither may. */
 	EXPECT_EQ(MSTORE_E_NOT_OWNER, mstore_approve(self->s, self->id[BOB],
-						     "lan", "carol"));
+						     "lan", self->key[CAROL]));
 	EXPECT_EQ(MSTORE_E_NOT_OWNER, mstore_kick(self->s, self->id[BOB],
-						  "lan", "alice"));
+						  "lan", self->key[ALICE]));
 	EXPECT_EQ(MSTORE_E_NOT_OWNER, mstore_ban(self->s, self->id[ERIN],
-						 "lan", "bob"));
+						 "lan", self->key[BOB]));
 	EXPECT_EQ(MSTORE_E_NOT_OWNER, mstore_unban(self->s, self->id[BOB],
-						   "lan", "bob"));
+						   "lan", self->key[BOB]));
 	EXPECT_EQ(MSTORE_E_NOT_OWNER, mstore_set_password(self->s,
 							  self->id[BOB], "lan",
 							  "x"));
@@ -895,14 +957,14 @@ TEST_F(store, only_the_owner)
 						       "lan", 5));
 	EXPECT_EQ(MSTORE_E_NOT_OWNER, mstore_transfer_owner(self->s,
 							    self->id[BOB],
-							    "lan", "bob"));
+							    "lan", self->key[BOB]));
 	EXPECT_EQ(MSTORE_E_NOT_OWNER, mstore_delete(self->s, self->id[BOB],
 						    "lan"));
 	/* An unknown network is that, whoever asks. */
 	EXPECT_EQ(MSTORE_E_NO_NETWORK, mstore_delete(self->s, self->id[BOB],
 						     "wan"));
 	EXPECT_EQ(MSTORE_E_NO_NETWORK, mstore_kick(self->s, self->id[ALICE],
-						   "wan", "bob"));
+						   "wan", self->key[BOB]));
 }
 
 TEST_F(store, owner_leaving_hands_over)
@@ -920,9 +982,9 @@ TEST_F(store, owner_leaving_hands_over)
 	ASSERT_EQ(MSTORE_PENDING, mstore_join(self->s, self->id[DAVE], "lan",
 					      NULL));
 	ASSERT_EQ(MSTORE_OK, mstore_approve(self->s, self->id[ALICE], "lan",
-					    "bob"));
+					    self->key[BOB]));
 	ASSERT_EQ(MSTORE_OK, mstore_approve(self->s, self->id[ALICE], "lan",
-					    "carol"));
+					    self->key[CAROL]));
 
 	ASSERT_EQ(MSTORE_OK, mstore_leave(self->s, self->id[ALICE], "lan",
 					  &heir));
@@ -931,17 +993,17 @@ TEST_F(store, owner_leaving_hands_over)
 	EXPECT_EQ(self->id[BOB], info.owner);
 	EXPECT_STREQ("bob", info.owner_nick);
 	EXPECT_EQ(MSTORE_E_NOT_OWNER, mstore_kick(self->s, self->id[ALICE],
-						  "lan", "carol"));
+						  "lan", self->key[CAROL]));
 
 	/* Handing over by hand: only to a member, not a request. */
 	EXPECT_EQ(MSTORE_E_NO_MEMBER, mstore_transfer_owner(self->s,
 							    self->id[BOB],
-							    "lan", "dave"));
+							    "lan", self->key[DAVE]));
 	EXPECT_EQ(MSTORE_E_NO_MEMBER, mstore_transfer_owner(self->s,
 							    self->id[BOB],
-							    "lan", "alice"));
+							    "lan", self->key[ALICE]));
 	ASSERT_EQ(MSTORE_OK, mstore_transfer_owner(self->s, self->id[BOB],
-						   "lan", "carol"));
+						   "lan", self->key[CAROL]));
 	ASSERT_EQ(MSTORE_OK, mstore_network_info(self->s, 0, "lan", &info));
 	EXPECT_EQ(self->id[CAROL], info.owner);
 
@@ -976,7 +1038,7 @@ TEST_F(store, delete_network)
 					   "pw", false, 0));
 	ASSERT_EQ(MSTORE_OK, mstore_join(self->s, self->id[BOB], "lan", "pw"));
 	ASSERT_EQ(MSTORE_OK, mstore_ban(self->s, self->id[ALICE], "lan",
-					"carol"));
+					self->key[CAROL]));
 	ASSERT_EQ(MSTORE_OK, mstore_delete(self->s, self->id[ALICE], "lan"));
 	EXPECT_EQ(MSTORE_E_NO_NETWORK, mstore_join(self->s, self->id[CAROL],
 						   "lan", "pw"));
@@ -1010,11 +1072,11 @@ TEST_F(store, peers_across_two_networks)
 	ASSERT_EQ(MSTORE_PENDING, mstore_join(self->s, self->id[ALICE], "two",
 					      NULL));
 	ASSERT_EQ(MSTORE_OK, mstore_approve(self->s, self->id[CAROL], "two",
-					    "alice"));
+					    self->key[ALICE]));
 	ASSERT_EQ(MSTORE_PENDING, mstore_join(self->s, self->id[BOB], "two",
 					      NULL));
 	ASSERT_EQ(MSTORE_OK, mstore_approve(self->s, self->id[CAROL], "two",
-					    "bob"));
+					    self->key[BOB]));
 	ASSERT_EQ(MSTORE_PENDING, mstore_join(self->s, self->id[DAVE], "two",
 					      NULL));
 
@@ -1083,11 +1145,11 @@ TEST_F(store, reopen_keeps_everything)
 	ASSERT_EQ(MSTORE_PENDING, mstore_join(self->s, self->id[BOB], "lan",
 					      "pw"));
 	ASSERT_EQ(MSTORE_OK, mstore_approve(self->s, self->id[ALICE], "lan",
-					    "bob"));
+					    self->key[BOB]));
 	ASSERT_EQ(MSTORE_PENDING, mstore_join(self->s, self->id[CAROL], "lan",
 					      "pw"));
 	ASSERT_EQ(MSTORE_OK, mstore_ban(self->s, self->id[ALICE], "lan",
-					"dave"));
+					self->key[DAVE]));
 
 	ASSERT_EQ(MSTORE_OK, reopen(&self->s, self->path));
 	ASSERT_EQ(MSTORE_OK, mstore_networks_of(self->s, self->id[CAROL],
@@ -1231,9 +1293,9 @@ TEST_F(store, injection_looking_names)
 					   false, 0));
 	EXPECT_EQ(MSTORE_OK, mstore_join(self->s, self->id[BOB], "lan", pw));
 	EXPECT_EQ(MSTORE_E_NO_MEMBER, mstore_kick(self->s, self->id[ALICE],
-						  "lan", names[0]));
+						  "lan", key));
 	EXPECT_EQ(MSTORE_E_NO_CLIENT, mstore_ban(self->s, self->id[ALICE],
-						 "lan", names[1]));
+						 "lan", key));
 	ASSERT_EQ(0, raw_text(self->path,
 			      "SELECT (SELECT count(*) FROM clients) || '/' ||"
 			      " (SELECT count(*) FROM networks) || '/' ||"
