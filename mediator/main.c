@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -272,6 +274,16 @@ int main(int argc, char **argv)
 	bool created;
 	int ret, status = SHOAL_EXIT_FAILURE;
 
+	/* The password worker's fresh process (pwhash.c): only that. */
+	if (argc == 1 && !strcmp(argv[0], PWHASH_WORKER_ARGV0))
+		return pwhash_worker_main();
+	/*
+	 * The private key, the database's pages and the connections' keys
+	 * must never end up in a core dump, nor be readable through /proc
+	 * by the service's own user.
+	 */
+	setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 });
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	ret = parse_options(&o, argc, argv);
 	if (ret >= 0)
 		return ret;

@@ -223,6 +223,8 @@ struct pw_job {
 /* The worker process; job[i] goes with slot[i]. */
 struct pw_queue {
 	int fd;				/* to the worker, -1: none */
+	int slots_fd;			/* the memfd behind slot, -1: none */
+	int exe_fd;			/* this program, for the worker */
 	pid_t pid;			/* the worker's, 0: none */
 	struct pw_slot *slot;		/* MED_PW_QUEUE, shared with it */
 	int busy;			/* the job the worker has, -1: none */
@@ -358,6 +360,10 @@ void pw_tick(struct server *srv, int64_t now_ms);
 void pw_free(struct server *srv);
 
 /* pwhash.c */
+/* argv[0] of the worker's process: main() runs pwhash_worker_main. */
+#define PWHASH_WORKER_ARGV0 "shoal-mediator-pwhash"
+/* The worker, after its exec; returns an exit status on a bad set-up. */
+int pwhash_worker_main(void);
 /* Starts the worker (server_open). */
 int pwhash_open(struct server *srv);
 /* Stops the worker and waits for it; every password copy is wiped. */

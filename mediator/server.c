@@ -428,6 +428,8 @@ int server_open(struct server *srv, const struct sockaddr *addr,
 	srv->timer_fd = -1;
 	srv->signal_fd = -1;
 	srv->pw.fd = -1;
+	srv->pw.slots_fd = -1;
+	srv->pw.exe_fd = -1;
 	srv->pw.busy = -1;
 	for (i = 0; i < MED_UDP_N; i++)
 		srv->udp[i].fd = -1;

@@ -33,6 +33,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <grp.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -210,9 +211,12 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* extra: more options, NULL-terminated, or NULL. */
-static pid_t start_server_args(const char *dir, int port,
-			       const char *const *extra)
+/*
+ * extra: more options, NULL-terminated, or NULL; uid: the user to run
+ * as, or -1 (ours).
+ */
+static pid_t start_server_as(const char *dir, int port,
+			     const char *const *extra, int uid)
 {
 	const char *bindir = getenv("SHOAL_BIN");
 	char bin[4096], sd[4096], listen_on[64], out[4096], err[4096];
@@ -232,6 +236,10 @@ static pid_t start_server_args(const char *dir, int port,
 		dup2(fd, 1);
 		fd = open(err, O_WRONLY | O_CREAT | O_APPEND, 0600);
 		dup2(fd, 2);
+		if (uid >= 0 && (setgroups(0, NULL) < 0 ||
+				 setgid((gid_t)uid) < 0 ||
+				 setuid((uid_t)uid) < 0))
+			_exit(126);
 		argv[n++] = "shoal-mediator";
 		argv[n++] = "--state-dir";
 		argv[n++] = sd;
@@ -258,6 +266,12 @@ static pid_t start_server_args(const char *dir, int port,
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	return -1;
+}
+
+static pid_t start_server_args(const char *dir, int port,
+			       const char *const *extra)
+{
+	return start_server_as(dir, port, extra, -1);
 }
 
 static pid_t start_server(const char *dir, int port)
@@ -2558,6 +2572,186 @@ TEST_F_TIMEOUT(mediator, password_worker_restarts, 30)
 	w2 = worker_of(self->pid);
 	EXPECT_LT(0, w2);
 	EXPECT_NE(w, w2);
+}
+
+/* A line of /proc/PID/FILE starting with key, into line: 0 or -1. */
+static int proc_line(pid_t pid, const char *file, const char *key,
+		     char *line, size_t size)
+{
+	char path[64];
+	FILE *f;
+	int ret = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	f = fopen(path, "r");
+	while (f && fgets(line, (int)size, f))
+		if (!strncmp(line, key, strlen(key))) {
+			ret = 0;
+			break;
+		}
+	if (f)
+		fclose(f);
+	return ret;
+}
+
+/*
+ * Whether the kernel will dump pid's core or let its own user read its
+ * memory: a process that set itself non-dumpable has its /proc files
+ * owned by root whatever user it runs as.  (-1: cannot tell.)
+ */
+static int dumpable(pid_t pid)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
+	if (stat(path, &st) < 0)
+		return -1;
+	return st.st_uid != 0;
+}
+
+/* "Max core file size" of pid is 0, soft and hard. */
+static bool no_core(pid_t pid)
+{
+	char line[256];
+	unsigned long soft, hard;
+
+	return !proc_line(pid, "limits", "Max core file size", line,
+			  sizeof(line)) &&
+	       sscanf(line + strlen("Max core file size"), "%lu %lu", &soft,
+		      &hard) == 2 && soft == 0 && hard == 0;
+}
+
+/*
+ * Neither the server nor its password worker dumps core or lets the
+ * service's user read its memory, whatever limit it was started with.
+ * Run as nobody: as root, /proc would be root's either way.
+ */
+TEST_F_TIMEOUT(mediator, not_dumpable, 30)
+{
+	char sd[300];
+	const char *args[] = { "--state-dir", sd, NULL };
+	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+	pid_t w;
+	int i;
+
+	/* The limit a careless service manager might give. */
+	ASSERT_EQ(0, setrlimit(RLIMIT_CORE, &rl));
+	ASSERT_EQ(0, stop_server(self->pid));
+	snprintf(sd, sizeof(sd), "%s/nobody", self->dir);
+	ASSERT_EQ(0, mkdir(sd, 0700));
+	ASSERT_EQ(0, chown(sd, 65534, 65534));
+	ASSERT_EQ(0, chmod(self->dir, 0711));
+	self->pid = start_server_as(self->dir, self->port, args, 65534);
+	ASSERT_LT(0, self->pid);
+	for (i = 0; i < 100 && !(w = worker_of(self->pid)); i++)
+		sleep_ms(20);
+	ASSERT_LT(0, w);
+	EXPECT_TRUE(no_core(self->pid));
+	EXPECT_EQ(0, dumpable(self->pid));
+	/* The worker is a program started afresh: it sets both again. */
+	for (i = 0; i < 100 && dumpable(w); i++)
+		sleep_ms(20);
+	EXPECT_TRUE(no_core(w));
+	EXPECT_EQ(0, dumpable(w));
+}
+
+/*
+ * Whether needle is anywhere in pid's writable memory (its heap, stacks,
+ * data and anonymous mappings; not its code or constants), read as root
+ * through /proc/PID/mem.  Mappings of 1 GiB or more are skipped: the
+ * sanitizers' shadow memory, terabytes of nothing.
+ */
+static bool memory_has(pid_t pid, const void *needle, size_t len)
+{
+	static uint8_t buf[1 << 20];
+	unsigned long start, end, off;
+	char path[64], line[512], perms[8];
+	bool found = false;
+	ssize_t n;
+	FILE *maps;
+	int mem;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	maps = fopen(path, "r");
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+	mem = open(path, O_RDONLY);
+	while (maps && mem >= 0 && !found && fgets(line, sizeof(line), maps)) {
+		if (sscanf(line, "%lx-%lx %7s", &start, &end, perms) != 3 ||
+		    perms[1] != 'w' || end - start >= (1ul << 30))
+			continue;
+		/* Chunks overlap by len - 1: a needle across two is seen. */
+		for (off = start; off < end && !found;
+		     off += sizeof(buf) - (len - 1)) {
+			n = pread(mem, buf, sizeof(buf) < end - off ?
+				  sizeof(buf) : end - off, (off_t)off);
+			if (n <= 0)
+				break;
+			found = memmem(buf, (size_t)n, needle, len) != NULL;
+		}
+	}
+	if (maps)
+		fclose(maps);
+	if (mem >= 0)
+		close(mem);
+	return found;
+}
+
+/*
+ * The password worker holds none of the server's secrets: not its
+ * private key, not the database (its pages, a client's nickname), even
+ * when it is started again after clients logged in.
+ */
+TEST_F_TIMEOUT(mediator, worker_holds_no_secrets, 60)
+{
+	static const char nick[] = "zebracorn4242";
+	static const char sqlite_header[] = "SQLite format 3";
+	char path[512];
+	uint8_t priv[32];
+	struct login_info l;
+	pid_t w, w2;
+	FILE *f;
+	int i;
+
+	snprintf(path, sizeof(path), "%s/state/private.key", self->dir);
+	f = fopen(path, "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ(0, shoal_key_read(priv, f));
+	fclose(f);
+	ASSERT_EQ(0, client_connect(self->a, self->port, self->spub));
+	ASSERT_EQ(0, login(self->a, nick, &l));
+	ASSERT_EQ(0, req(self->a, T_CREATE, "lan", NULL, "secret", false));
+
+	/* The check sees them where they are: in the server. */
+	EXPECT_TRUE(memory_has(self->pid, priv, sizeof(priv)));
+	EXPECT_TRUE(memory_has(self->pid, nick, strlen(nick)));
+	EXPECT_TRUE(memory_has(self->pid, sqlite_header,
+			       sizeof(sqlite_header)));
+
+	w = worker_of(self->pid);
+	ASSERT_LT(0, w);
+	EXPECT_FALSE(memory_has(w, priv, sizeof(priv)));
+	/* A new worker, started now that the server holds more. */
+	ASSERT_EQ(0, kill(w, SIGKILL));
+	for (i = 0; i < 150; i++) {
+		w2 = worker_of(self->pid);
+		if (w2 > 0 && w2 != w)
+			break;
+		sleep_ms(20);
+	}
+	ASSERT_LT(0, w2);
+	ASSERT_NE(w, w2);
+	/* Until it is ready: a password request is hashed. */
+	for (i = 0; i < 30; i++) {
+		if (req(self->a, T_SET_PASSWORD, "lan", NULL, "other", false) !=
+		    -104)
+			break;
+		sleep_ms(100);
+	}
+	EXPECT_FALSE(memory_has(w2, priv, sizeof(priv)));
+	EXPECT_FALSE(memory_has(w2, nick, strlen(nick)));
+	EXPECT_FALSE(memory_has(w2, sqlite_header, sizeof(sqlite_header)));
+	sodium_memzero(priv, sizeof(priv));
 }
 
 /* Bad --relay-ports and --probe: exit 2 with a message, before anything. */
