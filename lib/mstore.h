@@ -40,7 +40,7 @@
  * member limit too; this bounds them below it.
  */
 #define MSTORE_PENDING_MAX 32
-#define MSTORE_SCHEMA_VERSION 1
+#define MSTORE_SCHEMA_VERSION 2
 
 enum mstore_result {
 	MSTORE_OK = 0,
@@ -172,9 +172,10 @@ const char *mstore_last_error(const struct mstore *s);
 void mstore_ula_prefix(const struct mstore *s, struct in6_addr *prefix);
 
 /*
- * Logs in the holder of pubkey.  A new client gets the lowest free IPv4
- * address of the pool, an IPv6 address and a MAC, all unique and all kept
- * for good; nickname is required.  A known client may pass NULL to keep
+ * Logs in the holder of pubkey.  A new client gets a free IPv4 address of
+ * the pool (one an expired client gave back, else the lowest never given
+ * out: O(1) either way), an IPv6 address and a MAC, all unique and kept
+ * until it expires (mstore_expire); nickname is required.  A known client may pass NULL to keep
  * its nickname, or a new one.  Fills out (if not NULL).
  * E_BAD_NICK, E_NICK_TAKEN, E_POOL_FULL, E_INVALID (pubkey NULL).
  */
@@ -185,6 +186,22 @@ int mstore_set_nick(struct mstore *s, int64_t client, const char *nickname);
 int mstore_client_by_key(struct mstore *s,
 			 const uint8_t pubkey[MSTORE_KEY_LEN],
 			 struct mstore_client *out);
+
+/*
+ * Expiry of clients that never come back.  mstore_expired lists up to
+ * max clients whose last login was before `before` (Unix time), the
+ * longest gone first (an array to free()).  mstore_expire forgets one of
+ * them, if it still has not logged in since: its memberships and bans
+ * go, each network it owns passes to the member that has been in it
+ * longest (or is deleted when nobody else is in it), and its IPv4
+ * address goes back to the pool for the next new client.  OK, or
+ * E_NO_CLIENT (gone already, or back).  mstore_touch counts as a login
+ * now, for a client that is online all along.
+ */
+int mstore_expired(struct mstore *s, int64_t before, size_t max,
+		   struct mstore_client **out, size_t *count);
+int mstore_expire(struct mstore *s, int64_t client, int64_t before);
+int mstore_touch(struct mstore *s, int64_t client);
 
 /*
  * Creates a network owned by (and with the one member) client.  password

@@ -327,6 +327,165 @@ TEST_F(store, small_pool_exhausts_cleanly)
 	unlink(path);
 }
 
+/* Backdates a client's last login to the epoch's first second. */
+static int backdate(const char *path, int64_t id)
+{
+	return raw_exec(path, "UPDATE clients SET last_login = 1 WHERE id = ?2",
+			NULL, 0, id);
+}
+
+/*
+ * Clients that never come back expire: what they owned passes on, and
+ * their addresses go to the next new clients; everyone else keeps theirs.
+ */
+TEST_F(store, expiry)
+{
+	struct mstore_client *gone, c, again;
+	struct mstore_network info;
+	uint8_t key[32];
+	uint32_t a_v4, c_v4, top = 0;
+	size_t n, i;
+
+	ASSERT_EQ(MSTORE_OK, mstore_create(self->s, self->id[ALICE], "lan",
+					   NULL, false, 0));
+	ASSERT_EQ(MSTORE_OK, mstore_join(self->s, self->id[BOB], "lan", NULL));
+	ASSERT_EQ(MSTORE_OK, mstore_join(self->s, self->id[DAVE], "lan",
+					 NULL));
+	ASSERT_EQ(MSTORE_OK, mstore_ban(self->s, self->id[ALICE], "lan",
+					self->key[ERIN]));
+	ASSERT_EQ(MSTORE_OK, mstore_create(self->s, self->id[CAROL], "solo",
+					   NULL, false, 0));
+	ASSERT_EQ(0, backdate(self->path, self->id[ALICE]));
+	ASSERT_EQ(0, backdate(self->path, self->id[CAROL]));
+	ASSERT_EQ(0, backdate(self->path, self->id[DAVE]));
+	/* dave is online all along: that counts. */
+	ASSERT_EQ(MSTORE_OK, mstore_touch(self->s, self->id[DAVE]));
+
+	ASSERT_EQ(MSTORE_OK, mstore_expired(self->s, 100, 10, &gone, &n));
+	ASSERT_EQ(2u, n);
+	for (i = 0; i < n; i++)
+		EXPECT_TRUE(gone[i].id == self->id[ALICE] ||
+			    gone[i].id == self->id[CAROL]);
+	free(gone);
+	ASSERT_EQ(MSTORE_OK, mstore_expired(self->s, 100, 1, &gone, &n));
+	EXPECT_EQ(1u, n);
+	free(gone);
+
+	EXPECT_EQ(MSTORE_E_NO_CLIENT, mstore_expire(self->s, self->id[BOB],
+						    100));
+	EXPECT_EQ(MSTORE_E_NO_CLIENT, mstore_expire(self->s, self->id[DAVE],
+						    100));
+	ASSERT_EQ(MSTORE_OK, mstore_expire(self->s, self->id[ALICE], 100));
+	ASSERT_EQ(MSTORE_OK, mstore_expire(self->s, self->id[CAROL], 100));
+	EXPECT_EQ(MSTORE_E_NO_CLIENT, mstore_expire(self->s, self->id[ALICE],
+						    100));
+	EXPECT_EQ(MSTORE_E_NO_CLIENT,
+		  mstore_client_by_key(self->s, self->key[ALICE], NULL));
+	/* lan is bob's, who has been in it longest; solo had only carol. */
+	ASSERT_EQ(MSTORE_OK, mstore_network_info(self->s, 0, "lan", &info));
+	EXPECT_EQ(self->id[BOB], info.owner);
+	EXPECT_EQ(2u, info.members);
+	EXPECT_EQ(MSTORE_E_NO_NETWORK,
+		  mstore_network_info(self->s, 0, "solo", &info));
+	/* erin's ban is the network's: it stays. */
+	EXPECT_EQ(MSTORE_E_BANNED, mstore_join(self->s, self->id[ERIN], "lan",
+					       NULL));
+
+	/* Their addresses go to the next new clients, lowest first. */
+	a_v4 = ntohl(self->user[ALICE].ipv4.s_addr);
+	c_v4 = ntohl(self->user[CAROL].ipv4.s_addr);
+	for (i = 0; i < USERS; i++)
+		if (ntohl(self->user[i].ipv4.s_addr) > top)
+			top = ntohl(self->user[i].ipv4.s_addr);
+	ASSERT_EQ(MSTORE_OK, mstore_login(self->s, self->key[ALICE], "alice",
+					  &again));
+	EXPECT_NE(self->id[ALICE], again.id);
+	EXPECT_EQ(a_v4 < c_v4 ? a_v4 : c_v4, ntohl(again.ipv4.s_addr));
+	randombytes_buf(key, sizeof(key));
+	ASSERT_EQ(MSTORE_OK, mstore_login(self->s, key, "fresh", &c));
+	EXPECT_EQ(a_v4 < c_v4 ? c_v4 : a_v4, ntohl(c.ipv4.s_addr));
+	randombytes_buf(key, sizeof(key));
+	ASSERT_EQ(MSTORE_OK, mstore_login(self->s, key, "newer", &c));
+	EXPECT_EQ(top + 1, ntohl(c.ipv4.s_addr));
+	/* The others keep theirs. */
+	ASSERT_EQ(MSTORE_OK, mstore_login(self->s, self->key[BOB], NULL, &c));
+	EXPECT_TRUE(same_client(&self->user[BOB], &c));
+}
+
+/*
+ * A new pool: the allocation starts over in it, steps over the addresses
+ * clients of the old one hold, and drops given-back addresses outside it.
+ */
+TEST_F(store, allocation_after_pool_change)
+{
+	struct mstore_options o;
+	struct mstore_client c;
+	struct mstore *s;
+	char err[256], text[INET_ADDRSTRLEN];
+	uint8_t key[32];
+
+	/* alice .1, bob .2, carol .3, dave .4, erin .5 of 100.64.0.0/10. */
+	ASSERT_EQ(0, backdate(self->path, self->id[BOB]));
+	ASSERT_EQ(MSTORE_OK, mstore_expire(self->s, self->id[BOB], 100));
+	mstore_close(self->s);
+	self->s = NULL;
+	test_options(&o);
+	inet_pton(AF_INET, "100.64.0.0", &o.pool_base);
+	o.pool_prefix = 29;
+	ASSERT_EQ(MSTORE_OK, open_store(&s, self->path, &o, err, sizeof(err)))
+		TH_LOG("%s", err);
+	/* .2 came back in the old pool and is in the new one; then .6. */
+	randombytes_buf(key, sizeof(key));
+	ASSERT_EQ(MSTORE_OK, mstore_login(s, key, "x1", &c));
+	inet_ntop(AF_INET, &c.ipv4, text, sizeof(text));
+	EXPECT_STREQ("100.64.0.2", text);
+	randombytes_buf(key, sizeof(key));
+	ASSERT_EQ(MSTORE_OK, mstore_login(s, key, "x2", &c));
+	inet_ntop(AF_INET, &c.ipv4, text, sizeof(text));
+	EXPECT_STREQ("100.64.0.6", text);
+	randombytes_buf(key, sizeof(key));
+	EXPECT_EQ(MSTORE_E_POOL_FULL, mstore_login(s, key, "x3", &c));
+	mstore_close(s);
+	ASSERT_EQ(MSTORE_OK, reopen(&self->s, self->path));
+	/* Back to the default pool: after the highest in use, .7. */
+	randombytes_buf(key, sizeof(key));
+	ASSERT_EQ(MSTORE_OK, mstore_login(self->s, key, "x4", &c));
+	inet_ntop(AF_INET, &c.ipv4, text, sizeof(text));
+	EXPECT_STREQ("100.64.0.7", text);
+}
+
+/*
+ * A version 1 database (before expiry) is brought to version 2, and new
+ * clients go on after the highest address in use.
+ */
+TEST_F(store, schema_1_migrated)
+{
+	struct mstore_client c;
+	char text[INET_ADDRSTRLEN], v[32];
+	uint8_t key[32];
+
+	mstore_close(self->s);
+	self->s = NULL;
+	ASSERT_EQ(0, raw_exec(self->path, "DROP INDEX clients_by_last_login",
+			      NULL, 0, 0));
+	ASSERT_EQ(0, raw_exec(self->path, "DROP TABLE free_ipv4", NULL, 0, 0));
+	ASSERT_EQ(0, raw_exec(self->path,
+			      "DELETE FROM meta WHERE key LIKE 'ipv4_%'", NULL,
+			      0, 0));
+	ASSERT_EQ(0, raw_exec(self->path, "PRAGMA user_version = 1", NULL, 0,
+			      0));
+	ASSERT_EQ(MSTORE_OK, reopen(&self->s, self->path));
+	ASSERT_EQ(0, raw_text(self->path, "PRAGMA user_version", v,
+			      sizeof(v)));
+	EXPECT_STREQ("2", v);
+	randombytes_buf(key, sizeof(key));
+	ASSERT_EQ(MSTORE_OK, mstore_login(self->s, key, "later", &c));
+	inet_ntop(AF_INET, &c.ipv4, text, sizeof(text));
+	EXPECT_STREQ("100.64.0.6", text);
+	ASSERT_EQ(0, backdate(self->path, self->id[ALICE]));
+	EXPECT_EQ(MSTORE_OK, mstore_expire(self->s, self->id[ALICE], 100));
+}
+
 TEST_F(store, bad_options_refused)
 {
 	static const struct {
