@@ -66,6 +66,8 @@ enum {
 	MED_E_RELAY_FULL = -102,	/* no relay port free */
 	MED_E_NOT_PEER = -103,		/* offline, or not a peer */
 	MED_E_PASSWORD_LIMIT = -104,	/* too many password attempts */
+	MED_E_RELAY_QUOTA = -105,	/* the client holds its relays */
+	MED_E_NEW_CLIENTS = -106,	/* its address made too many */
 };
 
 /* PEER_DOWN reasons. */

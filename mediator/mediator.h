@@ -25,8 +25,20 @@
 #define MED_MAX_ENDPOINTS 8
 /* Requests are small; a bigger frame is refused from its length alone. */
 #define MED_RECV_LIMIT 8192
-#define MED_HELLO_TIMEOUT 10	/* handshake and first message, s */
+/*
+ * From accept to a successful LOGIN, whatever is said meanwhile (and
+ * again after a LOGOUT): only a logged-in client's messages keep a
+ * connection for longer.
+ */
+#define MED_HELLO_TIMEOUT 10	/* s */
 #define MED_IDLE_TIMEOUT 270	/* three missed KEEPALIVEs, s */
+/* The defaults of --source-conns, --source-new-clients, --expire-after. */
+#define MED_SOURCE_CONNS 64
+#define MED_SOURCE_NEW_CLIENTS 32	/* an hour */
+#define MED_EXPIRE_DAYS 180
+#define MED_SOURCE_BUCKETS 4096
+/* Clients looked at for expiry per tick. */
+#define MED_EXPIRE_BATCH 64
 #define MED_IPV6_PREFIX 64
 #define MED_ONLINE_BUCKETS 4096
 #define MED_TOKEN_BUCKETS 4096
@@ -50,7 +62,20 @@
 #define MED_PW_CLIENT_WINDOW_MS 10000
 #define MED_PW_SERVER_MAX 8
 #define MED_PW_SERVER_WINDOW_MS 1000
+/*
+ * And per source address and per network, so that a crowd of sybil
+ * clients, from one address or aimed at one network, spends that
+ * address's or that network's share and not everyone's.  A share is
+ * smaller than the server's second even in a burst: others always find
+ * room.
+ */
+#define MED_PW_SOURCE_MAX 5
+#define MED_PW_SOURCE_WINDOW_MS 2000
+#define MED_PW_NETWORK_MAX 5
+#define MED_PW_NETWORK_WINDOW_MS 2000
 #define MED_PW_BUCKETS 256
+/* The biggest of the caps above: a sliding window's size. */
+#define MED_RATE_MAX 8
 /*
  * Password jobs queued or running at once, at most one per connection:
  * two seconds' worth at the server's rate.  More would not be hashed
@@ -98,6 +123,7 @@ struct conn {
 	struct conn *pprev, *pnext;	/* waiting to be announced */
 	int fd;
 	bool dead, want_out, logged_in, spoke;
+	struct med_source *source;	/* counted there while it lives */
 	uint32_t events;		/* what epoll watches for: conn_arm */
 	/*
 	 * The password request with the worker.  Until it is answered
@@ -174,13 +200,60 @@ struct relay {
 /* A sliding window: when each of the last cap events happened (ms). */
 struct med_rate {
 	unsigned int n, next;
-	int64_t t[MED_PW_SERVER_MAX];
+	int64_t t[MED_RATE_MAX];
 };
 
 struct pw_client {
 	struct pw_client *next;
 	int64_t id;
 	struct med_rate rate;
+};
+
+struct pw_network {
+	struct pw_network *next;
+	char name[MSTORE_NAME_MAX + 1];	/* lower case */
+	struct med_rate rate;
+};
+
+/* A source: an IPv4 address, or an IPv6 /64 (the rest zero). */
+struct med_source_key {
+	uint8_t family;			/* 4 or 6 */
+	uint8_t addr[16];
+};
+
+struct med_source {
+	struct med_source *next;
+	struct med_source_key key;
+	unsigned int conns;
+	double new_tokens;		/* new clients it may still make */
+	int64_t new_at;			/* ms: new_tokens as of then */
+	struct med_rate pw;		/* password work */
+};
+
+struct med_sources {
+	struct med_source *bucket[MED_SOURCE_BUCKETS];
+	uint8_t hash_key[16];
+	size_t n;
+	unsigned int sweep;
+};
+
+/* A deny list range, both ends included (IPv4: the first 4 bytes). */
+struct med_range {
+	uint8_t family;
+	uint8_t lo[16], hi[16];
+};
+
+struct med_denylist {
+	struct med_range *range;	/* sorted, disjoint */
+	size_t n;
+};
+
+/* The operator's limits (shoal-mediator's options); 0: none. */
+struct med_limits {
+	unsigned int source_conns;
+	unsigned int source_new_clients;	/* an hour */
+	int64_t expire_after;		/* s */
+	const char *deny_path;		/* NULL: no deny list */
 };
 
 /*
@@ -235,6 +308,7 @@ struct pw_queue {
 };
 
 struct med_stats {
+	uint64_t denied, source_full, expired;
 	uint64_t bindings, bindings_known, udp_dropped;
 	uint64_t relayed, relay_dropped, relay_binds;
 };
@@ -267,7 +341,12 @@ struct server {
 
 	struct med_rate pw_server;
 	struct pw_client *pw_clients[MED_PW_BUCKETS];
+	struct pw_network *pw_networks[MED_PW_BUCKETS];
 	struct pw_queue pw;
+
+	struct med_limits lim;
+	struct med_sources sources;
+	struct med_denylist deny;
 
 	struct med_stats stats;
 	/* One datagram, received or forwarded. */
@@ -349,6 +428,25 @@ bool relay_of_client(struct server *srv, int64_t id);
 void relay_tick(struct server *srv, int64_t now_ms);
 void relay_reap(struct server *srv);
 
+/* sources.c */
+void sources_init(struct server *srv);
+void sources_free(struct server *srv);
+/* A source address as a key (v4-mapped as IPv4): 0, or -1. */
+int source_key_of(struct med_source_key *k, const struct sockaddr *sa);
+/* Counts c against its source: false if that is at --source-conns. */
+bool source_conn_open(struct server *srv, struct conn *c);
+void source_conn_close(struct server *srv, struct conn *c);
+/* Whether c's source may make a new client now; then count it. */
+bool source_new_client_ok(struct server *srv, struct conn *c);
+void source_new_client_made(struct server *srv, struct conn *c);
+/* Frees the entries nothing counts any more, a part each tick. */
+void sources_tick(struct server *srv, int64_t now_ms);
+/* Reads a deny list: 0, or -1 with err ("FILE:LINE: reason"). */
+int deny_load(const char *path, struct med_denylist *out, char *err,
+	      size_t err_size);
+void deny_free(struct med_denylist *d);
+bool deny_has(const struct med_denylist *d, const struct sockaddr *sa);
+
 /* requests.c: one decrypted message from c. */
 void request_handle(struct server *srv, struct conn *c, const uint8_t *msg,
 		    size_t len);
@@ -358,6 +456,15 @@ void request_done(struct server *srv, struct conn *c, struct pw_job *j,
 /* Forgets password attempts older than their window; pw_free: all. */
 void pw_tick(struct server *srv, int64_t now_ms);
 void pw_free(struct server *srv);
+/*
+ * Sliding windows of at most cap events (cap <= MED_RATE_MAX): whether
+ * one more fits now, counting one, and whether any is still inside.
+ */
+bool med_rate_allows(const struct med_rate *rt, unsigned int cap,
+		     int64_t window, int64_t now);
+void med_rate_add(struct med_rate *rt, unsigned int cap, int64_t now);
+bool med_rate_busy(const struct med_rate *rt, unsigned int cap,
+		   int64_t window, int64_t now);
 
 /* pwhash.c */
 /* argv[0] of the worker's process: main() runs pwhash_worker_main. */

@@ -48,6 +48,11 @@ static const char *result_text(int rc)
 		return "that peer is not online in a network you share";
 	case MED_E_PASSWORD_LIMIT:
 		return "too many password attempts, try again later";
+	case MED_E_RELAY_QUOTA:
+		return "you hold as many relays as a client may";
+	case MED_E_NEW_CLIENTS:
+		return "too many new clients from your address, try again "
+		       "later";
 	case MSTORE_E_INVALID:
 		return "malformed request";
 	default:
@@ -118,24 +123,34 @@ static int get_password(const struct request *r, char *buf, size_t size,
 /*
  * Argon2id no longer runs in the event loop, but each run still costs
  * the worker tens of milliseconds and 64 MiB, and a loop of wrong
- * passwords is a guessing attack.  Each run counts against its client
- * and against the whole server, in sliding windows; over either, the
- * request is refused before any hashing.  A client that makes new keys
- * to get new windows still meets the server's.
+ * passwords is a guessing attack.  Each run counts against its client,
+ * its source address, the network it is about and the whole server, in
+ * sliding windows; over any, the request is refused before any hashing.
+ * A client that makes new keys to get new windows still meets its
+ * source's and the network's: sybils spend their own share, not
+ * everyone's.
  */
-static bool rate_allows(const struct med_rate *rt, unsigned int cap,
-			int64_t window, int64_t now)
+bool med_rate_allows(const struct med_rate *rt, unsigned int cap,
+		     int64_t window, int64_t now)
 {
 	/* Full ring: t[next] is the oldest of the last cap. */
 	return rt->n < cap || now - rt->t[rt->next] >= window;
 }
 
-static void rate_add(struct med_rate *rt, unsigned int cap, int64_t now)
+void med_rate_add(struct med_rate *rt, unsigned int cap, int64_t now)
 {
 	rt->t[rt->next] = now;
 	rt->next = (rt->next + 1) % cap;
 	if (rt->n < cap)
 		rt->n++;
+}
+
+bool med_rate_busy(const struct med_rate *rt, unsigned int cap,
+		   int64_t window, int64_t now)
+{
+	unsigned int last = (rt->next + cap - 1) % cap;
+
+	return rt->n && now - rt->t[last] < window;
 }
 
 static size_t pw_bucket(int64_t id)
@@ -144,23 +159,57 @@ static size_t pw_bucket(int64_t id)
 	       MED_PW_BUCKETS;
 }
 
-static bool pw_allow(struct server *srv, int64_t id)
+/* Network names are unique ignoring case: lower case is the key. */
+static void lower_name(char out[MSTORE_NAME_MAX + 1], const char *name)
 {
-	int64_t now = server_now_ms();
-	struct pw_client *pc;
-	size_t b = pw_bucket(id);
+	size_t i;
 
+	for (i = 0; i < MSTORE_NAME_MAX && name[i]; i++)
+		out[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ?
+				name[i] - 'A' + 'a' : name[i]);
+	out[i] = '\0';
+}
+
+static size_t name_bucket(const char *lower)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	/* FNV-1a: names are checked input, the chains short. */
+	for (; *lower; lower++)
+		h = (h ^ (uint8_t)*lower) * 1099511628211ULL;
+	return (size_t)(h % MED_PW_BUCKETS);
+}
+
+static bool pw_allow(struct server *srv, struct conn *c, const char *network)
+{
+	int64_t now = server_now_ms(), id = c->client.id;
+	char lower[MSTORE_NAME_MAX + 1];
+	struct pw_network *pn;
+	struct pw_client *pc;
+	size_t b = pw_bucket(id), nb;
+
+	lower_name(lower, network);
+	nb = name_bucket(lower);
 	for (pc = srv->pw_clients[b]; pc && pc->id != id; pc = pc->next)
 		;
-	if (pc && !rate_allows(&pc->rate, MED_PW_CLIENT_MAX,
-			       MED_PW_CLIENT_WINDOW_MS, now))
+	for (pn = srv->pw_networks[nb]; pn && strcmp(pn->name, lower);
+	     pn = pn->next)
+		;
+	if (pc && !med_rate_allows(&pc->rate, MED_PW_CLIENT_MAX,
+				   MED_PW_CLIENT_WINDOW_MS, now))
 		return false;
-	if (!rate_allows(&srv->pw_server, MED_PW_SERVER_MAX,
-			 MED_PW_SERVER_WINDOW_MS, now))
+	if (pn && !med_rate_allows(&pn->rate, MED_PW_NETWORK_MAX,
+				   MED_PW_NETWORK_WINDOW_MS, now))
+		return false;
+	if (c->source && !med_rate_allows(&c->source->pw, MED_PW_SOURCE_MAX,
+					  MED_PW_SOURCE_WINDOW_MS, now))
+		return false;
+	if (!med_rate_allows(&srv->pw_server, MED_PW_SERVER_MAX,
+			     MED_PW_SERVER_WINDOW_MS, now))
 		return false;
 	/*
-	 * At most MED_PW_SERVER_MAX new entries a second, each gone
-	 * MED_PW_CLIENT_WINDOW_MS after its last use (pw_tick): bounded.
+	 * At most MED_PW_SERVER_MAX new entries a second, each gone its
+	 * window after its last use (pw_tick): bounded.
 	 */
 	if (!pc) {
 		pc = calloc(1, sizeof(*pc));
@@ -170,20 +219,33 @@ static bool pw_allow(struct server *srv, int64_t id)
 		pc->next = srv->pw_clients[b];
 		srv->pw_clients[b] = pc;
 	}
-	rate_add(&pc->rate, MED_PW_CLIENT_MAX, now);
-	rate_add(&srv->pw_server, MED_PW_SERVER_MAX, now);
+	if (!pn) {
+		pn = calloc(1, sizeof(*pn));
+		if (!pn)
+			return false;
+		memcpy(pn->name, lower, sizeof(lower));
+		pn->next = srv->pw_networks[nb];
+		srv->pw_networks[nb] = pn;
+	}
+	med_rate_add(&pc->rate, MED_PW_CLIENT_MAX, now);
+	med_rate_add(&pn->rate, MED_PW_NETWORK_MAX, now);
+	if (c->source)
+		med_rate_add(&c->source->pw, MED_PW_SOURCE_MAX, now);
+	med_rate_add(&srv->pw_server, MED_PW_SERVER_MAX, now);
 	return true;
 }
 
 /*
- * A job for c's password request, counted; or NULL (refused, -104) when
- * a window is full or the worker's queue is, and then nothing counts.
+ * A job for c's password request about network, counted; or NULL
+ * (refused, -104) when a window is full or the worker's queue is, and
+ * then nothing counts.
  */
-static struct pw_job *pw_take(struct server *srv, struct conn *c)
+static struct pw_job *pw_take(struct server *srv, struct conn *c,
+			      const char *network)
 {
 	struct pw_job *j = pwhash_job(srv);
 
-	return j && pw_allow(srv, c->client.id) ? j : NULL;
+	return j && pw_allow(srv, c, network) ? j : NULL;
 }
 
 /*
@@ -213,20 +275,27 @@ static void pw_submit(struct server *srv, struct conn *c,
 
 void pw_tick(struct server *srv, int64_t now_ms)
 {
+	struct pw_network **pnp, *pn;
 	struct pw_client **pp, *pc;
-	unsigned int last;
 	size_t b;
 
 	for (b = 0; b < MED_PW_BUCKETS; b++) {
 		for (pp = &srv->pw_clients[b]; (pc = *pp);) {
-			last = (pc->rate.next + MED_PW_CLIENT_MAX - 1) %
-			       MED_PW_CLIENT_MAX;
-			if (now_ms - pc->rate.t[last] >=
-			    MED_PW_CLIENT_WINDOW_MS) {
+			if (!med_rate_busy(&pc->rate, MED_PW_CLIENT_MAX,
+					   MED_PW_CLIENT_WINDOW_MS, now_ms)) {
 				*pp = pc->next;
 				free(pc);
 			} else {
 				pp = &pc->next;
+			}
+		}
+		for (pnp = &srv->pw_networks[b]; (pn = *pnp);) {
+			if (!med_rate_busy(&pn->rate, MED_PW_NETWORK_MAX,
+					   MED_PW_NETWORK_WINDOW_MS, now_ms)) {
+				*pnp = pn->next;
+				free(pn);
+			} else {
+				pnp = &pn->next;
 			}
 		}
 	}
@@ -305,6 +374,7 @@ static void do_login(struct server *srv, struct conn *c, struct request *r)
 	struct mstore_client cl;
 	struct conn *old;
 	uint8_t ep[MED_ENDPOINT_MAX];
+	bool is_new;
 	int rc;
 
 	rc = get_str(r, MED_A_NICKNAME, nick);
@@ -316,11 +386,23 @@ static void do_login(struct server *srv, struct conn *c, struct request *r)
 		conn_kill(srv, c, MED_DOWN_LOST);
 		return;
 	}
+	/*
+	 * Every new key is a client for good (until it expires), with an
+	 * address of its own: each source makes only so many.
+	 */
+	is_new = mstore_client_by_key(srv->store, cl.pubkey, NULL) ==
+		 MSTORE_E_NO_CLIENT;
+	if (is_new && !source_new_client_ok(srv, c)) {
+		reply(srv, c, r, MED_E_NEW_CLIENTS);
+		return;
+	}
 	rc = mstore_login(srv->store, cl.pubkey, rc ? NULL : nick, &cl);
 	if (rc < 0) {
 		reply(srv, c, r, rc);
 		return;
 	}
+	if (is_new)
+		source_new_client_made(srv, c);
 	rc = read_endpoints(r, c);
 	if (rc < 0) {
 		reply(srv, c, r, rc);
@@ -365,6 +447,8 @@ static void do_login(struct server *srv, struct conn *c, struct request *r)
 
 static void do_logout(struct server *srv, struct conn *c, struct request *r)
 {
+	/* As before its LOGIN: it logs in again soon, or goes. */
+	c->deadline = server_now() + MED_HELLO_TIMEOUT;
 	reply(srv, c, r, MSTORE_OK);
 	online_remove(srv, c);
 	pending_remove(srv, c);
@@ -400,13 +484,13 @@ static void do_create(struct server *srv, struct conn *c, struct request *r)
 	/* It hashes only for a name that is free. */
 	if (!rc && pw &&
 	    mstore_network_info(srv->store, 0, name, &info) ==
-	    MSTORE_E_NO_NETWORK && !(j = pw_take(srv, c)))
+	    MSTORE_E_NO_NETWORK && !(j = pw_take(srv, c, name)))
 		rc = MED_E_PASSWORD_LIMIT;
 	if (!rc && pw) {
 		rc = mstore_create_check(srv->store, c->client.id, name, pw,
 					 0);
 		/* Not counted yet only if the database changed under us. */
-		if (!rc && !j && !(j = pw_take(srv, c)))
+		if (!rc && !j && !(j = pw_take(srv, c, name)))
 			rc = MED_E_PASSWORD_LIMIT;
 		if (!rc) {
 			j->approval = approval;
@@ -462,14 +546,14 @@ static void do_join(struct server *srv, struct conn *c, struct request *r)
 	if (pw && mstore_network_info(srv->store, c->client.id, name,
 				      &info) == MSTORE_OK &&
 	    info.has_password && info.state == MSTORE_STATE_NONE &&
-	    !(j = pw_take(srv, c))) {
+	    !(j = pw_take(srv, c, name))) {
 		sodium_memzero(pwbuf, sizeof(pwbuf));
 		reply(srv, c, r, MED_E_PASSWORD_LIMIT);
 		return;
 	}
 	rc = mstore_join_check(srv->store, c->client.id, name, pw != NULL, &t);
 	/* Not counted yet only if the database changed under us. */
-	if (!rc && t.has_hash && !j && !(j = pw_take(srv, c)))
+	if (!rc && t.has_hash && !j && !(j = pw_take(srv, c, name)))
 		rc = MED_E_PASSWORD_LIMIT;
 	if (!rc && t.has_hash) {
 		j->ticket = t;
@@ -557,13 +641,13 @@ static void do_set_password(struct server *srv, struct conn *c,
 	if (!rc && pw &&
 	    mstore_network_info(srv->store, c->client.id, name, &info) ==
 	    MSTORE_OK && info.owner == c->client.id &&
-	    !(j = pw_take(srv, c)))
+	    !(j = pw_take(srv, c, name)))
 		rc = MED_E_PASSWORD_LIMIT;
 	if (!rc && pw) {
 		rc = mstore_set_password_check(srv->store, c->client.id, name,
 					       pw);
 		/* Not counted yet only if the database changed under us. */
-		if (!rc && !j && !(j = pw_take(srv, c)))
+		if (!rc && !j && !(j = pw_take(srv, c, name)))
 			rc = MED_E_PASSWORD_LIMIT;
 		if (!rc) {
 			pw_submit(srv, c, r, j, name, pw, NULL);

@@ -363,6 +363,10 @@ static void binding(struct server *srv, struct med_udp *u, const uint8_t *buf,
 	socklen_t to_len = 0;
 	int n;
 
+	if (deny_has(&srv->deny, (const struct sockaddr *)from)) {
+		srv->stats.denied++;
+		return;
+	}
 	if (len < MARKER_LEN || buf[0] || buf[1] || buf[2] || buf[3] ||
 	    shoal_ctl_parse_binding(&b, buf + MARKER_LEN, len - MARKER_LEN)) {
 		srv->stats.udp_dropped++;

@@ -21,7 +21,7 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 
-ktap_plan 110
+ktap_plan 111
 tmp=$(mktemp -d)
 cleanup() {
 	local pids
@@ -379,7 +379,7 @@ t_code() {
 for pair in -100:5 -200:5 -201:5 -202:5 -14:10 -13:11 -12:12 -15:13 -16:14 \
 	    -17:15 -18:16 -19:16 -21:16 -22:16 -23:16 -20:17 -5:18 -6:18 \
 	    -7:18 -8:18 -104:19 -102:20 -3:20 -999:20 -203:1 7:1 -24:13 \
-	    -25:10 -204:16; do
+	    -25:10 -204:16 -106:19; do
 	ktap_check "'error ${pair%:*}': exit ${pair#*:}, the message on stderr" \
 		t_code "${pair#*:}" "${pair%:*}"
 done

@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -1480,25 +1481,31 @@ TEST_F_TIMEOUT(mediator, robustness, 50)
 	const uint8_t *p;
 	uint8_t frame[64];
 	int *idle, fd, garbage, i, n;
+	char src[32];
 	size_t pend;
 	double t0;
 
+	/*
+	 * From 16 addresses, under the 64 each may hold: all of them stay.
+	 * The hostile ones below come from another one.
+	 */
 	idle = calloc(IDLE, sizeof(*idle));
 	ASSERT_NE(NULL, idle);
 	for (i = 0; i < IDLE; i++) {
-		idle[i] = tcp_connect(self->port);
+		snprintf(src, sizeof(src), "127.0.2.%d", 1 + i % 16);
+		idle[i] = tcp_connect_from(self->port, src);
 		ASSERT_LE(0, idle[i]);
 	}
 
 	/* 64 KiB of random bytes. */
 	randombytes_buf(junk, sizeof(junk));
-	garbage = tcp_connect(self->port);
+	garbage = tcp_connect_from(self->port, "127.0.0.3");
 	ASSERT_LE(0, garbage);
 	n = (int)send(garbage, junk, sizeof(junk), MSG_NOSIGNAL);
 	(void)n;
 
 	/* Message 1 cut short, then gone. */
-	fd = tcp_connect(self->port);
+	fd = tcp_connect_from(self->port, "127.0.0.3");
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, shoal_channel_client(&ch, self->a->priv, self->spub));
 	pend = shoal_channel_pending(&ch, &p);
@@ -1508,7 +1515,7 @@ TEST_F_TIMEOUT(mediator, robustness, 50)
 	close(fd);
 
 	/* A whole message 1, then gone before message 2. */
-	fd = tcp_connect(self->port);
+	fd = tcp_connect_from(self->port, "127.0.0.3");
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, shoal_channel_client(&ch, self->a->priv, self->spub));
 	pend = shoal_channel_pending(&ch, &p);
@@ -1517,6 +1524,7 @@ TEST_F_TIMEOUT(mediator, robustness, 50)
 	close(fd);
 
 	/* After the handshake, a transport frame cut short. */
+	self->b->src = "127.0.0.3";
 	ASSERT_EQ(0, client_connect(self->b, self->port, self->spub));
 	frame[0] = 0;
 	frame[1] = 200;
@@ -1525,7 +1533,7 @@ TEST_F_TIMEOUT(mediator, robustness, 50)
 	client_close(self->b);
 
 	/* A frame of the wrong length for the handshake. */
-	fd = tcp_connect(self->port);
+	fd = tcp_connect_from(self->port, "127.0.0.3");
 	ASSERT_LE(0, fd);
 	frame[0] = 0;
 	frame[1] = 50;
@@ -1533,6 +1541,7 @@ TEST_F_TIMEOUT(mediator, robustness, 50)
 
 	/* Meanwhile a genuine client is served at once. */
 	probe = client_new();
+	probe->src = "127.0.0.2";
 	t0 = now_s();
 	ASSERT_EQ(0, client_connect(probe, self->port, self->spub));
 	ASSERT_EQ(0, login(probe, "probe", &l));
@@ -1579,6 +1588,285 @@ TEST_F_TIMEOUT(mediator, hello_timeout, 30)
 	/* One that spoke has the idle timeout (270 s) instead. */
 	EXPECT_EQ(0, req(self->a, T_KEEPALIVE, NULL, NULL, NULL, false));
 	close(idle);
+}
+
+/*
+ * Until a LOGIN succeeds, nothing said keeps a connection past 10 s from
+ * its accept: not requests refused as not logged in, not a refused
+ * LOGIN; and after a LOGOUT, 10 s again.
+ */
+TEST_F_TIMEOUT(mediator, login_deadline, 40)
+{
+	struct client *cl[3] = { self->a, self->b, self->c };
+	double t0, closed[3] = { 0 };
+	struct login_info l;
+	int i, open_n = 3;
+
+	ASSERT_EQ(0, client_connect(self->c, self->port, self->spub));
+	ASSERT_EQ(0, login(self->c, "carol", &l));
+	t0 = now_s();
+	ASSERT_EQ(0, client_connect(self->a, self->port, self->spub));
+	ASSERT_EQ(0, client_connect(self->b, self->port, self->spub));
+	EXPECT_EQ(-5, login(self->b, "-bad", &l));
+	EXPECT_EQ(0, req(self->c, T_LOGOUT, NULL, NULL, NULL, false));
+	while (open_n && now_s() - t0 < 20) {
+		for (i = 0; i < 3; i++) {
+			if (closed[i])
+				continue;
+			if (req(cl[i], T_KEEPALIVE, NULL, NULL, NULL, false) !=
+			    -100) {
+				closed[i] = now_s() - t0;
+				open_n--;
+			}
+		}
+		sleep_ms(500);
+	}
+	for (i = 0; i < 3; i++) {
+		if (closed[i])
+			TH_LOG("connection %d closed %.1f s in", i, closed[i]);
+		else
+			TH_LOG("connection %d still open after 20 s", i);
+		EXPECT_LT(8.5, closed[i]);
+		EXPECT_GT(13.5, closed[i]);
+	}
+}
+
+/*
+ * One address holds --source-conns connections at once and makes
+ * --source-new-clients new clients an hour; other addresses are not
+ * touched by what one does.
+ */
+TEST_F_TIMEOUT(mediator, source_limits, 30)
+{
+	const char *args[] = { "--source-conns", "3",
+			       "--source-new-clients", "2", NULL };
+	struct client *x[4], *y;
+	struct login_info l;
+	int i;
+
+	restart_args(_metadata, self, args);
+	for (i = 0; i < 4; i++) {
+		x[i] = client_new();
+		x[i]->src = "127.0.0.5";
+	}
+	y = client_new();
+	y->src = "127.0.0.6";
+	/* Three connections; the fourth is closed before its handshake. */
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, client_connect(x[i], self->port, self->spub));
+	EXPECT_NE(0, client_connect(x[3], self->port, self->spub));
+	ASSERT_EQ(0, client_connect(y, self->port, self->spub));
+	/* Two new clients; the third new key waits for the next hour. */
+	ASSERT_EQ(0, login(x[0], "x0", &l));
+	ASSERT_EQ(0, login(x[1], "x1", &l));
+	EXPECT_EQ(-106, login(x[2], "x2", &l));
+	/* Another address is another count. */
+	ASSERT_EQ(0, login(y, "y", &l));
+	/* A connection that goes makes room; a known client may log in. */
+	client_close(x[0]);
+	for (i = 0; i < 50 && client_connect(x[3], self->port, self->spub);
+	     i++)
+		sleep_ms(20);
+	ASSERT_GT(50, i);
+	EXPECT_EQ(-106, login_opt(x[3], "x3", &l, false));
+	client_close(x[3]);
+	memcpy(x[3]->priv, x[0]->priv, 32);
+	memcpy(x[3]->pub, x[0]->pub, 32);
+	for (i = 0; i < 50 && client_connect(x[3], self->port, self->spub);
+	     i++)
+		sleep_ms(20);
+	ASSERT_GT(50, i);
+	EXPECT_EQ(0, login(x[3], NULL, &l));
+	for (i = 0; i < 4; i++)
+		client_free(x[i]);
+	client_free(y);
+}
+
+/* A TCP connection over IPv6 from src to [::1]:port, or -1. */
+static int tcp6_connect_from(int port, const char *src)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6 };
+	int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	inet_pton(AF_INET6, src, &a.sin6_addr);
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+		goto fail;
+	a.sin6_addr = in6addr_loopback;
+	a.sin6_port = htons((uint16_t)port);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+		goto fail;
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+/*
+ * An IPv6 /64 is one source: what one address of it holds counts for
+ * all of it.  In a network namespace of the test's own, with addresses
+ * of two /64s on its loopback.
+ */
+TEST_F_TIMEOUT(mediator, source_ipv6_prefix, 30)
+{
+	char listen_on[32];
+	const char *args[] = { "--listen", listen_on, "--source-conns", "2",
+			       NULL };
+	struct shoal_channel ch;
+	int fd[4], i;
+
+	if (geteuid())
+		SKIP(return, "needs root, for a network namespace");
+	ASSERT_EQ(0, stop_server(self->pid));
+	self->pid = -1;
+	ASSERT_EQ(0, unshare(CLONE_NEWNET));
+	ASSERT_EQ(0, system("ip link set lo up && "
+			    "ip -6 addr add 2001:db8:1::1/64 dev lo nodad && "
+			    "ip -6 addr add 2001:db8:1::2/64 dev lo nodad && "
+			    "ip -6 addr add 2001:db8:1::3/64 dev lo nodad && "
+			    "ip -6 addr add 2001:db8:2::1/64 dev lo nodad"));
+	snprintf(listen_on, sizeof(listen_on), "[::]:%d", self->port);
+	self->pid = start_server_args(self->dir, self->port, args);
+	ASSERT_LT(0, self->pid);
+	fd[0] = tcp6_connect_from(self->port, "2001:db8:1::1");
+	fd[1] = tcp6_connect_from(self->port, "2001:db8:1::2");
+	fd[2] = tcp6_connect_from(self->port, "2001:db8:1::3");
+	fd[3] = tcp6_connect_from(self->port, "2001:db8:2::1");
+	for (i = 0; i < 4; i++)
+		ASSERT_LE(0, fd[i]);
+	/* The two first hold the /64: the third is closed unheard. */
+	EXPECT_EQ(0, closed_within(fd[0], 300));
+	EXPECT_EQ(0, closed_within(fd[1], 10));
+	EXPECT_EQ(1, closed_within(fd[2], 2000));
+	/* The other /64 is served: a whole handshake. */
+	ASSERT_EQ(0, shoal_channel_client(&ch, self->a->priv, self->spub));
+	EXPECT_EQ(0, shoal_channel_handshake_blocking(&ch, fd[3],
+						      TIMEOUT_MS));
+	shoal_channel_wipe(&ch);
+	for (i = 0; i < 4; i++)
+		close(fd[i]);
+}
+
+/* Writes text to the file at path: 0, or -1. */
+static int write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	int ret;
+
+	if (!f)
+		return -1;
+	ret = fputs(text, f) < 0 ? -1 : 0;
+	return fclose(f) || ret ? -1 : 0;
+}
+
+/*
+ * --deny: connections and NAT discovery from the listed prefixes are
+ * dropped unheard; SIGHUP reads the list again and ends the connections
+ * it now denies; a list that does not load keeps the one in force.
+ */
+TEST_F_TIMEOUT(mediator, deny_list, 30)
+{
+	char path[300], errpath[300];
+	const char *args[] = { "--deny", path, NULL };
+	struct client *x = client_new(), *y = client_new(), *z = client_new();
+	struct login_info l;
+	struct breply r;
+	int u5, i;
+
+	snprintf(path, sizeof(path), "%s/deny", self->dir);
+	snprintf(errpath, sizeof(errpath), "%s/stderr", self->dir);
+	ASSERT_EQ(0, write_file(path, "# abuse, 2026-11\n127.0.0.5\n"
+				"  10.0.0.0/8   # a whole network\n\n"
+				"2001:db8::/32\n"));
+	restart_args(_metadata, self, args);
+	EXPECT_TRUE(file_has(errpath, "3 address ranges denied"));
+	x->src = "127.0.0.5";
+	y->src = "127.0.0.6";
+	z->src = "127.0.0.7";
+	EXPECT_NE(0, client_connect(x, self->port, self->spub));
+	ASSERT_EQ(0, client_connect(y, self->port, self->spub));
+	ASSERT_EQ(0, login(y, "y", &l));
+	/* No answer to a BINDING from there either. */
+	u5 = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	{
+		struct sockaddr_in a = { .sin_family = AF_INET };
+
+		inet_pton(AF_INET, "127.0.0.5", &a.sin_addr);
+		ASSERT_EQ(0, bind(u5, (struct sockaddr *)&a, sizeof(a)));
+	}
+	EXPECT_EQ(-1, binding(u5, "127.0.0.1", self->port, 0, NULL, &r, 300));
+	EXPECT_EQ(0, binding(self->a->udp, "127.0.0.1", self->port, 0, NULL,
+			     &r, TIMEOUT_MS));
+
+	/* .6/31 too now: y's connection ends, z is refused, .8 is not. */
+	ASSERT_EQ(0, write_file(path, "127.0.0.5/32\n127.0.0.6/31\n"));
+	ASSERT_EQ(0, kill(self->pid, SIGHUP));
+	EXPECT_EQ(1, closed_within(y->fd, 3000));
+	EXPECT_NE(0, client_connect(z, self->port, self->spub));
+	self->a->src = "127.0.0.8";
+	ASSERT_EQ(0, client_connect(self->a, self->port, self->spub));
+	ASSERT_EQ(0, login(self->a, "alice", &l));
+
+	/* A list with a mistake: said, and the old one stays. */
+	ASSERT_EQ(0, write_file(path, "127.0.0.9/24\n"));
+	ASSERT_EQ(0, kill(self->pid, SIGHUP));
+	for (i = 0; i < 100 && !file_has(errpath, "host bits"); i++)
+		sleep_ms(20);
+	EXPECT_TRUE(file_has(errpath, "deny:1: host bits set"));
+	EXPECT_NE(0, client_connect(z, self->port, self->spub));
+	EXPECT_EQ(0, req(self->a, T_KEEPALIVE, NULL, NULL, NULL, false));
+	close(u5);
+	client_free(x);
+	client_free(y);
+	client_free(z);
+}
+
+/*
+ * --expire-after: a client that has not logged in for that long is
+ * forgotten, its network passes on, its peers hear it go, and its
+ * address goes to the next new client; one online all along stays.
+ */
+TEST_F_TIMEOUT(mediator, expiry, 30)
+{
+	const char *args[] = { "--expire-after", "2s", NULL };
+	struct login_info la, lb, lb2, ld;
+	uint8_t online, state;
+	struct event e;
+	bool owner;
+	struct client *d = client_new();
+
+	restart_args(_metadata, self, args);
+	ASSERT_EQ(0, client_connect(self->a, self->port, self->spub));
+	ASSERT_EQ(0, client_connect(self->b, self->port, self->spub));
+	ASSERT_EQ(0, login(self->a, "alice", &la));
+	ASSERT_EQ(0, login(self->b, "bob", &lb));
+	ASSERT_EQ(0, req(self->a, T_CREATE, "lan", NULL, NULL, false));
+	ASSERT_EQ(0, req(self->b, T_JOIN, "lan", NULL, NULL, false));
+	client_close(self->a);
+	ASSERT_EQ(0, wait_event(self->b, T_PEER_DOWN, self->a->pub,
+				TIMEOUT_MS, &e));
+	EXPECT_EQ(2, e.reason);
+	/* Gone for 2 s, at a tick: then bob hears it for good. */
+	ASSERT_EQ(0, wait_event(self->b, T_PEER_DOWN, self->a->pub, 6000, &e));
+	EXPECT_EQ(3, e.reason);
+	ASSERT_EQ(0, req(self->b, T_NETWORKS, NULL, NULL, NULL, false));
+	ASSERT_EQ(0, member_of(self->b, "lan", "bob", &online, &state,
+			       &owner));
+	EXPECT_TRUE(owner);
+	EXPECT_EQ(-1, member_of(self->b, "lan", "alice", &online, &state,
+				&owner));
+	/* Her address is the next new client's. */
+	ASSERT_EQ(0, client_connect(d, self->port, self->spub));
+	ASSERT_EQ(0, login(d, "dave", &ld));
+	EXPECT_EQ(0, memcmp(la.ipv4, ld.ipv4, 5));
+	/* She is a stranger now: a first login needs a nickname. */
+	ASSERT_EQ(0, client_connect(self->a, self->port, self->spub));
+	EXPECT_EQ(-5, login(self->a, NULL, &la));
+	/* bob, online all along, is who he was. */
+	ASSERT_EQ(0, login(self->b, NULL, &lb2));
+	EXPECT_EQ(0, memcmp(&lb, &lb2, sizeof(lb)));
+	client_free(d);
 }
 
 /* ----- NAT discovery ----- */
@@ -2141,15 +2429,24 @@ TEST_F(mediator, udp_garbage)
 	close(u);
 }
 
-/* Argon2 in the event loop: five password checks per client per 10 s. */
+/*
+ * Five password checks per client per 10 s.  The three come from
+ * addresses of their own, and wait out each network's 2 s window, so
+ * that the budgets per source and per network stay out of it.
+ */
 TEST_F(mediator, password_attempts_limited)
 {
 	struct login_info l;
 	double t0;
 	int i;
 
+	self->b->src = "127.0.0.2";
+	self->c->src = "127.0.0.3";
 	ASSERT_EQ(0, three_logged_in(self, &l));
 	ASSERT_EQ(0, req(self->a, T_CREATE, "lan", NULL, "secret", false));
+	ASSERT_EQ(0, req(self->a, T_CREATE, "own", NULL, "secret", false));
+	/* Past the network's own 2 s window (5 in it). */
+	usleep(2100000);
 	for (i = 0; i < 5; i++)
 		EXPECT_EQ(-14, req(self->b, T_JOIN, "lan", NULL, "wrong",
 				   false));
@@ -2160,21 +2457,24 @@ TEST_F(mediator, password_attempts_limited)
 	EXPECT_GT(0.05, now_s() - t0);
 	/* Without a password nothing is hashed: the usual answer. */
 	EXPECT_EQ(-13, req(self->b, T_JOIN, "lan", NULL, NULL, false));
-	/* Someone else still may. */
+	/* Someone else still may, once the network's 2 s are over. */
+	usleep(2100000);
+	EXPECT_EQ(-104, req(self->b, T_JOIN, "lan", NULL, "secret", false));
 	EXPECT_EQ(0, req(self->c, T_JOIN, "lan", NULL, "secret", false));
 	/*
-	 * Hashing a new password counts the same: CREATE was one.  (After a
-	 * second, so that the server-wide 8 a second do not interfere.)
+	 * Hashing a new password counts the same: the two CREATEs were two.
+	 * (After a second, so that the server-wide 8 a second do not
+	 * interfere.)
 	 */
 	usleep(1100000);
-	for (i = 0; i < 4; i++)
-		EXPECT_EQ(0, req(self->a, T_SET_PASSWORD, "lan", NULL, "new",
+	for (i = 0; i < 3; i++)
+		EXPECT_EQ(0, req(self->a, T_SET_PASSWORD, "own", NULL, "new",
 				 false));
-	EXPECT_EQ(-104, req(self->a, T_SET_PASSWORD, "lan", NULL, "newer",
+	EXPECT_EQ(-104, req(self->a, T_SET_PASSWORD, "own", NULL, "newer",
 			    false));
 	EXPECT_EQ(-104, req(self->a, T_CREATE, "lan2", NULL, "pw", false));
 	/* Removing one hashes nothing. */
-	EXPECT_EQ(0, req(self->a, T_SET_PASSWORD, "lan", NULL, NULL, false));
+	EXPECT_EQ(0, req(self->a, T_SET_PASSWORD, "own", NULL, NULL, false));
 }
 
 /* ----- Argon2id off the event loop ----- */
@@ -2220,33 +2520,45 @@ struct flood_count {
 	int wrong, limited, other;
 };
 
+/* Who floods what, from where: see flood(). */
+struct flood_plan {
+	const char *nick;
+	const char *src;		/* its source address */
+	const char *const *networks;	/* JOINed in turn, NULL-terminated */
+	double secs;
+};
+
 /*
- * A child process: a client of its own that logs in as nick, says it is
- * ready on ready_fd, waits for a byte on go_fd, and then sends JOINs
- * with a wrong password for secs, whatever the answer: a thousand a
- * second, hundreds of times what the limits let through.  (Back to back,
- * three of them would measure how this host shares its CPUs, not the
- * server.)  Writes its flood_count to out_fd (other -1: it never got
- * going).
+ * A child process: a client of its own that logs in as nick from src,
+ * says it is ready on ready_fd, waits for a byte on go_fd, and then
+ * sends JOINs to the networks in turn with a wrong password for secs,
+ * whatever the answer: a thousand a second, hundreds of times what the
+ * limits let through.  (Back to back, three of them would measure how
+ * this host shares its CPUs, not the server.)  Writes its flood_count to
+ * out_fd (other -1: it never got going).
  */
 static void __attribute__((noreturn))
-flood(int port, const uint8_t spub[32], const char *nick, double secs,
+flood(int port, const uint8_t spub[32], const struct flood_plan *plan,
       int ready_fd, int go_fd, int out_fd)
 {
 	struct flood_count n = { 0 };
 	struct login_info l;
 	struct client *c = client_new();
+	unsigned int k = 0;
 	double end;
 	int32_t rc;
 	char b;
 
-	if (client_connect(c, port, spub) || login(c, nick, &l))
+	c->src = plan->src;
+	if (client_connect(c, port, spub) || login(c, plan->nick, &l))
 		n.other = -1;
 	if (write(ready_fd, "r", 1) != 1 || read(go_fd, &b, 1) != 1)
 		_exit(1);
-	end = now_s() + secs;
+	end = now_s() + plan->secs;
 	while (n.other >= 0 && now_s() < end) {
-		rc = req(c, T_JOIN, "lan", NULL, "wrong", false);
+		if (!plan->networks[k])
+			k = 0;
+		rc = req(c, T_JOIN, plan->networks[k++], NULL, "wrong", false);
 		if (rc == -14)
 			n.wrong++;
 		else if (rc == -104)
@@ -2299,23 +2611,34 @@ static int flood_round(struct __test_metadata *_metadata,
 {
 	int ready[2], go[2], out[2], i, k = 0, status;
 	pid_t pid[FLOOD_CLIENTS];
+	struct flood_plan plan;
 	struct pollfd pfd;
 	double start, due, t;
-	char nick[40], b;
+	char nick[40], src[32], net[16], b;
+	const char *nets[2] = { net, NULL };
 	int32_t rc;
 
 	/* Nothing hashed in the server's last second. */
 	usleep(1100000);
 	if (pipe(ready) || pipe(go) || pipe(out))
 		return -1;
+	/*
+	 * Each from an address of its own, at a network of its own: the
+	 * limits per source and per network are not what is measured.
+	 */
 	for (i = 0; i < FLOOD_CLIENTS; i++) {
 		snprintf(nick, sizeof(nick), "flood%d-%d", round, i);
+		snprintf(src, sizeof(src), "127.0.1.%d",
+			 1 + round * FLOOD_CLIENTS + i);
+		snprintf(net, sizeof(net), "lan%d",
+			 round * FLOOD_CLIENTS + i);
+		plan = (struct flood_plan){ nick, src, nets, MEASURE_S + 0.5 };
 		pid[i] = fork();
 		if (pid[i] < 0)
 			return -1;
 		if (pid[i] == 0)
-			flood(self->port, self->spub, nick, MEASURE_S + 0.5,
-			      ready[1], go[0], out[1]);
+			flood(self->port, self->spub, &plan, ready[1], go[0],
+			      out[1]);
 	}
 	pfd = (struct pollfd){ .fd = ready[0], .events = POLLIN };
 	for (i = 0; i < FLOOD_CLIENTS; i++)
@@ -2367,12 +2690,26 @@ TEST_F_TIMEOUT(mediator, password_work_off_loop, 90)
 	struct login_info l;
 	double p99 = 1;
 	int i, k, round;
+	int32_t rc;
 
 	ASSERT_EQ(0, client_connect(self->a, self->port, self->spub));
 	ASSERT_EQ(0, client_connect(self->c, self->port, self->spub));
 	ASSERT_EQ(0, login(self->a, "alice", &l));
 	ASSERT_EQ(0, login(self->c, "carol", &l));
 	ASSERT_EQ(0, req(self->a, T_CREATE, "lan", NULL, "secret", false));
+	/* A network for each flood to aim at; hashed as the limits allow. */
+	self->b->src = "127.0.0.2";
+	ASSERT_EQ(0, client_connect(self->b, self->port, self->spub));
+	ASSERT_EQ(0, login(self->b, "bob", &l));
+	for (i = 0; i < ROUNDS * FLOOD_CLIENTS; i++) {
+		char net[16];
+
+		snprintf(net, sizeof(net), "lan%d", i);
+		while ((rc = req(i % 2 ? self->a : self->b, T_CREATE, net, NULL,
+				 "secret", false)) == -104)
+			usleep(200000);
+		ASSERT_EQ(0, rc);
+	}
 
 	for (round = 0; round < ROUNDS && p99 >= 0.030; round++) {
 		memset(n, 0, sizeof(n));
@@ -2404,6 +2741,131 @@ TEST_F_TIMEOUT(mediator, password_work_off_loop, 90)
 	EXPECT_EQ(0, wait_event(self->a, T_PEER_UP, self->c->pub, TIMEOUT_MS,
 				NULL));
 	EXPECT_EQ(-20, req(self->c, T_JOIN, "lan", NULL, "secret", false));
+}
+
+#define SYBIL_FLOODS 16
+#define SYBIL_SECS 3.0
+
+/*
+ * SYBIL_FLOODS clients (from net.1, net.2, ... or, with one_address,
+ * all from net.1) send wrong passwords to the networks for SYBIL_SECS; three
+ * honest clients from 127.0.4.honest..+2 join "other" meanwhile, one a
+ * second, each once, with the right password.  Returns how many honest
+ * JOINs worked, and in *wrong how many wrong passwords were checked.
+ */
+static int sybil_round(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(mediator) *self, const char *net,
+		       bool one_address, int round,
+		       const char *const *networks, int honest, int *wrong)
+{
+	static char src[SYBIL_FLOODS][32], nick[SYBIL_FLOODS][32];
+	char hsrc[3][32], hnick[32], go_bytes[SYBIL_FLOODS];
+	int ready[2], go[2], out[2], i, ok = 0, status;
+	pid_t pid[SYBIL_FLOODS];
+	struct flood_count n;
+	struct flood_plan plan;
+	struct login_info l;
+	struct client *h[3];
+	struct pollfd pfd;
+	char b;
+
+	*wrong = 0;
+	/* Every window of the round before is over. */
+	usleep(2100000);
+	if (pipe(ready) || pipe(go) || pipe(out))
+		return -1;
+	for (i = 0; i < SYBIL_FLOODS; i++) {
+		snprintf(src[i], sizeof(src[i]), "%s.%d", net,
+			 one_address ? 1 : i + 1);
+		snprintf(nick[i], sizeof(nick[i]), "sybil%d-%d", round, i);
+		plan = (struct flood_plan){ nick[i], src[i], networks,
+					    SYBIL_SECS };
+		pid[i] = fork();
+		if (pid[i] < 0)
+			return -1;
+		if (pid[i] == 0)
+			flood(self->port, self->spub, &plan, ready[1], go[0],
+			      out[1]);
+	}
+	for (i = 0; i < 3; i++) {
+		h[i] = client_new();
+		snprintf(hsrc[i], sizeof(hsrc[i]), "127.0.4.%d", honest + i);
+		h[i]->src = hsrc[i];
+		snprintf(hnick, sizeof(hnick), "honest%d-%d", round, i);
+		EXPECT_EQ(0, client_connect(h[i], self->port, self->spub));
+		EXPECT_EQ(0, login(h[i], hnick, &l));
+	}
+	pfd = (struct pollfd){ .fd = ready[0], .events = POLLIN };
+	for (i = 0; i < SYBIL_FLOODS; i++)
+		if (poll(&pfd, 1, TIMEOUT_MS) != 1 ||
+		    read(ready[0], &b, 1) != 1)
+			return -1;
+	memset(go_bytes, 'g', sizeof(go_bytes));
+	if (write(go[1], go_bytes, sizeof(go_bytes)) != sizeof(go_bytes))
+		return -1;
+	for (i = 0; i < 3; i++) {
+		sleep_ms(i ? 1000 : 500);
+		ok += req(h[i], T_JOIN, "other", NULL, "secret", false) == 0;
+	}
+	for (i = 0; i < SYBIL_FLOODS; i++) {
+		EXPECT_EQ(pid[i], waitpid(pid[i], &status, 0));
+		EXPECT_EQ((ssize_t)sizeof(n), read(out[0], &n, sizeof(n)));
+		EXPECT_EQ(0, n.other);
+		*wrong += n.wrong;
+	}
+	for (i = 0; i < 3; i++)
+		client_free(h[i]);
+	close(ready[0]);
+	close(ready[1]);
+	close(go[0]);
+	close(go[1]);
+	close(out[0]);
+	close(out[1]);
+	return ok;
+}
+
+/*
+ * Sixteen sybils sending wrong passwords spent the server's whole
+ * budget (5 per client in 10 s each: 8 a second), and then nobody's
+ * password was checked.  Now they spend the budget of the network they
+ * aim at (5 in 2 s), and from one address, that address's (5 in 2 s):
+ * others' JOINs still go through.
+ */
+TEST_F_TIMEOUT(mediator, password_budget_shared, 60)
+{
+	static const char *const one[] = { "target", NULL };
+	static const char *const four[] = { "target", "t1", "t2", "t3",
+					    NULL };
+	struct login_info l;
+	int ok, wrong;
+
+	self->b->src = "127.0.0.2";
+	ASSERT_EQ(0, client_connect(self->a, self->port, self->spub));
+	ASSERT_EQ(0, client_connect(self->b, self->port, self->spub));
+	ASSERT_EQ(0, login(self->a, "alice", &l));
+	ASSERT_EQ(0, login(self->b, "bob", &l));
+	ASSERT_EQ(0, req(self->a, T_CREATE, "target", NULL, "s3cret", false));
+	ASSERT_EQ(0, req(self->a, T_CREATE, "other", NULL, "secret", false));
+	ASSERT_EQ(0, req(self->b, T_CREATE, "t1", NULL, "s3cret", false));
+	ASSERT_EQ(0, req(self->b, T_CREATE, "t2", NULL, "s3cret", false));
+	ASSERT_EQ(0, req(self->b, T_CREATE, "t3", NULL, "s3cret", false));
+
+	/* Sixteen addresses, one network: that network's budget. */
+	ok = sybil_round(_metadata, self, "127.0.3", false, 0, one, 1,
+			 &wrong);
+	TH_LOG("16 sybils at one network: %d wrong passwords checked, %d of "
+	       "3 honest JOINs through", wrong, ok);
+	/* 5 in any 2 s of the 3. */
+	EXPECT_GE(10, wrong);
+	EXPECT_EQ(3, ok);
+
+	/* One address, four networks: that address's budget. */
+	ok = sybil_round(_metadata, self, "127.0.5", true, 1, four, 4,
+			 &wrong);
+	TH_LOG("16 sybils from one address: %d wrong passwords checked, %d "
+	       "of 3 honest JOINs through", wrong, ok);
+	EXPECT_GE(10, wrong);
+	EXPECT_EQ(3, ok);
 }
 
 /*
@@ -2635,6 +3097,8 @@ TEST_F_TIMEOUT(mediator, not_dumpable, 30)
 	pid_t w;
 	int i;
 
+	if (geteuid())
+		SKIP(return, "needs root, to run the server as nobody");
 	/* The limit a careless service manager might give. */
 	ASSERT_EQ(0, setrlimit(RLIMIT_CORE, &rl));
 	ASSERT_EQ(0, stop_server(self->pid));
@@ -2713,6 +3177,8 @@ TEST_F_TIMEOUT(mediator, worker_holds_no_secrets, 60)
 	FILE *f;
 	int i;
 
+	if (geteuid())
+		SKIP(return, "needs root, to read another process's memory");
 	snprintf(path, sizeof(path), "%s/state/private.key", self->dir);
 	f = fopen(path, "r");
 	ASSERT_NE(NULL, f);
@@ -2775,6 +3241,14 @@ TEST(bad_options)
 		{ "--probe", ":5" },
 		{ "--probe", "host.example:5" },
 		{ "--probe", "127.0.0.2:0" },
+		{ "--deny", "/nonexistent/deny" },
+		{ "--source-conns", "x" },
+		{ "--source-conns", "1000001" },
+		{ "--source-new-clients", "-1" },
+		{ "--expire-after", "" },
+		{ "--expire-after", "5y" },
+		{ "--expire-after", "10ds" },
+		{ "--expire-after", "40000d" },
 	};
 	const char *bindir = getenv("SHOAL_BIN");
 	char bin[4096], err[256];
