@@ -99,9 +99,17 @@ static void status_json(FILE *f, struct shoald *d)
 	shoal_mac_format(mac, d->dp->mac);
 	fprintf(f, ", \"mac\": \"%s\", \"listen_port\": %u, "
 		"\"control_rejected\": %llu, \"handshakes\": %llu, "
+		"\"handshakes_initiated\": %llu, "
+		"\"handshakes_initiated_ok\": %llu, "
+		"\"cookie_replies_sent\": %llu, "
+		"\"cookie_replies_taken\": %llu, "
 		"\"mediator\": ", mac, d->dp->listen_port,
 		(unsigned long long)d->ctl_rejected,
-		(unsigned long long)d->handshakes_done);
+		(unsigned long long)d->handshakes_done,
+		(unsigned long long)d->initiated,
+		(unsigned long long)d->initiated_ok,
+		(unsigned long long)d->cookies_sent,
+		(unsigned long long)d->cookies_taken);
 	mclient_status_json(d, f);
 	fprintf(f, ", \"peers\": [");
 	for (i = 0; i < d->n_peers; i++) {

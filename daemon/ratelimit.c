@@ -5,16 +5,44 @@
 
 #include "ratelimit.h"
 
+static void bucket_init(struct shoald_bucket *b, double rate)
+{
+	b->rate = rate;
+	b->tokens = rate;
+	b->last = 0;
+}
+
+/* Refills b (at most one second's worth) and takes a token if it has one. */
+static bool bucket_take(struct shoald_bucket *b, double now)
+{
+	b->tokens += (now - b->last) * b->rate;
+	if (b->tokens > b->rate)
+		b->tokens = b->rate;
+	b->last = now;
+	if (b->tokens < 1)
+		return false;
+	b->tokens -= 1;
+	return true;
+}
+
 void shoald_ratelimit_init(struct shoald_ratelimit *rl, double rate,
-			   double burst, double global_rate)
+			   double burst, double global_rate, double load_rate)
 {
 	memset(rl, 0, sizeof(*rl));
 	rl->rate = rate;
 	rl->burst = burst;
-	rl->global_rate = global_rate;
-	rl->global_tokens = global_rate;
+	bucket_init(&rl->known, global_rate / 2);
+	bucket_init(&rl->other, global_rate / 2);
+	bucket_init(&rl->arrivals, load_rate);
 	/* A secret hash key, so that nobody can aim at one slot. */
 	randombytes_buf(rl->hash_key, sizeof(rl->hash_key));
+}
+
+bool shoald_ratelimit_under_load(struct shoald_ratelimit *rl, double now)
+{
+	if (!bucket_take(&rl->arrivals, now))
+		rl->under_load_until = now + 1.0;
+	return now < rl->under_load_until;
 }
 
 static void address_of(uint8_t addr[16], const struct shoal_endpoint *ep)
@@ -27,21 +55,10 @@ static void address_of(uint8_t addr[16], const struct shoal_endpoint *ep)
 		memcpy(addr, &ep->in6.sin6_addr, 8);
 }
 
-/* A token from the bucket all sources share; false if there is none. */
-static bool global_allow(struct shoald_ratelimit *rl, double now)
-{
-	rl->global_tokens += (now - rl->global_last) * rl->global_rate;
-	if (rl->global_tokens > rl->global_rate)
-		rl->global_tokens = rl->global_rate;
-	rl->global_last = now;
-	if (rl->global_tokens < 1)
-		return false;
-	rl->global_tokens -= 1;
-	return true;
-}
-
-bool shoald_ratelimit_allow(struct shoald_ratelimit *rl,
-			    const struct shoal_endpoint *ep, double now)
+/* The bucket of ep's address, refilled up to now. */
+static struct shoald_ratelimit_slot *
+source_bucket(struct shoald_ratelimit *rl, const struct shoal_endpoint *ep,
+	      double now)
 {
 	struct shoald_ratelimit_slot *s;
 	uint8_t addr[16];
@@ -64,7 +81,19 @@ bool shoald_ratelimit_allow(struct shoald_ratelimit *rl,
 	if (s->tokens > rl->burst)
 		s->tokens = rl->burst;
 	s->last = now;
-	if (s->tokens < 1 || !global_allow(rl, now))
+	return s;
+}
+
+bool shoald_ratelimit_allow(struct shoald_ratelimit *rl,
+			    const struct shoal_endpoint *ep, bool known,
+			    double now)
+{
+	struct shoald_ratelimit_slot *s = source_bucket(rl, ep, now);
+
+	if (s->tokens < 1)
+		return false;
+	if (!(known && bucket_take(&rl->known, now)) &&
+	    !bucket_take(&rl->other, now))
 		return false;
 	s->tokens -= 1;
 	return true;

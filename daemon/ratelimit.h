@@ -3,12 +3,23 @@
 #define SHOALD_RATELIMIT_H
 
 /*
- * Token buckets per source address (the port is ignored: it is free to
- * choose; an IPv6 /64 counts as one address), so that one source cannot
- * make shoald do Diffie-Hellman more than rate times a second, and one
- * bucket for all sources, so that many cannot make it do so more than
- * global_rate times.  A fixed table: a flood from many addresses evicts
- * older buckets but never grows memory.
+ * What INITs may cost shoald.  An INIT whose MAC1 is right asks for
+ * Diffie-Hellman; three limits stand in front of it:
+ *
+ * - Load.  Every such INIT counts as an arrival.  Past load_rate a
+ *   second shoald is under load (for a second after the last excess) and
+ *   answers INITs without the right MAC2 with a cookie instead
+ *   (docs/protocol.md, "Cookies"): a sender of spoofed source addresses
+ *   never sees its cookie, so its INITs stop here, before the buckets
+ *   below, and cannot drain them.
+ * - One token bucket per source address (the port is ignored: it is free
+ *   to choose; an IPv6 /64 counts as one address): rate a second, bursts
+ *   of burst.  A fixed table of slots under a secret hash key: a flood
+ *   from many addresses evicts older buckets but never grows memory.
+ * - All sources together: global_rate a second, in two halves, one kept
+ *   for INITs from the addresses the peers are known at (endpoints,
+ *   candidates), which may also draw on the other half.  Sources that
+ *   get cookies (real addresses) cannot spend what the peers need.
  */
 
 #include <stdbool.h>
@@ -24,17 +35,29 @@ struct shoald_ratelimit_slot {
 	bool used;
 };
 
+struct shoald_bucket {
+	double rate, tokens, last;
+};
+
 struct shoald_ratelimit {
 	double rate, burst;
-	double global_rate, global_tokens, global_last;
+	struct shoald_bucket known, other;	/* global_rate / 2 each */
+	struct shoald_bucket arrivals;		/* load_rate */
+	double under_load_until;
 	uint8_t hash_key[16];
 	struct shoald_ratelimit_slot slots[SHOALD_RATELIMIT_SLOTS];
 };
 
 void shoald_ratelimit_init(struct shoald_ratelimit *rl, double rate,
-			   double burst, double global_rate);
-/* True when a packet from ep may be handled now (takes a token). */
+			   double burst, double global_rate, double load_rate);
+/* Counts an INIT's arrival; true while shoald is under load. */
+bool shoald_ratelimit_under_load(struct shoald_ratelimit *rl, double now);
+/*
+ * True when an INIT from ep may be answered now (takes its tokens);
+ * known: ep is where a peer is known to be.
+ */
 bool shoald_ratelimit_allow(struct shoald_ratelimit *rl,
-			    const struct shoal_endpoint *ep, double now);
+			    const struct shoal_endpoint *ep, bool known,
+			    double now);
 
 #endif

@@ -34,6 +34,13 @@
 #define INIT_BURST 40.0
 /* ... and all sources together: bounds the Diffie-Hellman a flood costs. */
 #define INIT_GLOBAL_RATE 200.0
+/* More INITs a second than this, and the cookies are asked for. */
+#define INIT_LOAD_RATE 100.0
+/* How long our cookie secret lives; how long we use a peer's cookie. */
+#define COOKIE_SECRET_LIFETIME 120.0
+#define COOKIE_LIFETIME (COOKIE_SECRET_LIFETIME - 5.0)
+/* The INIT goes again at once for a cookie, but not more often. */
+#define COOKIE_RESEND_GAP 0.25
 
 double shoald_now(void)
 {
@@ -321,11 +328,15 @@ void shoald_initiate(struct shoald *d, struct shoald_peer *p, double now,
 	p->hs_sent = now;
 	p->last_knock = now;
 	p->next_attempt = now + backoff(p);
+	d->initiated++;
 	if (shoal_ctl_write_init(msg, sizeof(msg), p->hs_spi, noise,
 				 p->mac1_key) != sizeof(msg)) {
 		handshake_abandon(p);
 		return;
 	}
+	/* A cookie the peer gave while under load keeps being needed. */
+	if (p->cookie_time && now - p->cookie_time < COOKIE_LIFETIME)
+		shoal_ctl_init_mac2(msg, p->cookie);
 	memcpy(p->init_msg, msg, sizeof(msg));
 	p->hs_targets = to;
 	send_init(d, p, msg, sizeof(msg), to);
@@ -358,8 +369,57 @@ static void established(struct shoald *d, struct shoald_peer *p, double now,
 		p->next_ping = now;
 }
 
+/* True when from is where some peer is known to be. */
+static bool endpoint_known(const struct shoald *d,
+			   const struct shoal_endpoint *from)
+{
+	const struct shoald_peer *p;
+	unsigned int j;
+	size_t i;
+
+	for (i = 0; i < d->n_peers; i++) {
+		p = &d->peers[i];
+		if (shoal_endpoint_equal(&p->endpoint, from))
+			return true;
+		for (j = 0; j < p->n_candidates; j++)
+			if (shoal_endpoint_equal(&p->candidates[j], from))
+				return true;
+	}
+	return false;
+}
+
+/*
+ * Under load, an INIT must show it came from where it says (MAC2 keyed
+ * by the cookie of its source); without it, the sender gets the cookie
+ * and nothing else.  True when the INIT may go on.
+ */
+static bool cookie_check(struct shoald *d, const uint8_t *init,
+			 const struct shoal_endpoint *from, double now)
+{
+	uint8_t cookie[SHOAL_CTL_COOKIE_LEN], msg[SHOAL_CTL_COOKIE_REPLY_LEN];
+	bool ok;
+
+	if (!shoald_ratelimit_under_load(&d->limiter, now))
+		return true;
+	if (now - d->cookie_secret_born >= COOKIE_SECRET_LIFETIME) {
+		randombytes_buf(d->cookie_secret, sizeof(d->cookie_secret));
+		d->cookie_secret_born = now;
+	}
+	shoal_ctl_cookie(cookie, d->cookie_secret, from);
+	ok = shoal_ctl_init_mac2_ok(init, cookie);
+	if (!ok) {
+		send_ctl(d, from, msg,
+			 shoal_ctl_write_cookie_reply(msg, sizeof(msg), init,
+						      cookie, d->cookie_key));
+		d->cookies_sent++;
+	}
+	sodium_memzero(cookie, sizeof(cookie));
+	return ok;
+}
+
 static void on_init(struct shoald *d, const struct shoal_ctl *m,
-		    const struct shoal_endpoint *from, double now)
+		    const uint8_t *buf, const struct shoal_endpoint *from,
+		    double now)
 {
 	uint8_t payload[SHOAL_CTL_INIT_PAYLOAD_LEN], remote[32];
 	uint8_t reply_payload[SHOAL_CTL_RESPONSE_PAYLOAD_LEN];
@@ -369,10 +429,14 @@ static void on_init(struct shoald *d, const struct shoal_ctl *m,
 	struct shoal_noise_handshake hs;
 	struct shoald_session *s;
 	struct shoald_peer *p;
+	const uint8_t *last;
 	uint32_t my_spi;
 	size_t len;
 
-	if (!shoald_ratelimit_allow(&d->limiter, from, now)) {
+	if (!cookie_check(d, buf, from, now))
+		return;
+	if (!shoald_ratelimit_allow(&d->limiter, from,
+				    endpoint_known(d, from), now)) {
 		d->ctl_rejected++;
 		return;
 	}
@@ -390,10 +454,17 @@ static void on_init(struct shoald *d, const struct shoal_ctl *m,
 	if (!p || shoal_ctl_payload_spi(payload) != m->sender_spi ||
 	    m->sender_spi < 256)
 		goto reject;
-	/* Replays: the timestamp must be newer than any seen before. */
-	if (memcmp(payload + 4, p->last_timestamp, SHOAL_TAI64N_LEN) <= 0)
+	/*
+	 * Replays: the timestamp must be newer than any the peer sent
+	 * before, also before a restart or its removal; on disk before the
+	 * RESPONSE leaves.
+	 */
+	last = shoald_stamps_get(&d->stamps, p->public_key);
+	if (last && memcmp(payload + 4, last, SHOAL_TAI64N_LEN) <= 0)
 		goto reject;
-	memcpy(p->last_timestamp, payload + 4, SHOAL_TAI64N_LEN);
+	if (shoald_stamps_set(&d->stamps, p->public_key, payload + 4) ==
+	    -ENOMEM)
+		goto reject;
 
 	my_spi = new_spi(d);
 	shoal_ctl_response_payload(reply_payload, my_spi);
@@ -497,6 +568,7 @@ static void on_response(struct shoald *d, const struct shoal_ctl *m,
 					 s->peer_spi, s->ctl_key));
 	if (program(d, p, s, false) < 0)
 		return;
+	d->initiated_ok++;
 	established(d, p, now, true);
 	log_peer(d, p, "handshake complete");
 	return;
@@ -576,6 +648,41 @@ static void on_ping(struct shoald *d, const struct shoal_ctl *m,
 				      s->peer_spi, m->ping_id, s->ctl_key));
 }
 
+/*
+ * The peer is under load and wants our INIT with its cookie: the INIT in
+ * progress goes again at once, with MAC2, to where the cookie came from,
+ * and so do later ones while the cookie lasts.
+ */
+static void on_cookie_reply(struct shoald *d, const struct shoal_ctl *m,
+			    const uint8_t *buf, size_t len,
+			    const struct shoal_endpoint *from, double now)
+{
+	uint8_t cookie[SHOAL_CTL_COOKIE_LEN];
+	struct shoald_peer *p = NULL;
+	size_t i;
+
+	for (i = 0; i < d->n_peers && !p; i++)
+		if (d->peers[i].hs_active &&
+		    d->peers[i].hs_spi == m->receiver_spi)
+			p = &d->peers[i];
+	if (!p || shoal_ctl_open_cookie_reply(cookie, buf, len, p->init_msg,
+					      p->cookie_key) < 0) {
+		d->ctl_rejected++;
+		return;
+	}
+	memcpy(p->cookie, cookie, sizeof(cookie));
+	sodium_memzero(cookie, sizeof(cookie));
+	p->cookie_time = now;
+	d->cookies_taken++;
+	shoal_ctl_init_mac2(p->init_msg, p->cookie);
+	/* A replayed COOKIE_REPLY must not make us a packet cannon. */
+	if (now - p->cookie_resent < COOKIE_RESEND_GAP)
+		return;
+	p->cookie_resent = now;
+	send_ctl(d, from, p->init_msg, sizeof(p->init_msg));
+	log_peer(d, p, "handshake sent again with the peer's cookie");
+}
+
 static void on_control(struct shoald *d, const struct shoal_dp_event *ev)
 {
 	double now = shoald_now();
@@ -594,7 +701,10 @@ static void on_control(struct shoald *d, const struct shoal_dp_event *ev)
 	}
 	switch (m.type) {
 	case SHOAL_CTL_INIT:
-		on_init(d, &m, &ev->from, now);
+		on_init(d, &m, ev->payload, &ev->from, now);
+		break;
+	case SHOAL_CTL_COOKIE_REPLY:
+		on_cookie_reply(d, &m, ev->payload, ev->len, &ev->from, now);
 		break;
 	case SHOAL_CTL_RESPONSE:
 		on_response(d, &m, &ev->from, now);
@@ -795,6 +905,7 @@ static struct shoald_peer *peer_new(struct shoald *d, const uint8_t key[32],
 	memcpy(p->public_key, key, 32);
 	memcpy(p->mac, mac, 6);
 	shoal_ctl_mac1_key(p->mac1_key, p->public_key);
+	shoal_ctl_cookie_key(p->cookie_key, p->public_key);
 	p->rtt_ms = -1;
 	p->next_attempt = now;
 	p->next_ping = now + d->keepalive_seconds;
@@ -868,7 +979,7 @@ static void resume(struct shoald_peer *p,
 	}
 }
 
-int shoald_sessions_start(struct shoald *d)
+int shoald_sessions_start(struct shoald *d, const char *stamps_path)
 {
 	struct shoal_device_info info;
 	double now = shoald_now();
@@ -877,8 +988,14 @@ int shoald_sessions_start(struct shoald *d)
 	int ret;
 
 	shoald_ratelimit_init(&d->limiter, INIT_RATE, INIT_BURST,
-			      INIT_GLOBAL_RATE);
+			      INIT_GLOBAL_RATE, INIT_LOAD_RATE);
 	shoal_ctl_mac1_key(d->mac1_key, d->public_key);
+	shoal_ctl_cookie_key(d->cookie_key, d->public_key);
+	randombytes_buf(d->cookie_secret, sizeof(d->cookie_secret));
+	d->cookie_secret_born = now;
+	ret = shoald_stamps_open(&d->stamps, stamps_path);
+	if (ret < 0)
+		return ret;
 	ret = d->dp->ops->get(d->dp, &info);
 	if (ret < 0)
 		return ret;
@@ -904,6 +1021,7 @@ int shoald_sessions_start(struct shoald *d)
 	for (i = 0; i < d->n_peers; i++) {
 		p = &d->peers[i];
 		shoal_ctl_mac1_key(p->mac1_key, p->public_key);
+		shoal_ctl_cookie_key(p->cookie_key, p->public_key);
 		p->rtt_ms = -1;
 		p->next_attempt = now;
 		p->next_ping = now + d->keepalive_seconds;
@@ -925,4 +1043,6 @@ void shoald_sessions_wipe(struct shoald *d)
 			session_clear(&d->peers[i].sessions[j]);
 	}
 	sodium_memzero(d->private_key, sizeof(d->private_key));
+	sodium_memzero(d->cookie_secret, sizeof(d->cookie_secret));
+	shoald_stamps_close(&d->stamps);
 }

@@ -16,6 +16,7 @@
 #include "datapath.h"
 #include "noise.h"
 #include "ratelimit.h"
+#include "stamps.h"
 
 /*
  * One handshake's result.  The datapath holds up to SHOAL_MAX_SA_IN
@@ -69,7 +70,6 @@ struct shoald_peer {
 	unsigned int failures;			/* in a row, for backoff */
 	double next_attempt;
 
-	uint8_t last_timestamp[SHOAL_TAI64N_LEN];	/* newest INIT seen */
 	double next_rekey, next_ping, last_alive;
 	uint64_t ping_id;
 	double ping_sent;
@@ -96,6 +96,14 @@ struct shoald_peer {
 	double last_knock;
 	/* The INIT of hs, to send again as it is (a knock), and where to. */
 	uint8_t init_msg[SHOAL_CTL_INIT_LEN];
+	/*
+	 * The peer's cookie, from its COOKIE_REPLY while it was under load:
+	 * the MAC2 key of our INITs until it expires.
+	 */
+	uint8_t cookie_key[SHOAL_CTL_KEY_LEN];	/* its replies' */
+	uint8_t cookie[SHOAL_CTL_COOKIE_LEN];
+	double cookie_time;			/* 0: none */
+	double cookie_resent;			/* the INIT sent again for it */
 	enum shoald_targets hs_targets;
 	double next_direct_try;			/* while on the relay */
 	double relay_asked;			/* RELAY sent; 0: not */
@@ -114,6 +122,11 @@ struct shoald {
 	struct shoal_dp *dp;
 	uint8_t private_key[32], public_key[32];
 	uint8_t mac1_key[SHOAL_CTL_KEY_LEN];	/* for messages to us */
+	uint8_t cookie_key[SHOAL_CTL_KEY_LEN];	/* our COOKIE_REPLYs' */
+	uint8_t cookie_secret[SHOAL_CTL_KEY_LEN];	/* our cookies' */
+	double cookie_secret_born;
+	/* The newest INIT timestamp of each peer: replays are refused. */
+	struct shoald_stamps stamps;
 	struct shoald_peer *peers;
 	size_t n_peers;
 	unsigned int rekey_seconds, keepalive_seconds;
@@ -131,15 +144,19 @@ struct shoald {
 	bool adopt_peers;
 	/* Counters for the status and the tests. */
 	uint64_t ctl_rejected, handshakes_done;
+	/* Handshakes this side started afresh, and those answered. */
+	uint64_t initiated, initiated_ok;
+	uint64_t cookies_sent, cookies_taken;
 };
 
 double shoald_now(void);
 
 /*
  * Takes over what the datapath holds (a restart: SAs stay, known by SPI),
- * programs the peers in and starts handshakes.  Returns 0 or -errno.
+ * programs the peers in and starts handshakes.  stamps_path is where the
+ * peers' handshake timestamps are kept (stamps.h).  Returns 0 or -errno.
  */
-int shoald_sessions_start(struct shoald *d);
+int shoald_sessions_start(struct shoald *d, const char *stamps_path);
 
 /* The datapath's event callback (ctx is the struct shoald). */
 void shoald_on_event(void *ctx, const struct shoal_dp_event *ev);

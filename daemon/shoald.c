@@ -453,6 +453,7 @@ int main(int argc, char **argv)
 	struct options o = { 0 };
 	char err[PATH_MAX + 512], socket_path[PATH_MAX + 64], cwd[PATH_MAX];
 	char state_path[PATH_MAX + 64], conf_path[PATH_MAX];
+	char stamps_path[PATH_MAX + 64];
 	int ret, control_fd = -1, status = SHOAL_EXIT_FAILURE;
 
 	ret = parse_options(&o, argc, argv);
@@ -505,6 +506,13 @@ int main(int argc, char **argv)
 	}
 	snprintf(state_path, sizeof(state_path), "%s/%s.mediator",
 		 o.state_dir, c.name);
+	snprintf(stamps_path, sizeof(stamps_path), "%s/%s.stamps",
+		 o.state_dir, c.name);
+	/* Static mode may not have made it yet; the stamps need it. */
+	ret = shoal_mkdir_p(o.state_dir, strlen(o.state_dir), 0700);
+	if (ret < 0)
+		fprintf(stderr, "shoald: warning: cannot create %s: %s\n",
+			o.state_dir, strerror(-ret));
 	memcpy(d.private_key, c.private_key, 32);
 	shoal_key_public(d.public_key, d.private_key);
 	d.rekey_seconds = c.rekey_seconds;
@@ -536,7 +544,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "shoald: %s\n", err);
 		goto close_dp;
 	}
-	ret = shoald_sessions_start(&d);
+	ret = shoald_sessions_start(&d, stamps_path);
 	if (ret < 0) {
 		fprintf(stderr, "shoald: cannot set up the peers: %s\n",
 			strerror(-ret));

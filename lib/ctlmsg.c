@@ -7,23 +7,21 @@
 #include "be.h"
 #include "ctlmsg.h"
 
-/* Keyed BLAKE2b-128 of everything before the MAC, written after it. */
-static void mac(uint8_t *msg, size_t len_before_mac,
-		const uint8_t key[SHOAL_CTL_KEY_LEN])
+/* Keyed BLAKE2b-128 of the first len bytes of msg, written to out. */
+static void mac(uint8_t out[SHOAL_CTL_MAC_LEN], const uint8_t *msg,
+		size_t len, const uint8_t *key, size_t key_len)
 {
-	crypto_generichash(msg + len_before_mac, SHOAL_CTL_MAC_LEN, msg,
-			   len_before_mac, key, SHOAL_CTL_KEY_LEN);
+	crypto_generichash(out, SHOAL_CTL_MAC_LEN, msg, len, key, key_len);
 }
 
-static bool mac_ok(const uint8_t *msg, size_t len,
-		   const uint8_t key[SHOAL_CTL_KEY_LEN])
+/* The MAC at msg + len over the len bytes before it. */
+static bool mac_ok(const uint8_t *msg, size_t len, const uint8_t *key,
+		   size_t key_len)
 {
 	uint8_t want[SHOAL_CTL_MAC_LEN];
 
-	crypto_generichash(want, sizeof(want), msg, len - SHOAL_CTL_MAC_LEN,
-			   key, SHOAL_CTL_KEY_LEN);
-	return sodium_memcmp(want, msg + len - SHOAL_CTL_MAC_LEN,
-			     SHOAL_CTL_MAC_LEN) == 0;
+	mac(want, msg, len, key, key_len);
+	return sodium_memcmp(want, msg + len, SHOAL_CTL_MAC_LEN) == 0;
 }
 
 static void header(uint8_t *out, enum shoal_ctl_type type)
@@ -59,6 +57,8 @@ static size_t type_len(uint8_t type)
 	case SHOAL_CTL_PING:
 	case SHOAL_CTL_PONG:
 		return SHOAL_CTL_PING_LEN;
+	case SHOAL_CTL_COOKIE_REPLY:
+		return SHOAL_CTL_COOKIE_REPLY_LEN;
 	}
 	return 0;
 }
@@ -73,14 +73,16 @@ int shoal_ctl_parse(struct shoal_ctl *m, const uint8_t *buf, size_t len,
 	m->type = buf[0];
 	switch (m->type) {
 	case SHOAL_CTL_INIT:
-		if (!mac_ok(buf, len, mac1_key))
+		if (!mac_ok(buf, SHOAL_CTL_INIT_MAC1_OFF, mac1_key,
+			    SHOAL_CTL_KEY_LEN))
 			return -1;
 		m->sender_spi = shoal_get_be32(buf + 4);
 		m->noise = buf + 8;
 		m->noise_len = SHOAL_CTL_NOISE1_LEN;
 		break;
 	case SHOAL_CTL_RESPONSE:
-		if (!mac_ok(buf, len, mac1_key))
+		if (!mac_ok(buf, len - SHOAL_CTL_MAC_LEN, mac1_key,
+			    SHOAL_CTL_KEY_LEN))
 			return -1;
 		m->sender_spi = shoal_get_be32(buf + 4);
 		m->receiver_spi = shoal_get_be32(buf + 8);
@@ -95,6 +97,10 @@ int shoal_ctl_parse(struct shoal_ctl *m, const uint8_t *buf, size_t len,
 	case SHOAL_CTL_PONG:
 		m->receiver_spi = shoal_get_be32(buf + 4);
 		m->ping_id = shoal_get_be64(buf + 8);
+		break;
+	case SHOAL_CTL_COOKIE_REPLY:
+		/* Authenticated by opening it: shoal_ctl_open_cookie_reply. */
+		m->receiver_spi = shoal_get_be32(buf + 4);
 		break;
 	default:
 		/* The mediator's messages have codecs of their own. */
@@ -112,7 +118,9 @@ int shoal_ctl_write_init(uint8_t *out, size_t size, uint32_t sender_spi,
 	header(out, SHOAL_CTL_INIT);
 	shoal_put_be32(out + 4, sender_spi);
 	memcpy(out + 8, noise, SHOAL_CTL_NOISE1_LEN);
-	mac(out, SHOAL_CTL_INIT_LEN - SHOAL_CTL_MAC_LEN, mac1_key);
+	mac(out + SHOAL_CTL_INIT_MAC1_OFF, out, SHOAL_CTL_INIT_MAC1_OFF,
+	    mac1_key, SHOAL_CTL_KEY_LEN);
+	shoal_ctl_init_mac2(out, NULL);
 	return SHOAL_CTL_INIT_LEN;
 }
 
@@ -127,7 +135,9 @@ int shoal_ctl_write_response(uint8_t *out, size_t size, uint32_t sender_spi,
 	shoal_put_be32(out + 4, sender_spi);
 	shoal_put_be32(out + 8, receiver_spi);
 	memcpy(out + 12, noise, SHOAL_CTL_NOISE2_LEN);
-	mac(out, SHOAL_CTL_RESPONSE_LEN - SHOAL_CTL_MAC_LEN, mac1_key);
+	mac(out + SHOAL_CTL_RESPONSE_LEN - SHOAL_CTL_MAC_LEN, out,
+	    SHOAL_CTL_RESPONSE_LEN - SHOAL_CTL_MAC_LEN, mac1_key,
+	    SHOAL_CTL_KEY_LEN);
 	return SHOAL_CTL_RESPONSE_LEN;
 }
 
@@ -140,7 +150,7 @@ int shoal_ctl_write_confirm(uint8_t *out, size_t size, uint32_t sender_spi,
 	header(out, SHOAL_CTL_CONFIRM);
 	shoal_put_be32(out + 4, sender_spi);
 	shoal_put_be32(out + 8, receiver_spi);
-	mac(out, SHOAL_CTL_CONFIRM_LEN - SHOAL_CTL_MAC_LEN, session_key);
+	mac(out + 12, out, 12, session_key, SHOAL_CTL_KEY_LEN);
 	return SHOAL_CTL_CONFIRM_LEN;
 }
 
@@ -154,14 +164,103 @@ int shoal_ctl_write_ping(uint8_t *out, size_t size, enum shoal_ctl_type type,
 	header(out, type);
 	shoal_put_be32(out + 4, receiver_spi);
 	shoal_put_be64(out + 8, ping_id);
-	mac(out, SHOAL_CTL_PING_LEN - SHOAL_CTL_MAC_LEN, session_key);
+	mac(out + 16, out, 16, session_key, SHOAL_CTL_KEY_LEN);
 	return SHOAL_CTL_PING_LEN;
 }
 
 bool shoal_ctl_session_verify(const uint8_t *buf, size_t len,
 			      const uint8_t session_key[SHOAL_CTL_KEY_LEN])
 {
-	return len > SHOAL_CTL_MAC_LEN && mac_ok(buf, len, session_key);
+	return len > SHOAL_CTL_MAC_LEN &&
+	       mac_ok(buf, len - SHOAL_CTL_MAC_LEN, session_key,
+		      SHOAL_CTL_KEY_LEN);
+}
+
+void shoal_ctl_cookie_key(uint8_t key[SHOAL_CTL_KEY_LEN],
+			  const uint8_t public_key[32])
+{
+	static const char label[] = "shoal cookie v2";
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, NULL, 0, SHOAL_CTL_KEY_LEN);
+	crypto_generichash_update(&st, (const uint8_t *)label,
+				  sizeof(label) - 1);
+	crypto_generichash_update(&st, public_key, 32);
+	crypto_generichash_final(&st, key, SHOAL_CTL_KEY_LEN);
+}
+
+void shoal_ctl_cookie(uint8_t cookie[SHOAL_CTL_COOKIE_LEN],
+		      const uint8_t secret[SHOAL_CTL_KEY_LEN],
+		      const struct shoal_endpoint *from)
+{
+	/* IPv4 as v4-mapped, so either socket family gives one cookie. */
+	uint8_t src[18] = { [10] = 0xff, [11] = 0xff };
+
+	if (from->sa.sa_family == AF_INET) {
+		memcpy(src + 12, &from->in.sin_addr, 4);
+		memcpy(src + 16, &from->in.sin_port, 2);
+	} else if (from->sa.sa_family == AF_INET6) {
+		memcpy(src, &from->in6.sin6_addr, 16);
+		memcpy(src + 16, &from->in6.sin6_port, 2);
+	} else {
+		memset(src, 0, sizeof(src));
+	}
+	mac(cookie, src, sizeof(src), secret, SHOAL_CTL_KEY_LEN);
+}
+
+void shoal_ctl_init_mac2(uint8_t init[SHOAL_CTL_INIT_LEN],
+			 const uint8_t *cookie)
+{
+	if (cookie)
+		mac(init + SHOAL_CTL_INIT_MAC2_OFF, init,
+		    SHOAL_CTL_INIT_MAC2_OFF, cookie, SHOAL_CTL_COOKIE_LEN);
+	else
+		memset(init + SHOAL_CTL_INIT_MAC2_OFF, 0, SHOAL_CTL_MAC_LEN);
+}
+
+bool shoal_ctl_init_mac2_ok(const uint8_t init[SHOAL_CTL_INIT_LEN],
+			    const uint8_t cookie[SHOAL_CTL_COOKIE_LEN])
+{
+	return mac_ok(init, SHOAL_CTL_INIT_MAC2_OFF, cookie,
+		      SHOAL_CTL_COOKIE_LEN);
+}
+
+int shoal_ctl_write_cookie_reply(uint8_t *out, size_t size,
+				 const uint8_t init[SHOAL_CTL_INIT_LEN],
+				 const uint8_t cookie[SHOAL_CTL_COOKIE_LEN],
+				 const uint8_t cookie_key[SHOAL_CTL_KEY_LEN])
+{
+	uint8_t *nonce = out + 8;
+
+	if (size < SHOAL_CTL_COOKIE_REPLY_LEN)
+		return -1;
+	header(out, SHOAL_CTL_COOKIE_REPLY);
+	/* The INIT's sender SPI names the handshake it answers. */
+	memcpy(out + 4, init + 4, 4);
+	randombytes_buf(nonce, SHOAL_CTL_COOKIE_NONCE_LEN);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(
+		nonce + SHOAL_CTL_COOKIE_NONCE_LEN, NULL, cookie,
+		SHOAL_CTL_COOKIE_LEN, init + SHOAL_CTL_INIT_MAC1_OFF,
+		SHOAL_CTL_MAC_LEN, NULL, nonce, cookie_key);
+	return SHOAL_CTL_COOKIE_REPLY_LEN;
+}
+
+int shoal_ctl_open_cookie_reply(uint8_t cookie[SHOAL_CTL_COOKIE_LEN],
+				const uint8_t *buf, size_t len,
+				const uint8_t init[SHOAL_CTL_INIT_LEN],
+				const uint8_t cookie_key[SHOAL_CTL_KEY_LEN])
+{
+	const uint8_t *nonce = buf + 8;
+
+	if (len != SHOAL_CTL_COOKIE_REPLY_LEN ||
+	    buf[0] != SHOAL_CTL_COOKIE_REPLY || buf[1] != SHOAL_CTL_VERSION ||
+	    buf[2] || buf[3] || memcmp(buf + 4, init + 4, 4) ||
+	    crypto_aead_xchacha20poly1305_ietf_decrypt(
+		    cookie, NULL, NULL, nonce + SHOAL_CTL_COOKIE_NONCE_LEN,
+		    SHOAL_CTL_COOKIE_LEN + 16, init + SHOAL_CTL_INIT_MAC1_OFF,
+		    SHOAL_CTL_MAC_LEN, nonce, cookie_key) < 0)
+		return -1;
+	return 0;
 }
 
 void shoal_ctl_init_payload(uint8_t out[SHOAL_CTL_INIT_PAYLOAD_LEN],
@@ -191,34 +290,33 @@ void shoal_tai64n_now(uint8_t out[SHOAL_TAI64N_LEN])
 	shoal_put_be32(out + 8, (uint32_t)ts.tv_nsec);
 }
 
-/* BLAKE2b keyed by the handshake hash: binds each output to this session. */
-static void from_hash(uint8_t *out, size_t len,
-		      const uint8_t h[SHOAL_NOISE_HASHLEN], const char *label)
-{
-	crypto_generichash(out, len, (const uint8_t *)label, strlen(label), h,
-			   SHOAL_NOISE_HASHLEN);
-}
+/*
+ * Everything a session needs besides the two ChaCha20 keys comes from the
+ * chaining key, as Split() does: the handshake hash h is computable by
+ * anyone who saw the messages and knows the responder's public key.
+ */
+#define KEYS_LABEL "shoal control v2 keys"
 
 int shoal_ctl_derive(struct shoal_noise_handshake *hs,
 		     struct shoal_ctl_keys *keys)
 {
 	struct shoal_noise_cipher c1, c2;
-	uint8_t h[SHOAL_NOISE_HASHLEN];
+	uint8_t extra[SHOAL_NOISE_HASHLEN];
 	int ret = -1;
 
-	if (shoal_noise_handshake_hash(hs, h) < 0 ||
-	    shoal_noise_split(hs, &c1, &c2) < 0)
+	if (shoal_noise_split_extra(hs, &c1, &c2, (const uint8_t *)KEYS_LABEL,
+				    strlen(KEYS_LABEL), extra) < 0)
 		goto wipe;
 	memcpy(keys->i2r, c1.k, 32);
 	memcpy(keys->r2i, c2.k, 32);
-	from_hash(keys->i2r + 32, 4, h, "shoal salt i2r");
-	from_hash(keys->r2i + 32, 4, h, "shoal salt r2i");
-	from_hash(keys->session, SHOAL_CTL_KEY_LEN, h, "shoal session");
+	memcpy(keys->session, extra, SHOAL_CTL_KEY_LEN);
+	memcpy(keys->i2r + 32, extra + SHOAL_CTL_KEY_LEN, 4);
+	memcpy(keys->r2i + 32, extra + SHOAL_CTL_KEY_LEN + 4, 4);
 	ret = 0;
 wipe:
 	shoal_noise_cipher_wipe(&c1);
 	shoal_noise_cipher_wipe(&c2);
-	sodium_memzero(h, sizeof(h));
+	sodium_memzero(extra, sizeof(extra));
 	return ret;
 }
 
@@ -331,7 +429,7 @@ int shoal_ctl_write_relay(uint8_t *out, size_t size, enum shoal_ctl_type type,
 	header(out, type);
 	shoal_put_be32(out + 4, relay_id);
 	shoal_put_be64(out + 8, counter);
-	mac(out, 16, key);
+	mac(out + 16, out, 16, key, SHOAL_CTL_RELAY_KEY_LEN);
 	return SHOAL_CTL_RELAY_BIND_LEN;
 }
 
@@ -350,5 +448,7 @@ int shoal_ctl_parse_relay(const uint8_t *buf, size_t len,
 bool shoal_ctl_relay_verify(const uint8_t *buf, size_t len,
 			    const uint8_t key[SHOAL_CTL_RELAY_KEY_LEN])
 {
-	return len == SHOAL_CTL_RELAY_BIND_LEN && mac_ok(buf, len, key);
+	return len == SHOAL_CTL_RELAY_BIND_LEN &&
+	       mac_ok(buf, len - SHOAL_CTL_MAC_LEN, key,
+		      SHOAL_CTL_RELAY_KEY_LEN);
 }

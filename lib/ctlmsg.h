@@ -16,7 +16,12 @@
 #include "endpoint.h"
 #include "noise.h"
 
-#define SHOAL_CTL_VERSION 1
+/*
+ * Version 2: session keys and salts from the chaining key, MAC2 and the
+ * cookie reply.  One version for every control packet, the mediator's
+ * UDP messages included.
+ */
+#define SHOAL_CTL_VERSION 2
 
 enum shoal_ctl_type {
 	SHOAL_CTL_INIT = 1,
@@ -24,6 +29,7 @@ enum shoal_ctl_type {
 	SHOAL_CTL_CONFIRM = 3,
 	SHOAL_CTL_PING = 4,
 	SHOAL_CTL_PONG = 5,
+	SHOAL_CTL_COOKIE_REPLY = 6,
 	/* Between a client's tunnel port and the mediator (NAT, relay). */
 	SHOAL_CTL_BINDING = 16,
 	SHOAL_CTL_BINDING_REPLY = 17,
@@ -35,6 +41,8 @@ enum shoal_ctl_type {
 #define SHOAL_CTL_MAC_LEN 16
 #define SHOAL_CTL_KEY_LEN 32
 #define SHOAL_TAI64N_LEN 12
+#define SHOAL_CTL_COOKIE_LEN 16
+#define SHOAL_CTL_COOKIE_NONCE_LEN 24
 
 /* Noise payloads: the sender's inbound SPI, and in INIT a timestamp. */
 #define SHOAL_CTL_INIT_PAYLOAD_LEN (4 + SHOAL_TAI64N_LEN)
@@ -45,21 +53,27 @@ enum shoal_ctl_type {
 /* IK message 2: e, payload (encrypted). */
 #define SHOAL_CTL_NOISE2_LEN (32 + SHOAL_CTL_RESPONSE_PAYLOAD_LEN + 16)
 
-#define SHOAL_CTL_INIT_LEN \
-	(SHOAL_CTL_HDR_LEN + 4 + SHOAL_CTL_NOISE1_LEN + SHOAL_CTL_MAC_LEN)
+/* INIT ends in MAC1 then MAC2; MAC2 is all zero without a cookie. */
+#define SHOAL_CTL_INIT_MAC1_OFF (SHOAL_CTL_HDR_LEN + 4 + SHOAL_CTL_NOISE1_LEN)
+#define SHOAL_CTL_INIT_MAC2_OFF (SHOAL_CTL_INIT_MAC1_OFF + SHOAL_CTL_MAC_LEN)
+#define SHOAL_CTL_INIT_LEN (SHOAL_CTL_INIT_MAC2_OFF + SHOAL_CTL_MAC_LEN)
 #define SHOAL_CTL_RESPONSE_LEN \
 	(SHOAL_CTL_HDR_LEN + 8 + SHOAL_CTL_NOISE2_LEN + SHOAL_CTL_MAC_LEN)
 #define SHOAL_CTL_CONFIRM_LEN (SHOAL_CTL_HDR_LEN + 8 + SHOAL_CTL_MAC_LEN)
 #define SHOAL_CTL_PING_LEN (SHOAL_CTL_HDR_LEN + 4 + 8 + SHOAL_CTL_MAC_LEN)
+#define SHOAL_CTL_COOKIE_REPLY_LEN \
+	(SHOAL_CTL_HDR_LEN + 4 + SHOAL_CTL_COOKIE_NONCE_LEN + \
+	 SHOAL_CTL_COOKIE_LEN + 16)
 #define SHOAL_CTL_MAX_LEN SHOAL_CTL_INIT_LEN
 
 /* The Noise prologue binds the handshake to this protocol version. */
-#define SHOAL_CTL_PROLOGUE "shoal control v1"
+#define SHOAL_CTL_PROLOGUE "shoal control v2"
 
 /*
  * A parsed control packet.  sender_spi is the SPI its sender chose for
  * its inbound SA (INIT, RESPONSE, CONFIRM); receiver_spi the one the
- * receiver chose (RESPONSE, CONFIRM, PING, PONG).
+ * receiver chose (RESPONSE, CONFIRM, PING, PONG; for COOKIE_REPLY the
+ * SPI of the INIT it answers).
  */
 struct shoal_ctl {
 	enum shoal_ctl_type type;
@@ -74,7 +88,8 @@ struct shoal_ctl {
  * RESPONSE, the MAC keyed by the receiver's own public key (mac1_key from
  * shoal_ctl_mac1_key): the cheap test before any Diffie-Hellman.  Returns
  * 0, or -1 (drop it).  PING, PONG and CONFIRM are authenticated later
- * with the session's key, by shoal_ctl_session_verify.
+ * with the session's key, by shoal_ctl_session_verify; an INIT's MAC2 by
+ * shoal_ctl_init_mac2_ok, a COOKIE_REPLY by opening it.
  */
 int shoal_ctl_parse(struct shoal_ctl *m, const uint8_t *buf, size_t len,
 		    const uint8_t mac1_key[SHOAL_CTL_KEY_LEN]);
@@ -106,6 +121,44 @@ int shoal_ctl_write_ping(uint8_t *out, size_t size, enum shoal_ctl_type type,
 bool shoal_ctl_session_verify(const uint8_t *buf, size_t len,
 			      const uint8_t session_key[SHOAL_CTL_KEY_LEN]);
 
+/*
+ * Under load (docs/protocol.md, "Cookies"), a responder answers an INIT
+ * without the right MAC2 with a COOKIE_REPLY instead of doing
+ * Diffie-Hellman.  The cookie is a MAC of the INIT's source address and
+ * port under a secret of the responder's that changes every two minutes,
+ * so only a sender that receives at that address can have one.
+ */
+/* The key of COOKIE_REPLYs from the holder of public_key. */
+void shoal_ctl_cookie_key(uint8_t key[SHOAL_CTL_KEY_LEN],
+			  const uint8_t public_key[32]);
+/* The cookie for a source: keyed BLAKE2b-128 of its address and port. */
+void shoal_ctl_cookie(uint8_t cookie[SHOAL_CTL_COOKIE_LEN],
+		      const uint8_t secret[SHOAL_CTL_KEY_LEN],
+		      const struct shoal_endpoint *from);
+/* Writes a written INIT's MAC2: keyed by cookie, all zero for NULL. */
+void shoal_ctl_init_mac2(uint8_t init[SHOAL_CTL_INIT_LEN],
+			 const uint8_t *cookie);
+/* True when a parsed INIT's MAC2 is the one cookie makes. */
+bool shoal_ctl_init_mac2_ok(const uint8_t init[SHOAL_CTL_INIT_LEN],
+			    const uint8_t cookie[SHOAL_CTL_COOKIE_LEN]);
+/*
+ * The COOKIE_REPLY to an INIT: the cookie sealed (XChaCha20-Poly1305,
+ * random nonce) under cookie_key, the responder's own, with the INIT's
+ * MAC1 as associated data, so that it fits that one INIT.
+ */
+int shoal_ctl_write_cookie_reply(uint8_t *out, size_t size,
+				 const uint8_t init[SHOAL_CTL_INIT_LEN],
+				 const uint8_t cookie[SHOAL_CTL_COOKIE_LEN],
+				 const uint8_t cookie_key[SHOAL_CTL_KEY_LEN]);
+/*
+ * Opens a COOKIE_REPLY to the INIT we sent (its bytes), with the
+ * responder's cookie_key.  0, or -1 when it is not the answer to it.
+ */
+int shoal_ctl_open_cookie_reply(uint8_t cookie[SHOAL_CTL_COOKIE_LEN],
+				const uint8_t *buf, size_t len,
+				const uint8_t init[SHOAL_CTL_INIT_LEN],
+				const uint8_t cookie_key[SHOAL_CTL_KEY_LEN]);
+
 /* The Noise payloads. */
 void shoal_ctl_init_payload(uint8_t out[SHOAL_CTL_INIT_PAYLOAD_LEN],
 			    uint32_t spi, const uint8_t tai64n[SHOAL_TAI64N_LEN]);
@@ -118,8 +171,8 @@ void shoal_tai64n_now(uint8_t out[SHOAL_TAI64N_LEN]);
 
 /*
  * What a finished handshake gives: the two SA keys (ChaCha20 key from the
- * Noise split, salt from the handshake hash) and the session's control
- * key.  i2r is the initiator's outbound SA.
+ * Noise split, salt from the chaining key) and the session's control key
+ * (from the chaining key).  i2r is the initiator's outbound SA.
  */
 struct shoal_ctl_keys {
 	uint8_t i2r[36], r2i[36];

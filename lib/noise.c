@@ -657,7 +657,7 @@ int shoal_noise_split(struct shoal_noise_handshake *hs,
 {
 	uint8_t k1[SHOAL_NOISE_HASHLEN], k2[SHOAL_NOISE_HASHLEN];
 
-	if (!shoal_noise_handshake_done(hs))
+	if (!shoal_noise_handshake_done(hs) || hs->split)
 		return -1;
 	shoal_noise_hkdf(hs->ss.ck, NULL, 0, k1, k2, NULL);
 	shoal_noise_cipher_init(c1, k1);
@@ -669,5 +669,26 @@ int shoal_noise_split(struct shoal_noise_handshake *hs,
 	shoal_noise_cipher_wipe(&hs->ss.cs);
 	sodium_memzero(&hs->s, sizeof(hs->s));
 	sodium_memzero(&hs->e, sizeof(hs->e));
+	hs->split = true;
+	return 0;
+}
+
+int shoal_noise_split_extra(struct shoal_noise_handshake *hs,
+			    struct shoal_noise_cipher *c1,
+			    struct shoal_noise_cipher *c2,
+			    const uint8_t *label, size_t label_len,
+			    uint8_t extra[SHOAL_NOISE_HASHLEN])
+{
+	uint8_t unused[SHOAL_NOISE_HASHLEN];
+
+	if (!shoal_noise_handshake_done(hs) || hs->split || !label ||
+	    !label_len)
+		return -1;
+	shoal_noise_hkdf(hs->ss.ck, label, label_len, extra, unused, NULL);
+	sodium_memzero(unused, sizeof(unused));
+	if (shoal_noise_split(hs, c1, c2) < 0) {
+		sodium_memzero(extra, SHOAL_NOISE_HASHLEN);
+		return -1;
+	}
 	return 0;
 }

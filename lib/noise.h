@@ -57,6 +57,7 @@ struct shoal_noise_handshake {
 	bool has_rs, has_re;
 	bool initiator;
 	bool failed;
+	bool split;	/* Split() has wiped ck: nothing more from it */
 	enum shoal_noise_pattern pattern;
 	unsigned int msg;	/* index of the next handshake message */
 };
@@ -146,5 +147,17 @@ int shoal_noise_handshake_hash(const struct shoal_noise_handshake *hs,
 int shoal_noise_split(struct shoal_noise_handshake *hs,
 		      struct shoal_noise_cipher *c1,
 		      struct shoal_noise_cipher *c2);
+/*
+ * Split(), and from the same final chaining key, before it is wiped, one
+ * more secret: the first output of HKDF(ck, label).  Split's own input is
+ * empty, so a non-empty label keeps extra independent of c1 and c2; the
+ * handshake hash, which anyone who saw the messages can compute, plays
+ * no part.
+ */
+int shoal_noise_split_extra(struct shoal_noise_handshake *hs,
+			    struct shoal_noise_cipher *c1,
+			    struct shoal_noise_cipher *c2,
+			    const uint8_t *label, size_t label_len,
+			    uint8_t extra[SHOAL_NOISE_HASHLEN]);
 
 #endif

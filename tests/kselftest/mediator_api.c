@@ -525,13 +525,16 @@ static bool udp_quiet(int fd, int ms)
 	return udp_wait(fd, buf, sizeof(buf), &from, ms) < 0;
 }
 
-/* BINDING: marker, type 16, version 1, flags, txid, token. */
+/* The control packets' version byte (docs/protocol.md). */
+#define CTL_VERSION 2
+
+/* BINDING: marker, type 16, version, flags, txid, token. */
 static void build_binding(uint8_t out[40], uint8_t flags,
 			  const uint8_t txid[12], const uint8_t *token)
 {
 	memset(out, 0, 40);
 	out[4] = 16;
-	out[5] = 1;
+	out[5] = CTL_VERSION;
 	out[8] = flags;
 	memcpy(out + 12, txid, 12);
 	if (token)
@@ -569,7 +572,7 @@ static int binding(int fd, const char *addr, int port, uint8_t flags,
 			return -1;
 		/* BINDING_REPLY: 4 + 36 bytes, type 17, our txid. */
 		if (n != 40 || buf[0] || buf[1] || buf[2] || buf[3] ||
-		    buf[4] != 17 || buf[5] != 1 || buf[6] || buf[7] ||
+		    buf[4] != 17 || buf[5] != CTL_VERSION || buf[6] || buf[7] ||
 		    memcmp(buf + 28, txid, 12))
 			continue;
 		r->family = buf[8];
@@ -590,7 +593,7 @@ static void build_relay(uint8_t out[36], uint8_t type, uint32_t id,
 
 	memset(out, 0, 36);
 	out[4] = type;
-	out[5] = 1;
+	out[5] = CTL_VERSION;
 	for (i = 0; i < 4; i++)
 		out[8 + i] = (uint8_t)(id >> (24 - 8 * i));
 	for (i = 0; i < 8; i++)
@@ -2402,7 +2405,7 @@ TEST_F(mediator, udp_garbage)
 		udp_send_to(u, "127.0.0.1", port, buf + 4, 36);
 		/* Another version, reserved bits, an unknown flag, type. */
 		build_binding(buf, 0, txid, NULL);
-		buf[5] = 2;
+		buf[5] = CTL_VERSION + 1;
 		udp_send_to(u, "127.0.0.1", port, buf, 40);
 		build_binding(buf, 0, txid, NULL);
 		buf[7] = 1;

@@ -122,6 +122,117 @@ TEST_F(hs, full_handshake_agrees)
 	shoal_noise_handshake_wipe(&hb);
 }
 
+/* BLAKE2b-512 of a || b: Noise's MixHash, as an observer computes it. */
+static void mix_hash(uint8_t h[64], const uint8_t *data, size_t len)
+{
+	crypto_generichash_blake2b_state st;
+
+	crypto_generichash_blake2b_init(&st, NULL, 0, 64);
+	crypto_generichash_blake2b_update(&st, h, 64);
+	crypto_generichash_blake2b_update(&st, data, len);
+	crypto_generichash_blake2b_final(&st, h, 64);
+}
+
+/*
+ * Someone who saw the INIT and the RESPONSE and knows both public keys
+ * has the handshake hash h: it is a hash of public bytes only.  No key
+ * that carries the session's authority may follow from it.  The observer
+ * recomputes h from the wire bytes (and checks it has the real one),
+ * then forges CONFIRM, PING and PONG with every key h yields under the
+ * labels shoal has ever used; none may verify.
+ */
+TEST_F(hs, observer_cannot_forge_session_macs)
+{
+	static const char *const labels[] = {
+		"shoal session", "shoal session v1", "shoal session v2",
+		"shoal control", "shoal salt i2r", "shoal salt r2i",
+	};
+	static const char name[] = "Noise_IK_25519_ChaChaPoly_BLAKE2b";
+	uint8_t payload[SHOAL_CTL_INIT_PAYLOAD_LEN], h[64], real_h[64];
+	uint8_t noise[SHOAL_CTL_NOISE2_LEN], resp[SHOAL_CTL_RESPONSE_LEN];
+	uint8_t forged_key[SHOAL_CTL_KEY_LEN], msg[SHOAL_CTL_PING_LEN];
+	struct shoal_ctl_keys ka, kb;
+	struct shoal_noise_handshake hb;
+	struct shoal_ctl m;
+	size_t len, i;
+
+	ASSERT_EQ(0, shoal_ctl_parse(&m, self->init, sizeof(self->init),
+				     self->b.mac1));
+	ASSERT_EQ(0, start(&hb, false, &self->b, NULL));
+	ASSERT_EQ(0, shoal_noise_read_message(&hb, m.noise, m.noise_len,
+					      payload, sizeof(payload), &len));
+	shoal_ctl_response_payload(payload, 0x5678);
+	ASSERT_EQ(0, shoal_noise_write_message(&hb, payload, 4, noise,
+					       sizeof(noise), &len));
+	ASSERT_EQ(SHOAL_CTL_RESPONSE_LEN,
+		  shoal_ctl_write_response(resp, sizeof(resp), 0x5678, 0x1234,
+					   noise, self->a.mac1));
+	ASSERT_EQ(0, shoal_noise_handshake_hash(&hb, real_h));
+	ASSERT_EQ(0, shoal_ctl_derive(&hb, &kb));
+	ASSERT_EQ(0, shoal_ctl_parse(&m, resp, sizeof(resp), self->a.mac1));
+	ASSERT_EQ(0, shoal_noise_read_message(&self->ha, m.noise, m.noise_len,
+					      payload, sizeof(payload), &len));
+	ASSERT_EQ(0, shoal_ctl_derive(&self->ha, &ka));
+	ASSERT_EQ(0, memcmp(&ka, &kb, sizeof(ka)));
+
+	/* h from the protocol name, the prologue, B's key and the wire. */
+	memset(h, 0, sizeof(h));
+	memcpy(h, name, strlen(name));
+	mix_hash(h, (const uint8_t *)SHOAL_CTL_PROLOGUE,
+		 strlen(SHOAL_CTL_PROLOGUE));
+	mix_hash(h, self->b.pub, 32);
+	mix_hash(h, self->init + 8, 32);		/* e */
+	mix_hash(h, self->init + 8 + 32, 48);		/* s, encrypted */
+	mix_hash(h, self->init + 8 + 80, 32);		/* payload */
+	mix_hash(h, resp + 12, 32);			/* e */
+	mix_hash(h, resp + 12 + 32, 20);		/* payload */
+	ASSERT_EQ(0, memcmp(h, real_h, sizeof(h)));
+
+	for (i = 0; i < sizeof(labels) / sizeof(labels[0]); i++) {
+		crypto_generichash(forged_key, sizeof(forged_key),
+				   (const uint8_t *)labels[i],
+				   strlen(labels[i]), h, sizeof(h));
+		ASSERT_EQ(SHOAL_CTL_CONFIRM_LEN,
+			  shoal_ctl_write_confirm(msg, sizeof(msg), 0x1234,
+						  0x5678, forged_key));
+		EXPECT_FALSE(shoal_ctl_session_verify(msg,
+						      SHOAL_CTL_CONFIRM_LEN,
+						      kb.session))
+			TH_LOG("a CONFIRM keyed by h (\"%s\") verifies",
+			       labels[i]);
+		ASSERT_EQ(SHOAL_CTL_PING_LEN,
+			  shoal_ctl_write_ping(msg, sizeof(msg), SHOAL_CTL_PING,
+					       0x5678, 7, forged_key));
+		EXPECT_FALSE(shoal_ctl_session_verify(msg, sizeof(msg),
+						      kb.session))
+			TH_LOG("a PING keyed by h (\"%s\") verifies",
+			       labels[i]);
+		ASSERT_EQ(SHOAL_CTL_PING_LEN,
+			  shoal_ctl_write_ping(msg, sizeof(msg), SHOAL_CTL_PONG,
+					       0x1234, 7, forged_key));
+		EXPECT_FALSE(shoal_ctl_session_verify(msg, sizeof(msg),
+						      ka.session))
+			TH_LOG("a PONG keyed by h (\"%s\") verifies",
+			       labels[i]);
+		/* Nor may the salts be what h gives. */
+		crypto_generichash(forged_key, 4, (const uint8_t *)labels[i],
+				   strlen(labels[i]), h, sizeof(h));
+		EXPECT_NE(0, memcmp(forged_key, ka.i2r + 32, 4))
+			TH_LOG("salt i2r from h (\"%s\")", labels[i]);
+		EXPECT_NE(0, memcmp(forged_key, ka.r2i + 32, 4))
+			TH_LOG("salt r2i from h (\"%s\")", labels[i]);
+	}
+	/* The real key does verify: the check above can fail. */
+	ASSERT_EQ(SHOAL_CTL_PING_LEN,
+		  shoal_ctl_write_ping(msg, sizeof(msg), SHOAL_CTL_PING,
+				       0x5678, 7, ka.session));
+	EXPECT_TRUE(shoal_ctl_session_verify(msg, sizeof(msg), kb.session));
+	sodium_memzero(forged_key, sizeof(forged_key));
+	shoal_ctl_keys_wipe(&ka);
+	shoal_ctl_keys_wipe(&kb);
+	shoal_noise_handshake_wipe(&hb);
+}
+
 TEST_F(hs, mac1_checked_first)
 {
 	uint8_t bad[SHOAL_CTL_INIT_LEN];
@@ -131,13 +242,121 @@ TEST_F(hs, mac1_checked_first)
 	/* Keyed by the responder's key: anyone else's rejects it. */
 	EXPECT_EQ(-1, shoal_ctl_parse(&m, self->init, sizeof(self->init),
 				      self->a.mac1));
-	for (i = 0; i < sizeof(bad); i++) {
+	for (i = 0; i < SHOAL_CTL_INIT_MAC2_OFF; i++) {
 		memcpy(bad, self->init, sizeof(bad));
 		bad[i] ^= 0x80;
 		EXPECT_EQ(-1, shoal_ctl_parse(&m, bad, sizeof(bad),
 					      self->b.mac1))
 			TH_LOG("byte %zu", i);
 	}
+	/* MAC2 is checked on its own, and only under load. */
+	memcpy(bad, self->init, sizeof(bad));
+	bad[SHOAL_CTL_INIT_MAC2_OFF] ^= 0x80;
+	EXPECT_EQ(0, shoal_ctl_parse(&m, bad, sizeof(bad), self->b.mac1));
+}
+
+static void endpoint4(struct shoal_endpoint *ep, const char *addr,
+		      uint16_t port)
+{
+	memset(ep, 0, sizeof(*ep));
+	ep->in.sin_family = AF_INET;
+	ep->in.sin_port = htons(port);
+	inet_pton(AF_INET, addr, &ep->in.sin_addr);
+	ep->len = sizeof(ep->in);
+}
+
+/*
+ * A cookie goes from B to the sender of an INIT, sealed to that INIT;
+ * the sender's next INIT carries it in MAC2, which B checks against the
+ * source it sees.
+ */
+TEST_F(hs, cookie_round_trip)
+{
+	uint8_t secret[SHOAL_CTL_KEY_LEN], cookie_key[SHOAL_CTL_KEY_LEN];
+	uint8_t wrong_key[SHOAL_CTL_KEY_LEN];
+	uint8_t cookie[SHOAL_CTL_COOKIE_LEN], got[SHOAL_CTL_COOKIE_LEN];
+	uint8_t other[SHOAL_CTL_COOKIE_LEN], init[SHOAL_CTL_INIT_LEN];
+	uint8_t reply[SHOAL_CTL_COOKIE_REPLY_LEN + 1], bad[sizeof(reply)];
+	struct shoal_endpoint from, moved;
+	struct shoal_ctl m;
+	size_t i;
+
+	randombytes_buf(secret, sizeof(secret));
+	endpoint4(&from, "192.0.2.7", 40000);
+	shoal_ctl_cookie(cookie, secret, &from);
+	/* The INIT as written carries no cookie: MAC2 is zero. */
+	for (i = 0; i < SHOAL_CTL_MAC_LEN; i++)
+		EXPECT_EQ(0, self->init[SHOAL_CTL_INIT_MAC2_OFF + i]);
+	EXPECT_FALSE(shoal_ctl_init_mac2_ok(self->init, cookie));
+
+	shoal_ctl_cookie_key(cookie_key, self->b.pub);
+	ASSERT_EQ(SHOAL_CTL_COOKIE_REPLY_LEN,
+		  shoal_ctl_write_cookie_reply(reply, sizeof(reply),
+					       self->init, cookie,
+					       cookie_key));
+	EXPECT_EQ(-1, shoal_ctl_write_cookie_reply(reply,
+						   SHOAL_CTL_COOKIE_REPLY_LEN - 1,
+						   self->init, cookie,
+						   cookie_key));
+	ASSERT_EQ(0, shoal_ctl_parse(&m, reply, SHOAL_CTL_COOKIE_REPLY_LEN,
+				     self->a.mac1));
+	EXPECT_EQ((int)SHOAL_CTL_COOKIE_REPLY, (int)m.type);
+	EXPECT_EQ(0x1234u, m.receiver_spi);
+	ASSERT_EQ(0, shoal_ctl_open_cookie_reply(got, reply,
+						 SHOAL_CTL_COOKIE_REPLY_LEN,
+						 self->init, cookie_key));
+	EXPECT_EQ(0, memcmp(got, cookie, sizeof(cookie)));
+
+	memcpy(init, self->init, sizeof(init));
+	shoal_ctl_init_mac2(init, got);
+	EXPECT_EQ(0, shoal_ctl_parse(&m, init, sizeof(init), self->b.mac1));
+	EXPECT_TRUE(shoal_ctl_init_mac2_ok(init, cookie));
+	/* Another source port, another cookie: a spoofer gets nothing. */
+	moved = from;
+	moved.in.sin_port = htons(40001);
+	shoal_ctl_cookie(other, secret, &moved);
+	EXPECT_FALSE(shoal_ctl_init_mac2_ok(init, other));
+	/* The same IPv4 source seen on a dual-stack socket: one cookie. */
+	memset(&moved, 0, sizeof(moved));
+	moved.in6.sin6_family = AF_INET6;
+	moved.in6.sin6_port = htons(40000);
+	inet_pton(AF_INET6, "::ffff:192.0.2.7", &moved.in6.sin6_addr);
+	moved.len = sizeof(moved.in6);
+	shoal_ctl_cookie(other, secret, &moved);
+	EXPECT_EQ(0, memcmp(other, cookie, sizeof(cookie)));
+	/* A new secret (every two minutes) ends the cookie. */
+	secret[0] ^= 1;
+	shoal_ctl_cookie(other, secret, &from);
+	EXPECT_FALSE(shoal_ctl_init_mac2_ok(init, other));
+
+	/* The reply fits only the INIT it answers, under B's key. */
+	memcpy(init, self->init, sizeof(init));
+	init[SHOAL_CTL_INIT_MAC1_OFF] ^= 1;
+	EXPECT_EQ(-1, shoal_ctl_open_cookie_reply(got, reply,
+						  SHOAL_CTL_COOKIE_REPLY_LEN,
+						  init, cookie_key));
+	memcpy(init, self->init, sizeof(init));
+	init[4] ^= 1;
+	EXPECT_EQ(-1, shoal_ctl_open_cookie_reply(got, reply,
+						  SHOAL_CTL_COOKIE_REPLY_LEN,
+						  init, cookie_key));
+	shoal_ctl_cookie_key(wrong_key, self->a.pub);
+	EXPECT_EQ(-1, shoal_ctl_open_cookie_reply(got, reply,
+						  SHOAL_CTL_COOKIE_REPLY_LEN,
+						  self->init, wrong_key));
+	for (i = 0; i < SHOAL_CTL_COOKIE_REPLY_LEN; i++) {
+		memcpy(bad, reply, sizeof(bad));
+		bad[i] ^= 0x01;
+		EXPECT_EQ(-1, shoal_ctl_open_cookie_reply(
+				      got, bad, SHOAL_CTL_COOKIE_REPLY_LEN,
+				      self->init, cookie_key))
+			TH_LOG("byte %zu", i);
+	}
+	EXPECT_EQ(-1, shoal_ctl_open_cookie_reply(got, reply,
+						  SHOAL_CTL_COOKIE_REPLY_LEN + 1,
+						  self->init, cookie_key));
+	EXPECT_EQ(-1, shoal_ctl_parse(&m, reply, SHOAL_CTL_COOKIE_REPLY_LEN - 1,
+				      self->a.mac1));
 }
 
 TEST_F(hs, lengths_and_header)
@@ -189,7 +408,7 @@ TEST(binding_round_trip)
 			  shoal_ctl_write_binding(buf, sizeof(buf), &b));
 		/* The wire layout of docs/protocol.md, byte for byte. */
 		EXPECT_EQ(SHOAL_CTL_BINDING, buf[0]);
-		EXPECT_EQ(1, buf[1]);
+		EXPECT_EQ(2, buf[1]);
 		EXPECT_EQ(0, buf[2] | buf[3] | buf[5] | buf[6] | buf[7]);
 		EXPECT_EQ(flags[i], buf[4]);
 		EXPECT_EQ(0, memcmp(buf + 8, b.txid, 12));
@@ -226,7 +445,7 @@ TEST(binding_rejects)
 	buf[0] = SHOAL_CTL_BINDING_REPLY;
 	EXPECT_EQ(-1, shoal_ctl_parse_binding(&b, buf, SHOAL_CTL_BINDING_LEN));
 	memcpy(buf, good, sizeof(buf));
-	buf[1] = 2;
+	buf[1] = 1;
 	EXPECT_EQ(-1, shoal_ctl_parse_binding(&b, buf, SHOAL_CTL_BINDING_LEN));
 	memcpy(buf, good, sizeof(buf));
 	buf[2] = 1;
@@ -288,7 +507,7 @@ TEST(binding_reply_round_trip)
 	ASSERT_EQ(SHOAL_CTL_BINDING_REPLY_LEN,
 		  shoal_ctl_write_binding_reply(buf, sizeof(buf), &r));
 	EXPECT_EQ(SHOAL_CTL_BINDING_REPLY, buf[0]);
-	EXPECT_EQ(1, buf[1]);
+	EXPECT_EQ(2, buf[1]);
 	EXPECT_EQ(0, buf[2] | buf[3]);
 	EXPECT_EQ(4, buf[4]);
 	EXPECT_EQ(r.flags, buf[5]);
@@ -415,7 +634,7 @@ TEST(relay_round_trip)
 						0xa1b2c3d4,
 						0x0102030405060708ULL, key));
 		EXPECT_EQ(types[i], buf[0]);
-		EXPECT_EQ(1, buf[1]);
+		EXPECT_EQ(2, buf[1]);
 		EXPECT_EQ(0, buf[2] | buf[3]);
 		EXPECT_EQ(0xa1, buf[4]);
 		EXPECT_EQ(0xd4, buf[7]);
