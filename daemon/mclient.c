@@ -442,7 +442,8 @@ static void put_lan_candidates(struct mclient *m, struct shoal_tlv_writer *w)
 	struct shoal_endpoint ep;
 	struct ifaddrs *ifa, *i;
 	unsigned int n = 0;
-	uint8_t v[MED_ENDPOINT_MAX];
+	uint8_t v[MED_ENDPOINT_MAX], addr[16];
+	int family;
 
 	if (getifaddrs(&ifa) < 0)
 		return;
@@ -457,13 +458,14 @@ static void put_lan_candidates(struct mclient *m, struct shoal_tlv_writer *w)
 			ep.len = sizeof(ep.in);
 		} else if (i->ifa_addr->sa_family == AF_INET6) {
 			memcpy(&ep.in6, i->ifa_addr, sizeof(ep.in6));
-			if (IN6_IS_ADDR_LINKLOCAL(&ep.in6.sin6_addr))
-				continue;
 			ep.len = sizeof(ep.in6);
 		} else {
 			continue;
 		}
 		with_port(&ep, m->d->dp->listen_port);
+		/* Only what a peer could reach us on (the mediator checks). */
+		if (!shoal_candidate_usable(&ep, true, &family, addr))
+			continue;
 		shoal_tlv_put(w, MED_A_ENDPOINT, v, ep_to_attr(v, &ep));
 		n++;
 	}
@@ -695,6 +697,55 @@ static void forget_peer(struct mclient *m, struct shoald_peer *p)
 	shoald_peer_remove(m->d, p);
 }
 
+/* Whether an interface of this host has an IPv4 link-local address. */
+static bool on_link_local(struct mclient *m)
+{
+	static const uint8_t ll[4] = { 169, 254, 0, 0 };
+	struct ifaddrs *ifa, *i;
+	bool found = false;
+
+	if (getifaddrs(&ifa) < 0)
+		return false;
+	for (i = ifa; i && !found; i = i->ifa_next)
+		found = i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
+			strcmp(i->ifa_name, m->d->dp->ifname) &&
+			shoal_addr_in(4, (const uint8_t *)&((const struct
+				sockaddr_in *)(const void *)i->ifa_addr)->sin_addr,
+				      ll, 16);
+	freeifaddrs(ifa);
+	return found;
+}
+
+/*
+ * A candidate of a peer's to send handshakes to, again and again while
+ * punching: the mediator should have dropped the others, but its word
+ * is not taken for it.  Not loopback, multicast, broadcast, unspecified
+ * or IPv6 link-local; IPv4 link-local only when this host is on such a
+ * link; and nothing inside our own overlay network, which would send
+ * handshakes through the tunnels themselves.  *ll_known caches
+ * on_link_local over one PEER_UP.
+ */
+static bool candidate_ok(struct mclient *m, const struct shoal_endpoint *ep,
+			 int *ll_known)
+{
+	uint8_t addr[16];
+	int family;
+
+	if (!shoal_candidate_usable(ep, true, &family, addr))
+		return false;
+	if (family == 4 && shoal_addr_kind(4, addr) == SHOAL_ADDR_LINK_LOCAL) {
+		if (*ll_known < 0)
+			*ll_known = on_link_local(m);
+		if (!*ll_known)
+			return false;
+	}
+	if (family == 4 && m->has_v4 && shoal_addr_in(4, addr, m->v4,
+						      m->v4_len))
+		return false;
+	return !(family == 6 && m->has_v6 &&
+		 shoal_addr_in(6, addr, m->v6, m->v6_len));
+}
+
 static void on_peer_up(struct mclient *m, const struct shoal_tlv_msg *msg)
 {
 	struct shoal_endpoint cand[SHOALD_MAX_CANDIDATES];
@@ -707,6 +758,7 @@ static void on_peer_up(struct mclient *m, const struct shoal_tlv_msg *msg)
 	uint8_t mac[6];
 	bool has_mac = false;
 	double now = shoald_now();
+	int ll_known = -1;
 
 	if (!shoal_tlv_find(msg, MED_A_PEER, &peer))
 		return;
@@ -740,7 +792,8 @@ static void on_peer_up(struct mclient *m, const struct shoal_tlv_msg *msg)
 			break;
 		case MED_A_ENDPOINT:
 			if (n < SHOALD_MAX_CANDIDATES &&
-			    ep_from_attr(&cand[n], a.value, a.len) == 0)
+			    ep_from_attr(&cand[n], a.value, a.len) == 0 &&
+			    candidate_ok(m, &cand[n], &ll_known))
 				n++;
 			break;
 		}

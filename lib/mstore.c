@@ -1176,6 +1176,17 @@ void mstore_ula_prefix(const struct mstore *s, struct in6_addr *prefix)
 	memcpy(prefix->s6_addr, s->ula, ULA_LEN);
 }
 
+void mstore_pool(const struct mstore *s, struct in_addr *base,
+		 unsigned int *prefix_len)
+{
+	/* pool_first and pool_last leave out the network and broadcast. */
+	uint32_t size = s->pool_last - s->pool_first + 3;
+
+	base->s_addr = htonl(s->pool_first - 1);
+	for (*prefix_len = 32; size > 1; size >>= 1)
+		(*prefix_len)--;
+}
+
 /* --- clients ------------------------------------------------------- */
 
 /* Candidate n of a value derived from the public key. */

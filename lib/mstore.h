@@ -170,6 +170,9 @@ const char *mstore_last_error(const struct mstore *s);
 
 /* The /48 every client's IPv6 address is in (the rest zero). */
 void mstore_ula_prefix(const struct mstore *s, struct in6_addr *prefix);
+/* The IPv4 pool: its network address and prefix length. */
+void mstore_pool(const struct mstore *s, struct in_addr *base,
+		 unsigned int *prefix_len);
 
 /*
  * Logs in the holder of pubkey.  A new client gets a free IPv4 address of

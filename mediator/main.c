@@ -457,7 +457,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	/* mstore's default pool, 100.64.0.0/10: see mstore_options. */
-	srv.pool_prefix = 10;
+	mstore_pool(srv.store, &srv.pool_base, &srv.pool_prefix);
 	ret = server_open(&srv, (const struct sockaddr *)&ss, ss_len,
 			  o.probe ? (const struct sockaddr *)&probe : NULL,
 			  probe_len, relay_lo, relay_hi);

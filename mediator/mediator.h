@@ -22,7 +22,17 @@
 #include "tlv.h"
 
 #define MED_MAX_CONNS 20000
+/* LAN candidates kept of a LOGIN's: the first ones, the client's best. */
 #define MED_MAX_ENDPOINTS 8
+/*
+ * A client's peers hear it come (again) at most so often: a burst of
+ * MED_ANNOUNCE_BURST, then one each MED_ANNOUNCE_EVERY_MS.  Logging in
+ * again and again with new candidates cannot make every peer punch
+ * towards them again and again.
+ */
+#define MED_ANNOUNCE_BURST 4
+#define MED_ANNOUNCE_EVERY_MS 5000
+#define MED_ANNOUNCE_BUCKETS 1024
 /* Requests are small; a bigger frame is refused from its length alone. */
 #define MED_RECV_LIMIT 8192
 /*
@@ -132,11 +142,13 @@ struct conn {
 	 */
 	struct pw_job *pw;
 	/*
-	 * announced: its peers have been told it is online (by this
-	 * connection, or by the one it replaced), so they hear when it goes.
+	 * announced: it counts as online (present) for its peers' requests
+	 * and events.  told: its peers have been told it is online (by this
+	 * connection, or by the one it replaced), so they hear when it goes;
+	 * not yet while its announcement waits for its rate (announce_due).
 	 * pending: waiting for a BINDING, at most until announce_at.
 	 */
-	bool announced, pending, has_token, has_public;
+	bool announced, told, pending, has_token, has_public;
 	uint8_t down_reason;		/* what to tell peers when reaped */
 	int64_t deadline;		/* CLOCK_MONOTONIC seconds */
 	struct sockaddr_storage addr;
@@ -156,6 +168,11 @@ struct conn {
 	bool has_tcp_ep;
 	unsigned int n_endpoints;	/* LAN candidates */
 	struct med_endpoint ep[MED_MAX_ENDPOINTS];
+	/*
+	 * Its peers are to hear of it then (ms; 0: not waiting): a
+	 * client's announcements are rate-limited (presence.c).
+	 */
+	int64_t announce_due;
 };
 
 enum med_udp_role {
@@ -213,6 +230,14 @@ struct pw_network {
 	struct pw_network *next;
 	char name[MSTORE_NAME_MAX + 1];	/* lower case */
 	struct med_rate rate;
+};
+
+/* A client's announcements: a token bucket (presence.c). */
+struct med_announce {
+	struct med_announce *next;
+	int64_t id;
+	double tokens;
+	int64_t at;			/* ms: tokens as of then */
 };
 
 /* A source: an IPv4 address, or an IPv6 /64 (the rest zero). */
@@ -317,6 +342,7 @@ struct server {
 	int epfd, listen_fd, timer_fd, signal_fd;
 	uint8_t priv[32], pub[32];
 	struct mstore *store;
+	struct in_addr pool_base;	/* the IPv4 pool, for candidates */
 	unsigned int pool_prefix;
 	struct conn *conns;
 	unsigned int n_conns, max_conns;
@@ -343,6 +369,8 @@ struct server {
 	struct pw_client *pw_clients[MED_PW_BUCKETS];
 	struct pw_network *pw_networks[MED_PW_BUCKETS];
 	struct pw_queue pw;
+
+	struct med_announce *announce[MED_ANNOUNCE_BUCKETS];
 
 	struct med_limits lim;
 	struct med_sources sources;
@@ -513,9 +541,15 @@ void peerset_free(struct peerset *ps);
 void presence_login(struct server *srv, struct conn *c, bool announce);
 /*
  * Login completes (a BINDING, or the wait is over): c is announced, to
- * the peers too if it is new to them or what they know of it changed.
+ * the peers too if it is new to them or what they know of it changed,
+ * now or, past its rate, at c->announce_due.
  */
 void presence_complete(struct server *srv, struct conn *c);
+/* c->announce_due has come: its peers hear of it, if its rate allows. */
+void presence_due(struct server *srv, struct conn *c);
+/* Forgets the rates of clients that have not announced for long. */
+void presence_tick(struct server *srv, int64_t now_ms);
+void presence_free(struct server *srv);
 /* Each online peer of c gets PEER_DOWN for c. */
 void presence_down(struct server *srv, struct conn *c, uint8_t reason);
 /*

@@ -22,6 +22,7 @@
 
 #include <sodium.h>
 
+#include "endpoint.h"
 #include "mediator.h"
 
 /*
@@ -325,13 +326,39 @@ static int get_nick(const struct request *r, char *nick)
 }
 
 /*
+ * Whether a LAN candidate is one peers may be sent to: every peer sends
+ * handshakes to each, again and again while punching, so a member must
+ * not be able to aim them at loopback, multicast, broadcast, nowhere, a
+ * link-local address it cannot be reached on (IPv6: no scope; IPv4:
+ * only peers behind the same address get it, presence.c), or into the
+ * overlay network this server hands out.
+ */
+static bool candidate_ok(struct server *srv, const struct med_endpoint *e)
+{
+	enum shoal_addr_kind kind = shoal_addr_kind(e->family, e->addr);
+	struct in6_addr ula;
+
+	if (kind == SHOAL_ADDR_UNUSABLE ||
+	    (kind == SHOAL_ADDR_LINK_LOCAL && e->family == 6))
+		return false;
+	if (e->family == 4)
+		return !shoal_addr_in(4, e->addr,
+				      (const uint8_t *)&srv->pool_base,
+				      srv->pool_prefix);
+	mstore_ula_prefix(srv->store, &ula);
+	return !shoal_addr_in(6, e->addr, ula.s6_addr, 48);
+}
+
+/*
  * The candidates peers get: the client's public tunnel endpoint once a
  * BINDING told us (udp.c), else the address this connection comes from
  * with the client's tunnel port (right behind a port-preserving NAT);
- * then the LAN candidates the client named.  Everything is read before
- * anything changes, so a malformed LOGIN leaves the connection as it was.
+ * then the LAN candidates the client named that candidate_ok takes, the
+ * first MED_MAX_ENDPOINTS of them.  Everything is read before anything
+ * changes, so a malformed LOGIN leaves the connection as it was.
  */
-static int read_endpoints(const struct request *r, struct conn *c)
+static int read_endpoints(struct server *srv, const struct request *r,
+			  struct conn *c)
 {
 	struct med_endpoint lan[MED_MAX_ENDPOINTS], e;
 	struct shoal_tlv_iter it;
@@ -350,6 +377,8 @@ static int read_endpoints(const struct request *r, struct conn *c)
 		if (shoal_med_endpoint_get(a.value, a.len, &e.family, e.addr,
 					   &e.port) < 0)
 			return MSTORE_E_INVALID;
+		if (!candidate_ok(srv, &e))
+			continue;
 		for (i = 0; i < n; i++)
 			if (!memcmp(&lan[i], &e, sizeof(e)))
 				break;
@@ -403,7 +432,7 @@ static void do_login(struct server *srv, struct conn *c, struct request *r)
 	}
 	if (is_new)
 		source_new_client_made(srv, c);
-	rc = read_endpoints(r, c);
+	rc = read_endpoints(srv, r, c);
 	if (rc < 0) {
 		reply(srv, c, r, rc);
 		return;
@@ -418,11 +447,12 @@ static void do_login(struct server *srv, struct conn *c, struct request *r)
 	old = online_find(srv, cl.id);
 	if (old && old != c) {
 		c->announced = old->announced;
+		c->told = old->told;
 		memcpy(c->view, old->view, sizeof(c->view));
 		online_remove(srv, old);
 		pending_remove(srv, old);
 		old->logged_in = false;
-		old->announced = false;
+		old->announced = old->told = false;
 		conn_kill(srv, old, MED_DOWN_NONE);
 	}
 	if (c->logged_in)

@@ -444,9 +444,13 @@ static void server_tick(struct server *srv)
 	int64_t now = server_now(), now_ms = server_now_ms();
 	struct conn *c;
 
-	for (c = srv->conns; c; c = c->next)
+	for (c = srv->conns; c; c = c->next) {
 		if (!c->dead && now >= c->deadline)
 			conn_kill(srv, c, MED_DOWN_LOST);
+		else if (!c->dead && c->logged_in && c->announce_due &&
+			 now_ms >= c->announce_due)
+			presence_due(srv, c);
+	}
 	/* No BINDING came (UDP blocked, an old client): announce anyway. */
 	while ((c = srv->pending_head) && c->announce_at <= now_ms) {
 		pending_remove(srv, c);
@@ -457,6 +461,7 @@ static void server_tick(struct server *srv)
 	pw_tick(srv, now_ms);
 	pwhash_tick(srv);
 	sources_tick(srv, now_ms);
+	presence_tick(srv, now_ms);
 	expire_tick(srv);
 }
 
@@ -534,8 +539,7 @@ int server_open(struct server *srv, const struct sockaddr *addr,
 	if (addr->sa_family == AF_INET6)
 		setsockopt(srv->listen_fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero,
 			   sizeof(zero));
-	if (bind(srv->listen_fd, addr, addr_len) < 0 ||
-	    listen(srv->listen_fd, 4096) < 0)
+	if (bind(srv->listen_fd, addr, addr_len) < 0)
 		return -errno;
 
 	sigemptyset(&mask);
@@ -562,7 +566,15 @@ int server_open(struct server *srv, const struct sockaddr *addr,
 	ret = udp_open(srv, probe, probe_len);
 	if (ret < 0)
 		return ret;
-	return relay_open(srv, relay_lo, relay_hi);
+	ret = relay_open(srv, relay_lo, relay_hi);
+	if (ret < 0)
+		return ret;
+	/*
+	 * Last: once a connection is accepted, everything else serves too
+	 * (NAT discovery on UDP), which is how a service manager or a test
+	 * can tell that the server is up.
+	 */
+	return listen(srv->listen_fd, 4096) < 0 ? -errno : 0;
 }
 
 /* Runs until SIGINT or SIGTERM; returns the exit status. */
@@ -653,6 +665,7 @@ void server_close(struct server *srv)
 	relay_close(srv);
 	udp_close(srv);
 	pw_free(srv);
+	presence_free(srv);
 	sources_free(srv);
 	deny_free(&srv->deny);
 	if (srv->epfd >= 0)

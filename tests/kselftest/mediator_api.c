@@ -72,6 +72,9 @@ struct event {
 	/* PEER_UP: the first ENDPOINT; RELAY: the relay's. */
 	uint8_t ep[19];
 	int ep_len;
+	/* PEER_UP: every ENDPOINT, the first MAX_EPS of them. */
+	uint8_t eps[16][19];
+	int eps_len[16];
 	/* RELAY */
 	uint32_t relay_id;
 	uint8_t relay_key[32];
@@ -83,6 +86,10 @@ struct client {
 	struct shoal_channel ch;
 	/* Its "tunnel port": where its BINDINGs come from. */
 	int udp;
+	/* The LAN candidates its LOGIN names (ENDPOINT values); none set: one. */
+	const uint8_t (*lan)[19];
+	const int *lan_len;
+	int n_lan;
 	uint8_t token[16];
 	bool has_token;
 	uint8_t probe[19];
@@ -294,6 +301,14 @@ static bool file_has(const char *path, const char *needle)
 	return strstr(buf, needle) != NULL;
 }
 
+/* file_has within ms: the server writes a moment after it accepts. */
+static bool file_has_within(const char *path, const char *needle, int ms)
+{
+	for (; ms > 0 && !file_has(path, needle); ms -= 20)
+		sleep_ms(20);
+	return file_has(path, needle);
+}
+
 /* Its exit status on SIGTERM, or -1 if it died otherwise. */
 static int stop_server(pid_t pid)
 {
@@ -422,10 +437,15 @@ static void parse_event(struct client *c, const struct shoal_tlv_msg *m)
 			memcpy(e->ipv6, a.value, 17);
 		else if (a.type == A_MAC && a.len == 6)
 			memcpy(e->mac, a.value, 6);
-		else if (a.type == A_ENDPOINT && !e->n_endpoints++ &&
-			 a.len <= 19) {
-			memcpy(e->ep, a.value, a.len);
-			e->ep_len = a.len;
+		else if (a.type == A_ENDPOINT && a.len <= 19) {
+			if (e->n_endpoints < 16) {
+				memcpy(e->eps[e->n_endpoints], a.value, a.len);
+				e->eps_len[e->n_endpoints] = a.len;
+			}
+			if (!e->n_endpoints++) {
+				memcpy(e->ep, a.value, a.len);
+				e->ep_len = a.len;
+			}
 		}
 	}
 }
@@ -634,12 +654,16 @@ static int32_t login_opt(struct client *c, const char *nick,
 	struct shoal_tlv_attr a;
 	struct breply r;
 	uint8_t ep[7] = { 4, 192, 168, 1, 10, 0xca, 0x6c };
+	int i;
 
 	req_start(c, &w, T_LOGIN);
 	if (nick)
 		shoal_tlv_put_str(&w, A_NICKNAME, nick);
 	shoal_tlv_put_u16(&w, A_TUNNEL_PORT, 51820);
-	shoal_tlv_put(&w, A_ENDPOINT, ep, sizeof(ep));
+	if (!c->n_lan)
+		shoal_tlv_put(&w, A_ENDPOINT, ep, sizeof(ep));
+	for (i = 0; i < c->n_lan; i++)
+		shoal_tlv_put(&w, A_ENDPOINT, c->lan[i], (size_t)c->lan_len[i]);
 	memset(li, 0, sizeof(*li));
 	li->result = req_finish(c, &w);
 	if (li->result)
@@ -914,14 +938,14 @@ TEST_F(mediator, first_start)
 	snprintf(line, sizeof(line), "shoal login 127.0.0.1:%d %s\n",
 		 self->port, b64);
 	snprintf(path, sizeof(path), "%s/stdout", self->dir);
-	EXPECT_TRUE(file_has(path, line));
+	EXPECT_TRUE(file_has_within(path, line, 2000));
 
 	/* The second start keeps the key. */
 	restart(_metadata, self);
 	ASSERT_EQ(0, read_server_key(self->dir, pub));
 	EXPECT_EQ(0, memcmp(pub, self->spub, 32));
 	EXPECT_TRUE(file_has(path, line));
-	EXPECT_TRUE(file_has(path, "loaded its key"));
+	EXPECT_TRUE(file_has_within(path, "loaded its key", 2000));
 }
 
 TEST_F(mediator, login_stable)
@@ -1783,7 +1807,7 @@ TEST_F_TIMEOUT(mediator, deny_list, 30)
 				"  10.0.0.0/8   # a whole network\n\n"
 				"2001:db8::/32\n"));
 	restart_args(_metadata, self, args);
-	EXPECT_TRUE(file_has(errpath, "3 address ranges denied"));
+	EXPECT_TRUE(file_has_within(errpath, "3 address ranges denied", 2000));
 	x->src = "127.0.0.5";
 	y->src = "127.0.0.6";
 	z->src = "127.0.0.7";
@@ -1870,6 +1894,164 @@ TEST_F_TIMEOUT(mediator, expiry, 30)
 	ASSERT_EQ(0, login(self->b, NULL, &lb2));
 	EXPECT_EQ(0, memcmp(&lb, &lb2, sizeof(lb)));
 	client_free(d);
+}
+
+/* An ENDPOINT value from text and port: its length, or 0. */
+static int ep_value(uint8_t out[19], const char *addr, int port)
+{
+	int alen;
+
+	if (inet_pton(AF_INET, addr, out + 1) == 1) {
+		out[0] = 4;
+		alen = 4;
+	} else if (inet_pton(AF_INET6, addr, out + 1) == 1) {
+		out[0] = 6;
+		alen = 16;
+	} else {
+		return 0;
+	}
+	out[1 + alen] = (uint8_t)(port >> 8);
+	out[2 + alen] = (uint8_t)port;
+	return 3 + alen;
+}
+
+/* Whether a PEER_UP carries the ENDPOINT of addr and port. */
+static bool carries(const struct event *e, const char *addr, int port)
+{
+	uint8_t v[19];
+	int len = ep_value(v, addr, port), i;
+
+	for (i = 0; i < e->n_endpoints && i < 16; i++)
+		if (e->eps_len[i] == len && !memcmp(e->eps[i], v, (size_t)len))
+			return true;
+	return false;
+}
+
+/*
+ * LAN candidates that would make every peer send handshakes nowhere
+ * useful (loopback, multicast, broadcast, unspecified, IPv6 link-local,
+ * the overlay itself) are dropped; IPv4 link-local ones go only to peers
+ * behind the same address; at most 8 are kept.
+ */
+TEST_F(mediator, lan_candidates_checked)
+{
+	static const char *const given[] = {
+		"127.0.0.1", "0.0.0.0", "224.0.0.1", "255.255.255.255",
+		"240.1.2.3", "::1", "::", "ff02::1", "fe80::1",
+		"::ffff:10.0.0.1", "100.64.0.9", "ULA",
+		"169.254.1.1", "192.168.1.10", "2001:db8::5", "198.51.100.9",
+		"10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5",
+	};
+	enum { N = sizeof(given) / sizeof(given[0]), BAD = 12 };
+	static uint8_t lan[N][19];
+	static int lan_len[N];
+	char ula[INET6_ADDRSTRLEN];
+	struct login_info la, l;
+	struct event e;
+	int i;
+
+	self->c->src = "127.0.0.3";
+	ASSERT_EQ(0, client_connect(self->a, self->port, self->spub));
+	ASSERT_EQ(0, client_connect(self->b, self->port, self->spub));
+	ASSERT_EQ(0, client_connect(self->c, self->port, self->spub));
+	ASSERT_EQ(0, login(self->a, "alice", &la));
+	ASSERT_EQ(0, login(self->c, "carol", &l));
+	/* An address in the server's own /48 (alice's, another host). */
+	la.ipv6[15] ^= 1;
+	inet_ntop(AF_INET6, la.ipv6, ula, sizeof(ula));
+	for (i = 0; i < N; i++) {
+		lan_len[i] = ep_value(lan[i], strcmp(given[i], "ULA") ?
+				      given[i] : ula, 5000 + i);
+		ASSERT_LT(0, lan_len[i]) TH_LOG("%s", given[i]);
+	}
+	self->b->lan = lan;
+	self->b->lan_len = lan_len;
+	self->b->n_lan = N;
+	ASSERT_EQ(0, login(self->b, "bob", &l));
+	ASSERT_EQ(0, req(self->a, T_CREATE, "lan", NULL, NULL, false));
+	ASSERT_EQ(0, req(self->c, T_JOIN, "lan", NULL, NULL, false));
+	ASSERT_EQ(0, req(self->b, T_JOIN, "lan", NULL, NULL, false));
+
+	/* alice is behind bob's address: the link-local one too. */
+	ASSERT_EQ(0, wait_event(self->a, T_PEER_UP, self->b->pub, TIMEOUT_MS,
+				&e));
+	for (i = 0; i < BAD; i++)
+		EXPECT_FALSE(carries(&e, strcmp(given[i], "ULA") ?
+				     given[i] : ula, 5000 + i))
+			TH_LOG("%s", given[i]);
+	EXPECT_TRUE(carries(&e, "169.254.1.1", 5012));
+	EXPECT_TRUE(carries(&e, "192.168.1.10", 5013));
+	EXPECT_TRUE(carries(&e, "2001:db8::5", 5014));
+	EXPECT_TRUE(carries(&e, "198.51.100.9", 5015));
+	EXPECT_TRUE(carries(&e, "10.0.0.4", 5019));
+	/* The first is where its BINDING came from; then 8 at most. */
+	EXPECT_FALSE(carries(&e, "10.0.0.5", 5020));
+	EXPECT_EQ(9, e.n_endpoints);
+	/* carol is not. */
+	ASSERT_EQ(0, wait_event(self->c, T_PEER_UP, self->b->pub, TIMEOUT_MS,
+				&e));
+	EXPECT_FALSE(carries(&e, "169.254.1.1", 5012));
+	EXPECT_TRUE(carries(&e, "192.168.1.10", 5013));
+	EXPECT_EQ(8, e.n_endpoints);
+}
+
+/* PEER_UPs about b at a: how many arrive within ms (others kept). */
+static int count_ups(struct client *a, const uint8_t *key, int ms,
+		     struct event *last)
+{
+	int n = 0;
+
+	while (!wait_event(a, T_PEER_UP, key, ms, last)) {
+		n++;
+		ms = 50;
+	}
+	return n;
+}
+
+/*
+ * A client that logs in again and again with new candidates is not
+ * announced again and again: its peers hear of it in a burst of 4, then
+ * once every 5 s, the newest of what it said.
+ */
+TEST_F_TIMEOUT(mediator, announce_rate_limited, 40)
+{
+	static uint8_t lan[10][1][19];
+	static int lan_len[1];
+	struct login_info l;
+	struct event e;
+	double t0;
+	int i, ups = 0, downs = 0;
+
+	ASSERT_EQ(0, client_connect(self->a, self->port, self->spub));
+	ASSERT_EQ(0, client_connect(self->b, self->port, self->spub));
+	ASSERT_EQ(0, login(self->a, "alice", &l));
+	ASSERT_EQ(0, req(self->a, T_CREATE, "lan", NULL, NULL, false));
+	/* One announcement, the first of four. */
+	ASSERT_EQ(0, login(self->b, "bob", &l));
+	ASSERT_EQ(0, req(self->b, T_JOIN, "lan", NULL, NULL, false));
+	ASSERT_EQ(0, wait_event(self->a, T_PEER_UP, self->b->pub, TIMEOUT_MS,
+				NULL));
+
+	t0 = now_s();
+	for (i = 0; i < 10; i++) {
+		lan_len[0] = ep_value(lan[i][0], "192.168.7.7", 6000 + i);
+		self->b->lan = lan[i];
+		self->b->lan_len = lan_len;
+		self->b->n_lan = 1;
+		ASSERT_EQ(0, client_connect(self->b, self->port, self->spub));
+		ASSERT_EQ(0, login(self->b, NULL, &l));
+	}
+	/* What alice heard meanwhile, and in the second after. */
+	ups = count_ups(self->a, self->b->pub, 1000, &e);
+	while (!wait_event(self->a, T_PEER_DOWN, self->b->pub, 10, NULL))
+		downs++;
+	TH_LOG("10 logins in %.2f s: alice heard %d PEER_UP, %d PEER_DOWN",
+	       now_s() - t0, ups, downs);
+	EXPECT_GE(3, ups);
+	EXPECT_GE(4, downs);
+	/* The last word comes at the rate's pace: the newest candidate. */
+	ASSERT_EQ(0, wait_event(self->a, T_PEER_UP, self->b->pub, 7000, &e));
+	EXPECT_TRUE(carries(&e, "192.168.7.7", 6009));
 }
 
 /* ----- NAT discovery ----- */
