@@ -119,6 +119,13 @@ struct mclient {
 	char address[SHOAL_CONFIG_MAX_HOSTPORT + 1];
 	uint8_t server_key[32];
 	char nickname[SHOAL_CONFIG_MAX_NICK + 1];
+	/*
+	 * [Mediator] AddressRanges: where the addresses a mediator assigns,
+	 * ours and our peers', must lie.  A mediator is trusted with whom
+	 * we meet, not with our routing table.
+	 */
+	struct shoal_prefix ranges[SHOAL_CONFIG_MAX_ADDRS];
+	unsigned int n_ranges;
 
 	int fd;
 	bool connecting, login_sent, logged_in;
@@ -504,6 +511,34 @@ static int32_t result_of(const struct shoal_tlv_msg *msg, char *text,
 	return (int32_t)v;
 }
 
+/*
+ * An IPV4 or IPV6 attribute's address and prefix length as a prefix, if
+ * it lies in the AddressRanges: true.  Else false and a line that says
+ * what was refused (what is the peer's, or NULL for ours).
+ */
+static bool in_ranges(const struct mclient *m, int family,
+		      const uint8_t *value, const char *whose)
+{
+	struct shoal_prefix p = { .family = family };
+	char text[SHOAL_PREFIX_STRLEN + 1];
+
+	if (family == AF_INET) {
+		memcpy(&p.addr.v4, value, 4);
+		p.len = value[4];
+	} else {
+		memcpy(&p.addr.v6, value, 16);
+		p.len = value[16];
+	}
+	if (shoal_prefix_within(m->ranges, m->n_ranges, &p))
+		return true;
+	if (shoal_prefix_format(text, sizeof(text), &p) < 0)
+		snprintf(text, sizeof(text), "?");
+	fprintf(stderr, "shoald: mediator %s assigned %s%s%s, outside "
+		"[Mediator] AddressRanges: not used\n", m->address, text,
+		whose ? " to peer " : "", whose ? whose : "");
+	return false;
+}
+
 static void apply_addresses(struct mclient *m)
 {
 	unsigned int ifindex = m->d->dp->ifindex;
@@ -598,14 +633,16 @@ static void on_login_reply(struct mclient *m, const struct shoal_tlv_msg *msg)
 			shoal_tlv_get_str(&a, m->my_nick, sizeof(m->my_nick));
 			break;
 		case MED_A_IPV4:
-			if (a.len == 5 && a.value[4] <= 32) {
+			if (a.len == 5 && a.value[4] <= 32 &&
+			    in_ranges(m, AF_INET, a.value, NULL)) {
 				memcpy(m->v4, a.value, 4);
 				m->v4_len = a.value[4];
 				m->has_v4 = true;
 			}
 			break;
 		case MED_A_IPV6:
-			if (a.len == 17 && a.value[16] <= 128) {
+			if (a.len == 17 && a.value[16] <= 128 &&
+			    in_ranges(m, AF_INET6, a.value, NULL)) {
 				memcpy(m->v6, a.value, 16);
 				m->v6_len = a.value[16];
 				m->has_v6 = true;
@@ -773,13 +810,13 @@ static void on_peer_up(struct mclient *m, const struct shoal_tlv_msg *msg)
 			shoal_tlv_get_str(&a, nick, sizeof(nick));
 			break;
 		case MED_A_IPV4:
-			if (a.len == 5) {
+			if (a.len == 5 && a.value[4] <= 32) {
 				inet_ntop(AF_INET, a.value, v4, sizeof(v4));
 				v4b = a.value;
 			}
 			break;
 		case MED_A_IPV6:
-			if (a.len == 17) {
+			if (a.len == 17 && a.value[16] <= 128) {
 				inet_ntop(AF_INET6, a.value, v6, sizeof(v6));
 				v6b = a.value;
 			}
@@ -800,6 +837,15 @@ static void on_peer_up(struct mclient *m, const struct shoal_tlv_msg *msg)
 	}
 	if (!key)
 		return;
+	/* Into the neighbour table only what AddressRanges allows. */
+	if (v4b && !in_ranges(m, AF_INET, v4b, nick)) {
+		v4b = NULL;
+		v4[0] = '\0';
+	}
+	if (v6b && !in_ranges(m, AF_INET6, v6b, nick)) {
+		v6b = NULL;
+		v6[0] = '\0';
+	}
 	if (!has_mac)
 		shoal_mac_from_key(mac, key, 0);
 	p = shoald_peer_add(m->d, key, mac);
@@ -1936,6 +1982,15 @@ int mclient_open(struct shoald *d, int epfd, const char *state_path,
 	m->nc_client = -1;
 	m->login_fd = -1;
 	snprintf(m->state_path, sizeof(m->state_path), "%s", state_path);
+	if (c && c->n_mediator_ranges) {
+		memcpy(m->ranges, c->mediator_ranges,
+		       c->n_mediator_ranges * sizeof(m->ranges[0]));
+		m->n_ranges = c->n_mediator_ranges;
+	} else {
+		shoal_prefix_parse(&m->ranges[0], SHOAL_CONFIG_DEFAULT_RANGE4);
+		shoal_prefix_parse(&m->ranges[1], SHOAL_CONFIG_DEFAULT_RANGE6);
+		m->n_ranges = 2;
+	}
 	if (load_state(m) <= 0 && c && c->has_mediator) {
 		m->configured = true;
 		snprintf(m->address, sizeof(m->address), "%s",

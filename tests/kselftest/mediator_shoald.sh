@@ -10,11 +10,14 @@
 #   lab-inet: shoal-mediator 198.51.100.1:51800 (probe .2)
 #      |-- a 203.0.113.1  shoald "sha", alice, owns the network "lan"
 #      |-- b 203.0.113.2  shoald "shb", bob
-#      `-- c 203.0.113.3  shoald "shc", carol
+#      |-- c 203.0.113.3  shoald "shc", carol
+#      `-- d 203.0.113.4  shoald "shd", dave, with a configuration file
 #
 # Checked: a member who cuts its own connection to the mediator is still
 # evicted by a kick: the others drop its tunnel within 5 s and its
-# traffic stops.
+# traffic stops.  Owner commands name members by nickname (looked up)
+# or key.  shoald installs only addresses inside [Mediator]
+# AddressRanges, its own and its peers'.
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/../lab/lab.sh"
@@ -22,7 +25,7 @@ set -u
 PY=/usr/bin/python3
 PORT=51800
 CLIENTS="a b c"
-declare -A NICK=([a]=alice [b]=bob [c]=carol)
+declare -A NICK=([a]=alice [b]=bob [c]=carol [d]=dave)
 
 tmp=$(mktemp -d)
 cleanup() {
@@ -36,37 +39,12 @@ if [ "$(id -u)" != 0 ] || ! command -v nft >/dev/null ||
    ! command -v ss >/dev/null || [ ! -c /dev/net/tun ]; then
 	ktap_plan 1
 	ktap_skip "needs root, nft, ss and /dev/net/tun"
-	# ---- owner commands: a nickname is looked up, a key taken as it is ------
-
-# kick_unknown: exit 16 (docs/shoal.8) with shoald's words.
-kick_unknown() {
-	local rc
-	sh_ a kick lan nobody 2>"$tmp/err"
-	rc=$?
-	sed 's/^/# /' "$tmp/err"
-	[ $rc = 16 ] && grep -q "nobody by that nickname" "$tmp/err"
-}
-ktap_check "kick of a nickname nobody in the network has: exit 16" kick_unknown
-bob_key=$(sh_ a networks --json | $PY -c '
-import json, sys
-for n in json.load(sys.stdin)["networks"]:
-    for m in n["members"]:
-        if m["nickname"] == "bob":
-            print(m["public_key"])')
-sh_ b nick robert >/dev/null
-ktap_check "ban by public key, after bob renamed himself" \
-	sh_ a ban lan "$bob_key"
-robert_gone() { [ -z "$(peer_field a robert online)" ]; }
-ktap_check "and alice drops him" until_true 5 robert_gone
-
-ktap_check "no sanitizer reports" \
-	sh -c "! grep -E 'ERROR: AddressSanitizer|runtime error:|LeakSanitizer' '$tmp'/*.log"
-ktap_finish
+	ktap_finish
 fi
-ktap_plan 10
+ktap_plan 13
 
 lab_internet || { echo "Bail out! cannot build the lab"; exit 1; }
-for x in $CLIENTS; do
+for x in $CLIENTS d; do
 	lab_client "$x" none || { echo "Bail out! lab_client $x"; exit 1; }
 done
 
@@ -224,6 +202,60 @@ ktap_check "ban by public key, after bob renamed himself" \
 	sh_ a ban lan "$bob_key"
 robert_gone() { [ -z "$(peer_field a robert online)" ]; }
 ktap_check "and alice drops him" until_true 5 robert_gone
+
+# ---- the addresses a mediator assigns must lie in AddressRanges ---------
+
+# d_config RANGES: dave's configuration, a [Mediator] of AddressRanges only.
+d_config() {
+	{
+		echo "[Interface]"
+		echo "Name = shd"
+		echo "PrivateKey = $(cat "$tmp/d.key")"
+		echo "ListenPort = 51820"
+		echo "[Mediator]"
+		echo "AddressRanges = $1"
+	} >"$tmp/d.conf"
+	chmod 600 "$tmp/d.conf"
+}
+"$BIN/shoal" genkey >"$tmp/d.key"
+# The mediator gives 100.64.0.x/10: a route wider than this range.
+d_config 100.64.0.0/16
+shoald_start d "$tmp/d.conf"
+d_login=$(sh_ d login "$LAB_MEDIATOR1:$PORT" "$MEDKEY" --nick dave --json 2>&1)
+echo "# d: $d_login"
+no_addresses() {
+	$PY -c '
+import json, sys
+r = json.loads(sys.argv[1])
+assert r["ipv4"] is None and r["ipv6"] is None, r' "$d_login" &&
+	! lab_exec d ip addr show dev shd | grep -E "inet 100\.|inet6 fd" &&
+	grep -q "outside \[Mediator\] AddressRanges: not used" "$tmp/shoald-d.log"
+}
+ktap_check "AddressRanges 100.64.0.0/16: the mediator's /10 and its IPv6 are not installed" \
+	no_addresses
+sh_ d join lan --no-password >/dev/null
+alice_known() { [ -n "$(peer_field d alice public_key)" ]; }
+no_neighbour() {
+	until_true 10 alice_known || { echo "dave never heard of alice"; sh_ d status --json; return 1; }
+	[ "$(peer_field d alice address)" = null ] &&
+	! lab_exec d ip neigh show dev shd | grep -q "${V4[a]} " && return 0
+	sh_ d status --json
+	lab_exec d ip neigh show dev shd
+	return 1
+}
+ktap_check "nor a peer's address outside them into the neighbour table" no_neighbour
+
+kill "${SD_PID[d]}"
+wait "${SD_PID[d]}" 2>/dev/null
+d_config "100.64.0.0/10, fd00::/8"
+shoald_start d "$tmp/d.conf"
+installed() {
+	lab_exec d ip addr show dev shd | grep -q "inet 100\.64\.[0-9.]*/10 " &&
+	lab_exec d ip addr show dev shd | grep -q "inet6 fd[0-9a-f:]*/64 " &&
+	lab_exec d ip neigh show dev shd | grep -q "${V4[a]} "
+}
+ktap_check "AddressRanges 100.64.0.0/10, fd00::/8: all of them installed" \
+	until_true 15 installed
 
 ktap_check "no sanitizer reports" \
 	sh -c "! grep -E 'ERROR: AddressSanitizer|runtime error:|LeakSanitizer' '$tmp'/*.log"
