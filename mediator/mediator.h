@@ -73,11 +73,11 @@
 #define MED_PW_SERVER_MAX 8
 #define MED_PW_SERVER_WINDOW_MS 1000
 /*
- * And per source address and per network, so that a crowd of sybil
- * clients, from one address or aimed at one network, spends that
- * address's or that network's share and not everyone's.  A share is
- * smaller than the server's second even in a burst: others always find
- * room.
+ * And per source address and per network (failed checks and hashes, see
+ * struct pw_network), so that a crowd of sybil clients, from one address
+ * or aimed at one network, spends that address's or that network's
+ * share and not everyone's.  A share is smaller than the server's second
+ * even in a burst: others always find room.
  */
 #define MED_PW_SOURCE_MAX 5
 #define MED_PW_SOURCE_WINDOW_MS 2000
@@ -226,10 +226,17 @@ struct pw_client {
 	struct med_rate rate;
 };
 
+/*
+ * A network's (and a source's) password budget counts the checks that
+ * failed and the hashes made, not JOINs with the right password: a LAN
+ * party joining at once spends none of it, a crowd guessing spends it at
+ * once.  inflight: its jobs with the worker, counted until they are done.
+ */
 struct pw_network {
 	struct pw_network *next;
 	char name[MSTORE_NAME_MAX + 1];	/* lower case */
 	struct med_rate rate;
+	unsigned int inflight;
 };
 
 /* A client's announcements: a token bucket (presence.c). */
@@ -252,7 +259,8 @@ struct med_source {
 	unsigned int conns;
 	double new_tokens;		/* new clients it may still make */
 	int64_t new_at;			/* ms: new_tokens as of then */
-	struct med_rate pw;		/* password work */
+	struct med_rate pw;		/* password work: see pw_network */
+	unsigned int pw_inflight;
 };
 
 struct med_sources {
@@ -316,6 +324,10 @@ struct pw_job {
 	bool approval;			/* CREATE */
 	char name[MSTORE_NAME_MAX + 1];
 	struct mstore_join_ticket ticket;	/* JOIN */
+	/* Counted there as in flight until request_settle. */
+	bool counted;
+	struct pw_network *net;
+	struct med_source *source;
 };
 
 /* The worker process; job[i] goes with slot[i]. */
@@ -478,6 +490,12 @@ bool deny_has(const struct med_denylist *d, const struct sockaddr *sa);
 /* requests.c: one decrypted message from c. */
 void request_handle(struct server *srv, struct conn *c, const uint8_t *msg,
 		    size_t len);
+/*
+ * Every job the worker is done with, its connection gone or not: the
+ * budgets it was counted in are settled (a failed check counts).
+ */
+void request_settle(struct server *srv, struct pw_job *j,
+		    const struct pw_work *w);
 /* The worker's answer to c's job: the change is made and answered. */
 void request_done(struct server *srv, struct conn *c, struct pw_job *j,
 		  const struct pw_work *w);

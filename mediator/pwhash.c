@@ -364,6 +364,7 @@ static void pw_finish(struct server *srv, unsigned int i)
 	 * its client, timed out, broken), gets nothing: no reply could
 	 * reach it, and nothing is changed on its behalf.
 	 */
+	request_settle(srv, j, &q->slot[i].work);
 	if (c) {
 		c->pw = NULL;
 		if (!c->dead)

@@ -181,7 +181,24 @@ static size_t name_bucket(const char *lower)
 	return (size_t)(h % MED_PW_BUCKETS);
 }
 
-static bool pw_allow(struct server *srv, struct conn *c, const char *network)
+/* Events in the window, and in flight: whether one more fits under cap. */
+static bool share_allows(const struct med_rate *rt, unsigned int inflight,
+			 unsigned int cap, int64_t window, int64_t now)
+{
+	unsigned int i, n = inflight;
+
+	for (i = 0; i < rt->n; i++)
+		n += now - rt->t[i] < window;
+	return n < cap;
+}
+
+/*
+ * Whether c may have Argon2id run for network now; if so it is counted
+ * against c and the server, and *net is the network's entry (its share
+ * and c's source's are counted when the job is handed over: pw_submit).
+ */
+static bool pw_allow(struct server *srv, struct conn *c, const char *network,
+		     struct pw_network **net)
 {
 	int64_t now = server_now_ms(), id = c->client.id;
 	char lower[MSTORE_NAME_MAX + 1];
@@ -199,11 +216,12 @@ static bool pw_allow(struct server *srv, struct conn *c, const char *network)
 	if (pc && !med_rate_allows(&pc->rate, MED_PW_CLIENT_MAX,
 				   MED_PW_CLIENT_WINDOW_MS, now))
 		return false;
-	if (pn && !med_rate_allows(&pn->rate, MED_PW_NETWORK_MAX,
-				   MED_PW_NETWORK_WINDOW_MS, now))
+	if (pn && !share_allows(&pn->rate, pn->inflight, MED_PW_NETWORK_MAX,
+				MED_PW_NETWORK_WINDOW_MS, now))
 		return false;
-	if (c->source && !med_rate_allows(&c->source->pw, MED_PW_SOURCE_MAX,
-					  MED_PW_SOURCE_WINDOW_MS, now))
+	if (c->source && !share_allows(&c->source->pw, c->source->pw_inflight,
+				       MED_PW_SOURCE_MAX,
+				       MED_PW_SOURCE_WINDOW_MS, now))
 		return false;
 	if (!med_rate_allows(&srv->pw_server, MED_PW_SERVER_MAX,
 			     MED_PW_SERVER_WINDOW_MS, now))
@@ -229,24 +247,51 @@ static bool pw_allow(struct server *srv, struct conn *c, const char *network)
 		srv->pw_networks[nb] = pn;
 	}
 	med_rate_add(&pc->rate, MED_PW_CLIENT_MAX, now);
-	med_rate_add(&pn->rate, MED_PW_NETWORK_MAX, now);
-	if (c->source)
-		med_rate_add(&c->source->pw, MED_PW_SOURCE_MAX, now);
 	med_rate_add(&srv->pw_server, MED_PW_SERVER_MAX, now);
+	*net = pn;
 	return true;
 }
 
 /*
  * A job for c's password request about network, counted; or NULL
- * (refused, -104) when a window is full or the worker's queue is, and
- * then nothing counts.
+ * (refused, -104) when a budget is spent or the worker's queue is full,
+ * and then nothing counts.
  */
 static struct pw_job *pw_take(struct server *srv, struct conn *c,
 			      const char *network)
 {
 	struct pw_job *j = pwhash_job(srv);
+	struct pw_network *net;
 
-	return j && pw_allow(srv, c, network) ? j : NULL;
+	if (!j || !pw_allow(srv, c, network, &net))
+		return NULL;
+	j->net = net;
+	j->source = c->source;
+	j->counted = false;
+	return j;
+}
+
+void request_settle(struct server *srv, struct pw_job *j,
+		    const struct pw_work *w)
+{
+	int64_t now = server_now_ms();
+	/* A hash made counts; a check only when it failed. */
+	bool spent = !w->verify || w->result != MSTORE_OK;
+
+	(void)srv;
+	if (!j->counted)
+		return;
+	j->counted = false;
+	if (j->net) {
+		j->net->inflight--;
+		if (spent)
+			med_rate_add(&j->net->rate, MED_PW_NETWORK_MAX, now);
+	}
+	if (j->source) {
+		j->source->pw_inflight--;
+		if (spent)
+			med_rate_add(&j->source->pw, MED_PW_SOURCE_MAX, now);
+	}
 }
 
 /*
@@ -271,6 +316,12 @@ static void pw_submit(struct server *srv, struct conn *c,
 		mstore_hash_cost(srv->store, &w->cost);
 	/* get_password: at most MSTORE_PASSWORD_MAX bytes and the NUL. */
 	memcpy(w->password, pw, strlen(pw) + 1);
+	/* In flight for the network's and the source's shares. */
+	j->counted = true;
+	if (j->net)
+		j->net->inflight++;
+	if (j->source)
+		j->source->pw_inflight++;
 	pwhash_submit(srv, c, j);
 }
 
@@ -291,7 +342,8 @@ void pw_tick(struct server *srv, int64_t now_ms)
 			}
 		}
 		for (pnp = &srv->pw_networks[b]; (pn = *pnp);) {
-			if (!med_rate_busy(&pn->rate, MED_PW_NETWORK_MAX,
+			if (!pn->inflight &&
+			    !med_rate_busy(&pn->rate, MED_PW_NETWORK_MAX,
 					   MED_PW_NETWORK_WINDOW_MS, now_ms)) {
 				*pnp = pn->next;
 				free(pn);
@@ -302,8 +354,15 @@ void pw_tick(struct server *srv, int64_t now_ms)
 	}
 }
 
+/* After pwhash_close: no job is in flight any more, whatever it says. */
 void pw_free(struct server *srv)
 {
+	struct pw_network *pn;
+	size_t b;
+
+	for (b = 0; b < MED_PW_BUCKETS; b++)
+		for (pn = srv->pw_networks[b]; pn; pn = pn->next)
+			pn->inflight = 0;
 	pw_tick(srv, INT64_MAX);
 }
 

@@ -123,7 +123,8 @@ static void refill(struct server *srv, struct med_source *s, int64_t now)
 static bool idle(struct server *srv, struct med_source *s, int64_t now)
 {
 	refill(srv, s, now);
-	return !s->conns && s->new_tokens >= srv->lim.source_new_clients &&
+	return !s->conns && !s->pw_inflight &&
+	       s->new_tokens >= srv->lim.source_new_clients &&
 	       !med_rate_busy(&s->pw, MED_PW_SOURCE_MAX,
 			      MED_PW_SOURCE_WINDOW_MS, now);
 }

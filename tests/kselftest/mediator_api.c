@@ -3013,16 +3013,18 @@ static int sybil_round(struct __test_metadata *_metadata,
  * Sixteen sybils sending wrong passwords spent the server's whole
  * budget (5 per client in 10 s each: 8 a second), and then nobody's
  * password was checked.  Now they spend the budget of the network they
- * aim at (5 in 2 s), and from one address, that address's (5 in 2 s):
- * others' JOINs still go through.
+ * aim at (5 failures in 2 s), and from one address, that address's (5
+ * in 2 s): others' JOINs still go through.
  */
 TEST_F_TIMEOUT(mediator, password_budget_shared, 60)
 {
 	static const char *const one[] = { "target", NULL };
 	static const char *const four[] = { "target", "t1", "t2", "t3",
 					    NULL };
+	struct client *guest;
 	struct login_info l;
-	int ok, wrong;
+	char nick[32];
+	int ok, wrong, i;
 
 	self->b->src = "127.0.0.2";
 	ASSERT_EQ(0, client_connect(self->a, self->port, self->spub));
@@ -3034,6 +3036,23 @@ TEST_F_TIMEOUT(mediator, password_budget_shared, 60)
 	ASSERT_EQ(0, req(self->b, T_CREATE, "t1", NULL, "s3cret", false));
 	ASSERT_EQ(0, req(self->b, T_CREATE, "t2", NULL, "s3cret", false));
 	ASSERT_EQ(0, req(self->b, T_CREATE, "t3", NULL, "s3cret", false));
+
+	/*
+	 * A LAN party behind one address joins at once: right passwords
+	 * spend no network's or address's share, only the server's.
+	 */
+	ASSERT_EQ(0, req(self->b, T_CREATE, "party", NULL, "secret", false));
+	usleep(1100000);
+	for (i = 0; i < 7; i++) {
+		guest = client_new();
+		guest->src = "127.0.6.1";
+		snprintf(nick, sizeof(nick), "guest%d", i);
+		ASSERT_EQ(0, client_connect(guest, self->port, self->spub));
+		ASSERT_EQ(0, login(guest, nick, &l));
+		EXPECT_EQ(0, req(guest, T_JOIN, "party", NULL, "secret",
+				 false)) TH_LOG("guest %d", i);
+		client_free(guest);
+	}
 
 	/* Sixteen addresses, one network: that network's budget. */
 	ok = sybil_round(_metadata, self, "127.0.3", false, 0, one, 1,
