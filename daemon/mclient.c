@@ -145,6 +145,9 @@ struct mclient {
 	uint8_t v4[4], v4_len, v6[16], v6_len;
 	uint8_t token[SHOAL_CTL_TOKEN_LEN];
 	bool has_token;
+	/* The token's MAC key (from our key and the mediator's), counter. */
+	uint8_t token_key[SHOAL_CTL_KEY_LEN];
+	uint64_t token_counter;
 	struct shoal_endpoint probe;	/* len 0: none */
 	bool udp_ok;
 	struct shoal_endpoint public_ep;
@@ -655,7 +658,10 @@ static void on_login_reply(struct mclient *m, const struct shoal_tlv_msg *msg)
 			}
 			break;
 		case MED_A_UDP_TOKEN:
-			if (a.len == SHOAL_CTL_TOKEN_LEN) {
+			if (a.len == SHOAL_CTL_TOKEN_LEN &&
+			    !shoal_ctl_token_key(m->token_key,
+						 d->private_key,
+						 m->server_key, a.value)) {
 				memcpy(m->token, a.value, a.len);
 				m->has_token = true;
 			}
@@ -1235,19 +1241,64 @@ static void on_writable(struct mclient *m)
 
 /* ---- UDP through the tunnel port ---- */
 
+/* A number that grows from one call to the next: realtime ns. */
+static uint64_t next_counter(uint64_t last)
+{
+	struct timespec ts;
+	uint64_t counter;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	counter = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return counter > last ? counter : last + 1;
+}
+
 static void send_binding(struct mclient *m, const struct shoal_endpoint *to,
 			 uint8_t flags, const uint8_t *txid, bool with_token)
 {
 	struct shoal_ctl_binding b = { .flags = flags };
 	uint8_t msg[SHOAL_CTL_BINDING_LEN];
+	bool token = with_token && m->has_token;
 	int len;
 
 	memcpy(b.txid, txid, SHOAL_CTL_TXID_LEN);
-	if (with_token && m->has_token)
+	if (token) {
 		memcpy(b.token, m->token, SHOAL_CTL_TOKEN_LEN);
-	len = shoal_ctl_write_binding(msg, sizeof(msg), &b);
+		b.counter = m->token_counter = next_counter(m->token_counter);
+	}
+	len = shoal_ctl_write_binding(msg, sizeof(msg), &b,
+				      token ? m->token_key : NULL);
 	if (len > 0 && to->len)
 		m->d->dp->ops->send_control(m->d->dp, to, msg, (size_t)len);
+}
+
+static void send_relay_bind(struct mclient *m, struct shoald_peer *p,
+			    double now, const uint8_t *cookie);
+
+/*
+ * The relay wants to see that we receive where our RELAY_BIND came from:
+ * the same RELAY_BIND again, at once, with its cookie.  Only an answer to
+ * the last one we sent, from our relay, under its key, is one.
+ */
+static int on_relay_challenge(struct mclient *m,
+			      const struct shoal_dp_event *ev, uint32_t id,
+			      uint64_t counter, const uint8_t *cookie)
+{
+	struct shoald *d = m->d;
+	size_t i;
+
+	for (i = 0; i < d->n_peers; i++) {
+		struct shoald_peer *p = &d->peers[i];
+
+		if (!p->has_relay || p->relay_id != id ||
+		    p->relay_counter != counter ||
+		    !shoal_endpoint_equal(&p->relay, &ev->from) ||
+		    !shoal_ctl_relay_verify(ev->payload, ev->len,
+					    p->relay_key))
+			continue;
+		send_relay_bind(m, p, shoald_now(), cookie);
+		return 0;
+	}
+	return -1;
 }
 
 static void nc_record(struct mclient *m, const struct shoal_ctl_binding_reply *r)
@@ -1268,6 +1319,7 @@ static int on_udp(struct shoald *d, const struct shoal_dp_event *ev)
 {
 	struct mclient *m = mc(d);
 	struct shoal_ctl_binding_reply r;
+	uint8_t cookie[SHOAL_CTL_RELAY_COOKIE_LEN];
 	uint64_t counter;
 	uint32_t id;
 	size_t i;
@@ -1285,8 +1337,12 @@ static int on_udp(struct shoald *d, const struct shoal_dp_event *ev)
 		}
 		return 0;
 	}
+	if (shoal_ctl_parse_relay(ev->payload, ev->len,
+				  SHOAL_CTL_RELAY_CHALLENGE, &id, &counter,
+				  cookie) == 0)
+		return on_relay_challenge(m, ev, id, counter, cookie);
 	if (shoal_ctl_parse_relay(ev->payload, ev->len, SHOAL_CTL_RELAY_BOUND,
-				  &id, &counter) < 0)
+				  &id, &counter, NULL) < 0)
 		return -1;
 	for (i = 0; i < d->n_peers; i++) {
 		struct shoald_peer *p = &d->peers[i];
@@ -1318,21 +1374,20 @@ static int on_udp(struct shoald *d, const struct shoal_dp_event *ev)
 	return -1;
 }
 
+/*
+ * A RELAY_BIND, with the cookie of the relay's RELAY_CHALLENGE when it
+ * answers one (else none: the relay knows where we are bound).
+ */
 static void send_relay_bind(struct mclient *m, struct shoald_peer *p,
-			    double now)
+			    double now, const uint8_t *cookie)
 {
 	uint8_t msg[SHOAL_CTL_RELAY_BIND_LEN];
-	struct timespec ts;
-	uint64_t counter;
 	int len;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	counter = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-	if (counter <= p->relay_counter)
-		counter = p->relay_counter + 1;
-	p->relay_counter = counter;
+	p->relay_counter = next_counter(p->relay_counter);
 	len = shoal_ctl_write_relay(msg, sizeof(msg), SHOAL_CTL_RELAY_BIND,
-				    p->relay_id, counter, p->relay_key);
+				    p->relay_id, p->relay_counter, cookie,
+				    p->relay_key);
 	if (len > 0)
 		m->d->dp->ops->send_control(m->d->dp, &p->relay, msg,
 					    (size_t)len);
@@ -1574,7 +1629,7 @@ static void tick_peers(struct mclient *m, double now)
 		    now - p->last_knock >= PUNCH_INTERVAL)
 			shoald_knock(d, p, now);
 		if (p->has_relay && now >= p->next_relay_bind)
-			send_relay_bind(m, p, now);
+			send_relay_bind(m, p, now, NULL);
 		if (p->has_relay && relay_dead(p, now))
 			drop_relay(m, p, now);
 		/* On the relay: once a minute, see if a direct path works. */

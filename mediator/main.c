@@ -52,6 +52,12 @@ static const char usage_text[] =
 	"      --source-new-clients N\n"
 	"                         new clients one address (an IPv6 /64) may\n"
 	"                         make an hour; 0: no limit (default: 32)\n"
+	"      --relays-per-client N\n"
+	"                         relays one client may ask for and hold;\n"
+	"                         0: no limit (default: 32)\n"
+	"      --relay-rate KIB   bytes a relayed pair may send, in KiB a\n"
+	"                         second, both ways together; 0: no limit\n"
+	"                         (default: 1024)\n"
 	"      --expire-after DURATION\n"
 	"                         forget clients that have not logged in for\n"
 	"                         that long: N[s|m|h|d], days without a unit;\n"
@@ -64,12 +70,16 @@ static const char usage_text[] =
 
 struct options {
 	const char *state_dir, *listen, *probe, *relay_ports, *deny;
-	unsigned int source_conns, source_new_clients;
+	unsigned int source_conns, source_new_clients, relays_per_client;
+	unsigned int relay_rate;	/* KiB/s */
 	int64_t expire_after;		/* s */
 	char env_dir[4096];
 };
 
-enum { O_SOURCE_CONNS = 256, O_SOURCE_NEW_CLIENTS, O_EXPIRE_AFTER };
+enum {
+	O_SOURCE_CONNS = 256, O_SOURCE_NEW_CLIENTS, O_EXPIRE_AFTER,
+	O_RELAYS_PER_CLIENT, O_RELAY_RATE
+};
 
 /* A count 0..1000000, decimal digits only: 0, or -1. */
 static int parse_count(const char *text, unsigned int *v)
@@ -123,6 +133,31 @@ static int parse_duration(const char *text, int64_t *seconds)
 	return 0;
 }
 
+/* Where the count option c goes. */
+static unsigned int *count_of(struct options *o, int c)
+{
+	switch (c) {
+	case O_SOURCE_CONNS:
+		return &o->source_conns;
+	case O_SOURCE_NEW_CLIENTS:
+		return &o->source_new_clients;
+	case O_RELAYS_PER_CLIENT:
+		return &o->relays_per_client;
+	default:
+		return &o->relay_rate;
+	}
+}
+
+/* The index of the long option whose value is c. */
+static size_t optind_of(const struct option *opts, int c)
+{
+	size_t i;
+
+	for (i = 0; opts[i].name && opts[i].val != c; i++)
+		;
+	return i;
+}
+
 static int parse_options(struct options *o, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -135,6 +170,9 @@ static int parse_options(struct options *o, int argc, char **argv)
 		{ "source-new-clients", required_argument, NULL,
 		  O_SOURCE_NEW_CLIENTS },
 		{ "expire-after", required_argument, NULL, O_EXPIRE_AFTER },
+		{ "relays-per-client", required_argument, NULL,
+		  O_RELAYS_PER_CLIENT },
+		{ "relay-rate", required_argument, NULL, O_RELAY_RATE },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -154,6 +192,8 @@ static int parse_options(struct options *o, int argc, char **argv)
 	o->source_conns = MED_SOURCE_CONNS;
 	o->source_new_clients = MED_SOURCE_NEW_CLIENTS;
 	o->expire_after = (int64_t)MED_EXPIRE_DAYS * 86400;
+	o->relays_per_client = MED_RELAYS_PER_CLIENT;
+	o->relay_rate = MED_RELAY_RATE_KIB;
 	while ((c = getopt_long(argc, argv, "s:l:p:r:d:fhV", longopts,
 				NULL)) != -1) {
 		switch (c) {
@@ -174,13 +214,13 @@ static int parse_options(struct options *o, int argc, char **argv)
 			break;
 		case O_SOURCE_CONNS:
 		case O_SOURCE_NEW_CLIENTS:
-			if (parse_count(optarg, c == O_SOURCE_CONNS ?
-					&o->source_conns :
-					&o->source_new_clients) < 0) {
+		case O_RELAYS_PER_CLIENT:
+		case O_RELAY_RATE:
+			if (parse_count(optarg, count_of(o, c)) < 0) {
 				fprintf(stderr, "shoal-mediator: --%s: '%s' is "
 					"not a number from 0 to 1000000\n",
-					c == O_SOURCE_CONNS ? "source-conns" :
-					"source-new-clients", optarg);
+					longopts[optind_of(longopts, c)].name,
+					optarg);
 				return SHOAL_EXIT_USAGE;
 			}
 			break;
@@ -427,6 +467,8 @@ int main(int argc, char **argv)
 	srv.lim.source_new_clients = o.source_new_clients;
 	srv.lim.expire_after = o.expire_after;
 	srv.lim.deny_path = o.deny;
+	srv.lim.relays_per_client = o.relays_per_client;
+	srv.lim.relay_rate = (uint64_t)o.relay_rate * 1024;
 	/* Read first: a list that does not load is a mistake to say now. */
 	if (o.deny && deny_load(o.deny, &srv.deny, err, sizeof(err)) < 0) {
 		fprintf(stderr, "shoal-mediator: --deny: %s\n", err);
@@ -475,13 +517,16 @@ int main(int argc, char **argv)
 		(unsigned long long)srv.stats.expired);
 	fprintf(stderr, "shoal-mediator: udp: %llu bindings answered (%llu "
 		"with a known token), %llu datagrams dropped; relay: %llu "
-		"forwarded, %llu binds, %llu dropped\n",
+		"forwarded, %llu binds, %llu challenges, %llu dropped, %llu "
+		"over budget\n",
 		(unsigned long long)srv.stats.bindings,
 		(unsigned long long)srv.stats.bindings_known,
 		(unsigned long long)srv.stats.udp_dropped,
 		(unsigned long long)srv.stats.relayed,
 		(unsigned long long)srv.stats.relay_binds,
-		(unsigned long long)srv.stats.relay_dropped);
+		(unsigned long long)srv.stats.relay_challenges,
+		(unsigned long long)srv.stats.relay_dropped,
+		(unsigned long long)srv.stats.relay_over_budget);
 out_server:
 	server_close(&srv);
 out:

@@ -54,6 +54,13 @@
 #define MED_TOKEN_BUCKETS 4096
 #define MED_TOKEN_LEN 16
 #define MED_RELAY_KEY_LEN 32
+/* The defaults of --relays-per-client and --relay-rate (KiB/s a pair). */
+#define MED_RELAYS_PER_CLIENT 32
+#define MED_RELAY_RATE_KIB 1024
+/* A relay's RELAY_CHALLENGEs to one side: at most one this often. */
+#define MED_RELAY_CHALLENGE_MS 200
+/* A cookie is good for this long, and the one before it too. */
+#define MED_RELAY_COOKIE_EPOCH_MS 60000
 /* Without a BINDING, a client is announced this long after LOGIN. */
 #define MED_ANNOUNCE_WAIT_MS 3000
 /* A relay allocation that forwarded nothing for this long is freed. */
@@ -155,6 +162,9 @@ struct conn {
 	struct shoal_channel ch;
 	int64_t announce_at;		/* ms, while pending */
 	uint8_t token[MED_TOKEN_LEN];	/* from the first LOGIN on */
+	/* Its BINDINGs' MAC key (shoal_ctl_token_key), and last counter. */
+	uint8_t token_key[32];
+	uint64_t token_counter;
 	/* What the peers were last told about it (PEER_UP, hashed). */
 	uint8_t view[16];
 	/* Valid while logged_in. */
@@ -196,6 +206,8 @@ struct relay_side {
 	uint32_t id;
 	uint8_t key[MED_RELAY_KEY_LEN];
 	uint64_t counter;		/* of the last RELAY_BIND accepted */
+	uint64_t challenged;		/* of the last one challenged */
+	int64_t challenged_at;		/* ms */
 	bool bound;
 	struct sockaddr_storage ep;	/* where its RELAY_BIND came from */
 	socklen_t ep_len;
@@ -211,6 +223,12 @@ struct relay {
 	bool dead;
 	uint16_t port;
 	int64_t last_active;		/* ms: allocation or last forward */
+	int64_t requested_by;		/* the client it counts against */
+	/* Bytes it may still forward (--relay-rate), as of tokens_at (ms). */
+	double tokens;
+	int64_t tokens_at;
+	/* Keys the cookies of its RELAY_CHALLENGEs: see relay_bind. */
+	uint8_t cookie_key[32];
 	struct relay_side side[2];
 };
 
@@ -287,6 +305,8 @@ struct med_limits {
 	unsigned int source_new_clients;	/* an hour */
 	int64_t expire_after;		/* s */
 	const char *deny_path;		/* NULL: no deny list */
+	unsigned int relays_per_client;
+	uint64_t relay_rate;		/* bytes a second a pair */
 };
 
 /*
@@ -347,7 +367,8 @@ struct pw_queue {
 struct med_stats {
 	uint64_t denied, source_full, expired;
 	uint64_t bindings, bindings_known, udp_dropped;
-	uint64_t relayed, relay_dropped, relay_binds;
+	uint64_t relayed, relay_dropped, relay_binds, relay_challenges;
+	uint64_t relay_over_budget;
 };
 
 struct server {

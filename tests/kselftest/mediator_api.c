@@ -80,6 +80,18 @@ struct event {
 	uint8_t relay_key[32];
 };
 
+/*
+ * A login's UDP_TOKEN, its BINDINGs' key (docs/protocol.md: from the
+ * client's key and the server's) and the counter of the last one, and
+ * that BINDING itself, with its marker.
+ */
+struct token {
+	uint8_t id[16];
+	uint8_t key[32];
+	uint64_t counter;
+	uint8_t last[64];
+};
+
 struct client {
 	int fd;
 	const char *src;		/* its source address, NULL: any */
@@ -90,8 +102,9 @@ struct client {
 	const uint8_t (*lan)[19];
 	const int *lan_len;
 	int n_lan;
-	uint8_t token[16];
+	struct token tok;
 	bool has_token;
+	uint8_t spub[32];		/* the server's, from client_connect */
 	uint8_t probe[19];
 	int probe_len;
 	int port;			/* the mediator's */
@@ -369,6 +382,7 @@ static int client_connect(struct client *c, int port,
 	c->n_ev = 0;
 	c->port = port;
 	c->has_token = false;
+	memcpy(c->spub, server_pub, 32);
 	c->fd = tcp_connect_from(port, c->src);
 	if (c->fd < 0 || shoal_channel_client(&c->ch, c->priv, server_pub))
 		return -1;
@@ -548,17 +562,47 @@ static bool udp_quiet(int fd, int ms)
 /* The control packets' version byte (docs/protocol.md). */
 #define CTL_VERSION 2
 
-/* BINDING: marker, type 16, version, flags, txid, token. */
-static void build_binding(uint8_t out[40], uint8_t flags,
-			  const uint8_t txid[12], const uint8_t *token)
+/*
+ * BINDING: marker, type 16, version, flags, txid; with a token its id,
+ * the next counter and the MAC of all before it under its key (tok is
+ * counted on, and the datagram kept in tok->last); else zeros.  64 bytes.
+ */
+static void build_binding(uint8_t out[64], uint8_t flags,
+			  const uint8_t txid[12], struct token *tok)
 {
-	memset(out, 0, 40);
+	int i;
+
+	memset(out, 0, 64);
 	out[4] = 16;
 	out[5] = CTL_VERSION;
 	out[8] = flags;
 	memcpy(out + 12, txid, 12);
-	if (token)
-		memcpy(out + 24, token, 16);
+	if (!tok)
+		return;
+	memcpy(out + 24, tok->id, 16);
+	tok->counter++;
+	for (i = 0; i < 8; i++)
+		out[40 + i] = (uint8_t)(tok->counter >> (56 - 8 * i));
+	crypto_generichash(out + 48, 16, out + 4, 44, tok->key, 32);
+	memcpy(tok->last, out, 64);
+}
+
+/* The token key: BLAKE2b-256 keyed by X25519(ours, theirs). */
+static int token_key(struct token *tok, const uint8_t priv[32],
+		     const uint8_t pub[32])
+{
+	static const char label[] = "shoal udp token";
+	crypto_generichash_state st;
+	uint8_t dh[32];
+
+	if (crypto_scalarmult(dh, priv, pub) < 0)
+		return -1;
+	crypto_generichash_init(&st, dh, 32, 32);
+	crypto_generichash_update(&st, (const uint8_t *)label,
+				  sizeof(label) - 1);
+	crypto_generichash_update(&st, tok->id, 16);
+	crypto_generichash_final(&st, tok->key, 32);
+	return 0;
 }
 
 struct breply {
@@ -569,19 +613,34 @@ struct breply {
 	struct in_addr from_addr;
 };
 
-/* Sends a BINDING to addr:port and waits for its answer: 0 or -1. */
+/*
+ * Sends a BINDING (with tok's token, or none) to addr:port and waits for
+ * its answer: 0 or -1.
+ */
+static int binding_reply(int fd, const uint8_t txid[12], struct breply *r,
+			 double end);
+
 static int binding(int fd, const char *addr, int port, uint8_t flags,
-		   const uint8_t *token, struct breply *r, int timeout_ms)
+		   struct token *tok, struct breply *r, int timeout_ms)
 {
-	uint8_t req[40], buf[2048], txid[12];
-	struct sockaddr_in from;
+	uint8_t req[64], txid[12];
 	double end = now_s() + timeout_ms / 1000.0;
-	ssize_t n;
 
 	randombytes_buf(txid, sizeof(txid));
-	build_binding(req, flags, txid, token);
+	build_binding(req, flags, txid, tok);
 	if (udp_send_to(fd, addr, port, req, sizeof(req)) < 0)
 		return -1;
+	return binding_reply(fd, txid, r, end);
+}
+
+/* The BINDING_REPLY of txid, by end: 0 or -1. */
+static int binding_reply(int fd, const uint8_t txid[12], struct breply *r,
+			 double end)
+{
+	struct sockaddr_in from;
+	uint8_t buf[2048];
+	ssize_t n;
+
 	for (;;) {
 		int left = (int)((end - now_s()) * 1000);
 
@@ -605,39 +664,65 @@ static int binding(int fd, const char *addr, int port, uint8_t flags,
 	}
 }
 
-/* RELAY_BIND (18) or RELAY_BOUND (19) with its marker: 36 bytes. */
-static void build_relay(uint8_t out[36], uint8_t type, uint32_t id,
-			uint64_t counter, const uint8_t key[32])
+/*
+ * RELAY_BIND (18), RELAY_BOUND (19) or RELAY_CHALLENGE (20) with its
+ * marker: id, counter, for BIND and CHALLENGE a cookie (NULL: zero),
+ * then the MAC of it all under key.  Its length: 52, or 36 for BOUND.
+ */
+static int build_relay(uint8_t out[52], uint8_t type, uint32_t id,
+		       uint64_t counter, const uint8_t *cookie,
+		       const uint8_t key[32])
 {
-	int i;
+	int i, len = type == 19 ? 36 : 52;
 
-	memset(out, 0, 36);
+	memset(out, 0, 52);
 	out[4] = type;
 	out[5] = CTL_VERSION;
 	for (i = 0; i < 4; i++)
 		out[8 + i] = (uint8_t)(id >> (24 - 8 * i));
 	for (i = 0; i < 8; i++)
 		out[12 + i] = (uint8_t)(counter >> (56 - 8 * i));
-	crypto_generichash(out + 20, 16, out + 4, 16, key, 32);
+	if (len == 52 && cookie)
+		memcpy(out + 20, cookie, 16);
+	crypto_generichash(out + len - 16, 16, out + 4, (size_t)len - 20, key,
+			   32);
+	return len;
 }
 
 /*
- * Sends a RELAY_BIND to the relay and waits for its RELAY_BOUND: 0 if
- * one came that is exactly what the relay must answer, -1 if none did.
+ * Sends a RELAY_BIND with counter to the relay and binds as a client
+ * does: a RELAY_BOUND answers at once where it is bound already; else a
+ * RELAY_CHALLENGE comes, whose cookie goes back in a RELAY_BIND with the
+ * next counter, which a RELAY_BOUND answers.  0 if each answer was
+ * exactly what the relay must send, -1 if one was missing.
  */
 static int relay_bind(int fd, int relay_port, uint32_t id, uint64_t counter,
 		      const uint8_t key[32], int timeout_ms)
 {
-	uint8_t req[36], want[36], buf[2048];
+	uint8_t req[52], want[52], buf[2048];
 	struct sockaddr_in from;
 	ssize_t n;
+	int len;
 
-	build_relay(req, 18, id, counter, key);
-	build_relay(want, 19, id, counter, key);
-	if (udp_send_to(fd, "127.0.0.1", relay_port, req, sizeof(req)) < 0)
+	len = build_relay(req, 18, id, counter, NULL, key);
+	if (udp_send_to(fd, "127.0.0.1", relay_port, req, (size_t)len) < 0)
 		return -1;
 	n = udp_wait(fd, buf, sizeof(buf), &from, timeout_ms);
-	if (n != 36 || memcmp(buf, want, 36) ||
+	if (n < 0 || ntohs(from.sin_port) != relay_port)
+		return -1;
+	len = build_relay(want, 19, id, counter, NULL, key);
+	if (n == len && !memcmp(buf, want, (size_t)len))
+		return 0;
+	/* The challenge: everything but the cookie is what we sent. */
+	len = build_relay(want, 20, id, counter, buf + 20, key);
+	if (n != len || memcmp(buf, want, (size_t)len))
+		return -1;
+	len = build_relay(req, 18, id, counter + 1, buf + 20, key);
+	if (udp_send_to(fd, "127.0.0.1", relay_port, req, (size_t)len) < 0)
+		return -1;
+	n = udp_wait(fd, buf, sizeof(buf), &from, timeout_ms);
+	len = build_relay(want, 19, id, counter + 1, NULL, key);
+	if (n != len || memcmp(buf, want, (size_t)len) ||
 	    ntohs(from.sin_port) != relay_port)
 		return -1;
 	return 0;
@@ -677,8 +762,14 @@ static int32_t login_opt(struct client *c, const char *nick,
 	if (shoal_tlv_find(&c->m, A_MAC, &a) && a.len == 6)
 		memcpy(li->mac, a.value, 6);
 	c->has_token = shoal_tlv_find(&c->m, A_UDP_TOKEN, &a) && a.len == 16;
-	if (c->has_token)
-		memcpy(c->token, a.value, 16);
+	if (c->has_token) {
+		/* A later LOGIN on a connection keeps its token, and count. */
+		if (memcmp(c->tok.id, a.value, 16))
+			c->tok.counter = 0;
+		memcpy(c->tok.id, a.value, 16);
+		if (token_key(&c->tok, c->priv, c->spub) < 0)
+			return INT32_MIN + 2;
+	}
 	c->probe_len = 0;
 	if (shoal_tlv_find(&c->m, A_PROBE, &a) && a.len <= 19) {
 		memcpy(c->probe, a.value, a.len);
@@ -687,7 +778,7 @@ static int32_t login_opt(struct client *c, const char *nick,
 	if (!bind)
 		return 0;
 	if (!c->has_token ||
-	    binding(c->udp, "127.0.0.1", c->port, 0, c->token, &r,
+	    binding(c->udp, "127.0.0.1", c->port, 0, &c->tok, &r,
 		    TIMEOUT_MS) < 0 || r.flags != 0x80)
 		return INT32_MIN + 1;
 	return 0;
@@ -2183,7 +2274,8 @@ TEST_F(mediator, binding_token)
 	struct login_info l;
 	struct breply r;
 	struct event e;
-	uint8_t ep[7], bad[16];
+	struct token bad, stolen;
+	uint8_t ep[7];
 	int u2 = udp_socket();
 
 	ASSERT_LE(0, u2);
@@ -2204,16 +2296,40 @@ TEST_F(mediator, binding_token)
 	EXPECT_EQ(2, e.n_endpoints);
 
 	/* A token nobody has is anonymous; so is one at another port. */
-	randombytes_buf(bad, sizeof(bad));
-	ASSERT_EQ(0, binding(u2, "127.0.0.1", self->port, 0, bad, &r,
+	memset(&bad, 0, sizeof(bad));
+	randombytes_buf(bad.id, sizeof(bad.id));
+	randombytes_buf(bad.key, sizeof(bad.key));
+	ASSERT_EQ(0, binding(u2, "127.0.0.1", self->port, 0, &bad, &r,
 			     TIMEOUT_MS));
 	EXPECT_EQ(0, r.flags);
+	/*
+	 * bob's token is on the wire in the clear: without his key nobody
+	 * makes one of his BINDINGs, nor has one taken twice.  A token under
+	 * another key (carol's, with the server's), his own BINDING sent
+	 * again from elsewhere, and then from where it came: anonymous.
+	 */
+	stolen = self->b->tok;
+	ASSERT_EQ(0, token_key(&stolen, self->c->priv, self->spub));
+	ASSERT_EQ(0, binding(u2, "127.0.0.1", self->port, 0, &stolen, &r,
+			     TIMEOUT_MS));
+	EXPECT_EQ(0, r.flags);
+	ASSERT_EQ(0, udp_send_to(u2, "127.0.0.1", self->port,
+				 self->b->tok.last, 64));
+	ASSERT_EQ(0, binding_reply(u2, self->b->tok.last + 12, &r,
+				   now_s() + TIMEOUT_MS / 1000.0));
+	EXPECT_EQ(0, r.flags);
+	ASSERT_EQ(0, udp_send_to(self->b->udp, "127.0.0.1", self->port,
+				 self->b->tok.last, 64));
+	ASSERT_EQ(0, binding_reply(self->b->udp, self->b->tok.last + 12, &r,
+				   now_s() + TIMEOUT_MS / 1000.0));
+	EXPECT_EQ(0, r.flags);
+	EXPECT_TRUE(quiet(self->a, 200));
 	ASSERT_EQ(0, binding(u2, "127.0.0.1", self->port + 1, 0,
-			     self->b->token, &r, TIMEOUT_MS));
+			     &self->b->tok, &r, TIMEOUT_MS));
 	EXPECT_EQ(0, r.flags);
 
 	/* bob's mapping changes: the newest BINDING wins. */
-	ASSERT_EQ(0, binding(u2, "127.0.0.1", self->port, 0, self->b->token,
+	ASSERT_EQ(0, binding(u2, "127.0.0.1", self->port, 0, &self->b->tok,
 			     &r, TIMEOUT_MS));
 	EXPECT_EQ(0x80, r.flags);
 	ASSERT_EQ(udp_port_of(u2), r.port);
@@ -2228,7 +2344,7 @@ TEST_F(mediator, binding_token)
 	/* Logged out, the token means nothing. */
 	ASSERT_EQ(0, req(self->b, T_LOGOUT, NULL, NULL, NULL, false));
 	ASSERT_EQ(0, binding(self->b->udp, "127.0.0.1", self->port, 0,
-			     self->b->token, &r, TIMEOUT_MS));
+			     &self->b->tok, &r, TIMEOUT_MS));
 	EXPECT_EQ(0, r.flags);
 	close(u2);
 }
@@ -2262,7 +2378,7 @@ TEST_F_TIMEOUT(mediator, announce_waits_for_binding, 30)
 	/* The BINDING completes it: both hear at once. */
 	t0 = now_s();
 	ASSERT_EQ(0, binding(self->b->udp, "127.0.0.1", self->port, 0,
-			     self->b->token, &r, TIMEOUT_MS));
+			     &self->b->tok, &r, TIMEOUT_MS));
 	EXPECT_EQ(0x80, r.flags);
 	ASSERT_EQ(0, wait_event(self->a, T_PEER_UP, self->b->pub, TIMEOUT_MS,
 				&e));
@@ -2291,7 +2407,7 @@ TEST_F_TIMEOUT(mediator, announce_waits_for_binding, 30)
 				NULL));
 	/* A BINDING after that moves the endpoint, quietly. */
 	ASSERT_EQ(0, binding(self->b->udp, "127.0.0.1", self->port, 0,
-			     self->b->token, &r, TIMEOUT_MS));
+			     &self->b->tok, &r, TIMEOUT_MS));
 	EXPECT_EQ(0x80, r.flags);
 	EXPECT_TRUE(quiet(self->a, 200));
 }
@@ -2306,7 +2422,7 @@ TEST_F(mediator, dual_stack)
 	char listen_on[32];
 	const char *args[] = { "--listen", listen_on, NULL };
 	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6 }, from6;
-	uint8_t req6[40], buf[64], txid[12];
+	uint8_t req6[64], buf[64], txid[12];
 	struct login_info l;
 	struct breply r;
 	struct event e, e2;
@@ -2338,7 +2454,7 @@ TEST_F(mediator, dual_stack)
 	randombytes_buf(txid, sizeof(txid));
 	build_binding(req6, 0x01, txid, NULL);
 	a6.sin6_port = htons((uint16_t)self->port);
-	ASSERT_EQ(40, sendto(u6, req6, 40, 0, (struct sockaddr *)&a6,
+	ASSERT_EQ(64, sendto(u6, req6, 64, 0, (struct sockaddr *)&a6,
 			     sizeof(a6)));
 	{
 		struct pollfd pfd = { .fd = u6, .events = POLLIN };
@@ -2425,7 +2541,7 @@ TEST_F(mediator, relay)
 {
 	struct event ea, eb, ea2, eb2;
 	struct login_info l;
-	uint8_t stranger[32], pkt[36], key[32];
+	uint8_t stranger[32], pkt[52], key[32];
 	int x = udp_socket(), a2 = udp_socket(), ua, ub, rp;
 
 	ASSERT_LE(0, x);
@@ -2488,15 +2604,15 @@ TEST_F(mediator, relay)
 	EXPECT_TRUE(udp_quiet(ua, 200));
 	EXPECT_TRUE(udp_quiet(ub, 10));
 	/* Nor take alice's place with her RELAY_BIND replayed... */
-	build_relay(pkt, 18, ea.relay_id, 1000, ea.relay_key);
+	build_relay(pkt, 18, ea.relay_id, 1000, NULL, ea.relay_key);
 	ASSERT_EQ(0, udp_send_to(x, "127.0.0.1", rp, pkt, sizeof(pkt)));
 	EXPECT_TRUE(udp_quiet(x, 200));
 	EXPECT_TRUE(relays(ub, ua, rp, 50));
 	/* ...or an older one... */
 	EXPECT_EQ(-1, relay_bind(x, rp, ea.relay_id, 999, ea.relay_key, 200));
 	/* ...or a new counter under a MAC that is wrong. */
-	build_relay(pkt, 18, ea.relay_id, 2000, ea.relay_key);
-	pkt[35] ^= 1;
+	build_relay(pkt, 18, ea.relay_id, 2000, NULL, ea.relay_key);
+	pkt[51] ^= 1;
 	ASSERT_EQ(0, udp_send_to(x, "127.0.0.1", rp, pkt, sizeof(pkt)));
 	EXPECT_TRUE(udp_quiet(x, 200));
 	memcpy(key, ea.relay_key, 32);
@@ -2525,6 +2641,176 @@ TEST_F(mediator, relay)
 	EXPECT_EQ(-103, req_relay(self->a, self->b->pub));
 	close(x);
 	close(a2);
+}
+
+/*
+ * A UDP datagram to 127.0.0.1:dport that says it comes from src:sport,
+ * through a raw socket: what an attacker with a relay key sends to point
+ * the relay at someone else.  0 or -1.
+ */
+static int udp_spoof(const char *src, int sport, int dport,
+		     const uint8_t *payload, size_t len)
+{
+	uint8_t pkt[20 + 8 + 64];
+	struct sockaddr_in to = { .sin_family = AF_INET };
+	struct in_addr s, d;
+	int fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+	ssize_t n;
+
+	if (fd < 0 || len > 64)
+		return -1;
+	inet_pton(AF_INET, src, &s);
+	d.s_addr = htonl(INADDR_LOOPBACK);
+	memset(pkt, 0, sizeof(pkt));
+	/* IPv4, no options; the kernel fills in the length and checksum. */
+	pkt[0] = 0x45;
+	pkt[8] = 64;
+	pkt[9] = IPPROTO_UDP;
+	memcpy(pkt + 12, &s, 4);
+	memcpy(pkt + 16, &d, 4);
+	/* UDP, checksum 0: none, which IPv4 allows. */
+	pkt[20] = (uint8_t)(sport >> 8);
+	pkt[21] = (uint8_t)sport;
+	pkt[22] = (uint8_t)(dport >> 8);
+	pkt[23] = (uint8_t)dport;
+	pkt[24] = (uint8_t)((8 + len) >> 8);
+	pkt[25] = (uint8_t)(8 + len);
+	memcpy(pkt + 28, payload, len);
+	to.sin_addr = d;
+	n = sendto(fd, pkt, 28 + len, 0, (struct sockaddr *)&to, sizeof(to));
+	close(fd);
+	return n == (ssize_t)(28 + len) ? 0 : -1;
+}
+
+/*
+ * A RELAY_BIND whose source address is forged binds nothing: the relay
+ * answers it with a RELAY_CHALLENGE, which goes to the forged address,
+ * and forwards nothing there.  (Before, one such RELAY_BIND pointed the
+ * relay, and the peer's traffic, at any host.)
+ */
+TEST_F(mediator, relay_bind_needs_echo)
+{
+	struct sockaddr_in va = { .sin_family = AF_INET }, from;
+	struct event ea, eb;
+	struct login_info l;
+	uint8_t pkt[52], buf[2048];
+	socklen_t len = sizeof(va);
+	int victim, vport, rp;
+	ssize_t n;
+
+	if (geteuid())
+		SKIP(return, "needs root, for a raw socket");
+	victim = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ASSERT_LE(0, victim);
+	inet_pton(AF_INET, "127.0.0.9", &va.sin_addr);
+	ASSERT_EQ(0, bind(victim, (struct sockaddr *)&va, sizeof(va)));
+	ASSERT_EQ(0, getsockname(victim, (struct sockaddr *)&va, &len));
+	vport = ntohs(va.sin_port);
+	ASSERT_EQ(0, three_logged_in(self, &l));
+	ASSERT_EQ(0, req(self->a, T_CREATE, "lan", NULL, NULL, false));
+	ASSERT_EQ(0, req(self->b, T_JOIN, "lan", NULL, NULL, false));
+	ASSERT_EQ(0, req_relay(self->a, self->b->pub));
+	ASSERT_EQ(0, wait_event(self->a, T_RELAY_EV, self->b->pub, TIMEOUT_MS,
+				&ea));
+	ASSERT_EQ(0, wait_event(self->b, T_RELAY_EV, self->a->pub, TIMEOUT_MS,
+				&eb));
+	rp = ep_port(&ea);
+
+	/* alice's side, bound to the victim by a forged source. */
+	build_relay(pkt, 18, ea.relay_id, 100, NULL, ea.relay_key);
+	ASSERT_EQ(0, udp_spoof("127.0.0.9", vport, rp, pkt, sizeof(pkt)));
+	/* The victim gets a challenge, no bigger, and never a RELAY_BOUND. */
+	n = udp_wait(victim, buf, sizeof(buf), &from, TIMEOUT_MS);
+	ASSERT_EQ(52, n);
+	EXPECT_EQ(20, buf[4]);
+	EXPECT_EQ(rp, ntohs(from.sin_port));
+	/* Sent again: nothing (once per counter, and no more often). */
+	ASSERT_EQ(0, udp_spoof("127.0.0.9", vport, rp, pkt, sizeof(pkt)));
+	EXPECT_TRUE(udp_quiet(victim, 300));
+
+	/* bob binds as a client does; his traffic reaches nobody. */
+	ASSERT_EQ(0, relay_bind(self->b->udp, rp, eb.relay_id, 5, eb.relay_key,
+				TIMEOUT_MS));
+	ASSERT_EQ(0, udp_send_to(self->b->udp, "127.0.0.1", rp, "flood", 5));
+	EXPECT_TRUE(udp_quiet(victim, 300));
+	EXPECT_TRUE(udp_quiet(self->a->udp, 10));
+	/* alice, from where she receives, binds, and the pair works. */
+	ASSERT_EQ(0, relay_bind(self->a->udp, rp, ea.relay_id, 200,
+				ea.relay_key, TIMEOUT_MS));
+	EXPECT_TRUE(relays(self->b->udp, self->a->udp, rp, 100));
+	EXPECT_TRUE(relays(self->a->udp, self->b->udp, rp, 100));
+	EXPECT_TRUE(udp_quiet(victim, 100));
+	close(victim);
+}
+
+/* --relays-per-client: the relays a client asked for, and no more. */
+TEST_F(mediator, relay_quota)
+{
+	const char *args[] = { "--relays-per-client", "1", NULL };
+	struct login_info l;
+
+	restart_args(_metadata, self, args);
+	ASSERT_EQ(0, three_logged_in(self, &l));
+	ASSERT_EQ(0, req(self->a, T_CREATE, "lan", NULL, NULL, false));
+	ASSERT_EQ(0, req(self->b, T_JOIN, "lan", NULL, NULL, false));
+	ASSERT_EQ(0, req(self->c, T_JOIN, "lan", NULL, NULL, false));
+	ASSERT_EQ(0, req_relay(self->a, self->b->pub));
+	EXPECT_EQ(-105, req_relay(self->a, self->c->pub));
+	/* The pair's allocation is the pair's: asking again is no more. */
+	EXPECT_EQ(0, req_relay(self->a, self->b->pub));
+	EXPECT_EQ(0, req_relay(self->b, self->a->pub));
+	/* carol's own count, though alice is at hers. */
+	EXPECT_EQ(0, req_relay(self->c, self->a->pub));
+	EXPECT_EQ(-105, req_relay(self->c, self->b->pub));
+}
+
+/*
+ * --relay-rate: a pair's bytes, both ways, at most the rate a second
+ * with two seconds' worth saved; the rest dropped.
+ */
+TEST_F_TIMEOUT(mediator, relay_budget, 30)
+{
+	const char *args[] = { "--relay-rate", "16", NULL };
+	struct event ea, eb;
+	struct login_info l;
+	uint8_t msg[1000], buf[2048];
+	struct sockaddr_in from;
+	int rp, i, got = 0;
+	double t0;
+
+	restart_args(_metadata, self, args);
+	ASSERT_EQ(0, three_logged_in(self, &l));
+	ASSERT_EQ(0, req(self->a, T_CREATE, "lan", NULL, NULL, false));
+	ASSERT_EQ(0, req(self->b, T_JOIN, "lan", NULL, NULL, false));
+	ASSERT_EQ(0, req_relay(self->a, self->b->pub));
+	ASSERT_EQ(0, wait_event(self->a, T_RELAY_EV, self->b->pub, TIMEOUT_MS,
+				&ea));
+	ASSERT_EQ(0, wait_event(self->b, T_RELAY_EV, self->a->pub, TIMEOUT_MS,
+				&eb));
+	rp = ep_port(&ea);
+	ASSERT_EQ(0, relay_bind(self->a->udp, rp, ea.relay_id, 1, ea.relay_key,
+				TIMEOUT_MS));
+	ASSERT_EQ(0, relay_bind(self->b->udp, rp, eb.relay_id, 1, eb.relay_key,
+				TIMEOUT_MS));
+	/* 200 KB at once; 32 KiB pass, and the rate's worth meanwhile. */
+	randombytes_buf(msg, sizeof(msg));
+	t0 = now_s();
+	for (i = 0; i < 200; i++) {
+		ASSERT_EQ(0, udp_send_to(self->a->udp, "127.0.0.1", rp, msg,
+					 sizeof(msg)));
+		usleep(1000);
+	}
+	while (udp_wait(self->b->udp, buf, sizeof(buf), &from, 300) ==
+	       (ssize_t)sizeof(msg))
+		got++;
+	TH_LOG("%d of 200 datagrams of 1000 bytes passed in %.2f s", got,
+	       now_s() - t0);
+	EXPECT_LE(25, got);
+	EXPECT_GE(32 + (int)((now_s() - t0) * 16.4) + 1, got);
+	/* Two seconds later the budget is back. */
+	sleep_ms(2000);
+	EXPECT_TRUE(relays(self->b->udp, self->a->udp, rp, 1000));
+	EXPECT_TRUE(relays(self->a->udp, self->b->udp, rp, 1000));
 }
 
 /* One relay port: a second pair waits for the first to go offline. */
@@ -2562,7 +2848,7 @@ TEST_F(mediator, relay_ports_run_out)
 TEST_F(mediator, udp_garbage)
 {
 	static uint8_t big[65507];
-	uint8_t buf[64], txid[12] = { 1 };
+	uint8_t buf[72], txid[12] = { 1 };
 	struct login_info l;
 	struct breply r;
 	int u = udp_socket(), i, k, port;
@@ -2581,28 +2867,28 @@ TEST_F(mediator, udp_garbage)
 		udp_send_to(u, "127.0.0.1", port, buf, 3);
 		/* A BINDING one byte long or short. */
 		build_binding(buf, 0, txid, NULL);
-		udp_send_to(u, "127.0.0.1", port, buf, 41);
-		udp_send_to(u, "127.0.0.1", port, buf, 39);
+		udp_send_to(u, "127.0.0.1", port, buf, 65);
+		udp_send_to(u, "127.0.0.1", port, buf, 63);
 		/* Without its marker. */
-		udp_send_to(u, "127.0.0.1", port, buf + 4, 36);
+		udp_send_to(u, "127.0.0.1", port, buf + 4, 60);
 		/* Another version, reserved bits, an unknown flag, type. */
 		build_binding(buf, 0, txid, NULL);
 		buf[5] = CTL_VERSION + 1;
-		udp_send_to(u, "127.0.0.1", port, buf, 40);
+		udp_send_to(u, "127.0.0.1", port, buf, 64);
 		build_binding(buf, 0, txid, NULL);
 		buf[7] = 1;
-		udp_send_to(u, "127.0.0.1", port, buf, 40);
+		udp_send_to(u, "127.0.0.1", port, buf, 64);
 		build_binding(buf, 0x04, txid, NULL);
-		udp_send_to(u, "127.0.0.1", port, buf, 40);
+		udp_send_to(u, "127.0.0.1", port, buf, 64);
 		build_binding(buf, 0, txid, NULL);
 		buf[10] = 1;
-		udp_send_to(u, "127.0.0.1", port, buf, 40);
+		udp_send_to(u, "127.0.0.1", port, buf, 64);
 		build_binding(buf, 0, txid, NULL);
 		buf[4] = 17;
-		udp_send_to(u, "127.0.0.1", port, buf, 40);
+		udp_send_to(u, "127.0.0.1", port, buf, 64);
 		build_binding(buf, 0, txid, NULL);
 		buf[4] = 18;
-		udp_send_to(u, "127.0.0.1", port, buf, 40);
+		udp_send_to(u, "127.0.0.1", port, buf, 64);
 	}
 	EXPECT_TRUE(udp_quiet(u, 300));
 	/* Still answering, on UDP and TCP. */
