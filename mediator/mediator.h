@@ -7,8 +7,10 @@
  * connections, requests.c answers the requests of docs/protocol.md
  * ("Mediator messages"), presence.c sends PEER_UP and PEER_DOWN, udp.c
  * answers BINDINGs ("NAT discovery and relaying"), relay.c runs the
- * relay ports and pwhash.c runs Argon2id in a process of its own.  All the
- * mutable state is in one struct server; the process is single-threaded.
+ * relay ports, pwhash.c runs Argon2id in a process of its own and
+ * sources.c keeps what each source address may cost and the deny list.
+ * All the mutable state is in one struct server; the process is
+ * single-threaded.
  */
 
 #include <stdbool.h>
