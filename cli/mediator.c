@@ -100,14 +100,16 @@ static const struct cmd cmds[] = {
 	  "Leave the network NET.\n", run_simple },
 	{ "delete", "NET", 0, 1, PW_NONE,
 	  "Delete the network NET (its owner only).\n", run_simple },
-	{ "approve", "NET NICKNAME", 0, 2, PW_NONE,
-	  "Let NICKNAME, waiting to join NET, in (the owner only).\n",
-	  run_simple },
-	{ "kick", "NET NICKNAME", 0, 2, PW_NONE,
-	  "Remove NICKNAME from NET (the owner only).\n", run_simple },
-	{ "ban", "NET NICKNAME", 0, 2, PW_NONE,
-	  "Remove NICKNAME from NET and keep them out (the owner only).\n",
-	  run_simple },
+	{ "approve", "NET MEMBER", 0, 2, PW_NONE,
+	  "Let MEMBER, waiting to join NET, in (the owner only).  MEMBER is\n"
+	  "a nickname or a public key (base64); shoald looks the nickname up\n"
+	  "among NET's members and sends the key.\n", run_simple },
+	{ "kick", "NET MEMBER", 0, 2, PW_NONE,
+	  "Remove MEMBER (a nickname or a public key) from NET (the owner\n"
+	  "only).\n", run_simple },
+	{ "ban", "NET MEMBER", 0, 2, PW_NONE,
+	  "Remove MEMBER (a nickname or a public key) from NET and keep them\n"
+	  "out (the owner only).\n", run_simple },
 	{ "set-password", "NET", OPT_PASSWORD, 1, PW_SET,
 	  "Change the password of NET (the owner only), as for create;\n"
 	  "--no-password removes it.\n", run_simple },
@@ -292,16 +294,20 @@ static const struct {
 	{ -21, SHOAL_EXIT_NOT_MEMBER, "that member is not waiting for approval" },
 	{ -22, SHOAL_EXIT_NOT_MEMBER, "that nickname is not banned" },
 	{ -23, SHOAL_EXIT_NOT_MEMBER, "the owner cannot kick or ban themselves" },
+	{ -24, SHOAL_EXIT_NETWORK_FULL, "too many requests are waiting for the owner's approval" },
+	{ -25, SHOAL_EXIT_WRONG_PASSWORD, "the network has no password (join it without one)" },
 	{ -100, SHOAL_EXIT_NOT_LOGGED_IN, "not logged in to the mediator" },
 	{ -101, SHOAL_EXIT_MEDIATOR, "the mediator does not know this request" },
 	{ -102, SHOAL_EXIT_MEDIATOR, "the mediator has no relay port free" },
 	{ -103, SHOAL_EXIT_MEDIATOR, "that peer is not online in a shared network" },
 	{ -104, SHOAL_EXIT_TOO_MANY_ATTEMPTS, "too many password attempts; try again later" },
+	{ -106, SHOAL_EXIT_TOO_MANY_ATTEMPTS, "too many new clients from this address; try again later" },
 	{ -200, SHOAL_EXIT_NOT_LOGGED_IN, "shoald has no mediator (shoal login HOST:PORT PUBLICKEY first)" },
 	{ -201, SHOAL_EXIT_NOT_LOGGED_IN, "the mediator cannot be reached now" },
 	{ -202, SHOAL_EXIT_NOT_LOGGED_IN, "the mediator did not answer in time" },
 	/* shoald did not take our request: the two disagree, a failure. */
 	{ -203, SHOAL_EXIT_FAILURE, "shoald did not understand the request (is it another version?)" },
+	{ -204, SHOAL_EXIT_NOT_MEMBER, "more than one member has that nickname: name the member by its public key" },
 };
 
 /* "ok", "ok pending" or "error CODE [MESSAGE]"; body: what follows. */
@@ -790,6 +796,8 @@ static void print_networks(const struct jr_value *v)
 		puts(jr_bool(n, "approval") == 1 ? ", approval required" : "");
 		print_members(jr_member(n, "members"), me);
 	}
+	if (jr_bool(v, "truncated") == 1)
+		puts("\n(more networks than one answer of the mediator holds)");
 }
 
 static int run_json_request(struct ctx *c, const char *request,
@@ -904,8 +912,15 @@ static int check_args(struct ctx *c)
 		ret = check_nick(cmd, c->args[0]);
 	} else if (c->n_args >= 1) {
 		ret = check_network(cmd, c->args[0]);
-		if (ret == SHOAL_EXIT_OK && c->n_args == 2)
-			ret = check_nick(cmd, c->args[1]);
+		/* approve, kick, ban: a member, by nickname or by key. */
+		if (ret == SHOAL_EXIT_OK && c->n_args == 2 &&
+		    shoal_key_from_base64(key, c->args[1]) < 0 &&
+		    !shoal_config_valid_nickname(c->args[1]))
+			ret = usage_error(cmd, "'%s' is neither a nickname (1 "
+					  "to %d of A-Z a-z 0-9 . _ -, starting "
+					  "with a letter or digit) nor a base64 "
+					  "32-byte public key", c->args[1],
+					  SHOAL_CONFIG_MAX_NICK);
 	}
 	return ret;
 }

@@ -71,9 +71,21 @@ enum {
 	E_UNREACHABLE = -201,
 	E_TIMEOUT = -202,
 	E_BAD_REQUEST = -203,
+	E_AMBIGUOUS = -204,
 };
 
-enum pending_kind { PK_PLAIN, PK_NETWORKS, PK_LOGOUT, PK_NICK, PK_INTERNAL };
+/* The mediator's: nobody by that nickname is in the network. */
+#define E_NO_MEMBER (-19)
+#define NETWORK_NAME_MAX 64
+
+/*
+ * PK_RESOLVE: an owner's command that names its member by nickname, while
+ * NETWORKS finds the member's key; the command itself follows as PK_PLAIN
+ * in the same slot.
+ */
+enum pending_kind {
+	PK_PLAIN, PK_NETWORKS, PK_LOGOUT, PK_NICK, PK_INTERNAL, PK_RESOLVE
+};
 
 struct pending {
 	bool used;
@@ -81,7 +93,9 @@ struct pending {
 	uint32_t id;
 	int fd;
 	double deadline;
-	char nick[SHOAL_CONFIG_MAX_NICK + 1];	/* PK_NICK: the new one */
+	char nick[SHOAL_CONFIG_MAX_NICK + 1];	/* PK_NICK, PK_RESOLVE */
+	uint8_t verb;				/* PK_RESOLVE */
+	char network[NETWORK_NAME_MAX + 1];	/* PK_RESOLVE */
 };
 
 /*
@@ -105,6 +119,13 @@ struct mclient {
 	char address[SHOAL_CONFIG_MAX_HOSTPORT + 1];
 	uint8_t server_key[32];
 	char nickname[SHOAL_CONFIG_MAX_NICK + 1];
+	/*
+	 * [Mediator] AddressRanges: where the addresses a mediator assigns,
+	 * ours and our peers', must lie.  A mediator is trusted with whom
+	 * we meet, not with our routing table.
+	 */
+	struct shoal_prefix ranges[SHOAL_CONFIG_MAX_ADDRS];
+	unsigned int n_ranges;
 
 	int fd;
 	bool connecting, login_sent, logged_in;
@@ -124,6 +145,9 @@ struct mclient {
 	uint8_t v4[4], v4_len, v6[16], v6_len;
 	uint8_t token[SHOAL_CTL_TOKEN_LEN];
 	bool has_token;
+	/* The token's MAC key (from our key and the mediator's), counter. */
+	uint8_t token_key[SHOAL_CTL_KEY_LEN];
+	uint64_t token_counter;
 	struct shoal_endpoint probe;	/* len 0: none */
 	bool udp_ok;
 	struct shoal_endpoint public_ep;
@@ -428,7 +452,8 @@ static void put_lan_candidates(struct mclient *m, struct shoal_tlv_writer *w)
 	struct shoal_endpoint ep;
 	struct ifaddrs *ifa, *i;
 	unsigned int n = 0;
-	uint8_t v[MED_ENDPOINT_MAX];
+	uint8_t v[MED_ENDPOINT_MAX], addr[16];
+	int family;
 
 	if (getifaddrs(&ifa) < 0)
 		return;
@@ -443,13 +468,14 @@ static void put_lan_candidates(struct mclient *m, struct shoal_tlv_writer *w)
 			ep.len = sizeof(ep.in);
 		} else if (i->ifa_addr->sa_family == AF_INET6) {
 			memcpy(&ep.in6, i->ifa_addr, sizeof(ep.in6));
-			if (IN6_IS_ADDR_LINKLOCAL(&ep.in6.sin6_addr))
-				continue;
 			ep.len = sizeof(ep.in6);
 		} else {
 			continue;
 		}
 		with_port(&ep, m->d->dp->listen_port);
+		/* Only what a peer could reach us on (the mediator checks). */
+		if (!shoal_candidate_usable(&ep, true, &family, addr))
+			continue;
 		shoal_tlv_put(w, MED_A_ENDPOINT, v, ep_to_attr(v, &ep));
 		n++;
 	}
@@ -486,6 +512,34 @@ static int32_t result_of(const struct shoal_tlv_msg *msg, char *text,
 	if (shoal_tlv_find(msg, MED_A_MESSAGE, &a))
 		shoal_tlv_get_str(&a, text, size);
 	return (int32_t)v;
+}
+
+/*
+ * An IPV4 or IPV6 attribute's address and prefix length as a prefix, if
+ * it lies in the AddressRanges: true.  Else false and a line that says
+ * what was refused (what is the peer's, or NULL for ours).
+ */
+static bool in_ranges(const struct mclient *m, int family,
+		      const uint8_t *value, const char *whose)
+{
+	struct shoal_prefix p = { .family = family };
+	char text[SHOAL_PREFIX_STRLEN + 1];
+
+	if (family == AF_INET) {
+		memcpy(&p.addr.v4, value, 4);
+		p.len = value[4];
+	} else {
+		memcpy(&p.addr.v6, value, 16);
+		p.len = value[16];
+	}
+	if (shoal_prefix_within(m->ranges, m->n_ranges, &p))
+		return true;
+	if (shoal_prefix_format(text, sizeof(text), &p) < 0)
+		snprintf(text, sizeof(text), "?");
+	fprintf(stderr, "shoald: mediator %s assigned %s%s%s, outside "
+		"[Mediator] AddressRanges: not used\n", m->address, text,
+		whose ? " to peer " : "", whose ? whose : "");
+	return false;
 }
 
 static void apply_addresses(struct mclient *m)
@@ -582,14 +636,16 @@ static void on_login_reply(struct mclient *m, const struct shoal_tlv_msg *msg)
 			shoal_tlv_get_str(&a, m->my_nick, sizeof(m->my_nick));
 			break;
 		case MED_A_IPV4:
-			if (a.len == 5 && a.value[4] <= 32) {
+			if (a.len == 5 && a.value[4] <= 32 &&
+			    in_ranges(m, AF_INET, a.value, NULL)) {
 				memcpy(m->v4, a.value, 4);
 				m->v4_len = a.value[4];
 				m->has_v4 = true;
 			}
 			break;
 		case MED_A_IPV6:
-			if (a.len == 17 && a.value[16] <= 128) {
+			if (a.len == 17 && a.value[16] <= 128 &&
+			    in_ranges(m, AF_INET6, a.value, NULL)) {
 				memcpy(m->v6, a.value, 16);
 				m->v6_len = a.value[16];
 				m->has_v6 = true;
@@ -602,7 +658,10 @@ static void on_login_reply(struct mclient *m, const struct shoal_tlv_msg *msg)
 			}
 			break;
 		case MED_A_UDP_TOKEN:
-			if (a.len == SHOAL_CTL_TOKEN_LEN) {
+			if (a.len == SHOAL_CTL_TOKEN_LEN &&
+			    !shoal_ctl_token_key(m->token_key,
+						 d->private_key,
+						 m->server_key, a.value)) {
 				memcpy(m->token, a.value, a.len);
 				m->has_token = true;
 			}
@@ -681,6 +740,55 @@ static void forget_peer(struct mclient *m, struct shoald_peer *p)
 	shoald_peer_remove(m->d, p);
 }
 
+/* Whether an interface of this host has an IPv4 link-local address. */
+static bool on_link_local(struct mclient *m)
+{
+	static const uint8_t ll[4] = { 169, 254, 0, 0 };
+	struct ifaddrs *ifa, *i;
+	bool found = false;
+
+	if (getifaddrs(&ifa) < 0)
+		return false;
+	for (i = ifa; i && !found; i = i->ifa_next)
+		found = i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
+			strcmp(i->ifa_name, m->d->dp->ifname) &&
+			shoal_addr_in(4, (const uint8_t *)&((const struct
+				sockaddr_in *)(const void *)i->ifa_addr)->sin_addr,
+				      ll, 16);
+	freeifaddrs(ifa);
+	return found;
+}
+
+/*
+ * A candidate of a peer's to send handshakes to, again and again while
+ * punching: the mediator should have dropped the others, but its word
+ * is not taken for it.  Not loopback, multicast, broadcast, unspecified
+ * or IPv6 link-local; IPv4 link-local only when this host is on such a
+ * link; and nothing inside our own overlay network, which would send
+ * handshakes through the tunnels themselves.  *ll_known caches
+ * on_link_local over one PEER_UP.
+ */
+static bool candidate_ok(struct mclient *m, const struct shoal_endpoint *ep,
+			 int *ll_known)
+{
+	uint8_t addr[16];
+	int family;
+
+	if (!shoal_candidate_usable(ep, true, &family, addr))
+		return false;
+	if (family == 4 && shoal_addr_kind(4, addr) == SHOAL_ADDR_LINK_LOCAL) {
+		if (*ll_known < 0)
+			*ll_known = on_link_local(m);
+		if (!*ll_known)
+			return false;
+	}
+	if (family == 4 && m->has_v4 && shoal_addr_in(4, addr, m->v4,
+						      m->v4_len))
+		return false;
+	return !(family == 6 && m->has_v6 &&
+		 shoal_addr_in(6, addr, m->v6, m->v6_len));
+}
+
 static void on_peer_up(struct mclient *m, const struct shoal_tlv_msg *msg)
 {
 	struct shoal_endpoint cand[SHOALD_MAX_CANDIDATES];
@@ -693,6 +801,7 @@ static void on_peer_up(struct mclient *m, const struct shoal_tlv_msg *msg)
 	uint8_t mac[6];
 	bool has_mac = false;
 	double now = shoald_now();
+	int ll_known = -1;
 
 	if (!shoal_tlv_find(msg, MED_A_PEER, &peer))
 		return;
@@ -707,13 +816,13 @@ static void on_peer_up(struct mclient *m, const struct shoal_tlv_msg *msg)
 			shoal_tlv_get_str(&a, nick, sizeof(nick));
 			break;
 		case MED_A_IPV4:
-			if (a.len == 5) {
+			if (a.len == 5 && a.value[4] <= 32) {
 				inet_ntop(AF_INET, a.value, v4, sizeof(v4));
 				v4b = a.value;
 			}
 			break;
 		case MED_A_IPV6:
-			if (a.len == 17) {
+			if (a.len == 17 && a.value[16] <= 128) {
 				inet_ntop(AF_INET6, a.value, v6, sizeof(v6));
 				v6b = a.value;
 			}
@@ -726,13 +835,23 @@ static void on_peer_up(struct mclient *m, const struct shoal_tlv_msg *msg)
 			break;
 		case MED_A_ENDPOINT:
 			if (n < SHOALD_MAX_CANDIDATES &&
-			    ep_from_attr(&cand[n], a.value, a.len) == 0)
+			    ep_from_attr(&cand[n], a.value, a.len) == 0 &&
+			    candidate_ok(m, &cand[n], &ll_known))
 				n++;
 			break;
 		}
 	}
 	if (!key)
 		return;
+	/* Into the neighbour table only what AddressRanges allows. */
+	if (v4b && !in_ranges(m, AF_INET, v4b, nick)) {
+		v4b = NULL;
+		v4[0] = '\0';
+	}
+	if (v6b && !in_ranges(m, AF_INET6, v6b, nick)) {
+		v6b = NULL;
+		v6[0] = '\0';
+	}
 	if (!has_mac)
 		shoal_mac_from_key(mac, key, 0);
 	p = shoald_peer_add(m->d, key, mac);
@@ -911,10 +1030,47 @@ static void networks_json(struct mclient *m, const struct shoal_tlv_msg *msg,
 		}
 		fprintf(f, "]}");
 	}
-	fprintf(f, "]}\n");
+	fprintf(f, "], \"truncated\": %s}\n",
+		shoal_tlv_find(msg, MED_A_TRUNCATED, &a) ? "true" : "false");
 }
 
 static int save_state(struct mclient *m);
+
+/*
+ * The NETWORKS reply of a PK_RESOLVE: the command goes out with the key
+ * of the one member by that nickname, in the same slot.
+ */
+static void resolve_done(struct mclient *m, struct pending *p,
+			 const struct shoal_tlv_msg *msg)
+{
+	struct shoal_tlv_writer w;
+	uint8_t buf[256], key[32];
+	unsigned int n;
+
+	n = shoal_med_member_key(msg, p->network, p->nick, key);
+	if (n != 1) {
+		answer(p->fd, n ? E_AMBIGUOUS : E_NO_MEMBER,
+		       n ? "more than one member has that nickname: name "
+			   "the member by its public key" :
+			   "nobody by that nickname is in this network", NULL);
+		p->used = false;
+		return;
+	}
+	shoal_tlv_writer_init(&w, buf, sizeof(buf), p->verb, 0, ++m->next_id);
+	shoal_tlv_put_str(&w, MED_A_NETWORK, p->network);
+	shoal_tlv_put(&w, MED_A_PUBLIC_KEY, key, sizeof(key));
+	if (!send_msg(m, &w)) {
+		/* Gone: disconnect() answered the others, this one is ours. */
+		if (p->used)
+			answer(p->fd, E_UNREACHABLE, "the mediator cannot be "
+			       "reached now", NULL);
+		p->used = false;
+		return;
+	}
+	p->kind = PK_PLAIN;
+	p->id = m->next_id;
+	p->deadline = shoald_now() + REQUEST_TIMEOUT;
+}
 
 /* `shoal logout`: no mediator, no peers of its, no addresses of its. */
 static void logged_out(struct mclient *m)
@@ -961,6 +1117,10 @@ static void on_reply(struct mclient *m, const struct shoal_tlv_msg *msg)
 	if (!p)
 		return;
 	rc = result_of(msg, text, sizeof(text));
+	if (p->kind == PK_RESOLVE && rc >= 0) {
+		resolve_done(m, p, msg);
+		return;
+	}
 	p->used = false;
 	if (p->kind == PK_INTERNAL) {
 		if (rc < 0 && m->d->verbose)
@@ -1081,19 +1241,64 @@ static void on_writable(struct mclient *m)
 
 /* ---- UDP through the tunnel port ---- */
 
+/* A number that grows from one call to the next: realtime ns. */
+static uint64_t next_counter(uint64_t last)
+{
+	struct timespec ts;
+	uint64_t counter;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	counter = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return counter > last ? counter : last + 1;
+}
+
 static void send_binding(struct mclient *m, const struct shoal_endpoint *to,
 			 uint8_t flags, const uint8_t *txid, bool with_token)
 {
 	struct shoal_ctl_binding b = { .flags = flags };
 	uint8_t msg[SHOAL_CTL_BINDING_LEN];
+	bool token = with_token && m->has_token;
 	int len;
 
 	memcpy(b.txid, txid, SHOAL_CTL_TXID_LEN);
-	if (with_token && m->has_token)
+	if (token) {
 		memcpy(b.token, m->token, SHOAL_CTL_TOKEN_LEN);
-	len = shoal_ctl_write_binding(msg, sizeof(msg), &b);
+		b.counter = m->token_counter = next_counter(m->token_counter);
+	}
+	len = shoal_ctl_write_binding(msg, sizeof(msg), &b,
+				      token ? m->token_key : NULL);
 	if (len > 0 && to->len)
 		m->d->dp->ops->send_control(m->d->dp, to, msg, (size_t)len);
+}
+
+static void send_relay_bind(struct mclient *m, struct shoald_peer *p,
+			    double now, const uint8_t *cookie);
+
+/*
+ * The relay wants to see that we receive where our RELAY_BIND came from:
+ * the same RELAY_BIND again, at once, with its cookie.  Only an answer to
+ * the last one we sent, from our relay, under its key, is one.
+ */
+static int on_relay_challenge(struct mclient *m,
+			      const struct shoal_dp_event *ev, uint32_t id,
+			      uint64_t counter, const uint8_t *cookie)
+{
+	struct shoald *d = m->d;
+	size_t i;
+
+	for (i = 0; i < d->n_peers; i++) {
+		struct shoald_peer *p = &d->peers[i];
+
+		if (!p->has_relay || p->relay_id != id ||
+		    p->relay_counter != counter ||
+		    !shoal_endpoint_equal(&p->relay, &ev->from) ||
+		    !shoal_ctl_relay_verify(ev->payload, ev->len,
+					    p->relay_key))
+			continue;
+		send_relay_bind(m, p, shoald_now(), cookie);
+		return 0;
+	}
+	return -1;
 }
 
 static void nc_record(struct mclient *m, const struct shoal_ctl_binding_reply *r)
@@ -1114,6 +1319,7 @@ static int on_udp(struct shoald *d, const struct shoal_dp_event *ev)
 {
 	struct mclient *m = mc(d);
 	struct shoal_ctl_binding_reply r;
+	uint8_t cookie[SHOAL_CTL_RELAY_COOKIE_LEN];
 	uint64_t counter;
 	uint32_t id;
 	size_t i;
@@ -1131,8 +1337,12 @@ static int on_udp(struct shoald *d, const struct shoal_dp_event *ev)
 		}
 		return 0;
 	}
+	if (shoal_ctl_parse_relay(ev->payload, ev->len,
+				  SHOAL_CTL_RELAY_CHALLENGE, &id, &counter,
+				  cookie) == 0)
+		return on_relay_challenge(m, ev, id, counter, cookie);
 	if (shoal_ctl_parse_relay(ev->payload, ev->len, SHOAL_CTL_RELAY_BOUND,
-				  &id, &counter) < 0)
+				  &id, &counter, NULL) < 0)
 		return -1;
 	for (i = 0; i < d->n_peers; i++) {
 		struct shoald_peer *p = &d->peers[i];
@@ -1164,21 +1374,20 @@ static int on_udp(struct shoald *d, const struct shoal_dp_event *ev)
 	return -1;
 }
 
+/*
+ * A RELAY_BIND, with the cookie of the relay's RELAY_CHALLENGE when it
+ * answers one (else none: the relay knows where we are bound).
+ */
 static void send_relay_bind(struct mclient *m, struct shoald_peer *p,
-			    double now)
+			    double now, const uint8_t *cookie)
 {
 	uint8_t msg[SHOAL_CTL_RELAY_BIND_LEN];
-	struct timespec ts;
-	uint64_t counter;
 	int len;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	counter = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-	if (counter <= p->relay_counter)
-		counter = p->relay_counter + 1;
-	p->relay_counter = counter;
+	p->relay_counter = next_counter(p->relay_counter);
 	len = shoal_ctl_write_relay(msg, sizeof(msg), SHOAL_CTL_RELAY_BIND,
-				    p->relay_id, counter, p->relay_key);
+				    p->relay_id, p->relay_counter, cookie,
+				    p->relay_key);
 	if (len > 0)
 		m->d->dp->ops->send_control(m->d->dp, &p->relay, msg,
 					    (size_t)len);
@@ -1420,7 +1629,7 @@ static void tick_peers(struct mclient *m, double now)
 		    now - p->last_knock >= PUNCH_INTERVAL)
 			shoald_knock(d, p, now);
 		if (p->has_relay && now >= p->next_relay_bind)
-			send_relay_bind(m, p, now);
+			send_relay_bind(m, p, now, NULL);
 		if (p->has_relay && relay_dead(p, now))
 			drop_relay(m, p, now);
 		/* On the relay: once a minute, see if a direct path works. */
@@ -1598,9 +1807,17 @@ static const struct verb verbs[] = {
 	{ "delete", MED_DELETE, 1, 1, PK_PLAIN },
 };
 
+/* APPROVE, KICK, BAN: NET and the member, a key or a nickname. */
+static bool is_member_verb(const struct verb *v)
+{
+	return v->type == MED_APPROVE || v->type == MED_KICK ||
+	       v->type == MED_BAN;
+}
+
 static bool build_request(struct shoal_tlv_writer *tw, const struct verb *v,
 			  char **w, int n)
 {
+	uint8_t key[32];
 	int i;
 
 	for (i = 1; i < n; i++) {
@@ -1609,10 +1826,11 @@ static bool build_request(struct shoal_tlv_writer *tw, const struct verb *v,
 			shoal_tlv_put_str(tw, MED_A_NICKNAME, w[i]);
 		} else if (i == 1) {
 			shoal_tlv_put_str(tw, MED_A_NETWORK, w[i]);
-		} else if (i == 2 && (v->type == MED_APPROVE ||
-				      v->type == MED_KICK ||
-				      v->type == MED_BAN)) {
-			shoal_tlv_put_str(tw, MED_A_NICKNAME, w[i]);
+		} else if (i == 2 && is_member_verb(v)) {
+			/* A nickname was resolved to a key before. */
+			if (shoal_key_from_base64(key, w[i]) < 0)
+				return false;
+			shoal_tlv_put(tw, MED_A_PUBLIC_KEY, key, sizeof(key));
 		} else if (!strncmp(w[i], "password=", 9)) {
 			if ((v->type != MED_CREATE && v->type != MED_JOIN &&
 			     v->type != MED_SET_PASSWORD) ||
@@ -1636,7 +1854,9 @@ bool mclient_request(struct shoald *d, int fd, const char *req)
 	uint8_t buf[2048];
 	struct shoal_tlv_writer tw;
 	const struct verb *v = NULL;
+	uint8_t key[32];
 	unsigned int i;
+	bool resolve;
 	int n = 0;
 
 	if (!m || strlen(req) >= sizeof(line))
@@ -1683,9 +1903,29 @@ bool mclient_request(struct shoald *d, int fd, const char *req)
 	}
 	for (i = 0; i < MAX_PENDING && m->pending[i].used; i++)
 		;
-	shoal_tlv_writer_init(&tw, buf, sizeof(buf), v->type, 0,
-			      m->next_id + 1);
-	if (i == MAX_PENDING || !build_request(&tw, v, w, n)) {
+	/*
+	 * A member named by nickname: its key first, from the network's
+	 * members.  The mediator takes only keys, so that what the owner
+	 * looked at is what the command hits.
+	 */
+	resolve = is_member_verb(v) && n == 3 &&
+		  shoal_key_from_base64(key, w[2]) < 0;
+	if (resolve) {
+		if (!shoal_config_valid_nickname(w[2]) ||
+		    strlen(w[1]) > NETWORK_NAME_MAX) {
+			answer(fd, E_BAD_REQUEST, "malformed request", NULL);
+			goto wipe;
+		}
+		shoal_tlv_writer_init(&tw, buf, sizeof(buf), MED_NETWORKS, 0,
+				      m->next_id + 1);
+		shoal_tlv_put_str(&tw, MED_A_NETWORK, w[1]);
+	} else {
+		shoal_tlv_writer_init(&tw, buf, sizeof(buf), v->type, 0,
+				      m->next_id + 1);
+	}
+	if (i == MAX_PENDING ||
+	    (resolve ? shoal_tlv_finish(&tw) < 0 :
+		       !build_request(&tw, v, w, n))) {
 		answer(fd, E_BAD_REQUEST, i == MAX_PENDING ? "too many "
 		       "requests at once" : "malformed request", NULL);
 		goto wipe;
@@ -1703,6 +1943,14 @@ bool mclient_request(struct shoald *d, int fd, const char *req)
 	if (v->kind == PK_NICK)
 		snprintf(m->pending[i].nick, sizeof(m->pending[i].nick), "%s",
 			 w[1]);
+	if (resolve) {
+		m->pending[i].kind = PK_RESOLVE;
+		m->pending[i].verb = v->type;
+		snprintf(m->pending[i].network, sizeof(m->pending[i].network),
+			 "%s", w[1]);
+		snprintf(m->pending[i].nick, sizeof(m->pending[i].nick), "%s",
+			 w[2]);
+	}
 wipe:
 	sodium_memzero(line, sizeof(line));
 	sodium_memzero(buf, sizeof(buf));
@@ -1789,6 +2037,15 @@ int mclient_open(struct shoald *d, int epfd, const char *state_path,
 	m->nc_client = -1;
 	m->login_fd = -1;
 	snprintf(m->state_path, sizeof(m->state_path), "%s", state_path);
+	if (c && c->n_mediator_ranges) {
+		memcpy(m->ranges, c->mediator_ranges,
+		       c->n_mediator_ranges * sizeof(m->ranges[0]));
+		m->n_ranges = c->n_mediator_ranges;
+	} else {
+		shoal_prefix_parse(&m->ranges[0], SHOAL_CONFIG_DEFAULT_RANGE4);
+		shoal_prefix_parse(&m->ranges[1], SHOAL_CONFIG_DEFAULT_RANGE6);
+		m->n_ranges = 2;
+	}
 	if (load_state(m) <= 0 && c && c->has_mediator) {
 		m->configured = true;
 		snprintf(m->address, sizeof(m->address), "%s",

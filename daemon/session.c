@@ -690,7 +690,8 @@ static void on_control(struct shoald *d, const struct shoal_dp_event *ev)
 
 	/* The mediator's answers go to its client. */
 	if (ev->len && (ev->payload[0] == SHOAL_CTL_BINDING_REPLY ||
-			ev->payload[0] == SHOAL_CTL_RELAY_BOUND)) {
+			ev->payload[0] == SHOAL_CTL_RELAY_BOUND ||
+			ev->payload[0] == SHOAL_CTL_RELAY_CHALLENGE)) {
 		if (!d->on_mediator_udp || d->on_mediator_udp(d, ev) < 0)
 			d->ctl_rejected++;
 		return;

@@ -41,12 +41,15 @@ static const char *const peer_keys[PK_COUNT] = {
 	[PK_ADDRESS] = "Address",
 };
 
-enum mediator_key { MK_ADDRESS, MK_PUBLIC_KEY, MK_NICKNAME, MK_COUNT };
+enum mediator_key {
+	MK_ADDRESS, MK_PUBLIC_KEY, MK_NICKNAME, MK_ADDRESS_RANGES, MK_COUNT
+};
 
 static const char *const mediator_keys[MK_COUNT] = {
 	[MK_ADDRESS] = "Address",
 	[MK_PUBLIC_KEY] = "PublicKey",
 	[MK_NICKNAME] = "Nickname",
+	[MK_ADDRESS_RANGES] = "AddressRanges",
 };
 
 /* Enough of a value to recognise it in a message, escaped. */
@@ -251,6 +254,30 @@ int shoal_prefix_format(char *buf, size_t size, const struct shoal_prefix *p)
 	return n < 0 || (size_t)n >= size ? -1 : n;
 }
 
+bool shoal_prefix_within(const struct shoal_prefix *ranges, size_t n,
+			 const struct shoal_prefix *p)
+{
+	const uint8_t *a = p->family == AF_INET ?
+			   (const uint8_t *)&p->addr.v4 : p->addr.v6.s6_addr;
+	const uint8_t *r;
+	unsigned int bit;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (ranges[i].family != p->family || p->len < ranges[i].len)
+			continue;
+		r = p->family == AF_INET ?
+		    (const uint8_t *)&ranges[i].addr.v4 :
+		    ranges[i].addr.v6.s6_addr;
+		for (bit = 0; bit < ranges[i].len; bit++)
+			if ((a[bit / 8] ^ r[bit / 8]) & (0x80 >> (bit % 8)))
+				break;
+		if (bit == ranges[i].len)
+			return true;
+	}
+	return false;
+}
+
 /* Adds a comma-separated list to addrs, which holds *n already. */
 static int parse_addresses(struct parser *p, const char *key, char *value,
 			   struct shoal_prefix *addrs, unsigned int *n)
@@ -424,6 +451,40 @@ bool shoal_config_valid_hostport(const char *s)
 	return !errno && !*end && port >= 1 && port <= 65535;
 }
 
+static bool host_bits_clear(const struct shoal_prefix *p)
+{
+	const uint8_t *a = p->family == AF_INET ?
+			   (const uint8_t *)&p->addr.v4 : p->addr.v6.s6_addr;
+	unsigned int bit, bits = p->family == AF_INET ? 32 : 128;
+
+	for (bit = p->len; bit < bits; bit++)
+		if (a[bit / 8] & (0x80 >> (bit % 8)))
+			return false;
+	return true;
+}
+
+/* AddressRanges: prefixes, with no host bits set (they are ranges). */
+static int parse_ranges(struct parser *p, const char *key, char *value)
+{
+	struct shoal_config *c = p->c;
+	char text[SHOAL_PREFIX_STRLEN + 1];
+	unsigned int i;
+
+	if (parse_addresses(p, key, value, c->mediator_ranges,
+			    &c->n_mediator_ranges) < 0)
+		return -1;
+	for (i = 0; i < c->n_mediator_ranges; i++) {
+		if (host_bits_clear(&c->mediator_ranges[i]))
+			continue;
+		shoal_prefix_format(text, sizeof(text),
+				    &c->mediator_ranges[i]);
+		return fail_at(p, p->line,
+			       "%s: '%s' has host bits set after its length",
+			       key, text);
+	}
+	return 0;
+}
+
 static int set_mediator_key(struct parser *p, enum mediator_key k,
 			    char *value)
 {
@@ -452,6 +513,8 @@ static int set_mediator_key(struct parser *p, enum mediator_key k,
 				       key, quote(q, value));
 		strcpy(c->nickname, value);
 		return 0;
+	case MK_ADDRESS_RANGES:
+		return parse_ranges(p, key, value);
 	case MK_COUNT:
 		break;
 	}
@@ -489,6 +552,13 @@ static int close_section(struct parser *p)
 				       "[Peer] has no PublicKey");
 		break;
 	case SECTION_MEDIATOR:
+		/*
+		 * Without both, only the other keys count: the mediator
+		 * comes from `shoal login`.
+		 */
+		if (!p->mediator_seen[MK_ADDRESS] &&
+		    !p->mediator_seen[MK_PUBLIC_KEY])
+			break;
 		if (!p->mediator_seen[MK_ADDRESS])
 			return fail_at(p, c->mediator_line,
 				       "[Mediator] has no Address");

@@ -56,11 +56,19 @@
  *                     peers and different from the interface's.
  *   Address           as for [Interface].
  *
- * [Mediator] (at most once; shoald then logs in to a shoal-mediator):
- *   Address           required; HOST:PORT or [IPv6]:PORT, HOST a name or
- *                     an address.
- *   PublicKey         required; the mediator's public key (pinned).
+ * [Mediator] (at most once; with Address and PublicKey shoald logs in to
+ * that shoal-mediator, without both the mediator comes from `shoal login`
+ * and the other keys still count):
+ *   Address           HOST:PORT or [IPv6]:PORT, HOST a name or an
+ *                     address; with PublicKey.
+ *   PublicKey         the mediator's public key (pinned); with Address.
  *   Nickname          the nickname to log in with the first time.
+ *   AddressRanges     prefixes (a list, as Address of [Interface], no host
+ *                     bits set) that the addresses a mediator assigns,
+ *                     to this host and to its peers, must lie in, prefix
+ *                     length included: no route wider than a range is
+ *                     ever installed.  Default (none given): 100.64.0.0/10
+ *                     and fc00::/7.
  */
 
 #include <stdbool.h>
@@ -84,6 +92,9 @@
 #define SHOAL_CONFIG_MAX_HOSTPORT 261	/* 253-byte name, ':', port */
 #define SHOAL_CONFIG_MAX_NICK 32
 
+/* [Mediator] AddressRanges when none is given. */
+#define SHOAL_CONFIG_DEFAULT_RANGE4 "100.64.0.0/10"
+#define SHOAL_CONFIG_DEFAULT_RANGE6 "fc00::/7"
 #define SHOAL_CONFIG_DEFAULT_REKEY 120
 #define SHOAL_CONFIG_MAX_REKEY 86400
 #define SHOAL_CONFIG_DEFAULT_KEEPALIVE 10
@@ -129,6 +140,9 @@ struct shoal_config {
 	char mediator_address[SHOAL_CONFIG_MAX_HOSTPORT + 1];
 	uint8_t mediator_key[SHOAL_KEY_LEN];
 	char nickname[SHOAL_CONFIG_MAX_NICK + 1];	/* "": none */
+	/* AddressRanges; none: SHOAL_CONFIG_DEFAULT_RANGE4 and 6. */
+	unsigned int n_mediator_ranges;
+	struct shoal_prefix mediator_ranges[SHOAL_CONFIG_MAX_ADDRS];
 	unsigned int mediator_line;
 	struct shoal_config_peer *peers;	/* in the order of the file */
 	size_t n_peers;
@@ -176,6 +190,14 @@ bool shoal_config_valid_nickname(const char *s);
  * -1 with *p cleared.
  */
 int shoal_prefix_parse(struct shoal_prefix *p, const char *text);
+
+/*
+ * Whether p (an address with its prefix length) lies inside one of the n
+ * ranges of its family, with a prefix length at least the range's: the
+ * route p makes is no wider than the range.
+ */
+bool shoal_prefix_within(const struct shoal_prefix *ranges, size_t n,
+			 const struct shoal_prefix *p);
 
 /*
  * Writes "addr/len", always with the length.  Returns the length, or -1

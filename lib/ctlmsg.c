@@ -332,8 +332,30 @@ static bool header_ok(const uint8_t *buf, size_t len, uint8_t type,
 	       !buf[2] && !buf[3];
 }
 
+int shoal_ctl_token_key(uint8_t key[SHOAL_CTL_KEY_LEN],
+			const uint8_t my_private[32],
+			const uint8_t their_public[32],
+			const uint8_t token[SHOAL_CTL_TOKEN_LEN])
+{
+	static const char label[] = "shoal udp token";
+	crypto_generichash_state st;
+	uint8_t dh[crypto_scalarmult_BYTES];
+
+	if (crypto_scalarmult(dh, my_private, their_public) < 0)
+		return -1;
+	crypto_generichash_init(&st, dh, sizeof(dh), SHOAL_CTL_KEY_LEN);
+	crypto_generichash_update(&st, (const uint8_t *)label,
+				  sizeof(label) - 1);
+	crypto_generichash_update(&st, token, SHOAL_CTL_TOKEN_LEN);
+	crypto_generichash_final(&st, key, SHOAL_CTL_KEY_LEN);
+	sodium_memzero(dh, sizeof(dh));
+	sodium_memzero(&st, sizeof(st));
+	return 0;
+}
+
 int shoal_ctl_write_binding(uint8_t *out, size_t size,
-			    const struct shoal_ctl_binding *b)
+			    const struct shoal_ctl_binding *b,
+			    const uint8_t *key)
 {
 	if (size < SHOAL_CTL_BINDING_LEN)
 		return -1;
@@ -341,7 +363,13 @@ int shoal_ctl_write_binding(uint8_t *out, size_t size,
 	out[4] = b->flags;
 	memset(out + 5, 0, 3);
 	memcpy(out + 8, b->txid, SHOAL_CTL_TXID_LEN);
+	if (!key) {
+		memset(out + 20, 0, SHOAL_CTL_BINDING_LEN - 20);
+		return SHOAL_CTL_BINDING_LEN;
+	}
 	memcpy(out + 20, b->token, SHOAL_CTL_TOKEN_LEN);
+	shoal_put_be64(out + 36, b->counter);
+	mac(out + 44, out, 44, key, SHOAL_CTL_KEY_LEN);
 	return SHOAL_CTL_BINDING_LEN;
 }
 
@@ -355,7 +383,19 @@ int shoal_ctl_parse_binding(struct shoal_ctl_binding *b, const uint8_t *buf,
 	b->flags = buf[4];
 	memcpy(b->txid, buf + 8, SHOAL_CTL_TXID_LEN);
 	memcpy(b->token, buf + 20, SHOAL_CTL_TOKEN_LEN);
+	b->counter = shoal_get_be64(buf + 36);
+	/* Anonymous is all zero after the transaction id. */
+	if (sodium_is_zero(b->token, SHOAL_CTL_TOKEN_LEN) &&
+	    !sodium_is_zero(buf + 36, SHOAL_CTL_BINDING_LEN - 36))
+		return -1;
 	return 0;
+}
+
+bool shoal_ctl_binding_verify(const uint8_t *buf, size_t len,
+			      const uint8_t key[SHOAL_CTL_KEY_LEN])
+{
+	return len == SHOAL_CTL_BINDING_LEN &&
+	       mac_ok(buf, len - SHOAL_CTL_MAC_LEN, key, SHOAL_CTL_KEY_LEN);
 }
 
 int shoal_ctl_write_binding_reply(uint8_t *out, size_t size,
@@ -419,36 +459,67 @@ int shoal_ctl_parse_binding_reply(struct shoal_ctl_binding_reply *r,
 	return 0;
 }
 
+/* The length of a relay message of type, 0 for another type. */
+static size_t relay_len(enum shoal_ctl_type type)
+{
+	switch (type) {
+	case SHOAL_CTL_RELAY_BIND:
+		return SHOAL_CTL_RELAY_BIND_LEN;
+	case SHOAL_CTL_RELAY_CHALLENGE:
+		return SHOAL_CTL_RELAY_CHALLENGE_LEN;
+	case SHOAL_CTL_RELAY_BOUND:
+		return SHOAL_CTL_RELAY_BOUND_LEN;
+	default:
+		return 0;
+	}
+}
+
 int shoal_ctl_write_relay(uint8_t *out, size_t size, enum shoal_ctl_type type,
 			  uint32_t relay_id, uint64_t counter,
+			  const uint8_t *cookie,
 			  const uint8_t key[SHOAL_CTL_RELAY_KEY_LEN])
 {
-	if (size < SHOAL_CTL_RELAY_BIND_LEN ||
-	    (type != SHOAL_CTL_RELAY_BIND && type != SHOAL_CTL_RELAY_BOUND))
+	size_t len = relay_len(type);
+
+	if (!len || size < len)
 		return -1;
 	header(out, type);
 	shoal_put_be32(out + 4, relay_id);
 	shoal_put_be64(out + 8, counter);
-	mac(out + 16, out, 16, key, SHOAL_CTL_RELAY_KEY_LEN);
-	return SHOAL_CTL_RELAY_BIND_LEN;
+	/* BIND and CHALLENGE carry a cookie before the MAC. */
+	if (len > 16 + SHOAL_CTL_MAC_LEN) {
+		if (cookie)
+			memcpy(out + 16, cookie, SHOAL_CTL_RELAY_COOKIE_LEN);
+		else
+			memset(out + 16, 0, SHOAL_CTL_RELAY_COOKIE_LEN);
+	}
+	mac(out + len - SHOAL_CTL_MAC_LEN, out, len - SHOAL_CTL_MAC_LEN, key,
+	    SHOAL_CTL_RELAY_KEY_LEN);
+	return (int)len;
 }
 
 int shoal_ctl_parse_relay(const uint8_t *buf, size_t len,
 			  enum shoal_ctl_type type, uint32_t *relay_id,
-			  uint64_t *counter)
+			  uint64_t *counter, uint8_t *cookie)
 {
-	if ((type != SHOAL_CTL_RELAY_BIND && type != SHOAL_CTL_RELAY_BOUND) ||
-	    !header_ok(buf, len, type, SHOAL_CTL_RELAY_BIND_LEN))
+	size_t want = relay_len(type);
+
+	if (!want || !header_ok(buf, len, type, want))
 		return -1;
 	*relay_id = shoal_get_be32(buf + 4);
 	*counter = shoal_get_be64(buf + 8);
+	if (cookie && want > 16 + SHOAL_CTL_MAC_LEN)
+		memcpy(cookie, buf + 16, SHOAL_CTL_RELAY_COOKIE_LEN);
+	else if (cookie)
+		memset(cookie, 0, SHOAL_CTL_RELAY_COOKIE_LEN);
 	return 0;
 }
 
 bool shoal_ctl_relay_verify(const uint8_t *buf, size_t len,
 			    const uint8_t key[SHOAL_CTL_RELAY_KEY_LEN])
 {
-	return len == SHOAL_CTL_RELAY_BIND_LEN &&
+	return len > SHOAL_CTL_MAC_LEN && len >= SHOAL_CTL_HDR_LEN &&
+	       relay_len((enum shoal_ctl_type)buf[0]) == len &&
 	       mac_ok(buf, len - SHOAL_CTL_MAC_LEN, key,
 		      SHOAL_CTL_RELAY_KEY_LEN);
 }

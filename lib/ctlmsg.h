@@ -35,6 +35,7 @@ enum shoal_ctl_type {
 	SHOAL_CTL_BINDING_REPLY = 17,
 	SHOAL_CTL_RELAY_BIND = 18,
 	SHOAL_CTL_RELAY_BOUND = 19,
+	SHOAL_CTL_RELAY_CHALLENGE = 20,
 };
 
 #define SHOAL_CTL_HDR_LEN 4
@@ -192,19 +193,29 @@ void shoal_ctl_keys_wipe(struct shoal_ctl_keys *keys);
 #define SHOAL_CTL_TXID_LEN 12
 #define SHOAL_CTL_TOKEN_LEN 16
 #define SHOAL_CTL_RELAY_KEY_LEN 32
-#define SHOAL_CTL_BINDING_LEN 36
+#define SHOAL_CTL_RELAY_COOKIE_LEN 16
+#define SHOAL_CTL_BINDING_LEN 60
 #define SHOAL_CTL_BINDING_REPLY_LEN 36
-#define SHOAL_CTL_RELAY_BIND_LEN 32
+#define SHOAL_CTL_RELAY_BIND_LEN 48
+#define SHOAL_CTL_RELAY_CHALLENGE_LEN 48
+#define SHOAL_CTL_RELAY_BOUND_LEN 32
 
 #define SHOAL_CTL_BIND_OTHER_PORT 0x01	/* answer from port + 1 */
 #define SHOAL_CTL_BIND_OTHER_ADDR 0x02	/* answer from the probe address */
 #define SHOAL_CTL_BIND_UNCHANGED 0x40	/* reply: could not, answered as is */
 #define SHOAL_CTL_BIND_KNOWN 0x80	/* reply: the token was recognised */
 
+/*
+ * A BINDING.  With a token it is the login's: counter grows from one to
+ * the next, and a MAC under the token's key (shoal_ctl_token_key), which
+ * only the client and the mediator can make, covers it all; so a BINDING
+ * seen on the wire and sent again, from anywhere, is no login's.
+ */
 struct shoal_ctl_binding {
 	uint8_t flags;
 	uint8_t txid[SHOAL_CTL_TXID_LEN];
 	uint8_t token[SHOAL_CTL_TOKEN_LEN];	/* all zero: anonymous */
+	uint64_t counter;			/* 0 when anonymous */
 };
 
 struct shoal_ctl_binding_reply {
@@ -213,10 +224,28 @@ struct shoal_ctl_binding_reply {
 	struct shoal_endpoint mapped;		/* what the mediator saw */
 };
 
+/*
+ * The key of a login's BINDING MACs: from X25519 of the client's static
+ * key and the mediator's (either side's private key and the other's
+ * public one) and the token, so that it is bound to the client's key
+ * and to that one login.  0, or -1 (a public key of low order).
+ */
+int shoal_ctl_token_key(uint8_t key[SHOAL_CTL_KEY_LEN],
+			const uint8_t my_private[32],
+			const uint8_t their_public[32],
+			const uint8_t token[SHOAL_CTL_TOKEN_LEN]);
+/* key: the token's (shoal_ctl_token_key), or NULL for an anonymous one. */
 int shoal_ctl_write_binding(uint8_t *out, size_t size,
-			    const struct shoal_ctl_binding *b);
+			    const struct shoal_ctl_binding *b,
+			    const uint8_t *key);
+/*
+ * Checks the form (an anonymous one has a zero counter and MAC); the MAC
+ * of one with a token is for shoal_ctl_binding_verify, with its key.
+ */
 int shoal_ctl_parse_binding(struct shoal_ctl_binding *b, const uint8_t *buf,
 			    size_t len);
+bool shoal_ctl_binding_verify(const uint8_t *buf, size_t len,
+			      const uint8_t key[SHOAL_CTL_KEY_LEN]);
 /* -1 also when mapped is neither IPv4 nor IPv6. */
 int shoal_ctl_write_binding_reply(uint8_t *out, size_t size,
 				  const struct shoal_ctl_binding_reply *r);
@@ -224,21 +253,27 @@ int shoal_ctl_parse_binding_reply(struct shoal_ctl_binding_reply *r,
 				  const uint8_t *buf, size_t len);
 
 /*
- * RELAY_BIND (client -> relay port) and RELAY_BOUND (the relay's answer):
- * relay_id and a counter that must grow, under a MAC keyed by the relay
- * key the mediator gave this side over the control channel.
+ * RELAY_BIND (client -> relay port), RELAY_CHALLENGE (the relay's answer
+ * from an endpoint it has not bound: prove that you receive here) and
+ * RELAY_BOUND (its answer once bound): relay_id and a counter that must
+ * grow, and for the first two a cookie, under a MAC keyed by the relay
+ * key the mediator gave this side over the control channel.  Their
+ * lengths differ (SHOAL_CTL_RELAY_*_LEN).
  */
+/* cookie: RELAY_BIND's and RELAY_CHALLENGE's; NULL for none (zero). */
 int shoal_ctl_write_relay(uint8_t *out, size_t size, enum shoal_ctl_type type,
 			  uint32_t relay_id, uint64_t counter,
+			  const uint8_t *cookie,
 			  const uint8_t key[SHOAL_CTL_RELAY_KEY_LEN]);
 /*
- * Checks the header and length of a RELAY_BIND or RELAY_BOUND (type) and
- * reads relay_id and counter; the MAC is checked by shoal_ctl_relay_verify
- * once relay_id has found the key.  0, or -1.
+ * Checks the header and length of one of the three (type) and reads
+ * relay_id, counter and (if not NULL) the cookie, zero for a
+ * RELAY_BOUND; the MAC is checked by shoal_ctl_relay_verify once
+ * relay_id has found the key.  0, or -1.
  */
 int shoal_ctl_parse_relay(const uint8_t *buf, size_t len,
 			  enum shoal_ctl_type type, uint32_t *relay_id,
-			  uint64_t *counter);
+			  uint64_t *counter, uint8_t *cookie);
 bool shoal_ctl_relay_verify(const uint8_t *buf, size_t len,
 			    const uint8_t key[SHOAL_CTL_RELAY_KEY_LEN]);
 

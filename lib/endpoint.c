@@ -169,3 +169,92 @@ bool shoal_endpoint_equal(const struct shoal_endpoint *a,
 	       a->in6.sin6_scope_id == b->in6.sin6_scope_id &&
 	       !memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, 16);
 }
+
+bool shoal_addr_in(int family, const uint8_t *addr, const uint8_t *prefix,
+		   unsigned int len)
+{
+	unsigned int bytes = len / 8, bits = len % 8;
+	uint8_t mask;
+
+	if (len > (family == 4 ? 32u : 128u))
+		return false;
+	if (memcmp(addr, prefix, bytes))
+		return false;
+	if (!bits)
+		return true;
+	mask = (uint8_t)(0xff << (8 - bits));
+	return (addr[bytes] & mask) == (prefix[bytes] & mask);
+}
+
+static enum shoal_addr_kind addr4_kind(const uint8_t *a)
+{
+	static const struct {
+		uint8_t net[4];
+		unsigned int len;
+		enum shoal_addr_kind kind;
+	} ranges[] = {
+		{ { 0, 0, 0, 0 }, 8, SHOAL_ADDR_UNUSABLE },
+		{ { 127, 0, 0, 0 }, 8, SHOAL_ADDR_UNUSABLE },
+		{ { 224, 0, 0, 0 }, 4, SHOAL_ADDR_UNUSABLE },
+		{ { 240, 0, 0, 0 }, 4, SHOAL_ADDR_UNUSABLE },
+		{ { 169, 254, 0, 0 }, 16, SHOAL_ADDR_LINK_LOCAL },
+		{ { 10, 0, 0, 0 }, 8, SHOAL_ADDR_PRIVATE },
+		{ { 172, 16, 0, 0 }, 12, SHOAL_ADDR_PRIVATE },
+		{ { 192, 168, 0, 0 }, 16, SHOAL_ADDR_PRIVATE },
+		{ { 100, 64, 0, 0 }, 10, SHOAL_ADDR_PRIVATE },
+	};
+	size_t i;
+
+	/* 255.255.255.255 is in 240/4 already. */
+	for (i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
+		if (shoal_addr_in(4, a, ranges[i].net, ranges[i].len))
+			return ranges[i].kind;
+	return SHOAL_ADDR_GLOBAL;
+}
+
+enum shoal_addr_kind shoal_addr_kind(int family, const uint8_t *addr)
+{
+	static const uint8_t zero[12], mapped[12] = {
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
+	};
+
+	if (family == 4)
+		return addr4_kind(addr);
+	if (family != 6)
+		return SHOAL_ADDR_UNUSABLE;
+	/* ::, ::1, ::/96 (compatible) and ::ffff:0:0/96 (mapped). */
+	if (!memcmp(addr, zero, 12) || !memcmp(addr, mapped, 12))
+		return SHOAL_ADDR_UNUSABLE;
+	if (addr[0] == 0xff)
+		return SHOAL_ADDR_UNUSABLE;
+	if (addr[0] == 0xfe && (addr[1] & 0xc0) == 0x80)
+		return SHOAL_ADDR_LINK_LOCAL;
+	if ((addr[0] & 0xfe) == 0xfc)
+		return SHOAL_ADDR_PRIVATE;
+	return SHOAL_ADDR_GLOBAL;
+}
+
+bool shoal_candidate_usable(const struct shoal_endpoint *ep, bool on_link,
+			    int *family, uint8_t addr[16])
+{
+	enum shoal_addr_kind kind;
+
+	memset(addr, 0, 16);
+	if (ep->len == sizeof(ep->in) && ep->sa.sa_family == AF_INET &&
+	    ep->in.sin_port) {
+		*family = 4;
+		memcpy(addr, &ep->in.sin_addr, 4);
+	} else if (ep->len == sizeof(ep->in6) &&
+		   ep->sa.sa_family == AF_INET6 && ep->in6.sin6_port) {
+		*family = 6;
+		memcpy(addr, &ep->in6.sin6_addr, 16);
+	} else {
+		return false;
+	}
+	kind = shoal_addr_kind(*family, addr);
+	if (kind == SHOAL_ADDR_UNUSABLE)
+		return false;
+	if (kind == SHOAL_ADDR_LINK_LOCAL)
+		return *family == 4 && on_link;
+	return true;
+}

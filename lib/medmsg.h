@@ -53,6 +53,7 @@ enum {
 	MED_A_PROBE = 18,
 	MED_A_RELAY_ID = 19,
 	MED_A_RELAY_KEY = 20,
+	MED_A_TRUNCATED = 21,
 	MED_A_MEMBER = SHOAL_TLV_NESTED | 1,
 	MED_A_NETWORK_INFO = SHOAL_TLV_NESTED | 2,
 	MED_A_PEER = SHOAL_TLV_NESTED | 3,
@@ -65,6 +66,8 @@ enum {
 	MED_E_RELAY_FULL = -102,	/* no relay port free */
 	MED_E_NOT_PEER = -103,		/* offline, or not a peer */
 	MED_E_PASSWORD_LIMIT = -104,	/* too many password attempts */
+	MED_E_RELAY_QUOTA = -105,	/* the client holds its relays */
+	MED_E_NEW_CLIENTS = -106,	/* its address made too many */
 };
 
 /* PEER_DOWN reasons. */
@@ -86,6 +89,16 @@ size_t shoal_med_endpoint_put(uint8_t out[MED_ENDPOINT_MAX], uint8_t family,
 			      const uint8_t *addr, uint16_t port);
 int shoal_med_endpoint_get(const uint8_t *v, size_t len, uint8_t *family,
 			   uint8_t addr[16], uint16_t *port);
+
+/*
+ * In a NETWORKS reply: the member of network called nick (both compared
+ * ignoring case, as the mediator does).  Returns how many members have
+ * that nickname (0, 1, or more: the mediator makes them unique, so more
+ * is its fault) and copies the first one's PUBLIC_KEY to key.
+ */
+unsigned int shoal_med_member_key(const struct shoal_tlv_msg *msg,
+				  const char *network, const char *nick,
+				  uint8_t key[32]);
 
 #define MED_DEFAULT_PORT 51800
 #define MED_KEEPALIVE_INTERVAL 90	/* s */

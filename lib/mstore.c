@@ -37,10 +37,16 @@
 #define MAX_CANDIDATES 1000
 
 /*
- * Schema version 1.  Member states are enum mstore_state.  members.since
+ * Schema version 2.  Member states are enum mstore_state.  members.since
  * orders a network's members by when they became one (approval, not the
  * request): the longest-standing one inherits the network.  ipv4 is in
  * host order; the IPv6 address is the meta ULA prefix, subnet 0, ipv6_iid.
+ *
+ * IPv4 allocation is O(1): meta "ipv4_next" is the lowest address of the
+ * pool never handed out, free_ipv4 holds the ones given back when a
+ * client expired, and meta "ipv4_pool" the pool (first << 32 | last)
+ * these are about; a new pool starts them over (pool_sync).  Version 2
+ * added free_ipv4 and the index on last_login, for expiry (migrate_v2).
  */
 static const char schema_sql[] =
 	"CREATE TABLE meta ("
@@ -75,6 +81,8 @@ static const char schema_sql[] =
 	"  PRIMARY KEY (network_id, client_id)"
 	") WITHOUT ROWID;"
 	"CREATE INDEX members_by_client ON members(client_id);"
+	"CREATE INDEX clients_by_last_login ON clients(last_login);"
+	"CREATE TABLE free_ipv4 (addr INTEGER PRIMARY KEY);"
 	"CREATE TABLE bans ("
 	"  network_id INTEGER NOT NULL"
 	"    REFERENCES networks(id) ON DELETE CASCADE,"
@@ -84,6 +92,12 @@ static const char schema_sql[] =
 	") WITHOUT ROWID;"
 	"PRAGMA application_id = " STR(APPLICATION_ID) ";"
 	"PRAGMA user_version = " STR(MSTORE_SCHEMA_VERSION) ";";
+
+/* What version 1 lacks. */
+static const char migrate_v2_sql[] =
+	"CREATE INDEX clients_by_last_login ON clients(last_login);"
+	"CREATE TABLE free_ipv4 (addr INTEGER PRIMARY KEY);"
+	"PRAGMA user_version = 2;";
 
 #define CLIENT_COLS "c.id, c.pubkey, c.nickname, c.ipv4, c.ipv6_iid, c.mac"
 #define NETWORK_COLS							\
@@ -97,11 +111,22 @@ static const char schema_sql[] =
 enum stmt {
 	ST_META_GET,
 	ST_META_PUT,
+	ST_META_SET,
 	ST_CLIENT_BY_KEY,
 	ST_CLIENT_BY_ID,
 	ST_CLIENT_BY_NICK,
 	ST_IPV4_TAKEN,
 	ST_IPV4_GAP,
+	ST_IPV4_MAX,
+	ST_FREE_FIRST,
+	ST_FREE_DELETE,
+	ST_FREE_PUT,
+	ST_FREE_OUTSIDE,
+	ST_EXPIRED,
+	ST_CLIENT_TOUCH,
+	ST_CLIENT_DELETE,
+	ST_CLIENT_SEEN,
+	ST_OWNED,
 	ST_MAC_TAKEN,
 	ST_IID_TAKEN,
 	ST_CLIENT_INSERT,
@@ -118,6 +143,7 @@ enum stmt {
 	ST_NETS_OF,
 	ST_MEMBER_STATE,
 	ST_MEMBER_COUNT,
+	ST_PENDING_COUNT,
 	ST_MEMBER_INSERT,
 	ST_MEMBER_APPROVE,
 	ST_MEMBER_DELETE,
@@ -134,6 +160,8 @@ enum stmt {
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
 	[ST_META_PUT] = "INSERT INTO meta (key, value) VALUES (?1, ?2)",
+	[ST_META_SET] =
+		"INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
 	[ST_CLIENT_BY_KEY] =
 		"SELECT " CLIENT_COLS " FROM clients c WHERE c.pubkey = ?1",
 	[ST_CLIENT_BY_ID] =
@@ -147,6 +175,21 @@ static const char *const stmt_sql[ST_COUNT] = {
 		" WHERE c.ipv4 >= ?1 AND c.ipv4 < ?2 AND NOT EXISTS"
 		" (SELECT 1 FROM clients d WHERE d.ipv4 = c.ipv4 + 1)"
 		" ORDER BY c.ipv4 LIMIT 1",
+	/* The index's last entry of the pool: one step. */
+	[ST_IPV4_MAX] =
+		"SELECT max(ipv4) FROM clients WHERE ipv4 >= ?1 AND ipv4 <= ?2",
+	[ST_FREE_FIRST] = "SELECT addr FROM free_ipv4 ORDER BY addr LIMIT 1",
+	[ST_FREE_DELETE] = "DELETE FROM free_ipv4 WHERE addr = ?1",
+	[ST_FREE_PUT] = "INSERT OR IGNORE INTO free_ipv4 (addr) VALUES (?1)",
+	[ST_FREE_OUTSIDE] =
+		"DELETE FROM free_ipv4 WHERE addr < ?1 OR addr > ?2",
+	[ST_EXPIRED] =
+		"SELECT " CLIENT_COLS " FROM clients c WHERE c.last_login < ?1"
+		" ORDER BY c.last_login LIMIT ?2",
+	[ST_CLIENT_TOUCH] = "UPDATE clients SET last_login = ?2 WHERE id = ?1",
+	[ST_CLIENT_DELETE] = "DELETE FROM clients WHERE id = ?1",
+	[ST_CLIENT_SEEN] = "SELECT last_login, ipv4 FROM clients WHERE id = ?1",
+	[ST_OWNED] = "SELECT id FROM networks WHERE owner_id = ?1",
 	[ST_MAC_TAKEN] = "SELECT 1 FROM clients WHERE mac = ?1",
 	[ST_IID_TAKEN] = "SELECT 1 FROM clients WHERE ipv6_iid = ?1",
 	[ST_CLIENT_INSERT] =
@@ -184,6 +227,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_MEMBER_COUNT] =
 		"SELECT count(*) FROM members WHERE network_id = ?1"
 		" AND state = 2",
+	[ST_PENDING_COUNT] =
+		"SELECT count(*) FROM members WHERE network_id = ?1"
+		" AND state = 1",
 	[ST_MEMBER_INSERT] =
 		"INSERT INTO members (network_id, client_id, state, since)"
 		" VALUES (?1, ?2, ?3, (SELECT coalesce(max(since), 0) + 1"
@@ -521,6 +567,16 @@ static int client_by_nick(struct mstore *s, const char *nick,
 	return get_client(s, st, out);
 }
 
+static int client_by_key(struct mstore *s, const uint8_t *key,
+			 struct mstore_client *out)
+{
+	sqlite3_stmt *st = prep(s, ST_CLIENT_BY_KEY);
+
+	if (!st || bind_blob(s, st, 1, key, MSTORE_KEY_LEN))
+		return MSTORE_E_IO;
+	return get_client(s, st, out);
+}
+
 /* E_NICK_TAKEN if another client than self (0: any) has nick. */
 static int nick_free(struct mstore *s, const char *nick, int64_t self)
 {
@@ -595,15 +651,29 @@ static int member_state(struct mstore *s, int64_t net, int64_t client,
 	return MSTORE_OK;
 }
 
-static int member_count(struct mstore *s, int64_t net, int64_t *count)
+/* One count(*) of a network's members rows. */
+static int count_of(struct mstore *s, enum stmt id, int64_t net,
+		    int64_t *count)
 {
-	sqlite3_stmt *st = prep(s, ST_MEMBER_COUNT);
+	sqlite3_stmt *st = prep(s, id);
 	int rc;
 
 	if (!st || bind_i64(s, st, 1, net))
 		return MSTORE_E_IO;
 	rc = query_i64(s, st, count);
 	return rc < 0 ? rc : MSTORE_OK;
+}
+
+/* Active members. */
+static int member_count(struct mstore *s, int64_t net, int64_t *count)
+{
+	return count_of(s, ST_MEMBER_COUNT, net, count);
+}
+
+/* Requests waiting for the owner's approval. */
+static int pending_count(struct mstore *s, int64_t net, int64_t *count)
+{
+	return count_of(s, ST_PENDING_COUNT, net, count);
 }
 
 static int is_banned(struct mstore *s, int64_t net, int64_t client,
@@ -804,6 +874,75 @@ static int load_ula(struct mstore *s, const struct in6_addr *want,
 	return MSTORE_OK;
 }
 
+/* An integer in meta: 1 and *v, 0 if it is not there, or an error. */
+static int meta_get_i64(struct mstore *s, const char *key, int64_t *v)
+{
+	sqlite3_stmt *st = prep(s, ST_META_GET);
+	int rc;
+
+	if (!st || bind_text(s, st, 1, key))
+		return MSTORE_E_IO;
+	rc = step(s, st);
+	if (rc == 1) {
+		if (sqlite3_column_type(st, 0) != SQLITE_INTEGER) {
+			sqlite3_reset(st);
+			return fail_msg(s, "corrupt database: meta value");
+		}
+		*v = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+	}
+	return rc;
+}
+
+static int meta_set_i64(struct mstore *s, const char *key, int64_t v)
+{
+	sqlite3_stmt *st = prep(s, ST_META_SET);
+
+	if (!st || bind_text(s, st, 1, key) || bind_i64(s, st, 2, v))
+		return MSTORE_E_IO;
+	return run(s, st);
+}
+
+/*
+ * The allocation state must be about this pool.  For another one (the
+ * pool changed, or a database from before version 2): the next address
+ * is the one after the highest in use in the pool (so a database that
+ * only ever grew goes on without a gap), and given-back addresses
+ * outside it are dropped.  Addresses below that may be free after a
+ * change of pool; alloc_ipv4 finds them once the top is reached.
+ */
+static int pool_sync(struct mstore *s)
+{
+	int64_t pool = (int64_t)s->pool_first << 32 | s->pool_last;
+	int64_t have = -1, top = 0;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (begin(s))
+		return MSTORE_E_IO;
+	rc = meta_get_i64(s, "ipv4_pool", &have);
+	if (rc >= 0 && (rc == 0 || have != pool)) {
+		st = prep(s, ST_IPV4_MAX);
+		if (!st || bind_i64(s, st, 1, s->pool_first) ||
+		    bind_i64(s, st, 2, s->pool_last))
+			rc = MSTORE_E_IO;
+		else
+			rc = query_i64(s, st, &top);
+		if (rc >= 0)
+			rc = meta_set_i64(s, "ipv4_next", top ? top + 1 :
+					  (int64_t)s->pool_first);
+		if (!rc)
+			rc = meta_set_i64(s, "ipv4_pool", pool);
+		st = rc ? NULL : prep(s, ST_FREE_OUTSIDE);
+		if (!rc && (!st || bind_i64(s, st, 1, s->pool_first) ||
+			    bind_i64(s, st, 2, s->pool_last)))
+			rc = MSTORE_E_IO;
+		if (!rc)
+			rc = run(s, st);
+	}
+	return finish(s, rc < 0 ? rc : MSTORE_OK);
+}
+
 /*
  * Creates the schema of a new database or checks an existing one, in one
  * transaction: two mediators starting at once on a new file then cannot
@@ -838,6 +977,10 @@ static int check_schema(struct mstore *s, const struct in6_addr *want,
 		snprintf(err, err_size, "database schema version %lld is "
 			 "unknown", (long long)version);
 		rc = MSTORE_E_SCHEMA;
+	} else if (version == 1) {
+		rc = exec(s, migrate_v2_sql);
+		if (rc == MSTORE_E_IO)
+			goto io;
 	} else {
 		rc = MSTORE_OK;
 	}
@@ -932,6 +1075,10 @@ int mstore_open(struct mstore **sp, const char *path,
 		goto fail;
 	}
 	rc = check_schema(s, want, msg, sizeof(msg));
+	if (!rc && pool_sync(s)) {
+		snprintf(msg, sizeof(msg), "%s", s->error);
+		rc = MSTORE_E_IO;
+	}
 	if (rc)
 		goto fail;
 	*sp = s;
@@ -1010,6 +1157,10 @@ const char *mstore_strerror(int result)
 		return "that user is not banned";
 	case MSTORE_E_SELF:
 		return "the owner cannot do that to itself";
+	case MSTORE_E_TOO_MANY_PENDING:
+		return "too many requests are waiting for the owner's approval";
+	case MSTORE_E_NO_PASSWORD:
+		return "the network has no password: join it without one";
 	}
 	return "unknown error";
 }
@@ -1023,6 +1174,17 @@ void mstore_ula_prefix(const struct mstore *s, struct in6_addr *prefix)
 {
 	memset(prefix, 0, sizeof(*prefix));
 	memcpy(prefix->s6_addr, s->ula, ULA_LEN);
+}
+
+void mstore_pool(const struct mstore *s, struct in_addr *base,
+		 unsigned int *prefix_len)
+{
+	/* pool_first and pool_last leave out the network and broadcast. */
+	uint32_t size = s->pool_last - s->pool_first + 3;
+
+	base->s_addr = htonl(s->pool_first - 1);
+	for (*prefix_len = 32; size > 1; size >>= 1)
+		(*prefix_len)--;
 }
 
 /* --- clients ------------------------------------------------------- */
@@ -1106,17 +1268,35 @@ static int alloc_iid(struct mstore *s, const uint8_t *key,
 	return fail_msg(s, "no free IPv6 interface id found");
 }
 
-/* The lowest address of the pool no client has. */
-static int alloc_ipv4(struct mstore *s, uint32_t *addr)
+static int ipv4_taken(struct mstore *s, int64_t addr, bool *yes)
 {
 	sqlite3_stmt *st = prep(s, ST_IPV4_TAKEN);
+	int rc;
+
+	if (!st || bind_i64(s, st, 1, addr))
+		return MSTORE_E_IO;
+	rc = query_i64(s, st, NULL);
+	if (rc < 0)
+		return rc;
+	*yes = rc == 1;
+	return MSTORE_OK;
+}
+
+/*
+ * The lowest address of the pool after the lowest one in use whose
+ * successor is free, or the pool's first: a walk over every address in
+ * use, O(n).  Only for a pool whose top has been reached after a change
+ * of pool left holes below it.
+ */
+static int alloc_ipv4_scan(struct mstore *s, uint32_t *addr)
+{
+	sqlite3_stmt *st;
+	bool used;
 	int64_t v;
 	int rc;
 
-	if (!st || bind_i64(s, st, 1, s->pool_first))
-		return MSTORE_E_IO;
-	rc = query_i64(s, st, NULL);
-	if (rc <= 0) {
+	rc = ipv4_taken(s, s->pool_first, &used);
+	if (rc || !used) {
 		*addr = s->pool_first;
 		return rc;
 	}
@@ -1131,6 +1311,55 @@ static int alloc_ipv4(struct mstore *s, uint32_t *addr)
 		return MSTORE_E_POOL_FULL;
 	*addr = (uint32_t)v;
 	return MSTORE_OK;
+}
+
+/*
+ * An address for a new client, in its transaction: one given back by an
+ * expired client (the lowest), else the next never handed out.  Both are
+ * a few index steps whatever the number of clients.  An address taken
+ * anyway (only after a change of pool: pool_sync) is stepped over once
+ * and for all.
+ */
+static int alloc_ipv4(struct mstore *s, uint32_t *addr)
+{
+	sqlite3_stmt *st = prep(s, ST_FREE_FIRST);
+	int64_t v, next = 0;
+	bool used = true;
+	int rc;
+
+	if (!st)
+		return MSTORE_E_IO;
+	rc = query_i64(s, st, &v);
+	if (rc == 1) {
+		st = prep(s, ST_FREE_DELETE);
+		if (!st || bind_i64(s, st, 1, v))
+			return MSTORE_E_IO;
+		rc = run(s, st);
+		if (!rc)
+			rc = ipv4_taken(s, v, &used);
+		if (rc || !used) {
+			*addr = (uint32_t)v;
+			return rc;
+		}
+		/* Taken after all: a broken row, gone now.  The next one. */
+		return alloc_ipv4(s, addr);
+	}
+	if (rc < 0)
+		return rc;
+	rc = meta_get_i64(s, "ipv4_next", &next);
+	if (rc < 0)
+		return rc;
+	if (rc == 0 || next < s->pool_first)
+		next = s->pool_first;
+	for (; next <= s->pool_last && used; next++) {
+		rc = ipv4_taken(s, next, &used);
+		if (rc)
+			return rc;
+	}
+	if (used)
+		return alloc_ipv4_scan(s, addr);
+	*addr = (uint32_t)(next - 1);
+	return meta_set_i64(s, "ipv4_next", next);
 }
 
 static int create_client(struct mstore *s, const uint8_t *key,
@@ -1235,14 +1464,9 @@ int mstore_client_by_key(struct mstore *s,
 			 const uint8_t pubkey[MSTORE_KEY_LEN],
 			 struct mstore_client *out)
 {
-	sqlite3_stmt *st;
-
 	if (!pubkey)
 		return MSTORE_E_INVALID;
-	st = prep(s, ST_CLIENT_BY_KEY);
-	if (!st || bind_blob(s, st, 1, pubkey, MSTORE_KEY_LEN))
-		return MSTORE_E_IO;
-	return get_client(s, st, out);
+	return client_by_key(s, pubkey, out);
 }
 
 /* --- networks ------------------------------------------------------ */
@@ -1372,6 +1596,13 @@ int mstore_join_check(struct mstore *s, int64_t client, const char *name,
 		rc = join_standing(s, client, &n);
 	if (!rc && n.has_hash && !has_password)
 		rc = MSTORE_E_PASSWORD_REQUIRED;
+	/*
+	 * A password for a network that has none is refused, not ignored:
+	 * whoever typed one meant another network, one that a squatter may
+	 * have taken the name of.
+	 */
+	if (!rc && !n.has_hash && has_password)
+		rc = MSTORE_E_NO_PASSWORD;
 	if (!rc) {
 		t->network = n.id;
 		t->has_hash = n.has_hash;
@@ -1385,7 +1616,7 @@ int mstore_join_commit(struct mstore *s, int64_t client, const char *name,
 		       const struct mstore_join_ticket *t)
 {
 	struct net again;
-	int64_t count;
+	int64_t count, waiting;
 	int rc;
 
 	if (begin(s))
@@ -1401,10 +1632,19 @@ int mstore_join_commit(struct mstore *s, int64_t client, const char *name,
 					      MSTORE_E_PASSWORD;
 	if (!rc)
 		rc = join_standing(s, client, &again);
+	/*
+	 * Requests waiting for approval count toward the member limit, and
+	 * only so many may wait: a flood of requests can neither grow the
+	 * member list without bound nor take all of it.
+	 */
 	if (!rc)
 		rc = member_count(s, again.id, &count);
-	if (!rc && count >= again.limit)
+	if (!rc)
+		rc = pending_count(s, again.id, &waiting);
+	if (!rc && count + waiting >= again.limit)
 		rc = MSTORE_E_FULL;
+	if (!rc && again.approval && waiting >= MSTORE_PENDING_MAX)
+		rc = MSTORE_E_TOO_MANY_PENDING;
 	if (!rc)
 		rc = member_insert(s, again.id, client, again.approval ?
 				   MSTORE_STATE_PENDING : MSTORE_STATE_MEMBER);
@@ -1473,13 +1713,15 @@ int mstore_leave(struct mstore *s, int64_t client, const char *name,
 }
 
 /*
- * The owner's commands on a member named by nickname, in one transaction.
- * need_member: the nickname must be in the network (else any client).
+ * The owner's commands on a client named by its public key, in one
+ * transaction.  Never by nickname: a target can change that between the
+ * owner's look and the command, and another can take the old one.
+ * need_member: the client must be in the network (else any client).
  */
 enum owner_op { OP_APPROVE, OP_KICK, OP_BAN, OP_UNBAN, OP_TRANSFER };
 
 static int owner_op(struct mstore *s, int64_t owner, const char *name,
-		    const char *nickname, enum owner_op op)
+		    const uint8_t member[MSTORE_KEY_LEN], enum owner_op op)
 {
 	struct mstore_client t;
 	enum mstore_state state = MSTORE_STATE_NONE;
@@ -1489,11 +1731,13 @@ static int owner_op(struct mstore *s, int64_t owner, const char *name,
 	sqlite3_stmt *st;
 	int rc;
 
+	if (!member)
+		return MSTORE_E_INVALID;
 	if (begin(s))
 		return MSTORE_E_IO;
 	rc = owned_net(s, owner, name, &n);
 	if (!rc)
-		rc = client_by_nick(s, nickname, &t);
+		rc = client_by_key(s, member, &t);
 	if (rc == MSTORE_E_NO_CLIENT && need_member)
 		rc = MSTORE_E_NO_MEMBER;
 	if (!rc)
@@ -1562,33 +1806,33 @@ out:
 }
 
 int mstore_approve(struct mstore *s, int64_t owner, const char *name,
-		   const char *nickname)
+		   const uint8_t member[MSTORE_KEY_LEN])
 {
-	return owner_op(s, owner, name, nickname, OP_APPROVE);
+	return owner_op(s, owner, name, member, OP_APPROVE);
 }
 
 int mstore_kick(struct mstore *s, int64_t owner, const char *name,
-		const char *nickname)
+		const uint8_t member[MSTORE_KEY_LEN])
 {
-	return owner_op(s, owner, name, nickname, OP_KICK);
+	return owner_op(s, owner, name, member, OP_KICK);
 }
 
 int mstore_ban(struct mstore *s, int64_t owner, const char *name,
-	       const char *nickname)
+	       const uint8_t member[MSTORE_KEY_LEN])
 {
-	return owner_op(s, owner, name, nickname, OP_BAN);
+	return owner_op(s, owner, name, member, OP_BAN);
 }
 
 int mstore_unban(struct mstore *s, int64_t owner, const char *name,
-		 const char *nickname)
+		 const uint8_t member[MSTORE_KEY_LEN])
 {
-	return owner_op(s, owner, name, nickname, OP_UNBAN);
+	return owner_op(s, owner, name, member, OP_UNBAN);
 }
 
 int mstore_transfer_owner(struct mstore *s, int64_t owner, const char *name,
-			  const char *nickname)
+			  const uint8_t member[MSTORE_KEY_LEN])
 {
-	return owner_op(s, owner, name, nickname, OP_TRANSFER);
+	return owner_op(s, owner, name, member, OP_TRANSFER);
 }
 
 /* A one-statement change of a network its owner asks for. */
@@ -1877,4 +2121,106 @@ int mstore_is_peer(struct mstore *s, const uint8_t a[MSTORE_KEY_LEN],
 		return rc;
 	*peer = rc == 1;
 	return MSTORE_OK;
+}
+
+/* --- expiry -------------------------------------------------------- */
+
+int mstore_expired(struct mstore *s, int64_t before, size_t max,
+		   struct mstore_client **out, size_t *count)
+{
+	sqlite3_stmt *st = prep(s, ST_EXPIRED);
+	void *arr = NULL;
+	int rc;
+
+	*out = NULL;
+	*count = 0;
+	if (!st || bind_i64(s, st, 1, before) ||
+	    bind_i64(s, st, 2, (int64_t)(max < INT32_MAX ? max : INT32_MAX)))
+		return MSTORE_E_IO;
+	rc = collect(s, st, sizeof(**out), read_client_el, &arr, count);
+	*out = arr;
+	return rc;
+}
+
+static int read_i64_el(struct mstore *s, sqlite3_stmt *st, void *el)
+{
+	(void)s;
+	*(int64_t *)el = sqlite3_column_int64(st, 0);
+	return MSTORE_OK;
+}
+
+/* The network goes to its longest-standing other member, or away. */
+static int disown(struct mstore *s, int64_t net, int64_t owner)
+{
+	sqlite3_stmt *st = prep(s, ST_MEMBER_OLDEST);
+	int64_t heir;
+	int rc;
+
+	if (!st || bind_i64(s, st, 1, net) || bind_i64(s, st, 2, owner))
+		return MSTORE_E_IO;
+	rc = query_i64(s, st, &heir);
+	if (rc == 1)
+		return update_net(s, ST_NET_OWNER, net, heir, NULL, false);
+	return rc ? rc : delete_net(s, net);
+}
+
+int mstore_expire(struct mstore *s, int64_t client, int64_t before)
+{
+	int64_t last, ipv4, *owned = NULL;
+	sqlite3_stmt *st;
+	size_t n = 0, i;
+	void *arr = NULL;
+	int rc;
+
+	if (begin(s))
+		return MSTORE_E_IO;
+	st = prep(s, ST_CLIENT_SEEN);
+	if (!st || bind_i64(s, st, 1, client)) {
+		rc = MSTORE_E_IO;
+		goto out;
+	}
+	rc = step(s, st);
+	if (rc == 1) {
+		last = sqlite3_column_int64(st, 0);
+		ipv4 = sqlite3_column_int64(st, 1);
+		sqlite3_reset(st);
+		/* Back meanwhile: it stays. */
+		rc = last < before ? MSTORE_OK : MSTORE_E_NO_CLIENT;
+	} else if (rc == 0) {
+		rc = MSTORE_E_NO_CLIENT;
+	}
+	st = rc ? NULL : prep(s, ST_OWNED);
+	if (!rc && (!st || bind_i64(s, st, 1, client)))
+		rc = MSTORE_E_IO;
+	if (!rc)
+		rc = collect(s, st, sizeof(int64_t), read_i64_el, &arr, &n);
+	owned = arr;
+	for (i = 0; !rc && i < n; i++)
+		rc = disown(s, owned[i], client);
+	/* Its memberships and bans go with it (ON DELETE CASCADE). */
+	st = rc ? NULL : prep(s, ST_CLIENT_DELETE);
+	if (!rc && (!st || bind_i64(s, st, 1, client)))
+		rc = MSTORE_E_IO;
+	if (!rc)
+		rc = run(s, st);
+	/* Its address is for the next new client: see alloc_ipv4. */
+	st = rc || ipv4 < s->pool_first || ipv4 > s->pool_last ? NULL :
+	     prep(s, ST_FREE_PUT);
+	if (st && bind_i64(s, st, 1, ipv4))
+		rc = MSTORE_E_IO;
+	else if (st)
+		rc = run(s, st);
+out:
+	free(owned);
+	return finish(s, rc);
+}
+
+int mstore_touch(struct mstore *s, int64_t client)
+{
+	sqlite3_stmt *st = prep(s, ST_CLIENT_TOUCH);
+
+	if (!st || bind_i64(s, st, 1, client) ||
+	    bind_i64(s, st, 2, (int64_t)time(NULL)))
+		return MSTORE_E_IO;
+	return run(s, st);
 }

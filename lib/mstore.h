@@ -35,7 +35,12 @@
 #define MSTORE_HASH_SIZE 128
 #define MSTORE_MEMBER_LIMIT_DEFAULT 256
 #define MSTORE_MEMBER_LIMIT_MAX 65535
-#define MSTORE_SCHEMA_VERSION 1
+/*
+ * Requests a network holds waiting for approval.  They count toward its
+ * member limit too; this bounds them below it.
+ */
+#define MSTORE_PENDING_MAX 32
+#define MSTORE_SCHEMA_VERSION 2
 
 enum mstore_result {
 	MSTORE_OK = 0,
@@ -65,6 +70,8 @@ enum mstore_result {
 	MSTORE_E_NOT_PENDING = -21,	/* approve: not waiting */
 	MSTORE_E_NOT_BANNED = -22,
 	MSTORE_E_SELF = -23,		/* the owner kicking or banning self */
+	MSTORE_E_TOO_MANY_PENDING = -24,	/* MSTORE_PENDING_MAX waiting */
+	MSTORE_E_NO_PASSWORD = -25,	/* a password for a network without */
 };
 
 /* A member's standing in a network; NONE only in mstore_network_info. */
@@ -163,11 +170,15 @@ const char *mstore_last_error(const struct mstore *s);
 
 /* The /48 every client's IPv6 address is in (the rest zero). */
 void mstore_ula_prefix(const struct mstore *s, struct in6_addr *prefix);
+/* The IPv4 pool: its network address and prefix length. */
+void mstore_pool(const struct mstore *s, struct in_addr *base,
+		 unsigned int *prefix_len);
 
 /*
- * Logs in the holder of pubkey.  A new client gets the lowest free IPv4
- * address of the pool, an IPv6 address and a MAC, all unique and all kept
- * for good; nickname is required.  A known client may pass NULL to keep
+ * Logs in the holder of pubkey.  A new client gets a free IPv4 address of
+ * the pool (one an expired client gave back, else the lowest never given
+ * out: O(1) either way), an IPv6 address and a MAC, all unique and kept
+ * until it expires (mstore_expire); nickname is required.  A known client may pass NULL to keep
  * its nickname, or a new one.  Fills out (if not NULL).
  * E_BAD_NICK, E_NICK_TAKEN, E_POOL_FULL, E_INVALID (pubkey NULL).
  */
@@ -178,6 +189,22 @@ int mstore_set_nick(struct mstore *s, int64_t client, const char *nickname);
 int mstore_client_by_key(struct mstore *s,
 			 const uint8_t pubkey[MSTORE_KEY_LEN],
 			 struct mstore_client *out);
+
+/*
+ * Expiry of clients that never come back.  mstore_expired lists up to
+ * max clients whose last login was before `before` (Unix time), the
+ * longest gone first (an array to free()).  mstore_expire forgets one of
+ * them, if it still has not logged in since: its memberships and bans
+ * go, each network it owns passes to the member that has been in it
+ * longest (or is deleted when nobody else is in it), and its IPv4
+ * address goes back to the pool for the next new client.  OK, or
+ * E_NO_CLIENT (gone already, or back).  mstore_touch counts as a login
+ * now, for a client that is online all along.
+ */
+int mstore_expired(struct mstore *s, int64_t before, size_t max,
+		   struct mstore_client **out, size_t *count);
+int mstore_expire(struct mstore *s, int64_t client, int64_t before);
+int mstore_touch(struct mstore *s, int64_t client);
 
 /*
  * Creates a network owned by (and with the one member) client.  password
@@ -191,8 +218,9 @@ int mstore_create(struct mstore *s, int64_t client, const char *name,
  * Joins client to a network: MSTORE_OK, or MSTORE_PENDING if the owner
  * must approve (also when already waiting).  Errors in the order they are
  * checked: E_NO_NETWORK, E_BANNED, E_ALREADY_MEMBER, E_PASSWORD_REQUIRED,
- * E_PASSWORD, E_FULL.  A password given to a network without one is
- * ignored.
+ * E_NO_PASSWORD (a password given to a network without one), E_PASSWORD,
+ * E_FULL (members and waiting requests together at the limit),
+ * E_TOO_MANY_PENDING (MSTORE_PENDING_MAX waiting already).
  */
 int mstore_join(struct mstore *s, int64_t client, const char *name,
 		const char *password);
@@ -206,21 +234,22 @@ int mstore_leave(struct mstore *s, int64_t client, const char *name,
 		 int64_t *new_owner);
 
 /*
- * The owner's commands; others get E_NOT_OWNER.  approve and kick (which
- * also turns a request down) and transfer_owner take a nickname in the
- * network (E_NO_MEMBER); ban and unban any known one (E_NO_CLIENT).  A
- * ban also removes the member.
+ * The owner's commands; others get E_NOT_OWNER.  The member is named by
+ * its public key, never by a nickname it could change meanwhile.  approve
+ * and kick (which also turns a request down) and transfer_owner take a
+ * client in the network (E_NO_MEMBER); ban and unban any known one
+ * (E_NO_CLIENT).  A ban also removes the member.
  */
 int mstore_approve(struct mstore *s, int64_t owner, const char *name,
-		   const char *nickname);
+		   const uint8_t member[MSTORE_KEY_LEN]);
 int mstore_kick(struct mstore *s, int64_t owner, const char *name,
-		const char *nickname);
+		const uint8_t member[MSTORE_KEY_LEN]);
 int mstore_ban(struct mstore *s, int64_t owner, const char *name,
-	       const char *nickname);
+	       const uint8_t member[MSTORE_KEY_LEN]);
 int mstore_unban(struct mstore *s, int64_t owner, const char *name,
-		 const char *nickname);
+		 const uint8_t member[MSTORE_KEY_LEN]);
 int mstore_transfer_owner(struct mstore *s, int64_t owner, const char *name,
-			  const char *nickname);
+			  const uint8_t member[MSTORE_KEY_LEN]);
 /* password NULL removes it. */
 int mstore_set_password(struct mstore *s, int64_t owner, const char *name,
 			const char *password);
@@ -261,7 +290,8 @@ int mstore_create_hashed(struct mstore *s, int64_t client, const char *name,
 			 unsigned int member_limit);
 /*
  * Up to the password: E_PASSWORD_REQUIRED if the network has one and
- * has_password is false; OK with *t (its hash, if t->has_hash, is what
+ * has_password is false, E_NO_PASSWORD if it has none and has_password is
+ * true; OK with *t (its hash, if t->has_hash, is what
  * the password must match), or MSTORE_PENDING if already waiting.
  * commit: E_NO_NETWORK if the network is not t's any more (deleted, even
  * if made again), E_PASSWORD if its password changed, then as mstore_join.

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -42,7 +44,24 @@ static const char usage_text[] =
 	"                         discovery (default: none)\n"
 	"  -r, --relay-ports LO-HI\n"
 	"                         UDP ports for relaying (default:\n"
-	"                         51810-51999)\n"
+	"                         51810-51999)\n"	"  -d, --deny FILE        refuse connections and NAT discovery from\n"
+	"                         the address prefixes in FILE, one a line;\n"
+	"                         read again on SIGHUP (default: none)\n"
+	"      --source-conns N   connections at once from one address (an\n"
+	"                         IPv6 /64); 0: no limit (default: 64)\n"
+	"      --source-new-clients N\n"
+	"                         new clients one address (an IPv6 /64) may\n"
+	"                         make an hour; 0: no limit (default: 32)\n"
+	"      --relays-per-client N\n"
+	"                         relays one client may ask for and hold;\n"
+	"                         0: no limit (default: 32)\n"
+	"      --relay-rate KIB   bytes a relayed pair may send, in KiB a\n"
+	"                         second, both ways together; 0: no limit\n"
+	"                         (default: 1024)\n"
+	"      --expire-after DURATION\n"
+	"                         forget clients that have not logged in for\n"
+	"                         that long: N[s|m|h|d], days without a unit;\n"
+	"                         0: never (default: 180d)\n"
 	"  -f, --foreground       stay in the foreground (the only mode)\n"
 	"  -h, --help             show this help\n"
 	"  -V, --version          show the version\n"
@@ -50,9 +69,94 @@ static const char usage_text[] =
 	"See shoal-mediator(8).\n";
 
 struct options {
-	const char *state_dir, *listen, *probe, *relay_ports;
+	const char *state_dir, *listen, *probe, *relay_ports, *deny;
+	unsigned int source_conns, source_new_clients, relays_per_client;
+	unsigned int relay_rate;	/* KiB/s */
+	int64_t expire_after;		/* s */
 	char env_dir[4096];
 };
+
+enum {
+	O_SOURCE_CONNS = 256, O_SOURCE_NEW_CLIENTS, O_EXPIRE_AFTER,
+	O_RELAYS_PER_CLIENT, O_RELAY_RATE
+};
+
+/* A count 0..1000000, decimal digits only: 0, or -1. */
+static int parse_count(const char *text, unsigned int *v)
+{
+	unsigned long n = 0;
+	const char *p;
+
+	if (!*text || strlen(text) > 7)
+		return -1;
+	for (p = text; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		n = n * 10 + (unsigned long)(*p - '0');
+	}
+	if (n > 1000000)
+		return -1;
+	*v = (unsigned int)n;
+	return 0;
+}
+
+/* N[s|m|h|d], days without a unit, at most 100 years: 0, or -1. */
+static int parse_duration(const char *text, int64_t *seconds)
+{
+	static const struct {
+		char unit;
+		int64_t s;
+	} units[] = { { 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 } };
+	int64_t n = 0, mult = 86400;
+	const char *p = text;
+	size_t i;
+
+	if (*p < '0' || *p > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		n = n * 10 + (*p - '0');
+		if (n > 100LL * 366 * 86400)
+			return -1;
+	}
+	if (*p) {
+		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+			if (*p == units[i].unit)
+				mult = units[i].s;
+		if (mult == 86400 && *p != 'd')
+			return -1;
+		if (p[1])
+			return -1;
+	}
+	if (n > 100LL * 366 * 86400 / mult)
+		return -1;
+	*seconds = n * mult;
+	return 0;
+}
+
+/* Where the count option c goes. */
+static unsigned int *count_of(struct options *o, int c)
+{
+	switch (c) {
+	case O_SOURCE_CONNS:
+		return &o->source_conns;
+	case O_SOURCE_NEW_CLIENTS:
+		return &o->source_new_clients;
+	case O_RELAYS_PER_CLIENT:
+		return &o->relays_per_client;
+	default:
+		return &o->relay_rate;
+	}
+}
+
+/* The index of the long option whose value is c. */
+static size_t optind_of(const struct option *opts, int c)
+{
+	size_t i;
+
+	for (i = 0; opts[i].name && opts[i].val != c; i++)
+		;
+	return i;
+}
 
 static int parse_options(struct options *o, int argc, char **argv)
 {
@@ -61,6 +165,14 @@ static int parse_options(struct options *o, int argc, char **argv)
 		{ "listen", required_argument, NULL, 'l' },
 		{ "probe", required_argument, NULL, 'p' },
 		{ "relay-ports", required_argument, NULL, 'r' },
+		{ "deny", required_argument, NULL, 'd' },
+		{ "source-conns", required_argument, NULL, O_SOURCE_CONNS },
+		{ "source-new-clients", required_argument, NULL,
+		  O_SOURCE_NEW_CLIENTS },
+		{ "expire-after", required_argument, NULL, O_EXPIRE_AFTER },
+		{ "relays-per-client", required_argument, NULL,
+		  O_RELAYS_PER_CLIENT },
+		{ "relay-rate", required_argument, NULL, O_RELAY_RATE },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -77,7 +189,12 @@ static int parse_options(struct options *o, int argc, char **argv)
 		o->state_dir = o->env_dir;
 	}
 	o->listen = "[::]:51800";
-	while ((c = getopt_long(argc, argv, "s:l:p:r:fhV", longopts,
+	o->source_conns = MED_SOURCE_CONNS;
+	o->source_new_clients = MED_SOURCE_NEW_CLIENTS;
+	o->expire_after = (int64_t)MED_EXPIRE_DAYS * 86400;
+	o->relays_per_client = MED_RELAYS_PER_CLIENT;
+	o->relay_rate = MED_RELAY_RATE_KIB;
+	while ((c = getopt_long(argc, argv, "s:l:p:r:d:fhV", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 's':
@@ -91,6 +208,30 @@ static int parse_options(struct options *o, int argc, char **argv)
 			break;
 		case 'r':
 			o->relay_ports = optarg;
+			break;
+		case 'd':
+			o->deny = optarg;
+			break;
+		case O_SOURCE_CONNS:
+		case O_SOURCE_NEW_CLIENTS:
+		case O_RELAYS_PER_CLIENT:
+		case O_RELAY_RATE:
+			if (parse_count(optarg, count_of(o, c)) < 0) {
+				fprintf(stderr, "shoal-mediator: --%s: '%s' is "
+					"not a number from 0 to 1000000\n",
+					longopts[optind_of(longopts, c)].name,
+					optarg);
+				return SHOAL_EXIT_USAGE;
+			}
+			break;
+		case O_EXPIRE_AFTER:
+			if (parse_duration(optarg, &o->expire_after) < 0) {
+				fprintf(stderr, "shoal-mediator: "
+					"--expire-after: '%s' is not N, Ns, "
+					"Nm, Nh or Nd (at most 100 years)\n",
+					optarg);
+				return SHOAL_EXIT_USAGE;
+			}
 			break;
 		case 'f':
 			break;
@@ -272,6 +413,16 @@ int main(int argc, char **argv)
 	bool created;
 	int ret, status = SHOAL_EXIT_FAILURE;
 
+	/* The password worker's fresh process (pwhash.c): only that. */
+	if (argc == 1 && !strcmp(argv[0], PWHASH_WORKER_ARGV0))
+		return pwhash_worker_main();
+	/*
+	 * The private key, the database's pages and the connections' keys
+	 * must never end up in a core dump, nor be readable through /proc
+	 * by the service's own user.
+	 */
+	setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 });
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	ret = parse_options(&o, argc, argv);
 	if (ret >= 0)
 		return ret;
@@ -312,16 +463,30 @@ int main(int argc, char **argv)
 			port, port + 1);
 		return SHOAL_EXIT_USAGE;
 	}
+	srv.lim.source_conns = o.source_conns;
+	srv.lim.source_new_clients = o.source_new_clients;
+	srv.lim.expire_after = o.expire_after;
+	srv.lim.deny_path = o.deny;
+	srv.lim.relays_per_client = o.relays_per_client;
+	srv.lim.relay_rate = (uint64_t)o.relay_rate * 1024;
+	/* Read first: a list that does not load is a mistake to say now. */
+	if (o.deny && deny_load(o.deny, &srv.deny, err, sizeof(err)) < 0) {
+		fprintf(stderr, "shoal-mediator: --deny: %s\n", err);
+		return SHOAL_EXIT_USAGE;
+	}
+	if (srv.deny.n)
+		fprintf(stderr, "shoal-mediator: %s: %zu address ranges "
+			"denied\n", o.deny, srv.deny.n);
 	if (sodium_init() < 0) {
 		fprintf(stderr, "shoal-mediator: libsodium failed\n");
-		return SHOAL_EXIT_FAILURE;
+		goto out;
 	}
 	umask(077);
 	ret = shoal_mkdir_p(o.state_dir, strlen(o.state_dir), 0700);
 	if (ret < 0) {
 		fprintf(stderr, "shoal-mediator: %s: %s\n", o.state_dir,
 			strerror(-ret));
-		return SHOAL_EXIT_FAILURE;
+		goto out;
 	}
 	if (load_key(o.state_dir, srv.priv, &created) < 0 ||
 	    shoal_key_public(srv.pub, srv.priv) < 0)
@@ -334,7 +499,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	/* mstore's default pool, 100.64.0.0/10: see mstore_options. */
-	srv.pool_prefix = 10;
+	mstore_pool(srv.store, &srv.pool_base, &srv.pool_prefix);
 	ret = server_open(&srv, (const struct sockaddr *)&ss, ss_len,
 			  o.probe ? (const struct sockaddr *)&probe : NULL,
 			  probe_len, relay_lo, relay_hi);
@@ -345,18 +510,27 @@ int main(int argc, char **argv)
 	}
 	print_login(&ss, srv.pub, created);
 	status = server_run(&srv);
+	fprintf(stderr, "shoal-mediator: %llu connections or requests "
+		"denied, %llu refused at --source-conns, %llu clients "
+		"expired\n", (unsigned long long)srv.stats.denied,
+		(unsigned long long)srv.stats.source_full,
+		(unsigned long long)srv.stats.expired);
 	fprintf(stderr, "shoal-mediator: udp: %llu bindings answered (%llu "
 		"with a known token), %llu datagrams dropped; relay: %llu "
-		"forwarded, %llu binds, %llu dropped\n",
+		"forwarded, %llu binds, %llu challenges, %llu dropped, %llu "
+		"over budget\n",
 		(unsigned long long)srv.stats.bindings,
 		(unsigned long long)srv.stats.bindings_known,
 		(unsigned long long)srv.stats.udp_dropped,
 		(unsigned long long)srv.stats.relayed,
 		(unsigned long long)srv.stats.relay_binds,
-		(unsigned long long)srv.stats.relay_dropped);
+		(unsigned long long)srv.stats.relay_challenges,
+		(unsigned long long)srv.stats.relay_dropped,
+		(unsigned long long)srv.stats.relay_over_budget);
 out_server:
 	server_close(&srv);
 out:
+	deny_free(&srv.deny);
 	if (srv.store)
 		mstore_close(srv.store);
 	sodium_memzero(srv.priv, sizeof(srv.priv));

@@ -7,8 +7,10 @@
  * connections, requests.c answers the requests of docs/protocol.md
  * ("Mediator messages"), presence.c sends PEER_UP and PEER_DOWN, udp.c
  * answers BINDINGs ("NAT discovery and relaying"), relay.c runs the
- * relay ports and pwhash.c runs Argon2id in a process of its own.  All the
- * mutable state is in one struct server; the process is single-threaded.
+ * relay ports, pwhash.c runs Argon2id in a process of its own and
+ * sources.c keeps what each source address may cost and the deny list.
+ * All the mutable state is in one struct server; the process is
+ * single-threaded.
  */
 
 #include <stdbool.h>
@@ -22,16 +24,45 @@
 #include "tlv.h"
 
 #define MED_MAX_CONNS 20000
+/* LAN candidates kept of a LOGIN's: the first ones, the client's best. */
 #define MED_MAX_ENDPOINTS 8
+/*
+ * A client's peers hear it come (again) at most so often: a burst of
+ * MED_ANNOUNCE_BURST, then one each MED_ANNOUNCE_EVERY_MS.  Logging in
+ * again and again with new candidates cannot make every peer punch
+ * towards them again and again.
+ */
+#define MED_ANNOUNCE_BURST 4
+#define MED_ANNOUNCE_EVERY_MS 5000
+#define MED_ANNOUNCE_BUCKETS 1024
 /* Requests are small; a bigger frame is refused from its length alone. */
 #define MED_RECV_LIMIT 8192
-#define MED_HELLO_TIMEOUT 10	/* handshake and first message, s */
+/*
+ * From accept to a successful LOGIN, whatever is said meanwhile (and
+ * again after a LOGOUT): only a logged-in client's messages keep a
+ * connection for longer.
+ */
+#define MED_HELLO_TIMEOUT 10	/* s */
 #define MED_IDLE_TIMEOUT 270	/* three missed KEEPALIVEs, s */
+/* The defaults of --source-conns, --source-new-clients, --expire-after. */
+#define MED_SOURCE_CONNS 64
+#define MED_SOURCE_NEW_CLIENTS 32	/* an hour */
+#define MED_EXPIRE_DAYS 180
+#define MED_SOURCE_BUCKETS 4096
+/* Clients looked at for expiry per tick. */
+#define MED_EXPIRE_BATCH 64
 #define MED_IPV6_PREFIX 64
 #define MED_ONLINE_BUCKETS 4096
 #define MED_TOKEN_BUCKETS 4096
 #define MED_TOKEN_LEN 16
 #define MED_RELAY_KEY_LEN 32
+/* The defaults of --relays-per-client and --relay-rate (KiB/s a pair). */
+#define MED_RELAYS_PER_CLIENT 32
+#define MED_RELAY_RATE_KIB 1024
+/* A relay's RELAY_CHALLENGEs to one side: at most one this often. */
+#define MED_RELAY_CHALLENGE_MS 200
+/* A cookie is good for this long, and the one before it too. */
+#define MED_RELAY_COOKIE_EPOCH_MS 60000
 /* Without a BINDING, a client is announced this long after LOGIN. */
 #define MED_ANNOUNCE_WAIT_MS 3000
 /* A relay allocation that forwarded nothing for this long is freed. */
@@ -50,7 +81,20 @@
 #define MED_PW_CLIENT_WINDOW_MS 10000
 #define MED_PW_SERVER_MAX 8
 #define MED_PW_SERVER_WINDOW_MS 1000
+/*
+ * And per source address and per network (failed checks and hashes, see
+ * struct pw_network), so that a crowd of sybil clients, from one address
+ * or aimed at one network, spends that address's or that network's
+ * share and not everyone's.  A share is smaller than the server's second
+ * even in a burst: others always find room.
+ */
+#define MED_PW_SOURCE_MAX 5
+#define MED_PW_SOURCE_WINDOW_MS 2000
+#define MED_PW_NETWORK_MAX 5
+#define MED_PW_NETWORK_WINDOW_MS 2000
 #define MED_PW_BUCKETS 256
+/* The biggest of the caps above: a sliding window's size. */
+#define MED_RATE_MAX 8
 /*
  * Password jobs queued or running at once, at most one per connection:
  * two seconds' worth at the server's rate.  More would not be hashed
@@ -98,6 +142,7 @@ struct conn {
 	struct conn *pprev, *pnext;	/* waiting to be announced */
 	int fd;
 	bool dead, want_out, logged_in, spoke;
+	struct med_source *source;	/* counted there while it lives */
 	uint32_t events;		/* what epoll watches for: conn_arm */
 	/*
 	 * The password request with the worker.  Until it is answered
@@ -106,17 +151,22 @@ struct conn {
 	 */
 	struct pw_job *pw;
 	/*
-	 * announced: its peers have been told it is online (by this
-	 * connection, or by the one it replaced), so they hear when it goes.
+	 * announced: it counts as online (present) for its peers' requests
+	 * and events.  told: its peers have been told it is online (by this
+	 * connection, or by the one it replaced), so they hear when it goes;
+	 * not yet while its announcement waits for its rate (announce_due).
 	 * pending: waiting for a BINDING, at most until announce_at.
 	 */
-	bool announced, pending, has_token, has_public;
+	bool announced, told, pending, has_token, has_public;
 	uint8_t down_reason;		/* what to tell peers when reaped */
 	int64_t deadline;		/* CLOCK_MONOTONIC seconds */
 	struct sockaddr_storage addr;
 	struct shoal_channel ch;
 	int64_t announce_at;		/* ms, while pending */
 	uint8_t token[MED_TOKEN_LEN];	/* from the first LOGIN on */
+	/* Its BINDINGs' MAC key (shoal_ctl_token_key), and last counter. */
+	uint8_t token_key[32];
+	uint64_t token_counter;
 	/* What the peers were last told about it (PEER_UP, hashed). */
 	uint8_t view[16];
 	/* Valid while logged_in. */
@@ -130,6 +180,11 @@ struct conn {
 	bool has_tcp_ep;
 	unsigned int n_endpoints;	/* LAN candidates */
 	struct med_endpoint ep[MED_MAX_ENDPOINTS];
+	/*
+	 * Its peers are to hear of it then (ms; 0: not waiting): a
+	 * client's announcements are rate-limited (presence.c).
+	 */
+	int64_t announce_due;
 };
 
 enum med_udp_role {
@@ -153,6 +208,8 @@ struct relay_side {
 	uint32_t id;
 	uint8_t key[MED_RELAY_KEY_LEN];
 	uint64_t counter;		/* of the last RELAY_BIND accepted */
+	uint64_t challenged;		/* of the last one challenged */
+	int64_t challenged_at;		/* ms */
 	bool bound;
 	struct sockaddr_storage ep;	/* where its RELAY_BIND came from */
 	socklen_t ep_len;
@@ -168,19 +225,90 @@ struct relay {
 	bool dead;
 	uint16_t port;
 	int64_t last_active;		/* ms: allocation or last forward */
+	int64_t requested_by;		/* the client it counts against */
+	/* Bytes it may still forward (--relay-rate), as of tokens_at (ms). */
+	double tokens;
+	int64_t tokens_at;
+	/* Keys the cookies of its RELAY_CHALLENGEs: see relay_bind. */
+	uint8_t cookie_key[32];
 	struct relay_side side[2];
 };
 
 /* A sliding window: when each of the last cap events happened (ms). */
 struct med_rate {
 	unsigned int n, next;
-	int64_t t[MED_PW_SERVER_MAX];
+	int64_t t[MED_RATE_MAX];
 };
 
 struct pw_client {
 	struct pw_client *next;
 	int64_t id;
 	struct med_rate rate;
+};
+
+/*
+ * A network's (and a source's) password budget counts the checks that
+ * failed and the hashes made, not JOINs with the right password: a LAN
+ * party joining at once spends none of it, a crowd guessing spends it at
+ * once.  inflight: its jobs with the worker, counted until they are done.
+ */
+struct pw_network {
+	struct pw_network *next;
+	char name[MSTORE_NAME_MAX + 1];	/* lower case */
+	struct med_rate rate;
+	unsigned int inflight;
+};
+
+/* A client's announcements: a token bucket (presence.c). */
+struct med_announce {
+	struct med_announce *next;
+	int64_t id;
+	double tokens;
+	int64_t at;			/* ms: tokens as of then */
+};
+
+/* A source: an IPv4 address, or an IPv6 /64 (the rest zero). */
+struct med_source_key {
+	uint8_t family;			/* 4 or 6 */
+	uint8_t addr[16];
+};
+
+struct med_source {
+	struct med_source *next;
+	struct med_source_key key;
+	unsigned int conns;
+	double new_tokens;		/* new clients it may still make */
+	int64_t new_at;			/* ms: new_tokens as of then */
+	struct med_rate pw;		/* password work: see pw_network */
+	unsigned int pw_inflight;
+};
+
+struct med_sources {
+	struct med_source *bucket[MED_SOURCE_BUCKETS];
+	uint8_t hash_key[16];
+	size_t n;
+	unsigned int sweep;
+};
+
+/* A deny list range, both ends included (IPv4: the first 4 bytes). */
+struct med_range {
+	uint8_t family;
+	uint8_t lo[16], hi[16];
+};
+
+struct med_denylist {
+	struct med_range *range;	/* sorted, disjoint */
+	size_t n;
+};
+
+/* The operator's limits (shoal-mediator's options); 0: none. */
+struct med_limits {
+	unsigned int source_conns;
+	unsigned int source_new_clients;	/* an hour */
+	int64_t expire_after;		/* s */
+	const char *deny_path;		/* NULL: no deny list */
+	unsigned int relays_per_client;
+	uint64_t relay_rate;		/* bytes a second a pair */
 };
 
 /*
@@ -218,11 +346,17 @@ struct pw_job {
 	bool approval;			/* CREATE */
 	char name[MSTORE_NAME_MAX + 1];
 	struct mstore_join_ticket ticket;	/* JOIN */
+	/* Counted there as in flight until request_settle. */
+	bool counted;
+	struct pw_network *net;
+	struct med_source *source;
 };
 
 /* The worker process; job[i] goes with slot[i]. */
 struct pw_queue {
 	int fd;				/* to the worker, -1: none */
+	int slots_fd;			/* the memfd behind slot, -1: none */
+	int exe_fd;			/* this program, for the worker */
 	pid_t pid;			/* the worker's, 0: none */
 	struct pw_slot *slot;		/* MED_PW_QUEUE, shared with it */
 	int busy;			/* the job the worker has, -1: none */
@@ -233,14 +367,17 @@ struct pw_queue {
 };
 
 struct med_stats {
+	uint64_t denied, source_full, expired;
 	uint64_t bindings, bindings_known, udp_dropped;
-	uint64_t relayed, relay_dropped, relay_binds;
+	uint64_t relayed, relay_dropped, relay_binds, relay_challenges;
+	uint64_t relay_over_budget;
 };
 
 struct server {
 	int epfd, listen_fd, timer_fd, signal_fd;
 	uint8_t priv[32], pub[32];
 	struct mstore *store;
+	struct in_addr pool_base;	/* the IPv4 pool, for candidates */
 	unsigned int pool_prefix;
 	struct conn *conns;
 	unsigned int n_conns, max_conns;
@@ -265,7 +402,14 @@ struct server {
 
 	struct med_rate pw_server;
 	struct pw_client *pw_clients[MED_PW_BUCKETS];
+	struct pw_network *pw_networks[MED_PW_BUCKETS];
 	struct pw_queue pw;
+
+	struct med_announce *announce[MED_ANNOUNCE_BUCKETS];
+
+	struct med_limits lim;
+	struct med_sources sources;
+	struct med_denylist deny;
 
 	struct med_stats stats;
 	/* One datagram, received or forwarded. */
@@ -347,17 +491,55 @@ bool relay_of_client(struct server *srv, int64_t id);
 void relay_tick(struct server *srv, int64_t now_ms);
 void relay_reap(struct server *srv);
 
+/* sources.c */
+void sources_init(struct server *srv);
+void sources_free(struct server *srv);
+/* A source address as a key (v4-mapped as IPv4): 0, or -1. */
+int source_key_of(struct med_source_key *k, const struct sockaddr *sa);
+/* Counts c against its source: false if that is at --source-conns. */
+bool source_conn_open(struct server *srv, struct conn *c);
+void source_conn_close(struct server *srv, struct conn *c);
+/* Whether c's source may make a new client now; then count it. */
+bool source_new_client_ok(struct server *srv, struct conn *c);
+void source_new_client_made(struct server *srv, struct conn *c);
+/* Frees the entries nothing counts any more, a part each tick. */
+void sources_tick(struct server *srv, int64_t now_ms);
+/* Reads a deny list: 0, or -1 with err ("FILE:LINE: reason"). */
+int deny_load(const char *path, struct med_denylist *out, char *err,
+	      size_t err_size);
+void deny_free(struct med_denylist *d);
+bool deny_has(const struct med_denylist *d, const struct sockaddr *sa);
+
 /* requests.c: one decrypted message from c. */
 void request_handle(struct server *srv, struct conn *c, const uint8_t *msg,
 		    size_t len);
+/*
+ * Every job the worker is done with, its connection gone or not: the
+ * budgets it was counted in are settled (a failed check counts).
+ */
+void request_settle(struct server *srv, struct pw_job *j,
+		    const struct pw_work *w);
 /* The worker's answer to c's job: the change is made and answered. */
 void request_done(struct server *srv, struct conn *c, struct pw_job *j,
 		  const struct pw_work *w);
 /* Forgets password attempts older than their window; pw_free: all. */
 void pw_tick(struct server *srv, int64_t now_ms);
 void pw_free(struct server *srv);
+/*
+ * Sliding windows of at most cap events (cap <= MED_RATE_MAX): whether
+ * one more fits now, counting one, and whether any is still inside.
+ */
+bool med_rate_allows(const struct med_rate *rt, unsigned int cap,
+		     int64_t window, int64_t now);
+void med_rate_add(struct med_rate *rt, unsigned int cap, int64_t now);
+bool med_rate_busy(const struct med_rate *rt, unsigned int cap,
+		   int64_t window, int64_t now);
 
 /* pwhash.c */
+/* argv[0] of the worker's process: main() runs pwhash_worker_main. */
+#define PWHASH_WORKER_ARGV0 "shoal-mediator-pwhash"
+/* The worker, after its exec; returns an exit status on a bad set-up. */
+int pwhash_worker_main(void);
 /* Starts the worker (server_open). */
 int pwhash_open(struct server *srv);
 /* Stops the worker and waits for it; every password copy is wiped. */
@@ -400,17 +582,24 @@ void peerset_free(struct peerset *ps);
 void presence_login(struct server *srv, struct conn *c, bool announce);
 /*
  * Login completes (a BINDING, or the wait is over): c is announced, to
- * the peers too if it is new to them or what they know of it changed.
+ * the peers too if it is new to them or what they know of it changed,
+ * now or, past its rate, at c->announce_due.
  */
 void presence_complete(struct server *srv, struct conn *c);
+/* c->announce_due has come: its peers hear of it, if its rate allows. */
+void presence_due(struct server *srv, struct conn *c);
+/* Forgets the rates of clients that have not announced for long. */
+void presence_tick(struct server *srv, int64_t now_ms);
+void presence_free(struct server *srv);
 /* Each online peer of c gets PEER_DOWN for c. */
 void presence_down(struct server *srv, struct conn *c, uint8_t reason);
 /*
- * Client id's peers went from before to after: PEER_UP for new pairs and
- * PEER_DOWN reason 3 for lost ones, to id and (with both) to the other
- * side, wherever both are online.
+ * who's peers went from before to after: PEER_UP for new pairs, to who
+ * and (with both) to the other side, where both are present; PEER_DOWN
+ * reason 3 for lost ones, to who and (with both) to the other side,
+ * wherever that one is present.
  */
-void presence_changed(struct server *srv, int64_t id,
+void presence_changed(struct server *srv, const struct mstore_client *who,
 		      const struct peerset *before,
 		      const struct peerset *after, bool both);
 

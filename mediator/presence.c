@@ -2,9 +2,13 @@
 /*
  * Presence: PEER_UP and PEER_DOWN (docs/protocol.md, "Events").  Two
  * clients are peers while both are active members of some network;
- * mstore_peers_of() is the one definition.  An event goes out only where
- * both sides are present (logged in and announced): an offline client has
- * nobody to tell, and its peers were told when it went offline.
+ * mstore_peers_of() is the one definition.  Events go only to present
+ * clients (logged in and announced).  PEER_UP and the PEER_DOWNs of
+ * logging out or losing the connection are about present clients too:
+ * an offline client has nobody to tell, and its peers were told when it
+ * went offline.  The PEER_DOWN of a pair that shares no network any more
+ * (reason 3) is the exception: it is an eviction, and reaches every
+ * present side whether or not the other is online.
  *
  * A login is announced once the client's BINDING has told us its public
  * tunnel endpoint (udp.c), or MED_ANNOUNCE_WAIT_MS after LOGIN without
@@ -17,6 +21,7 @@
 
 #include <sodium.h>
 
+#include "endpoint.h"
 #include "mediator.h"
 
 int peerset_get(struct server *srv, int64_t id, struct peerset *ps)
@@ -70,11 +75,27 @@ static bool same_ep(const struct med_endpoint *a,
 }
 
 /*
+ * Whether a and b are behind one IPv4 address, the same NAT: the one
+ * sign of a shared LAN the server has, and what an IPv4 link-local
+ * candidate needs to be of any use.
+ */
+static bool same_lan(const struct conn *a, const struct conn *b)
+{
+	struct med_source_key ka, kb;
+
+	return !source_key_of(&ka, (const struct sockaddr *)&a->addr) &&
+	       !source_key_of(&kb, (const struct sockaddr *)&b->addr) &&
+	       ka.family == 4 && !memcmp(&ka, &kb, sizeof(ka));
+}
+
+/*
  * PEER_UP telling whoever receives it about c.  The first ENDPOINT is
  * its public tunnel endpoint (its BINDING's source), else its TCP source
- * with its tunnel port; the LAN candidates it named follow.
+ * with its tunnel port; the LAN candidates it named follow, the
+ * link-local ones only with link_local (for a peer on its LAN).
  */
-static int build_peer_up(struct server *srv, const struct conn *c)
+static int build_peer_up(struct server *srv, const struct conn *c,
+			 bool link_local)
 {
 	const struct med_endpoint *first = NULL;
 	struct shoal_tlv_writer w;
@@ -94,10 +115,15 @@ static int build_peer_up(struct server *srv, const struct conn *c)
 	if (first)
 		shoal_tlv_put(&w, MED_A_ENDPOINT, ep,
 			      med_endpoint_put(ep, first));
-	for (i = 0; i < c->n_endpoints; i++)
-		if (!first || !same_ep(first, &c->ep[i]))
-			shoal_tlv_put(&w, MED_A_ENDPOINT, ep,
-				      med_endpoint_put(ep, &c->ep[i]));
+	for (i = 0; i < c->n_endpoints; i++) {
+		if ((first && same_ep(first, &c->ep[i])) ||
+		    (!link_local && shoal_addr_kind(c->ep[i].family,
+						    c->ep[i].addr) ==
+				    SHOAL_ADDR_LINK_LOCAL))
+			continue;
+		shoal_tlv_put(&w, MED_A_ENDPOINT, ep,
+			      med_endpoint_put(ep, &c->ep[i]));
+	}
 	shoal_tlv_nest_end(&w);
 	return shoal_tlv_finish(&w);
 }
@@ -118,13 +144,105 @@ static int build_peer_down(struct server *srv, const uint8_t *key,
 static void send_up(struct server *srv, struct conn *to,
 		    const struct conn *peer)
 {
-	conn_send(srv, to, srv->event, build_peer_up(srv, peer));
+	conn_send(srv, to, srv->event,
+		  build_peer_up(srv, peer, same_lan(to, peer)));
 }
 
 static void send_down(struct server *srv, struct conn *to,
 		      const uint8_t *key, uint8_t reason)
 {
 	conn_send(srv, to, srv->event, build_peer_down(srv, key, reason));
+}
+
+/* ---- how often a client's peers hear of it ---- */
+
+static size_t announce_bucket(int64_t id)
+{
+	return (size_t)((uint64_t)id * 0x9e3779b97f4a7c15ULL >> 54) %
+	       MED_ANNOUNCE_BUCKETS;
+}
+
+static void announce_refill(struct med_announce *a, int64_t now)
+{
+	if (now > a->at)
+		a->tokens += (double)(now - a->at) / MED_ANNOUNCE_EVERY_MS;
+	if (a->tokens > MED_ANNOUNCE_BURST)
+		a->tokens = MED_ANNOUNCE_BURST;
+	a->at = now;
+}
+
+/*
+ * One announcement of client id, if its bucket has one: true.  Else
+ * false, and *due is when it will.  Kept per client, not per
+ * connection: a new connection is no new allowance.
+ */
+static bool announce_take(struct server *srv, int64_t id, int64_t *due)
+{
+	size_t b = announce_bucket(id);
+	int64_t now = server_now_ms();
+	struct med_announce *a;
+
+	for (a = srv->announce[b]; a && a->id != id; a = a->next)
+		;
+	if (!a) {
+		a = calloc(1, sizeof(*a));
+		/* Out of memory: the limit cannot be kept, the peers told. */
+		if (!a)
+			return true;
+		a->id = id;
+		a->tokens = MED_ANNOUNCE_BURST;
+		a->at = now;
+		a->next = srv->announce[b];
+		srv->announce[b] = a;
+	}
+	announce_refill(a, now);
+	if (a->tokens >= 1.0) {
+		a->tokens -= 1.0;
+		return true;
+	}
+	*due = now + (int64_t)((1.0 - a->tokens) * MED_ANNOUNCE_EVERY_MS) +
+	       1;
+	return false;
+}
+
+void presence_tick(struct server *srv, int64_t now_ms)
+{
+	struct med_announce **pp, *a;
+	size_t b;
+
+	for (b = 0; b < MED_ANNOUNCE_BUCKETS; b++) {
+		for (pp = &srv->announce[b]; (a = *pp);) {
+			announce_refill(a, now_ms);
+			if (a->tokens >= MED_ANNOUNCE_BURST) {
+				*pp = a->next;
+				free(a);
+			} else {
+				pp = &a->next;
+			}
+		}
+	}
+}
+
+void presence_free(struct server *srv)
+{
+	presence_tick(srv, INT64_MAX / 2);
+}
+
+/* Each present peer of c gets PEER_UP for c (and c none). */
+static void announce_to_peers(struct server *srv, struct conn *c)
+{
+	struct peerset ps;
+	struct conn *p;
+	size_t i;
+
+	if (peerset_get(srv, c->client.id, &ps) < 0)
+		return;
+	for (i = 0; i < ps.n && !c->dead; i++) {
+		p = present_find(srv, ps.v[i].id);
+		if (p)
+			send_up(srv, p, c);
+	}
+	peerset_free(&ps);
 }
 
 void presence_login(struct server *srv, struct conn *c, bool announce)
@@ -153,9 +271,10 @@ void presence_down(struct server *srv, struct conn *c, uint8_t reason)
 	size_t i;
 
 	/* Nobody heard it come: nobody needs to hear it go. */
-	if (!c->announced)
-		return;
 	c->announced = false;
+	if (!c->told)
+		return;
+	c->told = false;
 	if (peerset_get(srv, c->client.id, &ps) < 0)
 		return;
 	for (i = 0; i < ps.n; i++) {
@@ -166,30 +285,64 @@ void presence_down(struct server *srv, struct conn *c, uint8_t reason)
 	peerset_free(&ps);
 }
 
+/* The hash of the PEER_UP about c: what its peers know of it. */
+static int peer_view(struct server *srv, const struct conn *c,
+		     uint8_t view[16])
+{
+	int len = build_peer_up(srv, c, true);
+
+	if (len < 0)
+		return -1;
+	crypto_generichash(view, 16, srv->event, (size_t)len, NULL, 0);
+	return 0;
+}
+
 void presence_complete(struct server *srv, struct conn *c)
 {
 	uint8_t view[sizeof(c->view)];
 	bool announce;
-	int len;
 
 	/*
 	 * Peers that know c (from the connection this one replaced, or an
 	 * earlier LOGIN on it) hear again only if what they would be told
 	 * changed: the PEER_UP itself is the view, hashed.
 	 */
-	len = build_peer_up(srv, c);
-	if (len < 0)
+	if (peer_view(srv, c, view) < 0)
 		return;
-	crypto_generichash(view, sizeof(view), srv->event, (size_t)len,
-			   NULL, 0);
 	announce = !c->announced || sodium_memcmp(view, c->view,
 						  sizeof(view));
-	memcpy(c->view, view, sizeof(view));
 	c->announced = true;
+	c->announce_due = 0;
+	/*
+	 * Past its rate, c hears of its peers now and they of it later
+	 * (presence_due): the view stays what they were last told.
+	 */
+	if (announce && !announce_take(srv, c->client.id, &c->announce_due)) {
+		presence_login(srv, c, false);
+		return;
+	}
+	if (announce) {
+		memcpy(c->view, view, sizeof(view));
+		c->told = true;
+	}
 	presence_login(srv, c, announce);
 }
 
-void presence_changed(struct server *srv, int64_t id,
+void presence_due(struct server *srv, struct conn *c)
+{
+	uint8_t view[sizeof(c->view)];
+
+	c->announce_due = 0;
+	if (!c->announced || peer_view(srv, c, view) < 0)
+		return;
+	if (!announce_take(srv, c->client.id, &c->announce_due))
+		return;
+	memcpy(c->view, view, sizeof(view));
+	c->told = true;
+	announce_to_peers(srv, c);
+}
+
+void presence_changed(struct server *srv, const struct mstore_client *who,
 		      const struct peerset *before,
 		      const struct peerset *after, bool both)
 {
@@ -197,31 +350,38 @@ void presence_changed(struct server *srv, int64_t id,
 	size_t i;
 
 	/* A pair that shares no network any more loses its relay. */
-	if (relay_of_client(srv, id))
+	if (relay_of_client(srv, who->id))
 		for (i = 0; i < before->n; i++)
 			if (!peerset_has(after, before->v[i].id))
-				relay_free_pair(srv, id, before->v[i].id);
-	c = present_find(srv, id);
-	if (!c)
-		return;
+				relay_free_pair(srv, who->id,
+						before->v[i].id);
+	/* A new pair is news only where both sides are present. */
 	for (i = 0; i < after->n; i++) {
 		if (peerset_has(before, after->v[i].id))
 			continue;
+		c = present_find(srv, who->id);
 		p = present_find(srv, after->v[i].id);
-		if (!p || !present_find(srv, id))
+		if (!c || !p)
 			continue;
 		send_up(srv, c, p);
 		if (both)
 			send_up(srv, p, c);
 	}
+	/*
+	 * A lost pair is told to each side that is present, whether or not
+	 * the other is: a member who closed its connection on purpose still
+	 * has its tunnels, told to check liveness (PEER_DOWN reason 2), and
+	 * this is what takes them down.
+	 */
 	for (i = 0; i < before->n; i++) {
 		if (peerset_has(after, before->v[i].id))
 			continue;
-		p = present_find(srv, before->v[i].id);
-		if (!p || !present_find(srv, id))
-			continue;
-		send_down(srv, c, p->client.pubkey, MED_DOWN_UNSHARED);
-		if (both)
-			send_down(srv, p, c->client.pubkey, MED_DOWN_UNSHARED);
+		c = present_find(srv, who->id);
+		if (c)
+			send_down(srv, c, before->v[i].pubkey,
+				  MED_DOWN_UNSHARED);
+		p = both ? present_find(srv, before->v[i].id) : NULL;
+		if (p)
+			send_down(srv, p, who->pubkey, MED_DOWN_UNSHARED);
 	}
 }

@@ -15,9 +15,18 @@
  * thread still stalled the loop by 20 to 60 ms per hash under ASan.  A
  * process has an address space of its own.
  *
- * What the two share is one anonymous MAP_SHARED mapping of MED_PW_QUEUE
- * slots (so passwords never pass through the kernel, and are wiped where
- * they are) and a SOCK_SEQPACKET socket pair that carries slot indexes:
+ * The worker is not just forked: a fork would hold a copy of everything
+ * the server has, its private key, the database's pages and every
+ * connection's keys, for as long as it lives.  The child executes the
+ * server's own program afresh (through a descriptor of it opened at
+ * start, so an upgrade that replaces the file on disk changes nothing),
+ * under PWHASH_WORKER_ARGV0, with nothing but its socket (fd 3) and the
+ * shared slots (fd 4).
+ *
+ * What the two share is one MAP_SHARED mapping of MED_PW_QUEUE slots (a
+ * memfd: so passwords never pass through the kernel's socket buffers,
+ * and are wiped where they are) and a SOCK_SEQPACKET socket pair that
+ * carries slot indexes:
  * loop to worker "this one is yours", worker to loop "done".  Each slot's
  * state, an atomic stored with release before its index is sent and
  * loaded with acquire after it is received, says who owns the slot and
@@ -39,17 +48,26 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
 #include "mediator.h"
+#include "util.h"
 
 /* The worker's nice value: see pw_start. */
 #define PW_NICE 10
+/* The worker's descriptors, as pw_start leaves them for it. */
+#define PW_FD_SOCKET 3
+#define PW_FD_SLOTS 4
+#define PW_SLOTS_SIZE (MED_PW_QUEUE * sizeof(struct pw_slot))
+
+extern char **environ;
 
 /* Address-free, as shared memory across processes needs. */
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "lock-free atomic int");
@@ -90,22 +108,54 @@ static void __attribute__((noreturn)) pw_main(struct pw_slot *slot, int fd)
 }
 
 /*
- * Every descriptor from 4 up: the server's, which a worker forked later
- * would otherwise hold open (a client connection the server closes must
- * close).  close_range is one call; the loop is for a kernel or seccomp
- * filter without it.
+ * Every descriptor from first up.  close_range is one call; the loop is
+ * for a kernel or seccomp filter without it.
  */
-static void close_from_4(void)
+static void close_from(int first)
 {
 	struct rlimit rl;
 	int fd, max = 1024;
 
-	if (!close_range(4, ~0U, 0))
+	if (!close_range((unsigned int)first, ~0U, 0))
 		return;
 	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < INT_MAX)
 		max = (int)rl.rlim_cur;
-	for (fd = 4; fd < max; fd++)
+	for (fd = first; fd < max; fd++)
 		close(fd);
+}
+
+/*
+ * The worker's process, a fresh image of this program (main() comes
+ * here for PWHASH_WORKER_ARGV0): it has its socket and the slots, and
+ * nothing of the server's.  Returns only on a broken set-up.
+ */
+int pwhash_worker_main(void)
+{
+	struct stat st;
+	int type = 0;
+	socklen_t len = sizeof(type);
+	void *slot;
+
+	/* Passwords pass through it: never into a core dump. */
+	setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 });
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	/* Run by hand, or by something else than pw_start: not ours. */
+	if (getsockopt(PW_FD_SOCKET, SOL_SOCKET, SO_TYPE, &type, &len) < 0 ||
+	    type != SOCK_SEQPACKET || fstat(PW_FD_SLOTS, &st) < 0 ||
+	    !S_ISREG(st.st_mode) || (size_t)st.st_size != PW_SLOTS_SIZE) {
+		fprintf(stderr, "shoal-mediator: %s is started by "
+			"shoal-mediator, not by hand\n", PWHASH_WORKER_ARGV0);
+		return SHOAL_EXIT_USAGE;
+	}
+	if (sodium_init() < 0)
+		return SHOAL_EXIT_FAILURE;
+	slot = mmap(NULL, PW_SLOTS_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		    PW_FD_SLOTS, 0);
+	if (slot == MAP_FAILED)
+		return SHOAL_EXIT_FAILURE;
+	madvise(slot, PW_SLOTS_SIZE, MADV_DONTDUMP);
+	close_from(PW_FD_SLOTS);
+	pw_main(slot, PW_FD_SOCKET);
 }
 
 /* Hands the next queued job to the worker, if it has none. */
@@ -135,8 +185,8 @@ static int pw_start(struct server *srv)
 {
 	struct pw_queue *q = &srv->pw;
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &q->fd };
+	int sv[2], ret, sock, slots, exe;
 	sigset_t all;
-	int sv[2], ret;
 	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
@@ -151,22 +201,30 @@ static int pw_start(struct server *srv)
 	if (pid == 0) {
 		/*
 		 * SIGTERM and SIGINT are the server's (the whole service
-		 * gets them); the worker ends when its socket does.  It
-		 * keeps stdin, stdout and stderr (a sanitizer's report) and
-		 * its socket as fd 3, and none of the server's others: a
-		 * client connection closed by the server must close.
+		 * gets them); the worker ends when its socket does.  The
+		 * mask outlives the exec.  It keeps stdin, stdout and stderr
+		 * (a sanitizer's report), its socket and the slots; first
+		 * above 5, so that none of the three is overwritten.
 		 */
 		sigfillset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
-		if (dup2(sv[1], 3) < 0)
-			_exit(1);
-		close_from_4();
+		sock = fcntl(sv[1], F_DUPFD, 16);
+		slots = fcntl(q->slots_fd, F_DUPFD, 16);
+		exe = fcntl(q->exe_fd, F_DUPFD_CLOEXEC, 16);
+		if (sock < 0 || slots < 0 || exe < 0 ||
+		    dup2(sock, PW_FD_SOCKET) < 0 ||
+		    dup2(slots, PW_FD_SLOTS) < 0 || dup2(exe, 5) < 0 ||
+		    fcntl(5, F_SETFD, FD_CLOEXEC) < 0)
+			_exit(127);
+		close_from(6);
 		/*
 		 * Where the two share a CPU, the event loop first: a hash
 		 * can wait some milliseconds more, the other clients not.
 		 */
 		setpriority(PRIO_PROCESS, 0, PW_NICE);
-		pw_main(q->slot, 3);
+		fexecve(5, (char *const[]){ (char *)PWHASH_WORKER_ARGV0, NULL },
+			environ);
+		_exit(127);
 	}
 	close(sv[1]);
 	q->fd = sv[0];
@@ -208,13 +266,23 @@ int pwhash_open(struct server *srv)
 	struct pw_queue *q = &srv->pw;
 	void *p;
 
-	p = mmap(NULL, MED_PW_QUEUE * sizeof(*q->slot), PROT_READ | PROT_WRITE,
-		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	/*
+	 * The program's file as it is now, for every worker to come: the
+	 * path may by then name another version, whose slots would not be
+	 * these.
+	 */
+	q->exe_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	q->slots_fd = memfd_create("shoal-mediator-pwhash", MFD_CLOEXEC);
+	if (q->exe_fd < 0 || q->slots_fd < 0 ||
+	    ftruncate(q->slots_fd, PW_SLOTS_SIZE) < 0)
+		return -errno;
+	p = mmap(NULL, PW_SLOTS_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 q->slots_fd, 0);
 	if (p == MAP_FAILED)
 		return -errno;
 	q->slot = p;
 	/* Passwords pass through it: not into a core dump. */
-	madvise(p, MED_PW_QUEUE * sizeof(*q->slot), MADV_DONTDUMP);
+	madvise(p, PW_SLOTS_SIZE, MADV_DONTDUMP);
 	return pw_start(srv);
 }
 
@@ -226,10 +294,15 @@ void pwhash_close(struct server *srv)
 	pw_stop(srv, false);
 	/* Queued, done and never answered: passwords and hashes alike. */
 	if (q->slot) {
-		sodium_memzero(q->slot, MED_PW_QUEUE * sizeof(*q->slot));
-		munmap(q->slot, MED_PW_QUEUE * sizeof(*q->slot));
+		sodium_memzero(q->slot, PW_SLOTS_SIZE);
+		munmap(q->slot, PW_SLOTS_SIZE);
 	}
 	q->slot = NULL;
+	if (q->slots_fd >= 0)
+		close(q->slots_fd);
+	if (q->exe_fd >= 0)
+		close(q->exe_fd);
+	q->slots_fd = q->exe_fd = -1;
 	sodium_memzero(q->job, sizeof(q->job));
 	q->n_used = 0;
 }
@@ -291,6 +364,7 @@ static void pw_finish(struct server *srv, unsigned int i)
 	 * its client, timed out, broken), gets nothing: no reply could
 	 * reach it, and nothing is changed on its behalf.
 	 */
+	request_settle(srv, j, &q->slot[i].work);
 	if (c) {
 		c->pw = NULL;
 		if (!c->dead)

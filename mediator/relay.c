@@ -4,10 +4,15 @@
  * "NAT discovery and relaying"): a pair of peers that cannot reach each
  * other directly gets one UDP port from --relay-ports.  Each side proves
  * with a RELAY_BIND, MACed by the key only it was given over its control
- * connection, where it is; from then on a datagram from one side's bound
- * endpoint goes, unchanged, to the other side's.  Nothing else passes:
- * the relay is no open proxy, and a RELAY_BIND seen on the wire and
- * replayed from elsewhere moves nothing (its counter is not new).
+ * connection, that it is the side; and, by echoing the cookie of the
+ * RELAY_CHALLENGE the relay sends back to where the RELAY_BIND came from,
+ * that it receives there: a RELAY_BIND with a forged source address binds
+ * nothing, so the relay cannot be pointed at a third party.  From then on
+ * a datagram from one side's bound endpoint goes, unchanged, to the other
+ * side's, within the pair's byte budget (--relay-rate).  Nothing else
+ * passes: the relay is no open proxy, and a RELAY_BIND seen on the wire
+ * and replayed from elsewhere moves nothing (its counter is not new).
+ * A client holds at most --relays-per-client allocations it asked for.
  *
  * The relay never reads what it forwards: the peers' ESP and handshakes
  * are end to end.
@@ -25,6 +30,7 @@
 
 #include <sodium.h>
 
+#include "be.h"
 #include "ctlmsg.h"
 #include "mediator.h"
 
@@ -195,6 +201,10 @@ static struct relay *relay_alloc(struct server *srv, const struct conn *a,
 	r->fd = fd;
 	r->port = (uint16_t)(srv->relay_lo + i);
 	r->last_active = server_now_ms();
+	r->requested_by = a->client.id;
+	r->tokens = 2.0 * (double)srv->lim.relay_rate;
+	r->tokens_at = r->last_active;
+	randombytes_buf(r->cookie_key, sizeof(r->cookie_key));
 	r->side[0].client = a->client.id;
 	memcpy(r->side[0].pubkey, a->client.pubkey, 32);
 	r->side[1].client = b->client.id;
@@ -220,6 +230,20 @@ static struct relay *relay_alloc(struct server *srv, const struct conn *a,
 	return r;
 }
 
+/*
+ * The allocations client id asked for: they count against it alone, so
+ * that nobody fills another's quota by asking for relays to it.
+ */
+static unsigned int relays_requested(struct server *srv, int64_t id)
+{
+	unsigned int n = 0;
+	struct relay *r;
+
+	for (r = srv->relay_live; r; r = r->lnext)
+		n += r->requested_by == id;
+	return n;
+}
+
 int relay_request(struct server *srv, struct conn *c,
 		  const uint8_t peer_key[32], struct relay **out)
 {
@@ -236,8 +260,12 @@ int relay_request(struct server *srv, struct conn *c,
 				 &peer) != MSTORE_OK || !peer)
 		return MED_E_NOT_PEER;
 	*out = pair_find(srv, c->client.id, p->client.id);
-	if (!*out)
-		*out = relay_alloc(srv, c, p);
+	if (*out)
+		return 0;
+	if (srv->lim.relays_per_client &&
+	    relays_requested(srv, c->client.id) >= srv->lim.relays_per_client)
+		return MED_E_RELAY_QUOTA;
+	*out = relay_alloc(srv, c, p);
 	return *out ? 0 : MED_E_RELAY_FULL;
 }
 
@@ -307,22 +335,90 @@ static bool same_addr(const struct sockaddr_storage *a, socklen_t alen,
 	return false;
 }
 
-/* RELAY_BIND: 0 if it was one (taken or refused), -1 if not one at all. */
+/*
+ * The cookie of a RELAY_CHALLENGE to side id at from, in epoch: keyed by
+ * the allocation's own secret, over the side and the whole endpoint.
+ * Only who receives at from learns it.
+ */
+static int cookie_of(const struct relay *r, uint32_t id, int64_t epoch,
+		     const struct sockaddr_storage *from,
+		     uint8_t cookie[SHOAL_CTL_RELAY_COOKIE_LEN])
+{
+	struct med_endpoint e;
+	uint8_t msg[8 + 4 + 1 + 16 + 2];
+
+	if (med_endpoint_from(&e, (const struct sockaddr *)from) < 0)
+		return -1;
+	memset(msg, 0, sizeof(msg));
+	shoal_put_be64(msg, (uint64_t)epoch);
+	shoal_put_be32(msg + 8, id);
+	msg[12] = e.family;
+	memcpy(msg + 13, e.addr, 16);
+	shoal_put_be16(msg + 29, e.port);
+	crypto_generichash(cookie, SHOAL_CTL_RELAY_COOKIE_LEN, msg,
+			   sizeof(msg), r->cookie_key, sizeof(r->cookie_key));
+	return 0;
+}
+
+/* The cookie is from this epoch or the one before, for from. */
+static bool cookie_ok(const struct relay *r, uint32_t id, int64_t now,
+		      const struct sockaddr_storage *from,
+		      const uint8_t *cookie)
+{
+	uint8_t want[SHOAL_CTL_RELAY_COOKIE_LEN];
+	int64_t epoch = now / MED_RELAY_COOKIE_EPOCH_MS, e;
+
+	for (e = epoch; e >= epoch - 1; e--)
+		if (!cookie_of(r, id, e, from, want) &&
+		    !sodium_memcmp(want, cookie, sizeof(want)))
+			return true;
+	return false;
+}
+
+/* Sends type (BOUND or CHALLENGE) for side s to from. */
+static void relay_answer(struct server *srv, struct relay *r,
+			 const struct relay_side *s, enum shoal_ctl_type type,
+			 uint64_t counter, const uint8_t *cookie,
+			 const struct sockaddr_storage *from,
+			 socklen_t from_len, const struct med_local *local)
+{
+	uint8_t out[MARKER_LEN + SHOAL_CTL_RELAY_CHALLENGE_LEN];
+	int n;
+
+	memset(out, 0, MARKER_LEN);
+	n = shoal_ctl_write_relay(out + MARKER_LEN, sizeof(out) - MARKER_LEN,
+				  type, s->id, counter, cookie, s->key);
+	if (n > 0)
+		udp_send(r->fd, srv->listen_addr.ss_family, out,
+			 MARKER_LEN + (size_t)n, from, from_len, local);
+}
+
+/*
+ * RELAY_BIND: 0 if it was one (taken or refused), -1 if not one at all.
+ * Its MAC says it is the side's; then it binds the side to its source
+ * if that is where the side is bound already, or if it echoes the cookie
+ * of a RELAY_CHALLENGE sent there.  Otherwise it gets a RELAY_CHALLENGE,
+ * no bigger than itself (this port amplifies nothing), once per counter
+ * and at most every MED_RELAY_CHALLENGE_MS: a RELAY_BIND sent with
+ * someone else's address binds nothing, and its challenge goes there
+ * and is lost.
+ */
 static int relay_bind(struct server *srv, struct relay *r, const uint8_t *buf,
 		      size_t len, const struct sockaddr_storage *from,
 		      socklen_t from_len, const struct med_local *local)
 {
-	uint8_t out[MARKER_LEN + SHOAL_CTL_RELAY_BIND_LEN];
+	uint8_t cookie[SHOAL_CTL_RELAY_COOKIE_LEN];
+	int64_t now = server_now_ms();
 	struct relay_side *s;
 	uint64_t counter;
 	uint32_t id;
-	int n;
 
 	if (len != MARKER_LEN + SHOAL_CTL_RELAY_BIND_LEN || buf[0] || buf[1] ||
 	    buf[2] || buf[3] || buf[MARKER_LEN] != SHOAL_CTL_RELAY_BIND)
 		return -1;
 	if (shoal_ctl_parse_relay(buf + MARKER_LEN, len - MARKER_LEN,
-				  SHOAL_CTL_RELAY_BIND, &id, &counter) < 0)
+				  SHOAL_CTL_RELAY_BIND, &id, &counter,
+				  cookie) < 0)
 		goto drop;
 	s = id == r->side[0].id ? &r->side[0] :
 	    id == r->side[1].id ? &r->side[1] : NULL;
@@ -332,24 +428,60 @@ static int relay_bind(struct server *srv, struct relay *r, const uint8_t *buf,
 	 */
 	if (!s || !shoal_ctl_relay_verify(buf + MARKER_LEN,
 					  len - MARKER_LEN, s->key) ||
-	    counter <= s->counter || from_len > sizeof(s->ep))
+	    from_len > sizeof(s->ep))
 		goto drop;
-	s->counter = counter;
-	memcpy(&s->ep, from, from_len);
-	s->ep_len = from_len;
-	s->local = *local;
-	s->bound = true;
-	srv->stats.relay_binds++;
-	memset(out, 0, MARKER_LEN);
-	n = shoal_ctl_write_relay(out + MARKER_LEN, sizeof(out) - MARKER_LEN,
-				  SHOAL_CTL_RELAY_BOUND, id, counter, s->key);
-	if (n > 0)
-		udp_send(r->fd, srv->listen_addr.ss_family, out,
-			 MARKER_LEN + (size_t)n, from, from_len, local);
+	if ((s->bound && same_addr(&s->ep, s->ep_len, from, from_len)) ||
+	    cookie_ok(r, id, now, from, cookie)) {
+		if (counter <= s->counter)
+			goto drop;
+		s->counter = counter;
+		memcpy(&s->ep, from, from_len);
+		s->ep_len = from_len;
+		s->local = *local;
+		s->bound = true;
+		srv->stats.relay_binds++;
+		relay_answer(srv, r, s, SHOAL_CTL_RELAY_BOUND, counter, NULL,
+			     from, from_len, local);
+		return 0;
+	}
+	if (counter <= s->counter || counter <= s->challenged ||
+	    (s->challenged_at &&
+	     now - s->challenged_at < MED_RELAY_CHALLENGE_MS) ||
+	    cookie_of(r, id, now / MED_RELAY_COOKIE_EPOCH_MS, from,
+		      cookie) < 0)
+		goto drop;
+	s->challenged = counter;
+	s->challenged_at = now;
+	srv->stats.relay_challenges++;
+	relay_answer(srv, r, s, SHOAL_CTL_RELAY_CHALLENGE, counter, cookie,
+		     from, from_len, local);
 	return 0;
 drop:
 	srv->stats.relay_dropped++;
 	return 0;
+}
+
+/*
+ * The pair's byte budget: --relay-rate bytes a second, up to two
+ * seconds' worth saved.  True if len more may pass now.
+ */
+static bool budget_take(struct server *srv, struct relay *r, size_t len)
+{
+	double rate = (double)srv->lim.relay_rate;
+	int64_t now;
+
+	if (!srv->lim.relay_rate)
+		return true;
+	now = server_now_ms();
+	if (now > r->tokens_at)
+		r->tokens += rate * (double)(now - r->tokens_at) / 1000.0;
+	if (r->tokens > 2.0 * rate)
+		r->tokens = 2.0 * rate;
+	r->tokens_at = now;
+	if (r->tokens < (double)len)
+		return false;
+	r->tokens -= (double)len;
+	return true;
 }
 
 static void relay_forward(struct server *srv, struct relay *r,
@@ -372,6 +504,10 @@ static void relay_forward(struct server *srv, struct relay *r,
 	if (!to || !to->bound ||
 	    same_addr(&to->ep, to->ep_len, from, from_len)) {
 		srv->stats.relay_dropped++;
+		return;
+	}
+	if (!budget_take(srv, r, len)) {
+		srv->stats.relay_over_budget++;
 		return;
 	}
 	if (udp_send(r->fd, srv->listen_addr.ss_family, buf, len, &to->ep,

@@ -19,10 +19,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <sodium.h>
 
+#include "endpoint.h"
 #include "mediator.h"
 
 /*
@@ -49,6 +49,11 @@ static const char *result_text(int rc)
 		return "that peer is not online in a network you share";
 	case MED_E_PASSWORD_LIMIT:
 		return "too many password attempts, try again later";
+	case MED_E_RELAY_QUOTA:
+		return "you hold as many relays as a client may";
+	case MED_E_NEW_CLIENTS:
+		return "too many new clients from your address, try again "
+		       "later";
 	case MSTORE_E_INVALID:
 		return "malformed request";
 	default:
@@ -119,24 +124,34 @@ static int get_password(const struct request *r, char *buf, size_t size,
 /*
  * Argon2id no longer runs in the event loop, but each run still costs
  * the worker tens of milliseconds and 64 MiB, and a loop of wrong
- * passwords is a guessing attack.  Each run counts against its client
- * and against the whole server, in sliding windows; over either, the
- * request is refused before any hashing.  A client that makes new keys
- * to get new windows still meets the server's.
+ * passwords is a guessing attack.  Each run counts against its client,
+ * its source address, the network it is about and the whole server, in
+ * sliding windows; over any, the request is refused before any hashing.
+ * A client that makes new keys to get new windows still meets its
+ * source's and the network's: sybils spend their own share, not
+ * everyone's.
  */
-static bool rate_allows(const struct med_rate *rt, unsigned int cap,
-			int64_t window, int64_t now)
+bool med_rate_allows(const struct med_rate *rt, unsigned int cap,
+		     int64_t window, int64_t now)
 {
 	/* Full ring: t[next] is the oldest of the last cap. */
 	return rt->n < cap || now - rt->t[rt->next] >= window;
 }
 
-static void rate_add(struct med_rate *rt, unsigned int cap, int64_t now)
+void med_rate_add(struct med_rate *rt, unsigned int cap, int64_t now)
 {
 	rt->t[rt->next] = now;
 	rt->next = (rt->next + 1) % cap;
 	if (rt->n < cap)
 		rt->n++;
+}
+
+bool med_rate_busy(const struct med_rate *rt, unsigned int cap,
+		   int64_t window, int64_t now)
+{
+	unsigned int last = (rt->next + cap - 1) % cap;
+
+	return rt->n && now - rt->t[last] < window;
 }
 
 static size_t pw_bucket(int64_t id)
@@ -145,23 +160,75 @@ static size_t pw_bucket(int64_t id)
 	       MED_PW_BUCKETS;
 }
 
-static bool pw_allow(struct server *srv, int64_t id)
+/* Network names are unique ignoring case: lower case is the key. */
+static void lower_name(char out[MSTORE_NAME_MAX + 1], const char *name)
 {
-	int64_t now = server_now_ms();
-	struct pw_client *pc;
-	size_t b = pw_bucket(id);
+	size_t i;
 
+	for (i = 0; i < MSTORE_NAME_MAX && name[i]; i++)
+		out[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ?
+				name[i] - 'A' + 'a' : name[i]);
+	out[i] = '\0';
+}
+
+static size_t name_bucket(const char *lower)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	/* FNV-1a: names are checked input, the chains short. */
+	for (; *lower; lower++)
+		h = (h ^ (uint8_t)*lower) * 1099511628211ULL;
+	return (size_t)(h % MED_PW_BUCKETS);
+}
+
+/* Events in the window, and in flight: whether one more fits under cap. */
+static bool share_allows(const struct med_rate *rt, unsigned int inflight,
+			 unsigned int cap, int64_t window, int64_t now)
+{
+	unsigned int i, n = inflight;
+
+	for (i = 0; i < rt->n; i++)
+		n += now - rt->t[i] < window;
+	return n < cap;
+}
+
+/*
+ * Whether c may have Argon2id run for network now; if so it is counted
+ * against c and the server, and *net is the network's entry (its share
+ * and c's source's are counted when the job is handed over: pw_submit).
+ */
+static bool pw_allow(struct server *srv, struct conn *c, const char *network,
+		     struct pw_network **net)
+{
+	int64_t now = server_now_ms(), id = c->client.id;
+	char lower[MSTORE_NAME_MAX + 1];
+	struct pw_network *pn;
+	struct pw_client *pc;
+	size_t b = pw_bucket(id), nb;
+
+	lower_name(lower, network);
+	nb = name_bucket(lower);
 	for (pc = srv->pw_clients[b]; pc && pc->id != id; pc = pc->next)
 		;
-	if (pc && !rate_allows(&pc->rate, MED_PW_CLIENT_MAX,
-			       MED_PW_CLIENT_WINDOW_MS, now))
+	for (pn = srv->pw_networks[nb]; pn && strcmp(pn->name, lower);
+	     pn = pn->next)
+		;
+	if (pc && !med_rate_allows(&pc->rate, MED_PW_CLIENT_MAX,
+				   MED_PW_CLIENT_WINDOW_MS, now))
 		return false;
-	if (!rate_allows(&srv->pw_server, MED_PW_SERVER_MAX,
-			 MED_PW_SERVER_WINDOW_MS, now))
+	if (pn && !share_allows(&pn->rate, pn->inflight, MED_PW_NETWORK_MAX,
+				MED_PW_NETWORK_WINDOW_MS, now))
+		return false;
+	if (c->source && !share_allows(&c->source->pw, c->source->pw_inflight,
+				       MED_PW_SOURCE_MAX,
+				       MED_PW_SOURCE_WINDOW_MS, now))
+		return false;
+	if (!med_rate_allows(&srv->pw_server, MED_PW_SERVER_MAX,
+			     MED_PW_SERVER_WINDOW_MS, now))
 		return false;
 	/*
-	 * At most MED_PW_SERVER_MAX new entries a second, each gone
-	 * MED_PW_CLIENT_WINDOW_MS after its last use (pw_tick): bounded.
+	 * At most MED_PW_SERVER_MAX new entries a second, each gone its
+	 * window after its last use (pw_tick): bounded.
 	 */
 	if (!pc) {
 		pc = calloc(1, sizeof(*pc));
@@ -171,20 +238,60 @@ static bool pw_allow(struct server *srv, int64_t id)
 		pc->next = srv->pw_clients[b];
 		srv->pw_clients[b] = pc;
 	}
-	rate_add(&pc->rate, MED_PW_CLIENT_MAX, now);
-	rate_add(&srv->pw_server, MED_PW_SERVER_MAX, now);
+	if (!pn) {
+		pn = calloc(1, sizeof(*pn));
+		if (!pn)
+			return false;
+		memcpy(pn->name, lower, sizeof(lower));
+		pn->next = srv->pw_networks[nb];
+		srv->pw_networks[nb] = pn;
+	}
+	med_rate_add(&pc->rate, MED_PW_CLIENT_MAX, now);
+	med_rate_add(&srv->pw_server, MED_PW_SERVER_MAX, now);
+	*net = pn;
 	return true;
 }
 
 /*
- * A job for c's password request, counted; or NULL (refused, -104) when
- * a window is full or the worker's queue is, and then nothing counts.
+ * A job for c's password request about network, counted; or NULL
+ * (refused, -104) when a budget is spent or the worker's queue is full,
+ * and then nothing counts.
  */
-static struct pw_job *pw_take(struct server *srv, struct conn *c)
+static struct pw_job *pw_take(struct server *srv, struct conn *c,
+			      const char *network)
 {
 	struct pw_job *j = pwhash_job(srv);
+	struct pw_network *net;
 
-	return j && pw_allow(srv, c->client.id) ? j : NULL;
+	if (!j || !pw_allow(srv, c, network, &net))
+		return NULL;
+	j->net = net;
+	j->source = c->source;
+	j->counted = false;
+	return j;
+}
+
+void request_settle(struct server *srv, struct pw_job *j,
+		    const struct pw_work *w)
+{
+	int64_t now = server_now_ms();
+	/* A hash made counts; a check only when it failed. */
+	bool spent = !w->verify || w->result != MSTORE_OK;
+
+	(void)srv;
+	if (!j->counted)
+		return;
+	j->counted = false;
+	if (j->net) {
+		j->net->inflight--;
+		if (spent)
+			med_rate_add(&j->net->rate, MED_PW_NETWORK_MAX, now);
+	}
+	if (j->source) {
+		j->source->pw_inflight--;
+		if (spent)
+			med_rate_add(&j->source->pw, MED_PW_SOURCE_MAX, now);
+	}
 }
 
 /*
@@ -209,32 +316,53 @@ static void pw_submit(struct server *srv, struct conn *c,
 		mstore_hash_cost(srv->store, &w->cost);
 	/* get_password: at most MSTORE_PASSWORD_MAX bytes and the NUL. */
 	memcpy(w->password, pw, strlen(pw) + 1);
+	/* In flight for the network's and the source's shares. */
+	j->counted = true;
+	if (j->net)
+		j->net->inflight++;
+	if (j->source)
+		j->source->pw_inflight++;
 	pwhash_submit(srv, c, j);
 }
 
 void pw_tick(struct server *srv, int64_t now_ms)
 {
+	struct pw_network **pnp, *pn;
 	struct pw_client **pp, *pc;
-	unsigned int last;
 	size_t b;
 
 	for (b = 0; b < MED_PW_BUCKETS; b++) {
 		for (pp = &srv->pw_clients[b]; (pc = *pp);) {
-			last = (pc->rate.next + MED_PW_CLIENT_MAX - 1) %
-			       MED_PW_CLIENT_MAX;
-			if (now_ms - pc->rate.t[last] >=
-			    MED_PW_CLIENT_WINDOW_MS) {
+			if (!med_rate_busy(&pc->rate, MED_PW_CLIENT_MAX,
+					   MED_PW_CLIENT_WINDOW_MS, now_ms)) {
 				*pp = pc->next;
 				free(pc);
 			} else {
 				pp = &pc->next;
 			}
 		}
+		for (pnp = &srv->pw_networks[b]; (pn = *pnp);) {
+			if (!pn->inflight &&
+			    !med_rate_busy(&pn->rate, MED_PW_NETWORK_MAX,
+					   MED_PW_NETWORK_WINDOW_MS, now_ms)) {
+				*pnp = pn->next;
+				free(pn);
+			} else {
+				pnp = &pn->next;
+			}
+		}
 	}
 }
 
+/* After pwhash_close: no job is in flight any more, whatever it says. */
 void pw_free(struct server *srv)
 {
+	struct pw_network *pn;
+	size_t b;
+
+	for (b = 0; b < MED_PW_BUCKETS; b++)
+		for (pn = srv->pw_networks[b]; pn; pn = pn->next)
+			pn->inflight = 0;
 	pw_tick(srv, INT64_MAX);
 }
 
@@ -257,13 +385,39 @@ static int get_nick(const struct request *r, char *nick)
 }
 
 /*
+ * Whether a LAN candidate is one peers may be sent to: every peer sends
+ * handshakes to each, again and again while punching, so a member must
+ * not be able to aim them at loopback, multicast, broadcast, nowhere, a
+ * link-local address it cannot be reached on (IPv6: no scope; IPv4:
+ * only peers behind the same address get it, presence.c), or into the
+ * overlay network this server hands out.
+ */
+static bool candidate_ok(struct server *srv, const struct med_endpoint *e)
+{
+	enum shoal_addr_kind kind = shoal_addr_kind(e->family, e->addr);
+	struct in6_addr ula;
+
+	if (kind == SHOAL_ADDR_UNUSABLE ||
+	    (kind == SHOAL_ADDR_LINK_LOCAL && e->family == 6))
+		return false;
+	if (e->family == 4)
+		return !shoal_addr_in(4, e->addr,
+				      (const uint8_t *)&srv->pool_base,
+				      srv->pool_prefix);
+	mstore_ula_prefix(srv->store, &ula);
+	return !shoal_addr_in(6, e->addr, ula.s6_addr, 48);
+}
+
+/*
  * The candidates peers get: the client's public tunnel endpoint once a
  * BINDING told us (udp.c), else the address this connection comes from
  * with the client's tunnel port (right behind a port-preserving NAT);
- * then the LAN candidates the client named.  Everything is read before
- * anything changes, so a malformed LOGIN leaves the connection as it was.
+ * then the LAN candidates the client named that candidate_ok takes, the
+ * first MED_MAX_ENDPOINTS of them.  Everything is read before anything
+ * changes, so a malformed LOGIN leaves the connection as it was.
  */
-static int read_endpoints(const struct request *r, struct conn *c)
+static int read_endpoints(struct server *srv, const struct request *r,
+			  struct conn *c)
 {
 	struct med_endpoint lan[MED_MAX_ENDPOINTS], e;
 	struct shoal_tlv_iter it;
@@ -282,6 +436,8 @@ static int read_endpoints(const struct request *r, struct conn *c)
 		if (shoal_med_endpoint_get(a.value, a.len, &e.family, e.addr,
 					   &e.port) < 0)
 			return MSTORE_E_INVALID;
+		if (!candidate_ok(srv, &e))
+			continue;
 		for (i = 0; i < n; i++)
 			if (!memcmp(&lan[i], &e, sizeof(e)))
 				break;
@@ -306,6 +462,7 @@ static void do_login(struct server *srv, struct conn *c, struct request *r)
 	struct mstore_client cl;
 	struct conn *old;
 	uint8_t ep[MED_ENDPOINT_MAX];
+	bool is_new;
 	int rc;
 
 	rc = get_str(r, MED_A_NICKNAME, nick);
@@ -317,12 +474,24 @@ static void do_login(struct server *srv, struct conn *c, struct request *r)
 		conn_kill(srv, c, MED_DOWN_LOST);
 		return;
 	}
+	/*
+	 * Every new key is a client for good (until it expires), with an
+	 * address of its own: each source makes only so many.
+	 */
+	is_new = mstore_client_by_key(srv->store, cl.pubkey, NULL) ==
+		 MSTORE_E_NO_CLIENT;
+	if (is_new && !source_new_client_ok(srv, c)) {
+		reply(srv, c, r, MED_E_NEW_CLIENTS);
+		return;
+	}
 	rc = mstore_login(srv->store, cl.pubkey, rc ? NULL : nick, &cl);
 	if (rc < 0) {
 		reply(srv, c, r, rc);
 		return;
 	}
-	rc = read_endpoints(r, c);
+	if (is_new)
+		source_new_client_made(srv, c);
+	rc = read_endpoints(srv, r, c);
 	if (rc < 0) {
 		reply(srv, c, r, rc);
 		return;
@@ -337,11 +506,12 @@ static void do_login(struct server *srv, struct conn *c, struct request *r)
 	old = online_find(srv, cl.id);
 	if (old && old != c) {
 		c->announced = old->announced;
+		c->told = old->told;
 		memcpy(c->view, old->view, sizeof(c->view));
 		online_remove(srv, old);
 		pending_remove(srv, old);
 		old->logged_in = false;
-		old->announced = false;
+		old->announced = old->told = false;
 		conn_kill(srv, old, MED_DOWN_NONE);
 	}
 	if (c->logged_in)
@@ -366,6 +536,8 @@ static void do_login(struct server *srv, struct conn *c, struct request *r)
 
 static void do_logout(struct server *srv, struct conn *c, struct request *r)
 {
+	/* As before its LOGIN: it logs in again soon, or goes. */
+	c->deadline = server_now() + MED_HELLO_TIMEOUT;
 	reply(srv, c, r, MSTORE_OK);
 	online_remove(srv, c);
 	pending_remove(srv, c);
@@ -401,13 +573,13 @@ static void do_create(struct server *srv, struct conn *c, struct request *r)
 	/* It hashes only for a name that is free. */
 	if (!rc && pw &&
 	    mstore_network_info(srv->store, 0, name, &info) ==
-	    MSTORE_E_NO_NETWORK && !(j = pw_take(srv, c)))
+	    MSTORE_E_NO_NETWORK && !(j = pw_take(srv, c, name)))
 		rc = MED_E_PASSWORD_LIMIT;
 	if (!rc && pw) {
 		rc = mstore_create_check(srv->store, c->client.id, name, pw,
 					 0);
 		/* Not counted yet only if the database changed under us. */
-		if (!rc && !j && !(j = pw_take(srv, c)))
+		if (!rc && !j && !(j = pw_take(srv, c, name)))
 			rc = MED_E_PASSWORD_LIMIT;
 		if (!rc) {
 			j->approval = approval;
@@ -434,7 +606,7 @@ static void join_commit(struct server *srv, struct conn *c, struct request *r,
 	rc = mstore_join_commit(srv->store, c->client.id, name, t);
 	reply(srv, c, r, rc);
 	if (rc == MSTORE_OK && !peerset_get(srv, c->client.id, &after)) {
-		presence_changed(srv, c->client.id, &before, &after, true);
+		presence_changed(srv, &c->client, &before, &after, true);
 		peerset_free(&after);
 	}
 	peerset_free(&before);
@@ -463,14 +635,14 @@ static void do_join(struct server *srv, struct conn *c, struct request *r)
 	if (pw && mstore_network_info(srv->store, c->client.id, name,
 				      &info) == MSTORE_OK &&
 	    info.has_password && info.state == MSTORE_STATE_NONE &&
-	    !(j = pw_take(srv, c))) {
+	    !(j = pw_take(srv, c, name))) {
 		sodium_memzero(pwbuf, sizeof(pwbuf));
 		reply(srv, c, r, MED_E_PASSWORD_LIMIT);
 		return;
 	}
 	rc = mstore_join_check(srv->store, c->client.id, name, pw != NULL, &t);
 	/* Not counted yet only if the database changed under us. */
-	if (!rc && t.has_hash && !j && !(j = pw_take(srv, c)))
+	if (!rc && t.has_hash && !j && !(j = pw_take(srv, c, name)))
 		rc = MED_E_PASSWORD_LIMIT;
 	if (!rc && t.has_hash) {
 		j->ticket = t;
@@ -499,54 +671,45 @@ static void do_leave(struct server *srv, struct conn *c, struct request *r)
 	/* MSTORE_DELETED is a success the client need not hear about. */
 	reply(srv, c, r, rc > 0 ? MSTORE_OK : rc);
 	if (rc >= 0 && !peerset_get(srv, c->client.id, &after)) {
-		presence_changed(srv, c->client.id, &before, &after, true);
+		presence_changed(srv, &c->client, &before, &after, true);
 		peerset_free(&after);
 	}
 	peerset_free(&before);
 }
 
-/* The client id of nickname in network name, or 0. */
-static int64_t member_id(struct server *srv, const char *name,
-			 const char *nick)
-{
-	struct mstore_member *m;
-	size_t n, i;
-	int64_t id = 0;
-
-	if (mstore_members(srv->store, name, &m, &n) < 0)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!strcasecmp(m[i].client.nickname, nick))
-			id = m[i].client.id;
-	free(m);
-	return id;
-}
-
 typedef int (*owner_op)(struct mstore *s, int64_t owner, const char *name,
-			const char *nickname);
+			const uint8_t member[MSTORE_KEY_LEN]);
 
-/* APPROVE, KICK, BAN: one member's peers change. */
+/*
+ * APPROVE, KICK, BAN: one member's peers change.  The member is named by
+ * its PUBLIC_KEY: a nickname can change between the owner's look at the
+ * members and the command, and someone else can take the old one.
+ */
 static void do_member_op(struct server *srv, struct conn *c,
 			 struct request *r, owner_op op)
 {
 	struct peerset before = { 0 }, after;
-	char name[STR_MAX], nick[STR_MAX];
-	int64_t target = 0;
+	struct mstore_client target;
+	struct shoal_tlv_attr a;
+	char name[STR_MAX];
+	bool known;
 	int rc = get_network(r, name);
 
-	if (!rc)
-		rc = get_nick(r, nick);
+	if (!rc && (!shoal_tlv_find(&r->m, MED_A_PUBLIC_KEY, &a) ||
+		    a.nested || a.len != MSTORE_KEY_LEN))
+		rc = MSTORE_E_INVALID;
 	if (rc) {
 		reply(srv, c, r, rc);
 		return;
 	}
-	target = member_id(srv, name, nick);
-	if (target)
-		peerset_get(srv, target, &before);
-	rc = op(srv->store, c->client.id, name, nick);
+	known = mstore_client_by_key(srv->store, a.value, &target) ==
+		MSTORE_OK;
+	if (known)
+		peerset_get(srv, target.id, &before);
+	rc = op(srv->store, c->client.id, name, a.value);
 	reply(srv, c, r, rc);
-	if (rc >= 0 && target && !peerset_get(srv, target, &after)) {
-		presence_changed(srv, target, &before, &after, true);
+	if (rc >= 0 && known && !peerset_get(srv, target.id, &after)) {
+		presence_changed(srv, &target, &before, &after, true);
 		peerset_free(&after);
 	}
 	peerset_free(&before);
@@ -567,13 +730,13 @@ static void do_set_password(struct server *srv, struct conn *c,
 	if (!rc && pw &&
 	    mstore_network_info(srv->store, c->client.id, name, &info) ==
 	    MSTORE_OK && info.owner == c->client.id &&
-	    !(j = pw_take(srv, c)))
+	    !(j = pw_take(srv, c, name)))
 		rc = MED_E_PASSWORD_LIMIT;
 	if (!rc && pw) {
 		rc = mstore_set_password_check(srv->store, c->client.id, name,
 					       pw);
 		/* Not counted yet only if the database changed under us. */
-		if (!rc && !j && !(j = pw_take(srv, c)))
+		if (!rc && !j && !(j = pw_take(srv, c, name)))
 			rc = MED_E_PASSWORD_LIMIT;
 		if (!rc) {
 			pw_submit(srv, c, r, j, name, pw, NULL);
@@ -610,7 +773,7 @@ static void do_delete(struct server *srv, struct conn *c, struct request *r)
 	/* Every member is handled, so one direction each covers both. */
 	for (i = 0; i < n; i++) {
 		if (rc >= 0 && !peerset_get(srv, m[i].client.id, &after)) {
-			presence_changed(srv, m[i].client.id, &before[i],
+			presence_changed(srv, &m[i].client, &before[i],
 					 &after, false);
 			peerset_free(&after);
 		}
@@ -653,13 +816,64 @@ static void put_member(struct server *srv, struct shoal_tlv_writer *w,
 	shoal_tlv_nest_end(w);
 }
 
+/*
+ * NETWORK_INFO of one network the client is in or waiting for: who is
+ * inside is for members; one waiting sees itself.
+ */
+static void put_network(struct server *srv, struct conn *c,
+			struct shoal_tlv_writer *w,
+			const struct mstore_network *net)
+{
+	struct mstore_member *m;
+	size_t k, nm;
+
+	shoal_tlv_nest_start(w, MED_A_NETWORK_INFO);
+	shoal_tlv_put_str(w, MED_A_NETWORK, net->name);
+	if (net->approval)
+		shoal_tlv_put(w, MED_A_APPROVAL, NULL, 0);
+	if (mstore_members(srv->store, net->name, &m, &nm) < 0) {
+		m = NULL;
+		nm = 0;
+	}
+	for (k = 0; k < nm; k++)
+		if (net->state == MSTORE_STATE_MEMBER ||
+		    m[k].client.id == c->client.id)
+			put_member(srv, w, &m[k]);
+	free(m);
+	shoal_tlv_nest_end(w);
+}
+
+/*
+ * With NETWORK: that network alone, which always fits (its members and
+ * waiting requests are capped).  Without: every network; those that do
+ * not fit are left out and the reply says TRUNCATED, so that a client in
+ * many big networks still gets an answer and can ask for each.
+ */
 static void do_networks(struct server *srv, struct conn *c, struct request *r)
 {
-	struct mstore_network *nets = NULL;
-	struct mstore_member *m;
-	size_t n = 0, i, k, nm;
-	int rc;
+	char name[STR_MAX];
+	struct mstore_network *nets = NULL, one;
+	struct shoal_tlv_writer saved;
+	size_t n = 0, i;
+	int rc = get_str(r, MED_A_NETWORK, name);
 
+	if (rc == -2) {
+		reply(srv, c, r, MSTORE_E_BAD_NAME);
+		return;
+	}
+	if (rc == 0) {
+		rc = mstore_network_info(srv->store, c->client.id, name, &one);
+		if (!rc && one.state == MSTORE_STATE_NONE)
+			rc = MSTORE_E_NOT_MEMBER;
+		if (rc < 0) {
+			reply(srv, c, r, rc);
+			return;
+		}
+		reply_start(srv, r, MSTORE_OK);
+		put_network(srv, c, &r->w, &one);
+		reply_send(srv, c, r);
+		return;
+	}
 	rc = mstore_networks_of(srv->store, c->client.id, &nets, &n);
 	if (rc < 0) {
 		reply(srv, c, r, rc);
@@ -667,21 +881,15 @@ static void do_networks(struct server *srv, struct conn *c, struct request *r)
 	}
 	reply_start(srv, r, MSTORE_OK);
 	for (i = 0; i < n; i++) {
-		shoal_tlv_nest_start(&r->w, MED_A_NETWORK_INFO);
-		shoal_tlv_put_str(&r->w, MED_A_NETWORK, nets[i].name);
-		if (nets[i].approval)
-			shoal_tlv_put(&r->w, MED_A_APPROVAL, NULL, 0);
-		if (mstore_members(srv->store, nets[i].name, &m, &nm) < 0) {
-			m = NULL;
-			nm = 0;
+		saved = r->w;
+		put_network(srv, c, &r->w, &nets[i]);
+		/* One more byte than a flag needs: TRUNCATED must fit. */
+		if (r->w.overflow ||
+		    r->w.len + SHOAL_TLV_ATTR_HDR_LEN > r->w.size) {
+			r->w = saved;
+			shoal_tlv_put(&r->w, MED_A_TRUNCATED, NULL, 0);
+			break;
 		}
-		/* Who is inside is for members; one waiting sees itself. */
-		for (k = 0; k < nm; k++)
-			if (nets[i].state == MSTORE_STATE_MEMBER ||
-			    m[k].client.id == c->client.id)
-				put_member(srv, &r->w, &m[k]);
-		free(m);
-		shoal_tlv_nest_end(&r->w);
 	}
 	free(nets);
 	reply_send(srv, c, r);

@@ -213,6 +213,7 @@ static void conn_free(struct server *srv, struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	srv->n_conns--;
+	source_conn_close(srv, c);
 	pending_remove(srv, c);
 	token_remove(srv, c);
 	pwhash_forget(srv, c);
@@ -266,27 +267,35 @@ static void conn_accept(struct server *srv)
 			close(fd);
 			continue;
 		}
+		/* Before anything costs us: no handshake, no memory. */
+		if (deny_has(&srv->deny, (const struct sockaddr *)&addr)) {
+			srv->stats.denied++;
+			close(fd);
+			continue;
+		}
 		c = calloc(1, sizeof(*c));
 		if (!c) {
 			close(fd);
+			continue;
+		}
+		c->addr = addr;
+		if (!source_conn_open(srv, c)) {
+			srv->stats.source_full++;
+			close(fd);
+			free(c);
 			continue;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		c->h.kind = MED_K_CONN;
 		c->fd = fd;
 		c->events = ev.events;
-		c->addr = addr;
 		c->deadline = server_now() + MED_HELLO_TIMEOUT;
-		if (shoal_channel_server(&c->ch, srv->priv) < 0 ||
-		    shoal_channel_set_recv_limit(&c->ch, MED_RECV_LIMIT) < 0) {
-			shoal_channel_wipe(&c->ch);
-			close(fd);
-			free(c);
-			continue;
-		}
 		ev.data.ptr = c;
-		if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		if (shoal_channel_server(&c->ch, srv->priv) < 0 ||
+		    shoal_channel_set_recv_limit(&c->ch, MED_RECV_LIMIT) < 0 ||
+		    epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 			shoal_channel_wipe(&c->ch);
+			source_conn_close(srv, c);
 			close(fd);
 			free(c);
 			continue;
@@ -309,8 +318,14 @@ static void conn_messages(struct server *srv, struct conn *c)
 	while (!c->dead && !c->pw &&
 	       (ret = shoal_channel_next(&c->ch, &msg, &len)) == 1) {
 		c->spoke = true;
-		c->deadline = server_now() + MED_IDLE_TIMEOUT;
 		request_handle(srv, c, msg, len);
+		/*
+		 * Only a logged-in client's messages keep the connection:
+		 * before its LOGIN, anything else said is no reason to
+		 * hold a connection for minutes.
+		 */
+		if (c->logged_in)
+			c->deadline = server_now() + MED_IDLE_TIMEOUT;
 	}
 	if (!c->dead && ret < 0)
 		conn_kill(srv, c, MED_DOWN_LOST);
@@ -359,14 +374,83 @@ static void conn_read(struct server *srv, struct conn *c)
 	conn_flush(srv, c);
 }
 
+/*
+ * Clients that have not logged in for --expire-after, a batch a tick:
+ * one online all along only counts as seen now; the others are
+ * forgotten (mstore_expire), and their peers told (PEER_DOWN reason 3,
+ * though they cannot be online: a last word to anyone who kept them).
+ */
+static void expire_tick(struct server *srv)
+{
+	static const struct peerset none;
+	struct mstore_client *gone;
+	struct peerset before;
+	int64_t cutoff;
+	size_t n, i;
+
+	if (!srv->lim.expire_after)
+		return;
+	cutoff = (int64_t)time(NULL) - srv->lim.expire_after;
+	if (mstore_expired(srv->store, cutoff, MED_EXPIRE_BATCH, &gone, &n))
+		return;
+	for (i = 0; i < n; i++) {
+		if (online_find(srv, gone[i].id)) {
+			mstore_touch(srv->store, gone[i].id);
+			continue;
+		}
+		peerset_get(srv, gone[i].id, &before);
+		if (mstore_expire(srv->store, gone[i].id, cutoff) ==
+		    MSTORE_OK) {
+			srv->stats.expired++;
+			presence_changed(srv, &gone[i], &before, &none, true);
+		}
+		peerset_free(&before);
+	}
+	free(gone);
+}
+
+/*
+ * SIGHUP: the deny list again.  A list that does not load leaves the
+ * one in force as it is; a new one also ends the connections it denies.
+ */
+static void server_reload(struct server *srv)
+{
+	struct med_denylist fresh;
+	char err[4200];
+	struct conn *c;
+
+	if (!srv->lim.deny_path)
+		return;
+	if (deny_load(srv->lim.deny_path, &fresh, err, sizeof(err)) < 0) {
+		fprintf(stderr, "shoal-mediator: %s; the deny list stays as "
+			"it was\n", err);
+		return;
+	}
+	deny_free(&srv->deny);
+	srv->deny = fresh;
+	fprintf(stderr, "shoal-mediator: %s: %zu address ranges denied\n",
+		srv->lim.deny_path, srv->deny.n);
+	for (c = srv->conns; c; c = c->next) {
+		if (!c->dead &&
+		    deny_has(&srv->deny, (const struct sockaddr *)&c->addr)) {
+			srv->stats.denied++;
+			conn_kill(srv, c, MED_DOWN_LOST);
+		}
+	}
+}
+
 static void server_tick(struct server *srv)
 {
 	int64_t now = server_now(), now_ms = server_now_ms();
 	struct conn *c;
 
-	for (c = srv->conns; c; c = c->next)
+	for (c = srv->conns; c; c = c->next) {
 		if (!c->dead && now >= c->deadline)
 			conn_kill(srv, c, MED_DOWN_LOST);
+		else if (!c->dead && c->logged_in && c->announce_due &&
+			 now_ms >= c->announce_due)
+			presence_due(srv, c);
+	}
 	/* No BINDING came (UDP blocked, an old client): announce anyway. */
 	while ((c = srv->pending_head) && c->announce_at <= now_ms) {
 		pending_remove(srv, c);
@@ -376,6 +460,9 @@ static void server_tick(struct server *srv)
 	relay_tick(srv, now_ms);
 	pw_tick(srv, now_ms);
 	pwhash_tick(srv);
+	sources_tick(srv, now_ms);
+	presence_tick(srv, now_ms);
+	expire_tick(srv);
 }
 
 static int add_fd(int epfd, int *fd)
@@ -428,6 +515,8 @@ int server_open(struct server *srv, const struct sockaddr *addr,
 	srv->timer_fd = -1;
 	srv->signal_fd = -1;
 	srv->pw.fd = -1;
+	srv->pw.slots_fd = -1;
+	srv->pw.exe_fd = -1;
 	srv->pw.busy = -1;
 	for (i = 0; i < MED_UDP_N; i++)
 		srv->udp[i].fd = -1;
@@ -438,6 +527,7 @@ int server_open(struct server *srv, const struct sockaddr *addr,
 	memcpy(&srv->listen_addr, addr, addr_len);
 	srv->listen_len = addr_len;
 	randombytes_buf(srv->token_key, sizeof(srv->token_key));
+	sources_init(srv);
 
 	srv->listen_fd = socket(addr->sa_family,
 				SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -449,13 +539,13 @@ int server_open(struct server *srv, const struct sockaddr *addr,
 	if (addr->sa_family == AF_INET6)
 		setsockopt(srv->listen_fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero,
 			   sizeof(zero));
-	if (bind(srv->listen_fd, addr, addr_len) < 0 ||
-	    listen(srv->listen_fd, 4096) < 0)
+	if (bind(srv->listen_fd, addr, addr_len) < 0)
 		return -errno;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
 		return -errno;
 	signal(SIGPIPE, SIG_IGN);
@@ -476,7 +566,15 @@ int server_open(struct server *srv, const struct sockaddr *addr,
 	ret = udp_open(srv, probe, probe_len);
 	if (ret < 0)
 		return ret;
-	return relay_open(srv, relay_lo, relay_hi);
+	ret = relay_open(srv, relay_lo, relay_hi);
+	if (ret < 0)
+		return ret;
+	/*
+	 * Last: once a connection is accepted, everything else serves too
+	 * (NAT discovery on UDP), which is how a service manager or a test
+	 * can tell that the server is up.
+	 */
+	return listen(srv->listen_fd, 4096) < 0 ? -errno : 0;
 }
 
 /* Runs until SIGINT or SIGTERM; returns the exit status. */
@@ -501,9 +599,12 @@ int server_run(struct server *srv)
 			void *p = evs[i].data.ptr;
 
 			if (p == &srv->signal_fd) {
-				if (read(srv->signal_fd, &si, sizeof(si)) ==
+				if (read(srv->signal_fd, &si, sizeof(si)) !=
 				    sizeof(si))
+					continue;
+				if (si.ssi_signo != SIGHUP)
 					return SHOAL_EXIT_OK;
+				server_reload(srv);
 				continue;
 			}
 			if (p == &srv->timer_fd) {
@@ -564,6 +665,9 @@ void server_close(struct server *srv)
 	relay_close(srv);
 	udp_close(srv);
 	pw_free(srv);
+	presence_free(srv);
+	sources_free(srv);
+	deny_free(&srv->deny);
 	if (srv->epfd >= 0)
 		close(srv->epfd);
 	if (srv->timer_fd >= 0)

@@ -58,6 +58,18 @@ void token_assign(struct server *srv, struct conn *c)
 	do
 		randombytes_buf(c->token, sizeof(c->token));
 	while (sodium_is_zero(c->token, sizeof(c->token)));
+	/*
+	 * Its BINDINGs carry a MAC under a key from the client's static
+	 * key and ours: the token alone, which crosses the network in the
+	 * clear, proves nothing.  (A key that fails could not have made a
+	 * Noise handshake either; it just gets no token.)
+	 */
+	if (shoal_ctl_token_key(c->token_key, srv->priv, c->client.pubkey,
+				c->token) < 0) {
+		sodium_memzero(c->token, sizeof(c->token));
+		return;
+	}
+	c->token_counter = 0;
 	b = token_bucket(srv, c->token);
 	c->tnext = srv->tokens[b];
 	srv->tokens[b] = c;
@@ -80,6 +92,7 @@ void token_remove(struct server *srv, struct conn *c)
 	c->tnext = NULL;
 	c->has_token = false;
 	sodium_memzero(c->token, sizeof(c->token));
+	sodium_memzero(c->token_key, sizeof(c->token_key));
 }
 
 /* The logged-in connection a token belongs to, or NULL. */
@@ -363,6 +376,10 @@ static void binding(struct server *srv, struct med_udp *u, const uint8_t *buf,
 	socklen_t to_len = 0;
 	int n;
 
+	if (deny_has(&srv->deny, (const struct sockaddr *)from)) {
+		srv->stats.denied++;
+		return;
+	}
 	if (len < MARKER_LEN || buf[0] || buf[1] || buf[2] || buf[3] ||
 	    shoal_ctl_parse_binding(&b, buf + MARKER_LEN, len - MARKER_LEN)) {
 		srv->stats.udp_dropped++;
@@ -385,8 +402,18 @@ static void binding(struct server *srv, struct med_udp *u, const uint8_t *buf,
 	 */
 	if (u->role == MED_UDP_MAIN)
 		c = token_find(srv, b.token);
-	if (c)
+	/*
+	 * The login's only if its MAC is right and its counter new: one
+	 * seen on the wire and sent again, from anywhere, is anonymous.
+	 */
+	if (c && (!shoal_ctl_binding_verify(buf + MARKER_LEN,
+					    len - MARKER_LEN, c->token_key) ||
+		  b.counter <= c->token_counter))
+		c = NULL;
+	if (c) {
+		c->token_counter = b.counter;
 		r.flags |= SHOAL_CTL_BIND_KNOWN;
+	}
 
 	t = b.flags ? answer_from(srv, u, b.flags) : u;
 	if (t && t != u &&

@@ -305,16 +305,25 @@ static void send_network(struct cl *c, uint8_t type)
 	cl_send(c, msgbuf, shoal_tlv_finish(&w));
 }
 
-/* The BINDING that completes a login: from our shared "tunnel port". */
-static void send_binding(const uint8_t token[16])
+/*
+ * The BINDING that completes a login: from our shared "tunnel port",
+ * under the token's key (from c's key and the server's), with a counter
+ * that grows (one for every client: a connection keeps its token over a
+ * LOGOUT and LOGIN).
+ */
+static void send_binding(struct cl *c, const uint8_t token[16])
 {
-	struct shoal_ctl_binding b = { 0 };
-	uint8_t out[4 + SHOAL_CTL_BINDING_LEN] = { 0 };
+	static uint64_t counter;
+	struct shoal_ctl_binding b = { .counter = ++counter };
+	uint8_t out[4 + SHOAL_CTL_BINDING_LEN] = { 0 }, key[32];
 	int n;
 
 	randombytes_buf(b.txid, sizeof(b.txid));
 	memcpy(b.token, token, sizeof(b.token));
-	n = shoal_ctl_write_binding(out + 4, sizeof(out) - 4, &b);
+	if (shoal_ctl_token_key(key, c->priv, server_pub, token) < 0)
+		die("shoal_ctl_token_key");
+	n = shoal_ctl_write_binding(out + 4, sizeof(out) - 4, &b, key);
+	sodium_memzero(key, sizeof(key));
 	if (n < 0)
 		die("shoal_ctl_write_binding");
 	if (sendto(udpfd, out, (size_t)n + 4, 0, (struct sockaddr *)&srv_addr,
@@ -351,7 +360,7 @@ static void on_reply(struct cl *c, const struct shoal_tlv_msg *m)
 		inflight--;
 	}
 	if (shoal_tlv_find(m, MED_A_UDP_TOKEN, &a) && a.len == 16)
-		send_binding(a.value);
+		send_binding(c, a.value);
 }
 
 static void on_event(struct cl *c, const struct shoal_tlv_msg *m)

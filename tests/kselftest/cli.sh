@@ -21,7 +21,7 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 
-ktap_plan 106
+ktap_plan 111
 tmp=$(mktemp -d)
 cleanup() {
 	local pids
@@ -139,10 +139,10 @@ ktap_check "join with one argument too many: exit 2" \
 	fails 2 "unexpected argument 'more'" join lanparty more
 ktap_check "join --approval (create's option): exit 2" \
 	fails 2 "'--approval' is not an option of join" join lanparty --approval
-ktap_check "approve without NICKNAME: exit 2" \
-	fails 2 "approve: expected NET NICKNAME" approve lanparty
+ktap_check "approve without MEMBER: exit 2" \
+	fails 2 "approve: expected NET MEMBER" approve lanparty
 ktap_check "kick with a bad nickname: exit 2" \
-	fails 2 "'bob;rm' is not a nickname" kick lanparty 'bob;rm'
+	fails 2 "'bob;rm' is neither a nickname .* nor a base64 32-byte public key" kick lanparty 'bob;rm'
 ktap_check "networks with an argument: exit 2" \
 	fails 2 "unexpected argument 'all'" networks all
 ktap_check "netcheck with an unknown option: exit 2" \
@@ -310,6 +310,7 @@ ktap_check "delete: 'delete lanparty'" t_simple "delete lanparty" delete lanpart
 ktap_check "approve: 'approve lanparty bob'" t_simple "approve lanparty bob" approve lanparty bob
 ktap_check "kick: 'kick lanparty bob'" t_simple "kick lanparty bob" kick lanparty bob
 ktap_check "ban: 'ban lanparty bob'" t_simple "ban lanparty bob" ban lanparty bob
+ktap_check "kick by key: 'kick lanparty KEY'" t_simple "kick lanparty $KEY" kick lanparty "$KEY"
 ktap_check "create --no-password: 'create lanparty'" \
 	t_simple "create lanparty" create lanparty --no-password
 ktap_check "create --approval --password-file: approval, password=HEX" \
@@ -377,7 +378,8 @@ t_code() {
 }
 for pair in -100:5 -200:5 -201:5 -202:5 -14:10 -13:11 -12:12 -15:13 -16:14 \
 	    -17:15 -18:16 -19:16 -21:16 -22:16 -23:16 -20:17 -5:18 -6:18 \
-	    -7:18 -8:18 -104:19 -102:20 -3:20 -999:20 -203:1 7:1; do
+	    -7:18 -8:18 -104:19 -102:20 -3:20 -999:20 -203:1 7:1 -24:13 \
+	    -25:10 -204:16 -106:19; do
 	ktap_check "'error ${pair%:*}': exit ${pair#*:}, the message on stderr" \
 		t_code "${pair#*:}" "${pair%:*}"
 done

@@ -295,6 +295,17 @@ static const struct {
 	  "Nickname: not a nickname" },
 	{ IFACE "[Mediator]\nEndpoint = x:1\n", "src:5:",
 	  "unknown key 'Endpoint' in [Mediator]" },
+	{ IFACE "[Mediator]\nAddressRanges = 100.64.0.1/10\n", "src:5:",
+	  "AddressRanges: '100.64.0.1/10' has host bits set" },
+	{ IFACE "[Mediator]\nAddressRanges = fd00::/7\n", "src:5:",
+	  "AddressRanges: 'fd00::/7' has host bits set" },
+	{ IFACE "[Mediator]\nAddressRanges = 100.64.0.0/10, x\n", "src:5:",
+	  "AddressRanges: not an IP address" },
+	{ IFACE "[Mediator]\nAddressRanges = 100.64.0.0/10,\n", "src:5:",
+	  "AddressRanges: empty entry" },
+	{ IFACE "[Mediator]\nAddressRanges = 100.64.0.0/10\n"
+	  "AddressRanges = fc00::/7\n", "src:6:",
+	  "duplicate key AddressRanges" },
 	{ IFACE "[Mediator]\nAddress = a:1\nPublicKey = " KEY1
 	  "\n[Mediator]\n", "src:7:", "second [Mediator] section" },
 	{ IFACE "[ Peer ]\n", "src:4:", "unknown section '[ Peer ]'" },
@@ -436,6 +447,16 @@ TEST(mediator)
 
 	ASSERT_EQ(0, parse(&c, IFACE, err, sizeof(err)));
 	EXPECT_FALSE(c.has_mediator);
+	shoal_config_free(&c);
+
+	/* Without Address and PublicKey: only the other keys count. */
+	ASSERT_EQ(0, parse(&c, IFACE "[Mediator]\nAddressRanges = "
+			   "100.64.0.0/16, fd00::/8\n", err, sizeof(err)))
+		TH_LOG("%s", err);
+	EXPECT_FALSE(c.has_mediator);
+	EXPECT_EQ(2u, c.n_mediator_ranges);
+	EXPECT_EQ(16, c.mediator_ranges[0].len);
+	EXPECT_EQ(AF_INET6, c.mediator_ranges[1].family);
 	shoal_config_free(&c);
 
 	EXPECT_TRUE(shoal_config_valid_hostport("127.0.0.1:51800"));
@@ -832,6 +853,43 @@ TEST(fuzz)
 	TH_LOG("%u of 20000 mutations parsed", ok);
 	EXPECT_LT(500U, ok);
 	EXPECT_LT(1000U, 20000 - ok);
+}
+
+/* What a mediator may assign: inside a range, no wider than it. */
+TEST(prefix_within)
+{
+	static const struct {
+		const char *p;
+		bool in;
+	} cases[] = {
+		{ "100.64.0.5/10", true },
+		{ "100.127.255.254/32", true },
+		{ "100.64.0.5/9", false },
+		{ "8.8.8.8/1", false },
+		{ "0.0.0.0/0", false },
+		{ "100.128.0.1/10", false },
+		{ "fd12:3456::1/64", true },
+		{ "fc00::1/7", true },
+		{ "fc00::1/6", false },
+		{ "fe80::1/64", false },
+		{ "2001:db8::1/128", false },
+		{ "::/0", false },
+	};
+	struct shoal_prefix ranges[2], p;
+	size_t i;
+
+	ASSERT_EQ(0, shoal_prefix_parse(&ranges[0], "100.64.0.0/10"));
+	ASSERT_EQ(0, shoal_prefix_parse(&ranges[1], "fc00::/7"));
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ASSERT_EQ(0, shoal_prefix_parse(&p, cases[i].p));
+		EXPECT_EQ(cases[i].in, shoal_prefix_within(ranges, 2, &p))
+			TH_LOG("%s", cases[i].p);
+	}
+	/* Only the ranges given count. */
+	ASSERT_EQ(0, shoal_prefix_parse(&p, "fd00::1/64"));
+	EXPECT_FALSE(shoal_prefix_within(ranges, 1, &p));
+	ASSERT_EQ(0, shoal_prefix_parse(&p, "100.64.0.1/10"));
+	EXPECT_FALSE(shoal_prefix_within(ranges, 0, &p));
 }
 
 TEST_HARNESS_MAIN

@@ -393,19 +393,22 @@ static void binding_sample(struct shoal_ctl_binding *b, uint8_t flags)
 	b->flags = flags;
 	randombytes_buf(b->txid, sizeof(b->txid));
 	randombytes_buf(b->token, sizeof(b->token));
+	b->counter = 0x1112131415161718ULL;
 }
 
 TEST(binding_round_trip)
 {
 	static const uint8_t flags[] = { 0, 0x01, 0x02, 0x03 };
-	uint8_t buf[SHOAL_CTL_BINDING_LEN + 8];
+	uint8_t buf[SHOAL_CTL_BINDING_LEN + 8], key[SHOAL_CTL_KEY_LEN];
+	uint8_t mac[SHOAL_CTL_MAC_LEN];
 	struct shoal_ctl_binding b, got;
 	size_t i;
 
+	randombytes_buf(key, sizeof(key));
 	for (i = 0; i < sizeof(flags); i++) {
 		binding_sample(&b, flags[i]);
 		ASSERT_EQ(SHOAL_CTL_BINDING_LEN,
-			  shoal_ctl_write_binding(buf, sizeof(buf), &b));
+			  shoal_ctl_write_binding(buf, sizeof(buf), &b, key));
 		/* The wire layout of docs/protocol.md, byte for byte. */
 		EXPECT_EQ(SHOAL_CTL_BINDING, buf[0]);
 		EXPECT_EQ(2, buf[1]);
@@ -413,29 +416,48 @@ TEST(binding_round_trip)
 		EXPECT_EQ(flags[i], buf[4]);
 		EXPECT_EQ(0, memcmp(buf + 8, b.txid, 12));
 		EXPECT_EQ(0, memcmp(buf + 20, b.token, 16));
+		EXPECT_EQ(0x11, buf[36]);
+		EXPECT_EQ(0x18, buf[43]);
+		/* Keyed BLAKE2b-128 of bytes 0..43. */
+		crypto_generichash(mac, sizeof(mac), buf, 44, key, sizeof(key));
+		EXPECT_EQ(0, memcmp(mac, buf + 44, sizeof(mac)));
 		memset(&got, 0xee, sizeof(got));
 		ASSERT_EQ(0, shoal_ctl_parse_binding(&got, buf,
 						     SHOAL_CTL_BINDING_LEN));
 		EXPECT_EQ(b.flags, got.flags);
 		EXPECT_EQ(0, memcmp(b.txid, got.txid, sizeof(b.txid)));
 		EXPECT_EQ(0, memcmp(b.token, got.token, sizeof(b.token)));
+		EXPECT_EQ(b.counter, got.counter);
+		EXPECT_TRUE(shoal_ctl_binding_verify(buf, SHOAL_CTL_BINDING_LEN,
+						     key));
 	}
+	/* Anonymous: zero from the token on. */
+	ASSERT_EQ(SHOAL_CTL_BINDING_LEN,
+		  shoal_ctl_write_binding(buf, sizeof(buf), &b, NULL));
+	for (i = 20; i < SHOAL_CTL_BINDING_LEN; i++)
+		EXPECT_EQ(0, buf[i]) TH_LOG("byte %zu", i);
+	ASSERT_EQ(0, shoal_ctl_parse_binding(&got, buf, SHOAL_CTL_BINDING_LEN));
+	EXPECT_EQ(0u, got.counter);
 	EXPECT_EQ(-1, shoal_ctl_write_binding(buf, SHOAL_CTL_BINDING_LEN - 1,
-					      &b));
+					      &b, key));
 }
 
 TEST(binding_rejects)
 {
 	uint8_t good[SHOAL_CTL_BINDING_LEN + 1], buf[SHOAL_CTL_BINDING_LEN + 1];
+	uint8_t key[SHOAL_CTL_KEY_LEN], other[SHOAL_CTL_KEY_LEN];
 	struct shoal_ctl_binding b;
 	size_t len;
 	int bit;
 
+	randombytes_buf(key, sizeof(key));
+	memcpy(other, key, sizeof(key));
+	other[0] ^= 1;
 	binding_sample(&b, 0x03);
 	ASSERT_EQ(SHOAL_CTL_BINDING_LEN,
-		  shoal_ctl_write_binding(good, sizeof(good), &b));
+		  shoal_ctl_write_binding(good, sizeof(good), &b, key));
 	good[SHOAL_CTL_BINDING_LEN] = 0;
-	/* Every length but 36. */
+	/* Every length but 60. */
 	for (len = 0; len <= sizeof(good); len++)
 		if (len != SHOAL_CTL_BINDING_LEN)
 			EXPECT_EQ(-1, shoal_ctl_parse_binding(&b, good, len))
@@ -469,9 +491,50 @@ TEST(binding_rejects)
 						      SHOAL_CTL_BINDING_LEN))
 			TH_LOG("byte %zu", len);
 	}
+	/* Anonymous with a counter or a MAC: not a form that exists. */
+	memset(buf, 0, sizeof(buf));
+	memcpy(buf, good, 20);
+	buf[40] = 1;
+	EXPECT_EQ(-1, shoal_ctl_parse_binding(&b, buf, SHOAL_CTL_BINDING_LEN));
+	buf[40] = 0;
+	buf[59] = 1;
+	EXPECT_EQ(-1, shoal_ctl_parse_binding(&b, buf, SHOAL_CTL_BINDING_LEN));
+	/* Another key; any bit flipped anywhere. */
+	EXPECT_FALSE(shoal_ctl_binding_verify(good, SHOAL_CTL_BINDING_LEN,
+					      other));
+	for (bit = 0; bit < SHOAL_CTL_BINDING_LEN * 8; bit++) {
+		memcpy(buf, good, sizeof(buf));
+		buf[bit / 8] ^= (uint8_t)(1 << (bit % 8));
+		EXPECT_FALSE(shoal_ctl_binding_verify(buf,
+						      SHOAL_CTL_BINDING_LEN,
+						      key))
+			TH_LOG("bit %d", bit);
+	}
 	/* The control codec does not take it for one of its own. */
 	EXPECT_EQ(-1, shoal_ctl_parse(&(struct shoal_ctl){ 0 }, good,
 				      SHOAL_CTL_BINDING_LEN, good + 4));
+}
+
+/* Both sides of a login get the same token key; nobody else does. */
+TEST(token_key)
+{
+	uint8_t a_priv[32], a_pub[32], s_priv[32], s_pub[32], x_priv[32];
+	uint8_t token[SHOAL_CTL_TOKEN_LEN], k1[32], k2[32], k3[32];
+	static const uint8_t low_order[32] = { 0 };
+
+	crypto_box_keypair(a_pub, a_priv);
+	crypto_box_keypair(s_pub, s_priv);
+	randombytes_buf(x_priv, sizeof(x_priv));
+	randombytes_buf(token, sizeof(token));
+	ASSERT_EQ(0, shoal_ctl_token_key(k1, a_priv, s_pub, token));
+	ASSERT_EQ(0, shoal_ctl_token_key(k2, s_priv, a_pub, token));
+	EXPECT_EQ(0, memcmp(k1, k2, 32));
+	ASSERT_EQ(0, shoal_ctl_token_key(k3, x_priv, s_pub, token));
+	EXPECT_NE(0, memcmp(k1, k3, 32));
+	token[0] ^= 1;
+	ASSERT_EQ(0, shoal_ctl_token_key(k3, a_priv, s_pub, token));
+	EXPECT_NE(0, memcmp(k1, k3, 32));
+	EXPECT_EQ(-1, shoal_ctl_token_key(k3, a_priv, low_order, token));
 }
 
 static void ep4(struct shoal_endpoint *ep, const char *addr, uint16_t port)
@@ -619,43 +682,64 @@ TEST(binding_reply_rejects)
 
 TEST(relay_round_trip)
 {
+	static const struct {
+		enum shoal_ctl_type type;
+		size_t len;
+	} types[] = {
+		{ SHOAL_CTL_RELAY_BIND, SHOAL_CTL_RELAY_BIND_LEN },
+		{ SHOAL_CTL_RELAY_CHALLENGE, SHOAL_CTL_RELAY_CHALLENGE_LEN },
+		{ SHOAL_CTL_RELAY_BOUND, SHOAL_CTL_RELAY_BOUND_LEN },
+	};
 	uint8_t key[SHOAL_CTL_RELAY_KEY_LEN], buf[SHOAL_CTL_RELAY_BIND_LEN];
-	uint8_t mac[SHOAL_CTL_MAC_LEN];
-	static const enum shoal_ctl_type types[] = { SHOAL_CTL_RELAY_BIND,
-						     SHOAL_CTL_RELAY_BOUND };
+	uint8_t mac[SHOAL_CTL_MAC_LEN], cookie[16], got_cookie[16];
 	uint64_t counter;
 	uint32_t id;
-	size_t i;
+	size_t i, len;
 
 	randombytes_buf(key, sizeof(key));
-	for (i = 0; i < 2; i++) {
-		ASSERT_EQ(SHOAL_CTL_RELAY_BIND_LEN,
-			  shoal_ctl_write_relay(buf, sizeof(buf), types[i],
+	randombytes_buf(cookie, sizeof(cookie));
+	for (i = 0; i < 3; i++) {
+		len = types[i].len;
+		ASSERT_EQ((int)len,
+			  shoal_ctl_write_relay(buf, sizeof(buf), types[i].type,
 						0xa1b2c3d4,
-						0x0102030405060708ULL, key));
-		EXPECT_EQ(types[i], buf[0]);
+						0x0102030405060708ULL, cookie,
+						key));
+		EXPECT_EQ(types[i].type, buf[0]);
 		EXPECT_EQ(2, buf[1]);
 		EXPECT_EQ(0, buf[2] | buf[3]);
 		EXPECT_EQ(0xa1, buf[4]);
 		EXPECT_EQ(0xd4, buf[7]);
 		EXPECT_EQ(0x01, buf[8]);
 		EXPECT_EQ(0x08, buf[15]);
-		/* Keyed BLAKE2b-128 of bytes 0..15. */
-		crypto_generichash(mac, sizeof(mac), buf, 16, key, sizeof(key));
-		EXPECT_EQ(0, memcmp(mac, buf + 16, sizeof(mac)));
-		ASSERT_EQ(0, shoal_ctl_parse_relay(buf, sizeof(buf), types[i],
-						   &id, &counter));
+		/* The cookie, but in a RELAY_BOUND; then the MAC. */
+		if (len == 48)
+			EXPECT_EQ(0, memcmp(buf + 16, cookie, 16));
+		crypto_generichash(mac, sizeof(mac), buf, len - 16, key,
+				   sizeof(key));
+		EXPECT_EQ(0, memcmp(mac, buf + len - 16, sizeof(mac)));
+		ASSERT_EQ(0, shoal_ctl_parse_relay(buf, len, types[i].type,
+						   &id, &counter, got_cookie));
 		EXPECT_EQ(0xa1b2c3d4u, id);
 		EXPECT_EQ(0x0102030405060708ULL, counter);
-		EXPECT_TRUE(shoal_ctl_relay_verify(buf, sizeof(buf), key));
-		/* The one type is not the other. */
-		EXPECT_EQ(-1, shoal_ctl_parse_relay(buf, sizeof(buf),
-						    types[!i], &id, &counter));
+		if (len == 48)
+			EXPECT_EQ(0, memcmp(got_cookie, cookie, 16));
+		EXPECT_TRUE(shoal_ctl_relay_verify(buf, len, key));
+		/* The one type is not another. */
+		EXPECT_EQ(-1, shoal_ctl_parse_relay(buf, len,
+						    types[(i + 1) % 3].type,
+						    &id, &counter, NULL));
 	}
+	/* No cookie: zero. */
+	ASSERT_EQ(SHOAL_CTL_RELAY_BIND_LEN,
+		  shoal_ctl_write_relay(buf, sizeof(buf), SHOAL_CTL_RELAY_BIND,
+					1, 1, NULL, key));
+	EXPECT_TRUE(sodium_is_zero(buf + 16, 16));
 	EXPECT_EQ(-1, shoal_ctl_write_relay(buf, sizeof(buf) - 1,
-					    SHOAL_CTL_RELAY_BIND, 1, 1, key));
+					    SHOAL_CTL_RELAY_BIND, 1, 1, NULL,
+					    key));
 	EXPECT_EQ(-1, shoal_ctl_write_relay(buf, sizeof(buf),
-					    SHOAL_CTL_PING, 1, 1, key));
+					    SHOAL_CTL_PING, 1, 1, NULL, key));
 }
 
 TEST(relay_rejects)
@@ -672,28 +756,29 @@ TEST(relay_rejects)
 	other[31] ^= 1;
 	ASSERT_EQ(SHOAL_CTL_RELAY_BIND_LEN,
 		  shoal_ctl_write_relay(good, sizeof(good),
-					SHOAL_CTL_RELAY_BIND, 7, 9, key));
+					SHOAL_CTL_RELAY_BIND, 7, 9, NULL, key));
 	good[SHOAL_CTL_RELAY_BIND_LEN] = 0;
 	for (i = 0; i <= sizeof(good); i++) {
 		if (i == SHOAL_CTL_RELAY_BIND_LEN)
 			continue;
 		EXPECT_EQ(-1, shoal_ctl_parse_relay(good, i,
 						    SHOAL_CTL_RELAY_BIND, &id,
-						    &counter))
+						    &counter, NULL))
 			TH_LOG("length %zu", i);
 		EXPECT_FALSE(shoal_ctl_relay_verify(good, i, key))
 			TH_LOG("length %zu", i);
 	}
-	/* Only RELAY_BIND and RELAY_BOUND are asked for. */
+	/* Only the relay's three types are asked for. */
 	EXPECT_EQ(-1, shoal_ctl_parse_relay(good, SHOAL_CTL_RELAY_BIND_LEN,
-					    SHOAL_CTL_BINDING, &id, &counter));
+					    SHOAL_CTL_BINDING, &id, &counter,
+					    NULL));
 	for (i = 1; i < 4; i++) {
 		memcpy(buf, good, sizeof(buf));
 		buf[i] ^= i == 1 ? 3 : 1;
 		EXPECT_EQ(-1, shoal_ctl_parse_relay(buf,
 						    SHOAL_CTL_RELAY_BIND_LEN,
 						    SHOAL_CTL_RELAY_BIND, &id,
-						    &counter))
+						    &counter, NULL))
 			TH_LOG("byte %zu", i);
 	}
 	/* Another key; any bit flipped anywhere. */

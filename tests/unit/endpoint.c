@@ -138,4 +138,128 @@ TEST(longest_fits)
 	ASSERT_LT(0, shoal_endpoint_format(text, sizeof(text), &ep));
 }
 
+static enum shoal_addr_kind kind_of(const char *text)
+{
+	uint8_t a[16];
+
+	if (inet_pton(AF_INET, text, a) == 1)
+		return shoal_addr_kind(4, a);
+	if (inet_pton(AF_INET6, text, a) == 1)
+		return shoal_addr_kind(6, a);
+	return (enum shoal_addr_kind)-1;
+}
+
+/* Candidate endpoints a peer may be made to send handshakes to. */
+TEST(candidate_kinds)
+{
+	static const struct {
+		const char *addr;
+		enum shoal_addr_kind kind;
+	} cases[] = {
+		{ "0.0.0.0", SHOAL_ADDR_UNUSABLE },
+		{ "0.1.2.3", SHOAL_ADDR_UNUSABLE },
+		{ "127.0.0.1", SHOAL_ADDR_UNUSABLE },
+		{ "127.255.1.2", SHOAL_ADDR_UNUSABLE },
+		{ "224.0.0.1", SHOAL_ADDR_UNUSABLE },
+		{ "239.255.255.250", SHOAL_ADDR_UNUSABLE },
+		{ "240.0.0.1", SHOAL_ADDR_UNUSABLE },
+		{ "255.255.255.255", SHOAL_ADDR_UNUSABLE },
+		{ "169.254.1.1", SHOAL_ADDR_LINK_LOCAL },
+		{ "10.1.2.3", SHOAL_ADDR_PRIVATE },
+		{ "172.16.0.1", SHOAL_ADDR_PRIVATE },
+		{ "172.31.255.254", SHOAL_ADDR_PRIVATE },
+		{ "172.32.0.1", SHOAL_ADDR_GLOBAL },
+		{ "192.168.1.10", SHOAL_ADDR_PRIVATE },
+		{ "100.64.0.1", SHOAL_ADDR_PRIVATE },
+		{ "100.128.0.1", SHOAL_ADDR_GLOBAL },
+		{ "8.8.8.8", SHOAL_ADDR_GLOBAL },
+		{ "203.0.113.5", SHOAL_ADDR_GLOBAL },
+		{ "::", SHOAL_ADDR_UNUSABLE },
+		{ "::1", SHOAL_ADDR_UNUSABLE },
+		{ "::127.0.0.1", SHOAL_ADDR_UNUSABLE },
+		{ "::ffff:192.168.1.1", SHOAL_ADDR_UNUSABLE },
+		{ "ff02::1", SHOAL_ADDR_UNUSABLE },
+		{ "ff05::2", SHOAL_ADDR_UNUSABLE },
+		{ "fe80::1", SHOAL_ADDR_LINK_LOCAL },
+		{ "febf::1", SHOAL_ADDR_LINK_LOCAL },
+		{ "fec0::1", SHOAL_ADDR_GLOBAL },
+		{ "fd12:3456::1", SHOAL_ADDR_PRIVATE },
+		{ "fc00::1", SHOAL_ADDR_PRIVATE },
+		{ "2001:db8::1", SHOAL_ADDR_GLOBAL },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		EXPECT_EQ((int)cases[i].kind, (int)kind_of(cases[i].addr))
+			TH_LOG("%s", cases[i].addr);
+	EXPECT_EQ((int)SHOAL_ADDR_UNUSABLE,
+		  (int)shoal_addr_kind(5, (uint8_t[16]){ 1 }));
+}
+
+TEST(addr_in)
+{
+	uint8_t a[16], p[16];
+
+	inet_pton(AF_INET, "100.64.3.4", a);
+	inet_pton(AF_INET, "100.64.0.0", p);
+	EXPECT_TRUE(shoal_addr_in(4, a, p, 10));
+	EXPECT_TRUE(shoal_addr_in(4, a, p, 16));
+	EXPECT_FALSE(shoal_addr_in(4, a, p, 24));
+	EXPECT_TRUE(shoal_addr_in(4, a, p, 0));
+	EXPECT_FALSE(shoal_addr_in(4, a, p, 33));
+	inet_pton(AF_INET6, "fd00:1:2::5", a);
+	inet_pton(AF_INET6, "fc00::", p);
+	EXPECT_TRUE(shoal_addr_in(6, a, p, 7));
+	EXPECT_FALSE(shoal_addr_in(6, a, p, 8));
+	EXPECT_FALSE(shoal_addr_in(6, a, p, 129));
+}
+
+/* shoald's check of a peer's candidates, a mediator's word or not. */
+TEST(candidate_usable)
+{
+	static const struct {
+		const char *text;
+		bool usable, on_link_usable;
+	} cases[] = {
+		{ "192.168.1.10:51820", true, true },
+		{ "203.0.113.5:51820", true, true },
+		{ "[2001:db8::5]:51820", true, true },
+		{ "[fd00::5]:51820", true, true },
+		{ "127.0.0.1:51820", false, false },
+		{ "0.0.0.0:51820", false, false },
+		{ "224.0.0.251:5353", false, false },
+		{ "255.255.255.255:51820", false, false },
+		{ "[::1]:51820", false, false },
+		{ "[::]:51820", false, false },
+		{ "[ff02::1]:51820", false, false },
+		{ "[::ffff:192.168.1.1]:51820", false, false },
+		{ "[fe80::1]:51820", false, false },
+		{ "169.254.3.4:51820", false, true },
+	};
+	struct shoal_endpoint ep;
+	uint8_t addr[16];
+	int family;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ASSERT_EQ(0, shoal_endpoint_parse(&ep, cases[i].text));
+		EXPECT_EQ(cases[i].usable,
+			  shoal_candidate_usable(&ep, false, &family, addr))
+			TH_LOG("%s", cases[i].text);
+		EXPECT_EQ(cases[i].on_link_usable,
+			  shoal_candidate_usable(&ep, true, &family, addr))
+			TH_LOG("%s, on the link", cases[i].text);
+	}
+	ASSERT_EQ(0, shoal_endpoint_parse(&ep, "10.1.2.3:9"));
+	ASSERT_TRUE(shoal_candidate_usable(&ep, false, &family, addr));
+	EXPECT_EQ(4, family);
+	EXPECT_EQ(10, addr[0]);
+	EXPECT_EQ(3, addr[3]);
+	/* No port, no family: nothing to send to. */
+	ep.in.sin_port = 0;
+	EXPECT_FALSE(shoal_candidate_usable(&ep, true, &family, addr));
+	memset(&ep, 0, sizeof(ep));
+	EXPECT_FALSE(shoal_candidate_usable(&ep, true, &family, addr));
+}
+
 TEST_HARNESS_MAIN

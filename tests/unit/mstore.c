@@ -327,6 +327,165 @@ TEST_F(store, small_pool_exhausts_cleanly)
 	unlink(path);
 }
 
+/* Backdates a client's last login to the epoch's first second. */
+static int backdate(const char *path, int64_t id)
+{
+	return raw_exec(path, "UPDATE clients SET last_login = 1 WHERE id = ?2",
+			NULL, 0, id);
+}
+
+/*
+ * Clients that never come back expire: what they owned passes on, and
+ * their addresses go to the next new clients; everyone else keeps theirs.
+ */
+TEST_F(store, expiry)
+{
+	struct mstore_client *gone, c, again;
+	struct mstore_network info;
+	uint8_t key[32];
+	uint32_t a_v4, c_v4, top = 0;
+	size_t n, i;
+
+	ASSERT_EQ(MSTORE_OK, mstore_create(self->s, self->id[ALICE], "lan",
+					   NULL, false, 0));
+	ASSERT_EQ(MSTORE_OK, mstore_join(self->s, self->id[BOB], "lan", NULL));
+	ASSERT_EQ(MSTORE_OK, mstore_join(self->s, self->id[DAVE], "lan",
+					 NULL));
+	ASSERT_EQ(MSTORE_OK, mstore_ban(self->s, self->id[ALICE], "lan",
+					self->key[ERIN]));
+	ASSERT_EQ(MSTORE_OK, mstore_create(self->s, self->id[CAROL], "solo",
+					   NULL, false, 0));
+	ASSERT_EQ(0, backdate(self->path, self->id[ALICE]));
+	ASSERT_EQ(0, backdate(self->path, self->id[CAROL]));
+	ASSERT_EQ(0, backdate(self->path, self->id[DAVE]));
+	/* dave is online all along: that counts. */
+	ASSERT_EQ(MSTORE_OK, mstore_touch(self->s, self->id[DAVE]));
+
+	ASSERT_EQ(MSTORE_OK, mstore_expired(self->s, 100, 10, &gone, &n));
+	ASSERT_EQ(2u, n);
+	for (i = 0; i < n; i++)
+		EXPECT_TRUE(gone[i].id == self->id[ALICE] ||
+			    gone[i].id == self->id[CAROL]);
+	free(gone);
+	ASSERT_EQ(MSTORE_OK, mstore_expired(self->s, 100, 1, &gone, &n));
+	EXPECT_EQ(1u, n);
+	free(gone);
+
+	EXPECT_EQ(MSTORE_E_NO_CLIENT, mstore_expire(self->s, self->id[BOB],
+						    100));
+	EXPECT_EQ(MSTORE_E_NO_CLIENT, mstore_expire(self->s, self->id[DAVE],
+						    100));
+	ASSERT_EQ(MSTORE_OK, mstore_expire(self->s, self->id[ALICE], 100));
+	ASSERT_EQ(MSTORE_OK, mstore_expire(self->s, self->id[CAROL], 100));
+	EXPECT_EQ(MSTORE_E_NO_CLIENT, mstore_expire(self->s, self->id[ALICE],
+						    100));
+	EXPECT_EQ(MSTORE_E_NO_CLIENT,
+		  mstore_client_by_key(self->s, self->key[ALICE], NULL));
+	/* lan is bob's, who has been in it longest; solo had only carol. */
+	ASSERT_EQ(MSTORE_OK, mstore_network_info(self->s, 0, "lan", &info));
+	EXPECT_EQ(self->id[BOB], info.owner);
+	EXPECT_EQ(2u, info.members);
+	EXPECT_EQ(MSTORE_E_NO_NETWORK,
+		  mstore_network_info(self->s, 0, "solo", &info));
+	/* erin's ban is the network's: it stays. */
+	EXPECT_EQ(MSTORE_E_BANNED, mstore_join(self->s, self->id[ERIN], "lan",
+					       NULL));
+
+	/* Their addresses go to the next new clients, lowest first. */
+	a_v4 = ntohl(self->user[ALICE].ipv4.s_addr);
+	c_v4 = ntohl(self->user[CAROL].ipv4.s_addr);
+	for (i = 0; i < USERS; i++)
+		if (ntohl(self->user[i].ipv4.s_addr) > top)
+			top = ntohl(self->user[i].ipv4.s_addr);
+	ASSERT_EQ(MSTORE_OK, mstore_login(self->s, self->key[ALICE], "alice",
+					  &again));
+	EXPECT_NE(self->id[ALICE], again.id);
+	EXPECT_EQ(a_v4 < c_v4 ? a_v4 : c_v4, ntohl(again.ipv4.s_addr));
+	randombytes_buf(key, sizeof(key));
+	ASSERT_EQ(MSTORE_OK, mstore_login(self->s, key, "fresh", &c));
+	EXPECT_EQ(a_v4 < c_v4 ? c_v4 : a_v4, ntohl(c.ipv4.s_addr));
+	randombytes_buf(key, sizeof(key));
+	ASSERT_EQ(MSTORE_OK, mstore_login(self->s, key, "newer", &c));
+	EXPECT_EQ(top + 1, ntohl(c.ipv4.s_addr));
+	/* The others keep theirs. */
+	ASSERT_EQ(MSTORE_OK, mstore_login(self->s, self->key[BOB], NULL, &c));
+	EXPECT_TRUE(same_client(&self->user[BOB], &c));
+}
+
+/*
+ * A new pool: the allocation starts over in it, steps over the addresses
+ * clients of the old one hold, and drops given-back addresses outside it.
+ */
+TEST_F(store, allocation_after_pool_change)
+{
+	struct mstore_options o;
+	struct mstore_client c;
+	struct mstore *s;
+	char err[256], text[INET_ADDRSTRLEN];
+	uint8_t key[32];
+
+	/* alice .1, bob .2, carol .3, dave .4, erin .5 of 100.64.0.0/10. */
+	ASSERT_EQ(0, backdate(self->path, self->id[BOB]));
+	ASSERT_EQ(MSTORE_OK, mstore_expire(self->s, self->id[BOB], 100));
+	mstore_close(self->s);
+	self->s = NULL;
+	test_options(&o);
+	inet_pton(AF_INET, "100.64.0.0", &o.pool_base);
+	o.pool_prefix = 29;
+	ASSERT_EQ(MSTORE_OK, open_store(&s, self->path, &o, err, sizeof(err)))
+		TH_LOG("%s", err);
+	/* .2 came back in the old pool and is in the new one; then .6. */
+	randombytes_buf(key, sizeof(key));
+	ASSERT_EQ(MSTORE_OK, mstore_login(s, key, "x1", &c));
+	inet_ntop(AF_INET, &c.ipv4, text, sizeof(text));
+	EXPECT_STREQ("100.64.0.2", text);
+	randombytes_buf(key, sizeof(key));
+	ASSERT_EQ(MSTORE_OK, mstore_login(s, key, "x2", &c));
+	inet_ntop(AF_INET, &c.ipv4, text, sizeof(text));
+	EXPECT_STREQ("100.64.0.6", text);
+	randombytes_buf(key, sizeof(key));
+	EXPECT_EQ(MSTORE_E_POOL_FULL, mstore_login(s, key, "x3", &c));
+	mstore_close(s);
+	ASSERT_EQ(MSTORE_OK, reopen(&self->s, self->path));
+	/* Back to the default pool: after the highest in use, .7. */
+	randombytes_buf(key, sizeof(key));
+	ASSERT_EQ(MSTORE_OK, mstore_login(self->s, key, "x4", &c));
+	inet_ntop(AF_INET, &c.ipv4, text, sizeof(text));
+	EXPECT_STREQ("100.64.0.7", text);
+}
+
+/*
+ * A version 1 database (before expiry) is brought to version 2, and new
+ * clients go on after the highest address in use.
+ */
+TEST_F(store, schema_1_migrated)
+{
+	struct mstore_client c;
+	char text[INET_ADDRSTRLEN], v[32];
+	uint8_t key[32];
+
+	mstore_close(self->s);
+	self->s = NULL;
+	ASSERT_EQ(0, raw_exec(self->path, "DROP INDEX clients_by_last_login",
+			      NULL, 0, 0));
+	ASSERT_EQ(0, raw_exec(self->path, "DROP TABLE free_ipv4", NULL, 0, 0));
+	ASSERT_EQ(0, raw_exec(self->path,
+			      "DELETE FROM meta WHERE key LIKE 'ipv4_%'", NULL,
+			      0, 0));
+	ASSERT_EQ(0, raw_exec(self->path, "PRAGMA user_version = 1", NULL, 0,
+			      0));
+	ASSERT_EQ(MSTORE_OK, reopen(&self->s, self->path));
+	ASSERT_EQ(0, raw_text(self->path, "PRAGMA user_version", v,
+			      sizeof(v)));
+	EXPECT_STREQ("2", v);
+	randombytes_buf(key, sizeof(key));
+	ASSERT_EQ(MSTORE_OK, mstore_login(self->s, key, "later", &c));
+	inet_ntop(AF_INET, &c.ipv4, text, sizeof(text));
+	EXPECT_STREQ("100.64.0.6", text);
+	ASSERT_EQ(0, backdate(self->path, self->id[ALICE]));
+	EXPECT_EQ(MSTORE_OK, mstore_expire(self->s, self->id[ALICE], 100));
+}
+
 TEST_F(store, bad_options_refused)
 {
 	static const struct {
@@ -480,9 +639,14 @@ TEST_F(store, create_join_leave_open_network)
 						       "lan", NULL));
 	EXPECT_EQ(MSTORE_E_ALREADY_MEMBER,
 		  mstore_join(self->s, self->id[ALICE], "lan", NULL));
-	/* A password for a network without one does no harm. */
+	/*
+	 * A password for a network without one is refused: whoever typed
+	 * one meant a network with a password, not this one.
+	 */
+	EXPECT_EQ(MSTORE_E_NO_PASSWORD, mstore_join(self->s, self->id[CAROL],
+						    "lan", "whatever"));
 	EXPECT_EQ(MSTORE_OK, mstore_join(self->s, self->id[CAROL], "lan",
-					 "whatever"));
+					 NULL));
 
 	ASSERT_EQ(MSTORE_OK, mstore_members(self->s, "lan", &m, &n));
 	ASSERT_EQ(3u, n);
@@ -663,7 +827,7 @@ TEST_F(store, password_steps_recheck)
 	ASSERT_EQ(MSTORE_OK, mstore_join_check(self->s, self->id[BOB], "sec",
 					       true, &t));
 	ASSERT_EQ(MSTORE_OK, mstore_ban(self->s, self->id[ALICE], "sec",
-					"bob"));
+					self->key[BOB]));
 	EXPECT_EQ(MSTORE_E_BANNED, mstore_join_commit(self->s, self->id[BOB],
 						      "sec", &t));
 	EXPECT_EQ(MSTORE_E_BANNED, mstore_join_check(self->s, self->id[BOB],
@@ -700,7 +864,7 @@ TEST_F(store, password_steps_recheck)
 						       self->id[ALICE], "sec",
 						       "x"));
 	ASSERT_EQ(MSTORE_OK, mstore_transfer_owner(self->s, self->id[ALICE],
-						   "sec", "carol"));
+						   "sec", self->key[CAROL]));
 	EXPECT_EQ(MSTORE_E_NOT_OWNER,
 		  mstore_set_password_hashed(self->s, self->id[ALICE], "sec",
 					     hash));
@@ -720,7 +884,10 @@ TEST_F(store, approval_flow)
 	struct mstore_network *nets;
 	struct mstore_client *peers;
 	struct mstore_member *m;
+	uint8_t nobody[32];
 	size_t n;
+
+	randombytes_buf(nobody, sizeof(nobody));
 
 	ASSERT_EQ(MSTORE_OK, mstore_create(self->s, self->id[ALICE], "club",
 					   "pw", true, 0));
@@ -749,24 +916,24 @@ TEST_F(store, approval_flow)
 	free(peers);
 
 	EXPECT_EQ(MSTORE_E_NOT_OWNER, mstore_approve(self->s, self->id[BOB],
-						     "club", "bob"));
+						     "club", self->key[BOB]));
 	EXPECT_EQ(MSTORE_E_NO_MEMBER, mstore_approve(self->s, self->id[ALICE],
-						     "club", "dave"));
+						     "club", self->key[DAVE]));
 	EXPECT_EQ(MSTORE_E_NO_MEMBER, mstore_approve(self->s, self->id[ALICE],
-						     "club", "nobody"));
+						     "club", nobody));
 	EXPECT_EQ(MSTORE_E_NOT_PENDING, mstore_approve(self->s,
 						       self->id[ALICE], "club",
-						       "alice"));
+						       self->key[ALICE]));
 	ASSERT_EQ(MSTORE_OK, mstore_approve(self->s, self->id[ALICE], "club",
-					    "BOB"));
+					    self->key[BOB]));
 	EXPECT_EQ(MSTORE_E_NOT_PENDING, mstore_approve(self->s,
 						       self->id[ALICE], "club",
-						       "bob"));
+						       self->key[BOB]));
 	EXPECT_EQ(MSTORE_E_ALREADY_MEMBER, mstore_join(self->s, self->id[BOB],
 						       "club", "pw"));
 	/* Kicking a request turns it down. */
 	ASSERT_EQ(MSTORE_OK, mstore_kick(self->s, self->id[ALICE], "club",
-					 "carol"));
+					 self->key[CAROL]));
 
 	ASSERT_EQ(MSTORE_OK, mstore_members(self->s, "club", &m, &n));
 	ASSERT_EQ(2u, n);
@@ -800,25 +967,79 @@ TEST_F(store, full_network)
 	EXPECT_EQ(MSTORE_E_INVALID, mstore_set_limit(self->s, self->id[ALICE],
 						     "duo", 0));
 
-	/* Requests wait while there is room; approval needs room too. */
+	/*
+	 * Waiting requests count toward the limit: alice and bob's fill a
+	 * network of two.  Approval needs room among the active members.
+	 */
 	ASSERT_EQ(MSTORE_OK, mstore_create(self->s, self->id[ALICE], "gate",
 					   NULL, true, 2));
 	EXPECT_EQ(MSTORE_PENDING, mstore_join(self->s, self->id[BOB], "gate",
 					      NULL));
+	EXPECT_EQ(MSTORE_E_FULL, mstore_join(self->s, self->id[CAROL], "gate",
+					     NULL));
+	EXPECT_EQ(MSTORE_OK, mstore_approve(self->s, self->id[ALICE], "gate",
+					    self->key[BOB]));
+	EXPECT_EQ(MSTORE_E_FULL, mstore_join(self->s, self->id[CAROL], "gate",
+					     NULL));
+	ASSERT_EQ(MSTORE_OK, mstore_set_limit(self->s, self->id[ALICE],
+					      "gate", 3));
 	EXPECT_EQ(MSTORE_PENDING, mstore_join(self->s, self->id[CAROL], "gate",
 					      NULL));
-	EXPECT_EQ(MSTORE_OK, mstore_approve(self->s, self->id[ALICE], "gate",
-					    "bob"));
+	ASSERT_EQ(MSTORE_OK, mstore_set_limit(self->s, self->id[ALICE],
+					      "gate", 2));
 	EXPECT_EQ(MSTORE_E_FULL, mstore_approve(self->s, self->id[ALICE],
-						"gate", "carol"));
+						"gate", self->key[CAROL]));
 	EXPECT_EQ(MSTORE_E_FULL, mstore_join(self->s, self->id[DAVE], "gate",
 					     NULL));
+}
+
+/*
+ * At most MSTORE_PENDING_MAX requests wait: a flood of sybils cannot
+ * grow the member list (and the owner's NETWORKS reply) without bound.
+ */
+TEST_F(store, pending_capped)
+{
+	int64_t ids[MSTORE_PENDING_MAX + 1];
+	struct mstore_network info;
+	struct mstore_client c;
+	uint8_t key[32];
+	char nick[32];
+	int i;
+
+	ASSERT_EQ(MSTORE_OK, mstore_create(self->s, self->id[ALICE], "club",
+					   NULL, true, 0));
+	for (i = 0; i <= MSTORE_PENDING_MAX; i++) {
+		randombytes_buf(key, sizeof(key));
+		snprintf(nick, sizeof(nick), "sybil%d", i);
+		ASSERT_EQ(MSTORE_OK, mstore_login(self->s, key, nick, &c));
+		ids[i] = c.id;
+	}
+	for (i = 0; i < MSTORE_PENDING_MAX; i++)
+		EXPECT_EQ(MSTORE_PENDING, mstore_join(self->s, ids[i], "club",
+						      NULL));
+	EXPECT_EQ(MSTORE_E_TOO_MANY_PENDING,
+		  mstore_join(self->s, ids[MSTORE_PENDING_MAX], "club", NULL));
+	ASSERT_EQ(MSTORE_OK, mstore_network_info(self->s, 0, "club", &info));
+	EXPECT_EQ((unsigned int)MSTORE_PENDING_MAX, info.pending);
+	/* Asking again is no new request; one turned down makes room. */
+	EXPECT_EQ(MSTORE_PENDING, mstore_join(self->s, ids[0], "club", NULL));
+	ASSERT_EQ(MSTORE_OK, mstore_leave(self->s, ids[1], "club", NULL));
+	EXPECT_EQ(MSTORE_PENDING,
+		  mstore_join(self->s, ids[MSTORE_PENDING_MAX], "club", NULL));
+	/* A network without approval has no waiting room to fill. */
+	ASSERT_EQ(MSTORE_OK, mstore_create(self->s, self->id[BOB], "open",
+					   NULL, false, 0));
+	for (i = 0; i <= MSTORE_PENDING_MAX; i++)
+		EXPECT_EQ(MSTORE_OK, mstore_join(self->s, ids[i], "open",
+						 NULL));
 }
 
 TEST_F(store, kick_and_ban)
 {
 	struct mstore_network info;
+	uint8_t nobody[32];
 
+	randombytes_buf(nobody, sizeof(nobody));
 	ASSERT_EQ(MSTORE_OK, mstore_create(self->s, self->id[ALICE], "lan",
 					   NULL, false, 0));
 	ASSERT_EQ(MSTORE_OK, mstore_join(self->s, self->id[BOB], "lan", NULL));
@@ -826,17 +1047,17 @@ TEST_F(store, kick_and_ban)
 					 NULL));
 
 	ASSERT_EQ(MSTORE_OK, mstore_kick(self->s, self->id[ALICE], "lan",
-					 "bob"));
+					 self->key[BOB]));
 	ASSERT_EQ(MSTORE_OK, mstore_network_info(self->s, self->id[BOB], "lan",
 						 &info));
 	EXPECT_EQ(MSTORE_STATE_NONE, (int)info.state);
 	EXPECT_EQ(MSTORE_E_NO_MEMBER, mstore_kick(self->s, self->id[ALICE],
-						  "lan", "bob"));
+						  "lan", self->key[BOB]));
 	/* A kick is not a ban. */
 	EXPECT_EQ(MSTORE_OK, mstore_join(self->s, self->id[BOB], "lan", NULL));
 
 	ASSERT_EQ(MSTORE_OK, mstore_ban(self->s, self->id[ALICE], "lan",
-					"bob"));
+					self->key[BOB]));
 	ASSERT_EQ(MSTORE_OK, mstore_network_info(self->s, self->id[BOB], "lan",
 						 &info));
 	EXPECT_EQ(MSTORE_STATE_NONE, (int)info.state);
@@ -844,24 +1065,24 @@ TEST_F(store, kick_and_ban)
 					       NULL));
 	/* Banning again is harmless; so is banning one who is not in. */
 	EXPECT_EQ(MSTORE_OK, mstore_ban(self->s, self->id[ALICE], "lan",
-					"bob"));
+					self->key[BOB]));
 	EXPECT_EQ(MSTORE_OK, mstore_ban(self->s, self->id[ALICE], "lan",
-					"dave"));
+					self->key[DAVE]));
 	EXPECT_EQ(MSTORE_E_BANNED, mstore_join(self->s, self->id[DAVE], "lan",
 					       NULL));
 	EXPECT_EQ(MSTORE_E_NO_CLIENT, mstore_ban(self->s, self->id[ALICE],
-						 "lan", "nobody"));
+						 "lan", nobody));
 	EXPECT_EQ(MSTORE_E_SELF, mstore_ban(self->s, self->id[ALICE], "lan",
-					    "alice"));
+					    self->key[ALICE]));
 	EXPECT_EQ(MSTORE_E_SELF, mstore_kick(self->s, self->id[ALICE], "lan",
-					     "alice"));
+					     self->key[ALICE]));
 
 	ASSERT_EQ(MSTORE_OK, mstore_unban(self->s, self->id[ALICE], "lan",
-					  "bob"));
+					  self->key[BOB]));
 	EXPECT_EQ(MSTORE_E_NOT_BANNED, mstore_unban(self->s, self->id[ALICE],
-						    "lan", "bob"));
+						    "lan", self->key[BOB]));
 	EXPECT_EQ(MSTORE_E_NOT_BANNED, mstore_unban(self->s, self->id[ALICE],
-						    "lan", "erin"));
+						    "lan", self->key[ERIN]));
 	EXPECT_EQ(MSTORE_OK, mstore_join(self->s, self->id[BOB], "lan", NULL));
 }
 
@@ -872,19 +1093,19 @@ TEST_F(store, only_the_owner)
 	ASSERT_EQ(MSTORE_PENDING, mstore_join(self->s, self->id[BOB], "lan",
 					      NULL));
 	ASSERT_EQ(MSTORE_OK, mstore_approve(self->s, self->id[ALICE], "lan",
-					    "bob"));
+					    self->key[BOB]));
 	ASSERT_EQ(MSTORE_PENDING, mstore_join(self->s, self->id[CAROL], "lan",
 					      NULL));
 
 	/* Bob is a member, Erin a stranger: neither may. */
 	EXPECT_EQ(MSTORE_E_NOT_OWNER, mstore_approve(self->s, self->id[BOB],
-						     "lan", "carol"));
+						     "lan", self->key[CAROL]));
 	EXPECT_EQ(MSTORE_E_NOT_OWNER, mstore_kick(self->s, self->id[BOB],
-						  "lan", "alice"));
+						  "lan", self->key[ALICE]));
 	EXPECT_EQ(MSTORE_E_NOT_OWNER, mstore_ban(self->s, self->id[ERIN],
-						 "lan", "bob"));
+						 "lan", self->key[BOB]));
 	EXPECT_EQ(MSTORE_E_NOT_OWNER, mstore_unban(self->s, self->id[BOB],
-						   "lan", "bob"));
+						   "lan", self->key[BOB]));
 	EXPECT_EQ(MSTORE_E_NOT_OWNER, mstore_set_password(self->s,
 							  self->id[BOB], "lan",
 							  "x"));
@@ -895,14 +1116,14 @@ TEST_F(store, only_the_owner)
 						       "lan", 5));
 	EXPECT_EQ(MSTORE_E_NOT_OWNER, mstore_transfer_owner(self->s,
 							    self->id[BOB],
-							    "lan", "bob"));
+							    "lan", self->key[BOB]));
 	EXPECT_EQ(MSTORE_E_NOT_OWNER, mstore_delete(self->s, self->id[BOB],
 						    "lan"));
 	/* An unknown network is that, whoever asks. */
 	EXPECT_EQ(MSTORE_E_NO_NETWORK, mstore_delete(self->s, self->id[BOB],
 						     "wan"));
 	EXPECT_EQ(MSTORE_E_NO_NETWORK, mstore_kick(self->s, self->id[ALICE],
-						   "wan", "bob"));
+						   "wan", self->key[BOB]));
 }
 
 TEST_F(store, owner_leaving_hands_over)
@@ -920,9 +1141,9 @@ TEST_F(store, owner_leaving_hands_over)
 	ASSERT_EQ(MSTORE_PENDING, mstore_join(self->s, self->id[DAVE], "lan",
 					      NULL));
 	ASSERT_EQ(MSTORE_OK, mstore_approve(self->s, self->id[ALICE], "lan",
-					    "bob"));
+					    self->key[BOB]));
 	ASSERT_EQ(MSTORE_OK, mstore_approve(self->s, self->id[ALICE], "lan",
-					    "carol"));
+					    self->key[CAROL]));
 
 	ASSERT_EQ(MSTORE_OK, mstore_leave(self->s, self->id[ALICE], "lan",
 					  &heir));
@@ -931,17 +1152,17 @@ TEST_F(store, owner_leaving_hands_over)
 	EXPECT_EQ(self->id[BOB], info.owner);
 	EXPECT_STREQ("bob", info.owner_nick);
 	EXPECT_EQ(MSTORE_E_NOT_OWNER, mstore_kick(self->s, self->id[ALICE],
-						  "lan", "carol"));
+						  "lan", self->key[CAROL]));
 
 	/* Handing over by hand: only to a member, not a request. */
 	EXPECT_EQ(MSTORE_E_NO_MEMBER, mstore_transfer_owner(self->s,
 							    self->id[BOB],
-							    "lan", "dave"));
+							    "lan", self->key[DAVE]));
 	EXPECT_EQ(MSTORE_E_NO_MEMBER, mstore_transfer_owner(self->s,
 							    self->id[BOB],
-							    "lan", "alice"));
+							    "lan", self->key[ALICE]));
 	ASSERT_EQ(MSTORE_OK, mstore_transfer_owner(self->s, self->id[BOB],
-						   "lan", "carol"));
+						   "lan", self->key[CAROL]));
 	ASSERT_EQ(MSTORE_OK, mstore_network_info(self->s, 0, "lan", &info));
 	EXPECT_EQ(self->id[CAROL], info.owner);
 
@@ -976,7 +1197,7 @@ TEST_F(store, delete_network)
 					   "pw", false, 0));
 	ASSERT_EQ(MSTORE_OK, mstore_join(self->s, self->id[BOB], "lan", "pw"));
 	ASSERT_EQ(MSTORE_OK, mstore_ban(self->s, self->id[ALICE], "lan",
-					"carol"));
+					self->key[CAROL]));
 	ASSERT_EQ(MSTORE_OK, mstore_delete(self->s, self->id[ALICE], "lan"));
 	EXPECT_EQ(MSTORE_E_NO_NETWORK, mstore_join(self->s, self->id[CAROL],
 						   "lan", "pw"));
@@ -1010,11 +1231,11 @@ TEST_F(store, peers_across_two_networks)
 	ASSERT_EQ(MSTORE_PENDING, mstore_join(self->s, self->id[ALICE], "two",
 					      NULL));
 	ASSERT_EQ(MSTORE_OK, mstore_approve(self->s, self->id[CAROL], "two",
-					    "alice"));
+					    self->key[ALICE]));
 	ASSERT_EQ(MSTORE_PENDING, mstore_join(self->s, self->id[BOB], "two",
 					      NULL));
 	ASSERT_EQ(MSTORE_OK, mstore_approve(self->s, self->id[CAROL], "two",
-					    "bob"));
+					    self->key[BOB]));
 	ASSERT_EQ(MSTORE_PENDING, mstore_join(self->s, self->id[DAVE], "two",
 					      NULL));
 
@@ -1083,11 +1304,11 @@ TEST_F(store, reopen_keeps_everything)
 	ASSERT_EQ(MSTORE_PENDING, mstore_join(self->s, self->id[BOB], "lan",
 					      "pw"));
 	ASSERT_EQ(MSTORE_OK, mstore_approve(self->s, self->id[ALICE], "lan",
-					    "bob"));
+					    self->key[BOB]));
 	ASSERT_EQ(MSTORE_PENDING, mstore_join(self->s, self->id[CAROL], "lan",
 					      "pw"));
 	ASSERT_EQ(MSTORE_OK, mstore_ban(self->s, self->id[ALICE], "lan",
-					"dave"));
+					self->key[DAVE]));
 
 	ASSERT_EQ(MSTORE_OK, reopen(&self->s, self->path));
 	ASSERT_EQ(MSTORE_OK, mstore_networks_of(self->s, self->id[CAROL],
@@ -1231,9 +1452,9 @@ TEST_F(store, injection_looking_names)
 					   false, 0));
 	EXPECT_EQ(MSTORE_OK, mstore_join(self->s, self->id[BOB], "lan", pw));
 	EXPECT_EQ(MSTORE_E_NO_MEMBER, mstore_kick(self->s, self->id[ALICE],
-						  "lan", names[0]));
+						  "lan", key));
 	EXPECT_EQ(MSTORE_E_NO_CLIENT, mstore_ban(self->s, self->id[ALICE],
-						 "lan", names[1]));
+						 "lan", key));
 	ASSERT_EQ(0, raw_text(self->path,
 			      "SELECT (SELECT count(*) FROM clients) || '/' ||"
 			      " (SELECT count(*) FROM networks) || '/' ||"

@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: MIT
+/*
+ * lib/medmsg.c: finding a member's key in a NETWORKS reply, which is how
+ * shoald turns the nickname given to `shoal kick` and friends into the
+ * key the mediator takes.  The replies are built here by hand.
+ */
+#include <string.h>
+
+#include "kselftest_harness.h"
+
+#include "medmsg.h"
+#include "tlv.h"
+
+static uint8_t buf[4096];
+
+struct member {
+	const char *nick;
+	uint8_t key_byte;
+	size_t key_len;
+};
+
+static void put_network(struct shoal_tlv_writer *w, const char *name,
+			const struct member *m, size_t n)
+{
+	uint8_t key[33];
+	size_t i;
+
+	shoal_tlv_nest_start(w, MED_A_NETWORK_INFO);
+	shoal_tlv_put_str(w, MED_A_NETWORK, name);
+	for (i = 0; i < n; i++) {
+		memset(key, m[i].key_byte, sizeof(key));
+		shoal_tlv_nest_start(w, MED_A_MEMBER);
+		shoal_tlv_put_str(w, MED_A_NICKNAME, m[i].nick);
+		shoal_tlv_put(w, MED_A_PUBLIC_KEY, key, m[i].key_len);
+		shoal_tlv_nest_end(w);
+	}
+	shoal_tlv_nest_end(w);
+}
+
+/* A NETWORKS reply: "lan" with lan[], then "club" with club[]. */
+static int reply(struct shoal_tlv_msg *msg, const struct member *lan,
+		 size_t n_lan, const struct member *club, size_t n_club)
+{
+	struct shoal_tlv_writer w;
+	int len;
+
+	shoal_tlv_writer_init(&w, buf, sizeof(buf), MED_NETWORKS,
+			      SHOAL_TLV_F_REPLY, 7);
+	shoal_tlv_put_u32(&w, MED_A_RESULT, 0);
+	put_network(&w, "lan", lan, n_lan);
+	put_network(&w, "club", club, n_club);
+	len = shoal_tlv_finish(&w);
+	return len < 0 ? -1 : shoal_tlv_parse(msg, buf, (size_t)len);
+}
+
+TEST(member_found_by_nickname)
+{
+	static const struct member lan[] = {
+		{ "alice", 1, 32 }, { "Bob", 2, 32 },
+	};
+	static const struct member club[] = {
+		{ "carol", 3, 32 }, { "bob", 4, 32 },
+	};
+	struct shoal_tlv_msg msg;
+	uint8_t key[32], want[32];
+
+	ASSERT_EQ(0, reply(&msg, lan, 2, club, 2));
+	EXPECT_EQ(1u, shoal_med_member_key(&msg, "lan", "bob", key));
+	memset(want, 2, sizeof(want));
+	EXPECT_EQ(0, memcmp(key, want, 32));
+	/* The network decides, and names ignore case as the mediator's do. */
+	EXPECT_EQ(1u, shoal_med_member_key(&msg, "CLUB", "BOB", key));
+	memset(want, 4, sizeof(want));
+	EXPECT_EQ(0, memcmp(key, want, 32));
+}
+
+TEST(member_unknown)
+{
+	static const struct member lan[] = { { "alice", 1, 32 } };
+	static const struct member club[] = { { "carol", 3, 32 } };
+	struct shoal_tlv_msg msg;
+	uint8_t key[32];
+
+	ASSERT_EQ(0, reply(&msg, lan, 1, club, 1));
+	EXPECT_EQ(0u, shoal_med_member_key(&msg, "lan", "carol", key));
+	EXPECT_EQ(0u, shoal_med_member_key(&msg, "wan", "alice", key));
+	EXPECT_EQ(0u, shoal_med_member_key(&msg, "lan", "alic", key));
+}
+
+/* Two members by one name: only a broken or hostile mediator sends it. */
+TEST(member_ambiguous)
+{
+	static const struct member lan[] = {
+		{ "bob", 1, 32 }, { "BOB", 2, 32 }, { "alice", 3, 32 },
+	};
+	struct shoal_tlv_msg msg;
+	uint8_t key[32];
+
+	ASSERT_EQ(0, reply(&msg, lan, 3, NULL, 0));
+	EXPECT_EQ(2u, shoal_med_member_key(&msg, "lan", "bob", key));
+}
+
+/* A PUBLIC_KEY that is not 32 bytes names nobody. */
+TEST(member_bad_key)
+{
+	static const struct member lan[] = {
+		{ "bob", 1, 31 }, { "carol", 2, 33 },
+	};
+	struct shoal_tlv_msg msg;
+	uint8_t key[32];
+
+	ASSERT_EQ(0, reply(&msg, lan, 2, NULL, 0));
+	EXPECT_EQ(0u, shoal_med_member_key(&msg, "lan", "bob", key));
+	EXPECT_EQ(0u, shoal_med_member_key(&msg, "lan", "carol", key));
+}
+
+TEST_HARNESS_MAIN
