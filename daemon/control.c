@@ -23,6 +23,7 @@ int shoald_control_open(const char *path, char *err, size_t err_size)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct group *grp;
+	struct stat st;
 	mode_t old_mask;
 	const char *slash;
 	int fd, probe, ret;
@@ -59,12 +60,21 @@ int shoald_control_open(const char *path, char *err, size_t err_size)
 	old_mask = umask(0117);
 	ret = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
 	umask(old_mask);
-	if (ret < 0 || listen(fd, 16) < 0)
+	if (ret < 0 || listen(fd, 16) < 0 || chmod(path, 0660) < 0)
 		goto close_fd;
+	/*
+	 * The owner stays whoever shoald runs as (root, or the user shoal
+	 * under systemd, whose primary group is shoal already: nothing to
+	 * do).  Giving the socket to a group needs no privilege if shoald
+	 * is in it, and CAP_CHOWN otherwise; failing that, the socket
+	 * still serves root and shoald's own user and group.
+	 */
 	grp = getgrnam("shoal");
-	if (chown(path, 0, grp ? grp->gr_gid : 0) < 0 ||
-	    chmod(path, 0660) < 0)
-		goto close_fd;
+	if (grp && stat(path, &st) == 0 && st.st_gid != grp->gr_gid &&
+	    chown(path, (uid_t)-1, grp->gr_gid) < 0)
+		fprintf(stderr, "shoald: warning: cannot give %s to the group "
+			"shoal (%s): its members cannot use it\n", path,
+			strerror(errno));
 	return fd;
 
 close_fd:
