@@ -23,8 +23,10 @@ FUZZ_SODIUM := $(shell pkg-config --libs libsodium 2>/dev/null || echo -lsodium)
 
 # One line per target: the sources it needs and the libraries they use.
 FUZZ_tlv_SRCS := lib/tlv.c
+FUZZ_ctlmsg_SRCS := lib/ctlmsg.c lib/noise.c
+FUZZ_ctlmsg_LIBS := $(FUZZ_SODIUM)
 
-FUZZ_TARGETS := tlv
+FUZZ_TARGETS := tlv ctlmsg
 
 .PHONY: fuzz
 fuzz: $(FUZZ_TARGETS:%=$(FUZZ_OUT)/%)

@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Writes the seed corpora of the libFuzzer targets in tests/fuzz/.
+
+    tests/fuzz/mkcorpus.py [DIR]      (default: tests/fuzz/corpus)
+
+One directory per target, a few valid inputs each, built from
+docs/protocol.md, lib/config.h and docs/architecture.md by hand: the
+fuzzer mutates them, so what matters is that they reach deep (right
+lengths, right MACs, a finished handshake), not that there are many.
+The output is the same every time; the files are committed, and this
+script says how they were made.  tlv/ has hand-made seeds of its own and
+is left alone.
+"""
+import base64
+import hashlib
+import os
+import struct
+import sys
+
+OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "corpus")
+
+
+def write(target, name, data):
+    d = os.path.join(OUT, target)
+    os.makedirs(d, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode()
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+# ---- ctlmsg: a selector byte (tests/fuzz/ctlmsg.c), then the packet ----
+
+# The keys the target uses: the receiver's public key and the session's
+# and relay's, as its C string literals spell them (31 bytes and a NUL).
+RECEIVER_PUB = bytes.fromhex(
+    "8f40c5adb68f25624ae5b214ea767a6ec94d829d3d7b5e1ad1ba6f3e2138285f")
+SESSION_KEY = b"fuzz: the session's control key\0"
+RELAY_KEY = b"fuzz: the relay key of one side\0"
+MAC1_KEY = hashlib.blake2b(b"shoal mac1 v1" + RECEIVER_PUB,
+                           digest_size=32).digest()
+SEAL = 0x80
+
+
+def mac(body, key):
+    """Keyed BLAKE2b-128 of everything before it (docs/protocol.md)."""
+    return body + hashlib.blake2b(body, digest_size=16, key=key).digest()
+
+
+def hdr(t):
+    return bytes([t, 1, 0, 0])
+
+
+def pattern(n, seed):
+    return bytes((seed + 7 * i) & 0xff for i in range(n))
+
+
+init = mac(hdr(1) + struct.pack(">I", 0x100) + pattern(112, 1), MAC1_KEY)
+response = mac(hdr(2) + struct.pack(">II", 0x2a7, 0x100) + pattern(52, 2),
+               MAC1_KEY)
+confirm = mac(hdr(3) + struct.pack(">II", 0x100, 0x2a7), SESSION_KEY)
+ping = mac(hdr(4) + struct.pack(">IQ", 0x2a7, 1), SESSION_KEY)
+pong = mac(hdr(5) + struct.pack(">IQ", 0x100, 1), SESSION_KEY)
+assert (len(init), len(response), len(confirm), len(ping)) == (136, 80, 28, 32)
+write("ctlmsg", "init", bytes([0]) + init)
+write("ctlmsg", "init-sealed", bytes([SEAL]) + init[:-16] + bytes(16))
+write("ctlmsg", "response", bytes([0]) + response)
+write("ctlmsg", "confirm", bytes([0]) + confirm)
+write("ctlmsg", "ping", bytes([0]) + ping)
+write("ctlmsg", "pong-sealed", bytes([SEAL]) + pong[:-16] + bytes(16))
+txid = pattern(12, 3)
+token = pattern(16, 4)
+write("ctlmsg", "binding", bytes([1]) + hdr(16) + bytes([0, 0, 0, 0]) +
+      txid + token)
+write("ctlmsg", "binding-other-port", bytes([1]) + hdr(16) +
+      bytes([1, 0, 0, 0]) + txid + bytes(16))
+write("ctlmsg", "binding-reply-v4", bytes([2]) + hdr(17) + bytes([4, 0x80]) +
+      struct.pack(">H", 40000) + bytes([198, 51, 100, 7]) + bytes(12) + txid)
+write("ctlmsg", "binding-reply-v6", bytes([2]) + hdr(17) + bytes([6, 0x40]) +
+      struct.pack(">H", 51820) +
+      bytes.fromhex("20010db8000000000000000000000001") + txid)
+write("ctlmsg", "binding-reply-v4mapped", bytes([2]) + hdr(17) +
+      bytes([6, 0]) + struct.pack(">H", 51820) +
+      bytes.fromhex("00000000000000000000ffffc0000201") + txid)
+write("ctlmsg", "relay-bind", bytes([3]) +
+      mac(hdr(18) + struct.pack(">IQ", 7, 1733300000000000000), RELAY_KEY))
+write("ctlmsg", "relay-bound", bytes([4]) +
+      mac(hdr(19) + struct.pack(">IQ", 7, 1733300000000000000), RELAY_KEY))
+# An INIT payload: the SPI and a TAI64N timestamp.
+write("ctlmsg", "payloads", bytes([5]) + struct.pack(">I", 0x100) +
+      struct.pack(">QI", 0x400000000000000a + 1733300000, 123456789))
