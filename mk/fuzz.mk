@@ -25,8 +25,9 @@ FUZZ_SODIUM := $(shell pkg-config --libs libsodium 2>/dev/null || echo -lsodium)
 FUZZ_tlv_SRCS := lib/tlv.c
 FUZZ_ctlmsg_SRCS := lib/ctlmsg.c lib/noise.c
 FUZZ_ctlmsg_LIBS := $(FUZZ_SODIUM)
+FUZZ_medmsg_SRCS := lib/medmsg.c lib/tlv.c
 
-FUZZ_TARGETS := tlv ctlmsg
+FUZZ_TARGETS := tlv ctlmsg medmsg
 
 .PHONY: fuzz
 fuzz: $(FUZZ_TARGETS:%=$(FUZZ_OUT)/%)

@@ -91,3 +91,52 @@ write("ctlmsg", "relay-bound", bytes([4]) +
 # An INIT payload: the SPI and a TAI64N timestamp.
 write("ctlmsg", "payloads", bytes([5]) + struct.pack(">I", 0x100) +
       struct.pack(">QI", 0x400000000000000a + 1733300000, 123456789))
+
+# ---- medmsg: a selector byte (tests/fuzz/medmsg.c), then the input ----
+
+
+def endpoint(family, addr, port):
+    return bytes([family]) + addr + struct.pack(">H", port)
+
+
+V4 = bytes([203, 0, 113, 5])
+V6 = bytes.fromhex("20010db8000000000000000000000005")
+write("medmsg", "get-v4", bytes([0]) + endpoint(4, V4, 51820))
+write("medmsg", "get-v6", bytes([0]) + endpoint(6, V6, 51800))
+write("medmsg", "get-port-0", bytes([0]) + endpoint(4, V4, 0))
+write("medmsg", "put-v4", bytes([1, 4]) + V4 + bytes(12) +
+      struct.pack(">H", 51820))
+write("medmsg", "put-v6", bytes([1, 6]) + V6 + struct.pack(">H", 1))
+
+
+def attr(t, v):
+    return struct.pack(">HH", t, len(v)) + v
+
+
+def msg(t, flags, rid, attrs):
+    """The TLV header (docs/protocol.md): version, type, flags, id."""
+    return struct.pack(">BBHI", 1, t, flags, rid) + b"".join(attrs)
+
+
+KEY = pattern(32, 5)
+login_reply = msg(1, 1, 1, [
+    attr(1, struct.pack(">I", 0)), attr(3, b"alice"),
+    attr(8, bytes([100, 64, 0, 5, 10])), attr(9, V6 + bytes([64])),
+    attr(10, bytes.fromhex("1205156a3c98")), attr(17, pattern(16, 6)),
+    attr(18, endpoint(4, bytes([203, 0, 113, 9]), 51800))])
+peer_up = msg(64, 0, 0, [attr(0x8003, b"".join([
+    attr(7, KEY), attr(3, b"bob"), attr(8, bytes([100, 64, 0, 6, 10])),
+    attr(10, bytes.fromhex("1205156a3c99")),
+    attr(15, endpoint(4, bytes([198, 51, 100, 9]), 51820)),
+    attr(15, endpoint(6, V6, 51820)),
+    attr(15, endpoint(4, bytes([192, 168, 1, 20]), 51820))]))])
+relay = msg(66, 0, 0, [attr(7, KEY), attr(15, endpoint(4, V4, 51810)),
+                       attr(19, struct.pack(">I", 7)),
+                       attr(20, pattern(32, 7))])
+login = msg(1, 0, 1, [attr(3, b"alice"), attr(14, struct.pack(">H", 51820)),
+                      attr(15, endpoint(4, bytes([192, 168, 1, 10]), 51820)),
+                      attr(15, endpoint(6, V6, 51820))])
+write("medmsg", "login", bytes([2]) + login)
+write("medmsg", "login-reply", bytes([2]) + login_reply)
+write("medmsg", "peer-up", bytes([2]) + peer_up)
+write("medmsg", "relay", bytes([2]) + relay)
