@@ -26,8 +26,11 @@ FUZZ_tlv_SRCS := lib/tlv.c
 FUZZ_ctlmsg_SRCS := lib/ctlmsg.c lib/noise.c
 FUZZ_ctlmsg_LIBS := $(FUZZ_SODIUM)
 FUZZ_medmsg_SRCS := lib/medmsg.c lib/tlv.c
+FUZZ_config_SRCS := lib/config.c lib/key.c lib/base64.c lib/mac.c \
+	lib/hex.c lib/endpoint.c
+FUZZ_config_LIBS := $(FUZZ_SODIUM)
 
-FUZZ_TARGETS := tlv ctlmsg medmsg
+FUZZ_TARGETS := tlv ctlmsg medmsg config
 
 .PHONY: fuzz
 fuzz: $(FUZZ_TARGETS:%=$(FUZZ_OUT)/%)

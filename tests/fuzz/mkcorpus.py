@@ -140,3 +140,69 @@ write("medmsg", "login", bytes([2]) + login)
 write("medmsg", "login-reply", bytes([2]) + login_reply)
 write("medmsg", "peer-up", bytes([2]) + peer_up)
 write("medmsg", "relay", bytes([2]) + relay)
+
+# ---- config: shoald.conf(5) files (lib/config.h) ----
+
+
+def b64(seed):
+    return base64.b64encode(pattern(32, seed)).decode()
+
+
+write("config", "static", f"""# shoald.conf(5), two peers
+[Interface]
+Name = shoal0
+PrivateKey = {b64(10)}
+ListenPort = 51820
+Address = 100.64.0.1/24, fd00::1/64
+MAC = 02:00:00:00:00:01
+RekeySeconds = 120
+KeepaliveSeconds = 10
+
+[Peer]
+PublicKey = {b64(11)}
+Endpoint = 192.0.2.7:51820
+MAC = 02:00:00:00:00:02
+Address = 100.64.0.2/32
+
+[Peer]
+PublicKey = {b64(12)}
+Endpoint = [2001:db8::7]:51820
+Address = 100.64.0.3
+Address = fd00::3/128
+""")
+write("config", "mediator", f"""[Interface]
+Name = shoal0
+PrivateKey = {b64(13)}
+ListenPort = 51820
+
+[Mediator]
+Address = 203.0.113.5:51800
+PublicKey = {b64(14)}
+Nickname = alice
+""")
+write("config", "mediator-v6-name", f"""[Mediator]
+Address = [2001:db8::5]:51800
+PublicKey = {b64(15)}
+[interface]
+name=shoal1 ; a comment after a blank
+privatekey={b64(16)}
+[peer]
+publickey = {b64(17)}
+endpoint = [fe80::1%2]:51820
+""")
+write("config", "state-file", f"""# Written by shoald at `shoal login`.
+[Mediator]
+Address = mediator.example.net:51800
+PublicKey = {b64(18)}
+[Interface]
+Name = x
+PrivateKey = {b64(19)}
+""")
+write("config", "crlf", f"[Interface]\r\nName = shoal0\r\n"
+      f"PrivateKey = {b64(20)}\r\n\r\n[Peer]\r\nPublicKey = {b64(21)}\r\n")
+write("config", "error-peer-key", f"""[Interface]
+Name = shoal0
+PrivateKey = {b64(22)}
+[Peer]
+PublicKey = not a key
+""")
