@@ -29,8 +29,9 @@ FUZZ_medmsg_SRCS := lib/medmsg.c lib/tlv.c
 FUZZ_config_SRCS := lib/config.c lib/key.c lib/base64.c lib/mac.c \
 	lib/hex.c lib/endpoint.c
 FUZZ_config_LIBS := $(FUZZ_SODIUM)
+FUZZ_jsonread_SRCS := cli/jsonread.c lib/json.c
 
-FUZZ_TARGETS := tlv ctlmsg medmsg config
+FUZZ_TARGETS := tlv ctlmsg medmsg config jsonread
 
 .PHONY: fuzz
 fuzz: $(FUZZ_TARGETS:%=$(FUZZ_OUT)/%)

@@ -206,3 +206,32 @@ PrivateKey = {b64(22)}
 [Peer]
 PublicKey = not a key
 """)
+
+# ---- jsonread: shoald's answers (docs/architecture.md) ----
+
+write("jsonread", "status",
+      '{"interface": "shoal0", "datapath": "kernel", "public_key": '
+      '"hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=", "mac": '
+      '"12:05:15:6a:3c:98", "listen_port": 51820, "control_rejected": 0, '
+      '"handshakes": 2, "mediator": {"address": "203.0.113.5:51800", '
+      '"logged_in": true, "nickname": "alice", "ipv4": "100.64.0.5/10", '
+      '"ipv6": "fd5b:7a1c:3e09::5/64", "udp_verified": true, '
+      '"public_endpoint": null}, "peers": [{"public_key": '
+      '"hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=", "nickname": "bob", '
+      '"mac": "12:05:15:6a:3c:99", "address": "100.64.0.6", "address6": '
+      'null, "online": true, "path": "relay", "endpoint": '
+      '"198.51.100.9:51820", "rtt_ms": 1.310, "last_handshake": '
+      '1795636899, "rx_bytes": 400, "tx_bytes": 400}]}\n')
+write("jsonread", "networks",
+      '{"logged_in": true, "mediator": "[2001:db8::5]:51800", "nickname": '
+      '"al\\u00efce", "networks": [{"name": "lanparty", "approval": false, '
+      '"members": [{"nickname": "bob", "public_key": "k", "ipv4": '
+      '"100.64.0.6", "ipv6": null, "online": false, "state": "pending", '
+      '"owner": false}]}]}')
+write("jsonread", "netcheck",
+      '{"public_endpoint": "198.51.100.7:40000", "mapping": '
+      '"endpoint-independent", "filtering": "address-dependent", "udp": '
+      'true, "probe": null}')
+write("jsonread", "escapes",
+      '["\\"\\\\\\/\\b\\f\\n\\r\\t", "\\ud83d\\ude00 \\u20ac \u00e9", '
+      '-0, 0.5, -1.25e+10, 3E-2, [], {}, [[[null]]]]')
