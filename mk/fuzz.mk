@@ -26,12 +26,14 @@ FUZZ_tlv_SRCS := lib/tlv.c
 FUZZ_ctlmsg_SRCS := lib/ctlmsg.c lib/noise.c
 FUZZ_ctlmsg_LIBS := $(FUZZ_SODIUM)
 FUZZ_medmsg_SRCS := lib/medmsg.c lib/tlv.c
+FUZZ_channel_SRCS := lib/channel.c lib/noise.c
+FUZZ_channel_LIBS := $(FUZZ_SODIUM)
 FUZZ_config_SRCS := lib/config.c lib/key.c lib/base64.c lib/mac.c \
 	lib/hex.c lib/endpoint.c
 FUZZ_config_LIBS := $(FUZZ_SODIUM)
 FUZZ_jsonread_SRCS := cli/jsonread.c lib/json.c
 
-FUZZ_TARGETS := tlv ctlmsg medmsg config jsonread
+FUZZ_TARGETS := tlv ctlmsg medmsg config jsonread channel
 
 .PHONY: fuzz
 fuzz: $(FUZZ_TARGETS:%=$(FUZZ_OUT)/%)

@@ -235,3 +235,43 @@ write("jsonread", "netcheck",
 write("jsonread", "escapes",
       '["\\"\\\\\\/\\b\\f\\n\\r\\t", "\\ud83d\\ude00 \\u20ac \u00e9", '
       '-0, 0.5, -1.25e+10, 3E-2, [], {}, [[[null]]]]')
+
+# ---- channel: scripts of tests/fuzz/channel.c's ops ----
+
+(SEND_C, SEND_S, DELIVER_C, DELIVER_S, ZC_C, ZC_S, FLIP_C, FLIP_S, INJECT_S,
+ INJECT_C, DROP_C, DROP_S, DUP_C, DUP_S, DRAIN, LIMIT_S, EOF) = range(17)
+
+
+def ops(*items):
+    out = b""
+    for it in items:
+        if isinstance(it, bytes):
+            out += it
+        else:
+            out += bytes(it) if isinstance(it, tuple) else bytes([it])
+    return out
+
+
+HANDSHAKE = ops((DELIVER_C, 0, 0), (DELIVER_S, 0, 0))
+write("channel", "handshake", HANDSHAKE + ops(EOF))
+write("channel", "both-ways", HANDSHAKE + ops(
+    (SEND_C, 10), (SEND_S, 200), (SEND_C, 0), (SEND_S, 250),
+    (DELIVER_C, 0, 0), (DELIVER_S, 0, 0), DRAIN, EOF))
+write("channel", "byte-by-byte", ops(*[(ZC_C, 0, 1)] * 8, (DELIVER_C, 0, 0),
+                                     *[(ZC_S, 0, 3)] * 4, (DELIVER_S, 0, 0),
+                                     (SEND_C, 20), *[(ZC_C, 0, 5)] * 8, DRAIN))
+write("channel", "big", HANDSHAKE + ops((SEND_C, 253), (SEND_C, 254),
+                                        (SEND_C, 255), (DELIVER_C, 0, 0),
+                                        DRAIN))
+write("channel", "flip-msg1", ops((FLIP_C, 0, 40, 1), (DELIVER_C, 0, 0),
+                                  (DELIVER_S, 0, 0)))
+write("channel", "flip-transport", HANDSHAKE + ops(
+    (SEND_S, 30), (FLIP_S, 0, 20, 0x80), (DELIVER_S, 0, 0), DRAIN))
+write("channel", "inject", ops((INJECT_S, 7), b"\x00\x61hello", (DELIVER_C, 0, 0)))
+write("channel", "limit", ops((LIMIT_S, 1)) + HANDSHAKE +
+      ops((SEND_C, 100), (SEND_C, 250), (DELIVER_C, 0, 0), DRAIN))
+write("channel", "replay", HANDSHAKE + ops((SEND_C, 5), (DUP_C, 0),
+                                           (DELIVER_C, 0, 0), DRAIN))
+write("channel", "drop", HANDSHAKE + ops((SEND_C, 5), (SEND_C, 6),
+                                         (DROP_C, 3), (DELIVER_C, 0, 0),
+                                         DRAIN, EOF))
