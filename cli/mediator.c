@@ -305,9 +305,10 @@ static const struct {
 	{ -200, SHOAL_EXIT_NOT_LOGGED_IN, "shoald has no mediator (shoal login HOST:PORT PUBLICKEY first)" },
 	{ -201, SHOAL_EXIT_NOT_LOGGED_IN, "the mediator cannot be reached now" },
 	{ -202, SHOAL_EXIT_NOT_LOGGED_IN, "the mediator did not answer in time" },
+	{ -204, SHOAL_EXIT_FAILURE, "only root may log in or out of a mediator" },
 	/* shoald did not take our request: the two disagree, a failure. */
 	{ -203, SHOAL_EXIT_FAILURE, "shoald did not understand the request (is it another version?)" },
-	{ -204, SHOAL_EXIT_NOT_MEMBER, "more than one member has that nickname: name the member by its public key" },
+	{ -205, SHOAL_EXIT_NOT_MEMBER, "more than one member has that nickname: name the member by its public key" },
 };
 
 /* "ok", "ok pending" or "error CODE [MESSAGE]"; body: what follows. */

@@ -23,6 +23,7 @@ int shoald_control_open(const char *path, char *err, size_t err_size)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct group *grp;
+	struct stat st;
 	mode_t old_mask;
 	const char *slash;
 	int fd, probe, ret;
@@ -59,12 +60,21 @@ int shoald_control_open(const char *path, char *err, size_t err_size)
 	old_mask = umask(0117);
 	ret = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
 	umask(old_mask);
-	if (ret < 0 || listen(fd, 16) < 0)
+	if (ret < 0 || listen(fd, 16) < 0 || chmod(path, 0660) < 0)
 		goto close_fd;
+	/*
+	 * The owner stays whoever shoald runs as (root, or the user shoal
+	 * under systemd, whose primary group is shoal already: nothing to
+	 * do).  Giving the socket to a group needs no privilege if shoald
+	 * is in it, and CAP_CHOWN otherwise; failing that, the socket
+	 * still serves root and shoald's own user and group.
+	 */
 	grp = getgrnam("shoal");
-	if (chown(path, 0, grp ? grp->gr_gid : 0) < 0 ||
-	    chmod(path, 0660) < 0)
-		goto close_fd;
+	if (grp && stat(path, &st) == 0 && st.st_gid != grp->gr_gid &&
+	    chown(path, (uid_t)-1, grp->gr_gid) < 0)
+		fprintf(stderr, "shoald: warning: cannot give %s to the group "
+			"shoal (%s): its members cannot use it\n", path,
+			strerror(errno));
 	return fd;
 
 close_fd:
@@ -186,6 +196,49 @@ static void status_text(FILE *f, struct shoald *d)
 	}
 }
 
+/*
+ * login and logout choose the mediator, and with it who may announce
+ * peers, hand out addresses and relay this host's traffic: that is the
+ * administrator's choice, not every member of the group shoal's.  Root is
+ * the peer's uid 0 (SO_PEERCRED, as the kernel saw it at connect()), not
+ * "the uid shoald runs as": under systemd shoald is a user of its own.
+ */
+static bool root_only(const char *req)
+{
+	const char *word = req + strspn(req, " ");
+	size_t len = strcspn(word, " ");
+
+	/* The words as mclient_request() splits them: runs of spaces. */
+	return (len == 5 && !strncmp(word, "login", 5)) ||
+	       (len == 6 && !strncmp(word, "logout", 6));
+}
+
+/* The answer to them from anyone else (docs/architecture.md). */
+#define NOT_ROOT_ANSWER \
+	"error -204 only root may log in or out of a mediator\n"
+
+static void write_all(int fd, const char *buf, size_t len)
+{
+	size_t done;
+	ssize_t n;
+
+	for (done = 0; done < len; done += (size_t)n) {
+		n = write(fd, buf + done, len - done);
+		if (n <= 0)
+			break;
+	}
+}
+
+static bool peer_is_root(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	/* Unknown credentials are no one's: refused. */
+	return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
+	       len == sizeof(cred) && cred.uid == 0;
+}
+
 void shoald_control_serve(int listen_fd, struct shoald *d)
 {
 	struct timeval tv = { .tv_sec = 0, .tv_usec = 200000 };
@@ -219,6 +272,11 @@ void shoald_control_serve(int listen_fd, struct shoald *d)
 	}
 	req[got] = '\0';
 	req[strcspn(req, "\r\n")] = '\0';
+	if (root_only(req) && !peer_is_root(fd)) {
+		sodium_memzero(req, sizeof(req));
+		write_all(fd, NOT_ROOT_ANSWER, strlen(NOT_ROOT_ANSWER));
+		goto close_fd;
+	}
 	/* The mediator's requests are answered when the mediator answers. */
 	if (strncmp(req, "status", 6) && mclient_request(d, fd, req)) {
 		sodium_memzero(req, sizeof(req));
@@ -238,11 +296,7 @@ void shoald_control_serve(int listen_fd, struct shoald *d)
 		fprintf(f, "error -203 unknown request\n");
 	}
 	fclose(f);
-	for (got = 0; got < reply_len; got += (size_t)n) {
-		n = write(fd, reply + got, reply_len - got);
-		if (n <= 0)
-			break;
-	}
+	write_all(fd, reply, reply_len);
 	free(reply);
 close_fd:
 	close(fd);

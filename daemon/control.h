@@ -6,8 +6,9 @@
  * The control socket `shoal` talks to: a unix stream socket, one request
  * line per connection ("status", "status json", or one of the mediator
  * requests mclient.c answers: docs/architecture.md), the answer, then the
- * daemon closes it.  Owner root, group shoal (when that group exists),
- * mode 0660.
+ * daemon closes it.  Owner shoald's user (root, or shoal under systemd),
+ * group shoal (when that group exists), mode 0660.  login and logout are
+ * answered only to uid 0.
  */
 
 #include "session.h"

@@ -1195,8 +1195,10 @@ static int open_udp(struct tap_dp *t, uint16_t port, char *err,
 	}
 	if (bind(t->udp_fd, (struct sockaddr *)&ss, len) < 0) {
 		ret = -errno;
-		set_err(err, err_size, "cannot bind UDP port %u: %s", port,
-			strerror(-ret));
+		/* Unlike shoal.ko's socket, ours binds with our privileges. */
+		set_err(err, err_size, "cannot bind UDP port %u: %s%s", port,
+			strerror(-ret), ret == -EACCES ? " (a port below 1024 "
+			"needs CAP_NET_BIND_SERVICE)" : "");
 		return ret;
 	}
 	len = sizeof(ss);

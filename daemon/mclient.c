@@ -71,7 +71,7 @@ enum {
 	E_UNREACHABLE = -201,
 	E_TIMEOUT = -202,
 	E_BAD_REQUEST = -203,
-	E_AMBIGUOUS = -204,
+	E_AMBIGUOUS = -205,
 };
 
 /* The mediator's: nobody by that nickname is in the network. */

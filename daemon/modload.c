@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "caps.h"
 #include "modload.h"
 
 extern char **environ;
@@ -22,12 +24,15 @@ static const char *const modprobe_paths[] = {
 	"/usr/sbin/modprobe", "/sbin/modprobe", "/usr/bin/modprobe",
 };
 
-/* Runs modprobe shoal; its stderr into out.  Exit status, or -1. */
-static int run_modprobe(char *out, size_t size)
+/*
+ * Runs modprobe shoal, or with dry_run only looks the module up; its
+ * stderr into out.  Exit status, or -1.
+ */
+static int run_modprobe(bool dry_run, char *out, size_t size)
 {
 	posix_spawn_file_actions_t fa;
 	const char *path = NULL;
-	char *argv[] = { "modprobe", "shoal", NULL };
+	char *argv[] = { "modprobe", "shoal", NULL, NULL };
 	size_t got = 0, i;
 	int pipefd[2], status;
 	ssize_t n;
@@ -41,6 +46,8 @@ static int run_modprobe(char *out, size_t size)
 		}
 	if (!path)
 		return -1;
+	if (dry_run)
+		argv[2] = "--dry-run";
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return -1;
 	posix_spawn_file_actions_init(&fa);
@@ -85,6 +92,7 @@ int shoald_load_module(char *reason, size_t size)
 {
 	struct utsname u;
 	char said[256];
+	bool privileged;
 	int ret;
 
 	if (access("/sys/module/shoal", F_OK) == 0)
@@ -96,7 +104,22 @@ int shoald_load_module(char *reason, size_t size)
 			 "more (kernel.modules_disabled = 1)");
 		return -1;
 	}
-	ret = run_modprobe(said, sizeof(said));
+	/*
+	 * Without CAP_SYS_MODULE (shoald under systemd: CAP_NET_ADMIN
+	 * alone) modprobe could only fail for that lack, which says nothing
+	 * about why the kernel's own autoload, which runs with every
+	 * privilege, did not load the module.  It can still tell whether
+	 * there is a shoal.ko for this kernel.
+	 */
+	privileged = shoald_has_cap(CAP_SYS_MODULE);
+	ret = run_modprobe(!privileged, said, sizeof(said));
+	if (ret == 0 && !privileged) {
+		snprintf(reason, size, "shoal.ko is installed for kernel %s, "
+			 "but the kernel did not load it (`modprobe shoal` as "
+			 "root says why; Secure Boot, say, refuses a module "
+			 "not signed with an enrolled key)", u.release);
+		return -1;
+	}
 	if (ret == 0)
 		return 0;
 	if (ret < 0)

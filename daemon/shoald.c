@@ -23,7 +23,9 @@
 #include <sodium.h>
 
 #include <fcntl.h>
+#include <linux/capability.h>
 
+#include "caps.h"
 #include "config.h"
 #include "control.h"
 #include "datapath.h"
@@ -459,6 +461,19 @@ int main(int argc, char **argv)
 	ret = parse_options(&o, argc, argv);
 	if (ret >= 0)
 		return ret;
+	/*
+	 * Every datapath needs it (netlink to shoal.ko and rtnetlink, or
+	 * TUNSETIFF): one clear sentence now rather than the first
+	 * operation's EPERM.  Nothing else is needed, root or not.
+	 */
+	if (!shoald_has_cap(CAP_NET_ADMIN)) {
+		fprintf(stderr, "shoald: this process does not have "
+			"CAP_NET_ADMIN, which shoald needs to create and "
+			"configure its device: run it as root, or give it "
+			"that capability (shoald@.service: "
+			"AmbientCapabilities=CAP_NET_ADMIN)\n");
+		return SHOAL_EXIT_FAILURE;
+	}
 	if (sodium_init() < 0) {
 		fprintf(stderr, "shoald: libsodium failed to initialise\n");
 		return SHOAL_EXIT_FAILURE;
@@ -481,6 +496,13 @@ int main(int argc, char **argv)
 	if (o.config) {
 		if (shoal_config_load(&c, o.config, err, sizeof(err)) < 0) {
 			fprintf(stderr, "shoald: %s\n", err);
+			/* A file made when shoald ran as root, say. */
+			if (access(o.config, R_OK) < 0 && errno == EACCES)
+				fprintf(stderr, "shoald: %s must be readable "
+					"by uid %u, which shoald runs as (under "
+					"systemd the user shoal: chown shoal "
+					"%s)\n", o.config,
+					(unsigned int)geteuid(), o.config);
 			return SHOAL_EXIT_USAGE;
 		}
 		if (shoal_config_file_too_open(o.config))

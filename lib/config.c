@@ -302,7 +302,9 @@ static int parse_addresses(struct parser *p, const char *key, char *value,
 				       "%s: not an IP address with an optional /prefix length: '%s'",
 				       key, quote(q, item));
 		(*n)++;
-		item = comma + 1;
+		/* NULL + 1, after the last entry, is undefined behaviour. */
+		if (comma)
+			item = comma + 1;
 	} while (comma);
 	return 0;
 }

@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: MIT
 # libFuzzer targets: `make fuzz` builds build/fuzz/NAME from
-# tests/fuzz/NAME.c and the library sources it tests (run them with
-# tests/fuzz/run.sh).  Meant to be included by the top-level Makefile;
-# until then: make -f Makefile -f mk/fuzz.mk fuzz.
+# tests/fuzz/NAME.c and the sources it tests, for every NAME in
+# FUZZ_TARGETS (run them with tests/fuzz/run.sh; their seed corpora are
+# tests/fuzz/corpus/NAME/, made by tests/fuzz/mkcorpus.py).  Meant to be
+# included by the top-level Makefile; until then: make -f Makefile -f
+# mk/fuzz.mk fuzz.
 #
 # A target links the sources it tests directly rather than libshoal.a:
 # libFuzzer needs clang's instrumentation in the code under test, and the
@@ -16,16 +18,32 @@ FUZZ_CC ?= $(or $(firstword $(shell command -v clang clang-14 2>/dev/null)),clan
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer \
 	-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
-	-Wmissing-prototypes -Wstrict-prototypes -I. -Ilib
+	-Wmissing-prototypes -Wstrict-prototypes -I. -Ilib -Icli -Itests/fuzz
+FUZZ_SODIUM := $(shell pkg-config --libs libsodium 2>/dev/null || echo -lsodium)
 
-# One line per target: the library sources it needs.
+# One line per target: the sources it needs and the libraries they use.
 FUZZ_tlv_SRCS := lib/tlv.c
+FUZZ_ctlmsg_SRCS := lib/ctlmsg.c lib/noise.c
+FUZZ_ctlmsg_LIBS := $(FUZZ_SODIUM)
+FUZZ_medmsg_SRCS := lib/medmsg.c lib/tlv.c
+FUZZ_channel_SRCS := lib/channel.c lib/noise.c
+FUZZ_channel_LIBS := $(FUZZ_SODIUM)
+FUZZ_config_SRCS := lib/config.c lib/key.c lib/base64.c lib/mac.c \
+	lib/hex.c lib/endpoint.c
+FUZZ_config_LIBS := $(FUZZ_SODIUM)
+FUZZ_jsonread_SRCS := cli/jsonread.c lib/json.c
 
-FUZZ_TARGETS := tlv
+FUZZ_TARGETS := tlv ctlmsg medmsg config jsonread channel
 
 .PHONY: fuzz
 fuzz: $(FUZZ_TARGETS:%=$(FUZZ_OUT)/%)
 
-$(FUZZ_OUT)/tlv: tests/fuzz/tlv.c $(FUZZ_tlv_SRCS) lib/tlv.h
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/tlv.c $(FUZZ_tlv_SRCS)
+# Every header a target or its sources may include.
+FUZZ_HDRS = $(wildcard lib/*.h cli/*.h tests/fuzz/*.h)
+
+define fuzz_target
+$(FUZZ_OUT)/$(1): tests/fuzz/$(1).c $$(FUZZ_$(1)_SRCS) $$(FUZZ_HDRS)
+	@mkdir -p $$(dir $$@)
+	$$(FUZZ_CC) $$(FUZZ_CFLAGS) -o $$@ tests/fuzz/$(1).c $$(FUZZ_$(1)_SRCS) $$(FUZZ_$(1)_LIBS)
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_target,$(t))))

@@ -4,12 +4,12 @@
 #   make install DESTDIR=/tmp/pkg PREFIX=/usr  # staged, for a package
 #
 # Installs the programs that `make userspace` builds, the man pages, the
-# systemd units, the sysusers.d file of the group shoal and the bash
-# completion under $(PREFIX), and the module's sources for DKMS under
+# systemd units, the sysusers.d file of the user and group shoal and the
+# bash completion under $(PREFIX), and the module's sources for DKMS under
 # /usr/src (DKMS looks nowhere else).  Only a real install (DESTDIR empty)
-# touches the running system: it creates the group shoal, has DKMS build
-# and install shoal.ko, and reloads systemd.  `make uninstall` removes
-# every file install put there.
+# touches the running system: it creates the user and group shoal, has
+# DKMS build and install shoal.ko, and reloads systemd.  `make uninstall`
+# removes every file install put there.
 
 # This file only adds targets: whichever goal was the default before it
 # (`all`) stays so, wherever it is included.
@@ -80,19 +80,23 @@ install-systemd:
 		systemctl daemon-reload || true; \
 	fi
 
-# The group shoal owns shoald's control sockets.  systemd-sysusers creates
-# it at boot from the file; a real install creates it now, so that a
-# shoald started before the next boot hands its socket to the group.
+# shoald@.service runs as the system user shoal, whose primary group shoal
+# owns shoald's control sockets.  systemd-sysusers creates both at boot
+# from the file; a real install creates them now, so that the unit can
+# start before the next boot.  A group shoal from an older install
+# becomes the user's.
 install-sysusers:
 	@echo "  INSTALL $(DESTDIR)$(SYSUSERSDIR)/shoal.conf"
 	@install -D -m 0644 systemd/shoal.sysusers $(DESTDIR)$(SYSUSERSDIR)/shoal.conf
-	@if [ -z "$(DESTDIR)" ] && ! getent group shoal >/dev/null; then \
+	@if [ -z "$(DESTDIR)" ] && ! getent passwd shoal >/dev/null; then \
 		if command -v systemd-sysusers >/dev/null; then \
-			echo "  GROUP   shoal (systemd-sysusers)"; \
+			echo "  USER    shoal, group shoal (systemd-sysusers)"; \
 			systemd-sysusers $(SYSUSERSDIR)/shoal.conf; \
 		else \
-			echo "  GROUP   shoal (groupadd --system)"; \
-			groupadd --system shoal; \
+			echo "  USER    shoal, group shoal (useradd --system)"; \
+			getent group shoal >/dev/null || groupadd --system shoal; \
+			useradd --system --gid shoal --home-dir / --no-create-home \
+				--shell /usr/sbin/nologin --comment "shoal VPN daemon" shoal; \
 		fi; \
 	fi
 
@@ -134,8 +138,9 @@ install-dkms:
 
 # Everything install put there, and the directories that are shoal's own
 # (/usr/src/shoal-VERSION); shared ones such as man5 stay, empty or not.
-# On a real uninstall the group shoal goes too, unless a user is still in
-# it (then it is theirs as much as ours).
+# On a real uninstall the user shoal goes, and the group shoal too unless
+# a user is still in it (then it is theirs as much as ours).  What the
+# user owned (/var/lib/shoal: keys) stays, as data does.
 uninstall:
 	@if [ "$(SHOAL_DKMS)" = 1 ] && command -v dkms >/dev/null && \
 	    [ -n "$$(dkms status shoal/$(VERSION) 2>/dev/null)" ]; then \
@@ -157,6 +162,10 @@ uninstall:
 	@if $(SHOAL_SYSTEMD_RUNNING); then \
 		echo "  RELOAD  systemctl daemon-reload"; \
 		systemctl daemon-reload || true; \
+	fi
+	@if [ -z "$(DESTDIR)" ] && getent passwd shoal >/dev/null; then \
+		echo "  USER    shoal removed"; \
+		userdel shoal || echo "make uninstall: warning: cannot remove the user shoal (is shoald still running?)" >&2; \
 	fi
 	@if [ -z "$(DESTDIR)" ] && getent group shoal >/dev/null; then \
 		if [ -z "$$(getent group shoal | cut -d: -f4)" ]; then \

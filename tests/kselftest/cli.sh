@@ -21,7 +21,7 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 
-ktap_plan 111
+ktap_plan 113
 tmp=$(mktemp -d)
 cleanup() {
 	local pids
@@ -378,8 +378,8 @@ t_code() {
 }
 for pair in -100:5 -200:5 -201:5 -202:5 -14:10 -13:11 -12:12 -15:13 -16:14 \
 	    -17:15 -18:16 -19:16 -21:16 -22:16 -23:16 -20:17 -5:18 -6:18 \
-	    -7:18 -8:18 -104:19 -102:20 -3:20 -999:20 -203:1 7:1 -24:13 \
-	    -25:10 -204:16 -106:19; do
+	    -7:18 -8:18 -104:19 -102:20 -3:20 -999:20 -203:1 -204:1 7:1 \
+	    -24:13 -25:10 -205:16 -106:19; do
 	ktap_check "'error ${pair%:*}': exit ${pair#*:}, the message on stderr" \
 		t_code "${pair#*:}" "${pair%:*}"
 done
@@ -389,6 +389,11 @@ t_default_text() {
 		err_is "shoal: leave nowhere: no such network"
 }
 ktap_check "'error -12' without a message: shoal's own words" t_default_text
+t_not_root_text() {
+	ask 1 "logout" "error -204\n" logout &&
+		err_is "shoal: logout: only root may log in or out of a mediator"
+}
+ktap_check "'error -204' without a message: shoal's own words, exit 1" t_not_root_text
 
 t_sanitized() {
 	ask 10 "join lanparty" 'error -14 bad\x1b]0;pwned\x07\xc2\x9b31m word\xff\n' \

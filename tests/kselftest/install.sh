@@ -66,6 +66,8 @@ contents() {
 		{ echo "shoal-mediator.service: ExecStart"; return 1; }
 	! grep -n @SBINDIR@ "$units"/* || return 1
 	grep -qx 'g shoal -' "$root$p/lib/sysusers.d/shoal.conf" || return 1
+	grep -q '^u shoal - ' "$root$p/lib/sysusers.d/shoal.conf" || return 1
+	grep -qx 'User=shoal' "$units/shoald@.service" || return 1
 	[ "$(readlink "$root$p/share/bash-completion/completions/shoald")" = shoal ]
 }
 

@@ -1,0 +1,277 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Writes the seed corpora of the libFuzzer targets in tests/fuzz/.
+
+    tests/fuzz/mkcorpus.py [DIR]      (default: tests/fuzz/corpus)
+
+One directory per target, a few valid inputs each, built from
+docs/protocol.md, lib/config.h and docs/architecture.md by hand: the
+fuzzer mutates them, so what matters is that they reach deep (right
+lengths, right MACs, a finished handshake), not that there are many.
+The output is the same every time; the files are committed, and this
+script says how they were made.  tlv/ has hand-made seeds of its own and
+is left alone.
+"""
+import base64
+import hashlib
+import os
+import struct
+import sys
+
+OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "corpus")
+
+
+def write(target, name, data):
+    d = os.path.join(OUT, target)
+    os.makedirs(d, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode()
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+# ---- ctlmsg: a selector byte (tests/fuzz/ctlmsg.c), then the packet ----
+
+# The keys the target uses: the receiver's public key and the session's
+# and relay's, as its C string literals spell them (31 bytes and a NUL).
+RECEIVER_PUB = bytes.fromhex(
+    "8f40c5adb68f25624ae5b214ea767a6ec94d829d3d7b5e1ad1ba6f3e2138285f")
+SESSION_KEY = b"fuzz: the session's control key\0"
+RELAY_KEY = b"fuzz: the relay key of one side\0"
+MAC1_KEY = hashlib.blake2b(b"shoal mac1 v1" + RECEIVER_PUB,
+                           digest_size=32).digest()
+SEAL = 0x80
+
+
+def mac(body, key):
+    """Keyed BLAKE2b-128 of everything before it (docs/protocol.md)."""
+    return body + hashlib.blake2b(body, digest_size=16, key=key).digest()
+
+
+def hdr(t):
+    return bytes([t, 1, 0, 0])
+
+
+def pattern(n, seed):
+    return bytes((seed + 7 * i) & 0xff for i in range(n))
+
+
+init = mac(hdr(1) + struct.pack(">I", 0x100) + pattern(112, 1), MAC1_KEY)
+response = mac(hdr(2) + struct.pack(">II", 0x2a7, 0x100) + pattern(52, 2),
+               MAC1_KEY)
+confirm = mac(hdr(3) + struct.pack(">II", 0x100, 0x2a7), SESSION_KEY)
+ping = mac(hdr(4) + struct.pack(">IQ", 0x2a7, 1), SESSION_KEY)
+pong = mac(hdr(5) + struct.pack(">IQ", 0x100, 1), SESSION_KEY)
+assert (len(init), len(response), len(confirm), len(ping)) == (136, 80, 28, 32)
+write("ctlmsg", "init", bytes([0]) + init)
+write("ctlmsg", "init-sealed", bytes([SEAL]) + init[:-16] + bytes(16))
+write("ctlmsg", "response", bytes([0]) + response)
+write("ctlmsg", "confirm", bytes([0]) + confirm)
+write("ctlmsg", "ping", bytes([0]) + ping)
+write("ctlmsg", "pong-sealed", bytes([SEAL]) + pong[:-16] + bytes(16))
+txid = pattern(12, 3)
+token = pattern(16, 4)
+write("ctlmsg", "binding", bytes([1]) + hdr(16) + bytes([0, 0, 0, 0]) +
+      txid + token)
+write("ctlmsg", "binding-other-port", bytes([1]) + hdr(16) +
+      bytes([1, 0, 0, 0]) + txid + bytes(16))
+write("ctlmsg", "binding-reply-v4", bytes([2]) + hdr(17) + bytes([4, 0x80]) +
+      struct.pack(">H", 40000) + bytes([198, 51, 100, 7]) + bytes(12) + txid)
+write("ctlmsg", "binding-reply-v6", bytes([2]) + hdr(17) + bytes([6, 0x40]) +
+      struct.pack(">H", 51820) +
+      bytes.fromhex("20010db8000000000000000000000001") + txid)
+write("ctlmsg", "binding-reply-v4mapped", bytes([2]) + hdr(17) +
+      bytes([6, 0]) + struct.pack(">H", 51820) +
+      bytes.fromhex("00000000000000000000ffffc0000201") + txid)
+write("ctlmsg", "relay-bind", bytes([3]) +
+      mac(hdr(18) + struct.pack(">IQ", 7, 1733300000000000000), RELAY_KEY))
+write("ctlmsg", "relay-bound", bytes([4]) +
+      mac(hdr(19) + struct.pack(">IQ", 7, 1733300000000000000), RELAY_KEY))
+# An INIT payload: the SPI and a TAI64N timestamp.
+write("ctlmsg", "payloads", bytes([5]) + struct.pack(">I", 0x100) +
+      struct.pack(">QI", 0x400000000000000a + 1733300000, 123456789))
+
+# ---- medmsg: a selector byte (tests/fuzz/medmsg.c), then the input ----
+
+
+def endpoint(family, addr, port):
+    return bytes([family]) + addr + struct.pack(">H", port)
+
+
+V4 = bytes([203, 0, 113, 5])
+V6 = bytes.fromhex("20010db8000000000000000000000005")
+write("medmsg", "get-v4", bytes([0]) + endpoint(4, V4, 51820))
+write("medmsg", "get-v6", bytes([0]) + endpoint(6, V6, 51800))
+write("medmsg", "get-port-0", bytes([0]) + endpoint(4, V4, 0))
+write("medmsg", "put-v4", bytes([1, 4]) + V4 + bytes(12) +
+      struct.pack(">H", 51820))
+write("medmsg", "put-v6", bytes([1, 6]) + V6 + struct.pack(">H", 1))
+
+
+def attr(t, v):
+    return struct.pack(">HH", t, len(v)) + v
+
+
+def msg(t, flags, rid, attrs):
+    """The TLV header (docs/protocol.md): version, type, flags, id."""
+    return struct.pack(">BBHI", 1, t, flags, rid) + b"".join(attrs)
+
+
+KEY = pattern(32, 5)
+login_reply = msg(1, 1, 1, [
+    attr(1, struct.pack(">I", 0)), attr(3, b"alice"),
+    attr(8, bytes([100, 64, 0, 5, 10])), attr(9, V6 + bytes([64])),
+    attr(10, bytes.fromhex("1205156a3c98")), attr(17, pattern(16, 6)),
+    attr(18, endpoint(4, bytes([203, 0, 113, 9]), 51800))])
+peer_up = msg(64, 0, 0, [attr(0x8003, b"".join([
+    attr(7, KEY), attr(3, b"bob"), attr(8, bytes([100, 64, 0, 6, 10])),
+    attr(10, bytes.fromhex("1205156a3c99")),
+    attr(15, endpoint(4, bytes([198, 51, 100, 9]), 51820)),
+    attr(15, endpoint(6, V6, 51820)),
+    attr(15, endpoint(4, bytes([192, 168, 1, 20]), 51820))]))])
+relay = msg(66, 0, 0, [attr(7, KEY), attr(15, endpoint(4, V4, 51810)),
+                       attr(19, struct.pack(">I", 7)),
+                       attr(20, pattern(32, 7))])
+login = msg(1, 0, 1, [attr(3, b"alice"), attr(14, struct.pack(">H", 51820)),
+                      attr(15, endpoint(4, bytes([192, 168, 1, 10]), 51820)),
+                      attr(15, endpoint(6, V6, 51820))])
+write("medmsg", "login", bytes([2]) + login)
+write("medmsg", "login-reply", bytes([2]) + login_reply)
+write("medmsg", "peer-up", bytes([2]) + peer_up)
+write("medmsg", "relay", bytes([2]) + relay)
+
+# ---- config: shoald.conf(5) files (lib/config.h) ----
+
+
+def b64(seed):
+    return base64.b64encode(pattern(32, seed)).decode()
+
+
+write("config", "static", f"""# shoald.conf(5), two peers
+[Interface]
+Name = shoal0
+PrivateKey = {b64(10)}
+ListenPort = 51820
+Address = 100.64.0.1/24, fd00::1/64
+MAC = 02:00:00:00:00:01
+RekeySeconds = 120
+KeepaliveSeconds = 10
+
+[Peer]
+PublicKey = {b64(11)}
+Endpoint = 192.0.2.7:51820
+MAC = 02:00:00:00:00:02
+Address = 100.64.0.2/32
+
+[Peer]
+PublicKey = {b64(12)}
+Endpoint = [2001:db8::7]:51820
+Address = 100.64.0.3
+Address = fd00::3/128
+""")
+write("config", "mediator", f"""[Interface]
+Name = shoal0
+PrivateKey = {b64(13)}
+ListenPort = 51820
+
+[Mediator]
+Address = 203.0.113.5:51800
+PublicKey = {b64(14)}
+Nickname = alice
+""")
+write("config", "mediator-v6-name", f"""[Mediator]
+Address = [2001:db8::5]:51800
+PublicKey = {b64(15)}
+[interface]
+name=shoal1 ; a comment after a blank
+privatekey={b64(16)}
+[peer]
+publickey = {b64(17)}
+endpoint = [fe80::1%2]:51820
+""")
+write("config", "state-file", f"""# Written by shoald at `shoal login`.
+[Mediator]
+Address = mediator.example.net:51800
+PublicKey = {b64(18)}
+[Interface]
+Name = x
+PrivateKey = {b64(19)}
+""")
+write("config", "crlf", f"[Interface]\r\nName = shoal0\r\n"
+      f"PrivateKey = {b64(20)}\r\n\r\n[Peer]\r\nPublicKey = {b64(21)}\r\n")
+write("config", "error-peer-key", f"""[Interface]
+Name = shoal0
+PrivateKey = {b64(22)}
+[Peer]
+PublicKey = not a key
+""")
+
+# ---- jsonread: shoald's answers (docs/architecture.md) ----
+
+write("jsonread", "status",
+      '{"interface": "shoal0", "datapath": "kernel", "public_key": '
+      '"hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=", "mac": '
+      '"12:05:15:6a:3c:98", "listen_port": 51820, "control_rejected": 0, '
+      '"handshakes": 2, "mediator": {"address": "203.0.113.5:51800", '
+      '"logged_in": true, "nickname": "alice", "ipv4": "100.64.0.5/10", '
+      '"ipv6": "fd5b:7a1c:3e09::5/64", "udp_verified": true, '
+      '"public_endpoint": null}, "peers": [{"public_key": '
+      '"hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=", "nickname": "bob", '
+      '"mac": "12:05:15:6a:3c:99", "address": "100.64.0.6", "address6": '
+      'null, "online": true, "path": "relay", "endpoint": '
+      '"198.51.100.9:51820", "rtt_ms": 1.310, "last_handshake": '
+      '1795636899, "rx_bytes": 400, "tx_bytes": 400}]}\n')
+write("jsonread", "networks",
+      '{"logged_in": true, "mediator": "[2001:db8::5]:51800", "nickname": '
+      '"al\\u00efce", "networks": [{"name": "lanparty", "approval": false, '
+      '"members": [{"nickname": "bob", "public_key": "k", "ipv4": '
+      '"100.64.0.6", "ipv6": null, "online": false, "state": "pending", '
+      '"owner": false}]}]}')
+write("jsonread", "netcheck",
+      '{"public_endpoint": "198.51.100.7:40000", "mapping": '
+      '"endpoint-independent", "filtering": "address-dependent", "udp": '
+      'true, "probe": null}')
+write("jsonread", "escapes",
+      '["\\"\\\\\\/\\b\\f\\n\\r\\t", "\\ud83d\\ude00 \\u20ac \u00e9", '
+      '-0, 0.5, -1.25e+10, 3E-2, [], {}, [[[null]]]]')
+
+# ---- channel: scripts of tests/fuzz/channel.c's ops ----
+
+(SEND_C, SEND_S, DELIVER_C, DELIVER_S, ZC_C, ZC_S, FLIP_C, FLIP_S, INJECT_S,
+ INJECT_C, DROP_C, DROP_S, DUP_C, DUP_S, DRAIN, LIMIT_S, EOF) = range(17)
+
+
+def ops(*items):
+    out = b""
+    for it in items:
+        if isinstance(it, bytes):
+            out += it
+        else:
+            out += bytes(it) if isinstance(it, tuple) else bytes([it])
+    return out
+
+
+HANDSHAKE = ops((DELIVER_C, 0, 0), (DELIVER_S, 0, 0))
+write("channel", "handshake", HANDSHAKE + ops(EOF))
+write("channel", "both-ways", HANDSHAKE + ops(
+    (SEND_C, 10), (SEND_S, 200), (SEND_C, 0), (SEND_S, 250),
+    (DELIVER_C, 0, 0), (DELIVER_S, 0, 0), DRAIN, EOF))
+write("channel", "byte-by-byte", ops(*[(ZC_C, 0, 1)] * 8, (DELIVER_C, 0, 0),
+                                     *[(ZC_S, 0, 3)] * 4, (DELIVER_S, 0, 0),
+                                     (SEND_C, 20), *[(ZC_C, 0, 5)] * 8, DRAIN))
+write("channel", "big", HANDSHAKE + ops((SEND_C, 253), (SEND_C, 254),
+                                        (SEND_C, 255), (DELIVER_C, 0, 0),
+                                        DRAIN))
+write("channel", "flip-msg1", ops((FLIP_C, 0, 40, 1), (DELIVER_C, 0, 0),
+                                  (DELIVER_S, 0, 0)))
+write("channel", "flip-transport", HANDSHAKE + ops(
+    (SEND_S, 30), (FLIP_S, 0, 20, 0x80), (DELIVER_S, 0, 0), DRAIN))
+write("channel", "inject", ops((INJECT_S, 7), b"\x00\x61hello", (DELIVER_C, 0, 0)))
+write("channel", "limit", ops((LIMIT_S, 1)) + HANDSHAKE +
+      ops((SEND_C, 100), (SEND_C, 250), (DELIVER_C, 0, 0), DRAIN))
+write("channel", "replay", HANDSHAKE + ops((SEND_C, 5), (DUP_C, 0),
+                                           (DELIVER_C, 0, 0), DRAIN))
+write("channel", "drop", HANDSHAKE + ops((SEND_C, 5), (SEND_C, 6),
+                                         (DROP_C, 3), (DELIVER_C, 0, 0),
+                                         DRAIN, EOF))
