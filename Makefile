@@ -81,6 +81,9 @@ $(OUT)/tests/%: $(OUT)/obj/tests/kselftest/%.o $(OUT)/lib/libshoal.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# A unit test of shoald's own code links the object it tests.
+$(OUT)/tests/ratelimit: $(OUT)/obj/daemon/ratelimit.o
+
 tests: $(UNIT_TESTS) $(KTEST_PROGS)
 
 # The mediator's load generator (scripts/bench mediator).

@@ -26,7 +26,8 @@ static bool bucket_take(struct shoald_bucket *b, double now)
 }
 
 void shoald_ratelimit_init(struct shoald_ratelimit *rl, double rate,
-			   double burst, double global_rate, double load_rate)
+			   double burst, double global_rate, double load_rate,
+			   double cookie_rate)
 {
 	memset(rl, 0, sizeof(*rl));
 	rl->rate = rate;
@@ -34,6 +35,8 @@ void shoald_ratelimit_init(struct shoald_ratelimit *rl, double rate,
 	bucket_init(&rl->known, global_rate / 2);
 	bucket_init(&rl->other, global_rate / 2);
 	bucket_init(&rl->arrivals, load_rate);
+	bucket_init(&rl->cookies_known, cookie_rate / 2);
+	bucket_init(&rl->cookies_other, cookie_rate / 2);
 	/* A secret hash key, so that nobody can aim at one slot. */
 	randombytes_buf(rl->hash_key, sizeof(rl->hash_key));
 }
@@ -97,4 +100,11 @@ bool shoald_ratelimit_allow(struct shoald_ratelimit *rl,
 		return false;
 	s->tokens -= 1;
 	return true;
+}
+
+bool shoald_ratelimit_cookie_allow(struct shoald_ratelimit *rl, bool known,
+				   double now)
+{
+	return (known && bucket_take(&rl->cookies_known, now)) ||
+	       bucket_take(&rl->cookies_other, now);
 }

@@ -20,6 +20,11 @@
  *   for INITs from the addresses the peers are known at (endpoints,
  *   candidates), which may also draw on the other half.  Sources that
  *   get cookies (real addresses) cannot spend what the peers need.
+ * - Cookie replies: cookie_rate a second, halved the same way.  Each
+ *   costs a seal and a send (on the kernel datapath a netlink round
+ *   trip), and a flood from spoofed addresses would otherwise buy one
+ *   per packet: bounded, the flood costs a MAC check each, and the
+ *   peers' endpoints still get theirs.
  */
 
 #include <stdbool.h>
@@ -42,6 +47,7 @@ struct shoald_bucket {
 struct shoald_ratelimit {
 	double rate, burst;
 	struct shoald_bucket known, other;	/* global_rate / 2 each */
+	struct shoald_bucket cookies_known, cookies_other; /* cookie_rate / 2 */
 	struct shoald_bucket arrivals;		/* load_rate */
 	double under_load_until;
 	uint8_t hash_key[16];
@@ -49,7 +55,8 @@ struct shoald_ratelimit {
 };
 
 void shoald_ratelimit_init(struct shoald_ratelimit *rl, double rate,
-			   double burst, double global_rate, double load_rate);
+			   double burst, double global_rate, double load_rate,
+			   double cookie_rate);
 /* Counts an INIT's arrival; true while shoald is under load. */
 bool shoald_ratelimit_under_load(struct shoald_ratelimit *rl, double now);
 /*
@@ -59,5 +66,8 @@ bool shoald_ratelimit_under_load(struct shoald_ratelimit *rl, double now);
 bool shoald_ratelimit_allow(struct shoald_ratelimit *rl,
 			    const struct shoal_endpoint *ep, bool known,
 			    double now);
+/* True when a cookie reply may go to a source (known: as above). */
+bool shoald_ratelimit_cookie_allow(struct shoald_ratelimit *rl, bool known,
+				   double now);
 
 #endif

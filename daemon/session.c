@@ -36,6 +36,8 @@
 #define INIT_GLOBAL_RATE 200.0
 /* More INITs a second than this, and the cookies are asked for. */
 #define INIT_LOAD_RATE 100.0
+/* Cookie replies a second, all sources together (ratelimit.h). */
+#define COOKIE_REPLY_RATE 2000.0
 /* How long our cookie secret lives; how long we use a peer's cookie. */
 #define COOKIE_SECRET_LIFETIME 120.0
 #define COOKIE_LIFETIME (COOKIE_SECRET_LIFETIME - 5.0)
@@ -407,7 +409,11 @@ static bool cookie_check(struct shoald *d, const uint8_t *init,
 	}
 	shoal_ctl_cookie(cookie, d->cookie_secret, from);
 	ok = shoal_ctl_init_mac2_ok(init, cookie);
-	if (!ok) {
+	if (!ok && !shoald_ratelimit_cookie_allow(&d->limiter,
+						  endpoint_known(d, from),
+						  now)) {
+		d->ctl_rejected++;
+	} else if (!ok) {
 		send_ctl(d, from, msg,
 			 shoal_ctl_write_cookie_reply(msg, sizeof(msg), init,
 						      cookie, d->cookie_key));
@@ -989,7 +995,7 @@ int shoald_sessions_start(struct shoald *d, const char *stamps_path)
 	int ret;
 
 	shoald_ratelimit_init(&d->limiter, INIT_RATE, INIT_BURST,
-			      INIT_GLOBAL_RATE, INIT_LOAD_RATE);
+			      INIT_GLOBAL_RATE, INIT_LOAD_RATE, COOKIE_REPLY_RATE);
 	shoal_ctl_mac1_key(d->mac1_key, d->public_key);
 	shoal_ctl_cookie_key(d->cookie_key, d->public_key);
 	randombytes_buf(d->cookie_secret, sizeof(d->cookie_secret));
