@@ -33,15 +33,21 @@ def write(target, name, data):
 
 # ---- ctlmsg: a selector byte (tests/fuzz/ctlmsg.c), then the packet ----
 
-# The keys the target uses: the receiver's public key and the session's
-# and relay's, as its C string literals spell them (31 bytes and a NUL).
+# The keys the target uses: the receiver's public key, the session's and
+# relay's keys and the cookie it makes MAC2 with, as its C string literals
+# spell them (31 bytes and a NUL; 15 and a NUL).  MAC1's key label is
+# still the "v1" one in protocol version 2 (docs/protocol.md, lib/ctlmsg.c).
 RECEIVER_PUB = bytes.fromhex(
     "8f40c5adb68f25624ae5b214ea767a6ec94d829d3d7b5e1ad1ba6f3e2138285f")
 SESSION_KEY = b"fuzz: the session's control key\0"
 RELAY_KEY = b"fuzz: the relay key of one side\0"
+FUZZ_COOKIE = b"fuzz: a cookie.\0"
 MAC1_KEY = hashlib.blake2b(b"shoal mac1 v1" + RECEIVER_PUB,
                            digest_size=32).digest()
 SEAL = 0x80
+# The target's ops (the selector's low seven bits).
+(OP_CTL, OP_BINDING, OP_BINDING_REPLY, OP_RELAY_BIND, OP_RELAY_BOUND,
+ OP_PAYLOADS, OP_RELAY_CHALLENGE, OP_COOKIE_REPLY, OP_SOURCE_COOKIE) = range(9)
 
 
 def mac(body, key):
@@ -50,47 +56,83 @@ def mac(body, key):
 
 
 def hdr(t):
-    return bytes([t, 1, 0, 0])
+    return bytes([t, 2, 0, 0])
 
 
 def pattern(n, seed):
     return bytes((seed + 7 * i) & 0xff for i in range(n))
 
 
-init = mac(hdr(1) + struct.pack(">I", 0x100) + pattern(112, 1), MAC1_KEY)
+def ctl(name, op, data):
+    write("ctlmsg", name, bytes([op]) + data)
+
+
+# INIT with MAC1 and no MAC2: the target's sent_init, whose answers its
+# COOKIE_REPLYs are.
+init = mac(hdr(1) + struct.pack(">I", 0x100) + pattern(112, 1),
+           MAC1_KEY) + bytes(16)
+init_mac2 = mac(init[:136], FUZZ_COOKIE)
 response = mac(hdr(2) + struct.pack(">II", 0x2a7, 0x100) + pattern(52, 2),
                MAC1_KEY)
 confirm = mac(hdr(3) + struct.pack(">II", 0x100, 0x2a7), SESSION_KEY)
 ping = mac(hdr(4) + struct.pack(">IQ", 0x2a7, 1), SESSION_KEY)
 pong = mac(hdr(5) + struct.pack(">IQ", 0x100, 1), SESSION_KEY)
-assert (len(init), len(response), len(confirm), len(ping)) == (136, 80, 28, 32)
-write("ctlmsg", "init", bytes([0]) + init)
-write("ctlmsg", "init-sealed", bytes([SEAL]) + init[:-16] + bytes(16))
-write("ctlmsg", "response", bytes([0]) + response)
-write("ctlmsg", "confirm", bytes([0]) + confirm)
-write("ctlmsg", "ping", bytes([0]) + ping)
-write("ctlmsg", "pong-sealed", bytes([SEAL]) + pong[:-16] + bytes(16))
+# A COOKIE_REPLY to that INIT: header, its SPI, a nonce, then the cookie
+# in the clear and room for the tag, which the target seals (SEAL): no
+# XChaCha20-Poly1305 in Python's standard library.
+cookie_reply = hdr(6) + struct.pack(">I", 0x100) + pattern(24, 8) + \
+    pattern(16, 9) + bytes(16)
+assert (len(init), len(response), len(confirm), len(ping),
+        len(cookie_reply)) == (152, 80, 28, 32, 64)
+ctl("init", OP_CTL, init)
+ctl("init-mac2", OP_CTL, init_mac2)
+ctl("init-sealed", SEAL | OP_CTL, init[:120] + bytes(32))
+ctl("response", OP_CTL, response)
+ctl("confirm", OP_CTL, confirm)
+ctl("ping", OP_CTL, ping)
+ctl("pong-sealed", SEAL | OP_CTL, pong[:-16] + bytes(16))
+ctl("cookie-reply-sealed", SEAL | OP_CTL, cookie_reply)
+# OP_COOKIE_REPLY: the INIT that was sent, then what came back.
+ctl("cookie-reply-to-init-sealed", SEAL | OP_COOKIE_REPLY,
+    init_mac2 + cookie_reply)
+
+# BINDINGs: anonymous (zeros from the token on), and a login's, whose
+# token key (X25519) the target puts in (SEAL).
 txid = pattern(12, 3)
 token = pattern(16, 4)
-write("ctlmsg", "binding", bytes([1]) + hdr(16) + bytes([0, 0, 0, 0]) +
-      txid + token)
-write("ctlmsg", "binding-other-port", bytes([1]) + hdr(16) +
-      bytes([1, 0, 0, 0]) + txid + bytes(16))
-write("ctlmsg", "binding-reply-v4", bytes([2]) + hdr(17) + bytes([4, 0x80]) +
-      struct.pack(">H", 40000) + bytes([198, 51, 100, 7]) + bytes(12) + txid)
-write("ctlmsg", "binding-reply-v6", bytes([2]) + hdr(17) + bytes([6, 0x40]) +
-      struct.pack(">H", 51820) +
-      bytes.fromhex("20010db8000000000000000000000001") + txid)
-write("ctlmsg", "binding-reply-v4mapped", bytes([2]) + hdr(17) +
-      bytes([6, 0]) + struct.pack(">H", 51820) +
-      bytes.fromhex("00000000000000000000ffffc0000201") + txid)
-write("ctlmsg", "relay-bind", bytes([3]) +
-      mac(hdr(18) + struct.pack(">IQ", 7, 1733300000000000000), RELAY_KEY))
-write("ctlmsg", "relay-bound", bytes([4]) +
-      mac(hdr(19) + struct.pack(">IQ", 7, 1733300000000000000), RELAY_KEY))
+ctl("binding", OP_BINDING, hdr(16) + bytes([0, 0, 0, 0]) + txid + bytes(40))
+ctl("binding-other-port", OP_BINDING, hdr(16) + bytes([1, 0, 0, 0]) + txid +
+    bytes(40))
+ctl("binding-token-sealed", SEAL | OP_BINDING, hdr(16) +
+    bytes([2, 0, 0, 0]) + txid + token +
+    struct.pack(">Q", 1733300000000000000) + bytes(16))
+ctl("binding-reply-v4", OP_BINDING_REPLY, hdr(17) + bytes([4, 0x80]) +
+    struct.pack(">H", 40000) + bytes([198, 51, 100, 7]) + bytes(12) + txid)
+ctl("binding-reply-v6", OP_BINDING_REPLY, hdr(17) + bytes([6, 0x40]) +
+    struct.pack(">H", 51820) +
+    bytes.fromhex("20010db8000000000000000000000001") + txid)
+ctl("binding-reply-v4mapped", OP_BINDING_REPLY, hdr(17) + bytes([6, 0]) +
+    struct.pack(">H", 51820) +
+    bytes.fromhex("00000000000000000000ffffc0000201") + txid)
+
+# Relay messages: relay id, counter, the cookie of BIND and CHALLENGE.
+relay_cookie = pattern(16, 10)
+relay = struct.pack(">IQ", 7, 1733300000000000000)
+ctl("relay-bind", OP_RELAY_BIND, mac(hdr(18) + relay + bytes(16), RELAY_KEY))
+ctl("relay-bind-cookie", OP_RELAY_BIND,
+    mac(hdr(18) + relay + relay_cookie, RELAY_KEY))
+ctl("relay-challenge", OP_RELAY_CHALLENGE,
+    mac(hdr(20) + relay + relay_cookie, RELAY_KEY))
+ctl("relay-bound", OP_RELAY_BOUND, mac(hdr(19) + relay, RELAY_KEY))
 # An INIT payload: the SPI and a TAI64N timestamp.
-write("ctlmsg", "payloads", bytes([5]) + struct.pack(">I", 0x100) +
-      struct.pack(">QI", 0x400000000000000a + 1733300000, 123456789))
+ctl("payloads", OP_PAYLOADS, struct.pack(">I", 0x100) +
+    struct.pack(">QI", 0x400000000000000a + 1733300000, 123456789))
+# Sources of INITs: family, 16 bytes of address, port.
+ctl("source-cookie-v4", OP_SOURCE_COOKIE, bytes([4, 192, 0, 2, 7]) +
+    bytes(12) + struct.pack(">H", 40000))
+ctl("source-cookie-v6", OP_SOURCE_COOKIE, bytes([6]) +
+    bytes.fromhex("20010db8000000000000000000000007") +
+    struct.pack(">H", 51820))
 
 # ---- medmsg: a selector byte (tests/fuzz/medmsg.c), then the input ----
 
