@@ -357,7 +357,10 @@ int shoal_ctl_write_binding(uint8_t *out, size_t size,
 			    const struct shoal_ctl_binding *b,
 			    const uint8_t *key)
 {
-	if (size < SHOAL_CTL_BINDING_LEN)
+	/* Nothing the parser would refuse: the mediator drops it unanswered. */
+	if (size < SHOAL_CTL_BINDING_LEN ||
+	    (b->flags & ~(SHOAL_CTL_BIND_OTHER_PORT | SHOAL_CTL_BIND_OTHER_ADDR)) ||
+	    (key && sodium_is_zero(b->token, SHOAL_CTL_TOKEN_LEN)))
 		return -1;
 	header(out, SHOAL_CTL_BINDING);
 	out[4] = b->flags;
@@ -380,14 +383,14 @@ int shoal_ctl_parse_binding(struct shoal_ctl_binding *b, const uint8_t *buf,
 	    (buf[4] & ~(SHOAL_CTL_BIND_OTHER_PORT | SHOAL_CTL_BIND_OTHER_ADDR)) ||
 	    buf[5] || buf[6] || buf[7])
 		return -1;
+	/* Anonymous is all zero after the transaction id. */
+	if (sodium_is_zero(buf + 20, SHOAL_CTL_TOKEN_LEN) &&
+	    !sodium_is_zero(buf + 36, SHOAL_CTL_BINDING_LEN - 36))
+		return -1;
 	b->flags = buf[4];
 	memcpy(b->txid, buf + 8, SHOAL_CTL_TXID_LEN);
 	memcpy(b->token, buf + 20, SHOAL_CTL_TOKEN_LEN);
 	b->counter = shoal_get_be64(buf + 36);
-	/* Anonymous is all zero after the transaction id. */
-	if (sodium_is_zero(b->token, SHOAL_CTL_TOKEN_LEN) &&
-	    !sodium_is_zero(buf + 36, SHOAL_CTL_BINDING_LEN - 36))
-		return -1;
 	return 0;
 }
 

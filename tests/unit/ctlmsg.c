@@ -440,6 +440,12 @@ TEST(binding_round_trip)
 	EXPECT_EQ(0u, got.counter);
 	EXPECT_EQ(-1, shoal_ctl_write_binding(buf, SHOAL_CTL_BINDING_LEN - 1,
 					      &b, key));
+	/* Nor does it write what the parser refuses. */
+	b.flags = 0x04;
+	EXPECT_EQ(-1, shoal_ctl_write_binding(buf, sizeof(buf), &b, NULL));
+	b.flags = 0;
+	memset(b.token, 0, sizeof(b.token));
+	EXPECT_EQ(-1, shoal_ctl_write_binding(buf, sizeof(buf), &b, key));
 }
 
 TEST(binding_rejects)
