@@ -113,13 +113,15 @@ static void status_json(FILE *f, struct shoald *d)
 		"\"handshakes_initiated_ok\": %llu, "
 		"\"cookie_replies_sent\": %llu, "
 		"\"cookie_replies_taken\": %llu, "
+		"\"datapath_control_drops\": %llu, "
 		"\"mediator\": ", mac, d->dp->listen_port,
 		(unsigned long long)d->ctl_rejected,
 		(unsigned long long)d->handshakes_done,
 		(unsigned long long)d->initiated,
 		(unsigned long long)d->initiated_ok,
 		(unsigned long long)d->cookies_sent,
-		(unsigned long long)d->cookies_taken);
+		(unsigned long long)d->cookies_taken,
+		(unsigned long long)d->dp_control_drops);
 	mclient_status_json(d, f);
 	fprintf(f, ", \"peers\": [");
 	for (i = 0; i < d->n_peers; i++) {

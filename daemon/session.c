@@ -857,6 +857,7 @@ void shoald_poll(struct shoald *d)
 
 	if (d->dp->ops->get(d->dp, &info) < 0)
 		return;
+	d->dp_control_drops = info.stats[SHOAL_A_DSTAT_CONTROL_DROPS];
 	for (i = 0; i < info.n_peers; i++) {
 		const struct shoal_peer_info *pi = &info.peers[i];
 

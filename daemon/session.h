@@ -144,6 +144,7 @@ struct shoald {
 	bool adopt_peers;
 	/* Counters for the status and the tests. */
 	uint64_t ctl_rejected, handshakes_done;
+	uint64_t dp_control_drops;	/* the datapath's, at the last poll */
 	/* Handshakes this side started afresh, and those answered. */
 	uint64_t initiated, initiated_ok;
 	uint64_t cookies_sent, cookies_taken;

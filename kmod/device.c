@@ -132,6 +132,13 @@ static void shoal_setup(struct net_device *dev)
 	 */
 	ratelimit_state_init(&sd->control_rs, HZ, 20000);
 	ratelimit_set_flags(&sd->control_rs, RATELIMIT_MSG_ON_RELEASE);
+	/* Of those, the ones from an address and port no peer is at (first
+	 * contacts, the mediator, forgeries from spoofed sources): 1000, so
+	 * that however slow shoald is to read them (a small VM), a flood of
+	 * them cannot crowd the peers' own handshakes out of its socket.
+	 */
+	ratelimit_state_init(&sd->stranger_rs, HZ, 1000);
+	ratelimit_set_flags(&sd->stranger_rs, RATELIMIT_MSG_ON_RELEASE);
 	ratelimit_state_init(&sd->spi_rs, HZ, 100);
 	ratelimit_set_flags(&sd->spi_rs, RATELIMIT_MSG_ON_RELEASE);
 }

@@ -56,6 +56,7 @@ struct shoal_device {
 	struct gro_cells gro_cells;	/* receive goes through GRO */
 	atomic64_t dstats[SHOAL_DSTAT_COUNT];
 	struct ratelimit_state control_rs;	/* control events */
+	struct ratelimit_state stranger_rs;	/* ... from where no peer is */
 	struct ratelimit_state spi_rs;		/* unknown SPI events */
 };
 

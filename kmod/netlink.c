@@ -802,6 +802,13 @@ int shoal_genl_event_control(struct shoal_device *sd,
 	struct sk_buff *skb;
 	void *hdr;
 
+	/*
+	 * The strangers' budget first: the walk over the peers is paid only
+	 * once it has run out, that is, under a flood.
+	 */
+	if (!__ratelimit(&sd->stranger_rs) &&
+	    !shoal_peer_endpoint_known(sd, src))
+		return -EBUSY;
 	if (!__ratelimit(&sd->control_rs))
 		return -EBUSY;
 	skb = event_new(sd, SHOAL_CMD_EVENT_CONTROL, len, &hdr);

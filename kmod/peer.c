@@ -165,6 +165,24 @@ static bool endpoint_equal(const union shoal_endpoint *a,
 	return true;
 }
 
+bool shoal_peer_endpoint_known(struct shoal_device *sd,
+			       const union shoal_endpoint *ep)
+{
+	struct shoal_peer *peer;
+	bool known = false;
+
+	rcu_read_lock_bh();
+	list_for_each_entry_rcu(peer, &sd->peer_list, list) {
+		spin_lock_bh(&peer->endpoint_lock);
+		known = endpoint_equal(&peer->endpoint, ep);
+		spin_unlock_bh(&peer->endpoint_lock);
+		if (known)
+			break;
+	}
+	rcu_read_unlock_bh();
+	return known;
+}
+
 bool shoal_peer_set_endpoint(struct shoal_peer *peer,
 			     const union shoal_endpoint *ep)
 {

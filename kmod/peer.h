@@ -81,5 +81,8 @@ void shoal_peer_get_endpoint(struct shoal_peer *peer,
 /* Sets the endpoint; true if it changed. */
 bool shoal_peer_set_endpoint(struct shoal_peer *peer,
 			     const union shoal_endpoint *ep);
+/* True when some peer of sd is at ep.  Walks every peer: see its caller. */
+bool shoal_peer_endpoint_known(struct shoal_device *sd,
+			       const union shoal_endpoint *ep);
 
 #endif /* _SHOAL_PEER_H */
