@@ -88,17 +88,21 @@ source_bucket(struct shoald_ratelimit *rl, const struct shoal_endpoint *ep,
 }
 
 bool shoald_ratelimit_allow(struct shoald_ratelimit *rl,
-			    const struct shoal_endpoint *ep, bool known,
-			    double now)
+			    const struct shoal_endpoint *ep, bool proven,
+			    bool known, double now)
 {
-	struct shoald_ratelimit_slot *s = source_bucket(rl, ep, now);
+	struct shoald_ratelimit_slot *s = NULL;
 
-	if (s->tokens < 1)
-		return false;
+	if (proven) {
+		s = source_bucket(rl, ep, now);
+		if (s->tokens < 1)
+			return false;
+	}
 	if (!(known && bucket_take(&rl->known, now)) &&
 	    !bucket_take(&rl->other, now))
 		return false;
-	s->tokens -= 1;
+	if (s)
+		s->tokens -= 1;
 	return true;
 }
 

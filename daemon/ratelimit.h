@@ -16,6 +16,10 @@
  *   to choose; an IPv6 /64 counts as one address): rate a second, bursts
  *   of burst.  A fixed table of slots under a secret hash key: a flood
  *   from many addresses evicts older buckets but never grows memory.
+ *   Only for INITs whose MAC2 proved the source (under load): a bucket
+ *   anyone could drain by spoofing a peer's address would be a way to
+ *   keep that peer out.  Below the load threshold the arrivals bound
+ *   what unproven INITs cost.
  * - All sources together: global_rate a second, in two halves, one kept
  *   for INITs from the addresses the peers are known at (endpoints,
  *   candidates), which may also draw on the other half.  Sources that
@@ -64,8 +68,8 @@ bool shoald_ratelimit_under_load(struct shoald_ratelimit *rl, double now);
  * known: ep is where a peer is known to be.
  */
 bool shoald_ratelimit_allow(struct shoald_ratelimit *rl,
-			    const struct shoal_endpoint *ep, bool known,
-			    double now);
+			    const struct shoal_endpoint *ep, bool proven,
+			    bool known, double now);
 /* True when a cookie reply may go to a source (known: as above). */
 bool shoald_ratelimit_cookie_allow(struct shoald_ratelimit *rl, bool known,
 				   double now);

@@ -41,6 +41,8 @@
 /* How long our cookie secret lives; how long we use a peer's cookie. */
 #define COOKIE_SECRET_LIFETIME 120.0
 #define COOKIE_LIFETIME (COOKIE_SECRET_LIFETIME - 5.0)
+/* PONGs a peer gets a second: its pings come every few seconds. */
+#define PONGS_PER_SECOND 10
 /* The INIT goes again at once for a cookie, but not more often. */
 #define COOKIE_RESEND_GAP 0.25
 
@@ -263,8 +265,14 @@ static double backoff(const struct shoald_peer *p)
  * counts (the timestamp makes the copies replays), and where it came
  * from becomes the endpoint: that is the hole punched.
  */
-static void send_init(struct shoald *d, struct shoald_peer *p,
-		      const uint8_t *msg, int len, enum shoald_targets targets)
+/*
+ * Calls fn for each distinct endpoint an INIT to targets goes to; stops
+ * at, and returns, the first for which fn returns true.
+ */
+static const struct shoal_endpoint *
+for_each_target(struct shoald_peer *p, enum shoald_targets targets,
+		bool (*fn)(const struct shoal_endpoint *to, const void *ctx),
+		const void *ctx)
 {
 	const struct shoal_endpoint *sent[SHOALD_MAX_CANDIDATES + 2];
 	const struct shoal_endpoint *to;
@@ -289,8 +297,37 @@ static void send_init(struct shoald *d, struct shoald_peer *p,
 		if (j < n)
 			continue;
 		sent[n++] = to;
-		send_ctl(d, to, msg, len);
+		if (fn(to, ctx))
+			return to;
 	}
+	return NULL;
+}
+
+struct init_send {
+	struct shoald *d;
+	const uint8_t *msg;
+	int len;
+};
+
+static bool send_one_init(const struct shoal_endpoint *to, const void *ctx)
+{
+	const struct init_send *s = ctx;
+
+	send_ctl(s->d, to, s->msg, s->len);
+	return false;
+}
+
+static void send_init(struct shoald *d, struct shoald_peer *p,
+		      const uint8_t *msg, int len, enum shoald_targets targets)
+{
+	struct init_send s = { .d = d, .msg = msg, .len = len };
+
+	for_each_target(p, targets, send_one_init, &s);
+}
+
+static bool is_from(const struct shoal_endpoint *to, const void *ctx)
+{
+	return shoal_endpoint_equal(to, ctx);
 }
 
 static void initiate(struct shoald *d, struct shoald_peer *p, double now)
@@ -396,11 +433,13 @@ static bool endpoint_known(const struct shoald *d,
  * and nothing else.  True when the INIT may go on.
  */
 static bool cookie_check(struct shoald *d, const uint8_t *init,
-			 const struct shoal_endpoint *from, double now)
+			 const struct shoal_endpoint *from, double now,
+			 bool *proven)
 {
 	uint8_t cookie[SHOAL_CTL_COOKIE_LEN], msg[SHOAL_CTL_COOKIE_REPLY_LEN];
 	bool ok;
 
+	*proven = false;
 	if (!shoald_ratelimit_under_load(&d->limiter, now))
 		return true;
 	if (now - d->cookie_secret_born >= COOKIE_SECRET_LIFETIME) {
@@ -420,6 +459,7 @@ static bool cookie_check(struct shoald *d, const uint8_t *init,
 		d->cookies_sent++;
 	}
 	sodium_memzero(cookie, sizeof(cookie));
+	*proven = ok;
 	return ok;
 }
 
@@ -437,11 +477,12 @@ static void on_init(struct shoald *d, const struct shoal_ctl *m,
 	struct shoald_peer *p;
 	const uint8_t *last;
 	uint32_t my_spi;
+	bool proven;
 	size_t len;
 
-	if (!cookie_check(d, buf, from, now))
+	if (!cookie_check(d, buf, from, now, &proven))
 		return;
-	if (!shoald_ratelimit_allow(&d->limiter, from,
+	if (!shoald_ratelimit_allow(&d->limiter, from, proven,
 				    endpoint_known(d, from), now)) {
 		d->ctl_rejected++;
 		return;
@@ -649,6 +690,19 @@ static void on_ping(struct shoald *d, const struct shoal_ctl *m,
 	}
 	/* A PING on a session proves the peer holds its keys. */
 	confirmed(d, p, s, from, now);
+	/*
+	 * A recorded PING verifies as well as a fresh one: replayed from
+	 * anywhere, it must not make us a reflector at its rate.
+	 */
+	if (now - p->pong_window >= 1.0) {
+		p->pong_window = now;
+		p->pongs = 0;
+	}
+	if (p->pongs >= PONGS_PER_SECOND) {
+		d->ctl_rejected++;
+		return;
+	}
+	p->pongs++;
 	send_ctl(d, from, msg,
 		 shoal_ctl_write_ping(msg, sizeof(msg), SHOAL_CTL_PONG,
 				      s->peer_spi, m->ping_id, s->ctl_key));
@@ -671,8 +725,14 @@ static void on_cookie_reply(struct shoald *d, const struct shoal_ctl *m,
 		if (d->peers[i].hs_active &&
 		    d->peers[i].hs_spi == m->receiver_spi)
 			p = &d->peers[i];
-	if (!p || shoal_ctl_open_cookie_reply(cookie, buf, len, p->init_msg,
-					      p->cookie_key) < 0) {
+	/*
+	 * Only from where the INIT went: anyone who saw the INIT can seal a
+	 * cookie for it (the key is public), and from elsewhere it would
+	 * aim our INIT at a third party.
+	 */
+	if (!p || !for_each_target(p, p->hs_targets, is_from, from) ||
+	    shoal_ctl_open_cookie_reply(cookie, buf, len, p->init_msg,
+					p->cookie_key) < 0) {
 		d->ctl_rejected++;
 		return;
 	}

@@ -105,6 +105,8 @@ struct shoald_peer {
 	double cookie_time;			/* 0: none */
 	double cookie_resent;			/* the INIT sent again for it */
 	enum shoald_targets hs_targets;
+	double pong_window;		/* PONGs sent since then: pongs */
+	unsigned int pongs;
 	double next_direct_try;			/* while on the relay */
 	double relay_asked;			/* RELAY sent; 0: not */
 	bool has_relay, relay_bound;

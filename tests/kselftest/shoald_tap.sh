@@ -25,7 +25,7 @@ if [ "$(id -u)" != 0 ] || [ ! -c /dev/net/tun ]; then
 	ktap_skip "needs root and /dev/net/tun"
 	ktap_finish
 fi
-ktap_plan 27
+ktap_plan 30
 PY=/usr/bin/python3
 
 sd_topology || { echo "Bail out! cannot build the namespaces"; exit 1; }
@@ -59,10 +59,10 @@ ktap_check "status (text) names the peer" sh -c \
 	"'$BIN/shoal' status --socket '$tmp/s1.sock' | grep -q 'status: online, path direct'"
 ktap_check "the underlay carries ESP, not the plaintext" sd_check_encrypted
 
-# 10-11: rekey every second under 200 pings a second, for 20 s.
+# 12-13: rekey every second under 200 pings a second, for 20 s.
 sd_rekey_checks tap
 
-# 12-14: 10,000 forged INITs a second for 10 s at daemon 1, from .3.
+# 14-16: 10,000 forged INITs a second for 10 s at daemon 1, from .3.
 sd_stop 1; sd_stop 2
 sd_config 1
 sd_config 2
@@ -98,12 +98,48 @@ echo "# forged packets shoald 1 turned away, answered with a cookie, dropped in 
 rejected=$(echo "$rejected" | awk '{print $1 + $2 + $3}')
 ktap_check "the flood reached shoald and was turned away" test "$rejected" -ge 50000
 
-# 15-16: 100 genuine handshakes under 5,000 spoofed INITs a second.
+# 17-18: 100 genuine handshakes under 5,000 spoofed INITs a second.
 sd_cookie_checks tap
-# 17-18: a captured INIT replayed after kill -9 and a restart.
+# 19-20: a captured INIT replayed after kill -9 and a restart.
 sd_replay_checks tap
 
-# 19-22: the control socket's permissions; a peer that dies is torn down
+# 21-22: a COOKIE_REPLY anyone who saw the INIT can seal (the responder's
+# public key is all it takes) is taken only from where the INIT went.
+sd_stop 1; sd_stop 2
+sd_config 1
+ip netns exec "$sd_ns2" $PY "$TOP/tests/kselftest/forge_replies.py" cookie \
+	--listen 192.168.77.2:51822 --pub "$(cat "$tmp/pub2")" \
+	--elsewhere 192.168.77.3 >"$tmp/cookie-forged" 2>&1 &
+forger=$!
+sleep 0.5
+sd_start 1 tap
+wait $forger
+read -r _ elsewhere _ here <"$tmp/cookie-forged"
+echo "# $(cat "$tmp/cookie-forged"): INITs drawn to a third address, and with MAC2 to the peer's"
+ktap_check "a COOKIE_REPLY from elsewhere draws no INIT there" \
+	test "${elsewhere:-1}" = 0
+ktap_check "the same from where the INIT went gets the INIT again with MAC2" \
+	test "${here:-0}" -ge 1
+
+# 23: a recorded PING replayed 100 times gets at most 10 PONGs a second.
+sd_stop 1
+sd_config 1 "KeepaliveSeconds = 1"
+sd_config 2 "KeepaliveSeconds = 1"
+ip netns exec "$sd_ns2" tcpdump -i veth2 -U -w "$tmp/pings.pcap" \
+	src 192.168.77.1 and udp dst port 51822 2>/dev/null &
+dump=$!
+sleep 1
+sd_start 1 tap && sd_start 2 tap && sd_wait_both
+sleep 3
+kill $dump; wait $dump 2>/dev/null
+out=$(ip netns exec "$sd_ns2" $PY "$TOP/tests/kselftest/forge_replies.py" ping \
+	--pcap "$tmp/pings.pcap" --to 192.168.77.2:51822 --from 192.168.77.3)
+echo "# $out"
+set -- $out
+ktap_check "a replayed PING is answered at most 10 times a second" \
+	test "${2:-0}" = 100 -a "${4:-100}" -le 10
+
+# 24-27: the control socket's permissions; a peer that dies is torn down
 # after 3 keepalives + 5 s and comes back by itself when it returns.
 ktap_check "control socket is mode 0660" \
 	test "$(stat -c %a "$tmp/s1.sock")" = 660

@@ -76,12 +76,31 @@ TEST(per_source_bucket_ignores_the_port)
 	/* A new source starts with one token, then earns 20 a second. */
 	for (i = 0; i < 50; i++) {
 		ep = v4(0xc0000201, (uint16_t)(1000 + i));
-		got += shoald_ratelimit_allow(rl, &ep, false, 1.0);
+		got += shoald_ratelimit_allow(rl, &ep, true, false, 1.0);
 	}
 	EXPECT_EQ(1, got);
 	ep = v4(0xc0000201, 7);
-	EXPECT_TRUE(shoald_ratelimit_allow(rl, &ep, false, 1.05));
-	EXPECT_FALSE(shoald_ratelimit_allow(rl, &ep, false, 1.05));
+	EXPECT_TRUE(shoald_ratelimit_allow(rl, &ep, true, false, 1.05));
+	EXPECT_FALSE(shoald_ratelimit_allow(rl, &ep, true, false, 1.05));
+}
+
+TEST(spoofed_inits_do_not_drain_a_peers_bucket)
+{
+	struct shoald_ratelimit *rl = limiter();
+	struct shoal_endpoint peer = v4(0xc0000202, 51820);
+	struct shoal_endpoint spoof = v4(0xc0000202, 4000);
+	int i, refused = 0;
+
+	/*
+	 * 90 a second with the peer's address, below the load threshold:
+	 * unproven, they cost the global budget only...
+	 */
+	for (i = 0; i < 90; i++)
+		refused += !shoald_ratelimit_allow(rl, &spoof, false, true,
+						   1.0 + i / 100.0);
+	EXPECT_EQ(0, refused);
+	/* ... and the peer's own bucket is untouched when it proves itself. */
+	EXPECT_TRUE(shoald_ratelimit_allow(rl, &peer, true, true, 1.895));
 }
 
 TEST(known_endpoints_keep_half_the_global_budget)
@@ -93,12 +112,12 @@ TEST(known_endpoints_keep_half_the_global_budget)
 	/* 500 sources at one INIT each: only the other half is spent. */
 	for (i = 0; i < 500; i++) {
 		ep = v4(0x0a630000 + (uint32_t)i, 1);
-		other += shoald_ratelimit_allow(rl, &ep, false, 1.0);
+		other += shoald_ratelimit_allow(rl, &ep, true, false, 1.0);
 	}
 	EXPECT_EQ(100, other);
 	for (i = 0; i < 500; i++) {
 		ep = v4(0xc6336400 + (uint32_t)i, 1);
-		known += shoald_ratelimit_allow(rl, &ep, true, 1.0);
+		known += shoald_ratelimit_allow(rl, &ep, true, true, 1.0);
 	}
 	EXPECT_EQ(100, known);
 }
