@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -231,57 +233,22 @@ static void write_all(int fd, const char *buf, size_t len)
 	}
 }
 
-static bool peer_is_root(int fd)
+/* Answers a whole request; the fd is mclient's or closed after. */
+static void answer_request(struct shoald *d, int fd, char *req, bool root)
 {
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-
-	/* Unknown credentials are no one's: refused. */
-	return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
-	       len == sizeof(cred) && cred.uid == 0;
-}
-
-void shoald_control_serve(int listen_fd, struct shoald *d)
-{
-	struct timeval tv = { .tv_sec = 0, .tv_usec = 200000 };
-	struct timespec start, t;
-	char req[4200], *reply = NULL;
-	size_t got = 0, reply_len = 0;
+	char *reply = NULL;
+	size_t reply_len = 0;
 	FILE *f;
-	ssize_t n;
-	int fd;
 
-	fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd < 0)
-		return;
-	/* A client that never finishes its line cannot hold the loop long. */
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	tv.tv_sec = 1;
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	/* One deadline for the whole request, not per read(). */
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	while (got < sizeof(req) - 1) {
-		n = read(fd, req + got, sizeof(req) - 1 - got);
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-		if (memchr(req, '\n', got))
-			break;
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		if ((t.tv_sec - start.tv_sec) * 1000 +
-		    (t.tv_nsec - start.tv_nsec) / 1000000 > 200)
-			break;
-	}
-	req[got] = '\0';
 	req[strcspn(req, "\r\n")] = '\0';
-	if (root_only(req) && !peer_is_root(fd)) {
-		sodium_memzero(req, sizeof(req));
+	if (root_only(req) && !root) {
+		sodium_memzero(req, strlen(req));
 		write_all(fd, NOT_ROOT_ANSWER, strlen(NOT_ROOT_ANSWER));
 		goto close_fd;
 	}
 	/* The mediator's requests are answered when the mediator answers. */
 	if (strncmp(req, "status", 6) && mclient_request(d, fd, req)) {
-		sodium_memzero(req, sizeof(req));
+		sodium_memzero(req, strlen(req));
 		return;
 	}
 
@@ -302,4 +269,132 @@ void shoald_control_serve(int listen_fd, struct shoald *d)
 	free(reply);
 close_fd:
 	close(fd);
+}
+
+/* How long a client has to send its line. */
+#define CONTROL_DEADLINE 1.0
+
+void shoald_control_init(struct shoald_control *c, int listen_fd, int epfd)
+{
+	unsigned int i;
+
+	c->listen_fd = listen_fd;
+	c->epfd = epfd;
+	for (i = 0; i < SHOALD_CONTROL_CLIENTS; i++)
+		c->clients[i].fd = -1;
+}
+
+static void client_drop(struct shoald_control *c,
+			struct shoald_control_client *cl, bool close_it)
+{
+	epoll_ctl(c->epfd, EPOLL_CTL_DEL, cl->fd, NULL);
+	if (close_it)
+		close(cl->fd);
+	sodium_memzero(cl->req, cl->got);
+	cl->fd = -1;
+	cl->got = 0;
+}
+
+static void accept_one(struct shoald_control *c, int fd, double now)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+	struct shoald_control_client *free_slot = NULL;
+	struct timeval tv = { .tv_sec = 1 };
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	unsigned int i, same_uid = 0;
+
+	/* Unknown credentials are no one's: no slot, and never root. */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
+	    len != sizeof(cred))
+		goto refuse;
+	for (i = 0; i < SHOALD_CONTROL_CLIENTS; i++) {
+		if (c->clients[i].fd < 0)
+			free_slot = free_slot ? free_slot : &c->clients[i];
+		else if (c->clients[i].uid == cred.uid)
+			same_uid++;
+	}
+	if (!free_slot || same_uid >= SHOALD_CONTROL_PER_UID)
+		goto refuse;
+	/* Answers are written whole; a client that stops reading, 1 s. */
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		goto refuse;
+	free_slot->fd = fd;
+	free_slot->uid = cred.uid;
+	free_slot->deadline = now + CONTROL_DEADLINE;
+	free_slot->got = 0;
+	return;
+refuse:
+	close(fd);
+}
+
+void shoald_control_accept(struct shoald_control *c, double now)
+{
+	int fd, n;
+
+	/* A few a turn: a flood of connections must not hold the loop. */
+	for (n = 0; n < SHOALD_CONTROL_CLIENTS; n++) {
+		fd = accept4(c->listen_fd, NULL, NULL,
+			     SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0)
+			return;
+		accept_one(c, fd, now);
+	}
+}
+
+bool shoald_control_handle(struct shoald_control *c, struct shoald *d,
+			   int fd)
+{
+	struct shoald_control_client *cl = NULL;
+	unsigned int i;
+	bool done;
+	ssize_t n;
+	int flags;
+
+	for (i = 0; i < SHOALD_CONTROL_CLIENTS && !cl; i++)
+		if (c->clients[i].fd == fd)
+			cl = &c->clients[i];
+	if (!cl)
+		return false;
+	n = read(fd, cl->req + cl->got, sizeof(cl->req) - 1 - cl->got);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return true;
+	if (n > 0)
+		cl->got += (size_t)n;
+	cl->req[cl->got] = '\0';
+	/* A line, the end of the stream, or all the room there is. */
+	done = n <= 0 || memchr(cl->req, '\n', cl->got) ||
+	       cl->got == sizeof(cl->req) - 1;
+	if (!done)
+		return true;
+	/* Answered, like before, by blocking writes bounded by SO_SNDTIMEO. */
+	flags = fcntl(fd, F_GETFL);
+	if (flags >= 0)
+		fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+	/* The slot is free before the answer: mclient may keep the fd. */
+	epoll_ctl(c->epfd, EPOLL_CTL_DEL, fd, NULL);
+	cl->fd = -1;
+	answer_request(d, fd, cl->req, cl->uid == 0);
+	sodium_memzero(cl->req, sizeof(cl->req));
+	cl->got = 0;
+	return true;
+}
+
+void shoald_control_tick(struct shoald_control *c, double now)
+{
+	unsigned int i;
+
+	for (i = 0; i < SHOALD_CONTROL_CLIENTS; i++)
+		if (c->clients[i].fd >= 0 && now >= c->clients[i].deadline)
+			client_drop(c, &c->clients[i], true);
+}
+
+void shoald_control_close(struct shoald_control *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < SHOALD_CONTROL_CLIENTS; i++)
+		if (c->clients[i].fd >= 0)
+			client_drop(c, &c->clients[i], true);
 }

@@ -352,6 +352,8 @@ static int load_key(struct shoal_config *c, const char *dir, char *err,
 
 struct loop {
 	int epfd, timer_fd, signal_fd, control_fd;
+	struct shoald_control control;
+	bool control_ready;		/* control is set up: close it */
 };
 
 static int add_fd(int epfd, int fd)
@@ -390,11 +392,15 @@ static int loop_open(struct loop *l, const struct shoald *d, int control_fd)
 	for (i = 0; i < d->dp->n_fds; i++)
 		if (add_fd(l->epfd, d->dp->fds[i]) < 0)
 			return -errno;
+	shoald_control_init(&l->control, l->control_fd, l->epfd);
+	l->control_ready = true;
 	return 0;
 }
 
 static void loop_close(struct loop *l)
 {
+	if (l->control_ready)
+		shoald_control_close(&l->control);
 	if (l->epfd >= 0)
 		close(l->epfd);
 	if (l->timer_fd >= 0)
@@ -429,9 +435,14 @@ static int run(struct loop *l, struct shoald *d)
 				if (read(fd, &ticks, sizeof(ticks)) > 0) {
 					shoald_tick(d, shoald_now());
 					mclient_tick(d, shoald_now());
+					shoald_control_tick(&l->control,
+							    shoald_now());
 				}
 			} else if (fd == l->control_fd) {
-				shoald_control_serve(fd, d);
+				shoald_control_accept(&l->control,
+						      shoald_now());
+			} else if (shoald_control_handle(&l->control, d, fd)) {
+				continue;
 			} else if (mclient_handle(d, fd, evs[i].events)) {
 				continue;
 			} else {

@@ -57,8 +57,9 @@ def seal_cookie_reply(init, pub):
     return bytes([6, 2, 0, 0]) + init[4:8] + nonce + out.raw[:outlen.value]
 
 
-def recv_inits(sock, seconds):
-    """(INIT, source) pairs arriving at sock within seconds."""
+def recv_inits(sock, seconds, first=False):
+    """(INIT, source) pairs arriving at sock within seconds (or the
+    first)."""
     inits, end = [], time.monotonic() + seconds
     while True:
         left = end - time.monotonic()
@@ -72,7 +73,8 @@ def recv_inits(sock, seconds):
         if data[:4] == MARKER and len(data) == 4 + INIT_LEN and \
                 data[4] == 1:
             inits.append((data[4:], src))
-            return inits
+            if first:
+                return inits
 
 
 def cookie(args):
@@ -81,7 +83,7 @@ def cookie(args):
     here.bind(hostport(args.listen))
     other = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     other.bind((args.elsewhere, 0))
-    got = recv_inits(here, 40)
+    got = recv_inits(here, 40, first=True)
     if not got:
         sys.exit("no INIT arrived in 40 s")
     # Its handshake is in progress for 3 s: answer at once.

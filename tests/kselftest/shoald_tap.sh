@@ -25,7 +25,7 @@ if [ "$(id -u)" != 0 ] || [ ! -c /dev/net/tun ]; then
 	ktap_skip "needs root and /dev/net/tun"
 	ktap_finish
 fi
-ktap_plan 30
+ktap_plan 32
 PY=/usr/bin/python3
 
 sd_topology || { echo "Bail out! cannot build the namespaces"; exit 1; }
@@ -139,7 +139,36 @@ set -- $out
 ktap_check "a replayed PING is answered at most 10 times a second" \
 	test "${2:-0}" = 100 -a "${4:-100}" -le 10
 
-# 24-27: the control socket's permissions; a peer that dies is torn down
+# 24-25: clients of the control socket that connect and say nothing,
+# over and over, cost shoald (which reads them as their bytes come) no
+# time: the TAP tunnel's pings stay fast, and status answers after them.
+$PY - "$tmp/s2.sock" <<'IDLE' &
+import socket, sys, time
+end = time.monotonic() + 6
+while time.monotonic() < end:
+    held = []
+    for _ in range(8):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.connect(sys.argv[1])
+        except OSError:
+            pass
+        held.append(s)
+    time.sleep(0.3)
+    for s in held:
+        s.close()
+IDLE
+idlers=$!
+sleep 0.5
+out=$(ip netns exec "$sd_ns1" ping -q -i 0.02 -c 200 -W 1 10.77.0.2 2>&1)
+wait $idlers
+echo "$out" | sed 's/^/# /'
+rtt_max=$(echo "$out" | awk -F/ '/^rtt/ {print int($6)}')
+ktap_check "idle control clients do not stall the tunnel (max RTT < 100 ms)" \
+	test "${rtt_max:-1000}" -lt 100 -a -n "$(echo "$out" | grep ' 0% packet loss')"
+ktap_check "... and status answers once they are gone" sd_status 2
+
+# 26-29: the control socket's permissions; a peer that dies is torn down
 # after 3 keepalives + 5 s and comes back by itself when it returns.
 ktap_check "control socket is mode 0660" \
 	test "$(stat -c %a "$tmp/s1.sock")" = 660
