@@ -349,6 +349,39 @@ static int split_hostport(const char *text, char *host, size_t host_size,
 }
 
 /*
+ * fd, a stream socket connected or connecting to the mediator at
+ * m->server, becomes the connection: the handshake's first message is
+ * queued and the loop watches fd.  0, or -errno with fd left to the
+ * caller.
+ */
+static int attach(struct mclient *m, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT };
+	int ret;
+
+	if (shoal_channel_client(&m->ch, m->d->private_key,
+				 m->server_key) < 0) {
+		/* Set up, even if it failed: the channel wants its wipe. */
+		shoal_channel_wipe(&m->ch);
+		return -EINVAL;
+	}
+	ev.data.fd = fd;
+	if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		ret = -errno;
+		shoal_channel_wipe(&m->ch);
+		return ret;
+	}
+	m->fd = fd;
+	m->events = ev.events;
+	m->connecting = true;
+	m->last_rx = shoald_now();
+	if (m->d->verbose)
+		fprintf(stderr, "shoald: connecting to the mediator %s\n",
+			m->address);
+	return 0;
+}
+
+/*
  * Resolves the address (numeric is instant; a name asks the resolver,
  * which blocks the loop for as long as it takes) and starts connecting.
  */
@@ -356,7 +389,6 @@ static void start_connect(struct mclient *m)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
 	char host[256], port[8];
-	struct epoll_event ev;
 	int fd, ret;
 
 	m->next_connect = shoald_now() + RECONNECT_MAX;
@@ -395,25 +427,8 @@ static void start_connect(struct mclient *m)
 				  (m->failures > 5 ? RECONNECT_MAX / 4 : 2.0);
 		return;
 	}
-	if (shoal_channel_client(&m->ch, m->d->private_key,
-				 m->server_key) < 0) {
+	if (attach(m, fd) < 0)
 		close(fd);
-		return;
-	}
-	ev.events = EPOLLIN | EPOLLOUT;
-	ev.data.fd = fd;
-	if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		shoal_channel_wipe(&m->ch);
-		close(fd);
-		return;
-	}
-	m->fd = fd;
-	m->events = ev.events;
-	m->connecting = true;
-	m->last_rx = shoald_now();
-	if (m->d->verbose)
-		fprintf(stderr, "shoald: connecting to the mediator %s\n",
-			m->address);
 }
 
 static void flush(struct mclient *m)
@@ -1547,6 +1562,19 @@ bool mclient_handle(struct shoald *d, int fd, uint32_t events)
 	if (m->fd >= 0 && (events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
 		on_readable(m);
 	return true;
+}
+
+int mclient_attach(struct shoald *d, int fd,
+		   const struct shoal_endpoint *server)
+{
+	struct mclient *m = mc(d);
+
+	if (!m || !m->configured || !server->len)
+		return -EINVAL;
+	if (m->fd >= 0)
+		return -EBUSY;
+	m->server = *server;
+	return attach(m, fd);
 }
 
 static void sweep_stale(struct mclient *m)
