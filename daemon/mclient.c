@@ -524,6 +524,13 @@ static int32_t result_of(const struct shoal_tlv_msg *msg, char *text,
 	*text = '\0';
 	if (shoal_tlv_find(msg, MED_A_RESULT, &a))
 		shoal_tlv_get_u32(&a, &v);
+	/*
+	 * 0 and 1 are the only successes: a greater code is as good as
+	 * none.  Taken for one, it was acted on (a nickname kept, a logout
+	 * done) while the client was told "error CODE", with JSON after it.
+	 */
+	if ((int32_t)v > 1)
+		v = (uint32_t)E_BAD_REQUEST;
 	if (shoal_tlv_find(msg, MED_A_MESSAGE, &a))
 		shoal_tlv_get_str(&a, text, size);
 	return (int32_t)v;

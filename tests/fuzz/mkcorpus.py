@@ -404,3 +404,10 @@ write("mclient", "udp", bytes([MC_LOGIN]) +
       mc_bytes(mc_ctl(19, struct.pack(">IQ", 7, 1) + bytes(16))))
 write("mclient", "reconnect", bytes([MC_LOGIN]) + mc_peer_up +
       bytes([MC_EOF, MC_RECONNECT]) + mc_tick(16))
+# What this target found, each fixed in shoald since.  A RESULT above 1
+# taken for a success while the answer said "error" (with JSON after it):
+write("mclient", "result-above-1",
+      bytes([MC_LOGIN | mc_pending(MC_NETWORKS)]) +
+      mc_reply(0, [attr(1, struct.pack(">I", 5))] + mc_networks[1:]) +
+      bytes([MC_REQUEST, MC_NICK]) +
+      mc_reply(0, [attr(1, struct.pack(">I", 2))]))
