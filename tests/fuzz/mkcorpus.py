@@ -411,3 +411,8 @@ write("mclient", "result-above-1",
       mc_reply(0, [attr(1, struct.pack(">I", 5))] + mc_networks[1:]) +
       bytes([MC_REQUEST, MC_NICK]) +
       mc_reply(0, [attr(1, struct.pack(">I", 2))]))
+# A known peer's new MAC kept though the datapath refused it (multicast):
+write("mclient", "mac-refused", bytes([MC_LOGIN]) + mc_peer_up +
+      mc_event(64, [attr(0x8003, attr(7, MC_PEER_KEY) + attr(3, b"bob") +
+                         attr(8, bytes([100, 64, 0, 6, 16])) +
+                         attr(10, bytes.fromhex("1305156a3c99")))]))
