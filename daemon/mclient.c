@@ -633,8 +633,8 @@ static void on_login_reply(struct mclient *m, const struct shoal_tlv_msg *msg)
 	struct shoal_tlv_attr a;
 	char text[256];
 	int32_t rc;
-	uint8_t mac[6];
-	bool has_mac = false;
+	uint8_t mac[6], v4[4], v6[16], v4_len = m->v4_len, v6_len = m->v6_len;
+	bool has_mac = false, had_v4 = m->has_v4, had_v6 = m->has_v6;
 	size_t i;
 
 	rc = result_of(msg, text, sizeof(text));
@@ -649,6 +649,8 @@ static void on_login_reply(struct mclient *m, const struct shoal_tlv_msg *msg)
 		m->next_connect = shoald_now() + RECONNECT_MAX;
 		return;
 	}
+	memcpy(v4, m->v4, sizeof(v4));
+	memcpy(v6, m->v6, sizeof(v6));
 	m->has_v4 = m->has_v6 = m->has_token = false;
 	memset(&m->probe, 0, sizeof(m->probe));
 	shoal_tlv_iter_msg(&it, msg);
@@ -697,6 +699,18 @@ static void on_login_reply(struct mclient *m, const struct shoal_tlv_msg *msg)
 	if (has_mac && memcmp(mac, d->dp->mac, 6) &&
 	    shoal_link_set_mac(d->dp->ifindex, mac) == 0)
 		memcpy(d->dp->mac, mac, 6);
+	/*
+	 * An address of an earlier login that this one does not give again
+	 * is not ours any more: left on the device it would stay there for
+	 * good (a logout takes off only the last login's), one more each
+	 * time the mediator assigns another.
+	 */
+	if (had_v4 && (!m->has_v4 || m->v4_len != v4_len ||
+		       memcmp(m->v4, v4, sizeof(v4))))
+		shoal_link_del_addr(d->dp->ifindex, AF_INET, v4, v4_len);
+	if (had_v6 && (!m->has_v6 || m->v6_len != v6_len ||
+		       memcmp(m->v6, v6, sizeof(v6))))
+		shoal_link_del_addr(d->dp->ifindex, AF_INET6, v6, v6_len);
 	apply_addresses(m);
 	m->logged_in = true;
 	m->failures = 0;

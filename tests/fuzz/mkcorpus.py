@@ -416,3 +416,10 @@ write("mclient", "mac-refused", bytes([MC_LOGIN]) + mc_peer_up +
       mc_event(64, [attr(0x8003, attr(7, MC_PEER_KEY) + attr(3, b"bob") +
                          attr(8, bytes([100, 64, 0, 6, 16])) +
                          attr(10, bytes.fromhex("1305156a3c99")))]))
+# An earlier login's addresses left on the device:
+mc_relogin = [MC_OK, attr(3, b"alice"), attr(8, bytes([100, 64, 0, 9, 16])),
+              attr(9, bytes.fromhex("fd000000000000000000000000000009") +
+                   bytes([64]))]
+write("mclient", "relogin", bytes([0]) + mc_reply(0, mc_login_reply) +
+      mc_reply(0, mc_relogin) + bytes([MC_EOF, MC_RECONNECT]) +
+      mc_reply(0, mc_login_reply))
