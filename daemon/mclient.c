@@ -835,7 +835,7 @@ static void on_peer_up(struct mclient *m, const struct shoal_tlv_msg *msg)
 	struct shoald_peer *p;
 	unsigned int n = 0;
 	uint8_t mac[6];
-	bool has_mac = false;
+	bool has_mac = false, configured;
 	double now = shoald_now();
 	int ll_known = -1;
 
@@ -890,10 +890,17 @@ static void on_peer_up(struct mclient *m, const struct shoal_tlv_msg *msg)
 	}
 	if (!has_mac)
 		shoal_mac_from_key(mac, key, 0);
+	p = shoald_peer_find(m->d, key);
+	configured = p && !p->from_mediator;
 	p = shoald_peer_add(m->d, key, mac);
 	if (!p)
 		return;
-	p->from_mediator = true;
+	/*
+	 * A peer of the configuration's stays the configuration's: the
+	 * mediator may say more about it, but a PEER_DOWN, the sweep or a
+	 * logout must not take it away.
+	 */
+	p->from_mediator = !configured;
 	p->stale = false;
 	snprintf(p->nickname, sizeof(p->nickname), "%s", nick);
 	snprintf(p->address, sizeof(p->address), "%s", v4);

@@ -423,3 +423,12 @@ mc_relogin = [MC_OK, attr(3, b"alice"), attr(8, bytes([100, 64, 0, 9, 16])),
 write("mclient", "relogin", bytes([0]) + mc_reply(0, mc_login_reply) +
       mc_reply(0, mc_relogin) + bytes([MC_EOF, MC_RECONNECT]) +
       mc_reply(0, mc_login_reply))
+# The configuration's peer (setup 0x20) removed by the mediator's
+# PEER_DOWN:
+MC_STATIC = 0x20
+MC_STATIC_KEY = b"fuzz: a peer from the config...\0"
+write("mclient", "configured-peer", bytes([MC_LOGIN | MC_STATIC]) +
+      mc_event(64, [attr(0x8003, attr(7, MC_STATIC_KEY) + attr(3, b"eve") +
+                         attr(8, bytes([100, 64, 0, 8, 16])))]) +
+      mc_event(65, [attr(7, MC_STATIC_KEY), attr(16, bytes([1]))]) +
+      bytes([MC_REQUEST, MC_LOGOUT]) + mc_reply(0, [MC_OK]))
