@@ -349,6 +349,39 @@ static int split_hostport(const char *text, char *host, size_t host_size,
 }
 
 /*
+ * fd, a stream socket connected or connecting to the mediator at
+ * m->server, becomes the connection: the handshake's first message is
+ * queued and the loop watches fd.  0, or -errno with fd left to the
+ * caller.
+ */
+static int attach(struct mclient *m, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT };
+	int ret;
+
+	if (shoal_channel_client(&m->ch, m->d->private_key,
+				 m->server_key) < 0) {
+		/* Set up, even if it failed: the channel wants its wipe. */
+		shoal_channel_wipe(&m->ch);
+		return -EINVAL;
+	}
+	ev.data.fd = fd;
+	if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		ret = -errno;
+		shoal_channel_wipe(&m->ch);
+		return ret;
+	}
+	m->fd = fd;
+	m->events = ev.events;
+	m->connecting = true;
+	m->last_rx = shoald_now();
+	if (m->d->verbose)
+		fprintf(stderr, "shoald: connecting to the mediator %s\n",
+			m->address);
+	return 0;
+}
+
+/*
  * Resolves the address (numeric is instant; a name asks the resolver,
  * which blocks the loop for as long as it takes) and starts connecting.
  */
@@ -356,7 +389,6 @@ static void start_connect(struct mclient *m)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
 	char host[256], port[8];
-	struct epoll_event ev;
 	int fd, ret;
 
 	m->next_connect = shoald_now() + RECONNECT_MAX;
@@ -395,25 +427,8 @@ static void start_connect(struct mclient *m)
 				  (m->failures > 5 ? RECONNECT_MAX / 4 : 2.0);
 		return;
 	}
-	if (shoal_channel_client(&m->ch, m->d->private_key,
-				 m->server_key) < 0) {
+	if (attach(m, fd) < 0)
 		close(fd);
-		return;
-	}
-	ev.events = EPOLLIN | EPOLLOUT;
-	ev.data.fd = fd;
-	if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		shoal_channel_wipe(&m->ch);
-		close(fd);
-		return;
-	}
-	m->fd = fd;
-	m->events = ev.events;
-	m->connecting = true;
-	m->last_rx = shoald_now();
-	if (m->d->verbose)
-		fprintf(stderr, "shoald: connecting to the mediator %s\n",
-			m->address);
 }
 
 static void flush(struct mclient *m)
@@ -509,6 +524,13 @@ static int32_t result_of(const struct shoal_tlv_msg *msg, char *text,
 	*text = '\0';
 	if (shoal_tlv_find(msg, MED_A_RESULT, &a))
 		shoal_tlv_get_u32(&a, &v);
+	/*
+	 * 0 and 1 are the only successes: a greater code is as good as
+	 * none.  Taken for one, it was acted on (a nickname kept, a logout
+	 * done) while the client was told "error CODE", with JSON after it.
+	 */
+	if ((int32_t)v > 1)
+		v = (uint32_t)E_BAD_REQUEST;
 	if (shoal_tlv_find(msg, MED_A_MESSAGE, &a))
 		shoal_tlv_get_str(&a, text, size);
 	return (int32_t)v;
@@ -611,8 +633,8 @@ static void on_login_reply(struct mclient *m, const struct shoal_tlv_msg *msg)
 	struct shoal_tlv_attr a;
 	char text[256];
 	int32_t rc;
-	uint8_t mac[6];
-	bool has_mac = false;
+	uint8_t mac[6], v4[4], v6[16], v4_len = m->v4_len, v6_len = m->v6_len;
+	bool has_mac = false, had_v4 = m->has_v4, had_v6 = m->has_v6;
 	size_t i;
 
 	rc = result_of(msg, text, sizeof(text));
@@ -627,6 +649,8 @@ static void on_login_reply(struct mclient *m, const struct shoal_tlv_msg *msg)
 		m->next_connect = shoald_now() + RECONNECT_MAX;
 		return;
 	}
+	memcpy(v4, m->v4, sizeof(v4));
+	memcpy(v6, m->v6, sizeof(v6));
 	m->has_v4 = m->has_v6 = m->has_token = false;
 	memset(&m->probe, 0, sizeof(m->probe));
 	shoal_tlv_iter_msg(&it, msg);
@@ -675,6 +699,18 @@ static void on_login_reply(struct mclient *m, const struct shoal_tlv_msg *msg)
 	if (has_mac && memcmp(mac, d->dp->mac, 6) &&
 	    shoal_link_set_mac(d->dp->ifindex, mac) == 0)
 		memcpy(d->dp->mac, mac, 6);
+	/*
+	 * An address of an earlier login that this one does not give again
+	 * is not ours any more: left on the device it would stay there for
+	 * good (a logout takes off only the last login's), one more each
+	 * time the mediator assigns another.
+	 */
+	if (had_v4 && (!m->has_v4 || m->v4_len != v4_len ||
+		       memcmp(m->v4, v4, sizeof(v4))))
+		shoal_link_del_addr(d->dp->ifindex, AF_INET, v4, v4_len);
+	if (had_v6 && (!m->has_v6 || m->v6_len != v6_len ||
+		       memcmp(m->v6, v6, sizeof(v6))))
+		shoal_link_del_addr(d->dp->ifindex, AF_INET6, v6, v6_len);
 	apply_addresses(m);
 	m->logged_in = true;
 	m->failures = 0;
@@ -799,7 +835,7 @@ static void on_peer_up(struct mclient *m, const struct shoal_tlv_msg *msg)
 	struct shoald_peer *p;
 	unsigned int n = 0;
 	uint8_t mac[6];
-	bool has_mac = false;
+	bool has_mac = false, configured;
 	double now = shoald_now();
 	int ll_known = -1;
 
@@ -854,10 +890,17 @@ static void on_peer_up(struct mclient *m, const struct shoal_tlv_msg *msg)
 	}
 	if (!has_mac)
 		shoal_mac_from_key(mac, key, 0);
+	p = shoald_peer_find(m->d, key);
+	configured = p && !p->from_mediator;
 	p = shoald_peer_add(m->d, key, mac);
 	if (!p)
 		return;
-	p->from_mediator = true;
+	/*
+	 * A peer of the configuration's stays the configuration's: the
+	 * mediator may say more about it, but a PEER_DOWN, the sweep or a
+	 * logout must not take it away.
+	 */
+	p->from_mediator = !configured;
 	p->stale = false;
 	snprintf(p->nickname, sizeof(p->nickname), "%s", nick);
 	snprintf(p->address, sizeof(p->address), "%s", v4);
@@ -1547,6 +1590,19 @@ bool mclient_handle(struct shoald *d, int fd, uint32_t events)
 	if (m->fd >= 0 && (events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
 		on_readable(m);
 	return true;
+}
+
+int mclient_attach(struct shoald *d, int fd,
+		   const struct shoal_endpoint *server)
+{
+	struct mclient *m = mc(d);
+
+	if (!m || !m->configured || !server->len)
+		return -EINVAL;
+	if (m->fd >= 0)
+		return -EBUSY;
+	m->server = *server;
+	return attach(m, fd);
 }
 
 static void sweep_stale(struct mclient *m)

@@ -27,6 +27,17 @@ int mclient_open(struct shoald *d, int epfd, const char *state_path,
 		 const struct shoal_config *c);
 void mclient_close(struct shoald *d);
 
+/*
+ * The entry the fuzz target (tests/fuzz/mclient.c) uses, to play the
+ * mediator over a socketpair: fd, a connected stream socket, becomes the
+ * connection to the mediator at server, as the loop's own connect() does
+ * (the same code after it); mclient_handle() then runs the handshake and
+ * sends the LOGIN.  The client must know a mediator and have no
+ * connection.  0, or -errno with fd left to the caller.
+ */
+int mclient_attach(struct shoald *d, int fd,
+		   const struct shoal_endpoint *server);
+
 /* True if fd is the client's; it then does the work behind events. */
 bool mclient_handle(struct shoald *d, int fd, uint32_t events);
 void mclient_tick(struct shoald *d, double now);

@@ -985,11 +985,19 @@ struct shoald_peer *shoald_peer_add(struct shoald *d, const uint8_t key[32],
 				    const uint8_t mac[6])
 {
 	struct shoald_peer *p = shoald_peer_find(d, key);
+	uint8_t old[6];
 
 	if (p) {
 		if (memcmp(p->mac, mac, 6)) {
+			memcpy(old, p->mac, 6);
 			memcpy(p->mac, mac, 6);
-			program(d, p, NULL, false);
+			/*
+			 * Refused (multicast, another peer's): the datapath
+			 * keeps the old MAC, and so must the peer, or its
+			 * neighbour entries would point elsewhere.
+			 */
+			if (program(d, p, NULL, false) < 0)
+				memcpy(p->mac, old, 6);
 		}
 		return p;
 	}

@@ -31,54 +31,17 @@
 
 #include "channel.h"
 #include "fuzz.h"
+#include "rng.h"
 
 static const uint8_t client_priv[32] = "fuzz: the client's static key..";
 static const uint8_t server_priv[32] = "fuzz: the server's static key..";
 static uint8_t client_pub[32], server_pub[32];
 
-/* ---- a deterministic randombytes implementation (splitmix64) ---- */
-
-static uint64_t rng_state;
-
-static uint64_t rng_next(void)
-{
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static const char *rng_name(void)
-{
-	return "fuzz-splitmix64";
-}
-
-static uint32_t rng_random(void)
-{
-	return (uint32_t)rng_next();
-}
-
-static void rng_buf(void *const buf, const size_t size)
-{
-	uint8_t *p = buf;
-	size_t i;
-
-	for (i = 0; i < size; i++)
-		p[i] = (uint8_t)rng_next();
-}
-
-static randombytes_implementation rng = {
-	.implementation_name = rng_name,
-	.random = rng_random,
-	.buf = rng_buf,
-};
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	if (randombytes_set_implementation(&rng) != 0 || sodium_init() < 0)
+	if (fuzz_rng_install() != 0 || sodium_init() < 0)
 		abort();
 	crypto_scalarmult_curve25519_base(client_pub, client_priv);
 	crypto_scalarmult_curve25519_base(server_pub, server_priv);
@@ -446,7 +409,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint8_t key[32];
 
-	rng_state = 0x5ea1;
+	fuzz_rng_seed(0x5ea1);
 	memset(&client, 0, sizeof(client));
 	memset(&server, 0, sizeof(server));
 	client.name = "client";

@@ -317,3 +317,160 @@ write("channel", "replay", HANDSHAKE + ops((SEND_C, 5), (DUP_C, 0),
 write("channel", "drop", HANDSHAKE + ops((SEND_C, 5), (SEND_C, 6),
                                          (DROP_C, 3), (DELIVER_C, 0, 0),
                                          DRAIN, EOF))
+
+# ---- mclient: a setup byte, then frames (tests/fuzz/mclient.c) ----
+# The mediator's side of a session with shoald's mediator client: its
+# messages' plaintext (the target runs the Noise channel), UDP at the
+# tunnel port, `shoal` requests and ticks.  The control packets' version
+# is lib/ctlmsg.h's SHOAL_CTL_VERSION.
+
+MC_CTL_VERSION = 2
+(MC_MSG, MC_EVENT, MC_REPLY, MC_UDP, MC_ANSWER, MC_REQUEST, MC_TICK, MC_EOF,
+ MC_RECONNECT) = range(9)
+# Setup: the target answers the LOGIN; the canned request (its index + 1,
+# shifted left by 1) left pending; narrow AddressRanges; verbose.
+MC_LOGIN, MC_NARROW, MC_VERBOSE = 0x01, 0x40, 0x80
+(MC_NETWORKS, MC_NICK, MC_KICK_NICK, MC_LOGOUT, MC_NETCHECK) = (0, 1, 6, 11,
+                                                                12)
+# F_ANSWER's HOW bits.
+MC_A_KNOWN, MC_A_CHALLENGE = 0x01, 0x20
+
+
+def mc_pending(index):
+    return (index + 1) << 1
+
+
+def mc_bytes(b):
+    return struct.pack(">H", len(b)) + b
+
+
+def mc_event(t, attrs):
+    return bytes([MC_EVENT, t]) + mc_bytes(b"".join(attrs))
+
+
+def mc_reply(k, attrs):
+    """The reply to the kth newest request shoald sent (0: the newest)."""
+    return bytes([MC_REPLY, k]) + mc_bytes(b"".join(attrs))
+
+
+def mc_answer(k, how, extra=bytes(8)):
+    return bytes([MC_ANSWER, k, how]) + extra
+
+
+def mc_tick(seconds):
+    """A tick once about that many seconds have passed (V * V * 16 ms)."""
+    return bytes([MC_TICK, min(255, round((seconds / 0.016) ** 0.5))])
+
+
+MC_OK = attr(1, struct.pack(">I", 0))
+MC_PEER_KEY = pattern(32, 40)
+MC_MEMBER_KEY = pattern(32, 41)
+MC_RELAY_KEY = pattern(32, 42)
+MC_TOKEN = pattern(16, 43)
+MC_MAPPED = bytes([198, 51, 100, 7]) + struct.pack(">H", 40000) + bytes(2)
+mc_login_reply = [MC_OK, attr(3, b"alice"),
+                  attr(8, bytes([100, 64, 0, 5, 16])),
+                  attr(9, bytes.fromhex("fd000000000000000000000000000005") +
+                       bytes([64])),
+                  attr(10, bytes.fromhex("1205156a3c98")), attr(17, MC_TOKEN),
+                  attr(18, endpoint(4, bytes([198, 51, 100, 2]), 51802))]
+mc_peer_up = mc_event(64, [attr(0x8003, b"".join([
+    attr(7, MC_PEER_KEY), attr(3, b"bob"),
+    attr(8, bytes([100, 64, 0, 6, 16])),
+    attr(9, bytes.fromhex("fd000000000000000000000000000006") + bytes([64])),
+    attr(10, bytes.fromhex("1205156a3c99")),
+    attr(15, endpoint(4, bytes([198, 51, 100, 9]), 51820)),
+    attr(15, endpoint(6, V6, 51820)),
+    attr(15, endpoint(4, bytes([192, 168, 1, 20]), 51820)),
+    attr(15, endpoint(4, bytes([169, 254, 7, 7]), 51820)),
+    attr(15, endpoint(4, bytes([127, 0, 0, 1]), 51820))]))])
+mc_relay = mc_event(66, [attr(7, MC_PEER_KEY),
+                         attr(15, endpoint(4, bytes([192, 0, 2, 1]), 51810)),
+                         attr(19, struct.pack(">I", 7)),
+                         attr(20, MC_RELAY_KEY)])
+mc_member = attr(0x8001, b"".join([
+    attr(3, b"carol"), attr(7, MC_MEMBER_KEY),
+    attr(8, bytes([100, 64, 0, 7, 10])),
+    attr(9, bytes.fromhex("fd000000000000000000000000000007") + bytes([64])),
+    attr(10, bytes.fromhex("1205156a3c9a")), attr(11, bytes([1])),
+    attr(12, bytes([2])), attr(13, b"")]))
+mc_networks = [MC_OK, attr(0x8002, b"".join([
+    attr(4, b"lan"), attr(6, b""), mc_member,
+    attr(0x8001, attr(3, b"dave") + attr(12, bytes([1])))])),
+    attr(0x8002, attr(4, b"caf\xc3\xa9")), attr(21, b"")]
+
+
+def mc_ctl(t, body):
+    return bytes([t, MC_CTL_VERSION, 0, 0]) + body
+
+
+write("mclient", "login-reply", bytes([0]) + mc_reply(0, mc_login_reply) +
+      mc_tick(1) + mc_answer(0, MC_A_KNOWN, MC_MAPPED) + mc_tick(1))
+write("mclient", "login-refused", bytes([MC_VERBOSE]) + mc_reply(0, [
+    attr(1, struct.pack(">i", -14)), attr(2, b"wrong password")]))
+write("mclient", "peer-up", bytes([MC_LOGIN | MC_VERBOSE]) + mc_peer_up +
+      mc_tick(0.6) + mc_tick(6))
+write("mclient", "peer-down", bytes([MC_LOGIN]) + mc_peer_up +
+      mc_event(65, [attr(7, MC_PEER_KEY), attr(16, bytes([2]))]) +
+      mc_event(65, [attr(7, MC_PEER_KEY), attr(16, bytes([3]))]))
+# PEER_UP, no way through for 5 s: RELAY asked for and answered, the
+# relay's RELAY_CHALLENGE answered with the cookie, then RELAY_BOUND.
+write("mclient", "relay", bytes([MC_LOGIN | MC_VERBOSE]) + mc_peer_up +
+      mc_tick(6) + mc_reply(0, [MC_OK]) + mc_relay + mc_tick(0.1) +
+      mc_answer(0, MC_A_CHALLENGE, pattern(8, 44)) + mc_answer(0, 0) +
+      mc_tick(1))
+write("mclient", "networks", bytes([MC_LOGIN | mc_pending(MC_NETWORKS)]) +
+      mc_reply(0, mc_networks))
+write("mclient", "kick-by-nickname", bytes([MC_LOGIN | MC_NARROW |
+                                            mc_pending(MC_KICK_NICK)]) +
+      mc_reply(0, mc_networks) + mc_reply(0, [MC_OK]))
+write("mclient", "nick", bytes([MC_LOGIN | mc_pending(MC_NICK)]) +
+      mc_reply(0, [MC_OK]))
+write("mclient", "logout", bytes([MC_LOGIN]) + mc_peer_up +
+      bytes([MC_REQUEST, MC_LOGOUT]) + mc_reply(0, [MC_OK]))
+# netcheck: the three filtering BINDINGs answered, 1.2 s, the two mapping
+# ones, 2.5 s: the result.
+write("mclient", "netcheck", bytes([MC_LOGIN | mc_pending(MC_NETCHECK)]) +
+      mc_answer(0, 0, MC_MAPPED) + mc_answer(1, 0, MC_MAPPED) +
+      mc_answer(2, 0, MC_MAPPED) + mc_tick(1.3) +
+      mc_answer(0, 0, MC_MAPPED) + mc_answer(1, 0, MC_MAPPED) +
+      mc_tick(1.3))
+# UDP as it comes: a BINDING_REPLY no BINDING asked for, from the
+# mediator; a RELAY_BOUND from an address given as an ENDPOINT.
+write("mclient", "udp", bytes([MC_LOGIN]) +
+      bytes([MC_UDP, 0]) + mc_bytes(mc_ctl(17, bytes([4, 0x80]) +
+                                           struct.pack(">H", 40000) +
+                                           bytes([198, 51, 100, 7]) +
+                                           bytes(12) + pattern(12, 45))) +
+      bytes([MC_UDP, 3]) + endpoint(4, bytes([192, 0, 2, 1]), 51810) +
+      mc_bytes(mc_ctl(19, struct.pack(">IQ", 7, 1) + bytes(16))))
+write("mclient", "reconnect", bytes([MC_LOGIN]) + mc_peer_up +
+      bytes([MC_EOF, MC_RECONNECT]) + mc_tick(16))
+# What this target found, each fixed in shoald since.  A RESULT above 1
+# taken for a success while the answer said "error" (with JSON after it):
+write("mclient", "result-above-1",
+      bytes([MC_LOGIN | mc_pending(MC_NETWORKS)]) +
+      mc_reply(0, [attr(1, struct.pack(">I", 5))] + mc_networks[1:]) +
+      bytes([MC_REQUEST, MC_NICK]) +
+      mc_reply(0, [attr(1, struct.pack(">I", 2))]))
+# A known peer's new MAC kept though the datapath refused it (multicast):
+write("mclient", "mac-refused", bytes([MC_LOGIN]) + mc_peer_up +
+      mc_event(64, [attr(0x8003, attr(7, MC_PEER_KEY) + attr(3, b"bob") +
+                         attr(8, bytes([100, 64, 0, 6, 16])) +
+                         attr(10, bytes.fromhex("1305156a3c99")))]))
+# An earlier login's addresses left on the device:
+mc_relogin = [MC_OK, attr(3, b"alice"), attr(8, bytes([100, 64, 0, 9, 16])),
+              attr(9, bytes.fromhex("fd000000000000000000000000000009") +
+                   bytes([64]))]
+write("mclient", "relogin", bytes([0]) + mc_reply(0, mc_login_reply) +
+      mc_reply(0, mc_relogin) + bytes([MC_EOF, MC_RECONNECT]) +
+      mc_reply(0, mc_login_reply))
+# The configuration's peer (setup 0x20) removed by the mediator's
+# PEER_DOWN:
+MC_STATIC = 0x20
+MC_STATIC_KEY = b"fuzz: a peer from the config...\0"
+write("mclient", "configured-peer", bytes([MC_LOGIN | MC_STATIC]) +
+      mc_event(64, [attr(0x8003, attr(7, MC_STATIC_KEY) + attr(3, b"eve") +
+                         attr(8, bytes([100, 64, 0, 8, 16])))]) +
+      mc_event(65, [attr(7, MC_STATIC_KEY), attr(16, bytes([1]))]) +
+      bytes([MC_REQUEST, MC_LOGOUT]) + mc_reply(0, [MC_OK]))
