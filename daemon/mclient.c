@@ -51,6 +51,11 @@
 #define STALE_AFTER 15.0
 #define RELAY_AFTER 5.0
 #define PUNCH_TIME 5.0
+/*
+ * Peers a mediator may give us, over all networks (a network has 256
+ * members by default): what a hostile one can make us hold and punch to.
+ */
+#define MAX_MEDIATOR_PEERS 4096
 #define PUNCH_INTERVAL 0.5
 #define RELAY_RETRY 30.0
 #define DIRECT_RETRY 60.0
@@ -113,6 +118,7 @@ enum nc_test {
 struct mclient {
 	struct shoald *d;
 	int epfd;
+	double punch_tokens, punch_last;	/* peer_up_may_punch() */
 	char state_path[PATH_MAX];
 
 	bool configured;
@@ -626,6 +632,8 @@ static void login_json(struct mclient *m, FILE *f)
 		m->udp_ok ? "true" : "false");
 }
 
+static bool mediator_ep_ok(struct mclient *m, const struct shoal_endpoint *ep);
+
 static void on_login_reply(struct mclient *m, const struct shoal_tlv_msg *msg)
 {
 	struct shoald *d = m->d;
@@ -691,7 +699,9 @@ static void on_login_reply(struct mclient *m, const struct shoal_tlv_msg *msg)
 			}
 			break;
 		case MED_A_PROBE:
-			ep_from_attr(&m->probe, a.value, a.len);
+			if (ep_from_attr(&m->probe, a.value, a.len) < 0 ||
+			    !mediator_ep_ok(m, &m->probe))
+				memset(&m->probe, 0, sizeof(m->probe));
 			break;
 		}
 	}
@@ -825,6 +835,70 @@ static bool candidate_ok(struct mclient *m, const struct shoal_endpoint *ep,
 		 shoal_addr_in(6, addr, m->v6, m->v6_len));
 }
 
+static size_t mediator_peers(const struct shoald *d)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < d->n_peers; i++)
+		n += d->peers[i].from_mediator;
+	return n;
+}
+
+/* ep is at host's address, whatever the port. */
+static bool same_host(const struct shoal_endpoint *host,
+		      const struct shoal_endpoint *ep)
+{
+	struct shoal_endpoint s = *host;
+
+	if (s.sa.sa_family == AF_INET && ep->sa.sa_family == AF_INET)
+		s.in.sin_port = ep->in.sin_port;
+	else if (s.sa.sa_family == AF_INET6 && ep->sa.sa_family == AF_INET6)
+		s.in6.sin6_port = ep->in6.sin6_port;
+	return s.len && shoal_endpoint_equal(&s, ep);
+}
+
+/* The mediator's own address, whatever the port. */
+static bool at_server(const struct mclient *m, const struct shoal_endpoint *ep)
+{
+	return same_host(&m->server, ep);
+}
+
+/*
+ * Where a relay or a probe address may be: the mediator's host (a
+ * mediator on loopback, in a lab), or any address a candidate may be;
+ * never loopback, multicast or our own overlay elsewhere, which a hostile
+ * mediator would have us send to every second.
+ */
+static bool mediator_ep_ok(struct mclient *m, const struct shoal_endpoint *ep)
+{
+	int ll_known = -1;
+
+	return at_server(m, ep) || candidate_ok(m, ep, &ll_known);
+}
+
+/*
+ * A PEER_UP for a peer not online starts a handshake to every candidate
+ * and five seconds of knocks: at most once a second per peer, and
+ * PEERUP_RATE a second in all, however fast a mediator sends them (the
+ * others start on the peer's retry timer).
+ */
+#define PEERUP_RATE 20.0
+
+static bool peer_up_may_punch(struct mclient *m, struct shoald_peer *p,
+			      double now)
+{
+	if (now - p->up_since < 1.0 && p->up_since > 0)
+		return false;
+	m->punch_tokens += (now - m->punch_last) * PEERUP_RATE;
+	if (m->punch_tokens > PEERUP_RATE)
+		m->punch_tokens = PEERUP_RATE;
+	m->punch_last = now;
+	if (m->punch_tokens < 1)
+		return false;
+	m->punch_tokens -= 1;
+	return true;
+}
+
 static void on_peer_up(struct mclient *m, const struct shoal_tlv_msg *msg)
 {
 	struct shoal_endpoint cand[SHOALD_MAX_CANDIDATES];
@@ -835,7 +909,7 @@ static void on_peer_up(struct mclient *m, const struct shoal_tlv_msg *msg)
 	struct shoald_peer *p;
 	unsigned int n = 0;
 	uint8_t mac[6];
-	bool has_mac = false, configured;
+	bool has_mac = false, configured, punch;
 	double now = shoald_now();
 	int ll_known = -1;
 
@@ -892,6 +966,15 @@ static void on_peer_up(struct mclient *m, const struct shoal_tlv_msg *msg)
 		shoal_mac_from_key(mac, key, 0);
 	p = shoald_peer_find(m->d, key);
 	configured = p && !p->from_mediator;
+	/*
+	 * A configured peer keeps its MAC: the mediator must not free it
+	 * for a peer of its own, whose key would then get that peer's
+	 * frames (the neighbour entries point at the MAC).
+	 */
+	if (configured)
+		memcpy(mac, p->mac, sizeof(mac));
+	else if (!p && mediator_peers(m->d) >= MAX_MEDIATOR_PEERS)
+		return;
 	p = shoald_peer_add(m->d, key, mac);
 	if (!p)
 		return;
@@ -908,19 +991,23 @@ static void on_peer_up(struct mclient *m, const struct shoal_tlv_msg *msg)
 	memcpy(p->candidates, cand, n * sizeof(cand[0]));
 	p->n_candidates = n;
 	set_neighbours(m, p, v4b, v6b);
+	punch = !p->online && peer_up_may_punch(m, p, now);
 	p->up_since = now;
-	p->knock_until = now + PUNCH_TIME;
+	if (punch)
+		p->knock_until = now + PUNCH_TIME;
 	p->relay_asked = 0;
 	/* After an outage the relay may have gone with the mediator. */
 	if (p->has_relay) {
 		p->next_relay_bind = 0;
 		p->relay_check = now + 3.0;
 	}
-	if (!p->online) {
+	if (punch) {
 		/* The start signal: the peer is punching towards us now too. */
 		p->failures = 0;
 		p->next_attempt = now;
 		shoald_initiate(m->d, p, now, SHOALD_TO_ALL);
+	} else if (!p->online && !p->hs_active && p->next_attempt > now + 1.0) {
+		p->next_attempt = now + 1.0;
 	}
 	if (m->d->verbose)
 		fprintf(stderr, "shoald: peer %s is up, %u candidates\n",
@@ -963,6 +1050,7 @@ static void on_relay(struct mclient *m, const struct shoal_tlv_msg *msg)
 		return;
 	if (!shoal_tlv_find(msg, MED_A_ENDPOINT, &a) ||
 	    ep_from_attr(&ep, a.value, a.len) < 0 ||
+	    !mediator_ep_ok(m, &ep) ||
 	    !shoal_tlv_find(msg, MED_A_RELAY_ID, &a) ||
 	    !shoal_tlv_get_u32(&a, &id) ||
 	    !shoal_tlv_find(msg, MED_A_RELAY_KEY, &a) ||
@@ -1368,6 +1456,13 @@ static int on_udp(struct shoald *d, const struct shoal_dp_event *ev)
 	size_t i;
 
 	if (shoal_ctl_parse_binding_reply(&r, ev->payload, ev->len) == 0) {
+		/*
+		 * Only the mediator answers BINDINGs (P, P + 1, its probe
+		 * address): one who saw a transaction id must not set what
+		 * we think our public endpoint is.
+		 */
+		if (!at_server(m, &ev->from) && !same_host(&m->probe, &ev->from))
+			return -1;
 		if (m->nc_running)
 			nc_record(m, &r);
 		if (!sodium_memcmp(r.txid, m->bind_txid, SHOAL_CTL_TXID_LEN)) {

@@ -329,6 +329,16 @@ static int dp_remove_peer(struct shoal_dp *unused, const uint8_t key[32])
 	return 0;
 }
 
+static bool usable(const struct shoal_endpoint *ep);
+static struct shoal_endpoint server;
+
+/* to is at the mediator's address (its ports, its relays). */
+static bool at_mediator(const struct shoal_endpoint *to)
+{
+	return to->sa.sa_family == AF_INET &&
+	       to->in.sin_addr.s_addr == server.in.sin_addr.s_addr;
+}
+
 static int dp_send_control(struct shoal_dp *unused,
 			   const struct shoal_endpoint *to,
 			   const void *payload, size_t len)
@@ -344,6 +354,12 @@ static int dp_send_control(struct shoal_dp *unused,
 	/* The mediator names relays and probes: shoal.ko refuses these. */
 	if (ep_unspecified(to))
 		return -EINVAL;
+	/*
+	 * Nothing goes where no peer can be (loopback, multicast, our own
+	 * overlay) unless it is the mediator's host: relays and probes the
+	 * mediator names are checked like candidates.
+	 */
+	check(usable(to) || at_mediator(to));
 	switch (m[0]) {
 	case SHOAL_CTL_BINDING:
 		check(shoal_ctl_parse_binding(&b, m, len) == 0);
@@ -539,7 +555,6 @@ static int epfd = -1;
 /* Where shoald keeps its state: a directory of the run's own. */
 static char state_dir[PATH_MAX - 32], state_path[PATH_MAX], state_tmp[PATH_MAX],
 	    stamps_path[PATH_MAX];
-static struct shoal_endpoint server;
 static bool setup_login, has_static_peer;
 static double ahead;		/* how far ticks run ahead of the clock */
 static unsigned int base_fds;	/* open before the input */
@@ -1217,12 +1232,17 @@ static void check_state(void)
 	size_t i, k;
 
 	check(d.n_peers == dp.n);
-	/* The configuration's peer is not the mediator's to take away. */
+	/*
+	 * The configuration's peer is not the mediator's to take away, nor
+	 * its MAC, which a peer of the mediator's could then take.
+	 */
 	if (has_static_peer) {
 		const struct shoald_peer *p = shoald_peer_find(&d,
 							       static_peer_key);
+		uint8_t mac[6];
 
-		check(p && !p->from_mediator);
+		shoal_mac_from_key(mac, static_peer_key, 0);
+		check(p && !p->from_mediator && !memcmp(p->mac, mac, 6));
 	}
 	for (i = 0; i < d.n_peers; i++) {
 		const struct shoald_peer *p = &d.peers[i];

@@ -474,3 +474,16 @@ write("mclient", "configured-peer", bytes([MC_LOGIN | MC_STATIC]) +
                          attr(8, bytes([100, 64, 0, 8, 16])))]) +
       mc_event(65, [attr(7, MC_STATIC_KEY), attr(16, bytes([1]))]) +
       bytes([MC_REQUEST, MC_LOGOUT]) + mc_reply(0, [MC_OK]))
+# From the attack review of issue 12: the mediator giving the
+# configuration's peer another MAC (a peer of its own could then take the
+# old one, and the frames the neighbour entries send there) ...
+write("mclient", "configured-peer-mac", bytes([MC_LOGIN | MC_STATIC]) +
+      mc_event(64, [attr(0x8003, attr(7, MC_STATIC_KEY) + attr(3, b"eve") +
+                         attr(10, bytes.fromhex("12111122334455")[:6]))]) +
+      mc_peer_up)
+# ... and a relay on loopback, which shoald would RELAY_BIND every second.
+write("mclient", "relay-loopback", bytes([MC_LOGIN]) + mc_peer_up +
+      mc_event(66, [attr(7, MC_PEER_KEY),
+                    attr(15, endpoint(4, bytes([127, 0, 0, 1]), 53)),
+                    attr(19, struct.pack(">I", 7)),
+                    attr(20, MC_RELAY_KEY)]) + mc_tick(4))
