@@ -37,6 +37,7 @@
 #include "mac.h"
 #include "mclient.h"
 #include "medmsg.h"
+#include "ratelimit.h"
 #include "tlv.h"
 #include "util.h"
 
@@ -118,7 +119,7 @@ enum nc_test {
 struct mclient {
 	struct shoald *d;
 	int epfd;
-	double punch_tokens, punch_last;	/* peer_up_may_punch() */
+	struct shoald_bucket punches;	/* peer_up_may_punch() */
 	char state_path[PATH_MAX];
 
 	bool configured;
@@ -889,14 +890,7 @@ static bool peer_up_may_punch(struct mclient *m, struct shoald_peer *p,
 {
 	if (now - p->up_since < 1.0 && p->up_since > 0)
 		return false;
-	m->punch_tokens += (now - m->punch_last) * PEERUP_RATE;
-	if (m->punch_tokens > PEERUP_RATE)
-		m->punch_tokens = PEERUP_RATE;
-	m->punch_last = now;
-	if (m->punch_tokens < 1)
-		return false;
-	m->punch_tokens -= 1;
-	return true;
+	return shoald_bucket_take(&m->punches, now);
 }
 
 static void on_peer_up(struct mclient *m, const struct shoal_tlv_msg *msg)
@@ -2184,6 +2178,7 @@ int mclient_open(struct shoald *d, int epfd, const char *state_path,
 		return -ENOMEM;
 	m->d = d;
 	m->epfd = epfd;
+	shoald_bucket_init(&m->punches, PEERUP_RATE);
 	m->fd = -1;
 	m->nc_client = -1;
 	m->login_fd = -1;

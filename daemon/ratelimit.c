@@ -5,15 +5,14 @@
 
 #include "ratelimit.h"
 
-static void bucket_init(struct shoald_bucket *b, double rate)
+void shoald_bucket_init(struct shoald_bucket *b, double rate)
 {
 	b->rate = rate;
 	b->tokens = rate;
 	b->last = 0;
 }
 
-/* Refills b (at most one second's worth) and takes a token if it has one. */
-static bool bucket_take(struct shoald_bucket *b, double now)
+bool shoald_bucket_take(struct shoald_bucket *b, double now)
 {
 	b->tokens += (now - b->last) * b->rate;
 	if (b->tokens > b->rate)
@@ -32,18 +31,18 @@ void shoald_ratelimit_init(struct shoald_ratelimit *rl, double rate,
 	memset(rl, 0, sizeof(*rl));
 	rl->rate = rate;
 	rl->burst = burst;
-	bucket_init(&rl->known, global_rate / 2);
-	bucket_init(&rl->other, global_rate / 2);
-	bucket_init(&rl->arrivals, load_rate);
-	bucket_init(&rl->cookies_known, cookie_rate / 2);
-	bucket_init(&rl->cookies_other, cookie_rate / 2);
+	shoald_bucket_init(&rl->known, global_rate / 2);
+	shoald_bucket_init(&rl->other, global_rate / 2);
+	shoald_bucket_init(&rl->arrivals, load_rate);
+	shoald_bucket_init(&rl->cookies_known, cookie_rate / 2);
+	shoald_bucket_init(&rl->cookies_other, cookie_rate / 2);
 	/* A secret hash key, so that nobody can aim at one slot. */
 	randombytes_buf(rl->hash_key, sizeof(rl->hash_key));
 }
 
 bool shoald_ratelimit_under_load(struct shoald_ratelimit *rl, double now)
 {
-	if (!bucket_take(&rl->arrivals, now))
+	if (!shoald_bucket_take(&rl->arrivals, now))
 		rl->under_load_until = now + 1.0;
 	return now < rl->under_load_until;
 }
@@ -98,8 +97,8 @@ bool shoald_ratelimit_allow(struct shoald_ratelimit *rl,
 		if (s->tokens < 1)
 			return false;
 	}
-	if (!(known && bucket_take(&rl->known, now)) &&
-	    !bucket_take(&rl->other, now))
+	if (!(known && shoald_bucket_take(&rl->known, now)) &&
+	    !shoald_bucket_take(&rl->other, now))
 		return false;
 	if (s)
 		s->tokens -= 1;
@@ -109,6 +108,6 @@ bool shoald_ratelimit_allow(struct shoald_ratelimit *rl,
 bool shoald_ratelimit_cookie_allow(struct shoald_ratelimit *rl, bool known,
 				   double now)
 {
-	return (known && bucket_take(&rl->cookies_known, now)) ||
-	       bucket_take(&rl->cookies_other, now);
+	return (known && shoald_bucket_take(&rl->cookies_known, now)) ||
+	       shoald_bucket_take(&rl->cookies_other, now);
 }

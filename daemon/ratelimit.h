@@ -44,9 +44,14 @@ struct shoald_ratelimit_slot {
 	bool used;
 };
 
+/* A token bucket: rate a second, bursts of one second's worth. */
 struct shoald_bucket {
 	double rate, tokens, last;
 };
+
+void shoald_bucket_init(struct shoald_bucket *b, double rate);
+/* Refills b up to now and takes a token if it has one. */
+bool shoald_bucket_take(struct shoald_bucket *b, double now);
 
 struct shoald_ratelimit {
 	double rate, burst;

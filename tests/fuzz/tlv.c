@@ -10,19 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "tlv.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* Says which property broke before libFuzzer's report of the abort. */
-#define check(ok)							\
-	do {								\
-		if (!(ok)) {						\
-			fprintf(stderr, "fuzz check failed: %s:%d: %s\n", \
-				__FILE__, __LINE__, #ok);		\
-			abort();					\
-		}							\
-	} while (0)
 
 static void check_getters(const struct shoal_tlv_attr *a)
 {

@@ -54,14 +54,21 @@ sd_config() {
 # sd_start I DATAPATH: shoald for peer I in the background; waits for its
 # control socket.  Its pid is sd_pid[I], its log $tmp/shoald$i.log.
 sd_start() {
-	local i=$1 dp=$2 n
+	local i=$1 dp=$2
 	ip netns exec "$(sd_ns "$i")" "$SHOALD" --config "$tmp/shoal$i.conf" \
 		--foreground --verbose --datapath "$dp" --state-dir "$tmp/state$i" \
 		--socket "$tmp/s$i.sock" >>"$tmp/shoald$i.log" 2>&1 &
 	eval "sd_pid$i=$!"
+	sd_wait_started "$i" "$tmp/s$i.sock"
+}
+
+# sd_wait_started I SOCKET: until shoald I (pid sd_pid[I]) answers status
+# on SOCKET; if it dies or 10 s pass, the end of its log and 1.
+sd_wait_started() {
+	local i=$1 sock=$2 n
 	for n in $(seq 100); do
-		[ -S "$tmp/s$i.sock" ] && sd_status "$i" >/dev/null 2>&1 && return 0
-		kill -0 $! 2>/dev/null || break
+		[ -S "$sock" ] && sd_status "$i" >/dev/null 2>&1 && return 0
+		kill -0 "$(sd_pid "$i")" 2>/dev/null || break
 		sleep 0.1
 	done
 	echo "# shoald $i did not start; the end of its log:"

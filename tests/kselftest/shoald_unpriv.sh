@@ -69,7 +69,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
 # socket are its own, and $tmp/sI.sock (where shoald_lib.sh's helpers
 # look) links to the socket.
 up_start() {
-	local i=$1 n
+	local i=$1
 	chown "$DUID:$DGID" "$tmp/shoal$i.conf"
 	mkdir -p -m 700 "$tmp/state$i"
 	chown "$DUID:$DGID" "$tmp/state$i"
@@ -79,14 +79,7 @@ up_start() {
 		--datapath "$DP" --state-dir "$tmp/state$i" \
 		--socket "$tmp/run/s$i.sock" >>"$tmp/shoald$i.log" 2>&1 &
 	eval "sd_pid$i=$!"
-	for n in $(seq 100); do
-		[ -S "$tmp/run/s$i.sock" ] && sd_status "$i" >/dev/null 2>&1 && return 0
-		kill -0 $! 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "# shoald $i did not start; the end of its log:"
-	tail -5 "$tmp/shoald$i.log" | sed 's/^/#   /'
-	return 1
+	sd_wait_started "$i" "$tmp/run/s$i.sock"
 }
 
 sd_config 1
