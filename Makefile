@@ -95,14 +95,16 @@ $(OUT)/tools/medload: $(OUT)/obj/tools/medload.o $(OUT)/lib/libshoal.a
 
 # One module tree per kernel: the sources are mirrored as symlinks into
 # build/kmod/KVER so that object files of two kernels never mix.
+# KDIR: the kernel's build tree (the debug kernel's is in scripts/vm's cache).
+KDIR ?= /lib/modules/$(KVER)/build
 KMOD_SRCS := Kbuild VERSION $(wildcard kmod/*.c kmod/*.h) uapi/linux/shoal.h
 kmod:
 	@test -n "$(KVER)" || { echo "make kmod: set KVER=<uname -r of the target kernel>" >&2; exit 2; }
-	@test -d /lib/modules/$(KVER)/build || { echo "make kmod: no headers for $(KVER) (run scripts/deps)" >&2; exit 2; }
+	@test -d $(KDIR) || { echo "make kmod: no headers for $(KVER) in $(KDIR) (run scripts/deps)" >&2; exit 2; }
 	@d=$(BUILD)/kmod/$(KVER); mkdir -p $$d; \
 	find $$d -type l -delete; \
 	for f in $(KMOD_SRCS); do mkdir -p $$d/$$(dirname $$f); ln -s $(CURDIR)/$$f $$d/$$f; done
-	$(MAKE) -C /lib/modules/$(KVER)/build M=$(CURDIR)/$(BUILD)/kmod/$(KVER) W=1 modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/$(BUILD)/kmod/$(KVER) W=1 modules
 
 kmods:
 	@for s in $(SERIES); do $(MAKE) --no-print-directory kmod KVER=$$(scripts/kernels $$s) || exit; done
