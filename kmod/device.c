@@ -8,6 +8,7 @@
 #include <linux/if_arp.h>
 #include <linux/module.h>
 #include <linux/netdevice.h>
+#include <linux/random.h>
 #include <linux/rtnetlink.h>
 #include <net/net_namespace.h>
 #include <net/rtnetlink.h>
@@ -34,8 +35,13 @@ static int shoal_ndo_init(struct net_device *dev)
 	ret = gro_cells_init(&sd->gro_cells, dev);
 	if (ret)
 		goto free_tstats;
+	ret = shoal_src_limit_init(&sd->src_limit);
+	if (ret)
+		goto destroy_gro_cells;
 	return 0;
 
+destroy_gro_cells:
+	gro_cells_destroy(&sd->gro_cells);
 free_tstats:
 #ifndef SHOAL_CORE_TSTATS
 	free_percpu(dev->tstats);
@@ -55,6 +61,8 @@ static void shoal_ndo_uninit(struct net_device *dev)
 	list_for_each_entry_safe(peer, tmp, &sd->peer_list, list)
 		shoal_peer_remove(peer, &retire);
 	shoal_sa_retire_all(&retire);
+	/* The sockets are closed and their readers gone (synchronize_net). */
+	shoal_src_limit_free(&sd->src_limit);
 	gro_cells_destroy(&sd->gro_cells);
 	list_del(&sd->device_node);
 #ifndef SHOAL_CORE_TSTATS
@@ -125,22 +133,23 @@ static void shoal_setup(struct net_device *dev)
 	hash_init(sd->spi_table);
 	hash_init(sd->fdb_table);
 	spin_lock_init(&sd->fdb_lock);
+	get_random_bytes(&sd->hash_key, sizeof(sd->hash_key));
 	/* Events for control packets: 20000 a second, so that a flood of
 	 * forged handshakes is turned away by shoald's cheap MAC check rather
 	 * than crowding genuine ones out here; for unknown SPIs, which anyone
 	 * can make up and which need no answer, 100.
 	 */
-	ratelimit_state_init(&sd->control_rs, HZ, 20000);
-	ratelimit_set_flags(&sd->control_rs, RATELIMIT_MSG_ON_RELEASE);
+	shoal_bucket_init(&sd->control_budget, 20000, 20000);
 	/* Of those, the ones from an address and port no peer is at (first
 	 * contacts, the mediator, forgeries from spoofed sources): 1000, so
 	 * that however slow shoald is to read them (a small VM), a flood of
 	 * them cannot crowd the peers' own handshakes out of its socket.
 	 */
-	ratelimit_state_init(&sd->stranger_rs, HZ, 1000);
-	ratelimit_set_flags(&sd->stranger_rs, RATELIMIT_MSG_ON_RELEASE);
-	ratelimit_state_init(&sd->spi_rs, HZ, 100);
-	ratelimit_set_flags(&sd->spi_rs, RATELIMIT_MSG_ON_RELEASE);
+	shoal_bucket_init(&sd->stranger_budget, 1000, 1000);
+	shoal_bucket_init(&sd->spi_budget, 100, 100);
+	/* In front of all three, each source address's own share
+	 * (ratelimit.c), set up with the device (ndo_init).
+	 */
 }
 
 static int shoal_newlink(struct net *src_net, struct net_device *dev,

@@ -4,10 +4,11 @@
 
 #include <linux/hashtable.h>
 #include <linux/netdevice.h>
-#include <linux/ratelimit.h>
 #include <linux/spinlock.h>
 #include <net/gro_cells.h>
 #include <net/rtnetlink.h>
+
+#include "ratelimit.h"
 
 /*
  * Room the encapsulation takes inside the underlay MTU, worst case:
@@ -52,12 +53,17 @@ struct shoal_device {
 	spinlock_t fdb_lock;		/* fdb_table writers, fdb_count */
 	unsigned int fdb_count;
 	u32 generation;			/* bumped on every change; dumps */
+	hsiphash_key_t hash_key;	/* peer, MAC and FDB tables */
 
 	struct gro_cells gro_cells;	/* receive goes through GRO */
 	atomic64_t dstats[SHOAL_DSTAT_COUNT];
-	struct ratelimit_state control_rs;	/* control events */
-	struct ratelimit_state stranger_rs;	/* ... from where no peer is */
-	struct ratelimit_state spi_rs;		/* unknown SPI events */
+	/* Events to userspace: each source's share first, then the budgets
+	 * all sources share.
+	 */
+	struct shoal_src_limit src_limit;
+	struct shoal_bucket control_budget;	/* control events */
+	struct shoal_bucket stranger_budget;	/* ... from where no peer is */
+	struct shoal_bucket spi_budget;		/* unknown SPI events */
 };
 
 static inline void shoal_dstat_inc(struct shoal_device *sd, enum shoal_dstat s)

@@ -7,7 +7,7 @@
  */
 
 #include <linux/etherdevice.h>
-#include <linux/jhash.h>
+#include <linux/siphash.h>
 #include <linux/jiffies.h>
 #include <linux/slab.h>
 
@@ -23,9 +23,10 @@ struct shoal_fdb_entry {
 	struct rcu_head rcu;
 };
 
-static u32 fdb_hash(const u8 *mac)
+/* Keyed: the MACs come from hosts on a bridged LAN, chosen by anyone. */
+static u32 fdb_hash(struct shoal_device *sd, const u8 *mac)
 {
-	return jhash(mac, ETH_ALEN, 0);
+	return hsiphash(mac, ETH_ALEN, &sd->hash_key);
 }
 
 static struct shoal_fdb_entry *fdb_find(struct shoal_device *sd,
@@ -33,7 +34,7 @@ static struct shoal_fdb_entry *fdb_find(struct shoal_device *sd,
 {
 	struct shoal_fdb_entry *e;
 
-	hash_for_each_possible_rcu(sd->fdb_table, e, node, fdb_hash(mac),
+	hash_for_each_possible_rcu(sd->fdb_table, e, node, fdb_hash(sd, mac),
 				   lockdep_is_held(&sd->fdb_lock))
 		if (ether_addr_equal(e->mac, mac))
 			return e;
@@ -60,17 +61,23 @@ static void fdb_expire(struct shoal_device *sd)
 			fdb_remove(sd, e);
 }
 
-void shoal_fdb_learn(struct shoal_device *sd, struct shoal_peer *peer,
+bool shoal_fdb_learn(struct shoal_device *sd, struct shoal_peer *peer,
 		     const u8 *mac)
 {
 	struct shoal_fdb_entry *e;
 
-	if (!is_valid_ether_addr(mac))
-		return;
+	/*
+	 * A host behind a bridge peer may not speak as a group, as this
+	 * device, or as another peer: its frames would take their traffic.
+	 */
+	if (!is_valid_ether_addr(mac) ||
+	    ether_addr_equal(mac, sd->dev->dev_addr) ||
+	    shoal_peer_by_mac(sd, mac))
+		return false;
 	e = fdb_find(sd, mac);
 	if (e && rcu_access_pointer(e->peer) == peer) {
 		WRITE_ONCE(e->updated, jiffies);
-		return;
+		return true;
 	}
 
 	spin_lock_bh(&sd->fdb_lock);
@@ -94,10 +101,11 @@ void shoal_fdb_learn(struct shoal_device *sd, struct shoal_peer *peer,
 	ether_addr_copy(e->mac, mac);
 	RCU_INIT_POINTER(e->peer, peer);
 	e->updated = jiffies;
-	hash_add_rcu(sd->fdb_table, &e->node, fdb_hash(mac));
+	hash_add_rcu(sd->fdb_table, &e->node, fdb_hash(sd, mac));
 	sd->fdb_count++;
 unlock:
 	spin_unlock_bh(&sd->fdb_lock);
+	return true;
 }
 
 struct shoal_peer *shoal_fdb_lookup(struct shoal_device *sd, const u8 *mac)

@@ -11,8 +11,11 @@ struct shoal_peer;
 #define SHOAL_FDB_MAX		4096
 #define SHOAL_FDB_AGE		(300 * HZ)
 
-/* From receive (softirq, RCU): mac was seen coming from peer. */
-void shoal_fdb_learn(struct shoal_device *sd, struct shoal_peer *peer,
+/*
+ * From receive (softirq, RCU): mac was seen coming from peer.  False if
+ * no host behind a peer may use it (a group, ours, another peer's).
+ */
+bool shoal_fdb_learn(struct shoal_device *sd, struct shoal_peer *peer,
 		     const u8 *mac);
 /* RCU: the peer a learned, unexpired mac is behind, or NULL. */
 struct shoal_peer *shoal_fdb_lookup(struct shoal_device *sd, const u8 *mac);

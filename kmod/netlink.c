@@ -400,6 +400,15 @@ unlock:
 
 /* ----- set ----- */
 
+/*
+ * A lifetime in jiffies, kept within what time_after() can compare: a
+ * u32 of seconds times HZ would wrap an unsigned long of 32 bits.
+ */
+static unsigned long seconds_to_age(const struct nlattr *attr)
+{
+	return min_t(u64, nla_get_u32(attr), MAX_JIFFY_OFFSET / HZ) * HZ;
+}
+
 static struct shoal_sa *parse_sa(const struct nlattr *attr,
 				 struct netlink_ext_ack *extack)
 {
@@ -429,9 +438,9 @@ static struct shoal_sa *parse_sa(const struct nlattr *attr,
 		return sa;
 	}
 	if (tb[SHOAL_A_SA_SOFT_SECONDS])
-		sa->soft_age = (unsigned long)nla_get_u32(tb[SHOAL_A_SA_SOFT_SECONDS]) * HZ;
+		sa->soft_age = seconds_to_age(tb[SHOAL_A_SA_SOFT_SECONDS]);
 	if (tb[SHOAL_A_SA_HARD_SECONDS])
-		sa->hard_age = (unsigned long)nla_get_u32(tb[SHOAL_A_SA_HARD_SECONDS]) * HZ;
+		sa->hard_age = seconds_to_age(tb[SHOAL_A_SA_HARD_SECONDS]);
 	return sa;
 }
 
@@ -439,6 +448,24 @@ static bool sa_same(const struct shoal_sa *a, const struct shoal_sa *b)
 {
 	return a && b && a->spi == b->spi &&
 	       !crypto_memneq(a->key, b->key, SHOAL_SA_KEY_LEN);
+}
+
+/*
+ * RTNL: whether an outbound SA of the device already seals with key.  A
+ * new SA starts its sequence numbers, and so its nonces, at 1 again:
+ * with a key in use, each nonce would be used twice.
+ */
+static bool sa_out_key_used(struct shoal_device *sd, const u8 *key)
+{
+	struct shoal_peer *peer;
+	struct shoal_sa *sa;
+
+	list_for_each_entry(peer, &sd->peer_list, list) {
+		sa = rtnl_dereference(peer->sa_out);
+		if (sa && !crypto_memneq(sa->key, key, SHOAL_SA_KEY_LEN))
+			return true;
+	}
+	return false;
 }
 
 static int set_sa_out(struct shoal_peer *peer, const struct nlattr *attr,
@@ -453,6 +480,12 @@ static int set_sa_out(struct shoal_peer *peer, const struct nlattr *attr,
 	if (sa_same(sa, old)) {
 		shoal_sa_free(sa);
 		return 0;
+	}
+	if (sa_out_key_used(peer->sd, sa->key)) {
+		NL_SET_ERR_MSG_ATTR(extack, attr,
+				    "key already in use by an outbound SA: a new SA would reuse its nonces");
+		shoal_sa_free(sa);
+		return -EEXIST;
 	}
 	sa->peer = peer;
 	rcu_assign_pointer(peer->sa_out, sa);
@@ -802,14 +835,20 @@ int shoal_genl_event_control(struct shoal_device *sd,
 	struct sk_buff *skb;
 	void *hdr;
 
+	/* Nobody to tell: no message to allocate, and nothing lost. */
+	if (!genl_has_listeners(&shoal_genl_family, dev_net(sd->dev), 0))
+		return 0;
 	/*
-	 * The strangers' budget first: the walk over the peers is paid only
-	 * once it has run out, that is, under a flood.
+	 * The source's own share, then the strangers' budget: the walk over
+	 * the peers is paid only once that has run out, that is, under a
+	 * flood from many addresses.
 	 */
-	if (!__ratelimit(&sd->stranger_rs) &&
+	if (!shoal_src_limit_take(&sd->src_limit, src))
+		return -EBUSY;
+	if (!shoal_bucket_take(&sd->stranger_budget) &&
 	    !shoal_peer_endpoint_known(sd, src))
 		return -EBUSY;
-	if (!__ratelimit(&sd->control_rs))
+	if (!shoal_bucket_take(&sd->control_budget))
 		return -EBUSY;
 	skb = event_new(sd, SHOAL_CMD_EVENT_CONTROL, len, &hdr);
 	if (!skb)
@@ -828,7 +867,9 @@ void shoal_genl_event_unknown_spi(struct shoal_device *sd, u32 spi,
 	struct sk_buff *skb;
 	void *hdr;
 
-	if (!__ratelimit(&sd->spi_rs))
+	if (!genl_has_listeners(&shoal_genl_family, dev_net(sd->dev), 0) ||
+	    !shoal_src_limit_take(&sd->src_limit, src) ||
+	    !shoal_bucket_take(&sd->spi_budget))
 		return;
 	skb = event_new(sd, SHOAL_CMD_EVENT_UNKNOWN_SPI, 64, &hdr);
 	if (!skb)

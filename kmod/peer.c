@@ -5,23 +5,26 @@
  */
 
 #include <linux/etherdevice.h>
-#include <linux/jhash.h>
 #include <linux/rculist.h>
 #include <linux/rtnetlink.h>
+#include <linux/siphash.h>
 #include <linux/slab.h>
 #include <net/ipv6.h>
 
 #include "fdb.h"
 #include "peer.h"
 
-static u32 key_hash(const u8 key[SHOAL_KEY_LEN])
+/* Keyed with the device's random hash key: keys and MACs come from
+ * outside, and must not be able to pile up in one bucket.
+ */
+static u32 key_hash(struct shoal_device *sd, const u8 key[SHOAL_KEY_LEN])
 {
-	return jhash(key, SHOAL_KEY_LEN, 0);
+	return hsiphash(key, SHOAL_KEY_LEN, &sd->hash_key);
 }
 
-static u32 mac_hash(const u8 *mac)
+static u32 mac_hash(struct shoal_device *sd, const u8 *mac)
 {
-	return jhash(mac, ETH_ALEN, 0);
+	return hsiphash(mac, ETH_ALEN, &sd->hash_key);
 }
 
 struct shoal_peer *shoal_peer_create(struct shoal_device *sd,
@@ -30,14 +33,14 @@ struct shoal_peer *shoal_peer_create(struct shoal_device *sd,
 	struct shoal_peer *peer;
 
 	ASSERT_RTNL();
-	peer = kzalloc(sizeof(*peer), GFP_KERNEL);
+	peer = kzalloc(sizeof(*peer), GFP_KERNEL_ACCOUNT);
 	if (!peer)
 		return NULL;
 	peer->sd = sd;
 	memcpy(peer->public_key, key, SHOAL_KEY_LEN);
 	spin_lock_init(&peer->endpoint_lock);
 	INIT_HLIST_NODE(&peer->mac_node);
-	hash_add_rcu(sd->peer_table, &peer->key_node, key_hash(key));
+	hash_add_rcu(sd->peer_table, &peer->key_node, key_hash(sd, key));
 	list_add_tail_rcu(&peer->list, &sd->peer_list);
 	sd->peer_count++;
 	return peer;
@@ -79,7 +82,7 @@ struct shoal_peer *shoal_peer_by_key(struct shoal_device *sd,
 	struct shoal_peer *peer;
 
 	hash_for_each_possible_rcu(sd->peer_table, peer, key_node,
-				   key_hash(key), lockdep_rtnl_is_held())
+				   key_hash(sd, key), lockdep_rtnl_is_held())
 		if (!memcmp(peer->public_key, key, SHOAL_KEY_LEN))
 			return peer;
 	return NULL;
@@ -90,7 +93,7 @@ struct shoal_peer *shoal_peer_by_mac(struct shoal_device *sd, const u8 *mac)
 	struct shoal_peer *peer;
 
 	hash_for_each_possible_rcu(sd->mac_table, peer, mac_node,
-				   mac_hash(mac), lockdep_rtnl_is_held())
+				   mac_hash(sd, mac), lockdep_rtnl_is_held())
 		if (ether_addr_equal(peer->mac, mac))
 			return peer;
 	return NULL;
@@ -114,7 +117,7 @@ int shoal_peer_set_mac(struct shoal_peer *peer, const u8 *mac)
 	}
 	ether_addr_copy(peer->mac, mac);
 	peer->has_mac = true;
-	hash_add_rcu(sd->mac_table, &peer->mac_node, mac_hash(mac));
+	hash_add_rcu(sd->mac_table, &peer->mac_node, mac_hash(sd, mac));
 	return 0;
 }
 

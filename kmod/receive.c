@@ -80,7 +80,10 @@ static void deliver(struct shoal_device *sd, struct shoal_peer *peer,
 			goto drop;
 		}
 		/* A host on the LAN the peer bridges in: remember where. */
-		shoal_fdb_learn(sd, peer, eth->h_source);
+		if (!shoal_fdb_learn(sd, peer, eth->h_source)) {
+			shoal_dstat_inc(sd, SHOAL_DSTAT_SPOOFED_SRC);
+			goto drop;
+		}
 		break;
 	case SHOAL_NEXTHDR_IPV4:
 	case SHOAL_NEXTHDR_IPV6:

@@ -20,7 +20,7 @@ struct shoal_sa *shoal_sa_create(u32 spi, const u8 key[SHOAL_SA_KEY_LEN],
 	struct shoal_sa *sa;
 	int ret;
 
-	sa = kzalloc(sizeof(*sa), GFP_KERNEL);
+	sa = kzalloc(sizeof(*sa), GFP_KERNEL_ACCOUNT);
 	if (!sa)
 		return ERR_PTR(-ENOMEM);
 

@@ -45,6 +45,11 @@ static int create_socket(struct shoal_device *sd, int family, u16 port,
 	if (family == AF_INET6) {
 		cfg.ipv6_v6only = true;
 		cfg.local_ip6 = in6addr_any;
+		/* IPv6 has no header checksum: a zero UDP checksum (RFC 6935)
+		 * would leave control packets and their source unprotected.
+		 */
+		cfg.use_udp6_rx_checksums = true;
+		cfg.use_udp6_tx_checksums = true;
 	} else {
 		cfg.local_ip.s_addr = htonl(INADDR_ANY);
 	}

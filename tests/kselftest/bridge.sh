@@ -17,7 +17,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 
 ns0=$(netns_name br0) nsa=$(netns_name bra) nsb=$(netns_name brb) nsh=$(netns_name brh)
-vm_test_begin 5
+vm_test_begin 6
 
 SHOAL=$BIN/shoal
 PY=/usr/bin/python3
@@ -67,6 +67,44 @@ ktap_check "H reaches B" n "$nsh" ping -c 2 -i 0.3 -W 3 10.94.0.2
 ktap_check "frames from H's MAC are not spoofing for a bridge peer" \
 	sh -c "[ \"\$(ip netns exec $nsb $SHOAL show shoalB --json |
 		$PY -c 'import json,sys; print(json.load(sys.stdin)[\"spoofed_src\"])')\" = 0 ]"
+
+# A host behind a bridge peer may not speak as B itself, as another of
+# B's peers or as a group: each such frame is dropped as spoofed, while
+# one from an ordinary new MAC is not.
+devstat() {
+	n "$nsb" "$SHOAL" show shoalB --json | $PY -c "import json,sys; print(json.load(sys.stdin)['$1'])"
+}
+# A's own bridge would not pass such frames (it drops group sources and
+# learns the others on H's port): they are sent straight into shoalA, as
+# a bridge that let them through would.
+frame_from() {	# frame_from SRC-MAC: one frame across A to B with that source
+	n "$nsa" $PY -c '
+import socket, sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind(("shoalA", 0))
+mac = lambda m: bytes.fromhex(m.replace(":", ""))
+s.send(mac("02:00:00:00:94:0b") + mac(sys.argv[1]) + b"\x88\xb5" + b"x" * 46)' "$1"
+}
+claims() {
+	local before after src
+	newkey "$tmp/kcb"; newkey "$tmp/kbc"
+	head -c 32 /dev/urandom | base64 >"$tmp/pubc"
+	n "$nsb" "$SHOAL" set shoalB peer "$(cat "$tmp/pubc")" mac 02:00:00:00:94:0c \
+		endpoint 127.0.0.1:12003 sa-out 0x9403 "$tmp/kbc" sa-in 0x9404 "$tmp/kcb" || return 1
+	before=$(devstat spoofed_src)
+	for src in 02:00:00:00:94:0b 02:00:00:00:94:0c 03:00:00:00:00:01; do
+		frame_from "$src" || return 1
+	done
+	sleep 0.5
+	after=$(devstat spoofed_src)
+	echo "# spoofed_src: $before -> $after after frames from B's, C's and a group MAC"
+	[ "$after" = $((before + 3)) ] || return 1
+	frame_from 02:00:00:00:94:33 || return 1
+	sleep 0.5
+	[ "$(devstat spoofed_src)" = "$after" ] || { echo "# an ordinary MAC counted as spoofed"; return 1; }
+	n "$nsb" "$SHOAL" set shoalB peer "$(cat "$tmp/pubc")" remove
+}
+ktap_check "a bridged host cannot claim B's MAC, another peer's or a group's" claims
 
 # Take the bridge flag away: H's frames are now spoofed and dropped, and
 # the learned entry goes with the peer when it is removed.

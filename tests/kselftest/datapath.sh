@@ -19,7 +19,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 
 ns0=$(netns_name dp0) ns1=$(netns_name dp1) ns2=$(netns_name dp2) ns3=$(netns_name dp3)
-vm_test_begin 23
+vm_test_begin 25
 # The sockets, where monitor_start's probes go, are in $ns0.
 MONITOR_PROBE_NS=$ns0
 
@@ -249,6 +249,32 @@ s.sendto(b"\0\0\0\0" + b"hello control", ("127.0.0.1", 10002))'
 }
 ktap_check "a non-ESP marker packet becomes a control event with source and payload" control
 
+# One address flooding the socket with control packets, as fast as this
+# machine can send them, must not crowd out another address's: each
+# source has its own share in front of the budgets all share.
+control_flood() {
+	local got drops0 drops1
+	monitor_start "$ns2" 10002 "$tmp/mon-flood" || return 1
+	drops0=$(dstat "$ns2" shoal2 control_drops)
+	n "$ns0" "$TESTBIN/udpflood" 127.0.0.3 127.0.0.1 10002 5 >"$tmp/flood" &
+	sleep 1.5
+	n "$ns0" $PY -c '
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.2", 4244))
+for i in range(10):
+    s.sendto(b"\0\0\0\0genuine%d" % i, ("127.0.0.1", 10002))
+    time.sleep(0.1)'
+	wait %% 2>/dev/null
+	sleep 1
+	monitor_stop
+	drops1=$(dstat "$ns2" shoal2 control_drops)
+	got=$(grep -c '"source":"127.0.0.2:4244".*"payload":"67656e75696e65' "$tmp/mon-flood")
+	echo "# flood from 127.0.0.3: $(cat "$tmp/flood"); events dropped: $((drops1 - drops0)); the other source's packets seen: $got of 10"
+	[ "$got" = 10 ] && [ $((drops1 - drops0)) -gt 0 ]
+}
+ktap_check "a control flood from one address leaves another's 10 packets through" control_flood
+
 keepalive() {
 	local before
 	before=$(dstat "$ns2" shoal2 keepalives_rx)
@@ -295,5 +321,17 @@ extack() {
 	[ "$rc" = 1 ] && grep -q 'shoal: set shoal1: Invalid argument: endpoint must be' <<<"$out"
 }
 ktap_check "a kernel refusal is printed with its extack reason" extack
+
+# A new outbound SA starts its sequence numbers, the nonces, at 1: with a
+# key some outbound SA already seals with, each nonce would be used twice.
+nonce_reuse() {
+	local err
+	err=$(n "$ns1" "$SHOAL" set shoal1 peer "$(cat "$tmp/pub2")" sa-out 0x7777 "$(key 1 2)" 2>&1) &&
+		{ echo "# accepted"; return 1; }
+	echo "# $err"
+	echo "$err" | grep -q "reuse its nonces" &&
+		n "$ns1" ping -c 1 -W 2 10.91.0.2 >/dev/null
+}
+ktap_check "an outbound SA with a key already in use is refused" nonce_reuse
 
 ktap_finish

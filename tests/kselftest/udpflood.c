@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * udpflood SRC-IP DST-IP PORT SECONDS [HEX-PAYLOAD]
+ *
+ * Sends one UDP datagram (by default a control packet: the four-byte
+ * non-ESP marker and "flood") from SRC-IP to DST-IP:PORT as fast as this
+ * machine can, in batches of 64 with sendmmsg(), for SECONDS, and prints
+ * how many it sent and the rate.  The tests use it to flood shoal.ko's
+ * socket from one address.
+ */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BATCH 64
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int parse_hex(const char *hex, unsigned char *out, size_t max)
+{
+	size_t n = strlen(hex), i;
+	unsigned int b;
+
+	if (n % 2 || n / 2 > max)
+		return -1;
+	for (i = 0; i < n / 2; i++) {
+		if (sscanf(hex + 2 * i, "%2x", &b) != 1)
+			return -1;
+		out[i] = (unsigned char)b;
+	}
+	return (int)(n / 2);
+}
+
+int main(int argc, char **argv)
+{
+	unsigned char payload[1400] = { 0, 0, 0, 0, 'f', 'l', 'o', 'o', 'd' };
+	struct sockaddr_in src = { .sin_family = AF_INET };
+	struct sockaddr_in dst = { .sin_family = AF_INET };
+	struct mmsghdr msgs[BATCH];
+	struct iovec iov;
+	int len = 9, fd, i, seconds;
+	unsigned long long sent = 0;
+	double start, end;
+	char *endp;
+
+	if (argc < 5 || argc > 6) {
+		fprintf(stderr, "usage: udpflood SRC-IP DST-IP PORT SECONDS [HEX-PAYLOAD]\n");
+		return 2;
+	}
+	if (inet_pton(AF_INET, argv[1], &src.sin_addr) != 1 ||
+	    inet_pton(AF_INET, argv[2], &dst.sin_addr) != 1) {
+		fprintf(stderr, "udpflood: bad IPv4 address\n");
+		return 2;
+	}
+	errno = 0;
+	i = (int)strtol(argv[3], &endp, 10);
+	if (errno || *endp || i < 1 || i > 65535) {
+		fprintf(stderr, "udpflood: bad port '%s'\n", argv[3]);
+		return 2;
+	}
+	dst.sin_port = htons((unsigned short)i);
+	seconds = (int)strtol(argv[4], &endp, 10);
+	if (*endp || seconds < 1 || seconds > 3600) {
+		fprintf(stderr, "udpflood: bad duration '%s'\n", argv[4]);
+		return 2;
+	}
+	if (argc == 6) {
+		len = parse_hex(argv[5], payload, sizeof(payload));
+		if (len < 0) {
+			fprintf(stderr, "udpflood: bad hex payload\n");
+			return 2;
+		}
+	}
+
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0 ||
+	    connect(fd, (struct sockaddr *)&dst, sizeof(dst)) < 0) {
+		perror("udpflood: socket");
+		return 1;
+	}
+	iov.iov_base = payload;
+	iov.iov_len = (size_t)len;
+	memset(msgs, 0, sizeof(msgs));
+	for (i = 0; i < BATCH; i++) {
+		msgs[i].msg_hdr.msg_iov = &iov;
+		msgs[i].msg_hdr.msg_iovlen = 1;
+	}
+
+	start = now();
+	end = start + seconds;
+	while (now() < end) {
+		int n = sendmmsg(fd, msgs, BATCH, 0);
+
+		if (n > 0)
+			sent += (unsigned long long)n;
+		else if (errno != ENOBUFS && errno != EAGAIN &&
+			 errno != ECONNREFUSED) {
+			perror("udpflood: sendmmsg");
+			return 1;
+		}
+	}
+	printf("sent %llu in %.1f s: %.0f a second\n", sent, now() - start,
+	       sent / (now() - start));
+	close(fd);
+	return 0;
+}
