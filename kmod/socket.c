@@ -117,10 +117,10 @@ void shoal_socket_close(struct shoal_device *sd)
 		udp_tunnel_sock_release(sock6);
 }
 
-/* Whether the packet crosses from the device's namespace to the socket's. */
-static bool shoal_socket_xnet(struct shoal_device *sd, struct socket *sock)
+/* Whether the packet crosses from the device's namespace to the sockets'. */
+static bool shoal_socket_xnet(struct shoal_device *sd)
 {
-	return !net_eq(sock_net(sock->sk), dev_net(sd->dev));
+	return !net_eq(sd->creating_net, dev_net(sd->dev));
 }
 
 static int send4(struct shoal_device *sd, struct sk_buff *skb,
@@ -147,7 +147,7 @@ static int send4(struct shoal_device *sd, struct sk_buff *skb,
 	}
 	udp_tunnel_xmit_skb(rt, sock->sk, skb, fl4.saddr, fl4.daddr, 0,
 			    ip4_dst_hoplimit(&rt->dst), 0, fl4.fl4_sport,
-			    fl4.fl4_dport, shoal_socket_xnet(sd, sock), false);
+			    fl4.fl4_dport, shoal_socket_xnet(sd), false);
 	return 0;
 drop:
 	kfree_skb(skb);
@@ -191,7 +191,14 @@ drop:
 int shoal_socket_send(struct shoal_device *sd, struct sk_buff *skb,
 		      const union shoal_endpoint *ep)
 {
-	/* What the inner frame carried means nothing outside the tunnel. */
+	/*
+	 * What the inner frame carried means nothing outside the tunnel: its
+	 * conntrack entry, secpath and other extensions, dst and, leaving the
+	 * device's namespace, its timestamp.  udp_tunnel_xmit_skb() scrubs
+	 * too, udp_tunnel6_xmit_skb() does not, so both families are reset
+	 * here, before the outer packet meets the sockets' netfilter.
+	 */
+	skb_scrub_packet(skb, shoal_socket_xnet(sd));
 	skb->ip_summed = CHECKSUM_NONE;
 	skb->encapsulation = 0;
 	skb_reset_inner_headers(skb);

@@ -1,0 +1,174 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# where: vm
+#
+# Two peers over an IPv6-only underlay (a veth between $ns1 and $ns2, the
+# endpoints [fd00:92::1]:10001 and [fd00:92::2]:10002), then the same over
+# IPv4.  shoal1 lives in the namespace it was created in; shoal2 was
+# created in $ns2, where its sockets stay, and moved to $ns3:
+#
+#  ┌─────────────────────┐ ┌─────────────────────┐ ┌─────────────────────┐
+#  │ $ns1                │ │ $ns2                │ │ $ns3                │
+#  │ shoal1 10.92.0.1/24 │ │ (shoal2's sockets)  │ │ shoal2 10.92.0.2/24 │
+#  │        fd92::1/64   │ │                     │ │        fd92::2/64   │
+#  │ u1 fd00:92::1/64    ├─┤ u2 fd00:92::2/64    │ │                     │
+#  └─────────────────────┘ └─────────────────────┘ └─────────────────────┘
+#
+# Encapsulation must reset the skb: the inner packet's conntrack entry and
+# mark, set by nftables where the device lives, must not ride on the outer
+# ESP packet into the sockets' netfilter, for either underlay family.
+set -u
+. "$(dirname "$0")/lib.sh"
+
+ns1=$(netns_name u6a) ns2=$(netns_name u6b) ns3=$(netns_name u6c)
+vm_test_begin 9
+
+PY=/usr/bin/python3
+SHOAL=$BIN/shoal
+n() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+mac() { printf '02:00:00:00:00:%02x' "$1"; }
+spi() { echo $((0x2000 + $1 * 16 + $2)); }	# SA from peer $1 to peer $2
+key() { echo "$tmp/key-$1-$2"; }
+dev_ns() { [ "$1" = 1 ] && echo "$ns1" || echo "$ns3"; }	# where shoal$1 is
+sock_ns() { [ "$1" = 1 ] && echo "$ns1" || echo "$ns2"; }	# its sockets
+
+netns_add "$ns1" "$ns2" "$ns3"
+for i in 1 2; do
+	head -c 32 /dev/urandom | base64 >"$tmp/pub$i"
+	for j in 1 2; do
+		[ "$i" = "$j" ] || head -c 36 /dev/urandom | od -An -v -tx1 | tr -d ' \n' >"$(key "$i" "$j")"
+	done
+done
+
+# In each device's namespace the inner ICMP gets a conntrack entry and mark
+# 0x5a on its way out; in each sockets' namespace, after a NAT chain, the
+# outer packets to the peer's port are counted: all of them per family,
+# and those with a conntrack entry not their own UDP one, or any mark.
+nft_dev() {	# nft_dev I
+	n "$(dev_ns "$1")" nft -f - <<EOF
+table inet scrub {
+	chain out {
+		type filter hook output priority filter; policy accept;
+		oifname "shoal$1" meta l4proto { icmp, ipv6-icmp } ct state new,established meta mark set 0x5a
+	}
+}
+EOF
+}
+nft_sock() {	# nft_sock I PEER-PORT
+	n "$(sock_ns "$1")" nft -f - <<EOF
+table inet scrub {
+	counter outer4 {}
+	counter outer6 {}
+	counter leak_ct {}
+	counter leak_mark {}
+	chain nat_post {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname "u$1" udp dport $2 masquerade
+	}
+	chain post {
+		type filter hook postrouting priority 100; policy accept;
+		udp dport $2 meta nfproto ipv4 counter name outer4
+		udp dport $2 meta nfproto ipv6 counter name outer6
+		udp dport $2 ct protocol != udp counter name leak_ct
+		udp dport $2 meta mark != 0 counter name leak_mark
+	}
+}
+EOF
+}
+
+setup() {
+	n "$ns1" ip link add shoal1 type shoal || return 1
+	n "$ns2" ip link add shoal2 type shoal || return 1
+	ip -n "$ns2" link set shoal2 netns "$ns3" || return 1
+	ip -n "$ns1" link add u1 type veth peer name u2 netns "$ns2" || return 1
+	n "$ns1" ip addr add fd00:92::1/64 dev u1 nodad || return 1
+	n "$ns2" ip addr add fd00:92::2/64 dev u2 nodad || return 1
+	n "$ns1" ip link set u1 up && n "$ns2" ip link set u2 up || return 1
+	local i j ns
+	for i in 1 2; do
+		j=$((3 - i))
+		ns=$(dev_ns "$i")
+		n "$ns" ip link set "shoal$i" address "$(mac "$i")" || return 1
+		n "$ns" "$SHOAL" set "shoal$i" listen-port $((10000 + i)) \
+			peer "$(cat "$tmp/pub$j")" mac "$(mac "$j")" \
+			endpoint "[fd00:92::$j]:$((10000 + j))" \
+			sa-out "$(spi "$i" "$j")" "$(key "$i" "$j")" \
+			sa-in "$(spi "$j" "$i")" "$(key "$j" "$i")" || return 1
+		n "$ns" ip addr add "10.92.0.$i/24" dev "shoal$i" || return 1
+		n "$ns" ip addr add "fd92::$i/64" dev "shoal$i" nodad || return 1
+		n "$ns" ip link set "shoal$i" up || return 1
+		nft_dev "$i" || return 1
+		nft_sock "$i" $((10000 + j)) || return 1
+	done
+}
+ktap_check "two peers over an IPv6-only underlay (one device moved away)" setup
+
+endpoint_of() {	# endpoint_of I: shoal$I's peer's endpoint, as shown
+	n "$(dev_ns "$1")" "$SHOAL" show "shoal$1" --json |
+		$PY -c 'import json,sys; print(json.load(sys.stdin)["peers"][0]["endpoint"])'
+}
+endpoints6() {
+	local e1 e2
+	e1=$(endpoint_of 1) e2=$(endpoint_of 2)
+	echo "# $e1 $e2"
+	[ "$e1" = "[fd00:92::2]:10002" ] && [ "$e2" = "[fd00:92::1]:10001" ]
+}
+ktap_check "the peers' endpoints are [address]:port" endpoints6
+
+ktap_check "ping IPv4 1 -> 2 over the IPv6 underlay" n "$ns1" ping -c 2 -W 2 -i 0.2 10.92.0.2
+ktap_check "ping IPv6 2 -> 1 over the IPv6 underlay" n "$ns3" ping -6 -c 2 -W 2 -i 0.2 fd92::1
+
+udp_overlay() {	# udp_overlay: one datagram each over IPv4 and IPv6, 1 -> 2
+	local dst
+	for dst in UDP4-DATAGRAM:10.92.0.2 "UDP6-DATAGRAM:[fd92::2]"; do
+		n "$ns3" timeout 5 socat -u UDP6-RECV:5001,reuseaddr,ipv6only=0 "OPEN:$tmp/udp,creat,trunc" &
+		sleep 1
+		echo "hello $dst" | n "$ns1" socat -u - "$dst:5001"
+		wait %% 2>/dev/null
+		grep -qF "hello $dst" "$tmp/udp" || { echo "# nothing from $dst"; return 1; }
+	done
+}
+ktap_check "UDP datagrams over the IPv6 underlay, IPv4 and IPv6 inside" udp_overlay
+
+counter() {	# counter I NAME: packets counted in shoal$I's sockets' namespace
+	n "$(sock_ns "$1")" nft list counter inet scrub "$2" |
+		sed -n 's/.*packets \([0-9]*\).*/\1/p'
+}
+# scrubbed FAMILY: pings both ways, each peer's inner ICMP tracked and
+# marked; the outer packets must all be FAMILY and carry neither.  The
+# counts go to $tmp/scrubFAMILY, printed after the test.
+scrubbed() {
+	local fam=$1 other i c bad=0
+	[ "$fam" = 6 ] && other=4 || other=6
+	for i in 1 2; do n "$(sock_ns "$i")" nft reset counters table inet scrub >/dev/null; done
+	n "$ns1" ping -c 3 -W 2 -i 0.2 10.92.0.2 >/dev/null || { echo "# no ping 1 -> 2"; return 1; }
+	n "$ns3" ping -6 -c 3 -W 2 -i 0.2 fd92::1 >/dev/null || { echo "# no ping 2 -> 1"; return 1; }
+	for i in 1 2; do
+		echo "# shoal$i's sockets: outer$fam $(counter "$i" "outer$fam")" \
+			"outer$other $(counter "$i" "outer$other")" \
+			"leak_ct $(counter "$i" leak_ct) leak_mark $(counter "$i" leak_mark)" \
+			>>"$tmp/scrub$fam"
+		c=$(counter "$i" "outer$fam")
+		[ "${c:-0}" -ge 6 ] || { echo "# shoal$i: too few outer IPv$fam packets seen"; bad=1; }
+		for c in "outer$other" leak_ct leak_mark; do
+			[ "$(counter "$i" "$c")" = 0 ] || { echo "# shoal$i: $c"; bad=1; }
+		done
+	done
+	return $bad
+}
+ktap_check "IPv6 underlay: no inner conntrack entry or mark on outer packets" scrubbed 6
+cat "$tmp/scrub6" 2>/dev/null
+
+to_ipv4() {
+	n "$ns1" ip addr add 192.0.2.1/24 dev u1 || return 1
+	n "$ns2" ip addr add 192.0.2.2/24 dev u2 || return 1
+	n "$ns1" "$SHOAL" set shoal1 peer "$(cat "$tmp/pub2")" endpoint 192.0.2.2:10002 || return 1
+	n "$ns3" "$SHOAL" set shoal2 peer "$(cat "$tmp/pub1")" endpoint 192.0.2.1:10001 || return 1
+	n "$ns1" ping -c 2 -W 2 -i 0.2 10.92.0.2
+}
+ktap_check "the same peers moved to an IPv4 underlay: ping" to_ipv4
+ktap_check "IPv4 underlay: UDP datagrams, IPv4 and IPv6 inside" udp_overlay
+ktap_check "IPv4 underlay: no inner conntrack entry or mark on outer packets" scrubbed 4
+cat "$tmp/scrub4" 2>/dev/null
+
+ktap_finish
