@@ -21,7 +21,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 
 ns1=$(netns_name u6a) ns2=$(netns_name u6b) ns3=$(netns_name u6c)
-vm_test_begin 9
+vm_test_begin 10
 
 PY=/usr/bin/python3
 SHOAL=$BIN/shoal
@@ -158,6 +158,32 @@ scrubbed() {
 }
 ktap_check "IPv6 underlay: no inner conntrack entry or mark on outer packets" scrubbed 6
 cat "$tmp/scrub6" 2>/dev/null
+
+# IPv6 has no header checksum: a UDP datagram with a zero checksum (here a
+# 0xFF keepalive) is refused by the device's socket, one with a right
+# checksum is counted.
+keepalives() {
+	n "$ns1" "$SHOAL" show shoal1 --json | $PY -c 'import json,sys; print(json.load(sys.stdin)["keepalives_rx"])'
+}
+zero_csum() {
+	local before mid after
+	before=$(keepalives)
+	n "$ns2" $PY -c '
+import socket, struct
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_UDP)
+s.sendto(struct.pack("!HHHH", 4000, 10001, 9, 0) + b"\xff", ("fd00:92::1", 0))' || return 1
+	sleep 0.5
+	mid=$(keepalives)
+	n "$ns2" $PY -c '
+import socket
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.sendto(b"\xff", ("fd00:92::1", 10001))' || return 1
+	sleep 0.5
+	after=$(keepalives)
+	echo "# keepalives_rx: $before, after a zero checksum $mid, after a right one $after"
+	[ "$mid" = "$before" ] && [ "$after" = $((before + 1)) ]
+}
+ktap_check "IPv6 underlay: a zero UDP checksum is refused" zero_csum
 
 to_ipv4() {
 	n "$ns1" ip addr add 192.0.2.1/24 dev u1 || return 1
