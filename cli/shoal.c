@@ -149,7 +149,8 @@ static int report_genl_error(const char *what, int err, const char *ext_msg)
 		      "is shoal.ko installed and loadable?)\n", stderr);
 		return SHOAL_EXIT_NO_MODULE;
 	}
-	if (err == -EPERM)
+	/* The module says why when it is more than the plain capability. */
+	if (err == -EPERM && !(ext_msg && *ext_msg))
 		fprintf(stderr, "shoal: %s: permission denied (needs CAP_NET_ADMIN)\n",
 			what);
 	else

@@ -132,6 +132,25 @@ static int put_endpoint(struct sk_buff *skb, int type,
 	return 0;
 }
 
+/*
+ * A device's sockets stay in the namespace it was created in, wherever the
+ * device has moved since: binding them to a port or sending from them acts
+ * there.  So that does not go by CAP_NET_ADMIN over the device's current
+ * namespace alone (GENL_UNS_ADMIN_PERM), which a container's root holds
+ * over a device moved into it, but needs it over the creating one too.
+ */
+static bool creator_capable(const struct sk_buff *skb,
+			    const struct shoal_device *sd,
+			    const struct nlattr *attr,
+			    struct netlink_ext_ack *extack)
+{
+	if (netlink_ns_capable(skb, sd->creating_net->user_ns, CAP_NET_ADMIN))
+		return true;
+	NL_SET_ERR_MSG_ATTR(extack, attr,
+			    "needs CAP_NET_ADMIN in the namespace the device was created in");
+	return false;
+}
+
 /* ----- get ----- */
 
 static int put_sa(struct sk_buff *skb, int type, struct shoal_sa *sa,
@@ -728,6 +747,11 @@ static int shoal_genl_set_device_doit(struct sk_buff *skb,
 	if (info->attrs[SHOAL_A_DEVICE_LISTEN_PORT]) {
 		u16 port = nla_get_u16(info->attrs[SHOAL_A_DEVICE_LISTEN_PORT]);
 
+		if (!creator_capable(skb, sd, info->attrs[SHOAL_A_DEVICE_LISTEN_PORT],
+				     info->extack)) {
+			ret = -EPERM;
+			goto put;
+		}
 		if (!(dev->flags & IFF_UP)) {
 			sd->listen_port = port;
 		} else if (port != sd->listen_port || !port) {
@@ -750,6 +774,7 @@ static int shoal_genl_set_device_doit(struct sk_buff *skb,
 	}
 bump:
 	sd->generation++;
+put:
 	dev_put(dev);
 unlock:
 	rtnl_unlock();
@@ -783,7 +808,9 @@ static int shoal_genl_send_control_doit(struct sk_buff *skb,
 		ret = PTR_ERR(dev);
 		goto unlock;
 	}
-	if (!(dev->flags & IFF_UP)) {
+	if (!creator_capable(skb, netdev_priv(dev), NULL, info->extack)) {
+		ret = -EPERM;
+	} else if (!(dev->flags & IFF_UP)) {
 		NL_SET_ERR_MSG(info->extack, "device is down: no socket to send from");
 		ret = -ENETDOWN;
 	} else {

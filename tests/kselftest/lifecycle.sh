@@ -16,7 +16,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 
 ns0=$(netns_name lc0) ns1=$(netns_name lc1) ns2=$(netns_name lc2) ns3=$(netns_name lc3)
-vm_test_begin 11
+vm_test_begin 14
 MONITOR_PROBE_NS=$ns0
 
 SHOAL=$BIN/shoal
@@ -101,6 +101,122 @@ moved_live() {
 }
 ktap_check "a configured device moved to another namespace keeps working" moved_live
 unpair
+
+# A device created in $ns0 (the initial user namespace's) and moved into a
+# container: a new network namespace owned by a new user namespace, whose
+# root has CAP_NET_ADMIN there and nowhere else.  The device's socket is
+# still $ns0's, so sending from it or binding it is not the container's to
+# do; administering the device otherwise is.  $upid is the container.
+container_start() {
+	local i
+	unshare --user --map-root-user --net sleep 300 &
+	upid=$!
+	for i in $(seq 50); do
+		# unshare has mapped root and exec'd sleep: the container is ready.
+		[ "$(cat "/proc/$upid/comm" 2>/dev/null)" = sleep ] && break
+		sleep 0.1
+	done
+	[ "$(readlink "/proc/$upid/ns/user")" != "$(readlink /proc/self/ns/user)" ] || return 1
+	n "$ns0" ip link add shoalc type shoal || return 1
+	n "$ns0" "$SHOAL" set shoalc listen-port 11003 || return 1
+	ip -n "$ns0" link set shoalc netns "$upid" || return 1
+	# Bringing it up is the container's to do: it binds the port $ns0's
+	# root chose.
+	croot ip link set shoalc up
+}
+# croot CMD...: as the container's root; hroot CMD...: as the initial
+# namespace's root, in the container's network namespace.
+croot() { nsenter -t "$upid" --user --net -- "$@"; }
+hroot() { nsenter -t "$upid" --net -- "$@"; }
+
+# listen_start FILE: a UDP socket on $ns0's 127.0.0.1:11004 writing what it
+# receives, one payload in hex a line, to FILE for 3 s; listen_wait.
+listen_start() {
+	local i
+	n "$ns0" $PY -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 11004))
+s.settimeout(3)
+print("ready", flush=True)
+try:
+    while True:
+        print(s.recv(2048).hex(), flush=True)
+except socket.timeout:
+    pass' >"$1" 2>&1 &
+	LISTEN_PID=$!
+	for i in $(seq 50); do
+		grep -qx ready "$1" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+listen_wait() { wait "$LISTEN_PID"; }
+
+# The port shoalc's socket is bound to, as the device reports it.
+shoalc_port() {
+	hroot "$SHOAL" show shoalc --json | $PY -c '
+import json, sys
+print(json.load(sys.stdin)["listen_port"])'
+}
+
+# Here, not in a test: ktap_check's subshell would lose $upid.
+if container_start >"$tmp/container" 2>&1; then
+	container=up
+else
+	sed 's/^/# /' "$tmp/container"
+	echo "# the container could not be set up"
+	container=
+fi
+
+creator_send_refused() {
+	local rc=0
+	[ -n "$container" ] || return 1
+	listen_start "$tmp/udp-refused" || return 1
+	croot "$SHOAL" send shoalc 127.0.0.1:11004 636170 >"$tmp/send-refused" 2>&1 || rc=$?
+	listen_wait
+	sed 's/^/# /' "$tmp/send-refused"
+	echo "# exit $rc; received: $(grep -vx ready "$tmp/udp-refused" | tr '\n' ' ')"
+	[ "$rc" = 1 ] &&
+		grep -q 'Operation not permitted: needs CAP_NET_ADMIN in the namespace the device was created in' \
+			"$tmp/send-refused" &&
+		[ "$(grep -cvx ready "$tmp/udp-refused")" = 0 ]
+}
+ktap_check "a container's root cannot send from a moved device's socket (EPERM, says why; nothing arrives)" \
+	creator_send_refused
+
+creator_port_refused() {
+	local rc=0
+	[ -n "$container" ] || return 1
+	croot "$SHOAL" set shoalc listen-port 11005 >"$tmp/port-refused" 2>&1 || rc=$?
+	sed 's/^/# /' "$tmp/port-refused"
+	echo "# exit $rc; shoalc's port now $(shoalc_port)"
+	[ "$rc" = 1 ] &&
+		grep -q 'Operation not permitted: needs CAP_NET_ADMIN in the namespace the device was created in' \
+			"$tmp/port-refused" &&
+		[ "$(shoalc_port)" = 11003 ] &&
+		# Nothing took 11005 in $ns0: it is still free to bind.
+		n "$ns0" $PY -c '
+import socket
+socket.socket(socket.AF_INET, socket.SOCK_DGRAM).bind(("0.0.0.0", 11005))'
+}
+ktap_check "nor bind it to another port (EPERM, says why; the port stays)" \
+	creator_port_refused
+
+creator_allowed() {
+	[ -n "$container" ] || return 1
+	listen_start "$tmp/udp-allowed" || return 1
+	hroot "$SHOAL" send shoalc 127.0.0.1:11004 636170 || return 1
+	listen_wait
+	echo "# received: $(grep -vx ready "$tmp/udp-allowed" | tr '\n' ' ')"
+	grep -qx 00000000636170 "$tmp/udp-allowed" || return 1
+	hroot "$SHOAL" set shoalc listen-port 11005 || return 1
+	[ "$(shoalc_port)" = 11005 ]
+}
+ktap_check "the initial namespace's root still can, for the same device" creator_allowed
+[ -n "${upid:-}" ] && hroot ip link del shoalc 2>/dev/null
+kill "${upid:-}" 2>/dev/null
+wait "${upid:-}" 2>/dev/null
 
 delete_under_load() {
 	pair || return 1

@@ -5,7 +5,10 @@
  * Generic netlink family SHOAL_GENL_NAME, version SHOAL_GENL_VERSION.
  * This header is the single source of truth for the API; a change that
  * breaks compatibility bumps SHOAL_GENL_VERSION.  Every command needs
- * CAP_NET_ADMIN in the device's user namespace.
+ * CAP_NET_ADMIN in the device's user namespace.  SHOAL_CMD_SEND_CONTROL
+ * and SHOAL_A_DEVICE_LISTEN_PORT act on the device's sockets, which stay
+ * in the namespace it was created in: they need CAP_NET_ADMIN over that
+ * namespace's user namespace too (-EPERM otherwise).
  *
  * SHOAL_CMD_GET_DEVICE
  *   doit: SHOAL_A_DEVICE_IFINDEX or SHOAL_A_DEVICE_IFNAME (exactly one).
