@@ -57,6 +57,7 @@ static void shoal_ndo_uninit(struct net_device *dev)
 	LIST_HEAD(retire);
 
 	ASSERT_RTNL();
+	shoal_bcast_stop(sd);
 	shoal_socket_close(sd);
 	list_for_each_entry_safe(peer, tmp, &sd->peer_list, list)
 		shoal_peer_remove(peer, &retire);
@@ -80,7 +81,11 @@ static int shoal_ndo_open(struct net_device *dev)
 
 static int shoal_ndo_stop(struct net_device *dev)
 {
-	shoal_socket_close(netdev_priv(dev));
+	struct shoal_device *sd = netdev_priv(dev);
+
+	/* No more transmits come once the device is down. */
+	shoal_bcast_stop(sd);
+	shoal_socket_close(sd);
 	return 0;
 }
 
@@ -133,6 +138,8 @@ static void shoal_setup(struct net_device *dev)
 	hash_init(sd->spi_table);
 	hash_init(sd->fdb_table);
 	spin_lock_init(&sd->fdb_lock);
+	skb_queue_head_init(&sd->bcast_queue);
+	INIT_WORK(&sd->bcast_work, shoal_bcast_work);
 	get_random_bytes(&sd->hash_key, sizeof(sd->hash_key));
 	/* Events for control packets: 20000 a second, so that a flood of
 	 * forged handshakes is turned away by shoald's cheap MAC check rather

@@ -56,6 +56,9 @@ struct shoal_device {
 	hsiphash_key_t hash_key;	/* peer, MAC and FDB tables */
 
 	struct gro_cells gro_cells;	/* receive goes through GRO */
+	/* Broadcast frames for the fan-out worker (send.c). */
+	struct sk_buff_head bcast_queue;
+	struct work_struct bcast_work;
 	atomic64_t dstats[SHOAL_DSTAT_COUNT];
 	/* Events to userspace: each source's share first, then the budgets
 	 * all sources share.

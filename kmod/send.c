@@ -4,12 +4,19 @@
  * destination MAC, or to every peer with an outbound SA if it is broadcast
  * or multicast; each copy is sealed as ESP and sent from the device's
  * socket.  Unknown unicast is dropped and counted.
+ *
+ * A broadcast costs one seal per peer, up to 65,536 of them: too much for
+ * ndo_start_xmit, where BH is off.  Broadcast frames are queued instead
+ * (a bounded queue: a storm is dropped and counted, not buffered) and fanned
+ * out by a work item in process context, a chunk of peers at a time with
+ * a chance to reschedule between chunks.
  */
 
 #include <linux/etherdevice.h>
 #include <linux/if_ether.h>
 #include <linux/rculist.h>
 #include <linux/skbuff.h>
+#include <linux/workqueue.h>
 
 #include "compat.h"
 #include "esp.h"
@@ -21,6 +28,11 @@
 
 #define SHOAL_TX_HEADROOM (SHOAL_SEND_HEADROOM + SHOAL_ESP_HLEN + SHOAL_ESP_IVLEN)
 #define SHOAL_TX_TAILROOM (3 + 2 + SHOAL_ESP_ICVLEN)
+/* Broadcast frames waiting for the fan-out, and peers sealed for per
+ * stretch with BH off.
+ */
+#define SHOAL_BCAST_QUEUE	256
+#define SHOAL_BCAST_CHUNK	256
 
 /* Seals and sends one frame to one peer; consumes skb. */
 static void xmit_one(struct shoal_device *sd, struct shoal_peer *peer,
@@ -39,7 +51,7 @@ static void xmit_one(struct shoal_device *sd, struct shoal_peer *peer,
 	if (!sa || !ep.addr.sa_family)
 		goto drop;
 
-	if (peer->layer3) {
+	if (READ_ONCE(peer->layer3)) {
 		/* Linux xfrm in tunnel mode carries IP only. */
 		__be16 proto = eth_hdr(skb)->h_proto;
 
@@ -89,28 +101,21 @@ static void xmit_frame(struct sk_buff *skb, struct net_device *dev)
 {
 	struct shoal_device *sd = netdev_priv(dev);
 	struct shoal_peer *peer;
-	struct sk_buff *copy;
 	struct ethhdr *eth;
 
 	if (!pskb_may_pull(skb, ETH_HLEN))
 		goto drop;
 	eth = eth_hdr(skb);
 
-	rcu_read_lock_bh();
 	if (is_multicast_ether_addr(eth->h_dest)) {
-		list_for_each_entry_rcu(peer, &sd->peer_list, list) {
-			if (!rcu_access_pointer(peer->sa_out))
-				continue;
-			/* Sealing works in place: each peer needs its own. */
-			copy = skb_copy(skb, GFP_ATOMIC);
-			if (copy)
-				xmit_one(sd, peer, copy);
-		}
-		rcu_read_unlock_bh();
-		consume_skb(skb);
+		if (skb_queue_len_lockless(&sd->bcast_queue) >= SHOAL_BCAST_QUEUE)
+			goto drop;
+		skb_queue_tail(&sd->bcast_queue, skb);
+		queue_work(system_unbound_wq, &sd->bcast_work);
 		return;
 	}
 
+	rcu_read_lock_bh();
 	peer = shoal_peer_by_mac(sd, eth->h_dest) ?:
 	       shoal_fdb_lookup(sd, eth->h_dest);
 	if (!peer) {
@@ -125,6 +130,62 @@ static void xmit_frame(struct sk_buff *skb, struct net_device *dev)
 drop:
 	dev_core_stats_tx_dropped_inc(dev);
 	kfree_skb(skb);
+}
+
+/*
+ * Sends skb to every peer with an outbound SA, SHOAL_BCAST_CHUNK peers per
+ * RCU section.  Between sections the list may change: the walk goes on
+ * from the same position, so a peer added or removed meanwhile may get
+ * the frame twice or not at all, as a lossy broadcast may.
+ */
+static void fan_out(struct shoal_device *sd, struct sk_buff *skb)
+{
+	unsigned int done = 0, pos, sent;
+	struct shoal_peer *peer;
+	struct sk_buff *copy;
+	bool more;
+
+	do {
+		pos = 0;
+		sent = 0;
+		more = false;
+		rcu_read_lock_bh();
+		list_for_each_entry_rcu(peer, &sd->peer_list, list) {
+			if (pos++ < done)
+				continue;
+			if (sent == SHOAL_BCAST_CHUNK) {
+				more = true;
+				break;
+			}
+			sent++;
+			if (!rcu_access_pointer(peer->sa_out))
+				continue;
+			/* Sealing works in place: each peer needs its own. */
+			copy = skb_copy(skb, GFP_ATOMIC);
+			if (copy)
+				xmit_one(sd, peer, copy);
+		}
+		rcu_read_unlock_bh();
+		done += sent;
+		cond_resched();
+	} while (more);
+	consume_skb(skb);
+}
+
+void shoal_bcast_work(struct work_struct *work)
+{
+	struct shoal_device *sd = container_of(work, struct shoal_device,
+					       bcast_work);
+	struct sk_buff *skb;
+
+	while ((skb = skb_dequeue(&sd->bcast_queue)))
+		fan_out(sd, skb);
+}
+
+void shoal_bcast_stop(struct shoal_device *sd)
+{
+	cancel_work_sync(&sd->bcast_work);
+	skb_queue_purge(&sd->bcast_queue);
 }
 
 netdev_tx_t shoal_xmit(struct sk_buff *skb, struct net_device *dev)

@@ -7,6 +7,10 @@
 #include "peer.h"
 
 netdev_tx_t shoal_xmit(struct sk_buff *skb, struct net_device *dev);
+/* sd->bcast_work: fans the queued broadcast frames out to the peers. */
+void shoal_bcast_work(struct work_struct *work);
+/* Process context: waits for the fan-out and drops what is queued. */
+void shoal_bcast_stop(struct shoal_device *sd);
 
 /* A control payload behind the non-ESP marker, from process context. */
 int shoal_send_control(struct shoal_device *sd,
