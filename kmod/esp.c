@@ -108,10 +108,21 @@ int shoal_esp_open(struct shoal_sa *sa, struct sk_buff *skb, u64 seq)
 {
 	unsigned int clen = skb->len - SHOAL_ESP_HLEN - SHOAL_ESP_IVLEN;
 	unsigned int ptlen = clen - SHOAL_ESP_ICVLEN, padlen, i;
+	u8 trailer[255 + 2], *pad;
 	struct aead_request *req;
+	struct sk_buff *last;
 	struct esp_req *er;
-	u8 *pt, nexthdr;
+	u8 nexthdr;
 	int ret;
+
+	/* Decryption is in place: shared or cloned data is copied first,
+	 * and a packet of more pieces than the scatterlist takes is made one.
+	 */
+	ret = skb_cow_data(skb, 0, &last);
+	if (ret < 0)
+		return -ENOMEM;
+	if (ret > SHOAL_ESP_MAX_SG - 1 && skb_linearize_cow(skb))
+		return -ENOMEM;
 
 	req = esp_req_alloc(sa, &er);
 	if (!req)
@@ -129,15 +140,23 @@ int shoal_esp_open(struct shoal_sa *sa, struct sk_buff *skb, u64 seq)
 		goto free_req;
 	}
 
-	pt = skb->data + SHOAL_ESP_HLEN + SHOAL_ESP_IVLEN;
-	padlen = pt[ptlen - 2];
-	nexthdr = pt[ptlen - 1];
+	/* The trailer, wherever it is: the last two bytes before the ICV
+	 * and the padding before them.
+	 */
 	ret = -EINVAL;
+	if (skb_copy_bits(skb, skb->len - SHOAL_ESP_ICVLEN - 2, trailer, 2))
+		goto free_req;
+	padlen = trailer[0];
+	nexthdr = trailer[1];
 	if (padlen + 2 > ptlen)
+		goto free_req;
+	pad = skb_header_pointer(skb, skb->len - SHOAL_ESP_ICVLEN - 2 - padlen,
+				 padlen, trailer);
+	if (!pad)
 		goto free_req;
 	/* RFC 4303 2.4: the padding is 1, 2, 3, ...; anything else is broken. */
 	for (i = 0; i < padlen; i++)
-		if (pt[ptlen - 2 - padlen + i] != i + 1)
+		if (pad[i] != i + 1)
 			goto free_req;
 
 	pskb_trim(skb, skb->len - SHOAL_ESP_ICVLEN - padlen - 2);

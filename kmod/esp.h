@@ -21,9 +21,11 @@ int shoal_esp_seal(struct shoal_sa *sa, struct sk_buff *skb, u64 seq,
 		   u8 nexthdr);
 
 /*
- * Authenticates and decrypts the ESP packet at skb->data (linear,
- * writable) in place, then strips header, IV and trailer.  Returns the
- * next header, -EBADMSG on an authentication failure, or -EINVAL for a
+ * Authenticates and decrypts the ESP packet at skb->data in place, then
+ * strips header, IV and trailer.  The header and IV must be in the linear
+ * part; the rest may be in fragments, which are made writable here
+ * (skb_cow_data), not copied into one buffer.  Returns the next header,
+ * -EBADMSG on an authentication failure, -ENOMEM, or -EINVAL for a
  * malformed trailer.
  */
 int shoal_esp_open(struct shoal_sa *sa, struct sk_buff *skb, u64 seq);

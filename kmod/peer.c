@@ -116,7 +116,7 @@ int shoal_peer_set_mac(struct shoal_peer *peer, const u8 *mac)
 		synchronize_net();
 	}
 	ether_addr_copy(peer->mac, mac);
-	peer->has_mac = true;
+	WRITE_ONCE(peer->has_mac, true);
 	hash_add_rcu(sd->mac_table, &peer->mac_node, mac_hash(sd, mac));
 	return 0;
 }

@@ -70,10 +70,12 @@ static void deliver(struct shoal_device *sd, struct shoal_peer *peer,
 
 	switch (nexthdr) {
 	case SHOAL_NEXTHDR_ETHERNET:
-		if (skb->len < ETH_HLEN)
+		/* The frame may still be in fragments (shoal_esp_open). */
+		if (!pskb_may_pull(skb, ETH_HLEN))
 			goto malformed;
 		eth = (struct ethhdr *)skb->data;
-		if (peer->has_mac && ether_addr_equal(eth->h_source, peer->mac))
+		if (READ_ONCE(peer->has_mac) &&
+		    ether_addr_equal(eth->h_source, peer->mac))
 			break;
 		if (!READ_ONCE(peer->bridge)) {
 			shoal_dstat_inc(sd, SHOAL_DSTAT_SPOOFED_SRC);
@@ -133,9 +135,12 @@ static void receive_esp(struct shoal_device *sd, struct sk_buff *skb,
 	int nexthdr;
 	u64 seq;
 
+	/* Only the header and IV need to be linear: the SPI and sequence
+	 * number are checked before anything is copied or decrypted.
+	 */
 	if (skb->len < SHOAL_ESP_MIN_LEN ||
 	    (skb->len - SHOAL_ESP_MIN_LEN) % 4 ||
-	    skb_linearize_cow(skb))
+	    !pskb_may_pull(skb, SHOAL_ESP_HLEN + SHOAL_ESP_IVLEN))
 		goto malformed;
 	spi = get_unaligned_be32(skb->data);
 	seq_lo = get_unaligned_be32(skb->data + 4);
