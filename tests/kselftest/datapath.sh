@@ -285,13 +285,17 @@ keepalive() {
 ktap_check "a 0xFF keepalive is counted" keepalive
 
 send_control() {
-	n "$ns0" timeout 4 $PY -c '
-import socket
+	local i
+	rm -f "$tmp/bound"
+	n "$ns0" timeout 20 $PY -c '
+import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("127.0.0.1", 4343))
+open(sys.argv[1], "w").close()
 d, a = s.recvfrom(2000)
-print(d.hex(), a[1])' >"$tmp/sent" &
-	sleep 1
+print(d.hex(), a[1])' "$tmp/bound" >"$tmp/sent" &
+	# A slow machine may take seconds to start python: wait for the bind.
+	for i in $(seq 100); do [ -e "$tmp/bound" ] && break; sleep 0.1; done
 	n "$ns1" "$SHOAL" send shoal1 127.0.0.1:4343 c0ffee || return 1
 	wait %% 2>/dev/null
 	grep -qx '00000000c0ffee 10001' "$tmp/sent" || { cat "$tmp/sent"; return 1; }
