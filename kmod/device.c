@@ -76,6 +76,7 @@ static int shoal_ndo_open(struct net_device *dev)
 {
 	struct shoal_device *sd = netdev_priv(dev);
 
+	WRITE_ONCE(sd->bcast_stopping, false);
 	return shoal_socket_open(sd, sd->listen_port);
 }
 

@@ -59,6 +59,7 @@ struct shoal_device {
 	/* Broadcast frames for the fan-out worker (send.c). */
 	struct sk_buff_head bcast_queue;
 	struct work_struct bcast_work;
+	bool bcast_stopping;		/* set by ndo_stop, cleared by ndo_open */
 	atomic64_t dstats[SHOAL_DSTAT_COUNT];
 	/* Events to userspace: each source's share first, then the budgets
 	 * all sources share.

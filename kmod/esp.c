@@ -159,7 +159,9 @@ int shoal_esp_open(struct shoal_sa *sa, struct sk_buff *skb, u64 seq)
 		if (pad[i] != i + 1)
 			goto free_req;
 
-	pskb_trim(skb, skb->len - SHOAL_ESP_ICVLEN - padlen - 2);
+	ret = -ENOMEM;
+	if (pskb_trim(skb, skb->len - SHOAL_ESP_ICVLEN - padlen - 2))
+		goto free_req;
 	__skb_pull(skb, SHOAL_ESP_HLEN + SHOAL_ESP_IVLEN);
 	ret = nexthdr;
 free_req:

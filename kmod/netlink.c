@@ -866,13 +866,14 @@ int shoal_genl_event_control(struct shoal_device *sd,
 	if (!genl_has_listeners(&shoal_genl_family, dev_net(sd->dev), 0))
 		return 0;
 	/*
-	 * The source's own share, then the strangers' budget: the walk over
-	 * the peers is paid only once that has run out, that is, under a
-	 * flood from many addresses.
+	 * Within its source's own share and the strangers' budget, a packet
+	 * passes without the walk over the peers; past either, only one
+	 * from a peer's known endpoint does.  So a flood from one address is
+	 * held to its share, and one spoofing a peer's address cannot spend
+	 * the peer's: the peer's own packets are not counted against it.
 	 */
-	if (!shoal_src_limit_take(&sd->src_limit, src))
-		return -EBUSY;
-	if (!shoal_bucket_take(&sd->stranger_budget) &&
+	if ((!shoal_src_limit_take(&sd->src_limit, src) ||
+	     !shoal_bucket_take(&sd->stranger_budget)) &&
 	    !shoal_peer_endpoint_known(sd, src))
 		return -EBUSY;
 	if (!shoal_bucket_take(&sd->control_budget))

@@ -110,6 +110,11 @@ static void xmit_frame(struct sk_buff *skb, struct net_device *dev)
 	if (is_multicast_ether_addr(eth->h_dest)) {
 		if (skb_queue_len_lockless(&sd->bcast_queue) >= SHOAL_BCAST_QUEUE)
 			goto drop;
+		/* Queued frames must not hold the sender's socket memory: a
+		 * storm overflows this queue and is dropped, rather than
+		 * blocking its sender for as long as the fan-out takes.
+		 */
+		skb_orphan(skb);
 		skb_queue_tail(&sd->bcast_queue, skb);
 		queue_work(system_unbound_wq, &sd->bcast_work);
 		return;
@@ -168,7 +173,7 @@ static void fan_out(struct shoal_device *sd, struct sk_buff *skb)
 		rcu_read_unlock_bh();
 		done += sent;
 		cond_resched();
-	} while (more);
+	} while (more && !READ_ONCE(sd->bcast_stopping));
 	consume_skb(skb);
 }
 
@@ -184,6 +189,11 @@ void shoal_bcast_work(struct work_struct *work)
 
 void shoal_bcast_stop(struct shoal_device *sd)
 {
+	/* Emptied first and told to stop, so that a running fan-out ends
+	 * after its chunk: the caller holds the RTNL.
+	 */
+	WRITE_ONCE(sd->bcast_stopping, true);
+	skb_queue_purge(&sd->bcast_queue);
 	cancel_work_sync(&sd->bcast_work);
 	skb_queue_purge(&sd->bcast_queue);
 }

@@ -9,7 +9,9 @@
 netdev_tx_t shoal_xmit(struct sk_buff *skb, struct net_device *dev);
 /* sd->bcast_work: fans the queued broadcast frames out to the peers. */
 void shoal_bcast_work(struct work_struct *work);
-/* Process context: waits for the fan-out and drops what is queued. */
+/* Process context: ends the fan-out and drops what is queued; until
+ * the device opens again (sd->bcast_stopping).
+ */
 void shoal_bcast_stop(struct shoal_device *sd);
 
 /* A control payload behind the non-ESP marker, from process context. */

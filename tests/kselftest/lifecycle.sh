@@ -343,7 +343,7 @@ for i in range(first, first + count):
     with open(key, "w") as f:
         f.write(os.urandom(36).hex())
     print("\n".join(["peer", base64.b64encode(os.urandom(32)).decode(),
-                     "endpoint", "127.0.0.1:%d" % (30000 + i),
+                     "endpoint", "192.0.2.1:%d" % (30000 + i),
                      "sa-out", str(0x20000 + i), key]))
 PY
 }
@@ -354,6 +354,9 @@ bcast_storm() {
 		mapfile -t args < <(bcast_args $((b * 1024)) 1024)
 		n "$ns0" "$SHOAL" set shoalb "${args[@]}" || return 1
 	done
+	# Sealed, then dropped at the route: the copies do not flood the
+	# loopback the other tests' sockets use.
+	n "$ns0" ip route add blackhole 192.0.2.0/24 2>/dev/null
 	n "$ns0" ip addr add 10.95.0.1/24 dev shoalb || return 1
 	n "$ns0" ip link set shoalb up || return 1
 	drops0=$(n "$ns0" cat /sys/class/net/shoalb/statistics/tx_dropped)
@@ -368,8 +371,8 @@ print("%.2f" % (time.monotonic() - t))') || return 1
 	sleep 2
 	drops1=$(n "$ns0" cat /sys/class/net/shoalb/statistics/tx_dropped)
 	echo "# 500 broadcasts to 4,096 peers sent in $took s; $((drops1 - drops0)) dropped beyond the queue"
-	n "$ns0" ping -c 1 -W 5 127.0.0.1 >/dev/null || return 1
-	n "$ns0" ip link del shoalb || return 1
+	timeout 20 $PY -c pass || { echo "# no process start meanwhile"; return 1; }
+	n "$ns0" ip link del shoalb || { echo "# shoalb would not go"; return 1; }
 	$PY -c "import sys; sys.exit(0 if float('$took') < 5 else 1)"
 }
 ktap_check "a broadcast storm to 4,096 peers holds up neither sender nor CPU" bcast_storm
