@@ -299,8 +299,8 @@ static struct tap_sa *peer_sa_in(const struct tap_peer *peer, uint32_t spi)
 
 /*
  * An endpoint as the kernel takes it (exactly a sockaddr_in or
- * sockaddr_in6, with address and port), v4-mapped IPv6 made IPv4 so that
- * it compares equal to the source addresses roaming sees.
+ * sockaddr_in6, with a unicast address and port), v4-mapped IPv6 made
+ * IPv4 so that it compares equal to the source addresses roaming sees.
  */
 static int endpoint_normalize(struct shoal_endpoint *out,
 			      const struct shoal_endpoint *in)
@@ -330,10 +330,16 @@ static int endpoint_normalize(struct shoal_endpoint *out,
 	} else {
 		return -EINVAL;
 	}
-	if (out->sa.sa_family == AF_INET)
-		return out->in.sin_port && out->in.sin_addr.s_addr ? 0 : -EINVAL;
+	if (out->sa.sa_family == AF_INET) {
+		uint32_t a = ntohl(out->in.sin_addr.s_addr);
+
+		/* A peer is one host: no group or limited broadcast. */
+		return out->in.sin_port && a && !IN_MULTICAST(a) &&
+		       a != INADDR_BROADCAST ? 0 : -EINVAL;
+	}
 	return out->in6.sin6_port &&
-	       !IN6_IS_ADDR_UNSPECIFIED(&out->in6.sin6_addr) ? 0 : -EINVAL;
+	       !IN6_IS_ADDR_UNSPECIFIED(&out->in6.sin6_addr) &&
+	       !IN6_IS_ADDR_MULTICAST(&out->in6.sin6_addr) ? 0 : -EINVAL;
 }
 
 static bool endpoint_equal(const struct shoal_endpoint *a,

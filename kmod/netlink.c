@@ -107,18 +107,22 @@ static int parse_endpoint(const struct nlattr *attr, union shoal_endpoint *ep,
 	memset(ep, 0, sizeof(*ep));
 	if (len == sizeof(struct sockaddr_in) && sa->sa_family == AF_INET) {
 		memcpy(&ep->addr4, sa, sizeof(ep->addr4));
-		if (ep->addr4.sin_port && ep->addr4.sin_addr.s_addr)
+		/* A peer is one host: a group address would fan out. */
+		if (ep->addr4.sin_port && ep->addr4.sin_addr.s_addr &&
+		    !ipv4_is_multicast(ep->addr4.sin_addr.s_addr) &&
+		    !ipv4_is_lbcast(ep->addr4.sin_addr.s_addr))
 			return 0;
 	} else if (IS_ENABLED(CONFIG_IPV6) &&
 		   len == sizeof(struct sockaddr_in6) &&
 		   sa->sa_family == AF_INET6) {
 		memcpy(&ep->addr6, sa, sizeof(ep->addr6));
 		if (ep->addr6.sin6_port &&
-		    !ipv6_addr_any(&ep->addr6.sin6_addr))
+		    !ipv6_addr_any(&ep->addr6.sin6_addr) &&
+		    !ipv6_addr_is_multicast(&ep->addr6.sin6_addr))
 			return 0;
 	}
 	NL_SET_ERR_MSG_ATTR(extack, attr,
-			    "endpoint must be a sockaddr_in or sockaddr_in6 with address and port");
+			    "endpoint must be a sockaddr_in or sockaddr_in6 with a unicast address and port");
 	return -EINVAL;
 }
 

@@ -28,8 +28,8 @@
 
 #define SHOAL_TX_HEADROOM (SHOAL_SEND_HEADROOM + SHOAL_ESP_HLEN + SHOAL_ESP_IVLEN)
 #define SHOAL_TX_TAILROOM (3 + 2 + SHOAL_ESP_ICVLEN)
-/* Broadcast frames waiting for the fan-out, and peers sealed for per
- * stretch with BH off.
+/* Broadcast frames waiting for the fan-out, and the peers sealed for in
+ * one stretch with BH off.
  */
 #define SHOAL_BCAST_QUEUE	256
 #define SHOAL_BCAST_CHUNK	256

@@ -13,6 +13,7 @@
 #include <net/route.h>
 #include <net/udp_tunnel.h>
 
+#include "device.h"
 #include "receive.h"
 #include "socket.h"
 
@@ -140,8 +141,14 @@ static int send4(struct shoal_device *sd, struct sk_buff *skb,
 	rt = ip_route_output_flow(sock_net(sock->sk), &fl4, sock->sk);
 	if (IS_ERR(rt))
 		goto drop;
-	/* An endpoint reached through the tunnel itself would loop. */
-	if (rt->dst.dev == sd->dev) {
+	/*
+	 * An endpoint reached through a shoal device would loop (through
+	 * this one at once, through another via its broadcast worker, where
+	 * the transmit recursion limit does not see it), and one that is a
+	 * broadcast route would fan out.
+	 */
+	if (shoal_is_device(rt->dst.dev) ||
+	    (rt->rt_type != RTN_UNICAST && rt->rt_type != RTN_LOCAL)) {
 		ip_rt_put(rt);
 		goto drop;
 	}
@@ -174,7 +181,7 @@ static int send6(struct shoal_device *sd, struct sk_buff *skb,
 						&fl6, NULL);
 	if (IS_ERR(dst_e))
 		goto drop;
-	if (dst_e->dev == sd->dev) {
+	if (shoal_is_device(dst_e->dev)) {
 		dst_release(dst_e);
 		goto drop;
 	}

@@ -19,7 +19,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 
 ns0=$(netns_name dp0) ns1=$(netns_name dp1) ns2=$(netns_name dp2) ns3=$(netns_name dp3)
-vm_test_begin 25
+vm_test_begin 26
 # The sockets, where monitor_start's probes go, are in $ns0.
 MONITOR_PROBE_NS=$ns0
 
@@ -337,5 +337,18 @@ nonce_reuse() {
 		n "$ns1" ping -c 1 -W 2 10.91.0.2 >/dev/null
 }
 ktap_check "an outbound SA with a key already in use is refused" nonce_reuse
+
+# A peer is one host: a group address as its endpoint would fan out, and
+# (through another device's broadcast worker) could loop unseen.
+group_endpoint() {
+	local ep err
+	for ep in 224.0.0.1:9 255.255.255.255:9 "[ff02::1]:9"; do
+		err=$(n "$ns1" "$SHOAL" set shoal1 peer "$(cat "$tmp/pub2")" endpoint "$ep" 2>&1) &&
+			{ echo "# $ep accepted"; return 1; }
+		echo "$err" | grep -q "unicast address" || { echo "# $ep: $err"; return 1; }
+	done
+	n "$ns1" ping -c 1 -W 2 10.91.0.2 >/dev/null
+}
+ktap_check "a multicast or broadcast endpoint is refused" group_endpoint
 
 ktap_finish

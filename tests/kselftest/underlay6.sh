@@ -188,6 +188,10 @@ ktap_check "IPv6 underlay: a zero UDP checksum is refused" zero_csum
 to_ipv4() {
 	n "$ns1" ip addr add 192.0.2.1/24 dev u1 || return 1
 	n "$ns2" ip addr add 192.0.2.2/24 dev u2 || return 1
+	# With the IPv6 underlay gone, no authenticated packet still on its
+	# way over it can roam an endpoint back once it is set to IPv4.
+	n "$ns1" ip addr del fd00:92::1/64 dev u1 || return 1
+	n "$ns2" ip addr del fd00:92::2/64 dev u2 || return 1
 	n "$ns1" "$SHOAL" set shoal1 peer "$(cat "$tmp/pub2")" endpoint 192.0.2.2:10002 || return 1
 	n "$ns3" "$SHOAL" set shoal2 peer "$(cat "$tmp/pub1")" endpoint 192.0.2.1:10001 || return 1
 	n "$ns1" ping -c 2 -W 2 -i 0.2 10.92.0.2
