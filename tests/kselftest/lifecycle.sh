@@ -88,7 +88,12 @@ sa_lifetime() {
 	# Whatever came back, nothing did once the SA was past 8 s.
 	[ "$got" -le 16 ] && ! grep -qE 'icmp_seq=2[1-4] ' "$tmp/ping-t"
 }
-ktap_check "a soft lifetime raises soft_expire; the hard lifetime stops the SA" sa_lifetime
+# Seconds-long lifetimes against set-up that takes longer than them on the
+# debug kernel (KASAN and lockdep under TCG): there, this says nothing.
+case "$(uname -r)" in
+*-shoal-debug) ktap_skip "a soft lifetime raises soft_expire; the hard lifetime stops the SA (timing; not on the debug kernel)" ;;
+*) ktap_check "a soft lifetime raises soft_expire; the hard lifetime stops the SA" sa_lifetime ;;
+esac
 unpair
 
 moved_live() {
@@ -400,7 +405,12 @@ no_leak() {
 	# 5,000 peers and SAs leaked would be well over 4 MB.
 	[ $((after - before)) -lt 2048 ]
 }
-ktap_check "slab memory returns after 5,000 peers and SAs come and go" no_leak
+# KASAN's quarantine holds freed objects back, so slab totals say nothing
+# on the debug kernel; kmemleak (SHOAL_VM_APPEND=kmemleak=on) is its check.
+case "$(uname -r)" in
+*-shoal-debug) ktap_skip "slab memory returns after 5,000 peers and SAs come and go (not under KASAN)" ;;
+*) ktap_check "slab memory returns after 5,000 peers and SAs come and go" no_leak ;;
+esac
 
 ktap_check "module reference count is back to zero" \
 	sh -c '[ "$(cat /sys/module/shoal/refcnt)" = 0 ]'
