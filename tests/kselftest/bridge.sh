@@ -21,7 +21,6 @@ vm_test_begin 6
 
 SHOAL=$BIN/shoal
 PY=/usr/bin/python3
-n() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 newkey() { head -c 36 /dev/urandom | od -An -v -tx1 | tr -d ' \n' >"$1"; }
 peerstat() {	# peerstat NS DEV FIELD: FIELD of the device's only peer
 	n "$1" "$SHOAL" show "$2" --json | $PY -c "import json,sys; print(json.load(sys.stdin)['$3'])"

@@ -25,7 +25,6 @@ MONITOR_PROBE_NS=$ns0
 
 PY=/usr/bin/python3
 SHOAL=$BIN/shoal
-n() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 mac() { printf '02:00:00:00:00:%02x' "$1"; }
 spi() { echo $((0x1000 + $1 * 16 + $2)); }	# SA from peer $1 to peer $2
 key() { echo "$tmp/key-$1-$2"; }

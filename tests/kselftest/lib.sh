@@ -74,6 +74,9 @@ netns_cleanup() {
 }
 
 # A name unique to this run, so parallel runs on one host never collide.
+# n NS CMD...: CMD in network namespace NS.
+n() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
 netns_name() {
 	echo "shoal-$1-$$"
 }

@@ -21,7 +21,6 @@ MONITOR_PROBE_NS=$ns0
 
 SHOAL=$BIN/shoal
 PY=/usr/bin/python3
-n() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 newkey() { head -c 36 /dev/urandom | od -An -v -tx1 | tr -d ' \n' >"$1"; }
 netns_add "$ns0" "$ns1" "$ns2" "$ns3"
 newkey "$tmp/k12"; newkey "$tmp/k21"

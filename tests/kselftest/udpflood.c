@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hex.h"
+
 #define BATCH 64
 
 static double now(void)
@@ -27,21 +29,6 @@ static double now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int parse_hex(const char *hex, unsigned char *out, size_t max)
-{
-	size_t n = strlen(hex), i;
-	unsigned int b;
-
-	if (n % 2 || n / 2 > max)
-		return -1;
-	for (i = 0; i < n / 2; i++) {
-		if (sscanf(hex + 2 * i, "%2x", &b) != 1)
-			return -1;
-		out[i] = (unsigned char)b;
-	}
-	return (int)(n / 2);
 }
 
 int main(int argc, char **argv)
@@ -78,7 +65,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (argc == 6) {
-		len = parse_hex(argv[5], payload, sizeof(payload));
+		len = shoal_hex_decode(payload, sizeof(payload), argv[5],
+				       strlen(argv[5]));
 		if (len < 0) {
 			fprintf(stderr, "udpflood: bad hex payload\n");
 			return 2;

@@ -25,7 +25,6 @@ vm_test_begin 12
 
 PY=/usr/bin/python3
 SHOAL=$BIN/shoal
-n() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 SPI_A=0x9201		# xfrm ($ns2) -> shoal ($ns1)
 SPI_B=0x9202		# shoal ($ns1) -> xfrm ($ns2)
 PORT1=14500 PORT2=14501
