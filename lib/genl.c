@@ -64,9 +64,26 @@ static int data_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct talk *t = data;
 
-	if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
-		t->g->dump_intr = true;
 	return t->cb ? t->cb(nlh, t->data) : MNL_CB_OK;
+}
+
+/*
+ * libmnl stops at a message flagged NLM_F_DUMP_INTR with EINTR, leaving
+ * the rest of the dump in the socket for the next request to trip over.
+ * The flag is taken off here and kept in g->dump_intr instead, so the
+ * dump is read to its end and the caller decides to retry it.
+ */
+static void take_dump_intr(struct shoal_genl *g, void *buf, size_t len)
+{
+	struct nlmsghdr *nlh = buf;
+	int left = (int)len;
+
+	for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+		if (nlh->nlmsg_flags & NLM_F_DUMP_INTR) {
+			g->dump_intr = true;
+			nlh->nlmsg_flags &= (uint16_t)~NLM_F_DUMP_INTR;
+		}
+	}
 }
 
 /* NLMSG_ERROR: keep the extended-ack text, then stop with errno set. */
@@ -103,8 +120,6 @@ static int done_cb(const struct nlmsghdr *nlh, void *data)
 	struct shoal_genl *g = ((struct talk *)data)->g;
 	struct nlattr *attr;
 
-	if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
-		g->dump_intr = true;
 	if (nlh->nlmsg_len >= mnl_nlmsg_size(sizeof(int))) {
 		int err = *(const int *)mnl_nlmsg_get_payload(nlh);
 
@@ -169,6 +184,7 @@ int shoal_genl_talk(struct shoal_genl *g, struct nlmsghdr *nlh, mnl_cb_t cb,
 		n = mnl_socket_recvfrom(g->nl, buf, sizeof(buf));
 		if (n < 0)
 			return -errno;
+		take_dump_intr(g, buf, (size_t)n);
 		ret = mnl_cb_run2(buf, (size_t)n, seq, g->portid, data_cb, &t,
 				  ctl, NLMSG_MIN_TYPE);
 		if (ret == MNL_CB_ERROR)
