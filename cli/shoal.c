@@ -643,6 +643,7 @@ static const struct {
 	[SHOAL_A_DSTAT_UNKNOWN_DEST] = { "unknown_dest", "unknown dest" },
 	[SHOAL_A_DSTAT_SPOOFED_SRC] = { "spoofed_src", "spoofed src" },
 	[SHOAL_A_DSTAT_CONTROL_DROPS] = { "control_drops", "control drops" },
+	[SHOAL_A_DSTAT_COOKIE_REPLIES] = { "cookie_replies", "cookie replies" },
 };
 
 /* Retries of a dump the kernel reports as interrupted by a change. */

@@ -99,6 +99,14 @@ struct shoal_dp_ops {
 	 * shoal_device_list_free() semantics: shoal_dp_info_free().
 	 */
 	int (*get)(struct shoal_dp *dp, struct shoal_device_info *info);
+	/*
+	 * Optional: the cookie secret and the MAC1 and cookie-sealing keys,
+	 * for a datapath that checks INITs and answers cookies itself when
+	 * a flood from many sources has spent its budget (shoal.ko).
+	 */
+	int (*set_cookie)(struct shoal_dp *dp, const uint8_t secret[32],
+			  const uint8_t mac1_key[32],
+			  const uint8_t cookie_key[32]);
 };
 
 struct shoal_dp {

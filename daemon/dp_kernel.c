@@ -162,6 +162,25 @@ static int kernel_send_control(struct shoal_dp *dp,
 	return shoal_genl_talk(&k->req, nlh, NULL, NULL);
 }
 
+static int kernel_set_cookie(struct shoal_dp *dp, const uint8_t secret[32],
+			     const uint8_t mac1_key[32],
+			     const uint8_t cookie_key[32])
+{
+	struct dp_kernel *k = to_kernel(dp);
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	int ret;
+
+	nlh = device_request(k, buf, SHOAL_CMD_SET_DEVICE,
+			     NLM_F_REQUEST | NLM_F_ACK);
+	mnl_attr_put(nlh, SHOAL_A_DEVICE_COOKIE_SECRET, 32, secret);
+	mnl_attr_put(nlh, SHOAL_A_DEVICE_MAC1_KEY, 32, mac1_key);
+	mnl_attr_put(nlh, SHOAL_A_DEVICE_COOKIE_KEY, 32, cookie_key);
+	ret = shoal_genl_talk(&k->req, nlh, NULL, NULL);
+	sodium_memzero(buf, sizeof(buf));
+	return ret;
+}
+
 /* What kernel_handle hands to the event callback. */
 struct event_ctx {
 	struct dp_kernel *k;
@@ -286,6 +305,7 @@ static const struct shoal_dp_ops kernel_ops = {
 	.remove_peer = kernel_remove_peer,
 	.send_control = kernel_send_control,
 	.get = kernel_get,
+	.set_cookie = kernel_set_cookie,
 };
 
 static int set_listen_port(struct dp_kernel *k, uint16_t port)

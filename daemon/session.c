@@ -428,6 +428,34 @@ static bool endpoint_known(const struct shoald *d,
 }
 
 /*
+ * A new cookie secret, handed to the datapath with the MAC1 and cookie
+ * keys: past its strangers' budget, shoal.ko checks INITs and answers
+ * cookies itself, so first contacts are not lost in a spoofed flood
+ * (docs/security.md).
+ */
+static void push_cookie_secret(struct shoald *d)
+{
+	int ret;
+
+	if (!d->dp->ops->set_cookie)
+		return;
+	ret = d->dp->ops->set_cookie(d->dp, d->cookie_secret, d->mac1_key,
+				     d->cookie_key);
+	/* Tried again every second (shoald_tick); said once. */
+	if (ret < 0 && !d->cookie_unsynced)
+		fprintf(stderr, "shoald: cannot hand the cookie secret to the "
+			"datapath: %s\n", strerror(-ret));
+	d->cookie_unsynced = ret < 0;
+}
+
+static void new_cookie_secret(struct shoald *d, double now)
+{
+	randombytes_buf(d->cookie_secret, sizeof(d->cookie_secret));
+	d->cookie_secret_born = now;
+	push_cookie_secret(d);
+}
+
+/*
  * Under load, an INIT must show it came from where it says (MAC2 keyed
  * by the cookie of its source); without it, the sender gets the cookie
  * and nothing else.  True when the INIT may go on.
@@ -442,10 +470,8 @@ static bool cookie_check(struct shoald *d, const uint8_t *init,
 	*proven = false;
 	if (!shoald_ratelimit_under_load(&d->limiter, now))
 		return true;
-	if (now - d->cookie_secret_born >= COOKIE_SECRET_LIFETIME) {
-		randombytes_buf(d->cookie_secret, sizeof(d->cookie_secret));
-		d->cookie_secret_born = now;
-	}
+	if (now - d->cookie_secret_born >= COOKIE_SECRET_LIFETIME)
+		new_cookie_secret(d, now);
 	shoal_ctl_cookie(cookie, d->cookie_secret, from);
 	ok = shoal_ctl_init_mac2_ok(init, cookie);
 	if (!ok && !shoald_ratelimit_cookie_allow(&d->limiter,
@@ -878,6 +904,11 @@ void shoald_tick(struct shoald *d, double now)
 	if (now >= d->next_poll) {
 		shoald_poll(d);
 		d->next_poll = now + 1.0;
+		/* On a clock, not only under load: shoal.ko uses it too. */
+		if (now - d->cookie_secret_born >= COOKIE_SECRET_LIFETIME)
+			new_cookie_secret(d, now);
+		else if (d->cookie_unsynced)
+			push_cookie_secret(d);
 	}
 	for (i = 0; i < d->n_peers; i++) {
 		struct shoald_peer *p = &d->peers[i];
@@ -1067,8 +1098,7 @@ int shoald_sessions_start(struct shoald *d, const char *stamps_path)
 			      INIT_GLOBAL_RATE, INIT_LOAD_RATE, COOKIE_REPLY_RATE);
 	shoal_ctl_mac1_key(d->mac1_key, d->public_key);
 	shoal_ctl_cookie_key(d->cookie_key, d->public_key);
-	randombytes_buf(d->cookie_secret, sizeof(d->cookie_secret));
-	d->cookie_secret_born = now;
+	new_cookie_secret(d, now);
 	ret = shoald_stamps_open(&d->stamps, stamps_path);
 	if (ret < 0)
 		return ret;

@@ -127,6 +127,7 @@ struct shoald {
 	uint8_t cookie_key[SHOAL_CTL_KEY_LEN];	/* our COOKIE_REPLYs' */
 	uint8_t cookie_secret[SHOAL_CTL_KEY_LEN];	/* our cookies' */
 	double cookie_secret_born;
+	bool cookie_unsynced;	/* the datapath refused the last one */
 	/* The newest INIT timestamp of each peer: replays are refused. */
 	struct shoald_stamps stamps;
 	struct shoald_peer *peers;

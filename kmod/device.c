@@ -64,6 +64,7 @@ static void shoal_ndo_uninit(struct net_device *dev)
 	shoal_sa_retire_all(&retire);
 	/* The sockets are closed and their readers gone (synchronize_net). */
 	shoal_src_limit_free(&sd->src_limit);
+	shoal_cookie_clear(&sd->cookie);
 	gro_cells_destroy(&sd->gro_cells);
 	list_del(&sd->device_node);
 #ifndef SHOAL_CORE_TSTATS
@@ -152,9 +153,15 @@ static void shoal_setup(struct net_device *dev)
 	 * contacts, the mediator, forgeries from spoofed sources): 1000, so
 	 * that however slow shoald is to read them (a small VM), a flood of
 	 * them cannot crowd the peers' own handshakes out of its socket.
+	 * Past that, INITs that prove their source with MAC2 still pass,
+	 * 1000 a second, and the others get their cookies from here, 10000
+	 * a second: a few hashes, a seal and a send each (cookie.c).
 	 */
 	shoal_bucket_init(&sd->stranger_budget, 1000, 1000);
+	shoal_bucket_init(&sd->proven_budget, 1000, 1000);
+	shoal_bucket_init(&sd->cookie_budget, 10000, 10000);
 	shoal_bucket_init(&sd->spi_budget, 100, 100);
+	shoal_cookie_init(&sd->cookie);
 	/* In front of all three, each source address's own share
 	 * (ratelimit.c), set up with the device (ndo_init).
 	 */

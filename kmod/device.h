@@ -8,6 +8,7 @@
 #include <net/gro_cells.h>
 #include <net/rtnetlink.h>
 
+#include "cookie.h"
 #include "ratelimit.h"
 
 /*
@@ -28,6 +29,7 @@ enum shoal_dstat {
 	SHOAL_DSTAT_UNKNOWN_DEST,
 	SHOAL_DSTAT_SPOOFED_SRC,
 	SHOAL_DSTAT_CONTROL_DROPS,
+	SHOAL_DSTAT_COOKIE_REPLIES,
 	SHOAL_DSTAT_COUNT
 };
 
@@ -68,6 +70,12 @@ struct shoal_device {
 	struct shoal_bucket control_budget;	/* control events */
 	struct shoal_bucket stranger_budget;	/* ... from where no peer is */
 	struct shoal_bucket spi_budget;		/* unknown SPI events */
+	/* Past the strangers' budget: INITs checked for MAC2, the rest
+	 * answered with cookies, as many as cookie_budget allows.
+	 */
+	struct shoal_cookie_checker cookie;
+	struct shoal_bucket cookie_budget;
+	struct shoal_bucket proven_budget;	/* INITs with MAC2, from there */
 };
 
 static inline void shoal_dstat_inc(struct shoal_device *sd, enum shoal_dstat s)

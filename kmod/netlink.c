@@ -61,6 +61,9 @@ static const struct nla_policy shoal_genl_policy[SHOAL_A_MAX + 1] = {
 					    .len = IFNAMSIZ - 1 },
 	[SHOAL_A_DEVICE_LISTEN_PORT]	= { .type = NLA_U16 },
 	[SHOAL_A_DEVICE_PEERS]		= NLA_POLICY_NESTED_ARRAY(shoal_peer_policy),
+	[SHOAL_A_DEVICE_COOKIE_SECRET]	= NLA_POLICY_EXACT_LEN(SHOAL_COOKIE_SECRET_LEN),
+	[SHOAL_A_DEVICE_MAC1_KEY]	= NLA_POLICY_EXACT_LEN(SHOAL_COOKIE_SECRET_LEN),
+	[SHOAL_A_DEVICE_COOKIE_KEY]	= NLA_POLICY_EXACT_LEN(SHOAL_COOKIE_SECRET_LEN),
 	[SHOAL_A_CONTROL_ENDPOINT]	= { .type = NLA_BINARY,
 					    .len = sizeof(struct sockaddr_in6) },
 	[SHOAL_A_CONTROL_PAYLOAD]	= { .type = NLA_BINARY,
@@ -248,6 +251,7 @@ static const int dstat_attr[SHOAL_DSTAT_COUNT] = {
 	[SHOAL_DSTAT_UNKNOWN_DEST]	= SHOAL_A_DSTAT_UNKNOWN_DEST,
 	[SHOAL_DSTAT_SPOOFED_SRC]	= SHOAL_A_DSTAT_SPOOFED_SRC,
 	[SHOAL_DSTAT_CONTROL_DROPS]	= SHOAL_A_DSTAT_CONTROL_DROPS,
+	[SHOAL_DSTAT_COOKIE_REPLIES]	= SHOAL_A_DSTAT_COOKIE_REPLIES,
 };
 
 static int put_device_attrs(struct sk_buff *skb, struct shoal_device *sd)
@@ -731,6 +735,11 @@ remove_created:
 	return ret;
 }
 
+static const u8 *attr_data(const struct nlattr *attr)
+{
+	return attr ? nla_data(attr) : NULL;
+}
+
 static int shoal_genl_set_device_doit(struct sk_buff *skb,
 				      struct genl_info *info)
 {
@@ -767,6 +776,35 @@ static int shoal_genl_set_device_doit(struct sk_buff *skb,
 				goto bump;
 			}
 		}
+	}
+
+	if (!info->attrs[SHOAL_A_DEVICE_MAC1_KEY] !=
+	    !info->attrs[SHOAL_A_DEVICE_COOKIE_KEY]) {
+		NL_SET_ERR_MSG_ATTR(info->extack,
+				    info->attrs[SHOAL_A_DEVICE_MAC1_KEY] ?:
+				    info->attrs[SHOAL_A_DEVICE_COOKIE_KEY],
+				    "the MAC1 and cookie keys go together");
+		ret = -EINVAL;
+		goto put;
+	}
+	if (info->attrs[SHOAL_A_DEVICE_COOKIE_SECRET] ||
+	    info->attrs[SHOAL_A_DEVICE_MAC1_KEY]) {
+		/* With them the device's socket answers strangers. */
+		if (!creator_capable(skb, sd,
+				     info->attrs[SHOAL_A_DEVICE_COOKIE_SECRET] ?:
+				     info->attrs[SHOAL_A_DEVICE_MAC1_KEY],
+				     info->extack)) {
+			ret = -EPERM;
+			goto put;
+		}
+		shoal_cookie_set(&sd->cookie,
+				 attr_data(info->attrs[SHOAL_A_DEVICE_COOKIE_SECRET]),
+				 attr_data(info->attrs[SHOAL_A_DEVICE_MAC1_KEY]),
+				 attr_data(info->attrs[SHOAL_A_DEVICE_COOKIE_KEY]));
+		/* Nothing a dump shows has changed. */
+		if (!info->attrs[SHOAL_A_DEVICE_LISTEN_PORT] &&
+		    !info->attrs[SHOAL_A_DEVICE_PEERS])
+			goto put;
 	}
 
 	if (info->attrs[SHOAL_A_DEVICE_PEERS]) {
@@ -819,7 +857,7 @@ static int shoal_genl_send_control_doit(struct sk_buff *skb,
 		ret = -ENETDOWN;
 	} else {
 		ret = shoal_send_control(netdev_priv(dev), &ep, nla_data(payload),
-					 nla_len(payload));
+					 nla_len(payload), GFP_KERNEL);
 		if (ret)
 			NL_SET_ERR_MSG(info->extack, "no route to the endpoint");
 	}
@@ -859,6 +897,31 @@ static int event_send(struct shoal_device *sd, struct sk_buff *skb, void *hdr)
 	return ret == -ESRCH ? 0 : ret;
 }
 
+/*
+ * Past a budget: true for an INIT whose MAC2 proves its source, within
+ * the proven strangers' budget.  Any other INIT with a good MAC1 gets a
+ * COOKIE_REPLY when ask is set.
+ */
+static bool proven_stranger(struct shoal_device *sd,
+			    const union shoal_endpoint *src, const u8 *payload,
+			    size_t len, bool ask)
+{
+	u8 reply[SHOAL_COOKIE_REPLY_LEN];
+
+	switch (shoal_cookie_check(&sd->cookie, src, payload, len,
+				   ask ? &sd->cookie_budget : NULL, reply)) {
+	case SHOAL_COOKIE_PROVEN:
+		return shoal_bucket_take(&sd->proven_budget);
+	case SHOAL_COOKIE_ASK:
+		if (!shoal_send_control(sd, src, reply, sizeof(reply),
+					GFP_ATOMIC))
+			shoal_dstat_inc(sd, SHOAL_DSTAT_COOKIE_REPLIES);
+		return false;
+	default:
+		return false;
+	}
+}
+
 int shoal_genl_event_control(struct shoal_device *sd,
 			     const union shoal_endpoint *src,
 			     const u8 *payload, size_t len)
@@ -871,15 +934,26 @@ int shoal_genl_event_control(struct shoal_device *sd,
 		return 0;
 	/*
 	 * Within its source's own share and the strangers' budget, a packet
-	 * passes without the walk over the peers; past either, only one
-	 * from a peer's known endpoint does.  So a flood from one address is
-	 * held to its share, and one spoofing a peer's address cannot spend
-	 * the peer's: the peer's own packets are not counted against it.
+	 * passes without the walk over the peers.  Past its source's share,
+	 * only one from a peer's known endpoint does, or an INIT whose MAC2
+	 * proves its source, so a flood from one address is held to its
+	 * share, and one spoofing a peer's or a newcomer's address cannot
+	 * spend theirs.  Past the strangers' budget (a flood from many
+	 * addresses, spoofed as a rule), an INIT without that proof is
+	 * answered here with a cookie (cookie.c): first contacts are not
+	 * lost among forgeries.  Proven INITs from strangers have a budget
+	 * of their own, so senders at many real addresses cannot spend what
+	 * the peers' packets need.
 	 */
-	if ((!shoal_src_limit_take(&sd->src_limit, src) ||
-	     !shoal_bucket_take(&sd->stranger_budget)) &&
-	    !shoal_peer_endpoint_known(sd, src))
+	if (!shoal_src_limit_take(&sd->src_limit, src)) {
+		if (!shoal_peer_endpoint_known(sd, src) &&
+		    !proven_stranger(sd, src, payload, len, false))
+			return -EBUSY;
+	} else if (!shoal_bucket_take(&sd->stranger_budget) &&
+		   !shoal_peer_endpoint_known(sd, src) &&
+		   !proven_stranger(sd, src, payload, len, true)) {
 		return -EBUSY;
+	}
 	if (!shoal_bucket_take(&sd->control_budget))
 		return -EBUSY;
 	skb = event_new(sd, SHOAL_CMD_EVENT_CONTROL, len, &hdr);

@@ -223,12 +223,12 @@ netdev_tx_t shoal_xmit(struct sk_buff *skb, struct net_device *dev)
 
 int shoal_send_control(struct shoal_device *sd,
 		       const union shoal_endpoint *ep, const u8 *payload,
-		       size_t len)
+		       size_t len, gfp_t gfp)
 {
 	struct sk_buff *skb;
 	int ret;
 
-	skb = alloc_skb(SHOAL_SEND_HEADROOM + 4 + len, GFP_KERNEL);
+	skb = alloc_skb(SHOAL_SEND_HEADROOM + 4 + len, gfp);
 	if (!skb)
 		return -ENOMEM;
 	skb_reserve(skb, SHOAL_SEND_HEADROOM);

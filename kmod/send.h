@@ -17,6 +17,6 @@ void shoal_bcast_stop(struct shoal_device *sd);
 /* A control payload behind the non-ESP marker, from process context. */
 int shoal_send_control(struct shoal_device *sd,
 		       const union shoal_endpoint *ep, const u8 *payload,
-		       size_t len);
+		       size_t len, gfp_t gfp);
 
 #endif /* _SHOAL_SEND_H */

@@ -193,7 +193,8 @@ static void device_stats(struct shoal_device_info *d, const struct nlattr *nest)
 		return;
 	mnl_attr_for_each_nested(attr, nest) {
 		type = mnl_attr_get_type(attr);
-		if (type > SHOAL_A_DSTAT_UNSPEC && type < SHOAL_A_DSTAT_PAD)
+		if (type > SHOAL_A_DSTAT_UNSPEC && type != SHOAL_A_DSTAT_PAD &&
+		    type <= SHOAL_A_DSTAT_MAX)
 			get_u64(attr, &d->stats[type]);
 	}
 }

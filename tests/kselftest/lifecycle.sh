@@ -16,7 +16,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 
 ns0=$(netns_name lc0) ns1=$(netns_name lc1) ns2=$(netns_name lc2) ns3=$(netns_name lc3)
-vm_test_begin 17
+vm_test_begin 18
 MONITOR_PROBE_NS=$ns0
 
 SHOAL=$BIN/shoal
@@ -235,6 +235,20 @@ socket.socket(socket.AF_INET, socket.SOCK_DGRAM).bind(("0.0.0.0", 11005))'
 }
 ktap_check "nor bind it to another port (EPERM, says why; the port stays)" \
 	creator_port_refused
+
+# The cookie keys make the device's socket answer INITs with cookies.
+creator_cookie_refused() {
+	local out rc=0
+	[ -n "$container" ] || return 1
+	out=$(croot $PY "$TOP/tests/kselftest/set_cookie.py" shoalc) || rc=$?
+	echo "# container's root: exit $rc, $out"
+	[ "$rc" = 1 ] && [ "$out" = "errno 1: needs CAP_NET_ADMIN in the namespace the device was created in" ] || return 1
+	out=$(hroot $PY "$TOP/tests/kselftest/set_cookie.py" shoalc)
+	echo "# the creating namespace's root: $out"
+	[ "$out" = ok ]
+}
+ktap_check "nor set its cookie keys (EPERM, says why); the creating namespace's root can" \
+	creator_cookie_refused
 
 creator_allowed() {
 	[ -n "$container" ] || return 1

@@ -826,6 +826,30 @@ TEST_F(nl, unknown_top_level_attribute)
 	REFUSED(msg, "top-level attribute type 200", EINVAL, 0, 200);
 }
 
+TEST_F(nl, cookie_secret_31_bytes)
+{
+	struct nl_msg *msg = req(self->family, SHOAL_CMD_SET_DEVICE, 0);
+	static const unsigned char secret[31];
+
+	ASSERT_NE(NULL, msg);
+	nla_put_string(msg, SHOAL_A_DEVICE_IFNAME, DEV);
+	nla_put(msg, SHOAL_A_DEVICE_COOKIE_SECRET, sizeof(secret), secret);
+	REFUSED(msg, "cookie secret of 31 bytes", ERANGE, 0,
+		SHOAL_A_DEVICE_COOKIE_SECRET);
+}
+
+TEST_F(nl, mac1_key_without_cookie_key)
+{
+	struct nl_msg *msg = req(self->family, SHOAL_CMD_SET_DEVICE, 0);
+	static const unsigned char key[32];
+
+	ASSERT_NE(NULL, msg);
+	nla_put_string(msg, SHOAL_A_DEVICE_IFNAME, DEV);
+	nla_put(msg, SHOAL_A_DEVICE_MAC1_KEY, sizeof(key), key);
+	REFUSED(msg, "MAC1 key without the cookie key", EINVAL, 0,
+		SHOAL_A_DEVICE_MAC1_KEY);
+}
+
 TEST_F(nl, layer3_of_2)
 {
 	struct set_req r = set_begin(self->family, DEV);

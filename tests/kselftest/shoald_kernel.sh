@@ -12,7 +12,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/shoald_lib.sh"
 
-vm_test_begin 23
+vm_test_begin 24
 # The TAP datapath needs /dev/net/tun; no udev here creates it on demand.
 modprobe tun 2>/dev/null
 
@@ -61,9 +61,10 @@ ip -n "$sd_ns2" link del shoal2
 sd_start 2 tap
 sd_tunnel_checks kernel/tap kernel tap
 
-# 18-19: 100 genuine handshakes under 5,000 spoofed INITs a second.
+# 18-20: ten first contacts and 100 genuine handshakes under 5,000
+# spoofed INITs a second.
 sd_cookie_checks kernel
-# 20-21: a captured INIT replayed after kill -9 and a restart.
+# 21-22: a captured INIT replayed after kill -9 and a restart.
 sd_replay_checks kernel
 
 sd_stop 1; rc1=$?

@@ -31,6 +31,13 @@
  *   peer's existing inbound SA of that SPI (-ENOENT if it has none): how
  *   a restarted daemon, which cannot read keys back, keeps what the
  *   kernel holds.
+ *   SHOAL_A_DEVICE_COOKIE_SECRET, SHOAL_A_DEVICE_MAC1_KEY and
+ *   SHOAL_A_DEVICE_COOKIE_KEY: the daemon's current cookie secret and its
+ *   MAC1 and cookie-sealing keys (docs/protocol.md, "INIT" and "Cookies";
+ *   write only, the two keys together).  Once the control packets from
+ *   addresses no peer is at exceed their budget, an INIT still passes if
+ *   its MAC2 is keyed by its source's cookie, and one with a good MAC1
+ *   and no such MAC2 is answered with a COOKIE_REPLY by the kernel.
  *
  * SHOAL_CMD_SEND_CONTROL
  *   The selector, SHOAL_A_CONTROL_ENDPOINT and SHOAL_A_CONTROL_PAYLOAD:
@@ -100,6 +107,9 @@ enum shoal_attr {
 	SHOAL_A_CONTROL_ENDPOINT,	/* sockaddr_in or sockaddr_in6 */
 	SHOAL_A_CONTROL_PAYLOAD,	/* binary, 1..1400 bytes */
 	SHOAL_A_UNKNOWN_SPI,		/* u32 (events only) */
+	SHOAL_A_DEVICE_COOKIE_SECRET,	/* 32 bytes (set only) */
+	SHOAL_A_DEVICE_MAC1_KEY,	/* 32 bytes (set only) */
+	SHOAL_A_DEVICE_COOKIE_KEY,	/* 32 bytes (set only) */
 
 	__SHOAL_A_MAX
 };
@@ -165,6 +175,7 @@ enum shoal_dstat_attr {
 	SHOAL_A_DSTAT_SPOOFED_SRC,
 	SHOAL_A_DSTAT_CONTROL_DROPS,
 	SHOAL_A_DSTAT_PAD,
+	SHOAL_A_DSTAT_COOKIE_REPLIES,	/* sent by the kernel (SET_DEVICE) */
 
 	__SHOAL_A_DSTAT_MAX
 };
