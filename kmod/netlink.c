@@ -693,6 +693,14 @@ static int set_peer(struct shoal_device *sd, const struct nlattr *attr,
 			return -ENOMEM;
 		created = true;
 	}
+	if (tb[SHOAL_A_PEER_MAC] &&
+	    ether_addr_equal(nla_data(tb[SHOAL_A_PEER_MAC]), sd->dev->dev_addr)) {
+		/* Frames to it would never leave, and its frames would be ours. */
+		NL_SET_ERR_MSG_ATTR(extack, tb[SHOAL_A_PEER_MAC],
+				    "this is the device's own MAC");
+		ret = -EINVAL;
+		goto remove_created;
+	}
 	if (tb[SHOAL_A_PEER_MAC]) {
 		ret = shoal_peer_set_mac(peer, nla_data(tb[SHOAL_A_PEER_MAC]));
 		if (ret) {

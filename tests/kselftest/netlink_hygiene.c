@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
@@ -532,6 +533,23 @@ static void get_dev(struct __test_metadata *_metadata, struct nl_sock *sk,
 	nlmsg_free(msg);
 }
 
+/* The MAC of the device called name, in this namespace. */
+static int device_mac(const char *name, unsigned char mac[6])
+{
+	struct ifreq ifr = { 0 };
+	int fd = socket(AF_INET, SOCK_DGRAM, 0), ret;
+
+	if (fd < 0)
+		return -1;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	ret = ioctl(fd, SIOCGIFHWADDR, &ifr);
+	close(fd);
+	if (ret < 0)
+		return -1;
+	memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	return 0;
+}
+
 /* ----- 1. refusals ----- */
 
 TEST_F(nl, no_selector)
@@ -778,6 +796,19 @@ TEST_F(nl, mac_of_other_peer)
 	if (self->a.peers != 1)
 		TH_LOG("note: the refused request still left %d peers (not 1)",
 		       self->a.peers);
+}
+
+TEST_F(nl, mac_of_the_device)
+{
+	unsigned char own[6];
+	struct set_req r;
+
+	ASSERT_EQ(0, device_mac(DEV, own));
+	r = set_begin(self->family, DEV);
+	put_pubkey(r.msg, 1, SHOAL_KEY_LEN);
+	nla_put(r.msg, SHOAL_A_PEER_MAC, 6, own);
+	REFUSED(set_end(r), "the device's own MAC", EINVAL, 0,
+		SHOAL_A_PEER_MAC);
 }
 
 static struct nl_msg *control_req(int family, size_t len)
