@@ -111,6 +111,15 @@ void shoal_socket_close(struct shoal_device *sd)
 	RCU_INIT_POINTER(sd->sock6, NULL);
 	if (!sock4 && !sock6)
 		return;
+	/*
+	 * Receivers that start after this see no device, so once the grace
+	 * period ends nothing reaches sd through these sockets, whether or
+	 * not udp_tunnel_sock_release() waits for one itself.
+	 */
+	if (sock4)
+		rcu_assign_sk_user_data(sock4->sk, NULL);
+	if (sock6)
+		rcu_assign_sk_user_data(sock6->sk, NULL);
 	synchronize_net();
 	if (sock4)
 		udp_tunnel_sock_release(sock4);
