@@ -174,24 +174,17 @@ static void mac(u8 out[SHOAL_MAC_LEN], const u8 *key, size_t keylen,
 void shoal_cookie_init(struct shoal_cookie_checker *c)
 {
 	spin_lock_init(&c->lock);
-	c->have_secret = false;
-	c->have_keys = false;
+	c->ready = false;
 }
 
-/* Any of the three may be NULL: that one stays as it was. */
 void shoal_cookie_set(struct shoal_cookie_checker *c, const u8 *secret,
 		      const u8 *mac1_key, const u8 *seal_key)
 {
 	spin_lock_bh(&c->lock);
-	if (secret) {
-		memcpy(c->secret, secret, sizeof(c->secret));
-		c->have_secret = true;
-	}
-	if (mac1_key && seal_key) {
-		memcpy(c->mac1_key, mac1_key, sizeof(c->mac1_key));
-		memcpy(c->seal_key, seal_key, sizeof(c->seal_key));
-		c->have_keys = true;
-	}
+	memcpy(c->secret, secret, sizeof(c->secret));
+	memcpy(c->mac1_key, mac1_key, sizeof(c->mac1_key));
+	memcpy(c->seal_key, seal_key, sizeof(c->seal_key));
+	c->ready = true;
 	spin_unlock_bh(&c->lock);
 }
 
@@ -201,8 +194,7 @@ void shoal_cookie_clear(struct shoal_cookie_checker *c)
 	memzero_explicit(c->secret, sizeof(c->secret));
 	memzero_explicit(c->mac1_key, sizeof(c->mac1_key));
 	memzero_explicit(c->seal_key, sizeof(c->seal_key));
-	c->have_secret = false;
-	c->have_keys = false;
+	c->ready = false;
 	spin_unlock_bh(&c->lock);
 }
 
@@ -261,7 +253,7 @@ shoal_cookie_check(struct shoal_cookie_checker *c,
 		return SHOAL_COOKIE_DROP;
 
 	spin_lock_bh(&c->lock);
-	ready = c->have_secret && c->have_keys;
+	ready = c->ready;
 	if (ready) {
 		memcpy(k.secret, c->secret, sizeof(k.secret));
 		memcpy(k.mac1_key, c->mac1_key, sizeof(k.mac1_key));

@@ -20,8 +20,7 @@ union shoal_endpoint;
  */
 struct shoal_cookie_checker {
 	spinlock_t lock;	/* everything below */
-	bool have_secret;
-	bool have_keys;
+	bool ready;		/* all three set */
 	u8 secret[SHOAL_COOKIE_SECRET_LEN];
 	u8 mac1_key[SHOAL_COOKIE_SECRET_LEN];
 	u8 seal_key[SHOAL_COOKIE_SECRET_LEN];

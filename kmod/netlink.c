@@ -743,14 +743,12 @@ remove_created:
 	return ret;
 }
 
-static const u8 *attr_data(const struct nlattr *attr)
-{
-	return attr ? nla_data(attr) : NULL;
-}
-
 static int shoal_genl_set_device_doit(struct sk_buff *skb,
 				      struct genl_info *info)
 {
+	struct nlattr *secret = info->attrs[SHOAL_A_DEVICE_COOKIE_SECRET];
+	struct nlattr *mac1_key = info->attrs[SHOAL_A_DEVICE_MAC1_KEY];
+	struct nlattr *cookie_key = info->attrs[SHOAL_A_DEVICE_COOKIE_KEY];
 	struct shoal_device *sd;
 	struct net_device *dev;
 	struct nlattr *attr;
@@ -786,29 +784,21 @@ static int shoal_genl_set_device_doit(struct sk_buff *skb,
 		}
 	}
 
-	if (!info->attrs[SHOAL_A_DEVICE_MAC1_KEY] !=
-	    !info->attrs[SHOAL_A_DEVICE_COOKIE_KEY]) {
-		NL_SET_ERR_MSG_ATTR(info->extack,
-				    info->attrs[SHOAL_A_DEVICE_MAC1_KEY] ?:
-				    info->attrs[SHOAL_A_DEVICE_COOKIE_KEY],
-				    "the MAC1 and cookie keys go together");
-		ret = -EINVAL;
-		goto put;
-	}
-	if (info->attrs[SHOAL_A_DEVICE_COOKIE_SECRET] ||
-	    info->attrs[SHOAL_A_DEVICE_MAC1_KEY]) {
+	if (secret || mac1_key || cookie_key) {
+		if (!secret || !mac1_key || !cookie_key) {
+			NL_SET_ERR_MSG_ATTR(info->extack,
+					    secret ?: mac1_key ?: cookie_key,
+					    "the cookie secret and both keys go together");
+			ret = -EINVAL;
+			goto put;
+		}
 		/* With them the device's socket answers strangers. */
-		if (!creator_capable(skb, sd,
-				     info->attrs[SHOAL_A_DEVICE_COOKIE_SECRET] ?:
-				     info->attrs[SHOAL_A_DEVICE_MAC1_KEY],
-				     info->extack)) {
+		if (!creator_capable(skb, sd, secret, info->extack)) {
 			ret = -EPERM;
 			goto put;
 		}
-		shoal_cookie_set(&sd->cookie,
-				 attr_data(info->attrs[SHOAL_A_DEVICE_COOKIE_SECRET]),
-				 attr_data(info->attrs[SHOAL_A_DEVICE_MAC1_KEY]),
-				 attr_data(info->attrs[SHOAL_A_DEVICE_COOKIE_KEY]));
+		shoal_cookie_set(&sd->cookie, nla_data(secret),
+				 nla_data(mac1_key), nla_data(cookie_key));
 		/* Nothing a dump shows has changed. */
 		if (!info->attrs[SHOAL_A_DEVICE_LISTEN_PORT] &&
 		    !info->attrs[SHOAL_A_DEVICE_PEERS])

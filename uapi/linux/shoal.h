@@ -34,7 +34,7 @@
  *   SHOAL_A_DEVICE_COOKIE_SECRET, SHOAL_A_DEVICE_MAC1_KEY and
  *   SHOAL_A_DEVICE_COOKIE_KEY: the daemon's current cookie secret and its
  *   MAC1 and cookie-sealing keys (docs/protocol.md, "INIT" and "Cookies";
- *   write only, the two keys together).  Once the control packets from
+ *   write only, all three together).  Once the control packets from
  *   addresses no peer is at exceed their budget, an INIT still passes if
  *   its MAC2 is keyed by its source's cookie, and one with a good MAC1
  *   and no such MAC2 is answered with a COOKIE_REPLY by the kernel.
