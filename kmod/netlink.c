@@ -53,6 +53,8 @@ static const struct nla_policy shoal_peer_policy[SHOAL_A_PEER_MAX + 1] = {
 	[SHOAL_A_PEER_BRIDGE]		= NLA_POLICY_MAX(NLA_U8, 1),
 	[SHOAL_A_PEER_SA_OUT]		= NLA_POLICY_NESTED(shoal_sa_policy),
 	[SHOAL_A_PEER_SA_IN]		= NLA_POLICY_NESTED_ARRAY(shoal_sa_policy),
+	/* Each entry is checked by shoal_allowed_ips_parse(). */
+	[SHOAL_A_PEER_ALLOWED_IPS]	= { .type = NLA_NESTED },
 };
 
 static const struct nla_policy shoal_genl_policy[SHOAL_A_MAX + 1] = {
@@ -197,6 +199,7 @@ static const int pstat_attr[SHOAL_PSTAT_COUNT] = {
 
 static int put_peer(struct sk_buff *skb, struct shoal_peer *peer)
 {
+	struct shoal_allowed_ips *allowed;
 	struct nlattr *nest, *sa_in;
 	union shoal_endpoint ep;
 	struct shoal_sa *sa;
@@ -235,6 +238,10 @@ static int put_peer(struct sk_buff *skb, struct shoal_peer *peer)
 			goto cancel;
 	}
 	nla_nest_end(skb, sa_in);
+	allowed = rtnl_dereference(peer->allowed_ips);
+	if (allowed &&
+	    shoal_allowed_ips_put(skb, SHOAL_A_PEER_ALLOWED_IPS, allowed))
+		goto cancel;
 	nla_nest_end(skb, nest);
 	return 0;
 
@@ -641,6 +648,7 @@ free_new:
 static int set_peer(struct shoal_device *sd, const struct nlattr *attr,
 		    struct list_head *retire, struct netlink_ext_ack *extack)
 {
+	struct shoal_allowed_ips *allowed = NULL;
 	struct nlattr *tb[SHOAL_A_PEER_MAX + 1];
 	union shoal_endpoint ep;
 	struct shoal_peer *peer;
@@ -682,15 +690,24 @@ static int set_peer(struct shoal_device *sd, const struct nlattr *attr,
 		if (ret)
 			return ret;
 	}
+	if (tb[SHOAL_A_PEER_ALLOWED_IPS]) {
+		allowed = shoal_allowed_ips_parse(tb[SHOAL_A_PEER_ALLOWED_IPS],
+						  extack);
+		if (IS_ERR(allowed))
+			return PTR_ERR(allowed);
+	}
 
 	if (!peer) {
 		if (sd->peer_count >= SHOAL_MAX_PEERS) {
 			NL_SET_ERR_MSG_ATTR(extack, attr, "too many peers");
-			return -ENOSPC;
+			ret = -ENOSPC;
+			goto free_allowed;
 		}
 		peer = shoal_peer_create(sd, nla_data(tb[SHOAL_A_PEER_PUBLIC_KEY]));
-		if (!peer)
-			return -ENOMEM;
+		if (!peer) {
+			ret = -ENOMEM;
+			goto free_allowed;
+		}
 		created = true;
 	}
 	if (tb[SHOAL_A_PEER_MAC] &&
@@ -734,12 +751,20 @@ static int set_peer(struct shoal_device *sd, const struct nlattr *attr,
 		if (ret)
 			goto remove_created;
 	}
+	if (tb[SHOAL_A_PEER_ALLOWED_IPS]) {
+		allowed = rcu_replace_pointer(peer->allowed_ips, allowed,
+					      lockdep_rtnl_is_held());
+		if (allowed)
+			kfree_rcu(allowed, rcu);
+	}
 	return 0;
 
 remove_created:
 	/* A refused new peer is not left half made. */
 	if (created)
 		shoal_peer_remove(peer, retire);
+free_allowed:
+	kfree(allowed);
 	return ret;
 }
 

@@ -58,6 +58,7 @@ void shoal_sa_retire(struct shoal_sa *sa, struct list_head *retire)
 void shoal_peer_remove(struct shoal_peer *peer, struct list_head *retire)
 {
 	struct shoal_device *sd = peer->sd;
+	struct shoal_allowed_ips *allowed;
 	int i;
 
 	ASSERT_RTNL();
@@ -73,6 +74,9 @@ void shoal_peer_remove(struct shoal_peer *peer, struct list_head *retire)
 		hash_del_rcu(&peer->mac_node);
 	list_del_rcu(&peer->list);
 	sd->peer_count--;
+	allowed = rtnl_dereference(peer->allowed_ips);
+	if (allowed)
+		kfree_rcu(allowed, rcu);
 	kfree_rcu(peer, rcu);
 }
 

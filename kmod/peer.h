@@ -9,6 +9,7 @@
 #include <linux/spinlock.h>
 #include <uapi/linux/shoal.h>
 
+#include "allowedips.h"
 #include "device.h"
 #include "sa.h"
 
@@ -50,6 +51,7 @@ struct shoal_peer {
 
 	struct shoal_sa __rcu *sa_out;
 	struct shoal_sa __rcu *sa_in[SHOAL_MAX_SA_IN];
+	struct shoal_allowed_ips __rcu *allowed_ips;	/* NULL: any source */
 
 	atomic64_t pstats[SHOAL_PSTAT_COUNT];
 	atomic64_t last_rx;		/* seconds since the epoch */

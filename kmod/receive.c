@@ -62,6 +62,7 @@ static bool sa_use(struct shoal_sa *sa)
 static void deliver(struct shoal_device *sd, struct shoal_peer *peer,
 		    struct sk_buff *skb, int nexthdr)
 {
+	struct shoal_allowed_ips *allowed;
 	struct net_device *dev = sd->dev;
 	/* What the peer sent, as its tx_bytes counted it. */
 	unsigned int inner_len = skb->len;
@@ -102,6 +103,11 @@ static void deliver(struct shoal_device *sd, struct shoal_peer *peer,
 		break;
 	default:
 		goto malformed;
+	}
+	allowed = rcu_dereference(peer->allowed_ips);
+	if (allowed && !shoal_allowed_ips_frame(allowed, skb)) {
+		shoal_dstat_inc(sd, SHOAL_DSTAT_SPOOFED_SRC);
+		goto drop;
 	}
 
 	len = skb->len;

@@ -811,6 +811,96 @@ TEST_F(nl, mac_of_the_device)
 		SHOAL_A_PEER_MAC);
 }
 
+/* One SHOAL_A_ALLOWED_IP nest: alen bytes of addr, and len unless < 0. */
+static void put_allowed_ip(struct nl_msg *m, const void *addr, int alen,
+			   int len)
+{
+	struct nlattr *ip = nest(m, SHOAL_A_ALLOWED_IP);
+
+	nla_put(m, SHOAL_A_ALLOWED_IP_ADDR, alen, addr);
+	if (len >= 0)
+		nla_put_u8(m, SHOAL_A_ALLOWED_IP_PREFIX_LEN, (uint8_t)len);
+	nla_nest_end(m, ip);
+}
+
+/* A peer request with one allowed IP (alen bytes, prefix length len). */
+static struct nl_msg *allowed_req(int family, const char *text, int alen,
+				  int len)
+{
+	struct set_req r = set_begin(family, DEV);
+	unsigned char addr[17] = { 0 };
+	struct nlattr *list;
+
+	inet_pton(alen == 4 ? AF_INET : AF_INET6, text, addr);
+	put_pubkey(r.msg, 1, SHOAL_KEY_LEN);
+	list = nest(r.msg, SHOAL_A_PEER_ALLOWED_IPS);
+	put_allowed_ip(r.msg, addr, alen, len);
+	nla_nest_end(r.msg, list);
+	return set_end(r);
+}
+
+TEST_F(nl, allowed_ip_with_host_bits)
+{
+	REFUSED(allowed_req(self->family, "10.1.2.3", 4, 24),
+		"allowed IP 10.1.2.3/24", EINVAL, 0, SHOAL_A_ALLOWED_IP);
+	REFUSED(allowed_req(self->family, "fd00::1", 16, 64),
+		"allowed IP fd00::1/64", EINVAL, 0, SHOAL_A_ALLOWED_IP);
+	get_dev(_metadata, self->sk, self->family, &self->a, DEV, 0, 0);
+	EXPECT_EQ(0, self->a.peers) TH_LOG("a refused peer was left behind");
+}
+
+TEST_F(nl, allowed_ip_v4_prefix_33)
+{
+	REFUSED(allowed_req(self->family, "10.0.0.0", 4, 33),
+		"allowed IP 10.0.0.0/33", EINVAL, 0,
+		SHOAL_A_ALLOWED_IP_PREFIX_LEN);
+}
+
+TEST_F(nl, allowed_ip_v6_prefix_129)
+{
+	REFUSED(allowed_req(self->family, "fd00::", 16, 129),
+		"allowed IP fd00::/129", EINVAL, ERANGE,
+		SHOAL_A_ALLOWED_IP_PREFIX_LEN);
+}
+
+TEST_F(nl, allowed_ip_5_bytes)
+{
+	REFUSED(allowed_req(self->family, "10.0.0.0", 5, 8),
+		"allowed IP of 5 bytes", EINVAL, 0, SHOAL_A_ALLOWED_IP_ADDR);
+}
+
+TEST_F(nl, allowed_ip_17_bytes)
+{
+	REFUSED(allowed_req(self->family, "fd00::", 17, 8),
+		"allowed IP of 17 bytes", EINVAL, ERANGE,
+		SHOAL_A_ALLOWED_IP_ADDR);
+}
+
+TEST_F(nl, allowed_ip_without_length)
+{
+	REFUSED(allowed_req(self->family, "10.0.0.0", 4, -1),
+		"allowed IP without a prefix length", EINVAL, 0,
+		SHOAL_A_ALLOWED_IP);
+}
+
+TEST_F(nl, allowed_ips_33)
+{
+	struct set_req r = set_begin(self->family, DEV);
+	unsigned char addr[4] = { 10, 0, 0, 0 };
+	struct nlattr *list;
+	int i;
+
+	put_pubkey(r.msg, 1, SHOAL_KEY_LEN);
+	list = nest(r.msg, SHOAL_A_PEER_ALLOWED_IPS);
+	for (i = 0; i < 33; i++) {
+		addr[1] = (unsigned char)i;
+		put_allowed_ip(r.msg, addr, 4, 16);
+	}
+	nla_nest_end(r.msg, list);
+	REFUSED(set_end(r), "33 allowed IPs", E2BIG, 0,
+		SHOAL_A_PEER_ALLOWED_IPS);
+}
+
 static struct nl_msg *control_req(int family, size_t len)
 {
 	struct nl_msg *msg = req(family, SHOAL_CMD_SEND_CONTROL, 0);
@@ -1140,6 +1230,35 @@ static void fz_sa_in(struct nl_msg *m)
 	nla_nest_end(m, in);
 }
 
+static void fz_allowed_ips(struct nl_msg *m)
+{
+	struct nlattr *list = fz_nest(m, SHOAL_A_PEER_ALLOWED_IPS), *ip;
+	unsigned int n = rndn(8) ? rndn(4) : rndn(40), i;
+	unsigned char addr[17];
+
+	for (i = 0; i < n; i++) {
+		if (!rndn(20)) {
+			fz_raw(m, rndn(3));
+			continue;
+		}
+		ip = fz_nest(m, rndn(20) ? SHOAL_A_ALLOWED_IP : rndn(3));
+		memset(addr, 0, sizeof(addr));
+		addr[0] = rndn(2) ? 10 : 0xfd;
+		if (!rndn(5))
+			addr[rndn(sizeof(addr))] = (unsigned char)rnd();
+		if (rndn(10))
+			nla_put(m, SHOAL_A_ALLOWED_IP_ADDR,
+				rndn(10) ? (rndn(2) ? 4 : 16) : rndn(18), addr);
+		if (rndn(10))
+			nla_put_u8(m, SHOAL_A_ALLOWED_IP_PREFIX_LEN,
+				   (uint8_t)(rndn(10) ? 8 * rndn(3) : rnd()));
+		if (!rndn(10))
+			fz_raw(m, rndn(SHOAL_A_ALLOWED_IP_MAX + 2));
+		nla_nest_end(m, ip);
+	}
+	nla_nest_end(m, list);
+}
+
 static void fz_peer(struct nl_msg *m)
 {
 	struct nlattr *peer = fz_nest(m, rndn(10) ? SHOAL_A_PEER : rndn(13));
@@ -1151,7 +1270,8 @@ static void fz_peer(struct nl_msg *m)
 	for (i = 0; i < n; i++) {
 		t = rndn(5) ? SHOAL_A_PEER_FLAGS +
 			      rndn(SHOAL_A_PEER_SA_IN - SHOAL_A_PEER_FLAGS + 1) :
-			      rndn(SHOAL_A_PEER_MAX + 2);
+			      rndn(4) ? rndn(SHOAL_A_PEER_MAX + 2) :
+			      SHOAL_A_PEER_ALLOWED_IPS;
 		if (rndn(10) == 0) {
 			/* Garbage, but no stray 32-byte key: sweep() must
 			 * be able to remove every peer the fuzz makes.
@@ -1184,6 +1304,9 @@ static void fz_peer(struct nl_msg *m)
 			break;
 		case SHOAL_A_PEER_SA_IN:
 			fz_sa_in(m);
+			break;
+		case SHOAL_A_PEER_ALLOWED_IPS:
+			fz_allowed_ips(m);
 			break;
 		case SHOAL_A_PEER_PUBLIC_KEY:	/* a second one: the last counts */
 			put_pubkey(m, rndn(KEY_POOL), rndn(65));

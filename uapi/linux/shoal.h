@@ -26,7 +26,17 @@
  *   SHOAL_A_PEER_MAC, SHOAL_A_PEER_ENDPOINT, SHOAL_A_PEER_LAYER3,
  *   SHOAL_A_PEER_BRIDGE (u8 0/1), SHOAL_A_PEER_SA_OUT (one SA nest, replaces
  *   the outbound SA), SHOAL_A_PEER_SA_IN (a nest of up to
- *   SHOAL_MAX_SA_IN SA nests: the inbound SAs, replacing the old set).
+ *   SHOAL_MAX_SA_IN SA nests: the inbound SAs, replacing the old set),
+ *   SHOAL_A_PEER_ALLOWED_IPS (a nest of up to SHOAL_MAX_ALLOWED_IPS
+ *   SHOAL_A_ALLOWED_IP nests, each an address and a prefix length with no
+ *   host bits set, replacing the old set; an empty nest lifts the
+ *   restriction).  A peer with allowed IPs has its frames dropped and
+ *   counted in SHOAL_A_DSTAT_SPOOFED_SRC when they claim an address
+ *   outside them: an IPv4 or IPv6 source, an ARP sender, an IPv6
+ *   neighbour advertisement's target (the unspecified address, which
+ *   claims nothing, passes), and any VLAN-tagged frame, which would
+ *   carry its addresses past the check.  Other EtherTypes pass.  Get
+ *   replies carry the nest only when the set is not empty.
  *   An inbound SA nest with SHOAL_A_SA_SPI and no SHOAL_A_SA_KEY keeps the
  *   peer's existing inbound SA of that SPI (-ENOENT if it has none): how
  *   a restarted daemon, which cannot read keys back, keeps what the
@@ -75,6 +85,7 @@
 #define SHOAL_SA_KEY_LEN	36	/* ChaCha20 key (32) || salt (4) */
 #define SHOAL_MAX_SA_IN		3	/* previous, current, next */
 #define SHOAL_REPLAY_WINDOW	2048	/* packets */
+#define SHOAL_MAX_ALLOWED_IPS	32	/* prefixes per peer */
 
 /* ESP next-header values shoal sends and accepts. */
 #define SHOAL_NEXTHDR_IPV4	4
@@ -143,11 +154,25 @@ enum shoal_peer_attr {
 	SHOAL_A_PEER_REPLAYS,		/* u64 */
 	SHOAL_A_PEER_LAST_RX,		/* u64, seconds since the epoch, 0 = never */
 	SHOAL_A_PEER_PAD,
+	SHOAL_A_PEER_ALLOWED_IPS,	/* nest of SHOAL_A_ALLOWED_IP */
 
 	__SHOAL_A_PEER_MAX
 };
 
 #define SHOAL_A_PEER_MAX (__SHOAL_A_PEER_MAX - 1)
+
+/* The one attribute type inside SHOAL_A_PEER_ALLOWED_IPS. */
+#define SHOAL_A_ALLOWED_IP	1
+
+enum shoal_allowed_ip_attr {
+	SHOAL_A_ALLOWED_IP_UNSPEC,
+	SHOAL_A_ALLOWED_IP_ADDR,	/* 4 or 16 bytes, network order */
+	SHOAL_A_ALLOWED_IP_PREFIX_LEN,	/* u8, 0..32 or 0..128 */
+
+	__SHOAL_A_ALLOWED_IP_MAX
+};
+
+#define SHOAL_A_ALLOWED_IP_MAX (__SHOAL_A_ALLOWED_IP_MAX - 1)
 
 enum shoal_sa_attr {
 	SHOAL_A_SA_UNSPEC,
