@@ -46,6 +46,7 @@ static const char usage_text[] =
 	"  pubkey                 read a private key on stdin, print its public key\n"
 	"  set DEV [listen-port PORT] [peer PEER [remove] [mac MAC]\n"
 	"      [endpoint HOST:PORT] [[no-]layer3] [[no-]bridge]\n"
+	"      [allowed-ips PREFIX[,PREFIX...]|any]\n"
 	"      [sa-out SPI KEYFILE [LIMITS]] [sa-in SPI KEYFILE [LIMITS]]...]...\n"
 	"      LIMITS: [soft-packets N] [hard-packets N] [soft-seconds N] [hard-seconds N]\n"
 	"                         configure a device and its peers\n"
@@ -213,6 +214,9 @@ struct peer_arg {
 	struct sa_arg sa_out;
 	unsigned int n_sa_in;
 	struct sa_arg sa_in[SHOAL_MAX_SA_IN];
+	bool set_allowed_ips;		/* with none: any source again */
+	unsigned int n_allowed_ips;
+	struct shoal_prefix allowed_ips[SHOAL_MAX_ALLOWED_IPS];
 };
 
 struct set_args {
@@ -366,6 +370,50 @@ static int parse_mac(struct peer_arg *p, const char *text)
 	return SHOAL_EXIT_OK;
 }
 
+/* "any", or a comma-separated list of prefixes without host bits. */
+static int parse_allowed_ips(struct peer_arg *p, const char *text)
+{
+	char buf[SHOAL_PREFIX_STRLEN + 1], net[SHOAL_PREFIX_STRLEN + 1];
+	struct shoal_prefix *pre;
+	const char *item = text;
+	size_t len;
+
+	if (!text)
+		return usage_error("set: 'allowed-ips' needs PREFIX[,PREFIX...] "
+				   "or 'any'");
+	if (p->set_allowed_ips)
+		return usage_error("set: peer %s: 'allowed-ips' given twice",
+				   p->name);
+	p->set_allowed_ips = true;
+	if (!strcmp(text, "any"))
+		return SHOAL_EXIT_OK;
+	for (;;) {
+		len = strcspn(item, ",");
+		if (!len || len >= sizeof(buf))
+			return usage_error("set: allowed-ips: '%.*s' is not a "
+					   "prefix", (int)len, item);
+		if (p->n_allowed_ips == SHOAL_MAX_ALLOWED_IPS)
+			return usage_error("set: peer %s: at most %d allowed IPs",
+					   p->name, SHOAL_MAX_ALLOWED_IPS);
+		memcpy(buf, item, len);
+		buf[len] = '\0';
+		pre = &p->allowed_ips[p->n_allowed_ips++];
+		if (shoal_prefix_parse(pre, buf) < 0)
+			return usage_error("set: allowed-ips: '%s' is not an IP "
+					   "address with an optional /length",
+					   buf);
+		if (!shoal_prefix_is_network(pre)) {
+			shoal_prefix_mask(pre);
+			shoal_prefix_format(net, sizeof(net), pre);
+			return usage_error("set: allowed-ips: '%s' has host bits "
+					   "set (the network is %s)", buf, net);
+		}
+		if (!item[len])
+			return SHOAL_EXIT_OK;
+		item += len + 1;
+	}
+}
+
 static int parse_endpoint(struct peer_arg *p, const char *text)
 {
 	if (!text)
@@ -398,6 +446,8 @@ static int parse_peer_option(struct set_args *a, struct peer_arg *p,
 		return parse_mac(p, next_arg(argc, argv, i));
 	if (!strcmp(opt, "endpoint"))
 		return parse_endpoint(p, next_arg(argc, argv, i));
+	if (!strcmp(opt, "allowed-ips"))
+		return parse_allowed_ips(p, next_arg(argc, argv, i));
 	if (!strcmp(opt, "sa-out")) {
 		if (p->has_sa_out)
 			return usage_error("set: peer %s: 'sa-out' given twice",
@@ -529,6 +579,9 @@ static bool put_peer(struct nlmsghdr *nlh, size_t size,
 		ok = put_sa(nlh, size, SHOAL_A_PEER_SA_OUT, &p->sa_out);
 	if (ok && p->n_sa_in)
 		ok = put_sa_in(nlh, size, p);
+	if (ok && p->set_allowed_ips)
+		ok = shoal_device_put_allowed_ips(nlh, size, p->allowed_ips,
+						  p->n_allowed_ips);
 	if (!ok) {
 		mnl_attr_nest_cancel(nlh, nest);
 		return false;
@@ -718,6 +771,28 @@ static void json_key(const uint8_t key[SHOAL_KEY_LEN])
 	shoal_json_string(stdout, b64);
 }
 
+/* null when any source is allowed, else the list of prefixes. */
+static void json_allowed_ips(const struct shoal_peer_info *p)
+{
+	char text[SHOAL_PREFIX_STRLEN + 1];
+	unsigned int i;
+
+	if (!p->n_allowed_ips) {
+		fputs("null", stdout);
+		return;
+	}
+	putchar('[');
+	for (i = 0; i < p->n_allowed_ips; i++) {
+		if (shoal_prefix_format(text, sizeof(text),
+					&p->allowed_ips[i]) < 0)
+			snprintf(text, sizeof(text), "?");
+		if (i)
+			putchar(',');
+		shoal_json_string(stdout, text);
+	}
+	putchar(']');
+}
+
 static void json_peer(const struct shoal_peer_info *p)
 {
 	unsigned int i;
@@ -737,7 +812,9 @@ static void json_peer(const struct shoal_peer_info *p)
 	fputs(",\"sa_in_spis\":[", stdout);
 	for (i = 0; i < p->n_sa_in; i++)
 		printf("%s%" PRIu32, i ? "," : "", p->sa_in_spis[i]);
-	printf("],\"rx_bytes\":%" PRIu64 ",\"tx_bytes\":%" PRIu64
+	fputs("],\"allowed_ips\":", stdout);
+	json_allowed_ips(p);
+	printf(",\"rx_bytes\":%" PRIu64 ",\"tx_bytes\":%" PRIu64
 	       ",\"rx_packets\":%" PRIu64 ",\"tx_packets\":%" PRIu64
 	       ",\"auth_failures\":%" PRIu64 ",\"replays\":%" PRIu64
 	       ",\"last_rx\":%" PRIu64 "}",
@@ -814,6 +891,23 @@ static void text_last_rx(uint64_t last_rx)
 	       ago == 1 ? "" : "s");
 }
 
+static void text_allowed_ips(const struct shoal_peer_info *p)
+{
+	char text[SHOAL_PREFIX_STRLEN + 1];
+	unsigned int i;
+
+	fputs("  allowed ips:", stdout);
+	if (!p->n_allowed_ips)
+		fputs(" any", stdout);
+	for (i = 0; i < p->n_allowed_ips; i++) {
+		if (shoal_prefix_format(text, sizeof(text),
+					&p->allowed_ips[i]) < 0)
+			snprintf(text, sizeof(text), "?");
+		printf("%s %s", i ? "," : "", text);
+	}
+	putchar('\n');
+}
+
 static void text_peer(const struct shoal_peer_info *p)
 {
 	char b64[SHOAL_KEY_B64_LEN + 1], ep[SHOAL_ENDPOINT_STRLEN + 1];
@@ -830,6 +924,7 @@ static void text_peer(const struct shoal_peer_info *p)
 	}
 	printf("  flags: %s\n", p->layer3 && p->bridge ? "layer3, bridge" :
 	       p->layer3 ? "layer3" : p->bridge ? "bridge" : "none");
+	text_allowed_ips(p);
 	text_sas(p);
 	fputs("  transfer: ", stdout);
 	print_bytes(p->rx_bytes);

@@ -78,14 +78,14 @@ _shoal_files()
 _shoal_set()
 {
 	local i=$1 cur=$2 w in_peer=0 after_sa=0
-	local peer_opts='remove mac endpoint layer3 no-layer3 bridge no-bridge sa-out sa-in'
+	local peer_opts='remove mac endpoint layer3 no-layer3 bridge no-bridge allowed-ips sa-out sa-in'
 	local limits='soft-packets hard-packets soft-seconds hard-seconds'
 
 	while [ "$i" -lt "$COMP_CWORD" ]; do
 		w=${COMP_WORDS[i]}
 		after_sa=0
 		case $w in
-		listen-port|mac|endpoint|soft-packets|hard-packets|soft-seconds|hard-seconds)
+		listen-port|mac|endpoint|allowed-ips|soft-packets|hard-packets|soft-seconds|hard-seconds)
 			# One argument.
 			if [ $((i + 1)) = "$COMP_CWORD" ]; then
 				return

@@ -32,13 +32,16 @@ static const char *const iface_keys[IK_COUNT] = {
 	[IK_KEEPALIVE] = "KeepaliveSeconds",
 };
 
-enum peer_key { PK_PUBLIC_KEY, PK_ENDPOINT, PK_MAC, PK_ADDRESS, PK_COUNT };
+enum peer_key {
+	PK_PUBLIC_KEY, PK_ENDPOINT, PK_MAC, PK_ADDRESS, PK_ALLOWED_IPS, PK_COUNT
+};
 
 static const char *const peer_keys[PK_COUNT] = {
 	[PK_PUBLIC_KEY] = "PublicKey",
 	[PK_ENDPOINT] = "Endpoint",
 	[PK_MAC] = "MAC",
 	[PK_ADDRESS] = "Address",
+	[PK_ALLOWED_IPS] = "AllowedIPs",
 };
 
 enum mediator_key {
@@ -280,7 +283,8 @@ bool shoal_prefix_within(const struct shoal_prefix *ranges, size_t n,
 
 /* Adds a comma-separated list to addrs, which holds *n already. */
 static int parse_addresses(struct parser *p, const char *key, char *value,
-			   struct shoal_prefix *addrs, unsigned int *n)
+			   struct shoal_prefix *addrs, unsigned int *n,
+			   unsigned int max)
 {
 	char q[QUOTE_SIZE];
 	char *item = value, *comma;
@@ -293,10 +297,9 @@ static int parse_addresses(struct parser *p, const char *key, char *value,
 		if (!*item)
 			return fail_at(p, p->line,
 				       "%s: empty entry in the list", key);
-		if (*n == SHOAL_CONFIG_MAX_ADDRS)
+		if (*n == max)
 			return fail_at(p, p->line,
-				       "%s: more than %d addresses", key,
-				       SHOAL_CONFIG_MAX_ADDRS);
+				       "%s: more than %u addresses", key, max);
 		if (shoal_prefix_parse(&addrs[*n], item) < 0)
 			return fail_at(p, p->line,
 				       "%s: not an IP address with an optional /prefix length: '%s'",
@@ -306,6 +309,49 @@ static int parse_addresses(struct parser *p, const char *key, char *value,
 		if (comma)
 			item = comma + 1;
 	} while (comma);
+	return 0;
+}
+
+void shoal_prefix_mask(struct shoal_prefix *p)
+{
+	uint8_t *a = p->family == AF_INET ?
+		     (uint8_t *)&p->addr.v4 : p->addr.v6.s6_addr;
+	unsigned int bit, bits = p->family == AF_INET ? 32 : 128;
+
+	for (bit = p->len; bit < bits; bit++)
+		a[bit / 8] &= (uint8_t)~(0x80 >> (bit % 8));
+}
+
+bool shoal_prefix_is_network(const struct shoal_prefix *p)
+{
+	const uint8_t *a = p->family == AF_INET ?
+			   (const uint8_t *)&p->addr.v4 : p->addr.v6.s6_addr;
+	unsigned int bit, bits = p->family == AF_INET ? 32 : 128;
+
+	for (bit = p->len; bit < bits; bit++)
+		if (a[bit / 8] & (0x80 >> (bit % 8)))
+			return false;
+	return true;
+}
+
+/* Prefixes with no host bits set: ranges, not addresses. */
+static int parse_networks(struct parser *p, const char *key, char *value,
+			  struct shoal_prefix *nets, unsigned int *n,
+			  unsigned int max)
+{
+	char text[SHOAL_PREFIX_STRLEN + 1];
+	unsigned int i = *n;
+
+	if (parse_addresses(p, key, value, nets, n, max) < 0)
+		return -1;
+	for (; i < *n; i++) {
+		if (shoal_prefix_is_network(&nets[i]))
+			continue;
+		shoal_prefix_format(text, sizeof(text), &nets[i]);
+		return fail_at(p, p->line,
+			       "%s: '%s' has host bits set after its length",
+			       key, text);
+	}
 	return 0;
 }
 
@@ -369,7 +415,8 @@ static int set_iface_key(struct parser *p, enum iface_key k, char *value)
 		c->listen_port = (uint16_t)v;
 		return 0;
 	case IK_ADDRESS:
-		return parse_addresses(p, key, value, c->addrs, &c->n_addrs);
+		return parse_addresses(p, key, value, c->addrs, &c->n_addrs,
+				       SHOAL_CONFIG_MAX_ADDRS);
 	case IK_MAC:
 		c->has_mac = true;
 		return parse_mac(p, key, value, c->mac);
@@ -410,7 +457,11 @@ static int set_peer_key(struct parser *p, enum peer_key k, char *value)
 		return parse_mac(p, key, value, peer->mac);
 	case PK_ADDRESS:
 		return parse_addresses(p, key, value, peer->addrs,
-				       &peer->n_addrs);
+				       &peer->n_addrs, SHOAL_CONFIG_MAX_ADDRS);
+	case PK_ALLOWED_IPS:
+		return parse_networks(p, key, value, peer->allowed_ips,
+				      &peer->n_allowed_ips,
+				      SHOAL_CONFIG_MAX_ALLOWED_IPS);
 	case PK_COUNT:
 		break;
 	}
@@ -453,38 +504,13 @@ bool shoal_config_valid_hostport(const char *s)
 	return !errno && !*end && port >= 1 && port <= 65535;
 }
 
-static bool host_bits_clear(const struct shoal_prefix *p)
-{
-	const uint8_t *a = p->family == AF_INET ?
-			   (const uint8_t *)&p->addr.v4 : p->addr.v6.s6_addr;
-	unsigned int bit, bits = p->family == AF_INET ? 32 : 128;
-
-	for (bit = p->len; bit < bits; bit++)
-		if (a[bit / 8] & (0x80 >> (bit % 8)))
-			return false;
-	return true;
-}
-
 /* AddressRanges: prefixes, with no host bits set (they are ranges). */
 static int parse_ranges(struct parser *p, const char *key, char *value)
 {
 	struct shoal_config *c = p->c;
-	char text[SHOAL_PREFIX_STRLEN + 1];
-	unsigned int i;
 
-	if (parse_addresses(p, key, value, c->mediator_ranges,
-			    &c->n_mediator_ranges) < 0)
-		return -1;
-	for (i = 0; i < c->n_mediator_ranges; i++) {
-		if (host_bits_clear(&c->mediator_ranges[i]))
-			continue;
-		shoal_prefix_format(text, sizeof(text),
-				    &c->mediator_ranges[i]);
-		return fail_at(p, p->line,
-			       "%s: '%s' has host bits set after its length",
-			       key, text);
-	}
-	return 0;
+	return parse_networks(p, key, value, c->mediator_ranges,
+			      &c->n_mediator_ranges, SHOAL_CONFIG_MAX_ADDRS);
 }
 
 static int set_mediator_key(struct parser *p, enum mediator_key k,
@@ -698,7 +724,8 @@ static int parse_assignment(struct parser *p, char *line)
 		return fail_at(p, p->line, "%s: empty value", names[k]);
 	/* Address is the one list: repeating it adds to it. */
 	list = p->section == SECTION_INTERFACE ? k == IK_ADDRESS :
-	       p->section == SECTION_PEER && k == PK_ADDRESS;
+	       p->section == SECTION_PEER &&
+	       (k == PK_ADDRESS || k == PK_ALLOWED_IPS);
 	if (seen[k] && !list)
 		return fail_at(p, p->line,
 			       "duplicate key %s (first set on line %u)",

@@ -31,8 +31,9 @@
  * [Interface] must appear exactly once, anywhere in the file, and [Peer]
  * any number of times up to SHOAL_CONFIG_MAX_PEERS.  Every other line is
  * "Key = Value" inside a section, with a non-empty value.  Every key may
- * appear once per section except Address, which takes a comma-separated
- * list and may be repeated to add more, up to SHOAL_CONFIG_MAX_ADDRS in all.
+ * appear once per section except Address and AllowedIPs, which take a
+ * comma-separated list and may be repeated to add more, up to
+ * SHOAL_CONFIG_MAX_ADDRS and SHOAL_CONFIG_MAX_ALLOWED_IPS in all.
  *
  * [Interface] keys:
  *   Name              required; a Linux interface name: 1..15 bytes, none
@@ -55,6 +56,12 @@
  *   MAC               the peer's unicast MAC address, unique among the
  *                     peers and different from the interface's.
  *   Address           as for [Interface].
+ *   AllowedIPs        prefixes (a list, repeatable, up to
+ *                     SHOAL_CONFIG_MAX_ALLOWED_IPS, no host bits set):
+ *                     the only source addresses the peer's frames may
+ *                     claim (IPv4 and IPv6 sources, ARP senders, neighbour
+ *                     advertisements).  Absent: any.  Include fe80::/10
+ *                     for its IPv6 link-local traffic.
  *
  * [Mediator] (at most once; with Address and PublicKey shoald logs in to
  * that shoal-mediator, without both the mediator comes from `shoal login`
@@ -83,6 +90,8 @@
 #include "mac.h"
 
 #define SHOAL_CONFIG_MAX_ADDRS 8
+/* SHOAL_MAX_ALLOWED_IPS of uapi/linux/shoal.h. */
+#define SHOAL_CONFIG_MAX_ALLOWED_IPS 32
 #define SHOAL_CONFIG_MAX_PEERS 4096
 /* Bytes in one line, without its LF or CRLF. */
 #define SHOAL_CONFIG_MAX_LINE 4096
@@ -121,6 +130,9 @@ struct shoal_config_peer {
 	uint8_t mac[SHOAL_MAC_LEN];
 	unsigned int n_addrs;
 	struct shoal_prefix addrs[SHOAL_CONFIG_MAX_ADDRS];
+	/* AllowedIPs; none: its frames may claim any source address. */
+	unsigned int n_allowed_ips;
+	struct shoal_prefix allowed_ips[SHOAL_CONFIG_MAX_ALLOWED_IPS];
 	unsigned int line;	/* line of its [Peer] header */
 };
 
@@ -198,6 +210,11 @@ int shoal_prefix_parse(struct shoal_prefix *p, const char *text);
  */
 bool shoal_prefix_within(const struct shoal_prefix *ranges, size_t n,
 			 const struct shoal_prefix *p);
+
+/* Whether p has no bits set past its prefix length: a network. */
+bool shoal_prefix_is_network(const struct shoal_prefix *p);
+/* Clears the bits of p past its prefix length. */
+void shoal_prefix_mask(struct shoal_prefix *p);
 
 /*
  * Writes "addr/len", always with the length.  Returns the length, or -1

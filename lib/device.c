@@ -77,6 +77,57 @@ static void peer_sa_in(struct shoal_peer_info *p, const struct nlattr *list)
 	}
 }
 
+/* One SHOAL_A_ALLOWED_IP nest; false if malformed. */
+static bool allowed_ip(struct shoal_prefix *p, const struct nlattr *nest)
+{
+	const struct nlattr *attr;
+	bool has_len = false;
+	uint16_t len = 0;
+
+	memset(p, 0, sizeof(*p));
+	if (mnl_attr_validate(nest, MNL_TYPE_NESTED) < 0)
+		return false;
+	mnl_attr_for_each_nested(attr, nest) {
+		switch (mnl_attr_get_type(attr)) {
+		case SHOAL_A_ALLOWED_IP_ADDR:
+			len = mnl_attr_get_payload_len(attr);
+			if (len == 4) {
+				p->family = AF_INET;
+				memcpy(&p->addr.v4, mnl_attr_get_payload(attr), 4);
+			} else if (len == 16) {
+				p->family = AF_INET6;
+				memcpy(&p->addr.v6, mnl_attr_get_payload(attr), 16);
+			}
+			break;
+		case SHOAL_A_ALLOWED_IP_PREFIX_LEN:
+			if (mnl_attr_validate(attr, MNL_TYPE_U8) < 0)
+				return false;
+			p->len = mnl_attr_get_u8(attr);
+			has_len = true;
+			break;
+		}
+	}
+	return p->family && has_len &&
+	       p->len <= (p->family == AF_INET ? 32 : 128);
+}
+
+static void peer_allowed_ips(struct shoal_peer_info *p,
+			     const struct nlattr *list)
+{
+	const struct nlattr *nest;
+
+	if (mnl_attr_validate(list, MNL_TYPE_NESTED) < 0)
+		return;
+	p->n_allowed_ips = 0;
+	mnl_attr_for_each_nested(nest, list) {
+		if (mnl_attr_get_type(nest) != SHOAL_A_ALLOWED_IP ||
+		    p->n_allowed_ips >= SHOAL_MAX_ALLOWED_IPS)
+			continue;
+		if (allowed_ip(&p->allowed_ips[p->n_allowed_ips], nest))
+			p->n_allowed_ips++;
+	}
+}
+
 static void peer_attr(struct shoal_peer_info *p, const struct nlattr *attr)
 {
 	switch (mnl_attr_get_type(attr)) {
@@ -103,6 +154,9 @@ static void peer_attr(struct shoal_peer_info *p, const struct nlattr *attr)
 		break;
 	case SHOAL_A_PEER_SA_IN:
 		peer_sa_in(p, attr);
+		break;
+	case SHOAL_A_PEER_ALLOWED_IPS:
+		peer_allowed_ips(p, attr);
 		break;
 	case SHOAL_A_PEER_RX_BYTES:
 		get_u64(attr, &p->rx_bytes);
@@ -319,5 +373,37 @@ bool shoal_device_put_sa(struct nlmsghdr *nlh, size_t size, uint16_t type,
 		return false;
 	}
 	mnl_attr_nest_end(nlh, nest);
+	return true;
+}
+
+bool shoal_device_put_allowed_ips(struct nlmsghdr *nlh, size_t size,
+				  const struct shoal_prefix *prefixes,
+				  size_t n)
+{
+	struct nlattr *list, *nest;
+	size_t i;
+
+	list = mnl_attr_nest_start_check(nlh, size, SHOAL_A_PEER_ALLOWED_IPS);
+	if (!list)
+		return false;
+	for (i = 0; i < n; i++) {
+		const struct shoal_prefix *p = &prefixes[i];
+		bool v4 = p->family == AF_INET;
+
+		nest = mnl_attr_nest_start_check(nlh, size, SHOAL_A_ALLOWED_IP);
+		if (!nest ||
+		    !mnl_attr_put_check(nlh, size, SHOAL_A_ALLOWED_IP_ADDR,
+					v4 ? 4 : 16,
+					v4 ? (const void *)&p->addr.v4 :
+					     (const void *)&p->addr.v6) ||
+		    !mnl_attr_put_u8_check(nlh, size,
+					   SHOAL_A_ALLOWED_IP_PREFIX_LEN,
+					   p->len)) {
+			mnl_attr_nest_cancel(nlh, list);
+			return false;
+		}
+		mnl_attr_nest_end(nlh, nest);
+	}
+	mnl_attr_nest_end(nlh, list);
 	return true;
 }

@@ -9,6 +9,7 @@
 
 #include <libmnl/libmnl.h>
 
+#include "config.h"
 #include "endpoint.h"
 #include "uapi/linux/shoal.h"
 
@@ -25,6 +26,9 @@ struct shoal_peer_info {
 	uint32_t sa_in_spis[SHOAL_MAX_SA_IN];
 	uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets;
 	uint64_t auth_failures, replays, last_rx;
+	/* Sources its frames may claim; none: any (SHOAL_A_PEER_ALLOWED_IPS). */
+	unsigned int n_allowed_ips;
+	struct shoal_prefix allowed_ips[SHOAL_MAX_ALLOWED_IPS];
 };
 
 struct shoal_device_info {
@@ -66,5 +70,13 @@ struct shoal_sa_attrs {
 /* Adds an SA nest of the given type; false (nothing added) if no room. */
 bool shoal_device_put_sa(struct nlmsghdr *nlh, size_t size, uint16_t type,
 			 const struct shoal_sa_attrs *sa);
+
+/*
+ * Adds SHOAL_A_PEER_ALLOWED_IPS with the n prefixes (none: the empty nest
+ * that lifts the restriction); false (nothing added) if no room.
+ */
+bool shoal_device_put_allowed_ips(struct nlmsghdr *nlh, size_t size,
+				  const struct shoal_prefix *prefixes,
+				  size_t n);
 
 #endif
