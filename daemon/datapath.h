@@ -48,6 +48,13 @@ struct shoal_dp_peer {
 	bool set_sa_in;				/* replaces the whole set */
 	unsigned int n_sa_in;			/* 0..SHOAL_MAX_SA_IN */
 	struct shoal_dp_sa sa_in[SHOAL_MAX_SA_IN];
+	/*
+	 * The sources its frames may claim (SHOAL_A_PEER_ALLOWED_IPS):
+	 * replaces the set; none lifts the restriction.
+	 */
+	bool set_allowed_ips;
+	unsigned int n_allowed_ips;
+	struct shoal_prefix allowed_ips[SHOAL_MAX_ALLOWED_IPS];
 };
 
 enum shoal_dp_event_type {

@@ -118,6 +118,10 @@ static int kernel_set_peer(struct shoal_dp *dp, const struct shoal_dp_peer *p)
 		}
 		mnl_attr_nest_end(nlh, list);
 	}
+	if (p->set_allowed_ips &&
+	    !shoal_device_put_allowed_ips(nlh, sizeof(buf), p->allowed_ips,
+					  p->n_allowed_ips))
+		return -EMSGSIZE;
 	mnl_attr_nest_end(nlh, peer);
 	mnl_attr_nest_end(nlh, peers);
 	ret = shoal_genl_talk(&k->req, nlh, NULL, NULL);

@@ -31,6 +31,7 @@
 #include "datapath.h"
 #include "esp.h"
 #include "mac.h"
+#include "srcguard.h"
 
 /* Work done per call of handle(): epoll (level-triggered) calls again. */
 #define TAP_BATCH		64
@@ -71,6 +72,8 @@ struct tap_peer {
 	unsigned int n_sa_in;
 	uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets;
 	uint64_t auth_failures, replays, last_rx;
+	unsigned int n_allowed_ips;		/* 0: any source */
+	struct shoal_prefix allowed_ips[SHOAL_MAX_ALLOWED_IPS];
 	struct tap_peer *key_next, *mac_next;
 	size_t index;				/* in tap_dp.peers */
 };
@@ -600,6 +603,12 @@ static void deliver(struct tap_dp *t, struct tap_peer *peer, uint8_t *frame,
 	default:
 		goto malformed;
 	}
+	if (peer->n_allowed_ips &&
+	    !shoal_frame_sources_allowed(frame, len, peer->allowed_ips,
+					 peer->n_allowed_ips)) {
+		t->stats[SHOAL_A_DSTAT_SPOOFED_SRC]++;
+		return;
+	}
 
 	peer->rx_bytes += inner_len;
 	peer->rx_packets++;
@@ -898,6 +907,19 @@ static int tap_set_peer(struct shoal_dp *dp, const struct shoal_dp_peer *p)
 				return -EEXIST;
 		}
 	}
+	if (p->set_allowed_ips) {
+		if (p->n_allowed_ips > SHOAL_MAX_ALLOWED_IPS)
+			return -E2BIG;
+		for (i = 0; i < p->n_allowed_ips; i++) {
+			const struct shoal_prefix *a = &p->allowed_ips[i];
+
+			if (!(a->family == AF_INET && a->len <= 32) &&
+			    !(a->family == AF_INET6 && a->len <= 128))
+				return -EINVAL;
+			if (!shoal_prefix_is_network(a))
+				return -EINVAL;
+		}
+	}
 	if (!peer && t->n_peers >= TAP_MAX_PEERS)
 		return -ENOSPC;
 
@@ -959,6 +981,11 @@ static int tap_set_peer(struct shoal_dp *dp, const struct shoal_dp_peer *p)
 			}
 		}
 		peer->n_sa_in = p->n_sa_in;
+	}
+	if (p->set_allowed_ips) {
+		peer->n_allowed_ips = p->n_allowed_ips;
+		memcpy(peer->allowed_ips, p->allowed_ips,
+		       p->n_allowed_ips * sizeof(p->allowed_ips[0]));
 	}
 	return 0;
 
@@ -1065,6 +1092,9 @@ static int tap_get(struct shoal_dp *dp, struct shoal_device_info *info)
 		pi->auth_failures = peer->auth_failures;
 		pi->replays = peer->replays;
 		pi->last_rx = peer->last_rx;
+		pi->n_allowed_ips = peer->n_allowed_ips;
+		memcpy(pi->allowed_ips, peer->allowed_ips,
+		       peer->n_allowed_ips * sizeof(peer->allowed_ips[0]));
 	}
 	info->n_peers = t->n_peers;
 	return 0;

@@ -780,6 +780,35 @@ static void set_neighbours(struct mclient *m, struct shoald_peer *p,
 		memcpy(p->v6, v6, 16);
 }
 
+/*
+ * A mediator peer's frames may claim only the addresses the mediator
+ * assigned it, and IPv6 link-local ones (neighbour discovery, MLD), which
+ * each host makes itself.  A configured peer keeps its AllowedIPs.
+ */
+static void set_allowed_ips(struct mclient *m, struct shoald_peer *p,
+			    const uint8_t *v4, const uint8_t *v6)
+{
+	struct shoal_prefix allowed[3] = {
+		{ .family = AF_INET6, .len = 10,
+		  .addr.v6.s6_addr = { 0xfe, 0x80 } },
+	};
+	size_t n = 1;
+
+	if (!p->from_mediator)
+		return;
+	if (v4) {
+		allowed[n].family = AF_INET;
+		memcpy(&allowed[n].addr.v4, v4, 4);
+		allowed[n++].len = 32;
+	}
+	if (v6) {
+		allowed[n].family = AF_INET6;
+		memcpy(&allowed[n].addr.v6, v6, 16);
+		allowed[n++].len = 128;
+	}
+	shoald_peer_set_allowed_ips(m->d, p, allowed, n);
+}
+
 /* A mediator peer leaves: its tunnel and its neighbour entries. */
 static void forget_peer(struct mclient *m, struct shoald_peer *p)
 {
@@ -985,6 +1014,7 @@ static void on_peer_up(struct mclient *m, const struct shoal_tlv_msg *msg)
 	memcpy(p->candidates, cand, n * sizeof(cand[0]));
 	p->n_candidates = n;
 	set_neighbours(m, p, v4b, v6b);
+	set_allowed_ips(m, p, v4b, v6b);
 	punch = !p->online && peer_up_may_punch(m, p, now);
 	p->up_since = now;
 	if (punch)

@@ -183,6 +183,10 @@ static int program(struct shoald *d, struct shoald_peer *p,
 	memcpy(dp.mac, p->mac, 6);
 	if (set_endpoint)
 		dp.endpoint = p->endpoint;
+	dp.set_allowed_ips = true;
+	dp.n_allowed_ips = p->n_allowed_ips;
+	memcpy(dp.allowed_ips, p->allowed_ips,
+	       p->n_allowed_ips * sizeof(p->allowed_ips[0]));
 	dp.set_sa_in = true;
 	for (i = 0; i < SHOAL_MAX_SA_IN; i++) {
 		struct shoald_session *s = &p->sessions[i];
@@ -892,6 +896,10 @@ static void tear_down(struct shoald *d, struct shoald_peer *p, double now)
 	dp.has_mac = true;
 	memcpy(dp.mac, p->mac, 6);
 	dp.endpoint = p->endpoint;
+	dp.set_allowed_ips = true;
+	dp.n_allowed_ips = p->n_allowed_ips;
+	memcpy(dp.allowed_ips, p->allowed_ips,
+	       p->n_allowed_ips * sizeof(p->allowed_ips[0]));
 	d->dp->ops->set_peer(d->dp, &dp);
 	p->failures = 0;
 	p->next_attempt = now;
@@ -1038,6 +1046,20 @@ struct shoald_peer *shoald_peer_add(struct shoald *d, const uint8_t key[32],
 		return NULL;
 	}
 	return p;
+}
+
+void shoald_peer_set_allowed_ips(struct shoald *d, struct shoald_peer *p,
+				 const struct shoal_prefix *allowed, size_t n)
+{
+	if (n > SHOAL_MAX_ALLOWED_IPS)
+		n = SHOAL_MAX_ALLOWED_IPS;
+	if (n == p->n_allowed_ips &&
+	    !memcmp(p->allowed_ips, allowed, n * sizeof(allowed[0])))
+		return;
+	memset(p->allowed_ips, 0, sizeof(p->allowed_ips));
+	memcpy(p->allowed_ips, allowed, n * sizeof(allowed[0]));
+	p->n_allowed_ips = (unsigned int)n;
+	program(d, p, NULL, false);
 }
 
 void shoald_peer_remove(struct shoald *d, struct shoald_peer *p)

@@ -58,6 +58,9 @@ struct shoald_peer {
 	uint8_t mac[6];
 	char address[64];			/* "" when none configured */
 	struct shoal_endpoint endpoint;		/* len 0: unknown */
+	/* The sources its frames may claim; none: any. */
+	unsigned int n_allowed_ips;
+	struct shoal_prefix allowed_ips[SHOAL_MAX_ALLOWED_IPS];
 
 	struct shoald_session sessions[SHOAL_MAX_SA_IN];
 	uint32_t out_spi;			/* peer_spi of the SA out; 0 */
@@ -182,6 +185,9 @@ struct shoald_peer *shoald_peer_add(struct shoald *d, const uint8_t key[32],
 				    const uint8_t mac[6]);
 struct shoald_peer *shoald_peer_find(struct shoald *d, const uint8_t key[32]);
 void shoald_peer_remove(struct shoald *d, struct shoald_peer *p);
+/* Sets the sources the peer's frames may claim, in the datapath too. */
+void shoald_peer_set_allowed_ips(struct shoald *d, struct shoald_peer *p,
+				 const struct shoal_prefix *allowed, size_t n);
 
 /* Starts a handshake now (hole punching: SHOALD_TO_ALL). */
 void shoald_initiate(struct shoald *d, struct shoald_peer *p, double now,

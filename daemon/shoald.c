@@ -281,6 +281,9 @@ static int load_peers(struct shoald *d, const struct shoal_config *c)
 			shoal_mac_from_key(p->mac, cp->public_key, 0);
 		if (cp->has_endpoint)
 			p->endpoint = cp->endpoint;
+		p->n_allowed_ips = cp->n_allowed_ips;
+		memcpy(p->allowed_ips, cp->allowed_ips,
+		       cp->n_allowed_ips * sizeof(cp->allowed_ips[0]));
 		if (cp->n_addrs) {
 			shoal_prefix_format(p->address, sizeof(p->address),
 					    &cp->addrs[0]);

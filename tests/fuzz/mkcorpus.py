@@ -487,3 +487,40 @@ write("mclient", "relay-loopback", bytes([MC_LOGIN]) + mc_peer_up +
                     attr(15, endpoint(4, bytes([127, 0, 0, 1]), 53)),
                     attr(19, struct.pack(">I", 7)),
                     attr(20, MC_RELAY_KEY)]) + mc_tick(4))
+
+
+# ---- srcguard: a byte for the prefix count, 18 bytes a prefix (family
+# bit, length, 16 bytes of address), then an Ethernet frame ----
+
+def sg_prefix(family, length, addr):
+    return bytes([1 if family == 6 else 0, length]) + addr.ljust(16, b"\0")
+
+
+SG_LIST = bytes([3]) + sg_prefix(4, 32, bytes([10, 95, 0, 2])) + \
+    sg_prefix(6, 128, bytes.fromhex("fd95" + "00" * 13 + "02")) + \
+    sg_prefix(6, 10, bytes([0xfe, 0x80]))
+SG_ETH = bytes.fromhex("02000000950a" "02000000950b")
+
+
+def sg_ip6(src, nh, payload):
+    return SG_ETH + b"\x86\xdd" + struct.pack(
+        ">IHBB", 6 << 28, len(payload), nh, 255) + src + \
+        bytes.fromhex("fd95" + "00" * 13 + "01") + payload
+
+
+FD95_2 = bytes.fromhex("fd95" + "00" * 13 + "02")
+FD95_3 = bytes.fromhex("fd95" + "00" * 13 + "03")
+write("srcguard", "ipv4", SG_LIST + SG_ETH + b"\x08\x00" +
+      bytes([0x45, 0, 0, 28, 0, 1, 0, 0, 64, 17, 0, 0, 10, 95, 0, 3,
+             10, 95, 0, 1]) + bytes(8))
+write("srcguard", "arp", SG_LIST + SG_ETH + b"\x08\x06" +
+      struct.pack(">HHBBH", 1, 0x0800, 6, 4, 2) + SG_ETH[6:] +
+      bytes([10, 95, 0, 2]) + SG_ETH[:6] + bytes([10, 95, 0, 1]))
+write("srcguard", "na", SG_LIST + sg_ip6(
+    bytes.fromhex("fe80" + "00" * 13 + "01"), 58,
+    struct.pack(">BBHI", 136, 0, 0, 0x60000000) + FD95_3))
+write("srcguard", "na-behind-extensions", SG_LIST + sg_ip6(
+    FD95_2, 0, bytes([44, 0, 1, 4, 0, 0, 0, 0, 58, 0, 0, 1, 0, 0, 0, 1]) +
+    struct.pack(">BBHI", 136, 0, 0, 0x60000000) + FD95_2))
+write("srcguard", "vlan", bytes([0]) + SG_ETH + b"\x81\x00\x00\x07\x08\x00" +
+      bytes(20))

@@ -55,7 +55,7 @@ if [ "$(id -u)" != 0 ] || ! command -v nft >/dev/null ||
 	ktap_skip "needs root, nft and (for the tap datapath) /dev/net/tun"
 	ktap_finish
 fi
-ktap_plan 33
+ktap_plan 34
 
 lab_internet || { echo "Bail out! cannot build the lab"; exit 1; }
 for x in $CLIENTS; do
@@ -245,7 +245,62 @@ cat "$tmp"/bcast-* 2>/dev/null | sed 's/^/# received: /'
 ktap_check "a broadcast from a reaches b, c, d and e" \
 	sh -c "cat '$tmp'/bcast-b '$tmp'/bcast-c '$tmp'/bcast-d '$tmp'/bcast-e 2>/dev/null | grep -c 'alice hosts' | grep -qx 4"
 
-# 25-27: the mediator dies; direct tunnels carry on; it comes back and
+# 25: a member's frames may claim only its own addresses.  b writes two
+# datagrams to a's port 47778 into its device, from its own MAC: one
+# from c's address, then one from its own; a receives the second only.
+lab_exec a $PY -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", 47778)); s.settimeout(4)
+with open(sys.argv[1], "w") as f:
+    try:
+        while True:
+            d, a = s.recvfrom(100)
+            f.write(d.decode() + " from " + a[0] + "\n"); f.flush()
+    except socket.timeout:
+        pass' "$tmp/spoof-a" &
+spoof_pid=$!
+sleep 0.5
+lab_exec b $PY - "$(lab_exec a cat /sys/class/net/sha/address)" \
+	"$(lab_exec b cat /sys/class/net/shb/address)" \
+	"${V4[a]}" "${V4[c]}" "${V4[b]}" <<'EOF'
+import socket, struct, sys, time
+dst_mac, src_mac, a, c, b = sys.argv[1:]
+def sum16(h):
+    s = sum(struct.unpack("!10H", h))
+    s = (s & 0xffff) + (s >> 16)
+    return ~((s & 0xffff) + (s >> 16)) & 0xffff
+def datagram(src, text):
+    udp = struct.pack("!HHHH", 47778, 47778, 8 + len(text), 0) + text
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64,
+                     17, 0, socket.inet_aton(src), socket.inet_aton(a))
+    return ip[:10] + struct.pack("!H", sum16(ip)) + ip[12:] + udp
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind(("shb", 0))
+eth = bytes.fromhex(dst_mac.replace(":", "") + src_mac.replace(":", "")) + b"\x08\x00"
+for _ in range(3):
+    s.send(eth + datagram(c, b"forged by bob"))
+    time.sleep(0.1)
+s.send(eth + datagram(b, b"sent by bob"))
+EOF
+wait "$spoof_pid"
+sed 's/^/# a received: /' "$tmp/spoof-a"
+claims_own() {
+	grep -qx "sent by bob from ${V4[b]}" "$tmp/spoof-a" &&
+		! grep -q forged "$tmp/spoof-a" || return 1
+	[ "$DP" = kernel ] || return 0
+	# The kernel holds what shoald set: each peer's /32 and /128 and
+	# fe80::/10.
+	lab_exec a "$BIN/shoal" show sha --json | $PY -c '
+import json, sys
+lists = [p["allowed_ips"] for p in json.load(sys.stdin)["peers"]]
+print("# allowed ips of the peers of a:", lists)
+ok = all(l and len(l) == 3 and "fe80::/10" in l for l in lists)
+sys.exit(not ok or not any(sys.argv[1] + "/32" in l for l in lists))' "${V4[b]}"
+}
+ktap_check "a member's frames claiming another member's address never arrive" claims_own
+
+# 26-28: the mediator dies; direct tunnels carry on; it comes back and
 # everyone logs in again, relayed pairs included.
 kill -9 "$med_pid"
 wait "$med_pid" 2>/dev/null
@@ -274,7 +329,7 @@ t0=$SECONDS
 ktap_check "relayed b-d works again after the restart" pair_path b d relay
 echo "# b-d was relayed again $((SECONDS - t0)) s after everyone was back"
 
-# 28: shoald restarts (kill -9 and start again, as after a crash): with
+# 29: shoald restarts (kill -9 and start again, as after a crash): with
 # the kernel datapath the tunnel carries on through it; with TAP, whose
 # device dies with the process, it is back within seconds.
 lab_exec a ping -c 50 -i 0.1 -W1 -q "${V4[c]}" >"$tmp/restart-ping" 2>&1 &
@@ -296,7 +351,7 @@ else
 	echo "# a-c back $((SECONDS - t0)) s after the pings ended"
 fi
 
-# 29: a kick cuts e off within 5 s.
+# 30: a kick cuts e off within 5 s.
 sh_ a kick lanparty erin >/dev/null
 gone=false
 for _ in $(seq 50); do
@@ -310,7 +365,7 @@ for _ in $(seq 50); do
 done
 ktap_check "a kicked member loses its tunnels within 5 s" $gone
 
-# 30: a relayed pair goes direct once it can: b's router starts
+# 31: a relayed pair goes direct once it can: b's router starts
 # forwarding the tunnel port (a full cone now), and d's once-a-minute
 # direct try gets through.
 ip netns exec "$LAB_B_RT" nft delete table ip lab
@@ -320,7 +375,7 @@ ktap_check "relayed b-d goes direct within a minute once NAT allows" \
 	pair_path b d direct 75
 echo "# b-d went direct $((SECONDS - t0)) s after b's router changed"
 
-# 31: a clean logout takes d's tunnels down at once.
+# 32: a clean logout takes d's tunnels down at once.
 sh_ d logout >/dev/null
 gone=false
 for _ in $(seq 30); do
@@ -333,11 +388,11 @@ for _ in $(seq 30); do
 done
 ktap_check "a logout takes the member's tunnels down within 3 s" $gone
 
-# 32: shoal login answered only once UDP on the tunnel port went through.
+# 33: shoal login answered only once UDP on the tunnel port went through.
 ktap_check "login waited for the tunnel port's UDP round trip" \
 	grep -q '"udp_verified": true' "$tmp/login-a"
 
-# 33: no sanitizer reports anywhere.
+# 34: no sanitizer reports anywhere.
 ktap_check "no sanitizer reports" \
 	sh -c "! grep -E 'ERROR: AddressSanitizer|runtime error:|LeakSanitizer' '$tmp'/*.log"
 for x in $CLIENTS; do

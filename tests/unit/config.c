@@ -295,6 +295,14 @@ static const struct {
 	  "Nickname: not a nickname" },
 	{ IFACE "[Mediator]\nEndpoint = x:1\n", "src:5:",
 	  "unknown key 'Endpoint' in [Mediator]" },
+	{ IFACE "[Peer]\nPublicKey = " BOB_PUB "\nAllowedIPs = 100.64.0.2/24\n",
+	  "src:6:", "AllowedIPs: '100.64.0.2/24' has host bits set" },
+	{ IFACE "[Peer]\nPublicKey = " BOB_PUB "\nAllowedIPs = 100.64.0.2/33\n",
+	  "src:6:", "AllowedIPs: not an IP address" },
+	{ IFACE "[Peer]\nPublicKey = " BOB_PUB "\nAllowedIPs = 10.0.0.0/8,\n",
+	  "src:6:", "AllowedIPs: empty entry" },
+	{ IFACE "AllowedIPs = 10.0.0.0/8\n", "src:4:",
+	  "unknown key 'AllowedIPs' in [Interface]" },
 	{ IFACE "[Mediator]\nAddressRanges = 100.64.0.1/10\n", "src:5:",
 	  "AddressRanges: '100.64.0.1/10' has host bits set" },
 	{ IFACE "[Mediator]\nAddressRanges = fd00::/7\n", "src:5:",
@@ -701,6 +709,37 @@ TEST(load_file)
 	EXPECT_NE(NULL, strstr(err, ": cannot open: ")) TH_LOG("%s", err);
 	EXPECT_EQ(-1, shoal_config_load(&c, "/", err, sizeof(err)));
 	EXPECT_STREQ("/: cannot read: Is a directory", err);
+}
+
+TEST(allowed_ips)
+{
+	char text[33 * 16 + 64], buf[SHOAL_PREFIX_STRLEN + 1], err[256];
+	struct shoal_config c;
+	size_t n;
+	int i;
+
+	ASSERT_EQ(0, parse(&c, IFACE "[Peer]\nPublicKey = " BOB_PUB "\n"
+			   "AllowedIPs = 100.64.0.2/32, fd00::/64\n"
+			   "AllowedIPs = fe80::/10\n", err, sizeof(err)))
+		TH_LOG("%s", err);
+	ASSERT_EQ(1U, c.n_peers);
+	ASSERT_EQ(3U, c.peers[0].n_allowed_ips);
+	EXPECT_STREQ("100.64.0.2/32", prefix_text(buf, &c.peers[0].allowed_ips[0]));
+	EXPECT_STREQ("fd00::/64", prefix_text(buf, &c.peers[0].allowed_ips[1]));
+	EXPECT_STREQ("fe80::/10", prefix_text(buf, &c.peers[0].allowed_ips[2]));
+	shoal_config_free(&c);
+
+	/* 32 is the most; the 33rd is refused on its line. */
+	n = (size_t)snprintf(text, sizeof(text),
+			     IFACE "[Peer]\nPublicKey = " BOB_PUB "\nAllowedIPs = ");
+	for (i = 0; i < 33; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "%s10.%d.0.0/16",
+				      i ? "," : "", i);
+	snprintf(text + n, sizeof(text) - n, "\n");
+	EXPECT_EQ(-1, parse(&c, text, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "AllowedIPs: more than 32 addresses"))
+		TH_LOG("%s", err);
+	shoal_config_free(&c);
 }
 
 TEST(prefixes)

@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: MIT
+#include <string.h>
+
+#include <arpa/inet.h>
+
+#include "srcguard.h"
+
+#define ETH_HDR 14
+#define IP4_HDR 20
+#define IP6_HDR 40
+#define ARP_HDR 8
+
+/* IPv6 next headers that are extension headers (RFC 8200), and ND. */
+enum {
+	NH_HOP = 0, NH_ROUTING = 43, NH_FRAGMENT = 44, NH_AUTH = 51,
+	NH_NONE = 59, NH_DEST = 60, NH_ICMPV6 = 58,
+};
+
+#define ND_NEIGHBOUR_ADVERTISEMENT 136
+
+static bool inside(const struct shoal_prefix *allowed, size_t n, int family,
+		   const uint8_t *addr)
+{
+	struct shoal_prefix p = { .family = family };
+
+	if (family == AF_INET) {
+		memcpy(&p.addr.v4, addr, 4);
+		p.len = 32;
+	} else {
+		memcpy(&p.addr.v6, addr, 16);
+		p.len = 128;
+	}
+	return shoal_prefix_within(allowed, n, &p);
+}
+
+static bool unspecified(const uint8_t *addr, size_t len)
+{
+	while (len--)
+		if (addr[len])
+			return false;
+	return true;
+}
+
+static bool ipv4(const uint8_t *ip, size_t len,
+		 const struct shoal_prefix *allowed, size_t n)
+{
+	if (len < IP4_HDR)
+		return false;
+	return unspecified(ip + 12, 4) || inside(allowed, n, AF_INET, ip + 12);
+}
+
+static bool arp(const uint8_t *a, size_t len,
+		const struct shoal_prefix *allowed, size_t n)
+{
+	const uint8_t *sender;
+
+	if (len < ARP_HDR)
+		return false;
+	if (a[2] != 0x08 || a[3] != 0x00)	/* not about IPv4 */
+		return true;
+	if (a[4] != 6 || a[5] != 4 || len < ARP_HDR + 6 + 4)
+		return false;
+	sender = a + ARP_HDR + 6;
+	return unspecified(sender, 4) || inside(allowed, n, AF_INET, sender);
+}
+
+/*
+ * The offset of the first header after the extension headers, with its
+ * type in *next; -1 for a header cut short or "no next header".  A later
+ * fragment stops the walk where its fragment header is.
+ */
+static long skip_extensions(const uint8_t *ip, size_t len, uint8_t *next,
+			    bool *later_fragment)
+{
+	size_t off = IP6_HDR, hlen;
+
+	*later_fragment = false;
+	for (;;) {
+		switch (*next) {
+		case NH_HOP:
+		case NH_ROUTING:
+		case NH_DEST:
+		case NH_AUTH:
+		case NH_FRAGMENT:
+			break;
+		case NH_NONE:
+			return -1;
+		default:
+			return (long)off;
+		}
+		if (len - off < 2)
+			return -1;
+		if (*next == NH_FRAGMENT) {
+			if (len - off < 8)
+				return -1;
+			if ((ip[off + 2] << 8 | ip[off + 3]) & ~7) {
+				*later_fragment = true;
+				return (long)off;
+			}
+			hlen = 8;
+		} else if (*next == NH_AUTH) {
+			hlen = ((size_t)ip[off + 1] + 2) * 4;
+		} else {
+			hlen = ((size_t)ip[off + 1] + 1) * 8;
+		}
+		*next = ip[off];
+		if (hlen > len - off)
+			return -1;
+		off += hlen;
+	}
+}
+
+static bool ipv6(const uint8_t *ip, size_t len,
+		 const struct shoal_prefix *allowed, size_t n)
+{
+	bool later_fragment;
+	uint8_t next;
+	long off;
+
+	if (len < IP6_HDR)
+		return false;
+	if (!unspecified(ip + 8, 16) && !inside(allowed, n, AF_INET6, ip + 8))
+		return false;
+	next = ip[6];
+	off = skip_extensions(ip, len, &next, &later_fragment);
+	if (off < 0)
+		return false;
+	if (next != NH_ICMPV6 || later_fragment || (size_t)off >= len)
+		return true;
+	/* A neighbour advertisement speaks for its target address. */
+	if (ip[off] != ND_NEIGHBOUR_ADVERTISEMENT)
+		return true;
+	if (len - (size_t)off < 8 + 16)
+		return false;
+	return inside(allowed, n, AF_INET6, ip + off + 8);
+}
+
+bool shoal_frame_sources_allowed(const uint8_t *frame, size_t len,
+				 const struct shoal_prefix *allowed, size_t n)
+{
+	uint16_t type;
+
+	if (len < ETH_HDR)
+		return false;
+	type = (uint16_t)(frame[12] << 8 | frame[13]);
+	frame += ETH_HDR;
+	len -= ETH_HDR;
+	switch (type) {
+	case 0x0800:
+		return ipv4(frame, len, allowed, n);
+	case 0x86dd:
+		return ipv6(frame, len, allowed, n);
+	case 0x0806:
+		return arp(frame, len, allowed, n);
+	case 0x8100:	/* 802.1Q and 802.1ad: addresses behind a tag */
+	case 0x88a8:
+		return false;
+	default:
+		return true;
+	}
+}
