@@ -782,17 +782,26 @@ static void set_neighbours(struct mclient *m, struct shoald_peer *p,
 
 /*
  * A mediator peer's frames may claim only the addresses the mediator
- * assigned it, and IPv6 link-local ones (neighbour discovery, MLD), which
- * each host makes itself.  A configured peer keeps its AllowedIPs.
+ * assigned it and the IPv6 link-local address its MAC makes (EUI-64, as
+ * every shoald sets its device to: neighbour discovery and MLD come from
+ * it).  A configured peer keeps its AllowedIPs.
  */
 static void set_allowed_ips(struct mclient *m, struct shoald_peer *p,
 			    const uint8_t *v4, const uint8_t *v6)
 {
 	struct shoal_prefix allowed[3] = {
-		{ .family = AF_INET6, .len = 10,
-		  .addr.v6.s6_addr = { 0xfe, 0x80 } },
+		{ .family = AF_INET6, .len = 128,
+		  .addr.v6.s6_addr = { 0xfe, 0x80, [11] = 0xff, [12] = 0xfe } },
 	};
+	uint8_t *eui = allowed[0].addr.v6.s6_addr + 8;
 	size_t n = 1;
+
+	eui[0] = p->mac[0] ^ 0x02;
+	eui[1] = p->mac[1];
+	eui[2] = p->mac[2];
+	eui[5] = p->mac[3];
+	eui[6] = p->mac[4];
+	eui[7] = p->mac[5];
 
 	if (!p->from_mediator)
 		return;

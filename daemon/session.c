@@ -183,7 +183,7 @@ static int program(struct shoald *d, struct shoald_peer *p,
 	memcpy(dp.mac, p->mac, 6);
 	if (set_endpoint)
 		dp.endpoint = p->endpoint;
-	dp.set_allowed_ips = true;
+	dp.set_allowed_ips = p->allowed_ips_set;
 	dp.n_allowed_ips = p->n_allowed_ips;
 	memcpy(dp.allowed_ips, p->allowed_ips,
 	       p->n_allowed_ips * sizeof(p->allowed_ips[0]));
@@ -896,7 +896,7 @@ static void tear_down(struct shoald *d, struct shoald_peer *p, double now)
 	dp.has_mac = true;
 	memcpy(dp.mac, p->mac, 6);
 	dp.endpoint = p->endpoint;
-	dp.set_allowed_ips = true;
+	dp.set_allowed_ips = p->allowed_ips_set;
 	dp.n_allowed_ips = p->n_allowed_ips;
 	memcpy(dp.allowed_ips, p->allowed_ips,
 	       p->n_allowed_ips * sizeof(p->allowed_ips[0]));
@@ -1053,9 +1053,10 @@ void shoald_peer_set_allowed_ips(struct shoald *d, struct shoald_peer *p,
 {
 	if (n > SHOAL_MAX_ALLOWED_IPS)
 		n = SHOAL_MAX_ALLOWED_IPS;
-	if (n == p->n_allowed_ips &&
+	if (p->allowed_ips_set && n == p->n_allowed_ips &&
 	    !memcmp(p->allowed_ips, allowed, n * sizeof(allowed[0])))
 		return;
+	p->allowed_ips_set = true;
 	memset(p->allowed_ips, 0, sizeof(p->allowed_ips));
 	memcpy(p->allowed_ips, allowed, n * sizeof(allowed[0]));
 	p->n_allowed_ips = (unsigned int)n;
@@ -1090,6 +1091,13 @@ static void resume(struct shoald_peer *p,
 
 	if (pi->endpoint.len)
 		p->endpoint = pi->endpoint;
+	/* An adopted peer keeps its restriction until the mediator speaks. */
+	if (!p->allowed_ips_set && pi->n_allowed_ips) {
+		p->allowed_ips_set = true;
+		p->n_allowed_ips = pi->n_allowed_ips;
+		memcpy(p->allowed_ips, pi->allowed_ips,
+		       pi->n_allowed_ips * sizeof(pi->allowed_ips[0]));
+	}
 	for (i = 0; i < pi->n_sa_in && i < SHOAL_MAX_SA_IN; i++) {
 		p->sessions[i].used = true;
 		p->sessions[i].resumed = true;

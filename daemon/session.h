@@ -58,7 +58,13 @@ struct shoald_peer {
 	uint8_t mac[6];
 	char address[64];			/* "" when none configured */
 	struct shoal_endpoint endpoint;		/* len 0: unknown */
-	/* The sources its frames may claim; none: any. */
+	/*
+	 * The sources its frames may claim; none: any.  Until it is set
+	 * (from the configuration, or from what the mediator assigned),
+	 * the datapath keeps what it holds: a restarted shoald does not
+	 * lift the kernel's restriction on a peer it adopts.
+	 */
+	bool allowed_ips_set;
 	unsigned int n_allowed_ips;
 	struct shoal_prefix allowed_ips[SHOAL_MAX_ALLOWED_IPS];
 

@@ -239,6 +239,13 @@ static int configure_link(const struct shoald *d, const struct shoal_config *c)
 			return ret;
 		}
 	}
+	/* Peers allow us only the link-local address our MAC makes. */
+	ret = shoal_link_set_eui64(d->dp->ifindex);
+	if (ret < 0 && ret != -EAFNOSUPPORT)
+		fprintf(stderr, "shoald: warning: cannot make %s's IPv6 "
+			"link-local address from its MAC (%s): its peers "
+			"will drop its neighbour discovery\n", d->dp->ifname,
+			strerror(-ret));
 	ret = shoal_link_set_up(d->dp->ifindex, true);
 	if (ret < 0) {
 		fprintf(stderr, "shoald: cannot bring %s up: %s\n",
@@ -281,6 +288,7 @@ static int load_peers(struct shoald *d, const struct shoal_config *c)
 			shoal_mac_from_key(p->mac, cp->public_key, 0);
 		if (cp->has_endpoint)
 			p->endpoint = cp->endpoint;
+		p->allowed_ips_set = true;
 		p->n_allowed_ips = cp->n_allowed_ips;
 		memcpy(p->allowed_ips, cp->allowed_ips,
 		       cp->n_allowed_ips * sizeof(cp->allowed_ips[0]));

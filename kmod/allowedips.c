@@ -214,20 +214,28 @@ static bool ipv6_frame(const struct shoal_allowed_ips *a, struct sk_buff *skb)
 	if (!ipv6_addr_any(&saddr) && !allowed6(a, &saddr))
 		return false;
 
-	/* A neighbour advertisement speaks for its target address. */
 	off = ipv6_skip_exthdr(skb, ETH_HLEN + sizeof(*ip6h), &nexthdr,
 			       &frag_off);
-	if (off < 0)
+	/* The last header's length is not checked there: it is here. */
+	if (off < 0 || off > skb->len)
 		return false;
-	if (nexthdr != IPPROTO_ICMPV6 || frag_off)
+	if (nexthdr != IPPROTO_ICMPV6 || (frag_off & htons(IP6_OFFSET)))
 		return true;
 	if (skb_copy_bits(skb, off, &type, 1))
 		return true;
-	if (type != NDISC_NEIGHBOUR_ADVERTISEMENT)
-		return true;
-	if (skb_copy_bits(skb, off + nd_target, &target, sizeof(target)))
+	switch (type) {
+	case NDISC_ROUTER_ADVERTISEMENT:
+	case NDISC_REDIRECT:
+		/* A peer held to its addresses routes for nobody. */
 		return false;
-	return allowed6(a, &target);
+	case NDISC_NEIGHBOUR_ADVERTISEMENT:
+		/* It speaks for its target address. */
+		if (skb_copy_bits(skb, off + nd_target, &target, sizeof(target)))
+			return false;
+		return allowed6(a, &target);
+	default:
+		return true;
+	}
 }
 
 bool shoal_allowed_ips_frame(const struct shoal_allowed_ips *a,

@@ -383,6 +383,23 @@ int shoal_link_set_mtu(unsigned int ifindex, unsigned int mtu)
 	return talk(nlh, NULL, NULL, NULL, 0);
 }
 
+int shoal_link_set_eui64(unsigned int ifindex)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlattr *af, *in6;
+	struct nlmsghdr *nlh;
+
+	if (!index_valid(ifindex))
+		return -ENODEV;
+	nlh = link_request(buf, RTM_SETLINK, 0, ifindex);
+	af = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
+	in6 = mnl_attr_nest_start(nlh, AF_INET6);
+	mnl_attr_put_u8(nlh, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_EUI64);
+	mnl_attr_nest_end(nlh, in6);
+	mnl_attr_nest_end(nlh, af);
+	return talk(nlh, NULL, NULL, NULL, 0);
+}
+
 static int change_addr(unsigned int ifindex, int family, const void *addr,
 		       unsigned int prefix_len, bool add)
 {

@@ -47,6 +47,12 @@ int shoal_link_set_mac(unsigned int ifindex, const uint8_t mac[6]);
 int shoal_link_get_mac(unsigned int ifindex, uint8_t mac[6]);
 int shoal_link_set_up(unsigned int ifindex, bool up);
 int shoal_link_set_mtu(unsigned int ifindex, unsigned int mtu);
+/*
+ * The link's IPv6 link-local address made from its MAC (EUI-64), whatever
+ * the system's default: what its peers allow it to claim.  Takes effect
+ * when the link next comes up.  -EAFNOSUPPORT without IPv6.
+ */
+int shoal_link_set_eui64(unsigned int ifindex);
 
 /*
  * Adds addr/prefix_len (family AF_INET with 4 bytes, or AF_INET6 with 16)

@@ -16,7 +16,9 @@ enum {
 	NH_NONE = 59, NH_DEST = 60, NH_ICMPV6 = 58,
 };
 
+#define ND_ROUTER_ADVERTISEMENT 134
 #define ND_NEIGHBOUR_ADVERTISEMENT 136
+#define ND_REDIRECT 137
 
 static bool inside(const struct shoal_prefix *allowed, size_t n, int family,
 		   const uint8_t *addr)
@@ -127,12 +129,19 @@ static bool ipv6(const uint8_t *ip, size_t len,
 		return false;
 	if (next != NH_ICMPV6 || later_fragment || (size_t)off >= len)
 		return true;
-	/* A neighbour advertisement speaks for its target address. */
-	if (ip[off] != ND_NEIGHBOUR_ADVERTISEMENT)
-		return true;
-	if (len - (size_t)off < 8 + 16)
+	switch (ip[off]) {
+	case ND_ROUTER_ADVERTISEMENT:
+	case ND_REDIRECT:
+		/* A peer held to its addresses routes for nobody. */
 		return false;
-	return inside(allowed, n, AF_INET6, ip + off + 8);
+	case ND_NEIGHBOUR_ADVERTISEMENT:
+		/* It speaks for its target address. */
+		if (len - (size_t)off < 8 + 16)
+			return false;
+		return inside(allowed, n, AF_INET6, ip + off + 8);
+	default:
+		return true;
+	}
 }
 
 bool shoal_frame_sources_allowed(const uint8_t *frame, size_t len,

@@ -17,7 +17,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 
 ns0=$(netns_name ai0) nsa=$(netns_name aia) nsb=$(netns_name aib)
-vm_test_begin 8
+vm_test_begin 9
 
 SHOAL=$BIN/shoal
 PY=/usr/bin/python3
@@ -102,6 +102,12 @@ kinds = {
     "ip6-other": (0x86dd, ip6("fd95::3", 17, bytes(8))),
     "na-other": (0x86dd, na("fd95::2", "fd95::3")),
     "vlan": (0x8100, struct.pack("!HH", 7, 0x0800) + ip4("10.95.0.2")),
+    "ra": (0x86dd, ip6("fe80::95:b", 58, struct.pack("!BBHBBHII", 134, 0, 0,
+                                                    64, 0, 1800, 0, 0), 255)),
+    "redirect": (0x86dd, ip6("fe80::95:b", 58, struct.pack("!BBHI16s16s", 137,
+                 0, 0, 0, v6("fd95::2"), v6("fd95::1")), 255)),
+    "na-fragment": (0x86dd, ip6("fd95::2", 44, struct.pack("!BBHI", 58, 0, 1, 7)
+                    + na("fd95::2", "fd95::3")[40:], 255)),
     "ip4-own": (0x0800, ip4("10.95.0.2")),
     "ip4-zero": (0x0800, ip4("0.0.0.0")),
     "arp-own": (0x0806, arp("10.95.0.2")),
@@ -131,6 +137,9 @@ counted() {
 
 ktap_check "claims of another address are dropped and counted: IPv4, ARP, IPv6, NA target, VLAN" \
 	counted 5 ip4-other arp-other ip6-other na-other vlan
+
+ktap_check "so are router advertisements, redirects and an NA in a first fragment" \
+	counted 3 ra redirect na-fragment
 
 ktap_check "B's own addresses, 0.0.0.0 probes and other EtherTypes pass" \
 	counted 0 ip4-own ip4-zero arp-own arp-probe na-own ipx

@@ -55,7 +55,7 @@ if [ "$(id -u)" != 0 ] || ! command -v nft >/dev/null ||
 	ktap_skip "needs root, nft and (for the tap datapath) /dev/net/tun"
 	ktap_finish
 fi
-ktap_plan 34
+ktap_plan 35
 
 lab_internet || { echo "Bail out! cannot build the lab"; exit 1; }
 for x in $CLIENTS; do
@@ -245,7 +245,7 @@ cat "$tmp"/bcast-* 2>/dev/null | sed 's/^/# received: /'
 ktap_check "a broadcast from a reaches b, c, d and e" \
 	sh -c "cat '$tmp'/bcast-b '$tmp'/bcast-c '$tmp'/bcast-d '$tmp'/bcast-e 2>/dev/null | grep -c 'alice hosts' | grep -qx 4"
 
-# 25: a member's frames may claim only its own addresses.  b writes two
+# 25-26: a member's frames may claim only its own addresses.  b writes two
 # datagrams to a's port 47778 into its device, from its own MAC: one
 # from c's address, then one from its own; a receives the second only.
 lab_exec a $PY -c '
@@ -290,17 +290,56 @@ claims_own() {
 		! grep -q forged "$tmp/spoof-a" || return 1
 	[ "$DP" = kernel ] || return 0
 	# The kernel holds what shoald set: each peer's /32 and /128 and
-	# fe80::/10.
+	# its EUI-64 link-local /128.
 	lab_exec a "$BIN/shoal" show sha --json | $PY -c '
 import json, sys
 lists = [p["allowed_ips"] for p in json.load(sys.stdin)["peers"]]
 print("# allowed ips of the peers of a:", lists)
-ok = all(l and len(l) == 3 and "fe80::/10" in l for l in lists)
+ok = all(l and len(l) == 3 and any(p.startswith("fe80::") and p.endswith("/128") for p in l)
+         for l in lists)
 sys.exit(not ok or not any(sys.argv[1] + "/32" in l for l in lists))' "${V4[b]}"
 }
 ktap_check "a member's frames claiming another member's address never arrive" claims_own
 
-# 26-28: the mediator dies; direct tunnels carry on; it comes back and
+# ... nor another member's IPv6 link-local address: a knows c's at c's
+# MAC; b advertises it (an NA with the override flag and b's MAC), and
+# a's entry still says c.
+lladdr() {	# lladdr MAC: the EUI-64 link-local address of MAC
+	$PY -c 'import sys, ipaddress
+m = bytes.fromhex(sys.argv[1].replace(":", ""))
+iid = bytes([m[0] ^ 2]) + m[1:3] + b"\xff\xfe" + m[3:]
+print(ipaddress.IPv6Address(b"\xfe\x80" + bytes(6) + iid))' "$1"
+}
+mac_a=$(lab_exec a cat /sys/class/net/sha/address)
+mac_b=$(lab_exec b cat /sys/class/net/shb/address)
+mac_c=$(lab_exec c cat /sys/class/net/shc/address)
+ll_c=$(lladdr "$mac_c")
+lab_exec a ping -c 1 -W 2 "$ll_c%sha" >/dev/null 2>&1
+lab_exec b $PY - "$mac_b" "$(lladdr "$mac_b")" "$ll_c" <<'EOF'
+import socket, struct, sys
+mac_b, ll_b, ll_c = sys.argv[1:]
+mac = bytes.fromhex(mac_b.replace(":", ""))
+src, dst = socket.inet_pton(socket.AF_INET6, ll_b), socket.inet_pton(socket.AF_INET6, "ff02::1")
+na = struct.pack("!BBHI16sBB6s", 136, 0, 0, 0x20000000,
+                 socket.inet_pton(socket.AF_INET6, ll_c), 2, 1, mac)
+pseudo = src + dst + struct.pack("!I3xB", len(na), 58)
+s = sum(struct.unpack("!%dH" % ((len(pseudo) + len(na)) // 2), pseudo + na))
+while s >> 16:
+    s = (s & 0xffff) + (s >> 16)
+na = na[:2] + struct.pack("!H", ~s & 0xffff) + na[4:]
+ip = struct.pack("!IHBB16s16s", 6 << 28, len(na), 58, 255, src, dst)
+p = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+p.bind(("shb", 0))
+for _ in range(3):
+    p.send(bytes.fromhex("333300000001") + mac + b"\x86\xdd" + ip + na)
+EOF
+sleep 0.5
+neigh_c=$(lab_exec a ip -6 neigh show "$ll_c" dev sha)
+echo "# a's entry for c's link-local $ll_c after b's NA: $neigh_c"
+ktap_check "nor another member's link-local address (neighbour advertisement)" \
+	sh -c "echo '$neigh_c' | grep -q 'lladdr $mac_c' && ! echo '$neigh_c' | grep -q '$mac_b'"
+
+# 27-29: the mediator dies; direct tunnels carry on; it comes back and
 # everyone logs in again, relayed pairs included.
 kill -9 "$med_pid"
 wait "$med_pid" 2>/dev/null
@@ -329,7 +368,7 @@ t0=$SECONDS
 ktap_check "relayed b-d works again after the restart" pair_path b d relay
 echo "# b-d was relayed again $((SECONDS - t0)) s after everyone was back"
 
-# 29: shoald restarts (kill -9 and start again, as after a crash): with
+# 30: shoald restarts (kill -9 and start again, as after a crash): with
 # the kernel datapath the tunnel carries on through it; with TAP, whose
 # device dies with the process, it is back within seconds.
 lab_exec a ping -c 50 -i 0.1 -W1 -q "${V4[c]}" >"$tmp/restart-ping" 2>&1 &
@@ -351,7 +390,7 @@ else
 	echo "# a-c back $((SECONDS - t0)) s after the pings ended"
 fi
 
-# 30: a kick cuts e off within 5 s.
+# 31: a kick cuts e off within 5 s.
 sh_ a kick lanparty erin >/dev/null
 gone=false
 for _ in $(seq 50); do
@@ -365,7 +404,7 @@ for _ in $(seq 50); do
 done
 ktap_check "a kicked member loses its tunnels within 5 s" $gone
 
-# 31: a relayed pair goes direct once it can: b's router starts
+# 32: a relayed pair goes direct once it can: b's router starts
 # forwarding the tunnel port (a full cone now), and d's once-a-minute
 # direct try gets through.
 ip netns exec "$LAB_B_RT" nft delete table ip lab
@@ -375,7 +414,7 @@ ktap_check "relayed b-d goes direct within a minute once NAT allows" \
 	pair_path b d direct 75
 echo "# b-d went direct $((SECONDS - t0)) s after b's router changed"
 
-# 32: a clean logout takes d's tunnels down at once.
+# 33: a clean logout takes d's tunnels down at once.
 sh_ d logout >/dev/null
 gone=false
 for _ in $(seq 30); do
@@ -388,11 +427,11 @@ for _ in $(seq 30); do
 done
 ktap_check "a logout takes the member's tunnels down within 3 s" $gone
 
-# 33: shoal login answered only once UDP on the tunnel port went through.
+# 34: shoal login answered only once UDP on the tunnel port went through.
 ktap_check "login waited for the tunnel port's UDP round trip" \
 	grep -q '"udp_verified": true' "$tmp/login-a"
 
-# 34: no sanitizer reports anywhere.
+# 35: no sanitizer reports anywhere.
 ktap_check "no sanitizer reports" \
 	sh -c "! grep -E 'ERROR: AddressSanitizer|runtime error:|LeakSanitizer' '$tmp'/*.log"
 for x in $CLIENTS; do

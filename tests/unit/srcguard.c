@@ -140,6 +140,10 @@ TEST(ipv6_source_and_na_target)
 	EXPECT_FALSE(allowed(&f));
 	f = ip6("::", 0, NULL, 0, 135, "fd95::3");	/* DAD */
 	EXPECT_TRUE(allowed(&f));
+	f = ip6("fe80::1", 0, NULL, 0, 134, "::");	/* a router's */
+	EXPECT_FALSE(allowed(&f));
+	f = ip6("fe80::1", 0, NULL, 0, 137, "fd95::2");	/* a redirect */
+	EXPECT_FALSE(allowed(&f));
 	f = ip6("fe80::1", 0, NULL, 0, 136, "fd95::2");
 	f.len -= 1;		/* the target cut short */
 	EXPECT_FALSE(allowed(&f));
@@ -155,6 +159,10 @@ TEST(ipv6_extension_headers)
 	/* A destination-options header longer than the packet. */
 	const uint8_t long_dest[] = { 58, 200, 1, 4, 0, 0, 0, 0 };
 	const uint8_t none[] = { 59, 0, 1, 4, 0, 0, 0, 0 };
+	/* A first fragment with more to come: its NA header is here. */
+	const uint8_t first[] = { 58, 0, 0x00, 0x01, 0, 0, 0, 1 };
+	/* A fragment header cut to 6 bytes, then nothing. */
+	const uint8_t short_frag[] = { 58, 0, 0x00, 0x01, 0, 0 };
 	struct frame f;
 
 	f = ip6("fe80::1", 0, hop_frag, sizeof(hop_frag), 136, "fd95::3");
@@ -166,6 +174,11 @@ TEST(ipv6_extension_headers)
 	f = ip6("fe80::1", 60, long_dest, sizeof(long_dest), 136, "fd95::2");
 	EXPECT_FALSE(allowed(&f));
 	f = ip6("fe80::1", 60, none, sizeof(none), 136, "fd95::2");
+	EXPECT_FALSE(allowed(&f));
+	f = ip6("fe80::1", 44, first, sizeof(first), 136, "fd95::3");
+	EXPECT_FALSE(allowed(&f));
+	f = ip6("fe80::1", 44, short_frag, sizeof(short_frag), 136, "fd95::2");
+	f.len = 14 + 40 + sizeof(short_frag);
 	EXPECT_FALSE(allowed(&f));
 }
 

@@ -34,8 +34,9 @@
  *   counted in SHOAL_A_DSTAT_SPOOFED_SRC when they claim an address
  *   outside them: an IPv4 or IPv6 source, an ARP sender, an IPv6
  *   neighbour advertisement's target (the unspecified address, which
- *   claims nothing, passes), and any VLAN-tagged frame, which would
- *   carry its addresses past the check.  Other EtherTypes pass.  Get
+ *   claims nothing, passes), any IPv6 router advertisement or redirect
+ *   (such a peer routes for nobody), and any VLAN-tagged frame, which
+ *   would carry its addresses past the check.  Other EtherTypes pass.  Get
  *   replies carry the nest only when the set is not empty.
  *   An inbound SA nest with SHOAL_A_SA_SPI and no SHOAL_A_SA_KEY keeps the
  *   peer's existing inbound SA of that SPI (-ENOENT if it has none): how
