@@ -11,10 +11,15 @@
 
 #include "device.h"
 #include "netlink.h"
+#include "selftest.h"
 
 static int __init shoal_mod_init(void)
 {
 	int ret;
+
+	ret = shoal_selftest();
+	if (ret < 0)
+		goto out;
 
 	ret = shoal_device_init();
 	if (ret < 0)

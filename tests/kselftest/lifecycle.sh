@@ -16,7 +16,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 
 ns0=$(netns_name lc0) ns1=$(netns_name lc1) ns2=$(netns_name lc2) ns3=$(netns_name lc3)
-vm_test_begin 18
+vm_test_begin 19
 MONITOR_PROBE_NS=$ns0
 
 SHOAL=$BIN/shoal
@@ -456,6 +456,23 @@ no_leak() {
 case "$(uname -r)" in
 *-shoal-debug) ktap_skip "slab memory returns after 5,000 peers and SAs come and go (not under KASAN)" ;;
 *) ktap_check "slab memory returns after 5,000 peers and SAs come and go" no_leak ;;
+esac
+
+# On a kernel built for debugging, shoal.ko checks its replay window and
+# sequence number inference at load (kmod/selftest.c), and refuses to
+# load if one step fails.
+selftests_at_load() {
+	local before after
+	before=$(dmesg | grep -c 'replay and sequence self-tests passed')
+	modprobe -r shoal 2>/dev/null
+	modprobe shoal || return 1
+	after=$(dmesg | grep -c 'replay and sequence self-tests passed')
+	dmesg | grep 'shoal: .*self-test' | tail -n 1 | sed 's/^/# /'
+	[ "$after" -gt "$before" ]
+}
+case "$(uname -r)" in
+*-shoal-debug) ktap_check "the replay and sequence self-tests pass at load" selftests_at_load ;;
+*) ktap_skip "the replay and sequence self-tests pass at load (debug kernels build them)" ;;
 esac
 
 ktap_check "module reference count is back to zero" \
