@@ -197,8 +197,42 @@ bool shoal_peer_set_endpoint(struct shoal_peer *peer,
 
 	spin_lock_bh(&peer->endpoint_lock);
 	changed = !endpoint_equal(&peer->endpoint, ep);
-	if (changed)
+	if (changed) {
 		peer->endpoint = *ep;
+		memset(&peer->local, 0, sizeof(peer->local));
+	}
 	spin_unlock_bh(&peer->endpoint_lock);
 	return changed;
+}
+
+void shoal_peer_get_path(struct shoal_peer *peer, union shoal_endpoint *ep,
+			 union shoal_local_addr *local)
+{
+	spin_lock_bh(&peer->endpoint_lock);
+	*ep = peer->endpoint;
+	*local = peer->local;
+	spin_unlock_bh(&peer->endpoint_lock);
+}
+
+bool shoal_peer_roam(struct shoal_peer *peer, const union shoal_endpoint *ep,
+		     const union shoal_local_addr *local)
+{
+	bool changed;
+
+	spin_lock_bh(&peer->endpoint_lock);
+	changed = !endpoint_equal(&peer->endpoint, ep);
+	if (changed)
+		peer->endpoint = *ep;
+	peer->local = *local;
+	spin_unlock_bh(&peer->endpoint_lock);
+	return changed;
+}
+
+void shoal_peer_forget_local(struct shoal_peer *peer,
+			     const union shoal_local_addr *local)
+{
+	spin_lock_bh(&peer->endpoint_lock);
+	if (!memcmp(&peer->local, local, sizeof(*local)))
+		memset(&peer->local, 0, sizeof(peer->local));
+	spin_unlock_bh(&peer->endpoint_lock);
 }

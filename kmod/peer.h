@@ -19,6 +19,17 @@ union shoal_endpoint {
 	struct sockaddr_in6 addr6;
 };
 
+/*
+ * The local address a peer's packets arrived at, of the endpoint's
+ * family; all zero: none known (the route picks one).  Replies leave from
+ * it: on a multihomed host another source would miss the peer's NAT
+ * mapping, which is for the address the peer sent to.
+ */
+union shoal_local_addr {
+	__be32 ip4;
+	struct in6_addr ip6;
+};
+
 enum shoal_pstat {
 	SHOAL_PSTAT_RX_BYTES,
 	SHOAL_PSTAT_TX_BYTES,
@@ -46,8 +57,10 @@ struct shoal_peer {
 	bool bridge;
 	bool dead;			/* removed: learn nothing more (fdb_lock) */
 
-	spinlock_t endpoint_lock;	/* guards endpoint: roaming vs. config */
+	/* Guards endpoint and local: roaming vs. config vs. an address gone. */
+	spinlock_t endpoint_lock;
 	union shoal_endpoint endpoint;	/* sa_family 0 = none */
+	union shoal_local_addr local;
 
 	struct shoal_sa __rcu *sa_out;
 	struct shoal_sa __rcu *sa_in[SHOAL_MAX_SA_IN];
@@ -80,9 +93,21 @@ void shoal_sa_retire_all(struct list_head *retire);
 
 void shoal_peer_get_endpoint(struct shoal_peer *peer,
 			     union shoal_endpoint *ep);
-/* Sets the endpoint; true if it changed. */
+/* The endpoint and the local address to send to it from. */
+void shoal_peer_get_path(struct shoal_peer *peer, union shoal_endpoint *ep,
+			 union shoal_local_addr *local);
+/* Sets the endpoint, forgetting the local address; true if it changed. */
 bool shoal_peer_set_endpoint(struct shoal_peer *peer,
 			     const union shoal_endpoint *ep);
+/*
+ * From an authenticated packet: its source is the endpoint, and the
+ * address it was sent to the local address.  True if the endpoint changed.
+ */
+bool shoal_peer_roam(struct shoal_peer *peer, const union shoal_endpoint *ep,
+		     const union shoal_local_addr *local);
+/* The local address is no longer this host's: forgets it, if still set. */
+void shoal_peer_forget_local(struct shoal_peer *peer,
+			     const union shoal_local_addr *local);
 /* True when some peer of sd is at ep.  Walks every peer: see its caller. */
 bool shoal_peer_endpoint_known(struct shoal_device *sd,
 			       const union shoal_endpoint *ep);

@@ -21,13 +21,22 @@
 #include "peer.h"
 #include "receive.h"
 
-static void source_endpoint(struct sk_buff *skb, union shoal_endpoint *ep)
+/* Where the packet came from, and the unicast address it was sent to. */
+static void source_endpoint(struct sk_buff *skb, union shoal_endpoint *ep,
+			    union shoal_local_addr *local)
 {
 	memset(ep, 0, sizeof(*ep));
+	memset(local, 0, sizeof(*local));
 	if (ip_hdr(skb)->version == 4) {
 		ep->addr4.sin_family = AF_INET;
 		ep->addr4.sin_addr.s_addr = ip_hdr(skb)->saddr;
 		ep->addr4.sin_port = udp_hdr(skb)->source;
+		/* A directed broadcast fails the route lookup, and is
+		 * forgotten then.
+		 */
+		if (!ipv4_is_multicast(ip_hdr(skb)->daddr) &&
+		    !ipv4_is_lbcast(ip_hdr(skb)->daddr))
+			local->ip4 = ip_hdr(skb)->daddr;
 	} else {
 		ep->addr6.sin6_family = AF_INET6;
 		ep->addr6.sin6_addr = ipv6_hdr(skb)->saddr;
@@ -35,6 +44,8 @@ static void source_endpoint(struct sk_buff *skb, union shoal_endpoint *ep)
 		if (ipv6_addr_type(&ep->addr6.sin6_addr) &
 		    IPV6_ADDR_LINKLOCAL)
 			ep->addr6.sin6_scope_id = inet6_iif(skb);
+		if (!ipv6_addr_is_multicast(&ipv6_hdr(skb)->daddr))
+			local->ip6 = ipv6_hdr(skb)->daddr;
 	}
 }
 
@@ -133,7 +144,8 @@ drop:
 }
 
 static void receive_esp(struct shoal_device *sd, struct sk_buff *skb,
-			const union shoal_endpoint *src)
+			const union shoal_endpoint *src,
+			const union shoal_local_addr *local)
 {
 	struct shoal_peer *peer;
 	struct shoal_sa *sa;
@@ -180,8 +192,11 @@ static void receive_esp(struct shoal_device *sd, struct sk_buff *skb,
 	if (!sa_use(sa))
 		goto drop;
 
-	/* Roaming: an authenticated packet says where the peer is now. */
-	if (shoal_peer_set_endpoint(peer, src))
+	/*
+	 * Roaming: an authenticated packet says where the peer is now, and
+	 * which of our addresses its path (and NAT mapping) leads to.
+	 */
+	if (shoal_peer_roam(peer, src, local))
 		shoal_genl_event_endpoint(peer, src);
 
 	deliver(sd, peer, skb, nexthdr);
@@ -195,10 +210,11 @@ drop:
 
 void shoal_receive(struct shoal_device *sd, struct sk_buff *skb)
 {
+	union shoal_local_addr local;
 	union shoal_endpoint src;
 	u8 marker[4];
 
-	source_endpoint(skb, &src);
+	source_endpoint(skb, &src, &local);
 	if (!pskb_may_pull(skb, sizeof(struct udphdr)))
 		goto malformed;
 	__skb_pull(skb, sizeof(struct udphdr));
@@ -216,7 +232,7 @@ void shoal_receive(struct shoal_device *sd, struct sk_buff *skb)
 		receive_control(sd, skb, &src);
 		return;
 	}
-	receive_esp(sd, skb, &src);
+	receive_esp(sd, skb, &src, &local);
 	return;
 
 malformed:

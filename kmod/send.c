@@ -38,6 +38,7 @@
 static void xmit_one(struct shoal_device *sd, struct shoal_peer *peer,
 		     struct sk_buff *skb)
 {
+	union shoal_local_addr local, from;
 	union shoal_endpoint ep;
 	struct shoal_sa *sa;
 	unsigned int len;
@@ -47,7 +48,7 @@ static void xmit_one(struct shoal_device *sd, struct shoal_peer *peer,
 	int head, tail;
 
 	sa = rcu_dereference_bh(peer->sa_out);
-	shoal_peer_get_endpoint(peer, &ep);
+	shoal_peer_get_path(peer, &ep, &local);
 	if (!sa || !ep.addr.sa_family)
 		goto drop;
 
@@ -85,10 +86,13 @@ static void xmit_one(struct shoal_device *sd, struct shoal_peer *peer,
 
 	if (shoal_esp_seal(sa, skb, seq, nexthdr))
 		goto drop;
-	if (shoal_socket_send(sd, skb, &ep) == 0) {
+	from = local;
+	if (shoal_socket_send(sd, skb, &ep, &from) == 0) {
 		shoal_pstat_add(peer, SHOAL_PSTAT_TX_BYTES, len);
 		shoal_pstat_add(peer, SHOAL_PSTAT_TX_PACKETS, 1);
 	}
+	if (memcmp(&from, &local, sizeof(local)))
+		shoal_peer_forget_local(peer, &local);
 	return;
 
 drop:
@@ -236,7 +240,7 @@ int shoal_send_control(struct shoal_device *sd,
 	skb_put_data(skb, payload, len);
 
 	rcu_read_lock_bh();
-	ret = shoal_socket_send(sd, skb, ep);
+	ret = shoal_socket_send(sd, skb, ep, NULL);
 	rcu_read_unlock_bh();
 	return ret;
 }

@@ -133,21 +133,36 @@ static bool shoal_socket_xnet(struct shoal_device *sd)
 	return !net_eq(sd->creating_net, dev_net(sd->dev));
 }
 
-static int send4(struct shoal_device *sd, struct sk_buff *skb,
-		 const struct sockaddr_in *dst)
+static struct rtable *route4(struct socket *sock,
+			     const struct sockaddr_in *dst, __be32 saddr,
+			     struct flowi4 *fl4)
 {
-	struct socket *sock = rcu_dereference_bh(sd->sock4);
-	struct flowi4 fl4 = {
+	*fl4 = (struct flowi4) {
 		.daddr = dst->sin_addr.s_addr,
+		.saddr = saddr,
 		.fl4_dport = dst->sin_port,
+		.fl4_sport = inet_sk(sock->sk)->inet_sport,
 		.flowi4_proto = IPPROTO_UDP,
 	};
+	return ip_route_output_flow(sock_net(sock->sk), fl4, sock->sk);
+}
+
+static int send4(struct shoal_device *sd, struct sk_buff *skb,
+		 const struct sockaddr_in *dst, union shoal_local_addr *local)
+{
+	struct socket *sock = rcu_dereference_bh(sd->sock4);
+	__be32 saddr = local ? local->ip4 : 0;
+	struct flowi4 fl4;
 	struct rtable *rt;
 
 	if (unlikely(!sock))
 		goto drop;
-	fl4.fl4_sport = inet_sk(sock->sk)->inet_sport;
-	rt = ip_route_output_flow(sock_net(sock->sk), &fl4, sock->sk);
+	rt = route4(sock, dst, saddr, &fl4);
+	if (IS_ERR(rt) && saddr) {
+		/* The address is no longer this host's: let the route pick. */
+		local->ip4 = 0;
+		rt = route4(sock, dst, 0, &fl4);
+	}
 	if (IS_ERR(rt))
 		goto drop;
 	/*
@@ -172,7 +187,7 @@ drop:
 
 #if IS_ENABLED(CONFIG_IPV6)
 static int send6(struct shoal_device *sd, struct sk_buff *skb,
-		 const struct sockaddr_in6 *dst)
+		 const struct sockaddr_in6 *dst, union shoal_local_addr *local)
 {
 	struct socket *sock = rcu_dereference_bh(sd->sock6);
 	struct flowi6 fl6 = {
@@ -185,6 +200,13 @@ static int send6(struct shoal_device *sd, struct sk_buff *skb,
 
 	if (unlikely(!sock))
 		goto drop;
+	if (local && !ipv6_addr_any(&local->ip6)) {
+		/* Unlike IPv4's, the lookup does not refuse a stale source. */
+		if (ipv6_chk_addr(sock_net(sock->sk), &local->ip6, NULL, 0))
+			fl6.saddr = local->ip6;
+		else
+			local->ip6 = in6addr_any;
+	}
 	fl6.fl6_sport = inet_sk(sock->sk)->inet_sport;
 	dst_e = ipv6_stub->ipv6_dst_lookup_flow(sock_net(sock->sk), sock->sk,
 						&fl6, NULL);
@@ -205,7 +227,8 @@ drop:
 #endif
 
 int shoal_socket_send(struct shoal_device *sd, struct sk_buff *skb,
-		      const union shoal_endpoint *ep)
+		      const union shoal_endpoint *ep,
+		      union shoal_local_addr *local)
 {
 	/*
 	 * What the inner frame carried means nothing outside the tunnel: its
@@ -223,10 +246,10 @@ int shoal_socket_send(struct shoal_device *sd, struct sk_buff *skb,
 	skb->dev = sd->dev;
 
 	if (ep->addr.sa_family == AF_INET)
-		return send4(sd, skb, &ep->addr4);
+		return send4(sd, skb, &ep->addr4, local);
 #if IS_ENABLED(CONFIG_IPV6)
 	if (ep->addr.sa_family == AF_INET6)
-		return send6(sd, skb, &ep->addr6);
+		return send6(sd, skb, &ep->addr6, local);
 #endif
 	kfree_skb(skb);
 	return -EAFNOSUPPORT;
