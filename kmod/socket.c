@@ -216,6 +216,12 @@ static int send6(struct shoal_device *sd, struct sk_buff *skb,
 		dst_release(dst_e);
 		goto drop;
 	}
+	/*
+	 * An outer packet longer than the path's MTU is fragmented here, as
+	 * IPv4's is (df 0 above): IPv6 refuses that unless told, and a
+	 * 1,280-byte underlay could then carry no full-size inner packet.
+	 */
+	skb->ignore_df = 1;
 	udp_tunnel6_xmit_skb(dst_e, sock->sk, skb, sd->dev, &fl6.saddr,
 			     &fl6.daddr, 0, ip6_dst_hoplimit(dst_e), 0,
 			     fl6.fl6_sport, fl6.fl6_dport, false);

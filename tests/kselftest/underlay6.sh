@@ -21,7 +21,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 
 ns1=$(netns_name u6a) ns2=$(netns_name u6b) ns3=$(netns_name u6c)
-vm_test_begin 10
+vm_test_begin 12
 
 PY=/usr/bin/python3
 SHOAL=$BIN/shoal
@@ -184,6 +184,21 @@ s.sendto(b"\xff", ("fd00:92::1", 10001))' || return 1
 }
 ktap_check "IPv6 underlay: a zero UDP checksum is refused" zero_csum
 
+# A 1,280-byte underlay (IPv6's minimum MTU): full-size inner packets
+# (1,400 bytes, the device's MTU, DF set) make outer packets of about
+# 1,480 bytes, which the sockets' namespaces must fragment and reassemble.
+small_underlay() {
+	local ret=0
+	n "$ns1" ip link set u1 mtu 1280 && n "$ns2" ip link set u2 mtu 1280 || return 1
+	n "$ns1" ping -c 3 -W 2 -i 0.2 -M do -s 1372 10.92.0.2 >/dev/null ||
+		{ echo "# no full-size IPv4 ping 1 -> 2"; ret=1; }
+	n "$ns3" ping -6 -c 3 -W 2 -i 0.2 -M do -s 1352 fd92::1 >/dev/null ||
+		{ echo "# no full-size IPv6 ping 2 -> 1"; ret=1; }
+	n "$ns1" ip link set u1 mtu 1500 && n "$ns2" ip link set u2 mtu 1500
+	return $ret
+}
+ktap_check "IPv6 underlay of 1,280 bytes: full-size inner packets cross, fragmented" small_underlay
+
 to_ipv4() {
 	n "$ns1" ip addr add 192.0.2.1/24 dev u1 || return 1
 	n "$ns2" ip addr add 192.0.2.2/24 dev u2 || return 1
@@ -199,5 +214,7 @@ ktap_check "the same peers moved to an IPv4 underlay: ping" to_ipv4
 ktap_check "IPv4 underlay: UDP datagrams, IPv4 and IPv6 inside" udp_overlay
 ktap_check "IPv4 underlay: no inner conntrack entry or mark on outer packets" scrubbed 4
 cat "$tmp/scrub4" 2>/dev/null
+
+ktap_check "IPv4 underlay of 1,280 bytes: full-size inner packets cross, fragmented" small_underlay
 
 ktap_finish
