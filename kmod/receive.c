@@ -12,6 +12,7 @@
 #include <linux/ipv6.h>
 #include <linux/udp.h>
 #include <net/ip.h>
+#include <net/inet_ecn.h>
 #include <net/ipv6.h>
 
 #include "compat.h"
@@ -70,8 +71,40 @@ static bool sa_use(struct shoal_sa *sa)
 	return n;
 }
 
+/*
+ * RFC 6040 at decapsulation: a CE mark the underlay put on the outer
+ * header goes to the inner IP packet at skb->data + ETH_HLEN.  False when
+ * the inner packet cannot carry it (not ECN-capable): it is dropped then,
+ * as congestion would have dropped it.
+ */
+static bool ecn_decapsulate(struct sk_buff *skb, u8 outer_ecn)
+{
+	__be16 proto = ((struct ethhdr *)skb->data)->h_proto;
+	struct ipv6hdr *ip6h;
+	struct iphdr *iph;
+
+	if (!INET_ECN_is_ce(outer_ecn))
+		return true;
+	if (proto == htons(ETH_P_IP)) {
+		if (!pskb_may_pull(skb, ETH_HLEN + sizeof(*iph)))
+			return false;
+		iph = (struct iphdr *)(skb->data + ETH_HLEN);
+		if (INET_ECN_is_not_ect(iph->tos))
+			return false;
+		IP_ECN_set_ce(iph);
+	} else if (proto == htons(ETH_P_IPV6)) {
+		if (!pskb_may_pull(skb, ETH_HLEN + sizeof(*ip6h)))
+			return false;
+		ip6h = (struct ipv6hdr *)(skb->data + ETH_HLEN);
+		if (INET_ECN_is_not_ect(ipv6_get_dsfield(ip6h)))
+			return false;
+		IP6_ECN_set_ce(skb, ip6h);
+	}
+	return true;
+}
+
 static void deliver(struct shoal_device *sd, struct shoal_peer *peer,
-		    struct sk_buff *skb, int nexthdr)
+		    struct sk_buff *skb, int nexthdr, u8 outer_ecn)
 {
 	struct shoal_allowed_ips *allowed;
 	struct net_device *dev = sd->dev;
@@ -120,6 +153,8 @@ static void deliver(struct shoal_device *sd, struct shoal_peer *peer,
 		shoal_dstat_inc(sd, SHOAL_DSTAT_SPOOFED_SRC);
 		goto drop;
 	}
+	if (!ecn_decapsulate(skb, outer_ecn))
+		goto drop;
 
 	len = skb->len;
 	skb_scrub_packet(skb, !net_eq(sd->creating_net, dev_net(dev)));
@@ -145,7 +180,7 @@ drop:
 
 static void receive_esp(struct shoal_device *sd, struct sk_buff *skb,
 			const union shoal_endpoint *src,
-			const union shoal_local_addr *local)
+			const union shoal_local_addr *local, u8 outer_ecn)
 {
 	struct shoal_peer *peer;
 	struct shoal_sa *sa;
@@ -199,7 +234,7 @@ static void receive_esp(struct shoal_device *sd, struct sk_buff *skb,
 	if (shoal_peer_roam(peer, src, local))
 		shoal_genl_event_endpoint(peer, src);
 
-	deliver(sd, peer, skb, nexthdr);
+	deliver(sd, peer, skb, nexthdr, outer_ecn);
 	return;
 
 malformed:
@@ -212,9 +247,11 @@ void shoal_receive(struct shoal_device *sd, struct sk_buff *skb)
 {
 	union shoal_local_addr local;
 	union shoal_endpoint src;
-	u8 marker[4];
+	u8 marker[4], outer_ecn;
 
 	source_endpoint(skb, &src, &local);
+	outer_ecn = (ip_hdr(skb)->version == 4 ? ip_hdr(skb)->tos :
+		     ipv6_get_dsfield(ipv6_hdr(skb))) & INET_ECN_MASK;
 	if (!pskb_may_pull(skb, sizeof(struct udphdr)))
 		goto malformed;
 	__skb_pull(skb, sizeof(struct udphdr));
@@ -232,7 +269,7 @@ void shoal_receive(struct shoal_device *sd, struct sk_buff *skb)
 		receive_control(sd, skb, &src);
 		return;
 	}
-	receive_esp(sd, skb, &src, &local);
+	receive_esp(sd, skb, &src, &local, outer_ecn);
 	return;
 
 malformed:

@@ -17,6 +17,7 @@
 #include <linux/rculist.h>
 #include <linux/skbuff.h>
 #include <linux/workqueue.h>
+#include <net/inet_ecn.h>
 
 #include "compat.h"
 #include "esp.h"
@@ -34,10 +35,30 @@
 #define SHOAL_BCAST_QUEUE	256
 #define SHOAL_BCAST_CHUNK	256
 
+/*
+ * The ECN field of the IP packet in the Ethernet frame at skb->data, for
+ * the outer header (RFC 6040): congestion marked on the underlay then
+ * reaches the flow inside.
+ */
+static u8 frame_ecn(struct sk_buff *skb)
+{
+	__be16 proto = ((struct ethhdr *)skb->data)->h_proto;
+	u8 b[2];
+
+	if (skb_copy_bits(skb, ETH_HLEN, b, sizeof(b)))
+		return INET_ECN_NOT_ECT;
+	if (proto == htons(ETH_P_IP))
+		return b[1] & INET_ECN_MASK;
+	if (proto == htons(ETH_P_IPV6))
+		return (b[1] >> 4) & INET_ECN_MASK;
+	return INET_ECN_NOT_ECT;
+}
+
 /* Seals and sends one frame to one peer; consumes skb. */
 static void xmit_one(struct shoal_device *sd, struct shoal_peer *peer,
 		     struct sk_buff *skb)
 {
+	u8 tos = INET_ECN_encapsulate(0, frame_ecn(skb));
 	union shoal_local_addr local, from;
 	union shoal_endpoint ep;
 	struct shoal_sa *sa;
@@ -87,7 +108,7 @@ static void xmit_one(struct shoal_device *sd, struct shoal_peer *peer,
 	if (shoal_esp_seal(sa, skb, seq, nexthdr))
 		goto drop;
 	from = local;
-	if (shoal_socket_send(sd, skb, &ep, &from) == 0) {
+	if (shoal_socket_send(sd, skb, &ep, &from, tos) == 0) {
 		shoal_pstat_add(peer, SHOAL_PSTAT_TX_BYTES, len);
 		shoal_pstat_add(peer, SHOAL_PSTAT_TX_PACKETS, 1);
 	}
@@ -240,7 +261,7 @@ int shoal_send_control(struct shoal_device *sd,
 	skb_put_data(skb, payload, len);
 
 	rcu_read_lock_bh();
-	ret = shoal_socket_send(sd, skb, ep, NULL);
+	ret = shoal_socket_send(sd, skb, ep, NULL, 0);
 	rcu_read_unlock_bh();
 	return ret;
 }

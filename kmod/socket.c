@@ -148,7 +148,8 @@ static struct rtable *route4(struct socket *sock,
 }
 
 static int send4(struct shoal_device *sd, struct sk_buff *skb,
-		 const struct sockaddr_in *dst, union shoal_local_addr *local)
+		 const struct sockaddr_in *dst, union shoal_local_addr *local,
+		 u8 tos)
 {
 	struct socket *sock = rcu_dereference_bh(sd->sock4);
 	__be32 saddr = local ? local->ip4 : 0;
@@ -176,7 +177,7 @@ static int send4(struct shoal_device *sd, struct sk_buff *skb,
 		ip_rt_put(rt);
 		goto drop;
 	}
-	udp_tunnel_xmit_skb(rt, sock->sk, skb, fl4.saddr, fl4.daddr, 0,
+	udp_tunnel_xmit_skb(rt, sock->sk, skb, fl4.saddr, fl4.daddr, tos,
 			    ip4_dst_hoplimit(&rt->dst), 0, fl4.fl4_sport,
 			    fl4.fl4_dport, shoal_socket_xnet(sd), false);
 	return 0;
@@ -187,7 +188,8 @@ drop:
 
 #if IS_ENABLED(CONFIG_IPV6)
 static int send6(struct shoal_device *sd, struct sk_buff *skb,
-		 const struct sockaddr_in6 *dst, union shoal_local_addr *local)
+		 const struct sockaddr_in6 *dst, union shoal_local_addr *local,
+		 u8 tos)
 {
 	struct socket *sock = rcu_dereference_bh(sd->sock6);
 	struct flowi6 fl6 = {
@@ -223,7 +225,7 @@ static int send6(struct shoal_device *sd, struct sk_buff *skb,
 	 */
 	skb->ignore_df = 1;
 	udp_tunnel6_xmit_skb(dst_e, sock->sk, skb, sd->dev, &fl6.saddr,
-			     &fl6.daddr, 0, ip6_dst_hoplimit(dst_e), 0,
+			     &fl6.daddr, tos, ip6_dst_hoplimit(dst_e), 0,
 			     fl6.fl6_sport, fl6.fl6_dport, false);
 	return 0;
 drop:
@@ -234,7 +236,7 @@ drop:
 
 int shoal_socket_send(struct shoal_device *sd, struct sk_buff *skb,
 		      const union shoal_endpoint *ep,
-		      union shoal_local_addr *local)
+		      union shoal_local_addr *local, u8 tos)
 {
 	/*
 	 * What the inner frame carried means nothing outside the tunnel: its
@@ -252,10 +254,10 @@ int shoal_socket_send(struct shoal_device *sd, struct sk_buff *skb,
 	skb->dev = sd->dev;
 
 	if (ep->addr.sa_family == AF_INET)
-		return send4(sd, skb, &ep->addr4, local);
+		return send4(sd, skb, &ep->addr4, local, tos);
 #if IS_ENABLED(CONFIG_IPV6)
 	if (ep->addr.sa_family == AF_INET6)
-		return send6(sd, skb, &ep->addr6, local);
+		return send6(sd, skb, &ep->addr6, local, tos);
 #endif
 	kfree_skb(skb);
 	return -EAFNOSUPPORT;

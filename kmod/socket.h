@@ -15,12 +15,13 @@ int shoal_socket_open(struct shoal_device *sd, u16 port);
 void shoal_socket_close(struct shoal_device *sd);
 
 /* Sends a finished UDP payload to ep, from the local address if one is
- * given and still this host's (else it is zeroed, and the route picks);
- * consumes skb.  Caller holds rcu_read_lock_bh().
+ * given and still this host's (else it is zeroed, and the route picks),
+ * with tos as the outer IPv4 TOS or IPv6 traffic class; consumes skb.
+ * Caller holds rcu_read_lock_bh().
  */
 int shoal_socket_send(struct shoal_device *sd, struct sk_buff *skb,
 		      const union shoal_endpoint *ep,
-		      union shoal_local_addr *local);
+		      union shoal_local_addr *local, u8 tos);
 
 /* Headroom a payload needs for what shoal_socket_send() puts in front. */
 #define SHOAL_SEND_HEADROOM (LL_MAX_HEADER + sizeof(struct ipv6hdr) + \

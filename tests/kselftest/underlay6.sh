@@ -21,7 +21,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 
 ns1=$(netns_name u6a) ns2=$(netns_name u6b) ns3=$(netns_name u6c)
-vm_test_begin 12
+vm_test_begin 14
 
 PY=/usr/bin/python3
 SHOAL=$BIN/shoal
@@ -184,6 +184,44 @@ s.sendto(b"\xff", ("fd00:92::1", 10001))' || return 1
 }
 ktap_check "IPv6 underlay: a zero UDP checksum is refused" zero_csum
 
+# ECN through the tunnel (RFC 6040), shoal1 -> shoal2: an ECT(0) inner
+# packet leaves in an ECT(0) outer one; a CE mark the underlay puts on
+# the outer header (nftables in shoal2's sockets' namespace plays the
+# congested router) reaches the inner packet; and an inner packet that is
+# not ECN-capable is dropped instead, as congestion would have.
+ecn() {
+	local ip=ip ect0 ce lost
+	[ "$1" = 6 ] && ip=ip6
+	n "$ns2" nft -f - <<EOF || return 1
+table inet congestion {
+	counter outer_ect0 {}
+	chain pre {
+		type filter hook prerouting priority mangle; policy accept;
+		udp dport 10002 $ip ecn ect0 counter name outer_ect0
+		udp dport 10002 $ip ecn set ce
+	}
+}
+EOF
+	n "$ns3" nft -f - <<EOF || return 1
+table inet congestion {
+	counter inner_ce {}
+	chain in {
+		type filter hook input priority filter; policy accept;
+		icmp type echo-request ip ecn ce counter name inner_ce
+	}
+}
+EOF
+	n "$ns1" ping -Q 2 -c 3 -W 2 -i 0.2 10.92.0.2 >/dev/null || echo "# no ECT(0) ping 1 -> 2"
+	lost=$(n "$ns1" ping -c 3 -W 1 -i 0.2 10.92.0.2 2>&1 | grep -o '[0-9]*% packet loss')
+	ect0=$(n "$ns2" nft list counter inet congestion outer_ect0 | sed -n 's/.*packets \([0-9]*\).*/\1/p')
+	ce=$(n "$ns3" nft list counter inet congestion inner_ce | sed -n 's/.*packets \([0-9]*\).*/\1/p')
+	n "$ns2" nft delete table inet congestion
+	n "$ns3" nft delete table inet congestion
+	echo "# outer ECT(0) $ect0, inner CE $ce, not-ECT pings under CE: $lost"
+	[ "${ect0:-0}" -ge 3 ] && [ "${ce:-0}" -ge 3 ] && [ "$lost" = "100% packet loss" ]
+}
+ktap_check "IPv6 underlay: ECN reaches the outer header and CE comes back in" ecn 6
+
 # A 1,280-byte underlay (IPv6's minimum MTU): full-size inner packets
 # (1,400 bytes, the device's MTU, DF set) make outer packets of about
 # 1,480 bytes, which the sockets' namespaces must fragment and reassemble.
@@ -216,5 +254,7 @@ ktap_check "IPv4 underlay: no inner conntrack entry or mark on outer packets" sc
 cat "$tmp/scrub4" 2>/dev/null
 
 ktap_check "IPv4 underlay of 1,280 bytes: full-size inner packets cross, fragmented" small_underlay
+
+ktap_check "IPv4 underlay: ECN reaches the outer header and CE comes back in" ecn 4
 
 ktap_finish
