@@ -15,6 +15,7 @@
 #include <uapi/linux/shoal.h>
 
 #include "device.h"
+#include "fdb.h"
 #include "peer.h"
 #include "send.h"
 #include "socket.h"
@@ -61,6 +62,8 @@ static void shoal_ndo_uninit(struct net_device *dev)
 	shoal_socket_close(sd);
 	list_for_each_entry_safe(peer, tmp, &sd->peer_list, list)
 		shoal_peer_remove(peer, &retire);
+	/* Nothing learns any more, and the table is empty: no requeue. */
+	shoal_fdb_stop(sd);
 	shoal_sa_retire_all(&retire);
 	/* The sockets are closed and their readers gone (synchronize_net). */
 	shoal_src_limit_free(&sd->src_limit);
@@ -138,8 +141,7 @@ static void shoal_setup(struct net_device *dev)
 	hash_init(sd->peer_table);
 	hash_init(sd->mac_table);
 	hash_init(sd->spi_table);
-	hash_init(sd->fdb_table);
-	spin_lock_init(&sd->fdb_lock);
+	shoal_fdb_init(sd);
 	skb_queue_head_init(&sd->bcast_queue);
 	INIT_WORK(&sd->bcast_work, shoal_bcast_work);
 	get_random_bytes(&sd->hash_key, sizeof(sd->hash_key));

@@ -5,6 +5,7 @@
 #include <linux/hashtable.h>
 #include <linux/netdevice.h>
 #include <linux/spinlock.h>
+#include <linux/workqueue.h>
 #include <net/gro_cells.h>
 #include <net/rtnetlink.h>
 
@@ -54,6 +55,7 @@ struct shoal_device {
 	DECLARE_HASHTABLE(fdb_table, 8);	/* MACs behind bridge peers */
 	spinlock_t fdb_lock;		/* fdb_table writers, fdb_count */
 	unsigned int fdb_count;
+	struct delayed_work fdb_gc;	/* ages entries out, off the packet path */
 	u32 generation;			/* bumped on every change; dumps */
 	hsiphash_key_t hash_key;	/* peer, MAC and FDB tables */
 

@@ -10,6 +10,7 @@
 #include <linux/siphash.h>
 #include <linux/jiffies.h>
 #include <linux/slab.h>
+#include <linux/workqueue.h>
 
 #include "device.h"
 #include "fdb.h"
@@ -49,16 +50,39 @@ static void fdb_remove(struct shoal_device *sd, struct shoal_fdb_entry *e)
 	kfree_rcu(e, rcu);
 }
 
-/* Makes room by dropping expired entries; fdb_lock held. */
-static void fdb_expire(struct shoal_device *sd)
+/*
+ * Drops expired entries every SHOAL_FDB_GC while there are any.  Never
+ * from the packet path: with the table full, a flood of new source MACs
+ * would walk all of it once per frame, with BH off.
+ */
+static void fdb_gc(struct work_struct *work)
 {
+	struct shoal_device *sd = container_of(to_delayed_work(work),
+					       struct shoal_device, fdb_gc);
 	struct shoal_fdb_entry *e;
 	struct hlist_node *tmp;
 	int bkt;
 
+	spin_lock_bh(&sd->fdb_lock);
 	hash_for_each_safe(sd->fdb_table, bkt, tmp, e, node)
 		if (time_after(jiffies, READ_ONCE(e->updated) + SHOAL_FDB_AGE))
 			fdb_remove(sd, e);
+	if (sd->fdb_count)
+		queue_delayed_work(system_power_efficient_wq, &sd->fdb_gc,
+				   SHOAL_FDB_GC);
+	spin_unlock_bh(&sd->fdb_lock);
+}
+
+void shoal_fdb_init(struct shoal_device *sd)
+{
+	hash_init(sd->fdb_table);
+	spin_lock_init(&sd->fdb_lock);
+	INIT_DELAYED_WORK(&sd->fdb_gc, fdb_gc);
+}
+
+void shoal_fdb_stop(struct shoal_device *sd)
+{
+	cancel_delayed_work_sync(&sd->fdb_gc);
 }
 
 bool shoal_fdb_learn(struct shoal_device *sd, struct shoal_peer *peer,
@@ -91,8 +115,7 @@ bool shoal_fdb_learn(struct shoal_device *sd, struct shoal_peer *peer,
 		WRITE_ONCE(e->updated, jiffies);
 		goto unlock;
 	}
-	if (sd->fdb_count >= SHOAL_FDB_MAX)
-		fdb_expire(sd);
+	/* Full: the frame passes, its source is not learned (fdb_gc). */
 	if (sd->fdb_count >= SHOAL_FDB_MAX)
 		goto unlock;
 	e = kzalloc(sizeof(*e), GFP_ATOMIC);
@@ -102,7 +125,9 @@ bool shoal_fdb_learn(struct shoal_device *sd, struct shoal_peer *peer,
 	RCU_INIT_POINTER(e->peer, peer);
 	e->updated = jiffies;
 	hash_add_rcu(sd->fdb_table, &e->node, fdb_hash(sd, mac));
-	sd->fdb_count++;
+	if (!sd->fdb_count++)
+		queue_delayed_work(system_power_efficient_wq, &sd->fdb_gc,
+				   SHOAL_FDB_GC);
 unlock:
 	spin_unlock_bh(&sd->fdb_lock);
 	return true;

@@ -10,7 +10,14 @@ struct shoal_peer;
 /* MACs learned behind bridge peers, so unicast to them finds the peer. */
 #define SHOAL_FDB_MAX		4096
 #define SHOAL_FDB_AGE		(300 * HZ)
+#define SHOAL_FDB_GC		(30 * HZ)
 
+void shoal_fdb_init(struct shoal_device *sd);
+/*
+ * Stops the ageing work for good: after the sockets are closed, when no
+ * frame can be learned any more.
+ */
+void shoal_fdb_stop(struct shoal_device *sd);
 /*
  * From receive (softirq, RCU): mac was seen coming from peer.  False if
  * no host behind a peer may use it (a group, ours, another peer's).
