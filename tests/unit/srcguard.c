@@ -49,6 +49,8 @@ static struct frame eth(uint16_t type)
 
 static void put(struct frame *f, const void *p, size_t n)
 {
+	if (!n)		/* p may be NULL then, which memcpy may not take */
+		return;
 	memcpy(f->b + f->len, p, n);
 	f->len += n;
 }
