@@ -796,15 +796,14 @@ static void set_allowed_ips(struct mclient *m, struct shoald_peer *p,
 	uint8_t *eui = allowed[0].addr.v6.s6_addr + 8;
 	size_t n = 1;
 
+	if (!p->from_mediator)
+		return;
 	eui[0] = p->mac[0] ^ 0x02;
 	eui[1] = p->mac[1];
 	eui[2] = p->mac[2];
 	eui[5] = p->mac[3];
 	eui[6] = p->mac[4];
 	eui[7] = p->mac[5];
-
-	if (!p->from_mediator)
-		return;
 	if (v4) {
 		allowed[n].family = AF_INET;
 		memcpy(&allowed[n].addr.v4, v4, 4);

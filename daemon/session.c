@@ -166,6 +166,16 @@ static struct shoald_session *session_push(struct shoald_peer *p,
 	return &p->sessions[0];
 }
 
+/* The peer's allowed IPs, once shoald knows them (else left as they are). */
+static void put_allowed_ips(struct shoal_dp_peer *dp,
+			    const struct shoald_peer *p)
+{
+	dp->set_allowed_ips = p->allowed_ips_set;
+	dp->n_allowed_ips = p->n_allowed_ips;
+	memcpy(dp->allowed_ips, p->allowed_ips,
+	       p->n_allowed_ips * sizeof(p->allowed_ips[0]));
+}
+
 /*
  * Programs the peer's inbound SAs (the sessions in order) and, when out is
  * given, its outbound SA.  Installed SAs are named by SPI only, so the
@@ -183,10 +193,7 @@ static int program(struct shoald *d, struct shoald_peer *p,
 	memcpy(dp.mac, p->mac, 6);
 	if (set_endpoint)
 		dp.endpoint = p->endpoint;
-	dp.set_allowed_ips = p->allowed_ips_set;
-	dp.n_allowed_ips = p->n_allowed_ips;
-	memcpy(dp.allowed_ips, p->allowed_ips,
-	       p->n_allowed_ips * sizeof(p->allowed_ips[0]));
+	put_allowed_ips(&dp, p);
 	dp.set_sa_in = true;
 	for (i = 0; i < SHOAL_MAX_SA_IN; i++) {
 		struct shoald_session *s = &p->sessions[i];
@@ -896,10 +903,7 @@ static void tear_down(struct shoald *d, struct shoald_peer *p, double now)
 	dp.has_mac = true;
 	memcpy(dp.mac, p->mac, 6);
 	dp.endpoint = p->endpoint;
-	dp.set_allowed_ips = p->allowed_ips_set;
-	dp.n_allowed_ips = p->n_allowed_ips;
-	memcpy(dp.allowed_ips, p->allowed_ips,
-	       p->n_allowed_ips * sizeof(p->allowed_ips[0]));
+	put_allowed_ips(&dp, p);
 	d->dp->ops->set_peer(d->dp, &dp);
 	p->failures = 0;
 	p->next_attempt = now;
