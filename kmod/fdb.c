@@ -105,8 +105,12 @@ bool shoal_fdb_learn(struct shoal_device *sd, struct shoal_peer *peer,
 	}
 
 	spin_lock_bh(&sd->fdb_lock);
-	/* Removed while this packet was on its way: it must not be learned. */
-	if (peer->dead)
+	/*
+	 * Removed, or no longer a bridge, while this packet was on its way:
+	 * its source must not be learned.  Both change before the flush
+	 * that takes this lock, so one of the two sees the other.
+	 */
+	if (peer->dead || !READ_ONCE(peer->bridge))
 		goto unlock;
 	e = fdb_find(sd, mac);
 	if (e) {
