@@ -633,6 +633,22 @@ static void login_json(struct mclient *m, FILE *f)
 		m->udp_ok ? "true" : "false");
 }
 
+/*
+ * The device's MAC changes to mac: its link-local address follows, which
+ * Linux does not do by itself on an up link, since peers allow it only
+ * the one the new MAC makes (set_allowed_ips).
+ */
+static void move_link_local(struct shoald *d, const uint8_t mac[6])
+{
+	uint8_t old[16], new[16];
+
+	shoal_mac_link_local(old, d->dp->mac);
+	shoal_mac_link_local(new, mac);
+	memcpy(d->dp->mac, mac, 6);
+	shoal_link_del_addr(d->dp->ifindex, AF_INET6, old, 64);
+	shoal_link_add_addr(d->dp->ifindex, AF_INET6, new, 64);
+}
+
 static bool mediator_ep_ok(struct mclient *m, const struct shoal_endpoint *ep);
 
 static void on_login_reply(struct mclient *m, const struct shoal_tlv_msg *msg)
@@ -709,7 +725,7 @@ static void on_login_reply(struct mclient *m, const struct shoal_tlv_msg *msg)
 	/* The address peers send our frames to: the device must agree. */
 	if (has_mac && memcmp(mac, d->dp->mac, 6) &&
 	    shoal_link_set_mac(d->dp->ifindex, mac) == 0)
-		memcpy(d->dp->mac, mac, 6);
+		move_link_local(d, mac);
 	/*
 	 * An address of an earlier login that this one does not give again
 	 * is not ours any more: left on the device it would stay there for
@@ -790,20 +806,13 @@ static void set_allowed_ips(struct mclient *m, struct shoald_peer *p,
 			    const uint8_t *v4, const uint8_t *v6)
 {
 	struct shoal_prefix allowed[3] = {
-		{ .family = AF_INET6, .len = 128,
-		  .addr.v6.s6_addr = { 0xfe, 0x80, [11] = 0xff, [12] = 0xfe } },
+		{ .family = AF_INET6, .len = 128 },
 	};
-	uint8_t *eui = allowed[0].addr.v6.s6_addr + 8;
 	size_t n = 1;
 
 	if (!p->from_mediator)
 		return;
-	eui[0] = p->mac[0] ^ 0x02;
-	eui[1] = p->mac[1];
-	eui[2] = p->mac[2];
-	eui[5] = p->mac[3];
-	eui[6] = p->mac[4];
-	eui[7] = p->mac[5];
+	shoal_mac_link_local(allowed[0].addr.v6.s6_addr, p->mac);
 	if (v4) {
 		allowed[n].family = AF_INET;
 		memcpy(&allowed[n].addr.v4, v4, 4);

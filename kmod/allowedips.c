@@ -233,6 +233,17 @@ static bool ipv6_frame(const struct shoal_allowed_ips *a, struct sk_buff *skb)
 		if (skb_copy_bits(skb, off + nd_target, &target, sizeof(target)))
 			return false;
 		return allowed6(a, &target);
+	case NDISC_NEIGHBOUR_SOLICITATION:
+		/*
+		 * From ::, a duplicate address detection probe: it claims its
+		 * target, and would make a host holding that address give it
+		 * up (or, with accept_dad 2, IPv6 on the device).
+		 */
+		if (!ipv6_addr_any(&saddr))
+			return true;
+		if (skb_copy_bits(skb, off + nd_target, &target, sizeof(target)))
+			return false;
+		return allowed6(a, &target);
 	default:
 		return true;
 	}

@@ -57,3 +57,18 @@ void shoal_mac_from_key(uint8_t mac[SHOAL_MAC_LEN], const uint8_t key[32],
 	memcpy(mac, h, SHOAL_MAC_LEN);
 	mac[0] = (uint8_t)((mac[0] & 0xfe) | 0x02);
 }
+
+void shoal_mac_link_local(uint8_t addr[16], const uint8_t mac[SHOAL_MAC_LEN])
+{
+	memset(addr, 0, 16);
+	addr[0] = 0xfe;
+	addr[1] = 0x80;
+	addr[8] = mac[0] ^ 0x02;
+	addr[9] = mac[1];
+	addr[10] = mac[2];
+	addr[11] = 0xff;
+	addr[12] = 0xfe;
+	addr[13] = mac[3];
+	addr[14] = mac[4];
+	addr[15] = mac[5];
+}

@@ -29,4 +29,10 @@ bool shoal_mac_is_unicast(const uint8_t mac[SHOAL_MAC_LEN]);
 void shoal_mac_from_key(uint8_t mac[SHOAL_MAC_LEN], const uint8_t key[32],
 			uint32_t candidate);
 
+/*
+ * The IPv6 link-local address (fe80::/64 and the modified EUI-64 of RFC
+ * 4291) a device with this MAC makes: what a shoal peer may claim.
+ */
+void shoal_mac_link_local(uint8_t addr[16], const uint8_t mac[SHOAL_MAC_LEN]);
+
 #endif

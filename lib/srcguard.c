@@ -17,6 +17,7 @@ enum {
 };
 
 #define ND_ROUTER_ADVERTISEMENT 134
+#define ND_NEIGHBOUR_SOLICITATION 135
 #define ND_NEIGHBOUR_ADVERTISEMENT 136
 #define ND_REDIRECT 137
 
@@ -134,6 +135,15 @@ static bool ipv6(const uint8_t *ip, size_t len,
 	case ND_REDIRECT:
 		/* A peer held to its addresses routes for nobody. */
 		return false;
+	case ND_NEIGHBOUR_SOLICITATION:
+		/*
+		 * From ::, a duplicate address detection probe: it claims its
+		 * target, and would make a host holding that address give it
+		 * up (or, with accept_dad 2, IPv6 on the device).
+		 */
+		if (!unspecified(ip + 8, 16))
+			return true;
+		/* fall through */
 	case ND_NEIGHBOUR_ADVERTISEMENT:
 		/* It speaks for its target address. */
 		if (len - (size_t)off < 8 + 16)

@@ -96,11 +96,14 @@ def ip6(src, nh, payload, hop=64):
 def na(src, target):
     return ip6(src, 58, struct.pack("!BBHI16s", 136, 0, 0, 0x60000000,
                                      v6(target)), 255)
+def ns(src, target):
+    return ip6(src, 58, struct.pack("!BBHI16s", 135, 0, 0, 0, v6(target)), 255)
 kinds = {
     "ip4-other": (0x0800, ip4("10.95.0.3")),
     "arp-other": (0x0806, arp("10.95.0.3")),
     "ip6-other": (0x86dd, ip6("fd95::3", 17, bytes(8))),
     "na-other": (0x86dd, na("fd95::2", "fd95::3")),
+    "dad-other": (0x86dd, ns("::", "fd95::3")),
     "vlan": (0x8100, struct.pack("!HH", 7, 0x0800) + ip4("10.95.0.2")),
     "ra": (0x86dd, ip6("fe80::95:b", 58, struct.pack("!BBHBBHII", 134, 0, 0,
                                                     64, 0, 1800, 0, 0), 255)),
@@ -113,6 +116,8 @@ kinds = {
     "arp-own": (0x0806, arp("10.95.0.2")),
     "arp-probe": (0x0806, arp("0.0.0.0")),
     "na-own": (0x86dd, na("fe80::95:b", "fd95::2")),
+    "dad-own": (0x86dd, ns("::", "fd95::2")),
+    "ns-other": (0x86dd, ns("fd95::2", "fd95::3")),
     "ipx": (0x8137, bytes(46)),
 }
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
@@ -135,14 +140,14 @@ counted() {
 	[ "$after" = $((before + want)) ]
 }
 
-ktap_check "claims of another address are dropped and counted: IPv4, ARP, IPv6, NA target, VLAN" \
-	counted 5 ip4-other arp-other ip6-other na-other vlan
+ktap_check "claims of another address are dropped and counted: IPv4, ARP, IPv6, NA target, DAD probe, VLAN" \
+	counted 6 ip4-other arp-other ip6-other na-other dad-other vlan
 
 ktap_check "so are router advertisements, redirects and an NA in a first fragment" \
 	counted 3 ra redirect na-fragment
 
-ktap_check "B's own addresses, 0.0.0.0 probes and other EtherTypes pass" \
-	counted 0 ip4-own ip4-zero arp-own arp-probe na-own ipx
+ktap_check "B's own addresses, 0.0.0.0 probes, its DAD and solicitations, other EtherTypes pass" \
+	counted 0 ip4-own ip4-zero arp-own arp-probe na-own dad-own ns-other ipx
 
 poisoned() {
 	frames arp-other na-other || return 1

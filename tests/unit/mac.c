@@ -73,4 +73,17 @@ TEST(unicast)
 	}
 }
 
+TEST(link_local)
+{
+	static const uint8_t mac[] = { 0x02, 0x00, 0x5e, 0x10, 0x20, 0x30 };
+	static const uint8_t want[16] = {
+		0xfe, 0x80, 0, 0, 0, 0, 0, 0,
+		0x00, 0x00, 0x5e, 0xff, 0xfe, 0x10, 0x20, 0x30,
+	};
+	uint8_t addr[16];
+
+	shoal_mac_link_local(addr, mac);
+	EXPECT_EQ(0, memcmp(addr, want, sizeof(want)));
+}
+
 TEST_HARNESS_MAIN

@@ -140,7 +140,11 @@ TEST(ipv6_source_and_na_target)
 	EXPECT_TRUE(allowed(&f));
 	f = ip6("fe80::1", 0, NULL, 0, 136, "fd95::3");
 	EXPECT_FALSE(allowed(&f));
-	f = ip6("::", 0, NULL, 0, 135, "fd95::3");	/* DAD */
+	f = ip6("::", 0, NULL, 0, 135, "fd95::3");	/* DAD: a claim */
+	EXPECT_FALSE(allowed(&f));
+	f = ip6("::", 0, NULL, 0, 135, "fd95::2");
+	EXPECT_TRUE(allowed(&f));
+	f = ip6("fd95::2", 0, NULL, 0, 135, "fd95::3");	/* resolution */
 	EXPECT_TRUE(allowed(&f));
 	f = ip6("fe80::1", 0, NULL, 0, 134, "::");	/* a router's */
 	EXPECT_FALSE(allowed(&f));
