@@ -2,6 +2,7 @@
 /*
  * shoal: the command-line tool, in the style of wg(8) and ip(8).
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -697,6 +698,7 @@ static const struct {
 	[SHOAL_A_DSTAT_SPOOFED_SRC] = { "spoofed_src", "spoofed src" },
 	[SHOAL_A_DSTAT_CONTROL_DROPS] = { "control_drops", "control drops" },
 	[SHOAL_A_DSTAT_COOKIE_REPLIES] = { "cookie_replies", "cookie replies" },
+	[SHOAL_A_DSTAT_ECN_DROPS] = { "ecn_drops", "ecn drops" },
 };
 
 /* Retries of a dump the kernel reports as interrupted by a change. */
@@ -1051,6 +1053,8 @@ struct event {
 	uint32_t spi;
 	const uint8_t *payload;
 	size_t payload_len;
+	const uint8_t *local;	/* the address it was sent to: 4 or 16 bytes */
+	size_t local_len;
 };
 
 /* The first SHOAL_A_SA_SPI in an SA nest or in a list of them. */
@@ -1137,6 +1141,13 @@ static void event_parse(struct event *e, const struct nlmsghdr *nlh)
 			e->payload = mnl_attr_get_payload(attr);
 			e->payload_len = mnl_attr_get_payload_len(attr);
 			break;
+		case SHOAL_A_CONTROL_LOCAL:
+			if (mnl_attr_get_payload_len(attr) == 4 ||
+			    mnl_attr_get_payload_len(attr) == 16) {
+				e->local = mnl_attr_get_payload(attr);
+				e->local_len = mnl_attr_get_payload_len(attr);
+			}
+			break;
 		case SHOAL_A_UNKNOWN_SPI:
 			if (mnl_attr_validate(attr, MNL_TYPE_U32) == 0) {
 				e->spi = mnl_attr_get_u32(attr);
@@ -1184,6 +1195,22 @@ static void print_endpoint_field(bool json, const char *name,
 	} else {
 		printf(" %s none", name);
 	}
+}
+
+/* The local address a packet was sent to, when the event gives one. */
+static void print_local_field(bool json, const struct event *e)
+{
+	char text[INET6_ADDRSTRLEN];
+	bool known = e->local &&
+		inet_ntop(e->local_len == 4 ? AF_INET : AF_INET6, e->local,
+			  text, sizeof(text));
+
+	if (json && known)
+		printf(",\"local\":\"%s\"", text);
+	else if (json)
+		fputs(",\"local\":null", stdout);
+	else
+		printf(" local %s", known ? text : "none");
 }
 
 static void print_spi_field(bool json, const struct event *e)
@@ -1234,6 +1261,7 @@ static void print_event(const struct event *e, bool json)
 	switch (e->cmd) {
 	case SHOAL_CMD_EVENT_CONTROL:
 		print_endpoint_field(json, "source", &e->source);
+		print_local_field(json, e);
 		print_payload_field(json, e);
 		break;
 	case SHOAL_CMD_EVENT_ENDPOINT:
@@ -1243,6 +1271,7 @@ static void print_event(const struct event *e, bool json)
 	case SHOAL_CMD_EVENT_UNKNOWN_SPI:
 		print_spi_field(json, e);
 		print_endpoint_field(json, "source", &e->source);
+		print_local_field(json, e);
 		break;
 	case SHOAL_CMD_EVENT_SOFT_EXPIRE:
 		print_key_field(json, "public_key", e->public_key);
@@ -1359,17 +1388,17 @@ static int cmd_monitor(int argc, char **argv)
 
 static int cmd_send(int argc, char **argv)
 {
-	uint8_t payload[SHOAL_CONTROL_MAX];
+	uint8_t payload[SHOAL_CONTROL_MAX], from[16];
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct shoal_endpoint ep;
 	struct nlmsghdr *nlh;
 	struct shoal_genl g;
+	size_t len, from_len = 0;
 	char what[32];
-	size_t len;
 	int n, err;
 
-	if (argc != 4)
-		return usage_error("send: expected DEV HOST:PORT HEX");
+	if (argc != 4 && !(argc == 6 && !strcmp(argv[4], "from")))
+		return usage_error("send: expected DEV HOST:PORT HEX [from ADDR]");
 	if (!shoal_link_name_valid(argv[1]))
 		return usage_error("send: '%s' is not an interface name",
 				   argv[1]);
@@ -1382,6 +1411,13 @@ static int cmd_send(int argc, char **argv)
 	if (n <= 0)
 		return usage_error("send: the payload must be 1..%d bytes as an "
 				   "even number of hex digits", SHOAL_CONTROL_MAX);
+	if (argc == 6) {
+		from_len = ep.sa.sa_family == AF_INET ? 4 : 16;
+		if (inet_pton(ep.sa.sa_family, argv[5], from) != 1)
+			return usage_error("send: '%s' is not an %s address, as "
+					   "the endpoint is", argv[5],
+					   from_len == 4 ? "IPv4" : "IPv6");
+	}
 	snprintf(what, sizeof(what), "send %s", argv[1]);
 	err = open_genl(&g, what);
 	if (err != SHOAL_EXIT_OK)
@@ -1390,6 +1426,8 @@ static int cmd_send(int argc, char **argv)
 	mnl_attr_put_strz(nlh, SHOAL_A_DEVICE_IFNAME, argv[1]);
 	mnl_attr_put(nlh, SHOAL_A_CONTROL_ENDPOINT, ep.len, &ep.sa);
 	mnl_attr_put(nlh, SHOAL_A_CONTROL_PAYLOAD, (size_t)n, payload);
+	if (from_len)
+		mnl_attr_put(nlh, SHOAL_A_CONTROL_LOCAL, from_len, from);
 	err = shoal_genl_talk(&g, nlh, NULL, NULL);
 	err = err < 0 ? report_genl_error(what, err, g.ext_msg) : SHOAL_EXIT_OK;
 	shoal_genl_close(&g);

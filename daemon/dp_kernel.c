@@ -17,9 +17,27 @@
 #include "genl.h"
 #include "link.h"
 
+/*
+ * Where control packets from an endpoint last arrived: the local address
+ * they were sent to, as the kernel reports it.  What shoald sends to that
+ * endpoint leaves from there, so that on a multihomed host an answer
+ * matches the NAT mapping its sender made (one from another address
+ * would be dropped by that NAT).  Direct-mapped by a keyed hash: a
+ * collision costs only the route's choice of source.
+ */
+#define REPLY_FROM_SLOTS 256
+
+struct reply_from {
+	struct shoal_endpoint to;
+	uint8_t local[16];
+	uint8_t local_len;	/* 4 or 16; 0: slot unused */
+};
+
 struct dp_kernel {
 	struct shoal_dp dp;
 	struct shoal_genl req, ev;
+	struct reply_from reply_from[REPLY_FROM_SLOTS];
+	uint8_t hash_key[crypto_shorthash_KEYBYTES];
 };
 
 static struct dp_kernel *to_kernel(struct shoal_dp *dp)
@@ -149,12 +167,49 @@ static int kernel_remove_peer(struct shoal_dp *dp,
 	return shoal_genl_talk(&k->req, nlh, NULL, NULL);
 }
 
+static struct reply_from *reply_from_slot(struct dp_kernel *k,
+					  const struct shoal_endpoint *ep)
+{
+	uint8_t key[2 + 2 + 16] = { 0 }, h[crypto_shorthash_BYTES];
+	uint64_t i;
+
+	if (ep->sa.sa_family == AF_INET) {
+		key[0] = 4;
+		memcpy(key + 2, &ep->in.sin_port, 2);
+		memcpy(key + 4, &ep->in.sin_addr, 4);
+	} else {
+		key[0] = 6;
+		memcpy(key + 2, &ep->in6.sin6_port, 2);
+		memcpy(key + 4, &ep->in6.sin6_addr, 16);
+	}
+	crypto_shorthash(h, key, sizeof(key), k->hash_key);
+	memcpy(&i, h, sizeof(i));
+	return &k->reply_from[i % REPLY_FROM_SLOTS];
+}
+
+static void reply_from_note(struct dp_kernel *k,
+			    const struct shoal_endpoint *from,
+			    const struct nlattr *local)
+{
+	size_t len = mnl_attr_get_payload_len(local);
+	struct reply_from *r;
+
+	if (!from->len ||
+	    len != (from->sa.sa_family == AF_INET ? 4u : 16u))
+		return;
+	r = reply_from_slot(k, from);
+	r->to = *from;
+	memcpy(r->local, mnl_attr_get_payload(local), len);
+	r->local_len = (uint8_t)len;
+}
+
 static int kernel_send_control(struct shoal_dp *dp,
 			       const struct shoal_endpoint *to,
 			       const void *payload, size_t len)
 {
 	struct dp_kernel *k = to_kernel(dp);
 	char buf[MNL_SOCKET_BUFFER_SIZE];
+	const struct reply_from *r;
 	struct nlmsghdr *nlh;
 
 	if (!len || len > 1400 || !to->len)
@@ -163,6 +218,9 @@ static int kernel_send_control(struct shoal_dp *dp,
 			     NLM_F_REQUEST | NLM_F_ACK);
 	mnl_attr_put(nlh, SHOAL_A_CONTROL_ENDPOINT, to->len, &to->sa);
 	mnl_attr_put(nlh, SHOAL_A_CONTROL_PAYLOAD, (uint16_t)len, payload);
+	r = reply_from_slot(k, to);
+	if (r->local_len && shoal_endpoint_equal(&r->to, to))
+		mnl_attr_put(nlh, SHOAL_A_CONTROL_LOCAL, r->local_len, r->local);
 	return shoal_genl_talk(&k->req, nlh, NULL, NULL);
 }
 
@@ -199,6 +257,7 @@ static int event_cb(const struct nlmsghdr *nlh, void *data)
 	struct shoal_dp_event ev = { 0 };
 	struct shoal_device_list l = { 0 };
 	const struct shoal_peer_info *p;
+	const struct nlattr *local = NULL;
 	struct nlattr *attr;
 	uint32_t ifindex = 0;
 
@@ -217,6 +276,9 @@ static int event_cb(const struct nlmsghdr *nlh, void *data)
 			ev.payload = mnl_attr_get_payload(attr);
 			ev.len = mnl_attr_get_payload_len(attr);
 			break;
+		case SHOAL_A_CONTROL_LOCAL:
+			local = attr;
+			break;
 		case SHOAL_A_UNKNOWN_SPI:
 			if (mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
 				ev.spi = mnl_attr_get_u32(attr);
@@ -225,6 +287,9 @@ static int event_cb(const struct nlmsghdr *nlh, void *data)
 	}
 	if (ifindex != e->k->dp.ifindex)
 		return MNL_CB_OK;
+	if (local && (genl->cmd == SHOAL_CMD_EVENT_CONTROL ||
+		      genl->cmd == SHOAL_CMD_EVENT_UNKNOWN_SPI))
+		reply_from_note(e->k, &ev.from, local);
 
 	switch (genl->cmd) {
 	case SHOAL_CMD_EVENT_CONTROL:
@@ -336,6 +401,7 @@ int shoal_dp_kernel_open(struct shoal_dp **dpp,
 	if (!k)
 		return -ENOMEM;
 	k->dp.ops = &kernel_ops;
+	randombytes_buf(k->hash_key, sizeof(k->hash_key));
 	snprintf(k->dp.ifname, sizeof(k->dp.ifname), "%s", cfg->ifname);
 
 	ret = shoal_genl_open(&k->req);

@@ -70,6 +70,8 @@ static const struct nla_policy shoal_genl_policy[SHOAL_A_MAX + 1] = {
 					    .len = sizeof(struct sockaddr_in6) },
 	[SHOAL_A_CONTROL_PAYLOAD]	= { .type = NLA_BINARY,
 					    .len = SHOAL_MAX_CONTROL },
+	[SHOAL_A_CONTROL_LOCAL]		= { .type = NLA_BINARY,
+					    .len = sizeof(struct in6_addr) },
 };
 
 /* Takes a reference on the device it returns.  RTNL held. */
@@ -138,6 +140,44 @@ static int put_endpoint(struct sk_buff *skb, int type,
 		return nla_put(skb, type, sizeof(ep->addr4), &ep->addr4);
 	if (ep->addr.sa_family == AF_INET6)
 		return nla_put(skb, type, sizeof(ep->addr6), &ep->addr6);
+	return 0;
+}
+
+/* A source for SEND_CONTROL: a unicast address of the endpoint's family. */
+static int parse_local(const struct nlattr *attr, const union shoal_endpoint *ep,
+		       union shoal_local_addr *local,
+		       struct netlink_ext_ack *extack)
+{
+	memset(local, 0, sizeof(*local));
+	if (!attr)
+		return 0;
+	if (ep->addr.sa_family == AF_INET &&
+	    nla_len(attr) == sizeof(local->ip4)) {
+		local->ip4 = nla_get_in_addr(attr);
+		if (local->ip4 && !ipv4_is_multicast(local->ip4) &&
+		    !ipv4_is_lbcast(local->ip4))
+			return 0;
+	} else if (ep->addr.sa_family == AF_INET6 &&
+		   nla_len(attr) == sizeof(local->ip6)) {
+		local->ip6 = nla_get_in6_addr(attr);
+		if (!ipv6_addr_any(&local->ip6) &&
+		    !ipv6_addr_is_multicast(&local->ip6))
+			return 0;
+	}
+	NL_SET_ERR_MSG_ATTR(extack, attr,
+			    "the source must be a unicast address of the endpoint's family");
+	return -EINVAL;
+}
+
+/* The address a packet from ep was sent to, when one is known. */
+static int put_local(struct sk_buff *skb, const union shoal_endpoint *ep,
+		     const union shoal_local_addr *local)
+{
+	if (ep->addr.sa_family == AF_INET)
+		return local->ip4 ?
+		       nla_put_in_addr(skb, SHOAL_A_CONTROL_LOCAL, local->ip4) : 0;
+	if (ep->addr.sa_family == AF_INET6 && !ipv6_addr_any(&local->ip6))
+		return nla_put_in6_addr(skb, SHOAL_A_CONTROL_LOCAL, &local->ip6);
 	return 0;
 }
 
@@ -259,6 +299,7 @@ static const int dstat_attr[SHOAL_DSTAT_COUNT] = {
 	[SHOAL_DSTAT_SPOOFED_SRC]	= SHOAL_A_DSTAT_SPOOFED_SRC,
 	[SHOAL_DSTAT_CONTROL_DROPS]	= SHOAL_A_DSTAT_CONTROL_DROPS,
 	[SHOAL_DSTAT_COOKIE_REPLIES]	= SHOAL_A_DSTAT_COOKIE_REPLIES,
+	[SHOAL_DSTAT_ECN_DROPS]		= SHOAL_A_DSTAT_ECN_DROPS,
 };
 
 static int put_device_attrs(struct sk_buff *skb, struct shoal_device *sd)
@@ -854,6 +895,7 @@ static int shoal_genl_send_control_doit(struct sk_buff *skb,
 {
 	struct nlattr *ep_attr = info->attrs[SHOAL_A_CONTROL_ENDPOINT];
 	struct nlattr *payload = info->attrs[SHOAL_A_CONTROL_PAYLOAD];
+	union shoal_local_addr local;
 	union shoal_endpoint ep;
 	struct net_device *dev;
 	int ret;
@@ -864,6 +906,9 @@ static int shoal_genl_send_control_doit(struct sk_buff *skb,
 		return -EINVAL;
 	}
 	ret = parse_endpoint(ep_attr, &ep, info->extack);
+	if (!ret)
+		ret = parse_local(info->attrs[SHOAL_A_CONTROL_LOCAL], &ep, &local,
+				  info->extack);
 	if (ret)
 		return ret;
 
@@ -879,8 +924,9 @@ static int shoal_genl_send_control_doit(struct sk_buff *skb,
 		NL_SET_ERR_MSG(info->extack, "device is down: no socket to send from");
 		ret = -ENETDOWN;
 	} else {
-		ret = shoal_send_control(netdev_priv(dev), &ep, nla_data(payload),
-					 nla_len(payload), GFP_KERNEL);
+		ret = shoal_send_control(netdev_priv(dev), &ep, &local,
+					 nla_data(payload), nla_len(payload),
+					 GFP_KERNEL);
 		if (ret)
 			NL_SET_ERR_MSG(info->extack, "no route to the endpoint");
 	}
@@ -926,8 +972,9 @@ static int event_send(struct shoal_device *sd, struct sk_buff *skb, void *hdr)
  * COOKIE_REPLY when ask is set.
  */
 static bool proven_stranger(struct shoal_device *sd,
-			    const union shoal_endpoint *src, const u8 *payload,
-			    size_t len, bool ask)
+			    const union shoal_endpoint *src,
+			    const union shoal_local_addr *local,
+			    const u8 *payload, size_t len, bool ask)
 {
 	u8 reply[SHOAL_COOKIE_REPLY_LEN];
 
@@ -936,7 +983,8 @@ static bool proven_stranger(struct shoal_device *sd,
 	case SHOAL_COOKIE_PROVEN:
 		return shoal_bucket_take(&sd->proven_budget);
 	case SHOAL_COOKIE_ASK:
-		if (!shoal_send_control(sd, src, reply, sizeof(reply),
+		/* From where the INIT went: the sender's NAT expects it. */
+		if (!shoal_send_control(sd, src, local, reply, sizeof(reply),
 					GFP_ATOMIC))
 			shoal_dstat_inc(sd, SHOAL_DSTAT_COOKIE_REPLIES);
 		return false;
@@ -947,6 +995,7 @@ static bool proven_stranger(struct shoal_device *sd,
 
 int shoal_genl_event_control(struct shoal_device *sd,
 			     const union shoal_endpoint *src,
+			     const union shoal_local_addr *local,
 			     const u8 *payload, size_t len)
 {
 	struct sk_buff *skb;
@@ -970,11 +1019,11 @@ int shoal_genl_event_control(struct shoal_device *sd,
 	 */
 	if (!shoal_src_limit_take(&sd->src_limit, src)) {
 		if (!shoal_peer_endpoint_known(sd, src) &&
-		    !proven_stranger(sd, src, payload, len, false))
+		    !proven_stranger(sd, src, local, payload, len, false))
 			return -EBUSY;
 	} else if (!shoal_bucket_take(&sd->stranger_budget) &&
 		   !shoal_peer_endpoint_known(sd, src) &&
-		   !proven_stranger(sd, src, payload, len, true)) {
+		   !proven_stranger(sd, src, local, payload, len, true)) {
 		return -EBUSY;
 	}
 	if (!shoal_bucket_take(&sd->control_budget))
@@ -983,6 +1032,7 @@ int shoal_genl_event_control(struct shoal_device *sd,
 	if (!skb)
 		return -ENOMEM;
 	if (put_endpoint(skb, SHOAL_A_CONTROL_ENDPOINT, src) ||
+	    put_local(skb, src, local) ||
 	    nla_put(skb, SHOAL_A_CONTROL_PAYLOAD, len, payload)) {
 		nlmsg_free(skb);
 		return -EMSGSIZE;
@@ -991,7 +1041,8 @@ int shoal_genl_event_control(struct shoal_device *sd,
 }
 
 void shoal_genl_event_unknown_spi(struct shoal_device *sd, u32 spi,
-				  const union shoal_endpoint *src)
+				  const union shoal_endpoint *src,
+				  const union shoal_local_addr *local)
 {
 	struct sk_buff *skb;
 	void *hdr;
@@ -1004,7 +1055,8 @@ void shoal_genl_event_unknown_spi(struct shoal_device *sd, u32 spi,
 	if (!skb)
 		return;
 	if (nla_put_u32(skb, SHOAL_A_UNKNOWN_SPI, spi) ||
-	    put_endpoint(skb, SHOAL_A_CONTROL_ENDPOINT, src)) {
+	    put_endpoint(skb, SHOAL_A_CONTROL_ENDPOINT, src) ||
+	    put_local(skb, src, local)) {
 		nlmsg_free(skb);
 		return;
 	}

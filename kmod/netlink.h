@@ -12,9 +12,11 @@ void shoal_genl_uninit(void);
  */
 int shoal_genl_event_control(struct shoal_device *sd,
 			     const union shoal_endpoint *src,
+			     const union shoal_local_addr *local,
 			     const u8 *payload, size_t len);
 void shoal_genl_event_unknown_spi(struct shoal_device *sd, u32 spi,
-				  const union shoal_endpoint *src);
+				  const union shoal_endpoint *src,
+				  const union shoal_local_addr *local);
 void shoal_genl_event_endpoint(struct shoal_peer *peer,
 			       const union shoal_endpoint *ep);
 void shoal_genl_event_soft_expire(struct shoal_peer *peer, u32 spi,

@@ -51,11 +51,13 @@ static void source_endpoint(struct sk_buff *skb, union shoal_endpoint *ep,
 }
 
 static void receive_control(struct shoal_device *sd, struct sk_buff *skb,
-			    const union shoal_endpoint *src)
+			    const union shoal_endpoint *src,
+			    const union shoal_local_addr *local)
 {
 	shoal_dstat_inc(sd, SHOAL_DSTAT_CONTROL_RX);
 	if (skb->len - 4 > SHOAL_MAX_CONTROL || skb_linearize(skb) ||
-	    shoal_genl_event_control(sd, src, skb->data + 4, skb->len - 4) < 0)
+	    shoal_genl_event_control(sd, src, local, skb->data + 4,
+				     skb->len - 4) < 0)
 		shoal_dstat_inc(sd, SHOAL_DSTAT_CONTROL_DROPS);
 	consume_skb(skb);
 }
@@ -72,33 +74,46 @@ static bool sa_use(struct shoal_sa *sa)
 }
 
 /*
- * RFC 6040 at decapsulation: a CE mark the underlay put on the outer
- * header goes to the inner IP packet at skb->data + ETH_HLEN.  False when
- * the inner packet cannot carry it (not ECN-capable): it is dropped then,
- * as congestion would have dropped it.
+ * RFC 6040 at decapsulation, for the inner IP packet at skb->data +
+ * ETH_HLEN: an outer CE the underlay set goes to the inner packet, and so
+ * does an outer ECT(1) over an inner ECT(0) (L4S senders rely on it).
+ * False when the inner packet cannot carry a CE (not ECN-capable): it is
+ * dropped then, as congestion would have dropped it.
  */
 static bool ecn_decapsulate(struct sk_buff *skb, u8 outer_ecn)
 {
 	__be16 proto = ((struct ethhdr *)skb->data)->h_proto;
-	struct ipv6hdr *ip6h;
-	struct iphdr *iph;
+	struct ipv6hdr *ip6h = NULL;
+	struct iphdr *iph = NULL;
+	u8 inner;
 
-	if (!INET_ECN_is_ce(outer_ecn))
+	if (outer_ecn != INET_ECN_CE && outer_ecn != INET_ECN_ECT_1)
 		return true;
 	if (proto == htons(ETH_P_IP)) {
 		if (!pskb_may_pull(skb, ETH_HLEN + sizeof(*iph)))
 			return false;
 		iph = (struct iphdr *)(skb->data + ETH_HLEN);
-		if (INET_ECN_is_not_ect(iph->tos))
-			return false;
-		IP_ECN_set_ce(iph);
+		inner = iph->tos & INET_ECN_MASK;
 	} else if (proto == htons(ETH_P_IPV6)) {
 		if (!pskb_may_pull(skb, ETH_HLEN + sizeof(*ip6h)))
 			return false;
 		ip6h = (struct ipv6hdr *)(skb->data + ETH_HLEN);
-		if (INET_ECN_is_not_ect(ipv6_get_dsfield(ip6h)))
-			return false;
-		IP6_ECN_set_ce(skb, ip6h);
+		inner = ipv6_get_dsfield(ip6h) & INET_ECN_MASK;
+	} else {
+		return true;
+	}
+	if (inner == INET_ECN_NOT_ECT)
+		return outer_ecn != INET_ECN_CE;
+	if (outer_ecn == INET_ECN_CE) {
+		if (proto == htons(ETH_P_IP))
+			IP_ECN_set_ce(iph);
+		else
+			IP6_ECN_set_ce(skb, ip6h);
+	} else if (inner == INET_ECN_ECT_0) {
+		if (proto == htons(ETH_P_IP))
+			IP_ECN_set_ect1(iph);
+		else
+			IP6_ECN_set_ect1(skb, ip6h);
 	}
 	return true;
 }
@@ -153,8 +168,10 @@ static void deliver(struct shoal_device *sd, struct shoal_peer *peer,
 		shoal_dstat_inc(sd, SHOAL_DSTAT_SPOOFED_SRC);
 		goto drop;
 	}
-	if (!ecn_decapsulate(skb, outer_ecn))
+	if (!ecn_decapsulate(skb, outer_ecn)) {
+		shoal_dstat_inc(sd, SHOAL_DSTAT_ECN_DROPS);
 		goto drop;
+	}
 
 	len = skb->len;
 	skb_scrub_packet(skb, !net_eq(sd->creating_net, dev_net(dev)));
@@ -201,7 +218,7 @@ static void receive_esp(struct shoal_device *sd, struct sk_buff *skb,
 	sa = shoal_sa_by_spi(sd, spi);
 	if (!sa) {
 		shoal_dstat_inc(sd, SHOAL_DSTAT_UNKNOWN_SPI);
-		shoal_genl_event_unknown_spi(sd, spi, src);
+		shoal_genl_event_unknown_spi(sd, spi, src, local);
 		goto drop;
 	}
 	peer = sa->peer;
@@ -266,7 +283,7 @@ void shoal_receive(struct shoal_device *sd, struct sk_buff *skb)
 	    !marker[0] && !marker[1] && !marker[2] && !marker[3]) {
 		if (skb->len == 4)
 			goto malformed;
-		receive_control(sd, skb, &src);
+		receive_control(sd, skb, &src, &local);
 		return;
 	}
 	receive_esp(sd, skb, &src, &local, outer_ecn);

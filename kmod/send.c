@@ -247,12 +247,16 @@ netdev_tx_t shoal_xmit(struct sk_buff *skb, struct net_device *dev)
 }
 
 int shoal_send_control(struct shoal_device *sd,
-		       const union shoal_endpoint *ep, const u8 *payload,
+		       const union shoal_endpoint *ep,
+		       const union shoal_local_addr *local, const u8 *payload,
 		       size_t len, gfp_t gfp)
 {
+	union shoal_local_addr from = {};
 	struct sk_buff *skb;
 	int ret;
 
+	if (local)
+		from = *local;
 	skb = alloc_skb(SHOAL_SEND_HEADROOM + 4 + len, gfp);
 	if (!skb)
 		return -ENOMEM;
@@ -261,7 +265,7 @@ int shoal_send_control(struct shoal_device *sd,
 	skb_put_data(skb, payload, len);
 
 	rcu_read_lock_bh();
-	ret = shoal_socket_send(sd, skb, ep, NULL, 0);
+	ret = shoal_socket_send(sd, skb, ep, &from, 0);
 	rcu_read_unlock_bh();
 	return ret;
 }

@@ -14,9 +14,13 @@ void shoal_bcast_work(struct work_struct *work);
  */
 void shoal_bcast_stop(struct shoal_device *sd);
 
-/* A control payload behind the non-ESP marker, from process context. */
+/*
+ * A control payload behind the non-ESP marker, from local (if not NULL
+ * and still the host's: otherwise the route picks).
+ */
 int shoal_send_control(struct shoal_device *sd,
-		       const union shoal_endpoint *ep, const u8 *payload,
+		       const union shoal_endpoint *ep,
+		       const union shoal_local_addr *local, const u8 *payload,
 		       size_t len, gfp_t gfp);
 
 #endif /* _SHOAL_SEND_H */

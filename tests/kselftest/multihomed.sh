@@ -19,7 +19,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 
 nsa=$(netns_name mha) nsb=$(netns_name mhb)
-vm_test_begin 7
+vm_test_begin 9
 
 SHOAL=$BIN/shoal
 PY=/usr/bin/python3
@@ -129,5 +129,104 @@ by_hand() {
 	[ "$(endpoint_of_a)" = 10.97.0.1:12201 ]
 }
 ktap_check "an endpoint set by hand starts from the route's address again" by_hand
+
+# Control packets: the event says which address a packet was sent to, and
+# a send may name its source; one that is not the host's falls back to
+# the route's choice.  B's monitor shows where each of A's packets came
+# from.
+monitor() {	# monitor NS DEV FILE: events into FILE until the test ends
+	n "$1" timeout 10 "$SHOAL" monitor "$2" --json >"$3" 2>&1 &
+	sleep 0.5
+}
+came_from() {	# came_from FILE HEX: the source of the event carrying HEX
+	$PY -c '
+import json, sys
+for l in open(sys.argv[1]):
+    e = json.loads(l)
+    if e.get("payload") == sys.argv[2]:
+        print(e["source"], e.get("local"))' "$1" "$2"
+}
+control_source() {
+	local a b
+	monitor "$nsa" shoalA "$tmp/mon_a"
+	monitor "$nsb" shoalB "$tmp/mon_b"
+	n "$nsb" "$SHOAL" send shoalB 10.97.0.11:12201 c0de01 || return 1
+	sleep 0.3
+	a=$(came_from "$tmp/mon_a" c0de01)
+	n "$nsa" "$SHOAL" send shoalA 10.97.0.2:12202 c0de02 from 10.97.0.11 || return 1
+	n "$nsa" "$SHOAL" send shoalA 10.97.0.2:12202 c0de03 || return 1
+	n "$nsa" "$SHOAL" send shoalA 10.97.0.2:12202 c0de04 from 10.97.0.99 || return 1
+	sleep 0.3
+	b="$(came_from "$tmp/mon_b" c0de02), $(came_from "$tmp/mon_b" c0de03), $(came_from "$tmp/mon_b" c0de04)"
+	echo "# A's event: $a; B's: $b"
+	[ "$a" = "10.97.0.2:12202 10.97.0.11" ] &&
+		[ "$b" = "10.97.0.11:12201 10.97.0.2, 10.97.0.1:12201 10.97.0.2, 10.97.0.1:12201 10.97.0.2" ]
+}
+ktap_check "control: events name the address sent to; a send from it leaves from it, else from the route's" \
+	control_source
+
+# shoald over a multihomed host behind a NAT-like filter: D knows C by
+# C's second address, and D's side drops what comes from C's first (as
+# a NAT would, having no mapping for it).  C knows no endpoint for D:
+# the handshake completes only if C's answers leave from the address
+# D's INIT went to.
+shoald_conf() {	# shoald_conf ME PEER PORT ADDR [ENDPOINT]
+	{
+		echo "[Interface]"
+		echo "Name = shoal$1"
+		echo "PrivateKey = $(cat "$tmp/priv$1")"
+		echo "ListenPort = $3"
+		echo "Address = $4/24"
+		echo
+		echo "[Peer]"
+		echo "PublicKey = $(cat "$tmp/pub$2")"
+		[ -n "${6:-}" ] && echo "Endpoint = $6"
+		echo "Address = $5/32"
+	} >"$tmp/shoal$1.conf"
+	chmod 600 "$tmp/shoal$1.conf"
+}
+shoald_online() {	# shoald_online X: X's one peer is online
+	"$SHOAL" status --json --socket "$tmp/s$1.sock" 2>/dev/null |
+		$PY -c 'import json,sys; sys.exit(not json.load(sys.stdin)["peers"][0]["online"])' 2>/dev/null
+}
+shoald_handshake() {
+	local x i
+	for x in C D; do
+		"$SHOAL" genkey >"$tmp/priv$x" && "$SHOAL" pubkey <"$tmp/priv$x" >"$tmp/pub$x" || return 1
+	done
+	shoald_conf C D 12301 10.99.0.1 10.99.0.2
+	shoald_conf D C 12302 10.99.0.2 10.99.0.1 10.97.0.11:12301
+	n "$nsb" nft -f - <<EOF || return 1
+table inet nat_like {
+	counter dropped {}
+	chain in {
+		type filter hook input priority filter; policy accept;
+		ip saddr 10.97.0.1 udp sport 12301 counter name dropped drop
+	}
+}
+EOF
+	for x in C D; do
+		local ns=nsa
+		[ $x = D ] && ns=nsb
+		n "${!ns}" "$BIN/shoald" --config "$tmp/shoal$x.conf" --foreground \
+			--verbose --datapath kernel --state-dir "$tmp/state$x" \
+			--socket "$tmp/s$x.sock" >>"$tmp/shoald$x.log" 2>&1 &
+		eval "pid$x=$!"
+	done
+	for i in $(seq 100); do
+		shoald_online C && shoald_online D && break
+		sleep 0.1
+	done
+	n "$nsa" ping -c 2 -i 0.2 -W 2 10.99.0.2 >/dev/null
+	local ok=$?
+	echo "# C online: $(shoald_online C && echo yes || echo no), D online: $(shoald_online D && echo yes || echo no);" \
+		"dropped from C's first address: $(n "$nsb" nft list counter inet nat_like dropped | sed -n 's/.*packets \([0-9]*\).*/\1/p')"
+	kill "$pidC" "$pidD" 2>/dev/null
+	wait "$pidC" "$pidD" 2>/dev/null
+	n "$nsb" nft delete table inet nat_like
+	grep -E "ERROR: AddressSanitizer|runtime error:" "$tmp"/shoald[CD].log && ok=1
+	[ $ok = 0 ]
+}
+ktap_check "shoald: a handshake to the second address is answered from it" shoald_handshake
 
 ktap_finish

@@ -937,6 +937,53 @@ TEST_F(nl, control_1400_byte_payload_is_sent)
 	EXPECT_EQ(0, self->a.error) TH_LOG("%s", self->a.msg);
 }
 
+/* A control packet to 127.0.0.1 from the source given as len bytes. */
+static struct nl_msg *control_from(int family, const void *local, size_t len)
+{
+	struct nl_msg *msg = control_req(family, 8);
+
+	if (msg)
+		nla_put(msg, SHOAL_A_CONTROL_LOCAL, len, local);
+	return msg;
+}
+
+TEST_F(nl, control_source_of_the_other_family)
+{
+	static const struct in6_addr one = IN6ADDR_LOOPBACK_INIT;
+
+	REFUSED(control_from(self->family, &one, sizeof(one)),
+		"an IPv6 source for an IPv4 endpoint", EINVAL, 0,
+		SHOAL_A_CONTROL_LOCAL);
+}
+
+TEST_F(nl, control_source_multicast)
+{
+	static const unsigned char group[4] = { 224, 0, 0, 1 };
+
+	REFUSED(control_from(self->family, group, sizeof(group)),
+		"a multicast source", EINVAL, 0, SHOAL_A_CONTROL_LOCAL);
+}
+
+TEST_F(nl, control_source_17_bytes)
+{
+	static const unsigned char junk[17];
+
+	REFUSED(control_from(self->family, junk, sizeof(junk)),
+		"a source of 17 bytes", ERANGE, EINVAL, SHOAL_A_CONTROL_LOCAL);
+}
+
+/* A source the host does not hold: the route picks one instead. */
+TEST_F(nl, control_source_not_ours_is_sent)
+{
+	static const unsigned char other[4] = { 192, 0, 2, 99 };
+	struct nl_msg *msg = control_from(self->family, other, sizeof(other));
+
+	ASSERT_NE(NULL, msg);
+	ASSERT_EQ(0, transact(self->sk, msg, &self->a, 0));
+	nlmsg_free(msg);
+	EXPECT_EQ(0, self->a.error) TH_LOG("%s", self->a.msg);
+}
+
 TEST_F(nl, unknown_top_level_attribute)
 {
 	struct nl_msg *msg = req(self->family, SHOAL_CMD_SET_DEVICE, 0);
@@ -1382,6 +1429,10 @@ static struct nl_msg *fz_request(int family, unsigned int *kind)
 			if (rndn(10))
 				fz_endpoint(m, SHOAL_A_CONTROL_ENDPOINT);
 			nla_put(m, SHOAL_A_CONTROL_PAYLOAD, len, payload);
+			if (!rndn(4))
+				nla_put(m, SHOAL_A_CONTROL_LOCAL,
+					rndn(3) ? 4 : rndn(2) ? 16 : rndn(20),
+					payload);
 		}
 	}
 	if (m)

@@ -184,41 +184,70 @@ s.sendto(b"\xff", ("fd00:92::1", 10001))' || return 1
 }
 ktap_check "IPv6 underlay: a zero UDP checksum is refused" zero_csum
 
-# ECN through the tunnel (RFC 6040), shoal1 -> shoal2: an ECT(0) inner
-# packet leaves in an ECT(0) outer one; a CE mark the underlay puts on
-# the outer header (nftables in shoal2's sockets' namespace plays the
-# congested router) reaches the inner packet; and an inner packet that is
-# not ECN-capable is dropped instead, as congestion would have.
-ecn() {
-	local ip=ip ect0 ce lost
-	[ "$1" = 6 ] && ip=ip6
-	n "$ns2" nft -f - <<EOF || return 1
+# ECN through the tunnel (RFC 6040), shoal1 -> shoal2, for inner IPv4 and
+# IPv6: an ECT(0) inner packet leaves in an ECT(0) outer one; a CE mark
+# the underlay puts on the outer header (nftables in shoal2's sockets'
+# namespace plays the congested router) reaches the inner packet; an
+# inner packet that is not ECN-capable is dropped instead, as congestion
+# would have, and counted in ecn_drops; and an outer ECT(1) over an inner
+# ECT(0) turns the inner packet ECT(1), as L4S needs.
+ecn_drops() {
+	n "$ns3" "$SHOAL" show shoal2 --json |
+		$PY -c "import json,sys; print(json.load(sys.stdin)['ecn_drops'])"
+}
+congest() {	# congest UNDERLAY-FAMILY MARK
+	n "$ns2" nft -f - <<EOF
 table inet congestion {
 	counter outer_ect0 {}
 	chain pre {
 		type filter hook prerouting priority mangle; policy accept;
-		udp dport 10002 $ip ecn ect0 counter name outer_ect0
-		udp dport 10002 $ip ecn set ce
+		udp dport 10002 $1 ecn ect0 counter name outer_ect0
+		udp dport 10002 $1 ecn set $2
 	}
 }
 EOF
+}
+ecn() {
+	local ip=ip ect0 ce6 ce4 ect1 lost4 lost6 drops
+	[ "$1" = 6 ] && ip=ip6
+	# Neighbour discovery is not ECN-capable: under CE it would be dropped.
+	n "$ns1" ip -6 neigh replace fd92::2 lladdr "$(mac 2)" dev shoal1 nud permanent || return 1
+	n "$ns3" ip -6 neigh replace fd92::1 lladdr "$(mac 1)" dev shoal2 nud permanent || return 1
+	congest "$ip" ce || return 1
 	n "$ns3" nft -f - <<EOF || return 1
 table inet congestion {
-	counter inner_ce {}
+	counter inner_ce4 {}
+	counter inner_ce6 {}
+	counter inner_ect1 {}
 	chain in {
 		type filter hook input priority filter; policy accept;
-		icmp type echo-request ip ecn ce counter name inner_ce
+		icmp type echo-request ip ecn ce counter name inner_ce4
+		icmpv6 type echo-request ip6 ecn ce counter name inner_ce6
+		icmp type echo-request ip ecn ect1 counter name inner_ect1
+		icmpv6 type echo-request ip6 ecn ect1 counter name inner_ect1
 	}
 }
 EOF
-	n "$ns1" ping -Q 2 -c 3 -W 2 -i 0.2 10.92.0.2 >/dev/null || echo "# no ECT(0) ping 1 -> 2"
-	lost=$(n "$ns1" ping -c 3 -W 1 -i 0.2 10.92.0.2 2>&1 | grep -o '[0-9]*% packet loss')
+	drops=$(ecn_drops)
+	n "$ns1" ping -Q 2 -c 3 -W 2 -i 0.2 10.92.0.2 >/dev/null || echo "# no ECT(0) IPv4 ping 1 -> 2"
+	n "$ns1" ping -6 -Q 2 -c 3 -W 2 -i 0.2 fd92::2 >/dev/null || echo "# no ECT(0) IPv6 ping 1 -> 2"
+	lost4=$(n "$ns1" ping -c 3 -W 1 -i 0.2 10.92.0.2 2>&1 | grep -o '[0-9]*% packet loss')
+	lost6=$(n "$ns1" ping -6 -c 3 -W 1 -i 0.2 fd92::2 2>&1 | grep -o '[0-9]*% packet loss')
+	drops=$(($(ecn_drops) - drops))
 	ect0=$(n "$ns2" nft list counter inet congestion outer_ect0 | sed -n 's/.*packets \([0-9]*\).*/\1/p')
-	ce=$(n "$ns3" nft list counter inet congestion inner_ce | sed -n 's/.*packets \([0-9]*\).*/\1/p')
+	n "$ns2" nft delete table inet congestion
+	congest "$ip" ect1 || return 1
+	n "$ns1" ping -Q 2 -c 3 -W 2 -i 0.2 10.92.0.2 >/dev/null || echo "# no IPv4 ping under ECT(1)"
+	n "$ns1" ping -6 -Q 2 -c 3 -W 2 -i 0.2 fd92::2 >/dev/null || echo "# no IPv6 ping under ECT(1)"
+	ce4=$(n "$ns3" nft list counter inet congestion inner_ce4 | sed -n 's/.*packets \([0-9]*\).*/\1/p')
+	ce6=$(n "$ns3" nft list counter inet congestion inner_ce6 | sed -n 's/.*packets \([0-9]*\).*/\1/p')
+	ect1=$(n "$ns3" nft list counter inet congestion inner_ect1 | sed -n 's/.*packets \([0-9]*\).*/\1/p')
 	n "$ns2" nft delete table inet congestion
 	n "$ns3" nft delete table inet congestion
-	echo "# outer ECT(0) $ect0, inner CE $ce, not-ECT pings under CE: $lost"
-	[ "${ect0:-0}" -ge 3 ] && [ "${ce:-0}" -ge 3 ] && [ "$lost" = "100% packet loss" ]
+	echo "# outer ECT(0) $ect0; inner CE: IPv4 $ce4, IPv6 $ce6; not-ECT under CE: IPv4 $lost4, IPv6 $lost6, ecn_drops +$drops; inner ECT(1) under outer ECT(1): $ect1"
+	[ "${ect0:-0}" -ge 6 ] && [ "${ce4:-0}" -ge 3 ] && [ "${ce6:-0}" -ge 3 ] &&
+		[ "$lost4" = "100% packet loss" ] && [ "$lost6" = "100% packet loss" ] &&
+		[ "$drops" -ge 6 ] && [ "${ect1:-0}" -ge 6 ]
 }
 ktap_check "IPv6 underlay: ECN reaches the outer header and CE comes back in" ecn 6
 

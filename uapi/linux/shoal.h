@@ -53,18 +53,24 @@
  * SHOAL_CMD_SEND_CONTROL
  *   The selector, SHOAL_A_CONTROL_ENDPOINT and SHOAL_A_CONTROL_PAYLOAD:
  *   sends the payload behind the four-byte non-ESP marker from the
- *   device's socket.
+ *   device's socket.  With SHOAL_A_CONTROL_LOCAL (of the endpoint's
+ *   family), from that address while it is still one of the host's;
+ *   otherwise the route picks the source.
  *
  * Events (multicast group SHOAL_GENL_MCGRP_EVENTS), each with the device's
  * SHOAL_A_DEVICE_IFINDEX and SHOAL_A_DEVICE_IFNAME.  What an event says
  * about a peer comes as in a get reply: SHOAL_A_DEVICE_PEERS holding one
  * SHOAL_A_PEER nest.
- *   SHOAL_CMD_EVENT_CONTROL: SHOAL_A_CONTROL_ENDPOINT (source) and
- *     SHOAL_A_CONTROL_PAYLOAD (what followed the marker).
+ *   SHOAL_CMD_EVENT_CONTROL: SHOAL_A_CONTROL_ENDPOINT (source),
+ *     SHOAL_A_CONTROL_PAYLOAD (what followed the marker) and, unless it
+ *     was sent to a group or broadcast address, SHOAL_A_CONTROL_LOCAL
+ *     (the address it was sent to: answers leave from it, so that they
+ *     match the sender's NAT mapping on a multihomed host).
  *   SHOAL_CMD_EVENT_ENDPOINT: the peer's SHOAL_A_PEER_PUBLIC_KEY and new
  *     SHOAL_A_PEER_ENDPOINT.
- *   SHOAL_CMD_EVENT_UNKNOWN_SPI: SHOAL_A_UNKNOWN_SPI and
- *     SHOAL_A_CONTROL_ENDPOINT (the source).
+ *   SHOAL_CMD_EVENT_UNKNOWN_SPI: SHOAL_A_UNKNOWN_SPI,
+ *     SHOAL_A_CONTROL_ENDPOINT (the source) and SHOAL_A_CONTROL_LOCAL as
+ *     for control packets.
  *   SHOAL_CMD_EVENT_SOFT_EXPIRE: the peer's SHOAL_A_PEER_PUBLIC_KEY and the
  *     SA (its SHOAL_A_SA_SPI) in SHOAL_A_PEER_SA_OUT, or as the one SA in
  *     SHOAL_A_PEER_SA_IN.
@@ -122,6 +128,7 @@ enum shoal_attr {
 	SHOAL_A_DEVICE_COOKIE_SECRET,	/* 32 bytes (set only) */
 	SHOAL_A_DEVICE_MAC1_KEY,	/* 32 bytes (set only) */
 	SHOAL_A_DEVICE_COOKIE_KEY,	/* 32 bytes (set only) */
+	SHOAL_A_CONTROL_LOCAL,		/* 4 or 16 bytes: a local address */
 
 	__SHOAL_A_MAX
 };
@@ -202,6 +209,7 @@ enum shoal_dstat_attr {
 	SHOAL_A_DSTAT_CONTROL_DROPS,
 	SHOAL_A_DSTAT_PAD,
 	SHOAL_A_DSTAT_COOKIE_REPLIES,	/* sent by the kernel (SET_DEVICE) */
+	SHOAL_A_DSTAT_ECN_DROPS,	/* not-ECT frames under an outer CE */
 
 	__SHOAL_A_DSTAT_MAX
 };
