@@ -141,6 +141,8 @@ static void shoal_setup(struct net_device *dev)
 	hash_init(sd->peer_table);
 	hash_init(sd->mac_table);
 	hash_init(sd->spi_table);
+	hash_init(sd->endpoint_table);
+	spin_lock_init(&sd->endpoint_table_lock);
 	shoal_fdb_init(sd);
 	skb_queue_head_init(&sd->bcast_queue);
 	INIT_WORK(&sd->bcast_work, shoal_bcast_work);

@@ -54,6 +54,14 @@ struct shoal_device {
 	DECLARE_HASHTABLE(mac_table, 8);	/* by peer MAC */
 	DECLARE_HASHTABLE(spi_table, 10);	/* inbound SAs by SPI */
 	DECLARE_HASHTABLE(fdb_table, 8);	/* MACs behind bridge peers */
+	/*
+	 * Peers by endpoint, for telling a peer's control packets from a
+	 * stranger's in O(1) under a flood.  Writers hold the peer's
+	 * endpoint_lock and then endpoint_table_lock; readers use RCU and
+	 * compare under each candidate's endpoint_lock.
+	 */
+	DECLARE_HASHTABLE(endpoint_table, 10);
+	spinlock_t endpoint_table_lock;
 	spinlock_t fdb_lock;		/* fdb_table writers, fdb_count */
 	unsigned int fdb_count;
 	struct delayed_work fdb_gc;	/* ages entries out, off the packet path */

@@ -969,17 +969,17 @@ static int event_send(struct shoal_device *sd, struct sk_buff *skb, void *hdr)
 /*
  * Past a budget: true for an INIT whose MAC2 proves its source, within
  * the proven strangers' budget.  Any other INIT with a good MAC1 gets a
- * COOKIE_REPLY when ask is set.
+ * COOKIE_REPLY, within the cookies' budget.
  */
 static bool proven_stranger(struct shoal_device *sd,
 			    const union shoal_endpoint *src,
 			    const union shoal_local_addr *local,
-			    const u8 *payload, size_t len, bool ask)
+			    const u8 *payload, size_t len)
 {
 	u8 reply[SHOAL_COOKIE_REPLY_LEN];
 
 	switch (shoal_cookie_check(&sd->cookie, src, payload, len,
-				   ask ? &sd->cookie_budget : NULL, reply)) {
+				   &sd->cookie_budget, reply)) {
 	case SHOAL_COOKIE_PROVEN:
 		return shoal_bucket_take(&sd->proven_budget);
 	case SHOAL_COOKIE_ASK:
@@ -1010,20 +1010,21 @@ int shoal_genl_event_control(struct shoal_device *sd,
 	 * only one from a peer's known endpoint does, or an INIT whose MAC2
 	 * proves its source, so a flood from one address is held to its
 	 * share, and one spoofing a peer's or a newcomer's address cannot
-	 * spend theirs.  Past the strangers' budget (a flood from many
-	 * addresses, spoofed as a rule), an INIT without that proof is
-	 * answered here with a cookie (cookie.c): first contacts are not
-	 * lost among forgeries.  Proven INITs from strangers have a budget
+	 * spend theirs.  Past either (a flood from many addresses, spoofed
+	 * as a rule, or from the newcomer's own), an INIT without that
+	 * proof is answered here with a cookie (cookie.c), smaller than the
+	 * INIT and within the cookies' budget: first contacts are not lost
+	 * among forgeries.  Proven INITs from strangers have a budget
 	 * of their own, so senders at many real addresses cannot spend what
 	 * the peers' packets need.
 	 */
 	if (!shoal_src_limit_take(&sd->src_limit, src)) {
 		if (!shoal_peer_endpoint_known(sd, src) &&
-		    !proven_stranger(sd, src, local, payload, len, false))
+		    !proven_stranger(sd, src, local, payload, len))
 			return -EBUSY;
 	} else if (!shoal_bucket_take(&sd->stranger_budget) &&
 		   !shoal_peer_endpoint_known(sd, src) &&
-		   !proven_stranger(sd, src, local, payload, len, true)) {
+		   !proven_stranger(sd, src, local, payload, len)) {
 		return -EBUSY;
 	}
 	if (!shoal_bucket_take(&sd->control_budget))

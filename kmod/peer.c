@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Peers and the device's lookup tables: by public key (configuration),
- * by MAC (transmit) and inbound SAs by SPI (receive).
+ * by MAC (transmit), by endpoint (a peer's control packets or a
+ * stranger's) and inbound SAs by SPI (receive).
  */
 
 #include <linux/etherdevice.h>
@@ -27,6 +28,59 @@ static u32 mac_hash(struct shoal_device *sd, const u8 *mac)
 	return hsiphash(mac, ETH_ALEN, &sd->hash_key);
 }
 
+static u32 endpoint_hash(struct shoal_device *sd,
+			 const union shoal_endpoint *ep)
+{
+	struct {
+		struct in6_addr addr;
+		__be16 port;
+		u16 family;
+	} k = { .family = ep->addr.sa_family };
+
+	if (ep->addr.sa_family == AF_INET) {
+		k.addr.s6_addr32[0] = ep->addr4.sin_addr.s_addr;
+		k.port = ep->addr4.sin_port;
+	} else {
+		k.addr = ep->addr6.sin6_addr;
+		k.port = ep->addr6.sin6_port;
+	}
+	return hsiphash(&k, sizeof(k), &sd->hash_key);
+}
+
+/*
+ * The peer's endpoint changed, endpoint_lock held: it moves to its new
+ * bucket.  A reader on the node as it moves may follow it into the new
+ * chain and miss a peer in the old one: that packet is then treated as a
+ * stranger's, nothing worse.  A removed peer is never put back.
+ */
+static void endpoint_rehash(struct shoal_peer *peer)
+{
+	struct shoal_device *sd = peer->sd;
+
+	if (peer->unlisted)
+		return;
+	spin_lock(&sd->endpoint_table_lock);
+	if (!hlist_unhashed(&peer->endpoint_node))
+		hlist_del_init_rcu(&peer->endpoint_node);
+	if (peer->endpoint.addr.sa_family)
+		hash_add_rcu(sd->endpoint_table, &peer->endpoint_node,
+			     endpoint_hash(sd, &peer->endpoint));
+	spin_unlock(&sd->endpoint_table_lock);
+}
+
+static void endpoint_unlist(struct shoal_peer *peer)
+{
+	struct shoal_device *sd = peer->sd;
+
+	spin_lock_bh(&peer->endpoint_lock);
+	spin_lock(&sd->endpoint_table_lock);
+	if (!hlist_unhashed(&peer->endpoint_node))
+		hlist_del_init_rcu(&peer->endpoint_node);
+	peer->unlisted = true;
+	spin_unlock(&sd->endpoint_table_lock);
+	spin_unlock_bh(&peer->endpoint_lock);
+}
+
 struct shoal_peer *shoal_peer_create(struct shoal_device *sd,
 				     const u8 key[SHOAL_KEY_LEN])
 {
@@ -40,6 +94,7 @@ struct shoal_peer *shoal_peer_create(struct shoal_device *sd,
 	memcpy(peer->public_key, key, SHOAL_KEY_LEN);
 	spin_lock_init(&peer->endpoint_lock);
 	INIT_HLIST_NODE(&peer->mac_node);
+	INIT_HLIST_NODE(&peer->endpoint_node);
 	hash_add_rcu(sd->peer_table, &peer->key_node, key_hash(sd, key));
 	list_add_tail_rcu(&peer->list, &sd->peer_list);
 	sd->peer_count++;
@@ -69,6 +124,7 @@ void shoal_peer_remove(struct shoal_peer *peer, struct list_head *retire)
 		RCU_INIT_POINTER(peer->sa_in[i], NULL);
 	}
 	shoal_fdb_flush_peer(sd, peer, true);
+	endpoint_unlist(peer);
 	hash_del_rcu(&peer->key_node);
 	if (peer->has_mac)
 		hash_del_rcu(&peer->mac_node);
@@ -179,7 +235,8 @@ bool shoal_peer_endpoint_known(struct shoal_device *sd,
 	bool known = false;
 
 	rcu_read_lock_bh();
-	list_for_each_entry_rcu(peer, &sd->peer_list, list) {
+	hash_for_each_possible_rcu(sd->endpoint_table, peer, endpoint_node,
+				   endpoint_hash(sd, ep)) {
 		spin_lock_bh(&peer->endpoint_lock);
 		known = endpoint_equal(&peer->endpoint, ep);
 		spin_unlock_bh(&peer->endpoint_lock);
@@ -200,6 +257,7 @@ bool shoal_peer_set_endpoint(struct shoal_peer *peer,
 	if (changed) {
 		peer->endpoint = *ep;
 		memset(&peer->local, 0, sizeof(peer->local));
+		endpoint_rehash(peer);
 	}
 	spin_unlock_bh(&peer->endpoint_lock);
 	return changed;
@@ -221,8 +279,10 @@ bool shoal_peer_roam(struct shoal_peer *peer, const union shoal_endpoint *ep,
 
 	spin_lock_bh(&peer->endpoint_lock);
 	changed = !endpoint_equal(&peer->endpoint, ep);
-	if (changed)
+	if (changed) {
 		peer->endpoint = *ep;
+		endpoint_rehash(peer);
+	}
 	peer->local = *local;
 	spin_unlock_bh(&peer->endpoint_lock);
 	return changed;

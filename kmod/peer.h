@@ -50,6 +50,7 @@ struct shoal_peer {
 	struct list_head list;		/* sd->peer_list */
 	struct hlist_node key_node;	/* sd->peer_table */
 	struct hlist_node mac_node;	/* sd->mac_table, once a MAC is set */
+	struct hlist_node endpoint_node; /* sd->endpoint_table, with one */
 	u8 public_key[SHOAL_KEY_LEN];
 	u8 mac[ETH_ALEN];
 	bool has_mac;
@@ -57,10 +58,13 @@ struct shoal_peer {
 	bool bridge;
 	bool dead;			/* removed: learn nothing more (fdb_lock) */
 
-	/* Guards endpoint and local: roaming vs. config vs. an address gone. */
+	/* Guards endpoint, local and unlisted: roaming vs. config vs. an
+	 * address gone vs. removal.
+	 */
 	spinlock_t endpoint_lock;
 	union shoal_endpoint endpoint;	/* sa_family 0 = none */
 	union shoal_local_addr local;
+	bool unlisted;			/* removed: out of endpoint_table */
 
 	struct shoal_sa __rcu *sa_out;
 	struct shoal_sa __rcu *sa_in[SHOAL_MAX_SA_IN];

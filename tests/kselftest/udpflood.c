@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * udpflood SRC-IP DST-IP PORT SECONDS [HEX-PAYLOAD]
+ * udpflood SRC-IP[:SRC-PORT] DST-IP PORT SECONDS [HEX-PAYLOAD]
  *
  * Sends one UDP datagram (by default a control packet: the four-byte
- * non-ESP marker and "flood") from SRC-IP to DST-IP:PORT as fast as this
+ * non-ESP marker and "flood") from SRC-IP (and SRC-PORT, if given; any
+ * port otherwise) to DST-IP:PORT as fast as this
  * machine can, in batches of 64 with sendmmsg(), for SECONDS, and prints
  * how many it sent and the rate.  The tests use it to flood shoal.ko's
  * socket from one address.
@@ -41,11 +42,22 @@ int main(int argc, char **argv)
 	int len = 9, fd, i, seconds;
 	unsigned long long sent = 0;
 	double start, end;
-	char *endp;
+	char *endp, *colon;
 
 	if (argc < 5 || argc > 6) {
-		fprintf(stderr, "usage: udpflood SRC-IP DST-IP PORT SECONDS [HEX-PAYLOAD]\n");
+		fprintf(stderr, "usage: udpflood SRC-IP[:SRC-PORT] DST-IP PORT SECONDS [HEX-PAYLOAD]\n");
 		return 2;
+	}
+	colon = strchr(argv[1], ':');
+	if (colon) {
+		*colon++ = '\0';
+		errno = 0;
+		i = (int)strtol(colon, &endp, 10);
+		if (errno || *endp || i < 1 || i > 65535) {
+			fprintf(stderr, "udpflood: bad source port '%s'\n", colon);
+			return 2;
+		}
+		src.sin_port = htons((unsigned short)i);
 	}
 	if (inet_pton(AF_INET, argv[1], &src.sin_addr) != 1 ||
 	    inet_pton(AF_INET, argv[2], &dst.sin_addr) != 1) {
