@@ -292,6 +292,21 @@ static int load_peers(struct shoald *d, const struct shoal_config *c)
 		p->n_allowed_ips = cp->n_allowed_ips;
 		memcpy(p->allowed_ips, cp->allowed_ips,
 		       cp->n_allowed_ips * sizeof(cp->allowed_ips[0]));
+		/*
+		 * Its neighbour discovery comes from the link-local address
+		 * its MAC makes: allowing fe80::/10 instead would let it
+		 * speak for every other peer's.
+		 */
+		if (p->n_allowed_ips &&
+		    p->n_allowed_ips < SHOAL_MAX_ALLOWED_IPS) {
+			struct shoal_prefix *ll =
+				&p->allowed_ips[p->n_allowed_ips++];
+
+			memset(ll, 0, sizeof(*ll));
+			ll->family = AF_INET6;
+			ll->len = 128;
+			shoal_mac_link_local(ll->addr.v6.s6_addr, p->mac);
+		}
 		if (cp->n_addrs) {
 			shoal_prefix_format(p->address, sizeof(p->address),
 					    &cp->addrs[0]);

@@ -60,8 +60,8 @@
  *                     SHOAL_CONFIG_MAX_ALLOWED_IPS, no host bits set):
  *                     the only source addresses the peer's frames may
  *                     claim (IPv4 and IPv6 sources, ARP senders, neighbour
- *                     advertisements).  Absent: any.  Include fe80::/10
- *                     for its IPv6 link-local traffic.
+ *                     advertisements).  Absent: any.  shoald adds the
+ *                     link-local address the peer's MAC makes.
  *
  * [Mediator] (at most once; with Address and PublicKey shoald logs in to
  * that shoal-mediator, without both the mediator comes from `shoal login`

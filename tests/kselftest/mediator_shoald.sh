@@ -41,7 +41,7 @@ if [ "$(id -u)" != 0 ] || ! command -v nft >/dev/null ||
 	ktap_skip "needs root, nft, ss and /dev/net/tun"
 	ktap_finish
 fi
-ktap_plan 13
+ktap_plan 14
 
 lab_internet || { echo "Bail out! cannot build the lab"; exit 1; }
 for x in $CLIENTS d; do
@@ -205,13 +205,15 @@ ktap_check "and alice drops him" until_true 5 robert_gone
 
 # ---- the addresses a mediator assigns must lie in AddressRanges ---------
 
-# d_config RANGES: dave's configuration, a [Mediator] of AddressRanges only.
+# d_config RANGES [LINE]: dave's configuration, a [Mediator] of
+# AddressRanges only, LINE added to [Interface].
 d_config() {
 	{
 		echo "[Interface]"
 		echo "Name = shd"
 		echo "PrivateKey = $(cat "$tmp/d.key")"
 		echo "ListenPort = 51820"
+		[ -n "${2:-}" ] && echo "$2"
 		echo "[Mediator]"
 		echo "AddressRanges = $1"
 	} >"$tmp/d.conf"
@@ -247,7 +249,10 @@ ktap_check "nor a peer's address outside them into the neighbour table" no_neigh
 
 kill "${SD_PID[d]}"
 wait "${SD_PID[d]}" 2>/dev/null
-d_config "100.64.0.0/10, fd00::/8"
+# A MAC of its own in the configuration: the mediator's at login replaces
+# it, and the link-local address must follow (peers allow only the one
+# the mediator's MAC makes).
+d_config "100.64.0.0/10, fd00::/8" "MAC = 02:00:00:00:0d:0d"
 shoald_start d "$tmp/d.conf"
 installed() {
 	lab_exec d ip addr show dev shd | grep -q "inet 100\.64\.[0-9.]*/10 " &&
@@ -256,6 +261,20 @@ installed() {
 }
 ktap_check "AddressRanges 100.64.0.0/10, fd00::/8: all of them installed" \
 	until_true 15 installed
+linklocal_follows() {
+	local mac ll
+	mac=$(lab_exec d cat /sys/class/net/shd/address)
+	ll=$($PY -c 'import sys, ipaddress
+m = bytes.fromhex(sys.argv[1].replace(":", ""))
+print(ipaddress.IPv6Address(b"\xfe\x80" + bytes(6) + bytes([m[0] ^ 2]) + m[1:3] + b"\xff\xfe" + m[3:]))' "$mac")
+	echo "# dave's MAC after login: $mac; link-local addresses:" \
+		$(lab_exec d ip -6 addr show dev shd scope link | grep -o "fe80::[0-9a-f:]*/64")
+	[ "$mac" != 02:00:00:00:0d:0d ] &&
+		lab_exec d ip -6 addr show dev shd scope link | grep -q "inet6 $ll/64" &&
+		! lab_exec d ip -6 addr show dev shd | grep -q "fe80::ff:fe00:d0d/"
+}
+ktap_check "the mediator's MAC replaced the configured one; the link-local followed" \
+	linklocal_follows
 
 ktap_check "no sanitizer reports" \
 	sh -c "! grep -E 'ERROR: AddressSanitizer|runtime error:|LeakSanitizer' '$tmp'/*.log"

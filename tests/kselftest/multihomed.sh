@@ -198,10 +198,9 @@ shoald_handshake() {
 	shoald_conf D C 12302 10.99.0.2 10.99.0.1 10.97.0.11:12301
 	n "$nsb" nft -f - <<EOF || return 1
 table inet nat_like {
-	counter dropped {}
 	chain in {
 		type filter hook input priority filter; policy accept;
-		ip saddr 10.97.0.1 udp sport 12301 counter name dropped drop
+		ip saddr 10.97.0.1 udp sport 12301 counter drop
 	}
 }
 EOF
@@ -220,7 +219,7 @@ EOF
 	n "$nsa" ping -c 2 -i 0.2 -W 2 10.99.0.2 >/dev/null
 	local ok=$?
 	echo "# C online: $(shoald_online C && echo yes || echo no), D online: $(shoald_online D && echo yes || echo no);" \
-		"dropped from C's first address: $(n "$nsb" nft list counter inet nat_like dropped | sed -n 's/.*packets \([0-9]*\).*/\1/p')"
+		"dropped from C's first address: $(n "$nsb" nft list table inet nat_like | sed -n 's/.*packets \([0-9]*\).*/\1/p')"
 	kill "$pidC" "$pidD" 2>/dev/null
 	wait "$pidC" "$pidD" 2>/dev/null
 	n "$nsb" nft delete table inet nat_like

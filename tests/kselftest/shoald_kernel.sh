@@ -12,7 +12,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/shoald_lib.sh"
 
-vm_test_begin 24
+vm_test_begin 26
 # The TAP datapath needs /dev/net/tun; no udev here creates it on demand.
 modprobe tun 2>/dev/null
 
@@ -64,8 +64,12 @@ sd_tunnel_checks kernel/tap kernel tap
 # 18-20: ten first contacts and 100 genuine handshakes under 5,000
 # spoofed INITs a second.
 sd_cookie_checks kernel
-# 21-22: a captured INIT replayed after kill -9 and a restart.
+# 21: a first contact through a flood from the newcomer's own address.
+sd_newcomer_checks kernel
+# 22-23: a captured INIT replayed after kill -9 and a restart.
 sd_replay_checks kernel
+# 24: a configured peer's AllowedIPs gain its own link-local address.
+sd_linklocal_checks kernel
 
 sd_stop 1; rc1=$?
 sd_stop 2; rc2=$?

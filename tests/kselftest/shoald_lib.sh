@@ -177,6 +177,68 @@ sd_rekey_checks() {
 	ktap_check "$1: at least 15 rekeys happened" test "$rekeys" -ge 15
 }
 
+# sd_newcomer_checks DP: one test.  A newcomer whose own address floods
+# daemon 1 past its share (a noisy host behind the same NAT, or a forger
+# spoofing it) still makes its first contact: past the share, its INIT is
+# answered with a cookie, and the INIT that carries the cookie's MAC2
+# passes.
+sd_newcomer_checks() {
+	local dp=$1 fpid i done=no
+	sd_stop 1; sd_stop 2
+	[ "$dp" = kernel ] && ip -n "$sd_ns1" link del shoal1 2>/dev/null
+	"$BIN/shoal" genkey >"$tmp/npriv" && "$BIN/shoal" pubkey <"$tmp/npriv" >"$tmp/npub"
+	printf '[Interface]\nName = shoal1\nPrivateKey = %s\nListenPort = 51821\n\n[Peer]\nPublicKey = %s\n' \
+		"$(cat "$tmp/priv1")" "$(cat "$tmp/npub")" >"$tmp/shoal1.conf"
+	printf '[Interface]\nName = shn\nPrivateKey = %s\nListenPort = 51960\n\n[Peer]\nPublicKey = %s\nEndpoint = 192.168.77.1:51821\n' \
+		"$(cat "$tmp/npriv")" "$(cat "$tmp/pub1")" >"$tmp/n.conf"
+	chmod 600 "$tmp/shoal1.conf" "$tmp/n.conf"
+	sd_start 1 "$dp" || return 1
+	ip netns exec "$sd_ns2" "$TESTBIN/udpflood" 192.168.77.2 192.168.77.1 51821 40 >"$tmp/nflood" &
+	fpid=$!
+	sleep 2
+	ip netns exec "$sd_ns2" "$SHOALD" --config "$tmp/n.conf" --foreground \
+		--verbose --datapath "$dp" --state-dir "$tmp/nstate" \
+		--socket "$tmp/n.sock" >"$tmp/shoald-n.log" 2>&1 &
+	for i in $(seq 60); do
+		grep -q ': handshake complete$' "$tmp/shoald-n.log" && { done=yes; break; }
+		sleep 0.5
+	done
+	pkill -TERM -f -- "--config $tmp/n.conf"
+	kill $fpid 2>/dev/null; wait $fpid 2>/dev/null
+	echo "# newcomer's first handshake under a flood from its own address: $done, after about $((i / 2)) s and $(grep -c ': handshake sent$' "$tmp/shoald-n.log") INITs"
+	[ "$dp" = kernel ] && ip -n "$sd_ns2" link del shn 2>/dev/null
+	ktap_check "$dp: a newcomer makes first contact through a flood from its own address" \
+		test $done = yes
+}
+
+# sd_linklocal_checks DP: one test.  Peer 2 configured with AllowedIPs
+# (its overlay address only) still reaches peer 1's link-local address:
+# shoald adds the one peer 2's MAC makes to the list, and nothing wider.
+# (ktap_check runs its command in a subshell: sd_start is called here.)
+sd_linklocal_checks() {
+	local dp=$1 ll i
+	sd_stop 1; sd_stop 2
+	if [ "$dp" = kernel ]; then
+		ip -n "$sd_ns1" link del shoal1 2>/dev/null
+		ip -n "$sd_ns2" link del shoal2 2>/dev/null
+	fi
+	sd_config 1
+	echo "AllowedIPs = 10.77.0.2/32" >>"$tmp/shoal1.conf"
+	sd_config 2
+	sd_start 1 "$dp" && sd_start 2 "$dp" && sd_wait_both
+	# Until both link-local addresses have passed duplicate detection.
+	for i in $(seq 50); do
+		ip -n "$sd_ns1" -6 addr show dev shoal1 | grep -q tentative ||
+			ip -n "$sd_ns2" -6 addr show dev shoal2 | grep -q tentative || break
+		sleep 0.1
+	done
+	ll=$(ip -n "$sd_ns1" -6 addr show dev shoal1 scope link |
+		sed -n 's|.*inet6 \(fe80::[0-9a-f:]*\)/64.*|\1|p' | head -1)
+	echo "# peer 1's link-local address: $ll"
+	ktap_check "$dp: a peer held to AllowedIPs reaches our link-local address" \
+		ip netns exec "$sd_ns2" ping -6 -c 2 -i 0.2 -W 2 "$ll%shoal2"
+}
+
 # sd_replay_checks DP: two tests.  INITs from 2 to 1 are captured on
 # the underlay; daemon 2 is stopped, daemon 1 killed (-9) and restarted;
 # replayed from elsewhere, the captured INITs get no RESPONSE and are

@@ -25,7 +25,7 @@ if [ "$(id -u)" != 0 ] || [ ! -c /dev/net/tun ]; then
 	ktap_skip "needs root and /dev/net/tun"
 	ktap_finish
 fi
-ktap_plan 33
+ktap_plan 34
 PY=/usr/bin/python3
 
 sd_topology || { echo "Bail out! cannot build the namespaces"; exit 1; }
@@ -103,8 +103,10 @@ ktap_check "the flood reached shoald and was turned away" test "$rejected" -ge 5
 sd_cookie_checks tap
 # 20-21: a captured INIT replayed after kill -9 and a restart.
 sd_replay_checks tap
+# 22: a configured peer's AllowedIPs gain its own link-local address.
+sd_linklocal_checks tap
 
-# 22-23: a COOKIE_REPLY anyone who saw the INIT can seal (the responder's
+# 23-24: a COOKIE_REPLY anyone who saw the INIT can seal (the responder's
 # public key is all it takes) is taken only from where the INIT went.
 sd_stop 1; sd_stop 2
 sd_config 1
@@ -122,7 +124,7 @@ ktap_check "a COOKIE_REPLY from elsewhere draws no INIT there" \
 ktap_check "the same from where the INIT went gets the INIT again with MAC2" \
 	test "${here:-0}" -ge 1
 
-# 24: a recorded PING replayed 100 times gets at most 10 PONGs a second.
+# 25: a recorded PING replayed 100 times gets at most 10 PONGs a second.
 sd_stop 1
 sd_config 1 "KeepaliveSeconds = 1"
 sd_config 2 "KeepaliveSeconds = 1"
@@ -140,7 +142,7 @@ set -- $out
 ktap_check "a replayed PING is answered at most 10 times a second" \
 	test "${2:-0}" = 100 -a "${4:-100}" -le 10
 
-# 25-26: clients of the control socket that connect and say nothing,
+# 26-27: clients of the control socket that connect and say nothing,
 # over and over, cost shoald (which reads them as their bytes come) no
 # time: the TAP tunnel's pings stay fast, and status answers after them.
 $PY - "$tmp/s2.sock" <<'IDLE' &
@@ -169,7 +171,7 @@ ktap_check "idle control clients do not stall the tunnel (max RTT < 100 ms)" \
 	test "${rtt_max:-1000}" -lt 100 -a -n "$(echo "$out" | grep ' 0% packet loss')"
 ktap_check "... and status answers once they are gone" sd_status 2
 
-# 27-30: the control socket's permissions; a peer that dies is torn down
+# 28-31: the control socket's permissions; a peer that dies is torn down
 # after 3 keepalives + 5 s and comes back by itself when it returns.
 ktap_check "control socket is mode 0660" \
 	test "$(stat -c %a "$tmp/s1.sock")" = 660
