@@ -62,6 +62,7 @@ static void shoal_ndo_uninit(struct net_device *dev)
 	shoal_socket_close(sd);
 	list_for_each_entry_safe(peer, tmp, &sd->peer_list, list)
 		shoal_peer_remove(peer, &retire);
+	xa_destroy(&sd->peer_index);
 	/* Nothing learns any more, and the table is empty: no requeue. */
 	shoal_fdb_stop(sd);
 	shoal_sa_retire_all(&retire);
@@ -137,6 +138,7 @@ static void shoal_setup(struct net_device *dev)
 	memset(sd, 0, sizeof(*sd));
 	sd->dev = dev;
 	INIT_LIST_HEAD(&sd->peer_list);
+	xa_init_flags(&sd->peer_index, XA_FLAGS_ALLOC);
 	INIT_LIST_HEAD(&sd->device_node);
 	hash_init(sd->peer_table);
 	hash_init(sd->mac_table);

@@ -6,6 +6,7 @@
 #include <linux/netdevice.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
+#include <linux/xarray.h>
 #include <net/gro_cells.h>
 #include <net/rtnetlink.h>
 
@@ -49,6 +50,10 @@ struct shoal_device {
 	u16 listen_port;		/* as configured; the bound one once up */
 
 	struct list_head peer_list;	/* RCU list of shoal_peer.list */
+	/* The same peers by a stable index: the broadcast fan-out resumes
+	 * from where its last RCU section stopped, without a re-walk.
+	 */
+	struct xarray peer_index;
 	unsigned int peer_count;
 	DECLARE_HASHTABLE(peer_table, 8);	/* by public key */
 	DECLARE_HASHTABLE(mac_table, 8);	/* by peer MAC */
@@ -61,7 +66,7 @@ struct shoal_device {
 	 * compare under each candidate's endpoint_lock.
 	 */
 	DECLARE_HASHTABLE(endpoint_table, 10);
-	spinlock_t endpoint_table_lock;
+	spinlock_t endpoint_table_lock;	/* endpoint_table writers */
 	spinlock_t fdb_lock;		/* fdb_table writers, fdb_count */
 	unsigned int fdb_count;
 	struct delayed_work fdb_gc;	/* ages entries out, off the packet path */

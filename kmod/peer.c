@@ -90,6 +90,11 @@ struct shoal_peer *shoal_peer_create(struct shoal_device *sd,
 	peer = kzalloc(sizeof(*peer), GFP_KERNEL_ACCOUNT);
 	if (!peer)
 		return NULL;
+	if (xa_alloc(&sd->peer_index, &peer->index, peer, xa_limit_32b,
+		     GFP_KERNEL_ACCOUNT)) {
+		kfree(peer);
+		return NULL;
+	}
 	peer->sd = sd;
 	memcpy(peer->public_key, key, SHOAL_KEY_LEN);
 	spin_lock_init(&peer->endpoint_lock);
@@ -129,6 +134,7 @@ void shoal_peer_remove(struct shoal_peer *peer, struct list_head *retire)
 	if (peer->has_mac)
 		hash_del_rcu(&peer->mac_node);
 	list_del_rcu(&peer->list);
+	xa_erase(&sd->peer_index, peer->index);
 	sd->peer_count--;
 	allowed = rtnl_dereference(peer->allowed_ips);
 	if (allowed)

@@ -48,6 +48,7 @@ enum shoal_pstat {
 struct shoal_peer {
 	struct shoal_device *sd;
 	struct list_head list;		/* sd->peer_list */
+	u32 index;			/* in sd->peer_index */
 	struct hlist_node key_node;	/* sd->peer_table */
 	struct hlist_node mac_node;	/* sd->mac_table, once a MAC is set */
 	struct hlist_node endpoint_node; /* sd->endpoint_table, with one */

@@ -164,27 +164,27 @@ drop:
 
 /*
  * Sends skb to every peer with an outbound SA, SHOAL_BCAST_CHUNK peers per
- * RCU section.  Between sections the list may change: the walk goes on
- * from the same position, so a peer added or removed meanwhile may get
- * the frame twice or not at all, as a lossy broadcast may.
+ * RCU section, in the order of their index.  Between sections the peers
+ * may change: the walk goes on from the next index, so a peer added or
+ * removed meanwhile may get the frame or not, as a lossy broadcast may,
+ * but none gets it twice, and no section walks what the last one did.
  */
 static void fan_out(struct shoal_device *sd, struct sk_buff *skb)
 {
-	unsigned int done = 0, pos, sent;
+	unsigned long next = 0, index;
 	struct shoal_peer *peer;
 	struct sk_buff *copy;
+	unsigned int sent;
 	bool more;
 
 	do {
-		pos = 0;
 		sent = 0;
 		more = false;
 		rcu_read_lock_bh();
-		list_for_each_entry_rcu(peer, &sd->peer_list, list) {
-			if (pos++ < done)
-				continue;
+		xa_for_each_start(&sd->peer_index, index, peer, next) {
 			if (sent == SHOAL_BCAST_CHUNK) {
 				more = true;
+				next = index;
 				break;
 			}
 			sent++;
@@ -196,7 +196,6 @@ static void fan_out(struct shoal_device *sd, struct sk_buff *skb)
 				xmit_one(sd, peer, copy);
 		}
 		rcu_read_unlock_bh();
-		done += sent;
 		cond_resched();
 	} while (more && !READ_ONCE(sd->bcast_stopping));
 	consume_skb(skb);
