@@ -245,10 +245,12 @@ static void receive_esp(struct shoal_device *sd, struct sk_buff *skb,
 		goto drop;
 
 	/*
-	 * Roaming: an authenticated packet says where the peer is now, and
-	 * which of our addresses its path (and NAT mapping) leads to.
+	 * Roaming: the newest authenticated packet says where the peer is
+	 * now, and which of our addresses its path (and NAT mapping) leads
+	 * to.  A late one, overtaken on an older path, moves nothing back.
 	 */
-	if (shoal_peer_roam(peer, src, local))
+	if (seq == READ_ONCE(sa->replay_top) &&
+	    shoal_peer_roam(peer, src, local))
 		shoal_genl_event_endpoint(peer, src);
 
 	deliver(sd, peer, skb, nexthdr, outer_ecn);

@@ -349,9 +349,15 @@ roam() {
 	# A forged packet from yet another address moves nothing.
 	inject esp "$(spi 4 2)" "$(cat "$(key 4 2)")" 900101 "$frame42" --saddr 127.0.0.3 --tamper
 	sleep 0.5
+	[ "$(pstat "$ns2" shoal2 4 endpoint)" = "127.0.0.2:20202" ] || return 1
+	# Nor does a genuine but late one (in the window, older than the
+	# newest), overtaken on an older path.
+	inject esp "$(spi 4 2)" "$(cat "$(key 4 2)")" 900050 "$frame42" --saddr 127.0.0.4 --sport 20204
+	sleep 0.5
+	echo "# peer 4 after a late packet from 127.0.0.4:20204: $(pstat "$ns2" shoal2 4 endpoint)"
 	[ "$(pstat "$ns2" shoal2 4 endpoint)" = "127.0.0.2:20202" ]
 }
-ktap_check "roaming: the endpoint follows an authenticated packet, with an event" roam
+ktap_check "roaming: the endpoint follows the newest authenticated packet, with an event" roam
 
 extack() {
 	local out rc
