@@ -160,9 +160,14 @@ static int send4(struct shoal_device *sd, struct sk_buff *skb,
 		goto drop;
 	rt = route4(sock, dst, saddr, &fl4);
 	if (IS_ERR(rt) && saddr) {
-		/* The address is no longer this host's: let the route pick. */
-		local->ip4 = 0;
+		/*
+		 * The address is no longer this host's: let the route pick,
+		 * and forget it.  With no route at all the address stays,
+		 * for when the route comes back.
+		 */
 		rt = route4(sock, dst, 0, &fl4);
+		if (!IS_ERR(rt))
+			local->ip4 = 0;
 	}
 	if (IS_ERR(rt))
 		goto drop;

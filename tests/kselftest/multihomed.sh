@@ -19,7 +19,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 
 nsa=$(netns_name mha) nsb=$(netns_name mhb)
-vm_test_begin 9
+vm_test_begin 10
 
 SHOAL=$BIN/shoal
 PY=/usr/bin/python3
@@ -79,6 +79,19 @@ pinned() {
 }
 ktap_check "IPv4: A answers from 10.97.0.11, the address B sent to, not the route's" \
 	pinned 10.97.0.11:12201
+
+# A moment without any route to B: A's packets are dropped, but the
+# address stays pinned for when the route is back.  A speaks first after
+# that, so B sees where A's own packets come from.
+no_route() {
+	n "$nsa" ip route add unreachable 10.97.0.2/32 || return 1
+	n "$nsa" ping -c 2 -i 0.2 -W 1 10.98.0.2 >/dev/null 2>&1
+	n "$nsa" ip route del unreachable 10.97.0.2/32 || return 1
+	n "$nsa" ping -c 2 -i 0.2 -W 2 10.98.0.2 >/dev/null || return 1
+	echo "# B sees A at $(endpoint_of_a)"
+	[ "$(endpoint_of_a)" = 10.97.0.11:12201 ]
+}
+ktap_check "IPv4: a moment without a route does not forget 10.97.0.11" no_route
 
 gone() {	# gone ADDR/LEN WANT: A loses ADDR; the tunnel carries on
 	local ep
