@@ -114,6 +114,14 @@ struct shoal_dp_ops {
 	int (*set_cookie)(struct shoal_dp *dp, const uint8_t secret[32],
 			  const uint8_t mac1_key[32],
 			  const uint8_t cookie_key[32]);
+	/*
+	 * Optional, called while a control event is handled: the message
+	 * was fresh and authenticated, so what goes to from later may leave
+	 * from the local address it arrived at (answers to the event being
+	 * handled do anyway).  Never for what a replay or spoof can produce.
+	 */
+	void (*path_proven)(struct shoal_dp *dp,
+			    const struct shoal_endpoint *from);
 };
 
 struct shoal_dp {

@@ -18,12 +18,16 @@
 #include "link.h"
 
 /*
- * Where control packets from an endpoint last arrived: the local address
- * they were sent to, as the kernel reports it.  What shoald sends to that
- * endpoint leaves from there, so that on a multihomed host an answer
- * matches the NAT mapping its sender made (one from another address
- * would be dropped by that NAT).  Direct-mapped by a keyed hash: a
- * collision costs only the route's choice of source.
+ * The local address (as the kernel reports it) a peer's packets arrive
+ * at, so that what shoald sends there leaves from it: on a multihomed
+ * host behind a NAT, packets from another address would miss the
+ * mapping the peer's packets made.  An answer to a packet leaves from
+ * the address that packet came to (ev_local, while its event is
+ * handled).  Later packets to that endpoint leave from the address of
+ * its last fresh, authenticated message (path_proven), kept here:
+ * anything an outsider can spoof or replay must not move it.
+ * Direct-mapped by a keyed hash: a collision costs only the route's
+ * choice of source.
  */
 #define REPLY_FROM_SLOTS 256
 
@@ -38,6 +42,8 @@ struct dp_kernel {
 	struct shoal_genl req, ev;
 	struct reply_from reply_from[REPLY_FROM_SLOTS];
 	uint8_t hash_key[crypto_shorthash_KEYBYTES];
+	/* The event being handled: its source, and the address it came to. */
+	struct reply_from ev_path;
 };
 
 static struct dp_kernel *to_kernel(struct shoal_dp *dp)
@@ -187,20 +193,28 @@ static struct reply_from *reply_from_slot(struct dp_kernel *k,
 	return &k->reply_from[i % REPLY_FROM_SLOTS];
 }
 
-static void reply_from_note(struct dp_kernel *k,
-			    const struct shoal_endpoint *from,
-			    const struct nlattr *local)
+/* The event's local address, if it has one of its source's family. */
+static void ev_path_set(struct dp_kernel *k, const struct shoal_endpoint *from,
+			const struct nlattr *local)
 {
-	size_t len = mnl_attr_get_payload_len(local);
-	struct reply_from *r;
+	size_t len = local ? mnl_attr_get_payload_len(local) : 0;
 
-	if (!from->len ||
+	k->ev_path.local_len = 0;
+	if (!local || !from->len ||
 	    len != (from->sa.sa_family == AF_INET ? 4u : 16u))
 		return;
-	r = reply_from_slot(k, from);
-	r->to = *from;
-	memcpy(r->local, mnl_attr_get_payload(local), len);
-	r->local_len = (uint8_t)len;
+	k->ev_path.to = *from;
+	memcpy(k->ev_path.local, mnl_attr_get_payload(local), len);
+	k->ev_path.local_len = (uint8_t)len;
+}
+
+static void kernel_path_proven(struct shoal_dp *dp,
+			       const struct shoal_endpoint *from)
+{
+	struct dp_kernel *k = to_kernel(dp);
+
+	if (k->ev_path.local_len && shoal_endpoint_equal(&k->ev_path.to, from))
+		*reply_from_slot(k, from) = k->ev_path;
 }
 
 static int kernel_send_control(struct shoal_dp *dp,
@@ -218,7 +232,9 @@ static int kernel_send_control(struct shoal_dp *dp,
 			     NLM_F_REQUEST | NLM_F_ACK);
 	mnl_attr_put(nlh, SHOAL_A_CONTROL_ENDPOINT, to->len, &to->sa);
 	mnl_attr_put(nlh, SHOAL_A_CONTROL_PAYLOAD, (uint16_t)len, payload);
-	r = reply_from_slot(k, to);
+	r = &k->ev_path;
+	if (!r->local_len || !shoal_endpoint_equal(&r->to, to))
+		r = reply_from_slot(k, to);
 	if (r->local_len && shoal_endpoint_equal(&r->to, to))
 		mnl_attr_put(nlh, SHOAL_A_CONTROL_LOCAL, r->local_len, r->local);
 	return shoal_genl_talk(&k->req, nlh, NULL, NULL);
@@ -287,20 +303,21 @@ static int event_cb(const struct nlmsghdr *nlh, void *data)
 	}
 	if (ifindex != e->k->dp.ifindex)
 		return MNL_CB_OK;
-	if (local && (genl->cmd == SHOAL_CMD_EVENT_CONTROL ||
-		      genl->cmd == SHOAL_CMD_EVENT_UNKNOWN_SPI))
-		reply_from_note(e->k, &ev.from, local);
 
 	switch (genl->cmd) {
 	case SHOAL_CMD_EVENT_CONTROL:
 		if (!ev.from.len || !ev.payload)
 			return MNL_CB_OK;
 		ev.type = SHOAL_DP_EV_CONTROL;
+		ev_path_set(e->k, &ev.from, local);
 		e->fn(e->ctx, &ev);
+		e->k->ev_path.local_len = 0;
 		return MNL_CB_OK;
 	case SHOAL_CMD_EVENT_UNKNOWN_SPI:
 		ev.type = SHOAL_DP_EV_UNKNOWN_SPI;
+		ev_path_set(e->k, &ev.from, local);
 		e->fn(e->ctx, &ev);
+		e->k->ev_path.local_len = 0;
 		return MNL_CB_OK;
 	case SHOAL_CMD_EVENT_ENDPOINT:
 	case SHOAL_CMD_EVENT_SOFT_EXPIRE:
@@ -375,6 +392,7 @@ static const struct shoal_dp_ops kernel_ops = {
 	.send_control = kernel_send_control,
 	.get = kernel_get,
 	.set_cookie = kernel_set_cookie,
+	.path_proven = kernel_path_proven,
 };
 
 static int set_listen_port(struct dp_kernel *k, uint16_t port)

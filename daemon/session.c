@@ -251,6 +251,13 @@ static void send_ctl(struct shoald *d, const struct shoal_endpoint *to,
 			strerror(-ret));
 }
 
+/* A fresh, authenticated message came from there (path_proven). */
+static void path_proven(struct shoald *d, const struct shoal_endpoint *from)
+{
+	if (d->dp->ops->path_proven)
+		d->dp->ops->path_proven(d->dp, from);
+}
+
 static void handshake_abandon(struct shoald_peer *p)
 {
 	if (p->hs_active)
@@ -580,6 +587,8 @@ static void on_init(struct shoald *d, const struct shoal_ctl *m,
 		 shoal_ctl_write_response(msg, sizeof(msg), s->my_spi,
 					  s->peer_spi, noise, p->mac1_key));
 	log_peer(d, p, "answered a handshake");
+	/* Fresh: its timestamp is newer than any before (replays fail). */
+	path_proven(d, from);
 	shoal_noise_handshake_wipe(&hs);
 	sodium_memzero(saved, sizeof(saved));
 	return;
@@ -653,6 +662,8 @@ static void on_response(struct shoald *d, const struct shoal_ctl *m,
 	if (program(d, p, s, false) < 0)
 		return;
 	d->initiated_ok++;
+	/* Fresh: the answer to our own handshake in progress. */
+	path_proven(d, from);
 	established(d, p, now, true);
 	log_peer(d, p, "handshake complete");
 	return;
@@ -680,6 +691,7 @@ static void confirmed(struct shoald *d, struct shoald_peer *p,
 		return;
 	}
 	s->confirmed = true;
+	path_proven(d, from);
 	established(d, p, now, false);
 }
 
@@ -722,6 +734,7 @@ static void on_ping(struct shoald *d, const struct shoal_ctl *m,
 			p->rtt_ms = (now - p->ping_sent) * 1000.0;
 			p->ping_id = 0;
 			alive(p, now);
+			path_proven(d, from);
 		}
 		return;
 	}

@@ -19,7 +19,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 
 nsa=$(netns_name mha) nsb=$(netns_name mhb)
-vm_test_begin 10
+vm_test_begin 11
 
 SHOAL=$BIN/shoal
 PY=/usr/bin/python3
@@ -183,13 +183,14 @@ ktap_check "control: events name the address sent to; a send from it leaves from
 # a NAT would, having no mapping for it).  C knows no endpoint for D:
 # the handshake completes only if C's answers leave from the address
 # D's INIT went to.
-shoald_conf() {	# shoald_conf ME PEER PORT ADDR [ENDPOINT]
+shoald_conf() {	# shoald_conf ME PEER PORT ADDR PEER-ADDR [ENDPOINT [LINE]]
 	{
 		echo "[Interface]"
 		echo "Name = shoal$1"
 		echo "PrivateKey = $(cat "$tmp/priv$1")"
 		echo "ListenPort = $3"
 		echo "Address = $4/24"
+		[ -n "${7:-}" ] && echo "$7"
 		echo
 		echo "[Peer]"
 		echo "PublicKey = $(cat "$tmp/pub$2")"
@@ -207,7 +208,8 @@ shoald_handshake() {
 	for x in C D; do
 		"$SHOAL" genkey >"$tmp/priv$x" && "$SHOAL" pubkey <"$tmp/priv$x" >"$tmp/pub$x" || return 1
 	done
-	shoald_conf C D 12301 10.99.0.1 10.99.0.2
+	# C rekeys every second: its INITs go to D unprompted.
+	shoald_conf C D 12301 10.99.0.1 10.99.0.2 "" "RekeySeconds = 1"
 	shoald_conf D C 12302 10.99.0.2 10.99.0.1 10.97.0.11:12301
 	n "$nsb" nft -f - <<EOF || return 1
 table inet nat_like {
@@ -223,22 +225,46 @@ EOF
 		n "${!ns}" "$BIN/shoald" --config "$tmp/shoal$x.conf" --foreground \
 			--verbose --datapath kernel --state-dir "$tmp/state$x" \
 			--socket "$tmp/s$x.sock" >>"$tmp/shoald$x.log" 2>&1 &
-		eval "pid$x=$!"
+		echo $! >"$tmp/pid$x"
 	done
 	for i in $(seq 100); do
 		shoald_online C && shoald_online D && break
 		sleep 0.1
 	done
-	n "$nsa" ping -c 2 -i 0.2 -W 2 10.99.0.2 >/dev/null
-	local ok=$?
+	n "$nsa" ping -c 2 -i 0.2 -W 2 10.99.0.2 >/dev/null || return 1
 	echo "# C online: $(shoald_online C && echo yes || echo no), D online: $(shoald_online D && echo yes || echo no);" \
-		"dropped from C's first address: $(n "$nsb" nft list table inet nat_like | sed -n 's/.*packets \([0-9]*\).*/\1/p')"
-	kill "$pidC" "$pidD" 2>/dev/null
-	wait "$pidC" "$pidD" 2>/dev/null
+		"dropped from C's first address: $(nat_dropped)"
+}
+nat_dropped() { n "$nsb" nft list table inet nat_like | sed -n 's/.*packets \([0-9]*\).*/\1/p'; }
+ktap_check "shoald: a handshake to the second address is answered from it" shoald_handshake
+
+# One packet spoofed from D's endpoint to C's first address (anyone who
+# knows the endpoint can send it) must not move the source of what C
+# sends D later: only fresh, authenticated messages do.  C rekeys every
+# second; none of its INITs may leave from the first address.
+spoofed_path() {
+	local d0 d1 h0 h1 ok=0
+	d0=$(nat_dropped) h0=$(grep -c ': handshake complete$' "$tmp/shoaldC.log")
+	n "$nsb" $PY -c '
+import socket, struct
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+body = b"\0\0\0\0\xde\xad\xbe\xef"
+udp = struct.pack("!HHHH", 12302, 12301, 8 + len(body), 0) + body
+ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0,
+                 socket.inet_aton("10.97.0.2"), socket.inet_aton("10.97.0.1"))
+for _ in range(3):
+    s.sendto(ip + udp, ("10.97.0.1", 0))' || ok=1
+	sleep 4
+	d1=$(nat_dropped) h1=$(grep -c ': handshake complete$' "$tmp/shoaldC.log")
+	echo "# after the spoofed packets: C completed $((h1 - h0)) handshakes in 4 s; dropped from C's first address: $d0 -> $d1"
+	n "$nsa" ping -c 2 -i 0.2 -W 2 10.99.0.2 >/dev/null || ok=1
+	kill "$(cat "$tmp/pidC")" "$(cat "$tmp/pidD")" 2>/dev/null
+	sleep 1
 	n "$nsb" nft delete table inet nat_like
 	grep -E "ERROR: AddressSanitizer|runtime error:" "$tmp"/shoald[CD].log && ok=1
-	[ $ok = 0 ]
+	[ $ok = 0 ] && [ "$d1" = "$d0" ] && [ $((h1 - h0)) -ge 2 ]
 }
-ktap_check "shoald: a handshake to the second address is answered from it" shoald_handshake
+ktap_check "shoald: a packet spoofed from D's endpoint does not move where C's handshakes leave from" \
+	spoofed_path
 
 ktap_finish
