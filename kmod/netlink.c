@@ -169,10 +169,17 @@ static int parse_local(const struct nlattr *attr, const union shoal_endpoint *ep
 	return -EINVAL;
 }
 
-/* The address a packet from ep was sent to, when one is known. */
-static int put_local(struct sk_buff *skb, const union shoal_endpoint *ep,
+/*
+ * The address a packet from ep was sent to, when one is known.  Not for a
+ * device moved out of the namespace its sockets live in: that would tell
+ * the new namespace (a container) the host's own addresses.
+ */
+static int put_local(struct sk_buff *skb, struct shoal_device *sd,
+		     const union shoal_endpoint *ep,
 		     const union shoal_local_addr *local)
 {
+	if (!net_eq(dev_net(sd->dev), sd->creating_net))
+		return 0;
 	if (ep->addr.sa_family == AF_INET)
 		return local->ip4 ?
 		       nla_put_in_addr(skb, SHOAL_A_CONTROL_LOCAL, local->ip4) : 0;
@@ -1033,7 +1040,7 @@ int shoal_genl_event_control(struct shoal_device *sd,
 	if (!skb)
 		return -ENOMEM;
 	if (put_endpoint(skb, SHOAL_A_CONTROL_ENDPOINT, src) ||
-	    put_local(skb, src, local) ||
+	    put_local(skb, sd, src, local) ||
 	    nla_put(skb, SHOAL_A_CONTROL_PAYLOAD, len, payload)) {
 		nlmsg_free(skb);
 		return -EMSGSIZE;
@@ -1057,7 +1064,7 @@ void shoal_genl_event_unknown_spi(struct shoal_device *sd, u32 spi,
 		return;
 	if (nla_put_u32(skb, SHOAL_A_UNKNOWN_SPI, spi) ||
 	    put_endpoint(skb, SHOAL_A_CONTROL_ENDPOINT, src) ||
-	    put_local(skb, src, local)) {
+	    put_local(skb, sd, src, local)) {
 		nlmsg_free(skb);
 		return;
 	}

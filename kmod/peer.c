@@ -90,16 +90,17 @@ struct shoal_peer *shoal_peer_create(struct shoal_device *sd,
 	peer = kzalloc(sizeof(*peer), GFP_KERNEL_ACCOUNT);
 	if (!peer)
 		return NULL;
-	if (xa_alloc(&sd->peer_index, &peer->index, peer, xa_limit_32b,
-		     GFP_KERNEL_ACCOUNT)) {
-		kfree(peer);
-		return NULL;
-	}
 	peer->sd = sd;
 	memcpy(peer->public_key, key, SHOAL_KEY_LEN);
 	spin_lock_init(&peer->endpoint_lock);
 	INIT_HLIST_NODE(&peer->mac_node);
 	INIT_HLIST_NODE(&peer->endpoint_node);
+	/* Published to the broadcast worker only once set up. */
+	if (xa_alloc(&sd->peer_index, &peer->index, peer, xa_limit_32b,
+		     GFP_KERNEL_ACCOUNT)) {
+		kfree(peer);
+		return NULL;
+	}
 	hash_add_rcu(sd->peer_table, &peer->key_node, key_hash(sd, key));
 	list_add_tail_rcu(&peer->list, &sd->peer_list);
 	sd->peer_count++;

@@ -89,14 +89,15 @@ static bool ecn_decapsulate(struct sk_buff *skb, u8 outer_ecn)
 
 	if (outer_ecn != INET_ECN_CE && outer_ecn != INET_ECN_ECT_1)
 		return true;
+	/* Too short for its IP header: no ECN field, the stack drops it. */
 	if (proto == htons(ETH_P_IP)) {
 		if (!pskb_may_pull(skb, ETH_HLEN + sizeof(*iph)))
-			return false;
+			return true;
 		iph = (struct iphdr *)(skb->data + ETH_HLEN);
 		inner = iph->tos & INET_ECN_MASK;
 	} else if (proto == htons(ETH_P_IPV6)) {
 		if (!pskb_may_pull(skb, ETH_HLEN + sizeof(*ip6h)))
-			return false;
+			return true;
 		ip6h = (struct ipv6hdr *)(skb->data + ETH_HLEN);
 		inner = ipv6_get_dsfield(ip6h) & INET_ECN_MASK;
 	} else {

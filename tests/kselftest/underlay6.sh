@@ -21,7 +21,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 
 ns1=$(netns_name u6a) ns2=$(netns_name u6b) ns3=$(netns_name u6c)
-vm_test_begin 14
+vm_test_begin 15
 
 PY=/usr/bin/python3
 SHOAL=$BIN/shoal
@@ -183,6 +183,22 @@ s.sendto(b"\xff", ("fd00:92::1", 10001))' || return 1
 	[ "$mid" = "$before" ] && [ "$after" = $((before + 1)) ]
 }
 ktap_check "IPv6 underlay: a zero UDP checksum is refused" zero_csum
+
+# The address a control packet came to is the host's business: a device
+# moved to another namespace (shoal2, in $ns3) does not tell it; one in
+# the namespace of its sockets (shoal1) does.
+moved_local() {
+	local l1 l2
+	monitor_start "$ns1" 10001 "$tmp/mon-l1" shoal1 || return 1
+	monitor_stop
+	MONITOR_PROBE_NS=$ns2 monitor_start "$ns3" 10002 "$tmp/mon-l2" shoal2 || return 1
+	monitor_stop
+	l1=$(grep -m1 -o '"local":[^,]*' "$tmp/mon-l1")
+	l2=$(grep -m1 -o '"local":[^,]*' "$tmp/mon-l2")
+	echo "# shoal1's probe event: $l1; moved shoal2's: $l2"
+	[ "$l1" = '"local":"127.0.0.1"' ] && [ "$l2" = '"local":null' ]
+}
+ktap_check "a moved device's events do not name the host's addresses" moved_local
 
 # ECN through the tunnel (RFC 6040), shoal1 -> shoal2, for inner IPv4 and
 # IPv6: an ECT(0) inner packet leaves in an ECT(0) outer one; a CE mark

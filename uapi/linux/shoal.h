@@ -65,7 +65,8 @@
  *     SHOAL_A_CONTROL_PAYLOAD (what followed the marker) and, unless it
  *     was sent to a group or broadcast address, SHOAL_A_CONTROL_LOCAL
  *     (the address it was sent to: answers leave from it, so that they
- *     match the sender's NAT mapping on a multihomed host).
+ *     match the sender's NAT mapping on a multihomed host); never for a
+ *     device moved out of the namespace it was created in.
  *   SHOAL_CMD_EVENT_ENDPOINT: the peer's SHOAL_A_PEER_PUBLIC_KEY and new
  *     SHOAL_A_PEER_ENDPOINT.
  *   SHOAL_CMD_EVENT_UNKNOWN_SPI: SHOAL_A_UNKNOWN_SPI,
