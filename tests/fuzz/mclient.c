@@ -447,6 +447,14 @@ static bool within(int family, const void *addr, unsigned int len)
 	return shoal_prefix_within(ranges, n_ranges, &p);
 }
 
+static bool own_link_local(int family, const void *addr, unsigned int len)
+{
+	uint8_t ll[16];
+
+	shoal_mac_link_local(ll, dp.mac);
+	return family == AF_INET6 && len == 64 && !memcmp(addr, ll, 16);
+}
+
 int shoal_link_set_mac(unsigned int ifindex, const uint8_t mac[6])
 {
 	check(ifindex == IFINDEX);
@@ -484,8 +492,12 @@ int shoal_link_add_addr(unsigned int ifindex, int family, const void *addr,
 	check(ifindex == IFINDEX);
 	check((family == AF_INET && prefix_len <= 32) ||
 	      (family == AF_INET6 && prefix_len <= 128));
-	/* A mediator is not trusted with our routing table. */
-	check(within(family, addr, prefix_len));
+	/*
+	 * A mediator is not trusted with our routing table: only addresses
+	 * within the ranges, and the link-local address our MAC makes.
+	 */
+	check(within(family, addr, prefix_len) ||
+	      own_link_local(family, addr, prefix_len));
 	if (addr_find(family, addr, prefix_len))
 		return 0;
 	if (dp.n_addrs == MAX_ADDRS)
@@ -1227,7 +1239,7 @@ static void check_status(void)
 
 static void check_state(void)
 {
-	unsigned int j, n4 = 0, n6 = 0;
+	unsigned int j, n4 = 0, n6 = 0, nll = 0;
 	struct dp_peer *e;
 	size_t i, k;
 
@@ -1265,13 +1277,16 @@ static void check_state(void)
 	}
 	for (i = 0; i < dp.n_neigh; i++)
 		check(neigh_of_peer(&dp.neigh[i]));
+	/* No login's addresses pile up, nor link-local ones as MACs change. */
 	for (j = 0; j < dp.n_addrs; j++) {
 		if (dp.addrs[j].family == AF_INET)
 			n4++;
+		else if (dp.addrs[j].a[0] == 0xfe && dp.addrs[j].a[1] == 0x80)
+			nll++;
 		else
 			n6++;
 	}
-	check(n4 <= 1 && n6 <= 1);
+	check(n4 <= 1 && n6 <= 1 && nll <= 1);
 	check_status();
 }
 

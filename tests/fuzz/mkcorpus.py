@@ -406,6 +406,11 @@ def mc_ctl(t, body):
 
 write("mclient", "login-reply", bytes([0]) + mc_reply(0, mc_login_reply) +
       mc_tick(1) + mc_answer(0, MC_A_KNOWN, MC_MAPPED) + mc_tick(1))
+# Found by the fuzzer: a LOGIN reply whose MAC differs from the device's;
+# shoald moves the link-local address the MAC makes (and only that one
+# may be added outside AddressRanges).
+write("mclient", "mac-change-link-local",
+      bytes.fromhex("05020000080001000400000000"))
 write("mclient", "login-refused", bytes([MC_VERBOSE]) + mc_reply(0, [
     attr(1, struct.pack(">i", -14)), attr(2, b"wrong password")]))
 write("mclient", "peer-up", bytes([MC_LOGIN | MC_VERBOSE]) + mc_peer_up +
