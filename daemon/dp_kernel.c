@@ -22,7 +22,7 @@
  * at, so that what shoald sends there leaves from it: on a multihomed
  * host behind a NAT, packets from another address would miss the
  * mapping the peer's packets made.  An answer to a packet leaves from
- * the address that packet came to (ev_local, while its event is
+ * the address that packet came to (ev_path, while its event is
  * handled).  Later packets to that endpoint leave from the address of
  * its last fresh, authenticated message (path_proven), kept here:
  * anything an outsider can spoof or replay must not move it.
