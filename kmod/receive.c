@@ -74,49 +74,27 @@ static bool sa_use(struct shoal_sa *sa)
 }
 
 /*
- * RFC 6040 at decapsulation, for the inner IP packet at skb->data +
- * ETH_HLEN: an outer CE the underlay set goes to the inner packet, and so
- * does an outer ECT(1) over an inner ECT(0) (L4S senders rely on it).
- * False when the inner packet cannot carry a CE (not ECN-capable): it is
- * dropped then, as congestion would have dropped it.
+ * RFC 6040 at decapsulation, once the frame's network header is set: an
+ * outer CE goes to the inner packet, and so does an outer ECT(1) over an
+ * inner ECT(0) (L4S senders rely on it). False when the inner packet
+ * cannot carry a CE (not ECN-capable): it is dropped then, as congestion
+ * would have dropped it. A VLAN-tagged frame's network header is its tag,
+ * not an IP header, so it is left as it came.
  */
 static bool ecn_decapsulate(struct sk_buff *skb, u8 outer_ecn)
 {
-	__be16 proto = ((struct ethhdr *)skb->data)->h_proto;
-	struct ipv6hdr *ip6h = NULL;
-	struct iphdr *iph = NULL;
-	u8 inner;
+	int inner;
 
 	if (outer_ecn != INET_ECN_CE && outer_ecn != INET_ECN_ECT_1)
 		return true;
-	/* Too short for its IP header: no ECN field, the stack drops it. */
-	if (proto == htons(ETH_P_IP)) {
-		if (!pskb_may_pull(skb, ETH_HLEN + sizeof(*iph)))
-			return true;
-		iph = (struct iphdr *)(skb->data + ETH_HLEN);
-		inner = iph->tos & INET_ECN_MASK;
-	} else if (proto == htons(ETH_P_IPV6)) {
-		if (!pskb_may_pull(skb, ETH_HLEN + sizeof(*ip6h)))
-			return true;
-		ip6h = (struct ipv6hdr *)(skb->data + ETH_HLEN);
-		inner = ipv6_get_dsfield(ip6h) & INET_ECN_MASK;
-	} else {
+	if (skb->protocol != htons(ETH_P_IP) &&
+	    skb->protocol != htons(ETH_P_IPV6))
 		return true;
-	}
-	if (inner == INET_ECN_NOT_ECT)
-		return outer_ecn != INET_ECN_CE;
-	if (outer_ecn == INET_ECN_CE) {
-		if (proto == htons(ETH_P_IP))
-			IP_ECN_set_ce(iph);
-		else
-			IP6_ECN_set_ce(skb, ip6h);
-	} else if (inner == INET_ECN_ECT_0) {
-		if (proto == htons(ETH_P_IP))
-			IP_ECN_set_ect1(iph);
-		else
-			IP6_ECN_set_ect1(skb, ip6h);
-	}
-	return true;
+	/* Too short for its IP header: no ECN field, the stack drops it. */
+	inner = skb_get_dsfield(skb);
+	if (inner < 0)
+		return true;
+	return INET_ECN_decapsulate(skb, outer_ecn, inner) != 2;
 }
 
 static void deliver(struct shoal_device *sd, struct shoal_peer *peer,
@@ -169,10 +147,6 @@ static void deliver(struct shoal_device *sd, struct shoal_peer *peer,
 		shoal_dstat_inc(sd, SHOAL_DSTAT_SPOOFED_SRC);
 		goto drop;
 	}
-	if (!ecn_decapsulate(skb, outer_ecn)) {
-		shoal_dstat_inc(sd, SHOAL_DSTAT_ECN_DROPS);
-		goto drop;
-	}
 
 	len = skb->len;
 	skb_scrub_packet(skb, !net_eq(sd->creating_net, dev_net(dev)));
@@ -180,6 +154,10 @@ static void deliver(struct shoal_device *sd, struct shoal_peer *peer,
 	skb->protocol = eth_type_trans(skb, dev);
 	skb->ip_summed = CHECKSUM_NONE;
 	skb_reset_network_header(skb);
+	if (!ecn_decapsulate(skb, outer_ecn)) {
+		shoal_dstat_inc(sd, SHOAL_DSTAT_ECN_DROPS);
+		goto drop;
+	}
 	shoal_pstat_add(peer, SHOAL_PSTAT_RX_BYTES, inner_len);
 	shoal_pstat_add(peer, SHOAL_PSTAT_RX_PACKETS, 1);
 	atomic64_set(&peer->last_rx, ktime_get_real_seconds());
