@@ -73,9 +73,10 @@ $(OUT)/obj/tests/%.o: tests/%.c $(HARNESS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -I$(BUILD)/kernel/include -Wno-unused-parameter -Wno-missing-prototypes -c -o $@ $<
 
+# Objects first: the library after everything that needs it.
 $(OUT)/tests/%: $(OUT)/obj/tests/unit/%.o $(OUT)/lib/libshoal.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(LDLIBS)
 
 $(OUT)/tests/%: $(OUT)/obj/tests/kselftest/%.o $(OUT)/lib/libshoal.a
 	@mkdir -p $(dir $@)

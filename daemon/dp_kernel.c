@@ -16,6 +16,7 @@
 #include "datapath.h"
 #include "genl.h"
 #include "link.h"
+#include "util.h"
 
 /*
  * The local address (as the kernel reports it) a peer's packets arrive
@@ -41,7 +42,7 @@ struct dp_kernel {
 	struct shoal_dp dp;
 	struct shoal_genl req, ev;
 	struct reply_from reply_from[REPLY_FROM_SLOTS];
-	uint8_t hash_key[crypto_shorthash_KEYBYTES];
+	uint8_t hash_key[SHOAL_HASH_KEY_LEN];
 	/* The event being handled: its source, and the address it came to. */
 	struct reply_from ev_path;
 };
@@ -176,8 +177,7 @@ static int kernel_remove_peer(struct shoal_dp *dp,
 static struct reply_from *reply_from_slot(struct dp_kernel *k,
 					  const struct shoal_endpoint *ep)
 {
-	uint8_t key[2 + 2 + 16] = { 0 }, h[crypto_shorthash_BYTES];
-	uint64_t i;
+	uint8_t key[2 + 2 + 16] = { 0 };
 
 	if (ep->sa.sa_family == AF_INET) {
 		key[0] = 4;
@@ -188,9 +188,8 @@ static struct reply_from *reply_from_slot(struct dp_kernel *k,
 		memcpy(key + 2, &ep->in6.sin6_port, 2);
 		memcpy(key + 4, &ep->in6.sin6_addr, 16);
 	}
-	crypto_shorthash(h, key, sizeof(key), k->hash_key);
-	memcpy(&i, h, sizeof(i));
-	return &k->reply_from[i % REPLY_FROM_SLOTS];
+	return &k->reply_from[shoal_keyed_index(k->hash_key, key, sizeof(key),
+						REPLY_FROM_SLOTS)];
 }
 
 /* The event's local address, if it has one of its source's family. */
@@ -217,6 +216,24 @@ static void kernel_path_proven(struct shoal_dp *dp,
 		*reply_from_slot(k, from) = k->ev_path;
 }
 
+/*
+ * Where a message to `to` leaves from: the event being answered, if it
+ * came from there, else what the last authenticated message from there
+ * was sent to.  NULL when neither is known: the route picks.
+ */
+static const struct reply_from *reply_from_find(struct dp_kernel *k,
+						const struct shoal_endpoint *to)
+{
+	const struct reply_from *r = &k->ev_path;
+
+	if (r->local_len && shoal_endpoint_equal(&r->to, to))
+		return r;
+	r = reply_from_slot(k, to);
+	if (r->local_len && shoal_endpoint_equal(&r->to, to))
+		return r;
+	return NULL;
+}
+
 static int kernel_send_control(struct shoal_dp *dp,
 			       const struct shoal_endpoint *to,
 			       const void *payload, size_t len)
@@ -232,10 +249,8 @@ static int kernel_send_control(struct shoal_dp *dp,
 			     NLM_F_REQUEST | NLM_F_ACK);
 	mnl_attr_put(nlh, SHOAL_A_CONTROL_ENDPOINT, to->len, &to->sa);
 	mnl_attr_put(nlh, SHOAL_A_CONTROL_PAYLOAD, (uint16_t)len, payload);
-	r = &k->ev_path;
-	if (!r->local_len || !shoal_endpoint_equal(&r->to, to))
-		r = reply_from_slot(k, to);
-	if (r->local_len && shoal_endpoint_equal(&r->to, to))
+	r = reply_from_find(k, to);
+	if (r)
 		mnl_attr_put(nlh, SHOAL_A_CONTROL_LOCAL, r->local_len, r->local);
 	return shoal_genl_talk(&k->req, nlh, NULL, NULL);
 }
@@ -314,10 +329,13 @@ static int event_cb(const struct nlmsghdr *nlh, void *data)
 		e->k->ev_path.local_len = 0;
 		return MNL_CB_OK;
 	case SHOAL_CMD_EVENT_UNKNOWN_SPI:
+		/*
+		 * Not an answer's path: the handshake this starts is no reply
+		 * to it, and an outsider could pick the address it leaves
+		 * from by spoofing ESP to another of ours.
+		 */
 		ev.type = SHOAL_DP_EV_UNKNOWN_SPI;
-		ev_path_set(e->k, &ev.from, local);
 		e->fn(e->ctx, &ev);
-		e->k->ev_path.local_len = 0;
 		return MNL_CB_OK;
 	case SHOAL_CMD_EVENT_ENDPOINT:
 	case SHOAL_CMD_EVENT_SOFT_EXPIRE:

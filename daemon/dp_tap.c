@@ -32,6 +32,7 @@
 #include "esp.h"
 #include "mac.h"
 #include "srcguard.h"
+#include "util.h"
 
 /* Work done per call of handle(): epoll (level-triggered) calls again. */
 #define TAP_BATCH		64
@@ -87,7 +88,7 @@ struct tap_dp {
 	struct shoal_dp dp;		/* first: shoald holds &dp */
 	int tap_fd, udp_fd;
 	int family;			/* of udp_fd: AF_INET6, or AF_INET without IPv6 */
-	uint8_t hash_key[crypto_shorthash_KEYBYTES];
+	uint8_t hash_key[SHOAL_HASH_KEY_LEN];
 
 	/* In the order they were added, as the kernel lists them. */
 	struct tap_peer **peers;
@@ -140,16 +141,10 @@ static time_t mono_now(void)
 	return ts.tv_sec;
 }
 
-/* Keyed, so that chosen public keys or SPIs cannot pile up in a bucket. */
 static size_t bucket(const struct tap_dp *t, const void *data, size_t len,
 		     size_t n)
 {
-	uint8_t h[crypto_shorthash_BYTES];
-	uint64_t v;
-
-	crypto_shorthash(h, data, len, t->hash_key);
-	memcpy(&v, h, sizeof(v));
-	return (size_t)(v & (n - 1));
+	return shoal_keyed_index(t->hash_key, data, len, n);
 }
 
 static size_t key_bucket(const struct tap_dp *t, const uint8_t *key)

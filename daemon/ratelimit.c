@@ -64,11 +64,10 @@ source_bucket(struct shoald_ratelimit *rl, const struct shoal_endpoint *ep,
 {
 	struct shoald_ratelimit_slot *s;
 	uint8_t addr[16];
-	uint64_t h;
 
 	address_of(addr, ep);
-	crypto_shorthash((uint8_t *)&h, addr, sizeof(addr), rl->hash_key);
-	s = &rl->slots[h % SHOALD_RATELIMIT_SLOTS];
+	s = &rl->slots[shoal_keyed_index(rl->hash_key, addr, sizeof(addr),
+					 SHOALD_RATELIMIT_SLOTS)];
 	if (!s->used || memcmp(s->addr, addr, sizeof(addr))) {
 		/*
 		 * A source new to its slot starts with one token, not a

@@ -35,6 +35,7 @@
 #include <stdint.h>
 
 #include "endpoint.h"
+#include "util.h"
 
 #define SHOALD_RATELIMIT_SLOTS 1024
 
@@ -59,7 +60,7 @@ struct shoald_ratelimit {
 	struct shoald_bucket cookies_known, cookies_other; /* cookie_rate / 2 */
 	struct shoald_bucket arrivals;		/* load_rate */
 	double under_load_until;
-	uint8_t hash_key[16];
+	uint8_t hash_key[SHOAL_HASH_KEY_LEN];
 	struct shoald_ratelimit_slot slots[SHOALD_RATELIMIT_SLOTS];
 };
 

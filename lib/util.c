@@ -30,6 +30,20 @@ int shoal_mkdir_p(const char *path, size_t len, unsigned int mode)
 	return 0;
 }
 
+_Static_assert(SHOAL_HASH_KEY_LEN == crypto_shorthash_KEYBYTES,
+	       "the key is SipHash's");
+
+size_t shoal_keyed_index(const uint8_t key[SHOAL_HASH_KEY_LEN],
+			 const void *data, size_t len, size_t n)
+{
+	uint8_t h[crypto_shorthash_BYTES];
+	uint64_t v;
+
+	crypto_shorthash(h, data, len, key);
+	memcpy(&v, h, sizeof(v));
+	return (size_t)(v % n);
+}
+
 void shoal_print_version(const char *prog)
 {
 	printf("%s (shoal) %s\n", prog, SHOAL_VERSION);

@@ -41,6 +41,20 @@ enum {
  */
 int shoal_mkdir_p(const char *path, size_t len, unsigned int mode);
 
+#include <stddef.h>
+#include <stdint.h>
+
+/* libsodium's crypto_shorthash_KEYBYTES (SipHash-2-4). */
+#define SHOAL_HASH_KEY_LEN 16
+
+/*
+ * The slot of data in a table of n slots, by a hash keyed with the
+ * table's own random key: chosen public keys, SPIs or addresses cannot
+ * pile up in one slot or aim at another's.
+ */
+size_t shoal_keyed_index(const uint8_t key[SHOAL_HASH_KEY_LEN],
+			 const void *data, size_t len, size_t n);
+
 /* "PROG (shoal) VERSION" and the libraries it was linked with. */
 void shoal_print_version(const char *prog);
 
