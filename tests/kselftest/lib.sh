@@ -31,13 +31,15 @@ ktap_skip() {
 	echo "ok $ktap_n $* # SKIP"
 }
 
-# ktap_check NAME CMD...: one test from a command's exit status; its output
-# goes into the log as diagnostics.
+# ktap_check NAME CMD...: one test from a command's exit status.  Its
+# output goes into the log as diagnostics when it fails; when it passes,
+# only the lines it wrote as diagnostics ("# ..."), the figures it measured.
 ktap_check() {
 	local name=$1 out rc
 	shift
 	out=$("$@" 2>&1) && rc=0 || rc=$?
 	if [ "$rc" = 0 ]; then
+		printf '%s\n' "$out" | grep '^# ' || true
 		ktap_ok "$name"
 	else
 		[ -n "$out" ] && printf '%s\n' "$out" | sed 's/^/# /'
@@ -133,4 +135,28 @@ monitor_stop() {
 	kill "$MONITOR_PID" 2>/dev/null
 	wait "$MONITOR_PID" 2>/dev/null
 	return 0
+}
+
+# shoald_config FILE NAME ME PEER PORT ADDR/LEN PEER-ADDR [ENDPOINT [LINE...]]:
+# a shoald.conf for device NAME with the private key $tmp/privME,
+# listening on PORT, and one static peer ($tmp/pubPEER) at PEER-ADDR/32,
+# reached at ENDPOINT if it is not empty; each LINE goes in [Interface].
+shoald_config() {
+	local file=$1 name=$2 me=$3 peer=$4 port=$5 addr=$6 peer_addr=$7
+	local endpoint=${8:-}
+	shift $(($# < 8 ? $# : 8))
+	{
+		echo "[Interface]"
+		echo "Name = $name"
+		echo "PrivateKey = $(cat "$tmp/priv$me")"
+		echo "ListenPort = $port"
+		echo "Address = $addr"
+		for l in "$@"; do echo "$l"; done
+		echo
+		echo "[Peer]"
+		echo "PublicKey = $(cat "$tmp/pub$peer")"
+		[ -n "$endpoint" ] && echo "Endpoint = $endpoint"
+		echo "Address = $peer_addr/32"
+	} >"$file"
+	chmod 600 "$file"
 }

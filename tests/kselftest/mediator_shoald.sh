@@ -264,9 +264,7 @@ ktap_check "AddressRanges 100.64.0.0/10, fd00::/8: all of them installed" \
 linklocal_follows() {
 	local mac ll
 	mac=$(lab_exec d cat /sys/class/net/shd/address)
-	ll=$($PY -c 'import sys, ipaddress
-m = bytes.fromhex(sys.argv[1].replace(":", ""))
-print(ipaddress.IPv6Address(b"\xfe\x80" + bytes(6) + bytes([m[0] ^ 2]) + m[1:3] + b"\xff\xfe" + m[3:]))' "$mac")
+	ll=$(lab_lladdr "$mac")
 	echo "# dave's MAC after login: $mac; link-local addresses:" \
 		$(lab_exec d ip -6 addr show dev shd scope link | grep -o "fe80::[0-9a-f:]*/64")
 	[ "$mac" != 02:00:00:00:0d:0d ] &&

@@ -184,20 +184,8 @@ ktap_check "control: events name the address sent to; a send from it leaves from
 # the handshake completes only if C's answers leave from the address
 # D's INIT went to.
 shoald_conf() {	# shoald_conf ME PEER PORT ADDR PEER-ADDR [ENDPOINT [LINE]]
-	{
-		echo "[Interface]"
-		echo "Name = shoal$1"
-		echo "PrivateKey = $(cat "$tmp/priv$1")"
-		echo "ListenPort = $3"
-		echo "Address = $4/24"
-		[ -n "${7:-}" ] && echo "$7"
-		echo
-		echo "[Peer]"
-		echo "PublicKey = $(cat "$tmp/pub$2")"
-		[ -n "${6:-}" ] && echo "Endpoint = $6"
-		echo "Address = $5/32"
-	} >"$tmp/shoal$1.conf"
-	chmod 600 "$tmp/shoal$1.conf"
+	shoald_config "$tmp/shoal$1.conf" "shoal$1" "$1" "$2" "$3" "$4/24" \
+		"$5" "${6:-}" ${7:+"$7"}
 }
 shoald_online() {	# shoald_online X: X's one peer is online
 	"$SHOAL" status --json --socket "$tmp/s$1.sock" 2>/dev/null |

@@ -304,18 +304,12 @@ ktap_check "a member's frames claiming another member's address never arrive" cl
 # ... nor another member's IPv6 link-local address: a knows c's at c's
 # MAC; b advertises it (an NA with the override flag and b's MAC), and
 # a's entry still says c.
-lladdr() {	# lladdr MAC: the EUI-64 link-local address of MAC
-	$PY -c 'import sys, ipaddress
-m = bytes.fromhex(sys.argv[1].replace(":", ""))
-iid = bytes([m[0] ^ 2]) + m[1:3] + b"\xff\xfe" + m[3:]
-print(ipaddress.IPv6Address(b"\xfe\x80" + bytes(6) + iid))' "$1"
-}
 mac_a=$(lab_exec a cat /sys/class/net/sha/address)
 mac_b=$(lab_exec b cat /sys/class/net/shb/address)
 mac_c=$(lab_exec c cat /sys/class/net/shc/address)
-ll_c=$(lladdr "$mac_c")
+ll_c=$(lab_lladdr "$mac_c")
 lab_exec a ping -c 1 -W 2 "$ll_c%sha" >/dev/null 2>&1
-lab_exec b $PY - "$mac_b" "$(lladdr "$mac_b")" "$ll_c" <<'EOF'
+lab_exec b $PY - "$mac_b" "$(lab_lladdr "$mac_b")" "$ll_c" <<'EOF'
 import socket, struct, sys
 mac_b, ll_b, ll_c = sys.argv[1:]
 mac = bytes.fromhex(mac_b.replace(":", ""))

@@ -35,20 +35,8 @@ sd_ns() { eval echo "\$sd_ns$1"; }
 sd_config() {
 	local i=$1 j=$((3 - $1))
 	shift
-	{
-		echo "[Interface]"
-		echo "Name = shoal$i"
-		echo "PrivateKey = $(cat "$tmp/priv$i")"
-		echo "ListenPort = 5182$i"
-		echo "Address = 10.77.0.$i/24"
-		for l in "$@"; do echo "$l"; done
-		echo
-		echo "[Peer]"
-		echo "PublicKey = $(cat "$tmp/pub$j")"
-		echo "Endpoint = 192.168.77.$j:5182$j"
-		echo "Address = 10.77.0.$j/32"
-	} >"$tmp/shoal$i.conf"
-	chmod 600 "$tmp/shoal$i.conf"
+	shoald_config "$tmp/shoal$i.conf" "shoal$i" "$i" "$j" "5182$i" \
+		"10.77.0.$i/24" "10.77.0.$j" "192.168.77.$j:5182$j" "$@"
 }
 
 # sd_start I DATAPATH: shoald for peer I in the background; waits for its

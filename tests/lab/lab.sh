@@ -200,6 +200,14 @@ lab_exec() {
 	ip netns exec "${!ns}" "$@"
 }
 
+# lab_lladdr MAC: the EUI-64 link-local address that MAC makes.
+lab_lladdr() {
+	/usr/bin/python3 -c 'import sys, ipaddress
+m = bytes.fromhex(sys.argv[1].replace(":", ""))
+iid = bytes([m[0] ^ 2]) + m[1:3] + b"\xff\xfe" + m[3:]
+print(ipaddress.IPv6Address(b"\xfe\x80" + bytes(6) + iid))' "$1"
+}
+
 # lab_cleanup: stops what still runs in the lab's namespaces (started by
 # this test, as no one else knows their names) and removes them.
 lab_cleanup() {
