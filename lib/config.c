@@ -355,6 +355,36 @@ static int parse_networks(struct parser *p, const char *key, char *value,
 	return 0;
 }
 
+/*
+ * One slot is kept for the link-local address the peer's MAC makes, which
+ * shoald adds.  A wider link-local prefix would let the peer speak for
+ * every other peer's link-local address (neighbour advertisements).
+ */
+static int parse_allowed_ips(struct parser *p, const char *key, char *value,
+			     struct shoal_config_peer *peer)
+{
+	char text[SHOAL_PREFIX_STRLEN + 1];
+	unsigned int i = peer->n_allowed_ips;
+
+	if (parse_networks(p, key, value, peer->allowed_ips,
+			   &peer->n_allowed_ips,
+			   SHOAL_CONFIG_MAX_ALLOWED_IPS - 1) < 0)
+		return -1;
+	for (; i < peer->n_allowed_ips; i++) {
+		const struct shoal_prefix *a = &peer->allowed_ips[i];
+
+		if (a->family != AF_INET6 || a->len >= 128 ||
+		    a->addr.v6.s6_addr[0] != 0xfe ||
+		    (a->addr.v6.s6_addr[1] & 0xc0) != 0x80)
+			continue;
+		shoal_prefix_format(text, sizeof(text), a);
+		return fail_at(p, p->line,
+			       "%s: '%s' would let the peer answer for every link-local address; its MAC's own is allowed already, and another is listed as a /128",
+			       key, text);
+	}
+	return 0;
+}
+
 static int parse_mac(struct parser *p, const char *key, const char *value,
 		     uint8_t mac[SHOAL_MAC_LEN])
 {
@@ -459,9 +489,7 @@ static int set_peer_key(struct parser *p, enum peer_key k, char *value)
 		return parse_addresses(p, key, value, peer->addrs,
 				       &peer->n_addrs, SHOAL_CONFIG_MAX_ADDRS);
 	case PK_ALLOWED_IPS:
-		return parse_networks(p, key, value, peer->allowed_ips,
-				      &peer->n_allowed_ips,
-				      SHOAL_CONFIG_MAX_ALLOWED_IPS);
+		return parse_allowed_ips(p, key, value, peer);
 	case PK_COUNT:
 		break;
 	}

@@ -57,7 +57,8 @@
  *                     peers and different from the interface's.
  *   Address           as for [Interface].
  *   AllowedIPs        prefixes (a list, repeatable, up to
- *                     SHOAL_CONFIG_MAX_ALLOWED_IPS, no host bits set):
+ *                     SHOAL_CONFIG_MAX_ALLOWED_IPS - 1, no host bits
+ *                     set, no link-local prefix but a /128):
  *                     the only source addresses the peer's frames may
  *                     claim (IPv4 and IPv6 sources, ARP senders, neighbour
  *                     advertisements).  Absent: any.  shoald adds the

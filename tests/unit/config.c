@@ -720,24 +720,39 @@ TEST(allowed_ips)
 
 	ASSERT_EQ(0, parse(&c, IFACE "[Peer]\nPublicKey = " BOB_PUB "\n"
 			   "AllowedIPs = 100.64.0.2/32, fd00::/64\n"
-			   "AllowedIPs = fe80::/10\n", err, sizeof(err)))
+			   "AllowedIPs = fe80::1/128\n", err, sizeof(err)))
 		TH_LOG("%s", err);
 	ASSERT_EQ(1U, c.n_peers);
 	ASSERT_EQ(3U, c.peers[0].n_allowed_ips);
 	EXPECT_STREQ("100.64.0.2/32", prefix_text(buf, &c.peers[0].allowed_ips[0]));
 	EXPECT_STREQ("fd00::/64", prefix_text(buf, &c.peers[0].allowed_ips[1]));
-	EXPECT_STREQ("fe80::/10", prefix_text(buf, &c.peers[0].allowed_ips[2]));
+	EXPECT_STREQ("fe80::1/128", prefix_text(buf, &c.peers[0].allowed_ips[2]));
 	shoal_config_free(&c);
 
-	/* 32 is the most; the 33rd is refused on its line. */
+	/* A link-local prefix would speak for every peer's link-local. */
+	EXPECT_EQ(-1, parse(&c, IFACE "[Peer]\nPublicKey = " BOB_PUB "\n"
+			    "AllowedIPs = 100.64.0.2/32\nAllowedIPs = fe80::/10\n",
+			    err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "src:7: AllowedIPs: 'fe80::/10' would let the peer answer for every link-local address"))
+		TH_LOG("%s", err);
+	shoal_config_free(&c);
+	EXPECT_EQ(-1, parse(&c, IFACE "[Peer]\nPublicKey = " BOB_PUB "\n"
+			    "AllowedIPs = fe80::/64\n", err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "'fe80::/64' would let")) TH_LOG("%s", err);
+	shoal_config_free(&c);
+
+	/*
+	 * 31 is the most, one slot being the MAC's link-local address; the
+	 * 32nd is refused on its line.
+	 */
 	n = (size_t)snprintf(text, sizeof(text),
 			     IFACE "[Peer]\nPublicKey = " BOB_PUB "\nAllowedIPs = ");
-	for (i = 0; i < 33; i++)
+	for (i = 0; i < 32; i++)
 		n += (size_t)snprintf(text + n, sizeof(text) - n, "%s10.%d.0.0/16",
 				      i ? "," : "", i);
 	snprintf(text + n, sizeof(text) - n, "\n");
 	EXPECT_EQ(-1, parse(&c, text, err, sizeof(err)));
-	EXPECT_NE(NULL, strstr(err, "AllowedIPs: more than 32 addresses"))
+	EXPECT_NE(NULL, strstr(err, "AllowedIPs: more than 31 addresses"))
 		TH_LOG("%s", err);
 	shoal_config_free(&c);
 }
