@@ -5,6 +5,7 @@
  * neighbour discovery for it.
  */
 
+#include <linux/etherdevice.h>
 #include <linux/if_arp.h>
 #include <linux/if_ether.h>
 #include <linux/icmpv6.h>
@@ -177,7 +178,14 @@ static bool ipv4_frame(const struct shoal_allowed_ips *a, struct sk_buff *skb)
 	return !iph->saddr || allowed4(a, iph->saddr);
 }
 
-static bool arp_frame(const struct shoal_allowed_ips *a, struct sk_buff *skb)
+/*
+ * An ARP sender MAC, like a neighbour discovery link-layer address
+ * option, is where the hosts that read it send to the sender's address:
+ * it must be the frame's own source, or a peer could steer traffic for
+ * its address to another peer.
+ */
+static bool arp_frame(const struct shoal_allowed_ips *a, struct sk_buff *skb,
+		      const u8 *mac)
 {
 	const struct arphdr *arp;
 	__be32 sender;
@@ -192,16 +200,47 @@ static bool arp_frame(const struct shoal_allowed_ips *a, struct sk_buff *skb)
 		return false;
 	if (!pskb_may_pull(skb, ETH_HLEN + sizeof(*arp) + ETH_ALEN + 4))
 		return false;
+	if (!ether_addr_equal(skb->data + ETH_HLEN + sizeof(*arp), mac))
+		return false;
 	memcpy(&sender, skb->data + ETH_HLEN + sizeof(*arp) + ETH_ALEN, 4);
 	/* 0.0.0.0 is an address probe's: it claims nothing. */
 	return !sender || allowed4(a, sender);
 }
 
-static bool ipv6_frame(const struct shoal_allowed_ips *a, struct sk_buff *skb)
+/*
+ * The link-layer address options of a neighbour solicitation or
+ * advertisement, from off to end, name mac; a malformed list, which the
+ * stack drops, fails.
+ */
+static bool nd_options(struct sk_buff *skb, unsigned int off,
+		       unsigned int end, const u8 *mac)
+{
+	u8 opt[2], lladdr[ETH_ALEN];
+
+	while (off < end) {
+		if (end - off < sizeof(opt) ||
+		    skb_copy_bits(skb, off, opt, sizeof(opt)) ||
+		    !opt[1] || opt[1] * 8 > end - off)
+			return false;
+		if (opt[0] == ND_OPT_SOURCE_LL_ADDR ||
+		    opt[0] == ND_OPT_TARGET_LL_ADDR) {
+			if (opt[1] != 1 ||
+			    skb_copy_bits(skb, off + 2, lladdr, ETH_ALEN) ||
+			    !ether_addr_equal(lladdr, mac))
+				return false;
+		}
+		off += opt[1] * 8;
+	}
+	return true;
+}
+
+static bool ipv6_frame(const struct shoal_allowed_ips *a, struct sk_buff *skb,
+		       const u8 *mac)
 {
 	const int nd_target = sizeof(struct icmp6hdr);
 	struct in6_addr saddr, target;
 	const struct ipv6hdr *ip6h;
+	unsigned int end;
 	__be16 frag_off;
 	u8 nexthdr, type;
 	int off;
@@ -211,6 +250,10 @@ static bool ipv6_frame(const struct shoal_allowed_ips *a, struct sk_buff *skb)
 	ip6h = (const struct ipv6hdr *)(skb->data + ETH_HLEN);
 	saddr = ip6h->saddr;
 	nexthdr = ip6h->nexthdr;
+	/* What follows the payload is not the packet's (padding). */
+	end = ETH_HLEN + sizeof(*ip6h) + ntohs(ip6h->payload_len);
+	if (!ip6h->payload_len || end > skb->len)
+		end = skb->len;
 	if (!ipv6_addr_any(&saddr) && !allowed6(a, &saddr))
 		return false;
 
@@ -228,22 +271,22 @@ static bool ipv6_frame(const struct shoal_allowed_ips *a, struct sk_buff *skb)
 	case NDISC_REDIRECT:
 		/* A peer held to its addresses routes for nobody. */
 		return false;
-	case NDISC_NEIGHBOUR_ADVERTISEMENT:
-		/* It speaks for its target address. */
-		if (skb_copy_bits(skb, off + nd_target, &target, sizeof(target)))
-			return false;
-		return allowed6(a, &target);
 	case NDISC_NEIGHBOUR_SOLICITATION:
-		/*
-		 * From ::, a duplicate address detection probe: it claims its
-		 * target, and would make a host holding that address give it
-		 * up (or, with accept_dad 2, IPv6 on the device).
-		 */
-		if (!ipv6_addr_any(&saddr))
-			return true;
-		if (skb_copy_bits(skb, off + nd_target, &target, sizeof(target)))
+	case NDISC_NEIGHBOUR_ADVERTISEMENT:
+		if (off + nd_target + sizeof(target) > end ||
+		    skb_copy_bits(skb, off + nd_target, &target, sizeof(target)))
 			return false;
-		return allowed6(a, &target);
+		/*
+		 * An advertisement speaks for its target address, and so does
+		 * a solicitation from ::, a duplicate address detection probe
+		 * (it would make a host holding that address give it up, or,
+		 * with accept_dad 2, IPv6 on the device).
+		 */
+		if ((type == NDISC_NEIGHBOUR_ADVERTISEMENT ||
+		     ipv6_addr_any(&saddr)) && !allowed6(a, &target))
+			return false;
+		return nd_options(skb, off + nd_target + sizeof(target), end,
+				  mac);
 	default:
 		return true;
 	}
@@ -252,13 +295,18 @@ static bool ipv6_frame(const struct shoal_allowed_ips *a, struct sk_buff *skb)
 bool shoal_allowed_ips_frame(const struct shoal_allowed_ips *a,
 			     struct sk_buff *skb)
 {
-	switch (((const struct ethhdr *)skb->data)->h_proto) {
+	const struct ethhdr *eth = (const struct ethhdr *)skb->data;
+	/* A copy: pulling the headers below may move skb->data. */
+	u8 mac[ETH_ALEN];
+
+	ether_addr_copy(mac, eth->h_source);
+	switch (eth->h_proto) {
 	case htons(ETH_P_IP):
 		return ipv4_frame(a, skb);
 	case htons(ETH_P_IPV6):
-		return ipv6_frame(a, skb);
+		return ipv6_frame(a, skb, mac);
 	case htons(ETH_P_ARP):
-		return arp_frame(a, skb);
+		return arp_frame(a, skb, mac);
 	case htons(ETH_P_8021Q):
 	case htons(ETH_P_8021AD):
 		return false;

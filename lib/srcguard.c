@@ -20,6 +20,9 @@ enum {
 #define ND_NEIGHBOUR_SOLICITATION 135
 #define ND_NEIGHBOUR_ADVERTISEMENT 136
 #define ND_REDIRECT 137
+/* Neighbour discovery options that name a link-layer address. */
+#define ND_OPT_SOURCE_LL 1
+#define ND_OPT_TARGET_LL 2
 
 static bool inside(const struct shoal_prefix *allowed, size_t n, int family,
 		   const uint8_t *addr)
@@ -52,7 +55,12 @@ static bool ipv4(const uint8_t *ip, size_t len,
 	return unspecified(ip + 12, 4) || inside(allowed, n, AF_INET, ip + 12);
 }
 
-static bool arp(const uint8_t *a, size_t len,
+/*
+ * An ARP packet's sender MAC is where the hosts that read it send to its
+ * sender address: it must be the frame's own source, or a peer could
+ * steer traffic for its own address to another peer.
+ */
+static bool arp(const uint8_t *a, size_t len, const uint8_t *mac,
 		const struct shoal_prefix *allowed, size_t n)
 {
 	const uint8_t *sender;
@@ -63,8 +71,32 @@ static bool arp(const uint8_t *a, size_t len,
 		return true;
 	if (a[4] != 6 || a[5] != 4 || len < ARP_HDR + 6 + 4)
 		return false;
+	if (memcmp(a + ARP_HDR, mac, 6))
+		return false;
 	sender = a + ARP_HDR + 6;
 	return unspecified(sender, 4) || inside(allowed, n, AF_INET, sender);
+}
+
+/*
+ * The link-layer address options of a neighbour solicitation or
+ * advertisement (opt, len bytes) name the frame's own source MAC, as
+ * the ARP sender must; a malformed list, which the stack drops, fails.
+ */
+static bool nd_options(const uint8_t *opt, size_t len, const uint8_t *mac)
+{
+	size_t olen;
+
+	while (len) {
+		if (len < 2 || !opt[1] || (size_t)opt[1] * 8 > len)
+			return false;
+		olen = (size_t)opt[1] * 8;
+		if ((opt[0] == ND_OPT_SOURCE_LL || opt[0] == ND_OPT_TARGET_LL) &&
+		    (olen != 8 || memcmp(opt + 2, mac, 6)))
+			return false;
+		opt += olen;
+		len -= olen;
+	}
+	return true;
 }
 
 /*
@@ -113,15 +145,20 @@ static long skip_extensions(const uint8_t *ip, size_t len, uint8_t *next,
 	}
 }
 
-static bool ipv6(const uint8_t *ip, size_t len,
+static bool ipv6(const uint8_t *ip, size_t len, const uint8_t *mac,
 		 const struct shoal_prefix *allowed, size_t n)
 {
 	bool later_fragment;
+	size_t payload;
 	uint8_t next;
 	long off;
 
 	if (len < IP6_HDR)
 		return false;
+	/* What follows the payload is not the packet's (padding). */
+	payload = (size_t)(ip[4] << 8 | ip[5]);
+	if (payload && payload < len - IP6_HDR)
+		len = IP6_HDR + payload;
 	if (!unspecified(ip + 8, 16) && !inside(allowed, n, AF_INET6, ip + 8))
 		return false;
 	next = ip[6];
@@ -136,19 +173,20 @@ static bool ipv6(const uint8_t *ip, size_t len,
 		/* A peer held to its addresses routes for nobody. */
 		return false;
 	case ND_NEIGHBOUR_SOLICITATION:
-		/*
-		 * From ::, a duplicate address detection probe: it claims its
-		 * target, and would make a host holding that address give it
-		 * up (or, with accept_dad 2, IPv6 on the device).
-		 */
-		if (!unspecified(ip + 8, 16))
-			return true;
-		/* fall through */
 	case ND_NEIGHBOUR_ADVERTISEMENT:
-		/* It speaks for its target address. */
 		if (len - (size_t)off < 8 + 16)
 			return false;
-		return inside(allowed, n, AF_INET6, ip + off + 8);
+		/*
+		 * An advertisement speaks for its target address, and so does
+		 * a solicitation from ::, a duplicate address detection probe
+		 * (it would make a host holding that address give it up, or,
+		 * with accept_dad 2, IPv6 on the device).
+		 */
+		if ((ip[off] == ND_NEIGHBOUR_ADVERTISEMENT ||
+		     unspecified(ip + 8, 16)) &&
+		    !inside(allowed, n, AF_INET6, ip + off + 8))
+			return false;
+		return nd_options(ip + off + 24, len - (size_t)off - 24, mac);
 	default:
 		return true;
 	}
@@ -157,20 +195,22 @@ static bool ipv6(const uint8_t *ip, size_t len,
 bool shoal_frame_sources_allowed(const uint8_t *frame, size_t len,
 				 const struct shoal_prefix *allowed, size_t n)
 {
+	const uint8_t *mac;
 	uint16_t type;
 
 	if (len < ETH_HDR)
 		return false;
 	type = (uint16_t)(frame[12] << 8 | frame[13]);
+	mac = frame + 6;
 	frame += ETH_HDR;
 	len -= ETH_HDR;
 	switch (type) {
 	case 0x0800:
 		return ipv4(frame, len, allowed, n);
 	case 0x86dd:
-		return ipv6(frame, len, allowed, n);
+		return ipv6(frame, len, mac, allowed, n);
 	case 0x0806:
-		return arp(frame, len, allowed, n);
+		return arp(frame, len, mac, allowed, n);
 	case 0x8100:	/* 802.1Q and 802.1ad: addresses behind a tag */
 	case 0x88a8:
 		return false;

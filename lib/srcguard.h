@@ -13,9 +13,12 @@
  * claims only source addresses inside the n allowed prefixes: the rules
  * of SHOAL_A_PEER_ALLOWED_IPS in uapi/linux/shoal.h, which shoal.ko
  * applies too.  The IPv4 or IPv6 source, an ARP sender and an IPv6
- * neighbour advertisement's target must lie inside (the unspecified
- * address passes); a router advertisement, a redirect and a VLAN-tagged
- * frame never pass; other EtherTypes always do.  A frame too short for the header it names does not pass.
+ * neighbour advertisement's (or DAD probe's) target must lie inside (the
+ * unspecified address passes); an ARP sender MAC and the link-layer
+ * address options of a solicitation or advertisement must be the frame's
+ * source MAC; a router advertisement, a redirect and a VLAN-tagged frame
+ * never pass; other EtherTypes always do.  A frame too short for the
+ * header it names does not pass.
  */
 bool shoal_frame_sources_allowed(const uint8_t *frame, size_t len,
 				 const struct shoal_prefix *allowed, size_t n);

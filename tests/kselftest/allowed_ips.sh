@@ -5,7 +5,8 @@
 # A peer's allowed IPs: with them set, A drops (and counts in spoofed_src)
 # every frame from peer B that claims an address outside them, as an IPv4
 # or IPv6 source, an ARP sender or a neighbour advertisement's target, and
-# every VLAN-tagged frame; what B may claim still flows.  The forged
+# every VLAN-tagged frame, and every ARP or neighbour discovery message
+# that names another MAC than the frame's; what B may claim still flows.  The forged
 # frames are written by B's own stack (AF_PACKET on shoalB, B's MAC), as a
 # member that wants another member's traffic would.
 #
@@ -17,7 +18,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 
 ns0=$(netns_name ai0) nsa=$(netns_name aia) nsb=$(netns_name aib)
-vm_test_begin 9
+vm_test_begin 10
 
 SHOAL=$BIN/shoal
 PY=/usr/bin/python3
@@ -87,17 +88,21 @@ A, B = mac("02:00:00:00:95:0a"), mac("02:00:00:00:95:0b")
 def ip4(src):
     return struct.pack("!BBHHHBBH4s4s", 0x45, 0, 28, 1, 0, 64, 17, 0,
                        v4(src), v4("10.95.0.1")) + bytes(8)
-def arp(sender):
-    return struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 2, B, v4(sender),
+C = mac("02:00:00:00:95:0c")
+def arp(sender, sha=B):
+    return struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 2, sha, v4(sender),
                        A, v4("10.95.0.1"))
+def ll(kind, m):
+    return struct.pack("!BB6s", kind, 1, m)
 def ip6(src, nh, payload, hop=64):
     return struct.pack("!IHBB16s16s", 6 << 28, len(payload), nh, hop,
                        v6(src), v6("fd95::1")) + payload
-def na(src, target):
+def na(src, target, opt=b""):
     return ip6(src, 58, struct.pack("!BBHI16s", 136, 0, 0, 0x60000000,
-                                     v6(target)), 255)
-def ns(src, target):
-    return ip6(src, 58, struct.pack("!BBHI16s", 135, 0, 0, 0, v6(target)), 255)
+                                     v6(target)) + opt, 255)
+def ns(src, target, opt=b""):
+    return ip6(src, 58, struct.pack("!BBHI16s", 135, 0, 0, 0, v6(target)) + opt,
+               255)
 kinds = {
     "ip4-other": (0x0800, ip4("10.95.0.3")),
     "arp-other": (0x0806, arp("10.95.0.3")),
@@ -119,6 +124,11 @@ kinds = {
     "dad-own": (0x86dd, ns("::", "fd95::2")),
     "ns-other": (0x86dd, ns("fd95::2", "fd95::3")),
     "ipx": (0x8137, bytes(46)),
+    "arp-mac-other": (0x0806, arp("10.95.0.2", C)),
+    "na-ll-other": (0x86dd, na("fd95::2", "fd95::2", ll(2, C))),
+    "ns-ll-other": (0x86dd, ns("fd95::2", "fd95::1", ll(1, C))),
+    "na-ll-own": (0x86dd, na("fd95::2", "fd95::2", ll(2, B))),
+    "ns-ll-own": (0x86dd, ns("fd95::2", "fd95::1", ll(1, B))),
 }
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
 s.bind(("shoalB", 0))
@@ -147,7 +157,17 @@ ktap_check "so are router advertisements, redirects and an NA in a first fragmen
 	counted 3 ra redirect na-fragment
 
 ktap_check "B's own addresses, 0.0.0.0 probes, its DAD and solicitations, other EtherTypes pass" \
-	counted 0 ip4-own ip4-zero arp-own arp-probe na-own dad-own ns-other ipx
+	counted 0 ip4-own ip4-zero arp-own arp-probe na-own dad-own ns-other ipx \
+	na-ll-own ns-ll-own
+
+# Its own address, but another member's MAC (C's) as the ARP sender or in
+# a neighbour discovery link-layer option: A would send B's traffic to C.
+steered() {
+	counted 3 arp-mac-other na-ll-other ns-ll-other || return 1
+	! n "$nsa" ip neigh show dev shoalA | grep -q 02:00:00:00:95:0c
+}
+ktap_check "B's own address with another member's MAC (ARP sender, ND option) is dropped and counted" \
+	steered
 
 poisoned() {
 	frames arp-other na-other || return 1

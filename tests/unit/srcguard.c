@@ -65,11 +65,15 @@ static struct frame ip4(const char *src)
 	return f;
 }
 
+/* The frame's source MAC, eth()'s. */
+static const uint8_t own_mac[6] = { 2, 2, 2, 2, 2, 2 };
+
 static struct frame arp(const char *sender, uint8_t hln, uint8_t pln)
 {
 	struct frame f = eth(0x0806);
 	uint8_t h[28] = { 0, 1, 0x08, 0x00, hln, pln, 0, 2 };
 
+	memcpy(h + 8, own_mac, 6);
 	inet_pton(AF_INET, sender, h + 14);
 	put(&f, h, sizeof(h));
 	return f;
@@ -127,6 +131,62 @@ TEST(arp_sender)
 	f = arp("10.95.0.2", 6, 4);
 	f.len = 14 + 8 + 6 + 3;
 	EXPECT_FALSE(allowed(&f));
+	/* Its own address, but another's MAC: traffic for it goes there. */
+	f = arp("10.95.0.2", 6, 4);
+	f.b[14 + 8 + 5] = 3;
+	EXPECT_FALSE(allowed(&f));
+	f = arp("0.0.0.0", 6, 4);
+	f.b[14 + 8] = 6;
+	EXPECT_FALSE(allowed(&f));
+}
+
+/* A neighbour solicitation or advertisement with one option. */
+static struct frame nd_with_option(uint8_t icmp, const char *src,
+				   const char *target, uint8_t type,
+				   uint8_t units, const uint8_t *mac)
+{
+	struct frame f = ip6(src, 0, NULL, 0, icmp, target);
+	uint8_t opt[16] = { type, units };
+
+	memcpy(opt + 2, mac, 6);
+	put(&f, opt, (size_t)units * 8);
+	f.b[14 + 4] = 0;
+	f.b[14 + 5] = (uint8_t)(24 + units * 8);	/* payload length */
+	return f;
+}
+
+TEST(nd_link_layer_options)
+{
+	static const uint8_t other[6] = { 2, 2, 2, 2, 2, 3 };
+	struct frame f;
+
+	/* A solicitation's source option and an advertisement's target
+	 * option: the frame's own MAC passes, another's does not.
+	 */
+	f = nd_with_option(135, "fd95::2", "fd95::9", 1, 1, own_mac);
+	EXPECT_TRUE(allowed(&f));
+	f = nd_with_option(135, "fd95::2", "fd95::9", 1, 1, other);
+	EXPECT_FALSE(allowed(&f));
+	f = nd_with_option(136, "fd95::2", "fd95::2", 2, 1, own_mac);
+	EXPECT_TRUE(allowed(&f));
+	f = nd_with_option(136, "fd95::2", "fd95::2", 2, 1, other);
+	EXPECT_FALSE(allowed(&f));
+	/* Another option kind is not read; a malformed list fails. */
+	f = nd_with_option(136, "fd95::2", "fd95::2", 14, 1, other);
+	EXPECT_TRUE(allowed(&f));
+	f = nd_with_option(136, "fd95::2", "fd95::2", 2, 2, own_mac);
+	EXPECT_FALSE(allowed(&f));
+	f = nd_with_option(136, "fd95::2", "fd95::2", 2, 1, own_mac);
+	f.b[14 + 40 + 24 + 1] = 0;	/* a zero length */
+	EXPECT_FALSE(allowed(&f));
+	f = nd_with_option(136, "fd95::2", "fd95::2", 2, 1, own_mac);
+	f.len -= 1;			/* cut short */
+	f.b[14 + 5] -= 1;
+	EXPECT_FALSE(allowed(&f));
+	/* Bytes after the payload are padding, not options. */
+	f = nd_with_option(136, "fd95::2", "fd95::2", 2, 1, other);
+	f.b[14 + 5] = 24;
+	EXPECT_TRUE(allowed(&f));
 }
 
 TEST(ipv6_source_and_na_target)

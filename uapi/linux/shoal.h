@@ -33,10 +33,13 @@
  *   restriction).  A peer with allowed IPs has its frames dropped and
  *   counted in SHOAL_A_DSTAT_SPOOFED_SRC when they claim an address
  *   outside them: an IPv4 or IPv6 source, an ARP sender, an IPv6
- *   neighbour advertisement's target (the unspecified address, which
- *   claims nothing, passes), any IPv6 router advertisement or redirect
- *   (such a peer routes for nobody), and any VLAN-tagged frame, which
- *   would carry its addresses past the check.  Other EtherTypes pass.  Get
+ *   neighbour advertisement's or DAD probe's target (the unspecified
+ *   address, which claims nothing, passes), any IPv6 router advertisement
+ *   or redirect (such a peer routes for nobody), and any VLAN-tagged
+ *   frame, which would carry its addresses past the check; and when an
+ *   ARP sender MAC or a neighbour solicitation's or advertisement's
+ *   link-layer address option is not the frame's source MAC (it would
+ *   send another's traffic elsewhere).  Other EtherTypes pass.  Get
  *   replies carry the nest only when the set is not empty.
  *   An inbound SA nest with SHOAL_A_SA_SPI and no SHOAL_A_SA_KEY keeps the
  *   peer's existing inbound SA of that SPI (-ENOENT if it has none): how
