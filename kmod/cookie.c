@@ -27,7 +27,6 @@
 #include "compat.h"
 #include "cookie.h"
 #include "peer.h"
-#include "ratelimit.h"
 
 /* The INIT's and COOKIE_REPLY's layouts: docs/protocol.md. */
 #define SHOAL_CTL_VERSION	2
@@ -234,7 +233,6 @@ static bool mac_ok(const u8 *msg, size_t off, const u8 *key, size_t keylen)
 enum shoal_cookie_verdict
 shoal_cookie_check(struct shoal_cookie_checker *c,
 		   const union shoal_endpoint *src, const u8 *msg, size_t len,
-		   struct shoal_bucket *ask_budget,
 		   u8 reply[SHOAL_COOKIE_REPLY_LEN])
 {
 	struct {
@@ -271,10 +269,6 @@ shoal_cookie_check(struct shoal_cookie_checker *c,
 		v = SHOAL_COOKIE_PROVEN;
 		goto out;
 	}
-	/* The budget is taken before the seal, not after it is spent. */
-	if (!ask_budget || !shoal_bucket_take(ask_budget))
-		goto out;
-
 	/* The INIT's sender SPI names the handshake the reply answers. */
 	reply[0] = SHOAL_COOKIE_REPLY_TYPE;
 	reply[1] = SHOAL_CTL_VERSION;

@@ -5,7 +5,6 @@
 #include <linux/spinlock.h>
 #include <linux/types.h>
 
-struct shoal_bucket;
 union shoal_endpoint;
 
 #define SHOAL_COOKIE_SECRET_LEN	32
@@ -27,7 +26,7 @@ struct shoal_cookie_checker {
 };
 
 enum shoal_cookie_verdict {
-	SHOAL_COOKIE_DROP,	/* not an INIT, a wrong MAC1, or no budget */
+	SHOAL_COOKIE_DROP,	/* not an INIT, or a wrong MAC1 */
 	SHOAL_COOKIE_PROVEN,	/* an INIT with its source's MAC2 */
 	SHOAL_COOKIE_ASK,	/* an INIT without: *reply is its cookie */
 };
@@ -39,7 +38,6 @@ void shoal_cookie_clear(struct shoal_cookie_checker *c);
 enum shoal_cookie_verdict
 shoal_cookie_check(struct shoal_cookie_checker *c,
 		   const union shoal_endpoint *src, const u8 *msg, size_t len,
-		   struct shoal_bucket *ask_budget,
 		   u8 reply[SHOAL_COOKIE_REPLY_LEN]);
 
 #endif /* _SHOAL_COOKIE_H */

@@ -36,11 +36,23 @@ static int shoal_ndo_init(struct net_device *dev)
 	ret = gro_cells_init(&sd->gro_cells, dev);
 	if (ret)
 		goto free_tstats;
-	ret = shoal_src_limit_init(&sd->src_limit);
+	/* Per source: enough for a relay carrying a hundred peers'
+	 * handshakes and keepalives, well under the strangers' budget so
+	 * that one flooding address leaves most of that to others.
+	 */
+	ret = shoal_src_limit_init(&sd->src_limit, 400, 400);
 	if (ret)
 		goto destroy_gro_cells;
+	/* Proven INITs past that: a host's retries, not a share of the
+	 * budget that one host could take whole (WireGuard allows 20).
+	 */
+	ret = shoal_src_limit_init(&sd->proven_limit, 20, 20);
+	if (ret)
+		goto free_src_limit;
 	return 0;
 
+free_src_limit:
+	shoal_src_limit_free(&sd->src_limit);
 destroy_gro_cells:
 	gro_cells_destroy(&sd->gro_cells);
 free_tstats:
@@ -67,6 +79,7 @@ static void shoal_ndo_uninit(struct net_device *dev)
 	shoal_fdb_stop(sd);
 	shoal_sa_retire_all(&retire);
 	/* The sockets are closed and their readers gone (synchronize_net). */
+	shoal_src_limit_free(&sd->proven_limit);
 	shoal_src_limit_free(&sd->src_limit);
 	shoal_cookie_clear(&sd->cookie);
 	gro_cells_destroy(&sd->gro_cells);
@@ -143,6 +156,7 @@ static void shoal_setup(struct net_device *dev)
 	hash_init(sd->peer_table);
 	hash_init(sd->mac_table);
 	hash_init(sd->spi_table);
+	hash_init(sd->sa_out_keys);
 	hash_init(sd->endpoint_table);
 	spin_lock_init(&sd->endpoint_table_lock);
 	shoal_fdb_init(sd);
@@ -160,12 +174,14 @@ static void shoal_setup(struct net_device *dev)
 	 * that however slow shoald is to read them (a small VM), a flood of
 	 * them cannot crowd the peers' own handshakes out of its socket.
 	 * Past that, INITs that prove their source with MAC2 still pass,
-	 * 1000 a second, and the others get their cookies from here, 10000
-	 * a second: a few hashes, a seal and a send each (cookie.c).
+	 * 1000 a second, and the others get their cookies from here, as
+	 * WireGuard answers them, without a budget: a budget would let a
+	 * spoofed flood take a newcomer's cookie, and each reply costs a
+	 * few hashes, a seal and a send (cookie.c), no more than receiving
+	 * the larger INIT did.
 	 */
 	shoal_bucket_init(&sd->stranger_budget, 1000, 1000);
 	shoal_bucket_init(&sd->proven_budget, 1000, 1000);
-	shoal_bucket_init(&sd->cookie_budget, 10000, 10000);
 	shoal_bucket_init(&sd->spi_budget, 100, 100);
 	shoal_cookie_init(&sd->cookie);
 	/* In front of all three, each source address's own share

@@ -58,6 +58,7 @@ struct shoal_device {
 	DECLARE_HASHTABLE(peer_table, 8);	/* by public key */
 	DECLARE_HASHTABLE(mac_table, 8);	/* by peer MAC */
 	DECLARE_HASHTABLE(spi_table, 10);	/* inbound SAs by SPI */
+	DECLARE_HASHTABLE(sa_out_keys, 10);	/* outbound SAs by key; RTNL */
 	DECLARE_HASHTABLE(fdb_table, 8);	/* MACs behind bridge peers */
 	/*
 	 * Peers by endpoint, for telling a peer's control packets from a
@@ -71,7 +72,7 @@ struct shoal_device {
 	unsigned int fdb_count;
 	struct delayed_work fdb_gc;	/* ages entries out, off the packet path */
 	u32 generation;			/* bumped on every change; dumps */
-	hsiphash_key_t hash_key;	/* peer, MAC and FDB tables */
+	hsiphash_key_t hash_key;	/* peer, MAC, FDB and key tables */
 
 	struct gro_cells gro_cells;	/* receive goes through GRO */
 	/* Broadcast frames for the fan-out worker (send.c). */
@@ -87,11 +88,14 @@ struct shoal_device {
 	struct shoal_bucket stranger_budget;	/* ... from where no peer is */
 	struct shoal_bucket spi_budget;		/* unknown SPI events */
 	/* Past the strangers' budget: INITs checked for MAC2, the rest
-	 * answered with cookies, as many as cookie_budget allows.
+	 * answered with cookies.
 	 */
 	struct shoal_cookie_checker cookie;
-	struct shoal_bucket cookie_budget;
-	struct shoal_bucket proven_budget;	/* INITs with MAC2, from there */
+	/* INITs with MAC2, from there: each source's share, then a budget
+	 * all share, so that one host cannot spend it alone.
+	 */
+	struct shoal_src_limit proven_limit;
+	struct shoal_bucket proven_budget;
 };
 
 static inline void shoal_dstat_inc(struct shoal_device *sd, enum shoal_dstat s)

@@ -532,21 +532,26 @@ static bool sa_same(const struct shoal_sa *a, const struct shoal_sa *b)
 	       !crypto_memneq(a->key, b->key, SHOAL_SA_KEY_LEN);
 }
 
+static u32 sa_key_hash(struct shoal_device *sd, const u8 *key)
+{
+	return hsiphash(key, SHOAL_SA_KEY_LEN, &sd->hash_key);
+}
+
 /*
  * RTNL: whether an outbound SA of the device already seals with key.  A
  * new SA starts its sequence numbers, and so its nonces, at 1 again:
- * with a key in use, each nonce would be used twice.
+ * with a key in use, each nonce would be used twice.  By a keyed hash,
+ * so that a device of many peers does not hold the RTNL for a walk over
+ * them per key set.
  */
 static bool sa_out_key_used(struct shoal_device *sd, const u8 *key)
 {
-	struct shoal_peer *peer;
 	struct shoal_sa *sa;
 
-	list_for_each_entry(peer, &sd->peer_list, list) {
-		sa = rtnl_dereference(peer->sa_out);
-		if (sa && !crypto_memneq(sa->key, key, SHOAL_SA_KEY_LEN))
+	hash_for_each_possible(sd->sa_out_keys, sa, key_node,
+			       sa_key_hash(sd, key))
+		if (!crypto_memneq(sa->key, key, SHOAL_SA_KEY_LEN))
 			return true;
-	}
 	return false;
 }
 
@@ -570,7 +575,10 @@ static int set_sa_out(struct shoal_peer *peer, const struct nlattr *attr,
 		return -EEXIST;
 	}
 	sa->peer = peer;
+	hash_add(peer->sd->sa_out_keys, &sa->key_node,
+		 sa_key_hash(peer->sd, sa->key));
 	rcu_assign_pointer(peer->sa_out, sa);
+	shoal_sa_out_unhash(old);
 	shoal_sa_retire(old, retire);
 	return 0;
 }
@@ -785,6 +793,17 @@ static int set_peer(struct shoal_device *sd, const struct nlattr *attr,
 			shoal_fdb_flush_peer(sd, peer, false);
 	}
 	/*
+	 * Before the SAs: a new peer's first packets are held to its list,
+	 * not let through in the moment before it is set.
+	 */
+	if (tb[SHOAL_A_PEER_ALLOWED_IPS]) {
+		allowed = rcu_replace_pointer(peer->allowed_ips, allowed,
+					      lockdep_rtnl_is_held());
+		if (allowed)
+			kfree_rcu(allowed, rcu);
+		allowed = NULL;
+	}
+	/*
 	 * Inbound first: its refusals (an SA to keep that is gone, an SPI
 	 * taken) then leave the outbound SA as it was, and a peer never
 	 * sends on keys whose answer it could not accept.
@@ -798,12 +817,6 @@ static int set_peer(struct shoal_device *sd, const struct nlattr *attr,
 		ret = set_sa_out(peer, tb[SHOAL_A_PEER_SA_OUT], retire, extack);
 		if (ret)
 			goto remove_created;
-	}
-	if (tb[SHOAL_A_PEER_ALLOWED_IPS]) {
-		allowed = rcu_replace_pointer(peer->allowed_ips, allowed,
-					      lockdep_rtnl_is_held());
-		if (allowed)
-			kfree_rcu(allowed, rcu);
 	}
 	return 0;
 
@@ -975,8 +988,8 @@ static int event_send(struct shoal_device *sd, struct sk_buff *skb, void *hdr)
 
 /*
  * Past a budget: true for an INIT whose MAC2 proves its source, within
- * the proven strangers' budget.  Any other INIT with a good MAC1 gets a
- * COOKIE_REPLY, within the cookies' budget.
+ * its source's share of the proven strangers' budget.  Any other INIT
+ * with a good MAC1 gets a COOKIE_REPLY.
  */
 static bool proven_stranger(struct shoal_device *sd,
 			    const union shoal_endpoint *src,
@@ -985,10 +998,10 @@ static bool proven_stranger(struct shoal_device *sd,
 {
 	u8 reply[SHOAL_COOKIE_REPLY_LEN];
 
-	switch (shoal_cookie_check(&sd->cookie, src, payload, len,
-				   &sd->cookie_budget, reply)) {
+	switch (shoal_cookie_check(&sd->cookie, src, payload, len, reply)) {
 	case SHOAL_COOKIE_PROVEN:
-		return shoal_bucket_take(&sd->proven_budget);
+		return shoal_src_limit_take(&sd->proven_limit, src) &&
+		       shoal_bucket_take(&sd->proven_budget);
 	case SHOAL_COOKIE_ASK:
 		/* From where the INIT went: the sender's NAT expects it. */
 		if (!shoal_send_control(sd, src, local, reply, sizeof(reply),
@@ -1020,10 +1033,10 @@ int shoal_genl_event_control(struct shoal_device *sd,
 	 * spend theirs.  Past either (a flood from many addresses, spoofed
 	 * as a rule, or from the newcomer's own), an INIT without that
 	 * proof is answered here with a cookie (cookie.c), smaller than the
-	 * INIT and within the cookies' budget: first contacts are not lost
-	 * among forgeries.  Proven INITs from strangers have a budget
-	 * of their own, so senders at many real addresses cannot spend what
-	 * the peers' packets need.
+	 * INIT: first contacts are not lost among forgeries.  Proven INITs
+	 * from strangers have a budget of their own, and each source a share
+	 * of it, so senders at many real addresses cannot spend what the
+	 * peers' packets need, nor one host all of it.
 	 */
 	if (!shoal_src_limit_take(&sd->src_limit, src)) {
 		if (!shoal_peer_endpoint_known(sd, src) &&

@@ -123,6 +123,7 @@ void shoal_peer_remove(struct shoal_peer *peer, struct list_head *retire)
 	int i;
 
 	ASSERT_RTNL();
+	shoal_sa_out_unhash(rtnl_dereference(peer->sa_out));
 	shoal_sa_retire(rtnl_dereference(peer->sa_out), retire);
 	RCU_INIT_POINTER(peer->sa_out, NULL);
 	for (i = 0; i < SHOAL_MAX_SA_IN; i++) {

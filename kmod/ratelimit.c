@@ -16,14 +16,6 @@
 #include "ratelimit.h"
 
 #define SHOAL_SRC_SLOTS		1024
-/* Per source: enough for a relay carrying a hundred peers' handshakes and
- * keepalives, well under the strangers' budget so that one flooding
- * address leaves most of that to others.
- */
-#define SHOAL_SRC_RATE		400
-#define SHOAL_SRC_BURST		400
-#define SHOAL_SRC_COST		(NSEC_PER_SEC / SHOAL_SRC_RATE)
-#define SHOAL_SRC_DEPTH		(SHOAL_SRC_COST * SHOAL_SRC_BURST)
 
 void shoal_bucket_init(struct shoal_bucket *b, unsigned int rate,
 		       unsigned int burst)
@@ -58,7 +50,8 @@ bool shoal_bucket_take(struct shoal_bucket *b)
 	return ok;
 }
 
-int shoal_src_limit_init(struct shoal_src_limit *l)
+int shoal_src_limit_init(struct shoal_src_limit *l, unsigned int rate,
+			 unsigned int burst)
 {
 	unsigned int i;
 
@@ -70,6 +63,8 @@ int shoal_src_limit_init(struct shoal_src_limit *l)
 	for (i = 0; i < SHOAL_SRC_SLOTS; i++)
 		spin_lock_init(&l->slots[i].lock);
 	get_random_bytes(&l->key, sizeof(l->key));
+	l->cost = NSEC_PER_SEC / rate;
+	l->depth = l->cost * burst;
 	return 0;
 }
 
@@ -102,10 +97,10 @@ bool shoal_src_limit_take(struct shoal_src_limit *l,
 	if (slot->tag != tag || !slot->last) {
 		/* A source new to this slot starts with a full bucket. */
 		slot->tag = tag;
-		slot->tokens = SHOAL_SRC_DEPTH;
+		slot->tokens = l->depth;
 		slot->last = ktime_get_ns();
 	}
-	ok = take(&slot->tokens, &slot->last, SHOAL_SRC_COST, SHOAL_SRC_DEPTH);
+	ok = take(&slot->tokens, &slot->last, l->cost, l->depth);
 	spin_unlock_bh(&slot->lock);
 	return ok;
 }

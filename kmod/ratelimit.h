@@ -43,9 +43,12 @@ struct shoal_src_slot {
 struct shoal_src_limit {
 	siphash_key_t key;
 	struct shoal_src_slot *slots;
+	u64 cost;	/* one event's share of a source's bucket */
+	u64 depth;
 };
 
-int shoal_src_limit_init(struct shoal_src_limit *l);
+int shoal_src_limit_init(struct shoal_src_limit *l, unsigned int rate,
+			 unsigned int burst);
 void shoal_src_limit_free(struct shoal_src_limit *l);
 bool shoal_src_limit_take(struct shoal_src_limit *l,
 			  const union shoal_endpoint *src);

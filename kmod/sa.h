@@ -4,6 +4,7 @@
 
 #include <crypto/aead.h>
 #include <linux/atomic.h>
+#include <linux/hashtable.h>
 #include <linux/rcupdate.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
@@ -19,6 +20,7 @@ struct shoal_peer;
  */
 struct shoal_sa {
 	struct hlist_node spi_node;	/* sd->spi_table; RTNL for writers */
+	struct hlist_node key_node;	/* sd->sa_out_keys, if outbound; RTNL */
 	struct shoal_peer *peer;
 	struct crypto_aead *tfm;
 	u8 key[SHOAL_SA_KEY_LEN];	/* kept to recognise an unchanged SA */
@@ -40,6 +42,13 @@ struct shoal_sa {
 
 	struct list_head retire_node;	/* a setter's list of SAs to free */
 };
+
+/* RTNL: sa (NULL or outbound) leaves its device's table of keys. */
+static inline void shoal_sa_out_unhash(struct shoal_sa *sa)
+{
+	if (sa)
+		hash_del(&sa->key_node);
+}
 
 #define SHOAL_SA_DEFAULT_HARD	BIT_ULL(60)
 #define SHOAL_SA_DEFAULT_SOFT	(BIT_ULL(60) - BIT_ULL(32))
