@@ -15,21 +15,43 @@
 #  ┌──────────┴───────────────────────┴───────────────────────┴──────────┐
 #  │ $ns0   lo: 127.0.0.1, UDP 10001, 10002, 10003 (the devices' sockets)│
 #  └─────────────────────────────────────────────────────────────────────┘
+#
+# With DP_FAMILY=6 (datapath6.sh), the same tests run over an IPv6
+# underlay: the endpoints are [::1]:PORT, and the other sources that
+# 127.0.0.N stand for are fd7f:0:0:N::1, each in a /64 of its own, on
+# $ns0's loopback.
 set -u
 . "$(dirname "$0")/lib.sh"
 
 ns0=$(netns_name dp0) ns1=$(netns_name dp1) ns2=$(netns_name dp2) ns3=$(netns_name dp3)
-vm_test_begin 27
+vm_test_begin 29
 # The sockets, where monitor_start's probes go, are in $ns0.
 MONITOR_PROBE_NS=$ns0
 
 PY=/usr/bin/python3
 SHOAL=$BIN/shoal
+DP_FAMILY=${DP_FAMILY:-4}
+LO=127.0.0.1
+[ "$DP_FAMILY" = 6 ] && LO=::1
 mac() { printf '02:00:00:00:00:%02x' "$1"; }
+# src N: another source address on $ns0's loopback, for the forgeries.
+src() { if [ "$DP_FAMILY" = 6 ]; then echo "fd7f:0:0:$1::1"; else echo "127.0.0.$1"; fi; }
+# hp HOST PORT: an endpoint as shoal writes it.
+hp() { case $1 in *:*) echo "[$1]:$2" ;; *) echo "$1:$2" ;; esac; }
+# re TEXT: TEXT as a literal in a grep pattern.
+re() { printf '%s' "$1" | sed 's/[].[]/\\&/g'; }
+# The family of a Python socket for the address in sys.argv[1].
+PYFAM='socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET'
+
 spi() { echo $((0x1000 + $1 * 16 + $2)); }	# SA from peer $1 to peer $2
 key() { echo "$tmp/key-$1-$2"; }
 
 netns_add "$ns0" "$ns1" "$ns2" "$ns3"
+if [ "$DP_FAMILY" = 6 ]; then
+	for i in 2 3 4 5 6; do
+		ip -n "$ns0" addr add "$(src $i)/128" dev lo nodad
+	done
+fi
 for i in 1 2 3 4; do
 	head -c 32 /dev/urandom | base64 >"$tmp/pub$i"
 	for j in 1 2 3 4; do
@@ -50,7 +72,7 @@ setup() {
 		for j in 1 2 3; do
 			[ "$i" = "$j" ] && continue
 			args+=(peer "$(cat "$tmp/pub$j")" mac "$(mac "$j")"
-			       endpoint "127.0.0.1:$((10000 + j))"
+			       endpoint "$(hp $LO $((10000 + j)))"
 			       sa-out "$(spi "$i" "$j")" "$(key "$i" "$j")"
 			       sa-in "$(spi "$j" "$i")" "$(key "$j" "$i")")
 		done
@@ -64,7 +86,7 @@ setup() {
 	# Peer 4 exists only as keys in shoal2: the bad-input tests forge its
 	# packets, so the real peers' sequence numbers are never disturbed.
 	n "$ns2" "$SHOAL" set shoal2 peer "$(cat "$tmp/pub4")" mac "$(mac 4)" \
-		endpoint 127.0.0.1:10004 sa-out "$(spi 2 4)" "$(key 2 4)" \
+		endpoint "$(hp $LO 10004)" sa-out "$(spi 2 4)" "$(key 2 4)" \
 		sa-in "$(spi 4 2)" "$(key 4 2)"
 }
 ktap_check "three peers configured with shoal set" setup
@@ -178,7 +200,7 @@ ktap_check "capture decodes with an independent decoder (nh 143, padding)" wire
 
 dstat() { json_field "$1" "$2" "d['$3']"; }
 pstat() { json_field "$1" "$2" "[p for p in d['peers'] if p['mac'] == '$(mac "$3")'][0]['$4']"; }
-inject() { n "$ns0" $PY "$TOP/tests/kselftest/esp_inject.py" 127.0.0.1 10002 "$@"; }
+inject() { n "$ns0" $PY "$TOP/tests/kselftest/esp_inject.py" $LO 10002 "$@"; }
 # A frame from peer 4 (its MAC) to peer 2, to be sealed with 4's SA to 2.
 frame42=$(printf '%s%s0800%s' 020000000002 020000000004 "$(head -c 46 /dev/zero | od -An -v -tx1 | tr -d ' \n')")
 
@@ -237,13 +259,13 @@ ktap_check "garbage of every length 0..64 is counted malformed, no harm done" ga
 control() {
 	monitor_start "$ns2" 10002 "$tmp/mon-ctl" || return 1
 	n "$ns0" $PY -c '
-import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", 4242))
-s.sendto(b"\0\0\0\0" + b"hello control", ("127.0.0.1", 10002))'
+import socket, sys
+s = socket.socket('"$PYFAM"', socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 4242))
+s.sendto(b"\0\0\0\0" + b"hello control", (sys.argv[1], 10002))' $LO
 	sleep 1
 	monitor_stop
-	grep -q '"event":"control".*"source":"127.0.0.1:4242".*"payload":"68656c6c6f20636f6e74726f6c"' "$tmp/mon-ctl" ||
+	grep -q '"event":"control".*"source":"'"$(re "$(hp $LO 4242)")"'".*"payload":"68656c6c6f20636f6e74726f6c"' "$tmp/mon-ctl" ||
 		{ cat "$tmp/mon-ctl"; return 1; }
 }
 ktap_check "a non-ESP marker packet becomes a control event with source and payload" control
@@ -255,52 +277,52 @@ control_flood() {
 	local got drops0 drops1
 	monitor_start "$ns2" 10002 "$tmp/mon-flood" || return 1
 	drops0=$(dstat "$ns2" shoal2 control_drops)
-	n "$ns0" "$TESTBIN/udpflood" 127.0.0.3 127.0.0.1 10002 5 >"$tmp/flood" &
+	n "$ns0" "$TESTBIN/udpflood" "$(src 3)" $LO 10002 5 >"$tmp/flood" &
 	sleep 1.5
 	n "$ns0" $PY -c '
-import socket, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.2", 4244))
+import socket, sys, time
+s = socket.socket('"$PYFAM"', socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 4244))
 for i in range(10):
-    s.sendto(b"\0\0\0\0genuine%d" % i, ("127.0.0.1", 10002))
-    time.sleep(0.1)'
+    s.sendto(b"\0\0\0\0genuine%d" % i, (sys.argv[2], 10002))
+    time.sleep(0.1)' "$(src 2)" $LO
 	wait %% 2>/dev/null
 	sleep 1
 	monitor_stop
 	drops1=$(dstat "$ns2" shoal2 control_drops)
-	got=$(grep -c '"source":"127.0.0.2:4244".*"payload":"67656e75696e65' "$tmp/mon-flood")
-	echo "# flood from 127.0.0.3: $(cat "$tmp/flood"); events dropped: $((drops1 - drops0)); the other source's packets seen: $got of 10"
+	got=$(grep -c '"source":"'"$(re "$(hp "$(src 2)" 4244)")"'".*"payload":"67656e75696e65' "$tmp/mon-flood")
+	echo "# flood from $(src 3): $(cat "$tmp/flood"); events dropped: $((drops1 - drops0)); the other source's packets seen: $got of 10"
 	[ "$got" = 10 ] && [ $((drops1 - drops0)) -gt 0 ]
 }
 ktap_check "a control flood from one address leaves another's 10 packets through" control_flood
 
 # Past its address's share, a packet from a peer's known endpoint still
-# passes (the endpoint table finds peer 4 at 127.0.0.1:10004, where the
+# passes (the endpoint table finds peer 4 at $LO port 10004, where the
 # forged packets before had roamed it from and the configuration puts it
 # back); one from another port of that address does not.  A flood from a
 # third port spends the address's share meanwhile.
 known_endpoint() {
 	local known stranger rate
 	n "$ns2" "$SHOAL" set shoal2 peer "$(cat "$tmp/pub4")" \
-		endpoint 127.0.0.1:10004 || return 1
+		endpoint "$(hp $LO 10004)" || return 1
 	monitor_start "$ns2" 10002 "$tmp/mon-known" || return 1
-	n "$ns0" "$TESTBIN/udpflood" 127.0.0.1:10014 127.0.0.1 10002 4 >"$tmp/flood-known" &
+	n "$ns0" "$TESTBIN/udpflood" "$(hp $LO 10014)" $LO 10002 4 >"$tmp/flood-known" &
 	sleep 1.5
 	n "$ns0" $PY -c '
-import socket, time
-peer, other = (socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in "ab")
-peer.bind(("127.0.0.1", 10004))
-other.bind(("127.0.0.1", 10024))
+import socket, sys, time
+peer, other = (socket.socket('"$PYFAM"', socket.SOCK_DGRAM) for _ in "ab")
+peer.bind((sys.argv[1], 10004))
+other.bind((sys.argv[1], 10024))
 for i in range(10):
-    peer.sendto(b"\0\0\0\0known%d" % i, ("127.0.0.1", 10002))
-    other.sendto(b"\0\0\0\0stranger%d" % i, ("127.0.0.1", 10002))
-    time.sleep(0.1)'
+    peer.sendto(b"\0\0\0\0known%d" % i, (sys.argv[1], 10002))
+    other.sendto(b"\0\0\0\0stranger%d" % i, (sys.argv[1], 10002))
+    time.sleep(0.1)' $LO
 	wait %% 2>/dev/null
 	sleep 1
 	monitor_stop
-	known=$(grep -c '"source":"127.0.0.1:10004".*"payload":"6b6e6f776e' "$tmp/mon-known")
-	stranger=$(grep -c '"source":"127.0.0.1:10024".*"payload":"737472616e676572' "$tmp/mon-known")
-	echo "# flood from 127.0.0.1:10014: $(cat "$tmp/flood-known"); seen from peer 4's endpoint: $known of 10, from the other port: $stranger of 10"
+	known=$(grep -c '"source":"'"$(re "$(hp $LO 10004)")"'".*"payload":"6b6e6f776e' "$tmp/mon-known")
+	stranger=$(grep -c '"source":"'"$(re "$(hp $LO 10024)")"'".*"payload":"737472616e676572' "$tmp/mon-known")
+	echo "# flood from $(hp $LO 10014): $(cat "$tmp/flood-known"); seen from peer 4's endpoint: $known of 10, from the other port: $stranger of 10"
 	[ "$known" = 10 ] || return 1
 	# A machine too slow to send past the share (a debug kernel) cannot
 	# show the other half.
@@ -309,6 +331,67 @@ for i in range(10):
 }
 ktap_check "past its address's share, a peer's known endpoint still passes, another port does not" \
 	known_endpoint
+
+# Past its address's share, an INIT whose MAC2 proves its source passes
+# within that source's own share of the proven budget (20 a second), not
+# the whole budget (1,000): one host with the cookie for its address
+# cannot take it alone.  The flood is one such INIT, again and again.
+proven_share() {
+	local pub hex got rate bound
+	pub=$($PY -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')
+	n "$ns2" $PY "$TOP/tests/kselftest/set_cookie.py" shoal2 "$pub" >/dev/null ||
+		return 1
+	monitor_start "$ns2" 10002 "$tmp/mon-proven" || return 1
+	hex=$(n "$ns0" $PY "$TOP/tests/kselftest/forge_handshake.py" --proven \
+		--to "$(hp $LO 10002)" --pub "$pub" --src "$(hp "$(src 5)" 4300)") ||
+		return 1
+	n "$ns0" "$TESTBIN/udpflood" "$(hp "$(src 5)" 4300)" $LO 10002 3 "$hex" \
+		>"$tmp/flood-proven"
+	sleep 1
+	monitor_stop
+	got=$(grep -c "\"payload\":\"${hex:8}\"" "$tmp/mon-proven")
+	rate=$(sed -n 's/.*: \([0-9]*\) a second$/\1/p' "$tmp/flood-proven")
+	# The source's share (400 at once, 400 a second) and its proven
+	# share (20 and 20) over 3 s, and a second of slack for each.
+	bound=$((400 * 5 + 20 * 5))
+	echo "# proven INITs from $(src 5): $(cat "$tmp/flood-proven"); events: $got (at most $bound)"
+	[ "$got" -gt 0 ] || return 1
+	# Without the per-source share, a flood past 2,500 a second would
+	# pass 1,000 more each second; a slower machine cannot show it.
+	[ "${rate:-0}" -lt 2500 ] || [ "$got" -le "$bound" ]
+}
+ktap_check "past its address's share, proven INITs from it pass only within its own share" \
+	proven_share
+
+# Past its share, every INIT with a good MAC1 gets its COOKIE_REPLY, as
+# WireGuard answers them: a budget for them would let a spoofed flood
+# take a newcomer's.  (Each reply is smaller than its INIT.)
+every_cookie() {
+	local pub hex c0 c1 sent rate
+	pub=$($PY -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')
+	n "$ns2" $PY "$TOP/tests/kselftest/set_cookie.py" shoal2 "$pub" >/dev/null ||
+		return 1
+	hex=$($PY -c 'import base64, sys
+sys.path.insert(0, sys.argv[1])
+import forge_handshake as f
+print((f.MARKER + f.forged_init(f.mac1_key(base64.b64decode(sys.argv[2])))).hex())' \
+		"$TOP/tests/kselftest" "$pub")
+	monitor_start "$ns2" 10002 "$tmp/mon-cookie" || return 1
+	c0=$(dstat "$ns2" shoal2 cookie_replies)
+	n "$ns0" "$TESTBIN/udpflood" "$(hp "$(src 6)" 4400)" $LO 10002 3 "$hex" \
+		>"$tmp/flood-cookie"
+	sleep 0.5
+	monitor_stop
+	c1=$(dstat "$ns2" shoal2 cookie_replies)
+	sent=$(sed -n 's/^sent \([0-9]*\) .*/\1/p' "$tmp/flood-cookie")
+	rate=$(sed -n 's/.*: \([0-9]*\) a second$/\1/p' "$tmp/flood-cookie")
+	echo "# INITs without MAC2 from $(src 6): $(cat "$tmp/flood-cookie"); cookie replies: $((c1 - c0))"
+	[ $((c1 - c0)) -gt 0 ] || return 1
+	# 10,000 a second was the old bound: past it, the replies keep up
+	# with what arrives (a slower machine cannot show it).
+	[ "${rate:-0}" -lt 20000 ] || [ $((c1 - c0)) -gt 40000 ]
+}
+ktap_check "past every budget, each INIT with a good MAC1 gets its cookie" every_cookie
 
 keepalive() {
 	local before
@@ -324,14 +407,14 @@ send_control() {
 	rm -f "$tmp/bound"
 	n "$ns0" timeout 20 $PY -c '
 import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", 4343))
-open(sys.argv[1], "w").close()
+s = socket.socket('"$PYFAM"', socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 4343))
+open(sys.argv[2], "w").close()
 d, a = s.recvfrom(2000)
-print(d.hex(), a[1])' "$tmp/bound" >"$tmp/sent" &
+print(d.hex(), a[1])' $LO "$tmp/bound" >"$tmp/sent" &
 	# A slow machine may take seconds to start python: wait for the bind.
 	for i in $(seq 100); do [ -e "$tmp/bound" ] && break; sleep 0.1; done
-	n "$ns1" "$SHOAL" send shoal1 127.0.0.1:4343 c0ffee || return 1
+	n "$ns1" "$SHOAL" send shoal1 "$(hp $LO 4343)" c0ffee || return 1
 	wait %% 2>/dev/null
 	grep -qx '00000000c0ffee 10001' "$tmp/sent" || { cat "$tmp/sent"; return 1; }
 }
@@ -340,22 +423,24 @@ ktap_check "shoal send transmits a marked control packet from the device's port"
 roam() {
 	monitor_start "$ns2" 10002 "$tmp/mon-roam" || return 1
 	# An authenticated packet from peer 4 arriving from a new address and
-	# port (any 127/8 address is $ns0's loopback).
-	inject esp "$(spi 4 2)" "$(cat "$(key 4 2)")" 900100 "$frame42" --saddr 127.0.0.2 --sport 20202
+	# port (on $ns0's loopback).
+	local new
+	new=$(hp "$(src 2)" 20202)
+	inject esp "$(spi 4 2)" "$(cat "$(key 4 2)")" 900100 "$frame42" --saddr "$(src 2)" --sport 20202
 	sleep 1
 	monitor_stop
-	[ "$(pstat "$ns2" shoal2 4 endpoint)" = "127.0.0.2:20202" ] || return 1
-	grep -q '"event":"endpoint".*127.0.0.2:20202' "$tmp/mon-roam" || { sed 's/^/# /' "$tmp/mon-roam"; return 1; }
+	[ "$(pstat "$ns2" shoal2 4 endpoint)" = "$new" ] || return 1
+	grep -q '"event":"endpoint".*'"$(re "$new")" "$tmp/mon-roam" || { sed 's/^/# /' "$tmp/mon-roam"; return 1; }
 	# A forged packet from yet another address moves nothing.
-	inject esp "$(spi 4 2)" "$(cat "$(key 4 2)")" 900101 "$frame42" --saddr 127.0.0.3 --tamper
+	inject esp "$(spi 4 2)" "$(cat "$(key 4 2)")" 900101 "$frame42" --saddr "$(src 3)" --tamper
 	sleep 0.5
-	[ "$(pstat "$ns2" shoal2 4 endpoint)" = "127.0.0.2:20202" ] || return 1
+	[ "$(pstat "$ns2" shoal2 4 endpoint)" = "$new" ] || return 1
 	# Nor does a genuine but late one (in the window, older than the
 	# newest), overtaken on an older path.
-	inject esp "$(spi 4 2)" "$(cat "$(key 4 2)")" 900050 "$frame42" --saddr 127.0.0.4 --sport 20204
+	inject esp "$(spi 4 2)" "$(cat "$(key 4 2)")" 900050 "$frame42" --saddr "$(src 4)" --sport 20204
 	sleep 0.5
-	echo "# peer 4 after a late packet from 127.0.0.4:20204: $(pstat "$ns2" shoal2 4 endpoint)"
-	[ "$(pstat "$ns2" shoal2 4 endpoint)" = "127.0.0.2:20202" ]
+	echo "# peer 4 after a late packet from $(hp "$(src 4)" 20204): $(pstat "$ns2" shoal2 4 endpoint)"
+	[ "$(pstat "$ns2" shoal2 4 endpoint)" = "$new" ]
 }
 ktap_check "roaming: the endpoint follows the newest authenticated packet, with an event" roam
 
@@ -374,6 +459,10 @@ nonce_reuse() {
 	err=$(n "$ns1" "$SHOAL" set shoal1 peer "$(cat "$tmp/pub2")" sa-out 0x7777 "$(key 1 2)" 2>&1) &&
 		{ echo "# accepted"; return 1; }
 	echo "# $err"
+	echo "$err" | grep -q "reuse its nonces" || return 1
+	# Another peer's SA with that key, too.
+	err=$(n "$ns1" "$SHOAL" set shoal1 peer "$(cat "$tmp/pub3")" sa-out 0x7778 "$(key 1 2)" 2>&1) &&
+		{ echo "# accepted for peer 3"; return 1; }
 	echo "$err" | grep -q "reuse its nonces" &&
 		n "$ns1" ping -c 1 -W 2 10.91.0.2 >/dev/null
 }

@@ -8,10 +8,19 @@ the rate limits or the Diffie-Hellman.
 
 forge_handshake.py --to HOST:PORT --pub BASE64 [--src ADDR]
                    [--spoof CIDR] [--rate N] [--seconds S]
+forge_handshake.py --proven --to HOST:PORT --pub BASE64 --src ADDR:PORT
+(HOST and ADDR may be [IPv6] there)
 
 --spoof sends each INIT from a random address of CIDR (IPv4) and a random
 port, through a raw socket: a flooder that never sees the answers.
-Prints the number of packets sent."""
+Prints the number of packets sent.
+
+--proven sends one forged INIT from ADDR:PORT, again and again, until a
+COOKIE_REPLY answers it (shoal.ko sends one once the source is past its
+share), opens the cookie with the responder's public key and prints the
+INIT with that cookie's MAC2, in hex with the non-ESP marker: what a
+flooder at a real address can send that proves its source.  The
+XChaCha20-Poly1305 comes from libsodium through ctypes."""
 import argparse
 import base64
 import hashlib
@@ -20,14 +29,62 @@ import os
 import random
 import socket
 import struct
+import sys
 import time
 
 VERSION = 2
 INIT_LEN = 4 + 4 + (32 + 32 + 16 + 16 + 16) + 16 + 16
+MAC2_OFF = INIT_LEN - 16
+MARKER = bytes(4)
 
 
 def mac1_key(pub):
     return hashlib.blake2b(b"shoal mac1 v1" + pub, digest_size=32).digest()
+
+
+def proven_init(dest, pub, src):
+    import ctypes
+    import ctypes.util
+    sodium = ctypes.CDLL(ctypes.util.find_library("sodium") or
+                         "libsodium.so.23")
+    if sodium.sodium_init() < 0:
+        sys.exit("sodium_init failed")
+    init = forged_init(mac1_key(pub))
+    mac1 = init[MAC2_OFF - 16:MAC2_OFF]
+    host, port = src.rsplit(":", 1)
+    host = host.strip("[]")
+    s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
+                      socket.SOCK_DGRAM)
+    s.bind((host, int(port)))
+    s.setblocking(False)
+    end = time.monotonic() + 10
+    while time.monotonic() < end:
+        for _ in range(64):
+            s.sendto(MARKER + init, dest)
+        time.sleep(0.005)
+        try:
+            reply = s.recv(2048)
+        except BlockingIOError:
+            continue
+        # marker, type 6, version, 2 reserved, the INIT's SPI, a 24-byte
+        # nonce, the sealed 16-byte cookie and its tag.
+        if len(reply) != 4 + 8 + 24 + 32 or reply[4] != 6 or \
+                reply[8:12] != init[4:8]:
+            continue
+        key = hashlib.blake2b(b"shoal cookie v2" + pub,
+                              digest_size=32).digest()
+        cookie = ctypes.create_string_buffer(16)
+        n = ctypes.c_ulonglong(0)
+        sealed = reply[36:]
+        if sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(
+                cookie, ctypes.byref(n), None, sealed,
+                ctypes.c_ulonglong(len(sealed)), mac1,
+                ctypes.c_ulonglong(16), reply[12:36], key) != 0:
+            sys.exit("the COOKIE_REPLY does not open")
+        mac2 = hashlib.blake2b(init[:MAC2_OFF], digest_size=16,
+                               key=cookie.raw).digest()
+        return (MARKER + init[:MAC2_OFF] + mac2).hex()
+    sys.exit("no COOKIE_REPLY in 10 s")
 
 
 def forged_init(key):
@@ -64,8 +121,13 @@ def main():
     ap.add_argument("--spoof", default="")
     ap.add_argument("--rate", type=int, default=10000)
     ap.add_argument("--seconds", type=float, default=10)
+    ap.add_argument("--proven", action="store_true")
     a = ap.parse_args()
     host, port = a.to.rsplit(":", 1)
+    host = host.strip("[]")
+    if a.proven:
+        print(proven_init((host, int(port)), base64.b64decode(a.pub), a.src))
+        return
     key = mac1_key(base64.b64decode(a.pub))
     dest = (host, int(port))
     # A pool of distinct packets, sent in rotation: generating each one

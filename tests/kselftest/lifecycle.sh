@@ -10,13 +10,13 @@
 #  │ shoal1 10.93.0.1/24│   │ shoal2 10.93.0.2/24│   │        │
 #  └─────────┬──────────┘   └─────────┬──────────┘   └────────┘
 #  ┌─ $ns0 ──┴────────────────────────┴─────────┐
-#  │ lo 127.0.0.1: UDP 11001, 11002             │
+#  │ lo 127.0.0.1 (::1): UDP 11001, 11002       │
 #  └────────────────────────────────────────────┘
 set -u
 . "$(dirname "$0")/lib.sh"
 
 ns0=$(netns_name lc0) ns1=$(netns_name lc1) ns2=$(netns_name lc2) ns3=$(netns_name lc3)
-vm_test_begin 19
+vm_test_begin 21
 MONITOR_PROBE_NS=$ns0
 
 SHOAL=$BIN/shoal
@@ -27,7 +27,12 @@ newkey "$tmp/k12"; newkey "$tmp/k21"
 head -c 32 /dev/urandom | base64 >"$tmp/pub1"
 head -c 32 /dev/urandom | base64 >"$tmp/pub2"
 
-# pair [EXTRA-ARGS-FOR-2's-SA-OUT...]: shoal1 and shoal2, peered, up.
+# The underlay's loopback address: LC_LO=::1 for the IPv6 variants.
+LC_LO=127.0.0.1
+lc_ep() { case $LC_LO in *:*) echo "[$LC_LO]:$1" ;; *) echo "$LC_LO:$1" ;; esac; }
+
+# pair [EXTRA-ARGS-FOR-2's-SA-OUT...]: shoal1 and shoal2, peered, up,
+# talking over $ns0's loopback ($LC_LO).
 pair() {
 	local i
 	for i in 1 2; do
@@ -37,10 +42,10 @@ pair() {
 	n "$ns1" ip link set shoal1 address 02:00:00:00:93:01
 	n "$ns2" ip link set shoal2 address 02:00:00:00:93:02
 	n "$ns1" "$SHOAL" set shoal1 listen-port 11001 peer "$(cat "$tmp/pub2")" \
-		mac 02:00:00:00:93:02 endpoint 127.0.0.1:11002 \
+		mac 02:00:00:00:93:02 endpoint "$(lc_ep 11002)" \
 		sa-out 0x9312 "$tmp/k12" sa-in 0x9321 "$tmp/k21" || return 1
 	n "$ns2" "$SHOAL" set shoal2 listen-port 11002 peer "$(cat "$tmp/pub1")" \
-		mac 02:00:00:00:93:01 endpoint 127.0.0.1:11001 \
+		mac 02:00:00:00:93:01 endpoint "$(lc_ep 11001)" \
 		sa-out 0x9321 "$tmp/k21" "$@" sa-in 0x9312 "$tmp/k12" || return 1
 	for i in 1 2; do
 		# No IPv6: its multicast chatter would spend the SA limits.
@@ -277,6 +282,8 @@ delete_under_load() {
 	! ip -n "$ns1" link show shoal1 2>/dev/null
 }
 ktap_check "devices deleted while traffic flows" delete_under_load
+delete_under_load6() { LC_LO=::1 delete_under_load; }
+ktap_check "IPv6 underlay: devices deleted while traffic flows" delete_under_load6
 
 rmmod_with_peers() {
 	pair || return 1
@@ -287,6 +294,9 @@ rmmod_with_peers() {
 	[ ! -e /sys/module/shoal ] && ! ip -n "$ns1" link show shoal1 2>/dev/null
 }
 ktap_check "rmmod with configured peers and traffic removes everything" rmmod_with_peers
+rmmod_with_peers6() { LC_LO=::1 rmmod_with_peers; }
+ktap_check "IPv6 underlay: rmmod with configured peers and traffic removes everything" \
+	rmmod_with_peers6
 
 show_all() {
 	local i count
@@ -359,6 +369,7 @@ many() {
 	n "$ns0" ip link add shoalm type shoal || return 1
 	mapfile -t args < <(many_args)
 	[ "${#args[@]}" = 9000 ] || return 1
+	printf '%s\n' "${args[@]}" >"$tmp/many-args"
 	n "$ns0" "$SHOAL" set shoalm "${args[@]}" || return 1
 	count=$(n "$ns0" "$SHOAL" show shoalm --json | $PY -c '
 import json, sys
@@ -377,9 +388,13 @@ many_removed() {
 	args=()
 	for k in "${keys[@]}"; do args+=(peer "$k" remove); done
 	n "$ns0" "$SHOAL" set shoalm "${args[@]}" || return 1
-	[ "$(n "$ns0" "$SHOAL" show shoalm --json | $PY -c 'import json,sys; print(len(json.load(sys.stdin)["peers"]))')" = 0 ]
+	[ "$(n "$ns0" "$SHOAL" show shoalm --json | $PY -c 'import json,sys; print(len(json.load(sys.stdin)["peers"]))')" = 0 ] ||
+		return 1
+	# Their keys went with them: the same peers and keys are taken again.
+	mapfile -t args <"$tmp/many-args"
+	n "$ns0" "$SHOAL" set shoalm "${args[@]}"
 }
-ktap_check "1,000 peers removed" many_removed
+ktap_check "1,000 peers removed, their outbound keys free again" many_removed
 
 # A broadcast is one seal per peer.  With 4,096 peers a flood of local
 # broadcasts must neither hold up the sender (the fan-out is queued, and

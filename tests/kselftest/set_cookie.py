@@ -4,12 +4,18 @@
 (SHOAL_CMD_SET_DEVICE with SHOAL_A_DEVICE_COOKIE_SECRET, _MAC1_KEY and
 _COOKIE_KEY, random bytes), for the tests of who may.
 
-    set_cookie.py IFNAME
+    set_cookie.py IFNAME [PUBLIC-KEY]
+
+With PUBLIC-KEY (base64), the MAC1 and cookie keys are those shoald
+derives from it (docs/protocol.md), so that a test can forge INITs the
+device checks and open the cookies it sends; random otherwise.
 
 Prints "ok", or "errno N: EXTACK" and exits 1.  The numbers come from
 uapi/linux/shoal.h, read at run time, so there is one definition of them.
 """
 import os
+import base64
+import hashlib
 import re
 import socket
 import struct
@@ -92,10 +98,17 @@ def main():
         print("errno %d: no shoal family %s" % (err, text))
         return 1
     family = struct.unpack("H", out[CTRL_ATTR_FAMILY_ID][:2])[0]
+    mac1_key, cookie_key = os.urandom(32), os.urandom(32)
+    if len(sys.argv) > 2:
+        pub = base64.b64decode(sys.argv[2])
+        mac1_key = hashlib.blake2b(b"shoal mac1 v1" + pub,
+                                   digest_size=32).digest()
+        cookie_key = hashlib.blake2b(b"shoal cookie v2" + pub,
+                                     digest_size=32).digest()
     attrs = (attr(u["SHOAL_A_DEVICE_IFNAME"], sys.argv[1].encode() + b"\0") +
              attr(u["SHOAL_A_DEVICE_COOKIE_SECRET"], os.urandom(32)) +
-             attr(u["SHOAL_A_DEVICE_MAC1_KEY"], os.urandom(32)) +
-             attr(u["SHOAL_A_DEVICE_COOKIE_KEY"], os.urandom(32)))
+             attr(u["SHOAL_A_DEVICE_MAC1_KEY"], mac1_key) +
+             attr(u["SHOAL_A_DEVICE_COOKIE_KEY"], cookie_key))
     err, text, _ = talk(sk, family, u["SHOAL_CMD_SET_DEVICE"], 1, attrs)
     if err:
         print("errno %d: %s" % (err, text))

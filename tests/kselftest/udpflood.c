@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * udpflood SRC-IP[:SRC-PORT] DST-IP PORT SECONDS [HEX-PAYLOAD]
+ * udpflood SRC DST-IP PORT SECONDS [HEX-PAYLOAD]
  *
  * Sends one UDP datagram (by default a control packet: the four-byte
- * non-ESP marker and "flood") from SRC-IP (and SRC-PORT, if given; any
- * port otherwise) to DST-IP:PORT as fast as this
- * machine can, in batches of 64 with sendmmsg(), for SECONDS, and prints
- * how many it sent and the rate.  The tests use it to flood shoal.ko's
- * socket from one address.
+ * non-ESP marker and "flood") from SRC (an address, "IPv4:PORT" or
+ * "[IPv6]:PORT"; any port when none is given) to DST-IP:PORT as fast as
+ * this machine can, in batches of 64 with sendmmsg(), for SECONDS, and
+ * prints how many it sent and the rate.  The tests use it to flood
+ * shoal.ko's socket from one address, over either family.
  */
 
 #include <arpa/inet.h>
@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "endpoint.h"
 #include "hex.h"
 
 #define BATCH 64
@@ -32,45 +33,64 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* A numeric IPv4 or IPv6 address, and a port. */
+static int parse_addr(struct shoal_endpoint *ep, const char *text,
+		      uint16_t port)
+{
+	memset(ep, 0, sizeof(*ep));
+	if (inet_pton(AF_INET, text, &ep->in.sin_addr) == 1) {
+		ep->in.sin_family = AF_INET;
+		ep->in.sin_port = htons(port);
+		ep->len = sizeof(ep->in);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, text, &ep->in6.sin6_addr) == 1) {
+		ep->in6.sin6_family = AF_INET6;
+		ep->in6.sin6_port = htons(port);
+		ep->len = sizeof(ep->in6);
+		return 0;
+	}
+	return -1;
+}
+
+/* An address with or without a port: "ADDR", "IPv4:PORT", "[IPv6]:PORT". */
+static int parse_source(struct shoal_endpoint *ep, const char *text)
+{
+	const char *colon = strchr(text, ':');
+
+	if (text[0] == '[' || (colon && colon == strrchr(text, ':')))
+		return shoal_endpoint_parse(ep, text);
+	return parse_addr(ep, text, 0);
+}
+
 int main(int argc, char **argv)
 {
 	unsigned char payload[1400] = { 0, 0, 0, 0, 'f', 'l', 'o', 'o', 'd' };
-	struct sockaddr_in src = { .sin_family = AF_INET };
-	struct sockaddr_in dst = { .sin_family = AF_INET };
+	struct shoal_endpoint src, dst;
 	struct mmsghdr msgs[BATCH];
 	struct iovec iov;
 	int len = 9, fd, i, seconds;
 	unsigned long long sent = 0;
 	double start, end;
-	char *endp, *colon;
+	char *endp;
 
 	if (argc < 5 || argc > 6) {
-		fprintf(stderr, "usage: udpflood SRC-IP[:SRC-PORT] DST-IP PORT SECONDS [HEX-PAYLOAD]\n");
+		fprintf(stderr, "usage: udpflood SRC DST-IP PORT SECONDS [HEX-PAYLOAD]\n");
 		return 2;
 	}
-	colon = strchr(argv[1], ':');
-	if (colon) {
-		*colon++ = '\0';
-		errno = 0;
-		i = (int)strtol(colon, &endp, 10);
-		if (errno || *endp || i < 1 || i > 65535) {
-			fprintf(stderr, "udpflood: bad source port '%s'\n", colon);
-			return 2;
-		}
-		src.sin_port = htons((unsigned short)i);
-	}
-	if (inet_pton(AF_INET, argv[1], &src.sin_addr) != 1 ||
-	    inet_pton(AF_INET, argv[2], &dst.sin_addr) != 1) {
-		fprintf(stderr, "udpflood: bad IPv4 address\n");
+	if (parse_source(&src, argv[1]) < 0) {
+		fprintf(stderr, "udpflood: bad source '%s'\n", argv[1]);
 		return 2;
 	}
 	errno = 0;
 	i = (int)strtol(argv[3], &endp, 10);
-	if (errno || *endp || i < 1 || i > 65535) {
-		fprintf(stderr, "udpflood: bad port '%s'\n", argv[3]);
+	if (errno || *endp || i < 1 || i > 65535 ||
+	    parse_addr(&dst, argv[2], (uint16_t)i) < 0 ||
+	    dst.sa.sa_family != src.sa.sa_family) {
+		fprintf(stderr, "udpflood: bad destination '%s' port '%s' (or another family than the source's)\n",
+			argv[2], argv[3]);
 		return 2;
 	}
-	dst.sin_port = htons((unsigned short)i);
 	seconds = (int)strtol(argv[4], &endp, 10);
 	if (*endp || seconds < 1 || seconds > 3600) {
 		fprintf(stderr, "udpflood: bad duration '%s'\n", argv[4]);
@@ -85,9 +105,9 @@ int main(int argc, char **argv)
 		}
 	}
 
-	fd = socket(AF_INET, SOCK_DGRAM, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0 ||
-	    connect(fd, (struct sockaddr *)&dst, sizeof(dst)) < 0) {
+	fd = socket(src.sa.sa_family, SOCK_DGRAM, 0);
+	if (fd < 0 || bind(fd, &src.sa, src.len) < 0 ||
+	    connect(fd, &dst.sa, dst.len) < 0) {
 		perror("udpflood: socket");
 		return 1;
 	}

@@ -17,6 +17,9 @@
 #  │   sa-in 0x9201 (KA), UDP 14500   │   │ ESPINUDP socket, UDP 14501       │
 #  │ veth1 192.168.92.1/24 ───────────┼───┼─ veth2 192.168.92.2/24           │
 #  └──────────────────────────────────┘   └──────────────────────────────────┘
+#
+# With XI_FAMILY=6 (xfrm_interop6.sh) the underlay is IPv6 instead, veth1
+# fd93::1/64 and veth2 fd93::2/64 (Linux's ESP-in-UDP over IPv6).
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -29,6 +32,15 @@ SPI_A=0x9201		# xfrm ($ns2) -> shoal ($ns1)
 SPI_B=0x9202		# shoal ($ns1) -> xfrm ($ns2)
 PORT1=14500 PORT2=14501
 PEERMAC=02:00:00:00:92:02 DEVMAC=02:00:00:00:92:01
+# The underlay: each side's address, its prefix length, the wildcard
+# address, and extra `ip addr` arguments.
+if [ "${XI_FAMILY:-4}" = 6 ]; then
+	OUT1=fd93::1 OUT2=fd93::2 OPLEN=64 ANY=:: ADDRARGS=nodad
+	EP2="[$OUT2]:$PORT2"
+else
+	OUT1=192.168.92.1 OUT2=192.168.92.2 OPLEN=24 ANY=0.0.0.0 ADDRARGS=
+	EP2="$OUT2:$PORT2"
+fi
 head -c 32 /dev/urandom | base64 >"$tmp/pub"
 for k in A B; do
 	head -c 36 /dev/urandom | od -An -v -tx1 | tr -d ' \n' >"$tmp/key$k"
@@ -42,44 +54,45 @@ netns_add "$ns1" "$ns2"
 # command substitution waits for it.
 n "$ns2" $PY -c '
 import socket, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s = socket.socket(socket.AF_INET6 if ":" in sys.argv[3] else socket.AF_INET,
+                  socket.SOCK_DGRAM)
 s.setsockopt(socket.IPPROTO_UDP, 100, 2)	# UDP_ENCAP, UDP_ENCAP_ESPINUDP
-s.bind(("0.0.0.0", int(sys.argv[1])))
+s.bind((sys.argv[3], int(sys.argv[1])))
 open(sys.argv[2], "w").close()
 while True:
     time.sleep(3600)
-' "$PORT2" "$tmp/encap-ready" >"$tmp/encap.log" 2>&1 &
+' "$PORT2" "$tmp/encap-ready" "$ANY" >"$tmp/encap.log" 2>&1 &
 
 xfrm_side() {
 	local ka kb
 	ka=0x$(cat "$tmp/keyA") kb=0x$(cat "$tmp/keyB")
 	n "$ns2" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
-	n "$ns2" ip addr add 192.168.92.2/24 dev veth2 || return 1
+	n "$ns2" ip addr add "$OUT2/$OPLEN" dev veth2 $ADDRARGS || return 1
 	n "$ns2" ip link set veth2 up || return 1
 	n "$ns2" ip addr add 10.92.0.2/32 dev lo || return 1
 	n "$ns2" ip addr add fd92::2/128 dev lo || return 1
 	# af-unspec leaves the states' selector family unset (iproute2 and
 	# the kernel otherwise make it the outer one): one SA carries both
 	# inner families.
-	n "$ns2" ip xfrm state add src 192.168.92.2 dst 192.168.92.1 \
+	n "$ns2" ip xfrm state add src "$OUT2" dst "$OUT1" \
 		proto esp spi "$SPI_A" mode tunnel reqid 9201 \
 		replay-window 128 flag esn af-unspec \
 		aead 'rfc7539esp(chacha20,poly1305)' "$ka" 128 \
-		encap espinudp "$PORT2" "$PORT1" 0.0.0.0 || return 1
-	n "$ns2" ip xfrm state add src 192.168.92.1 dst 192.168.92.2 \
+		encap espinudp "$PORT2" "$PORT1" "$ANY" || return 1
+	n "$ns2" ip xfrm state add src "$OUT1" dst "$OUT2" \
 		proto esp spi "$SPI_B" mode tunnel reqid 9202 \
 		replay-window 128 flag esn af-unspec \
 		aead 'rfc7539esp(chacha20,poly1305)' "$kb" 128 \
-		encap espinudp "$PORT1" "$PORT2" 0.0.0.0 || return 1
+		encap espinudp "$PORT1" "$PORT2" "$ANY" || return 1
 	local fam src dst
 	for fam in 4 6; do
 		if [ $fam = 4 ]; then src=10.92.0.2/32 dst=10.92.0.0/24
 		else src=fd92::2/128 dst=fd92::/64; fi
 		n "$ns2" ip xfrm policy add src "$src" dst "$dst" dir out \
-			tmpl src 192.168.92.2 dst 192.168.92.1 proto esp \
+			tmpl src "$OUT2" dst "$OUT1" proto esp \
 			reqid 9201 mode tunnel || return 1
 		n "$ns2" ip xfrm policy add src "$dst" dst "$src" dir in \
-			tmpl src 192.168.92.1 dst 192.168.92.2 proto esp \
+			tmpl src "$OUT1" dst "$OUT2" proto esp \
 			reqid 9202 mode tunnel || return 1
 	done
 	n "$ns2" ip route add 10.92.0.0/24 dev veth2 src 10.92.0.2 || return 1
@@ -94,13 +107,13 @@ xfrm_side() {
 }
 
 shoal_side() {
-	n "$ns1" ip addr add 192.168.92.1/24 dev veth1 || return 1
+	n "$ns1" ip addr add "$OUT1/$OPLEN" dev veth1 $ADDRARGS || return 1
 	n "$ns1" ip link set veth1 up || return 1
 	n "$ns1" ip link add shoal0 type shoal || return 1
 	n "$ns1" ip link set shoal0 address "$DEVMAC" || return 1
 	n "$ns1" "$SHOAL" set shoal0 listen-port "$PORT1" \
 		peer "$(cat "$tmp/pub")" mac "$PEERMAC" \
-		endpoint "192.168.92.2:$PORT2" layer3 \
+		endpoint "$EP2" layer3 \
 		sa-out "$SPI_B" "$tmp/keyB" sa-in "$SPI_A" "$tmp/keyA" || return 1
 	n "$ns1" ip addr add 10.92.0.1/24 dev shoal0 || return 1
 	n "$ns1" ip addr add fd92::1/64 dev shoal0 nodad || return 1
@@ -330,18 +343,18 @@ esn_rollover() {
 		n "$ns1" "$SHOAL" show shoal0 --json |
 			$PY -c "import json,sys; print(json.load(sys.stdin)['peers'][0]['$1'])"
 	}
-	n "$ns2" ip xfrm state delete src 192.168.92.2 dst 192.168.92.1 \
+	n "$ns2" ip xfrm state delete src "$OUT2" dst "$OUT1" \
 		proto esp spi "$SPI_A" || return 1
-	n "$ns2" ip xfrm state add src 192.168.92.2 dst 192.168.92.1 \
+	n "$ns2" ip xfrm state add src "$OUT2" dst "$OUT1" \
 		proto esp spi "$SPI_A" mode tunnel reqid 9201 \
 		replay-window 128 replay-oseq 0xffffe000 flag esn af-unspec \
 		aead 'rfc7539esp(chacha20,poly1305)' "$ke" 128 \
-		encap espinudp "$PORT2" "$PORT1" 0.0.0.0 || return 1
+		encap espinudp "$PORT2" "$PORT1" "$ANY" || return 1
 	n "$ns1" "$SHOAL" set shoal0 peer "$(cat "$tmp/pub")" sa-in "$SPI_A" "$tmp/keyE" || return 1
 	a0=$(peer_field auth_failures) r0=$(peer_field replays)
 	out=$(n "$ns2" ping -f -c 8400 -W 2 -q -I 10.92.0.2 10.92.0.1 2>&1 | grep 'packet loss')
 	echo "# 8,400 pings from 2^32 - 8,192 on: $out"
-	oseq=$(n "$ns2" ip -s xfrm state get src 192.168.92.2 dst 192.168.92.1 \
+	oseq=$(n "$ns2" ip -s xfrm state get src "$OUT2" dst "$OUT1" \
 		proto esp spi "$SPI_A" | grep -o 'oseq-hi 0x[0-9a-f]*, oseq 0x[0-9a-f]*')
 	echo "# xfrm's outbound SA now at $oseq"
 	a1=$(peer_field auth_failures) r1=$(peer_field replays)
