@@ -42,9 +42,24 @@ static struct shoal_fdb_entry *fdb_find(struct shoal_device *sd,
 	return NULL;
 }
 
+/* fdb_lock: e now leads to peer, not to the peer it led to (if any). */
+static void fdb_point(struct shoal_device *sd, struct shoal_fdb_entry *e,
+		      struct shoal_peer *peer)
+{
+	struct shoal_peer *old;
+
+	old = rcu_dereference_protected(e->peer, lockdep_is_held(&sd->fdb_lock));
+	if (old && !WARN_ON_ONCE(!old->fdb_entries))
+		old->fdb_entries--;
+	if (peer)
+		peer->fdb_entries++;
+	rcu_assign_pointer(e->peer, peer);
+}
+
 static void fdb_remove(struct shoal_device *sd, struct shoal_fdb_entry *e)
 {
 	lockdep_assert_held(&sd->fdb_lock);
+	fdb_point(sd, e, NULL);
 	hash_del_rcu(&e->node);
 	sd->fdb_count--;
 	kfree_rcu(e, rcu);
@@ -115,7 +130,7 @@ bool shoal_fdb_learn(struct shoal_device *sd, struct shoal_peer *peer,
 	e = fdb_find(sd, mac);
 	if (e) {
 		/* The host moved behind another peer. */
-		rcu_assign_pointer(e->peer, peer);
+		fdb_point(sd, e, peer);
 		WRITE_ONCE(e->updated, jiffies);
 		goto unlock;
 	}
@@ -126,7 +141,7 @@ bool shoal_fdb_learn(struct shoal_device *sd, struct shoal_peer *peer,
 	if (!e)
 		goto unlock;
 	ether_addr_copy(e->mac, mac);
-	RCU_INIT_POINTER(e->peer, peer);
+	fdb_point(sd, e, peer);
 	e->updated = jiffies;
 	hash_add_rcu(sd->fdb_table, &e->node, fdb_hash(sd, mac));
 	if (!sd->fdb_count++)
@@ -156,8 +171,13 @@ void shoal_fdb_flush_peer(struct shoal_device *sd, struct shoal_peer *peer,
 	spin_lock_bh(&sd->fdb_lock);
 	if (dying)
 		peer->dead = true;
+	/* Most peers bridge nothing: no walk over the table for them. */
+	if (!peer->fdb_entries)
+		goto unlock;
 	hash_for_each_safe(sd->fdb_table, bkt, tmp, e, node)
 		if (rcu_access_pointer(e->peer) == peer)
 			fdb_remove(sd, e);
+	WARN_ON_ONCE(peer->fdb_entries);
+unlock:
 	spin_unlock_bh(&sd->fdb_lock);
 }

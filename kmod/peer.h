@@ -58,6 +58,7 @@ struct shoal_peer {
 	bool layer3;
 	bool bridge;
 	bool dead;			/* removed: learn nothing more (fdb_lock) */
+	unsigned int fdb_entries;	/* sd->fdb_table entries to it (fdb_lock) */
 
 	/* Guards endpoint, local and unlisted: roaming vs. config vs. an
 	 * address gone vs. removal.
