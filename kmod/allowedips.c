@@ -153,15 +153,27 @@ static bool allowed4(const struct shoal_allowed_ips *a, __be32 addr)
 	return false;
 }
 
+static bool link_local(const struct in6_addr *addr)
+{
+	return (addr->s6_addr32[0] & htonl(0xffc00000)) == htonl(0xfe800000);
+}
+
+/*
+ * A link-local address is allowed only by a prefix inside fe80::/10:
+ * ::/0 or 8000::/1 allow a peer every routable address, not every other
+ * peer's link-local one.
+ */
 static bool allowed6(const struct shoal_allowed_ips *a,
 		     const struct in6_addr *addr)
 {
+	bool ll = link_local(addr);
 	unsigned int i;
 
 	for (i = 0; i < a->count; i++) {
 		const struct shoal_prefix *p = &a->prefix[i];
 
 		if (p->family == AF_INET6 &&
+		    (!ll || (p->len >= 10 && link_local(&p->addr.ip6))) &&
 		    ipv6_prefix_equal(addr, &p->addr.ip6, p->len))
 			return true;
 	}
@@ -215,7 +227,7 @@ static bool arp_frame(const struct shoal_allowed_ips *a, struct sk_buff *skb,
 static bool nd_options(struct sk_buff *skb, unsigned int off,
 		       unsigned int end, const u8 *mac)
 {
-	u8 opt[2], lladdr[ETH_ALEN];
+	u8 opt[2], lladdr[ETH_ALEN] __aligned(2);
 
 	while (off < end) {
 		if (end - off < sizeof(opt) ||
@@ -266,11 +278,21 @@ static bool ipv6_frame(const struct shoal_allowed_ips *a, struct sk_buff *skb,
 		return true;
 	if (skb_copy_bits(skb, off, &type, 1))
 		return true;
+	/*
+	 * Neighbour discovery is never fragmented (RFC 6980): the rest of
+	 * it, options included, would pass unread in a later fragment.
+	 */
+	if ((frag_off & htons(IP6_MF)) &&
+	    type >= NDISC_ROUTER_SOLICITATION && type <= NDISC_REDIRECT)
+		return false;
 	switch (type) {
 	case NDISC_ROUTER_ADVERTISEMENT:
 	case NDISC_REDIRECT:
 		/* A peer held to its addresses routes for nobody. */
 		return false;
+	case NDISC_ROUTER_SOLICITATION:
+		/* Its source link-layer option makes a neighbour entry too. */
+		return nd_options(skb, off + sizeof(struct rs_msg), end, mac);
 	case NDISC_NEIGHBOUR_SOLICITATION:
 	case NDISC_NEIGHBOUR_ADVERTISEMENT:
 		if (off + nd_target + sizeof(target) > end ||
@@ -297,7 +319,7 @@ bool shoal_allowed_ips_frame(const struct shoal_allowed_ips *a,
 {
 	const struct ethhdr *eth = (const struct ethhdr *)skb->data;
 	/* A copy: pulling the headers below may move skb->data. */
-	u8 mac[ETH_ALEN];
+	u8 mac[ETH_ALEN] __aligned(2);
 
 	ether_addr_copy(mac, eth->h_source);
 	switch (eth->h_proto) {

@@ -794,7 +794,9 @@ static int set_peer(struct shoal_device *sd, const struct nlattr *attr,
 	}
 	/*
 	 * Before the SAs: a new peer's first packets are held to its list,
-	 * not let through in the moment before it is set.
+	 * not let through in the moment before it is set.  Like the MAC and
+	 * endpoint above, the list stays if an SA below is refused: a set
+	 * on an existing peer is not all-or-nothing.
 	 */
 	if (tb[SHOAL_A_PEER_ALLOWED_IPS]) {
 		allowed = rcu_replace_pointer(peer->allowed_ips, allowed,

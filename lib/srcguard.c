@@ -16,6 +16,7 @@ enum {
 	NH_NONE = 59, NH_DEST = 60, NH_ICMPV6 = 58,
 };
 
+#define ND_ROUTER_SOLICITATION 133
 #define ND_ROUTER_ADVERTISEMENT 134
 #define ND_NEIGHBOUR_SOLICITATION 135
 #define ND_NEIGHBOUR_ADVERTISEMENT 136
@@ -24,19 +25,37 @@ enum {
 #define ND_OPT_SOURCE_LL 1
 #define ND_OPT_TARGET_LL 2
 
+static bool link_local(const uint8_t *addr)
+{
+	return addr[0] == 0xfe && (addr[1] & 0xc0) == 0x80;
+}
+
+/*
+ * A link-local address is inside only a prefix inside fe80::/10: ::/0 or
+ * 8000::/1 allow a peer every routable address, not every other peer's
+ * link-local one.
+ */
 static bool inside(const struct shoal_prefix *allowed, size_t n, int family,
 		   const uint8_t *addr)
 {
 	struct shoal_prefix p = { .family = family };
+	size_t i;
 
 	if (family == AF_INET) {
 		memcpy(&p.addr.v4, addr, 4);
 		p.len = 32;
-	} else {
-		memcpy(&p.addr.v6, addr, 16);
-		p.len = 128;
+		return shoal_prefix_within(allowed, n, &p);
 	}
-	return shoal_prefix_within(allowed, n, &p);
+	memcpy(&p.addr.v6, addr, 16);
+	p.len = 128;
+	if (!link_local(addr))
+		return shoal_prefix_within(allowed, n, &p);
+	for (i = 0; i < n; i++)
+		if (allowed[i].family == AF_INET6 && allowed[i].len >= 10 &&
+		    link_local(allowed[i].addr.v6.s6_addr) &&
+		    shoal_prefix_within(&allowed[i], 1, &p))
+			return true;
+	return false;
 }
 
 static bool unspecified(const uint8_t *addr, size_t len)
@@ -102,14 +121,16 @@ static bool nd_options(const uint8_t *opt, size_t len, const uint8_t *mac)
 /*
  * The offset of the first header after the extension headers, with its
  * type in *next; -1 for a header cut short or "no next header".  A later
- * fragment stops the walk where its fragment header is.
+ * fragment stops the walk where its fragment header is; *more_fragments
+ * says whether a first fragment has others after it.
  */
 static long skip_extensions(const uint8_t *ip, size_t len, uint8_t *next,
-			    bool *later_fragment)
+			    bool *later_fragment, bool *more_fragments)
 {
 	size_t off = IP6_HDR, hlen;
 
 	*later_fragment = false;
+	*more_fragments = false;
 	for (;;) {
 		switch (*next) {
 		case NH_HOP:
@@ -132,6 +153,7 @@ static long skip_extensions(const uint8_t *ip, size_t len, uint8_t *next,
 				*later_fragment = true;
 				return (long)off;
 			}
+			*more_fragments = ip[off + 3] & 1;
 			hlen = 8;
 		} else if (*next == NH_AUTH) {
 			hlen = ((size_t)ip[off + 1] + 2) * 4;
@@ -148,7 +170,7 @@ static long skip_extensions(const uint8_t *ip, size_t len, uint8_t *next,
 static bool ipv6(const uint8_t *ip, size_t len, const uint8_t *mac,
 		 const struct shoal_prefix *allowed, size_t n)
 {
-	bool later_fragment;
+	bool later_fragment, more_fragments;
 	size_t payload;
 	uint8_t next;
 	long off;
@@ -162,16 +184,28 @@ static bool ipv6(const uint8_t *ip, size_t len, const uint8_t *mac,
 	if (!unspecified(ip + 8, 16) && !inside(allowed, n, AF_INET6, ip + 8))
 		return false;
 	next = ip[6];
-	off = skip_extensions(ip, len, &next, &later_fragment);
+	off = skip_extensions(ip, len, &next, &later_fragment, &more_fragments);
 	if (off < 0)
 		return false;
 	if (next != NH_ICMPV6 || later_fragment || (size_t)off >= len)
 		return true;
+	/*
+	 * Neighbour discovery is never fragmented (RFC 6980): the rest of
+	 * it, options included, would pass unread in a later fragment.
+	 */
+	if (more_fragments && ip[off] >= ND_ROUTER_SOLICITATION &&
+	    ip[off] <= ND_REDIRECT)
+		return false;
 	switch (ip[off]) {
 	case ND_ROUTER_ADVERTISEMENT:
 	case ND_REDIRECT:
 		/* A peer held to its addresses routes for nobody. */
 		return false;
+	case ND_ROUTER_SOLICITATION:
+		/* Its source link-layer option makes a neighbour entry too. */
+		if (len - (size_t)off < 8)
+			return true;
+		return nd_options(ip + off + 8, len - (size_t)off - 8, mac);
 	case ND_NEIGHBOUR_SOLICITATION:
 	case ND_NEIGHBOUR_ADVERTISEMENT:
 		if (len - (size_t)off < 8 + 16)

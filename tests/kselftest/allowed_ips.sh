@@ -129,6 +129,14 @@ kinds = {
     "ns-ll-other": (0x86dd, ns("fd95::2", "fd95::1", ll(1, C))),
     "na-ll-own": (0x86dd, na("fd95::2", "fd95::2", ll(2, B))),
     "ns-ll-own": (0x86dd, ns("fd95::2", "fd95::1", ll(1, B))),
+    "rs-ll-other": (0x86dd, ip6("fd95::2", 58, struct.pack("!BBHI", 133, 0, 0, 0)
+                                + ll(1, C), 255)),
+    "rs-ll-own": (0x86dd, ip6("fd95::2", 58, struct.pack("!BBHI", 133, 0, 0, 0)
+                              + ll(1, B), 255)),
+    "ns-ll-frag": (0x86dd, ip6("fd95::2", 44, struct.pack("!BBHI", 58, 0, 1, 9)
+                   + ns("fd95::2", "fd95::1", ll(1, B))[40:], 255)),
+    "na-ll-local": (0x86dd, na("fe80::ff:fe00:950b", "fe80::ff:fe00:950b",
+                               ll(2, B))),
 }
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
 s.bind(("shoalB", 0))
@@ -158,15 +166,19 @@ ktap_check "so are router advertisements, redirects and an NA in a first fragmen
 
 ktap_check "B's own addresses, 0.0.0.0 probes, its DAD and solicitations, other EtherTypes pass" \
 	counted 0 ip4-own ip4-zero arp-own arp-probe na-own dad-own ns-other ipx \
-	na-ll-own ns-ll-own
+	na-ll-own ns-ll-own rs-ll-own
 
 # Its own address, but another member's MAC (C's) as the ARP sender or in
-# a neighbour discovery link-layer option: A would send B's traffic to C.
+# a neighbour discovery link-layer option (solicitation, advertisement,
+# router solicitation): A would send B's traffic to C.  Neighbour
+# discovery in fragments, whose options a later fragment could carry
+# unread, is refused too (RFC 6980).
 steered() {
-	counted 3 arp-mac-other na-ll-other ns-ll-other || return 1
+	counted 5 arp-mac-other na-ll-other ns-ll-other rs-ll-other ns-ll-frag ||
+		return 1
 	! n "$nsa" ip neigh show dev shoalA | grep -q 02:00:00:00:95:0c
 }
-ktap_check "B's own address with another member's MAC (ARP sender, ND option) is dropped and counted" \
+ktap_check "B's own address with another member's MAC (ARP sender, ND options, RS), or ND in fragments, is dropped and counted" \
 	steered
 
 poisoned() {
@@ -185,9 +197,17 @@ lifted() {
 	n "$nsa" "$SHOAL" set shoalA peer "$(cat "$tmp/pubb")" \
 		allowed-ips 10.95.0.0/30,fd95::2/128,fe80::/10 || return 1
 	counted 1 ip6-other || return 1
-	counted 0 ip4-other
+	counted 0 ip4-other || return 1
+	# ::/0 is every routable address, not every link-local one.
+	n "$nsa" "$SHOAL" set shoalA peer "$(cat "$tmp/pubb")" \
+		allowed-ips 10.95.0.0/30,::/0 || return 1
+	counted 0 ip6-other || return 1
+	counted 1 na-ll-local || return 1
+	n "$nsa" "$SHOAL" set shoalA peer "$(cat "$tmp/pubb")" \
+		allowed-ips 10.95.0.0/30,fd95::2/128,fe80::/10 || return 1
+	counted 0 na-ll-local
 }
-ktap_check "'allowed-ips any' lifts the restriction, a new set replaces the old" lifted
+ktap_check "'allowed-ips any' lifts the restriction, a new set replaces the old; ::/0 allows no link-local" lifted
 
 # Refusals by the command line, before anything is sent, and by the kernel.
 refusals() {

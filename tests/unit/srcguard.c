@@ -189,6 +189,27 @@ TEST(nd_link_layer_options)
 	EXPECT_TRUE(allowed(&f));
 }
 
+/* A router solicitation: its source option comes after 8 bytes. */
+TEST(rs_link_layer_option)
+{
+	static const uint8_t other[6] = { 2, 2, 2, 2, 2, 3 };
+	struct frame f = eth(0x86dd);
+	uint8_t h[40] = { 0x60, 0, 0, 0, 0, 16, 58, 255 };
+	uint8_t rs[16] = { 133, 0, 0, 0, 0, 0, 0, 0, 1, 1 };
+
+	inet_pton(AF_INET6, "fd95::2", h + 8);
+	inet_pton(AF_INET6, "ff02::2", h + 24);
+	put(&f, h, sizeof(h));
+	memcpy(rs + 10, own_mac, 6);
+	put(&f, rs, sizeof(rs));
+	EXPECT_TRUE(allowed(&f));
+	memcpy(f.b + 14 + 40 + 10, other, 6);
+	EXPECT_FALSE(allowed(&f));
+	f.len -= 8;		/* no option: nothing to check */
+	f.b[14 + 5] = 8;
+	EXPECT_TRUE(allowed(&f));
+}
+
 TEST(ipv6_source_and_na_target)
 {
 	struct frame f = ip6("fd95::2", 0, NULL, 0, 128, "::");
@@ -233,8 +254,9 @@ TEST(ipv6_extension_headers)
 
 	f = ip6("fe80::1", 0, hop_frag, sizeof(hop_frag), 136, "fd95::3");
 	EXPECT_FALSE(allowed(&f));
+	/* Neighbour discovery is never fragmented (RFC 6980): refused. */
 	f = ip6("fe80::1", 0, hop_frag, sizeof(hop_frag), 136, "fd95::2");
-	EXPECT_TRUE(allowed(&f));
+	EXPECT_FALSE(allowed(&f));
 	f = ip6("fe80::1", 44, later, sizeof(later), 136, "fd95::3");
 	EXPECT_TRUE(allowed(&f));
 	f = ip6("fe80::1", 60, long_dest, sizeof(long_dest), 136, "fd95::2");
@@ -275,6 +297,11 @@ TEST(wider_prefixes)
 	EXPECT_FALSE(shoal_frame_sources_allowed(f.b, f.len, list, 2));
 	f = ip6("2001:db8::1", 0, NULL, 0, 136, "fd00::9");
 	EXPECT_TRUE(shoal_frame_sources_allowed(f.b, f.len, list, 2));
+	/* ::/0 is every routable address, not every link-local one. */
+	f = ip6("fe80::9", 0, NULL, 0, 128, "::");
+	EXPECT_FALSE(shoal_frame_sources_allowed(f.b, f.len, list, 2));
+	f = ip6("2001:db8::1", 0, NULL, 0, 136, "fe80::9");
+	EXPECT_FALSE(shoal_frame_sources_allowed(f.b, f.len, list, 2));
 	/* An empty list allows only what claims nothing. */
 	f = ip4("10.95.0.3");
 	EXPECT_FALSE(shoal_frame_sources_allowed(f.b, f.len, NULL, 0));

@@ -37,9 +37,12 @@
  *   address, which claims nothing, passes), any IPv6 router advertisement
  *   or redirect (such a peer routes for nobody), and any VLAN-tagged
  *   frame, which would carry its addresses past the check; and when an
- *   ARP sender MAC or a neighbour solicitation's or advertisement's
- *   link-layer address option is not the frame's source MAC (it would
- *   send another's traffic elsewhere).  Other EtherTypes pass.  Get
+ *   ARP sender MAC or a neighbour or router solicitation's or neighbour
+ *   advertisement's link-layer address option is not the frame's source
+ *   MAC (it would send another's traffic elsewhere), and neighbour
+ *   discovery in fragments (RFC 6980).  A link-local address is inside
+ *   only a prefix within fe80::/10 (::/0 does not allow it).  Other
+ *   EtherTypes pass.  Get
  *   replies carry the nest only when the set is not empty.
  *   An inbound SA nest with SHOAL_A_SA_SPI and no SHOAL_A_SA_KEY keeps the
  *   peer's existing inbound SA of that SPI (-ENOENT if it has none): how
