@@ -514,11 +514,8 @@ static struct shoal_sa *parse_sa(const struct nlattr *attr,
 	soft = min(soft, hard);
 	sa = shoal_sa_create(nla_get_u32(tb[SHOAL_A_SA_SPI]),
 			     nla_data(tb[SHOAL_A_SA_KEY]), soft, hard);
-	if (IS_ERR(sa)) {
-		NL_SET_ERR_MSG_ATTR(extack, attr,
-				    "cannot set up rfc7539esp(chacha20,poly1305)");
+	if (IS_ERR(sa))
 		return sa;
-	}
 	if (tb[SHOAL_A_SA_SOFT_SECONDS])
 		sa->soft_age = seconds_to_age(tb[SHOAL_A_SA_SOFT_SECONDS]);
 	if (tb[SHOAL_A_SA_HARD_SECONDS])

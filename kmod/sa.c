@@ -1,43 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Security associations: ChaCha20-Poly1305 per RFC 7634 through the
- * kernel's "rfc7539esp" AEAD template, and the RFC 4303 extended sequence
- * number and anti-replay window.
+ * Security associations: their keys (ChaCha20-Poly1305 per RFC 7634, in
+ * aead.c), and the RFC 4303 extended sequence number and anti-replay
+ * window.
  */
 
-#include <crypto/aead.h>
 #include <linux/jiffies.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
 #include "sa.h"
 
-#define SHOAL_ICV_LEN 16
-
 struct shoal_sa *shoal_sa_create(u32 spi, const u8 key[SHOAL_SA_KEY_LEN],
 				 u64 soft, u64 hard)
 {
 	struct shoal_sa *sa;
-	int ret;
 
+	BUILD_BUG_ON(SHOAL_SA_KEY_LEN != SHOAL_AEAD_KEY_LEN);
 	sa = kzalloc(sizeof(*sa), GFP_KERNEL_ACCOUNT);
 	if (!sa)
 		return ERR_PTR(-ENOMEM);
-
-	/* Synchronous only: the datapath encrypts in place, in softirq. */
-	sa->tfm = crypto_alloc_aead("rfc7539esp(chacha20,poly1305)", 0,
-				    CRYPTO_ALG_ASYNC);
-	if (IS_ERR(sa->tfm)) {
-		ret = PTR_ERR(sa->tfm);
-		goto free_sa;
-	}
-	ret = crypto_aead_setkey(sa->tfm, key, SHOAL_SA_KEY_LEN);
-	if (ret)
-		goto free_tfm;
-	ret = crypto_aead_setauthsize(sa->tfm, SHOAL_ICV_LEN);
-	if (ret)
-		goto free_tfm;
-
+	shoal_aead_key_init(&sa->aead, key);
 	memcpy(sa->key, key, SHOAL_SA_KEY_LEN);
 	sa->spi = spi;
 	sa->soft_packets = soft;
@@ -47,20 +30,13 @@ struct shoal_sa *shoal_sa_create(u32 spi, const u8 key[SHOAL_SA_KEY_LEN],
 	INIT_HLIST_NODE(&sa->spi_node);
 	INIT_LIST_HEAD(&sa->retire_node);
 	return sa;
-
-free_tfm:
-	crypto_free_aead(sa->tfm);
-free_sa:
-	kfree(sa);
-	return ERR_PTR(ret);
 }
 
 void shoal_sa_free(struct shoal_sa *sa)
 {
 	if (!sa)
 		return;
-	crypto_free_aead(sa->tfm);
-	memzero_explicit(sa->key, sizeof(sa->key));
+	/* kfree_sensitive() clears the keys, both forms. */
 	kfree_sensitive(sa);
 }
 

@@ -2,13 +2,14 @@
 #ifndef _SHOAL_SA_H
 #define _SHOAL_SA_H
 
-#include <crypto/aead.h>
 #include <linux/atomic.h>
 #include <linux/hashtable.h>
 #include <linux/rcupdate.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <uapi/linux/shoal.h>
+
+#include "aead.h"
 
 struct shoal_peer;
 
@@ -22,7 +23,7 @@ struct shoal_sa {
 	struct hlist_node spi_node;	/* sd->spi_table; RTNL for writers */
 	struct hlist_node key_node;	/* sd->sa_out_keys, if outbound; RTNL */
 	struct shoal_peer *peer;
-	struct crypto_aead *tfm;
+	struct shoal_aead_key aead;	/* the key as the crypto library takes it */
 	u8 key[SHOAL_SA_KEY_LEN];	/* kept to recognise an unchanged SA */
 	u32 spi;
 	u64 soft_packets;
