@@ -11,6 +11,7 @@
 
 #include "device.h"
 #include "netlink.h"
+#include "sa.h"
 #include "selftest.h"
 
 static int __init shoal_mod_init(void)
@@ -29,6 +30,7 @@ static int __init shoal_mod_init(void)
 	if (ret < 0)
 		goto uninit_device;
 
+	shoal_sa_debugfs_init();
 	pr_info("shoal " SHOAL_VERSION " loaded\n");
 	return 0;
 
@@ -43,6 +45,7 @@ static void __exit shoal_mod_exit(void)
 	/* Devices first: their datapath may still send events. */
 	shoal_device_uninit();
 	shoal_genl_uninit();
+	shoal_sa_debugfs_exit();
 }
 
 module_init(shoal_mod_init);

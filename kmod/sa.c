@@ -5,11 +5,19 @@
  * window.
  */
 
+#include <linux/debugfs.h>
 #include <linux/jiffies.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
 #include "sa.h"
+
+/*
+ * SAs alive in the module, in debugfs as shoal/sas: the tests' leak check
+ * (an SA holds no other object whose count would show it).
+ */
+static atomic_t shoal_sa_live = ATOMIC_INIT(0);
+static struct dentry *shoal_debugfs;
 
 struct shoal_sa *shoal_sa_create(u32 spi, const u8 key[SHOAL_SA_KEY_LEN],
 				 u64 soft, u64 hard)
@@ -29,6 +37,7 @@ struct shoal_sa *shoal_sa_create(u32 spi, const u8 key[SHOAL_SA_KEY_LEN],
 	spin_lock_init(&sa->replay_lock);
 	INIT_HLIST_NODE(&sa->spi_node);
 	INIT_LIST_HEAD(&sa->retire_node);
+	atomic_inc(&shoal_sa_live);
 	return sa;
 }
 
@@ -36,8 +45,27 @@ void shoal_sa_free(struct shoal_sa *sa)
 {
 	if (!sa)
 		return;
+	atomic_dec(&shoal_sa_live);
 	/* kfree_sensitive() clears the keys, both forms. */
 	kfree_sensitive(sa);
+}
+
+static int sas_get(void *data, u64 *val)
+{
+	*val = atomic_read(&shoal_sa_live);
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(sas_fops, sas_get, NULL, "%llu\n");
+
+void shoal_sa_debugfs_init(void)
+{
+	shoal_debugfs = debugfs_create_dir("shoal", NULL);
+	debugfs_create_file_unsafe("sas", 0400, shoal_debugfs, NULL, &sas_fops);
+}
+
+void shoal_sa_debugfs_exit(void)
+{
+	debugfs_remove_recursive(shoal_debugfs);
 }
 
 u64 shoal_sa_use(struct shoal_sa *sa, bool *soft)

@@ -54,6 +54,8 @@ static inline void shoal_sa_out_unhash(struct shoal_sa *sa)
 #define SHOAL_SA_DEFAULT_HARD	BIT_ULL(60)
 #define SHOAL_SA_DEFAULT_SOFT	(BIT_ULL(60) - BIT_ULL(32))
 
+void shoal_sa_debugfs_init(void);
+void shoal_sa_debugfs_exit(void);
 struct shoal_sa *shoal_sa_create(u32 spi, const u8 key[SHOAL_SA_KEY_LEN],
 				 u64 soft, u64 hard);
 /*

@@ -474,20 +474,21 @@ case "$(uname -r)" in
 esac
 
 # On a kernel built for debugging, shoal.ko checks its replay window and
-# sequence number inference at load (kmod/selftest.c), and refuses to
-# load if one step fails.
+# sequence number inference and its AEAD (RFC 8439's vector) at load
+# (kmod/selftest.c), and refuses to load if one step fails.
 selftests_at_load() {
 	local before after
 	before=$(dmesg | grep -c 'replay and sequence self-tests passed')
 	modprobe -r shoal 2>/dev/null
 	modprobe shoal || return 1
 	after=$(dmesg | grep -c 'replay and sequence self-tests passed')
-	dmesg | grep 'shoal: .*self-test' | tail -n 1 | sed 's/^/# /'
-	[ "$after" -gt "$before" ]
+	dmesg | grep 'shoal: .*self-test' | tail -n 2 | sed 's/^/# /'
+	[ "$after" -gt "$before" ] &&
+		dmesg | tail -n 20 | grep -q 'AEAD self-tests passed'
 }
 case "$(uname -r)" in
-*-shoal-debug) ktap_check "the replay and sequence self-tests pass at load" selftests_at_load ;;
-*) ktap_skip "the replay and sequence self-tests pass at load (debug kernels build them)" ;;
+*-shoal-debug) ktap_check "the replay, sequence and AEAD self-tests pass at load" selftests_at_load ;;
+*) ktap_skip "the replay, sequence and AEAD self-tests pass at load (debug kernels build them)" ;;
 esac
 
 ktap_check "module reference count is back to zero" \
