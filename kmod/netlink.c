@@ -529,29 +529,6 @@ static bool sa_same(const struct shoal_sa *a, const struct shoal_sa *b)
 	       !crypto_memneq(a->key, b->key, SHOAL_SA_KEY_LEN);
 }
 
-static u32 sa_key_hash(struct shoal_device *sd, const u8 *key)
-{
-	return hsiphash(key, SHOAL_SA_KEY_LEN, &sd->hash_key);
-}
-
-/*
- * RTNL: whether an outbound SA of the device already seals with key.  A
- * new SA starts its sequence numbers, and so its nonces, at 1 again:
- * with a key in use, each nonce would be used twice.  By a keyed hash,
- * so that a device of many peers does not hold the RTNL for a walk over
- * them per key set.
- */
-static bool sa_out_key_used(struct shoal_device *sd, const u8 *key)
-{
-	struct shoal_sa *sa;
-
-	hash_for_each_possible(sd->sa_out_keys, sa, key_node,
-			       sa_key_hash(sd, key))
-		if (!crypto_memneq(sa->key, key, SHOAL_SA_KEY_LEN))
-			return true;
-	return false;
-}
-
 static int set_sa_out(struct shoal_peer *peer, const struct nlattr *attr,
 		      struct list_head *retire, struct netlink_ext_ack *extack)
 {
@@ -565,15 +542,14 @@ static int set_sa_out(struct shoal_peer *peer, const struct nlattr *attr,
 		shoal_sa_free(sa);
 		return 0;
 	}
-	if (sa_out_key_used(peer->sd, sa->key)) {
+	if (shoal_sa_out_key_used(peer->sd, sa->key)) {
 		NL_SET_ERR_MSG_ATTR(extack, attr,
 				    "key already in use by an outbound SA: a new SA would reuse its nonces");
 		shoal_sa_free(sa);
 		return -EEXIST;
 	}
 	sa->peer = peer;
-	hash_add(peer->sd->sa_out_keys, &sa->key_node,
-		 sa_key_hash(peer->sd, sa->key));
+	shoal_sa_out_hash(peer->sd, sa);
 	rcu_assign_pointer(peer->sa_out, sa);
 	shoal_sa_out_unhash(old);
 	shoal_sa_retire(old, retire);

@@ -5,6 +5,7 @@
  * stranger's) and inbound SAs by SPI (receive).
  */
 
+#include <crypto/algapi.h>
 #include <linux/etherdevice.h>
 #include <linux/rculist.h>
 #include <linux/rtnetlink.h>
@@ -105,6 +106,42 @@ struct shoal_peer *shoal_peer_create(struct shoal_device *sd,
 	list_add_tail_rcu(&peer->list, &sd->peer_list);
 	sd->peer_count++;
 	return peer;
+}
+
+static u32 sa_key_hash(struct shoal_device *sd, const u8 *key)
+{
+	return hsiphash(key, SHOAL_SA_KEY_LEN, &sd->hash_key);
+}
+
+/*
+ * A new SA starts its sequence numbers, and so its nonces, at 1 again:
+ * with a key in use, each nonce would be used twice.  By a keyed hash, so
+ * that a device of many peers does not hold the RTNL for a walk over them
+ * per key set.
+ */
+bool shoal_sa_out_key_used(struct shoal_device *sd, const u8 *key)
+{
+	struct shoal_sa *sa;
+
+	ASSERT_RTNL();
+	hash_for_each_possible(sd->sa_out_keys, sa, key_node,
+			       sa_key_hash(sd, key))
+		if (!crypto_memneq(sa->key, key, SHOAL_SA_KEY_LEN))
+			return true;
+	return false;
+}
+
+void shoal_sa_out_hash(struct shoal_device *sd, struct shoal_sa *sa)
+{
+	ASSERT_RTNL();
+	hash_add(sd->sa_out_keys, &sa->key_node, sa_key_hash(sd, sa->key));
+}
+
+void shoal_sa_out_unhash(struct shoal_sa *sa)
+{
+	ASSERT_RTNL();
+	if (sa)
+		hash_del(&sa->key_node);
 }
 
 void shoal_sa_retire(struct shoal_sa *sa, struct list_head *retire)

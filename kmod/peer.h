@@ -92,6 +92,11 @@ struct shoal_peer *shoal_peer_by_key(struct shoal_device *sd,
 struct shoal_peer *shoal_peer_by_mac(struct shoal_device *sd, const u8 *mac);
 int shoal_peer_set_mac(struct shoal_peer *peer, const u8 *mac);
 struct shoal_sa *shoal_sa_by_spi(struct shoal_device *sd, u32 spi);
+/* RTNL: whether an outbound SA of sd already seals with key. */
+bool shoal_sa_out_key_used(struct shoal_device *sd, const u8 *key);
+/* RTNL: an outbound SA joins, or (sa may be NULL) leaves, the key table. */
+void shoal_sa_out_hash(struct shoal_device *sd, struct shoal_sa *sa);
+void shoal_sa_out_unhash(struct shoal_sa *sa);
 /* Unpublishes sa from the SPI table (if there) and puts it on retire. */
 void shoal_sa_retire(struct shoal_sa *sa, struct list_head *retire);
 /* Frees retired SAs once no reader can see them. */

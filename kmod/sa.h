@@ -44,13 +44,6 @@ struct shoal_sa {
 	struct list_head retire_node;	/* a setter's list of SAs to free */
 };
 
-/* RTNL: sa (NULL or outbound) leaves its device's table of keys. */
-static inline void shoal_sa_out_unhash(struct shoal_sa *sa)
-{
-	if (sa)
-		hash_del(&sa->key_node);
-}
-
 #define SHOAL_SA_DEFAULT_HARD	BIT_ULL(60)
 #define SHOAL_SA_DEFAULT_SOFT	(BIT_ULL(60) - BIT_ULL(32))
 
