@@ -134,6 +134,17 @@ static void shoal_setup(struct net_device *dev)
 #endif
 	dev->priv_flags &= ~IFF_TX_SKB_SHARING;
 	dev->priv_flags |= IFF_LIVE_ADDR_CHANGE;
+	/*
+	 * shoal_xmit() seals and sends at once, and keeps no state a second
+	 * CPU could race on but under its own locks and RCU: a queue or the
+	 * TX lock would only make every sending CPU wait for one.
+	 */
+	dev->priv_flags |= IFF_NO_QUEUE;
+#ifdef SHOAL_HAVE_LLTX
+	dev->lltx = true;
+#else
+	dev->features |= NETIF_F_LLTX;
+#endif
 	dev->mtu = SHOAL_DEFAULT_MTU;
 	dev->min_mtu = ETH_MIN_MTU;
 	dev->max_mtu = ETH_MAX_MTU - SHOAL_OVERHEAD;
@@ -258,4 +269,6 @@ void shoal_device_uninit(void)
 	/* Deletes every shoal device in every namespace. */
 	rtnl_link_unregister(&shoal_link_ops);
 	unregister_pernet_device(&shoal_net_ops);
+	/* Peers are freed by RCU callbacks in this module: they run first. */
+	rcu_barrier();
 }
