@@ -38,7 +38,8 @@ enum shoal_dstat {
 
 /*
  * Locking: configuration (peers, SAs, sockets, tables) changes only under
- * the RTNL; the datapath reads it under RCU (BH).  Counters are atomic.
+ * the RTNL; the datapath reads it under RCU (BH).  The device's counters
+ * are atomic, a peer's per CPU.
  */
 struct shoal_device {
 	struct net_device *dev;

@@ -248,6 +248,7 @@ static int put_peer(struct sk_buff *skb, struct shoal_peer *peer)
 {
 	struct shoal_allowed_ips *allowed;
 	struct nlattr *nest, *sa_in;
+	u64 pstats[SHOAL_PSTAT_COUNT];
 	union shoal_endpoint ep;
 	struct shoal_sa *sa;
 	int i;
@@ -257,6 +258,7 @@ static int put_peer(struct sk_buff *skb, struct shoal_peer *peer)
 	if (!nest)
 		return -EMSGSIZE;
 	shoal_peer_get_endpoint(peer, &ep);
+	shoal_pstats_read(peer, pstats);
 	if (nla_put(skb, SHOAL_A_PEER_PUBLIC_KEY, SHOAL_KEY_LEN,
 		    peer->public_key) ||
 	    (peer->has_mac &&
@@ -269,7 +271,7 @@ static int put_peer(struct sk_buff *skb, struct shoal_peer *peer)
 		goto cancel;
 	for (i = 0; i < SHOAL_PSTAT_COUNT; i++)
 		if (nla_put_u64_64bit(skb, pstat_attr[i],
-				      atomic64_read(&peer->pstats[i]),
+				      pstats[i],
 				      SHOAL_A_PEER_PAD))
 			goto cancel;
 

@@ -86,26 +86,72 @@ struct shoal_peer *shoal_peer_create(struct shoal_device *sd,
 				     const u8 key[SHOAL_KEY_LEN])
 {
 	struct shoal_peer *peer;
+	int cpu;
 
 	ASSERT_RTNL();
 	peer = kzalloc(sizeof(*peer), GFP_KERNEL_ACCOUNT);
 	if (!peer)
 		return NULL;
+	peer->pcpu = alloc_percpu_gfp(struct shoal_peer_pcpu,
+				      GFP_KERNEL_ACCOUNT);
+	if (!peer->pcpu)
+		goto free_peer;
+	for_each_possible_cpu(cpu)
+		u64_stats_init(&per_cpu_ptr(peer->pcpu, cpu)->syncp);
+	if (dst_cache_init(&peer->dst_cache, GFP_KERNEL_ACCOUNT))
+		goto free_pcpu;
 	peer->sd = sd;
 	memcpy(peer->public_key, key, SHOAL_KEY_LEN);
 	spin_lock_init(&peer->endpoint_lock);
+	seqcount_spinlock_init(&peer->endpoint_seq, &peer->endpoint_lock);
 	INIT_HLIST_NODE(&peer->mac_node);
 	INIT_HLIST_NODE(&peer->endpoint_node);
 	/* Published to the broadcast worker only once set up. */
 	if (xa_alloc(&sd->peer_index, &peer->index, peer, xa_limit_32b,
-		     GFP_KERNEL_ACCOUNT)) {
-		kfree(peer);
-		return NULL;
-	}
+		     GFP_KERNEL_ACCOUNT))
+		goto destroy_dst_cache;
 	hash_add_rcu(sd->peer_table, &peer->key_node, key_hash(sd, key));
 	list_add_tail_rcu(&peer->list, &sd->peer_list);
 	sd->peer_count++;
 	return peer;
+
+destroy_dst_cache:
+	dst_cache_destroy(&peer->dst_cache);
+free_pcpu:
+	free_percpu(peer->pcpu);
+free_peer:
+	kfree(peer);
+	return NULL;
+}
+
+/* After the grace period: the datapath holds no pointer to the peer. */
+static void peer_free_rcu(struct rcu_head *rcu)
+{
+	struct shoal_peer *peer = container_of(rcu, struct shoal_peer, rcu);
+
+	dst_cache_destroy(&peer->dst_cache);
+	free_percpu(peer->pcpu);
+	kfree(peer);
+}
+
+void shoal_pstats_read(struct shoal_peer *peer, u64 sum[SHOAL_PSTAT_COUNT])
+{
+	const struct shoal_peer_pcpu *st;
+	u64 v[SHOAL_PSTAT_COUNT];
+	unsigned int start;
+	int cpu, i;
+
+	memset(sum, 0, SHOAL_PSTAT_COUNT * sizeof(*sum));
+	for_each_possible_cpu(cpu) {
+		st = per_cpu_ptr(peer->pcpu, cpu);
+		do {
+			start = u64_stats_fetch_begin(&st->syncp);
+			for (i = 0; i < SHOAL_PSTAT_COUNT; i++)
+				v[i] = u64_stats_read(&st->count[i]);
+		} while (u64_stats_fetch_retry(&st->syncp, start));
+		for (i = 0; i < SHOAL_PSTAT_COUNT; i++)
+			sum[i] += v[i];
+	}
 }
 
 static u32 sa_key_hash(struct shoal_device *sd, const u8 *key)
@@ -178,7 +224,7 @@ void shoal_peer_remove(struct shoal_peer *peer, struct list_head *retire)
 	allowed = rtnl_dereference(peer->allowed_ips);
 	if (allowed)
 		kfree_rcu(allowed, rcu);
-	kfree_rcu(peer, rcu);
+	call_rcu(&peer->rcu, peer_free_rcu);
 }
 
 struct shoal_peer *shoal_peer_by_key(struct shoal_device *sd,
@@ -253,9 +299,10 @@ void shoal_sa_retire_all(struct list_head *retire)
 void shoal_peer_get_endpoint(struct shoal_peer *peer,
 			     union shoal_endpoint *ep)
 {
-	spin_lock_bh(&peer->endpoint_lock);
-	*ep = peer->endpoint;
-	spin_unlock_bh(&peer->endpoint_lock);
+	union shoal_local_addr local;
+	unsigned int path;
+
+	shoal_peer_get_path(peer, ep, &local, &path);
 }
 
 static bool endpoint_equal(const union shoal_endpoint *a,
@@ -282,9 +329,10 @@ bool shoal_peer_endpoint_known(struct shoal_device *sd,
 	rcu_read_lock_bh();
 	hash_for_each_possible_rcu(sd->endpoint_table, peer, endpoint_node,
 				   endpoint_hash(sd, ep)) {
-		spin_lock_bh(&peer->endpoint_lock);
-		known = endpoint_equal(&peer->endpoint, ep);
-		spin_unlock_bh(&peer->endpoint_lock);
+		union shoal_endpoint at;
+
+		shoal_peer_get_endpoint(peer, &at);
+		known = endpoint_equal(&at, ep);
 		if (known)
 			break;
 	}
@@ -300,8 +348,10 @@ bool shoal_peer_set_endpoint(struct shoal_peer *peer,
 	spin_lock_bh(&peer->endpoint_lock);
 	changed = !endpoint_equal(&peer->endpoint, ep);
 	if (changed) {
+		write_seqcount_begin(&peer->endpoint_seq);
 		peer->endpoint = *ep;
 		memset(&peer->local, 0, sizeof(peer->local));
+		write_seqcount_end(&peer->endpoint_seq);
 		endpoint_rehash(peer);
 	}
 	spin_unlock_bh(&peer->endpoint_lock);
@@ -309,26 +359,39 @@ bool shoal_peer_set_endpoint(struct shoal_peer *peer,
 }
 
 void shoal_peer_get_path(struct shoal_peer *peer, union shoal_endpoint *ep,
-			 union shoal_local_addr *local)
+			 union shoal_local_addr *local, unsigned int *path)
 {
-	spin_lock_bh(&peer->endpoint_lock);
-	*ep = peer->endpoint;
-	*local = peer->local;
-	spin_unlock_bh(&peer->endpoint_lock);
+	do {
+		*path = read_seqcount_begin(&peer->endpoint_seq);
+		*ep = peer->endpoint;
+		*local = peer->local;
+	} while (read_seqcount_retry(&peer->endpoint_seq, *path));
 }
 
 bool shoal_peer_roam(struct shoal_peer *peer, const union shoal_endpoint *ep,
 		     const union shoal_local_addr *local)
 {
+	union shoal_local_addr was_local;
+	union shoal_endpoint was;
+	unsigned int path;
 	bool changed;
+
+	/* Nearly every packet comes by the path already known: no lock. */
+	shoal_peer_get_path(peer, &was, &was_local, &path);
+	if (endpoint_equal(&was, ep) &&
+	    !memcmp(&was_local, local, sizeof(*local)))
+		return false;
 
 	spin_lock_bh(&peer->endpoint_lock);
 	changed = !endpoint_equal(&peer->endpoint, ep);
-	if (changed) {
+	if (changed || memcmp(&peer->local, local, sizeof(*local))) {
+		write_seqcount_begin(&peer->endpoint_seq);
 		peer->endpoint = *ep;
-		endpoint_rehash(peer);
+		peer->local = *local;
+		write_seqcount_end(&peer->endpoint_seq);
+		if (changed)
+			endpoint_rehash(peer);
 	}
-	peer->local = *local;
 	spin_unlock_bh(&peer->endpoint_lock);
 	return changed;
 }
@@ -337,7 +400,10 @@ void shoal_peer_forget_local(struct shoal_peer *peer,
 			     const union shoal_local_addr *local)
 {
 	spin_lock_bh(&peer->endpoint_lock);
-	if (!memcmp(&peer->local, local, sizeof(*local)))
+	if (!memcmp(&peer->local, local, sizeof(*local))) {
+		write_seqcount_begin(&peer->endpoint_seq);
 		memset(&peer->local, 0, sizeof(peer->local));
+		write_seqcount_end(&peer->endpoint_seq);
+	}
 	spin_unlock_bh(&peer->endpoint_lock);
 }

@@ -6,7 +6,10 @@
 #include <linux/in.h>
 #include <linux/in6.h>
 #include <linux/list.h>
+#include <linux/seqlock.h>
 #include <linux/spinlock.h>
+#include <linux/u64_stats_sync.h>
+#include <net/dst_cache.h>
 #include <uapi/linux/shoal.h>
 
 #include "allowedips.h"
@@ -40,6 +43,14 @@ enum shoal_pstat {
 	SHOAL_PSTAT_COUNT
 };
 
+/* What each CPU keeps of a peer: the datapath writes only its own, BH off. */
+struct shoal_peer_pcpu {
+	u64_stats_t count[SHOAL_PSTAT_COUNT];	/* this CPU's share */
+	struct u64_stats_sync syncp;
+	/* endpoint_seq of the path this CPU's route in dst_cache is for */
+	unsigned int route_path;
+};
+
 /*
  * A peer: its identity (an opaque public key), the MAC it owns, where to
  * send and its SAs.  Writers hold the RTNL; the datapath reads under RCU.
@@ -61,27 +72,39 @@ struct shoal_peer {
 	unsigned int fdb_entries;	/* sd->fdb_table entries to it (fdb_lock) */
 
 	/* Guards endpoint, local and unlisted: roaming vs. config vs. an
-	 * address gone vs. removal.
+	 * address gone vs. removal.  The datapath reads endpoint and local
+	 * under endpoint_seq instead, taking no lock per packet.
 	 */
 	spinlock_t endpoint_lock;
+	seqcount_spinlock_t endpoint_seq;
 	union shoal_endpoint endpoint;	/* sa_family 0 = none */
 	union shoal_local_addr local;
 	bool unlisted;			/* removed: out of endpoint_table */
+	/* A route to the path per CPU, good while route_path is current. */
+	struct dst_cache dst_cache;
 
 	struct shoal_sa __rcu *sa_out;
 	struct shoal_sa __rcu *sa_in[SHOAL_MAX_SA_IN];
 	struct shoal_allowed_ips __rcu *allowed_ips;	/* NULL: any source */
 
-	atomic64_t pstats[SHOAL_PSTAT_COUNT];
+	struct shoal_peer_pcpu __percpu *pcpu;
 	atomic64_t last_rx;		/* seconds since the epoch */
 	struct rcu_head rcu;
 };
 
+/* From the datapath, BH off: counts on this CPU's share. */
 static inline void shoal_pstat_add(struct shoal_peer *p, enum shoal_pstat s,
 				   u64 n)
 {
-	atomic64_add(n, &p->pstats[s]);
+	struct shoal_peer_pcpu *st = this_cpu_ptr(p->pcpu);
+
+	u64_stats_update_begin(&st->syncp);
+	u64_stats_add(&st->count[s], n);
+	u64_stats_update_end(&st->syncp);
 }
+
+/* Every counter, each the sum of every CPU's share, in one pass. */
+void shoal_pstats_read(struct shoal_peer *p, u64 sum[SHOAL_PSTAT_COUNT]);
 
 struct shoal_peer *shoal_peer_create(struct shoal_device *sd,
 				     const u8 key[SHOAL_KEY_LEN]);
@@ -104,9 +127,13 @@ void shoal_sa_retire_all(struct list_head *retire);
 
 void shoal_peer_get_endpoint(struct shoal_peer *peer,
 			     union shoal_endpoint *ep);
-/* The endpoint and the local address to send to it from. */
+/*
+ * The endpoint and the local address to send to it from, and in *path the
+ * endpoint_seq they were read at (a route cached for one path is good
+ * only for it).
+ */
 void shoal_peer_get_path(struct shoal_peer *peer, union shoal_endpoint *ep,
-			 union shoal_local_addr *local);
+			 union shoal_local_addr *local, unsigned int *path);
 /* Sets the endpoint, forgetting the local address; true if it changed. */
 bool shoal_peer_set_endpoint(struct shoal_peer *peer,
 			     const union shoal_endpoint *ep);

@@ -60,16 +60,17 @@ static void xmit_one(struct shoal_device *sd, struct shoal_peer *peer,
 {
 	u8 tos = INET_ECN_encapsulate(0, frame_ecn(skb));
 	union shoal_local_addr local, from;
+	struct shoal_peer_pcpu *pcpu;
 	union shoal_endpoint ep;
+	unsigned int len, path;
 	struct shoal_sa *sa;
-	unsigned int len;
 	u8 nexthdr = SHOAL_NEXTHDR_ETHERNET;
+	int head, tail, ret;
 	bool soft;
 	u64 seq;
-	int head, tail;
 
 	sa = rcu_dereference_bh(peer->sa_out);
-	shoal_peer_get_path(peer, &ep, &local);
+	shoal_peer_get_path(peer, &ep, &local, &path);
 	if (!sa || !ep.addr.sa_family)
 		goto drop;
 
@@ -108,7 +109,17 @@ static void xmit_one(struct shoal_device *sd, struct shoal_peer *peer,
 	if (shoal_esp_seal(sa, skb, seq, nexthdr))
 		goto drop;
 	from = local;
-	if (shoal_socket_send(sd, skb, &ep, &from, tos) == 0) {
+	/*
+	 * This CPU's cached route is the path's if it was cached for the
+	 * path read now: any change since bumped endpoint_seq.  No reset of
+	 * the cache to race with, and nothing shared written per packet.
+	 */
+	pcpu = this_cpu_ptr(peer->pcpu);
+	ret = shoal_socket_send(sd, skb, &ep, &from, tos, &peer->dst_cache,
+				pcpu->route_path == path);
+	if (ret == SHOAL_SEND_ROUTE_CACHED)
+		pcpu->route_path = path;
+	if (ret >= 0) {
 		shoal_pstat_add(peer, SHOAL_PSTAT_TX_BYTES, len);
 		shoal_pstat_add(peer, SHOAL_PSTAT_TX_PACKETS, 1);
 	}
@@ -264,7 +275,7 @@ int shoal_send_control(struct shoal_device *sd,
 	skb_put_data(skb, payload, len);
 
 	rcu_read_lock_bh();
-	ret = shoal_socket_send(sd, skb, ep, &from, 0);
+	ret = shoal_socket_send(sd, skb, ep, &from, 0, NULL, false);
 	rcu_read_unlock_bh();
 	return ret;
 }

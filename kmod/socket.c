@@ -149,15 +149,19 @@ static struct rtable *route4(struct socket *sock,
 
 static int send4(struct shoal_device *sd, struct sk_buff *skb,
 		 const struct sockaddr_in *dst, union shoal_local_addr *local,
-		 u8 tos)
+		 u8 tos, struct dst_cache *cache, bool cached_ok)
 {
 	struct socket *sock = rcu_dereference_bh(sd->sock4);
 	__be32 saddr = local ? local->ip4 : 0;
 	struct flowi4 fl4;
 	struct rtable *rt;
+	int ret = 0;
 
 	if (unlikely(!sock))
 		goto drop;
+	rt = cache && cached_ok ? dst_cache_get_ip4(cache, &saddr) : NULL;
+	if (rt)
+		goto xmit;
 	rt = route4(sock, dst, saddr, &fl4);
 	if (IS_ERR(rt) && saddr) {
 		/*
@@ -182,10 +186,17 @@ static int send4(struct shoal_device *sd, struct sk_buff *skb,
 		ip_rt_put(rt);
 		goto drop;
 	}
-	udp_tunnel_xmit_skb(rt, sock->sk, skb, fl4.saddr, fl4.daddr, tos,
-			    ip4_dst_hoplimit(&rt->dst), 0, fl4.fl4_sport,
-			    fl4.fl4_dport, shoal_socket_xnet(sd), false);
-	return 0;
+	saddr = fl4.saddr;
+	if (cache) {
+		dst_cache_set_ip4(cache, &rt->dst, saddr);
+		ret = SHOAL_SEND_ROUTE_CACHED;
+	}
+xmit:
+	udp_tunnel_xmit_skb(rt, sock->sk, skb, saddr, dst->sin_addr.s_addr,
+			    tos, ip4_dst_hoplimit(&rt->dst), 0,
+			    inet_sk(sock->sk)->inet_sport, dst->sin_port,
+			    shoal_socket_xnet(sd), false);
+	return ret;
 drop:
 	kfree_skb(skb);
 	return -ENETUNREACH;
@@ -194,7 +205,7 @@ drop:
 #if IS_ENABLED(CONFIG_IPV6)
 static int send6(struct shoal_device *sd, struct sk_buff *skb,
 		 const struct sockaddr_in6 *dst, union shoal_local_addr *local,
-		 u8 tos)
+		 u8 tos, struct dst_cache *cache, bool cached_ok)
 {
 	struct socket *sock = rcu_dereference_bh(sd->sock6);
 	struct flowi6 fl6 = {
@@ -204,9 +215,14 @@ static int send6(struct shoal_device *sd, struct sk_buff *skb,
 		.flowi6_proto = IPPROTO_UDP,
 	};
 	struct dst_entry *dst_e;
+	int ret = 0;
 
 	if (unlikely(!sock))
 		goto drop;
+	fl6.fl6_sport = inet_sk(sock->sk)->inet_sport;
+	dst_e = cache && cached_ok ? dst_cache_get_ip6(cache, &fl6.saddr) : NULL;
+	if (dst_e)
+		goto xmit;
 	if (local && !ipv6_addr_any(&local->ip6)) {
 		/* Unlike IPv4's, the lookup does not refuse a stale source. */
 		if (ipv6_chk_addr(sock_net(sock->sk), &local->ip6, NULL, 0))
@@ -214,7 +230,6 @@ static int send6(struct shoal_device *sd, struct sk_buff *skb,
 		else
 			local->ip6 = in6addr_any;
 	}
-	fl6.fl6_sport = inet_sk(sock->sk)->inet_sport;
 	dst_e = ipv6_stub->ipv6_dst_lookup_flow(sock_net(sock->sk), sock->sk,
 						&fl6, NULL);
 	if (IS_ERR(dst_e))
@@ -223,6 +238,11 @@ static int send6(struct shoal_device *sd, struct sk_buff *skb,
 		dst_release(dst_e);
 		goto drop;
 	}
+	if (cache) {
+		dst_cache_set_ip6(cache, dst_e, &fl6.saddr);
+		ret = SHOAL_SEND_ROUTE_CACHED;
+	}
+xmit:
 	/*
 	 * An outer packet longer than the path's MTU is fragmented here, as
 	 * IPv4's is (df 0 above): IPv6 refuses that unless told, and a
@@ -232,7 +252,7 @@ static int send6(struct shoal_device *sd, struct sk_buff *skb,
 	udp_tunnel6_xmit_skb(dst_e, sock->sk, skb, sd->dev, &fl6.saddr,
 			     &fl6.daddr, tos, ip6_dst_hoplimit(dst_e), 0,
 			     fl6.fl6_sport, fl6.fl6_dport, false);
-	return 0;
+	return ret;
 drop:
 	kfree_skb(skb);
 	return -ENETUNREACH;
@@ -241,7 +261,8 @@ drop:
 
 int shoal_socket_send(struct shoal_device *sd, struct sk_buff *skb,
 		      const union shoal_endpoint *ep,
-		      union shoal_local_addr *local, u8 tos)
+		      union shoal_local_addr *local, u8 tos,
+		      struct dst_cache *cache, bool cached_ok)
 {
 	/*
 	 * What the inner frame carried means nothing outside the tunnel: its
@@ -259,10 +280,11 @@ int shoal_socket_send(struct shoal_device *sd, struct sk_buff *skb,
 	skb->dev = sd->dev;
 
 	if (ep->addr.sa_family == AF_INET)
-		return send4(sd, skb, &ep->addr4, local, tos);
+		return send4(sd, skb, &ep->addr4, local, tos, cache, cached_ok);
 #if IS_ENABLED(CONFIG_IPV6)
 	if (ep->addr.sa_family == AF_INET6)
-		return send6(sd, skb, &ep->addr6, local, tos);
+		return send6(sd, skb, &ep->addr6, local, tos, cache,
+			     cached_ok);
 #endif
 	kfree_skb(skb);
 	return -EAFNOSUPPORT;

@@ -17,11 +17,17 @@ void shoal_socket_close(struct shoal_device *sd);
 /* Sends a finished UDP payload to ep, from the local address if one is
  * given and still this host's (else it is zeroed, and the route picks),
  * with tos as the outer IPv4 TOS or IPv6 traffic class; consumes skb.
- * Caller holds rcu_read_lock_bh().
+ * With a cache (a peer's), the route is taken from it if cached_ok (it
+ * holds one for this ep and local), else looked up and put there.
+ * Caller holds rcu_read_lock_bh().  Returns 0 if sent,
+ * SHOAL_SEND_ROUTE_CACHED if sent by a route it put in the cache, or
+ * -errno if dropped.
  */
 int shoal_socket_send(struct shoal_device *sd, struct sk_buff *skb,
 		      const union shoal_endpoint *ep,
-		      union shoal_local_addr *local, u8 tos);
+		      union shoal_local_addr *local, u8 tos,
+		      struct dst_cache *cache, bool cached_ok);
+#define SHOAL_SEND_ROUTE_CACHED	1
 
 /* Headroom a payload needs for what shoal_socket_send() puts in front. */
 #define SHOAL_SEND_HEADROOM (LL_MAX_HEADER + sizeof(struct ipv6hdr) + \

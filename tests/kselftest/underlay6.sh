@@ -14,6 +14,9 @@
 #  │ u1 fd00:92::1/64    ├─┤ u2 fd00:92::2/64    │ │                     │
 #  └─────────────────────┘ └─────────────────────┘ └─────────────────────┘
 #
+# Last, a second link (v1 198.51.100.1, fd00:93::1 -- v2 .2, ::2) for an
+# endpoint that moves from one link, and family, to another.
+#
 # Encapsulation must reset the skb: the inner packet's conntrack entry and
 # mark, set by nftables where the device lives, must not ride on the outer
 # ESP packet into the sockets' netfilter, for either underlay family.
@@ -21,7 +24,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 
 ns1=$(netns_name u6a) ns2=$(netns_name u6b) ns3=$(netns_name u6c)
-vm_test_begin 15
+vm_test_begin 17
 
 PY=/usr/bin/python3
 SHOAL=$BIN/shoal
@@ -301,5 +304,56 @@ cat "$tmp/scrub4" 2>/dev/null
 ktap_check "IPv4 underlay of 1,280 bytes: full-size inner packets cross, fragmented" small_underlay
 
 ktap_check "IPv4 underlay: ECN reaches the outer header and CE comes back in" ecn 4
+
+# shoal1 caches its route to shoal2 per CPU (a dst_cache): an endpoint
+# set to an address on another link must take that link's route, not
+# the one cached for the old address.  A second veth, v1 -- v2, and the
+# packets to shoal2's port that arrive on each of $ns2's links are counted
+# (not all packets: neighbour discovery on the new link would count too).
+rx_on() {	# rx_on IF: packets to shoal2's port $ns2 received on IF
+	n "$ns2" nft list counter inet arrived "$1" |
+		sed -n 's/.*packets \([0-9]*\).*/\1/p'
+}
+moved_by() {	# moved_by ENDPOINT IF: pings to shoal2 there arrive on IF
+	local before after
+	n "$ns1" ping -c 3 -W 2 -i 0.2 10.92.0.2 >/dev/null || return 1
+	before=$(rx_on "$2")
+	n "$ns1" "$SHOAL" set shoal1 peer "$(cat "$tmp/pub2")" endpoint "$1" || return 1
+	n "$ns1" ping -c 5 -W 2 -i 0.2 10.92.0.2 >/dev/null || return 1
+	after=$(rx_on "$2")
+	echo "# to $1: $2 received $((after - before)) packets"
+	[ $((after - before)) -ge 5 ]
+}
+other_link() {
+	ip -n "$ns1" link add v1 type veth peer name v2 netns "$ns2" || return 1
+	n "$ns1" ip addr add 198.51.100.1/24 dev v1 || return 1
+	n "$ns2" ip addr add 198.51.100.2/24 dev v2 || return 1
+	n "$ns1" ip addr add fd00:93::1/64 dev v1 nodad || return 1
+	n "$ns2" ip addr add fd00:93::2/64 dev v2 nodad || return 1
+	n "$ns1" ip link set v1 up && n "$ns2" ip link set v2 up || return 1
+	n "$ns2" nft -f - <<EOF || return 1
+table inet arrived {
+	counter u2 {}
+	counter v2 {}
+	chain pre {
+		type filter hook prerouting priority raw; policy accept;
+		iifname "u2" udp dport 10002 counter name u2
+		iifname "v2" udp dport 10002 counter name v2
+	}
+}
+EOF
+	moved_by 198.51.100.2:10002 v2
+}
+ktap_check "an endpoint moved to another link takes its route, not the cached one" other_link
+
+# From IPv4 to IPv6 (the cache holds routes of either family), and from
+# one IPv6 link to another.
+other_family() {
+	moved_by "[fd00:93::2]:10002" v2 || return 1
+	n "$ns1" ip addr add fd00:92::1/64 dev u1 nodad || return 1
+	n "$ns2" ip addr add fd00:92::2/64 dev u2 nodad || return 1
+	moved_by "[fd00:92::2]:10002" u2
+}
+ktap_check "and to IPv6, then another IPv6 link: each time the new route" other_family
 
 ktap_finish
