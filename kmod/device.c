@@ -140,6 +140,10 @@ static void shoal_setup(struct net_device *dev)
 	 * TX lock would only make every sending CPU wait for one.
 	 */
 	dev->priv_flags |= IFF_NO_QUEUE;
+	/* netpoll sends with IRQs off and, with no TX lock to stop it,
+	 * could re-enter a shoal_xmit() it interrupted on the same CPU.
+	 */
+	dev->priv_flags |= IFF_DISABLE_NETPOLL;
 #ifdef SHOAL_HAVE_LLTX
 	dev->lltx = true;
 #else

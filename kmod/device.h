@@ -65,7 +65,7 @@ struct shoal_device {
 	 * Peers by endpoint, for telling a peer's control packets from a
 	 * stranger's in O(1) under a flood.  Writers hold the peer's
 	 * endpoint_lock and then endpoint_table_lock; readers use RCU and
-	 * compare under each candidate's endpoint_lock.
+	 * read each candidate's endpoint under its endpoint_seq.
 	 */
 	DECLARE_HASHTABLE(endpoint_table, 10);
 	spinlock_t endpoint_table_lock;	/* endpoint_table writers */

@@ -104,6 +104,8 @@ struct shoal_peer *shoal_peer_create(struct shoal_device *sd,
 	memcpy(peer->public_key, key, SHOAL_KEY_LEN);
 	spin_lock_init(&peer->endpoint_lock);
 	seqcount_spinlock_init(&peer->endpoint_seq, &peer->endpoint_lock);
+	/* No CPU's route_gen (0) matches before it cached a route. */
+	peer->path_gen = 1;
 	INIT_HLIST_NODE(&peer->mac_node);
 	INIT_HLIST_NODE(&peer->endpoint_node);
 	/* Published to the broadcast worker only once set up. */
@@ -300,9 +302,9 @@ void shoal_peer_get_endpoint(struct shoal_peer *peer,
 			     union shoal_endpoint *ep)
 {
 	union shoal_local_addr local;
-	unsigned int path;
+	u64 gen;
 
-	shoal_peer_get_path(peer, ep, &local, &path);
+	shoal_peer_get_path(peer, ep, &local, &gen);
 }
 
 static bool endpoint_equal(const union shoal_endpoint *a,
@@ -349,6 +351,7 @@ bool shoal_peer_set_endpoint(struct shoal_peer *peer,
 	changed = !endpoint_equal(&peer->endpoint, ep);
 	if (changed) {
 		write_seqcount_begin(&peer->endpoint_seq);
+		peer->path_gen++;
 		peer->endpoint = *ep;
 		memset(&peer->local, 0, sizeof(peer->local));
 		write_seqcount_end(&peer->endpoint_seq);
@@ -359,13 +362,25 @@ bool shoal_peer_set_endpoint(struct shoal_peer *peer,
 }
 
 void shoal_peer_get_path(struct shoal_peer *peer, union shoal_endpoint *ep,
-			 union shoal_local_addr *local, unsigned int *path)
+			 union shoal_local_addr *local, u64 *gen)
 {
+	unsigned int seq;
+
 	do {
-		*path = read_seqcount_begin(&peer->endpoint_seq);
+		seq = read_seqcount_begin(&peer->endpoint_seq);
 		*ep = peer->endpoint;
 		*local = peer->local;
-	} while (read_seqcount_retry(&peer->endpoint_seq, *path));
+		*gen = peer->path_gen;
+	} while (read_seqcount_retry(&peer->endpoint_seq, seq));
+}
+
+void shoal_peer_reroute(struct shoal_peer *peer)
+{
+	spin_lock_bh(&peer->endpoint_lock);
+	write_seqcount_begin(&peer->endpoint_seq);
+	peer->path_gen++;
+	write_seqcount_end(&peer->endpoint_seq);
+	spin_unlock_bh(&peer->endpoint_lock);
 }
 
 bool shoal_peer_roam(struct shoal_peer *peer, const union shoal_endpoint *ep,
@@ -373,11 +388,11 @@ bool shoal_peer_roam(struct shoal_peer *peer, const union shoal_endpoint *ep,
 {
 	union shoal_local_addr was_local;
 	union shoal_endpoint was;
-	unsigned int path;
 	bool changed;
+	u64 gen;
 
 	/* Nearly every packet comes by the path already known: no lock. */
-	shoal_peer_get_path(peer, &was, &was_local, &path);
+	shoal_peer_get_path(peer, &was, &was_local, &gen);
 	if (endpoint_equal(&was, ep) &&
 	    !memcmp(&was_local, local, sizeof(*local)))
 		return false;
@@ -386,6 +401,7 @@ bool shoal_peer_roam(struct shoal_peer *peer, const union shoal_endpoint *ep,
 	changed = !endpoint_equal(&peer->endpoint, ep);
 	if (changed || memcmp(&peer->local, local, sizeof(*local))) {
 		write_seqcount_begin(&peer->endpoint_seq);
+		peer->path_gen++;
 		peer->endpoint = *ep;
 		peer->local = *local;
 		write_seqcount_end(&peer->endpoint_seq);
@@ -402,6 +418,7 @@ void shoal_peer_forget_local(struct shoal_peer *peer,
 	spin_lock_bh(&peer->endpoint_lock);
 	if (!memcmp(&peer->local, local, sizeof(*local))) {
 		write_seqcount_begin(&peer->endpoint_seq);
+		peer->path_gen++;
 		memset(&peer->local, 0, sizeof(peer->local));
 		write_seqcount_end(&peer->endpoint_seq);
 	}

@@ -47,8 +47,8 @@ enum shoal_pstat {
 struct shoal_peer_pcpu {
 	u64_stats_t count[SHOAL_PSTAT_COUNT];	/* this CPU's share */
 	struct u64_stats_sync syncp;
-	/* endpoint_seq of the path this CPU's route in dst_cache is for */
-	unsigned int route_path;
+	/* path_gen of the path this CPU's route in dst_cache is for */
+	u64 route_gen;
 };
 
 /*
@@ -77,10 +77,12 @@ struct shoal_peer {
 	 */
 	spinlock_t endpoint_lock;
 	seqcount_spinlock_t endpoint_seq;
+	/* One more in every write section: never repeats, unlike the count. */
+	u64 path_gen;
 	union shoal_endpoint endpoint;	/* sa_family 0 = none */
 	union shoal_local_addr local;
 	bool unlisted;			/* removed: out of endpoint_table */
-	/* A route to the path per CPU, good while route_path is current. */
+	/* A route to the path per CPU, good while its route_gen is current. */
 	struct dst_cache dst_cache;
 
 	struct shoal_sa __rcu *sa_out;
@@ -128,12 +130,14 @@ void shoal_sa_retire_all(struct list_head *retire);
 void shoal_peer_get_endpoint(struct shoal_peer *peer,
 			     union shoal_endpoint *ep);
 /*
- * The endpoint and the local address to send to it from, and in *path the
- * endpoint_seq they were read at (a route cached for one path is good
- * only for it).
+ * The endpoint and the local address to send to it from, and in *gen the
+ * path_gen they were read at (a route cached for one path is good only
+ * for it).
  */
 void shoal_peer_get_path(struct shoal_peer *peer, union shoal_endpoint *ep,
-			 union shoal_local_addr *local, unsigned int *path);
+			 union shoal_local_addr *local, u64 *gen);
+/* The routes cached for the peer are stale (new sockets): a new path_gen. */
+void shoal_peer_reroute(struct shoal_peer *peer);
 /* Sets the endpoint, forgetting the local address; true if it changed. */
 bool shoal_peer_set_endpoint(struct shoal_peer *peer,
 			     const union shoal_endpoint *ep);

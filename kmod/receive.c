@@ -104,6 +104,7 @@ static void deliver(struct shoal_device *sd, struct shoal_peer *peer,
 	struct net_device *dev = sd->dev;
 	/* What the peer sent, as its tx_bytes counted it. */
 	unsigned int inner_len = skb->len;
+	bool checked_there = true;
 	struct ethhdr *eth;
 	unsigned int len;
 	time64_t now;
@@ -126,6 +127,7 @@ static void deliver(struct shoal_device *sd, struct shoal_peer *peer,
 			shoal_dstat_inc(sd, SHOAL_DSTAT_SPOOFED_SRC);
 			goto drop;
 		}
+		checked_there = false;
 		break;
 	case SHOAL_NEXTHDR_IPV4:
 	case SHOAL_NEXTHDR_IPV6:
@@ -153,12 +155,20 @@ static void deliver(struct shoal_device *sd, struct shoal_peer *peer,
 	skb_scrub_packet(skb, !net_eq(sd->creating_net, dev_net(dev)));
 	skb->dev = dev;
 	skb->protocol = eth_type_trans(skb, dev);
-	/* Poly1305 vouched for every byte the peer sent, and the peer's
-	 * stack checksummed it all before sealing (send.c): checking the
-	 * checksums again here would only cost a pass over the data.
+	/*
+	 * Poly1305 vouched for every byte the peer sent, and its own stack
+	 * checksummed what it sent (send.c completes partial checksums
+	 * before sealing): checking again would only cost a pass over the
+	 * data.  What it routes passes as it came, as WireGuard lets it.  A
+	 * frame a bridge peer passes on from its LAN nobody checked: the
+	 * stack checks it here.
 	 */
-	skb->ip_summed = CHECKSUM_UNNECESSARY;
-	skb->csum_level = ~0;
+	if (checked_there) {
+		skb->ip_summed = CHECKSUM_UNNECESSARY;
+		skb->csum_level = SKB_MAX_CSUM_LEVEL;
+	} else {
+		skb->ip_summed = CHECKSUM_NONE;
+	}
 	skb_reset_network_header(skb);
 	if (!ecn_decapsulate(skb, outer_ecn)) {
 		shoal_dstat_inc(sd, SHOAL_DSTAT_ECN_DROPS);

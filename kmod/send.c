@@ -62,15 +62,15 @@ static void xmit_one(struct shoal_device *sd, struct shoal_peer *peer,
 	union shoal_local_addr local, from;
 	struct shoal_peer_pcpu *pcpu;
 	union shoal_endpoint ep;
-	unsigned int len, path;
+	unsigned int len;
 	struct shoal_sa *sa;
 	u8 nexthdr = SHOAL_NEXTHDR_ETHERNET;
 	int head, tail, ret;
+	u64 seq, gen;
 	bool soft;
-	u64 seq;
 
 	sa = rcu_dereference_bh(peer->sa_out);
-	shoal_peer_get_path(peer, &ep, &local, &path);
+	shoal_peer_get_path(peer, &ep, &local, &gen);
 	if (!sa || !ep.addr.sa_family)
 		goto drop;
 
@@ -111,14 +111,14 @@ static void xmit_one(struct shoal_device *sd, struct shoal_peer *peer,
 	from = local;
 	/*
 	 * This CPU's cached route is the path's if it was cached for the
-	 * path read now: any change since bumped endpoint_seq.  No reset of
+	 * path read now: any change since made a new path_gen.  No reset of
 	 * the cache to race with, and nothing shared written per packet.
 	 */
 	pcpu = this_cpu_ptr(peer->pcpu);
 	ret = shoal_socket_send(sd, skb, &ep, &from, tos, &peer->dst_cache,
-				pcpu->route_path == path);
+				pcpu->route_gen == gen);
 	if (ret == SHOAL_SEND_ROUTE_CACHED)
-		pcpu->route_path = path;
+		pcpu->route_gen = gen;
 	if (ret >= 0) {
 		shoal_pstat_add(peer, SHOAL_PSTAT_TX_BYTES, len);
 		shoal_pstat_add(peer, SHOAL_PSTAT_TX_PACKETS, 1);

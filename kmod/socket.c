@@ -65,6 +65,7 @@ int shoal_socket_open(struct shoal_device *sd, u16 port)
 {
 	struct socket *sock4 = NULL, *sock6 = NULL;
 	int ret, tries = port ? 1 : 16;
+	struct shoal_peer *peer;
 
 	ASSERT_RTNL();
 retry:
@@ -93,6 +94,9 @@ retry:
 	rcu_assign_pointer(sd->sock4, sock4);
 	rcu_assign_pointer(sd->sock6, sock6);
 	sd->listen_port = port;
+	/* Routes cached before were looked up from the old sockets' port. */
+	list_for_each_entry(peer, &sd->peer_list, list)
+		shoal_peer_reroute(peer);
 	return 0;
 
 #if IS_ENABLED(CONFIG_IPV6)

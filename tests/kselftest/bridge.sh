@@ -19,7 +19,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 
 ns0=$(netns_name br0) nsa=$(netns_name bra) nsb=$(netns_name brb) nsh=$(netns_name brh)
-vm_test_begin 8
+vm_test_begin 9
 
 SHOAL=$BIN/shoal
 PY=/usr/bin/python3
@@ -163,6 +163,53 @@ for dst in (bytes.fromhex(sys.argv[1].replace(":", "")), bytes([2, 0x95, 0, 0, 5
 }
 ktap_check "a bridge peer removed takes its learned hosts with it; back, it learns again" \
 	removed_with_hosts
+
+# B's stack takes no checksum of what a bridge peer passes on from its
+# LAN as checked: H sends B a UDP datagram with a wrong checksum, then
+# one with a right one, as raw frames; only the second arrives.
+bad_checksum() {
+	local i
+	rm -f "$tmp/udp-bound"
+	n "$nsb" timeout 15 $PY -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("10.94.0.2", 9999))
+open(sys.argv[1], "w").close()
+s.settimeout(5)
+try:
+    while True:
+        print(s.recv(100).decode(), flush=True)
+except socket.timeout:
+    pass' "$tmp/udp-bound" >"$tmp/udp-got" &
+	for i in $(seq 100); do [ -e "$tmp/udp-bound" ] && break; sleep 0.1; done
+	n "$nsh" $PY -c '
+import socket, struct
+def csum(b):
+    if len(b) % 2: b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16: s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+src, dst = socket.inet_aton("10.94.0.3"), socket.inet_aton("10.94.0.2")
+def frame(payload, wrong):
+    udp = struct.pack("!HHHH", 4444, 9999, 8 + len(payload), 0) + payload
+    c = csum(src + dst + struct.pack("!BBH", 0, 17, len(udp)) + udp) or 0xffff
+    if wrong: c = c ^ 0x0101
+    udp = udp[:6] + struct.pack("!H", c) + udp[8:]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0, src, dst)
+    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+    mac = lambda m: bytes.fromhex(m.replace(":", ""))
+    own = open("/sys/class/net/vh/address").read().strip()
+    return mac("02:00:00:00:94:0b") + mac(own) + b"\x08\x00" + ip + udp
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind(("vh", 0))
+s.send(frame(b"wrong-checksum", True))
+s.send(frame(b"right-checksum", False))' || return 1
+	wait %% 2>/dev/null
+	sed 's/^/# received: /' "$tmp/udp-got"
+	grep -qx right-checksum "$tmp/udp-got" && ! grep -q wrong "$tmp/udp-got"
+}
+ktap_check "a datagram with a wrong checksum from behind the bridge is dropped, a right one arrives" \
+	bad_checksum
 
 # Take the bridge flag away: H's frames are now spoofed and dropped, and
 # the learned entry goes with the peer when it is removed.
