@@ -342,6 +342,16 @@ bool shoal_peer_endpoint_known(struct shoal_device *sd,
 	return known;
 }
 
+/*
+ * endpoint_lock held: opens a write section of endpoint and local, which
+ * makes a new path_gen, so that no CPU's cached route counts as current.
+ */
+static void path_write_begin(struct shoal_peer *peer)
+{
+	write_seqcount_begin(&peer->endpoint_seq);
+	peer->path_gen++;
+}
+
 bool shoal_peer_set_endpoint(struct shoal_peer *peer,
 			     const union shoal_endpoint *ep)
 {
@@ -350,8 +360,7 @@ bool shoal_peer_set_endpoint(struct shoal_peer *peer,
 	spin_lock_bh(&peer->endpoint_lock);
 	changed = !endpoint_equal(&peer->endpoint, ep);
 	if (changed) {
-		write_seqcount_begin(&peer->endpoint_seq);
-		peer->path_gen++;
+		path_write_begin(peer);
 		peer->endpoint = *ep;
 		memset(&peer->local, 0, sizeof(peer->local));
 		write_seqcount_end(&peer->endpoint_seq);
@@ -377,8 +386,7 @@ void shoal_peer_get_path(struct shoal_peer *peer, union shoal_endpoint *ep,
 void shoal_peer_reroute(struct shoal_peer *peer)
 {
 	spin_lock_bh(&peer->endpoint_lock);
-	write_seqcount_begin(&peer->endpoint_seq);
-	peer->path_gen++;
+	path_write_begin(peer);
 	write_seqcount_end(&peer->endpoint_seq);
 	spin_unlock_bh(&peer->endpoint_lock);
 }
@@ -400,8 +408,7 @@ bool shoal_peer_roam(struct shoal_peer *peer, const union shoal_endpoint *ep,
 	spin_lock_bh(&peer->endpoint_lock);
 	changed = !endpoint_equal(&peer->endpoint, ep);
 	if (changed || memcmp(&peer->local, local, sizeof(*local))) {
-		write_seqcount_begin(&peer->endpoint_seq);
-		peer->path_gen++;
+		path_write_begin(peer);
 		peer->endpoint = *ep;
 		peer->local = *local;
 		write_seqcount_end(&peer->endpoint_seq);
@@ -417,8 +424,7 @@ void shoal_peer_forget_local(struct shoal_peer *peer,
 {
 	spin_lock_bh(&peer->endpoint_lock);
 	if (!memcmp(&peer->local, local, sizeof(*local))) {
-		write_seqcount_begin(&peer->endpoint_seq);
-		peer->path_gen++;
+		path_write_begin(peer);
 		memset(&peer->local, 0, sizeof(peer->local));
 		write_seqcount_end(&peer->endpoint_seq);
 	}
