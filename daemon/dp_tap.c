@@ -36,6 +36,11 @@
 
 /* Work done per call of handle(): epoll (level-triggered) calls again. */
 #define TAP_BATCH		64
+/*
+ * Datagrams per sendmmsg/recvmmsg: one system call where there were 16,
+ * which at small packets is most of the TAP datapath's cost.
+ */
+#define TAP_MMSG		16
 /* Largest frame read from the TAP; bigger than any UDP payload. */
 #define TAP_FRAME_MAX		65536
 #define TAP_PKT_MAX		(TAP_FRAME_MAX + SHOAL_ESP_MAX_OVERHEAD)
@@ -108,9 +113,28 @@ struct tap_dp {
 	size_t n_pending, pending_cap;
 	bool lost;
 
+	/*
+	 * Sealed datagrams waiting for one sendmmsg.  They hold peers, so
+	 * they go out before any event callback (which may remove a peer)
+	 * and before handle() returns.
+	 */
+	struct {
+		struct mmsghdr msg[TAP_MMSG];
+		struct iovec iov[TAP_MMSG];
+		struct sockaddr_in6 to[TAP_MMSG];
+		struct tap_peer *peer[TAP_MMSG];
+		size_t inner_len[TAP_MMSG];
+		unsigned int n;
+	} tx;
+	struct {
+		struct mmsghdr msg[TAP_MMSG];
+		struct iovec iov[TAP_MMSG];
+		struct sockaddr_storage from[TAP_MMSG];
+	} rxq;
+
 	uint8_t frame[TAP_FRAME_MAX];
-	uint8_t pkt[TAP_PKT_MAX];
-	uint8_t rx[TAP_RX_MAX];
+	uint8_t pkt[TAP_MMSG][TAP_PKT_MAX];
+	uint8_t rx[TAP_MMSG][TAP_RX_MAX];
 	uint8_t plain[ETH_HLEN + TAP_RX_MAX];	/* room to add an Ethernet header */
 };
 
@@ -483,36 +507,65 @@ static bool rate_ok(struct tap_rate *r, time_t now, unsigned int per_second)
 
 /* ----- transmit: TAP -> peers ----- */
 
+/* Sends the sealed datagrams waiting in t->tx, in their order. */
+static void tx_flush(struct tap_dp *t)
+{
+	unsigned int off = 0, i;
+	int n;
+
+	while (off < t->tx.n) {
+		n = sendmmsg(t->udp_fd, t->tx.msg + off, t->tx.n - off, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			/* A full socket buffer or an unreachable peer
+			 * loses the datagram sendmmsg stopped at.
+			 */
+			off++;
+			continue;
+		}
+		for (i = off; i < off + (unsigned int)n; i++) {
+			if (t->tx.msg[i].msg_len != t->tx.iov[i].iov_len)
+				continue;
+			t->tx.peer[i]->tx_bytes += t->tx.inner_len[i];
+			t->tx.peer[i]->tx_packets++;
+		}
+		off += (unsigned int)n;
+	}
+	t->tx.n = 0;
+}
+
 static void xmit_one(struct tap_dp *t, struct tap_peer *peer,
 		     const uint8_t *frame, size_t len, time_t now)
 {
 	struct tap_sa *sa = peer->sa_out;
-	struct sockaddr_in6 to;
+	unsigned int i = t->tx.n;
 	socklen_t to_len;
 	size_t pkt_len;
-	ssize_t n;
 	int ret;
 
 	if (!sa || !peer->endpoint.len ||
-	    endpoint_to_sockaddr(t, &peer->endpoint, &to, &to_len))
+	    endpoint_to_sockaddr(t, &peer->endpoint, &t->tx.to[i], &to_len))
 		return;
 	ret = shoal_esp_seal(&sa->esp, now, SHOAL_NEXTHDR_ETHERNET, frame, len,
-			     t->pkt, sizeof(t->pkt), &pkt_len);
+			     t->pkt[i], sizeof(t->pkt[i]), &pkt_len);
 	/* Asked on every use, as the kernel does, hard limit or not. */
 	if (shoal_esp_sa_soft_due(&sa->esp, now))
 		queue_peer_event(t, SHOAL_DP_EV_SOFT_EXPIRE, peer,
 				 sa->esp.spi, true);
 	if (ret)
 		return;
-	do
-		n = sendto(t->udp_fd, t->pkt, pkt_len, 0,
-			   (struct sockaddr *)&to, to_len);
-	while (n < 0 && errno == EINTR);
-	/* A full socket buffer or an unreachable peer loses the frame. */
-	if (n == (ssize_t)pkt_len) {
-		peer->tx_bytes += len;
-		peer->tx_packets++;
-	}
+	t->tx.iov[i].iov_base = t->pkt[i];
+	t->tx.iov[i].iov_len = pkt_len;
+	memset(&t->tx.msg[i], 0, sizeof(t->tx.msg[i]));
+	t->tx.msg[i].msg_hdr.msg_name = &t->tx.to[i];
+	t->tx.msg[i].msg_hdr.msg_namelen = to_len;
+	t->tx.msg[i].msg_hdr.msg_iov = &t->tx.iov[i];
+	t->tx.msg[i].msg_hdr.msg_iovlen = 1;
+	t->tx.peer[i] = peer;
+	t->tx.inner_len[i] = len;
+	if (++t->tx.n == TAP_MMSG)
+		tx_flush(t);
 }
 
 static void xmit(struct tap_dp *t, const uint8_t *frame, size_t len,
@@ -541,26 +594,30 @@ static void xmit(struct tap_dp *t, const uint8_t *frame, size_t len,
 static int handle_tap(struct tap_dp *t, shoal_dp_event_fn fn, void *ctx)
 {
 	time_t now = mono_now();
+	int i, ret = 0;
 	ssize_t n;
-	int i;
 
 	for (i = 0; i < TAP_BATCH; i++) {
 		n = read(t->tap_fd, t->frame, sizeof(t->frame));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK ||
-			    errno == ENOMEM || errno == ENOBUFS)
-				return 0;
-			/* EBADFD and the like: the device is gone. */
-			return -errno;
+			ret = errno == EAGAIN || errno == EWOULDBLOCK ||
+			      errno == ENOMEM || errno == ENOBUFS ? 0 : -errno;
+			/* Otherwise (EBADFD and the like) the device is gone. */
+			break;
 		}
 		if (n == 0)
-			return 0;
+			break;
 		xmit(t, t->frame, (size_t)n, now);
-		flush_events(t, fn, ctx);
+		if (t->n_pending || t->lost) {
+			tx_flush(t);
+			flush_events(t, fn, ctx);
+		}
 	}
-	return 0;
+	tx_flush(t);
+	flush_events(t, fn, ctx);
+	return ret;
 }
 
 /* ----- receive: socket -> TAP ----- */
@@ -711,46 +768,73 @@ static void receive(struct tap_dp *t, const uint8_t *buf, size_t len,
 	receive_esp(t, buf, len, from, now, wall);
 }
 
+/* Up to TAP_MMSG datagrams; their count, 0 when none wait, or -errno. */
+static int receive_batch(struct tap_dp *t)
+{
+	unsigned int i;
+	int n;
+
+	for (i = 0; i < TAP_MMSG; i++) {
+		t->rxq.iov[i].iov_base = t->rx[i];
+		t->rxq.iov[i].iov_len = sizeof(t->rx[i]);
+		memset(&t->rxq.msg[i], 0, sizeof(t->rxq.msg[i]));
+		t->rxq.msg[i].msg_hdr.msg_name = &t->rxq.from[i];
+		t->rxq.msg[i].msg_hdr.msg_namelen = sizeof(t->rxq.from[i]);
+		t->rxq.msg[i].msg_hdr.msg_iov = &t->rxq.iov[i];
+		t->rxq.msg[i].msg_hdr.msg_iovlen = 1;
+	}
+	for (;;) {
+		n = recvmmsg(t->udp_fd, t->rxq.msg, TAP_MMSG, MSG_DONTWAIT,
+			     NULL);
+		if (n >= 0)
+			return n;
+		switch (errno) {
+		case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+		case EWOULDBLOCK:
+#endif
+		case ENOMEM:
+		case ENOBUFS:
+			return 0;
+		case EBADF:
+		case EFAULT:
+		case EINVAL:
+		case ENOTSOCK:
+			return -errno;
+		default:
+			/* EINTR, or an ICMP error reported late. */
+			continue;
+		}
+	}
+}
+
 static int handle_udp(struct tap_dp *t, shoal_dp_event_fn fn, void *ctx)
 {
 	time_t now = mono_now(), wall = time(NULL);
 	struct shoal_endpoint from;
-	struct sockaddr_storage ss;
-	socklen_t ss_len;
-	ssize_t n;
-	int i;
+	struct msghdr *mh;
+	int got = 0, n, i;
 
-	for (i = 0; i < TAP_BATCH; i++) {
-		ss_len = sizeof(ss);
-		n = recvfrom(t->udp_fd, t->rx, sizeof(t->rx), MSG_TRUNC,
-			     (struct sockaddr *)&ss, &ss_len);
-		if (n < 0) {
-			switch (errno) {
-			case EAGAIN:
-#if EWOULDBLOCK != EAGAIN
-			case EWOULDBLOCK:
-#endif
-			case ENOMEM:
-			case ENOBUFS:
-				return 0;
-			case EBADF:
-			case EFAULT:
-			case EINVAL:
-			case ENOTSOCK:
-				return -errno;
-			default:
-				/* EINTR, or an ICMP error reported late. */
+	while (got < TAP_BATCH) {
+		n = receive_batch(t);
+		if (n <= 0)
+			return n;
+		for (i = 0; i < n; i++) {
+			mh = &t->rxq.msg[i].msg_hdr;
+			if (mh->msg_flags & MSG_TRUNC) {
+				t->stats[SHOAL_A_DSTAT_MALFORMED]++;
 				continue;
 			}
+			if (!source_endpoint(&from, &t->rxq.from[i],
+					     mh->msg_namelen))
+				continue;
+			receive(t, t->rx[i], t->rxq.msg[i].msg_len, &from,
+				now, wall);
+			flush_events(t, fn, ctx);
 		}
-		if ((size_t)n > sizeof(t->rx)) {
-			t->stats[SHOAL_A_DSTAT_MALFORMED]++;
-			continue;
-		}
-		if (!source_endpoint(&from, &ss, ss_len))
-			continue;
-		receive(t, t->rx, (size_t)n, &from, now, wall);
-		flush_events(t, fn, ctx);
+		got += n;
+		if (n < TAP_MMSG)
+			break;
 	}
 	return 0;
 }
