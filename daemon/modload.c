@@ -11,6 +11,8 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,14 +27,15 @@ static const char *const modprobe_paths[] = {
 };
 
 /*
- * Runs modprobe shoal, or with dry_run only looks the module up; its
+ * Runs modprobe MODULE, or with dry_run only looks the module up; its
  * stderr into out.  Exit status, or -1.
  */
-static int run_modprobe(bool dry_run, char *out, size_t size)
+static int run_modprobe(const char *module, bool dry_run, char *out,
+			size_t size)
 {
 	posix_spawn_file_actions_t fa;
 	const char *path = NULL;
-	char *argv[] = { "modprobe", "shoal", NULL, NULL };
+	char *argv[] = { "modprobe", (char *)module, NULL, NULL };
 	size_t got = 0, i;
 	int pipefd[2], status;
 	ssize_t n;
@@ -112,7 +115,7 @@ int shoald_load_module(char *reason, size_t size)
 	 * there is a shoal.ko for this kernel.
 	 */
 	privileged = shoald_has_cap(CAP_SYS_MODULE);
-	ret = run_modprobe(!privileged, said, sizeof(said));
+	ret = run_modprobe("shoal", !privileged, said, sizeof(said));
 	if (ret == 0 && !privileged) {
 		snprintf(reason, size, "shoal.ko is installed for kernel %s, "
 			 "but the kernel did not load it (`modprobe shoal` as "
@@ -141,4 +144,48 @@ int shoald_load_module(char *reason, size_t size)
 		snprintf(reason, size, "shoal.ko does not load: %s",
 			 *said ? said : "modprobe failed");
 	return -1;
+}
+
+/*
+ * /dev/net/tun is missing where no udev made the node (a minimal system,
+ * a container's /dev, the test VM): tun is loaded as the kernel's
+ * autoload would have, and the node made if /dev is no devtmpfs that
+ * makes it when the module registers.
+ */
+int shoald_load_tun(char *reason, size_t size)
+{
+	char said[256];
+	int ret;
+
+	if (access("/dev/net/tun", F_OK) == 0)
+		return 0;
+	/* Built in, or loaded already: the node alone is missing. */
+	if (access("/sys/module/tun", F_OK) < 0) {
+		if (!shoald_has_cap(CAP_SYS_MODULE)) {
+			snprintf(reason, size, "/dev/net/tun is missing and "
+				 "shoald may not load tun (no CAP_SYS_MODULE): "
+				 "`modprobe tun` as root");
+			return -1;
+		}
+		ret = run_modprobe("tun", false, said, sizeof(said));
+		if (ret != 0) {
+			snprintf(reason, size, "/dev/net/tun is missing and "
+				 "`modprobe tun` failed%s%s",
+				 *said ? ": " : "", said);
+			return -1;
+		}
+		if (access("/dev/net/tun", F_OK) == 0)
+			return 0;
+	}
+	/* The modes udev gives them, whatever our umask (0077 as a unit). */
+	if ((mkdir("/dev/net", 0755) < 0 && errno != EEXIST) ||
+	    chmod("/dev/net", 0755) < 0 ||
+	    mknod("/dev/net/tun", S_IFCHR | 0666, makedev(10, 200)) < 0 ||
+	    chmod("/dev/net/tun", 0666) < 0) {
+		snprintf(reason, size, "tun is loaded but /dev/net/tun is "
+			 "missing, and shoald cannot make it: %s",
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
 }

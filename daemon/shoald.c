@@ -210,6 +210,9 @@ static int open_datapath(struct shoald *d, const struct shoal_config *c,
 			"(--datapath tap silences this)\n", err);
 	}
 	ret = shoal_dp_tap_open(&d->dp, &dc, err, sizeof(err));
+	if (ret == -ENOENT && access("/dev/net/tun", F_OK) < 0 &&
+	    shoald_load_tun(err, sizeof(err)) == 0)
+		ret = shoal_dp_tap_open(&d->dp, &dc, err, sizeof(err));
 	if (ret < 0) {
 		fprintf(stderr, "shoald: TAP datapath: %s\n", err);
 		return ret;

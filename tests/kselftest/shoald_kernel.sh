@@ -12,9 +12,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/shoald_lib.sh"
 
-vm_test_begin 26
-# The TAP datapath needs /dev/net/tun; no udev here creates it on demand.
-modprobe tun 2>/dev/null
+vm_test_begin 28
 
 sd_topology || { echo "Bail out! cannot build the namespaces"; exit 1; }
 
@@ -55,24 +53,43 @@ sed 's/^/# /' "$tmp/ping-kill"
 ktap_check "40 s of pings across kill -9 and restart: none lost" \
 	grep -q " 0% packet loss" "$tmp/ping-kill"
 
-# 13-17: the kernel against the TAP datapath (same wire format).
+# 13-18: the kernel against the TAP datapath (same wire format), on a
+# system without /dev/net/tun (no udev here) and, unless an earlier suite
+# left it in use, without tun loaded: shoald loads it and makes the node.
 sd_stop 2
 ip -n "$sd_ns2" link del shoal2
+rm -f /dev/net/tun
+modprobe -r tun 2>/dev/null
+echo "# before: tun $([ -e /sys/module/tun ] && echo loaded || echo not loaded), no /dev/net/tun"
 sd_start 2 tap
+ktap_check "shoald loads tun and makes /dev/net/tun where they are missing" \
+	test -c /dev/net/tun -a -e /sys/module/tun
 sd_tunnel_checks kernel/tap kernel tap
 
-# 18-20: ten first contacts and 100 genuine handshakes under 5,000
+# 19-21: ten first contacts and 100 genuine handshakes under 5,000
 # spoofed INITs a second.
 sd_cookie_checks kernel
-# 21: a first contact through a flood from the newcomer's own address.
+# 22: a first contact through a flood from the newcomer's own address.
 sd_newcomer_checks kernel
-# 22-23: a captured INIT replayed after kill -9 and a restart.
+# 23-24: a captured INIT replayed after kill -9 and a restart.
 sd_replay_checks kernel
-# 24: a configured peer's AllowedIPs gain its own link-local address.
+# 25: a configured peer's AllowedIPs gain its own link-local address.
 sd_linklocal_checks kernel
 
 sd_stop 1; rc1=$?
 sd_stop 2; rc2=$?
 ktap_check "both daemons exit 0 on SIGTERM" test "$rc1$rc2" = 00
+
+# 28: tun loaded, but its node gone (no devtmpfs would bring it back):
+# shoald makes it, mode 0666 as udev does, whatever its umask.
+rm -f /dev/net/tun
+tap_node_made() {
+	local made=0
+	ip -n "$sd_ns2" link del shoal2 2>/dev/null
+	sd_start 2 tap || return 1
+	[ -c /dev/net/tun ] && [ "$(stat -c %a /dev/net/tun)" = 666 ] && made=1
+	sd_stop 2 && [ "$made" = 1 ]
+}
+ktap_check "with tun loaded and no /dev/net/tun, shoald makes the node (0666)" tap_node_made
 ktap_check "no sanitizer report in the daemons' logs" sd_no_sanitizer_reports
 ktap_finish
