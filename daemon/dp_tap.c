@@ -33,6 +33,7 @@
 #include "mac.h"
 #include "srcguard.h"
 #include "util.h"
+#include "vnet.h"
 
 /* Work done per call of handle(): epoll (level-triggered) calls again. */
 #define TAP_BATCH		64
@@ -43,6 +44,15 @@
 #define TAP_MMSG		16
 /* Largest frame read from the TAP; bigger than any UDP payload. */
 #define TAP_FRAME_MAX		65536
+/*
+ * The TAP hands over TCP trains of up to 64 KiB (TSO), its header in
+ * front; room beyond for the headers the stack puts before a train's
+ * 64 KiB.
+ */
+#define TAP_TRAIN_MAX		(sizeof(struct virtio_net_hdr) + TAP_FRAME_MAX + 256)
+/* What the stack may ask of the TAP: checksums, TCP segmentation. */
+#define TAP_OFFLOADS		(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | \
+				 TUN_F_TSO_ECN)
 #define TAP_PKT_MAX		(TAP_FRAME_MAX + SHOAL_ESP_MAX_OVERHEAD)
 /* Largest UDP payload there is (IPv6 without jumbograms). */
 #define TAP_RX_MAX		65536
@@ -132,7 +142,8 @@ struct tap_dp {
 		struct sockaddr_storage from[TAP_MMSG];
 	} rxq;
 
-	uint8_t frame[TAP_FRAME_MAX];
+	uint8_t frame[TAP_TRAIN_MAX];
+	uint8_t segment[TAP_FRAME_MAX];		/* one cut from a train */
 	uint8_t pkt[TAP_MMSG][TAP_PKT_MAX];
 	uint8_t rx[TAP_MMSG][TAP_RX_MAX];
 	uint8_t plain[ETH_HLEN + TAP_RX_MAX];	/* room to add an Ethernet header */
@@ -591,13 +602,29 @@ static void xmit(struct tap_dp *t, const uint8_t *frame, size_t len,
 	xmit_one(t, peer, frame, len, now);
 }
 
+struct xmit_ctx {
+	struct tap_dp *t;
+	time_t now;
+	unsigned int frames;
+};
+
+static void xmit_frame(void *ctx, const uint8_t *frame, size_t len)
+{
+	struct xmit_ctx *x = ctx;
+
+	xmit(x->t, frame, len, x->now);
+	x->frames++;
+}
+
 static int handle_tap(struct tap_dp *t, shoal_dp_event_fn fn, void *ctx)
 {
-	time_t now = mono_now();
+	struct xmit_ctx x = { .t = t, .now = mono_now() };
+	struct virtio_net_hdr h;
 	int i, ret = 0;
 	ssize_t n;
 
-	for (i = 0; i < TAP_BATCH; i++) {
+	/* A read may be a 45-frame train: the budget counts frames. */
+	for (i = 0; i < TAP_BATCH && x.frames < TAP_BATCH; i++) {
 		n = read(t->tap_fd, t->frame, sizeof(t->frame));
 		if (n < 0) {
 			if (errno == EINTR)
@@ -609,7 +636,19 @@ static int handle_tap(struct tap_dp *t, shoal_dp_event_fn fn, void *ctx)
 		}
 		if (n == 0)
 			break;
-		xmit(t, t->frame, (size_t)n, now);
+		/*
+		 * Shorter than its header, or as long as the buffer (tun
+		 * cuts what does not fit, and a cut train would be cut into
+		 * plausible segments): nothing to send.
+		 */
+		if ((size_t)n < sizeof(h) || (size_t)n == sizeof(t->frame))
+			continue;
+		memcpy(&h, t->frame, sizeof(h));
+		/* A train the headers do not bear out is dropped, as
+		 * skb_gso_segment() would drop it.
+		 */
+		shoal_vnet_frames(&h, t->frame + sizeof(h), (size_t)n - sizeof(h),
+				  t->segment, sizeof(t->segment), xmit_frame, &x);
 		if (t->n_pending || t->lost) {
 			tx_flush(t);
 			flush_events(t, fn, ctx);
@@ -625,8 +664,10 @@ static int handle_tap(struct tap_dp *t, shoal_dp_event_fn fn, void *ctx)
 static void deliver(struct tap_dp *t, struct tap_peer *peer, uint8_t *frame,
 		    size_t len, uint8_t next_header, time_t wall)
 {
+	static const struct virtio_net_hdr no_offload;
 	/* What the peer sent, as its tx_bytes counted it. */
 	size_t inner_len = len;
+	struct iovec iov[2];
 	uint16_t proto;
 	ssize_t n;
 
@@ -665,8 +706,13 @@ static void deliver(struct tap_dp *t, struct tap_peer *peer, uint8_t *frame,
 	peer->rx_bytes += inner_len;
 	peer->rx_packets++;
 	peer->last_rx = (uint64_t)(wall > 0 ? wall : 0);
+	/* No offload asked for: the stack checks the frame's checksums. */
+	iov[0].iov_base = (void *)&no_offload;
+	iov[0].iov_len = sizeof(no_offload);
+	iov[1].iov_base = frame;
+	iov[1].iov_len = len;
 	do
-		n = write(t->tap_fd, frame, len);
+		n = writev(t->tap_fd, iov, 2);
 	while (n < 0 && errno == EINTR);
 	/* A TAP that is down refuses frames: dropped, as on a down device. */
 	return;
@@ -1214,8 +1260,8 @@ static const struct shoal_dp_ops tap_ops = {
 static int open_tap(struct tap_dp *t, const struct shoal_dp_config *cfg,
 		    char *err, size_t err_size)
 {
+	int ret, vnet_hdr_size;
 	struct ifreq ifr;
-	int ret;
 
 	t->tap_fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (t->tap_fd < 0) {
@@ -1226,7 +1272,7 @@ static int open_tap(struct tap_dp *t, const struct shoal_dp_config *cfg,
 	}
 	memset(&ifr, 0, sizeof(ifr));
 	/* Exclusive: another device of that name is not ours to take. */
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_TUN_EXCL;
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_TUN_EXCL | IFF_VNET_HDR;
 	if (cfg->ifname)
 		memcpy(ifr.ifr_name, cfg->ifname, strlen(cfg->ifname));
 	if (ioctl(t->tap_fd, TUNSETIFF, &ifr) < 0) {
@@ -1239,6 +1285,22 @@ static int open_tap(struct tap_dp *t, const struct shoal_dp_config *cfg,
 	}
 	memcpy(t->dp.ifname, ifr.ifr_name, sizeof(t->dp.ifname));
 	t->dp.ifname[sizeof(t->dp.ifname) - 1] = '\0';
+
+	/*
+	 * Every frame in both directions carries a virtio_net_hdr, so the
+	 * stack can hand over 64 KiB TCP trains and leave checksums to us:
+	 * one read(2) where there were some 45 (lib/vnet.c cuts them).  A
+	 * kernel that refuses the offloads still sends the header, zeroed.
+	 */
+	vnet_hdr_size = sizeof(struct virtio_net_hdr);
+	if (ioctl(t->tap_fd, TUNSETVNETHDRSZ, &vnet_hdr_size) < 0) {
+		ret = -errno;
+		set_err(err, err_size, "cannot set the vnet header size of "
+			"%s: %s", t->dp.ifname, strerror(-ret));
+		return ret;
+	}
+	if (ioctl(t->tap_fd, TUNSETOFFLOAD, (unsigned long)TAP_OFFLOADS) < 0)
+		(void)ioctl(t->tap_fd, TUNSETOFFLOAD, 0UL);
 
 	if (cfg->has_mac) {
 		ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
