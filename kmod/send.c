@@ -14,8 +14,10 @@
 
 #include <linux/etherdevice.h>
 #include <linux/if_ether.h>
+#include <linux/ip.h>
 #include <linux/rculist.h>
 #include <linux/skbuff.h>
+#include <linux/udp.h>
 #include <linux/workqueue.h>
 #include <net/inet_ecn.h>
 
@@ -34,6 +36,12 @@
  */
 #define SHOAL_BCAST_QUEUE	256
 #define SHOAL_BCAST_CHUNK	256
+/*
+ * A train's packets, and its length as a UDP payload of one IPv4 packet
+ * (UDP's segmentation takes no more segments than UDP_MAX_SEGMENTS).
+ */
+#define SHOAL_TRAIN_SEGS	64
+#define SHOAL_TRAIN_BYTES	(U16_MAX - sizeof(struct iphdr) - sizeof(struct udphdr))
 
 /*
  * The ECN field of the IP packet in the Ethernet frame at skb->data, for
@@ -54,26 +62,20 @@ static u8 frame_ecn(struct sk_buff *skb)
 	return INET_ECN_NOT_ECT;
 }
 
-/* Seals and sends one frame to one peer; consumes skb. */
-static void xmit_one(struct shoal_device *sd, struct shoal_peer *peer,
-		     struct sk_buff *skb)
+/*
+ * Seals one frame for peer with sa, in place; false if it cannot be
+ * (the frame is then the caller's to drop).  *len is the frame's length
+ * for the statistics, *tos the outer header's TOS.
+ */
+static bool seal_frame(struct shoal_peer *peer, struct shoal_sa *sa,
+		       struct sk_buff *skb, unsigned int *len, u8 *tos)
 {
-	u8 tos = INET_ECN_encapsulate(0, frame_ecn(skb));
-	union shoal_local_addr local, from;
-	struct shoal_peer_pcpu *pcpu;
-	union shoal_endpoint ep;
-	unsigned int len;
-	struct shoal_sa *sa;
 	u8 nexthdr = SHOAL_NEXTHDR_ETHERNET;
-	int head, tail, ret;
-	u64 seq, gen;
+	int head, tail;
+	u64 seq;
 	bool soft;
 
-	sa = rcu_dereference_bh(peer->sa_out);
-	shoal_peer_get_path(peer, &ep, &local, &gen);
-	if (!sa || !ep.addr.sa_family)
-		goto drop;
-
+	*tos = INET_ECN_encapsulate(0, frame_ecn(skb));
 	if (READ_ONCE(peer->layer3)) {
 		/* Linux xfrm in tunnel mode carries IP only. */
 		__be16 proto = eth_hdr(skb)->h_proto;
@@ -83,53 +85,193 @@ static void xmit_one(struct shoal_device *sd, struct shoal_peer *peer,
 		else if (proto == htons(ETH_P_IPV6))
 			nexthdr = SHOAL_NEXTHDR_IPV6;
 		else
-			goto drop;
+			return false;
 		skb_pull(skb, ETH_HLEN);
 	}
-	len = skb->len;
+	*len = skb->len;
 
 	if (skb->ip_summed == CHECKSUM_PARTIAL && skb_checksum_help(skb))
-		goto drop;
+		return false;
 	if (skb_linearize(skb))
-		goto drop;
+		return false;
 	head = skb_headroom(skb) < SHOAL_TX_HEADROOM ?
 	       SHOAL_TX_HEADROOM - skb_headroom(skb) : 0;
 	tail = skb_tailroom(skb) < SHOAL_TX_TAILROOM ?
 	       SHOAL_TX_TAILROOM - skb_tailroom(skb) : 0;
 	if ((head || tail || skb_cloned(skb)) &&
 	    pskb_expand_head(skb, ALIGN(head, NET_SKB_PAD), tail, GFP_ATOMIC))
-		goto drop;
+		return false;
 
 	seq = shoal_sa_use(sa, &soft);
 	if (soft)
 		shoal_genl_event_soft_expire(peer, sa->spi, true);
-	if (!seq)
-		goto drop;
+	return seq && !shoal_esp_seal(sa, skb, seq, nexthdr);
+}
 
-	if (shoal_esp_seal(sa, skb, seq, nexthdr))
-		goto drop;
-	from = local;
+/*
+ * Sends skb, sealed for peer (one ESP packet, or a train of them), to the
+ * path read as ep, local and gen; consumes skb.  True if it left.
+ */
+static bool send_sealed(struct shoal_device *sd, struct shoal_peer *peer,
+			struct sk_buff *skb, const union shoal_endpoint *ep,
+			const union shoal_local_addr *local, u64 gen, u8 tos)
+{
+	union shoal_local_addr from = *local;
+	struct shoal_peer_pcpu *pcpu;
+	int ret;
+
 	/*
 	 * This CPU's cached route is the path's if it was cached for the
 	 * path read now: any change since made a new path_gen.  No reset of
 	 * the cache to race with, and nothing shared written per packet.
 	 */
 	pcpu = this_cpu_ptr(peer->pcpu);
-	ret = shoal_socket_send(sd, skb, &ep, &from, tos, &peer->dst_cache,
+	ret = shoal_socket_send(sd, skb, ep, &from, tos, &peer->dst_cache,
 				pcpu->route_gen == gen);
 	if (ret == SHOAL_SEND_ROUTE_CACHED)
 		pcpu->route_gen = gen;
-	if (ret >= 0) {
+	if (memcmp(&from, local, sizeof(*local)))
+		shoal_peer_forget_local(peer, local);
+	return ret >= 0;
+}
+
+/* Seals and sends one frame to one peer; consumes skb. */
+static void xmit_one(struct shoal_device *sd, struct shoal_peer *peer,
+		     struct sk_buff *skb)
+{
+	union shoal_local_addr local;
+	union shoal_endpoint ep;
+	struct shoal_sa *sa;
+	unsigned int len;
+	u64 gen;
+	u8 tos;
+
+	sa = rcu_dereference_bh(peer->sa_out);
+	shoal_peer_get_path(peer, &ep, &local, &gen);
+	if (!sa || !ep.addr.sa_family || !seal_frame(peer, sa, skb, &len, &tos))
+		goto drop;
+	if (send_sealed(sd, peer, skb, &ep, &local, gen, tos)) {
 		shoal_pstat_add(peer, SHOAL_PSTAT_TX_BYTES, len);
 		shoal_pstat_add(peer, SHOAL_PSTAT_TX_PACKETS, 1);
 	}
-	if (memcmp(&from, &local, sizeof(local)))
-		shoal_peer_forget_local(peer, &local);
 	return;
 
 drop:
 	dev_core_stats_tx_dropped_inc(sd->dev);
 	kfree_skb(skb);
+}
+
+/*
+ * A train: ESP packets of one peer that leave as one UDP GSO packet, the
+ * first in the head's linear part and each of the others as an skb on its
+ * frag_list (the layout GRO makes, which UDP's segmentation splits
+ * without copying).  All but the last are gso_size long.
+ */
+struct shoal_train {
+	struct sk_buff *head, *tail;
+	unsigned int segs, bytes;	/* packets, and their payload */
+	u8 tos;
+};
+
+static void train_send(struct shoal_device *sd, struct shoal_peer *peer,
+		       struct shoal_train *t, const union shoal_endpoint *ep,
+		       const union shoal_local_addr *local, u64 gen)
+{
+	struct sk_buff *skb = t->head;
+
+	if (!skb)
+		return;
+	t->head = NULL;
+	if (t->segs > 1) {
+		skb_shinfo(skb)->gso_size = skb_headlen(skb);
+		skb_shinfo(skb)->gso_type = SKB_GSO_UDP_L4;
+		skb_shinfo(skb)->gso_segs = t->segs;
+	}
+	if (send_sealed(sd, peer, skb, ep, local, gen, t->tos)) {
+		shoal_pstat_add(peer, SHOAL_PSTAT_TX_BYTES, t->bytes);
+		shoal_pstat_add(peer, SHOAL_PSTAT_TX_PACKETS, t->segs);
+	}
+}
+
+/*
+ * Adds skb, an ESP packet of len payload bytes, to the train, sending the
+ * train first if skb cannot join it, and after if it must be its last.
+ */
+static void train_add(struct shoal_device *sd, struct shoal_peer *peer,
+		      struct shoal_train *t, struct sk_buff *skb,
+		      unsigned int len, u8 tos,
+		      const union shoal_endpoint *ep,
+		      const union shoal_local_addr *local, u64 gen)
+{
+	struct sk_buff *head = t->head;
+
+	if (head && (skb->len > skb_headlen(head) ||
+		     t->segs == SHOAL_TRAIN_SEGS ||
+		     head->len + skb->len > SHOAL_TRAIN_BYTES)) {
+		train_send(sd, peer, t, ep, local, gen);
+		head = NULL;
+	}
+	if (!head) {
+		t->head = skb;
+		t->tail = NULL;
+		t->segs = 1;
+		t->bytes = len;
+		t->tos = tos;
+		return;
+	}
+	/* What the frame carried stays with the head, which goes out. */
+	skb_scrub_packet(skb, true);
+	if (t->tail)
+		t->tail->next = skb;
+	else
+		skb_shinfo(head)->frag_list = skb;
+	t->tail = skb;
+	/*
+	 * The head's truesize stays its own: each packet on the list keeps
+	 * its owner (the sending socket's memory), released when it is
+	 * freed with the head.
+	 */
+	head->len += skb->len;
+	head->data_len += skb->len;
+	t->segs++;
+	t->bytes += len;
+	/* A shorter packet can only be a train's last. */
+	if (skb->len < skb_headlen(head))
+		train_send(sd, peer, t, ep, local, gen);
+}
+
+/*
+ * The segments of one GSO frame to peer, sealed and sent in trains: the
+ * stack below is crossed once per train, not once per packet, on this
+ * host (routing, netfilter, the qdisc) and on the next one that takes the
+ * train whole (a veth, loopback, or a NIC segmenting UDP itself).
+ * Consumes segs.
+ */
+static void xmit_train(struct shoal_device *sd, struct shoal_peer *peer,
+		       struct sk_buff *segs)
+{
+	struct shoal_train t = {};
+	union shoal_local_addr local;
+	struct sk_buff *skb, *next;
+	union shoal_endpoint ep;
+	struct shoal_sa *sa;
+	unsigned int len;
+	u64 gen;
+	u8 tos;
+
+	sa = rcu_dereference_bh(peer->sa_out);
+	shoal_peer_get_path(peer, &ep, &local, &gen);
+	skb_list_walk_safe(segs, skb, next) {
+		skb_mark_not_on_list(skb);
+		if (!sa || !ep.addr.sa_family ||
+		    !seal_frame(peer, sa, skb, &len, &tos)) {
+			dev_core_stats_tx_dropped_inc(sd->dev);
+			kfree_skb(skb);
+			continue;
+		}
+		train_add(sd, peer, &t, skb, len, tos, &ep, &local, gen);
+	}
+	train_send(sd, peer, &t, &ep, &local, gen);
 }
 
 /* One Ethernet frame (no GSO) to its peer or peers; consumes skb. */
@@ -233,9 +375,40 @@ void shoal_bcast_stop(struct shoal_device *sd)
 	skb_queue_purge(&sd->bcast_queue);
 }
 
+/*
+ * The segments of one GSO frame, which share its Ethernet header: a
+ * unicast one goes to its peer in trains, the rest frame by frame.
+ * Consumes segs.
+ */
+static void xmit_segs(struct net_device *dev, struct sk_buff *segs)
+{
+	struct shoal_device *sd = netdev_priv(dev);
+	struct shoal_peer *peer = NULL;
+	struct sk_buff *seg, *next;
+	struct ethhdr *eth;
+
+	rcu_read_lock_bh();
+	if (skb_headlen(segs) >= ETH_HLEN) {
+		eth = (struct ethhdr *)segs->data;
+		if (!is_multicast_ether_addr(eth->h_dest))
+			peer = shoal_peer_by_mac(sd, eth->h_dest) ?:
+			       shoal_fdb_lookup(sd, eth->h_dest);
+	}
+	if (peer) {
+		xmit_train(sd, peer, segs);
+		rcu_read_unlock_bh();
+		return;
+	}
+	rcu_read_unlock_bh();
+	skb_list_walk_safe(segs, seg, next) {
+		skb_mark_not_on_list(seg);
+		xmit_frame(seg, dev);
+	}
+}
+
 netdev_tx_t shoal_xmit(struct sk_buff *skb, struct net_device *dev)
 {
-	struct sk_buff *segs, *seg, *next;
+	struct sk_buff *segs;
 
 	if (!skb_is_gso(skb)) {
 		xmit_frame(skb, dev);
@@ -249,10 +422,7 @@ netdev_tx_t shoal_xmit(struct sk_buff *skb, struct net_device *dev)
 		return NETDEV_TX_OK;
 	}
 	consume_skb(skb);
-	skb_list_walk_safe(segs, seg, next) {
-		skb_mark_not_on_list(seg);
-		xmit_frame(seg, dev);
-	}
+	xmit_segs(dev, segs);
 	return NETDEV_TX_OK;
 }
 

@@ -276,7 +276,18 @@ int shoal_socket_send(struct shoal_device *sd, struct sk_buff *skb,
 	 * here, before the outer packet meets the sockets' netfilter.
 	 */
 	skb_scrub_packet(skb, shoal_socket_xnet(sd));
-	skb->ip_summed = CHECKSUM_NONE;
+	if (skb_is_gso(skb)) {
+		/*
+		 * A train: UDP's segmentation finishes each packet's
+		 * checksum from the one the tunnel code seeds in the UDP
+		 * header it puts in front of the data.
+		 */
+		skb->ip_summed = CHECKSUM_PARTIAL;
+		skb->csum_start = skb_headroom(skb) - sizeof(struct udphdr);
+		skb->csum_offset = offsetof(struct udphdr, check);
+	} else {
+		skb->ip_summed = CHECKSUM_NONE;
+	}
 	skb->encapsulation = 0;
 	skb_reset_inner_headers(skb);
 	skb->mark = 0;

@@ -160,3 +160,44 @@ shoald_config() {
 	} >"$file"
 	chmod 600 "$file"
 }
+
+# tcp_sink NS ADDR PORT FILE: a TCP receiver in NS on ADDR:PORT, in the
+# background (its PID in TCP_SINK_PID), that writes "BYTES SHA256" of one
+# connection's stream to FILE; returns once it listens (1 if it never
+# did).
+tcp_sink() {
+	local i
+	ip netns exec "$1" timeout 60 /usr/bin/python3 -c '
+import hashlib, socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(1)
+print("ready", flush=True)
+c, _ = s.accept(); h = hashlib.sha256(); n = 0
+while True:
+    b = c.recv(65536)
+    if not b:
+        break
+    h.update(b); n += len(b)
+print(n, h.hexdigest(), flush=True)' "$2" "$3" >"$4" 2>&1 &
+	TCP_SINK_PID=$!
+	for i in $(seq 300); do
+		grep -q ready "$4" && return 0
+		sleep 0.1
+	done
+	echo "# the TCP receiver never started"
+	return 1
+}
+
+# tcp_source NS ADDR PORT MIB: sends MIB MiB (seeded, the same each time)
+# from NS to ADDR:PORT and prints "BYTES SHA256".  Then `wait
+# $TCP_SINK_PID`: the sink's FILE says the same if the stream arrived
+# intact.
+tcp_source() {
+	ip netns exec "$1" timeout 60 /usr/bin/python3 -c '
+import hashlib, random, socket, sys
+data = random.Random(7).randbytes(int(sys.argv[3]) << 20)
+c = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+c.sendall(data); c.close()
+print(len(data), hashlib.sha256(data).hexdigest())' "$2" "$3" "$4"
+}
