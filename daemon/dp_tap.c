@@ -56,6 +56,8 @@
 #define TAP_PKT_MAX		(TAP_FRAME_MAX + SHOAL_ESP_MAX_OVERHEAD)
 /* Largest UDP payload there is (IPv6 without jumbograms). */
 #define TAP_RX_MAX		65536
+/* The UDP socket's send and receive buffers (set_socket_buffers()). */
+#define TAP_SOCKET_BUFFER	(4 << 20)
 
 /* As the kernel module: see kmod/netlink.c and kmod/device.c. */
 #define TAP_MAX_PEERS		65536
@@ -147,6 +149,8 @@ struct tap_dp {
 	uint8_t pkt[TAP_MMSG][TAP_PKT_MAX];
 	uint8_t rx[TAP_MMSG][TAP_RX_MAX];
 	uint8_t plain[ETH_HLEN + TAP_RX_MAX];	/* room to add an Ethernet header */
+	/* A flow's TCP segments of one receive batch, written as one frame. */
+	struct shoal_gro gro;
 };
 
 static struct tap_dp *tap_of(struct shoal_dp *dp)
@@ -661,15 +665,28 @@ static int handle_tap(struct tap_dp *t, shoal_dp_event_fn fn, void *ctx)
 
 /* ----- receive: socket -> TAP ----- */
 
+/* A TAP that is down refuses frames: dropped, as on a down device. */
+static void tap_write(void *ctx, const struct virtio_net_hdr *h,
+		      const uint8_t *frame, size_t len)
+{
+	struct tap_dp *t = ctx;
+	struct iovec iov[2] = {
+		{ .iov_base = (void *)h, .iov_len = sizeof(*h) },
+		{ .iov_base = (void *)frame, .iov_len = len },
+	};
+	ssize_t n;
+
+	do
+		n = writev(t->tap_fd, iov, 2);
+	while (n < 0 && errno == EINTR);
+}
+
 static void deliver(struct tap_dp *t, struct tap_peer *peer, uint8_t *frame,
 		    size_t len, uint8_t next_header, time_t wall)
 {
-	static const struct virtio_net_hdr no_offload;
 	/* What the peer sent, as its tx_bytes counted it. */
 	size_t inner_len = len;
-	struct iovec iov[2];
 	uint16_t proto;
-	ssize_t n;
 
 	switch (next_header) {
 	case SHOAL_NEXTHDR_ETHERNET:
@@ -706,15 +723,11 @@ static void deliver(struct tap_dp *t, struct tap_peer *peer, uint8_t *frame,
 	peer->rx_bytes += inner_len;
 	peer->rx_packets++;
 	peer->last_rx = (uint64_t)(wall > 0 ? wall : 0);
-	/* No offload asked for: the stack checks the frame's checksums. */
-	iov[0].iov_base = (void *)&no_offload;
-	iov[0].iov_len = sizeof(no_offload);
-	iov[1].iov_base = frame;
-	iov[1].iov_len = len;
-	do
-		n = writev(t->tap_fd, iov, 2);
-	while (n < 0 && errno == EINTR);
-	/* A TAP that is down refuses frames: dropped, as on a down device. */
+	/*
+	 * A frame that is not merged is written with no offload asked for:
+	 * the stack checks its checksums.  Merged ones were checked here.
+	 */
+	shoal_gro_add(&t->gro, frame, len, tap_write, t);
 	return;
 
 malformed:
@@ -864,7 +877,7 @@ static int handle_udp(struct tap_dp *t, shoal_dp_event_fn fn, void *ctx)
 	while (got < TAP_BATCH) {
 		n = receive_batch(t);
 		if (n <= 0)
-			return n;
+			break;
 		for (i = 0; i < n; i++) {
 			mh = &t->rxq.msg[i].msg_hdr;
 			if (mh->msg_flags & MSG_TRUNC) {
@@ -882,7 +895,9 @@ static int handle_udp(struct tap_dp *t, shoal_dp_event_fn fn, void *ctx)
 		if (n < TAP_MMSG)
 			break;
 	}
-	return 0;
+	/* The segments held wait for no more: none came in this batch. */
+	shoal_gro_flush(&t->gro, tap_write, t);
+	return n < 0 ? n : 0;
 }
 
 /* ----- ops ----- */
@@ -1323,6 +1338,24 @@ static int open_tap(struct tap_dp *t, const struct shoal_dp_config *cfg,
 	return 0;
 }
 
+/*
+ * A peer's TSO sends bursts of 45 datagrams per 64 KiB train, faster
+ * than one thread opens them: with the default 208 KiB of receive
+ * buffer, bursts overflowed it and every datagram lost was a TCP
+ * retransmission inside.  shoald has CAP_NET_ADMIN, so it may pass
+ * net.core.rmem_max (the FORCE options); without, it takes what the
+ * limits give.
+ */
+static void set_socket_buffers(int fd)
+{
+	int size = TAP_SOCKET_BUFFER;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)))
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)))
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+}
+
 static int open_udp(struct tap_dp *t, uint16_t port, char *err,
 		    size_t err_size)
 {
@@ -1345,6 +1378,8 @@ static int open_udp(struct tap_dp *t, uint16_t port, char *err,
 			strerror(-ret));
 		return ret;
 	}
+
+	set_socket_buffers(t->udp_fd);
 
 	memset(&ss, 0, sizeof(ss));
 	if (t->family == AF_INET6) {

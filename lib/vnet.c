@@ -218,3 +218,159 @@ int shoal_vnet_frames(const struct virtio_net_hdr *h, uint8_t *frame,
 	fn(ctx, frame, len);
 	return 1;
 }
+
+/*
+ * Receive coalescing (see lib/vnet.h).  A segment is a candidate if it is
+ * a TCP data segment with ACK and at most PSH besides, in a whole IPv4
+ * packet or an IPv6 one, whose IP and TCP checksums are right: the merged
+ * frame's are computed anew, so a wrong one must not be merged into a
+ * right one.
+ */
+#define TCP_SYN		0x02
+#define TCP_RST		0x04
+#define TCP_ACK		0x10
+#define TCP_URG		0x20
+#define TCP_ECE		0x40
+
+/* The sum of the TCP pseudo-header for tcp_len bytes of TCP. */
+static uint32_t pseudo_sum(const uint8_t *f, const struct train *t,
+			   size_t tcp_len)
+{
+	const uint8_t *ip = f + t->l3;
+	uint32_t sum;
+
+	if (t->v6)
+		sum = shoal_csum_add(0, ip + 8, 32) + (uint32_t)(tcp_len >> 16);
+	else
+		sum = shoal_csum_add(0, ip + 12, 8);
+	return sum + IPPROTO_TCP + (uint32_t)(tcp_len & 0xffff);
+}
+
+/* Whether f is a candidate; *len is cut to its IP packet's end. */
+static bool gro_candidate(const uint8_t *f, size_t *len, struct train *t)
+{
+	size_t iplen;
+	uint8_t flags;
+
+	if (*len < ETH_HDR + 2 || parse_train(f, *len, f[12] == 0x86, t))
+		return false;
+	/* Tagged frames go as they are: parse_train found the tags. */
+	if (t->l3 != ETH_HDR || f[12] != (t->v6 ? 0x86 : 0x08))
+		return false;
+	if (t->v6) {
+		iplen = 40 + (size_t)shoal_get_be16(f + t->l3 + 4);
+	} else {
+		iplen = shoal_get_be16(f + t->l3 + 2);
+		if (shoal_csum_fold(shoal_csum_add(0, f + t->l3,
+						   t->l4 - t->l3)) != 0xffff)
+			return false;
+	}
+	if (iplen > *len - t->l3 || t->l3 + iplen <= t->hdrlen ||
+	    t->l3 + iplen > SHOAL_GRO_MAX)
+		return false;
+	*len = t->l3 + iplen;
+	flags = f[t->l4 + 13];
+	if ((flags & ~TCP_PSH) != TCP_ACK)
+		return false;
+	return shoal_csum_fold(shoal_csum_add(pseudo_sum(f, t, *len - t->l4),
+					      f + t->l4, *len - t->l4)) ==
+	       0xffff;
+}
+
+/* Whether the candidate f (parsed as t) continues g's flow. */
+static bool gro_continues(const struct shoal_gro *g, const uint8_t *f,
+			  size_t len, const struct train *t)
+{
+	const uint8_t *p = g->frame, *ip = f + t->l3, *pip = p + g->l3;
+	size_t tcp = t->l4, payload = len - t->hdrlen;
+
+	if (g->closed || t->v6 != g->v6 || t->l4 != g->l4 ||
+	    t->hdrlen != g->hdrlen || payload > g->mss ||
+	    g->len + payload - g->l3 > 0xffff ||
+	    shoal_get_be32(f + tcp + 4) != g->next_seq)
+		return false;
+	/* Ethernet header; IP header but for length, id and checksum. */
+	if (memcmp(f, p, t->l3))
+		return false;
+	if (t->v6) {
+		if (memcmp(ip, pip, 4) || memcmp(ip + 6, pip + 6, t->l4 - t->l3 - 6))
+			return false;
+	} else if (memcmp(ip, pip, 2) || memcmp(ip + 6, pip + 6, 4) ||
+		   memcmp(ip + 12, pip + 12, t->l4 - t->l3 - 12)) {
+		return false;
+	}
+	/* TCP: ports, ack, offset, window, urgent pointer and options. */
+	return !memcmp(f + tcp, p + tcp, 4) &&
+	       !memcmp(f + tcp + 8, p + tcp + 8, 5) &&
+	       !memcmp(f + tcp + 14, p + tcp + 14, 2) &&
+	       !memcmp(f + tcp + 18, p + tcp + 18, t->hdrlen - tcp - 18);
+}
+
+void shoal_gro_flush(struct shoal_gro *g, shoal_vnet_write_fn fn, void *ctx)
+{
+	struct virtio_net_hdr h = { 0 };
+	struct train t = { .l3 = g->l3, .l4 = g->l4, .v6 = g->v6 };
+	uint8_t *f = g->frame, *ip = f + g->l3;
+
+	if (!g->len)
+		return;
+	if (g->segs > 1) {
+		if (g->v6) {
+			shoal_put_be16(ip + 4, (uint16_t)(g->len - g->l3 - 40));
+		} else {
+			shoal_put_be16(ip + 2, (uint16_t)(g->len - g->l3));
+			shoal_put_be16(ip + 10, 0);
+			shoal_put_be16(ip + 10, (uint16_t)~shoal_csum_fold(
+				shoal_csum_add(0, ip, g->l4 - g->l3)));
+		}
+		/* A partial checksum: the field holds the pseudo-header's. */
+		shoal_put_be16(f + g->l4 + 16, shoal_csum_fold(
+			pseudo_sum(f, &t, g->len - g->l4)));
+		h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+		h.gso_type = g->v6 ? VIRTIO_NET_HDR_GSO_TCPV6 :
+				     VIRTIO_NET_HDR_GSO_TCPV4;
+		h.hdr_len = (uint16_t)g->hdrlen;
+		h.gso_size = (uint16_t)g->mss;
+		h.csum_start = (uint16_t)g->l4;
+		h.csum_offset = 16;
+	}
+	fn(ctx, &h, f, g->len);
+	g->len = 0;
+}
+
+void shoal_gro_add(struct shoal_gro *g, const uint8_t *frame, size_t len,
+		   shoal_vnet_write_fn fn, void *ctx)
+{
+	static const struct virtio_net_hdr none;
+	size_t payload;
+	struct train t;
+
+	if (!gro_candidate(frame, &len, &t)) {
+		/* Whatever the flow, what came first goes first. */
+		shoal_gro_flush(g, fn, ctx);
+		fn(ctx, &none, frame, len);
+		return;
+	}
+	payload = len - t.hdrlen;
+	if (g->len && gro_continues(g, frame, len, &t)) {
+		memcpy(g->frame + g->len, frame + t.hdrlen, payload);
+		g->len += payload;
+		g->segs++;
+		g->frame[g->l4 + 13] |= frame[t.l4 + 13];
+	} else {
+		shoal_gro_flush(g, fn, ctx);
+		memcpy(g->frame, frame, len);
+		g->len = len;
+		g->l3 = t.l3;
+		g->l4 = t.l4;
+		g->hdrlen = t.hdrlen;
+		g->v6 = t.v6;
+		g->mss = payload;
+		g->segs = 1;
+		g->closed = false;
+	}
+	g->next_seq = shoal_get_be32(frame + t.l4 + 4) + (uint32_t)payload;
+	/* A shorter segment, or PUSH, ends a burst as it ends GRO's. */
+	if (payload < g->mss || (frame[t.l4 + 13] & TCP_PSH))
+		g->closed = true;
+}

@@ -2,6 +2,7 @@
 #ifndef SHOAL_VNET_H
 #define SHOAL_VNET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +33,39 @@ typedef void (*shoal_frame_fn)(void *ctx, const uint8_t *frame, size_t len);
 int shoal_vnet_frames(const struct virtio_net_hdr *h, uint8_t *frame,
 		      size_t len, uint8_t *scratch, size_t scratch_size,
 		      shoal_frame_fn fn, void *ctx);
+
+/*
+ * Receive coalescing for a TAP device (GRO in userspace): the TCP segments
+ * of one flow, in sequence, are merged into one frame that fn writes with
+ * a header saying VIRTIO_NET_HDR_GSO_TCPV4/6 and a partial checksum, so
+ * that the kernel takes them as one (as GRO would have made them) for
+ * one write(2) and one pass up the stack.  A segment merges if it is
+ * ACK (and PSH at most) with data, untagged, its IP and TCP checksums
+ * right, and continues the held frame: the same headers but for lengths,
+ * IPv4 id and checksums, the next sequence number, no more payload than
+ * the first segment's, and the held frame not ended by a shorter one or
+ * PSH.  Every other frame is written as it is (with a header asking
+ * nothing), after the held one: frames leave in the order they came.
+ * The caller calls shoal_gro_flush() at the end of each batch.
+ */
+#define SHOAL_GRO_MAX	(14 + 0xffff)
+
+struct shoal_gro {
+	size_t len;			/* held bytes; 0: nothing held */
+	size_t l3, l4, hdrlen, mss;
+	unsigned int segs;
+	uint32_t next_seq;
+	bool v6, closed;
+	uint8_t frame[SHOAL_GRO_MAX];
+};
+
+/* Writes one frame, with the header for a TAP device with IFF_VNET_HDR. */
+typedef void (*shoal_vnet_write_fn)(void *ctx, const struct virtio_net_hdr *h,
+				    const uint8_t *frame, size_t len);
+
+void shoal_gro_add(struct shoal_gro *g, const uint8_t *frame, size_t len,
+		   shoal_vnet_write_fn fn, void *ctx);
+void shoal_gro_flush(struct shoal_gro *g, shoal_vnet_write_fn fn, void *ctx);
 
 /* The Internet checksum of len bytes (RFC 1071), folded, not inverted. */
 uint16_t shoal_csum_fold(uint32_t sum);

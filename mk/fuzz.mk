@@ -35,6 +35,7 @@ FUZZ_jsonread_SRCS := cli/jsonread.c lib/json.c
 FUZZ_srcguard_SRCS := lib/srcguard.c $(FUZZ_config_SRCS)
 FUZZ_srcguard_LIBS := $(FUZZ_SODIUM)
 FUZZ_vnet_SRCS := lib/vnet.c
+FUZZ_gro_SRCS := lib/vnet.c
 # shoald's mediator client with the session code it drives; the
 # datapath and lib/link.c's rtnetlink calls are models in the target
 # (they need privileges), cli/jsonread.c reads the answers back.
@@ -49,7 +50,7 @@ FUZZ_mclient_CFLAGS := $(shell pkg-config --cflags libnl-3.0 2>/dev/null) \
 FUZZ_mclient_LIBS := $(FUZZ_SODIUM)
 
 FUZZ_TARGETS := tlv ctlmsg medmsg config jsonread channel mclient srcguard \
-	vnet
+	vnet gro
 
 .PHONY: fuzz
 fuzz: $(FUZZ_TARGETS:%=$(FUZZ_OUT)/%)

@@ -572,3 +572,56 @@ write("vnet", "train6-vlan-hbh", vn_hdr(1, 4, 86, 1200, 70, 16) +
       bytes([6, 0, 1, 4, 0, 0, 0, 0]) +
       struct.pack(">HHIIBBHHH", 80, 81, 1, 0, 0x50, 0x18, 65535, 0, 0) +
       bytes(i & 255 for i in range(2400)))
+
+
+# ---- gro: frames, each behind a 2-byte length, as received from peers:
+# the segments of TCP trains (IPv4 and IPv6), a pure ACK between them ----
+
+def inet_csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack(">%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+
+def gro_seg4(seq, payload, flags=0x10, sport=80):
+    tl = 20 + len(payload)
+    ip = bytearray([0x45, 0, (20 + tl) >> 8, (20 + tl) & 255, 0x12, 0x34,
+                    0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2])
+    ip[10:12] = struct.pack(">H", inet_csum(bytes(ip)))
+    tcp = bytearray(struct.pack(">HHIIBBHHH", sport, 81, seq, 7, 0x50, flags,
+                                65535, 0, 0)) + payload
+    pseudo = bytes(ip[12:20]) + struct.pack(">BBH", 0, 6, tl)
+    tcp[16:18] = struct.pack(">H", inet_csum(pseudo + bytes(tcp)))
+    return SG_ETH + b"\x08\x00" + bytes(ip) + bytes(tcp)
+
+
+def gro_seg6(seq, payload, flags=0x10):
+    tl = 20 + len(payload)
+    src, dst = bytes.fromhex("fd95" + "00" * 13 + "01"), FD95_2
+    ip = struct.pack(">IHBB", 6 << 28, tl, 6, 64) + src + dst
+    tcp = bytearray(struct.pack(">HHIIBBHHH", 80, 81, seq, 7, 0x50, flags,
+                                65535, 0, 0)) + payload
+    pseudo = src + dst + struct.pack(">IxxxB", tl, 6)
+    tcp[16:18] = struct.pack(">H", inet_csum(pseudo + bytes(tcp)))
+    return SG_ETH + b"\x86\xdd" + ip + bytes(tcp)
+
+
+def gro_frames(*frames):
+    return b"".join(struct.pack(">H", len(f)) + f for f in frames)
+
+
+write("gro", "train4", gro_frames(
+    *[gro_seg4(1 + 1000 * i, bytes([i]) * 1000) for i in range(4)],
+    gro_seg4(4001, b"x" * 300, 0x18)))
+write("gro", "train6", gro_frames(
+    *[gro_seg6(1 + 1200 * i, bytes([i]) * 1200) for i in range(3)]))
+write("gro", "interleaved", gro_frames(
+    gro_seg4(1, b"a" * 500), gro_seg4(501, b"b" * 500),
+    gro_seg4(1, b"", 0x10, 81), gro_seg4(1001, b"c" * 500),
+    gro_seg4(5000, b"d" * 500)))
+# 50 full segments: past 64 KiB, so two merged frames.
+write("gro", "train4-long", gro_frames(
+    *[gro_seg4(1 + 1448 * i, bytes([i]) * 1448) for i in range(50)]))

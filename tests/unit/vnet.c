@@ -131,16 +131,22 @@ TEST(rfc1071_example)
 			0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7, 0x01 }, 9)));
 }
 
-static void check_train(struct __test_metadata *_metadata, struct shape sh,
-			size_t payload, size_t mss, int want)
+/* The header the stack gives a train of that shape and MSS. */
+static struct virtio_net_hdr train_hdr(struct shape sh, size_t mss)
 {
-	static uint8_t f[8192], scratch[2048];
-	struct virtio_net_hdr h = {
+	return (struct virtio_net_hdr){
 		.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
 		.gso_type = sh.v6 ? VIRTIO_NET_HDR_GSO_TCPV6 :
 				    VIRTIO_NET_HDR_GSO_TCPV4,
 		.gso_size = (uint16_t)mss,
 	};
+}
+
+static void check_train(struct __test_metadata *_metadata, struct shape sh,
+			size_t payload, size_t mss, int want)
+{
+	static uint8_t f[8192], scratch[2048];
+	struct virtio_net_hdr h = train_hdr(sh, mss);
 	size_t l3 = l3_of(sh), l4 = l4_of(sh), len, got = 0, seg;
 	uint8_t flags = 0x80 | 0x10 | 0x08 | 0x01; /* CWR ACK PSH FIN */
 	struct seen s = { 0 };
@@ -381,6 +387,231 @@ TEST(bad_partial_checksums_refused)
 		EXPECT_EQ(1, shoal_vnet_frames(&h, f, sizeof(f), scratch,
 					       sizeof(scratch), record, &s));
 	}
+}
+
+/* ----- receive coalescing (shoal_gro_*) ----- */
+
+#define MAX_WRITES	8
+
+struct wrote {
+	struct virtio_net_hdr h[MAX_WRITES];
+	uint8_t f[MAX_WRITES][SHOAL_GRO_MAX];
+	size_t len[MAX_WRITES];
+	int n;
+};
+
+static void record_write(void *ctx, const struct virtio_net_hdr *h,
+			 const uint8_t *frame, size_t len)
+{
+	struct wrote *w = ctx;
+
+	if (w->n < MAX_WRITES && len <= sizeof(w->f[0])) {
+		w->h[w->n] = *h;
+		memcpy(w->f[w->n], frame, len);
+		w->len[w->n] = len;
+	}
+	w->n++;
+}
+
+static struct shoal_gro gro;
+static struct wrote wrote;
+static struct seen cut, recut;
+
+/* A train (ACK, PSH) cut into segments of mss, as the sender's TSO would. */
+static void cut_train(struct __test_metadata *_metadata, struct shape sh,
+		      size_t payload, size_t mss)
+{
+	static uint8_t f[8192], scratch[2048];
+	struct virtio_net_hdr h = train_hdr(sh, mss);
+	size_t len = train(f, sh, payload, 0x10 | 0x08);
+
+	memset(&cut, 0, sizeof(cut));
+	memset(&wrote, 0, sizeof(wrote));
+	memset(&gro, 0, sizeof(gro));
+	ASSERT_LT(0, shoal_vnet_frames(&h, f, len, scratch, sizeof(scratch),
+				       record, &cut));
+	ASSERT_GE(MAX_SEGS, cut.n);
+}
+
+/*
+ * Merged, the segments are one frame that the kernel cuts (as
+ * shoal_vnet_frames does here) into exactly the segments that came.
+ */
+static void check_round_trip(struct __test_metadata *_metadata,
+			     struct shape sh, size_t payload, size_t mss)
+{
+	static uint8_t scratch[2048];
+	int i;
+
+	cut_train(_metadata, sh, payload, mss);
+	for (i = 0; i < cut.n; i++)
+		shoal_gro_add(&gro, cut.f[i], cut.len[i], record_write, &wrote);
+	EXPECT_EQ(0, wrote.n);
+	shoal_gro_flush(&gro, record_write, &wrote);
+	ASSERT_EQ(1, wrote.n);
+	EXPECT_EQ(sh.v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4,
+		  wrote.h[0].gso_type);
+	EXPECT_EQ(VIRTIO_NET_HDR_F_NEEDS_CSUM, wrote.h[0].flags);
+	EXPECT_EQ(mss, wrote.h[0].gso_size);
+	EXPECT_EQ(l4_of(sh), wrote.h[0].csum_start);
+	EXPECT_EQ(16, wrote.h[0].csum_offset);
+	EXPECT_EQ(l4_of(sh) + 32, wrote.h[0].hdr_len);
+
+	memset(&recut, 0, sizeof(recut));
+	ASSERT_EQ(cut.n, shoal_vnet_frames(&wrote.h[0], wrote.f[0],
+					   wrote.len[0], scratch,
+					   sizeof(scratch), record, &recut));
+	for (i = 0; i < cut.n; i++) {
+		ASSERT_EQ(cut.len[i], recut.len[i]);
+		EXPECT_EQ(0, memcmp(cut.f[i], recut.f[i], cut.len[i]))
+			TH_LOG("segment %d differs", i);
+	}
+}
+
+TEST(gro_ipv4_round_trip)
+{
+	check_round_trip(_metadata, (struct shape){ 0 }, 4000, 1000);
+}
+
+TEST(gro_ipv4_round_trip_short_last)
+{
+	check_round_trip(_metadata, (struct shape){ 0 }, 3333, 1448);
+}
+
+TEST(gro_ipv6_round_trip)
+{
+	check_round_trip(_metadata, (struct shape){ .v6 = true }, 5000, 1208);
+}
+
+TEST(gro_ipv6_with_options_round_trip)
+{
+	check_round_trip(_metadata, (struct shape){ .v6 = true, .hbh = true },
+			 3000, 1000);
+}
+
+/* What is written as it came, each alone, in order. */
+static void check_unmerged(struct __test_metadata *_metadata, int n)
+{
+	int i;
+
+	shoal_gro_flush(&gro, record_write, &wrote);
+	ASSERT_EQ(n, wrote.n);
+	for (i = 0; i < n; i++) {
+		EXPECT_EQ(VIRTIO_NET_HDR_GSO_NONE, wrote.h[i].gso_type);
+		EXPECT_EQ(0, wrote.h[i].flags);
+	}
+}
+
+TEST(gro_tagged_frames_go_alone)
+{
+	int i;
+
+	cut_train(_metadata, (struct shape){ .vlan = true }, 3000, 1000);
+	for (i = 0; i < cut.n; i++)
+		shoal_gro_add(&gro, cut.f[i], cut.len[i], record_write, &wrote);
+	check_unmerged(_metadata, cut.n);
+	for (i = 0; i < cut.n; i++)
+		EXPECT_EQ(0, memcmp(cut.f[i], wrote.f[i], cut.len[i]));
+}
+
+TEST(gro_bad_tcp_checksum_goes_alone_in_order)
+{
+	cut_train(_metadata, (struct shape){ 0 }, 3000, 1000);
+	cut.f[1][l4_of((struct shape){ 0 }) + 40] ^= 1;
+	shoal_gro_add(&gro, cut.f[0], cut.len[0], record_write, &wrote);
+	shoal_gro_add(&gro, cut.f[1], cut.len[1], record_write, &wrote);
+	shoal_gro_add(&gro, cut.f[2], cut.len[2], record_write, &wrote);
+	/* The first, the broken one, then the third (out of sequence now). */
+	check_unmerged(_metadata, 3);
+	EXPECT_EQ(0, memcmp(cut.f[1], wrote.f[1], cut.len[1]));
+}
+
+TEST(gro_bad_ipv4_header_checksum_goes_alone)
+{
+	cut_train(_metadata, (struct shape){ 0 }, 2000, 1000);
+	cut.f[1][14 + 10] ^= 1;	/* the header checksum itself */
+	shoal_gro_add(&gro, cut.f[0], cut.len[0], record_write, &wrote);
+	shoal_gro_add(&gro, cut.f[1], cut.len[1], record_write, &wrote);
+	check_unmerged(_metadata, 2);
+}
+
+TEST(gro_out_of_sequence_not_merged)
+{
+	cut_train(_metadata, (struct shape){ 0 }, 3000, 1000);
+	shoal_gro_add(&gro, cut.f[0], cut.len[0], record_write, &wrote);
+	shoal_gro_add(&gro, cut.f[2], cut.len[2], record_write, &wrote);
+	shoal_gro_add(&gro, cut.f[1], cut.len[1], record_write, &wrote);
+	check_unmerged(_metadata, 3);
+}
+
+TEST(gro_other_flow_not_merged)
+{
+	cut_train(_metadata, (struct shape){ 0 }, 2000, 1000);
+	/* Another source port, checksum mended by the same difference. */
+	cut.f[1][14 + 20 + 1] = 79;
+	cut.f[1][14 + 20 + 17] += 1;
+	shoal_gro_add(&gro, cut.f[0], cut.len[0], record_write, &wrote);
+	shoal_gro_add(&gro, cut.f[1], cut.len[1], record_write, &wrote);
+	check_unmerged(_metadata, 2);
+}
+
+TEST(gro_pure_ack_and_fin_go_alone)
+{
+	static uint8_t f[2][256];
+	size_t len0 = train(f[0], (struct shape){ 0 }, 0, 0x10);
+	size_t len1 = train(f[1], (struct shape){ 0 }, 10, 0x11);
+	uint32_t sum;
+	int i;
+
+	memset(&wrote, 0, sizeof(wrote));
+	memset(&gro, 0, sizeof(gro));
+	for (i = 0; i < 2; i++) {
+		uint8_t *p = f[i];
+		size_t len = i ? len1 : len0, tl = len - 34;
+
+		shoal_put_be16(p + 14 + 2, (uint16_t)(len - 14));
+		sum = shoal_csum_add(0, p + 14, 20);
+		shoal_put_be16(p + 14 + 10, (uint16_t)~shoal_csum_fold(sum));
+		sum = shoal_csum_add(0, p + 26, 8) + IPPROTO_TCP + (uint32_t)tl;
+		sum = shoal_csum_add(sum, p + 34, tl);
+		shoal_put_be16(p + 34 + 16, (uint16_t)~shoal_csum_fold(sum));
+		shoal_gro_add(&gro, p, len, record_write, &wrote);
+	}
+	check_unmerged(_metadata, 2);
+}
+
+/* 64 KiB of IP at most: a longer burst is written in two frames. */
+TEST(gro_stops_at_64k)
+{
+	static uint8_t f[2048];
+	size_t len, total = 0;
+	uint32_t seq = 1, sum;
+	int i, w;
+
+	memset(&wrote, 0, sizeof(wrote));
+	memset(&gro, 0, sizeof(gro));
+	for (i = 0; i < 50; i++) {
+		len = train(f, (struct shape){ 0 }, 1448, 0x10);
+		shoal_put_be32(f + 34 + 4, seq);
+		shoal_put_be16(f + 14 + 2, (uint16_t)(len - 14));
+		sum = shoal_csum_add(0, f + 14, 20);
+		shoal_put_be16(f + 14 + 10, (uint16_t)~shoal_csum_fold(sum));
+		sum = shoal_csum_add(0, f + 26, 8) + IPPROTO_TCP +
+		      (uint32_t)(len - 34);
+		sum = shoal_csum_add(sum, f + 34, len - 34);
+		shoal_put_be16(f + 34 + 16, (uint16_t)~shoal_csum_fold(sum));
+		shoal_gro_add(&gro, f, len, record_write, &wrote);
+		seq += 1448;
+	}
+	shoal_gro_flush(&gro, record_write, &wrote);
+	ASSERT_EQ(2, wrote.n);
+	for (w = 0; w < 2; w++) {
+		EXPECT_GE(0xffff, shoal_get_be16(wrote.f[w] + 14 + 2));
+		EXPECT_EQ(wrote.len[w] - 14, shoal_get_be16(wrote.f[w] + 14 + 2));
+		EXPECT_EQ(0xffff, shoal_csum_fold(shoal_csum_add(0, wrote.f[w] + 14, 20)));
+		total += wrote.len[w] - 14 - 20 - 32;
+	}
+	EXPECT_EQ((size_t)50 * 1448, total);
 }
 
 TEST_HARNESS_MAIN
