@@ -20,6 +20,7 @@
 #include <linux/udp.h>
 #include <linux/workqueue.h>
 #include <net/inet_ecn.h>
+#include <net/sock.h>
 
 #include "compat.h"
 #include "esp.h"
@@ -205,7 +206,7 @@ static void train_add(struct shoal_device *sd, struct shoal_peer *peer,
 {
 	struct sk_buff *head = t->head;
 
-	if (head && (skb->len > skb_headlen(head) ||
+	if (head && (skb->len > skb_headlen(head) || tos != t->tos ||
 		     t->segs == SHOAL_TRAIN_SEGS ||
 		     head->len + skb->len > SHOAL_TRAIN_BYTES)) {
 		train_send(sd, peer, t, ep, local, gen);
@@ -221,16 +222,26 @@ static void train_add(struct shoal_device *sd, struct shoal_peer *peer,
 	}
 	/* What the frame carried stays with the head, which goes out. */
 	skb_scrub_packet(skb, true);
+	/*
+	 * The train's memory is the head's truesize, as GRO counts it, for
+	 * whatever limits it by that (qdiscs, socket queues).  A packet
+	 * charged to the head's owner (TCP's or UDP's segments all are)
+	 * hands its charge to the head, which releases the lot when it is
+	 * freed; any other is released now.
+	 */
+	if (skb->sk == head->sk && skb->destructor == head->destructor &&
+	    skb->destructor != sock_edemux) {
+		skb->sk = NULL;
+		skb->destructor = NULL;
+	} else {
+		skb_orphan(skb);
+	}
+	head->truesize += skb->truesize;
 	if (t->tail)
 		t->tail->next = skb;
 	else
 		skb_shinfo(head)->frag_list = skb;
 	t->tail = skb;
-	/*
-	 * The head's truesize stays its own: each packet on the list keeps
-	 * its owner (the sending socket's memory), released when it is
-	 * freed with the head.
-	 */
 	head->len += skb->len;
 	head->data_len += skb->len;
 	t->segs++;
