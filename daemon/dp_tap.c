@@ -56,8 +56,6 @@
 #define TAP_PKT_MAX		(TAP_FRAME_MAX + SHOAL_ESP_MAX_OVERHEAD)
 /* Largest UDP payload there is (IPv6 without jumbograms). */
 #define TAP_RX_MAX		65536
-/* The UDP socket's send and receive buffers (set_socket_buffers()). */
-#define TAP_SOCKET_BUFFER	(4 << 20)
 
 /* As the kernel module: see kmod/netlink.c and kmod/device.c. */
 #define TAP_MAX_PEERS		65536
@@ -1338,24 +1336,6 @@ static int open_tap(struct tap_dp *t, const struct shoal_dp_config *cfg,
 	return 0;
 }
 
-/*
- * A peer's TSO sends bursts of 45 datagrams per 64 KiB train, faster
- * than one thread opens them: with the default 208 KiB of receive
- * buffer, bursts overflowed it and every datagram lost was a TCP
- * retransmission inside.  shoald has CAP_NET_ADMIN, so it may pass
- * net.core.rmem_max (the FORCE options); without, it takes what the
- * limits give.
- */
-static void set_socket_buffers(int fd)
-{
-	int size = TAP_SOCKET_BUFFER;
-
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)))
-		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)))
-		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
-}
-
 static int open_udp(struct tap_dp *t, uint16_t port, char *err,
 		    size_t err_size)
 {
@@ -1378,8 +1358,6 @@ static int open_udp(struct tap_dp *t, uint16_t port, char *err,
 			strerror(-ret));
 		return ret;
 	}
-
-	set_socket_buffers(t->udp_fd);
 
 	memset(&ss, 0, sizeof(ss));
 	if (t->family == AF_INET6) {

@@ -231,6 +231,12 @@ int shoal_vnet_frames(const struct virtio_net_hdr *h, uint8_t *frame,
 #define TCP_ACK		0x10
 #define TCP_URG		0x20
 #define TCP_ECE		0x40
+/*
+ * No smaller first segment starts a merge: the kernel takes a GSO size
+ * below 8 as 8 (and would cut the frame otherwise than it came), and so
+ * little payload gains nothing.
+ */
+#define SHOAL_GRO_MIN_MSS	64
 
 /* The sum of the TCP pseudo-header for tcp_len bytes of TCP. */
 static uint32_t pseudo_sum(const uint8_t *f, const struct train *t,
@@ -246,10 +252,13 @@ static uint32_t pseudo_sum(const uint8_t *f, const struct train *t,
 	return sum + IPPROTO_TCP + (uint32_t)(tcp_len & 0xffff);
 }
 
-/* Whether f is a candidate; *len is cut to its IP packet's end. */
+/*
+ * Whether f is a candidate; if so, *len is cut to its IP packet's end
+ * (anything after it, Ethernet padding, goes).
+ */
 static bool gro_candidate(const uint8_t *f, size_t *len, struct train *t)
 {
-	size_t iplen;
+	size_t iplen, end;
 	uint8_t flags;
 
 	if (*len < ETH_HDR + 2 || parse_train(f, *len, f[12] == 0x86, t))
@@ -268,13 +277,14 @@ static bool gro_candidate(const uint8_t *f, size_t *len, struct train *t)
 	if (iplen > *len - t->l3 || t->l3 + iplen <= t->hdrlen ||
 	    t->l3 + iplen > SHOAL_GRO_MAX)
 		return false;
-	*len = t->l3 + iplen;
+	end = t->l3 + iplen;
 	flags = f[t->l4 + 13];
-	if ((flags & ~TCP_PSH) != TCP_ACK)
+	if ((flags & ~TCP_PSH) != TCP_ACK ||
+	    shoal_csum_fold(shoal_csum_add(pseudo_sum(f, t, end - t->l4),
+					   f + t->l4, end - t->l4)) != 0xffff)
 		return false;
-	return shoal_csum_fold(shoal_csum_add(pseudo_sum(f, t, *len - t->l4),
-					      f + t->l4, *len - t->l4)) ==
-	       0xffff;
+	*len = end;
+	return true;
 }
 
 /* Whether the candidate f (parsed as t) continues g's flow. */
@@ -297,6 +307,14 @@ static bool gro_continues(const struct shoal_gro *g, const uint8_t *f,
 			return false;
 	} else if (memcmp(ip, pip, 2) || memcmp(ip + 6, pip + 6, 4) ||
 		   memcmp(ip + 12, pip + 12, t->l4 - t->l3 - 12)) {
+		return false;
+	} else if (!(ip[6] & 0x40) &&
+		   shoal_get_be16(ip + 4) != (uint16_t)(g->id + g->segs)) {
+		/*
+		 * Without DF the IDs must count up, as the kernel numbers
+		 * the segments it cuts the frame into again if it forwards
+		 * it: other IDs could then meet another packet's.
+		 */
 		return false;
 	}
 	/* TCP: ports, ack, offset, window, urgent pointer and options. */
@@ -345,7 +363,9 @@ void shoal_gro_add(struct shoal_gro *g, const uint8_t *frame, size_t len,
 	size_t payload;
 	struct train t;
 
-	if (!gro_candidate(frame, &len, &t)) {
+	if (!gro_candidate(frame, &len, &t) ||
+	    (len - t.hdrlen < SHOAL_GRO_MIN_MSS &&
+	     !(g->len && gro_continues(g, frame, len, &t)))) {
 		/* Whatever the flow, what came first goes first. */
 		shoal_gro_flush(g, fn, ctx);
 		fn(ctx, &none, frame, len);
@@ -366,6 +386,7 @@ void shoal_gro_add(struct shoal_gro *g, const uint8_t *frame, size_t len,
 		g->hdrlen = t.hdrlen;
 		g->v6 = t.v6;
 		g->mss = payload;
+		g->id = shoal_get_be16(frame + t.l3 + 4);
 		g->segs = 1;
 		g->closed = false;
 	}

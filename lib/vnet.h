@@ -43,7 +43,8 @@ int shoal_vnet_frames(const struct virtio_net_hdr *h, uint8_t *frame,
  * ACK (and PSH at most) with data, untagged, its IP and TCP checksums
  * right, and continues the held frame: the same headers but for lengths,
  * IPv4 id and checksums, the next sequence number, no more payload than
- * the first segment's, and the held frame not ended by a shorter one or
+ * the first segment's (which has 64 bytes at least), IPv4 IDs counting
+ * up unless DF is set, and the held frame not ended by a shorter one or
  * PSH.  Every other frame is written as it is (with a header asking
  * nothing), after the held one: frames leave in the order they came.
  * The caller calls shoal_gro_flush() at the end of each batch.
@@ -55,6 +56,7 @@ struct shoal_gro {
 	size_t l3, l4, hdrlen, mss;
 	unsigned int segs;
 	uint32_t next_seq;
+	uint16_t id;			/* the first segment's IPv4 ID */
 	bool v6, closed;
 	uint8_t frame[SHOAL_GRO_MAX];
 };

@@ -580,6 +580,50 @@ TEST(gro_pure_ack_and_fin_go_alone)
 	check_unmerged(_metadata, 2);
 }
 
+/* Clears DF in a cut IPv4 segment, sets its ID and mends its checksum. */
+static void set_no_df(uint8_t *f, uint16_t id)
+{
+	uint8_t *ip = f + 14;
+
+	ip[6] &= (uint8_t)~0x40;
+	shoal_put_be16(ip + 4, id);
+	shoal_put_be16(ip + 10, 0);
+	shoal_put_be16(ip + 10,
+		       (uint16_t)~shoal_csum_fold(shoal_csum_add(0, ip, 20)));
+}
+
+/* Without DF, IDs must count up, as the kernel numbers what it cuts. */
+TEST(gro_without_df_ids_count_up)
+{
+	int i;
+
+	cut_train(_metadata, (struct shape){ 0 }, 3000, 1000);
+	for (i = 0; i < cut.n; i++) {
+		set_no_df(cut.f[i], (uint16_t)(0x1234 + i));
+		shoal_gro_add(&gro, cut.f[i], cut.len[i], record_write, &wrote);
+	}
+	shoal_gro_flush(&gro, record_write, &wrote);
+	EXPECT_EQ(1, wrote.n);
+
+	cut_train(_metadata, (struct shape){ 0 }, 3000, 1000);
+	for (i = 0; i < cut.n; i++) {
+		set_no_df(cut.f[i], 0x1234);
+		shoal_gro_add(&gro, cut.f[i], cut.len[i], record_write, &wrote);
+	}
+	check_unmerged(_metadata, cut.n);
+}
+
+/* A first segment with less than 64 bytes of payload merges nothing. */
+TEST(gro_tiny_segments_go_alone)
+{
+	int i;
+
+	cut_train(_metadata, (struct shape){ 0 }, 150, 50);
+	for (i = 0; i < cut.n; i++)
+		shoal_gro_add(&gro, cut.f[i], cut.len[i], record_write, &wrote);
+	check_unmerged(_metadata, cut.n);
+}
+
 /* 64 KiB of IP at most: a longer burst is written in two frames. */
 TEST(gro_stops_at_64k)
 {
