@@ -42,7 +42,8 @@
  * (UDP's segmentation takes no more segments than UDP_MAX_SEGMENTS).
  */
 #define SHOAL_TRAIN_SEGS	64
-#define SHOAL_TRAIN_BYTES	(U16_MAX - sizeof(struct iphdr) - sizeof(struct udphdr))
+#define SHOAL_TRAIN_BYTES \
+	(U16_MAX - sizeof(struct iphdr) - sizeof(struct udphdr))
 
 /*
  * The ECN field of the IP packet in the Ethernet frame at skb->data, for

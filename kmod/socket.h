@@ -14,9 +14,10 @@
 int shoal_socket_open(struct shoal_device *sd, u16 port);
 void shoal_socket_close(struct shoal_device *sd);
 
-/* Sends a finished UDP payload (or a UDP GSO train of them) to ep, from the local address if one is
- * given and still this host's (else it is zeroed, and the route picks),
- * with tos as the outer IPv4 TOS or IPv6 traffic class; consumes skb.
+/* Sends a finished UDP payload (or a UDP GSO train of them) to ep, from
+ * the local address if one is given and still this host's (else it is
+ * zeroed, and the route picks), with tos as the outer IPv4 TOS or IPv6
+ * traffic class; consumes skb.
  * With a cache (a peer's), the route is taken from it if cached_ok (it
  * holds one for this ep and local), else looked up and put there.
  * Caller holds rcu_read_lock_bh().  Returns 0 if sent,
