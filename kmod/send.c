@@ -137,32 +137,6 @@ static bool send_sealed(struct shoal_device *sd, struct shoal_peer *peer,
 	return ret >= 0;
 }
 
-/* Seals and sends one frame to one peer; consumes skb. */
-static void xmit_one(struct shoal_device *sd, struct shoal_peer *peer,
-		     struct sk_buff *skb)
-{
-	union shoal_local_addr local;
-	union shoal_endpoint ep;
-	struct shoal_sa *sa;
-	unsigned int len;
-	u64 gen;
-	u8 tos;
-
-	sa = rcu_dereference_bh(peer->sa_out);
-	shoal_peer_get_path(peer, &ep, &local, &gen);
-	if (!sa || !ep.addr.sa_family || !seal_frame(peer, sa, skb, &len, &tos))
-		goto drop;
-	if (send_sealed(sd, peer, skb, &ep, &local, gen, tos)) {
-		shoal_pstat_add(peer, SHOAL_PSTAT_TX_BYTES, len);
-		shoal_pstat_add(peer, SHOAL_PSTAT_TX_PACKETS, 1);
-	}
-	return;
-
-drop:
-	dev_core_stats_tx_dropped_inc(sd->dev);
-	kfree_skb(skb);
-}
-
 /*
  * A train: ESP packets of one peer that leave as one UDP GSO packet, the
  * first in the head's linear part and each of the others as an skb on its
@@ -253,14 +227,14 @@ static void train_add(struct shoal_device *sd, struct shoal_peer *peer,
 }
 
 /*
- * The segments of one GSO frame to peer, sealed and sent in trains: the
- * stack below is crossed once per train, not once per packet, on this
- * host (routing, netfilter, the qdisc) and on the next one that takes the
- * train whole (a veth, loopback, or a NIC segmenting UDP itself).
- * Consumes segs.
+ * Frames to peer (one, or the segments of one GSO frame), sealed and sent
+ * in trains: the stack below is crossed once per train, not once per
+ * packet, on this host (routing, netfilter, the qdisc) and on the next
+ * one that takes the train whole (a veth, loopback, or a NIC segmenting
+ * UDP itself).  Consumes segs, a list ending in NULL.
  */
-static void xmit_train(struct shoal_device *sd, struct shoal_peer *peer,
-		       struct sk_buff *segs)
+static void xmit_peer(struct shoal_device *sd, struct shoal_peer *peer,
+		      struct sk_buff *segs)
 {
 	struct shoal_train t = {};
 	union shoal_local_addr local;
@@ -318,7 +292,7 @@ static void xmit_frame(struct sk_buff *skb, struct net_device *dev)
 		shoal_dstat_inc(sd, SHOAL_DSTAT_UNKNOWN_DEST);
 		goto drop;
 	}
-	xmit_one(sd, peer, skb);
+	xmit_peer(sd, peer, skb);
 	rcu_read_unlock_bh();
 	return;
 
@@ -358,7 +332,7 @@ static void fan_out(struct shoal_device *sd, struct sk_buff *skb)
 			/* Sealing works in place: each peer needs its own. */
 			copy = skb_copy(skb, GFP_ATOMIC);
 			if (copy)
-				xmit_one(sd, peer, copy);
+				xmit_peer(sd, peer, copy);
 		}
 		rcu_read_unlock_bh();
 		cond_resched();
@@ -407,7 +381,7 @@ static void xmit_segs(struct net_device *dev, struct sk_buff *segs)
 			       shoal_fdb_lookup(sd, eth->h_dest);
 	}
 	if (peer) {
-		xmit_train(sd, peer, segs);
+		xmit_peer(sd, peer, segs);
 		rcu_read_unlock_bh();
 		return;
 	}
