@@ -893,7 +893,7 @@ static int handle_udp(struct tap_dp *t, shoal_dp_event_fn fn, void *ctx)
 		if (n < TAP_MMSG)
 			break;
 	}
-	/* The segments held wait for no more: none came in this batch. */
+	/* The batch is over: what is held goes now, not at the next one. */
 	shoal_gro_flush(&t->gro, tap_write, t);
 	return n < 0 ? n : 0;
 }

@@ -116,21 +116,44 @@ static int parse_train(const uint8_t *f, size_t len, bool v6,
 	return 0;
 }
 
-/* The TCP checksum of a segment whose IP header is final. */
-static void tcp_csum(uint8_t *s, const struct train *t, size_t tcp_len)
+/* The sum of the TCP pseudo-header for tcp_len bytes of TCP. */
+static uint32_t pseudo_sum(const uint8_t *f, const struct train *t,
+			   size_t tcp_len)
 {
-	const uint8_t *ip = s + t->l3;
+	const uint8_t *ip = f + t->l3;
 	uint32_t sum;
 
-	shoal_put_be16(s + t->l4 + 16, 0);
 	if (t->v6)
 		sum = shoal_csum_add(0, ip + 8, 32) + (uint32_t)(tcp_len >> 16);
 	else
 		sum = shoal_csum_add(0, ip + 12, 8);
-	sum = shoal_csum_add(sum, s + t->l4, tcp_len);
-	sum = shoal_csum_add(sum, (const uint8_t[]){ 0, IPPROTO_TCP }, 2);
-	sum += (uint32_t)(tcp_len & 0xffff);
-	shoal_put_be16(s + t->l4 + 16, (uint16_t)~shoal_csum_fold(sum));
+	return sum + IPPROTO_TCP + (uint32_t)(tcp_len & 0xffff);
+}
+
+/* The TCP checksum of a segment whose IP header is final. */
+static void tcp_csum(uint8_t *s, const struct train *t, size_t tcp_len)
+{
+	shoal_put_be16(s + t->l4 + 16, 0);
+	shoal_put_be16(s + t->l4 + 16, (uint16_t)~shoal_csum_fold(
+		shoal_csum_add(pseudo_sum(s, t, tcp_len), s + t->l4, tcp_len)));
+}
+
+/*
+ * Makes the IP header of f say that l3len bytes of IP follow from it, and
+ * for IPv4 (whose ID the caller has set) its header checksum.
+ */
+static void ip_set_len(uint8_t *f, const struct train *t, size_t l3len)
+{
+	uint8_t *ip = f + t->l3;
+
+	if (t->v6) {
+		shoal_put_be16(ip + 4, (uint16_t)(l3len - 40));
+		return;
+	}
+	shoal_put_be16(ip + 2, (uint16_t)l3len);
+	shoal_put_be16(ip + 10, 0);
+	shoal_put_be16(ip + 10, (uint16_t)~shoal_csum_fold(
+		shoal_csum_add(0, ip, t->l4 - t->l3)));
 }
 
 static int segment(const struct virtio_net_hdr *h, const uint8_t *f,
@@ -160,16 +183,9 @@ static int segment(const struct virtio_net_hdr *h, const uint8_t *f,
 		seg = payload - off < mss ? payload - off : mss;
 		memcpy(scratch, f, t.hdrlen);
 		memcpy(scratch + t.hdrlen, f + t.hdrlen + off, seg);
-		l3len = t.hdrlen - t.l3 + seg;
-		if (v6) {
-			shoal_put_be16(ip + 4, (uint16_t)(l3len - 40));
-		} else {
-			shoal_put_be16(ip + 2, (uint16_t)l3len);
+		if (!v6)
 			shoal_put_be16(ip + 4, (uint16_t)(id + n));
-			shoal_put_be16(ip + 10, 0);
-			shoal_put_be16(ip + 10, (uint16_t)~shoal_csum_fold(
-				shoal_csum_add(0, ip, t.l4 - t.l3)));
-		}
+		ip_set_len(scratch, &t, t.hdrlen - t.l3 + seg);
 		shoal_put_be32(scratch + t.l4 + 4, seq + (uint32_t)off);
 		flags = f[t.l4 + 13];
 		if (off + seg < payload)
@@ -226,31 +242,13 @@ int shoal_vnet_frames(const struct virtio_net_hdr *h, uint8_t *frame,
  * frame's are computed anew, so a wrong one must not be merged into a
  * right one.
  */
-#define TCP_SYN		0x02
-#define TCP_RST		0x04
 #define TCP_ACK		0x10
-#define TCP_URG		0x20
-#define TCP_ECE		0x40
 /*
  * No smaller first segment starts a merge: the kernel takes a GSO size
  * below 8 as 8 (and would cut the frame otherwise than it came), and so
  * little payload gains nothing.
  */
 #define SHOAL_GRO_MIN_MSS	64
-
-/* The sum of the TCP pseudo-header for tcp_len bytes of TCP. */
-static uint32_t pseudo_sum(const uint8_t *f, const struct train *t,
-			   size_t tcp_len)
-{
-	const uint8_t *ip = f + t->l3;
-	uint32_t sum;
-
-	if (t->v6)
-		sum = shoal_csum_add(0, ip + 8, 32) + (uint32_t)(tcp_len >> 16);
-	else
-		sum = shoal_csum_add(0, ip + 12, 8);
-	return sum + IPPROTO_TCP + (uint32_t)(tcp_len & 0xffff);
-}
 
 /*
  * Whether f is a candidate; if so, *len is cut to its IP packet's end
@@ -328,19 +326,12 @@ void shoal_gro_flush(struct shoal_gro *g, shoal_vnet_write_fn fn, void *ctx)
 {
 	struct virtio_net_hdr h = { 0 };
 	struct train t = { .l3 = g->l3, .l4 = g->l4, .v6 = g->v6 };
-	uint8_t *f = g->frame, *ip = f + g->l3;
+	uint8_t *f = g->frame;
 
 	if (!g->len)
 		return;
 	if (g->segs > 1) {
-		if (g->v6) {
-			shoal_put_be16(ip + 4, (uint16_t)(g->len - g->l3 - 40));
-		} else {
-			shoal_put_be16(ip + 2, (uint16_t)(g->len - g->l3));
-			shoal_put_be16(ip + 10, 0);
-			shoal_put_be16(ip + 10, (uint16_t)~shoal_csum_fold(
-				shoal_csum_add(0, ip, g->l4 - g->l3)));
-		}
+		ip_set_len(f, &t, g->len - g->l3);
 		/* A partial checksum: the field holds the pseudo-header's. */
 		shoal_put_be16(f + g->l4 + 16, shoal_csum_fold(
 			pseudo_sum(f, &t, g->len - g->l4)));
@@ -363,20 +354,16 @@ void shoal_gro_add(struct shoal_gro *g, const uint8_t *frame, size_t len,
 	size_t payload;
 	struct train t;
 
-	if (!gro_candidate(frame, &len, &t) ||
-	    (len - t.hdrlen < SHOAL_GRO_MIN_MSS &&
-	     !(g->len && gro_continues(g, frame, len, &t)))) {
-		/* Whatever the flow, what came first goes first. */
-		shoal_gro_flush(g, fn, ctx);
-		fn(ctx, &none, frame, len);
-		return;
-	}
+	if (!gro_candidate(frame, &len, &t))
+		goto alone;
 	payload = len - t.hdrlen;
 	if (g->len && gro_continues(g, frame, len, &t)) {
 		memcpy(g->frame + g->len, frame + t.hdrlen, payload);
 		g->len += payload;
 		g->segs++;
 		g->frame[g->l4 + 13] |= frame[t.l4 + 13];
+	} else if (payload < SHOAL_GRO_MIN_MSS) {
+		goto alone;
 	} else {
 		shoal_gro_flush(g, fn, ctx);
 		memcpy(g->frame, frame, len);
@@ -394,4 +381,10 @@ void shoal_gro_add(struct shoal_gro *g, const uint8_t *frame, size_t len,
 	/* A shorter segment, or PUSH, ends a burst as it ends GRO's. */
 	if (payload < g->mss || (frame[t.l4 + 13] & TCP_PSH))
 		g->closed = true;
+	return;
+
+alone:
+	/* Whatever the flow, what came first goes first. */
+	shoal_gro_flush(g, fn, ctx);
+	fn(ctx, &none, frame, len);
 }

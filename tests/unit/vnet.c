@@ -555,41 +555,50 @@ TEST(gro_other_flow_not_merged)
 	check_unmerged(_metadata, 2);
 }
 
+/*
+ * Makes an untagged IPv4 frame of len bytes whole: its IP length, and its
+ * IPv4 header and TCP checksums.
+ */
+static void mend_ipv4(uint8_t *f, size_t len)
+{
+	uint8_t *ip = f + 14, *tcp = ip + 20;
+	size_t tl = len - 34;
+	uint32_t sum;
+
+	shoal_put_be16(ip + 2, (uint16_t)(len - 14));
+	shoal_put_be16(ip + 10, 0);
+	shoal_put_be16(ip + 10,
+		       (uint16_t)~shoal_csum_fold(shoal_csum_add(0, ip, 20)));
+	shoal_put_be16(tcp + 16, 0);
+	sum = shoal_csum_add(0, ip + 12, 8) + IPPROTO_TCP + (uint32_t)tl;
+	sum = shoal_csum_add(sum, tcp, tl);
+	shoal_put_be16(tcp + 16, (uint16_t)~shoal_csum_fold(sum));
+}
+
 TEST(gro_pure_ack_and_fin_go_alone)
 {
 	static uint8_t f[2][256];
-	size_t len0 = train(f[0], (struct shape){ 0 }, 0, 0x10);
-	size_t len1 = train(f[1], (struct shape){ 0 }, 10, 0x11);
-	uint32_t sum;
+	size_t len[2] = {
+		train(f[0], (struct shape){ 0 }, 0, 0x10),
+		train(f[1], (struct shape){ 0 }, 10, 0x11),
+	};
 	int i;
 
 	memset(&wrote, 0, sizeof(wrote));
 	memset(&gro, 0, sizeof(gro));
 	for (i = 0; i < 2; i++) {
-		uint8_t *p = f[i];
-		size_t len = i ? len1 : len0, tl = len - 34;
-
-		shoal_put_be16(p + 14 + 2, (uint16_t)(len - 14));
-		sum = shoal_csum_add(0, p + 14, 20);
-		shoal_put_be16(p + 14 + 10, (uint16_t)~shoal_csum_fold(sum));
-		sum = shoal_csum_add(0, p + 26, 8) + IPPROTO_TCP + (uint32_t)tl;
-		sum = shoal_csum_add(sum, p + 34, tl);
-		shoal_put_be16(p + 34 + 16, (uint16_t)~shoal_csum_fold(sum));
-		shoal_gro_add(&gro, p, len, record_write, &wrote);
+		mend_ipv4(f[i], len[i]);
+		shoal_gro_add(&gro, f[i], len[i], record_write, &wrote);
 	}
 	check_unmerged(_metadata, 2);
 }
 
-/* Clears DF in a cut IPv4 segment, sets its ID and mends its checksum. */
-static void set_no_df(uint8_t *f, uint16_t id)
+/* Clears DF in a cut IPv4 segment, sets its ID and mends its checksums. */
+static void set_no_df(uint8_t *f, size_t len, uint16_t id)
 {
-	uint8_t *ip = f + 14;
-
-	ip[6] &= (uint8_t)~0x40;
-	shoal_put_be16(ip + 4, id);
-	shoal_put_be16(ip + 10, 0);
-	shoal_put_be16(ip + 10,
-		       (uint16_t)~shoal_csum_fold(shoal_csum_add(0, ip, 20)));
+	f[14 + 6] &= (uint8_t)~0x40;
+	shoal_put_be16(f + 14 + 4, id);
+	mend_ipv4(f, len);
 }
 
 /* Without DF, IDs must count up, as the kernel numbers what it cuts. */
@@ -599,7 +608,7 @@ TEST(gro_without_df_ids_count_up)
 
 	cut_train(_metadata, (struct shape){ 0 }, 3000, 1000);
 	for (i = 0; i < cut.n; i++) {
-		set_no_df(cut.f[i], (uint16_t)(0x1234 + i));
+		set_no_df(cut.f[i], cut.len[i], (uint16_t)(0x1234 + i));
 		shoal_gro_add(&gro, cut.f[i], cut.len[i], record_write, &wrote);
 	}
 	shoal_gro_flush(&gro, record_write, &wrote);
@@ -607,7 +616,7 @@ TEST(gro_without_df_ids_count_up)
 
 	cut_train(_metadata, (struct shape){ 0 }, 3000, 1000);
 	for (i = 0; i < cut.n; i++) {
-		set_no_df(cut.f[i], 0x1234);
+		set_no_df(cut.f[i], cut.len[i], 0x1234);
 		shoal_gro_add(&gro, cut.f[i], cut.len[i], record_write, &wrote);
 	}
 	check_unmerged(_metadata, cut.n);
@@ -629,7 +638,7 @@ TEST(gro_stops_at_64k)
 {
 	static uint8_t f[2048];
 	size_t len, total = 0;
-	uint32_t seq = 1, sum;
+	uint32_t seq = 1;
 	int i, w;
 
 	memset(&wrote, 0, sizeof(wrote));
@@ -637,13 +646,7 @@ TEST(gro_stops_at_64k)
 	for (i = 0; i < 50; i++) {
 		len = train(f, (struct shape){ 0 }, 1448, 0x10);
 		shoal_put_be32(f + 34 + 4, seq);
-		shoal_put_be16(f + 14 + 2, (uint16_t)(len - 14));
-		sum = shoal_csum_add(0, f + 14, 20);
-		shoal_put_be16(f + 14 + 10, (uint16_t)~shoal_csum_fold(sum));
-		sum = shoal_csum_add(0, f + 26, 8) + IPPROTO_TCP +
-		      (uint32_t)(len - 34);
-		sum = shoal_csum_add(sum, f + 34, len - 34);
-		shoal_put_be16(f + 34 + 16, (uint16_t)~shoal_csum_fold(sum));
+		mend_ipv4(f, len);
 		shoal_gro_add(&gro, f, len, record_write, &wrote);
 		seq += 1448;
 	}
