@@ -36,13 +36,16 @@ static int shoal_ndo_init(struct net_device *dev)
 	ret = gro_cells_init(&sd->gro_cells, dev);
 	if (ret)
 		goto free_tstats;
+	ret = shoal_send_init(sd);
+	if (ret)
+		goto destroy_gro_cells;
 	/* Per source: enough for a relay carrying a hundred peers'
 	 * handshakes and keepalives, well under the strangers' budget so
 	 * that one flooding address leaves most of that to others.
 	 */
 	ret = shoal_src_limit_init(&sd->src_limit, 400, 400);
 	if (ret)
-		goto destroy_gro_cells;
+		goto uninit_send;
 	/* Proven INITs past that: a host's retries, not a share of the
 	 * budget that one host could take whole (WireGuard allows 20).
 	 */
@@ -53,6 +56,8 @@ static int shoal_ndo_init(struct net_device *dev)
 
 free_src_limit:
 	shoal_src_limit_free(&sd->src_limit);
+uninit_send:
+	shoal_send_uninit(sd);
 destroy_gro_cells:
 	gro_cells_destroy(&sd->gro_cells);
 free_tstats:
@@ -75,6 +80,10 @@ static void shoal_ndo_uninit(struct net_device *dev)
 	list_for_each_entry_safe(peer, tmp, &sd->peer_list, list)
 		shoal_peer_remove(peer, &retire);
 	xa_destroy(&sd->peer_index);
+	/* Sends what the removed peers' jobs hold to nowhere: after this,
+	 * nothing refers to the device.
+	 */
+	shoal_send_uninit(sd);
 	/* Nothing learns any more, and the table is empty: no requeue. */
 	shoal_fdb_stop(sd);
 	shoal_sa_retire_all(&retire);
@@ -105,6 +114,11 @@ static int shoal_ndo_stop(struct net_device *dev)
 	/* No more transmits come once the device is down. */
 	shoal_bcast_stop(sd);
 	shoal_socket_close(sd);
+	/* Nothing stays queued for a device that is down.  No transmit
+	 * may queue more while it drains: the last are waited for.
+	 */
+	synchronize_net();
+	drain_workqueue(sd->crypt_wq);
 	return 0;
 }
 

@@ -4,6 +4,7 @@
 
 #include <linux/hashtable.h>
 #include <linux/netdevice.h>
+#include <linux/ptr_ring.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
@@ -76,6 +77,16 @@ struct shoal_device {
 	hsiphash_key_t hash_key;	/* peer, MAC, FDB and key tables */
 
 	struct gro_cells gro_cells;	/* receive goes through GRO */
+	/*
+	 * Sealing, spread over the CPUs (send.c): jobs wait on seal_ring
+	 * for any CPU's seal worker; each peer's tx_work then sends its
+	 * jobs in order.  Both kinds of work run on crypt_wq, drained when
+	 * the device stops and destroyed with it.
+	 */
+	struct workqueue_struct *crypt_wq;
+	struct ptr_ring seal_ring;
+	struct shoal_seal_worker __percpu *seal_workers;
+	int seal_cpu;			/* last CPU given a job; racy, a hint */
 	/* Broadcast frames for the fan-out worker (send.c). */
 	struct sk_buff_head bcast_queue;
 	struct work_struct bcast_work;

@@ -541,13 +541,13 @@ static int set_sa_out(struct shoal_peer *peer, const struct nlattr *attr,
 		return PTR_ERR(sa);
 	/* The same SA again keeps its sequence number going. */
 	if (sa_same(sa, old)) {
-		shoal_sa_free(sa);
+		shoal_sa_put(sa);
 		return 0;
 	}
 	if (shoal_sa_out_key_used(peer->sd, sa->key)) {
 		NL_SET_ERR_MSG_ATTR(extack, attr,
 				    "key already in use by an outbound SA: a new SA would reuse its nonces");
-		shoal_sa_free(sa);
+		shoal_sa_put(sa);
 		return -EEXIST;
 	}
 	sa->peer = peer;
@@ -637,7 +637,7 @@ static int set_sa_in(struct shoal_peer *peer, const struct nlattr *list,
 		for (j = 0; j < SHOAL_MAX_SA_IN; j++)
 			if (new[n] == old[j] || sa_same(new[n], old[j])) {
 				if (fresh[n])
-					shoal_sa_free(new[n]);
+					shoal_sa_put(new[n]);
 				new[n] = old[j];
 				reused[j] = true;
 				fresh[n] = false;
@@ -672,7 +672,7 @@ static int set_sa_in(struct shoal_peer *peer, const struct nlattr *list,
 free_new:
 	for (i = 0; i < n; i++)
 		if (fresh[i])
-			shoal_sa_free(new[i]);
+			shoal_sa_put(new[i]);
 	return ret;
 }
 

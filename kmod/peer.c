@@ -15,6 +15,7 @@
 
 #include "fdb.h"
 #include "peer.h"
+#include "send.h"
 
 /* Keyed with the device's random hash key: keys and MACs come from
  * outside, and must not be able to pile up in one bucket.
@@ -101,6 +102,10 @@ struct shoal_peer *shoal_peer_create(struct shoal_device *sd,
 	if (dst_cache_init(&peer->dst_cache, GFP_KERNEL_ACCOUNT))
 		goto free_pcpu;
 	peer->sd = sd;
+	refcount_set(&peer->ref, 1);
+	skb_queue_head_init(&peer->tx_queue);
+	INIT_WORK(&peer->tx_work, shoal_tx_work);
+	peer->tx_cpu = nr_cpu_ids;
 	memcpy(peer->public_key, key, SHOAL_KEY_LEN);
 	spin_lock_init(&peer->endpoint_lock);
 	seqcount_spinlock_init(&peer->endpoint_seq, &peer->endpoint_lock);
@@ -126,14 +131,21 @@ free_peer:
 	return NULL;
 }
 
-/* After the grace period: the datapath holds no pointer to the peer. */
-static void peer_free_rcu(struct rcu_head *rcu)
+void shoal_peer_put(struct shoal_peer *peer)
 {
-	struct shoal_peer *peer = container_of(rcu, struct shoal_peer, rcu);
-
+	if (!refcount_dec_and_test(&peer->ref))
+		return;
+	/* Each job held a reference: none is left to send. */
+	WARN_ON_ONCE(!skb_queue_empty_lockless(&peer->tx_queue));
 	dst_cache_destroy(&peer->dst_cache);
 	free_percpu(peer->pcpu);
 	kfree(peer);
+}
+
+/* After the grace period: no reader can find the peer any more. */
+static void peer_put_rcu(struct rcu_head *rcu)
+{
+	shoal_peer_put(container_of(rcu, struct shoal_peer, rcu));
 }
 
 void shoal_pstats_read(struct shoal_peer *peer, u64 sum[SHOAL_PSTAT_COUNT])
@@ -226,7 +238,7 @@ void shoal_peer_remove(struct shoal_peer *peer, struct list_head *retire)
 	allowed = rtnl_dereference(peer->allowed_ips);
 	if (allowed)
 		kfree_rcu(allowed, rcu);
-	call_rcu(&peer->rcu, peer_free_rcu);
+	call_rcu(&peer->rcu, peer_put_rcu);
 }
 
 struct shoal_peer *shoal_peer_by_key(struct shoal_device *sd,
@@ -294,7 +306,7 @@ void shoal_sa_retire_all(struct list_head *retire)
 	synchronize_net();
 	list_for_each_entry_safe(sa, tmp, retire, retire_node) {
 		list_del(&sa->retire_node);
-		shoal_sa_free(sa);
+		shoal_sa_put(sa);
 	}
 }
 

@@ -6,9 +6,12 @@
 #include <linux/in.h>
 #include <linux/in6.h>
 #include <linux/list.h>
+#include <linux/refcount.h>
+#include <linux/skbuff.h>
 #include <linux/seqlock.h>
 #include <linux/spinlock.h>
 #include <linux/u64_stats_sync.h>
+#include <linux/workqueue.h>
 #include <net/dst_cache.h>
 #include <uapi/linux/shoal.h>
 
@@ -55,9 +58,25 @@ struct shoal_peer_pcpu {
  * A peer: its identity (an opaque public key), the MAC it owns, where to
  * send and its SAs.  Writers hold the RTNL; the datapath reads under RCU.
  * The endpoint also changes from the datapath (roaming) under its lock.
+ * Frames queued for it (send.c) hold references, so a removed peer lives
+ * on until they are gone; the device outlives them all (its ndo_uninit
+ * drains the crypto workqueue).
  */
 struct shoal_peer {
 	struct shoal_device *sd;
+	/* The tables' (dropped a grace period after removal), one per job
+	 * on tx_queue, one for tx_work while it is queued.
+	 */
+	refcount_t ref;
+	/* Jobs (frames to seal) in the order their sequence numbers were
+	 * taken, sealed or not yet: tx_work sends them in that order as they
+	 * come done, whichever CPU sealed them.
+	 */
+	struct sk_buff_head tx_queue;
+	unsigned int tx_frames;		/* in tx_queue's jobs; its lock */
+	struct work_struct tx_work;
+	/* Where tx_work runs (send.c); racy, rechecked when used. */
+	int tx_cpu;
 	struct list_head list;		/* sd->peer_list */
 	u32 index;			/* in sd->peer_index */
 	struct hlist_node key_node;	/* sd->peer_table */
@@ -110,6 +129,14 @@ void shoal_pstats_read(struct shoal_peer *p, u64 sum[SHOAL_PSTAT_COUNT]);
 
 struct shoal_peer *shoal_peer_create(struct shoal_device *sd,
 				     const u8 key[SHOAL_KEY_LEN]);
+/* From an RCU reader that found peer, or a holder of a reference. */
+static inline void shoal_peer_get(struct shoal_peer *peer)
+{
+	refcount_inc(&peer->ref);
+}
+
+/* The last reference frees the peer. */
+void shoal_peer_put(struct shoal_peer *peer);
 /* Unpublishes the peer and its SAs; SAs go on retire, the peer to RCU. */
 void shoal_peer_remove(struct shoal_peer *peer, struct list_head *retire);
 struct shoal_peer *shoal_peer_by_key(struct shoal_device *sd,

@@ -37,13 +37,14 @@ struct shoal_sa *shoal_sa_create(u32 spi, const u8 key[SHOAL_SA_KEY_LEN],
 	spin_lock_init(&sa->replay_lock);
 	INIT_HLIST_NODE(&sa->spi_node);
 	INIT_LIST_HEAD(&sa->retire_node);
+	refcount_set(&sa->ref, 1);
 	atomic_inc(&shoal_sa_live);
 	return sa;
 }
 
-void shoal_sa_free(struct shoal_sa *sa)
+void shoal_sa_put(struct shoal_sa *sa)
 {
-	if (!sa)
+	if (!sa || !refcount_dec_and_test(&sa->ref))
 		return;
 	atomic_dec(&shoal_sa_live);
 	/* kfree_sensitive() clears the keys, both forms. */

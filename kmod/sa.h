@@ -5,6 +5,7 @@
 #include <linux/atomic.h>
 #include <linux/hashtable.h>
 #include <linux/rcupdate.h>
+#include <linux/refcount.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <uapi/linux/shoal.h>
@@ -17,12 +18,16 @@ struct shoal_peer;
  * A security association: one direction of one key.  Outbound SAs hang off
  * their peer; inbound SAs are also in the device's SPI table.  An SA is
  * immutable once published except for its counters and replay window, and
- * is freed after an RCU grace period.
+ * is freed after an RCU grace period and once no queued packet holds it.
  */
 struct shoal_sa {
 	struct hlist_node spi_node;	/* sd->spi_table; RTNL for writers */
 	struct hlist_node key_node;	/* sd->sa_out_keys, if outbound; RTNL */
 	struct shoal_peer *peer;
+	/* Its table's (dropped after the grace period), and one for each
+	 * packet queued for the crypto workers.
+	 */
+	refcount_t ref;
 	struct shoal_aead_key aead;	/* the key as the crypto library takes it */
 	u8 key[SHOAL_SA_KEY_LEN];	/* kept to recognise an unchanged SA */
 	u32 spi;
@@ -58,8 +63,17 @@ struct shoal_sa *shoal_sa_create(u32 spi, const u8 key[SHOAL_SA_KEY_LEN],
  */
 u64 shoal_sa_use(struct shoal_sa *sa, bool *soft);
 
-/* Frees at once: the caller has waited for an RCU grace period. */
-void shoal_sa_free(struct shoal_sa *sa);
+/* From an RCU reader that found sa published. */
+static inline void shoal_sa_get(struct shoal_sa *sa)
+{
+	refcount_inc(&sa->ref);
+}
+
+/*
+ * Drops a reference; the last frees sa, wiping its keys.  The table's
+ * reference is dropped only after an RCU grace period.
+ */
+void shoal_sa_put(struct shoal_sa *sa);
 
 /* The full 64-bit sequence number for a received low half (RFC 4303 A.2). */
 bool shoal_sa_seq_infer(struct shoal_sa *sa, u32 seq_lo, u64 *seq);

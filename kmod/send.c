@@ -5,16 +5,27 @@
  * or multicast; each copy is sealed as ESP and sent from the device's
  * socket.  Unknown unicast is dropped and counted.
  *
+ * A unicast frame is a job for the crypto workers: ndo_start_xmit takes
+ * its sequence numbers and queues it twice, on its peer's tx_queue (in
+ * order) and on the device's seal_ring, from which whichever CPU's seal
+ * worker is free seals it.  The peer's tx_work then sends the jobs at the
+ * head of its queue that are sealed, so a peer's packets leave in the
+ * order of their numbers although many CPUs seal them (as WireGuard
+ * does).  The sending CPU only queues, and one flow's sealing is spread
+ * over all of them.
+ *
  * A broadcast costs one seal per peer, up to 65,536 of them: too much for
- * ndo_start_xmit, where BH is off.  Broadcast frames are queued instead
- * (a bounded queue: a storm is dropped and counted, not buffered) and fanned
- * out by a work item in process context, a chunk of peers at a time with
- * a chance to reschedule between chunks.
+ * ndo_start_xmit, where BH is off, and too many jobs for the ring.
+ * Broadcast frames are queued instead (a bounded queue: a storm is dropped
+ * and counted, not buffered) and fanned out by a work item in process
+ * context that seals them itself, a chunk of peers at a time with a chance
+ * to reschedule between chunks, and queues each copy in its peer's order.
  */
 
 #include <linux/etherdevice.h>
 #include <linux/if_ether.h>
 #include <linux/ip.h>
+#include <linux/ptr_ring.h>
 #include <linux/rculist.h>
 #include <linux/skbuff.h>
 #include <linux/udp.h>
@@ -37,6 +48,14 @@
  */
 #define SHOAL_BCAST_QUEUE	256
 #define SHOAL_BCAST_CHUNK	256
+/*
+ * Frames in flight per peer, and jobs (a frame, or one GSO frame's
+ * segments) per device waiting for a seal worker.  Past them frames are
+ * dropped and counted, as a full queue would drop them: the sender is not
+ * slowed by sealing any more, so something must bound it.
+ */
+#define SHOAL_TX_QUEUE		1024
+#define SHOAL_SEAL_RING		1024
 /*
  * A train's packets, and its length as a UDP payload of one IPv4 packet
  * (UDP's segmentation takes no more segments than UDP_MAX_SEGMENTS).
@@ -65,32 +84,64 @@ static u8 frame_ecn(struct sk_buff *skb)
 }
 
 /*
- * Seals one frame for peer with sa, in place; false if it cannot be
- * (the frame is then the caller's to drop).  *len is the frame's length
- * for the statistics, *tos the outer header's TOS.
+ * What a frame to seal carries in its cb, from ndo_start_xmit to its send:
+ * its ESP parameters, and on a job's first frame the job's.
  */
-static bool seal_frame(struct shoal_peer *peer, struct shoal_sa *sa,
-		       struct sk_buff *skb, unsigned int *len, u8 *tos)
-{
-	u8 nexthdr = SHOAL_NEXTHDR_ETHERNET;
-	int head, tail;
+struct shoal_tx_cb {
 	u64 seq;
-	bool soft;
+	unsigned int len;	/* payload, for the statistics */
+	u8 tos;			/* of the outer header */
+	u8 nexthdr;
+	u16 frames;		/* the job's */
+	atomic_t state;		/* enum shoal_job_state */
+	struct sk_buff *rest;	/* the job's other frames, on ->next */
+	struct shoal_peer *peer;	/* a reference */
+	struct shoal_sa *sa;		/* a reference */
+};
 
-	*tos = INET_ECN_encapsulate(0, frame_ecn(skb));
+#define TX_CB(skb) ((struct shoal_tx_cb *)(skb)->cb)
+
+enum shoal_job_state {
+	SHOAL_JOB_SEALING,
+	SHOAL_JOB_SEALED,
+	SHOAL_JOB_DEAD,		/* not sealed: dropped when its turn comes */
+};
+
+/* One per CPU and device: seals jobs from the device's seal_ring. */
+struct shoal_seal_worker {
+	struct shoal_device *sd;
+	struct work_struct work;
+};
+
+/*
+ * Readies one frame for sealing, in place; false if it cannot be (the
+ * frame is then the caller's to drop).
+ */
+static bool prep_frame(struct shoal_peer *peer, struct sk_buff *skb)
+{
+	struct shoal_tx_cb *cb = TX_CB(skb);
+	int head, tail;
+
+	BUILD_BUG_ON(sizeof(struct shoal_tx_cb) > sizeof(skb->cb));
+	cb->nexthdr = SHOAL_NEXTHDR_ETHERNET;
+	cb->tos = INET_ECN_encapsulate(0, frame_ecn(skb));
 	if (READ_ONCE(peer->layer3)) {
 		/* Linux xfrm in tunnel mode carries IP only. */
 		__be16 proto = eth_hdr(skb)->h_proto;
 
 		if (proto == htons(ETH_P_IP))
-			nexthdr = SHOAL_NEXTHDR_IPV4;
+			cb->nexthdr = SHOAL_NEXTHDR_IPV4;
 		else if (proto == htons(ETH_P_IPV6))
-			nexthdr = SHOAL_NEXTHDR_IPV6;
+			cb->nexthdr = SHOAL_NEXTHDR_IPV6;
 		else
 			return false;
 		skb_pull(skb, ETH_HLEN);
 	}
-	*len = skb->len;
+	cb->len = skb->len;
+	/* The route to the peer is the device socket's; the inner one may
+	 * be a reference that ends with this RCU section, before the seal.
+	 */
+	skb_dst_drop(skb);
 
 	if (skb->ip_summed == CHECKSUM_PARTIAL && skb_checksum_help(skb))
 		return false;
@@ -103,11 +154,12 @@ static bool seal_frame(struct shoal_peer *peer, struct shoal_sa *sa,
 	if ((head || tail || skb_cloned(skb)) &&
 	    pskb_expand_head(skb, ALIGN(head, NET_SKB_PAD), tail, GFP_ATOMIC))
 		return false;
+	return true;
+}
 
-	seq = shoal_sa_use(sa, &soft);
-	if (soft)
-		shoal_genl_event_soft_expire(peer, sa->spi, true);
-	return seq && !shoal_esp_seal(sa, skb, seq, nexthdr);
+static bool seal_frame(struct shoal_sa *sa, struct sk_buff *skb)
+{
+	return !shoal_esp_seal(sa, skb, TX_CB(skb)->seq, TX_CB(skb)->nexthdr);
 }
 
 /*
@@ -145,6 +197,7 @@ static bool send_sealed(struct shoal_device *sd, struct shoal_peer *peer,
  */
 struct shoal_train {
 	struct sk_buff *head, *tail;
+	const struct sk_buff *job;	/* the head's */
 	unsigned int segs, bytes;	/* packets, and their payload */
 	u8 tos;
 };
@@ -170,19 +223,23 @@ static void train_send(struct shoal_device *sd, struct shoal_peer *peer,
 }
 
 /*
- * Adds skb, an ESP packet of len payload bytes, to the train, sending the
- * train first if skb cannot join it, and after if it must be its last.
+ * Adds skb, an ESP packet of job, to the train, sending the train first
+ * if skb cannot join it, and after if it must be its last.  A packet of
+ * another socket starts a new train: the head's socket is the train's
+ * for what looks at it below (fq's pacing, classifiers).
  */
 static void train_add(struct shoal_device *sd, struct shoal_peer *peer,
 		      struct shoal_train *t, struct sk_buff *skb,
-		      unsigned int len, u8 tos,
+		      const struct sk_buff *job,
 		      const union shoal_endpoint *ep,
 		      const union shoal_local_addr *local, u64 gen)
 {
 	struct sk_buff *head = t->head;
+	unsigned int len = TX_CB(skb)->len;
+	u8 tos = TX_CB(skb)->tos;
 
 	if (head && (skb->len > skb_headlen(head) || tos != t->tos ||
-		     t->segs == SHOAL_TRAIN_SEGS ||
+		     skb->sk != head->sk || t->segs == SHOAL_TRAIN_SEGS ||
 		     head->len + skb->len > SHOAL_TRAIN_BYTES)) {
 		train_send(sd, peer, t, ep, local, gen);
 		head = NULL;
@@ -190,6 +247,7 @@ static void train_add(struct shoal_device *sd, struct shoal_peer *peer,
 	if (!head) {
 		t->head = skb;
 		t->tail = NULL;
+		t->job = job;
 		t->segs = 1;
 		t->bytes = len;
 		t->tos = tos;
@@ -199,19 +257,25 @@ static void train_add(struct shoal_device *sd, struct shoal_peer *peer,
 	skb_scrub_packet(skb, true);
 	/*
 	 * The train's memory is the head's truesize, as GRO counts it, for
-	 * whatever limits it by that (qdiscs, socket queues).  A packet
-	 * charged to the head's owner (TCP's or UDP's segments all are)
-	 * hands its charge to the head, which releases the lot when it is
-	 * freed; any other is released now.
+	 * whatever limits it by that (qdiscs, socket queues).  A segment of
+	 * the head's own frame (TCP's and UDP's segmentation charge them all
+	 * alike, releasing only memory) hands its charge to the head, which
+	 * releases the lot when it is freed.  Any other packet is released
+	 * now: its destructor may do more than release memory (an AF_PACKET
+	 * ring's completion, a socket reference), and must run once per
+	 * packet.  It is counted only if the head has no owner, whose
+	 * release must match its charge.
 	 */
-	if (skb->sk == head->sk && skb->destructor == head->destructor &&
+	if (job == t->job && skb->destructor == head->destructor &&
 	    skb->destructor != sock_edemux) {
 		skb->sk = NULL;
 		skb->destructor = NULL;
+		head->truesize += skb->truesize;
 	} else {
 		skb_orphan(skb);
+		if (!head->destructor)
+			head->truesize += skb->truesize;
 	}
-	head->truesize += skb->truesize;
 	if (t->tail)
 		t->tail->next = skb;
 	else
@@ -226,38 +290,303 @@ static void train_add(struct shoal_device *sd, struct shoal_peer *peer,
 		train_send(sd, peer, t, ep, local, gen);
 }
 
-/*
- * Frames to peer (one, or the segments of one GSO frame), sealed and sent
- * in trains: the stack below is crossed once per train, not once per
- * packet, on this host (routing, netfilter, the qdisc) and on the next
- * one that takes the train whole (a veth, loopback, or a NIC segmenting
- * UDP itself).  Consumes segs, a list ending in NULL.
- */
-static void xmit_peer(struct shoal_device *sd, struct shoal_peer *peer,
-		      struct sk_buff *segs)
+static void drop_list(struct shoal_device *sd, struct sk_buff *segs)
 {
-	struct shoal_train t = {};
-	union shoal_local_addr local;
 	struct sk_buff *skb, *next;
-	union shoal_endpoint ep;
-	struct shoal_sa *sa;
-	unsigned int len;
-	u64 gen;
-	u8 tos;
 
-	sa = rcu_dereference_bh(peer->sa_out);
-	shoal_peer_get_path(peer, &ep, &local, &gen);
 	skb_list_walk_safe(segs, skb, next) {
 		skb_mark_not_on_list(skb);
-		if (!sa || !ep.addr.sa_family ||
-		    !seal_frame(peer, sa, skb, &len, &tos)) {
+		dev_core_stats_tx_dropped_inc(sd->dev);
+		kfree_skb(skb);
+	}
+}
+
+/*
+ * The CPU a peer's tx_work runs on: always the same one while it is
+ * online, the peers spread over the CPUs.  Sent from CPU to CPU, a peer's
+ * packets could be reordered below (each CPU has its own backlog on a
+ * veth or loopback, its own queue on a multiqueue NIC).
+ */
+static int peer_tx_cpu(struct shoal_peer *peer)
+{
+	int cpu = READ_ONCE(peer->tx_cpu);
+	unsigned int n;
+
+	if (likely(cpu < nr_cpu_ids && cpu_online(cpu)))
+		return cpu;
+	n = peer->index % num_online_cpus();
+	for_each_online_cpu(cpu)
+		if (!n--)
+			break;
+	if (cpu >= nr_cpu_ids)
+		cpu = cpumask_first(cpu_online_mask);
+	WRITE_ONCE(peer->tx_cpu, cpu);
+	return cpu;
+}
+
+/*
+ * The job is sealed, or never will be: its peer's tx_work may send it.
+ * The job holds the peer only until it is sent, which may be as soon as
+ * its state is set: the peer is held across that here.
+ */
+static void job_done(struct sk_buff *job, enum shoal_job_state state)
+{
+	struct shoal_peer *peer = TX_CB(job)->peer;
+
+	shoal_peer_get(peer);
+	atomic_set_release(&TX_CB(job)->state, state);
+	/* A queued tx_work keeps the reference; one already queued has its own. */
+	if (!queue_work_on(peer_tx_cpu(peer), peer->sd->crypt_wq,
+			   &peer->tx_work))
+		shoal_peer_put(peer);
+}
+
+static void queue_seal(struct shoal_device *sd)
+{
+	int cpu = READ_ONCE(sd->seal_cpu);
+
+	cpu = cpumask_next(cpu, cpu_online_mask);
+	if (cpu >= nr_cpu_ids)
+		cpu = cpumask_first(cpu_online_mask);
+	WRITE_ONCE(sd->seal_cpu, cpu);
+	queue_work_on(cpu, sd->crypt_wq,
+		      &per_cpu_ptr(sd->seal_workers, cpu)->work);
+}
+
+/*
+ * Numbers the job's frames and queues it on peer's tx_queue, in one step
+ * under the queue's lock, so that the queue's order is the numbers'
+ * (sending CPUs may race: the device has no TX lock).  False if the queue
+ * is full or the SA spent (the job is the caller's to drop).
+ */
+static bool job_queue(struct shoal_peer *peer, struct shoal_sa *sa,
+		      struct sk_buff *job, unsigned int frames)
+{
+	struct sk_buff *skb;
+	bool soft = false, s;
+
+	spin_lock(&peer->tx_queue.lock);
+	if (peer->tx_frames + frames > SHOAL_TX_QUEUE) {
+		spin_unlock(&peer->tx_queue.lock);
+		return false;
+	}
+	for (skb = job; skb; skb = skb == job ? TX_CB(job)->rest : skb->next) {
+		TX_CB(skb)->seq = shoal_sa_use(sa, &s);
+		soft |= s;
+		if (!TX_CB(skb)->seq)
+			break;
+	}
+	if (!skb) {
+		peer->tx_frames += frames;
+		__skb_queue_tail(&peer->tx_queue, job);
+	}
+	spin_unlock(&peer->tx_queue.lock);
+	if (soft)
+		shoal_genl_event_soft_expire(peer, sa->spi, true);
+	return !skb;
+}
+
+static bool seal_job(struct sk_buff *job)
+{
+	struct shoal_sa *sa = TX_CB(job)->sa;
+	struct sk_buff *skb;
+
+	for (skb = job; skb; skb = skb == job ? TX_CB(job)->rest : skb->next)
+		if (!seal_frame(sa, skb))
+			return false;
+	return true;
+}
+
+/*
+ * Frames to peer (one, or the segments of one GSO frame) as one job, in
+ * the peer's order: sealed by the seal workers, or here if now (the
+ * broadcast fan-out, already in process context and spread over the
+ * peers; a job per copy would overflow the ring).  Consumes segs, a list
+ * ending in NULL.
+ */
+static void xmit_peer(struct shoal_device *sd, struct shoal_peer *peer,
+		      struct sk_buff *segs, bool now)
+{
+	struct sk_buff *skb, *next, *job = NULL, **tail = NULL;
+	unsigned int frames = 0;
+	struct shoal_sa *sa;
+
+	sa = rcu_dereference_bh(peer->sa_out);
+	if (!sa || READ_ONCE(peer->tx_frames) >= SHOAL_TX_QUEUE ||
+	    (!now && __ptr_ring_full(&sd->seal_ring))) {
+		drop_list(sd, segs);
+		return;
+	}
+	skb_list_walk_safe(segs, skb, next) {
+		skb_mark_not_on_list(skb);
+		if (!prep_frame(peer, skb)) {
 			dev_core_stats_tx_dropped_inc(sd->dev);
 			kfree_skb(skb);
 			continue;
 		}
-		train_add(sd, peer, &t, skb, len, tos, &ep, &local, gen);
+		frames++;
+		if (!job) {
+			job = skb;
+			tail = &TX_CB(job)->rest;
+		} else {
+			*tail = skb;
+			tail = &skb->next;
+		}
 	}
+	if (!job)
+		return;
+	*tail = NULL;
+	if (!job_queue(peer, sa, job, frames)) {
+		job->next = TX_CB(job)->rest;
+		drop_list(sd, job);
+		return;
+	}
+	TX_CB(job)->frames = frames;
+	atomic_set(&TX_CB(job)->state, SHOAL_JOB_SEALING);
+	shoal_peer_get(peer);
+	TX_CB(job)->peer = peer;
+	shoal_sa_get(sa);
+	TX_CB(job)->sa = sa;
+	if (now) {
+		job_done(job, seal_job(job) ? SHOAL_JOB_SEALED : SHOAL_JOB_DEAD);
+		return;
+	}
+	if (ptr_ring_produce(&sd->seal_ring, job)) {
+		job_done(job, SHOAL_JOB_DEAD);
+		return;
+	}
+	queue_seal(sd);
+}
+
+static void seal_work(struct work_struct *work)
+{
+	struct shoal_seal_worker *w = container_of(work,
+						   struct shoal_seal_worker,
+						   work);
+	struct sk_buff *job;
+
+	while ((job = ptr_ring_consume(&w->sd->seal_ring))) {
+		job_done(job, seal_job(job) ? SHOAL_JOB_SEALED : SHOAL_JOB_DEAD);
+		cond_resched();
+	}
+}
+
+/* The job at the head of peer's queue, if it is done (and *state how). */
+static struct sk_buff *tx_dequeue(struct shoal_peer *peer, int *state)
+{
+	struct sk_buff *job;
+
+	spin_lock_bh(&peer->tx_queue.lock);
+	job = skb_peek(&peer->tx_queue);
+	if (job) {
+		*state = atomic_read_acquire(&TX_CB(job)->state);
+		if (*state == SHOAL_JOB_SEALING) {
+			job = NULL;
+		} else {
+			__skb_unlink(job, &peer->tx_queue);
+			peer->tx_frames -= TX_CB(job)->frames;
+		}
+	}
+	spin_unlock_bh(&peer->tx_queue.lock);
+	return job;
+}
+
+/*
+ * Sends the peer's done jobs from the head of its queue, in trains; stops
+ * at the first still being sealed, whose seal worker queues this again.
+ * A removed peer's jobs are dropped.
+ */
+void shoal_tx_work(struct work_struct *work)
+{
+	struct shoal_peer *peer = container_of(work, struct shoal_peer,
+					       tx_work);
+	struct shoal_device *sd = peer->sd;
+	struct sk_buff *job, *skb, *next;
+	union shoal_local_addr local, l;
+	union shoal_endpoint ep, e;
+	struct shoal_train t = {};
+	struct shoal_sa *sa;
+	u64 gen = 0, g;
+	bool send;
+	int state;
+
+	while ((job = tx_dequeue(peer, &state))) {
+		sa = TX_CB(job)->sa;
+		job->next = TX_CB(job)->rest;
+		send = state == SHOAL_JOB_SEALED && !READ_ONCE(peer->dead);
+		rcu_read_lock_bh();
+		/* The path of each job: the peer may roam meanwhile. */
+		shoal_peer_get_path(peer, &e, &l, &g);
+		if (g != gen) {
+			train_send(sd, peer, &t, &ep, &local, gen);
+			ep = e;
+			local = l;
+			gen = g;
+		}
+		send &= !!ep.addr.sa_family;
+		skb_list_walk_safe(job, skb, next) {
+			skb_mark_not_on_list(skb);
+			if (!send) {
+				dev_core_stats_tx_dropped_inc(sd->dev);
+				kfree_skb(skb);
+				continue;
+			}
+			train_add(sd, peer, &t, skb, job, &ep, &local, gen);
+		}
+		rcu_read_unlock_bh();
+		shoal_sa_put(sa);
+		/* The job's: this work holds one of its own. */
+		shoal_peer_put(peer);
+		cond_resched();
+	}
+	rcu_read_lock_bh();
 	train_send(sd, peer, &t, &ep, &local, gen);
+	rcu_read_unlock_bh();
+	shoal_peer_put(peer);
+}
+
+int shoal_send_init(struct shoal_device *sd)
+{
+	struct shoal_seal_worker *w;
+	int cpu, ret = -ENOMEM;
+
+	/* The workers send, which may be what frees memory (as WireGuard's). */
+	sd->crypt_wq = alloc_workqueue("shoal-%s",
+				       WQ_CPU_INTENSIVE | WQ_MEM_RECLAIM, 0,
+				       sd->dev->name);
+	if (!sd->crypt_wq)
+		return ret;
+	sd->seal_workers = alloc_percpu(struct shoal_seal_worker);
+	if (!sd->seal_workers)
+		goto destroy_wq;
+	for_each_possible_cpu(cpu) {
+		w = per_cpu_ptr(sd->seal_workers, cpu);
+		w->sd = sd;
+		INIT_WORK(&w->work, seal_work);
+	}
+	ret = ptr_ring_init(&sd->seal_ring, SHOAL_SEAL_RING, GFP_KERNEL);
+	if (ret)
+		goto free_workers;
+	return 0;
+
+free_workers:
+	free_percpu(sd->seal_workers);
+destroy_wq:
+	destroy_workqueue(sd->crypt_wq);
+	return ret;
+}
+
+void shoal_send_uninit(struct shoal_device *sd)
+{
+	/*
+	 * Nothing queues new jobs (the device is gone or never was): every
+	 * job queued is sealed and sent or dropped, every reference it held
+	 * dropped, before the workqueue goes.
+	 */
+	destroy_workqueue(sd->crypt_wq);
+	WARN_ON_ONCE(!__ptr_ring_empty(&sd->seal_ring));
+	ptr_ring_cleanup(&sd->seal_ring, NULL);
+	free_percpu(sd->seal_workers);
 }
 
 /* One Ethernet frame (no GSO) to its peer or peers; consumes skb. */
@@ -292,7 +621,7 @@ static void xmit_frame(struct sk_buff *skb, struct net_device *dev)
 		shoal_dstat_inc(sd, SHOAL_DSTAT_UNKNOWN_DEST);
 		goto drop;
 	}
-	xmit_peer(sd, peer, skb);
+	xmit_peer(sd, peer, skb, false);
 	rcu_read_unlock_bh();
 	return;
 
@@ -332,7 +661,7 @@ static void fan_out(struct shoal_device *sd, struct sk_buff *skb)
 			/* Sealing works in place: each peer needs its own. */
 			copy = skb_copy(skb, GFP_ATOMIC);
 			if (copy)
-				xmit_peer(sd, peer, copy);
+				xmit_peer(sd, peer, copy, true);
 		}
 		rcu_read_unlock_bh();
 		cond_resched();
@@ -381,7 +710,7 @@ static void xmit_segs(struct net_device *dev, struct sk_buff *segs)
 			       shoal_fdb_lookup(sd, eth->h_dest);
 	}
 	if (peer) {
-		xmit_peer(sd, peer, segs);
+		xmit_peer(sd, peer, segs, false);
 		rcu_read_unlock_bh();
 		return;
 	}

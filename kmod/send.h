@@ -7,6 +7,11 @@
 #include "peer.h"
 
 netdev_tx_t shoal_xmit(struct sk_buff *skb, struct net_device *dev);
+/* ndo_init and ndo_uninit: the crypto workqueue and the seal ring. */
+int shoal_send_init(struct shoal_device *sd);
+void shoal_send_uninit(struct shoal_device *sd);
+/* peer->tx_work: sends the peer's sealed frames in order. */
+void shoal_tx_work(struct work_struct *work);
 /* sd->bcast_work: fans the queued broadcast frames out to the peers. */
 void shoal_bcast_work(struct work_struct *work);
 /* Process context: ends the fan-out and drops what is queued; until
