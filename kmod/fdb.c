@@ -170,7 +170,7 @@ void shoal_fdb_flush_peer(struct shoal_device *sd, struct shoal_peer *peer,
 
 	spin_lock_bh(&sd->fdb_lock);
 	if (dying)
-		peer->dead = true;
+		WRITE_ONCE(peer->dead, true);
 	/* Most peers bridge nothing: no walk over the table for them. */
 	if (!peer->fdb_entries)
 		goto unlock;

@@ -180,10 +180,9 @@ static void deliver(struct shoal_device *sd, struct shoal_peer *peer,
 	/* Written once a second, not dirtied per packet for every CPU. */
 	if (atomic64_read(&peer->last_rx) != now)
 		atomic64_set(&peer->last_rx, now);
+	/* A drop there is counted there. */
 	if (gro_cells_receive(&sd->gro_cells, skb) == NET_RX_SUCCESS)
 		dev_sw_netstats_rx_add(dev, len);
-	else
-		dev_core_stats_rx_dropped_inc(dev);
 	return;
 
 malformed:

@@ -356,8 +356,9 @@ static void queue_seal(struct shoal_device *sd)
 /*
  * Numbers the job's frames and queues it on peer's tx_queue, in one step
  * under the queue's lock, so that the queue's order is the numbers'
- * (sending CPUs may race: the device has no TX lock).  False if the queue
- * is full or the SA spent (the job is the caller's to drop).
+ * (sending CPUs may race: the device has no TX lock).  The job is whole
+ * before: tx_work may take it as soon as the lock is released.  False if
+ * the queue is full or the SA spent (the job is the caller's to drop).
  */
 static bool job_queue(struct shoal_peer *peer, struct shoal_sa *sa,
 		      struct sk_buff *job, unsigned int frames)
@@ -377,7 +378,9 @@ static bool job_queue(struct shoal_peer *peer, struct shoal_sa *sa,
 			break;
 	}
 	if (!skb) {
-		peer->tx_frames += frames;
+		shoal_peer_get(peer);
+		shoal_sa_get(sa);
+		WRITE_ONCE(peer->tx_frames, peer->tx_frames + frames);
 		__skb_queue_tail(&peer->tx_queue, job);
 	}
 	spin_unlock(&peer->tx_queue.lock);
@@ -412,8 +415,7 @@ static void xmit_peer(struct shoal_device *sd, struct shoal_peer *peer,
 	struct shoal_sa *sa;
 
 	sa = rcu_dereference_bh(peer->sa_out);
-	if (!sa || READ_ONCE(peer->tx_frames) >= SHOAL_TX_QUEUE ||
-	    (!now && __ptr_ring_full(&sd->seal_ring))) {
+	if (!sa || READ_ONCE(peer->tx_frames) >= SHOAL_TX_QUEUE) {
 		drop_list(sd, segs);
 		return;
 	}
@@ -436,17 +438,15 @@ static void xmit_peer(struct shoal_device *sd, struct shoal_peer *peer,
 	if (!job)
 		return;
 	*tail = NULL;
+	TX_CB(job)->frames = frames;
+	atomic_set(&TX_CB(job)->state, SHOAL_JOB_SEALING);
+	TX_CB(job)->peer = peer;
+	TX_CB(job)->sa = sa;
 	if (!job_queue(peer, sa, job, frames)) {
 		job->next = TX_CB(job)->rest;
 		drop_list(sd, job);
 		return;
 	}
-	TX_CB(job)->frames = frames;
-	atomic_set(&TX_CB(job)->state, SHOAL_JOB_SEALING);
-	shoal_peer_get(peer);
-	TX_CB(job)->peer = peer;
-	shoal_sa_get(sa);
-	TX_CB(job)->sa = sa;
 	if (now) {
 		job_done(job, seal_job(job) ? SHOAL_JOB_SEALED : SHOAL_JOB_DEAD);
 		return;
@@ -484,7 +484,8 @@ static struct sk_buff *tx_dequeue(struct shoal_peer *peer, int *state)
 			job = NULL;
 		} else {
 			__skb_unlink(job, &peer->tx_queue);
-			peer->tx_frames -= TX_CB(job)->frames;
+			WRITE_ONCE(peer->tx_frames,
+				   peer->tx_frames - TX_CB(job)->frames);
 		}
 	}
 	spin_unlock_bh(&peer->tx_queue.lock);
