@@ -17,6 +17,7 @@
 #include "device.h"
 #include "fdb.h"
 #include "peer.h"
+#include "receive.h"
 #include "send.h"
 #include "socket.h"
 
@@ -39,13 +40,16 @@ static int shoal_ndo_init(struct net_device *dev)
 	ret = shoal_send_init(sd);
 	if (ret)
 		goto destroy_gro_cells;
+	ret = shoal_receive_init(sd);
+	if (ret)
+		goto uninit_send;
 	/* Per source: enough for a relay carrying a hundred peers'
 	 * handshakes and keepalives, well under the strangers' budget so
 	 * that one flooding address leaves most of that to others.
 	 */
 	ret = shoal_src_limit_init(&sd->src_limit, 400, 400);
 	if (ret)
-		goto uninit_send;
+		goto uninit_receive;
 	/* Proven INITs past that: a host's retries, not a share of the
 	 * budget that one host could take whole (WireGuard allows 20).
 	 */
@@ -56,6 +60,8 @@ static int shoal_ndo_init(struct net_device *dev)
 
 free_src_limit:
 	shoal_src_limit_free(&sd->src_limit);
+uninit_receive:
+	shoal_receive_uninit(sd);
 uninit_send:
 	shoal_send_uninit(sd);
 destroy_gro_cells:
@@ -84,6 +90,7 @@ static void shoal_ndo_uninit(struct net_device *dev)
 	 * nothing refers to the device.
 	 */
 	shoal_send_uninit(sd);
+	shoal_receive_uninit(sd);
 	/* Nothing learns any more, and the table is empty: no requeue. */
 	shoal_fdb_stop(sd);
 	shoal_sa_retire_all(&retire);

@@ -15,6 +15,7 @@
 
 #include "fdb.h"
 #include "peer.h"
+#include "receive.h"
 #include "send.h"
 
 /* Keyed with the device's random hash key: keys and MACs come from
@@ -105,7 +106,9 @@ struct shoal_peer *shoal_peer_create(struct shoal_device *sd,
 	refcount_set(&peer->ref, 1);
 	skb_queue_head_init(&peer->tx_queue);
 	INIT_WORK(&peer->tx_work, shoal_tx_work);
-	peer->tx_cpu = nr_cpu_ids;
+	skb_queue_head_init(&peer->rx_queue);
+	INIT_WORK(&peer->rx_work, shoal_rx_work);
+	peer->work_cpu = nr_cpu_ids;
 	memcpy(peer->public_key, key, SHOAL_KEY_LEN);
 	spin_lock_init(&peer->endpoint_lock);
 	seqcount_spinlock_init(&peer->endpoint_seq, &peer->endpoint_lock);
@@ -131,12 +134,30 @@ free_peer:
 	return NULL;
 }
 
+int shoal_peer_cpu(struct shoal_peer *peer)
+{
+	int cpu = READ_ONCE(peer->work_cpu);
+	unsigned int n;
+
+	if (likely(cpu < nr_cpu_ids && cpu_online(cpu)))
+		return cpu;
+	n = peer->index % num_online_cpus();
+	for_each_online_cpu(cpu)
+		if (!n--)
+			break;
+	if (cpu >= nr_cpu_ids)
+		cpu = cpumask_first(cpu_online_mask);
+	WRITE_ONCE(peer->work_cpu, cpu);
+	return cpu;
+}
+
 void shoal_peer_put(struct shoal_peer *peer)
 {
 	if (!refcount_dec_and_test(&peer->ref))
 		return;
-	/* Each job held a reference: none is left to send. */
+	/* Each job held a reference: none is left to send or deliver. */
 	WARN_ON_ONCE(!skb_queue_empty_lockless(&peer->tx_queue));
+	WARN_ON_ONCE(!skb_queue_empty_lockless(&peer->rx_queue));
 	dst_cache_destroy(&peer->dst_cache);
 	free_percpu(peer->pcpu);
 	kfree(peer);

@@ -58,14 +58,15 @@ struct shoal_peer_pcpu {
  * A peer: its identity (an opaque public key), the MAC it owns, where to
  * send and its SAs.  Writers hold the RTNL; the datapath reads under RCU.
  * The endpoint also changes from the datapath (roaming) under its lock.
- * Frames queued for it (send.c) hold references, so a removed peer lives
- * on until they are gone; the device outlives them all (its ndo_uninit
- * drains the crypto workqueue).
+ * Frames queued for it (send.c) and packets from it (receive.c) hold
+ * references, so a removed peer lives on until they are gone; the device
+ * outlives them all (its ndo_uninit drains the crypto workqueue).
  */
 struct shoal_peer {
 	struct shoal_device *sd;
 	/* The tables' (dropped a grace period after removal), one per job
-	 * on tx_queue, one for tx_work while it is queued.
+	 * on tx_queue or rx_queue, one for tx_work and one for rx_work while
+	 * each is queued.
 	 */
 	refcount_t ref;
 	/* Jobs (frames to seal) in the order their sequence numbers were
@@ -75,8 +76,13 @@ struct shoal_peer {
 	struct sk_buff_head tx_queue;
 	unsigned int tx_frames;		/* in tx_queue's jobs; its lock */
 	struct work_struct tx_work;
-	/* Where tx_work runs (send.c); racy, rechecked when used. */
-	int tx_cpu;
+	/* Received jobs (ESP packets to open) in the order they came,
+	 * opened or not yet: rx_work delivers them in that order.
+	 */
+	struct sk_buff_head rx_queue;
+	struct work_struct rx_work;
+	/* Where tx_work and rx_work run (shoal_peer_cpu); racy, a hint. */
+	int work_cpu;
 	struct list_head list;		/* sd->peer_list */
 	u32 index;			/* in sd->peer_index */
 	struct hlist_node key_node;	/* sd->peer_table */
@@ -137,6 +143,14 @@ static inline void shoal_peer_get(struct shoal_peer *peer)
 
 /* The last reference frees the peer. */
 void shoal_peer_put(struct shoal_peer *peer);
+/*
+ * The CPU the peer's tx_work and rx_work run on: always the same one
+ * while it is online, the peers spread over the CPUs.  Sent or delivered
+ * from CPU to CPU, a peer's packets could be reordered (each CPU has its
+ * own backlog on a veth or loopback, its own queue on a multiqueue NIC,
+ * its own GRO cell).
+ */
+int shoal_peer_cpu(struct shoal_peer *peer);
 /* Unpublishes the peer and its SAs; SAs go on retire, the peer to RCU. */
 void shoal_peer_remove(struct shoal_peer *peer, struct list_head *retire);
 struct shoal_peer *shoal_peer_by_key(struct shoal_device *sd,

@@ -10,10 +10,12 @@
 #include <linux/etherdevice.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
+#include <linux/ptr_ring.h>
 #include <linux/udp.h>
 #include <net/ip.h>
 #include <net/inet_ecn.h>
 #include <net/ipv6.h>
+#include <net/xfrm.h>
 
 #include "compat.h"
 #include "esp.h"
@@ -22,8 +24,13 @@
 #include "peer.h"
 #include "receive.h"
 
-/* Where the packet came from, and the unicast address it was sent to. */
-static void source_endpoint(struct sk_buff *skb, union shoal_endpoint *ep,
+/*
+ * Where the packet came from, and the unicast address it was sent to,
+ * from its outer headers (still in the headroom after opening); iif is
+ * the interface it came in on, for a link-local source's scope.
+ */
+static void source_endpoint(struct sk_buff *skb, int iif,
+			    union shoal_endpoint *ep,
 			    union shoal_local_addr *local)
 {
 	memset(ep, 0, sizeof(*ep));
@@ -44,7 +51,7 @@ static void source_endpoint(struct sk_buff *skb, union shoal_endpoint *ep,
 		ep->addr6.sin6_port = udp_hdr(skb)->source;
 		if (ipv6_addr_type(&ep->addr6.sin6_addr) &
 		    IPV6_ADDR_LINKLOCAL)
-			ep->addr6.sin6_scope_id = inet6_iif(skb);
+			ep->addr6.sin6_scope_id = iif;
 		if (!ipv6_addr_is_multicast(&ipv6_hdr(skb)->daddr))
 			local->ip6 = ipv6_hdr(skb)->daddr;
 	}
@@ -192,14 +199,195 @@ drop:
 	kfree_skb(skb);
 }
 
+/*
+ * What a received ESP packet carries in its cb from the socket's softirq,
+ * through the open workers, to its peer's rx_work.
+ */
+struct shoal_rx_cb {
+	u64 seq;
+	struct shoal_sa *sa;		/* a reference */
+	struct shoal_peer *peer;	/* a reference */
+	atomic_t state;			/* enum shoal_job_state */
+	int nexthdr;			/* shoal_esp_open's */
+	int iif;
+	u8 outer_ecn;
+};
+
+#define RX_CB(skb) ((struct shoal_rx_cb *)(skb)->cb)
+
+/*
+ * ESP packets in flight per peer, and per device waiting for an open
+ * worker (a peer, or one forging packets for a known SPI, can take only a
+ * quarter of those); past them packets are dropped and counted, as a
+ * NIC's full ring would drop them.
+ */
+#define SHOAL_RX_QUEUE		512
+#define SHOAL_OPEN_RING		2048
+/* Packets delivered per BH-off stretch: GRO merges within one. */
+#define SHOAL_RX_BATCH		64
+
+/* After opening: authenticated or not, replayed or not, then delivered. */
+static void receive_done(struct shoal_device *sd, struct shoal_peer *peer,
+			 struct sk_buff *skb)
+{
+	struct shoal_rx_cb *cb = RX_CB(skb);
+	union shoal_local_addr local;
+	struct shoal_sa *sa = cb->sa;
+	union shoal_endpoint src;
+	int nexthdr = cb->nexthdr;
+	u8 outer_ecn = cb->outer_ecn;
+	u64 seq = cb->seq;
+
+	if (nexthdr == -EBADMSG) {
+		shoal_pstat_add(peer, SHOAL_PSTAT_AUTH_FAILURES, 1);
+		goto drop;
+	}
+	if (nexthdr == -ENOMEM)
+		goto drop;
+	if (nexthdr < 0)
+		goto malformed;
+	if (!shoal_sa_replay_commit(sa, seq)) {
+		shoal_pstat_add(peer, SHOAL_PSTAT_REPLAYS, 1);
+		goto drop;
+	}
+	if (!sa_use(sa))
+		goto drop;
+
+	/*
+	 * Roaming: the newest authenticated packet says where the peer is
+	 * now, and which of our addresses its path (and NAT mapping) leads
+	 * to.  A late one, overtaken on an older path, moves nothing back.
+	 */
+	source_endpoint(skb, cb->iif, &src, &local);
+	if (seq == READ_ONCE(sa->replay_top) &&
+	    shoal_peer_roam(peer, &src, &local))
+		shoal_genl_event_endpoint(peer, &src);
+
+	deliver(sd, peer, skb, nexthdr, outer_ecn);
+	return;
+
+malformed:
+	shoal_dstat_inc(sd, SHOAL_DSTAT_MALFORMED);
+drop:
+	kfree_skb(skb);
+}
+
+/*
+ * The packet is opened, or never will be: its peer's rx_work may take
+ * it, and may free it at once: the peer is held across that here.
+ */
+static void rx_job_done(struct sk_buff *skb, enum shoal_job_state state)
+{
+	struct shoal_peer *peer = RX_CB(skb)->peer;
+
+	shoal_peer_get(peer);
+	atomic_set_release(&RX_CB(skb)->state, state);
+	/* A queued rx_work keeps the reference; one already queued has its own. */
+	if (!queue_work_on(shoal_peer_cpu(peer), peer->sd->crypt_wq,
+			   &peer->rx_work))
+		shoal_peer_put(peer);
+}
+
+static void queue_open(struct shoal_device *sd)
+{
+	int cpu = READ_ONCE(sd->open_cpu);
+
+	cpu = cpumask_next(cpu, cpu_online_mask);
+	if (cpu >= nr_cpu_ids)
+		cpu = cpumask_first(cpu_online_mask);
+	WRITE_ONCE(sd->open_cpu, cpu);
+	queue_work_on(cpu, sd->crypt_wq,
+		      &per_cpu_ptr(sd->open_workers, cpu)->work);
+}
+
+static void open_work(struct work_struct *work)
+{
+	struct shoal_crypt_worker *w = container_of(work,
+						    struct shoal_crypt_worker,
+						    work);
+	struct sk_buff *skb;
+
+	while ((skb = ptr_ring_consume(&w->sd->open_ring))) {
+		RX_CB(skb)->nexthdr = shoal_esp_open(RX_CB(skb)->sa, skb,
+						     RX_CB(skb)->seq);
+		rx_job_done(skb, SHOAL_JOB_DONE);
+		cond_resched();
+	}
+}
+
+/* The packet at the head of peer's queue, if it is done (and *state how). */
+static struct sk_buff *rx_dequeue(struct shoal_peer *peer, int *state)
+{
+	struct sk_buff *skb;
+
+	spin_lock_bh(&peer->rx_queue.lock);
+	skb = skb_peek(&peer->rx_queue);
+	if (skb) {
+		*state = atomic_read_acquire(&RX_CB(skb)->state);
+		if (*state == SHOAL_JOB_BUSY)
+			skb = NULL;
+		else
+			__skb_unlink(skb, &peer->rx_queue);
+	}
+	spin_unlock_bh(&peer->rx_queue.lock);
+	return skb;
+}
+
+/*
+ * Takes the peer's opened packets from the head of its queue, in the
+ * order they came, on one CPU: the replay window is committed, the peer
+ * roams and the frames reach the stack (through this CPU's GRO cell) as
+ * they would from the softirq.  A removed peer's packets are dropped.
+ */
+void shoal_rx_work(struct work_struct *work)
+{
+	struct shoal_peer *peer = container_of(work, struct shoal_peer,
+					       rx_work);
+	struct shoal_device *sd = peer->sd;
+	struct shoal_sa *sa;
+	struct sk_buff *skb;
+	int state;
+
+	int n;
+
+	do {
+		/*
+		 * A batch per BH-off stretch: the GRO cell's poll runs when
+		 * BH is enabled again, and merges what it finds queued.
+		 */
+		local_bh_disable();
+		rcu_read_lock();
+		for (n = 0; n < SHOAL_RX_BATCH; n++) {
+			skb = rx_dequeue(peer, &state);
+			if (!skb)
+				break;
+			sa = RX_CB(skb)->sa;
+			if (state == SHOAL_JOB_DONE && !READ_ONCE(peer->dead)) {
+				receive_done(sd, peer, skb);
+			} else {
+				dev_core_stats_rx_dropped_inc(sd->dev);
+				kfree_skb(skb);
+			}
+			shoal_sa_put(sa);
+			/* The packet's: this work holds one of its own. */
+			shoal_peer_put(peer);
+		}
+		rcu_read_unlock();
+		local_bh_enable();
+		cond_resched();
+	} while (n == SHOAL_RX_BATCH);
+	shoal_peer_put(peer);
+}
+
 static void receive_esp(struct shoal_device *sd, struct sk_buff *skb,
 			const union shoal_endpoint *src,
-			const union shoal_local_addr *local, u8 outer_ecn)
+			const union shoal_local_addr *local, int iif,
+			u8 outer_ecn)
 {
+	struct shoal_rx_cb *cb = RX_CB(skb);
 	struct shoal_peer *peer;
 	struct shoal_sa *sa;
 	u32 spi, seq_lo;
-	int nexthdr;
 	u64 seq;
 
 	/* Only the header and IV need to be linear: the SPI and sequence
@@ -224,33 +412,35 @@ static void receive_esp(struct shoal_device *sd, struct sk_buff *skb,
 		shoal_pstat_add(peer, SHOAL_PSTAT_REPLAYS, 1);
 		goto drop;
 	}
-
-	nexthdr = shoal_esp_open(sa, skb, seq);
-	if (nexthdr == -EBADMSG) {
-		shoal_pstat_add(peer, SHOAL_PSTAT_AUTH_FAILURES, 1);
+	if (skb_queue_len_lockless(&peer->rx_queue) >= SHOAL_RX_QUEUE) {
+		dev_core_stats_rx_dropped_inc(sd->dev);
 		goto drop;
 	}
-	if (nexthdr == -ENOMEM)
-		goto drop;
-	if (nexthdr < 0)
-		goto malformed;
-	if (!shoal_sa_replay_commit(sa, seq)) {
-		shoal_pstat_add(peer, SHOAL_PSTAT_REPLAYS, 1);
-		goto drop;
-	}
-	if (!sa_use(sa))
-		goto drop;
 
 	/*
-	 * Roaming: the newest authenticated packet says where the peer is
-	 * now, and which of our addresses its path (and NAT mapping) leads
-	 * to.  A late one, overtaken on an older path, moves nothing back.
+	 * Nothing of the underlay goes with it: the input route may be a
+	 * reference that ends with this RCU section, and the underlay's
+	 * device may go while the packet waits.
 	 */
-	if (seq == READ_ONCE(sa->replay_top) &&
-	    shoal_peer_roam(peer, src, local))
-		shoal_genl_event_endpoint(peer, src);
-
-	deliver(sd, peer, skb, nexthdr, outer_ecn);
+	skb_dst_drop(skb);
+	nf_reset_ct(skb);
+	secpath_reset(skb);
+	skb->dev = sd->dev;
+	BUILD_BUG_ON(sizeof(struct shoal_rx_cb) > sizeof(skb->cb));
+	cb->seq = seq;
+	cb->iif = iif;
+	cb->outer_ecn = outer_ecn;
+	atomic_set(&cb->state, SHOAL_JOB_BUSY);
+	shoal_sa_get(sa);
+	cb->sa = sa;
+	shoal_peer_get(peer);
+	cb->peer = peer;
+	skb_queue_tail(&peer->rx_queue, skb);
+	if (ptr_ring_produce(&sd->open_ring, skb)) {
+		rx_job_done(skb, SHOAL_JOB_DEAD);
+		return;
+	}
+	queue_open(sd);
 	return;
 
 malformed:
@@ -259,13 +449,42 @@ drop:
 	kfree_skb(skb);
 }
 
+int shoal_receive_init(struct shoal_device *sd)
+{
+	struct shoal_crypt_worker *w;
+	int cpu, ret;
+
+	sd->open_workers = alloc_percpu(struct shoal_crypt_worker);
+	if (!sd->open_workers)
+		return -ENOMEM;
+	for_each_possible_cpu(cpu) {
+		w = per_cpu_ptr(sd->open_workers, cpu);
+		w->sd = sd;
+		INIT_WORK(&w->work, open_work);
+	}
+	ret = ptr_ring_init(&sd->open_ring, SHOAL_OPEN_RING, GFP_KERNEL);
+	if (ret)
+		free_percpu(sd->open_workers);
+	return ret;
+}
+
+void shoal_receive_uninit(struct shoal_device *sd)
+{
+	/* After the crypto workqueue is gone: nothing is queued any more. */
+	WARN_ON_ONCE(!__ptr_ring_empty(&sd->open_ring));
+	ptr_ring_cleanup(&sd->open_ring, NULL);
+	free_percpu(sd->open_workers);
+}
+
 void shoal_receive(struct shoal_device *sd, struct sk_buff *skb)
 {
 	union shoal_local_addr local;
 	union shoal_endpoint src;
 	u8 marker[4], outer_ecn;
+	int iif;
 
-	source_endpoint(skb, &src, &local);
+	iif = ip_hdr(skb)->version == 4 ? 0 : inet6_iif(skb);
+	source_endpoint(skb, iif, &src, &local);
 	outer_ecn = (ip_hdr(skb)->version == 4 ? ip_hdr(skb)->tos :
 		     ipv6_get_dsfield(ipv6_hdr(skb))) & INET_ECN_MASK;
 	if (!pskb_may_pull(skb, sizeof(struct udphdr)))
@@ -285,7 +504,7 @@ void shoal_receive(struct shoal_device *sd, struct sk_buff *skb)
 		receive_control(sd, skb, &src, &local);
 		return;
 	}
-	receive_esp(sd, skb, &src, &local, outer_ecn);
+	receive_esp(sd, skb, &src, &local, iif, outer_ecn);
 	return;
 
 malformed:

@@ -101,18 +101,6 @@ struct shoal_tx_cb {
 
 #define TX_CB(skb) ((struct shoal_tx_cb *)(skb)->cb)
 
-enum shoal_job_state {
-	SHOAL_JOB_SEALING,
-	SHOAL_JOB_SEALED,
-	SHOAL_JOB_DEAD,		/* not sealed: dropped when its turn comes */
-};
-
-/* One per CPU and device: seals jobs from the device's seal_ring. */
-struct shoal_seal_worker {
-	struct shoal_device *sd;
-	struct work_struct work;
-};
-
 /*
  * Readies one frame for sealing, in place; false if it cannot be (the
  * frame is then the caller's to drop).
@@ -302,29 +290,6 @@ static void drop_list(struct shoal_device *sd, struct sk_buff *segs)
 }
 
 /*
- * The CPU a peer's tx_work runs on: always the same one while it is
- * online, the peers spread over the CPUs.  Sent from CPU to CPU, a peer's
- * packets could be reordered below (each CPU has its own backlog on a
- * veth or loopback, its own queue on a multiqueue NIC).
- */
-static int peer_tx_cpu(struct shoal_peer *peer)
-{
-	int cpu = READ_ONCE(peer->tx_cpu);
-	unsigned int n;
-
-	if (likely(cpu < nr_cpu_ids && cpu_online(cpu)))
-		return cpu;
-	n = peer->index % num_online_cpus();
-	for_each_online_cpu(cpu)
-		if (!n--)
-			break;
-	if (cpu >= nr_cpu_ids)
-		cpu = cpumask_first(cpu_online_mask);
-	WRITE_ONCE(peer->tx_cpu, cpu);
-	return cpu;
-}
-
-/*
  * The job is sealed, or never will be: its peer's tx_work may send it.
  * The job holds the peer only until it is sent, which may be as soon as
  * its state is set: the peer is held across that here.
@@ -336,7 +301,7 @@ static void job_done(struct sk_buff *job, enum shoal_job_state state)
 	shoal_peer_get(peer);
 	atomic_set_release(&TX_CB(job)->state, state);
 	/* A queued tx_work keeps the reference; one already queued has its own. */
-	if (!queue_work_on(peer_tx_cpu(peer), peer->sd->crypt_wq,
+	if (!queue_work_on(shoal_peer_cpu(peer), peer->sd->crypt_wq,
 			   &peer->tx_work))
 		shoal_peer_put(peer);
 }
@@ -439,7 +404,7 @@ static void xmit_peer(struct shoal_device *sd, struct shoal_peer *peer,
 		return;
 	*tail = NULL;
 	TX_CB(job)->frames = frames;
-	atomic_set(&TX_CB(job)->state, SHOAL_JOB_SEALING);
+	atomic_set(&TX_CB(job)->state, SHOAL_JOB_BUSY);
 	TX_CB(job)->peer = peer;
 	TX_CB(job)->sa = sa;
 	if (!job_queue(peer, sa, job, frames)) {
@@ -448,7 +413,7 @@ static void xmit_peer(struct shoal_device *sd, struct shoal_peer *peer,
 		return;
 	}
 	if (now) {
-		job_done(job, seal_job(job) ? SHOAL_JOB_SEALED : SHOAL_JOB_DEAD);
+		job_done(job, seal_job(job) ? SHOAL_JOB_DONE : SHOAL_JOB_DEAD);
 		return;
 	}
 	if (ptr_ring_produce(&sd->seal_ring, job)) {
@@ -460,13 +425,13 @@ static void xmit_peer(struct shoal_device *sd, struct shoal_peer *peer,
 
 static void seal_work(struct work_struct *work)
 {
-	struct shoal_seal_worker *w = container_of(work,
-						   struct shoal_seal_worker,
+	struct shoal_crypt_worker *w = container_of(work,
+						   struct shoal_crypt_worker,
 						   work);
 	struct sk_buff *job;
 
 	while ((job = ptr_ring_consume(&w->sd->seal_ring))) {
-		job_done(job, seal_job(job) ? SHOAL_JOB_SEALED : SHOAL_JOB_DEAD);
+		job_done(job, seal_job(job) ? SHOAL_JOB_DONE : SHOAL_JOB_DEAD);
 		cond_resched();
 	}
 }
@@ -480,7 +445,7 @@ static struct sk_buff *tx_dequeue(struct shoal_peer *peer, int *state)
 	job = skb_peek(&peer->tx_queue);
 	if (job) {
 		*state = atomic_read_acquire(&TX_CB(job)->state);
-		if (*state == SHOAL_JOB_SEALING) {
+		if (*state == SHOAL_JOB_BUSY) {
 			job = NULL;
 		} else {
 			__skb_unlink(job, &peer->tx_queue);
@@ -514,7 +479,7 @@ void shoal_tx_work(struct work_struct *work)
 	while ((job = tx_dequeue(peer, &state))) {
 		sa = TX_CB(job)->sa;
 		job->next = TX_CB(job)->rest;
-		send = state == SHOAL_JOB_SEALED && !READ_ONCE(peer->dead);
+		send = state == SHOAL_JOB_DONE && !READ_ONCE(peer->dead);
 		rcu_read_lock_bh();
 		/* The path of each job: the peer may roam meanwhile. */
 		shoal_peer_get_path(peer, &e, &l, &g);
@@ -548,7 +513,7 @@ void shoal_tx_work(struct work_struct *work)
 
 int shoal_send_init(struct shoal_device *sd)
 {
-	struct shoal_seal_worker *w;
+	struct shoal_crypt_worker *w;
 	int cpu, ret = -ENOMEM;
 
 	/* The workers send, which may be what frees memory (as WireGuard's). */
@@ -557,7 +522,7 @@ int shoal_send_init(struct shoal_device *sd)
 				       sd->dev->name);
 	if (!sd->crypt_wq)
 		return ret;
-	sd->seal_workers = alloc_percpu(struct shoal_seal_worker);
+	sd->seal_workers = alloc_percpu(struct shoal_crypt_worker);
 	if (!sd->seal_workers)
 		goto destroy_wq;
 	for_each_possible_cpu(cpu) {
