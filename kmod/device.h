@@ -12,6 +12,7 @@
 #include <net/rtnetlink.h>
 
 #include "cookie.h"
+#include "queue.h"
 #include "ratelimit.h"
 
 /*
@@ -89,8 +90,8 @@ struct shoal_device {
 	/* Opening, the same way (receive.c), with each peer's rx_work. */
 	struct ptr_ring open_ring;
 	struct shoal_crypt_worker __percpu *open_workers;
-	int open_cpu;			/* last CPU given a job; racy, a hint */
-	int seal_cpu;			/* last CPU given a job; racy, a hint */
+	int open_cpu;			/* shoal_crypt_kick's hints */
+	int seal_cpu;
 	/* Broadcast frames for the fan-out worker (send.c). */
 	struct sk_buff_head bcast_queue;
 	struct work_struct bcast_work;
@@ -112,19 +113,6 @@ struct shoal_device {
 	 */
 	struct shoal_src_limit proven_limit;
 	struct shoal_bucket proven_budget;
-};
-
-/* Where a job for the crypto workers is (send.c, receive.c). */
-enum shoal_job_state {
-	SHOAL_JOB_BUSY,		/* being sealed or opened */
-	SHOAL_JOB_DONE,
-	SHOAL_JOB_DEAD,		/* never will be: dropped when its turn comes */
-};
-
-/* One per CPU and device and direction: takes jobs from a ring. */
-struct shoal_crypt_worker {
-	struct shoal_device *sd;
-	struct work_struct work;
 };
 
 static inline void shoal_dstat_inc(struct shoal_device *sd, enum shoal_dstat s)

@@ -22,6 +22,7 @@
 #include "fdb.h"
 #include "netlink.h"
 #include "peer.h"
+#include "queue.h"
 #include "receive.h"
 
 /*
@@ -204,10 +205,7 @@ drop:
  * through the open workers, to its peer's rx_work.
  */
 struct shoal_rx_cb {
-	u64 seq;
-	struct shoal_sa *sa;		/* a reference */
-	struct shoal_peer *peer;	/* a reference */
-	atomic_t state;			/* enum shoal_job_state */
+	struct shoal_job job;
 	int nexthdr;			/* shoal_esp_open's */
 	int iif;
 	u8 outer_ecn;
@@ -232,11 +230,11 @@ static void receive_done(struct shoal_device *sd, struct shoal_peer *peer,
 {
 	struct shoal_rx_cb *cb = RX_CB(skb);
 	union shoal_local_addr local;
-	struct shoal_sa *sa = cb->sa;
+	struct shoal_sa *sa = cb->job.sa;
 	union shoal_endpoint src;
 	int nexthdr = cb->nexthdr;
 	u8 outer_ecn = cb->outer_ecn;
-	u64 seq = cb->seq;
+	u64 seq = cb->job.seq;
 
 	if (nexthdr == -EBADMSG) {
 		shoal_pstat_add(peer, SHOAL_PSTAT_AUTH_FAILURES, 1);
@@ -272,32 +270,15 @@ drop:
 	kfree_skb(skb);
 }
 
-/*
- * The packet is opened, or never will be: its peer's rx_work may take
- * it, and may free it at once: the peer is held across that here.
- */
 static void rx_job_done(struct sk_buff *skb, enum shoal_job_state state)
 {
-	struct shoal_peer *peer = RX_CB(skb)->peer;
-
-	shoal_peer_get(peer);
-	atomic_set_release(&RX_CB(skb)->state, state);
-	/* A queued rx_work keeps the reference; one already queued has its own. */
-	if (!queue_work_on(shoal_peer_cpu(peer), peer->sd->crypt_wq,
-			   &peer->rx_work))
-		shoal_peer_put(peer);
+	shoal_job_done(skb, &SHOAL_JOB(skb)->peer->rx_work, state);
 }
 
-static void queue_open(struct shoal_device *sd)
+static void open_packet(struct sk_buff *skb)
 {
-	int cpu = READ_ONCE(sd->open_cpu);
-
-	cpu = cpumask_next(cpu, cpu_online_mask);
-	if (cpu >= nr_cpu_ids)
-		cpu = cpumask_first(cpu_online_mask);
-	WRITE_ONCE(sd->open_cpu, cpu);
-	queue_work_on(cpu, sd->crypt_wq,
-		      &per_cpu_ptr(sd->open_workers, cpu)->work);
+	RX_CB(skb)->nexthdr = shoal_esp_open(SHOAL_JOB(skb)->sa, skb,
+					     SHOAL_JOB(skb)->seq);
 }
 
 static void open_work(struct work_struct *work)
@@ -308,29 +289,10 @@ static void open_work(struct work_struct *work)
 	struct sk_buff *skb;
 
 	while ((skb = ptr_ring_consume(&w->sd->open_ring))) {
-		RX_CB(skb)->nexthdr = shoal_esp_open(RX_CB(skb)->sa, skb,
-						     RX_CB(skb)->seq);
+		open_packet(skb);
 		rx_job_done(skb, SHOAL_JOB_DONE);
 		cond_resched();
 	}
-}
-
-/* The packet at the head of peer's queue, if it is done (and *state how). */
-static struct sk_buff *rx_dequeue(struct shoal_peer *peer, int *state)
-{
-	struct sk_buff *skb;
-
-	spin_lock_bh(&peer->rx_queue.lock);
-	skb = skb_peek(&peer->rx_queue);
-	if (skb) {
-		*state = atomic_read_acquire(&RX_CB(skb)->state);
-		if (*state == SHOAL_JOB_BUSY)
-			skb = NULL;
-		else
-			__skb_unlink(skb, &peer->rx_queue);
-	}
-	spin_unlock_bh(&peer->rx_queue.lock);
-	return skb;
 }
 
 /*
@@ -346,9 +308,7 @@ void shoal_rx_work(struct work_struct *work)
 	struct shoal_device *sd = peer->sd;
 	struct shoal_sa *sa;
 	struct sk_buff *skb;
-	int state;
-
-	int n;
+	int state, n;
 
 	do {
 		/*
@@ -358,10 +318,10 @@ void shoal_rx_work(struct work_struct *work)
 		local_bh_disable();
 		rcu_read_lock();
 		for (n = 0; n < SHOAL_RX_BATCH; n++) {
-			skb = rx_dequeue(peer, &state);
+			skb = shoal_job_dequeue(&peer->rx_queue, &state, NULL);
 			if (!skb)
 				break;
-			sa = RX_CB(skb)->sa;
+			sa = SHOAL_JOB(skb)->sa;
 			if (state == SHOAL_JOB_DONE && !READ_ONCE(peer->dead)) {
 				receive_done(sd, peer, skb);
 			} else {
@@ -427,20 +387,21 @@ static void receive_esp(struct shoal_device *sd, struct sk_buff *skb,
 	secpath_reset(skb);
 	skb->dev = sd->dev;
 	BUILD_BUG_ON(sizeof(struct shoal_rx_cb) > sizeof(skb->cb));
-	cb->seq = seq;
+	cb->job.seq = seq;
+	cb->job.frames = 1;
 	cb->iif = iif;
 	cb->outer_ecn = outer_ecn;
-	atomic_set(&cb->state, SHOAL_JOB_BUSY);
+	atomic_set(&cb->job.state, SHOAL_JOB_BUSY);
 	shoal_sa_get(sa);
-	cb->sa = sa;
+	cb->job.sa = sa;
 	shoal_peer_get(peer);
-	cb->peer = peer;
+	cb->job.peer = peer;
 	skb_queue_tail(&peer->rx_queue, skb);
 	if (ptr_ring_produce(&sd->open_ring, skb)) {
 		rx_job_done(skb, SHOAL_JOB_DEAD);
 		return;
 	}
-	queue_open(sd);
+	shoal_crypt_kick(sd, sd->open_workers, &sd->open_cpu);
 	return;
 
 malformed:

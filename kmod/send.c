@@ -38,6 +38,7 @@
 #include "fdb.h"
 #include "netlink.h"
 #include "peer.h"
+#include "queue.h"
 #include "send.h"
 #include "socket.h"
 
@@ -88,15 +89,11 @@ static u8 frame_ecn(struct sk_buff *skb)
  * its ESP parameters, and on a job's first frame the job's.
  */
 struct shoal_tx_cb {
-	u64 seq;
+	struct shoal_job job;
 	unsigned int len;	/* payload, for the statistics */
 	u8 tos;			/* of the outer header */
 	u8 nexthdr;
-	u16 frames;		/* the job's */
-	atomic_t state;		/* enum shoal_job_state */
 	struct sk_buff *rest;	/* the job's other frames, on ->next */
-	struct shoal_peer *peer;	/* a reference */
-	struct shoal_sa *sa;		/* a reference */
 };
 
 #define TX_CB(skb) ((struct shoal_tx_cb *)(skb)->cb)
@@ -147,7 +144,8 @@ static bool prep_frame(struct shoal_peer *peer, struct sk_buff *skb)
 
 static bool seal_frame(struct shoal_sa *sa, struct sk_buff *skb)
 {
-	return !shoal_esp_seal(sa, skb, TX_CB(skb)->seq, TX_CB(skb)->nexthdr);
+	return !shoal_esp_seal(sa, skb, TX_CB(skb)->job.seq,
+			       TX_CB(skb)->nexthdr);
 }
 
 /*
@@ -289,45 +287,23 @@ static void drop_list(struct shoal_device *sd, struct sk_buff *segs)
 	}
 }
 
-/*
- * The job is sealed, or never will be: its peer's tx_work may send it.
- * The job holds the peer only until it is sent, which may be as soon as
- * its state is set: the peer is held across that here.
- */
 static void job_done(struct sk_buff *job, enum shoal_job_state state)
 {
-	struct shoal_peer *peer = TX_CB(job)->peer;
-
-	shoal_peer_get(peer);
-	atomic_set_release(&TX_CB(job)->state, state);
-	/* A queued tx_work keeps the reference; one already queued has its own. */
-	if (!queue_work_on(shoal_peer_cpu(peer), peer->sd->crypt_wq,
-			   &peer->tx_work))
-		shoal_peer_put(peer);
-}
-
-static void queue_seal(struct shoal_device *sd)
-{
-	int cpu = READ_ONCE(sd->seal_cpu);
-
-	cpu = cpumask_next(cpu, cpu_online_mask);
-	if (cpu >= nr_cpu_ids)
-		cpu = cpumask_first(cpu_online_mask);
-	WRITE_ONCE(sd->seal_cpu, cpu);
-	queue_work_on(cpu, sd->crypt_wq,
-		      &per_cpu_ptr(sd->seal_workers, cpu)->work);
+	shoal_job_done(job, &SHOAL_JOB(job)->peer->tx_work, state);
 }
 
 /*
- * Numbers the job's frames and queues it on peer's tx_queue, in one step
- * under the queue's lock, so that the queue's order is the numbers'
+ * Numbers the job's frames and queues it on its peer's tx_queue, in one
+ * step under the queue's lock, so that the queue's order is the numbers'
  * (sending CPUs may race: the device has no TX lock).  The job is whole
  * before: tx_work may take it as soon as the lock is released.  False if
  * the queue is full or the SA spent (the job is the caller's to drop).
  */
-static bool job_queue(struct shoal_peer *peer, struct shoal_sa *sa,
-		      struct sk_buff *job, unsigned int frames)
+static bool job_queue(struct sk_buff *job)
 {
+	struct shoal_peer *peer = SHOAL_JOB(job)->peer;
+	unsigned int frames = SHOAL_JOB(job)->frames;
+	struct shoal_sa *sa = SHOAL_JOB(job)->sa;
 	struct sk_buff *skb;
 	bool soft = false, s;
 
@@ -337,9 +313,9 @@ static bool job_queue(struct shoal_peer *peer, struct shoal_sa *sa,
 		return false;
 	}
 	for (skb = job; skb; skb = skb == job ? TX_CB(job)->rest : skb->next) {
-		TX_CB(skb)->seq = shoal_sa_use(sa, &s);
+		SHOAL_JOB(skb)->seq = shoal_sa_use(sa, &s);
 		soft |= s;
-		if (!TX_CB(skb)->seq)
+		if (!SHOAL_JOB(skb)->seq)
 			break;
 	}
 	if (!skb) {
@@ -356,7 +332,7 @@ static bool job_queue(struct shoal_peer *peer, struct shoal_sa *sa,
 
 static bool seal_job(struct sk_buff *job)
 {
-	struct shoal_sa *sa = TX_CB(job)->sa;
+	struct shoal_sa *sa = SHOAL_JOB(job)->sa;
 	struct sk_buff *skb;
 
 	for (skb = job; skb; skb = skb == job ? TX_CB(job)->rest : skb->next)
@@ -403,11 +379,11 @@ static void xmit_peer(struct shoal_device *sd, struct shoal_peer *peer,
 	if (!job)
 		return;
 	*tail = NULL;
-	TX_CB(job)->frames = frames;
-	atomic_set(&TX_CB(job)->state, SHOAL_JOB_BUSY);
-	TX_CB(job)->peer = peer;
-	TX_CB(job)->sa = sa;
-	if (!job_queue(peer, sa, job, frames)) {
+	SHOAL_JOB(job)->frames = frames;
+	atomic_set(&SHOAL_JOB(job)->state, SHOAL_JOB_BUSY);
+	SHOAL_JOB(job)->peer = peer;
+	SHOAL_JOB(job)->sa = sa;
+	if (!job_queue(job)) {
 		job->next = TX_CB(job)->rest;
 		drop_list(sd, job);
 		return;
@@ -420,7 +396,7 @@ static void xmit_peer(struct shoal_device *sd, struct shoal_peer *peer,
 		job_done(job, SHOAL_JOB_DEAD);
 		return;
 	}
-	queue_seal(sd);
+	shoal_crypt_kick(sd, sd->seal_workers, &sd->seal_cpu);
 }
 
 static void seal_work(struct work_struct *work)
@@ -434,27 +410,6 @@ static void seal_work(struct work_struct *work)
 		job_done(job, seal_job(job) ? SHOAL_JOB_DONE : SHOAL_JOB_DEAD);
 		cond_resched();
 	}
-}
-
-/* The job at the head of peer's queue, if it is done (and *state how). */
-static struct sk_buff *tx_dequeue(struct shoal_peer *peer, int *state)
-{
-	struct sk_buff *job;
-
-	spin_lock_bh(&peer->tx_queue.lock);
-	job = skb_peek(&peer->tx_queue);
-	if (job) {
-		*state = atomic_read_acquire(&TX_CB(job)->state);
-		if (*state == SHOAL_JOB_BUSY) {
-			job = NULL;
-		} else {
-			__skb_unlink(job, &peer->tx_queue);
-			WRITE_ONCE(peer->tx_frames,
-				   peer->tx_frames - TX_CB(job)->frames);
-		}
-	}
-	spin_unlock_bh(&peer->tx_queue.lock);
-	return job;
 }
 
 /*
@@ -476,8 +431,9 @@ void shoal_tx_work(struct work_struct *work)
 	bool send;
 	int state;
 
-	while ((job = tx_dequeue(peer, &state))) {
-		sa = TX_CB(job)->sa;
+	while ((job = shoal_job_dequeue(&peer->tx_queue, &state,
+					&peer->tx_frames))) {
+		sa = SHOAL_JOB(job)->sa;
 		job->next = TX_CB(job)->rest;
 		send = state == SHOAL_JOB_DONE && !READ_ONCE(peer->dead);
 		rcu_read_lock_bh();
@@ -489,15 +445,14 @@ void shoal_tx_work(struct work_struct *work)
 			local = l;
 			gen = g;
 		}
-		send &= !!ep.addr.sa_family;
-		skb_list_walk_safe(job, skb, next) {
-			skb_mark_not_on_list(skb);
-			if (!send) {
-				dev_core_stats_tx_dropped_inc(sd->dev);
-				kfree_skb(skb);
-				continue;
+		if (send && ep.addr.sa_family) {
+			skb_list_walk_safe(job, skb, next) {
+				skb_mark_not_on_list(skb);
+				train_add(sd, peer, &t, skb, job, &ep, &local,
+					  gen);
 			}
-			train_add(sd, peer, &t, skb, job, &ep, &local, gen);
+		} else {
+			drop_list(sd, job);
 		}
 		rcu_read_unlock_bh();
 		shoal_sa_put(sa);
