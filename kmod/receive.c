@@ -223,6 +223,12 @@ struct shoal_rx_cb {
 #define SHOAL_OPEN_RING		2048
 /* Packets delivered per BH-off stretch: GRO merges within one. */
 #define SHOAL_RX_BATCH		64
+/*
+ * ESP packets up to this long are opened in the softirq they came in:
+ * that costs less than handing them to another CPU's worker (games' and
+ * TCP's acknowledgements are this small).
+ */
+#define SHOAL_RX_INLINE_LEN	256
 
 /* After opening: authenticated or not, replayed or not, then delivered. */
 static void receive_done(struct shoal_device *sd, struct shoal_peer *peer,
@@ -396,6 +402,17 @@ static void receive_esp(struct shoal_device *sd, struct sk_buff *skb,
 	cb->job.sa = sa;
 	shoal_peer_get(peer);
 	cb->job.peer = peer;
+	/*
+	 * Delivered in the queue's order whichever way it is opened: a
+	 * small packet here, before it joins the queue, the rest by the
+	 * workers.
+	 */
+	if (skb->len <= SHOAL_RX_INLINE_LEN) {
+		open_packet(skb);
+		skb_queue_tail(&peer->rx_queue, skb);
+		rx_job_done(skb, SHOAL_JOB_DONE);
+		return;
+	}
 	skb_queue_tail(&peer->rx_queue, skb);
 	if (ptr_ring_produce(&sd->open_ring, skb)) {
 		rx_job_done(skb, SHOAL_JOB_DEAD);
