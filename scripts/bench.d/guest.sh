@@ -11,7 +11,18 @@
 #  │ xfrm lo  10.90.2.1  :4501    │        │ xfrm lo  10.90.2.2  :4502    │
 #  │ shoal1   10.90.3.1  :51821   │ kernel │ shoal2   10.90.3.2  :51822   │
 #  │ shoalt1  10.90.4.1  :51831   │  TAP   │ shoalt2  10.90.4.2  :51832   │
+#  │ shoalk1  10.90.5.1  :51841   │ kernel │ shoalk2  10.90.5.2  :51842   │
+#  │ shoalb1  10.90.6.1  :51851   │ kernel │ shoalb2  10.90.6.2  :51852   │
+#  │ dummy0 192.168.91.1/24       │        │                              │
 #  └──────────────────────────────┘        └──────────────────────────────┘
+#
+# shoal_1k and shoal_b64 are the kernel datapath with 999 or 63 more
+# peers on shoalk1 or shoalb1 beside shoald's own (static SAs, set with
+# `shoal set` once the first ping is answered), whose endpoints are on
+# dummy0's subnet: they take their packets as a silent host would, and
+# cost the sender all it costs to seal and send to them.  Both measure
+# what shoal does, plus broadcasts received by the one real peer
+# (bcast_pps): on shoal_b64 each one is sealed 64 times.
 #
 # Each run sets every system up (timed), measures it and tears it down
 # again, systems interleaved so that drift in the host's load spreads over
@@ -20,7 +31,8 @@
 # and progress to stderr.
 #
 # guest.sh RUNS SECONDS SYSTEMS PERF
-#	SYSTEMS: comma-separated, from underlay,wireguard,xfrm,shoal,shoal_tap
+#	SYSTEMS: comma-separated, from underlay,wireguard,xfrm,shoal,shoal_tap,
+#	shoal_1k,shoal_b64
 #	PERF: 1 to profile a one-stream TCP test of wireguard and shoal
 #	(perf record -a -g, report to stderr), 0 not to
 set -uo pipefail
@@ -62,6 +74,9 @@ topology() {
 	n1 ip link set lo up; n2 ip link set lo up
 	ip link add v1 netns $N1 type veth peer name v2 netns $N2 || return 1
 	n1 ip addr add 192.168.90.1/24 dev v1
+	n1 ip link add dummy0 type dummy || return 1
+	n1 ip addr add 192.168.91.1/24 dev dummy0
+	n1 ip link set dummy0 up
 	n2 ip addr add 192.168.90.2/24 dev v2
 	n1 ip link set v1 up; n2 ip link set v2 up
 	n2 iperf3 -s -D -I "$W/iperf.pid" >/dev/null || return 1
@@ -230,6 +245,39 @@ prep_shoal_tap() { shoal_conf 1 4 5183 shoalt; shoal_conf 2 4 5183 shoalt; }
 up_shoal_tap() { shoal_up tap 4 5183 shoalt; }
 down_shoal_tap() { shoal_down tap shoalt; }
 
+# more_peers DEV N: N more peers on DEV in bn1, each with a MAC, an
+# endpoint on dummy0's subnet and an outbound SA of its own key.
+more_peers() {
+	local args=()
+	mapfile -t args < <($PY - "$W/more-key" "$2" <<'PY'
+import base64, os, sys
+out = []
+for i in range(int(sys.argv[2])):
+    key = "%s.%d" % (sys.argv[1], i)
+    with open(key, "w") as f:
+        f.write(os.urandom(36).hex())
+    out += ["peer", base64.b64encode(os.urandom(32)).decode(),
+            "mac", "02:01:00:00:%02x:%02x" % (i >> 8, i & 255),
+            "endpoint", "192.168.91.%d:%d" % (2 + i % 250, 20000 + i),
+            "sa-out", str(0x10000 + i), key]
+print("\n".join(out))
+PY
+)
+	n1 "$BIN/shoal" set "$1" "${args[@]}" || return 1
+	rm -f "$W"/more-key.*
+	say "$1: $(n1 "$BIN/shoal" show "$1" --json | $PY -c '
+import json, sys
+print(len(json.load(sys.stdin)["peers"]))') peers"
+}
+prep_shoal_1k() { shoal_conf 1 5 5184 shoalk; shoal_conf 2 5 5184 shoalk; }
+up_shoal_1k() { shoal_up kernel 5 5184 shoalk; }
+after_ping_shoal_1k() { more_peers shoalk1 999; }
+down_shoal_1k() { shoal_down kernel shoalk; }
+prep_shoal_b64() { shoal_conf 1 6 5185 shoalb; shoal_conf 2 6 5185 shoalb; }
+up_shoal_b64() { shoal_up kernel 6 5185 shoalb; }
+after_ping_shoal_b64() { more_peers shoalb1 63; }
+down_shoal_b64() { shoal_down kernel shoalb; }
+
 # ----- the measurements -----
 
 iperf() {	# iperf OUT ARGS...: the client in bn1, JSON to OUT
@@ -238,14 +286,24 @@ iperf() {	# iperf OUT ARGS...: the client in bn1, JSON to OUT
 	n1 iperf3 -J -c "$ADDR" "$@" >"$out" 2>&1
 }
 
+stat() { head -n 1 /proc/stat >"$W/stat$1"; }
+
 measure() {	# measure SYSTEM RUN
 	local s=$1 r=$2 v load
+	stat 0
 	iperf "$W/tcp1.json" -t "$T"
+	stat 1
 	v=$($PARSE tcp "$W/tcp1.json") && result "$s" tcp_1 "$r" "$v"
+	v=$($PARSE cost tcp "$W/tcp1.json" "$W/stat0" "$W/stat1") &&
+		result "$s" tcp_1_ns_pkt "$r" "$v"
 	iperf "$W/tcp4.json" -t "$T" -P 4
 	v=$($PARSE tcp "$W/tcp4.json") && result "$s" tcp_4 "$r" "$v"
+	stat 0
 	iperf "$W/udp.json" -t "$T" -u -l 64 -b 0
+	stat 1
 	v=$($PARSE udp "$W/udp.json") && result "$s" udp64_pps "$r" "$v"
+	v=$($PARSE cost udp "$W/udp.json" "$W/stat0" "$W/stat1") &&
+		result "$s" udp64_ns_pkt "$r" "$v"
 	sleep 0.5
 	n1 ping -n -i 0.01 -c "$PINGS" -W 1 "$ADDR" >"$W/ping" 2>&1
 	v=$($PARSE ping "$W/ping") && {
@@ -262,6 +320,53 @@ measure() {	# measure SYSTEM RUN
 		result "$s" rtt_load_p99_us "$r" "${v#* }"
 	}
 }
+
+# bcast SYSTEM RUN: 64-byte UDP broadcasts on the overlay's subnet, sent
+# by one socket in bn1 as fast as it can for T seconds; the packets per
+# second that the peer in bn2 receives.
+bcast() {
+	local bc=${ADDR%.*}.255 v
+	n2 $PY -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+s.bind(("", 7100))
+s.settimeout(1.5)
+open(sys.argv[1], "w").close()
+n, first, last = 0, None, None
+while True:
+    try:
+        s.recv(64)
+    except socket.timeout:
+        if first is not None:
+            break
+        continue
+    last = time.monotonic()
+    first = first or last
+    n += 1
+print("%.0f" % (n / (last - first) if n > 1 and last > first else 0))
+' "$W/bcast.ready" >"$W/bcast.out" 2>&1 &
+	local rx=$!
+	for _ in $(seq 50); do [ -e "$W/bcast.ready" ] && break; sleep 0.1; done
+	n1 $PY -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+end, b, dst = time.monotonic() + float(sys.argv[2]), bytes(64), (sys.argv[1], 7100)
+while time.monotonic() < end:
+    for _ in range(64):
+        try:
+            s.sendto(b, dst)
+        except OSError:
+            pass
+' "$bc" "$T"
+	wait $rx
+	rm -f "$W/bcast.ready"
+	v=$(cat "$W/bcast.out")
+	[[ "$v" =~ ^[0-9]+$ ]] && [ "$v" != 0 ] && result "$1" bcast_pps "$2" "$v"
+}
+extra_shoal() { bcast shoal "$1"; }
+extra_shoal_b64() { bcast shoal_b64 "$1"; }
 
 profile() {	# profile SYSTEM: perf during a one-stream TCP test
 	local s=$1 pp load ack
@@ -353,7 +458,11 @@ for r in $(seq "$RUNS"); do
 		t1=$(now_us)
 		[ "$s" != underlay ] && result "$s" setup_ms "$r" \
 			"$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) / 1000 }')"
+		if declare -F "after_ping_$s" >/dev/null && ! "after_ping_$s"; then
+			say "$s: adding peers failed"; rc=1; "down_$s"; continue
+		fi
 		measure "$s" "$r"
+		declare -F "extra_$s" >/dev/null && "extra_$s" "$r"
 		if [ "$PERF" = 1 ] && [ "$r" = "$RUNS" ] &&
 		   { [ "$s" = wireguard ] || [ "$s" = shoal ]; }; then
 			profile "$s"
