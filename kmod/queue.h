@@ -32,7 +32,7 @@ struct shoal_job {
 	struct shoal_peer *peer;	/* a reference */
 	struct shoal_sa *sa;		/* a reference */
 	atomic_t state;			/* enum shoal_job_state */
-	u16 frames;			/* packets in the job */
+	u16 frames;			/* packets in the job (transmit) */
 };
 
 #define SHOAL_JOB(skb) ((struct shoal_job *)(skb)->cb)

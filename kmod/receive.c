@@ -226,9 +226,13 @@ struct shoal_rx_cb {
 /*
  * ESP packets up to this long are opened in the softirq they came in:
  * that costs less than handing them to another CPU's worker (games' and
- * TCP's acknowledgements are this small).
+ * TCP's acknowledgements are this small).  A forger who knows an SPI
+ * could make the softirq open as much as it can send, so one that fails
+ * to authenticate there sends its SA's packets to the workers for a
+ * while, whose time the scheduler shares out.
  */
 #define SHOAL_RX_INLINE_LEN	256
+#define SHOAL_RX_INLINE_OFF	HZ
 
 /* After opening: authenticated or not, replayed or not, then delivered. */
 static void receive_done(struct shoal_device *sd, struct shoal_peer *peer,
@@ -394,7 +398,6 @@ static void receive_esp(struct shoal_device *sd, struct sk_buff *skb,
 	skb->dev = sd->dev;
 	BUILD_BUG_ON(sizeof(struct shoal_rx_cb) > sizeof(skb->cb));
 	cb->job.seq = seq;
-	cb->job.frames = 1;
 	cb->iif = iif;
 	cb->outer_ecn = outer_ecn;
 	atomic_set(&cb->job.state, SHOAL_JOB_BUSY);
@@ -407,8 +410,12 @@ static void receive_esp(struct shoal_device *sd, struct sk_buff *skb,
 	 * small packet here, before it joins the queue, the rest by the
 	 * workers.
 	 */
-	if (skb->len <= SHOAL_RX_INLINE_LEN) {
+	if (skb->len <= SHOAL_RX_INLINE_LEN &&
+	    !time_before(jiffies, READ_ONCE(sa->inline_off_until))) {
 		open_packet(skb);
+		if (cb->nexthdr == -EBADMSG)
+			WRITE_ONCE(sa->inline_off_until,
+				   jiffies + SHOAL_RX_INLINE_OFF);
 		skb_queue_tail(&peer->rx_queue, skb);
 		rx_job_done(skb, SHOAL_JOB_DONE);
 		return;

@@ -34,6 +34,7 @@ struct shoal_sa *shoal_sa_create(u32 spi, const u8 key[SHOAL_SA_KEY_LEN],
 	sa->soft_packets = soft;
 	sa->hard_packets = hard;
 	sa->created = jiffies;
+	sa->inline_off_until = jiffies;
 	spin_lock_init(&sa->replay_lock);
 	INIT_HLIST_NODE(&sa->spi_node);
 	INIT_LIST_HEAD(&sa->retire_node);

@@ -38,6 +38,12 @@ struct shoal_sa {
 	unsigned long hard_age;
 	atomic64_t packets;		/* sent (outbound) or accepted (inbound) */
 	atomic_t soft_notified;
+	/*
+	 * Inbound: until when small packets go to the open workers rather
+	 * than being opened in the softirq (receive.c), after one failed
+	 * to authenticate there.
+	 */
+	unsigned long inline_off_until;	/* jiffies */
 
 	/* Inbound anti-replay: highest accepted sequence number and a
 	 * bitmap of the SHOAL_REPLAY_WINDOW numbers below it.
