@@ -286,21 +286,22 @@ iperf() {	# iperf OUT ARGS...: the client in bn1, JSON to OUT
 	n1 iperf3 -J -c "$ADDR" "$@" >"$out" 2>&1
 }
 
-stat() { head -n 1 /proc/stat >"$W/stat$1"; }
+# cpu_stat N: the CPUs' time so far, in $W/statN (/proc/stat's first line).
+cpu_stat() { head -n 1 /proc/stat >"$W/stat$1"; }
 
 measure() {	# measure SYSTEM RUN
 	local s=$1 r=$2 v load
-	stat 0
+	cpu_stat 0
 	iperf "$W/tcp1.json" -t "$T"
-	stat 1
+	cpu_stat 1
 	v=$($PARSE tcp "$W/tcp1.json") && result "$s" tcp_1 "$r" "$v"
 	v=$($PARSE cost tcp "$W/tcp1.json" "$W/stat0" "$W/stat1") &&
 		result "$s" tcp_1_ns_pkt "$r" "$v"
 	iperf "$W/tcp4.json" -t "$T" -P 4
 	v=$($PARSE tcp "$W/tcp4.json") && result "$s" tcp_4 "$r" "$v"
-	stat 0
+	cpu_stat 0
 	iperf "$W/udp.json" -t "$T" -u -l 64 -b 0
-	stat 1
+	cpu_stat 1
 	v=$($PARSE udp "$W/udp.json") && result "$s" udp64_pps "$r" "$v"
 	v=$($PARSE cost udp "$W/udp.json" "$W/stat0" "$W/stat1") &&
 		result "$s" udp64_ns_pkt "$r" "$v"
@@ -387,9 +388,9 @@ profile() {	# profile SYSTEM: perf during a one-stream TCP test
 	sleep 1.5
 	echo enable >&5
 	read -r -t 30 -u 6 ack
-	head -n 1 /proc/stat >"$W/stat0"
+	cpu_stat 0
 	sleep "$T"
-	head -n 1 /proc/stat >"$W/stat1"
+	cpu_stat 1
 	echo disable >&5
 	read -r -t 30 -u 6 ack
 	kill -INT $pp

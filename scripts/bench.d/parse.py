@@ -25,6 +25,11 @@ def percentile(v, p):
     return v[int(k)]
 
 
+def udp_received(end):
+    """Datagrams the server got: the client reports its count at the end."""
+    return end["sum"]["packets"] - end["sum"]["lost_packets"]
+
+
 def busy_seconds(stat0, stat1):
     """Non-idle CPU time between two /proc/stat "cpu" lines (USER_HZ 100)."""
     a = [int(x) for x in open(stat0).read().split()[1:9]]
@@ -40,7 +45,7 @@ def main():
         if kind == "tcp":
             packets = end["sum_received"]["bytes"] / 1448
         else:
-            packets = end["sum"]["packets"] - end["sum"]["lost_packets"]
+            packets = udp_received(end)
         if packets <= 0:
             sys.exit("parse: nothing received")
         print("%.0f" % (busy_seconds(stat0, stat1) * 1e9 / packets))
@@ -63,10 +68,7 @@ def main():
     if kind == "tcp":
         print("%.1f" % (end["sum_received"]["bits_per_second"] / 1e6))
     elif kind == "udp":
-        # The server's count, which the client reports at the end.
-        s = end["sum"]
-        received = s["packets"] - s["lost_packets"]
-        print("%.0f" % (received / s["seconds"]))
+        print("%.0f" % (udp_received(end) / end["sum"]["seconds"]))
     else:
         sys.exit("parse: unknown kind " + kind)
 
