@@ -36,8 +36,13 @@
 #define INIT_GLOBAL_RATE 200.0
 /* More INITs a second than this, and the cookies are asked for. */
 #define INIT_LOAD_RATE 100.0
-/* Cookie replies a second, all sources together (ratelimit.h). */
-#define COOKIE_REPLY_RATE 2000.0
+/*
+ * Cookie replies a second, all sources together (ratelimit.h): enough
+ * that a flood of 10,000 spoofed INITs a second still leaves a stranger
+ * its cookie at the first try; a reply costs about what the MAC checks
+ * before it do.
+ */
+#define COOKIE_REPLY_RATE 20000.0
 /* How long our cookie secret lives; how long we use a peer's cookie. */
 #define COOKIE_SECRET_LIFETIME 120.0
 #define COOKIE_LIFETIME (COOKIE_SECRET_LIFETIME - 5.0)
