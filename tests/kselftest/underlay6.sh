@@ -314,10 +314,14 @@ rx_on() {	# rx_on IF: packets to shoal2's port $ns2 received on IF
 	n "$ns2" nft list counter inet arrived "$1" |
 		sed -n 's/.*packets \([0-9]*\).*/\1/p'
 }
-moved_by() {	# moved_by ENDPOINT IF: pings to shoal2 there arrive on IF
+# shoal2 is moved to shoal1's address on the same link first: a packet
+# of its own (an ARP probe, say) from the old link would roam shoal1 back
+# there, as an authenticated packet should.
+moved_by() {	# moved_by ENDPOINT IF BACK: pings to shoal2 there arrive on IF
 	local before after
 	n "$ns1" ping -c 3 -W 2 -i 0.2 10.92.0.2 >/dev/null || return 1
 	before=$(rx_on "$2")
+	n "$ns3" "$SHOAL" set shoal2 peer "$(cat "$tmp/pub1")" endpoint "$3" || return 1
 	n "$ns1" "$SHOAL" set shoal1 peer "$(cat "$tmp/pub2")" endpoint "$1" || return 1
 	n "$ns1" ping -c 5 -W 2 -i 0.2 10.92.0.2 >/dev/null || return 1
 	after=$(rx_on "$2")
@@ -342,17 +346,17 @@ table inet arrived {
 	}
 }
 EOF
-	moved_by 198.51.100.2:10002 v2
+	moved_by 198.51.100.2:10002 v2 198.51.100.1:10001
 }
 ktap_check "an endpoint moved to another link takes its route, not the cached one" other_link
 
 # From IPv4 to IPv6 (the cache holds routes of either family), and from
 # one IPv6 link to another.
 other_family() {
-	moved_by "[fd00:93::2]:10002" v2 || return 1
+	moved_by "[fd00:93::2]:10002" v2 "[fd00:93::1]:10001" || return 1
 	n "$ns1" ip addr add fd00:92::1/64 dev u1 nodad || return 1
 	n "$ns2" ip addr add fd00:92::2/64 dev u2 nodad || return 1
-	moved_by "[fd00:92::2]:10002" u2
+	moved_by "[fd00:92::2]:10002" u2 "[fd00:92::1]:10001"
 }
 ktap_check "and to IPv6, then another IPv6 link: each time the new route" other_family
 
