@@ -29,6 +29,21 @@ static int shoal_encap_recv(struct sock *sk, struct sk_buff *skb)
 	return 0;
 }
 
+/*
+ * A run of equal-size ESP datagrams of one flow that the underlay's
+ * device receives is merged by UDP GRO and crosses IP, netfilter and the
+ * socket lookup once; the UDP layer cuts it up again before the
+ * encapsulation hook, which keeps seeing one datagram at a time.  Not
+ * having it costs only that, so a refusal is not an error.
+ */
+static void take_gro(struct socket *sock)
+{
+	int on = 1;
+
+	sock->ops->setsockopt(sock, SOL_UDP, UDP_GRO, KERNEL_SOCKPTR(&on),
+			      sizeof(on));
+}
+
 static int create_socket(struct shoal_device *sd, int family, u16 port,
 			 struct socket **out)
 {
@@ -58,6 +73,7 @@ static int create_socket(struct shoal_device *sd, int family, u16 port,
 	if (ret < 0)
 		return ret;
 	setup_udp_tunnel_sock(sd->creating_net, *out, &tcfg);
+	take_gro(*out);
 	return 0;
 }
 

@@ -24,7 +24,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 
 ns1=$(netns_name u6a) ns2=$(netns_name u6b) ns3=$(netns_name u6c)
-vm_test_begin 17
+vm_test_begin 19
 
 PY=/usr/bin/python3
 SHOAL=$BIN/shoal
@@ -285,6 +285,36 @@ small_underlay() {
 }
 ktap_check "IPv6 underlay of 1,280 bytes: full-size inner packets cross, fragmented" small_underlay
 
+# UDP GRO on shoal's sockets: trains cut into datagrams at u1 (its UDP
+# segmentation offload off, and TSO, without which veth hands u2 no
+# packet for GRO) are merged again by GRO at u2 (NAPI and GRO on), so $ns2's IP layer takes fewer packets than its UDP layer, which
+# cuts them up for the encapsulation hook.  A socket that did not ask
+# for GRO gets no merging: both counts would be equal.
+underlay_counts() {	# underlay_counts 4|6: $ns2's IP and UDP packets in
+	local v=; [ "$1" = 6 ] && v=6
+	n "$ns2" nstat -asz "Ip${v}InReceives" "Udp${v}InDatagrams" |
+		awk '/InReceives/ { ip = $2 } /InDatagrams/ { udp = $2 }
+			END { print ip + 0, udp + 0 }'
+}
+gro_merges() {	# gro_merges 4|6
+	local before after sent got ret=0
+	n "$ns1" ethtool -K u1 tso off tx-udp-segmentation off || return 1
+	n "$ns2" ethtool -K u2 gro on || return 1
+	tcp_sink "$ns3" 10.92.0.2 7002 "$tmp/gro-rx" || ret=1
+	before=$(underlay_counts "$1")
+	[ $ret = 0 ] && sent=$(tcp_source "$ns1" 10.92.0.2 7002 4)
+	[ $ret = 0 ] && wait "$TCP_SINK_PID"
+	after=$(underlay_counts "$1")
+	n "$ns1" ethtool -K u1 tso on tx-udp-segmentation on
+	n "$ns2" ethtool -K u2 gro off
+	got=$(grep -v ready "$tmp/gro-rx")
+	set -- $before $after
+	echo "# 4 MiB: sent ${sent:-}, received $got; $ns2 took $(($3 - $1)) IP packets carrying $(($4 - $2)) ESP packets"
+	[ $ret = 0 ] && [ -n "${sent:-}" ] && [ "$sent" = "$got" ] &&
+		[ $(($3 - $1)) -gt 0 ] && [ $((($3 - $1) * 4)) -lt $((($4 - $2) * 3)) ]
+}
+ktap_check "IPv6 underlay: datagrams cut at the sender are merged by UDP GRO at the receiver" gro_merges 6
+
 to_ipv4() {
 	n "$ns1" ip addr add 192.0.2.1/24 dev u1 || return 1
 	n "$ns2" ip addr add 192.0.2.2/24 dev u2 || return 1
@@ -304,6 +334,8 @@ cat "$tmp/scrub4" 2>/dev/null
 ktap_check "IPv4 underlay of 1,280 bytes: full-size inner packets cross, fragmented" small_underlay
 
 ktap_check "IPv4 underlay: ECN reaches the outer header and CE comes back in" ecn 4
+
+ktap_check "IPv4 underlay: datagrams cut at the sender are merged by UDP GRO at the receiver" gro_merges 4
 
 # shoal1 caches its route to shoal2 per CPU (a dst_cache): an endpoint
 # set to an address on another link must take that link's route, not
