@@ -33,8 +33,9 @@
 # guest.sh RUNS SECONDS SYSTEMS PERF
 #	SYSTEMS: comma-separated, from underlay,wireguard,xfrm,shoal,shoal_tap,
 #	shoal_1k,shoal_b64
-#	PERF: 1 to profile a one-stream TCP test of wireguard and shoal
-#	(perf record -a -g, report to stderr), 0 not to
+#	PERF: tcp to profile a one-stream TCP test of wireguard and shoal,
+#	udp64 the UDP 64 B test of every system (perf record -a -g, report
+#	to stderr), 0 not to
 set -uo pipefail
 umask 077
 
@@ -369,9 +370,10 @@ while time.monotonic() < end:
 extra_shoal() { bcast shoal "$1"; }
 extra_shoal_b64() { bcast shoal_b64 "$1"; }
 
-profile() {	# profile SYSTEM: perf during a one-stream TCP test
-	local s=$1 pp load ack
-	say "perf: $s, TCP one stream"
+profile() {	# profile SYSTEM: perf during the test $PERF names
+	local s=$1 pp load ack args=() what="TCP one stream" figure
+	[ "$PERF" = udp64 ] && args=(-u -l 64 -b 0) what="UDP 64 B"
+	say "perf: $s, $what"
 	# Started disabled and switched on over its control FIFO only while
 	# the test runs: perf's own start-up takes seconds under TCG.
 	rm -f "$W/pctl" "$W/pack"
@@ -383,7 +385,7 @@ profile() {	# profile SYSTEM: perf during a one-stream TCP test
 	# perf answers a ping once it is past its start-up.
 	echo ping >&5
 	read -r -t 120 -u 6 ack
-	iperf "$W/perf.json" -t $((T + 3)) &
+	iperf "$W/perf.json" -t $((T + 3)) ${args[@]+"${args[@]}"} &
 	load=$!
 	sleep 1.5
 	echo enable >&5
@@ -397,7 +399,12 @@ profile() {	# profile SYSTEM: perf during a one-stream TCP test
 	wait $pp $load
 	exec 5>&- 6<&-
 	{
-		echo "---- perf: $s, TCP one stream ($($PARSE tcp "$W/perf.json") Mbit/s)"
+		if [ "$PERF" = udp64 ]; then
+			figure="$($PARSE udp "$W/perf.json") packets/s"
+		else
+			figure="$($PARSE tcp "$W/perf.json") Mbit/s"
+		fi
+		echo "---- perf: $s, $what ($figure)"
 		# /proc/stat over the window: where the two CPUs' time went.
 		paste -d' ' "$W/stat0" "$W/stat1" | awk '{
 			split("user nice system idle iowait irq softirq steal", n, " ")
@@ -464,8 +471,8 @@ for r in $(seq "$RUNS"); do
 		fi
 		measure "$s" "$r"
 		declare -F "extra_$s" >/dev/null && "extra_$s" "$r"
-		if [ "$PERF" = 1 ] && [ "$r" = "$RUNS" ] &&
-		   { [ "$s" = wireguard ] || [ "$s" = shoal ]; }; then
+		if [ "$r" = "$RUNS" ] && { [ "$PERF" = udp64 ] ||
+		   { [ "$PERF" = tcp ] && { [ "$s" = wireguard ] || [ "$s" = shoal ]; }; }; }; then
 			profile "$s"
 		fi
 		"down_$s"
