@@ -24,9 +24,9 @@ CC ?= cc
 CFLAGS ?= $(OPT)
 override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
 	-Wformat=2 -Wmissing-prototypes -Wstrict-prototypes -fstack-protector-strong \
-	-D_FORTIFY_SOURCE=2 -MMD -MP $(SANFLAGS) \
+	-D_FORTIFY_SOURCE=2 -MMD -MP -pthread $(SANFLAGS) \
 	-I. -Ilib -DSHOAL_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
-override LDFLAGS += $(SANFLAGS)
+override LDFLAGS += -pthread $(SANFLAGS)
 LDLIBS := $(PKG_LIBS)
 
 LIB_SRCS := $(wildcard lib/*.c)
@@ -84,6 +84,7 @@ $(OUT)/tests/%: $(OUT)/obj/tests/kselftest/%.o $(OUT)/lib/libshoal.a
 
 # A unit test of shoald's own code links the object it tests.
 $(OUT)/tests/ratelimit: $(OUT)/obj/daemon/ratelimit.o
+$(OUT)/tests/crypt_pool: $(OUT)/obj/daemon/crypt_pool.o
 
 tests: $(UNIT_TESTS) $(KTEST_PROGS)
 

@@ -21,6 +21,10 @@ _Static_assert(SALT_BYTES + SHOAL_ESP_IVLEN ==
 _Static_assert(crypto_aead_chacha20poly1305_ietf_ABYTES == SHOAL_ESP_ICVLEN,
 	       "tag length");
 _Static_assert(SHOAL_REPLAY_WINDOW % 64 == 0, "window in whole words");
+_Static_assert(sizeof(((struct shoal_esp_crypt *)0)->nonce) ==
+	       crypto_aead_chacha20poly1305_ietf_NPUBBYTES, "job nonce");
+_Static_assert(sizeof(((struct shoal_esp_crypt *)0)->aad) == AAD_BYTES,
+	       "job AAD");
 
 int shoal_esp_sa_init(struct shoal_esp_sa *sa, uint32_t spi,
 		      const uint8_t key[SHOAL_SA_KEY_LEN],
@@ -94,13 +98,13 @@ static void make_aad(uint8_t aad[AAD_BYTES], uint32_t spi, uint64_t seq)
 	shoal_put_be64(aad + 4, seq);
 }
 
-int shoal_esp_seal(struct shoal_esp_sa *sa, time_t now, uint8_t next_header,
-		   const uint8_t *in, size_t len, uint8_t *out, size_t out_size,
-		   size_t *out_len)
+int shoal_esp_seal_prepare(struct shoal_esp_sa *sa, time_t now,
+			   uint8_t next_header, const uint8_t *in, size_t len,
+			   uint8_t *out, size_t out_size, size_t *out_len,
+			   struct shoal_esp_crypt *job)
 {
-	uint8_t nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES];
 	size_t total = shoal_esp_sealed_len(len), padlen = pad_len(len), i;
-	uint8_t aad[AAD_BYTES], *pt = out + SHOAL_ESP_PAYLOAD_OFFSET;
+	uint8_t *pt = out + SHOAL_ESP_PAYLOAD_OFFSET;
 	size_t ptlen = len + padlen + 2;
 	uint64_t seq;
 
@@ -121,19 +125,48 @@ int shoal_esp_seal(struct shoal_esp_sa *sa, time_t now, uint8_t next_header,
 	shoal_put_be32(out + 4, (uint32_t)seq);
 	/* The IV is the sequence number: unique under the key by design. */
 	shoal_put_be64(out + SHOAL_ESP_HLEN, seq);
-	memcpy(nonce, sa->key + KEY_BYTES, SALT_BYTES);
-	memcpy(nonce + SALT_BYTES, out + SHOAL_ESP_HLEN, SHOAL_ESP_IVLEN);
-	make_aad(aad, sa->spi, seq);
-
-	crypto_aead_chacha20poly1305_ietf_encrypt_detached(pt, pt + ptlen,
-							   NULL, pt, ptlen,
-							   aad, sizeof(aad),
-							   NULL, nonce,
-							   sa->key);
+	memcpy(job->nonce, sa->key + KEY_BYTES, SALT_BYTES);
+	memcpy(job->nonce + SALT_BYTES, out + SHOAL_ESP_HLEN, SHOAL_ESP_IVLEN);
+	make_aad(job->aad, sa->spi, seq);
+	job->key = sa->key;
+	job->in = pt;
+	job->out = pt;
+	job->len = ptlen;
+	job->seal = true;
+	/* Spent now: the packet goes out with it whenever it is sealed. */
 	sa->seq = seq;
 	sa->packets++;
 	*out_len = total;
 	return 0;
+}
+
+int shoal_esp_crypt(struct shoal_esp_crypt *job)
+{
+	int ret = 0;
+
+	if (job->seal)
+		crypto_aead_chacha20poly1305_ietf_encrypt_detached(
+			job->out, job->out + job->len, NULL, job->in, job->len,
+			job->aad, sizeof(job->aad), NULL, job->nonce, job->key);
+	else if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(
+			 job->out, NULL, job->in, job->len, job->in + job->len,
+			 job->aad, sizeof(job->aad), job->nonce, job->key))
+		ret = -EBADMSG;
+	return ret;
+}
+
+int shoal_esp_seal(struct shoal_esp_sa *sa, time_t now, uint8_t next_header,
+		   const uint8_t *in, size_t len, uint8_t *out, size_t out_size,
+		   size_t *out_len)
+{
+	struct shoal_esp_crypt job;
+	int ret;
+
+	ret = shoal_esp_seal_prepare(sa, now, next_header, in, len, out,
+				     out_size, out_len, &job);
+	if (!ret)
+		shoal_esp_crypt(&job);
+	return ret;
 }
 
 uint32_t shoal_esp_spi(const uint8_t *pkt, size_t len)
@@ -193,26 +226,22 @@ static void replay_commit(struct shoal_esp_sa *sa, uint64_t seq)
 	sa->bitmap[bit / 64] |= UINT64_C(1) << (bit % 64);
 }
 
-int shoal_esp_open(struct shoal_esp_sa *sa, time_t now, const uint8_t *pkt,
-		   size_t len, uint8_t *out, size_t out_size, size_t *out_len,
-		   uint8_t *next_header)
+int shoal_esp_open_prepare(const struct shoal_esp_sa *sa, time_t now,
+			   const uint8_t *pkt, size_t len, uint8_t *out,
+			   size_t out_size, uint64_t *seq,
+			   struct shoal_esp_crypt *job)
 {
-	uint8_t nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES];
-	uint8_t aad[AAD_BYTES], padlen;
-	const uint8_t *ct;
-	size_t clen, ptlen, i;
-	uint64_t seq;
+	size_t ptlen;
 
 	if (len < SHOAL_ESP_MIN_LEN || (len - SHOAL_ESP_MIN_LEN) % 4 ||
 	    shoal_get_be32(pkt) != sa->spi)
 		return -EINVAL;
-	clen = len - SHOAL_ESP_PAYLOAD_OFFSET;
-	ptlen = clen - SHOAL_ESP_ICVLEN;
+	ptlen = len - SHOAL_ESP_PAYLOAD_OFFSET - SHOAL_ESP_ICVLEN;
 	if (shoal_esp_sa_expired(sa, now))
 		return -EKEYEXPIRED;
 	/* Before authentication: a replay costs no cryptography. */
-	if (!shoal_esp_seq_infer(sa, shoal_get_be32(pkt + 4), &seq) ||
-	    replay_seen(sa, seq))
+	if (!shoal_esp_seq_infer(sa, shoal_get_be32(pkt + 4), seq) ||
+	    replay_seen(sa, *seq))
 		return -EALREADY;
 	if (out_size < ptlen)
 		return -ENOSPC;
@@ -220,16 +249,23 @@ int shoal_esp_open(struct shoal_esp_sa *sa, time_t now, const uint8_t *pkt,
 	/* The IV comes from the packet: Linux xfrm (seqiv) does not send
 	 * the sequence number there, and the kernel module accepts it too.
 	 */
-	memcpy(nonce, sa->key + KEY_BYTES, SALT_BYTES);
-	memcpy(nonce + SALT_BYTES, pkt + SHOAL_ESP_HLEN, SHOAL_ESP_IVLEN);
-	make_aad(aad, sa->spi, seq);
-	ct = pkt + SHOAL_ESP_PAYLOAD_OFFSET;
-	if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(out, NULL, ct,
-							       ptlen,
-							       ct + ptlen, aad,
-							       sizeof(aad),
-							       nonce, sa->key))
-		return -EBADMSG;
+	memcpy(job->nonce, sa->key + KEY_BYTES, SALT_BYTES);
+	memcpy(job->nonce + SALT_BYTES, pkt + SHOAL_ESP_HLEN, SHOAL_ESP_IVLEN);
+	make_aad(job->aad, sa->spi, *seq);
+	job->key = sa->key;
+	job->in = pkt + SHOAL_ESP_PAYLOAD_OFFSET;
+	job->out = out;
+	job->len = ptlen;
+	job->seal = false;
+	return 0;
+}
+
+int shoal_esp_open_finish(struct shoal_esp_sa *sa, uint64_t seq,
+			  const struct shoal_esp_crypt *job, size_t *out_len,
+			  uint8_t *next_header)
+{
+	size_t ptlen = job->len, i;
+	uint8_t *out = job->out, padlen;
 
 	padlen = out[ptlen - 2];
 	if ((size_t)padlen + 2 > ptlen)
@@ -238,6 +274,9 @@ int shoal_esp_open(struct shoal_esp_sa *sa, time_t now, const uint8_t *pkt,
 	for (i = 0; i < padlen; i++)
 		if (out[ptlen - 2 - padlen + i] != i + 1)
 			goto malformed;
+	/* Again: the same number may have been opened since it was checked. */
+	if (replay_seen(sa, seq))
+		return -EALREADY;
 
 	replay_commit(sa, seq);
 	sa->packets++;
@@ -248,4 +287,21 @@ int shoal_esp_open(struct shoal_esp_sa *sa, time_t now, const uint8_t *pkt,
 malformed:
 	sodium_memzero(out, ptlen);
 	return -EINVAL;
+}
+
+int shoal_esp_open(struct shoal_esp_sa *sa, time_t now, const uint8_t *pkt,
+		   size_t len, uint8_t *out, size_t out_size, size_t *out_len,
+		   uint8_t *next_header)
+{
+	struct shoal_esp_crypt job;
+	uint64_t seq;
+	int ret;
+
+	ret = shoal_esp_open_prepare(sa, now, pkt, len, out, out_size, &seq,
+				     &job);
+	if (!ret)
+		ret = shoal_esp_crypt(&job);
+	if (!ret)
+		ret = shoal_esp_open_finish(sa, seq, &job, out_len, next_header);
+	return ret;
 }

@@ -90,6 +90,57 @@ int shoal_esp_seal(struct shoal_esp_sa *sa, time_t now, uint8_t next_header,
 		   size_t *out_len);
 
 /*
+ * One packet's AEAD work, split from the rest so that it may run on
+ * another thread: the prepare call, on the SA owner's thread, does every
+ * check and takes (sealing) or reads (opening) the sequence number;
+ * shoal_esp_crypt() does the cryptography alone and touches no SA, only
+ * the key it points to, which must outlive the job; opening then ends
+ * on the owner's thread with shoal_esp_open_finish().
+ */
+struct shoal_esp_crypt {
+	uint8_t nonce[12];
+	uint8_t aad[12];
+	const uint8_t *key;
+	const uint8_t *in;	/* len bytes, then (opening) the ICV */
+	uint8_t *out;		/* len bytes, then (sealing) the ICV */
+	size_t len;
+	bool seal;
+};
+
+/*
+ * As shoal_esp_seal(), without the encryption, which *job then does: out
+ * holds the packet with its payload still in plaintext.  The sequence
+ * number is spent.
+ */
+int shoal_esp_seal_prepare(struct shoal_esp_sa *sa, time_t now,
+			   uint8_t next_header, const uint8_t *in, size_t len,
+			   uint8_t *out, size_t out_size, size_t *out_len,
+			   struct shoal_esp_crypt *job);
+
+/* Seals, or authenticates and decrypts: 0, or -EBADMSG (opening only). */
+int shoal_esp_crypt(struct shoal_esp_crypt *job);
+
+/*
+ * The checks of shoal_esp_open() before authentication (and its return
+ * values); sets *seq and *job, which decrypts into out.  out may be the
+ * payload's own place (pkt + SHOAL_ESP_PAYLOAD_OFFSET) but must not
+ * overlap it otherwise.
+ */
+int shoal_esp_open_prepare(const struct shoal_esp_sa *sa, time_t now,
+			   const uint8_t *pkt, size_t len, uint8_t *out,
+			   size_t out_size, uint64_t *seq,
+			   struct shoal_esp_crypt *job);
+
+/*
+ * After *job authenticated: checks the trailer and the replay window
+ * again (packets opened together may share a number) and marks seq seen.
+ * Returns what shoal_esp_open() does past authentication.
+ */
+int shoal_esp_open_finish(struct shoal_esp_sa *sa, uint64_t seq,
+			  const struct shoal_esp_crypt *job, size_t *out_len,
+			  uint8_t *next_header);
+
+/*
  * Opens the ESP packet pkt (the UDP payload) of sa: infers the high half
  * of the sequence number, checks the replay window, authenticates and
  * decrypts into out (which needs len - SHOAL_ESP_MIN_LEN + 4 bytes and
