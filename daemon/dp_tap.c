@@ -6,7 +6,10 @@
  * the socket is demultiplexed as RFC 3948 says and ESP frames are written
  * back to the TAP.  The behaviour follows kmod/ (send.c, receive.c,
  * peer.c, netlink.c) so that TAP and kernel peers are alike on the wire
- * and to shoald.  Single-threaded, driven by shoald's epoll loop.
+ * and to shoald.  Driven by shoald's epoll loop, on its thread; only the
+ * cryptography of a batch of datagrams is shared out with helper threads
+ * (crypt_pool.c), and the batch waits for it, so the tables are never
+ * shared and each peer's packets keep their order.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +31,7 @@
 
 #include <sodium.h>
 
+#include "crypt_pool.h"
 #include "datapath.h"
 #include "esp.h"
 #include "mac.h"
@@ -134,6 +138,8 @@ struct tap_dp {
 		struct sockaddr_in6 to[TAP_MMSG];
 		struct tap_peer *peer[TAP_MMSG];
 		size_t inner_len[TAP_MMSG];
+		struct shoal_esp_crypt job[TAP_MMSG];	/* sealed in tx_flush() */
+		int result[TAP_MMSG];
 		unsigned int n;
 	} tx;
 	struct {
@@ -141,12 +147,27 @@ struct tap_dp {
 		struct iovec iov[TAP_MMSG];
 		struct sockaddr_storage from[TAP_MMSG];
 	} rxq;
+	/*
+	 * ESP datagrams of the receive batch waiting to be opened (in place,
+	 * in t->rx) and delivered, in their order, by rx_flush().  They hold
+	 * SAs, so they are done before any event callback.
+	 */
+	struct {
+		struct tap_sa *sa[TAP_MMSG];
+		uint64_t seq[TAP_MMSG];
+		struct shoal_endpoint from[TAP_MMSG];
+		struct shoal_esp_crypt job[TAP_MMSG];
+		int result[TAP_MMSG];
+		unsigned int n;
+	} rxp;
+	/* Started at the first batch, once shoald has detached. */
+	struct shoald_crypt_pool *pool;
+	bool pool_tried;
 
 	uint8_t frame[TAP_TRAIN_MAX];
 	uint8_t segment[TAP_FRAME_MAX];		/* one cut from a train */
 	uint8_t pkt[TAP_MMSG][TAP_PKT_MAX];
 	uint8_t rx[TAP_MMSG][TAP_RX_MAX];
-	uint8_t plain[ETH_HLEN + TAP_RX_MAX];	/* room to add an Ethernet header */
 	/* A flow's TCP segments of one receive batch, written as one frame. */
 	struct shoal_gro gro;
 };
@@ -518,14 +539,33 @@ static bool rate_ok(struct tap_rate *r, time_t now, unsigned int per_second)
 	return true;
 }
 
+/*
+ * The helper threads, started at the first use: shoald has detached by
+ * then (threads do not survive its fork).  Without them (one CPU, or
+ * they could not be made) the batches are done on this thread.
+ */
+static struct shoald_crypt_pool *crypt_pool(struct tap_dp *t)
+{
+	unsigned int threads;
+
+	if (!t->pool_tried) {
+		t->pool_tried = true;
+		threads = shoald_crypt_pool_default_threads();
+		if (threads && shoald_crypt_pool_start(&t->pool, threads) < 0)
+			t->pool = NULL;
+	}
+	return t->pool;
+}
+
 /* ----- transmit: TAP -> peers ----- */
 
-/* Sends the sealed datagrams waiting in t->tx, in their order. */
+/* Seals the datagrams waiting in t->tx and sends them, in their order. */
 static void tx_flush(struct tap_dp *t)
 {
 	unsigned int off = 0, i;
 	int n;
 
+	shoald_crypt_pool_run(crypt_pool(t), t->tx.job, t->tx.result, t->tx.n);
 	while (off < t->tx.n) {
 		n = sendmmsg(t->udp_fd, t->tx.msg + off, t->tx.n - off, 0);
 		if (n < 0) {
@@ -560,8 +600,9 @@ static void xmit_one(struct tap_dp *t, struct tap_peer *peer,
 	if (!sa || !peer->endpoint.len ||
 	    endpoint_to_sockaddr(t, &peer->endpoint, &t->tx.to[i], &to_len))
 		return;
-	ret = shoal_esp_seal(&sa->esp, now, SHOAL_NEXTHDR_ETHERNET, frame, len,
-			     t->pkt[i], sizeof(t->pkt[i]), &pkt_len);
+	ret = shoal_esp_seal_prepare(&sa->esp, now, SHOAL_NEXTHDR_ETHERNET,
+				     frame, len, t->pkt[i], sizeof(t->pkt[i]),
+				     &pkt_len, &t->tx.job[i]);
 	/* Asked on every use, as the kernel does, hard limit or not. */
 	if (shoal_esp_sa_soft_due(&sa->esp, now))
 		queue_peer_event(t, SHOAL_DP_EV_SOFT_EXPIRE, peer,
@@ -732,15 +773,19 @@ malformed:
 	t->stats[SHOAL_A_DSTAT_MALFORMED]++;
 }
 
-static void receive_esp(struct tap_dp *t, const uint8_t *pkt, size_t len,
-			const struct shoal_endpoint *from, time_t now,
-			time_t wall)
+/*
+ * Checks the ESP datagram pkt (in t->rx) and makes it a job of the batch,
+ * opened in place by rx_flush(); the ESP header and IV in front of its
+ * payload leave room for the Ethernet header deliver() may add.
+ */
+_Static_assert(SHOAL_ESP_PAYLOAD_OFFSET >= ETH_HLEN, "room for a header");
+
+static void receive_esp(struct tap_dp *t, uint8_t *pkt, size_t len,
+			const struct shoal_endpoint *from, time_t now)
 {
+	unsigned int i = t->rxp.n;
 	struct shoal_dp_event ev;
-	struct tap_peer *peer;
 	struct tap_sa *sa;
-	uint8_t *frame = t->plain + ETH_HLEN, next_header;
-	size_t frame_len;
 	uint32_t spi;
 	int ret;
 
@@ -761,19 +806,16 @@ static void receive_esp(struct tap_dp *t, const uint8_t *pkt, size_t len,
 		queue_event(t, &ev);
 		return;
 	}
-	peer = sa->peer;
 
-	ret = shoal_esp_open(&sa->esp, now, pkt, len, frame,
-			     sizeof(t->plain) - ETH_HLEN, &frame_len,
-			     &next_header);
+	ret = shoal_esp_open_prepare(&sa->esp, now, pkt, len,
+				     pkt + SHOAL_ESP_PAYLOAD_OFFSET,
+				     len - SHOAL_ESP_PAYLOAD_OFFSET,
+				     &t->rxp.seq[i], &t->rxp.job[i]);
 	switch (ret) {
 	case 0:
 		break;
 	case -EALREADY:
-		peer->replays++;
-		return;
-	case -EBADMSG:
-		peer->auth_failures++;
+		sa->peer->replays++;
 		return;
 	case -EKEYEXPIRED:
 		return;
@@ -781,19 +823,65 @@ static void receive_esp(struct tap_dp *t, const uint8_t *pkt, size_t len,
 		t->stats[SHOAL_A_DSTAT_MALFORMED]++;
 		return;
 	}
-	if (shoal_esp_sa_soft_due(&sa->esp, now))
-		queue_peer_event(t, SHOAL_DP_EV_SOFT_EXPIRE, peer, spi, false);
-
-	/* Roaming: an authenticated packet says where the peer is now. */
-	if (!endpoint_equal(&peer->endpoint, from)) {
-		peer->endpoint = *from;
-		queue_peer_event(t, SHOAL_DP_EV_ENDPOINT, peer, 0, false);
-	}
-	deliver(t, peer, frame, frame_len, next_header, wall);
+	t->rxp.sa[i] = sa;
+	t->rxp.from[i] = *from;
+	t->rxp.n++;
 }
 
-static void receive(struct tap_dp *t, const uint8_t *buf, size_t len,
-		    const struct shoal_endpoint *from, time_t now, time_t wall)
+/*
+ * Opens the batch's ESP datagrams (on the helpers too), then, in their
+ * order: the replay window, roaming and delivery.
+ */
+static void rx_flush(struct tap_dp *t, time_t now, time_t wall)
+{
+	struct shoal_esp_crypt *job;
+	struct tap_peer *peer;
+	uint8_t next_header;
+	struct tap_sa *sa;
+	size_t frame_len;
+	unsigned int i;
+	int ret;
+
+	shoald_crypt_pool_run(crypt_pool(t), t->rxp.job, t->rxp.result,
+			      t->rxp.n);
+	for (i = 0; i < t->rxp.n; i++) {
+		sa = t->rxp.sa[i];
+		peer = sa->peer;
+		job = &t->rxp.job[i];
+		ret = t->rxp.result[i];
+		if (!ret)
+			ret = shoal_esp_open_finish(&sa->esp, t->rxp.seq[i], job,
+						    &frame_len, &next_header);
+		switch (ret) {
+		case 0:
+			break;
+		case -EALREADY:
+			peer->replays++;
+			continue;
+		case -EBADMSG:
+			peer->auth_failures++;
+			continue;
+		default:
+			t->stats[SHOAL_A_DSTAT_MALFORMED]++;
+			continue;
+		}
+		if (shoal_esp_sa_soft_due(&sa->esp, now))
+			queue_peer_event(t, SHOAL_DP_EV_SOFT_EXPIRE, peer,
+					 sa->esp.spi, false);
+
+		/* Roaming: an authenticated packet says where the peer is now. */
+		if (!endpoint_equal(&peer->endpoint, &t->rxp.from[i])) {
+			peer->endpoint = t->rxp.from[i];
+			queue_peer_event(t, SHOAL_DP_EV_ENDPOINT, peer, 0,
+					 false);
+		}
+		deliver(t, peer, job->out, frame_len, next_header, wall);
+	}
+	t->rxp.n = 0;
+}
+
+static void receive(struct tap_dp *t, uint8_t *buf, size_t len,
+		    const struct shoal_endpoint *from, time_t now)
 {
 	static const uint8_t marker[4];
 	struct shoal_dp_event ev;
@@ -822,7 +910,7 @@ static void receive(struct tap_dp *t, const uint8_t *buf, size_t len,
 		queue_event(t, &ev);
 		return;
 	}
-	receive_esp(t, buf, len, from, now, wall);
+	receive_esp(t, buf, len, from, now);
 }
 
 /* Up to TAP_MMSG datagrams; their count, 0 when none wait, or -errno. */
@@ -886,9 +974,19 @@ static int handle_udp(struct tap_dp *t, shoal_dp_event_fn fn, void *ctx)
 					     mh->msg_namelen))
 				continue;
 			receive(t, t->rx[i], t->rxq.msg[i].msg_len, &from,
-				now, wall);
-			flush_events(t, fn, ctx);
+				now);
+			/*
+			 * A control packet's event points into t->rx[i]:
+			 * out before the next batch, and after the opens
+			 * waiting, whose SAs the callback may remove.
+			 */
+			if (t->n_pending || t->lost) {
+				rx_flush(t, now, wall);
+				flush_events(t, fn, ctx);
+			}
 		}
+		rx_flush(t, now, wall);
+		flush_events(t, fn, ctx);
 		got += n;
 		if (n < TAP_MMSG)
 			break;
@@ -1246,6 +1344,7 @@ static void tap_destroy(struct shoal_dp *dp)
 	if (!dp)
 		return;
 	t = tap_of(dp);
+	shoald_crypt_pool_stop(t->pool);
 	/* Closing the last descriptor removes the (non-persistent) TAP. */
 	if (t->tap_fd >= 0)
 		close(t->tap_fd);
