@@ -25,6 +25,16 @@ static int shoal_encap_recv(struct sock *sk, struct sk_buff *skb)
 		kfree_skb(skb);
 		return 0;
 	}
+	/*
+	 * The UDP layer hands over one datagram at a time (see take_gro());
+	 * a run of them taken as one ESP packet would fail, or, authentic,
+	 * be delivered as one frame with the run's GSO type.
+	 */
+	if (unlikely(skb_is_gso(skb))) {
+		shoal_dstat_inc(sd, SHOAL_DSTAT_MALFORMED);
+		kfree_skb(skb);
+		return 0;
+	}
 	shoal_receive(sd, skb);
 	return 0;
 }
@@ -33,15 +43,20 @@ static int shoal_encap_recv(struct sock *sk, struct sk_buff *skb)
  * A run of equal-size ESP datagrams of one flow that the underlay's
  * device receives is merged by UDP GRO and crosses IP, netfilter and the
  * socket lookup once; the UDP layer cuts it up again before the
- * encapsulation hook, which keeps seeing one datagram at a time.  Not
- * having it costs only that, so a refusal is not an error.
+ * encapsulation hook, which keeps seeing one datagram at a time.  Older
+ * kernels hand a socket that asked for GRO the run whole, so there it is
+ * not asked for (Kbuild).  Not having it costs only that, so a refusal
+ * is not an error either.  The encapsulation type is not xfrm's
+ * (UDP_ENCAP_ESPINUDP), whose GRO hook the option would install.
  */
 static void take_gro(struct socket *sock)
 {
+#ifdef SHOAL_UDP_CUTS_ENCAP_GSO
 	int on = 1;
 
 	sock->ops->setsockopt(sock, SOL_UDP, UDP_GRO, KERNEL_SOCKPTR(&on),
 			      sizeof(on));
+#endif
 }
 
 static int create_socket(struct shoal_device *sd, int family, u16 port,
