@@ -585,6 +585,8 @@ static void tx_flush(struct tap_dp *t)
 		}
 		off += (unsigned int)n;
 	}
+	/* The jobs hold each SA's salt. */
+	sodium_memzero(t->tx.job, t->tx.n * sizeof(t->tx.job[0]));
 	t->tx.n = 0;
 }
 
@@ -780,6 +782,17 @@ malformed:
  */
 _Static_assert(SHOAL_ESP_PAYLOAD_OFFSET >= ETH_HLEN, "room for a header");
 
+static bool queued(const struct tap_dp *t, const struct tap_sa *sa,
+		   uint64_t seq)
+{
+	unsigned int i;
+
+	for (i = 0; i < t->rxp.n; i++)
+		if (t->rxp.sa[i] == sa && t->rxp.seq[i] == seq)
+			return true;
+	return false;
+}
+
 static void receive_esp(struct tap_dp *t, uint8_t *pkt, size_t len,
 			const struct shoal_endpoint *from, time_t now)
 {
@@ -811,6 +824,9 @@ static void receive_esp(struct tap_dp *t, uint8_t *pkt, size_t len,
 				     pkt + SHOAL_ESP_PAYLOAD_OFFSET,
 				     len - SHOAL_ESP_PAYLOAD_OFFSET,
 				     &t->rxp.seq[i], &t->rxp.job[i]);
+	/* A copy of one queued already costs no cryptography either. */
+	if (!ret && queued(t, sa, t->rxp.seq[i]))
+		ret = -EALREADY;
 	switch (ret) {
 	case 0:
 		break;
@@ -850,7 +866,8 @@ static void rx_flush(struct tap_dp *t, time_t now, time_t wall)
 		job = &t->rxp.job[i];
 		ret = t->rxp.result[i];
 		if (!ret)
-			ret = shoal_esp_open_finish(&sa->esp, t->rxp.seq[i], job,
+			ret = shoal_esp_open_finish(&sa->esp, now,
+						    t->rxp.seq[i], job,
 						    &frame_len, &next_header);
 		switch (ret) {
 		case 0:
@@ -860,6 +877,8 @@ static void rx_flush(struct tap_dp *t, time_t now, time_t wall)
 			continue;
 		case -EBADMSG:
 			peer->auth_failures++;
+			continue;
+		case -EKEYEXPIRED:
 			continue;
 		default:
 			t->stats[SHOAL_A_DSTAT_MALFORMED]++;
@@ -877,6 +896,8 @@ static void rx_flush(struct tap_dp *t, time_t now, time_t wall)
 		}
 		deliver(t, peer, job->out, frame_len, next_header, wall);
 	}
+	/* The jobs hold each SA's salt. */
+	sodium_memzero(t->rxp.job, t->rxp.n * sizeof(t->rxp.job[0]));
 	t->rxp.n = 0;
 }
 

@@ -260,7 +260,7 @@ int shoal_esp_open_prepare(const struct shoal_esp_sa *sa, time_t now,
 	return 0;
 }
 
-int shoal_esp_open_finish(struct shoal_esp_sa *sa, uint64_t seq,
+int shoal_esp_open_finish(struct shoal_esp_sa *sa, time_t now, uint64_t seq,
 			  const struct shoal_esp_crypt *job, size_t *out_len,
 			  uint8_t *next_header)
 {
@@ -274,9 +274,14 @@ int shoal_esp_open_finish(struct shoal_esp_sa *sa, uint64_t seq,
 	for (i = 0; i < padlen; i++)
 		if (out[ptlen - 2 - padlen + i] != i + 1)
 			goto malformed;
-	/* Again: the same number may have been opened since it was checked. */
+	/*
+	 * Again: the same number may have been opened since it was checked,
+	 * and the packets opened with it may have used the SA up.
+	 */
 	if (replay_seen(sa, seq))
 		return -EALREADY;
+	if (shoal_esp_sa_expired(sa, now))
+		return -EKEYEXPIRED;
 
 	replay_commit(sa, seq);
 	sa->packets++;
@@ -302,6 +307,7 @@ int shoal_esp_open(struct shoal_esp_sa *sa, time_t now, const uint8_t *pkt,
 	if (!ret)
 		ret = shoal_esp_crypt(&job);
 	if (!ret)
-		ret = shoal_esp_open_finish(sa, seq, &job, out_len, next_header);
+		ret = shoal_esp_open_finish(sa, now, seq, &job, out_len,
+					    next_header);
 	return ret;
 }

@@ -132,11 +132,12 @@ int shoal_esp_open_prepare(const struct shoal_esp_sa *sa, time_t now,
 			   struct shoal_esp_crypt *job);
 
 /*
- * After *job authenticated: checks the trailer and the replay window
- * again (packets opened together may share a number) and marks seq seen.
- * Returns what shoal_esp_open() does past authentication.
+ * After *job authenticated: checks the trailer, the replay window and the
+ * hard limits again (packets opened together may share a number, and use
+ * the SA up) and marks seq seen.  Returns what shoal_esp_open() does
+ * past authentication.
  */
-int shoal_esp_open_finish(struct shoal_esp_sa *sa, uint64_t seq,
+int shoal_esp_open_finish(struct shoal_esp_sa *sa, time_t now, uint64_t seq,
 			  const struct shoal_esp_crypt *job, size_t *out_len,
 			  uint8_t *next_header);
 

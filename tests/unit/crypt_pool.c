@@ -102,8 +102,8 @@ TEST(shared_batch_opens_in_place_and_in_order)
 			continue;
 		}
 		ASSERT_EQ(0, results[i]);
-		ret = shoal_esp_open_finish(&rx, seq[i], &jobs[i], &out_len,
-					    &nh);
+		ret = shoal_esp_open_finish(&rx, 1000, seq[i], &jobs[i],
+					    &out_len, &nh);
 		if (i == 21) {
 			EXPECT_EQ(-EALREADY, ret);
 			continue;
@@ -120,6 +120,37 @@ TEST(shared_batch_opens_in_place_and_in_order)
 						    pkt[5], PKT, &seq[5],
 						    &jobs[5]));
 	shoald_crypt_pool_stop(pool);
+}
+
+/* An SA used up by the first packets of a batch takes no more of it. */
+TEST(a_batch_stops_at_the_hard_limit)
+{
+	uint8_t key[SHOAL_SA_KEY_LEN], in[64], pkt[5][PKT], nh;
+	struct shoal_esp_crypt jobs[5];
+	struct shoal_esp_sa tx, rx;
+	size_t len[5], out_len, i;
+	uint64_t seq[5];
+	int results[5];
+
+	randombytes_buf(key, sizeof(key));
+	randombytes_buf(in, sizeof(in));
+	ASSERT_EQ(0, shoal_esp_sa_init(&tx, SPI, key, 0, 0, 0, 0, 1000));
+	ASSERT_EQ(0, shoal_esp_sa_init(&rx, SPI, key, 0, 3, 0, 0, 1000));
+	for (i = 0; i < 5; i++) {
+		ASSERT_EQ(0, shoal_esp_seal(&tx, 1000, 4, in, sizeof(in),
+					    pkt[i], PKT, &len[i]));
+		ASSERT_EQ(0, shoal_esp_open_prepare(&rx, 1000, pkt[i], len[i],
+						    pkt[i] + SHOAL_ESP_PAYLOAD_OFFSET,
+						    PKT, &seq[i], &jobs[i]));
+	}
+	shoald_crypt_pool_run(NULL, jobs, results, 5);
+	for (i = 0; i < 5; i++) {
+		ASSERT_EQ(0, results[i]);
+		EXPECT_EQ(i < 3 ? 0 : -EKEYEXPIRED,
+			  shoal_esp_open_finish(&rx, 1000, seq[i], &jobs[i],
+						&out_len, &nh));
+	}
+	EXPECT_EQ(3U, rx.packets);
 }
 
 /* No helpers (one CPU), and batches too small to share: the caller's. */
