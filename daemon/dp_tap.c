@@ -775,13 +775,6 @@ malformed:
 	t->stats[SHOAL_A_DSTAT_MALFORMED]++;
 }
 
-/*
- * Checks the ESP datagram pkt (in t->rx) and makes it a job of the batch,
- * opened in place by rx_flush(); the ESP header and IV in front of its
- * payload leave room for the Ethernet header deliver() may add.
- */
-_Static_assert(SHOAL_ESP_PAYLOAD_OFFSET >= ETH_HLEN, "room for a header");
-
 static bool queued(const struct tap_dp *t, const struct tap_sa *sa,
 		   uint64_t seq)
 {
@@ -792,6 +785,31 @@ static bool queued(const struct tap_dp *t, const struct tap_sa *sa,
 			return true;
 	return false;
 }
+
+/* Counts an ESP packet of peer's that opening refused with ret. */
+static void count_refused(struct tap_dp *t, struct tap_peer *peer, int ret)
+{
+	switch (ret) {
+	case -EALREADY:
+		peer->replays++;
+		break;
+	case -EBADMSG:
+		peer->auth_failures++;
+		break;
+	case -EKEYEXPIRED:
+		break;
+	default:
+		t->stats[SHOAL_A_DSTAT_MALFORMED]++;
+		break;
+	}
+}
+
+/*
+ * Checks the ESP datagram pkt (in t->rx) and makes it a job of the batch,
+ * opened in place by rx_flush(); the ESP header and IV in front of its
+ * payload leave room for the Ethernet header deliver() may add.
+ */
+_Static_assert(SHOAL_ESP_PAYLOAD_OFFSET >= ETH_HLEN, "room for a header");
 
 static void receive_esp(struct tap_dp *t, uint8_t *pkt, size_t len,
 			const struct shoal_endpoint *from, time_t now)
@@ -827,16 +845,8 @@ static void receive_esp(struct tap_dp *t, uint8_t *pkt, size_t len,
 	/* A copy of one queued already costs no cryptography either. */
 	if (!ret && queued(t, sa, t->rxp.seq[i]))
 		ret = -EALREADY;
-	switch (ret) {
-	case 0:
-		break;
-	case -EALREADY:
-		sa->peer->replays++;
-		return;
-	case -EKEYEXPIRED:
-		return;
-	default:
-		t->stats[SHOAL_A_DSTAT_MALFORMED]++;
+	if (ret) {
+		count_refused(t, sa->peer, ret);
 		return;
 	}
 	t->rxp.sa[i] = sa;
@@ -869,19 +879,8 @@ static void rx_flush(struct tap_dp *t, time_t now, time_t wall)
 			ret = shoal_esp_open_finish(&sa->esp, now,
 						    t->rxp.seq[i], job,
 						    &frame_len, &next_header);
-		switch (ret) {
-		case 0:
-			break;
-		case -EALREADY:
-			peer->replays++;
-			continue;
-		case -EBADMSG:
-			peer->auth_failures++;
-			continue;
-		case -EKEYEXPIRED:
-			continue;
-		default:
-			t->stats[SHOAL_A_DSTAT_MALFORMED]++;
+		if (ret) {
+			count_refused(t, peer, ret);
 			continue;
 		}
 		if (shoal_esp_sa_soft_due(&sa->esp, now))
