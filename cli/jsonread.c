@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "jsonread.h"
+#include "utf8.h"
 
 struct reader {
 	const unsigned char *start, *p, *end;
@@ -48,39 +49,6 @@ void jr_free(struct jr_value *v)
 		free(v->str);
 		free(v);
 	}
-}
-
-/* RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF. */
-size_t jr_utf8_seq(const unsigned char *s, const unsigned char *end)
-{
-	size_t n, i;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		n = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		n = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		n = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if ((size_t)(end - s) < n)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
 }
 
 static int hex4(const unsigned char *s, uint32_t *v)
@@ -186,7 +154,7 @@ static char *parse_string(struct reader *r)
 			goto bad;
 		}
 		if (*r->p != '\\') {
-			seq = jr_utf8_seq(r->p, r->end);
+			seq = shoal_utf8_seq(r->p, r->end);
 			if (!seq) {
 				fail(r, "invalid UTF-8");
 				goto bad;

@@ -39,12 +39,6 @@ const struct jr_value *jr_member(const struct jr_value *obj, const char *key);
 /* That member's text if it is a string, else NULL. */
 const char *jr_string(const struct jr_value *obj, const char *key);
 
-/*
- * The length of the UTF-8 sequence at s, which has end - s > 0 bytes: 1..4,
- * or 0 if it is not valid UTF-8 (RFC 3629).
- */
-size_t jr_utf8_seq(const unsigned char *s, const unsigned char *end);
-
 /* That member: 1 true, 0 false, -1 missing or not a boolean. */
 int jr_bool(const struct jr_value *obj, const char *key);
 

@@ -26,6 +26,7 @@
 #include "key.h"
 #include "mediator.h"
 #include "password.h"
+#include "utf8.h"
 #include "util.h"
 
 /* A request line at its longest, its newline included. */
@@ -213,58 +214,15 @@ static int check_nick(const struct cmd *cmd, const char *s)
 
 /* ---- printing what shoald sent ------------------------------------ */
 
-/*
- * Text from shoald (from the mediator, from other users' choices), put on
- * a terminal: control characters, C1 ones included, and bytes that are
- * not UTF-8 become '?', so no text can move the cursor or retitle the
- * window.  Pads with spaces to width characters.
- */
-static void put_safe(FILE *f, const char *s, size_t len, int width)
-{
-	const unsigned char *p = (const unsigned char *)s, *end = p + len;
-	size_t seq;
-	int n = 0;
-
-	while (p < end) {
-		seq = jr_utf8_seq(p, end);
-		if (!seq || p[0] < 0x20 || p[0] == 0x7f ||
-		    (seq == 2 && p[0] == 0xc2 && p[1] < 0xa0)) {
-			fputc('?', f);
-			p += seq ? seq : 1;
-		} else {
-			fwrite(p, 1, seq, f);
-			p += seq;
-		}
-		n++;
-	}
-	for (; n < width; n++)
-		fputc(' ', f);
-}
-
 static void puts_safe(const char *s)
 {
-	put_safe(stdout, s, strlen(s), 0);
+	shoal_put_safe(stdout, s, strlen(s), 0);
 }
 
 /* The same for stderr, where messages go. */
 static void eput_safe(const char *s, size_t len)
 {
-	put_safe(stderr, s, len, 0);
-}
-
-/* Characters put_safe puts for s. */
-static int safe_width(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	const unsigned char *end = p + strlen(s);
-	size_t seq;
-	int n = 0;
-
-	for (; p < end; n++) {
-		seq = jr_utf8_seq(p, end);
-		p += seq ? seq : 1;
-	}
-	return n;
+	shoal_put_safe(stderr, s, len, 0);
 }
 
 /* ---- the answer ---------------------------------------------------- */
@@ -740,11 +698,11 @@ static void print_members(const struct jr_value *members, const char *me)
 	}
 	for (m = members->child; m; m = m->next) {
 		nick = jr_string(m, "nickname");
-		if (nick && safe_width(nick) > w[0])
-			w[0] = safe_width(nick);
+		if (nick && shoal_safe_width(nick) > w[0])
+			w[0] = shoal_safe_width(nick);
 		member_ipv4(m, ip, sizeof(ip));
-		if (safe_width(ip) > w[1])
-			w[1] = safe_width(ip);
+		if (shoal_safe_width(ip) > w[1])
+			w[1] = shoal_safe_width(ip);
 	}
 	printf("  %-*s  %-*s  %s\n", w[0], head[0], w[1], head[1], head[2]);
 	for (m = members->child; m; m = m->next) {
@@ -754,9 +712,9 @@ static void print_members(const struct jr_value *members, const char *me)
 		member_ipv4(m, ip, sizeof(ip));
 		member_marks(m, me, marks, sizeof(marks));
 		fputs("  ", stdout);
-		put_safe(stdout, nick, strlen(nick), w[0]);
+		shoal_put_safe(stdout, nick, strlen(nick), w[0]);
 		fputs("  ", stdout);
-		put_safe(stdout, ip, strlen(ip), w[1]);
+		shoal_put_safe(stdout, ip, strlen(ip), w[1]);
 		fputs("  ", stdout);
 		if (*marks)
 			printf("%-*s  %s\n", w[2], jr_bool(m, "online") == 1 ?
