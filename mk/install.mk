@@ -62,7 +62,7 @@ install-man:
 	@for m in $(SHOAL_MAN8) $(SHOAL_MAN5); do \
 		d=$(DESTDIR)$(MANDIR)/man$${m##*.}; \
 		echo "  INSTALL $$d/$$m"; \
-		install -D -m 0644 docs/$$m $$d/$$m || exit; \
+		install -D -m 0644 man/$$m $$d/$$m || exit; \
 	done
 
 # The units name the programs by where they are installed: sed fills in

@@ -371,7 +371,7 @@ t_socket_opt() {
 }
 ktap_check "--socket beats SHOAL_SOCKET" t_socket_opt
 
-# Result codes to exit codes (docs/shoal.8, EXIT STATUS).
+# Result codes to exit codes (man/shoal.8, EXIT STATUS).
 t_code() {
 	ask "$1" "join lanparty" "error $2 the words\n" join lanparty &&
 		err_is "shoal: join lanparty: the words" && [ ! -s "$tmp/out" ]

@@ -5,7 +5,7 @@
 # Every man page renders with man -l and groff has nothing to warn about.
 set -u
 . "$(dirname "$0")/lib.sh"
-pages=("$TOP"/docs/*.[1-8])
+pages=("$TOP"/man/*.[1-8])
 ktap_plan ${#pages[@]}
 render() {
 	local out

@@ -182,7 +182,7 @@ ktap_check "and carol's traffic no longer gets through" \
 
 # ---- owner commands: a nickname is looked up, a key taken as it is ------
 
-# kick_unknown: exit 16 (docs/shoal.8) with shoald's words.
+# kick_unknown: exit 16 (man/shoal.8) with shoald's words.
 kick_unknown() {
 	local rc
 	sh_ a kick lan nobody 2>"$tmp/err"

@@ -58,7 +58,7 @@ documented() {
 	d=$(recorded shoald@.service) m=$(recorded shoal-mediator.service)
 	echo "recorded: shoald@.service ${d:-none}, shoal-mediator.service ${m:-none}"
 	[ -n "$d" ] && [ -n "$m" ] &&
-	grep -qF "is $d (shoal\\-mediator.service: $m)" "$TOP/docs/shoald.8"
+	grep -qF "is $d (shoal\\-mediator.service: $m)" "$TOP/man/shoald.8"
 }
 ktap_check "both scores are recorded in docs/architecture.md, and shoald(8) agrees" documented
 # The template as its instance shoald@shoal0 (a copy under that name).
