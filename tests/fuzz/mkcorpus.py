@@ -249,7 +249,7 @@ PrivateKey = {b64(22)}
 PublicKey = not a key
 """)
 
-# ---- jsonread: shoald's answers (docs/architecture.md) ----
+# ---- jsonread: shoald's answers (man/shoald.8, CONTROL SOCKET) ----
 
 write("jsonread", "status",
       '{"interface": "shoal0", "datapath": "kernel", "public_key": '

@@ -9,7 +9,7 @@
 # client side against a fake shoald: a one-shot Python server on a Unix
 # socket that records the request line and answers a canned reply.  What
 # is checked there is shoal's half of the control socket contract
-# (docs/architecture.md, "The control socket"): the exact request, the
+# (man/shoald.8, CONTROL SOCKET): the exact request, the
 # exit code for each answer, and the rendering of the JSON.  The password
 # prompt is driven through a pseudo-terminal.
 #
