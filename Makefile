@@ -85,6 +85,8 @@ $(OUT)/tests/%: $(OUT)/obj/tests/kselftest/%.o $(OUT)/lib/libshoal.a
 # A unit test of shoald's own code links the object it tests.
 $(OUT)/tests/ratelimit: $(OUT)/obj/daemon/ratelimit.o
 $(OUT)/tests/crypt_pool: $(OUT)/obj/daemon/crypt_pool.o
+# and one of the mediator's, the mediator's.
+$(OUT)/tests/mstore: $(OUT)/obj/mediator/mstore.o
 
 tests: $(UNIT_TESTS) $(KTEST_PROGS)
 
