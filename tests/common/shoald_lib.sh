@@ -326,7 +326,7 @@ sd_cookie_checks() {
 	done
 	: >"$tmp/shoald1.log"
 	sd_start 1 "$dp" || return 1
-	ip netns exec "$sd_ns2" /usr/bin/python3 "$TOP/tests/kselftest/forge_handshake.py" \
+	ip netns exec "$sd_ns2" /usr/bin/python3 "$TOP/tests/common/forge_handshake.py" \
 		--to 192.168.77.1:51821 --pub "$(cat "$tmp/pub1")" \
 		--spoof 10.99.0.0/16 --rate 5000 --seconds 90 >"$tmp/forged" &
 	fpid=$!

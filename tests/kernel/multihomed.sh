@@ -16,7 +16,7 @@
 #  │    fd97::1, fd97::11               │      │    fd97::2             │
 #  └────────────────────────────────────┘      └────────────────────────┘
 set -u
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../common/lib.sh"
 
 nsa=$(netns_name mha) nsb=$(netns_name mhb)
 vm_test_begin 11

@@ -19,8 +19,8 @@
 #   $sd_ns2: shoald 2 (uid $DUID)
 #   clients: root, and uid $CUID in the sockets' group $DGID
 set -u
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/shoald_lib.sh"
+. "$(dirname "$0")/../common/lib.sh"
+. "$(dirname "$0")/../common/shoald_lib.sh"
 
 DP=${SHOALD_UNPRIV_DP:-tap}
 PLAN=23

@@ -8,7 +8,7 @@
 # units that systemd-analyze verify accepts without a word; installed man
 # pages that render without warnings; the bash completion.
 set -u
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../common/lib.sh"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

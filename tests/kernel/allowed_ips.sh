@@ -15,7 +15,7 @@
 #  └────────────┬───────────────┘        └────────────┬───────────────┘
 #               └──── $ns0: lo 127.0.0.1: UDP 12101 (A), 12102 (B) ──┘
 set -u
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../common/lib.sh"
 
 ns0=$(netns_name ai0) nsa=$(netns_name aia) nsb=$(netns_name aib)
 vm_test_begin 10

@@ -4,7 +4,7 @@
 #
 # Every man page renders with man -l and groff has nothing to warn about.
 set -u
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../common/lib.sh"
 pages=("$TOP"/docs/*.[1-8])
 ktap_plan ${#pages[@]}
 render() {

@@ -20,7 +20,7 @@
 # NAT_LAB_DATAPATH picks the datapath (tap here; nat_lab_kernel.sh runs
 # this in the VM with the kernel's).
 set -u
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../common/lib.sh"
 . "$(dirname "$0")/../lab/lab.sh"
 
 BIN=${SHOAL_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/build/san/bin}

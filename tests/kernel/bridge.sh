@@ -16,7 +16,7 @@
 #
 # With BR_FAMILY=6 (bridge6.sh) the sockets talk over [::1] instead.
 set -u
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../common/lib.sh"
 
 ns0=$(netns_name br0) nsa=$(netns_name bra) nsb=$(netns_name brb) nsh=$(netns_name brh)
 vm_test_begin 9

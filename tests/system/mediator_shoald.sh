@@ -19,7 +19,7 @@
 # or key.  shoald installs only addresses inside [Mediator]
 # AddressRanges, its own and its peers'.
 set -u
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../common/lib.sh"
 . "$(dirname "$0")/../lab/lab.sh"
 
 PY=/usr/bin/python3

@@ -19,7 +19,7 @@
 # shoal runs under setsid, without a controlling terminal, except in the
 # pseudo-terminal tests: so nothing here ever waits for someone to type.
 set -u
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../common/lib.sh"
 
 ktap_plan 113
 tmp=$(mktemp -d)

@@ -13,7 +13,7 @@
 #  │ lo 127.0.0.1 (::1): UDP 11001, 11002       │
 #  └────────────────────────────────────────────┘
 set -u
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../common/lib.sh"
 
 ns0=$(netns_name lc0) ns1=$(netns_name lc1) ns2=$(netns_name lc2) ns3=$(netns_name lc3)
 vm_test_begin 21
@@ -256,10 +256,10 @@ ktap_check "nor bind it to another port (EPERM, says why; the port stays)" \
 creator_cookie_refused() {
 	local out rc=0
 	[ -n "$container" ] || return 1
-	out=$(croot $PY "$TOP/tests/kselftest/set_cookie.py" shoalc) || rc=$?
+	out=$(croot $PY "$TOP/tests/common/set_cookie.py" shoalc) || rc=$?
 	echo "# container's root: exit $rc, $out"
 	[ "$rc" = 1 ] && [ "$out" = "errno 1: needs CAP_NET_ADMIN in the namespace the device was created in" ] || return 1
-	out=$(hroot $PY "$TOP/tests/kselftest/set_cookie.py" shoalc)
+	out=$(hroot $PY "$TOP/tests/common/set_cookie.py" shoalc)
 	echo "# the creating namespace's root: $out"
 	[ "$out" = ok ]
 }

@@ -18,7 +18,7 @@
 # the same version already registered is removed first, so a run starts
 # clean.
 set -u
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../common/lib.sh"
 
 SERIES=(6.1 6.12)
 # Under TCG, with a test run next to us, a boot takes a while.

@@ -21,7 +21,7 @@
 # With XI_FAMILY=6 (xfrm_interop6.sh) the underlay is IPv6 instead, veth1
 # fd93::1/64 and veth2 fd93::2/64 (Linux's ESP-in-UDP over IPv6).
 set -u
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../common/lib.sh"
 
 ns1=$(netns_name xi1) ns2=$(netns_name xi2)
 vm_test_begin 14
@@ -265,7 +265,7 @@ wire() {
 	sleep 1
 	kill %% 2>/dev/null; wait %% 2>/dev/null
 	echo "# tx_dropped $drop0 -> $drop1, peer tx_packets $tx0 -> $tx1"
-	$PY "$TOP/tests/kselftest/esp_decode.py" "$tmp/wire.pcap" --json \
+	$PY "$TOP/tests/common/esp_decode.py" "$tmp/wire.pcap" --json \
 		--sa "$SPI_A=$(cat "$tmp/keyA")" --sa "$SPI_B=$(cat "$tmp/keyB")" \
 		>"$tmp/wire.json" || { cat "$tmp/wire.json"; return 1; }
 	$PY - "$tmp/wire.json" "$SPI_A" "$SPI_B" <<'PY' || return 1

@@ -10,7 +10,7 @@
 # in a scratch DESTDIR.  A copy of shoald@.service run as root shows that
 # the check can fail.
 set -u
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../common/lib.sh"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -9,8 +9,8 @@
 # one source and 5,000 from spoofed ones (cookies), and refuse a recorded
 # INIT replayed after a kill -9 and restart.
 set -u
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/shoald_lib.sh"
+. "$(dirname "$0")/../common/lib.sh"
+. "$(dirname "$0")/../common/shoald_lib.sh"
 
 tmp=$(mktemp -d)
 cleanup() {
@@ -116,7 +116,7 @@ sd_start 1 tap
 pid=$(sd_pid 1)
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 t0=$(ticks "$pid")
-ip netns exec "$sd_ns2" $PY "$TOP/tests/kselftest/forge_handshake.py" \
+ip netns exec "$sd_ns2" $PY "$TOP/tests/common/forge_handshake.py" \
 	--to 192.168.77.1:51821 --pub "$(cat "$tmp/pub1")" --src 192.168.77.3 \
 	--rate 10000 --seconds 10 >"$tmp/forged" &
 forger=$!
@@ -155,7 +155,7 @@ sd_linklocal_checks tap
 # public key is all it takes) is taken only from where the INIT went.
 sd_stop 1; sd_stop 2
 sd_config 1
-ip netns exec "$sd_ns2" $PY "$TOP/tests/kselftest/forge_replies.py" cookie \
+ip netns exec "$sd_ns2" $PY "$TOP/tests/common/forge_replies.py" cookie \
 	--listen 192.168.77.2:51822 --pub "$(cat "$tmp/pub2")" \
 	--elsewhere 192.168.77.3 >"$tmp/cookie-forged" 2>&1 &
 forger=$!
@@ -180,7 +180,7 @@ sleep 1
 sd_start 1 tap && sd_start 2 tap && sd_wait_both
 sleep 3
 kill $dump; wait $dump 2>/dev/null
-out=$(ip netns exec "$sd_ns2" $PY "$TOP/tests/kselftest/forge_replies.py" ping \
+out=$(ip netns exec "$sd_ns2" $PY "$TOP/tests/common/forge_replies.py" ping \
 	--pcap "$tmp/pings.pcap" --to 192.168.77.2:51822 --from 192.168.77.3)
 echo "# $out"
 set -- $out

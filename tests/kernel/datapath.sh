@@ -21,7 +21,7 @@
 # 127.0.0.N stand for are fd7f:0:0:N::1, each in a /64 of its own, on
 # $ns0's loopback.
 set -u
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../common/lib.sh"
 
 ns0=$(netns_name dp0) ns1=$(netns_name dp1) ns2=$(netns_name dp2) ns3=$(netns_name dp3)
 vm_test_begin 31
@@ -240,7 +240,7 @@ wire() {
 	n "$ns1" ping -c 1 -b 10.91.0.255 >/dev/null 2>&1
 	sleep 1
 	kill %% 2>/dev/null; wait 2>/dev/null
-	$PY "$TOP/tests/kselftest/esp_decode.py" "$tmp/wire.pcap" --json \
+	$PY "$TOP/tests/common/esp_decode.py" "$tmp/wire.pcap" --json \
 		--sa "$(spi 1 2)=$(cat "$(key 1 2)")" --sa "$(spi 2 1)=$(cat "$(key 2 1)")" \
 		>"$tmp/wire.json" || { cat "$tmp/wire.json"; return 1; }
 	$PY - "$tmp/wire.json" <<'PY'
@@ -263,7 +263,7 @@ ktap_check "capture decodes with an independent decoder (nh 143, padding)" wire
 
 dstat() { json_field "$1" "$2" "d['$3']"; }
 pstat() { json_field "$1" "$2" "[p for p in d['peers'] if p['mac'] == '$(mac "$3")'][0]['$4']"; }
-inject() { n "$ns0" $PY "$TOP/tests/kselftest/esp_inject.py" $LO 10002 "$@"; }
+inject() { n "$ns0" $PY "$TOP/tests/common/esp_inject.py" $LO 10002 "$@"; }
 # A frame from peer 4 (its MAC) to peer 2, to be sealed with 4's SA to 2.
 frame42=$(printf '%s%s0800%s' 020000000002 020000000004 "$(head -c 46 /dev/zero | od -An -v -tx1 | tr -d ' \n')")
 
@@ -402,10 +402,10 @@ ktap_check "past its address's share, a peer's known endpoint still passes, anot
 proven_share() {
 	local pub hex got rate bound
 	pub=$($PY -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')
-	n "$ns2" $PY "$TOP/tests/kselftest/set_cookie.py" shoal2 "$pub" >/dev/null ||
+	n "$ns2" $PY "$TOP/tests/common/set_cookie.py" shoal2 "$pub" >/dev/null ||
 		return 1
 	monitor_start "$ns2" 10002 "$tmp/mon-proven" || return 1
-	hex=$(n "$ns0" $PY "$TOP/tests/kselftest/forge_handshake.py" --proven \
+	hex=$(n "$ns0" $PY "$TOP/tests/common/forge_handshake.py" --proven \
 		--to "$(hp $LO 10002)" --pub "$pub" --src "$(hp "$(src 5)" 4300)") ||
 		return 1
 	n "$ns0" "$TESTBIN/udpflood" "$(hp "$(src 5)" 4300)" $LO 10002 3 "$hex" \
@@ -432,13 +432,13 @@ ktap_check "past its address's share, proven INITs from it pass only within its 
 every_cookie() {
 	local pub hex c0 c1 sent rate
 	pub=$($PY -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')
-	n "$ns2" $PY "$TOP/tests/kselftest/set_cookie.py" shoal2 "$pub" >/dev/null ||
+	n "$ns2" $PY "$TOP/tests/common/set_cookie.py" shoal2 "$pub" >/dev/null ||
 		return 1
 	hex=$($PY -c 'import base64, sys
 sys.path.insert(0, sys.argv[1])
 import forge_handshake as f
 print((f.MARKER + f.forged_init(f.mac1_key(base64.b64decode(sys.argv[2])))).hex())' \
-		"$TOP/tests/kselftest" "$pub")
+		"$TOP/tests/common" "$pub")
 	monitor_start "$ns2" 10002 "$tmp/mon-cookie" || return 1
 	c0=$(dstat "$ns2" shoal2 cookie_replies)
 	n "$ns0" "$TESTBIN/udpflood" "$(hp "$(src 6)" 4400)" $LO 10002 3 "$hex" \

@@ -21,7 +21,7 @@
 # mark, set by nftables where the device lives, must not ride on the outer
 # ESP packet into the sockets' netfilter, for either underlay family.
 set -u
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../common/lib.sh"
 
 ns1=$(netns_name u6a) ns2=$(netns_name u6b) ns3=$(netns_name u6c)
 vm_test_begin 19

@@ -10,7 +10,7 @@
 # lookup, `ip -d link show` naming kind shoal, the netlink API (libnl-genl,
 # netlink_device), delete, and rmmod with devices in two namespaces.
 set -u
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../common/lib.sh"
 
 ktap_plan 12
 ns=$(netns_name link)

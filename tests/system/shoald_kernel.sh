@@ -9,8 +9,8 @@
 # kernel's state without the tunnel ever dropping; cookies under a
 # spoofed flood, and a recorded INIT replayed after a restart.
 set -u
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/shoald_lib.sh"
+. "$(dirname "$0")/../common/lib.sh"
+. "$(dirname "$0")/../common/shoald_lib.sh"
 
 vm_test_begin 28
 
