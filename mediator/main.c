@@ -22,7 +22,7 @@
 
 #include "key.h"
 #include "endpoint.h"
-#include "mediator.h"
+#include "server.h"
 #include "util.h"
 
 #define DEFAULT_STATE_DIR "/var/lib/shoal-mediator"

@@ -22,7 +22,8 @@
 #include <sodium.h>
 
 #include "endpoint.h"
-#include "mediator.h"
+#include "presence.h"
+#include "server.h"
 
 int peerset_get(struct server *srv, int64_t id, struct peerset *ps)
 {

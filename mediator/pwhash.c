@@ -57,7 +57,8 @@
 
 #include <sodium.h>
 
-#include "mediator.h"
+#include "pwhash.h"
+#include "server.h"
 #include "util.h"
 
 /* The worker's nice value: see pw_start. */

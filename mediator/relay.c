@@ -32,7 +32,8 @@
 
 #include "be.h"
 #include "ctlmsg.h"
-#include "mediator.h"
+#include "relay.h"
+#include "server.h"
 
 #define READS_PER_EVENT 64
 #define MARKER_LEN 4

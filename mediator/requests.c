@@ -23,7 +23,8 @@
 #include <sodium.h>
 
 #include "endpoint.h"
-#include "mediator.h"
+#include "requests.h"
+#include "server.h"
 
 /*
  * Strings are copied with room to spare so that mstore, not the codec,

@@ -28,7 +28,7 @@
 
 #include <sodium.h>
 
-#include "mediator.h"
+#include "server.h"
 #include "util.h"
 
 #define MAX_EVENTS 256

@@ -26,7 +26,8 @@
 #include <sodium.h>
 
 #include "config.h"
-#include "mediator.h"
+#include "sources.h"
+#include "server.h"
 
 /* Buckets looked at per tick by the sweep: all of them in a minute. */
 #define SWEEP_PER_TICK (MED_SOURCE_BUCKETS / 64)

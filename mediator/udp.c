@@ -26,7 +26,8 @@
 #include <sodium.h>
 
 #include "ctlmsg.h"
-#include "mediator.h"
+#include "udp.h"
+#include "server.h"
 
 /* Datagrams per readiness event: one busy socket cannot starve the rest. */
 #define READS_PER_EVENT 64
