@@ -24,8 +24,9 @@ struct conn;
 struct server;
 
 /* IPV4, IPV6 (with their prefix lengths) and MAC of a client. */
-void med_put_addrs(struct shoal_tlv_writer *w,
-		   const struct mstore_client *cl, unsigned int pool_prefix);
+void presence_put_addrs(struct shoal_tlv_writer *w,
+			const struct mstore_client *cl,
+			unsigned int pool_prefix);
 
 struct peerset {
 	struct mstore_client *v;
@@ -33,8 +34,8 @@ struct peerset {
 };
 
 /* The active peers of client id: 0, or -1 (then empty). */
-int peerset_get(struct server *srv, int64_t id, struct peerset *ps);
-void peerset_free(struct peerset *ps);
+int presence_peerset_get(struct server *srv, int64_t id, struct peerset *ps);
+void presence_peerset_free(struct peerset *ps);
 /*
  * c came online (or reconnected): c gets PEER_UP for each online peer, and
  * with announce, each online peer gets PEER_UP for c.

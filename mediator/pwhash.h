@@ -49,7 +49,7 @@ struct pw_job {
 	bool approval;			/* CREATE */
 	char name[MSTORE_NAME_MAX + 1];
 	struct mstore_join_ticket ticket;	/* JOIN */
-	/* Counted there as in flight until request_settle. */
+	/* Counted there as in flight until requests_settle. */
 	bool counted;
 	struct pw_network *net;
 	struct med_source *source;
@@ -90,7 +90,7 @@ struct pw_job *pwhash_job(struct server *srv);
 struct pw_work *pwhash_work(struct server *srv, struct pw_job *j);
 /*
  * Queues j and its work (filled by the caller) for c: c's later
- * requests wait until request_done has answered it.
+ * requests wait until requests_done has answered it.
  */
 void pwhash_submit(struct server *srv, struct conn *c, struct pw_job *j);
 /* The worker's socket is readable: answers the jobs done. */

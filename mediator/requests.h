@@ -43,28 +43,28 @@ struct pw_job;
 struct pw_work;
 
 /* One decrypted message from c. */
-void request_handle(struct server *srv, struct conn *c, const uint8_t *msg,
-		    size_t len);
+void requests_handle(struct server *srv, struct conn *c, const uint8_t *msg,
+		     size_t len);
 /*
  * Every job the worker is done with, its connection gone or not: the
  * budgets it was counted in are settled (a failed check counts).
  */
-void request_settle(struct server *srv, struct pw_job *j,
-		    const struct pw_work *w);
+void requests_settle(struct server *srv, struct pw_job *j,
+		     const struct pw_work *w);
 /* The worker's answer to c's job: the change is made and answered. */
-void request_done(struct server *srv, struct conn *c, struct pw_job *j,
-		  const struct pw_work *w);
-/* Forgets password attempts older than their window; pw_free: all. */
-void pw_tick(struct server *srv, int64_t now_ms);
-void pw_free(struct server *srv);
+void requests_done(struct server *srv, struct conn *c, struct pw_job *j,
+		   const struct pw_work *w);
+/* Forgets password attempts older than their window; requests_pw_free: all. */
+void requests_pw_tick(struct server *srv, int64_t now_ms);
+void requests_pw_free(struct server *srv);
 /*
  * Sliding windows of at most cap events (cap <= MED_RATE_MAX): whether
  * one more fits now, counting one, and whether any is still inside.
  */
-bool med_rate_allows(const struct med_rate *rt, unsigned int cap,
-		     int64_t window, int64_t now);
-void med_rate_add(struct med_rate *rt, unsigned int cap, int64_t now);
-bool med_rate_busy(const struct med_rate *rt, unsigned int cap,
-		   int64_t window, int64_t now);
+bool requests_rate_allows(const struct med_rate *rt, unsigned int cap,
+			  int64_t window, int64_t now);
+void requests_rate_add(struct med_rate *rt, unsigned int cap, int64_t now);
+bool requests_rate_busy(const struct med_rate *rt, unsigned int cap,
+			int64_t window, int64_t now);
 
 #endif

@@ -31,7 +31,7 @@ struct conn {
 	int fd;
 	bool dead, want_out, logged_in, spoke;
 	struct med_source *source;	/* counted there while it lives */
-	uint32_t events;		/* what epoll watches for: conn_arm */
+	uint32_t events;		/* epoll watches for: server_conn_arm */
 	/*
 	 * The password request with the worker.  Until it is answered
 	 * the connection's later requests wait unread (no EPOLLIN), so that
@@ -147,22 +147,22 @@ void server_close(struct server *srv);
 int64_t server_now(void);
 int64_t server_now_ms(void);
 /* Queues a message built in buf and writes what the socket takes. */
-void conn_send(struct server *srv, struct conn *c, const uint8_t *buf,
-	       int len);
+void server_conn_send(struct server *srv, struct conn *c, const uint8_t *buf,
+		      int len);
 /* Closes c after the current batch, telling its peers reason. */
-void conn_kill(struct server *srv, struct conn *c, uint8_t reason);
+void server_conn_kill(struct server *srv, struct conn *c, uint8_t reason);
 /* Tells epoll what c waits for now: see struct conn's pw. */
-void conn_arm(struct server *srv, struct conn *c);
+void server_conn_arm(struct server *srv, struct conn *c);
 /* c's password request was answered: its waiting requests are next. */
-void conn_resume(struct server *srv, struct conn *c);
+void server_conn_resume(struct server *srv, struct conn *c);
 /* The live logged-in connection of a client, or NULL. */
-struct conn *online_find(struct server *srv, int64_t id);
-void online_add(struct server *srv, struct conn *c);
-void online_remove(struct server *srv, struct conn *c);
+struct conn *server_online_find(struct server *srv, int64_t id);
+void server_online_add(struct server *srv, struct conn *c);
+void server_online_remove(struct server *srv, struct conn *c);
 /* Logged in and announced: the peers know it, it takes part in presence. */
-struct conn *present_find(struct server *srv, int64_t id);
+struct conn *server_present_find(struct server *srv, int64_t id);
 /* Waiting to be announced: from LOGIN until a BINDING or announce_at. */
-void pending_add(struct server *srv, struct conn *c);
-void pending_remove(struct server *srv, struct conn *c);
+void server_pending_add(struct server *srv, struct conn *c);
+void server_pending_remove(struct server *srv, struct conn *c);
 
 #endif

@@ -52,19 +52,19 @@ struct server;
 void sources_init(struct server *srv);
 void sources_free(struct server *srv);
 /* A source address as a key (v4-mapped as IPv4): 0, or -1. */
-int source_key_of(struct med_source_key *k, const struct sockaddr *sa);
+int sources_key_of(struct med_source_key *k, const struct sockaddr *sa);
 /* Counts c against its source: false if that is at --source-conns. */
-bool source_conn_open(struct server *srv, struct conn *c);
-void source_conn_close(struct server *srv, struct conn *c);
+bool sources_conn_open(struct server *srv, struct conn *c);
+void sources_conn_close(struct server *srv, struct conn *c);
 /* Whether c's source may make a new client now; then count it. */
-bool source_new_client_ok(struct server *srv, struct conn *c);
-void source_new_client_made(struct server *srv, struct conn *c);
+bool sources_new_client_ok(struct server *srv, struct conn *c);
+void sources_new_client_made(struct server *srv, struct conn *c);
 /* Frees the entries nothing counts any more, a part each tick. */
 void sources_tick(struct server *srv, int64_t now_ms);
 /* Reads a deny list: 0, or -1 with err ("FILE:LINE: reason"). */
-int deny_load(const char *path, struct med_denylist *out, char *err,
-	      size_t err_size);
-void deny_free(struct med_denylist *d);
-bool deny_has(const struct med_denylist *d, const struct sockaddr *sa);
+int sources_deny_load(const char *path, struct med_denylist *out, char *err,
+		      size_t err_size);
+void sources_deny_free(struct med_denylist *d);
+bool sources_deny_has(const struct med_denylist *d, const struct sockaddr *sa);
 
 #endif

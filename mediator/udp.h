@@ -51,8 +51,8 @@ int udp_open(struct server *srv, const struct sockaddr *probe,
 void udp_close(struct server *srv);
 void udp_readable(struct server *srv, struct med_udp *u);
 /* The connection's token: made at its first LOGIN, hashed for lookup. */
-void token_assign(struct server *srv, struct conn *c);
-void token_remove(struct server *srv, struct conn *c);
+void udp_token_assign(struct server *srv, struct conn *c);
+void udp_token_remove(struct server *srv, struct conn *c);
 /* Receives one datagram with the local address it reached: len or -1. */
 ssize_t udp_recv(int fd, uint8_t *buf, size_t size,
 		 struct sockaddr_storage *from, socklen_t *from_len,
@@ -64,8 +64,8 @@ int udp_send(int fd, int family, const uint8_t *buf, size_t len,
 /* Sets the options udp_recv needs (PKTINFO) on a new socket. */
 int udp_prepare(int fd, int family, bool dual);
 /* A sockaddr as an ENDPOINT (v4-mapped shown as IPv4): 0 or -1. */
-int med_endpoint_from(struct med_endpoint *e, const struct sockaddr *sa);
+int udp_endpoint_from(struct med_endpoint *e, const struct sockaddr *sa);
 /* ENDPOINT's wire form (19 bytes at most): its length. */
-size_t med_endpoint_put(uint8_t *out, const struct med_endpoint *e);
+size_t udp_endpoint_put(uint8_t *out, const struct med_endpoint *e);
 
 #endif
