@@ -34,8 +34,11 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(OUT)/obj/%.o)
 PROGS := $(OUT)/bin/shoal $(OUT)/bin/shoald $(OUT)/bin/shoal-mediator
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_TESTS := $(UNIT_SRCS:tests/unit/%.c=$(OUT)/tests/%)
-KTEST_SRCS := $(wildcard tests/kselftest/*.c)
-KTEST_PROGS := $(KTEST_SRCS:tests/kselftest/%.c=$(OUT)/tests/%)
+# The programs of the suites: tests/kernel/ (shoal.ko's), tests/system/
+# (the programs' and the install's) and tests/common/ (what both use).
+KTEST_DIRS := kernel system common
+KTEST_SRCS := $(foreach d,$(KTEST_DIRS),$(wildcard tests/$(d)/*.c))
+KTEST_PROGS := $(addprefix $(OUT)/tests/,$(notdir $(KTEST_SRCS:.c=)))
 HARNESS := $(BUILD)/kernel/include/kselftest_harness.h
 
 .PHONY: all userspace kmod kmods tests tools check demo deps clean kcheck
@@ -78,13 +81,26 @@ $(OUT)/tests/%: $(OUT)/obj/tests/unit/%.o $(OUT)/lib/libshoal.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(LDLIBS)
 
-$(OUT)/tests/%: $(OUT)/obj/tests/kselftest/%.o $(OUT)/lib/libshoal.a
+$(OUT)/tests/%: $(OUT)/obj/tests/kernel/%.o $(OUT)/lib/libshoal.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(OUT)/tests/%: $(OUT)/obj/tests/system/%.o $(OUT)/lib/libshoal.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(OUT)/tests/%: $(OUT)/obj/tests/common/%.o $(OUT)/lib/libshoal.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # A unit test of shoald's own code links the object it tests.
 $(OUT)/tests/ratelimit: $(OUT)/obj/daemon/ratelimit.o
 $(OUT)/tests/crypt_pool: $(OUT)/obj/daemon/crypt_pool.o
+# and one of the mediator's, the mediator's.
+$(OUT)/tests/mstore: $(OUT)/obj/mediator/mstore.o
+# kmod/sa.c's replay window and ESN code, compiled in userspace against a
+# shim of the kernel's headers.
+$(OUT)/obj/tests/unit/replay.o: override CFLAGS += -Itests/unit/kshim
 
 tests: $(UNIT_TESTS) $(KTEST_PROGS)
 

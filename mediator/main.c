@@ -22,7 +22,7 @@
 
 #include "key.h"
 #include "endpoint.h"
-#include "mediator.h"
+#include "server.h"
 #include "util.h"
 
 #define DEFAULT_STATE_DIR "/var/lib/shoal-mediator"
@@ -470,7 +470,8 @@ int main(int argc, char **argv)
 	srv.lim.relays_per_client = o.relays_per_client;
 	srv.lim.relay_rate = (uint64_t)o.relay_rate * 1024;
 	/* Read first: a list that does not load is a mistake to say now. */
-	if (o.deny && deny_load(o.deny, &srv.deny, err, sizeof(err)) < 0) {
+	if (o.deny &&
+	    sources_deny_load(o.deny, &srv.deny, err, sizeof(err)) < 0) {
 		fprintf(stderr, "shoal-mediator: --deny: %s\n", err);
 		return SHOAL_EXIT_USAGE;
 	}
@@ -530,7 +531,7 @@ int main(int argc, char **argv)
 out_server:
 	server_close(&srv);
 out:
-	deny_free(&srv.deny);
+	sources_deny_free(&srv.deny);
 	if (srv.store)
 		mstore_close(srv.store);
 	sodium_memzero(srv.priv, sizeof(srv.priv));

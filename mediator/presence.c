@@ -22,9 +22,10 @@
 #include <sodium.h>
 
 #include "endpoint.h"
-#include "mediator.h"
+#include "presence.h"
+#include "server.h"
 
-int peerset_get(struct server *srv, int64_t id, struct peerset *ps)
+int presence_peerset_get(struct server *srv, int64_t id, struct peerset *ps)
 {
 	ps->v = NULL;
 	ps->n = 0;
@@ -36,7 +37,7 @@ int peerset_get(struct server *srv, int64_t id, struct peerset *ps)
 	return 0;
 }
 
-void peerset_free(struct peerset *ps)
+void presence_peerset_free(struct peerset *ps)
 {
 	free(ps->v);
 	ps->v = NULL;
@@ -53,8 +54,9 @@ static bool peerset_has(const struct peerset *ps, int64_t id)
 	return false;
 }
 
-void med_put_addrs(struct shoal_tlv_writer *w,
-		   const struct mstore_client *cl, unsigned int pool_prefix)
+void presence_put_addrs(struct shoal_tlv_writer *w,
+			const struct mstore_client *cl,
+			unsigned int pool_prefix)
 {
 	uint8_t v4[5], v6[17];
 
@@ -83,8 +85,8 @@ static bool same_lan(const struct conn *a, const struct conn *b)
 {
 	struct med_source_key ka, kb;
 
-	return !source_key_of(&ka, (const struct sockaddr *)&a->addr) &&
-	       !source_key_of(&kb, (const struct sockaddr *)&b->addr) &&
+	return !sources_key_of(&ka, (const struct sockaddr *)&a->addr) &&
+	       !sources_key_of(&kb, (const struct sockaddr *)&b->addr) &&
 	       ka.family == 4 && !memcmp(&ka, &kb, sizeof(ka));
 }
 
@@ -111,10 +113,10 @@ static int build_peer_up(struct server *srv, const struct conn *c,
 	shoal_tlv_nest_start(&w, MED_A_PEER);
 	shoal_tlv_put(&w, MED_A_PUBLIC_KEY, c->client.pubkey, MSTORE_KEY_LEN);
 	shoal_tlv_put_str(&w, MED_A_NICKNAME, c->client.nickname);
-	med_put_addrs(&w, &c->client, srv->pool_prefix);
+	presence_put_addrs(&w, &c->client, srv->pool_prefix);
 	if (first)
 		shoal_tlv_put(&w, MED_A_ENDPOINT, ep,
-			      med_endpoint_put(ep, first));
+			      udp_endpoint_put(ep, first));
 	for (i = 0; i < c->n_endpoints; i++) {
 		if ((first && same_ep(first, &c->ep[i])) ||
 		    (!link_local && shoal_addr_kind(c->ep[i].family,
@@ -122,7 +124,7 @@ static int build_peer_up(struct server *srv, const struct conn *c,
 				    SHOAL_ADDR_LINK_LOCAL))
 			continue;
 		shoal_tlv_put(&w, MED_A_ENDPOINT, ep,
-			      med_endpoint_put(ep, &c->ep[i]));
+			      udp_endpoint_put(ep, &c->ep[i]));
 	}
 	shoal_tlv_nest_end(&w);
 	return shoal_tlv_finish(&w);
@@ -144,14 +146,15 @@ static int build_peer_down(struct server *srv, const uint8_t *key,
 static void send_up(struct server *srv, struct conn *to,
 		    const struct conn *peer)
 {
-	conn_send(srv, to, srv->event,
-		  build_peer_up(srv, peer, same_lan(to, peer)));
+	server_conn_send(srv, to, srv->event,
+			 build_peer_up(srv, peer, same_lan(to, peer)));
 }
 
 static void send_down(struct server *srv, struct conn *to,
 		      const uint8_t *key, uint8_t reason)
 {
-	conn_send(srv, to, srv->event, build_peer_down(srv, key, reason));
+	server_conn_send(srv, to, srv->event,
+			 build_peer_down(srv, key, reason));
 }
 
 /* ---- how often a client's peers hear of it ---- */
@@ -235,14 +238,14 @@ static void announce_to_peers(struct server *srv, struct conn *c)
 	struct conn *p;
 	size_t i;
 
-	if (peerset_get(srv, c->client.id, &ps) < 0)
+	if (presence_peerset_get(srv, c->client.id, &ps) < 0)
 		return;
 	for (i = 0; i < ps.n && !c->dead; i++) {
-		p = present_find(srv, ps.v[i].id);
+		p = server_present_find(srv, ps.v[i].id);
 		if (p)
 			send_up(srv, p, c);
 	}
-	peerset_free(&ps);
+	presence_peerset_free(&ps);
 }
 
 void presence_login(struct server *srv, struct conn *c, bool announce)
@@ -251,17 +254,17 @@ void presence_login(struct server *srv, struct conn *c, bool announce)
 	struct conn *p;
 	size_t i;
 
-	if (peerset_get(srv, c->client.id, &ps) < 0)
+	if (presence_peerset_get(srv, c->client.id, &ps) < 0)
 		return;
 	for (i = 0; i < ps.n && !c->dead; i++) {
-		p = present_find(srv, ps.v[i].id);
+		p = server_present_find(srv, ps.v[i].id);
 		if (!p)
 			continue;
 		send_up(srv, c, p);
 		if (announce)
 			send_up(srv, p, c);
 	}
-	peerset_free(&ps);
+	presence_peerset_free(&ps);
 }
 
 void presence_down(struct server *srv, struct conn *c, uint8_t reason)
@@ -275,14 +278,14 @@ void presence_down(struct server *srv, struct conn *c, uint8_t reason)
 	if (!c->told)
 		return;
 	c->told = false;
-	if (peerset_get(srv, c->client.id, &ps) < 0)
+	if (presence_peerset_get(srv, c->client.id, &ps) < 0)
 		return;
 	for (i = 0; i < ps.n; i++) {
-		p = present_find(srv, ps.v[i].id);
+		p = server_present_find(srv, ps.v[i].id);
 		if (p && p != c)
 			send_down(srv, p, c->client.pubkey, reason);
 	}
-	peerset_free(&ps);
+	presence_peerset_free(&ps);
 }
 
 /* The hash of the PEER_UP about c: what its peers know of it. */
@@ -359,8 +362,8 @@ void presence_changed(struct server *srv, const struct mstore_client *who,
 	for (i = 0; i < after->n; i++) {
 		if (peerset_has(before, after->v[i].id))
 			continue;
-		c = present_find(srv, who->id);
-		p = present_find(srv, after->v[i].id);
+		c = server_present_find(srv, who->id);
+		p = server_present_find(srv, after->v[i].id);
 		if (!c || !p)
 			continue;
 		send_up(srv, c, p);
@@ -376,11 +379,11 @@ void presence_changed(struct server *srv, const struct mstore_client *who,
 	for (i = 0; i < before->n; i++) {
 		if (peerset_has(after, before->v[i].id))
 			continue;
-		c = present_find(srv, who->id);
+		c = server_present_find(srv, who->id);
 		if (c)
 			send_down(srv, c, before->v[i].pubkey,
 				  MED_DOWN_UNSHARED);
-		p = both ? present_find(srv, before->v[i].id) : NULL;
+		p = both ? server_present_find(srv, before->v[i].id) : NULL;
 		if (p)
 			send_down(srv, p, who->pubkey, MED_DOWN_UNSHARED);
 	}

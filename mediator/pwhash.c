@@ -6,7 +6,7 @@
  * connections) looks up what the request needs, hands the password and
  * the stored hash to a worker, and carries on; the worker hashes or
  * verifies and hands the job back; the loop then checks everything
- * again and makes the change (requests.c, request_done).
+ * again and makes the change (requests.c, requests_done).
  *
  * The worker is a process, not a thread.  libsodium maps Argon2id's
  * 64 MiB with MAP_POPULATE for every hash, holding the address space's
@@ -57,7 +57,8 @@
 
 #include <sodium.h>
 
-#include "mediator.h"
+#include "pwhash.h"
+#include "server.h"
 #include "util.h"
 
 /* The worker's nice value: see pw_start. */
@@ -340,8 +341,8 @@ void pwhash_submit(struct server *srv, struct conn *c, struct pw_job *j)
 	q->todo[(q->todo_head + q->todo_n) % MED_PW_QUEUE] = i;
 	q->todo_n++;
 	pw_kick(srv);
-	/* Its next requests wait: no EPOLLIN until conn_resume. */
-	conn_arm(srv, c);
+	/* Its next requests wait: no EPOLLIN until server_conn_resume. */
+	server_conn_arm(srv, c);
 }
 
 void pwhash_forget(struct server *srv, struct conn *c)
@@ -364,11 +365,11 @@ static void pw_finish(struct server *srv, unsigned int i)
 	 * its client, timed out, broken), gets nothing: no reply could
 	 * reach it, and nothing is changed on its behalf.
 	 */
-	request_settle(srv, j, &q->slot[i].work);
+	requests_settle(srv, j, &q->slot[i].work);
 	if (c) {
 		c->pw = NULL;
 		if (!c->dead)
-			request_done(srv, c, j, &q->slot[i].work);
+			requests_done(srv, c, j, &q->slot[i].work);
 	}
 	sodium_memzero(&q->slot[i].work, sizeof(q->slot[i].work));
 	atomic_store_explicit(&q->slot[i].state, PW_FREE,
@@ -376,7 +377,7 @@ static void pw_finish(struct server *srv, unsigned int i)
 	sodium_memzero(j, sizeof(*j));
 	q->n_used--;
 	if (c && !c->dead)
-		conn_resume(srv, c);
+		server_conn_resume(srv, c);
 }
 
 /*

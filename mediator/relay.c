@@ -32,7 +32,8 @@
 
 #include "be.h"
 #include "ctlmsg.h"
-#include "mediator.h"
+#include "relay.h"
+#include "server.h"
 
 #define READS_PER_EVENT 64
 #define MARKER_LEN 4
@@ -255,7 +256,7 @@ int relay_request(struct server *srv, struct conn *c,
 	if (!memcmp(peer_key, c->client.pubkey, 32) ||
 	    mstore_client_by_key(srv->store, peer_key, &cl) != MSTORE_OK)
 		return MED_E_NOT_PEER;
-	p = present_find(srv, cl.id);
+	p = server_present_find(srv, cl.id);
 	if (!p || mstore_is_peer(srv->store, c->client.pubkey, peer_key,
 				 &peer) != MSTORE_OK || !peer)
 		return MED_E_NOT_PEER;
@@ -281,23 +282,23 @@ static void tell_side(struct server *srv, struct relay *r, int s)
 	struct conn *c;
 	int n;
 
-	c = online_find(srv, me->client);
+	c = server_online_find(srv, me->client);
 	/*
 	 * The relay address is the one this client's TCP connection
 	 * reached: it can reach it, and the relay socket serves it.
 	 */
 	if (!c || getsockname(c->fd, (struct sockaddr *)&local, &len) < 0 ||
-	    med_endpoint_from(&e, (const struct sockaddr *)&local) < 0)
+	    udp_endpoint_from(&e, (const struct sockaddr *)&local) < 0)
 		return;
 	e.port = r->port;
 	shoal_tlv_writer_init(&w, srv->event, sizeof(srv->event),
 			      MED_RELAY_EVENT, 0, 0);
 	shoal_tlv_put(&w, MED_A_PUBLIC_KEY, other->pubkey, 32);
-	shoal_tlv_put(&w, MED_A_ENDPOINT, ep, med_endpoint_put(ep, &e));
+	shoal_tlv_put(&w, MED_A_ENDPOINT, ep, udp_endpoint_put(ep, &e));
 	shoal_tlv_put_u32(&w, MED_A_RELAY_ID, me->id);
 	shoal_tlv_put(&w, MED_A_RELAY_KEY, me->key, MED_RELAY_KEY_LEN);
 	n = shoal_tlv_finish(&w);
-	conn_send(srv, c, srv->event, n);
+	server_conn_send(srv, c, srv->event, n);
 	/* Sent means encrypted into the channel: the clear copy goes. */
 	if (n > 0)
 		sodium_memzero(srv->event, (size_t)n);
@@ -347,7 +348,7 @@ static int cookie_of(const struct relay *r, uint32_t id, int64_t epoch,
 	struct med_endpoint e;
 	uint8_t msg[8 + 4 + 1 + 16 + 2];
 
-	if (med_endpoint_from(&e, (const struct sockaddr *)from) < 0)
+	if (udp_endpoint_from(&e, (const struct sockaddr *)from) < 0)
 		return -1;
 	memset(msg, 0, sizeof(msg));
 	shoal_put_be64(msg, (uint64_t)epoch);

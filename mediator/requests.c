@@ -10,7 +10,7 @@
  *
  * A request that needs Argon2id (JOIN with a password, CREATE or
  * SET_PASSWORD with one) is checked as far as it can be without it, then
- * goes to the worker (pwhash.c); request_done checks again, makes
+ * goes to the worker (pwhash.c); requests_done checks again, makes
  * the change and answers, just as the request would have been answered
  * at once.  The connection's later requests wait meanwhile (server.c), so
  * a client's requests still take effect, and are answered, in order.
@@ -23,7 +23,8 @@
 #include <sodium.h>
 
 #include "endpoint.h"
-#include "mediator.h"
+#include "requests.h"
+#include "server.h"
 
 /*
  * Strings are copied with room to spare so that mstore, not the codec,
@@ -80,7 +81,7 @@ static void reply_send(struct server *srv, struct conn *c, struct request *r)
 		shoal_tlv_put_str(&r->w, MED_A_MESSAGE, "reply too large");
 		len = shoal_tlv_finish(&r->w);
 	}
-	conn_send(srv, c, srv->reply, len);
+	server_conn_send(srv, c, srv->reply, len);
 }
 
 static void reply(struct server *srv, struct conn *c, struct request *r,
@@ -131,14 +132,14 @@ static int get_password(const struct request *r, char *buf, size_t size,
  * source's and the network's: sybils spend their own share, not
  * everyone's.
  */
-bool med_rate_allows(const struct med_rate *rt, unsigned int cap,
-		     int64_t window, int64_t now)
+bool requests_rate_allows(const struct med_rate *rt, unsigned int cap,
+			  int64_t window, int64_t now)
 {
 	/* Full ring: t[next] is the oldest of the last cap. */
 	return rt->n < cap || now - rt->t[rt->next] >= window;
 }
 
-void med_rate_add(struct med_rate *rt, unsigned int cap, int64_t now)
+void requests_rate_add(struct med_rate *rt, unsigned int cap, int64_t now)
 {
 	rt->t[rt->next] = now;
 	rt->next = (rt->next + 1) % cap;
@@ -146,8 +147,8 @@ void med_rate_add(struct med_rate *rt, unsigned int cap, int64_t now)
 		rt->n++;
 }
 
-bool med_rate_busy(const struct med_rate *rt, unsigned int cap,
-		   int64_t window, int64_t now)
+bool requests_rate_busy(const struct med_rate *rt, unsigned int cap,
+			int64_t window, int64_t now)
 {
 	unsigned int last = (rt->next + cap - 1) % cap;
 
@@ -213,8 +214,8 @@ static bool pw_allow(struct server *srv, struct conn *c, const char *network,
 	for (pn = srv->pw_networks[nb]; pn && strcmp(pn->name, lower);
 	     pn = pn->next)
 		;
-	if (pc && !med_rate_allows(&pc->rate, MED_PW_CLIENT_MAX,
-				   MED_PW_CLIENT_WINDOW_MS, now))
+	if (pc && !requests_rate_allows(&pc->rate, MED_PW_CLIENT_MAX,
+					MED_PW_CLIENT_WINDOW_MS, now))
 		return false;
 	if (pn && !share_allows(&pn->rate, pn->inflight, MED_PW_NETWORK_MAX,
 				MED_PW_NETWORK_WINDOW_MS, now))
@@ -223,12 +224,12 @@ static bool pw_allow(struct server *srv, struct conn *c, const char *network,
 				       MED_PW_SOURCE_MAX,
 				       MED_PW_SOURCE_WINDOW_MS, now))
 		return false;
-	if (!med_rate_allows(&srv->pw_server, MED_PW_SERVER_MAX,
-			     MED_PW_SERVER_WINDOW_MS, now))
+	if (!requests_rate_allows(&srv->pw_server, MED_PW_SERVER_MAX,
+				  MED_PW_SERVER_WINDOW_MS, now))
 		return false;
 	/*
 	 * At most MED_PW_SERVER_MAX new entries a second, each gone its
-	 * window after its last use (pw_tick): bounded.
+	 * window after its last use (requests_pw_tick): bounded.
 	 */
 	if (!pc) {
 		pc = calloc(1, sizeof(*pc));
@@ -246,8 +247,8 @@ static bool pw_allow(struct server *srv, struct conn *c, const char *network,
 		pn->next = srv->pw_networks[nb];
 		srv->pw_networks[nb] = pn;
 	}
-	med_rate_add(&pc->rate, MED_PW_CLIENT_MAX, now);
-	med_rate_add(&srv->pw_server, MED_PW_SERVER_MAX, now);
+	requests_rate_add(&pc->rate, MED_PW_CLIENT_MAX, now);
+	requests_rate_add(&srv->pw_server, MED_PW_SERVER_MAX, now);
 	*net = pn;
 	return true;
 }
@@ -271,8 +272,8 @@ static struct pw_job *pw_take(struct server *srv, struct conn *c,
 	return j;
 }
 
-void request_settle(struct server *srv, struct pw_job *j,
-		    const struct pw_work *w)
+void requests_settle(struct server *srv, struct pw_job *j,
+		     const struct pw_work *w)
 {
 	int64_t now = server_now_ms();
 	/* A hash made counts; a check only when it failed. */
@@ -285,12 +286,14 @@ void request_settle(struct server *srv, struct pw_job *j,
 	if (j->net) {
 		j->net->inflight--;
 		if (spent)
-			med_rate_add(&j->net->rate, MED_PW_NETWORK_MAX, now);
+			requests_rate_add(&j->net->rate, MED_PW_NETWORK_MAX,
+					  now);
 	}
 	if (j->source) {
 		j->source->pw_inflight--;
 		if (spent)
-			med_rate_add(&j->source->pw, MED_PW_SOURCE_MAX, now);
+			requests_rate_add(&j->source->pw, MED_PW_SOURCE_MAX,
+					  now);
 	}
 }
 
@@ -325,7 +328,7 @@ static void pw_submit(struct server *srv, struct conn *c,
 	pwhash_submit(srv, c, j);
 }
 
-void pw_tick(struct server *srv, int64_t now_ms)
+void requests_pw_tick(struct server *srv, int64_t now_ms)
 {
 	struct pw_network **pnp, *pn;
 	struct pw_client **pp, *pc;
@@ -333,8 +336,9 @@ void pw_tick(struct server *srv, int64_t now_ms)
 
 	for (b = 0; b < MED_PW_BUCKETS; b++) {
 		for (pp = &srv->pw_clients[b]; (pc = *pp);) {
-			if (!med_rate_busy(&pc->rate, MED_PW_CLIENT_MAX,
-					   MED_PW_CLIENT_WINDOW_MS, now_ms)) {
+			if (!requests_rate_busy(&pc->rate, MED_PW_CLIENT_MAX,
+						MED_PW_CLIENT_WINDOW_MS,
+						now_ms)) {
 				*pp = pc->next;
 				free(pc);
 			} else {
@@ -343,8 +347,9 @@ void pw_tick(struct server *srv, int64_t now_ms)
 		}
 		for (pnp = &srv->pw_networks[b]; (pn = *pnp);) {
 			if (!pn->inflight &&
-			    !med_rate_busy(&pn->rate, MED_PW_NETWORK_MAX,
-					   MED_PW_NETWORK_WINDOW_MS, now_ms)) {
+			    !requests_rate_busy(&pn->rate, MED_PW_NETWORK_MAX,
+						MED_PW_NETWORK_WINDOW_MS,
+						now_ms)) {
 				*pnp = pn->next;
 				free(pn);
 			} else {
@@ -355,7 +360,7 @@ void pw_tick(struct server *srv, int64_t now_ms)
 }
 
 /* After pwhash_close: no job is in flight any more, whatever it says. */
-void pw_free(struct server *srv)
+void requests_pw_free(struct server *srv)
 {
 	struct pw_network *pn;
 	size_t b;
@@ -363,7 +368,7 @@ void pw_free(struct server *srv)
 	for (b = 0; b < MED_PW_BUCKETS; b++)
 		for (pn = srv->pw_networks[b]; pn; pn = pn->next)
 			pn->inflight = 0;
-	pw_tick(srv, INT64_MAX);
+	requests_pw_tick(srv, INT64_MAX);
 }
 
 static int get_network(const struct request *r, char *name)
@@ -447,7 +452,7 @@ static int read_endpoints(struct server *srv, const struct request *r,
 	}
 	c->tunnel_port = port;
 	c->has_tcp_ep = port &&
-			!med_endpoint_from(&c->tcp_ep,
+			!udp_endpoint_from(&c->tcp_ep,
 					   (const struct sockaddr *)&c->addr);
 	if (c->has_tcp_ep)
 		c->tcp_ep.port = port;
@@ -471,7 +476,7 @@ static void do_login(struct server *srv, struct conn *c, struct request *r)
 		return;
 	}
 	if (shoal_channel_remote_key(&c->ch, cl.pubkey) < 0) {
-		conn_kill(srv, c, MED_DOWN_LOST);
+		server_conn_kill(srv, c, MED_DOWN_LOST);
 		return;
 	}
 	/*
@@ -480,7 +485,7 @@ static void do_login(struct server *srv, struct conn *c, struct request *r)
 	 */
 	is_new = mstore_client_by_key(srv->store, cl.pubkey, NULL) ==
 		 MSTORE_E_NO_CLIENT;
-	if (is_new && !source_new_client_ok(srv, c)) {
+	if (is_new && !sources_new_client_ok(srv, c)) {
 		reply(srv, c, r, MED_E_NEW_CLIENTS);
 		return;
 	}
@@ -490,7 +495,7 @@ static void do_login(struct server *srv, struct conn *c, struct request *r)
 		return;
 	}
 	if (is_new)
-		source_new_client_made(srv, c);
+		sources_new_client_made(srv, c);
 	rc = read_endpoints(srv, r, c);
 	if (rc < 0) {
 		reply(srv, c, r, rc);
@@ -503,34 +508,34 @@ static void do_login(struct server *srv, struct conn *c, struct request *r)
 	 * to it from now on; and again once its login completes, but only
 	 * if what they know of it changed (presence_complete).
 	 */
-	old = online_find(srv, cl.id);
+	old = server_online_find(srv, cl.id);
 	if (old && old != c) {
 		c->announced = old->announced;
 		c->told = old->told;
 		memcpy(c->view, old->view, sizeof(c->view));
-		online_remove(srv, old);
-		pending_remove(srv, old);
+		server_online_remove(srv, old);
+		server_pending_remove(srv, old);
 		old->logged_in = false;
 		old->announced = old->told = false;
-		conn_kill(srv, old, MED_DOWN_NONE);
+		server_conn_kill(srv, old, MED_DOWN_NONE);
 	}
 	if (c->logged_in)
-		online_remove(srv, c);
+		server_online_remove(srv, c);
 	c->client = cl;
 	c->logged_in = true;
-	online_add(srv, c);
-	token_assign(srv, c);
+	server_online_add(srv, c);
+	udp_token_assign(srv, c);
 	/* A BINDING to this LOGIN says where it is now. */
 	c->has_public = false;
-	pending_add(srv, c);
+	server_pending_add(srv, c);
 
 	reply_start(srv, r, MSTORE_OK);
 	shoal_tlv_put_str(&r->w, MED_A_NICKNAME, cl.nickname);
-	med_put_addrs(&r->w, &cl, srv->pool_prefix);
+	presence_put_addrs(&r->w, &cl, srv->pool_prefix);
 	shoal_tlv_put(&r->w, MED_A_UDP_TOKEN, c->token, MED_TOKEN_LEN);
 	if (srv->has_probe)
 		shoal_tlv_put(&r->w, MED_A_PROBE, ep,
-			      med_endpoint_put(ep, &srv->probe_ep));
+			      udp_endpoint_put(ep, &srv->probe_ep));
 	reply_send(srv, c, r);
 }
 
@@ -539,8 +544,8 @@ static void do_logout(struct server *srv, struct conn *c, struct request *r)
 	/* As before its LOGIN: it logs in again soon, or goes. */
 	c->deadline = server_now() + MED_HELLO_TIMEOUT;
 	reply(srv, c, r, MSTORE_OK);
-	online_remove(srv, c);
-	pending_remove(srv, c);
+	server_online_remove(srv, c);
+	server_pending_remove(srv, c);
 	c->logged_in = false;
 	presence_down(srv, c, MED_DOWN_LOGOUT);
 	relay_free_client(srv, c->client.id);
@@ -602,14 +607,15 @@ static void join_commit(struct server *srv, struct conn *c, struct request *r,
 	struct peerset before, after;
 	int rc;
 
-	peerset_get(srv, c->client.id, &before);
+	presence_peerset_get(srv, c->client.id, &before);
 	rc = mstore_join_commit(srv->store, c->client.id, name, t);
 	reply(srv, c, r, rc);
-	if (rc == MSTORE_OK && !peerset_get(srv, c->client.id, &after)) {
+	if (rc == MSTORE_OK &&
+	    !presence_peerset_get(srv, c->client.id, &after)) {
 		presence_changed(srv, &c->client, &before, &after, true);
-		peerset_free(&after);
+		presence_peerset_free(&after);
 	}
-	peerset_free(&before);
+	presence_peerset_free(&before);
 }
 
 static void do_join(struct server *srv, struct conn *c, struct request *r)
@@ -666,15 +672,16 @@ static void do_leave(struct server *srv, struct conn *c, struct request *r)
 		reply(srv, c, r, rc);
 		return;
 	}
-	peerset_get(srv, c->client.id, &before);
+	presence_peerset_get(srv, c->client.id, &before);
 	rc = mstore_leave(srv->store, c->client.id, name, NULL);
 	/* MSTORE_DELETED is a success the client need not hear about. */
 	reply(srv, c, r, rc > 0 ? MSTORE_OK : rc);
-	if (rc >= 0 && !peerset_get(srv, c->client.id, &after)) {
+	if (rc >= 0 &&
+	    !presence_peerset_get(srv, c->client.id, &after)) {
 		presence_changed(srv, &c->client, &before, &after, true);
-		peerset_free(&after);
+		presence_peerset_free(&after);
 	}
-	peerset_free(&before);
+	presence_peerset_free(&before);
 }
 
 typedef int (*owner_op)(struct mstore *s, int64_t owner, const char *name,
@@ -705,14 +712,14 @@ static void do_member_op(struct server *srv, struct conn *c,
 	known = mstore_client_by_key(srv->store, a.value, &target) ==
 		MSTORE_OK;
 	if (known)
-		peerset_get(srv, target.id, &before);
+		presence_peerset_get(srv, target.id, &before);
 	rc = op(srv->store, c->client.id, name, a.value);
 	reply(srv, c, r, rc);
-	if (rc >= 0 && known && !peerset_get(srv, target.id, &after)) {
+	if (rc >= 0 && known && !presence_peerset_get(srv, target.id, &after)) {
 		presence_changed(srv, &target, &before, &after, true);
-		peerset_free(&after);
+		presence_peerset_free(&after);
 	}
-	peerset_free(&before);
+	presence_peerset_free(&before);
 }
 
 static void do_set_password(struct server *srv, struct conn *c,
@@ -767,17 +774,18 @@ static void do_delete(struct server *srv, struct conn *c, struct request *r)
 	if (!before)
 		n = 0;
 	for (i = 0; i < n; i++)
-		peerset_get(srv, m[i].client.id, &before[i]);
+		presence_peerset_get(srv, m[i].client.id, &before[i]);
 	rc = mstore_delete(srv->store, c->client.id, name);
 	reply(srv, c, r, rc);
 	/* Every member is handled, so one direction each covers both. */
 	for (i = 0; i < n; i++) {
-		if (rc >= 0 && !peerset_get(srv, m[i].client.id, &after)) {
+		if (rc >= 0 &&
+		    !presence_peerset_get(srv, m[i].client.id, &after)) {
 			presence_changed(srv, &m[i].client, &before[i],
 					 &after, false);
-			peerset_free(&after);
+			presence_peerset_free(&after);
 		}
-		peerset_free(&before[i]);
+		presence_peerset_free(&before[i]);
 	}
 	free(before);
 	free(m);
@@ -807,9 +815,9 @@ static void put_member(struct server *srv, struct shoal_tlv_writer *w,
 	shoal_tlv_nest_start(w, MED_A_MEMBER);
 	shoal_tlv_put_str(w, MED_A_NICKNAME, mb->client.nickname);
 	shoal_tlv_put(w, MED_A_PUBLIC_KEY, mb->client.pubkey, MSTORE_KEY_LEN);
-	med_put_addrs(w, &mb->client, srv->pool_prefix);
+	presence_put_addrs(w, &mb->client, srv->pool_prefix);
 	shoal_tlv_put_u8(w, MED_A_ONLINE,
-			 present_find(srv, mb->client.id) ? 1 : 0);
+			 server_present_find(srv, mb->client.id) ? 1 : 0);
 	shoal_tlv_put_u8(w, MED_A_STATE, (uint8_t)mb->state);
 	if (mb->is_owner)
 		shoal_tlv_put(w, MED_A_OWNER, NULL, 0);
@@ -895,15 +903,15 @@ static void do_networks(struct server *srv, struct conn *c, struct request *r)
 	reply_send(srv, c, r);
 }
 
-void request_handle(struct server *srv, struct conn *c, const uint8_t *msg,
-		    size_t len)
+void requests_handle(struct server *srv, struct conn *c, const uint8_t *msg,
+		     size_t len)
 {
 	struct request r;
 
 	/* Undecodable: the client is broken; nothing it says is trusted. */
 	if (shoal_tlv_parse(&r.m, msg, len) < 0 ||
 	    (r.m.flags & SHOAL_TLV_F_REPLY)) {
-		conn_kill(srv, c, MED_DOWN_LOST);
+		server_conn_kill(srv, c, MED_DOWN_LOST);
 		return;
 	}
 	if (r.m.type < MED_LOGIN || r.m.type > MED_RELAY) {
@@ -969,8 +977,8 @@ void request_handle(struct server *srv, struct conn *c, const uint8_t *msg,
  * have been at once.  c is live: pwhash.c drops the jobs of connections
  * that are gone or going.
  */
-void request_done(struct server *srv, struct conn *c, struct pw_job *j,
-		  const struct pw_work *w)
+void requests_done(struct server *srv, struct conn *c, struct pw_job *j,
+		   const struct pw_work *w)
 {
 	struct request r = {
 		.m = { .type = j->type, .request_id = j->request_id },

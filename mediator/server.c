@@ -7,7 +7,7 @@
  * its own connection.
  *
  * A connection is never freed while an epoll batch may still name it:
- * conn_kill() only marks it and queues it, and server_reap() frees the
+ * server_conn_kill() only marks it and queues it, and server_reap() frees the
  * queue after the batch.  Reaping a logged-in connection tells its peers,
  * which may kill more connections (their output is full); the reaper
  * keeps going until the queue is empty.  Relays are freed the same way.
@@ -28,7 +28,7 @@
 
 #include <sodium.h>
 
-#include "mediator.h"
+#include "server.h"
 #include "util.h"
 
 #define MAX_EVENTS 256
@@ -57,7 +57,7 @@ static size_t online_bucket(int64_t id)
 	       MED_ONLINE_BUCKETS;
 }
 
-struct conn *online_find(struct server *srv, int64_t id)
+struct conn *server_online_find(struct server *srv, int64_t id)
 {
 	struct conn *c;
 
@@ -67,9 +67,9 @@ struct conn *online_find(struct server *srv, int64_t id)
 	return NULL;
 }
 
-struct conn *present_find(struct server *srv, int64_t id)
+struct conn *server_present_find(struct server *srv, int64_t id)
 {
-	struct conn *c = online_find(srv, id);
+	struct conn *c = server_online_find(srv, id);
 
 	return c && c->announced ? c : NULL;
 }
@@ -78,9 +78,9 @@ struct conn *present_find(struct server *srv, int64_t id)
  * Every login waits the same time, so appending keeps the list in
  * deadline order and the tick looks at its head only.
  */
-void pending_add(struct server *srv, struct conn *c)
+void server_pending_add(struct server *srv, struct conn *c)
 {
-	pending_remove(srv, c);
+	server_pending_remove(srv, c);
 	c->pending = true;
 	c->announce_at = server_now_ms() + MED_ANNOUNCE_WAIT_MS;
 	c->pnext = NULL;
@@ -92,7 +92,7 @@ void pending_add(struct server *srv, struct conn *c)
 	srv->pending_tail = c;
 }
 
-void pending_remove(struct server *srv, struct conn *c)
+void server_pending_remove(struct server *srv, struct conn *c)
 {
 	if (!c->pending)
 		return;
@@ -108,7 +108,7 @@ void pending_remove(struct server *srv, struct conn *c)
 	c->pending = false;
 }
 
-void online_add(struct server *srv, struct conn *c)
+void server_online_add(struct server *srv, struct conn *c)
 {
 	size_t b = online_bucket(c->client.id);
 
@@ -116,7 +116,7 @@ void online_add(struct server *srv, struct conn *c)
 	srv->online[b] = c;
 }
 
-void online_remove(struct server *srv, struct conn *c)
+void server_online_remove(struct server *srv, struct conn *c)
 {
 	struct conn **pp;
 
@@ -135,7 +135,7 @@ void online_remove(struct server *srv, struct conn *c)
  * connection's requests (c->pw): its socket is then left unread, so that
  * the kernel's buffer, not ours, holds what it sends meanwhile.
  */
-void conn_arm(struct server *srv, struct conn *c)
+void server_conn_arm(struct server *srv, struct conn *c)
 {
 	struct epoll_event ev = {
 		.events = (c->pw ? 0 : EPOLLIN) | (c->want_out ? EPOLLOUT : 0),
@@ -146,16 +146,16 @@ void conn_arm(struct server *srv, struct conn *c)
 		return;
 	c->events = ev.events;
 	if (epoll_ctl(srv->epfd, EPOLL_CTL_MOD, c->fd, &ev) < 0)
-		conn_kill(srv, c, MED_DOWN_LOST);
+		server_conn_kill(srv, c, MED_DOWN_LOST);
 }
 
 static void set_events(struct server *srv, struct conn *c, bool out)
 {
 	c->want_out = out;
-	conn_arm(srv, c);
+	server_conn_arm(srv, c);
 }
 
-void conn_kill(struct server *srv, struct conn *c, uint8_t reason)
+void server_conn_kill(struct server *srv, struct conn *c, uint8_t reason)
 {
 	if (c->dead)
 		return;
@@ -183,7 +183,7 @@ static void conn_flush(struct server *srv, struct conn *c)
 			return;
 		}
 		if (w <= 0) {
-			conn_kill(srv, c, MED_DOWN_LOST);
+			server_conn_kill(srv, c, MED_DOWN_LOST);
 			return;
 		}
 		shoal_channel_consumed(&c->ch, (size_t)w);
@@ -191,14 +191,14 @@ static void conn_flush(struct server *srv, struct conn *c)
 	set_events(srv, c, false);
 }
 
-void conn_send(struct server *srv, struct conn *c, const uint8_t *buf,
-	       int len)
+void server_conn_send(struct server *srv, struct conn *c, const uint8_t *buf,
+		      int len)
 {
 	if (c->dead || len < 0)
 		return;
 	/* ENOBUFS: 128 KiB the client has not read.  It is not listening. */
 	if (shoal_channel_send(&c->ch, buf, (size_t)len) < 0) {
-		conn_kill(srv, c, MED_DOWN_LOST);
+		server_conn_kill(srv, c, MED_DOWN_LOST);
 		return;
 	}
 	conn_flush(srv, c);
@@ -213,9 +213,9 @@ static void conn_free(struct server *srv, struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	srv->n_conns--;
-	source_conn_close(srv, c);
-	pending_remove(srv, c);
-	token_remove(srv, c);
+	sources_conn_close(srv, c);
+	server_pending_remove(srv, c);
+	udp_token_remove(srv, c);
 	pwhash_forget(srv, c);
 	close(c->fd);
 	shoal_channel_wipe(&c->ch);
@@ -230,8 +230,8 @@ static void server_reap(struct server *srv)
 	while ((c = srv->dead)) {
 		srv->dead = c->dead_next;
 		if (c->logged_in) {
-			online_remove(srv, c);
-			pending_remove(srv, c);
+			server_online_remove(srv, c);
+			server_pending_remove(srv, c);
 			c->logged_in = false;
 			if (c->down_reason != MED_DOWN_NONE) {
 				presence_down(srv, c, c->down_reason);
@@ -268,7 +268,8 @@ static void conn_accept(struct server *srv)
 			continue;
 		}
 		/* Before anything costs us: no handshake, no memory. */
-		if (deny_has(&srv->deny, (const struct sockaddr *)&addr)) {
+		if (sources_deny_has(&srv->deny,
+				     (const struct sockaddr *)&addr)) {
 			srv->stats.denied++;
 			close(fd);
 			continue;
@@ -279,7 +280,7 @@ static void conn_accept(struct server *srv)
 			continue;
 		}
 		c->addr = addr;
-		if (!source_conn_open(srv, c)) {
+		if (!sources_conn_open(srv, c)) {
 			srv->stats.source_full++;
 			close(fd);
 			free(c);
@@ -295,7 +296,7 @@ static void conn_accept(struct server *srv)
 		    shoal_channel_set_recv_limit(&c->ch, MED_RECV_LIMIT) < 0 ||
 		    epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 			shoal_channel_wipe(&c->ch);
-			source_conn_close(srv, c);
+			sources_conn_close(srv, c);
 			close(fd);
 			free(c);
 			continue;
@@ -318,7 +319,7 @@ static void conn_messages(struct server *srv, struct conn *c)
 	while (!c->dead && !c->pw &&
 	       (ret = shoal_channel_next(&c->ch, &msg, &len)) == 1) {
 		c->spoke = true;
-		request_handle(srv, c, msg, len);
+		requests_handle(srv, c, msg, len);
 		/*
 		 * Only a logged-in client's messages keep the connection:
 		 * before its LOGIN, anything else said is no reason to
@@ -328,10 +329,10 @@ static void conn_messages(struct server *srv, struct conn *c)
 			c->deadline = server_now() + MED_IDLE_TIMEOUT;
 	}
 	if (!c->dead && ret < 0)
-		conn_kill(srv, c, MED_DOWN_LOST);
+		server_conn_kill(srv, c, MED_DOWN_LOST);
 }
 
-void conn_resume(struct server *srv, struct conn *c)
+void server_conn_resume(struct server *srv, struct conn *c)
 {
 	conn_messages(srv, c);
 	/* Replies went out; EPOLLIN again unless another job holds it. */
@@ -351,7 +352,7 @@ static void conn_read(struct server *srv, struct conn *c)
 	 */
 	for (i = 0; i < READS_PER_EVENT && !c->dead && !c->pw; i++) {
 		if (shoal_channel_read_buf(&c->ch, &buf, &room) < 0) {
-			conn_kill(srv, c, MED_DOWN_LOST);
+			server_conn_kill(srv, c, MED_DOWN_LOST);
 			return;
 		}
 		n = recv(c->fd, buf, room, MSG_DONTWAIT);
@@ -361,11 +362,11 @@ static void conn_read(struct server *srv, struct conn *c)
 				      errno == EWOULDBLOCK || errno == EINTR))
 				break;
 			/* EOF without LOGOUT is a lost connection too. */
-			conn_kill(srv, c, MED_DOWN_LOST);
+			server_conn_kill(srv, c, MED_DOWN_LOST);
 			return;
 		}
 		if (shoal_channel_read_done(&c->ch, (size_t)n) < 0) {
-			conn_kill(srv, c, MED_DOWN_LOST);
+			server_conn_kill(srv, c, MED_DOWN_LOST);
 			return;
 		}
 		conn_messages(srv, c);
@@ -394,17 +395,17 @@ static void expire_tick(struct server *srv)
 	if (mstore_expired(srv->store, cutoff, MED_EXPIRE_BATCH, &gone, &n))
 		return;
 	for (i = 0; i < n; i++) {
-		if (online_find(srv, gone[i].id)) {
+		if (server_online_find(srv, gone[i].id)) {
 			mstore_touch(srv->store, gone[i].id);
 			continue;
 		}
-		peerset_get(srv, gone[i].id, &before);
+		presence_peerset_get(srv, gone[i].id, &before);
 		if (mstore_expire(srv->store, gone[i].id, cutoff) ==
 		    MSTORE_OK) {
 			srv->stats.expired++;
 			presence_changed(srv, &gone[i], &before, &none, true);
 		}
-		peerset_free(&before);
+		presence_peerset_free(&before);
 	}
 	free(gone);
 }
@@ -421,20 +422,22 @@ static void server_reload(struct server *srv)
 
 	if (!srv->lim.deny_path)
 		return;
-	if (deny_load(srv->lim.deny_path, &fresh, err, sizeof(err)) < 0) {
+	if (sources_deny_load(srv->lim.deny_path, &fresh, err,
+			      sizeof(err)) < 0) {
 		fprintf(stderr, "shoal-mediator: %s; the deny list stays as "
 			"it was\n", err);
 		return;
 	}
-	deny_free(&srv->deny);
+	sources_deny_free(&srv->deny);
 	srv->deny = fresh;
 	fprintf(stderr, "shoal-mediator: %s: %zu address ranges denied\n",
 		srv->lim.deny_path, srv->deny.n);
 	for (c = srv->conns; c; c = c->next) {
 		if (!c->dead &&
-		    deny_has(&srv->deny, (const struct sockaddr *)&c->addr)) {
+		    sources_deny_has(&srv->deny,
+				     (const struct sockaddr *)&c->addr)) {
 			srv->stats.denied++;
-			conn_kill(srv, c, MED_DOWN_LOST);
+			server_conn_kill(srv, c, MED_DOWN_LOST);
 		}
 	}
 }
@@ -446,19 +449,19 @@ static void server_tick(struct server *srv)
 
 	for (c = srv->conns; c; c = c->next) {
 		if (!c->dead && now >= c->deadline)
-			conn_kill(srv, c, MED_DOWN_LOST);
+			server_conn_kill(srv, c, MED_DOWN_LOST);
 		else if (!c->dead && c->logged_in && c->announce_due &&
 			 now_ms >= c->announce_due)
 			presence_due(srv, c);
 	}
 	/* No BINDING came (UDP blocked, an old client): announce anyway. */
 	while ((c = srv->pending_head) && c->announce_at <= now_ms) {
-		pending_remove(srv, c);
+		server_pending_remove(srv, c);
 		if (!c->dead && c->logged_in)
 			presence_complete(srv, c);
 	}
 	relay_tick(srv, now_ms);
-	pw_tick(srv, now_ms);
+	requests_pw_tick(srv, now_ms);
 	pwhash_tick(srv);
 	sources_tick(srv, now_ms);
 	presence_tick(srv, now_ms);
@@ -641,7 +644,7 @@ int server_run(struct server *srv)
 			 * again and again: the connection is broken anyway.
 			 */
 			if (c->pw && (evs[i].events & (EPOLLHUP | EPOLLERR)))
-				conn_kill(srv, c, MED_DOWN_LOST);
+				server_conn_kill(srv, c, MED_DOWN_LOST);
 			else if (evs[i].events &
 				 (EPOLLIN | EPOLLHUP | EPOLLERR))
 				conn_read(srv, c);
@@ -657,17 +660,17 @@ void server_close(struct server *srv)
 	/* Shutting down is not a lost connection: no presence now. */
 	for (c = srv->conns; c; c = c->next) {
 		c->logged_in = false;
-		conn_kill(srv, c, MED_DOWN_NONE);
+		server_conn_kill(srv, c, MED_DOWN_NONE);
 	}
 	server_reap(srv);
 	/* Every job's connection is gone now: none is answered. */
 	pwhash_close(srv);
 	relay_close(srv);
 	udp_close(srv);
-	pw_free(srv);
+	requests_pw_free(srv);
 	presence_free(srv);
 	sources_free(srv);
-	deny_free(&srv->deny);
+	sources_deny_free(&srv->deny);
 	if (srv->epfd >= 0)
 		close(srv->epfd);
 	if (srv->timer_fd >= 0)

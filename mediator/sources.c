@@ -26,7 +26,8 @@
 #include <sodium.h>
 
 #include "config.h"
-#include "mediator.h"
+#include "sources.h"
+#include "server.h"
 
 /* Buckets looked at per tick by the sweep: all of them in a minute. */
 #define SWEEP_PER_TICK (MED_SOURCE_BUCKETS / 64)
@@ -34,7 +35,7 @@
 /* Lines of a deny list: a file bigger than that is a mistake. */
 #define DENY_MAX 1000000
 
-int source_key_of(struct med_source_key *k, const struct sockaddr *sa)
+int sources_key_of(struct med_source_key *k, const struct sockaddr *sa)
 {
 	memset(k, 0, sizeof(*k));
 	if (sa->sa_family == AF_INET) {
@@ -125,8 +126,8 @@ static bool idle(struct server *srv, struct med_source *s, int64_t now)
 	refill(srv, s, now);
 	return !s->conns && !s->pw_inflight &&
 	       s->new_tokens >= srv->lim.source_new_clients &&
-	       !med_rate_busy(&s->pw, MED_PW_SOURCE_MAX,
-			      MED_PW_SOURCE_WINDOW_MS, now);
+	       !requests_rate_busy(&s->pw, MED_PW_SOURCE_MAX,
+				   MED_PW_SOURCE_WINDOW_MS, now);
 }
 
 static void unlink_free(struct server *srv, size_t b, struct med_source *s)
@@ -143,12 +144,12 @@ static void unlink_free(struct server *srv, size_t b, struct med_source *s)
 	}
 }
 
-bool source_conn_open(struct server *srv, struct conn *c)
+bool sources_conn_open(struct server *srv, struct conn *c)
 {
 	struct med_source_key k;
 	struct med_source *s;
 
-	if (source_key_of(&k, (const struct sockaddr *)&c->addr) < 0)
+	if (sources_key_of(&k, (const struct sockaddr *)&c->addr) < 0)
 		return false;
 	source_of(&k);
 	s = find(srv, &k, true);
@@ -159,7 +160,7 @@ bool source_conn_open(struct server *srv, struct conn *c)
 	return true;
 }
 
-void source_conn_close(struct server *srv, struct conn *c)
+void sources_conn_close(struct server *srv, struct conn *c)
 {
 	struct med_source *s = c->source;
 
@@ -171,7 +172,7 @@ void source_conn_close(struct server *srv, struct conn *c)
 		unlink_free(srv, bucket(srv, &s->key), s);
 }
 
-bool source_new_client_ok(struct server *srv, struct conn *c)
+bool sources_new_client_ok(struct server *srv, struct conn *c)
 {
 	if (!srv->lim.source_new_clients || !c->source)
 		return true;
@@ -179,7 +180,7 @@ bool source_new_client_ok(struct server *srv, struct conn *c)
 	return c->source->new_tokens >= 1.0;
 }
 
-void source_new_client_made(struct server *srv, struct conn *c)
+void sources_new_client_made(struct server *srv, struct conn *c)
 {
 	if (!srv->lim.source_new_clients || !c->source)
 		return;
@@ -277,8 +278,8 @@ static int parse_prefix(char *text, struct med_range *r, const char **why)
 	return 0;
 }
 
-int deny_load(const char *path, struct med_denylist *out, char *err,
-	      size_t err_size)
+int sources_deny_load(const char *path, struct med_denylist *out, char *err,
+		      size_t err_size)
 {
 	struct med_range *r = NULL, *bigger;
 	size_t n = 0, cap = 0, len, i, k;
@@ -352,21 +353,21 @@ int deny_load(const char *path, struct med_denylist *out, char *err,
 	return 0;
 }
 
-void deny_free(struct med_denylist *d)
+void sources_deny_free(struct med_denylist *d)
 {
 	free(d->range);
 	d->range = NULL;
 	d->n = 0;
 }
 
-bool deny_has(const struct med_denylist *d, const struct sockaddr *sa)
+bool sources_deny_has(const struct med_denylist *d, const struct sockaddr *sa)
 {
 	struct med_source_key k;
 	size_t lo = 0, hi = d->n, mid, len;
 	const struct med_range *r;
 	int c;
 
-	if (!d->n || source_key_of(&k, sa) < 0)
+	if (!d->n || sources_key_of(&k, sa) < 0)
 		return false;
 	len = k.family == 4 ? 4 : 16;
 	/* The last range starting at or below the address. */

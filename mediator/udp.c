@@ -26,7 +26,8 @@
 #include <sodium.h>
 
 #include "ctlmsg.h"
-#include "mediator.h"
+#include "udp.h"
+#include "server.h"
 
 /* Datagrams per readiness event: one busy socket cannot starve the rest. */
 #define READS_PER_EVENT 64
@@ -48,7 +49,7 @@ static size_t token_bucket(const struct server *srv, const uint8_t *token)
 	return (size_t)(v % MED_TOKEN_BUCKETS);
 }
 
-void token_assign(struct server *srv, struct conn *c)
+void udp_token_assign(struct server *srv, struct conn *c)
 {
 	size_t b;
 
@@ -76,7 +77,7 @@ void token_assign(struct server *srv, struct conn *c)
 	c->has_token = true;
 }
 
-void token_remove(struct server *srv, struct conn *c)
+void udp_token_remove(struct server *srv, struct conn *c)
 {
 	struct conn **pp;
 
@@ -108,7 +109,7 @@ static struct conn *token_find(struct server *srv, const uint8_t *token)
 	return NULL;
 }
 
-int med_endpoint_from(struct med_endpoint *e, const struct sockaddr *sa)
+int udp_endpoint_from(struct med_endpoint *e, const struct sockaddr *sa)
 {
 	memset(e, 0, sizeof(*e));
 	if (sa->sa_family == AF_INET) {
@@ -135,7 +136,7 @@ int med_endpoint_from(struct med_endpoint *e, const struct sockaddr *sa)
 	return -1;
 }
 
-size_t med_endpoint_put(uint8_t *out, const struct med_endpoint *e)
+size_t udp_endpoint_put(uint8_t *out, const struct med_endpoint *e)
 {
 	return shoal_med_endpoint_put(out, e->family, e->addr, e->port);
 }
@@ -347,7 +348,7 @@ static void binding_known(struct server *srv, struct conn *c,
 {
 	struct med_endpoint e;
 
-	if (med_endpoint_from(&e, (const struct sockaddr *)from) < 0 ||
+	if (udp_endpoint_from(&e, (const struct sockaddr *)from) < 0 ||
 	    !e.port)
 		return;
 	/*
@@ -358,7 +359,7 @@ static void binding_known(struct server *srv, struct conn *c,
 	c->public_ep = e;
 	c->has_public = true;
 	if (c->pending) {
-		pending_remove(srv, c);
+		server_pending_remove(srv, c);
 		presence_complete(srv, c);
 	}
 }
@@ -376,7 +377,7 @@ static void binding(struct server *srv, struct med_udp *u, const uint8_t *buf,
 	socklen_t to_len = 0;
 	int n;
 
-	if (deny_has(&srv->deny, (const struct sockaddr *)from)) {
+	if (sources_deny_has(&srv->deny, (const struct sockaddr *)from)) {
 		srv->stats.denied++;
 		return;
 	}
@@ -555,7 +556,7 @@ int udp_open(struct server *srv, const struct sockaddr *probe,
 	if (!ret && probe) {
 		ret = open_one(srv, MED_UDP_PROBE, probe, probe_len,
 			       sa_port(probe));
-		if (!ret && med_endpoint_from(&srv->probe_ep, probe) < 0)
+		if (!ret && udp_endpoint_from(&srv->probe_ep, probe) < 0)
 			ret = -EINVAL;
 		srv->has_probe = !ret;
 	}

@@ -6,7 +6,7 @@
 # again with SHOAL_DEBUG=y (the load-time self-tests, in a tree of its
 # own under build/kcheck-debug so the VM's module is not rebuilt).
 set -u
-. "$(dirname "$0")/kselftest/lib.sh"
+. "$(dirname "$0")/common/lib.sh"
 cd "$TOP" || exit 1
 
 series=$(scripts/kernels)

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # The NAT lab: an "internet" namespace holding the mediator's two public
 # addresses, and per client a home router namespace doing one kind of NAT
-# with nftables in front of a host namespace.  Source tests/kselftest/lib.sh
+# with nftables in front of a host namespace.  Source tests/common/lib.sh
 # first (netns_add, netns_cleanup), then this file; README.md beside it has
 # the nft rules of each kind.
 #

@@ -14,7 +14,7 @@
 #   (topology in lab.sh), all using UDP port 51820 as shoal would
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../kselftest/lib.sh"
+. "$here/../common/lib.sh"
 . "$here/lab.sh"
 
 PY=/usr/bin/python3

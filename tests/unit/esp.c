@@ -535,7 +535,7 @@ TEST(wipe)
 }
 
 /*
- * The known answer tests/kselftest/esp_decode.py pins, computed there with
+ * The known answer tests/common/esp_decode.py pins, computed there with
  * python3-cryptography: key 00..1f, salt a0..a3, SPI 0x1234, sequence 1,
  * payload 00..0d "hello", next header 143.
  */
@@ -616,8 +616,8 @@ static const char *decoder_path(void)
 	char exe[4096], *slash;
 	ssize_t n;
 
-	if (access("tests/kselftest/esp_decode.py", R_OK) == 0)
-		return "tests/kselftest/esp_decode.py";
+	if (access("tests/common/esp_decode.py", R_OK) == 0)
+		return "tests/common/esp_decode.py";
 	/* build/san/tests/esp -> the top of the tree. */
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n <= 0)
@@ -627,7 +627,7 @@ static const char *decoder_path(void)
 	if (!slash)
 		return NULL;
 	*slash = '\0';
-	snprintf(path, sizeof(path), "%s/tests/kselftest/esp_decode.py", exe);
+	snprintf(path, sizeof(path), "%s/tests/common/esp_decode.py", exe);
 	return access(path, R_OK) == 0 ? path : NULL;
 }
 

@@ -17,7 +17,7 @@
 
 #include "kselftest_harness.h"
 
-#include "mstore.h"
+#include "mediator/mstore.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

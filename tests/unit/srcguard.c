@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * The TAP datapath's allowed-IPs check (lib/srcguard.c): the same frames
- * tests/kselftest/allowed_ips.sh sends through shoal.ko, and the edges of
+ * tests/kernel/allowed_ips.sh sends through shoal.ko, and the edges of
  * each header it reads.
  */
 #include <string.h>
