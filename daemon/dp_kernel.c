@@ -243,7 +243,7 @@ static int kernel_send_control(struct shoal_dp *dp,
 	const struct reply_from *r;
 	struct nlmsghdr *nlh;
 
-	if (!len || len > 1400 || !to->len)
+	if (!len || len > SHOAL_MAX_CONTROL || !to->len)
 		return -EINVAL;
 	nlh = device_request(k, buf, SHOAL_CMD_SEND_CONTROL,
 			     NLM_F_REQUEST | NLM_F_ACK);
@@ -255,9 +255,10 @@ static int kernel_send_control(struct shoal_dp *dp,
 	return shoal_genl_talk(&k->req, nlh, NULL, NULL);
 }
 
-static int kernel_set_cookie(struct shoal_dp *dp, const uint8_t secret[32],
-			     const uint8_t mac1_key[32],
-			     const uint8_t cookie_key[32])
+static int kernel_set_cookie(struct shoal_dp *dp,
+			     const uint8_t secret[SHOAL_COOKIE_SECRET_LEN],
+			     const uint8_t mac1_key[SHOAL_COOKIE_SECRET_LEN],
+			     const uint8_t cookie_key[SHOAL_COOKIE_SECRET_LEN])
 {
 	struct dp_kernel *k = to_kernel(dp);
 	char buf[MNL_SOCKET_BUFFER_SIZE];
@@ -266,9 +267,10 @@ static int kernel_set_cookie(struct shoal_dp *dp, const uint8_t secret[32],
 
 	nlh = device_request(k, buf, SHOAL_CMD_SET_DEVICE,
 			     NLM_F_REQUEST | NLM_F_ACK);
-	mnl_attr_put(nlh, SHOAL_A_DEVICE_COOKIE_SECRET, 32, secret);
-	mnl_attr_put(nlh, SHOAL_A_DEVICE_MAC1_KEY, 32, mac1_key);
-	mnl_attr_put(nlh, SHOAL_A_DEVICE_COOKIE_KEY, 32, cookie_key);
+	mnl_attr_put(nlh, SHOAL_A_DEVICE_COOKIE_SECRET,
+		     SHOAL_COOKIE_SECRET_LEN, secret);
+	mnl_attr_put(nlh, SHOAL_A_DEVICE_MAC1_KEY, SHOAL_COOKIE_SECRET_LEN, mac1_key);
+	mnl_attr_put(nlh, SHOAL_A_DEVICE_COOKIE_KEY, SHOAL_COOKIE_SECRET_LEN, cookie_key);
 	ret = shoal_genl_talk(&k->req, nlh, NULL, NULL);
 	sodium_memzero(buf, sizeof(buf));
 	return ret;
