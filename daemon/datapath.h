@@ -97,7 +97,7 @@ struct shoal_dp_ops {
 	int (*set_peer)(struct shoal_dp *dp, const struct shoal_dp_peer *p);
 	int (*remove_peer)(struct shoal_dp *dp,
 			   const uint8_t public_key[SHOAL_KEY_LEN]);
-	/* Sends 00 00 00 00 || payload (1..1400 bytes) from the port. */
+	/* Sends 00 00 00 00 || payload (1..SHOAL_MAX_CONTROL bytes). */
 	int (*send_control)(struct shoal_dp *dp, const struct shoal_endpoint *to,
 			    const void *payload, size_t len);
 	/*
@@ -111,9 +111,10 @@ struct shoal_dp_ops {
 	 * for a datapath that checks INITs and answers cookies itself when
 	 * a flood from many sources has spent its budget (shoal.ko).
 	 */
-	int (*set_cookie)(struct shoal_dp *dp, const uint8_t secret[32],
-			  const uint8_t mac1_key[32],
-			  const uint8_t cookie_key[32]);
+	int (*set_cookie)(struct shoal_dp *dp,
+			  const uint8_t secret[SHOAL_COOKIE_SECRET_LEN],
+			  const uint8_t mac1_key[SHOAL_COOKIE_SECRET_LEN],
+			  const uint8_t cookie_key[SHOAL_COOKIE_SECRET_LEN]);
 	/*
 	 * Optional, called while a control event is handled: the message
 	 * was fresh and authenticated, so what goes to from later may leave

@@ -108,70 +108,58 @@ static void sa_attrs(struct shoal_sa_attrs *a, const struct shoal_dp_sa *sa)
 	};
 }
 
-static int kernel_set_peer(struct shoal_dp *dp, const struct shoal_dp_peer *p)
+/* One SHOAL_CMD_SET_DEVICE for this device; the request is wiped after. */
+static int kernel_set(struct dp_kernel *k, struct shoal_set_device *d)
 {
-	struct dp_kernel *k = to_kernel(dp);
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlattr *peers, *peer, *list;
-	struct shoal_sa_attrs a;
 	struct nlmsghdr *nlh;
-	unsigned int i;
+	size_t next = 0;
 	int ret;
 
-	nlh = device_request(k, buf, SHOAL_CMD_SET_DEVICE,
-			     NLM_F_REQUEST | NLM_F_ACK);
-	peers = mnl_attr_nest_start(nlh, SHOAL_A_DEVICE_PEERS);
-	peer = mnl_attr_nest_start(nlh, SHOAL_A_PEER);
-	mnl_attr_put(nlh, SHOAL_A_PEER_PUBLIC_KEY, SHOAL_KEY_LEN,
-		     p->public_key);
-	if (p->has_mac)
-		mnl_attr_put(nlh, SHOAL_A_PEER_MAC, sizeof(p->mac), p->mac);
-	if (p->endpoint.len)
-		mnl_attr_put(nlh, SHOAL_A_PEER_ENDPOINT, p->endpoint.len,
-			     &p->endpoint.sa);
-	if (p->set_sa_out) {
-		sa_attrs(&a, &p->sa_out);
-		shoal_device_put_sa(nlh, MNL_SOCKET_BUFFER_SIZE,
-				    SHOAL_A_PEER_SA_OUT, &a);
-	}
-	if (p->set_sa_in) {
-		list = mnl_attr_nest_start(nlh, SHOAL_A_PEER_SA_IN);
-		for (i = 0; i < p->n_sa_in && i < SHOAL_MAX_SA_IN; i++) {
-			sa_attrs(&a, &p->sa_in[i]);
-			shoal_device_put_sa(nlh, MNL_SOCKET_BUFFER_SIZE,
-					    SHOAL_A_SA, &a);
-		}
-		mnl_attr_nest_end(nlh, list);
-	}
-	if (p->set_allowed_ips &&
-	    !shoal_device_put_allowed_ips(nlh, sizeof(buf), p->allowed_ips,
-					  p->n_allowed_ips))
-		return -EMSGSIZE;
-	mnl_attr_nest_end(nlh, peer);
-	mnl_attr_nest_end(nlh, peers);
-	ret = shoal_genl_talk(&k->req, nlh, NULL, NULL);
-	/* The request held keys. */
+	d->ifindex = k->dp.ifindex;
+	nlh = shoal_genl_request(&k->req, buf, SHOAL_CMD_SET_DEVICE, 0);
+	ret = shoal_set_encode(nlh, sizeof(buf), d, &next);
+	/* One message or none: a peer is far smaller than the buffer. */
+	if (ret == 0 && next < d->n_peers)
+		ret = -EMSGSIZE;
+	if (ret == 0)
+		ret = shoal_genl_talk(&k->req, nlh, NULL, NULL);
 	sodium_memzero(buf, sizeof(buf));
 	return ret;
+}
+
+static int kernel_set_peer(struct shoal_dp *dp, const struct shoal_dp_peer *p)
+{
+	struct shoal_sa_attrs sa_out, sa_in[SHOAL_MAX_SA_IN];
+	struct shoal_set_peer peer = {
+		.public_key = p->public_key,
+		.mac = p->has_mac ? p->mac : NULL,
+		.endpoint = &p->endpoint,
+		.sa_out = p->set_sa_out ? &sa_out : NULL,
+		.set_sa_in = p->set_sa_in,
+		.n_sa_in = p->n_sa_in,
+		.sa_in = sa_in,
+		.set_allowed_ips = p->set_allowed_ips,
+		.n_allowed_ips = p->n_allowed_ips,
+		.allowed_ips = p->allowed_ips,
+	};
+	struct shoal_set_device d = { .peers = &peer, .n_peers = 1 };
+	unsigned int i;
+
+	sa_attrs(&sa_out, &p->sa_out);
+	for (i = 0; i < p->n_sa_in && i < SHOAL_MAX_SA_IN; i++)
+		sa_attrs(&sa_in[i], &p->sa_in[i]);
+	return kernel_set(to_kernel(dp), &d);
 }
 
 static int kernel_remove_peer(struct shoal_dp *dp,
 			      const uint8_t public_key[SHOAL_KEY_LEN])
 {
-	struct dp_kernel *k = to_kernel(dp);
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlattr *peers, *peer;
-	struct nlmsghdr *nlh;
+	struct shoal_set_peer peer = { .public_key = public_key,
+				       .remove = true };
+	struct shoal_set_device d = { .peers = &peer, .n_peers = 1 };
 
-	nlh = device_request(k, buf, SHOAL_CMD_SET_DEVICE,
-			     NLM_F_REQUEST | NLM_F_ACK);
-	peers = mnl_attr_nest_start(nlh, SHOAL_A_DEVICE_PEERS);
-	peer = mnl_attr_nest_start(nlh, SHOAL_A_PEER);
-	mnl_attr_put(nlh, SHOAL_A_PEER_PUBLIC_KEY, SHOAL_KEY_LEN, public_key);
-	mnl_attr_put_u32(nlh, SHOAL_A_PEER_FLAGS, SHOAL_PEER_F_REMOVE);
-	mnl_attr_nest_end(nlh, peer);
-	mnl_attr_nest_end(nlh, peers);
-	return shoal_genl_talk(&k->req, nlh, NULL, NULL);
+	return kernel_set(to_kernel(dp), &d);
 }
 
 static struct reply_from *reply_from_slot(struct dp_kernel *k,
@@ -192,19 +180,15 @@ static struct reply_from *reply_from_slot(struct dp_kernel *k,
 						REPLY_FROM_SLOTS)];
 }
 
-/* The event's local address, if it has one of its source's family. */
-static void ev_path_set(struct dp_kernel *k, const struct shoal_endpoint *from,
-			const struct nlattr *local)
+/* The event's source and the local address it came to, if given. */
+static void ev_path_set(struct dp_kernel *k, const struct shoal_event *ev)
 {
-	size_t len = local ? mnl_attr_get_payload_len(local) : 0;
-
 	k->ev_path.local_len = 0;
-	if (!local || !from->len ||
-	    len != (from->sa.sa_family == AF_INET ? 4u : 16u))
+	if (!ev->local)
 		return;
-	k->ev_path.to = *from;
-	memcpy(k->ev_path.local, mnl_attr_get_payload(local), len);
-	k->ev_path.local_len = (uint8_t)len;
+	k->ev_path.to = ev->source;
+	memcpy(k->ev_path.local, ev->local, ev->local_len);
+	k->ev_path.local_len = (uint8_t)ev->local_len;
 }
 
 static void kernel_path_proven(struct shoal_dp *dp,
@@ -243,7 +227,7 @@ static int kernel_send_control(struct shoal_dp *dp,
 	const struct reply_from *r;
 	struct nlmsghdr *nlh;
 
-	if (!len || len > 1400 || !to->len)
+	if (!len || len > SHOAL_MAX_CONTROL || !to->len)
 		return -EINVAL;
 	nlh = device_request(k, buf, SHOAL_CMD_SEND_CONTROL,
 			     NLM_F_REQUEST | NLM_F_ACK);
@@ -255,23 +239,18 @@ static int kernel_send_control(struct shoal_dp *dp,
 	return shoal_genl_talk(&k->req, nlh, NULL, NULL);
 }
 
-static int kernel_set_cookie(struct shoal_dp *dp, const uint8_t secret[32],
-			     const uint8_t mac1_key[32],
-			     const uint8_t cookie_key[32])
+static int kernel_set_cookie(struct shoal_dp *dp,
+			     const uint8_t secret[SHOAL_COOKIE_SECRET_LEN],
+			     const uint8_t mac1_key[SHOAL_COOKIE_SECRET_LEN],
+			     const uint8_t cookie_key[SHOAL_COOKIE_SECRET_LEN])
 {
-	struct dp_kernel *k = to_kernel(dp);
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh;
-	int ret;
+	struct shoal_set_device d = {
+		.cookie_secret = secret,
+		.mac1_key = mac1_key,
+		.cookie_key = cookie_key,
+	};
 
-	nlh = device_request(k, buf, SHOAL_CMD_SET_DEVICE,
-			     NLM_F_REQUEST | NLM_F_ACK);
-	mnl_attr_put(nlh, SHOAL_A_DEVICE_COOKIE_SECRET, 32, secret);
-	mnl_attr_put(nlh, SHOAL_A_DEVICE_MAC1_KEY, 32, mac1_key);
-	mnl_attr_put(nlh, SHOAL_A_DEVICE_COOKIE_KEY, 32, cookie_key);
-	ret = shoal_genl_talk(&k->req, nlh, NULL, NULL);
-	sodium_memzero(buf, sizeof(buf));
-	return ret;
+	return kernel_set(to_kernel(dp), &d);
 }
 
 /* What kernel_handle hands to the event callback. */
@@ -283,48 +262,21 @@ struct event_ctx {
 
 static int event_cb(const struct nlmsghdr *nlh, void *data)
 {
-	const struct genlmsghdr *genl = mnl_nlmsg_get_payload(nlh);
 	struct event_ctx *e = data;
 	struct shoal_dp_event ev = { 0 };
-	struct shoal_device_list l = { 0 };
-	const struct shoal_peer_info *p;
-	const struct nlattr *local = NULL;
-	struct nlattr *attr;
-	uint32_t ifindex = 0;
+	struct shoal_event msg;
 
-	mnl_attr_for_each(attr, nlh, sizeof(*genl)) {
-		switch (mnl_attr_get_type(attr)) {
-		case SHOAL_A_DEVICE_IFINDEX:
-			if (mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
-				ifindex = mnl_attr_get_u32(attr);
-			break;
-		case SHOAL_A_CONTROL_ENDPOINT:
-			shoal_endpoint_from_blob(&ev.from,
-						 mnl_attr_get_payload(attr),
-						 mnl_attr_get_payload_len(attr));
-			break;
-		case SHOAL_A_CONTROL_PAYLOAD:
-			ev.payload = mnl_attr_get_payload(attr);
-			ev.len = mnl_attr_get_payload_len(attr);
-			break;
-		case SHOAL_A_CONTROL_LOCAL:
-			local = attr;
-			break;
-		case SHOAL_A_UNKNOWN_SPI:
-			if (mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
-				ev.spi = mnl_attr_get_u32(attr);
-			break;
-		}
-	}
-	if (ifindex != e->k->dp.ifindex)
+	/* One the API does not describe fully is no event to act on. */
+	if (shoal_event_parse(&msg, nlh) < 0 ||
+	    msg.ifindex != e->k->dp.ifindex)
 		return MNL_CB_OK;
-
-	switch (genl->cmd) {
+	switch (msg.cmd) {
 	case SHOAL_CMD_EVENT_CONTROL:
-		if (!ev.from.len || !ev.payload)
-			return MNL_CB_OK;
 		ev.type = SHOAL_DP_EV_CONTROL;
-		ev_path_set(e->k, &ev.from, local);
+		ev.from = msg.source;
+		ev.payload = msg.payload;
+		ev.len = msg.payload_len;
+		ev_path_set(e->k, &msg);
 		e->fn(e->ctx, &ev);
 		e->k->ev_path.local_len = 0;
 		return MNL_CB_OK;
@@ -335,35 +287,24 @@ static int event_cb(const struct nlmsghdr *nlh, void *data)
 		 * from by spoofing ESP to another of ours.
 		 */
 		ev.type = SHOAL_DP_EV_UNKNOWN_SPI;
-		e->fn(e->ctx, &ev);
-		return MNL_CB_OK;
+		ev.from = msg.source;
+		ev.spi = msg.spi;
+		break;
 	case SHOAL_CMD_EVENT_ENDPOINT:
+		ev.type = SHOAL_DP_EV_ENDPOINT;
+		memcpy(ev.public_key, msg.public_key, SHOAL_KEY_LEN);
+		ev.from = msg.endpoint;
+		break;
 	case SHOAL_CMD_EVENT_SOFT_EXPIRE:
+		ev.type = SHOAL_DP_EV_SOFT_EXPIRE;
+		memcpy(ev.public_key, msg.public_key, SHOAL_KEY_LEN);
+		ev.spi = msg.spi;
+		ev.outbound = msg.outbound;
 		break;
 	default:
 		return MNL_CB_OK;
 	}
-
-	/* The peer comes as in a get reply; one we cannot read is skipped. */
-	if (shoal_device_list_add(&l, nlh, NULL) < 0) {
-		shoal_device_list_free(&l);
-		return MNL_CB_OK;
-	}
-	if (l.n == 1 && l.devs[0].n_peers == 1) {
-		p = &l.devs[0].peers[0];
-		memcpy(ev.public_key, p->public_key, SHOAL_KEY_LEN);
-		if (genl->cmd == SHOAL_CMD_EVENT_ENDPOINT) {
-			ev.type = SHOAL_DP_EV_ENDPOINT;
-			ev.from = p->endpoint;
-		} else {
-			ev.type = SHOAL_DP_EV_SOFT_EXPIRE;
-			ev.outbound = p->has_sa_out;
-			ev.spi = p->has_sa_out ? p->sa_out_spi
-					       : p->sa_in_spis[0];
-		}
-		e->fn(e->ctx, &ev);
-	}
-	shoal_device_list_free(&l);
+	e->fn(e->ctx, &ev);
 	return MNL_CB_OK;
 }
 
@@ -415,13 +356,10 @@ static const struct shoal_dp_ops kernel_ops = {
 
 static int set_listen_port(struct dp_kernel *k, uint16_t port)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh;
+	struct shoal_set_device d = { .set_listen_port = true,
+				      .listen_port = port };
 
-	nlh = device_request(k, buf, SHOAL_CMD_SET_DEVICE,
-			     NLM_F_REQUEST | NLM_F_ACK);
-	mnl_attr_put_u16(nlh, SHOAL_A_DEVICE_LISTEN_PORT, port);
-	return shoal_genl_talk(&k->req, nlh, NULL, NULL);
+	return kernel_set(k, &d);
 }
 
 int shoal_dp_kernel_open(struct shoal_dp **dpp,

@@ -62,10 +62,6 @@
 #define TAP_RX_MAX		65536
 
 /* As the kernel module: see kmod/netlink.c and kmod/device.c. */
-#define TAP_MAX_PEERS		65536
-#define TAP_MAX_CONTROL		1400
-#define TAP_SA_MAX_SECONDS	(365U * 24 * 3600)
-#define TAP_SPI_MIN		256
 #define TAP_CONTROL_PER_SEC	20000
 #define TAP_UNKNOWN_SPI_PER_SEC	100
 
@@ -333,8 +329,8 @@ static int sa_check(const struct shoal_dp_sa *s)
 {
 	if (s->keep)
 		return 0;
-	if (s->spi < TAP_SPI_MIN || s->soft_seconds > TAP_SA_MAX_SECONDS ||
-	    s->hard_seconds > TAP_SA_MAX_SECONDS)
+	if (s->spi < SHOAL_SPI_MIN || s->soft_seconds > SHOAL_SA_MAX_SECONDS ||
+	    s->hard_seconds > SHOAL_SA_MAX_SECONDS)
 		return -EINVAL;
 	return 0;
 }
@@ -916,7 +912,7 @@ static void receive(struct tap_dp *t, uint8_t *buf, size_t len,
 			return;
 		}
 		t->stats[SHOAL_A_DSTAT_CONTROL_RX]++;
-		if (len - sizeof(marker) > TAP_MAX_CONTROL ||
+		if (len - sizeof(marker) > SHOAL_MAX_CONTROL ||
 		    !rate_ok(&t->control_rate, now, TAP_CONTROL_PER_SEC)) {
 			t->stats[SHOAL_A_DSTAT_CONTROL_DROPS]++;
 			return;
@@ -1176,7 +1172,7 @@ static int tap_set_peer(struct shoal_dp *dp, const struct shoal_dp_peer *p)
 				return -EINVAL;
 		}
 	}
-	if (!peer && t->n_peers >= TAP_MAX_PEERS)
+	if (!peer && t->n_peers >= SHOAL_MAX_PEERS)
 		return -ENOSPC;
 
 	ret = -ENOMEM;
@@ -1266,7 +1262,7 @@ static int tap_send_control(struct shoal_dp *dp,
 	ssize_t n;
 	int ret;
 
-	if (!to || !payload || len < 1 || len > TAP_MAX_CONTROL)
+	if (!to || !payload || len < 1 || len > SHOAL_MAX_CONTROL)
 		return -EINVAL;
 	ret = endpoint_normalize(&ep, to);
 	if (ret)

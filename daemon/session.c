@@ -115,7 +115,7 @@ static uint32_t new_spi(const struct shoald *d)
 
 	do
 		spi = randombytes_random();
-	while (spi < 256 || spi_in_use(d, spi));
+	while (spi < SHOAL_SPI_MIN || spi_in_use(d, spi));
 	return spi;
 }
 
@@ -548,7 +548,7 @@ static void on_init(struct shoald *d, const struct shoal_ctl *m,
 		goto reject;
 	p = shoald_peer_find(d, remote);
 	if (!p || shoal_ctl_payload_spi(payload) != m->sender_spi ||
-	    m->sender_spi < 256)
+	    m->sender_spi < SHOAL_SPI_MIN)
 		goto reject;
 	/*
 	 * Replays: the timestamp must be newer than any the peer sent
@@ -631,7 +631,7 @@ static void on_response(struct shoald *d, const struct shoal_ctl *m,
 				     sizeof(payload), &len) < 0 ||
 	    len != sizeof(payload) ||
 	    shoal_ctl_payload_spi(payload) != m->sender_spi ||
-	    m->sender_spi < 256 || shoal_ctl_derive(&hs, &keys) < 0) {
+	    m->sender_spi < SHOAL_SPI_MIN || shoal_ctl_derive(&hs, &keys) < 0) {
 		shoal_noise_handshake_wipe(&hs);
 		goto reject;
 	}

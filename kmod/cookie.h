@@ -4,10 +4,10 @@
 
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <uapi/linux/shoal.h>
 
 union shoal_endpoint;
 
-#define SHOAL_COOKIE_SECRET_LEN	32
 #define SHOAL_COOKIE_REPLY_LEN	64
 
 /*

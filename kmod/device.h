@@ -10,6 +10,7 @@
 #include <linux/xarray.h>
 #include <net/gro_cells.h>
 #include <net/rtnetlink.h>
+#include <uapi/linux/shoal.h>
 
 #include "cookie.h"
 #include "queue.h"
@@ -22,8 +23,6 @@
  */
 #define SHOAL_OVERHEAD		(40 + 8 + 8 + 8 + 3 + 2 + 16 + ETH_HLEN)
 #define SHOAL_DEFAULT_MTU	1400
-/* Longest control payload, either way. */
-#define SHOAL_MAX_CONTROL	1400
 
 enum shoal_dstat {
 	SHOAL_DSTAT_CONTROL_RX,

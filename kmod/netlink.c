@@ -22,10 +22,6 @@
 #include "send.h"
 #include "socket.h"
 
-#define SHOAL_MAX_PEERS		65536
-/* Lifetimes up to a year: plenty for keys that rekey every minutes. */
-#define SHOAL_SA_MAX_SECONDS	(365 * 24 * 3600)
-
 static struct genl_family shoal_genl_family;
 
 /* Not const: 6.1's policy takes a non-const pointer to it. */
@@ -35,7 +31,7 @@ static struct netlink_range_validation shoal_sa_seconds __ro_after_init = {
 };
 
 static const struct nla_policy shoal_sa_policy[SHOAL_A_SA_MAX + 1] = {
-	[SHOAL_A_SA_SPI]		= NLA_POLICY_MIN(NLA_U32, 256),
+	[SHOAL_A_SA_SPI]		= NLA_POLICY_MIN(NLA_U32, SHOAL_SPI_MIN),
 	[SHOAL_A_SA_KEY]		= NLA_POLICY_EXACT_LEN(SHOAL_SA_KEY_LEN),
 	[SHOAL_A_SA_SOFT_PACKETS]	= { .type = NLA_U64 },
 	[SHOAL_A_SA_HARD_PACKETS]	= { .type = NLA_U64 },

@@ -407,3 +407,308 @@ bool shoal_device_put_allowed_ips(struct nlmsghdr *nlh, size_t size,
 	mnl_attr_nest_end(nlh, list);
 	return true;
 }
+
+/* ---- SHOAL_CMD_SET_DEVICE ---- */
+
+/* What the kernel's policy would refuse anyway, said before sending. */
+static bool sa_valid(const struct shoal_sa_attrs *sa)
+{
+	return sa->spi >= SHOAL_SPI_MIN &&
+	       sa->soft_seconds <= SHOAL_SA_MAX_SECONDS &&
+	       sa->hard_seconds <= SHOAL_SA_MAX_SECONDS;
+}
+
+static bool peer_valid(const struct shoal_set_peer *p)
+{
+	unsigned int i;
+
+	if (!p->public_key || (p->sa_out && !sa_valid(p->sa_out)) ||
+	    (p->set_sa_in && (p->n_sa_in > SHOAL_MAX_SA_IN ||
+			      (p->n_sa_in && !p->sa_in))) ||
+	    (p->set_allowed_ips &&
+	     (p->n_allowed_ips > SHOAL_MAX_ALLOWED_IPS ||
+	      (p->n_allowed_ips && !p->allowed_ips))))
+		return false;
+	for (i = 0; p->set_sa_in && i < p->n_sa_in; i++)
+		if (!sa_valid(&p->sa_in[i]))
+			return false;
+	return true;
+}
+
+static bool put_sa_in(struct nlmsghdr *nlh, size_t size,
+		      const struct shoal_set_peer *p)
+{
+	struct nlattr *list;
+	unsigned int i;
+
+	list = mnl_attr_nest_start_check(nlh, size, SHOAL_A_PEER_SA_IN);
+	if (!list)
+		return false;
+	for (i = 0; i < p->n_sa_in; i++) {
+		if (!shoal_device_put_sa(nlh, size, SHOAL_A_SA, &p->sa_in[i])) {
+			mnl_attr_nest_cancel(nlh, list);
+			return false;
+		}
+	}
+	mnl_attr_nest_end(nlh, list);
+	return true;
+}
+
+/* One SHOAL_A_PEER nest; false (and nothing added) if it does not fit. */
+static bool put_peer(struct nlmsghdr *nlh, size_t size,
+		     const struct shoal_set_peer *p)
+{
+	struct nlattr *nest = mnl_attr_nest_start_check(nlh, size, SHOAL_A_PEER);
+	bool ok;
+
+	if (!nest)
+		return false;
+	ok = mnl_attr_put_check(nlh, size, SHOAL_A_PEER_PUBLIC_KEY,
+				SHOAL_KEY_LEN, p->public_key);
+	if (ok && p->remove)
+		ok = mnl_attr_put_u32_check(nlh, size, SHOAL_A_PEER_FLAGS,
+					    SHOAL_PEER_F_REMOVE);
+	if (ok && p->mac)
+		ok = mnl_attr_put_check(nlh, size, SHOAL_A_PEER_MAC, 6, p->mac);
+	if (ok && p->endpoint && p->endpoint->len)
+		ok = mnl_attr_put_check(nlh, size, SHOAL_A_PEER_ENDPOINT,
+					p->endpoint->len, &p->endpoint->sa);
+	if (ok && p->set_layer3)
+		ok = mnl_attr_put_u8_check(nlh, size, SHOAL_A_PEER_LAYER3,
+					   p->layer3);
+	if (ok && p->set_bridge)
+		ok = mnl_attr_put_u8_check(nlh, size, SHOAL_A_PEER_BRIDGE,
+					   p->bridge);
+	if (ok && p->sa_out)
+		ok = shoal_device_put_sa(nlh, size, SHOAL_A_PEER_SA_OUT,
+					 p->sa_out);
+	if (ok && p->set_sa_in)
+		ok = put_sa_in(nlh, size, p);
+	if (ok && p->set_allowed_ips)
+		ok = shoal_device_put_allowed_ips(nlh, size, p->allowed_ips,
+						  p->n_allowed_ips);
+	if (!ok) {
+		mnl_attr_nest_cancel(nlh, nest);
+		return false;
+	}
+	mnl_attr_nest_end(nlh, nest);
+	return true;
+}
+
+/* The selector, and the device's own settings in the first message. */
+static bool put_device(struct nlmsghdr *nlh, size_t size,
+		       const struct shoal_set_device *d, bool first)
+{
+	bool ok;
+
+	if (d->ifindex)
+		ok = mnl_attr_put_u32_check(nlh, size, SHOAL_A_DEVICE_IFINDEX,
+					    d->ifindex);
+	else
+		ok = mnl_attr_put_strz_check(nlh, size, SHOAL_A_DEVICE_IFNAME,
+					     d->ifname);
+	if (!first)
+		return ok;
+	if (ok && d->set_listen_port)
+		ok = mnl_attr_put_u16_check(nlh, size,
+					    SHOAL_A_DEVICE_LISTEN_PORT,
+					    d->listen_port);
+	if (ok && d->cookie_secret)
+		ok = mnl_attr_put_check(nlh, size, SHOAL_A_DEVICE_COOKIE_SECRET,
+					SHOAL_COOKIE_SECRET_LEN,
+					d->cookie_secret) &&
+		     mnl_attr_put_check(nlh, size, SHOAL_A_DEVICE_MAC1_KEY,
+					SHOAL_COOKIE_SECRET_LEN, d->mac1_key) &&
+		     mnl_attr_put_check(nlh, size, SHOAL_A_DEVICE_COOKIE_KEY,
+					SHOAL_COOKIE_SECRET_LEN,
+					d->cookie_key);
+	return ok;
+}
+
+int shoal_set_encode(struct nlmsghdr *nlh, size_t size,
+		     const struct shoal_set_device *d, size_t *next)
+{
+	size_t i, first = *next;
+	struct nlattr *list;
+
+	if ((!d->ifindex && (!d->ifname || !*d->ifname ||
+			     strlen(d->ifname) >= IF_NAMESIZE)) ||
+	    (!d->cookie_secret != !d->mac1_key) ||
+	    (!d->cookie_secret != !d->cookie_key) ||
+	    (d->n_peers && !d->peers))
+		return -EINVAL;
+	for (i = first; i < d->n_peers; i++)
+		if (!peer_valid(&d->peers[i]))
+			return -EINVAL;
+	if (!put_device(nlh, size, d, first == 0))
+		return -EMSGSIZE;
+	if (first >= d->n_peers)
+		return 0;
+	list = mnl_attr_nest_start_check(nlh, size, SHOAL_A_DEVICE_PEERS);
+	if (!list)
+		return -EMSGSIZE;
+	for (i = first; i < d->n_peers; i++)
+		if (!put_peer(nlh, size, &d->peers[i]))
+			break;
+	if (i == first) {
+		mnl_attr_nest_cancel(nlh, list);
+		return -EMSGSIZE;
+	}
+	mnl_attr_nest_end(nlh, list);
+	*next = i;
+	return 0;
+}
+
+/* ---- events ---- */
+
+/* The SHOAL_A_SA_SPI of one SA nest, if it has a well-formed one. */
+static bool event_sa_spi(struct shoal_event *e, const struct nlattr *sa)
+{
+	const struct nlattr *attr;
+
+	if (mnl_attr_validate(sa, MNL_TYPE_NESTED) < 0)
+		return false;
+	mnl_attr_for_each_nested(attr, sa) {
+		if (mnl_attr_get_type(attr) == SHOAL_A_SA_SPI &&
+		    mnl_attr_validate(attr, MNL_TYPE_U32) == 0) {
+			e->spi = mnl_attr_get_u32(attr);
+			e->has_spi = true;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The first SA of a SHOAL_A_PEER_SA_IN list. */
+static void event_sa_in(struct shoal_event *e, const struct nlattr *list)
+{
+	const struct nlattr *sa;
+
+	if (mnl_attr_validate(list, MNL_TYPE_NESTED) < 0)
+		return;
+	mnl_attr_for_each_nested(sa, list)
+		if (mnl_attr_get_type(sa) == SHOAL_A_SA && event_sa_spi(e, sa))
+			return;
+}
+
+/* The SHOAL_A_PEER nest an event is about. */
+static void event_peer(struct shoal_event *e, const struct nlattr *peer)
+{
+	const struct nlattr *attr;
+
+	mnl_attr_for_each_nested(attr, peer) {
+		switch (mnl_attr_get_type(attr)) {
+		case SHOAL_A_PEER_PUBLIC_KEY:
+			if (mnl_attr_get_payload_len(attr) == SHOAL_KEY_LEN)
+				e->public_key = mnl_attr_get_payload(attr);
+			break;
+		case SHOAL_A_PEER_ENDPOINT:
+			shoal_endpoint_from_blob(&e->endpoint,
+						 mnl_attr_get_payload(attr),
+						 mnl_attr_get_payload_len(attr));
+			break;
+		case SHOAL_A_PEER_SA_OUT:
+			if (!e->has_spi)
+				e->outbound = event_sa_spi(e, attr);
+			break;
+		case SHOAL_A_PEER_SA_IN:
+			if (!e->has_spi)
+				event_sa_in(e, attr);
+			break;
+		}
+	}
+}
+
+/* Events say what they say of one peer: the first in the list. */
+static void event_peers(struct shoal_event *e, const struct nlattr *list)
+{
+	const struct nlattr *peer;
+
+	if (mnl_attr_validate(list, MNL_TYPE_NESTED) < 0)
+		return;
+	mnl_attr_for_each_nested(peer, list) {
+		if (mnl_attr_get_type(peer) == SHOAL_A_PEER &&
+		    mnl_attr_validate(peer, MNL_TYPE_NESTED) == 0) {
+			event_peer(e, peer);
+			return;
+		}
+	}
+}
+
+static void event_attr(struct shoal_event *e, const struct nlattr *attr)
+{
+	size_t len = mnl_attr_get_payload_len(attr);
+
+	switch (mnl_attr_get_type(attr)) {
+	case SHOAL_A_DEVICE_PEERS:
+		event_peers(e, attr);
+		break;
+	case SHOAL_A_CONTROL_ENDPOINT:
+		shoal_endpoint_from_blob(&e->source, mnl_attr_get_payload(attr),
+					 len);
+		break;
+	case SHOAL_A_CONTROL_PAYLOAD:
+		e->payload = mnl_attr_get_payload(attr);
+		e->payload_len = len;
+		break;
+	case SHOAL_A_CONTROL_LOCAL:
+		if (len == 4 || len == 16) {
+			e->local = mnl_attr_get_payload(attr);
+			e->local_len = len;
+		}
+		break;
+	case SHOAL_A_UNKNOWN_SPI:
+		if (mnl_attr_validate(attr, MNL_TYPE_U32) == 0) {
+			e->spi = mnl_attr_get_u32(attr);
+			e->has_spi = true;
+		}
+		break;
+	}
+}
+
+/* Whether the event has what uapi/linux/shoal.h says it carries. */
+static int event_complete(const struct shoal_event *e)
+{
+	bool ok = e->ifindex && e->ifname;
+
+	switch (e->cmd) {
+	case SHOAL_CMD_EVENT_CONTROL:
+		ok = ok && e->source.len && e->payload &&
+		     e->payload_len >= 1 && e->payload_len <= SHOAL_MAX_CONTROL;
+		break;
+	case SHOAL_CMD_EVENT_ENDPOINT:
+		ok = ok && e->public_key && e->endpoint.len;
+		break;
+	case SHOAL_CMD_EVENT_UNKNOWN_SPI:
+		ok = ok && e->has_spi && e->source.len;
+		break;
+	case SHOAL_CMD_EVENT_SOFT_EXPIRE:
+		ok = ok && e->public_key && e->has_spi;
+		break;
+	default:
+		return -EOPNOTSUPP;
+	}
+	return ok ? 0 : -EBADMSG;
+}
+
+int shoal_event_parse(struct shoal_event *e, const struct nlmsghdr *nlh)
+{
+	const struct genlmsghdr *genl = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *attr;
+
+	memset(e, 0, sizeof(*e));
+	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*genl)))
+		return -EBADMSG;
+	e->cmd = genl->cmd;
+	message_ids(nlh, &e->ifindex, &e->ifname);
+	mnl_attr_for_each(attr, nlh, sizeof(*genl))
+		event_attr(e, attr);
+	/* The address it came to is one of the source's family, or none. */
+	if (e->local && (!e->source.len ||
+			 e->local_len != (e->source.sa.sa_family == AF_INET ?
+					  4u : 16u))) {
+		e->local = NULL;
+		e->local_len = 0;
+	}
+	return event_complete(e);
+}

@@ -70,10 +70,10 @@ static ssize_t read_all(int fd, char *buf, size_t size)
 	return (ssize_t)n;
 }
 
-int shoal_sa_key_read(uint8_t key[SHOAL_SA_KEY_BYTES], int fd)
+int shoal_sa_key_read(uint8_t key[SHOAL_SA_KEY_LEN], int fd)
 {
 	/* The key, white space around it, and one byte to notice more. */
-	char buf[SHOAL_HEX_LEN(SHOAL_SA_KEY_BYTES) + 128];
+	char buf[SHOAL_HEX_LEN(SHOAL_SA_KEY_LEN) + 128];
 	char *start = buf, *end;
 	ssize_t n;
 	int ret;
@@ -88,12 +88,12 @@ int shoal_sa_key_read(uint8_t key[SHOAL_SA_KEY_BYTES], int fd)
 	while (end > start && isspace((unsigned char)end[-1]))
 		end--;
 	ret = -EINVAL;
-	if (end - start == SHOAL_HEX_LEN(SHOAL_SA_KEY_BYTES) &&
-	    shoal_hex_decode(key, SHOAL_SA_KEY_BYTES, start,
-			     (size_t)(end - start)) == SHOAL_SA_KEY_BYTES)
+	if (end - start == SHOAL_HEX_LEN(SHOAL_SA_KEY_LEN) &&
+	    shoal_hex_decode(key, SHOAL_SA_KEY_LEN, start,
+			     (size_t)(end - start)) == SHOAL_SA_KEY_LEN)
 		ret = 0;
 	else
-		sodium_memzero(key, SHOAL_SA_KEY_BYTES);
+		sodium_memzero(key, SHOAL_SA_KEY_LEN);
 wipe:
 	sodium_memzero(buf, sizeof(buf));
 	return ret;

@@ -4,10 +4,10 @@
 
 #include <stdint.h>
 
-/* ChaCha20-Poly1305 key (32 bytes) followed by the salt (4 bytes). */
-#define SHOAL_SA_KEY_BYTES 36
-/* SPIs below this are reserved (RFC 4303, section 2.1). */
-#define SHOAL_SPI_MIN 256
+#include "uapi/linux/shoal.h"
+
+/* The old name of SHOAL_SA_KEY_LEN, until cli/shoal.c stops using it. */
+#define SHOAL_SA_KEY_BYTES SHOAL_SA_KEY_LEN
 
 /*
  * Parses an SPI: decimal (no leading zeros) or 0x-prefixed hex, at least
@@ -20,6 +20,6 @@ int shoal_spi_parse(uint32_t *spi, const char *text);
  * space around them allowed.  Every buffer holding key text is wiped.
  * Returns 0, -EINVAL for bad content, or -errno when reading fails.
  */
-int shoal_sa_key_read(uint8_t key[SHOAL_SA_KEY_BYTES], int fd);
+int shoal_sa_key_read(uint8_t key[SHOAL_SA_KEY_LEN], int fd);
 
 #endif

@@ -625,3 +625,60 @@ write("gro", "interleaved", gro_frames(
 # 50 full segments: past 64 KiB, so two merged frames.
 write("gro", "train4-long", gro_frames(
     *[gro_seg4(1 + 1448 * i, bytes([i]) * 1448) for i in range(50)]))
+
+
+# ---- device: a generic netlink command byte, then the attributes, as ----
+# shoal.ko writes them (uapi/linux/shoal.h, kmod/netlink.c's events).
+
+def nla(t, v, nested=False):
+    """A netlink attribute: host-order length and type, padded to 4."""
+    h = struct.pack("=HH", 4 + len(v), t | (0x8000 if nested else 0))
+    return h + v + bytes(-len(v) % 4)
+
+
+def nl_sockaddr4(addr, port):
+    return struct.pack("=H", 2) + struct.pack(">H", port) + addr + bytes(8)
+
+
+def nl_sockaddr6(addr, port):
+    return (struct.pack("=H", 10) + struct.pack(">HI", port, 0) + addr +
+            struct.pack("=I", 0))
+
+
+(EV_CONTROL, EV_ENDPOINT, EV_UNKNOWN_SPI, EV_SOFT_EXPIRE) = range(4, 8)
+DEV = (nla(1, struct.pack("=I", 7)) + nla(2, b"shoal0\0"))
+PEER_KEY = nla(1, bytes(range(32)))
+
+
+def nl_peer(*attrs):
+    return nla(5, nla(1, PEER_KEY + b"".join(attrs), True), True)
+
+
+def nl_sa(spi):
+    return nla(1, struct.pack("=I", spi))
+
+
+write("device", "control-v4", bytes([EV_CONTROL]) + DEV +
+      nla(7, nl_sockaddr4(V4, 51820)) + nla(13, bytes([10, 0, 0, 1])) +
+      nla(8, bytes([1, 2, 0, 0]) + bytes(100)))
+write("device", "control-v6", bytes([EV_CONTROL]) + DEV +
+      nla(7, nl_sockaddr6(V6, 51820)) + nla(8, b"\x01" * 1400))
+write("device", "endpoint", bytes([EV_ENDPOINT]) + DEV +
+      nl_peer(nla(4, nl_sockaddr4(V4, 4500))))
+write("device", "unknown-spi", bytes([EV_UNKNOWN_SPI]) + DEV +
+      nla(9, struct.pack("=I", 4242)) + nla(7, nl_sockaddr6(V6, 1)) +
+      nla(13, V6))
+write("device", "soft-expire-out", bytes([EV_SOFT_EXPIRE]) + DEV +
+      nl_peer(nla(7, nl_sa(1000), True)))
+write("device", "soft-expire-in", bytes([EV_SOFT_EXPIRE]) + DEV +
+      nl_peer(nla(8, nla(1, nl_sa(2000), True), True)))
+# A GET_DEVICE reply: the other parser reads the same bytes.
+write("device", "get-reply", bytes([1]) + DEV + nla(3, struct.pack("=H", 51820)) +
+      nl_peer(nla(3, bytes([2, 0, 0, 0, 0, 1])),
+              nla(4, nl_sockaddr4(V4, 4500)), nla(5, b"\x01"),
+              nla(7, nl_sa(1000), True),
+              nla(8, nla(1, nl_sa(2000), True) + nla(1, nl_sa(3000), True),
+                  True),
+              nla(17, nla(1, nla(1, bytes([10, 0, 0, 0])) +
+                          nla(2, b"\x18"), True), True),
+              nla(9, struct.pack("=Q", 12345))))

@@ -46,7 +46,7 @@ TEST(spi_rejects_the_rest)
 }
 
 /* Runs shoal_sa_key_read on text (len bytes) through a pipe. */
-static int read_from(uint8_t key[SHOAL_SA_KEY_BYTES], const char *text,
+static int read_from(uint8_t key[SHOAL_SA_KEY_LEN], const char *text,
 		     size_t len)
 {
 	int fds[2], ret;
@@ -70,7 +70,7 @@ static const char key72[] =
 
 TEST(key_read)
 {
-	uint8_t key[SHOAL_SA_KEY_BYTES];
+	uint8_t key[SHOAL_SA_KEY_LEN];
 	char text[200];
 	int i;
 
@@ -87,7 +87,7 @@ TEST(key_read)
 
 TEST(key_read_rejects_other_content)
 {
-	uint8_t key[SHOAL_SA_KEY_BYTES];
+	uint8_t key[SHOAL_SA_KEY_LEN];
 	char text[400];
 
 	EXPECT_EQ(-EINVAL, read_from(key, "", 0));
@@ -116,7 +116,7 @@ TEST(key_read_rejects_other_content)
 
 TEST(key_read_reports_io_errors)
 {
-	uint8_t key[SHOAL_SA_KEY_BYTES];
+	uint8_t key[SHOAL_SA_KEY_LEN];
 
 	EXPECT_EQ(-EBADF, shoal_sa_key_read(key, -1));
 }

@@ -95,11 +95,21 @@
 /* Link kind for `ip link add NAME type shoal`. */
 #define SHOAL_LINK_KIND		"shoal"
 
+/*
+ * The API's limits, the one place they are defined: the kernel enforces
+ * them, and userspace checks against these names.
+ */
 #define SHOAL_KEY_LEN		32	/* peer public key */
 #define SHOAL_SA_KEY_LEN	36	/* ChaCha20 key (32) || salt (4) */
+#define SHOAL_COOKIE_SECRET_LEN	32	/* cookie secret, MAC1 and cookie keys */
+#define SHOAL_SPI_MIN		256	/* lower SPIs are reserved (RFC 4303) */
+/* SA lifetimes up to a year: plenty for keys that rekey every minutes. */
+#define SHOAL_SA_MAX_SECONDS	(365 * 24 * 3600)
 #define SHOAL_MAX_SA_IN		3	/* previous, current, next */
 #define SHOAL_REPLAY_WINDOW	2048	/* packets */
 #define SHOAL_MAX_ALLOWED_IPS	32	/* prefixes per peer */
+#define SHOAL_MAX_PEERS		65536	/* peers per device */
+#define SHOAL_MAX_CONTROL	1400	/* control payload bytes */
 
 /* ESP next-header values shoal sends and accepts. */
 #define SHOAL_NEXTHDR_IPV4	4
@@ -130,11 +140,11 @@ enum shoal_attr {
 	SHOAL_A_DEVICE_PEERS,		/* nest of SHOAL_A_PEER */
 	SHOAL_A_DEVICE_STATS,		/* nest of SHOAL_A_DSTAT_* (get only) */
 	SHOAL_A_CONTROL_ENDPOINT,	/* sockaddr_in or sockaddr_in6 */
-	SHOAL_A_CONTROL_PAYLOAD,	/* binary, 1..1400 bytes */
+	SHOAL_A_CONTROL_PAYLOAD,	/* 1..SHOAL_MAX_CONTROL bytes */
 	SHOAL_A_UNKNOWN_SPI,		/* u32 (events only) */
-	SHOAL_A_DEVICE_COOKIE_SECRET,	/* 32 bytes (set only) */
-	SHOAL_A_DEVICE_MAC1_KEY,	/* 32 bytes (set only) */
-	SHOAL_A_DEVICE_COOKIE_KEY,	/* 32 bytes (set only) */
+	SHOAL_A_DEVICE_COOKIE_SECRET,	/* SHOAL_COOKIE_SECRET_LEN bytes (set only) */
+	SHOAL_A_DEVICE_MAC1_KEY,	/* SHOAL_COOKIE_SECRET_LEN bytes (set only) */
+	SHOAL_A_DEVICE_COOKIE_KEY,	/* SHOAL_COOKIE_SECRET_LEN bytes (set only) */
 	SHOAL_A_CONTROL_LOCAL,		/* 4 or 16 bytes: a local address */
 
 	__SHOAL_A_MAX
@@ -191,14 +201,16 @@ enum shoal_allowed_ip_attr {
 
 enum shoal_sa_attr {
 	SHOAL_A_SA_UNSPEC,
-	SHOAL_A_SA_SPI,			/* u32, host order, >= 256 */
+	SHOAL_A_SA_SPI,			/* u32, host order, >= SHOAL_SPI_MIN */
 	SHOAL_A_SA_KEY,			/* SHOAL_SA_KEY_LEN bytes (set only) */
 	SHOAL_A_SA_SOFT_PACKETS,	/* u64: soft_expire event after this many */
 	SHOAL_A_SA_HARD_PACKETS,	/* u64: never used past this many */
 	SHOAL_A_SA_PACKETS,		/* u64 (get only): packets it carried */
 	SHOAL_A_SA_PAD,
-	SHOAL_A_SA_SOFT_SECONDS,	/* u32: soft_expire this long after set */
-	SHOAL_A_SA_HARD_SECONDS,	/* u32: never used after this long */
+	/* u32, 1..SHOAL_SA_MAX_SECONDS: soft_expire this long after set */
+	SHOAL_A_SA_SOFT_SECONDS,
+	/* u32, 1..SHOAL_SA_MAX_SECONDS: never used after this long */
+	SHOAL_A_SA_HARD_SECONDS,
 
 	__SHOAL_A_SA_MAX
 };
