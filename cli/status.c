@@ -11,6 +11,7 @@
 #include "print.h"
 #include "render.h"
 #include "status.h"
+#include "utf8.h"
 #include "util.h"
 
 static int usage(void)
@@ -98,10 +99,11 @@ int shoal_cmd_status(int argc, char **argv)
 	/* "error: ..." from older daemons, "error CODE ..." from today's. */
 	if (len >= 6 && !memcmp(reply, "error", 5) &&
 	    (reply[5] == ':' || reply[5] == ' ')) {
-		fprintf(stderr, "shoal: shoald says: %.*s", (int)(len - 6),
-			reply + 6);
-		if (reply[len - 1] != '\n')
-			fputc('\n', stderr);
+		/* Its words may carry a mediator's: terminal-safe. */
+		fputs("shoal: shoald says: ", stderr);
+		shoal_put_safe(stderr, reply + 6, len - 6 -
+			       (reply[len - 1] == '\n'), 0);
+		fputc('\n', stderr);
 		ret = SHOAL_EXIT_FAILURE;
 	} else {
 		ret = print_status(reply, len, json, pretty);

@@ -21,7 +21,7 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 
-ktap_plan 117
+ktap_plan 118
 tmp=$(mktemp -d)
 cleanup() {
 	local pids
@@ -478,6 +478,12 @@ t_status_garbled() {
 		grep -q "not a JSON object" "$tmp/err" && [ ! -s "$tmp/out" ]
 }
 ktap_check "status, an answer that is not JSON: exit 1, nothing printed" t_status_garbled
+
+t_status_error() {
+	ask 1 "status" 'error -203 unknown \033]0;x\n' status &&
+		err_is "shoal: shoald says: -203 unknown ?]0;x" && [ ! -s "$tmp/out" ]
+}
+ktap_check "status, an error line: its words on stderr, made safe, exit 1" t_status_error
 
 NETWORKS_JSON='{"logged_in": true, "mediator": "198.51.100.1:7000", "nickname": "alice", "networks": [{"name": "lanparty", "approval": true, "members": [{"nickname": "alice", "public_key": "'$KEY'", "ipv4": "100.64.0.5/10", "ipv6": "fd00::5/64", "online": true, "state": "member", "owner": true}, {"nickname": "bob_the_builder", "public_key": "'$KEY'", "ipv4": "100.64.0.6/10", "ipv6": "fd00::6/64", "online": false, "state": "member", "owner": false}, {"nickname": "carol", "public_key": "'$KEY'", "ipv4": "100.64.0.7/10", "ipv6": "fd00::7/64", "online": false, "state": "pending", "owner": false}]}, {"name": "quiet", "approval": false, "members": []}]}'
 
