@@ -4,6 +4,8 @@
  * so that no input can exhaust the stack.  Every node is its own
  * allocation; the answers it reads are small.
  */
+#include <errno.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -411,4 +413,38 @@ int jr_bool(const struct jr_value *obj, const char *key)
 	if (!m || (m->type != JR_TRUE && m->type != JR_FALSE))
 		return -1;
 	return m->type == JR_TRUE;
+}
+
+int jr_uint(const struct jr_value *obj, const char *key,
+	    unsigned long long *out)
+{
+	const struct jr_value *m = jr_member(obj, key);
+	unsigned long long v;
+	char *end;
+
+	if (!m || m->type != JR_NUMBER ||
+	    strspn(m->str, "0123456789") != strlen(m->str))
+		return -1;
+	errno = 0;
+	v = strtoull(m->str, &end, 10);
+	if (errno || *end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int jr_double(const struct jr_value *obj, const char *key, double *out)
+{
+	const struct jr_value *m = jr_member(obj, key);
+	double v;
+	char *end;
+
+	if (!m || m->type != JR_NUMBER)
+		return -1;
+	/* The reader took JSON's number syntax, which strtod reads whole. */
+	v = strtod(m->str, &end);
+	if (*end || !isfinite(v))
+		return -1;
+	*out = v;
+	return 0;
 }

@@ -42,4 +42,14 @@ const char *jr_string(const struct jr_value *obj, const char *key);
 /* That member: 1 true, 0 false, -1 missing or not a boolean. */
 int jr_bool(const struct jr_value *obj, const char *key);
 
+/*
+ * That member as a whole number from 0 to 2^64 - 1 (digits only: no sign,
+ * fraction or exponent): 0, or -1 leaving *out alone.
+ */
+int jr_uint(const struct jr_value *obj, const char *key,
+	    unsigned long long *out);
+
+/* That member, any number that is finite as a double: 0, or -1. */
+int jr_double(const struct jr_value *obj, const char *key, double *out);
+
 #endif

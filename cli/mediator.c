@@ -26,6 +26,8 @@
 #include "key.h"
 #include "mediator.h"
 #include "password.h"
+#include "print.h"
+#include "render.h"
 #include "utf8.h"
 #include "util.h"
 
@@ -67,6 +69,7 @@ struct ctx {
 	int n_args;
 	const char *socket_opt, *ifname, *nick, *password_file;
 	bool json, no_password, approval;
+	bool pretty;		/* -p: for the shared parser to set */
 	char what[128];		/* "join lanparty", for messages */
 	char path[SHOAL_CTL_PATH_SIZE];
 };
@@ -214,12 +217,7 @@ static int check_nick(const struct cmd *cmd, const char *s)
 
 /* ---- printing what shoald sent ------------------------------------ */
 
-static void puts_safe(const char *s)
-{
-	shoal_put_safe(stdout, s, strlen(s), 0);
-}
-
-/* The same for stderr, where messages go. */
+/* Text shoald passes on (the mediator's words) goes to stderr safe. */
 static void eput_safe(const char *s, size_t len)
 {
 	shoal_put_safe(stderr, s, len, 0);
@@ -421,20 +419,6 @@ static struct jr_value *answer_json(const struct ctx *c,
 	return NULL;
 }
 
-/* --json: the answer's JSON as it came, once it is known to be JSON. */
-static int pass_json(const struct ctx *c, const struct answer *a)
-{
-	struct jr_value *v = answer_json(c, a);
-
-	if (!v)
-		return SHOAL_EXIT_FAILURE;
-	jr_free(v);
-	fwrite(a->body, 1, a->body_len, stdout);
-	if (a->body[a->body_len - 1] != '\n')
-		putchar('\n');
-	return fflush(stdout) ? SHOAL_EXIT_FAILURE : SHOAL_EXIT_OK;
-}
-
 /* ---- building requests --------------------------------------------- */
 
 struct request {
@@ -577,6 +561,12 @@ static int run_simple(struct ctx *c)
 	return ret;
 }
 
+/* What the command prints goes through lib/print.h, as -j and -p say. */
+static int print_done(void)
+{
+	return print_end() ? SHOAL_EXIT_FAILURE : SHOAL_EXIT_OK;
+}
+
 static int run_join(struct ctx *c)
 {
 	struct shoal_password pw;
@@ -596,35 +586,43 @@ static int run_join(struct ctx *c)
 	shoal_password_wipe(&pw);
 	ret = send_request(c, &r, &a, &reply);
 	if (ret == SHOAL_EXIT_OK) {
-		if (a.pending)
-			printf("asked to join %s: waiting for the owner's "
-			       "approval\n", c->args[0]);
-		else
-			printf("joined %s\n", c->args[0]);
-		ret = fflush(stdout) ? SHOAL_EXIT_FAILURE : SHOAL_EXIT_OK;
+		print_start(stdout, c->json, c->pretty);
+		render_join(c->args[0], a.pending);
+		ret = print_done();
 	}
 	free(reply);
 	return ret;
 }
 
-/* "name: value", value "none" when missing. */
-static void print_field(const struct jr_value *obj, const char *label,
-			const char *key)
+/* Sends r; shoald's data after "ok" put out by render. */
+static int ask_and_render(struct ctx *c, struct request *r,
+			  void (*render)(const struct jr_value *v))
 {
-	const char *v = jr_string(obj, key);
+	struct jr_value *v;
+	struct answer a;
+	char *reply = NULL;
+	int ret;
 
-	printf("%s: ", label);
-	puts_safe(v && *v ? v : "none");
-	putchar('\n');
+	ret = send_request(c, r, &a, &reply);
+	if (ret != SHOAL_EXIT_OK)
+		goto out;
+	v = answer_json(c, &a);
+	if (!v) {
+		ret = SHOAL_EXIT_FAILURE;
+		goto out;
+	}
+	print_start(stdout, c->json, c->pretty);
+	render(v);
+	jr_free(v);
+	ret = print_done();
+out:
+	free(reply);
+	return ret;
 }
 
 static int run_login(struct ctx *c)
 {
 	struct request r = { .len = 0 };
-	struct jr_value *v;
-	struct answer a;
-	char *reply = NULL;
-	int ret;
 
 	add(&r, "login ");
 	add(&r, c->args[0]);
@@ -634,218 +632,31 @@ static int run_login(struct ctx *c)
 		add(&r, " ");
 		add(&r, c->nick);
 	}
-	ret = send_request(c, &r, &a, &reply);
-	if (ret != SHOAL_EXIT_OK)
-		goto out;
-	if (c->json) {
-		ret = pass_json(c, &a);
-		goto out;
-	}
-	v = answer_json(c, &a);
-	if (!v) {
-		ret = SHOAL_EXIT_FAILURE;
-		goto out;
-	}
-	print_field(v, "nickname", "nickname");
-	print_field(v, "ipv4", "ipv4");
-	print_field(v, "ipv6", "ipv6");
-	print_field(v, "mac", "mac");
-	jr_free(v);
-	ret = fflush(stdout) ? SHOAL_EXIT_FAILURE : SHOAL_EXIT_OK;
-out:
-	free(reply);
-	return ret;
+	return ask_and_render(c, &r, render_login);
 }
 
-/* One member's address for the table: "100.64.0.5/10" shown without /10. */
-static void member_ipv4(const struct jr_value *m, char *out, size_t size)
+/* A list cut short: scripts reading JSON learn it on stderr. */
+static void render_networks_warn(const struct jr_value *v)
 {
-	const char *v = jr_string(m, "ipv4");
-
-	snprintf(out, size, "%s", v && *v ? v : "-");
-	out[strcspn(out, "/")] = '\0';
-}
-
-static void member_marks(const struct jr_value *m, const char *me,
-			 char *out, size_t size)
-{
-	const char *state = jr_string(m, "state");
-	const char *nick = jr_string(m, "nickname");
-
-	*out = '\0';
-	if (jr_bool(m, "owner") == 1)
-		snprintf(out + strlen(out), size - strlen(out), "owner");
-	if (state && !strcmp(state, "pending"))
-		snprintf(out + strlen(out), size - strlen(out), "%spending",
-			 *out ? ", " : "");
-	if (me && nick && !strcmp(me, nick))
-		snprintf(out + strlen(out), size - strlen(out), "%syou",
-			 *out ? ", " : "");
-}
-
-/* The table of one network's members, columns as wide as they must be. */
-static void print_members(const struct jr_value *members, const char *me)
-{
-	static const char *const head[] = { "nickname", "ipv4", "status" };
-	int w[3] = { 8, 4, 7 };	/* "offline" */
-	const struct jr_value *m;
-	char ip[64], marks[32];
-	const char *nick;
-
-	if (!members || members->type != JR_ARRAY || !members->child) {
-		puts("  no members");
-		return;
-	}
-	for (m = members->child; m; m = m->next) {
-		nick = jr_string(m, "nickname");
-		if (nick && shoal_safe_width(nick) > w[0])
-			w[0] = shoal_safe_width(nick);
-		member_ipv4(m, ip, sizeof(ip));
-		if (shoal_safe_width(ip) > w[1])
-			w[1] = shoal_safe_width(ip);
-	}
-	printf("  %-*s  %-*s  %s\n", w[0], head[0], w[1], head[1], head[2]);
-	for (m = members->child; m; m = m->next) {
-		nick = jr_string(m, "nickname");
-		if (!nick || !*nick)
-			nick = "?";
-		member_ipv4(m, ip, sizeof(ip));
-		member_marks(m, me, marks, sizeof(marks));
-		fputs("  ", stdout);
-		shoal_put_safe(stdout, nick, strlen(nick), w[0]);
-		fputs("  ", stdout);
-		shoal_put_safe(stdout, ip, strlen(ip), w[1]);
-		fputs("  ", stdout);
-		if (*marks)
-			printf("%-*s  %s\n", w[2], jr_bool(m, "online") == 1 ?
-			       "online" : "offline", marks);
-		else
-			puts(jr_bool(m, "online") == 1 ? "online" : "offline");
-	}
-}
-
-static void print_networks(const struct jr_value *v)
-{
-	const char *mediator = jr_string(v, "mediator");
-	const char *me = jr_string(v, "nickname");
-	const struct jr_value *nets = jr_member(v, "networks"), *n;
-	const char *name;
-
-	fputs("mediator: ", stdout);
-	puts_safe(mediator && *mediator ? mediator : "none");
-	if (jr_bool(v, "logged_in") == 1) {
-		fputs(", logged in", stdout);
-		if (me && *me) {
-			fputs(" as ", stdout);
-			puts_safe(me);
-		}
-		putchar('\n');
-	} else {
-		puts(mediator && *mediator ? ", not logged in" :
-		     " (shoal login HOST:PORT PUBLICKEY)");
-	}
-	if (!nets || nets->type != JR_ARRAY || !nets->child) {
-		puts("\nno networks");
-		return;
-	}
-	for (n = nets->child; n; n = n->next) {
-		name = jr_string(n, "name");
-		fputs("\nnetwork: ", stdout);
-		puts_safe(name && *name ? name : "?");
-		puts(jr_bool(n, "approval") == 1 ? ", approval required" : "");
-		print_members(jr_member(n, "members"), me);
-	}
-	if (jr_bool(v, "truncated") == 1)
-		puts("\n(more networks than one answer of the mediator holds)");
-}
-
-static int run_json_request(struct ctx *c, const char *request,
-			    void (*print)(const struct jr_value *v))
-{
-	struct request r = { .len = 0 };
-	struct jr_value *v;
-	struct answer a;
-	char *reply = NULL;
-	int ret;
-
-	add(&r, request);
-	ret = send_request(c, &r, &a, &reply);
-	if (ret != SHOAL_EXIT_OK)
-		goto out;
-	if (c->json) {
-		ret = pass_json(c, &a);
-		goto out;
-	}
-	v = answer_json(c, &a);
-	if (!v) {
-		ret = SHOAL_EXIT_FAILURE;
-		goto out;
-	}
-	print(v);
-	jr_free(v);
-	ret = fflush(stdout) ? SHOAL_EXIT_FAILURE : SHOAL_EXIT_OK;
-out:
-	free(reply);
-	return ret;
+	if (render_networks(v) && print_is_json())
+		fprintf(stderr, "shoal: networks: more networks than one "
+			"answer of the mediator holds: the list is cut short\n");
 }
 
 static int run_networks(struct ctx *c)
 {
-	return run_json_request(c, "networks", print_networks);
-}
+	struct request r = { .len = 0 };
 
-static bool is(const char *s, const char *word)
-{
-	return s && !strcmp(s, word);
-}
-
-/* What a NAT's behaviour (RFC 4787) means for reaching peers. */
-static const char *nat_verdict(const struct jr_value *v)
-{
-	const char *map = jr_string(v, "mapping");
-	const char *filter = jr_string(v, "filtering");
-	const struct jr_value *ep = jr_member(v, "public_endpoint");
-
-	if (jr_bool(v, "udp") == 0 || !ep || ep->type != JR_STRING)
-		return "no UDP got through to the mediator: peers cannot "
-		       "reach you (is UDP blocked here?)";
-	if (is(map, "endpoint-independent")) {
-		if (is(filter, "endpoint-independent"))
-			return "your NAT lets peers reach you directly";
-		if (is(filter, "address-dependent"))
-			return "your NAT lets peers reach you directly by hole "
-			       "punching, even peers behind symmetric NATs";
-		if (is(filter, "address-and-port-dependent"))
-			return "your NAT lets peers reach you directly by hole "
-			       "punching; peers behind symmetric NATs will "
-			       "need a relay";
-	}
-	if (is(map, "address-dependent") ||
-	    is(map, "address-and-port-dependent"))
-		return "your NAT is symmetric (a new port for each "
-		       "destination): peers behind port-restricted or "
-		       "symmetric NATs will need a relay";
-	return "how your NAT behaves is not known: some peers may need a "
-	       "relay";
-}
-
-static void print_netcheck(const struct jr_value *v)
-{
-	const char *ep = jr_string(v, "public_endpoint");
-
-	fputs("public endpoint: ", stdout);
-	puts_safe(ep && *ep ? ep : "none");
-	putchar('\n');
-	print_field(v, "mapping", "mapping");
-	print_field(v, "filtering", "filtering");
-	printf("udp: %s\n", jr_bool(v, "udp") == 1 ? "yes" :
-	       jr_bool(v, "udp") == 0 ? "no" : "unknown");
-	puts(nat_verdict(v));
+	add(&r, "networks");
+	return ask_and_render(c, &r, render_networks_warn);
 }
 
 static int run_netcheck(struct ctx *c)
 {
-	return run_json_request(c, "netcheck", print_netcheck);
+	struct request r = { .len = 0 };
+
+	add(&r, "netcheck");
+	return ask_and_render(c, &r, render_netcheck);
 }
 
 /* ---- the command line ---------------------------------------------- */

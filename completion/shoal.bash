@@ -181,7 +181,7 @@ _shoal()
 	status)
 		_shoal_ctl_option "$prev" "$cur" && return 0
 		case $cur in
-		-*) _shoal_reply '--json --interface --socket' "$cur" ;;
+		-*) _shoal_reply '--json --pretty --interface --socket' "$cur" ;;
 		*) _shoal_reply "$(_shoal_names)" "$cur" ;;
 		esac
 		;;

@@ -9,7 +9,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -99,12 +98,16 @@ static void json_key(FILE *f, const char *name, const uint8_t key[32])
 	fprintf(f, "\"%s\": \"%s\"", name, b64);
 }
 
+/*
+ * The status as data, one line of JSON (docs/architecture.md): shoal(8)
+ * decides how it looks, in text or JSON.
+ */
 static void status_json(FILE *f, struct shoald *d)
 {
 	char mac[SHOAL_MAC_STRLEN + 1], ep[SHOAL_ENDPOINT_STRLEN + 1];
 	size_t i;
 
-	fprintf(f, "{\"interface\": ");
+	fprintf(f, "{\"ifname\": ");
 	shoal_json_string(f, d->dp->ifname);
 	fprintf(f, ", \"datapath\": \"%s\", ", d->dp->ops->name);
 	json_key(f, "public_key", d->public_key);
@@ -164,42 +167,6 @@ static void status_json(FILE *f, struct shoald *d)
 	fprintf(f, "]}\n");
 }
 
-static void status_text(FILE *f, struct shoald *d)
-{
-	char b64[SHOAL_KEY_B64_LEN + 1], mac[SHOAL_MAC_STRLEN + 1];
-	char ep[SHOAL_ENDPOINT_STRLEN + 1];
-	time_t now = time(NULL);
-	size_t i;
-
-	shoal_key_to_base64(b64, d->public_key);
-	fprintf(f, "interface: %s (%s datapath)\n  public key: %s\n"
-		"  listening port: %u\n", d->dp->ifname, d->dp->ops->name,
-		b64, d->dp->listen_port);
-	for (i = 0; i < d->n_peers; i++) {
-		const struct shoald_peer *p = &d->peers[i];
-
-		shoal_key_to_base64(b64, p->public_key);
-		shoal_mac_format(mac, p->mac);
-		fprintf(f, "\npeer: %s%s%s%s\n  status: %s, path %s", b64,
-			*p->nickname ? " (" : "", p->nickname,
-			*p->nickname ? ")" : "",
-			p->online ? "online" : "offline", shoald_peer_path(p));
-		if (p->rtt_ms >= 0)
-			fprintf(f, ", rtt %.1f ms", p->rtt_ms);
-		fprintf(f, "\n  mac: %s", mac);
-		if (*p->address)
-			fprintf(f, ", address %s", p->address);
-		if (shoal_endpoint_format(ep, sizeof(ep), &p->endpoint) > 0)
-			fprintf(f, "\n  endpoint: %s", ep);
-		if (p->last_handshake)
-			fprintf(f, "\n  last handshake: %lld s ago",
-				(long long)(now - p->last_handshake));
-		fprintf(f, "\n  transfer: %llu B received, %llu B sent\n",
-			(unsigned long long)p->rx_bytes,
-			(unsigned long long)p->tx_bytes);
-	}
-}
-
 /*
  * login and logout choose the mediator, and with it who may announce
  * peers, hand out addresses and relay this host's traffic: that is the
@@ -255,12 +222,10 @@ static void answer_request(struct shoald *d, int fd, char *req, bool root)
 	f = open_memstream(&reply, &reply_len);
 	if (!f)
 		goto close_fd;
+	/* "status json": the JSON form of old, now the only one. */
 	if (!strcmp(req, "status") || !strcmp(req, "status json")) {
 		shoald_poll(d);
-		if (strcmp(req, "status"))
-			status_json(f, d);
-		else
-			status_text(f, d);
+		status_json(f, d);
 	} else {
 		fprintf(f, "error -203 unknown request\n");
 	}

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <math.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -168,6 +169,24 @@ void print_int(enum print_type t, const char *key, const char *fmt,
 	}
 	json_key(key);
 	fprintf(out.f, "%lld", value);
+}
+
+void print_float(enum print_type t, const char *key, const char *fmt,
+		 double value)
+{
+	char num[32] = "null";	/* JSON has no infinity or NaN */
+
+	if (!wanted(t))
+		return;
+	if (out.json) {
+		/* Six significant digits: as much as a measurement here has. */
+		if (isfinite(value))
+			snprintf(num, sizeof(num), "%.6g", value);
+		json_key(key);
+		fputs(num, out.f);
+		return;
+	}
+	fprintf(out.f, fmt, value);
 }
 #pragma GCC diagnostic pop
 

@@ -48,6 +48,9 @@ void print_uint(enum print_type t, const char *key, const char *fmt,
 		unsigned long long value);
 void print_int(enum print_type t, const char *key, const char *fmt,
 	       long long value);
+/* A finite number (JSON has no others: the rest is null there). */
+void print_float(enum print_type t, const char *key, const char *fmt,
+		 double value);
 void print_bool(enum print_type t, const char *key, const char *fmt,
 		bool value);
 /* JSON null under key; text (a literal, no conversion) in text. */

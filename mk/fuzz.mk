@@ -31,7 +31,10 @@ FUZZ_channel_LIBS := $(FUZZ_SODIUM)
 FUZZ_config_SRCS := lib/config.c lib/key.c lib/base64.c lib/mac.c \
 	lib/hex.c lib/endpoint.c
 FUZZ_config_LIBS := $(FUZZ_SODIUM)
-FUZZ_jsonread_SRCS := cli/jsonread.c lib/json.c
+FUZZ_jsonread_SRCS := cli/jsonread.c lib/json.c lib/utf8.c
+# The CLI's renderers of shoald's answers, on what the reader takes.
+FUZZ_render_SRCS := cli/render.c cli/jsonread.c lib/print.c lib/utf8.c \
+	lib/json.c
 FUZZ_srcguard_SRCS := lib/srcguard.c $(FUZZ_config_SRCS)
 FUZZ_srcguard_LIBS := $(FUZZ_SODIUM)
 FUZZ_vnet_SRCS := lib/vnet.c
@@ -46,13 +49,13 @@ FUZZ_mclient_SRCS := daemon/mclient.c daemon/session.c daemon/stamps.c \
 	daemon/ratelimit.c daemon/datapath.c lib/channel.c lib/noise.c \
 	lib/tlv.c lib/medmsg.c lib/ctlmsg.c lib/endpoint.c lib/config.c \
 	lib/key.c lib/base64.c lib/hex.c lib/json.c lib/mac.c lib/util.c \
-	cli/jsonread.c
+	cli/jsonread.c lib/utf8.c
 FUZZ_mclient_CFLAGS := $(shell pkg-config --cflags libnl-3.0 2>/dev/null) \
 	-DSHOAL_VERSION='"$(VERSION)"'
 FUZZ_mclient_LIBS := $(FUZZ_SODIUM)
 
-FUZZ_TARGETS := tlv ctlmsg medmsg config jsonread channel mclient srcguard \
-	vnet gro device
+FUZZ_TARGETS := tlv ctlmsg medmsg config jsonread render channel mclient \
+	srcguard vnet gro device
 
 .PHONY: fuzz
 fuzz: $(FUZZ_TARGETS:%=$(FUZZ_OUT)/%)

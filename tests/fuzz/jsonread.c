@@ -11,7 +11,9 @@
 
 #include "fuzz.h"
 #include "json.h"
+#include "jrtree.h"
 #include "jsonread.h"
+#include "utf8.h"
 
 /* Writes v (and, in an object, its name) as JSON. */
 static void write_value(FILE *f, const struct jr_value *v, bool member)
@@ -58,7 +60,7 @@ static bool utf8_ok(const char *s)
 	size_t n;
 
 	while (p < end) {
-		n = jr_utf8_seq(p, end);
+		n = shoal_utf8_seq(p, end);
 		if (!n)
 			return false;
 		p += n;
@@ -66,16 +68,22 @@ static bool utf8_ok(const char *s)
 	return true;
 }
 
-static bool same_tree(const struct jr_value *a, const struct jr_value *b)
+/* jr_uint() and jr_double() take numbers only, jr_uint() digits only. */
+static void check_number(const struct jr_value *obj,
+			 const struct jr_value *first)
 {
-	for (; a && b; a = a->next, b = b->next) {
-		if (a->type != b->type || !a->key != !b->key ||
-		    (a->key && strcmp(a->key, b->key)) ||
-		    !a->str != !b->str || (a->str && strcmp(a->str, b->str)) ||
-		    !same_tree(a->child, b->child))
-			return false;
+	unsigned long long u = 7;
+	double d;
+
+	if (jr_uint(obj, first->key, &u) == 0) {
+		check(first->type == JR_NUMBER);
+		check(strspn(first->str, "0123456789") == strlen(first->str));
+		check(jr_double(obj, first->key, &d) == 0);
+	} else {
+		check(u == 7);
 	}
-	return !a && !b;
+	if (first->type != JR_NUMBER)
+		check(jr_double(obj, first->key, &d) == -1);
 }
 
 /* Members have names and nothing else has; strings are text. */
@@ -111,6 +119,7 @@ static void check_tree(const struct jr_value *v, bool in_object,
 						       first->str : NULL));
 			check(b == (first->type == JR_TRUE ? 1 :
 				    first->type == JR_FALSE ? 0 : -1));
+			check_number(v, first);
 		}
 	}
 }
@@ -151,7 +160,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	again = jr_parse(text, text_len, err, sizeof(err));
 	if (!again)
 		fprintf(stderr, "rewritten: %s\nrefused: %s\n", text, err);
-	check(again && same_tree(v, again));
+	check(again && jr_same_tree(v, again));
 	jr_free(again);
 	free(text);
 	jr_free(v);

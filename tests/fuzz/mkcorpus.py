@@ -252,7 +252,7 @@ PublicKey = not a key
 # ---- jsonread: shoald's answers (man/shoald.8, CONTROL SOCKET) ----
 
 write("jsonread", "status",
-      '{"interface": "shoal0", "datapath": "kernel", "public_key": '
+      '{"ifname": "shoal0", "datapath": "kernel", "public_key": '
       '"hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=", "mac": '
       '"12:05:15:6a:3c:98", "listen_port": 51820, "control_rejected": 0, '
       '"handshakes": 2, "mediator": {"address": "203.0.113.5:51800", '
@@ -274,6 +274,19 @@ write("jsonread", "netcheck",
       '{"public_endpoint": "198.51.100.7:40000", "mapping": '
       '"endpoint-independent", "filtering": "address-dependent", "udp": '
       'true, "probe": null}')
+# ---- render: the same answers, as the renderers get them ----
+
+for name in ("status", "networks", "netcheck"):
+    with open(os.path.join(OUT, "jsonread", name), "rb") as src:
+        write("render", name, src.read())
+write("render", "login",
+      '{"nickname": "alice", "ipv4": "100.64.0.5/10", "ipv6": null, '
+      '"mac": "12:05:15:6a:3c:98", "udp_verified": false}')
+write("render", "hostile",
+      '{"ifname": "\\u001b]0;x\\u0007", "peers": [{"nickname": '
+      '"\\u009b2J", "rx_bytes": 18446744073709551615, "rtt_ms": 1e999}], '
+      '"networks": [{"name": "n", "members": [{"nickname": '
+      '"\\u0085", "ipv4": "1/2/3"}]}], "truncated": true}')
 write("jsonread", "escapes",
       '["\\"\\\\\\/\\b\\f\\n\\r\\t", "\\ud83d\\ude00 \\u20ac \u00e9", '
       '-0, 0.5, -1.25e+10, 3E-2, [], {}, [[[null]]]]')

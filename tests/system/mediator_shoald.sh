@@ -69,7 +69,7 @@ for p in json.load(sys.stdin)["peers"]:
 member_online() {
 	sh_ "$1" networks --json 2>/dev/null | $PY -c '
 import json, sys
-for n in json.load(sys.stdin)["networks"]:
+for n in json.load(sys.stdin):
     for m in n["members"]:
         if n["name"] == sys.argv[1] and m["nickname"] == sys.argv[2]:
             print("true" if m["online"] else "false")' "$2" "$3" 2>/dev/null
@@ -193,7 +193,7 @@ kick_unknown() {
 ktap_check "kick of a nickname nobody in the network has: exit 16" kick_unknown
 bob_key=$(sh_ a networks --json | $PY -c '
 import json, sys
-for n in json.load(sys.stdin)["networks"]:
+for n in json.load(sys.stdin):
     for m in n["members"]:
         if m["nickname"] == "bob":
             print(m["public_key"])')

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,9 @@ static char *render(bool json, bool pretty, const char *name)
 	print_bool(PRINT_ANY, "direct", " direct: %s", true);
 	print_null(PRINT_ANY, "endpoint", " (none)");
 	print_bytes(PRINT_ANY, "rx_bytes", " rx %s", 1536);
+	print_float(PRINT_ANY, "rtt_ms", " rtt %.1f ms", 0.412);
+	/* JSON has no infinity or NaN: null. */
+	print_float(PRINT_JSON, "loss", "%f", INFINITY);
 	print_int(PRINT_JSON, "offset", "%lld", -3);
 	print_open_array("allowed_ips");
 	print_string(PRINT_ANY, NULL, " %s", "10.0.0.2/32");
@@ -38,9 +42,10 @@ TEST(text_and_json_from_one_description)
 {
 	char *t = render(false, false, "bob"), *j = render(true, false, "bob");
 
-	EXPECT_STREQ("peer bob 12 ms direct: yes (none) rx 1.50 KiB 10.0.0.2/32\n", t);
+	EXPECT_STREQ("peer bob 12 ms direct: yes (none) rx 1.50 KiB rtt 0.4 ms 10.0.0.2/32\n", t);
 	EXPECT_STREQ("[{\"nickname\":\"bob\",\"latency_ms\":12,\"direct\":true,"
-		     "\"endpoint\":null,\"rx_bytes\":1536,\"offset\":-3,"
+		     "\"endpoint\":null,\"rx_bytes\":1536,\"rtt_ms\":0.412,"
+		     "\"loss\":null,\"offset\":-3,"
 		     "\"allowed_ips\":[\"10.0.0.2/32\"]}]\n", j);
 	free(t);
 	free(j);
@@ -52,7 +57,8 @@ TEST(pretty_json_indents)
 
 	EXPECT_STREQ("[\n  {\n    \"nickname\": \"bob\",\n    \"latency_ms\": 12,\n"
 		     "    \"direct\": true,\n    \"endpoint\": null,\n"
-		     "    \"rx_bytes\": 1536,\n    \"offset\": -3,\n"
+		     "    \"rx_bytes\": 1536,\n    \"rtt_ms\": 0.412,\n"
+		     "    \"loss\": null,\n    \"offset\": -3,\n"
 		     "    \"allowed_ips\": [\n      \"10.0.0.2/32\"\n    ]\n  }\n]\n", j);
 	free(j);
 }
