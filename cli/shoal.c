@@ -90,7 +90,8 @@ const struct cli_command cli_commands[] = {
 	  "Send HEX, a control packet, to HOST:PORT from DEV's UDP socket\n"
 	  "(from the local address ADDR, if given).\n",
 	  0, 3, 5, shoal_cmd_send, NULL },
-	{ "status", "[NAME]", "Ask shoald about its peers.\n", 0, 0, -1,
+	{ "status", "[NAME | -i NAME] [--json] [--socket PATH]",
+	  "Ask shoald (of interface NAME) about its peers.\n", 0, 0, -1,
 	  NULL, shoal_cmd_status },
 	{ "login", "HOST:PORT PUBLICKEY",
 	  "Log shoald in to the mediator at HOST:PORT, whose public key is\n"
@@ -147,8 +148,14 @@ static int run(const struct cli_command *cmd, int argc, char **argv)
 	struct cli_args a;
 	int ret;
 
-	if (cmd->run_argv)
+	if (cmd->run_argv) {
+		if (argc > 1 && (!strcmp(argv[1], "-h") ||
+				 !strcmp(argv[1], "--help"))) {
+			cli_print_usage(stdout, cmd);
+			return SHOAL_EXIT_OK;
+		}
 		return cmd->run_argv(argc, argv);
+	}
 	ret = cli_parse(cmd, argc, argv, &a);
 	if (ret != SHOAL_EXIT_OK)
 		return ret < 0 ? SHOAL_EXIT_OK : ret;

@@ -193,7 +193,7 @@ ktap_check "logout --nick bob: the option named, not its argument" \
 
 helps() {
 	local c
-	for c in genkey pubkey set show monitor send; do
+	for c in genkey pubkey set show monitor send status; do
 		"$BIN/shoal" "$c" --help | grep -q "^Usage: shoal $c" ||
 			{ echo "$c --help"; return 1; }
 		"$BIN/shoal" "$c" -h | grep -q "^Usage: shoal $c" ||
