@@ -159,7 +159,7 @@ static const char *const event_names[SHOAL_CMD_MAX + 1] = {
  * " name value" in text, "name": value in JSON; " name none" and null
  * when there is no value.  The text's names are the JSON keys.
  */
-static void print_field(const char *name, const char *value)
+static void event_field(const char *name, const char *value)
 {
 	char fmt[40];
 
@@ -172,37 +172,36 @@ static void print_field(const char *name, const char *value)
 	}
 }
 
-static void print_key_field(const char *name, const uint8_t *key)
+static void event_key(const char *name, const uint8_t *key)
 {
 	char b64[SHOAL_KEY_B64_LEN + 1];
 
 	if (key)
 		shoal_key_to_base64(b64, key);
-	print_field(name, key ? b64 : NULL);
+	event_field(name, key ? b64 : NULL);
 }
 
-static void print_endpoint_field(const char *name,
-				 const struct shoal_endpoint *ep)
+static void event_endpoint(const char *name, const struct shoal_endpoint *ep)
 {
 	char text[SHOAL_ENDPOINT_STRLEN + 1];
 	bool known = ep->len &&
 		shoal_endpoint_format(text, sizeof(text), ep) > 0;
 
-	print_field(name, known ? text : NULL);
+	event_field(name, known ? text : NULL);
 }
 
 /* The local address a packet was sent to, when the event gives one. */
-static void print_local_field(const struct event *e)
+static void event_local(const struct event *e)
 {
 	char text[INET6_ADDRSTRLEN];
 	bool known = e->local &&
 		inet_ntop(e->local_len == 4 ? AF_INET : AF_INET6, e->local,
 			  text, sizeof(text));
 
-	print_field("local", known ? text : NULL);
+	event_field("local", known ? text : NULL);
 }
 
-static void print_spi_field(const struct event *e)
+static void event_spi(const struct event *e)
 {
 	if (e->has_spi)
 		print_uint(PRINT_ANY, "spi", " spi %llu", e->spi);
@@ -211,7 +210,7 @@ static void print_spi_field(const struct event *e)
 }
 
 /* Hex; "" in JSON and none in text when empty (or too long to be real). */
-static void print_payload_field(const struct event *e)
+static void event_payload(const struct event *e)
 {
 	char hex[SHOAL_HEX_LEN(SHOAL_CONTROL_MAX) + 1] = "";
 
@@ -222,7 +221,7 @@ static void print_payload_field(const struct event *e)
 }
 
 /* One event: a line of text or one JSON object; -1 on a write error. */
-static int print_event(const struct event *e, bool json, bool pretty)
+static int event_print(const struct event *e, bool json, bool pretty)
 {
 	const char *name = e->cmd <= SHOAL_CMD_MAX ? event_names[e->cmd] : NULL;
 
@@ -235,22 +234,22 @@ static int print_event(const struct event *e, bool json, bool pretty)
 		print_null(PRINT_ANY, "ifname", " none");
 	switch (name ? e->cmd : SHOAL_CMD_UNSPEC) {
 	case SHOAL_CMD_EVENT_CONTROL:
-		print_endpoint_field("source", &e->source);
-		print_local_field(e);
-		print_payload_field(e);
+		event_endpoint("source", &e->source);
+		event_local(e);
+		event_payload(e);
 		break;
 	case SHOAL_CMD_EVENT_ENDPOINT:
-		print_key_field("public_key", e->public_key);
-		print_endpoint_field("endpoint", &e->endpoint);
+		event_key("public_key", e->public_key);
+		event_endpoint("endpoint", &e->endpoint);
 		break;
 	case SHOAL_CMD_EVENT_UNKNOWN_SPI:
-		print_spi_field(e);
-		print_endpoint_field("source", &e->source);
-		print_local_field(e);
+		event_spi(e);
+		event_endpoint("source", &e->source);
+		event_local(e);
 		break;
 	case SHOAL_CMD_EVENT_SOFT_EXPIRE:
-		print_key_field("public_key", e->public_key);
-		print_spi_field(e);
+		event_key("public_key", e->public_key);
+		event_spi(e);
 		break;
 	default:
 		print_uint(PRINT_ANY, "cmd", " cmd %llu", e->cmd);
@@ -274,7 +273,7 @@ static int monitor_cb(const struct nlmsghdr *nlh, void *data)
 	event_parse(&e, nlh);
 	if (ctx->dev && (!e.ifname || strcmp(e.ifname, ctx->dev)))
 		return MNL_CB_OK;
-	if (print_event(&e, ctx->json, ctx->pretty) < 0) {
+	if (event_print(&e, ctx->json, ctx->pretty) < 0) {
 		errno = errno ? errno : EIO;
 		return MNL_CB_ERROR;
 	}
