@@ -81,13 +81,13 @@ static int show_dump(struct shoal_genl *g, const char *dev,
 }
 
 /* A MAC address, or null (nothing in text) when there is none. */
-static void show_mac(const char *fmt, bool has, const uint8_t *mac)
+static void show_mac(bool has, const uint8_t *mac)
 {
 	char text[SHOAL_MAC_STRLEN + 1];
 
 	if (has)
 		shoal_mac_format(text, mac);
-	print_string(PRINT_ANY, "mac", fmt, has ? text : NULL);
+	print_string(PRINT_ANY, "mac", "  mac: %s\n", has ? text : NULL);
 }
 
 /* null when any source is allowed, else the list of prefixes. */
@@ -158,7 +158,7 @@ static void show_peer(const struct shoal_peer_info *p)
 	print_string(PRINT_ANY, "public_key", "\npeer: %s\n", b64);
 	print_string(PRINT_ANY, "endpoint", "  endpoint: %s\n",
 		     has_ep ? ep : NULL);
-	show_mac("  mac: %s\n", p->has_mac, p->mac);
+	show_mac(p->has_mac, p->mac);
 	print_bool(PRINT_JSON, "layer3", "", p->layer3);
 	print_bool(PRINT_JSON, "bridge", "", p->bridge);
 	print_string(PRINT_TEXT, NULL, "  flags: %s\n",
@@ -201,7 +201,7 @@ static void show_device(const struct shoal_device_info *d)
 	print_string(PRINT_ANY, "ifname", "interface: %s\n", d->ifname);
 	print_uint(PRINT_ANY, "listen_port", "  listening port: %llu\n",
 		   d->listen_port);
-	show_mac("  mac: %s\n", d->has_mac, d->mac);
+	show_mac(d->has_mac, d->mac);
 	show_counters(d);
 	print_open_array("peers");
 	for (i = 0; i < d->n_peers; i++) {
@@ -212,7 +212,7 @@ static void show_device(const struct shoal_device_info *d)
 	print_close_array();
 }
 
-/* The list; SHOAL_EXIT_FAILURE if stdout would not take it. */
+/* The list; SHOAL_EXIT_FAILURE (said) if stdout would not take it. */
 static int show_print(const struct shoal_device_list *list, bool json,
 		      bool pretty)
 {
@@ -228,7 +228,11 @@ static int show_print(const struct shoal_device_list *list, bool json,
 		print_close_object();
 	}
 	print_close_array();
-	return print_end() < 0 ? SHOAL_EXIT_FAILURE : SHOAL_EXIT_OK;
+	if (print_end() < 0) {
+		fputs("shoal: show: cannot write to standard output\n", stderr);
+		return SHOAL_EXIT_FAILURE;
+	}
+	return SHOAL_EXIT_OK;
 }
 
 int shoal_cmd_show(const struct cli_args *a)
