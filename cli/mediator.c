@@ -9,8 +9,6 @@
  * newline into another, and every result code has its own exit code.
  */
 #include <errno.h>
-#include <getopt.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +17,7 @@
 
 #include <sodium.h>
 
+#include "cli.h"
 #include "config.h"
 #include "control.h"
 #include "hex.h"
@@ -37,13 +36,6 @@
 /* The mediator's network names: [A-Za-z0-9][A-Za-z0-9._-]{0,63}. */
 #define NETWORK_NAME_MAX 64
 
-enum {
-	OPT_JSON = 1 << 0,
-	OPT_NICK = 1 << 1,
-	OPT_PASSWORD = 1 << 2,	/* --password-file, --no-password */
-	OPT_APPROVAL = 1 << 3,
-};
-
 /* How a command gets its password. */
 enum pw_mode {
 	PW_NONE,
@@ -51,25 +43,13 @@ enum pw_mode {
 	PW_SET,		/* asked twice; without a terminal, must be named */
 };
 
-struct ctx;
-
-struct cmd {
-	const char *name;
-	const char *args;	/* the positional arguments, for usage */
-	unsigned int opts;
-	int n_args;		/* exactly so many */
-	enum pw_mode pw;
-	const char *help;	/* what it does, for --help */
-	int (*run)(struct ctx *c);
-};
-
 struct ctx {
-	const struct cmd *cmd;
+	const struct cli_command *cmd;
+	enum pw_mode pw;
 	char **args;
 	int n_args;
 	const char *socket_opt, *ifname, *nick, *password_file;
-	bool json, no_password, approval;
-	bool pretty;		/* -p: for the shared parser to set */
+	bool json, pretty, no_password, approval;
 	char what[128];		/* "join lanparty", for messages */
 	char path[SHOAL_CTL_PATH_SIZE];
 };
@@ -79,100 +59,6 @@ static int run_login(struct ctx *c);
 static int run_join(struct ctx *c);
 static int run_networks(struct ctx *c);
 static int run_netcheck(struct ctx *c);
-
-static const struct cmd cmds[] = {
-	{ "login", "HOST:PORT PUBLICKEY", OPT_JSON | OPT_NICK, 2, PW_NONE,
-	  "Log shoald in to the mediator at HOST:PORT, whose public key is\n"
-	  "PUBLICKEY (base64), and print the nickname, addresses and MAC it\n"
-	  "assigns.  --nick asks for a nickname (needed the first time).\n",
-	  run_login },
-	{ "logout", "", 0, 0, PW_NONE,
-	  "Log shoald out of the mediator.\n", run_simple },
-	{ "nick", "NICKNAME", 0, 1, PW_NONE,
-	  "Change the nickname.\n", run_simple },
-	{ "create", "NET", OPT_PASSWORD | OPT_APPROVAL, 1, PW_SET,
-	  "Create the network NET and own it.  The password is the first line\n"
-	  "of --password-file FILE ('-': standard input), or typed twice on the\n"
-	  "terminal; --no-password creates it without one.  With --approval\n"
-	  "new members wait until the owner approves them.\n", run_simple },
-	{ "join", "NET", OPT_PASSWORD, 1, PW_JOIN,
-	  "Join the network NET.  The password is the first line of\n"
-	  "--password-file FILE ('-': standard input), or typed on the terminal\n"
-	  "(empty: none); without a terminal, or with --no-password, none is\n"
-	  "sent.\n", run_join },
-	{ "leave", "NET", 0, 1, PW_NONE,
-	  "Leave the network NET.\n", run_simple },
-	{ "delete", "NET", 0, 1, PW_NONE,
-	  "Delete the network NET (its owner only).\n", run_simple },
-	{ "approve", "NET MEMBER", 0, 2, PW_NONE,
-	  "Let MEMBER, waiting to join NET, in (the owner only).  MEMBER is\n"
-	  "a nickname or a public key (base64); shoald looks the nickname up\n"
-	  "among NET's members and sends the key.\n", run_simple },
-	{ "kick", "NET MEMBER", 0, 2, PW_NONE,
-	  "Remove MEMBER (a nickname or a public key) from NET (the owner\n"
-	  "only).\n", run_simple },
-	{ "ban", "NET MEMBER", 0, 2, PW_NONE,
-	  "Remove MEMBER (a nickname or a public key) from NET and keep them\n"
-	  "out (the owner only).\n", run_simple },
-	{ "set-password", "NET", OPT_PASSWORD, 1, PW_SET,
-	  "Change the password of NET (the owner only), as for create;\n"
-	  "--no-password removes it.\n", run_simple },
-	{ "networks", "", OPT_JSON, 0, PW_NONE,
-	  "Show the networks shoald is in and their members.\n", run_networks },
-	{ "netcheck", "", OPT_JSON, 0, PW_NONE,
-	  "Find out how the NAT in front of this host behaves (takes up to\n"
-	  "3 s) and what that means for reaching peers.\n", run_netcheck },
-};
-
-static const struct cmd *find_cmd(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < SHOAL_ARRAY_SIZE(cmds); i++)
-		if (!strcmp(cmds[i].name, name))
-			return &cmds[i];
-	return NULL;
-}
-
-bool shoal_is_mediator_cmd(const char *name)
-{
-	return find_cmd(name) != NULL;
-}
-
-/* ---- usage -------------------------------------------------------- */
-
-static void print_usage(FILE *f, const struct cmd *cmd)
-{
-	fprintf(f, "Usage: shoal %s%s%s", cmd->name, *cmd->args ? " " : "",
-		cmd->args);
-	if (cmd->opts & OPT_PASSWORD)
-		fputs(" [--password-file FILE | --no-password]", f);
-	if (cmd->opts & OPT_APPROVAL)
-		fputs(" [--approval]", f);
-	if (cmd->opts & OPT_NICK)
-		fputs(" [--nick NICKNAME]", f);
-	if (cmd->opts & OPT_JSON)
-		fputs(" [--json]", f);
-	fputs("\n       [-i NAME | --interface NAME] [-s PATH | --socket PATH]\n\n",
-	      f);
-	fputs(cmd->help, f);
-	fputs("\nshoald is found as for shoal status: --socket PATH, else\n"
-	      "$SHOAL_SOCKET, else " SHOAL_RUN_DIR "/NAME.sock for -i NAME, else\n"
-	      "the only socket in " SHOAL_RUN_DIR ".  See shoal(8).\n", f);
-}
-
-__attribute__((format(printf, 2, 3)))
-static int usage_error(const struct cmd *cmd, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "shoal: %s: ", cmd->name);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nTry 'shoal %s --help'.\n", cmd->name);
-	return SHOAL_EXIT_USAGE;
-}
 
 /* ---- checking what was typed -------------------------------------- */
 
@@ -197,22 +83,22 @@ static bool valid_network(const char *s)
 	return true;
 }
 
-static int check_network(const struct cmd *cmd, const char *s)
+static int check_network(const char *s)
 {
 	if (valid_network(s))
 		return SHOAL_EXIT_OK;
-	return usage_error(cmd, "'%s' is not a network name (1 to %d of "
-			   "A-Z a-z 0-9 . _ -, starting with a letter or "
-			   "digit)", s, NETWORK_NAME_MAX);
+	return cli_usage_error("'%s' is not a network name (1 to %d of "
+			       "A-Z a-z 0-9 . _ -, starting with a letter or "
+			       "digit)", s, NETWORK_NAME_MAX);
 }
 
-static int check_nick(const struct cmd *cmd, const char *s)
+static int check_nick(const char *s)
 {
 	if (shoal_config_valid_nickname(s))
 		return SHOAL_EXIT_OK;
-	return usage_error(cmd, "'%s' is not a nickname (1 to %d of "
-			   "A-Z a-z 0-9 . _ -, starting with a letter or "
-			   "digit)", s, SHOAL_CONFIG_MAX_NICK);
+	return cli_usage_error("'%s' is not a nickname (1 to %d of "
+			       "A-Z a-z 0-9 . _ -, starting with a letter or "
+			       "digit)", s, SHOAL_CONFIG_MAX_NICK);
 }
 
 /* ---- printing what shoald sent ------------------------------------ */
@@ -496,21 +382,21 @@ static int get_password(struct ctx *c, struct shoal_password *pw)
 	int ret;
 
 	memset(pw, 0, sizeof(*pw));
-	if (c->cmd->pw == PW_NONE || c->no_password)
+	if (c->pw == PW_NONE || c->no_password)
 		return SHOAL_EXIT_OK;
 	if (c->password_file)
 		return shoal_password_from_file(pw, c->password_file, c->what);
 	if (!shoal_password_have_tty()) {
-		if (c->cmd->pw == PW_JOIN)
+		if (c->pw == PW_JOIN)
 			return SHOAL_EXIT_OK;	/* the mediator says if one is needed */
-		return usage_error(c->cmd, "no terminal to ask for the "
-				   "password on: give --password-file FILE "
-				   "or --no-password");
+		return cli_usage_error("no terminal to ask for the "
+				       "password on: give --password-file FILE "
+				       "or --no-password");
 	}
 	ret = check_socket(c);
 	if (ret != SHOAL_EXIT_OK)
 		return ret;
-	if (c->cmd->pw == PW_JOIN)
+	if (c->pw == PW_JOIN)
 		snprintf(prompt, sizeof(prompt), "password for %s (empty "
 			 "for none): ", c->args[0]);
 	else if (!strcmp(c->cmd->name, "create"))
@@ -519,15 +405,15 @@ static int get_password(struct ctx *c, struct shoal_password *pw)
 	else
 		snprintf(prompt, sizeof(prompt), "new password for %s: ",
 			 c->args[0]);
-	ret = shoal_password_from_tty(pw, prompt, c->cmd->pw == PW_SET,
+	ret = shoal_password_from_tty(pw, prompt, c->pw == PW_SET,
 				      c->what, &no_tty);
-	if (ret != SHOAL_EXIT_OK || c->cmd->pw == PW_JOIN)
+	if (ret != SHOAL_EXIT_OK || c->pw == PW_JOIN)
 		return ret;	/* join: empty, or the terminal gone: none */
 	if (no_tty)
-		return usage_error(c->cmd, "the terminal went away");
+		return cli_usage_error("the terminal went away");
 	if (!pw->set)
-		return usage_error(c->cmd, "the password is empty "
-				   "(--no-password for none)");
+		return cli_usage_error("the password is empty "
+				       "(--no-password for none)");
 	return SHOAL_EXIT_OK;
 }
 
@@ -664,162 +550,94 @@ static int run_netcheck(struct ctx *c)
 /* Checks the positional arguments each command takes. */
 static int check_args(struct ctx *c)
 {
-	const struct cmd *cmd = c->cmd;
+	const char *name = c->cmd->name;
 	uint8_t key[SHOAL_KEY_LEN];
 	int ret = SHOAL_EXIT_OK;
 
-	if (!strcmp(cmd->name, "login")) {
+	if (!strcmp(name, "login")) {
 		if (!shoal_config_valid_hostport(c->args[0]))
-			return usage_error(cmd, "'%s' is not HOST:PORT or "
-					   "[IPv6]:PORT (port 1 to 65535)",
-					   c->args[0]);
+			return cli_usage_error("'%s' is not HOST:PORT or "
+					       "[IPv6]:PORT (port 1 to 65535)",
+					       c->args[0]);
 		if (shoal_key_from_base64(key, c->args[1]) < 0)
-			return usage_error(cmd, "'%s' is not a base64 32-byte "
-					   "public key", c->args[1]);
+			return cli_usage_error("'%s' is not a base64 32-byte "
+					       "public key", c->args[1]);
 		if (c->nick)
-			ret = check_nick(cmd, c->nick);
-	} else if (!strcmp(cmd->name, "nick")) {
-		ret = check_nick(cmd, c->args[0]);
+			ret = check_nick(c->nick);
+	} else if (!strcmp(name, "nick")) {
+		ret = check_nick(c->args[0]);
 	} else if (c->n_args >= 1) {
-		ret = check_network(cmd, c->args[0]);
+		ret = check_network(c->args[0]);
 		/* approve, kick, ban: a member, by nickname or by key. */
 		if (ret == SHOAL_EXIT_OK && c->n_args == 2 &&
 		    shoal_key_from_base64(key, c->args[1]) < 0 &&
 		    !shoal_config_valid_nickname(c->args[1]))
-			ret = usage_error(cmd, "'%s' is neither a nickname (1 "
-					  "to %d of A-Z a-z 0-9 . _ -, starting "
-					  "with a letter or digit) nor a base64 "
-					  "32-byte public key", c->args[1],
-					  SHOAL_CONFIG_MAX_NICK);
+			ret = cli_usage_error("'%s' is neither a nickname (1 "
+					      "to %d of A-Z a-z 0-9 . _ -, "
+					      "starting with a letter or digit) "
+					      "nor a base64 32-byte public key",
+					      c->args[1], SHOAL_CONFIG_MAX_NICK);
 	}
 	return ret;
 }
 
-enum { O_NICK = 256, O_PASSWORD_FILE, O_NO_PASSWORD, O_APPROVAL };
-
-static const struct option longopts[] = {
-	{ "help", no_argument, NULL, 'h' },
-	{ "interface", required_argument, NULL, 'i' },
-	{ "socket", required_argument, NULL, 's' },
-	{ "json", no_argument, NULL, 'j' },
-	{ "nick", required_argument, NULL, O_NICK },
-	{ "password-file", required_argument, NULL, O_PASSWORD_FILE },
-	{ "no-password", no_argument, NULL, O_NO_PASSWORD },
-	{ "approval", no_argument, NULL, O_APPROVAL },
-	{ 0 }
-};
-
-/* Whether an option this command does not take was given. */
-static bool allowed(const struct cmd *cmd, int opt)
+/* What the one parser read, checked, and the request made. */
+static int mediator_cmd(const struct cli_args *a, enum pw_mode pw,
+			int (*run)(struct ctx *c))
 {
-	switch (opt) {
-	case 'j':
-		return cmd->opts & OPT_JSON;
-	case O_NICK:
-		return cmd->opts & OPT_NICK;
-	case O_PASSWORD_FILE:
-	case O_NO_PASSWORD:
-		return cmd->opts & OPT_PASSWORD;
-	case O_APPROVAL:
-		return cmd->opts & OPT_APPROVAL;
-	}
-	return true;
-}
-
-/* The options; -1 after --help, else an exit code. */
-static int parse_options(struct ctx *c, int argc, char **argv)
-{
-	const struct cmd *cmd = c->cmd;
-	int opt;
-
-	/* 0, not 1: main() already ran getopt on another argv. */
-	optind = 0;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":hi:s:j", longopts,
-				  NULL)) != -1) {
-		if (opt == '?' && optopt)
-			return usage_error(cmd, "unknown option '-%c'", optopt);
-		if (opt == '?')
-			return usage_error(cmd, "unknown option '%s'",
-					   argv[optind - 1]);
-		/* The option's own word: getopt has moved past it. */
-		if (opt == ':')
-			return usage_error(cmd, "'%s' needs an argument",
-					   argv[optind - 1]);
-		if (!allowed(cmd, opt))
-			return usage_error(cmd, "'%s' is not an option of %s",
-					   opt == 'j' ? "--json" :
-					   argv[optind - 1], cmd->name);
-		switch (opt) {
-		case 'h':
-			print_usage(stdout, cmd);
-			return -1;
-		case 'i':
-			if (c->ifname)
-				return usage_error(cmd, "-i given twice");
-			c->ifname = optarg;
-			break;
-		case 's':
-			if (c->socket_opt)
-				return usage_error(cmd, "--socket given twice");
-			c->socket_opt = optarg;
-			break;
-		case 'j':
-			c->json = true;
-			break;
-		case O_NICK:
-			if (c->nick)
-				return usage_error(cmd, "--nick given twice");
-			c->nick = optarg;
-			break;
-		case O_PASSWORD_FILE:
-			if (c->password_file)
-				return usage_error(cmd, "--password-file given "
-						   "twice");
-			c->password_file = optarg;
-			break;
-		case O_NO_PASSWORD:
-			c->no_password = true;
-			break;
-		case O_APPROVAL:
-			c->approval = true;
-			break;
-		}
-	}
-	if (c->password_file && c->no_password)
-		return usage_error(cmd, "--password-file and --no-password "
-				   "exclude each other");
-	return SHOAL_EXIT_OK;
-}
-
-int shoal_cmd_mediator(int argc, char **argv)
-{
-	struct ctx c = { .cmd = find_cmd(argv[0]) };
-	const struct cmd *cmd = c.cmd;
+	struct ctx c = {
+		.cmd = a->cmd, .pw = pw, .args = a->args, .n_args = a->n_args,
+		.socket_opt = a->socket, .ifname = a->ifname, .nick = a->nick,
+		.password_file = a->password_file, .json = a->json,
+		.pretty = a->pretty, .no_password = a->no_password,
+		.approval = a->approval,
+	};
+	const char *name = a->cmd->name;
+	bool login = !strcmp(name, "login");
 	int ret;
 
-	if (!cmd)
-		return SHOAL_EXIT_USAGE;
-	ret = parse_options(&c, argc, argv);
-	if (ret != SHOAL_EXIT_OK)
-		return ret < 0 ? SHOAL_EXIT_OK : ret;
-	c.args = argv + optind;
-	c.n_args = argc - optind;
-	if (c.n_args < cmd->n_args)
-		return usage_error(cmd, "expected %s", cmd->args);
-	if (c.n_args > cmd->n_args)
-		return usage_error(cmd, "unexpected argument '%s'",
-				   c.args[cmd->n_args]);
 	ret = check_args(&c);
 	if (ret != SHOAL_EXIT_OK)
 		return ret;
 	/* Messages name the command and its first word: "join lanparty". */
-	snprintf(c.what, sizeof(c.what), "%s%s%s%s%s", cmd->name,
+	snprintf(c.what, sizeof(c.what), "%s%s%s%s%s", name,
 		 c.n_args > 0 ? " " : "", c.n_args > 0 ? c.args[0] : "",
-		 c.n_args > 1 && strcmp(cmd->name, "login") ? " " : "",
-		 c.n_args > 1 && strcmp(cmd->name, "login") ? c.args[1] : "");
-	ret = shoal_ctl_path(c.path, c.socket_opt, c.ifname, cmd->name);
+		 c.n_args > 1 && !login ? " " : "",
+		 c.n_args > 1 && !login ? c.args[1] : "");
+	ret = shoal_ctl_path(c.path, c.socket_opt, c.ifname, name);
 	if (ret != SHOAL_EXIT_OK)
 		return ret;
-	return cmd->run(&c);
+	return run(&c);
+}
+
+int shoal_cmd_login(const struct cli_args *a)
+{
+	return mediator_cmd(a, PW_NONE, run_login);
+}
+
+/* logout, nick, leave, delete, approve, kick, ban: the words as typed. */
+int shoal_cmd_simple(const struct cli_args *a)
+{
+	return mediator_cmd(a, PW_NONE, run_simple);
+}
+
+/* create, set-password: a new password, asked twice on a terminal. */
+int shoal_cmd_new_password(const struct cli_args *a)
+{
+	return mediator_cmd(a, PW_SET, run_simple);
+}
+
+int shoal_cmd_join(const struct cli_args *a)
+{
+	return mediator_cmd(a, PW_JOIN, run_join);
+}
+
+int shoal_cmd_networks(const struct cli_args *a)
+{
+	return mediator_cmd(a, PW_NONE, run_networks);
+}
+
+int shoal_cmd_netcheck(const struct cli_args *a)
+{
+	return mediator_cmd(a, PW_NONE, run_netcheck);
 }

@@ -2,16 +2,20 @@
 #ifndef SHOAL_CLI_MEDIATOR_H
 #define SHOAL_CLI_MEDIATOR_H
 
-#include <stdbool.h>
-
 /*
- * The commands that shoald carries out with the mediator: login, logout,
- * nick, create, join, leave, delete, approve, kick, ban, set-password,
- * networks and netcheck.  argv[0] is the command.
+ * The commands that shoald carries out with the mediator (cli/mediator.c),
+ * as cli/shoal.c's table runs them.
  */
-int shoal_cmd_mediator(int argc, char **argv);
 
-/* Whether name is one of them. */
-bool shoal_is_mediator_cmd(const char *name);
+struct cli_args;
+
+int shoal_cmd_login(const struct cli_args *a);
+/* logout, nick, leave, delete, approve, kick, ban: the words as typed. */
+int shoal_cmd_simple(const struct cli_args *a);
+/* create, set-password: a new password, asked twice on a terminal. */
+int shoal_cmd_new_password(const struct cli_args *a);
+int shoal_cmd_join(const struct cli_args *a);
+int shoal_cmd_networks(const struct cli_args *a);
+int shoal_cmd_netcheck(const struct cli_args *a);
 
 #endif

@@ -268,7 +268,7 @@ PY
 	rm -f "$W"/more-key.*
 	say "$1: $(n1 "$BIN/shoal" show "$1" --json | $PY -c '
 import json, sys
-print(len(json.load(sys.stdin)["peers"]))') peers"
+print(len(json.load(sys.stdin)[0]["peers"]))') peers"
 }
 prep_shoal_1k() { shoal_conf 1 5 5184 shoalk; shoal_conf 2 5 5184 shoalk; }
 up_shoal_1k() { shoal_up kernel 5 5184 shoalk; }

@@ -410,7 +410,7 @@ s = json.load(sys.stdin)
 print("# daemon 1: %s cookie replies sent, %s control packets turned away, %s dropped in the datapath" %
       (s.get("cookie_replies_sent"), s["control_rejected"], s["datapath_control_drops"]))'
 	[ "$dp" = kernel ] && echo "# shoal.ko sent $(ip netns exec "$sd_ns1" "$BIN/shoal" show shoal1 --json |
-		/usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["cookie_replies"])') cookie replies itself"
+		/usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["cookie_replies"])') cookie replies itself"
 	ktap_check "$dp: 100 genuine handshakes start under a spoofed flood" \
 		test $((s1 - s0)) -ge 100
 	ktap_check "$dp: and 95% of them complete" \

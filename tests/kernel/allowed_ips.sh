@@ -26,7 +26,7 @@ MACA=02:00:00:00:95:0a MACB=02:00:00:00:95:0b
 newkey() { head -c 36 /dev/urandom | od -An -v -tx1 | tr -d ' \n' >"$1"; }
 spoofed() {
 	n "$nsa" "$SHOAL" show shoalA --json |
-		$PY -c "import json,sys; print(json.load(sys.stdin)['spoofed_src'])"
+		$PY -c "import json,sys; print(json.load(sys.stdin)[0]['spoofed_src'])"
 }
 
 setup() {
@@ -67,7 +67,7 @@ shows() {
 	echo "$text" | grep -qx '  allowed ips: 10.95.0.2/32, fd95::2/128, fe80::/10' || {
 		echo "$text"; return 1; }
 	json=$(n "$nsa" "$SHOAL" show shoalA --json) || return 1
-	[ "$(echo "$json" | $PY -c 'import json,sys; print(json.load(sys.stdin)["peers"][0]["allowed_ips"])')" = \
+	[ "$(echo "$json" | $PY -c 'import json,sys; print(json.load(sys.stdin)[0]["peers"][0]["allowed_ips"])')" = \
 		"['10.95.0.2/32', 'fd95::2/128', 'fe80::/10']" ] || { echo "$json"; return 1; }
 	text=$(n "$nsb" "$SHOAL" show shoalB) || return 1
 	echo "$text" | grep -qx '  allowed ips: any' || { echo "$text"; return 1; }

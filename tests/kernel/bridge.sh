@@ -28,7 +28,7 @@ ep() {	# ep PORT: $ns0's loopback endpoint of the family under test
 }
 newkey() { head -c 36 /dev/urandom | od -An -v -tx1 | tr -d ' \n' >"$1"; }
 peerstat() {	# peerstat NS DEV FIELD: FIELD of the device's only peer
-	n "$1" "$SHOAL" show "$2" --json | $PY -c "import json,sys; print(json.load(sys.stdin)['$3'])"
+	n "$1" "$SHOAL" show "$2" --json | $PY -c "import json,sys; print(json.load(sys.stdin)[0]['$3'])"
 }
 
 setup() {
@@ -70,13 +70,13 @@ ktap_check "H reaches B" n "$nsh" ping -c 2 -i 0.3 -W 3 10.94.0.2
 
 ktap_check "frames from H's MAC are not spoofing for a bridge peer" \
 	sh -c "[ \"\$(ip netns exec $nsb $SHOAL show shoalB --json |
-		$PY -c 'import json,sys; print(json.load(sys.stdin)[\"spoofed_src\"])')\" = 0 ]"
+		$PY -c 'import json,sys; print(json.load(sys.stdin)[0][\"spoofed_src\"])')\" = 0 ]"
 
 # A host behind a bridge peer may not speak as B itself, as another of
 # B's peers or as a group: each such frame is dropped as spoofed, while
 # one from an ordinary new MAC is not.
 devstat() {
-	n "$nsb" "$SHOAL" show shoalB --json | $PY -c "import json,sys; print(json.load(sys.stdin)['$1'])"
+	n "$nsb" "$SHOAL" show shoalB --json | $PY -c "import json,sys; print(json.load(sys.stdin)[0]['$1'])"
 }
 # A's own bridge would not pass such frames (it drops group sources and
 # learns the others on H's port): they are sent straight into shoalA, as
@@ -118,7 +118,7 @@ many_hosts() {
 	local before after t0 took
 	rx() {
 		n "$nsb" "$SHOAL" show shoalB --json |
-			$PY -c "import json,sys; print(json.load(sys.stdin)['peers'][0]['rx_packets'])"
+			$PY -c "import json,sys; print(json.load(sys.stdin)[0]['peers'][0]['rx_packets'])"
 	}
 	before=$(rx)
 	t0=$(date +%s.%N)

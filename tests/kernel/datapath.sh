@@ -97,10 +97,10 @@ ktap_check "ping IPv4 3 -> 1" n "$ns3" ping -c 2 -W 2 -i 0.2 10.91.0.1
 ktap_check "ping IPv6 1 -> 3 (neighbour discovery)" n "$ns1" ping -6 -c 2 -W 2 -i 0.2 fd91::3
 
 json_field() {	# json_field NS DEV PYTHON-EXPR-ON-d
-	n "$1" "$SHOAL" show "$2" --json | $PY -c "import json,sys; d=json.load(sys.stdin); print($3)"
+	n "$1" "$SHOAL" show "$2" --json | $PY -c "import json,sys; d=json.load(sys.stdin)[0]; print($3)"
 }
 ktap_check "shoal show --json counts traffic per peer" sh -c \
-	"[ \"\$(ip netns exec $ns1 $SHOAL show shoal1 --json | $PY -c 'import json,sys; d=json.load(sys.stdin); print(all(p[\"rx_packets\"] > 0 and p[\"tx_packets\"] > 0 and p[\"last_rx\"] > 0 for p in d[\"peers\"]))')\" = True ]"
+	"[ \"\$(ip netns exec $ns1 $SHOAL show shoal1 --json | $PY -c 'import json,sys; d=json.load(sys.stdin)[0]; print(all(p[\"rx_packets\"] > 0 and p[\"tx_packets\"] > 0 and p[\"last_rx\"] > 0 for p in d[\"peers\"]))')\" = True ]"
 
 # UDP to the limited and the subnet broadcast address: every other peer.
 bcast() {

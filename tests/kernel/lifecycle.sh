@@ -206,7 +206,7 @@ socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"end", ("127.0.0.1", 11
 shoalc_port() {
 	hroot "$SHOAL" show shoalc --json | $PY -c '
 import json, sys
-print(json.load(sys.stdin)["listen_port"])'
+print(json.load(sys.stdin)[0]["listen_port"])'
 }
 
 # Here, not in a test: ktap_check's subshell would lose $upid.
@@ -388,7 +388,7 @@ many() {
 	n "$ns0" "$SHOAL" set shoalm "${args[@]}" || return 1
 	count=$(n "$ns0" "$SHOAL" show shoalm --json | $PY -c '
 import json, sys
-d = json.load(sys.stdin)
+d = json.load(sys.stdin)[0]
 print(len({p["public_key"] for p in d["peers"] if p["sa_out_spi"] is not None}))')
 	echo "# dump listed $count distinct peers with an SA"
 	[ "$count" = 1000 ]
@@ -398,12 +398,12 @@ ktap_check "1,000 peers set and dumped complete" many
 many_removed() {
 	local keys=() k
 	mapfile -t keys < <(n "$ns0" "$SHOAL" show shoalm --json |
-		$PY -c 'import json,sys; [print(p["public_key"]) for p in json.load(sys.stdin)["peers"]]')
+		$PY -c 'import json,sys; [print(p["public_key"]) for p in json.load(sys.stdin)[0]["peers"]]')
 	[ "${#keys[@]}" = 1000 ] || return 1
 	args=()
 	for k in "${keys[@]}"; do args+=(peer "$k" remove); done
 	n "$ns0" "$SHOAL" set shoalm "${args[@]}" || return 1
-	[ "$(n "$ns0" "$SHOAL" show shoalm --json | $PY -c 'import json,sys; print(len(json.load(sys.stdin)["peers"]))')" = 0 ] ||
+	[ "$(n "$ns0" "$SHOAL" show shoalm --json | $PY -c 'import json,sys; print(len(json.load(sys.stdin)[0]["peers"]))')" = 0 ] ||
 		return 1
 	# Their keys went with them: the same peers and keys are taken again.
 	mapfile -t args <"$tmp/many-args"

@@ -26,7 +26,7 @@ PY=/usr/bin/python3
 newkey() { head -c 36 /dev/urandom | od -An -v -tx1 | tr -d ' \n' >"$1"; }
 endpoint_of_a() {	# what B believes A's endpoint is
 	n "$nsb" "$SHOAL" show shoalB --json |
-		$PY -c "import json,sys; print(json.load(sys.stdin)['peers'][0]['endpoint'])"
+		$PY -c "import json,sys; print(json.load(sys.stdin)[0]['peers'][0]['endpoint'])"
 }
 
 setup() {

@@ -107,7 +107,7 @@ ktap_check "two peers over an IPv6-only underlay (one device moved away)" setup
 
 endpoint_of() {	# endpoint_of I: shoal$I's peer's endpoint, as shown
 	n "$(dev_ns "$1")" "$SHOAL" show "shoal$1" --json |
-		$PY -c 'import json,sys; print(json.load(sys.stdin)["peers"][0]["endpoint"])'
+		$PY -c 'import json,sys; print(json.load(sys.stdin)[0]["peers"][0]["endpoint"])'
 }
 endpoints6() {
 	local e1 e2
@@ -165,7 +165,7 @@ cat "$tmp/scrub6" 2>/dev/null
 # 0xFF keepalive) is refused by the device's socket, one with a right
 # checksum is counted.
 keepalives() {
-	n "$ns1" "$SHOAL" show shoal1 --json | $PY -c 'import json,sys; print(json.load(sys.stdin)["keepalives_rx"])'
+	n "$ns1" "$SHOAL" show shoal1 --json | $PY -c 'import json,sys; print(json.load(sys.stdin)[0]["keepalives_rx"])'
 }
 zero_csum() {
 	local before mid after
@@ -212,7 +212,7 @@ ktap_check "a moved device's events do not name the host's addresses" moved_loca
 # ECT(0) turns the inner packet ECT(1), as L4S needs.
 ecn_drops() {
 	n "$ns3" "$SHOAL" show shoal2 --json |
-		$PY -c "import json,sys; print(json.load(sys.stdin)['ecn_drops'])"
+		$PY -c "import json,sys; print(json.load(sys.stdin)[0]['ecn_drops'])"
 }
 congest() {	# congest UNDERLAY-FAMILY MARK
 	n "$ns2" nft -f - <<EOF

@@ -208,7 +208,7 @@ shoal_counts() {
 	n "$ns1" "$SHOAL" show shoal0 --json >"$tmp/show.json" || return 1
 	$PY - "$tmp/show.json" "$PEERMAC" "$SPI_A" "$SPI_B" <<'PY'
 import json, sys
-d = json.load(open(sys.argv[1]))
+d = json.load(open(sys.argv[1]))[0]
 mac, spi_in, spi_out = sys.argv[2], int(sys.argv[3], 0), int(sys.argv[4], 0)
 p = [p for p in d["peers"] if p["mac"] == mac]
 assert len(p) == 1, d
@@ -229,7 +229,7 @@ tx_dropped() {
 }
 peer_tx() {
 	n "$ns1" "$SHOAL" show shoal0 --json |
-		$PY -c 'import json,sys; print(json.load(sys.stdin)["peers"][0]["tx_packets"])'
+		$PY -c 'import json,sys; print(json.load(sys.stdin)[0]["peers"][0]["tx_packets"])'
 }
 send_ipx() {	# send_ipx DSTMAC COUNT: IPX-ethertype frames out of shoal0
 	n "$ns1" $PY -c '
@@ -309,10 +309,10 @@ ktap_check "no xfrm error counters after the run (/proc/net/xfrm_stat)" after
 rekey_mismatch() {
 	local af0 af1
 	head -c 36 /dev/urandom | od -An -v -tx1 | tr -d ' \n' >"$tmp/keyC"
-	af0=$(n "$ns1" "$SHOAL" show shoal0 --json | $PY -c 'import json,sys; print(json.load(sys.stdin)["peers"][0]["auth_failures"])')
+	af0=$(n "$ns1" "$SHOAL" show shoal0 --json | $PY -c 'import json,sys; print(json.load(sys.stdin)[0]["peers"][0]["auth_failures"])')
 	n "$ns1" "$SHOAL" set shoal0 peer "$(cat "$tmp/pub")" sa-in "$SPI_A" "$tmp/keyC" || return 1
 	n "$ns2" ping -c 2 -i 0.2 -W 1 -I 10.92.0.2 10.92.0.1 >/dev/null && { echo "ping passed with a wrong key"; return 1; }
-	af1=$(n "$ns1" "$SHOAL" show shoal0 --json | $PY -c 'import json,sys; print(json.load(sys.stdin)["peers"][0]["auth_failures"])')
+	af1=$(n "$ns1" "$SHOAL" show shoal0 --json | $PY -c 'import json,sys; print(json.load(sys.stdin)[0]["peers"][0]["auth_failures"])')
 	[ "$af1" -ge $((af0 + 2)) ] || { echo "auth_failures $af0 -> $af1"; return 1; }
 	# Back to the right key: traffic flows again.
 	n "$ns1" "$SHOAL" set shoal0 peer "$(cat "$tmp/pub")" sa-in "$SPI_A" "$tmp/keyA" || return 1
@@ -357,7 +357,7 @@ esn_rollover() {
 	ke=0x$(cat "$tmp/keyE")
 	peer_field() {
 		n "$ns1" "$SHOAL" show shoal0 --json |
-			$PY -c "import json,sys; print(json.load(sys.stdin)['peers'][0]['$1'])"
+			$PY -c "import json,sys; print(json.load(sys.stdin)[0]['peers'][0]['$1'])"
 	}
 	n "$ns2" ip xfrm state delete src "$OUT2" dst "$OUT1" \
 		proto esp spi "$SPI_A" || return 1

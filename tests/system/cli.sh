@@ -21,7 +21,7 @@
 set -u
 . "$(dirname "$0")/../common/lib.sh"
 
-ktap_plan 118
+ktap_plan 127
 tmp=$(mktemp -d)
 cleanup() {
 	local pids
@@ -67,19 +67,24 @@ unknown_cmd() {
 }
 ktap_check "an unknown command exits 2 with its name" unknown_cmd
 
+# no_module ARGS...: shoal ARGS in a fresh namespace, where no shoal
+# device can be; with -j, the JSON of none is an empty list.
 no_module() {
 	local ns out rc
 	ns=$(netns_name cli)
 	netns_add "$ns" || return 1
-	out=$(ip netns exec "$ns" "$BIN/shoal" show 2>&1) && rc=0 || rc=$?
+	out=$(ip netns exec "$ns" "$BIN/shoal" "$@" 2>&1) && rc=0 || rc=$?
+	ip netns del "$ns"
 	if [ -e /sys/module/shoal ]; then
 		# A host that has the module answers with no devices instead.
-		[ "$rc" = 0 ]
+		[ "$rc" = 0 ] && { [ "${2:-}" != -j ] || [ "$out" = "[]" ]; }
 	else
 		[ "$rc" = 3 ] && grep -q 'shoal kernel module is not available' <<<"$out"
 	fi
 }
-ktap_check "shoal show without shoal.ko says so and exits 3" no_module
+ktap_check "shoal show without shoal.ko says so and exits 3" no_module show
+ktap_check "shoal show -j -p: the options taken, a list of none" \
+	no_module show -j -p
 
 # ---- the mediator commands: the command line ----------------------------
 
@@ -167,8 +172,33 @@ ktap_check "create, no terminal, no password option: exit 2 naming both" \
 ktap_check "set-password, no terminal, no password option: exit 2" \
 	fails 2 "give --password-file FILE or --no-password" set-password lanparty
 
+# ---- the one parser, for the device commands -----------------------------
+ktap_check "show with an unknown option: exit 2" \
+	fails 2 "show: unknown option '-x'" show -x
+ktap_check "show with two devices: exit 2" \
+	fails 2 "show: unexpected argument 'b'" show a b
+ktap_check "monitor --pretty with a bad name: the option taken, exit 2" \
+	fails 2 "monitor: 'a/b' is not an interface name" monitor --pretty a/b
+ktap_check "set --json (set prints nothing): exit 2" \
+	fails 2 "'--json' is not an option of set" set --json shoal0
+ktap_check "genkey with an argument: exit 2" \
+	fails 2 "genkey: unexpected argument 'now'" genkey now
+ktap_check "send with 'frm' for 'from': exit 2" \
+	fails 2 "send: expected DEV HOST:PORT HEX \\[from ADDR\\]" \
+	send shoal0 192.0.2.1:7000 00 frm 192.0.2.2
+ktap_check "networks -x: the short option named: exit 2" \
+	fails 2 "networks: unknown option '-x'" networks -x
+ktap_check "logout --nick bob: the option named, not its argument" \
+	fails 2 "'--nick' is not an option of logout" logout --nick bob
+
 helps() {
 	local c
+	for c in genkey pubkey set show monitor send status; do
+		"$BIN/shoal" "$c" --help | grep -q "^Usage: shoal $c" ||
+			{ echo "$c --help"; return 1; }
+		"$BIN/shoal" "$c" -h | grep -q "^Usage: shoal $c" ||
+			{ echo "$c -h"; return 1; }
+	done
 	for c in login logout nick create join leave delete approve kick ban \
 		 set-password networks netcheck; do
 		"$BIN/shoal" "$c" --help | grep -q "^Usage: shoal $c" ||
@@ -179,7 +209,7 @@ helps() {
 			{ echo "shoal --help lacks $c"; return 1; }
 	done
 }
-ktap_check "every mediator command has --help, and shoal --help lists it" helps
+ktap_check "every command has --help, and shoal --help lists the mediator's" helps
 
 # ---- against a fake shoald ---------------------------------------------
 

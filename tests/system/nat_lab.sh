@@ -293,7 +293,7 @@ claims_own() {
 	# its EUI-64 link-local /128.
 	lab_exec a "$BIN/shoal" show sha --json | $PY -c '
 import json, sys
-lists = [p["allowed_ips"] for p in json.load(sys.stdin)["peers"]]
+lists = [p["allowed_ips"] for p in json.load(sys.stdin)[0]["peers"]]
 print("# allowed ips of the peers of a:", lists)
 ok = all(l and len(l) == 3 and any(p.startswith("fe80::") and p.endswith("/128") for p in l)
          for l in lists)
