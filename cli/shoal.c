@@ -112,7 +112,7 @@ const struct cli_command cli_commands[] = {
 	  "Join the network NET.  The password is the first line of\n"
 	  "--password-file FILE ('-': standard input), or typed on the terminal\n"
 	  "(empty: none); without a terminal, or with --no-password, none is\n"
-	  "sent.\n", PASSWORD, 1, 1, shoal_cmd_join, NULL },
+	  "sent.\n", PASSWORD | CLI_OPT_JSON, 1, 1, shoal_cmd_join, NULL },
 	{ "leave", "NET", "Leave the network NET.\n", MEDIATOR, 1, 1,
 	  shoal_cmd_simple, NULL },
 	{ "delete", "NET", "Delete the network NET (its owner only).\n",
