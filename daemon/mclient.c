@@ -2177,43 +2177,84 @@ void mclient_status_json(struct shoald *d, FILE *f)
 /*
  * The state file is a [Mediator] section on its own; the configuration
  * parser reads it followed by a stand-in [Interface], so that there is one
- * parser for the format and its line numbers stay the file's.
+ * parser for the format and its line numbers stay the file's.  1 and the
+ * login in saved, 0 if there is none to use.
  */
-static int load_state(struct mclient *m)
+static int load_state(struct shoal_config *saved, const char *state_path)
 {
 	static const char tail[] = "\n[Interface]\nName = x\nPrivateKey = "
 		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n";
-	struct shoal_config c = { 0 };
 	char text[2048], err[PATH_MAX + 256];
 	size_t n;
 	FILE *f;
 	int ret;
 
-	f = fopen(m->state_path, "re");
+	f = fopen(state_path, "re");
 	if (!f) {
-		if (errno == ENOENT)
-			return 0;
-		fprintf(stderr, "shoald: cannot read %s: %s\n", m->state_path,
-			strerror(errno));
-		return -errno;
+		if (errno != ENOENT)
+			fprintf(stderr, "shoald: cannot read %s: %s\n",
+				state_path, strerror(errno));
+		return 0;
 	}
 	n = fread(text, 1, sizeof(text) - sizeof(tail), f);
 	fclose(f);
 	memcpy(text + n, tail, sizeof(tail) - 1);
-	ret = shoal_config_parse(&c, text, n + sizeof(tail) - 1,
-				 m->state_path, err, sizeof(err));
-	if (ret < 0 || !c.has_mediator) {
-		fprintf(stderr, "shoald: ignoring %s: %s\n", m->state_path,
+	ret = shoal_config_parse(saved, text, n + sizeof(tail) - 1,
+				 state_path, err, sizeof(err));
+	if (ret < 0 || !saved->has_mediator) {
+		fprintf(stderr, "shoald: ignoring %s: %s\n", state_path,
 			ret < 0 ? err : "no [Mediator]");
-		shoal_config_free(&c);
 		return 0;
 	}
-	m->configured = true;
-	snprintf(m->address, sizeof(m->address), "%s", c.mediator_address);
-	memcpy(m->server_key, c.mediator_key, 32);
-	snprintf(m->nickname, sizeof(m->nickname), "%s", c.nickname);
-	shoal_config_free(&c);
 	return 1;
+}
+
+/* True if file a was modified after file b (b missing: true). */
+static bool newer(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	if (stat(a, &sa) < 0)
+		return false;
+	if (stat(b, &sb) < 0)
+		return true;
+	if (sa.st_mtim.tv_sec != sb.st_mtim.tv_sec)
+		return sa.st_mtim.tv_sec > sb.st_mtim.tv_sec;
+	return sa.st_mtim.tv_nsec > sb.st_mtim.tv_nsec;
+}
+
+void mclient_choose(struct shoal_config *c, const char *config_path,
+		    const char *state_path)
+{
+	struct shoal_config saved = { 0 };
+	bool have_saved = load_state(&saved, state_path) > 0;
+
+	if (have_saved && c->has_mediator &&
+	    !newer(state_path, config_path)) {
+		fprintf(stderr, "shoald: mediator %s from %s (newer than the "
+			"saved login %s, which is not used)\n",
+			c->mediator_address, config_path, state_path);
+	} else if (have_saved) {
+		bool overrides = c->has_mediator;
+
+		c->has_mediator = true;
+		snprintf(c->mediator_address, sizeof(c->mediator_address),
+			 "%s", saved.mediator_address);
+		memcpy(c->mediator_key, saved.mediator_key, 32);
+		snprintf(c->nickname, sizeof(c->nickname), "%s",
+			 saved.nickname);
+		if (overrides)
+			fprintf(stderr, "shoald: mediator %s from saved login "
+				"%s (newer than %s)\n", c->mediator_address,
+				state_path, config_path);
+		else
+			fprintf(stderr, "shoald: mediator %s from saved login "
+				"%s\n", c->mediator_address, state_path);
+	} else if (c->has_mediator) {
+		fprintf(stderr, "shoald: mediator %s from %s\n",
+			c->mediator_address, config_path);
+	}
+	shoal_config_free(&saved);
 }
 
 int mclient_open(struct shoald *d, int epfd, const char *state_path,
@@ -2239,7 +2280,7 @@ int mclient_open(struct shoald *d, int epfd, const char *state_path,
 		shoal_prefix_parse(&m->ranges[1], SHOAL_CONFIG_DEFAULT_RANGE6);
 		m->n_ranges = 2;
 	}
-	if (load_state(m) <= 0 && c && c->has_mediator) {
+	if (c && c->has_mediator) {
 		m->configured = true;
 		snprintf(m->address, sizeof(m->address), "%s",
 			 c->mediator_address);
