@@ -35,23 +35,18 @@
 #include "key.h"
 #include "link.h"
 #include "mac.h"
-#include "mclient.h"
+#include "mclient_int.h"
 #include "medmsg.h"
 #include "ratelimit.h"
 #include "tlv.h"
 #include "util.h"
 
-#define MAX_PENDING 32
-#define REQUEST_TIMEOUT 10.0
 #define RECONNECT_BASE 1.0
-#define RECONNECT_MAX 60.0
 /* A mediator that misses this many KEEPALIVE answers is gone. */
 #define SILENCE_LIMIT (MED_KEEPALIVE_INTERVAL + 45.0)
 #define BINDING_RETRY 1.0
-#define BINDING_REFRESH 25.0	/* under the shortest NAT timeouts seen */
 #define STALE_AFTER 15.0
 #define RELAY_AFTER 5.0
-#define PUNCH_TIME 5.0
 /*
  * Peers a mediator may give us, over all networks (a network has 256
  * members by default): what a hostile one can make us hold and punch to.
@@ -60,126 +55,21 @@
 #define PUNCH_INTERVAL 0.5
 #define RELAY_RETRY 30.0
 #define DIRECT_RETRY 60.0
-#define RELAY_BIND_RETRY 1.0
-#define RELAY_BIND_REFRESH 25.0
 #define NETCHECK_FILTER_TIME 1.2
 #define NETCHECK_TIME 2.5
-#define NETCHECK_RESEND 0.3
 #define NETCHECK_KEEP 150.0
 #define MAX_PASSWORD 1024
 /* How long `shoal login` waits for a BINDING to come back. */
 #define UDP_VERIFY_TIME 3.0
 #define MAX_LAN_CANDIDATES 7
 
-/* Local results, beside the mediator's (docs/architecture.md). */
-enum {
-	E_NO_MEDIATOR = -200,
-	E_UNREACHABLE = -201,
-	E_TIMEOUT = -202,
-	E_BAD_REQUEST = -203,
-	E_AMBIGUOUS = -205,
-};
-
-/* The mediator's: nobody by that nickname is in the network. */
-#define E_NO_MEMBER (-19)
-#define NETWORK_NAME_MAX 64
-
-/*
- * PK_RESOLVE: an owner's command that names its member by nickname, while
- * NETWORKS finds the member's key; the command itself follows as PK_PLAIN
- * in the same slot.
- */
-enum pending_kind {
-	PK_PLAIN, PK_NETWORKS, PK_LOGOUT, PK_NICK, PK_INTERNAL, PK_RESOLVE
-};
-
-struct pending {
-	bool used;
-	enum pending_kind kind;
-	uint32_t id;
-	int fd;
-	double deadline;
-	char nick[SHOAL_CONFIG_MAX_NICK + 1];	/* PK_NICK, PK_RESOLVE */
-	uint8_t verb;				/* PK_RESOLVE */
-	char network[NETWORK_NAME_MAX + 1];	/* PK_RESOLVE */
-};
-
-/*
- * NAT tests (RFC 5780), all from the tunnel port, whose NAT treatment is
- * what peers meet (a full-cone router may forward that port alone):
- * BINDINGs to the mediator's port asking for answers from elsewhere
- * (filtering; BASE is also the mapping seen at the port), then to the
- * alternate port and the probe address (mapping).
- */
-enum nc_test {
-	NC_FILTER_BASE, NC_FILTER_ADDR, NC_FILTER_PORT,
-	NC_MAP_ALT, NC_MAP_PROBE, NC_COUNT
-};
-
-struct mclient {
-	struct shoald *d;
-	int epfd;
-	struct shoald_bucket punches;	/* peer_up_may_punch() */
-	char state_path[PATH_MAX];
-
-	bool configured;
-	char address[SHOAL_CONFIG_MAX_HOSTPORT + 1];
-	uint8_t server_key[32];
-	char nickname[SHOAL_CONFIG_MAX_NICK + 1];
-	/*
-	 * [Mediator] AddressRanges: where the addresses a mediator assigns,
-	 * ours and our peers', must lie.  A mediator is trusted with whom
-	 * we meet, not with our routing table.
-	 */
-	struct shoal_prefix ranges[SHOAL_CONFIG_MAX_ADDRS];
-	unsigned int n_ranges;
-
-	int fd;
-	bool connecting, login_sent, logged_in;
-	uint32_t events;
-	struct shoal_channel ch;
-	struct shoal_endpoint server;	/* TCP, and UDP on the same port */
-	double next_connect, last_rx, next_keepalive, login_time;
-	unsigned int failures;
-	uint32_t next_id, login_id;
-	int login_fd;			/* a `shoal login` waiting */
-	double login_deadline;
-	bool swept;
-
-	/* From the LOGIN reply. */
-	char my_nick[SHOAL_CONFIG_MAX_NICK + 1];
-	bool has_v4, has_v6;
-	uint8_t v4[4], v4_len, v6[16], v6_len;
-	uint8_t token[SHOAL_CTL_TOKEN_LEN];
-	bool has_token;
-	/* The token's MAC key (from our key and the mediator's), counter. */
-	uint8_t token_key[SHOAL_CTL_KEY_LEN];
-	uint64_t token_counter;
-	struct shoal_endpoint probe;	/* len 0: none */
-	bool udp_ok;
-	struct shoal_endpoint public_ep;
-	double next_binding;
-	uint8_t bind_txid[SHOAL_CTL_TXID_LEN];
-
-	struct pending pending[MAX_PENDING];
-
-	bool nc_running;
-	int nc_client;
-	double nc_mapping_from, nc_end, nc_next_send, nc_done;
-	char *nc_result;		/* the last one's JSON */
-	uint8_t nc_txid[NC_COUNT][SHOAL_CTL_TXID_LEN];
-	bool nc_got[NC_COUNT];
-	uint8_t nc_flags[NC_COUNT];
-	struct shoal_endpoint nc_mapped[NC_COUNT];
-};
-
-static struct mclient *mc(struct shoald *d)
+static inline struct mclient *mc(struct shoald *d)
 {
 	return d->mediator;
 }
 
 /* The control client's answer: the first line, then any body. */
-static void answer(int fd, int code, const char *message, const char *body)
+void mc_answer(int fd, int code, const char *message, const char *body)
 {
 	char line[320];
 	size_t len, off;
@@ -209,7 +99,7 @@ static void answer(int fd, int code, const char *message, const char *body)
 	close(fd);
 }
 
-static void ep_json(FILE *f, const struct shoal_endpoint *ep)
+void mc_ep_json(FILE *f, const struct shoal_endpoint *ep)
 {
 	char text[SHOAL_ENDPOINT_STRLEN + 1];
 
@@ -221,8 +111,8 @@ static void ep_json(FILE *f, const struct shoal_endpoint *ep)
 
 /* ENDPOINT attribute: family, address, port. */
 /* ENDPOINT attributes, to and from the datapath's form. */
-static int ep_from_attr(struct shoal_endpoint *ep, const uint8_t *v,
-			size_t len)
+int mc_ep_from_attr(struct shoal_endpoint *ep, const uint8_t *v,
+		    size_t len)
 {
 	uint8_t family, addr[16];
 	uint16_t port;
@@ -244,7 +134,7 @@ static int ep_from_attr(struct shoal_endpoint *ep, const uint8_t *v,
 	return 0;
 }
 
-static size_t ep_to_attr(uint8_t *v, const struct shoal_endpoint *ep)
+size_t mc_ep_to_attr(uint8_t *v, const struct shoal_endpoint *ep)
 {
 	if (ep->sa.sa_family == AF_INET)
 		return shoal_med_endpoint_put(v, 4,
@@ -254,7 +144,7 @@ static size_t ep_to_attr(uint8_t *v, const struct shoal_endpoint *ep)
 				      ntohs(ep->in6.sin6_port));
 }
 
-static void with_port(struct shoal_endpoint *ep, uint16_t port)
+void mc_with_port(struct shoal_endpoint *ep, uint16_t port)
 {
 	if (ep->sa.sa_family == AF_INET)
 		ep->in.sin_port = htons(port);
@@ -262,7 +152,7 @@ static void with_port(struct shoal_endpoint *ep, uint16_t port)
 		ep->in6.sin6_port = htons(port);
 }
 
-static uint16_t port_of(const struct shoal_endpoint *ep)
+uint16_t mc_port_of(const struct shoal_endpoint *ep)
 {
 	return ntohs(ep->sa.sa_family == AF_INET ? ep->in.sin_port :
 			ep->in6.sin6_port);
@@ -295,12 +185,12 @@ static void fail_pending(struct mclient *m, int code, const char *why)
 
 		if (!p->used)
 			continue;
-		answer(p->fd, code, why, NULL);
+		mc_answer(p->fd, code, why, NULL);
 		p->used = false;
 	}
 }
 
-static void disconnect(struct mclient *m, const char *why)
+void mc_disconnect(struct mclient *m, const char *why)
 {
 	double wait = RECONNECT_BASE;
 	unsigned int i;
@@ -392,7 +282,7 @@ static int attach(struct mclient *m, int fd)
  * Resolves the address (numeric is instant; a name asks the resolver,
  * which blocks the loop for as long as it takes) and starts connecting.
  */
-static void start_connect(struct mclient *m)
+void mc_start_connect(struct mclient *m)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
 	char host[256], port[8];
@@ -449,7 +339,7 @@ static void flush(struct mclient *m)
 		if (w < 0 && (errno == EAGAIN || errno == EINTR))
 			break;
 		if (w <= 0) {
-			disconnect(m, strerror(errno));
+			mc_disconnect(m, strerror(errno));
 			return;
 		}
 		shoal_channel_consumed(&m->ch, (size_t)w);
@@ -458,7 +348,7 @@ static void flush(struct mclient *m)
 }
 
 /* Sends a finished TLV message; false if the connection is not there. */
-static bool send_msg(struct mclient *m, struct shoal_tlv_writer *w)
+bool mc_send_msg(struct mclient *m, struct shoal_tlv_writer *w)
 {
 	int len = shoal_tlv_finish(w);
 
@@ -494,17 +384,17 @@ static void put_lan_candidates(struct mclient *m, struct shoal_tlv_writer *w)
 		} else {
 			continue;
 		}
-		with_port(&ep, m->d->dp->listen_port);
+		mc_with_port(&ep, m->d->dp->listen_port);
 		/* Only what a peer could reach us on (the mediator checks). */
 		if (!shoal_candidate_usable(&ep, true, &family, addr))
 			continue;
-		shoal_tlv_put(w, MED_A_ENDPOINT, v, ep_to_attr(v, &ep));
+		shoal_tlv_put(w, MED_A_ENDPOINT, v, mc_ep_to_attr(v, &ep));
 		n++;
 	}
 	freeifaddrs(ifa);
 }
 
-static void send_login(struct mclient *m)
+void mc_send_login(struct mclient *m)
 {
 	uint8_t buf[2048];
 	struct shoal_tlv_writer w;
@@ -516,8 +406,8 @@ static void send_login(struct mclient *m)
 	shoal_tlv_put_u16(&w, MED_A_TUNNEL_PORT, m->d->dp->listen_port);
 	put_lan_candidates(m, &w);
 	m->login_sent = true;
-	if (!send_msg(m, &w) && m->fd >= 0)
-		disconnect(m, "cannot send LOGIN");
+	if (!mc_send_msg(m, &w) && m->fd >= 0)
+		mc_disconnect(m, "cannot send LOGIN");
 }
 
 /* ---- what the mediator says ---- */
@@ -601,7 +491,7 @@ static void addr_text(char *buf, size_t size, int family, const uint8_t *a,
 }
 
 /* , "ipv4": …, "ipv6": … as assigned. */
-static void addrs_json(const struct mclient *m, FILE *f)
+void mc_addrs_json(const struct mclient *m, FILE *f)
 {
 	char t[64];
 
@@ -627,7 +517,7 @@ static void login_json(struct mclient *m, FILE *f)
 
 	fprintf(f, "{\"nickname\": ");
 	shoal_json_string(f, m->my_nick);
-	addrs_json(m, f);
+	mc_addrs_json(m, f);
 	shoal_mac_format(mac, m->d->dp->mac);
 	fprintf(f, ", \"mac\": \"%s\", \"udp_verified\": %s}\n", mac,
 		m->udp_ok ? "true" : "false");
@@ -667,9 +557,9 @@ static void on_login_reply(struct mclient *m, const struct shoal_tlv_msg *msg)
 		fprintf(stderr, "shoald: mediator %s refused the login: %s "
 			"(%d)\n", m->address, *text ? text : "no reason",
 			(int)rc);
-		answer(m->login_fd, rc, text, NULL);
+		mc_answer(m->login_fd, rc, text, NULL);
 		m->login_fd = -1;
-		disconnect(m, NULL);
+		mc_disconnect(m, NULL);
 		/* Retrying will not fix a refused login soon. */
 		m->next_connect = shoald_now() + RECONNECT_MAX;
 		return;
@@ -716,7 +606,7 @@ static void on_login_reply(struct mclient *m, const struct shoal_tlv_msg *msg)
 			}
 			break;
 		case MED_A_PROBE:
-			if (ep_from_attr(&m->probe, a.value, a.len) < 0 ||
+			if (mc_ep_from_attr(&m->probe, a.value, a.len) < 0 ||
 			    !mediator_ep_ok(m, &m->probe))
 				memset(&m->probe, 0, sizeof(m->probe));
 			break;
@@ -756,7 +646,7 @@ static void on_login_reply(struct mclient *m, const struct shoal_tlv_msg *msg)
 }
 
 /* The answer to `shoal login`: the login and whether UDP got through. */
-static void answer_login(struct mclient *m)
+void mc_answer_login(struct mclient *m)
 {
 	char *body = NULL;
 	size_t body_len = 0;
@@ -767,7 +657,7 @@ static void answer_login(struct mclient *m)
 		login_json(m, f);
 		fclose(f);
 	}
-	answer(m->login_fd, 0, NULL, body);
+	mc_answer(m->login_fd, 0, NULL, body);
 	free(body);
 	m->login_fd = -1;
 }
@@ -827,7 +717,7 @@ static void set_allowed_ips(struct mclient *m, struct shoald_peer *p,
 }
 
 /* A mediator peer leaves: its tunnel and its neighbour entries. */
-static void forget_peer(struct mclient *m, struct shoald_peer *p)
+void mc_forget_peer(struct mclient *m, struct shoald_peer *p)
 {
 	set_neighbours(m, p, NULL, NULL);
 	shoald_peer_remove(m->d, p);
@@ -892,8 +782,8 @@ static size_t mediator_peers(const struct shoald *d)
 }
 
 /* ep is at host's address, whatever the port. */
-static bool same_host(const struct shoal_endpoint *host,
-		      const struct shoal_endpoint *ep)
+bool mc_same_host(const struct shoal_endpoint *host,
+		  const struct shoal_endpoint *ep)
 {
 	struct shoal_endpoint s = *host;
 
@@ -905,9 +795,9 @@ static bool same_host(const struct shoal_endpoint *host,
 }
 
 /* The mediator's own address, whatever the port. */
-static bool at_server(const struct mclient *m, const struct shoal_endpoint *ep)
+bool mc_at_server(const struct mclient *m, const struct shoal_endpoint *ep)
 {
-	return same_host(&m->server, ep);
+	return mc_same_host(&m->server, ep);
 }
 
 /*
@@ -920,16 +810,8 @@ static bool mediator_ep_ok(struct mclient *m, const struct shoal_endpoint *ep)
 {
 	int ll_known = -1;
 
-	return at_server(m, ep) || candidate_ok(m, ep, &ll_known);
+	return mc_at_server(m, ep) || candidate_ok(m, ep, &ll_known);
 }
-
-/*
- * A PEER_UP for a peer not online starts a handshake to every candidate
- * and five seconds of knocks: at most once a second per peer, and
- * PEERUP_RATE a second in all, however fast a mediator sends them (the
- * others start on the peer's retry timer).
- */
-#define PEERUP_RATE 20.0
 
 static bool peer_up_may_punch(struct mclient *m, struct shoald_peer *p,
 			      double now)
@@ -985,7 +867,7 @@ static void on_peer_up(struct mclient *m, const struct shoal_tlv_msg *msg)
 			break;
 		case MED_A_ENDPOINT:
 			if (n < SHOALD_MAX_CANDIDATES &&
-			    ep_from_attr(&cand[n], a.value, a.len) == 0 &&
+			    mc_ep_from_attr(&cand[n], a.value, a.len) == 0 &&
 			    candidate_ok(m, &cand[n], &ll_known))
 				n++;
 			break;
@@ -1074,7 +956,7 @@ static void on_peer_down(struct mclient *m, const struct shoal_tlv_msg *msg)
 	if (m->d->verbose)
 		fprintf(stderr, "shoald: peer %s is down (%u)\n", p->nickname,
 			reason);
-	forget_peer(m, p);
+	mc_forget_peer(m, p);
 }
 
 static void on_relay(struct mclient *m, const struct shoal_tlv_msg *msg)
@@ -1090,7 +972,7 @@ static void on_relay(struct mclient *m, const struct shoal_tlv_msg *msg)
 	if (!p || !p->from_mediator)
 		return;
 	if (!shoal_tlv_find(msg, MED_A_ENDPOINT, &a) ||
-	    ep_from_attr(&ep, a.value, a.len) < 0 ||
+	    mc_ep_from_attr(&ep, a.value, a.len) < 0 ||
 	    !mediator_ep_ok(m, &ep) ||
 	    !shoal_tlv_find(msg, MED_A_RELAY_ID, &a) ||
 	    !shoal_tlv_get_u32(&a, &id) ||
@@ -1206,8 +1088,6 @@ static void networks_json(struct mclient *m, const struct shoal_tlv_msg *msg,
 		shoal_tlv_find(msg, MED_A_TRUNCATED, &a) ? "true" : "false");
 }
 
-static int save_state(struct mclient *m);
-
 /*
  * The NETWORKS reply of a PK_RESOLVE: the command goes out with the key
  * of the one member by that nickname, in the same slot.
@@ -1221,8 +1101,8 @@ static void resolve_done(struct mclient *m, struct pending *p,
 
 	n = shoal_med_member_key(msg, p->network, p->nick, key);
 	if (n != 1) {
-		answer(p->fd, n ? E_AMBIGUOUS : E_NO_MEMBER,
-		       n ? "more than one member has that nickname: name "
+		mc_answer(p->fd, n ? E_AMBIGUOUS : E_NO_MEMBER,
+			  n ? "more than one member has that nickname: name "
 			   "the member by its public key" :
 			   "nobody by that nickname is in this network", NULL);
 		p->used = false;
@@ -1231,11 +1111,11 @@ static void resolve_done(struct mclient *m, struct pending *p,
 	shoal_tlv_writer_init(&w, buf, sizeof(buf), p->verb, 0, ++m->next_id);
 	shoal_tlv_put_str(&w, MED_A_NETWORK, p->network);
 	shoal_tlv_put(&w, MED_A_PUBLIC_KEY, key, sizeof(key));
-	if (!send_msg(m, &w)) {
-		/* Gone: disconnect() answered the others, this one is ours. */
+	if (!mc_send_msg(m, &w)) {
+		/* Gone: mc_disconnect() answered the rest; this is ours. */
 		if (p->used)
-			answer(p->fd, E_UNREACHABLE, "the mediator cannot be "
-			       "reached now", NULL);
+			mc_answer(p->fd, E_UNREACHABLE,
+				  "the mediator cannot be reached now", NULL);
 		p->used = false;
 		return;
 	}
@@ -1253,11 +1133,11 @@ static void logged_out(struct mclient *m)
 	fprintf(stderr, "shoald: logged out of %s\n", m->address);
 	m->configured = false;
 	unlink(m->state_path);
-	disconnect(m, NULL);
+	mc_disconnect(m, NULL);
 	m->failures = 0;
 	while (i < d->n_peers) {
 		if (d->peers[i].from_mediator) {
-			forget_peer(m, &d->peers[i]);
+			mc_forget_peer(m, &d->peers[i]);
 			continue;
 		}
 		i++;
@@ -1307,13 +1187,13 @@ static void on_reply(struct mclient *m, const struct shoal_tlv_msg *msg)
 			fclose(f);
 		}
 	}
-	answer(p->fd, rc, text, body);
+	mc_answer(p->fd, rc, text, body);
 	free(body);
 	if (rc >= 0 && p->kind == PK_NICK) {
 		/* Kept, or the next login would ask for the old one back. */
 		snprintf(m->nickname, sizeof(m->nickname), "%s", p->nick);
 		snprintf(m->my_nick, sizeof(m->my_nick), "%s", p->nick);
-		if (save_state(m) < 0)
+		if (mc_save_state(m) < 0)
 			fprintf(stderr, "shoald: cannot save the nickname in "
 				"%s\n", m->state_path);
 	}
@@ -1321,7 +1201,7 @@ static void on_reply(struct mclient *m, const struct shoal_tlv_msg *msg)
 		logged_out(m);
 }
 
-static void on_message(struct mclient *m, const uint8_t *buf, size_t len)
+void mc_on_message(struct mclient *m, const uint8_t *buf, size_t len)
 {
 	struct shoal_tlv_msg msg;
 
@@ -1356,7 +1236,7 @@ static void on_readable(struct mclient *m)
 
 	for (;;) {
 		if (shoal_channel_read_buf(&m->ch, &buf, &room) < 0) {
-			disconnect(m, "protocol error");
+			mc_disconnect(m, "protocol error");
 			return;
 		}
 		n = recv(m->fd, buf, room, 0);
@@ -1366,27 +1246,27 @@ static void on_readable(struct mclient *m)
 		}
 		if (n <= 0) {
 			shoal_channel_read_done(&m->ch, 0);
-			disconnect(m, n ? strerror(errno) :
-				   "the mediator closed the connection");
+			mc_disconnect(m, n ? strerror(errno) :
+				      "the mediator closed the connection");
 			return;
 		}
 		if (shoal_channel_read_done(&m->ch, (size_t)n) < 0) {
-			disconnect(m, "protocol error");
+			mc_disconnect(m, "protocol error");
 			return;
 		}
 		m->last_rx = shoald_now();
 		while ((r = shoal_channel_next(&m->ch, &msg, &len)) > 0) {
-			on_message(m, msg, len);
+			mc_on_message(m, msg, len);
 			if (m->fd < 0)
 				return;
 		}
 		if (r < 0) {
-			disconnect(m, "the channel failed (wrong mediator "
-				   "key?)");
+			mc_disconnect(m, "the channel failed (wrong mediator "
+				      "key?)");
 			return;
 		}
 		if (shoal_channel_established(&m->ch) && !m->login_sent) {
-			send_login(m);
+			mc_send_login(m);
 			if (m->fd < 0)
 				return;
 		}
@@ -1403,7 +1283,7 @@ static void on_writable(struct mclient *m)
 		if (getsockopt(m->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 			err = errno;
 		if (err) {
-			disconnect(m, strerror(err));
+			mc_disconnect(m, strerror(err));
 			return;
 		}
 		m->connecting = false;
@@ -1424,8 +1304,8 @@ static uint64_t next_counter(uint64_t last)
 	return counter > last ? counter : last + 1;
 }
 
-static void send_binding(struct mclient *m, const struct shoal_endpoint *to,
-			 uint8_t flags, const uint8_t *txid, bool with_token)
+void mc_send_binding(struct mclient *m, const struct shoal_endpoint *to,
+		     uint8_t flags, const uint8_t *txid, bool with_token)
 {
 	struct shoal_ctl_binding b = { .flags = flags };
 	uint8_t msg[SHOAL_CTL_BINDING_LEN];
@@ -1442,9 +1322,6 @@ static void send_binding(struct mclient *m, const struct shoal_endpoint *to,
 	if (len > 0 && to->len)
 		m->d->dp->ops->send_control(m->d->dp, to, msg, (size_t)len);
 }
-
-static void send_relay_bind(struct mclient *m, struct shoald_peer *p,
-			    double now, const uint8_t *cookie);
 
 /*
  * The relay wants to see that we receive where our RELAY_BIND came from:
@@ -1467,7 +1344,7 @@ static int on_relay_challenge(struct mclient *m,
 		    !shoal_ctl_relay_verify(ev->payload, ev->len,
 					    p->relay_key))
 			continue;
-		send_relay_bind(m, p, shoald_now(), cookie);
+		mc_send_relay_bind(m, p, shoald_now(), cookie);
 		return 0;
 	}
 	return -1;
@@ -1487,7 +1364,7 @@ static void nc_record(struct mclient *m, const struct shoal_ctl_binding_reply *r
 	}
 }
 
-static int on_udp(struct shoald *d, const struct shoal_dp_event *ev)
+int mc_on_udp(struct shoald *d, const struct shoal_dp_event *ev)
 {
 	struct mclient *m = mc(d);
 	struct shoal_ctl_binding_reply r;
@@ -1502,7 +1379,8 @@ static int on_udp(struct shoald *d, const struct shoal_dp_event *ev)
 		 * address): one who saw a transaction id must not set what
 		 * we think our public endpoint is.
 		 */
-		if (!at_server(m, &ev->from) && !same_host(&m->probe, &ev->from))
+		if (!mc_at_server(m, &ev->from) &&
+		    !mc_same_host(&m->probe, &ev->from))
 			return -1;
 		if (m->nc_running)
 			nc_record(m, &r);
@@ -1557,8 +1435,8 @@ static int on_udp(struct shoald *d, const struct shoal_dp_event *ev)
  * A RELAY_BIND, with the cookie of the relay's RELAY_CHALLENGE when it
  * answers one (else none: the relay knows where we are bound).
  */
-static void send_relay_bind(struct mclient *m, struct shoald_peer *p,
-			    double now, const uint8_t *cookie)
+void mc_send_relay_bind(struct mclient *m, struct shoald_peer *p,
+			double now, const uint8_t *cookie)
 {
 	uint8_t msg[SHOAL_CTL_RELAY_BIND_LEN];
 	int len;
@@ -1574,7 +1452,7 @@ static void send_relay_bind(struct mclient *m, struct shoald_peer *p,
 				    RELAY_BIND_RETRY);
 }
 
-static void ask_relay(struct mclient *m, struct shoald_peer *p, double now)
+void mc_ask_relay(struct mclient *m, struct shoald_peer *p, double now)
 {
 	struct shoal_tlv_writer w;
 	uint8_t buf[128];
@@ -1588,7 +1466,7 @@ static void ask_relay(struct mclient *m, struct shoald_peer *p, double now)
 	shoal_tlv_writer_init(&w, buf, sizeof(buf), MED_RELAY, 0,
 			      ++m->next_id);
 	shoal_tlv_put(&w, MED_A_PUBLIC_KEY, p->public_key, 32);
-	if (!send_msg(m, &w))
+	if (!mc_send_msg(m, &w))
 		return;
 	m->pending[i] = (struct pending){
 		.used = true, .kind = PK_INTERNAL, .id = m->next_id, .fd = -1,
@@ -1608,40 +1486,44 @@ static void ask_relay(struct mclient *m, struct shoald_peer *p, double now)
  * opens live for minutes, so a result is kept NETCHECK_KEEP seconds
  * rather than measured again through them.
  */
-static void nc_send(struct mclient *m, double now)
+void mc_nc_send(struct mclient *m, double now)
 {
 	struct shoal_endpoint alt = m->server;
 
 	if (now < m->nc_mapping_from) {
 		if (!m->nc_got[NC_FILTER_BASE])
-			send_binding(m, &m->server, 0,
-				     m->nc_txid[NC_FILTER_BASE], false);
+			mc_send_binding(m, &m->server, 0,
+					m->nc_txid[NC_FILTER_BASE], false);
 		if (!m->nc_got[NC_FILTER_ADDR] && m->probe.len)
-			send_binding(m, &m->server, SHOAL_CTL_BIND_OTHER_ADDR,
-				     m->nc_txid[NC_FILTER_ADDR], false);
+			mc_send_binding(m, &m->server,
+					SHOAL_CTL_BIND_OTHER_ADDR,
+					m->nc_txid[NC_FILTER_ADDR], false);
 		if (!m->nc_got[NC_FILTER_PORT])
-			send_binding(m, &m->server, SHOAL_CTL_BIND_OTHER_PORT,
-				     m->nc_txid[NC_FILTER_PORT], false);
+			mc_send_binding(m, &m->server,
+					SHOAL_CTL_BIND_OTHER_PORT,
+					m->nc_txid[NC_FILTER_PORT], false);
 		return;
 	}
-	with_port(&alt, (uint16_t)(port_of(&alt) + 1));
+	mc_with_port(&alt, (uint16_t)(mc_port_of(&alt) + 1));
 	if (!m->nc_got[NC_MAP_ALT])
-		send_binding(m, &alt, 0, m->nc_txid[NC_MAP_ALT], false);
+		mc_send_binding(m, &alt, 0, m->nc_txid[NC_MAP_ALT], false);
 	if (!m->nc_got[NC_MAP_PROBE] && m->probe.len)
-		send_binding(m, &m->probe, 0, m->nc_txid[NC_MAP_PROBE], false);
+		mc_send_binding(m, &m->probe, 0, m->nc_txid[NC_MAP_PROBE],
+				false);
 }
 
-static void nc_start(struct mclient *m, int client_fd)
+void mc_nc_start(struct mclient *m, int client_fd)
 {
 	double now = shoald_now();
 	int i;
 
 	if (m->nc_running) {
-		answer(client_fd, E_BAD_REQUEST, "a netcheck is running", NULL);
+		mc_answer(client_fd, E_BAD_REQUEST, "a netcheck is running",
+			  NULL);
 		return;
 	}
 	if (m->nc_result && now - m->nc_done < NETCHECK_KEEP) {
-		answer(client_fd, 0, NULL, m->nc_result);
+		mc_answer(client_fd, 0, NULL, m->nc_result);
 		return;
 	}
 	memset(m->nc_got, 0, sizeof(m->nc_got));
@@ -1652,7 +1534,7 @@ static void nc_start(struct mclient *m, int client_fd)
 	m->nc_mapping_from = now + NETCHECK_FILTER_TIME;
 	m->nc_end = now + NETCHECK_TIME;
 	m->nc_next_send = now + NETCHECK_RESEND;
-	nc_send(m, now);
+	mc_nc_send(m, now);
 }
 
 /* Answered from where it was asked to answer from. */
@@ -1661,7 +1543,7 @@ static bool nc_moved(const struct mclient *m, enum nc_test t)
 	return m->nc_got[t] && !(m->nc_flags[t] & SHOAL_CTL_BIND_UNCHANGED);
 }
 
-static void nc_finish(struct mclient *m)
+void mc_nc_finish(struct mclient *m)
 {
 	const char *mapping = "unknown", *filtering = "unknown";
 	char *body = NULL;
@@ -1694,16 +1576,16 @@ static void nc_finish(struct mclient *m)
 	f = open_memstream(&body, &body_len);
 	if (f) {
 		fprintf(f, "{\"public_endpoint\": ");
-		ep_json(f, m->nc_got[NC_FILTER_BASE] ?
+		mc_ep_json(f, m->nc_got[NC_FILTER_BASE] ?
 			   &m->nc_mapped[NC_FILTER_BASE] : &m->public_ep);
 		fprintf(f, ", \"mapping\": \"%s\", \"filtering\": \"%s\", "
 			"\"udp\": %s, \"probe\": ", mapping, filtering,
 			m->nc_got[NC_FILTER_BASE] ? "true" : "false");
-		ep_json(f, &m->probe);
+		mc_ep_json(f, &m->probe);
 		fprintf(f, "}\n");
 		fclose(f);
 	}
-	answer(m->nc_client, 0, NULL, body);
+	mc_answer(m->nc_client, 0, NULL, body);
 	free(m->nc_result);
 	m->nc_result = body;
 	m->nc_done = shoald_now();
@@ -1748,7 +1630,7 @@ static void sweep_stale(struct mclient *m)
 
 	while (i < d->n_peers) {
 		if (d->peers[i].from_mediator && d->peers[i].stale) {
-			forget_peer(m, &d->peers[i]);
+			mc_forget_peer(m, &d->peers[i]);
 			continue;
 		}
 		i++;
@@ -1764,7 +1646,7 @@ static void send_keepalive(struct mclient *m, double now)
 	m->next_keepalive = now + MED_KEEPALIVE_INTERVAL;
 	shoal_tlv_writer_init(&w, buf, sizeof(buf), MED_KEEPALIVE, 0,
 			      ++m->next_id);
-	send_msg(m, &w);
+	mc_send_msg(m, &w);
 }
 
 /* No RELAY_BOUND for a check, or for two refreshes: the relay is gone. */
@@ -1809,7 +1691,7 @@ static void tick_peers(struct mclient *m, double now)
 		if (m->logged_in && !p->online && p->up_since &&
 		    now - p->up_since > RELAY_AFTER && !p->has_relay &&
 		    (!p->relay_asked || now - p->relay_asked > RELAY_RETRY))
-			ask_relay(m, p, now);
+			mc_ask_relay(m, p, now);
 		if (m->fd < 0)
 			return;
 		/*
@@ -1821,7 +1703,7 @@ static void tick_peers(struct mclient *m, double now)
 		    now - p->last_knock >= PUNCH_INTERVAL)
 			shoald_knock(d, p, now);
 		if (p->has_relay && now >= p->next_relay_bind)
-			send_relay_bind(m, p, now, NULL);
+			mc_send_relay_bind(m, p, now, NULL);
 		if (p->has_relay && relay_dead(p, now))
 			drop_relay(m, p, now);
 		/* On the relay: once a minute, see if a direct path works. */
@@ -1843,46 +1725,46 @@ void mclient_tick(struct shoald *d, double now)
 	if (!m)
 		return;
 	if (m->configured && m->fd < 0 && now >= m->next_connect)
-		start_connect(m);
+		mc_start_connect(m);
 	if (m->login_fd >= 0 && m->logged_in &&
 	    (m->udp_ok || now >= m->login_deadline))
-		answer_login(m);
+		mc_answer_login(m);
 	if (m->login_fd >= 0 && now >= m->login_deadline) {
-		answer(m->login_fd, m->fd < 0 ? E_UNREACHABLE : E_TIMEOUT,
-		       m->fd < 0 ? "cannot reach the mediator" :
-		       "the mediator did not answer in time", NULL);
+		mc_answer(m->login_fd, m->fd < 0 ? E_UNREACHABLE : E_TIMEOUT,
+			  m->fd < 0 ? "cannot reach the mediator" :
+			  "the mediator did not answer in time", NULL);
 		m->login_fd = -1;
 	}
 	for (i = 0; i < MAX_PENDING; i++) {
 		struct pending *p = &m->pending[i];
 
 		if (p->used && now >= p->deadline) {
-			answer(p->fd, E_TIMEOUT,
-			       "the mediator did not answer in time", NULL);
+			mc_answer(p->fd, E_TIMEOUT,
+				  "the mediator did not answer in time", NULL);
 			p->used = false;
 		}
 	}
 	if (m->nc_running) {
 		if (now >= m->nc_end) {
-			nc_finish(m);
+			mc_nc_finish(m);
 		} else if (now >= m->nc_next_send) {
-			nc_send(m, now);
+			mc_nc_send(m, now);
 			m->nc_next_send = now + NETCHECK_RESEND;
 		}
 	}
 	if (m->fd >= 0 && !m->logged_in && now - m->last_rx > REQUEST_TIMEOUT)
-		disconnect(m, "no answer to the login");
+		mc_disconnect(m, "no answer to the login");
 	if (!m->logged_in)
 		return;
 	if (now - m->last_rx > SILENCE_LIMIT) {
-		disconnect(m, "silent for too long");
+		mc_disconnect(m, "silent for too long");
 		return;
 	}
 	if (now >= m->next_keepalive)
 		send_keepalive(m, now);
 	if (m->has_token && now >= m->next_binding) {
 		randombytes_buf(m->bind_txid, sizeof(m->bind_txid));
-		send_binding(m, &m->server, 0, m->bind_txid, true);
+		mc_send_binding(m, &m->server, 0, m->bind_txid, true);
 		m->next_binding = now + (m->udp_ok ? BINDING_REFRESH :
 					 BINDING_RETRY);
 	}
@@ -1893,7 +1775,7 @@ void mclient_tick(struct shoald *d, double now)
 
 /* ---- requests from the control socket ---- */
 
-static int save_state(struct mclient *m)
+int mc_save_state(struct mclient *m)
 {
 	char tmp[PATH_MAX + 8], b64[SHOAL_KEY_B64_LEN + 1];
 	const char *slash = strrchr(m->state_path, '/');
@@ -1936,16 +1818,16 @@ static void do_login(struct mclient *m, int fd, char **w, int n)
 	if (n < 3 || n > 4 || !shoal_config_valid_hostport(w[1]) ||
 	    shoal_key_from_base64(key, w[2]) < 0 ||
 	    (n == 4 && !shoal_config_valid_nickname(w[3]))) {
-		answer(fd, E_BAD_REQUEST, "usage: login HOST:PORT KEY [NICK]",
-		       NULL);
+		mc_answer(fd, E_BAD_REQUEST,
+			  "usage: login HOST:PORT KEY [NICK]", NULL);
 		return;
 	}
 	if (m->login_fd >= 0) {
-		answer(fd, E_BAD_REQUEST, "a login is already under way",
-		       NULL);
+		mc_answer(fd, E_BAD_REQUEST, "a login is already under way",
+			  NULL);
 		return;
 	}
-	disconnect(m, NULL);
+	mc_disconnect(m, NULL);
 	snprintf(m->address, sizeof(m->address), "%s", w[1]);
 	memcpy(m->server_key, key, 32);
 	if (n == 4)
@@ -1953,14 +1835,14 @@ static void do_login(struct mclient *m, int fd, char **w, int n)
 	m->configured = true;
 	free(m->nc_result);
 	m->nc_result = NULL;
-	ret = save_state(m);
+	ret = mc_save_state(m);
 	if (ret < 0)
 		fprintf(stderr, "shoald: cannot save the login in %s: %s\n",
 			m->state_path, strerror(-ret));
 	m->failures = 0;
 	m->login_fd = fd;
 	m->login_deadline = shoald_now() + REQUEST_TIMEOUT;
-	start_connect(m);
+	mc_start_connect(m);
 }
 
 /* password=HEX into the writer; false if malformed. */
@@ -2065,13 +1947,13 @@ bool mclient_request(struct shoald *d, int fd, const char *req)
 	}
 	if (!strcmp(w[0], "netcheck")) {
 		if (!m->configured)
-			answer(fd, E_NO_MEDIATOR, "no mediator: shoal login "
-			       "first", NULL);
+			mc_answer(fd, E_NO_MEDIATOR, "no mediator: shoal login "
+				  "first", NULL);
 		else if (!m->logged_in)
-			answer(fd, E_UNREACHABLE, "the mediator cannot be "
-			       "reached now", NULL);
+			mc_answer(fd, E_UNREACHABLE, "the mediator cannot be "
+				  "reached now", NULL);
 		else
-			nc_start(m, fd);
+			mc_nc_start(m, fd);
 		goto wipe;
 	}
 	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
@@ -2080,17 +1962,17 @@ bool mclient_request(struct shoald *d, int fd, const char *req)
 	if (!v)
 		return false;
 	if (!m->configured) {
-		answer(fd, E_NO_MEDIATOR, "no mediator: shoal login first",
-		       NULL);
+		mc_answer(fd, E_NO_MEDIATOR, "no mediator: shoal login first",
+			  NULL);
 		goto wipe;
 	}
 	if (!m->logged_in) {
-		answer(fd, E_UNREACHABLE, "the mediator cannot be reached now",
-		       NULL);
+		mc_answer(fd, E_UNREACHABLE,
+			  "the mediator cannot be reached now", NULL);
 		goto wipe;
 	}
 	if (n - 1 < v->min_args || n - 1 > v->max_args) {
-		answer(fd, E_BAD_REQUEST, "wrong number of arguments", NULL);
+		mc_answer(fd, E_BAD_REQUEST, "wrong number of arguments", NULL);
 		goto wipe;
 	}
 	for (i = 0; i < MAX_PENDING && m->pending[i].used; i++)
@@ -2105,7 +1987,7 @@ bool mclient_request(struct shoald *d, int fd, const char *req)
 	if (resolve) {
 		if (!shoal_config_valid_nickname(w[2]) ||
 		    strlen(w[1]) > NETWORK_NAME_MAX) {
-			answer(fd, E_BAD_REQUEST, "malformed request", NULL);
+			mc_answer(fd, E_BAD_REQUEST, "malformed request", NULL);
 			goto wipe;
 		}
 		shoal_tlv_writer_init(&tw, buf, sizeof(buf), MED_NETWORKS, 0,
@@ -2118,14 +2000,14 @@ bool mclient_request(struct shoald *d, int fd, const char *req)
 	if (i == MAX_PENDING ||
 	    (resolve ? shoal_tlv_finish(&tw) < 0 :
 		       !build_request(&tw, v, w, n))) {
-		answer(fd, E_BAD_REQUEST, i == MAX_PENDING ? "too many "
-		       "requests at once" : "malformed request", NULL);
+		mc_answer(fd, E_BAD_REQUEST, i == MAX_PENDING ? "too many "
+			  "requests at once" : "malformed request", NULL);
 		goto wipe;
 	}
 	m->next_id++;
-	if (!send_msg(m, &tw)) {
-		answer(fd, E_UNREACHABLE, "the mediator cannot be reached now",
-		       NULL);
+	if (!mc_send_msg(m, &tw)) {
+		mc_answer(fd, E_UNREACHABLE,
+			  "the mediator cannot be reached now", NULL);
 		goto wipe;
 	}
 	m->pending[i] = (struct pending){
@@ -2165,10 +2047,10 @@ void mclient_status_json(struct shoald *d, FILE *f)
 		shoal_json_string(f, m->my_nick);
 	else
 		fputs("null", f);
-	addrs_json(m, f);
+	mc_addrs_json(m, f);
 	fprintf(f, ", \"udp_verified\": %s, \"public_endpoint\": ",
 		m->udp_ok ? "true" : "false");
-	ep_json(f, &m->public_ep);
+	mc_ep_json(f, &m->public_ep);
 	fputc('}', f);
 }
 
@@ -2288,7 +2170,7 @@ int mclient_open(struct shoald *d, int epfd, const char *state_path,
 		snprintf(m->nickname, sizeof(m->nickname), "%s", c->nickname);
 	}
 	d->mediator = m;
-	d->on_mediator_udp = on_udp;
+	d->on_mediator_udp = mc_on_udp;
 	return 0;
 }
 
@@ -2299,9 +2181,10 @@ void mclient_close(struct shoald *d)
 	if (!m)
 		return;
 	fail_pending(m, E_UNREACHABLE, "shoald is stopping");
-	answer(m->login_fd, E_UNREACHABLE, "shoald is stopping", NULL);
+	mc_answer(m->login_fd, E_UNREACHABLE, "shoald is stopping", NULL);
 	if (m->nc_running)
-		answer(m->nc_client, E_UNREACHABLE, "shoald is stopping", NULL);
+		mc_answer(m->nc_client, E_UNREACHABLE, "shoald is stopping",
+			  NULL);
 	free(m->nc_result);
 	if (m->fd >= 0) {
 		close(m->fd);
