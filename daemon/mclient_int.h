@@ -130,6 +130,11 @@ struct mclient {
 	struct shoal_endpoint nc_mapped[NC_COUNT];
 };
 
+static inline struct mclient *mc(struct shoald *d)
+{
+	return d->mediator;
+}
+
 /*
  * A PEER_UP for a peer not online starts a handshake to every candidate
  * and five seconds of knocks: at most once a second per peer, and
