@@ -10,6 +10,13 @@
  * reconnects with backoff and jitter, logs in again and takes the
  * mediator's PEER_UPs as the truth: peers it no longer announces are
  * dropped STALE_AFTER seconds after the new login.
+ *
+ * This file holds the connection (connecting, reading, writing, losing
+ * it) and the client's set-up; the rest is in one file a job, sharing
+ * struct mclient through mclient_int.h: mclient_msg.c (what the mediator
+ * says), mclient_udp.c (the tunnel port), mclient_netcheck.c,
+ * mclient_tick.c (the loop's timer), mclient_request.c (the control
+ * socket's requests) and mclient_state.c (the saved login).
  */
 #include <errno.h>
 #include <limits.h>
