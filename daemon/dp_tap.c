@@ -33,149 +33,23 @@
 
 #include "crypt_pool.h"
 #include "datapath.h"
+#include "dp_tap_int.h"
 #include "esp.h"
 #include "mac.h"
 #include "srcguard.h"
 #include "util.h"
 #include "vnet.h"
 
-/* Work done per call of handle(): epoll (level-triggered) calls again. */
-#define TAP_BATCH		64
-/*
- * Datagrams per sendmmsg/recvmmsg: one system call where there were 16,
- * which at small packets is most of the TAP datapath's cost.
- */
-#define TAP_MMSG		16
-/* Largest frame read from the TAP; bigger than any UDP payload. */
-#define TAP_FRAME_MAX		65536
-/*
- * The TAP hands over TCP trains of up to 64 KiB (TSO), its header in
- * front; room beyond for the headers the stack puts before a train's
- * 64 KiB.
- */
-#define TAP_TRAIN_MAX		(sizeof(struct virtio_net_hdr) + TAP_FRAME_MAX + 256)
 /* What the stack may ask of the TAP: checksums, TCP segmentation. */
 #define TAP_OFFLOADS		(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | \
 				 TUN_F_TSO_ECN)
-#define TAP_PKT_MAX		(TAP_FRAME_MAX + SHOAL_ESP_MAX_OVERHEAD)
-/* Largest UDP payload there is (IPv6 without jumbograms). */
-#define TAP_RX_MAX		65536
 
 /* As the kernel module: see kmod/netlink.c and kmod/device.c. */
 #define TAP_MAX_PEERS		65536
-#define TAP_MAX_CONTROL		1400
 #define TAP_SA_MAX_SECONDS	(365U * 24 * 3600)
 #define TAP_SPI_MIN		256
 #define TAP_CONTROL_PER_SEC	20000
 #define TAP_UNKNOWN_SPI_PER_SEC	100
-
-/* Powers of two; chains stay short for a few thousand peers. */
-#define TAP_KEY_BUCKETS		1024
-#define TAP_MAC_BUCKETS		1024
-#define TAP_SPI_BUCKETS		4096
-
-struct tap_peer;
-
-struct tap_sa {
-	struct shoal_esp_sa esp;
-	struct tap_peer *peer;
-	struct tap_sa *spi_next;	/* inbound SAs: tap_dp.by_spi */
-};
-
-struct tap_peer {
-	uint8_t public_key[SHOAL_KEY_LEN];
-	bool has_mac;
-	uint8_t mac[ETH_ALEN];
-	struct shoal_endpoint endpoint;		/* len 0: none */
-	struct tap_sa *sa_out;
-	struct tap_sa *sa_in[SHOAL_MAX_SA_IN];
-	unsigned int n_sa_in;
-	uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets;
-	uint64_t auth_failures, replays, last_rx;
-	unsigned int n_allowed_ips;		/* 0: any source */
-	struct shoal_prefix allowed_ips[SHOAL_MAX_ALLOWED_IPS];
-	struct tap_peer *key_next, *mac_next;
-	size_t index;				/* in tap_dp.peers */
-};
-
-struct tap_rate {
-	time_t second;
-	unsigned int n;
-};
-
-struct tap_dp {
-	struct shoal_dp dp;		/* first: shoald holds &dp */
-	int tap_fd, udp_fd;
-	int family;			/* of udp_fd: AF_INET6, or AF_INET without IPv6 */
-	uint8_t hash_key[SHOAL_HASH_KEY_LEN];
-
-	/* In the order they were added, as the kernel lists them. */
-	struct tap_peer **peers;
-	size_t n_peers, peers_cap;
-	struct tap_peer *by_key[TAP_KEY_BUCKETS];
-	struct tap_peer *by_mac[TAP_MAC_BUCKETS];
-	struct tap_sa *by_spi[TAP_SPI_BUCKETS];
-
-	uint64_t stats[SHOAL_A_DSTAT_MAX + 1];
-	struct tap_rate control_rate, spi_rate;
-
-	/*
-	 * Events wait here until no pointer into the tables is held: the
-	 * callback may well change peers and SAs.
-	 */
-	struct shoal_dp_event *pending;
-	size_t n_pending, pending_cap;
-	bool lost;
-
-	/*
-	 * Sealed datagrams waiting for one sendmmsg.  They hold peers, so
-	 * they go out before any event callback (which may remove a peer)
-	 * and before handle() returns.
-	 */
-	struct {
-		struct mmsghdr msg[TAP_MMSG];
-		struct iovec iov[TAP_MMSG];
-		struct sockaddr_in6 to[TAP_MMSG];
-		struct tap_peer *peer[TAP_MMSG];
-		size_t inner_len[TAP_MMSG];
-		struct shoal_esp_crypt job[TAP_MMSG];	/* sealed in tx_flush() */
-		int result[TAP_MMSG];
-		unsigned int n;
-	} tx;
-	struct {
-		struct mmsghdr msg[TAP_MMSG];
-		struct iovec iov[TAP_MMSG];
-		struct sockaddr_storage from[TAP_MMSG];
-	} rxq;
-	/*
-	 * ESP datagrams of the receive batch waiting to be opened (in place,
-	 * in t->rx) and delivered, in their order, by rx_flush().  They hold
-	 * SAs, so they are done before any event callback.
-	 */
-	struct {
-		struct tap_sa *sa[TAP_MMSG];
-		uint64_t seq[TAP_MMSG];
-		struct shoal_endpoint from[TAP_MMSG];
-		struct shoal_esp_crypt job[TAP_MMSG];
-		int result[TAP_MMSG];
-		unsigned int n;
-	} rxp;
-	/* Started at the first batch, once shoald has detached. */
-	struct shoald_crypt_pool *pool;
-	bool pool_tried;
-
-	uint8_t frame[TAP_TRAIN_MAX];
-	uint8_t segment[TAP_FRAME_MAX];		/* one cut from a train */
-	uint8_t pkt[TAP_MMSG][TAP_PKT_MAX];
-	uint8_t rx[TAP_MMSG][TAP_RX_MAX];
-	/* A flow's TCP segments of one receive batch, written as one frame. */
-	struct shoal_gro gro;
-};
-
-static struct tap_dp *tap_of(struct shoal_dp *dp)
-{
-	return (struct tap_dp *)dp;
-}
 
 __attribute__((format(printf, 3, 4)))
 static void set_err(char *err, size_t err_size, const char *fmt, ...)
@@ -190,7 +64,7 @@ static void set_err(char *err, size_t err_size, const char *fmt, ...)
 }
 
 /* SA ages and rate limits: a clock that wall-clock changes do not move. */
-static time_t mono_now(void)
+time_t tap_mono_now(void)
 {
 	struct timespec ts;
 
@@ -231,8 +105,8 @@ static struct tap_peer *peer_by_key(const struct tap_dp *t,
 	return NULL;
 }
 
-static struct tap_peer *peer_by_mac(const struct tap_dp *t,
-				    const uint8_t *mac)
+struct tap_peer *tap_peer_by_mac(const struct tap_dp *t,
+				 const uint8_t *mac)
 {
 	struct tap_peer *peer;
 
@@ -242,7 +116,7 @@ static struct tap_peer *peer_by_mac(const struct tap_dp *t,
 	return NULL;
 }
 
-static struct tap_sa *sa_by_spi(const struct tap_dp *t, uint32_t spi)
+struct tap_sa *tap_sa_by_spi(const struct tap_dp *t, uint32_t spi)
 {
 	struct tap_sa *sa;
 
@@ -358,8 +232,8 @@ static struct tap_sa *peer_sa_in(const struct tap_peer *peer, uint32_t spi)
  * sockaddr_in6, with a unicast address and port), v4-mapped IPv6 made
  * IPv4 so that it compares equal to the source addresses roaming sees.
  */
-static int endpoint_normalize(struct shoal_endpoint *out,
-			      const struct shoal_endpoint *in)
+int tap_endpoint_normalize(struct shoal_endpoint *out,
+			   const struct shoal_endpoint *in)
 {
 	memset(out, 0, sizeof(*out));
 	if (in->len == sizeof(struct sockaddr_in) &&
@@ -398,8 +272,8 @@ static int endpoint_normalize(struct shoal_endpoint *out,
 	       !IN6_IS_ADDR_MULTICAST(&out->in6.sin6_addr) ? 0 : -EINVAL;
 }
 
-static bool endpoint_equal(const struct shoal_endpoint *a,
-			   const struct shoal_endpoint *b)
+bool tap_endpoint_equal(const struct shoal_endpoint *a,
+			const struct shoal_endpoint *b)
 {
 	if (a->len != b->len || a->sa.sa_family != b->sa.sa_family)
 		return false;
@@ -475,7 +349,7 @@ static bool source_endpoint(struct shoal_endpoint *ep,
 
 /* ----- events ----- */
 
-static void queue_event(struct tap_dp *t, const struct shoal_dp_event *ev)
+void tap_queue_event(struct tap_dp *t, const struct shoal_dp_event *ev)
 {
 	struct shoal_dp_event *p;
 	size_t cap;
@@ -493,9 +367,9 @@ static void queue_event(struct tap_dp *t, const struct shoal_dp_event *ev)
 	t->pending[t->n_pending++] = *ev;
 }
 
-static void queue_peer_event(struct tap_dp *t, enum shoal_dp_event_type type,
-			     const struct tap_peer *peer, uint32_t spi,
-			     bool outbound)
+void tap_queue_peer_event(struct tap_dp *t, enum shoal_dp_event_type type,
+			  const struct tap_peer *peer, uint32_t spi,
+			  bool outbound)
 {
 	struct shoal_dp_event ev;
 
@@ -506,10 +380,10 @@ static void queue_peer_event(struct tap_dp *t, enum shoal_dp_event_type type,
 	ev.outbound = outbound;
 	if (type == SHOAL_DP_EV_ENDPOINT)
 		ev.from = peer->endpoint;
-	queue_event(t, &ev);
+	tap_queue_event(t, &ev);
 }
 
-static void flush_events(struct tap_dp *t, shoal_dp_event_fn fn, void *ctx)
+void tap_flush_events(struct tap_dp *t, shoal_dp_event_fn fn, void *ctx)
 {
 	struct shoal_dp_event ev;
 	size_t i;
@@ -527,7 +401,7 @@ static void flush_events(struct tap_dp *t, shoal_dp_event_fn fn, void *ctx)
 	}
 }
 
-static bool rate_ok(struct tap_rate *r, time_t now, unsigned int per_second)
+bool tap_rate_ok(struct tap_rate *r, time_t now, unsigned int per_second)
 {
 	if (r->second != now) {
 		r->second = now;
@@ -544,7 +418,7 @@ static bool rate_ok(struct tap_rate *r, time_t now, unsigned int per_second)
  * then (threads do not survive its fork).  Without them (one CPU, or
  * they could not be made) the batches are done on this thread.
  */
-static struct shoald_crypt_pool *crypt_pool(struct tap_dp *t)
+struct shoald_crypt_pool *tap_crypt_pool(struct tap_dp *t)
 {
 	unsigned int threads;
 
@@ -560,12 +434,12 @@ static struct shoald_crypt_pool *crypt_pool(struct tap_dp *t)
 /* ----- transmit: TAP -> peers ----- */
 
 /* Seals the datagrams waiting in t->tx and sends them, in their order. */
-static void tx_flush(struct tap_dp *t)
+void tap_tx_flush(struct tap_dp *t)
 {
 	unsigned int off = 0, i;
 	int n;
 
-	shoald_crypt_pool_run(crypt_pool(t), t->tx.job, t->tx.result, t->tx.n);
+	shoald_crypt_pool_run(tap_crypt_pool(t), t->tx.job, t->tx.result, t->tx.n);
 	while (off < t->tx.n) {
 		n = sendmmsg(t->udp_fd, t->tx.msg + off, t->tx.n - off, 0);
 		if (n < 0) {
@@ -607,8 +481,8 @@ static void xmit_one(struct tap_dp *t, struct tap_peer *peer,
 				     &pkt_len, &t->tx.job[i]);
 	/* Asked on every use, as the kernel does, hard limit or not. */
 	if (shoal_esp_sa_soft_due(&sa->esp, now))
-		queue_peer_event(t, SHOAL_DP_EV_SOFT_EXPIRE, peer,
-				 sa->esp.spi, true);
+		tap_queue_peer_event(t, SHOAL_DP_EV_SOFT_EXPIRE, peer,
+				     sa->esp.spi, true);
 	if (ret)
 		return;
 	t->tx.iov[i].iov_base = t->pkt[i];
@@ -621,7 +495,7 @@ static void xmit_one(struct tap_dp *t, struct tap_peer *peer,
 	t->tx.peer[i] = peer;
 	t->tx.inner_len[i] = len;
 	if (++t->tx.n == TAP_MMSG)
-		tx_flush(t);
+		tap_tx_flush(t);
 }
 
 static void xmit(struct tap_dp *t, const uint8_t *frame, size_t len,
@@ -639,7 +513,7 @@ static void xmit(struct tap_dp *t, const uint8_t *frame, size_t len,
 				xmit_one(t, t->peers[i], frame, len, now);
 		return;
 	}
-	peer = peer_by_mac(t, frame);
+	peer = tap_peer_by_mac(t, frame);
 	if (!peer) {
 		t->stats[SHOAL_A_DSTAT_UNKNOWN_DEST]++;
 		return;
@@ -661,9 +535,9 @@ static void xmit_frame(void *ctx, const uint8_t *frame, size_t len)
 	x->frames++;
 }
 
-static int handle_tap(struct tap_dp *t, shoal_dp_event_fn fn, void *ctx)
+int tap_handle_tap(struct tap_dp *t, shoal_dp_event_fn fn, void *ctx)
 {
-	struct xmit_ctx x = { .t = t, .now = mono_now() };
+	struct xmit_ctx x = { .t = t, .now = tap_mono_now() };
 	struct virtio_net_hdr h;
 	int i, ret = 0;
 	ssize_t n;
@@ -695,12 +569,12 @@ static int handle_tap(struct tap_dp *t, shoal_dp_event_fn fn, void *ctx)
 		shoal_vnet_frames(&h, t->frame + sizeof(h), (size_t)n - sizeof(h),
 				  t->segment, sizeof(t->segment), xmit_frame, &x);
 		if (t->n_pending || t->lost) {
-			tx_flush(t);
-			flush_events(t, fn, ctx);
+			tap_tx_flush(t);
+			tap_flush_events(t, fn, ctx);
 		}
 	}
-	tx_flush(t);
-	flush_events(t, fn, ctx);
+	tap_tx_flush(t);
+	tap_flush_events(t, fn, ctx);
 	return ret;
 }
 
@@ -806,7 +680,7 @@ static void count_refused(struct tap_dp *t, struct tap_peer *peer, int ret)
 
 /*
  * Checks the ESP datagram pkt (in t->rx) and makes it a job of the batch,
- * opened in place by rx_flush(); the ESP header and IV in front of its
+ * opened in place by tap_rx_flush(); the ESP header and IV in front of its
  * payload leave room for the Ethernet header deliver() may add.
  */
 _Static_assert(SHOAL_ESP_PAYLOAD_OFFSET >= ETH_HLEN, "room for a header");
@@ -825,16 +699,16 @@ static void receive_esp(struct tap_dp *t, uint8_t *pkt, size_t len,
 		return;
 	}
 	spi = shoal_esp_spi(pkt, len);
-	sa = sa_by_spi(t, spi);
+	sa = tap_sa_by_spi(t, spi);
 	if (!sa) {
 		t->stats[SHOAL_A_DSTAT_UNKNOWN_SPI]++;
-		if (!rate_ok(&t->spi_rate, now, TAP_UNKNOWN_SPI_PER_SEC))
+		if (!tap_rate_ok(&t->spi_rate, now, TAP_UNKNOWN_SPI_PER_SEC))
 			return;
 		memset(&ev, 0, sizeof(ev));
 		ev.type = SHOAL_DP_EV_UNKNOWN_SPI;
 		ev.spi = spi;
 		ev.from = *from;
-		queue_event(t, &ev);
+		tap_queue_event(t, &ev);
 		return;
 	}
 
@@ -858,7 +732,7 @@ static void receive_esp(struct tap_dp *t, uint8_t *pkt, size_t len,
  * Opens the batch's ESP datagrams (on the helpers too), then, in their
  * order: the replay window, roaming and delivery.
  */
-static void rx_flush(struct tap_dp *t, time_t now, time_t wall)
+void tap_rx_flush(struct tap_dp *t, time_t now, time_t wall)
 {
 	struct shoal_esp_crypt *job;
 	struct tap_peer *peer;
@@ -868,7 +742,7 @@ static void rx_flush(struct tap_dp *t, time_t now, time_t wall)
 	unsigned int i;
 	int ret;
 
-	shoald_crypt_pool_run(crypt_pool(t), t->rxp.job, t->rxp.result,
+	shoald_crypt_pool_run(tap_crypt_pool(t), t->rxp.job, t->rxp.result,
 			      t->rxp.n);
 	for (i = 0; i < t->rxp.n; i++) {
 		sa = t->rxp.sa[i];
@@ -884,14 +758,14 @@ static void rx_flush(struct tap_dp *t, time_t now, time_t wall)
 			continue;
 		}
 		if (shoal_esp_sa_soft_due(&sa->esp, now))
-			queue_peer_event(t, SHOAL_DP_EV_SOFT_EXPIRE, peer,
-					 sa->esp.spi, false);
+			tap_queue_peer_event(t, SHOAL_DP_EV_SOFT_EXPIRE, peer,
+					     sa->esp.spi, false);
 
 		/* Roaming: an authenticated packet says where the peer is now. */
-		if (!endpoint_equal(&peer->endpoint, &t->rxp.from[i])) {
+		if (!tap_endpoint_equal(&peer->endpoint, &t->rxp.from[i])) {
 			peer->endpoint = t->rxp.from[i];
-			queue_peer_event(t, SHOAL_DP_EV_ENDPOINT, peer, 0,
-					 false);
+			tap_queue_peer_event(t, SHOAL_DP_EV_ENDPOINT, peer, 0,
+					     false);
 		}
 		deliver(t, peer, job->out, frame_len, next_header, wall);
 	}
@@ -900,8 +774,8 @@ static void rx_flush(struct tap_dp *t, time_t now, time_t wall)
 	t->rxp.n = 0;
 }
 
-static void receive(struct tap_dp *t, uint8_t *buf, size_t len,
-		    const struct shoal_endpoint *from, time_t now)
+void tap_receive(struct tap_dp *t, uint8_t *buf, size_t len,
+		 const struct shoal_endpoint *from, time_t now)
 {
 	static const uint8_t marker[4];
 	struct shoal_dp_event ev;
@@ -917,7 +791,7 @@ static void receive(struct tap_dp *t, uint8_t *buf, size_t len,
 		}
 		t->stats[SHOAL_A_DSTAT_CONTROL_RX]++;
 		if (len - sizeof(marker) > TAP_MAX_CONTROL ||
-		    !rate_ok(&t->control_rate, now, TAP_CONTROL_PER_SEC)) {
+		    !tap_rate_ok(&t->control_rate, now, TAP_CONTROL_PER_SEC)) {
 			t->stats[SHOAL_A_DSTAT_CONTROL_DROPS]++;
 			return;
 		}
@@ -927,7 +801,7 @@ static void receive(struct tap_dp *t, uint8_t *buf, size_t len,
 		/* Valid until the next datagram: events go out before that. */
 		ev.payload = buf + sizeof(marker);
 		ev.len = len - sizeof(marker);
-		queue_event(t, &ev);
+		tap_queue_event(t, &ev);
 		return;
 	}
 	receive_esp(t, buf, len, from, now);
@@ -973,9 +847,9 @@ static int receive_batch(struct tap_dp *t)
 	}
 }
 
-static int handle_udp(struct tap_dp *t, shoal_dp_event_fn fn, void *ctx)
+int tap_handle_udp(struct tap_dp *t, shoal_dp_event_fn fn, void *ctx)
 {
-	time_t now = mono_now(), wall = time(NULL);
+	time_t now = tap_mono_now(), wall = time(NULL);
 	struct shoal_endpoint from;
 	struct msghdr *mh;
 	int got = 0, n, i;
@@ -993,20 +867,20 @@ static int handle_udp(struct tap_dp *t, shoal_dp_event_fn fn, void *ctx)
 			if (!source_endpoint(&from, &t->rxq.from[i],
 					     mh->msg_namelen))
 				continue;
-			receive(t, t->rx[i], t->rxq.msg[i].msg_len, &from,
-				now);
+			tap_receive(t, t->rx[i], t->rxq.msg[i].msg_len, &from,
+				    now);
 			/*
 			 * A control packet's event points into t->rx[i]:
 			 * out before the next batch, and after the opens
 			 * waiting, whose SAs the callback may remove.
 			 */
 			if (t->n_pending || t->lost) {
-				rx_flush(t, now, wall);
-				flush_events(t, fn, ctx);
+				tap_rx_flush(t, now, wall);
+				tap_flush_events(t, fn, ctx);
 			}
 		}
-		rx_flush(t, now, wall);
-		flush_events(t, fn, ctx);
+		tap_rx_flush(t, now, wall);
+		tap_flush_events(t, fn, ctx);
 		got += n;
 		if (n < TAP_MMSG)
 			break;
@@ -1024,13 +898,13 @@ static int tap_handle(struct shoal_dp *dp, int fd, shoal_dp_event_fn fn,
 	struct tap_dp *t = tap_of(dp);
 
 	if (fd == t->tap_fd)
-		return handle_tap(t, fn, ctx);
+		return tap_handle_tap(t, fn, ctx);
 	if (fd == t->udp_fd)
-		return handle_udp(t, fn, ctx);
+		return tap_handle_udp(t, fn, ctx);
 	return -EBADF;
 }
 
-static void peer_free(struct tap_dp *t, struct tap_peer *peer)
+void tap_peer_free(struct tap_dp *t, struct tap_peer *peer)
 {
 	unsigned int i;
 
@@ -1043,8 +917,8 @@ static void peer_free(struct tap_dp *t, struct tap_peer *peer)
 	free(peer);
 }
 
-static int tap_remove_peer(struct shoal_dp *dp,
-			   const uint8_t public_key[SHOAL_KEY_LEN])
+int tap_remove_peer(struct shoal_dp *dp,
+		    const uint8_t public_key[SHOAL_KEY_LEN])
 {
 	struct tap_dp *t = tap_of(dp);
 	struct tap_peer *peer = peer_by_key(t, public_key);
@@ -1062,7 +936,7 @@ static int tap_remove_peer(struct shoal_dp *dp,
 	t->n_peers--;
 	for (; i < t->n_peers; i++)
 		t->peers[i]->index = i;
-	peer_free(t, peer);
+	tap_peer_free(t, peer);
 	return 0;
 }
 
@@ -1096,14 +970,14 @@ static struct tap_peer *peer_add(struct tap_dp *t, const uint8_t *key)
  * allocated, before anything changes: a failed call leaves the peer as
  * it was (the kernel may leave part of a change behind; this is stricter).
  */
-static int tap_set_peer(struct shoal_dp *dp, const struct shoal_dp_peer *p)
+int tap_set_peer(struct shoal_dp *dp, const struct shoal_dp_peer *p)
 {
 	struct tap_sa *in[SHOAL_MAX_SA_IN] = { NULL }, *out = NULL, *other;
 	bool fresh[SHOAL_MAX_SA_IN] = { false }, keep_out = false, found;
 	struct tap_dp *t = tap_of(dp);
 	struct shoal_endpoint ep;
 	struct tap_peer *peer;
-	time_t now = mono_now();
+	time_t now = tap_mono_now();
 	unsigned int i, j;
 	int ret;
 
@@ -1112,7 +986,7 @@ static int tap_set_peer(struct shoal_dp *dp, const struct shoal_dp_peer *p)
 	peer = peer_by_key(t, p->public_key);
 
 	if (p->has_mac) {
-		struct tap_peer *owner = peer_by_mac(t, p->mac);
+		struct tap_peer *owner = tap_peer_by_mac(t, p->mac);
 
 		if (!shoal_mac_is_unicast(p->mac))
 			return -EINVAL;
@@ -1120,7 +994,7 @@ static int tap_set_peer(struct shoal_dp *dp, const struct shoal_dp_peer *p)
 			return -EEXIST;
 	}
 	if (p->endpoint.len) {
-		ret = endpoint_normalize(&ep, &p->endpoint);
+		ret = tap_endpoint_normalize(&ep, &p->endpoint);
 		if (ret)
 			return ret;
 	}
@@ -1158,7 +1032,7 @@ static int tap_set_peer(struct shoal_dp *dp, const struct shoal_dp_peer *p)
 				continue;
 			}
 			/* An SPI is the device's: no other peer may hold it. */
-			other = sa_by_spi(t, s->spi);
+			other = tap_sa_by_spi(t, s->spi);
 			if (other && other->peer != peer)
 				return -EEXIST;
 		}
@@ -1253,9 +1127,9 @@ free_new:
 	return ret;
 }
 
-static int tap_send_control(struct shoal_dp *dp,
-			    const struct shoal_endpoint *to,
-			    const void *payload, size_t len)
+int tap_send_control(struct shoal_dp *dp,
+		     const struct shoal_endpoint *to,
+		     const void *payload, size_t len)
 {
 	static const uint8_t marker[4];
 	struct tap_dp *t = tap_of(dp);
@@ -1268,7 +1142,7 @@ static int tap_send_control(struct shoal_dp *dp,
 
 	if (!to || !payload || len < 1 || len > TAP_MAX_CONTROL)
 		return -EINVAL;
-	ret = endpoint_normalize(&ep, to);
+	ret = tap_endpoint_normalize(&ep, to);
 	if (ret)
 		return ret;
 	memset(&msg, 0, sizeof(msg));
@@ -1371,7 +1245,7 @@ static void tap_destroy(struct shoal_dp *dp)
 	if (t->udp_fd >= 0)
 		close(t->udp_fd);
 	for (i = 0; i < t->n_peers; i++)
-		peer_free(t, t->peers[i]);
+		tap_peer_free(t, t->peers[i]);
 	free(t->peers);
 	free(t->pending);
 	/* Keys are gone with the SAs; this clears the traffic buffers too. */
