@@ -167,8 +167,6 @@ struct tap_peer *tap_peer_by_mac(const struct tap_dp *t,
 struct tap_sa *tap_sa_by_spi(const struct tap_dp *t, uint32_t spi);
 int tap_endpoint_normalize(struct shoal_endpoint *out,
 			   const struct shoal_endpoint *in);
-bool tap_endpoint_equal(const struct shoal_endpoint *a,
-			const struct shoal_endpoint *b);
 void tap_peer_free(struct tap_dp *t, struct tap_peer *peer);
 int tap_remove_peer(struct shoal_dp *dp,
 		    const uint8_t public_key[SHOAL_KEY_LEN]);

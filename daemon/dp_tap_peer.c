@@ -222,22 +222,6 @@ int tap_endpoint_normalize(struct shoal_endpoint *out,
 	       !IN6_IS_ADDR_MULTICAST(&out->in6.sin6_addr) ? 0 : -EINVAL;
 }
 
-bool tap_endpoint_equal(const struct shoal_endpoint *a,
-			const struct shoal_endpoint *b)
-{
-	if (a->len != b->len || a->sa.sa_family != b->sa.sa_family)
-		return false;
-	if (!a->len)
-		return true;
-	if (a->sa.sa_family == AF_INET)
-		return a->in.sin_port == b->in.sin_port &&
-		       a->in.sin_addr.s_addr == b->in.sin_addr.s_addr;
-	return a->in6.sin6_port == b->in6.sin6_port &&
-	       !memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr,
-		       sizeof(a->in6.sin6_addr)) &&
-	       a->in6.sin6_scope_id == b->in6.sin6_scope_id;
-}
-
 void tap_peer_free(struct tap_dp *t, struct tap_peer *peer)
 {
 	unsigned int i;

@@ -240,8 +240,11 @@ void tap_rx_flush(struct tap_dp *t, time_t now, time_t wall)
 			tap_queue_peer_event(t, SHOAL_DP_EV_SOFT_EXPIRE, peer,
 					     sa->esp.spi, false);
 
-		/* Roaming: an authenticated packet says where the peer is now. */
-		if (!tap_endpoint_equal(&peer->endpoint, &t->rxp.from[i])) {
+		/*
+		 * Roaming: an authenticated packet says where the peer is now
+		 * (from[i] is set; a peer without an endpoint gets it).
+		 */
+		if (!shoal_endpoint_equal(&peer->endpoint, &t->rxp.from[i])) {
 			peer->endpoint = t->rxp.from[i];
 			tap_queue_peer_event(t, SHOAL_DP_EV_ENDPOINT, peer, 0,
 					     false);
