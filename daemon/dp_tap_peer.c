@@ -284,163 +284,245 @@ static struct tap_peer *peer_add(struct tap_dp *t, const uint8_t *key)
 }
 
 /*
- * Everything that can be refused is checked, and everything new
- * allocated, before anything changes: a failed call leaves the peer as
- * it was (the kernel may leave part of a change behind; this is stricter).
+ * A set_peer in three steps: everything that can be refused is checked,
+ * then everything new allocated, and only then is anything changed, so
+ * that a failed call leaves the peer as it was (the kernel may leave part
+ * of a change behind; this is stricter).  What the first two find and
+ * make, the third puts in place.
  */
-int tap_set_peer(struct shoal_dp *dp, const struct shoal_dp_peer *p)
+struct peer_change {
+	struct tap_peer *peer;		/* NULL until allocated: a new one */
+	struct shoal_endpoint ep;	/* normalised p->endpoint */
+	bool keep_out;			/* p->sa_out is the SA there now */
+	struct tap_sa *out;		/* new outbound SA, or NULL */
+	struct tap_sa *in[SHOAL_MAX_SA_IN];	/* kept or new */
+	bool fresh[SHOAL_MAX_SA_IN];	/* in[i] is new */
+};
+
+static int check_sa_out(const struct shoal_dp_peer *p,
+			struct peer_change *c)
 {
-	struct tap_sa *in[SHOAL_MAX_SA_IN] = { NULL }, *out = NULL, *other;
-	bool fresh[SHOAL_MAX_SA_IN] = { false }, keep_out = false, found;
-	struct tap_dp *t = tap_of(dp);
-	struct shoal_endpoint ep;
-	struct tap_peer *peer;
-	time_t now = tap_mono_now();
+	const struct tap_peer *peer = c->peer;
+	int ret = sa_check(&p->sa_out);
+
+	if (ret)
+		return ret;
+	if (p->sa_out.keep) {
+		if (!peer || !peer->sa_out ||
+		    peer->sa_out->esp.spi != p->sa_out.spi)
+			return -ENOENT;
+		c->keep_out = true;
+	} else {
+		c->keep_out = peer && sa_same(peer->sa_out, &p->sa_out);
+	}
+	return 0;
+}
+
+static int check_sa_in(const struct tap_dp *t, const struct shoal_dp_peer *p,
+		       struct peer_change *c)
+{
+	struct tap_sa *other;
 	unsigned int i, j;
 	int ret;
 
-	if (!p)
-		return -EINVAL;
-	peer = peer_by_key(t, p->public_key);
+	if (p->n_sa_in > SHOAL_MAX_SA_IN)
+		return -E2BIG;
+	for (i = 0; i < p->n_sa_in; i++) {
+		const struct shoal_dp_sa *s = &p->sa_in[i];
+		struct tap_sa *old = peer_sa_in(c->peer, s->spi);
 
+		ret = sa_check(s);
+		if (ret)
+			return ret;
+		for (j = 0; j < i; j++)
+			if (p->sa_in[j].spi == s->spi)
+				return -EINVAL;
+		if (s->keep && !old)
+			return -ENOENT;
+		/* An unchanged SA keeps its replay window. */
+		if (s->keep || sa_same(old, s)) {
+			c->in[i] = old;
+			continue;
+		}
+		/* An SPI is the device's: no other peer may hold it. */
+		other = tap_sa_by_spi(t, s->spi);
+		if (other && other->peer != c->peer)
+			return -EEXIST;
+	}
+	return 0;
+}
+
+static int check_allowed_ips(const struct shoal_dp_peer *p)
+{
+	unsigned int i;
+
+	if (p->n_allowed_ips > SHOAL_MAX_ALLOWED_IPS)
+		return -E2BIG;
+	for (i = 0; i < p->n_allowed_ips; i++) {
+		const struct shoal_prefix *a = &p->allowed_ips[i];
+
+		if (!(a->family == AF_INET && a->len <= 32) &&
+		    !(a->family == AF_INET6 && a->len <= 128))
+			return -EINVAL;
+		if (!shoal_prefix_is_network(a))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/* Step one: 0 if the change can be made, else why not. */
+static int set_peer_check(const struct tap_dp *t,
+			  const struct shoal_dp_peer *p, struct peer_change *c)
+{
+	int ret;
+
+	c->peer = peer_by_key(t, p->public_key);
 	if (p->has_mac) {
 		struct tap_peer *owner = tap_peer_by_mac(t, p->mac);
 
 		if (!shoal_mac_is_unicast(p->mac))
 			return -EINVAL;
-		if (owner && owner != peer)
+		if (owner && owner != c->peer)
 			return -EEXIST;
 	}
 	if (p->endpoint.len) {
-		ret = tap_endpoint_normalize(&ep, &p->endpoint);
+		ret = tap_endpoint_normalize(&c->ep, &p->endpoint);
 		if (ret)
 			return ret;
 	}
 	if (p->set_sa_out) {
-		ret = sa_check(&p->sa_out);
+		ret = check_sa_out(p, c);
 		if (ret)
 			return ret;
-		if (p->sa_out.keep) {
-			if (!peer || !peer->sa_out ||
-			    peer->sa_out->esp.spi != p->sa_out.spi)
-				return -ENOENT;
-			keep_out = true;
-		} else {
-			keep_out = peer && sa_same(peer->sa_out, &p->sa_out);
-		}
 	}
 	if (p->set_sa_in) {
-		if (p->n_sa_in > SHOAL_MAX_SA_IN)
-			return -E2BIG;
-		for (i = 0; i < p->n_sa_in; i++) {
-			const struct shoal_dp_sa *s = &p->sa_in[i];
-			struct tap_sa *old = peer_sa_in(peer, s->spi);
-
-			ret = sa_check(s);
-			if (ret)
-				return ret;
-			for (j = 0; j < i; j++)
-				if (p->sa_in[j].spi == s->spi)
-					return -EINVAL;
-			if (s->keep && !old)
-				return -ENOENT;
-			/* An unchanged SA keeps its replay window. */
-			if (s->keep || sa_same(old, s)) {
-				in[i] = old;
-				continue;
-			}
-			/* An SPI is the device's: no other peer may hold it. */
-			other = tap_sa_by_spi(t, s->spi);
-			if (other && other->peer != peer)
-				return -EEXIST;
-		}
+		ret = check_sa_in(t, p, c);
+		if (ret)
+			return ret;
 	}
 	if (p->set_allowed_ips) {
-		if (p->n_allowed_ips > SHOAL_MAX_ALLOWED_IPS)
-			return -E2BIG;
-		for (i = 0; i < p->n_allowed_ips; i++) {
-			const struct shoal_prefix *a = &p->allowed_ips[i];
-
-			if (!(a->family == AF_INET && a->len <= 32) &&
-			    !(a->family == AF_INET6 && a->len <= 128))
-				return -EINVAL;
-			if (!shoal_prefix_is_network(a))
-				return -EINVAL;
-		}
+		ret = check_allowed_ips(p);
+		if (ret)
+			return ret;
 	}
-	if (!peer && t->n_peers >= TAP_MAX_PEERS)
+	if (!c->peer && t->n_peers >= TAP_MAX_PEERS)
 		return -ENOSPC;
+	return 0;
+}
 
-	ret = -ENOMEM;
-	if (p->set_sa_out && !keep_out) {
-		out = sa_new(&p->sa_out, now);
-		if (!out)
+/* Step two: the new SAs, and the peer if it is new; -ENOMEM undoes it. */
+static int set_peer_allocate(struct tap_dp *t, const struct shoal_dp_peer *p,
+			     struct peer_change *c, time_t now)
+{
+	unsigned int i;
+
+	if (p->set_sa_out && !c->keep_out) {
+		c->out = sa_new(&p->sa_out, now);
+		if (!c->out)
 			goto free_new;
 	}
 	for (i = 0; p->set_sa_in && i < p->n_sa_in; i++) {
-		if (in[i])
+		if (c->in[i])
 			continue;
-		in[i] = sa_new(&p->sa_in[i], now);
-		if (!in[i])
+		c->in[i] = sa_new(&p->sa_in[i], now);
+		if (!c->in[i])
 			goto free_new;
-		fresh[i] = true;
+		c->fresh[i] = true;
 	}
-	if (!peer) {
-		peer = peer_add(t, p->public_key);
-		if (!peer)
+	if (!c->peer) {
+		c->peer = peer_add(t, p->public_key);
+		if (!c->peer)
 			goto free_new;
 	}
+	return 0;
 
-	/* Nothing fails from here on. */
-	if (p->has_mac && !(peer->has_mac &&
-			    !memcmp(peer->mac, p->mac, ETH_ALEN))) {
-		size_t b = mac_bucket(t, p->mac);
+free_new:
+	sa_free(c->out);
+	for (i = 0; i < SHOAL_MAX_SA_IN; i++)
+		if (c->fresh[i])
+			sa_free(c->in[i]);
+	return -ENOMEM;
+}
 
-		if (peer->has_mac)
-			mac_unlink(t, peer);
-		memcpy(peer->mac, p->mac, ETH_ALEN);
-		peer->has_mac = true;
-		peer->mac_next = t->by_mac[b];
-		t->by_mac[b] = peer;
+static void commit_mac(struct tap_dp *t, struct tap_peer *peer,
+		       const uint8_t *mac)
+{
+	size_t b;
+
+	if (peer->has_mac && !memcmp(peer->mac, mac, ETH_ALEN))
+		return;
+	b = mac_bucket(t, mac);
+	if (peer->has_mac)
+		mac_unlink(t, peer);
+	memcpy(peer->mac, mac, ETH_ALEN);
+	peer->has_mac = true;
+	peer->mac_next = t->by_mac[b];
+	t->by_mac[b] = peer;
+}
+
+static void commit_sa_in(struct tap_dp *t, const struct shoal_dp_peer *p,
+			 struct peer_change *c)
+{
+	struct tap_peer *peer = c->peer;
+	unsigned int i, j;
+	bool found;
+
+	/* Old SAs first: a new one may reuse an old one's SPI. */
+	for (j = 0; j < peer->n_sa_in; j++) {
+		found = false;
+		for (i = 0; i < p->n_sa_in; i++)
+			found |= c->in[i] == peer->sa_in[j];
+		if (found)
+			continue;
+		spi_unlink(t, peer->sa_in[j]);
+		sa_free(peer->sa_in[j]);
 	}
+	for (i = 0; i < SHOAL_MAX_SA_IN; i++) {
+		peer->sa_in[i] = i < p->n_sa_in ? c->in[i] : NULL;
+		if (i < p->n_sa_in && c->fresh[i]) {
+			c->in[i]->peer = peer;
+			spi_link(t, c->in[i]);
+		}
+	}
+	peer->n_sa_in = p->n_sa_in;
+}
+
+/* Step three: nothing fails from here on. */
+static void set_peer_commit(struct tap_dp *t, const struct shoal_dp_peer *p,
+			    struct peer_change *c)
+{
+	struct tap_peer *peer = c->peer;
+
+	if (p->has_mac)
+		commit_mac(t, peer, p->mac);
 	if (p->endpoint.len)
-		peer->endpoint = ep;
-	if (out) {
+		peer->endpoint = c->ep;
+	if (c->out) {
 		sa_free(peer->sa_out);
-		out->peer = peer;
-		peer->sa_out = out;
+		c->out->peer = peer;
+		peer->sa_out = c->out;
 	}
-	if (p->set_sa_in) {
-		/* Old SAs first: a new one may reuse an old one's SPI. */
-		for (j = 0; j < peer->n_sa_in; j++) {
-			found = false;
-			for (i = 0; i < p->n_sa_in; i++)
-				found |= in[i] == peer->sa_in[j];
-			if (found)
-				continue;
-			spi_unlink(t, peer->sa_in[j]);
-			sa_free(peer->sa_in[j]);
-		}
-		for (i = 0; i < SHOAL_MAX_SA_IN; i++) {
-			peer->sa_in[i] = i < p->n_sa_in ? in[i] : NULL;
-			if (i < p->n_sa_in && fresh[i]) {
-				in[i]->peer = peer;
-				spi_link(t, in[i]);
-			}
-		}
-		peer->n_sa_in = p->n_sa_in;
-	}
+	if (p->set_sa_in)
+		commit_sa_in(t, p, c);
 	if (p->set_allowed_ips) {
 		peer->n_allowed_ips = p->n_allowed_ips;
 		memcpy(peer->allowed_ips, p->allowed_ips,
 		       p->n_allowed_ips * sizeof(p->allowed_ips[0]));
 	}
-	return 0;
+}
 
-free_new:
-	sa_free(out);
-	for (i = 0; i < SHOAL_MAX_SA_IN; i++)
-		if (fresh[i])
-			sa_free(in[i]);
+int tap_set_peer(struct shoal_dp *dp, const struct shoal_dp_peer *p)
+{
+	struct peer_change c = { 0 };
+	struct tap_dp *t = tap_of(dp);
+	int ret;
+
+	if (!p)
+		return -EINVAL;
+	ret = set_peer_check(t, p, &c);
+	if (!ret)
+		ret = set_peer_allocate(t, p, &c, tap_mono_now());
+	if (!ret)
+		set_peer_commit(t, p, &c);
 	return ret;
 }
