@@ -10,6 +10,11 @@
  * cryptography of a batch of datagrams is shared out with helper threads
  * (crypt_pool.c), and the batch waits for it, so the tables are never
  * shared and each peer's packets keep their order.
+ *
+ * The files follow kmod/'s: dp_tap_peer.c (peers and SAs, as peer.c),
+ * dp_tap_send.c (send.c), dp_tap_receive.c (receive.c); this one opens
+ * the device and socket, queues events and holds the ops table, and
+ * dp_tap_int.h the state they share.
  */
 #include <errno.h>
 #include <fcntl.h>
