@@ -12,7 +12,6 @@
 #include <time.h>
 
 #include <linux/if_ether.h>
-#include <linux/if_tun.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -41,6 +40,7 @@
 #define TAP_PKT_MAX		(TAP_FRAME_MAX + SHOAL_ESP_MAX_OVERHEAD)
 /* Largest UDP payload there is (IPv6 without jumbograms). */
 #define TAP_RX_MAX		65536
+/* As the kernel module: see kmod/netlink.c and kmod/device.c. */
 #define TAP_MAX_CONTROL		1400
 
 /* Powers of two; chains stay short for a few thousand peers. */

@@ -22,6 +22,7 @@
 #include "srcguard.h"
 #include "vnet.h"
 
+/* As the kernel module: see kmod/netlink.c and kmod/device.c. */
 #define TAP_CONTROL_PER_SEC	20000
 #define TAP_UNKNOWN_SPI_PER_SEC	100
 
