@@ -10,176 +10,38 @@
  * reconnects with backoff and jitter, logs in again and takes the
  * mediator's PEER_UPs as the truth: peers it no longer announces are
  * dropped STALE_AFTER seconds after the new login.
+ *
+ * This file holds the connection (connecting, reading, writing, losing
+ * it) and the client's set-up; the rest is in one file a job, sharing
+ * struct mclient through mclient_int.h: mclient_msg.c (what the mediator
+ * says), mclient_udp.c (the tunnel port), mclient_netcheck.c,
+ * mclient_tick.c (the loop's timer), mclient_request.c (the control
+ * socket's requests) and mclient_state.c (the saved login).
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <ifaddrs.h>
 #include <limits.h>
-#include <net/if.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
 #include <sodium.h>
 
 #include "channel.h"
-#include "hex.h"
 #include "json.h"
-#include "key.h"
-#include "link.h"
-#include "mac.h"
-#include "mclient.h"
+#include "mclient_int.h"
 #include "medmsg.h"
 #include "ratelimit.h"
 #include "tlv.h"
-#include "util.h"
 
-#define MAX_PENDING 32
-#define REQUEST_TIMEOUT 10.0
 #define RECONNECT_BASE 1.0
-#define RECONNECT_MAX 60.0
-/* A mediator that misses this many KEEPALIVE answers is gone. */
-#define SILENCE_LIMIT (MED_KEEPALIVE_INTERVAL + 45.0)
-#define BINDING_RETRY 1.0
-#define BINDING_REFRESH 25.0	/* under the shortest NAT timeouts seen */
-#define STALE_AFTER 15.0
-#define RELAY_AFTER 5.0
-#define PUNCH_TIME 5.0
-/*
- * Peers a mediator may give us, over all networks (a network has 256
- * members by default): what a hostile one can make us hold and punch to.
- */
-#define MAX_MEDIATOR_PEERS 4096
-#define PUNCH_INTERVAL 0.5
-#define RELAY_RETRY 30.0
-#define DIRECT_RETRY 60.0
-#define RELAY_BIND_RETRY 1.0
-#define RELAY_BIND_REFRESH 25.0
-#define NETCHECK_FILTER_TIME 1.2
-#define NETCHECK_TIME 2.5
-#define NETCHECK_RESEND 0.3
-#define NETCHECK_KEEP 150.0
-#define MAX_PASSWORD 1024
-/* How long `shoal login` waits for a BINDING to come back. */
-#define UDP_VERIFY_TIME 3.0
-#define MAX_LAN_CANDIDATES 7
-
-/* Local results, beside the mediator's (docs/architecture.md). */
-enum {
-	E_NO_MEDIATOR = -200,
-	E_UNREACHABLE = -201,
-	E_TIMEOUT = -202,
-	E_BAD_REQUEST = -203,
-	E_AMBIGUOUS = -205,
-};
-
-/* The mediator's: nobody by that nickname is in the network. */
-#define E_NO_MEMBER (-19)
-#define NETWORK_NAME_MAX 64
-
-/*
- * PK_RESOLVE: an owner's command that names its member by nickname, while
- * NETWORKS finds the member's key; the command itself follows as PK_PLAIN
- * in the same slot.
- */
-enum pending_kind {
-	PK_PLAIN, PK_NETWORKS, PK_LOGOUT, PK_NICK, PK_INTERNAL, PK_RESOLVE
-};
-
-struct pending {
-	bool used;
-	enum pending_kind kind;
-	uint32_t id;
-	int fd;
-	double deadline;
-	char nick[SHOAL_CONFIG_MAX_NICK + 1];	/* PK_NICK, PK_RESOLVE */
-	uint8_t verb;				/* PK_RESOLVE */
-	char network[NETWORK_NAME_MAX + 1];	/* PK_RESOLVE */
-};
-
-/*
- * NAT tests (RFC 5780), all from the tunnel port, whose NAT treatment is
- * what peers meet (a full-cone router may forward that port alone):
- * BINDINGs to the mediator's port asking for answers from elsewhere
- * (filtering; BASE is also the mapping seen at the port), then to the
- * alternate port and the probe address (mapping).
- */
-enum nc_test {
-	NC_FILTER_BASE, NC_FILTER_ADDR, NC_FILTER_PORT,
-	NC_MAP_ALT, NC_MAP_PROBE, NC_COUNT
-};
-
-struct mclient {
-	struct shoald *d;
-	int epfd;
-	struct shoald_bucket punches;	/* peer_up_may_punch() */
-	char state_path[PATH_MAX];
-
-	bool configured;
-	char address[SHOAL_CONFIG_MAX_HOSTPORT + 1];
-	uint8_t server_key[32];
-	char nickname[SHOAL_CONFIG_MAX_NICK + 1];
-	/*
-	 * [Mediator] AddressRanges: where the addresses a mediator assigns,
-	 * ours and our peers', must lie.  A mediator is trusted with whom
-	 * we meet, not with our routing table.
-	 */
-	struct shoal_prefix ranges[SHOAL_CONFIG_MAX_ADDRS];
-	unsigned int n_ranges;
-
-	int fd;
-	bool connecting, login_sent, logged_in;
-	uint32_t events;
-	struct shoal_channel ch;
-	struct shoal_endpoint server;	/* TCP, and UDP on the same port */
-	double next_connect, last_rx, next_keepalive, login_time;
-	unsigned int failures;
-	uint32_t next_id, login_id;
-	int login_fd;			/* a `shoal login` waiting */
-	double login_deadline;
-	bool swept;
-
-	/* From the LOGIN reply. */
-	char my_nick[SHOAL_CONFIG_MAX_NICK + 1];
-	bool has_v4, has_v6;
-	uint8_t v4[4], v4_len, v6[16], v6_len;
-	uint8_t token[SHOAL_CTL_TOKEN_LEN];
-	bool has_token;
-	/* The token's MAC key (from our key and the mediator's), counter. */
-	uint8_t token_key[SHOAL_CTL_KEY_LEN];
-	uint64_t token_counter;
-	struct shoal_endpoint probe;	/* len 0: none */
-	bool udp_ok;
-	struct shoal_endpoint public_ep;
-	double next_binding;
-	uint8_t bind_txid[SHOAL_CTL_TXID_LEN];
-
-	struct pending pending[MAX_PENDING];
-
-	bool nc_running;
-	int nc_client;
-	double nc_mapping_from, nc_end, nc_next_send, nc_done;
-	char *nc_result;		/* the last one's JSON */
-	uint8_t nc_txid[NC_COUNT][SHOAL_CTL_TXID_LEN];
-	bool nc_got[NC_COUNT];
-	uint8_t nc_flags[NC_COUNT];
-	struct shoal_endpoint nc_mapped[NC_COUNT];
-};
-
-static struct mclient *mc(struct shoald *d)
-{
-	return d->mediator;
-}
 
 /* The control client's answer: the first line, then any body. */
-static void answer(int fd, int code, const char *message, const char *body)
+void mc_answer(int fd, int code, const char *message, const char *body)
 {
 	char line[320];
 	size_t len, off;
@@ -209,7 +71,7 @@ static void answer(int fd, int code, const char *message, const char *body)
 	close(fd);
 }
 
-static void ep_json(FILE *f, const struct shoal_endpoint *ep)
+void mc_ep_json(FILE *f, const struct shoal_endpoint *ep)
 {
 	char text[SHOAL_ENDPOINT_STRLEN + 1];
 
@@ -221,8 +83,8 @@ static void ep_json(FILE *f, const struct shoal_endpoint *ep)
 
 /* ENDPOINT attribute: family, address, port. */
 /* ENDPOINT attributes, to and from the datapath's form. */
-static int ep_from_attr(struct shoal_endpoint *ep, const uint8_t *v,
-			size_t len)
+int mc_ep_from_attr(struct shoal_endpoint *ep, const uint8_t *v,
+		    size_t len)
 {
 	uint8_t family, addr[16];
 	uint16_t port;
@@ -244,7 +106,7 @@ static int ep_from_attr(struct shoal_endpoint *ep, const uint8_t *v,
 	return 0;
 }
 
-static size_t ep_to_attr(uint8_t *v, const struct shoal_endpoint *ep)
+size_t mc_ep_to_attr(uint8_t *v, const struct shoal_endpoint *ep)
 {
 	if (ep->sa.sa_family == AF_INET)
 		return shoal_med_endpoint_put(v, 4,
@@ -254,7 +116,7 @@ static size_t ep_to_attr(uint8_t *v, const struct shoal_endpoint *ep)
 				      ntohs(ep->in6.sin6_port));
 }
 
-static void with_port(struct shoal_endpoint *ep, uint16_t port)
+void mc_with_port(struct shoal_endpoint *ep, uint16_t port)
 {
 	if (ep->sa.sa_family == AF_INET)
 		ep->in.sin_port = htons(port);
@@ -262,7 +124,7 @@ static void with_port(struct shoal_endpoint *ep, uint16_t port)
 		ep->in6.sin6_port = htons(port);
 }
 
-static uint16_t port_of(const struct shoal_endpoint *ep)
+uint16_t mc_port_of(const struct shoal_endpoint *ep)
 {
 	return ntohs(ep->sa.sa_family == AF_INET ? ep->in.sin_port :
 			ep->in6.sin6_port);
@@ -295,12 +157,12 @@ static void fail_pending(struct mclient *m, int code, const char *why)
 
 		if (!p->used)
 			continue;
-		answer(p->fd, code, why, NULL);
+		mc_answer(p->fd, code, why, NULL);
 		p->used = false;
 	}
 }
 
-static void disconnect(struct mclient *m, const char *why)
+void mc_disconnect(struct mclient *m, const char *why)
 {
 	double wait = RECONNECT_BASE;
 	unsigned int i;
@@ -392,7 +254,7 @@ static int attach(struct mclient *m, int fd)
  * Resolves the address (numeric is instant; a name asks the resolver,
  * which blocks the loop for as long as it takes) and starts connecting.
  */
-static void start_connect(struct mclient *m)
+void mc_start_connect(struct mclient *m)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
 	char host[256], port[8];
@@ -449,7 +311,7 @@ static void flush(struct mclient *m)
 		if (w < 0 && (errno == EAGAIN || errno == EINTR))
 			break;
 		if (w <= 0) {
-			disconnect(m, strerror(errno));
+			mc_disconnect(m, strerror(errno));
 			return;
 		}
 		shoal_channel_consumed(&m->ch, (size_t)w);
@@ -458,7 +320,7 @@ static void flush(struct mclient *m)
 }
 
 /* Sends a finished TLV message; false if the connection is not there. */
-static bool send_msg(struct mclient *m, struct shoal_tlv_writer *w)
+bool mc_send_msg(struct mclient *m, struct shoal_tlv_writer *w)
 {
 	int len = shoal_tlv_finish(w);
 
@@ -467,883 +329,6 @@ static bool send_msg(struct mclient *m, struct shoal_tlv_writer *w)
 		return false;
 	flush(m);
 	return m->fd >= 0;
-}
-
-static void put_lan_candidates(struct mclient *m, struct shoal_tlv_writer *w)
-{
-	struct shoal_endpoint ep;
-	struct ifaddrs *ifa, *i;
-	unsigned int n = 0;
-	uint8_t v[MED_ENDPOINT_MAX], addr[16];
-	int family;
-
-	if (getifaddrs(&ifa) < 0)
-		return;
-	for (i = ifa; i && n < MAX_LAN_CANDIDATES; i = i->ifa_next) {
-		if (!i->ifa_addr || !(i->ifa_flags & IFF_UP) ||
-		    (i->ifa_flags & IFF_LOOPBACK) ||
-		    !strcmp(i->ifa_name, m->d->dp->ifname))
-			continue;
-		memset(&ep, 0, sizeof(ep));
-		if (i->ifa_addr->sa_family == AF_INET) {
-			memcpy(&ep.in, i->ifa_addr, sizeof(ep.in));
-			ep.len = sizeof(ep.in);
-		} else if (i->ifa_addr->sa_family == AF_INET6) {
-			memcpy(&ep.in6, i->ifa_addr, sizeof(ep.in6));
-			ep.len = sizeof(ep.in6);
-		} else {
-			continue;
-		}
-		with_port(&ep, m->d->dp->listen_port);
-		/* Only what a peer could reach us on (the mediator checks). */
-		if (!shoal_candidate_usable(&ep, true, &family, addr))
-			continue;
-		shoal_tlv_put(w, MED_A_ENDPOINT, v, ep_to_attr(v, &ep));
-		n++;
-	}
-	freeifaddrs(ifa);
-}
-
-static void send_login(struct mclient *m)
-{
-	uint8_t buf[2048];
-	struct shoal_tlv_writer w;
-
-	m->login_id = ++m->next_id;
-	shoal_tlv_writer_init(&w, buf, sizeof(buf), MED_LOGIN, 0, m->login_id);
-	if (*m->nickname)
-		shoal_tlv_put_str(&w, MED_A_NICKNAME, m->nickname);
-	shoal_tlv_put_u16(&w, MED_A_TUNNEL_PORT, m->d->dp->listen_port);
-	put_lan_candidates(m, &w);
-	m->login_sent = true;
-	if (!send_msg(m, &w) && m->fd >= 0)
-		disconnect(m, "cannot send LOGIN");
-}
-
-/* ---- what the mediator says ---- */
-
-static int32_t result_of(const struct shoal_tlv_msg *msg, char *text,
-			 size_t size)
-{
-	struct shoal_tlv_attr a;
-	uint32_t v = (uint32_t)E_BAD_REQUEST;
-
-	*text = '\0';
-	if (shoal_tlv_find(msg, MED_A_RESULT, &a))
-		shoal_tlv_get_u32(&a, &v);
-	/*
-	 * 0 and 1 are the only successes: a greater code is as good as
-	 * none.  Taken for one, it was acted on (a nickname kept, a logout
-	 * done) while the client was told "error CODE", with JSON after it.
-	 */
-	if ((int32_t)v > 1)
-		v = (uint32_t)E_BAD_REQUEST;
-	if (shoal_tlv_find(msg, MED_A_MESSAGE, &a))
-		shoal_tlv_get_str(&a, text, size);
-	return (int32_t)v;
-}
-
-/*
- * An IPV4 or IPV6 attribute's address and prefix length as a prefix, if
- * it lies in the AddressRanges: true.  Else false and a line that says
- * what was refused (what is the peer's, or NULL for ours).
- */
-static bool in_ranges(const struct mclient *m, int family,
-		      const uint8_t *value, const char *whose)
-{
-	struct shoal_prefix p = { .family = family };
-	char text[SHOAL_PREFIX_STRLEN + 1];
-
-	if (family == AF_INET) {
-		memcpy(&p.addr.v4, value, 4);
-		p.len = value[4];
-	} else {
-		memcpy(&p.addr.v6, value, 16);
-		p.len = value[16];
-	}
-	if (shoal_prefix_within(m->ranges, m->n_ranges, &p))
-		return true;
-	if (shoal_prefix_format(text, sizeof(text), &p) < 0)
-		snprintf(text, sizeof(text), "?");
-	fprintf(stderr, "shoald: mediator %s assigned %s%s%s, outside "
-		"[Mediator] AddressRanges: not used\n", m->address, text,
-		whose ? " to peer " : "", whose ? whose : "");
-	return false;
-}
-
-static void apply_addresses(struct mclient *m)
-{
-	unsigned int ifindex = m->d->dp->ifindex;
-	int ret;
-
-	if (m->has_v4) {
-		ret = shoal_link_add_addr(ifindex, AF_INET, m->v4, m->v4_len);
-		if (ret < 0 && ret != -EEXIST)
-			fprintf(stderr, "shoald: cannot add the assigned IPv4 "
-				"address: %s\n", strerror(-ret));
-	}
-	if (m->has_v6) {
-		ret = shoal_link_add_addr(ifindex, AF_INET6, m->v6, m->v6_len);
-		if (ret < 0 && ret != -EEXIST)
-			fprintf(stderr, "shoald: cannot add the assigned IPv6 "
-				"address: %s\n", strerror(-ret));
-	}
-	shoal_link_set_up(ifindex, true);
-}
-
-static void addr_text(char *buf, size_t size, int family, const uint8_t *a,
-		      unsigned int len)
-{
-	char t[INET6_ADDRSTRLEN];
-
-	inet_ntop(family, a, t, sizeof(t));
-	snprintf(buf, size, "%s/%u", t, len);
-}
-
-/* , "ipv4": …, "ipv6": … as assigned. */
-static void addrs_json(const struct mclient *m, FILE *f)
-{
-	char t[64];
-
-	fprintf(f, ", \"ipv4\": ");
-	if (m->has_v4) {
-		addr_text(t, sizeof(t), AF_INET, m->v4, m->v4_len);
-		shoal_json_string(f, t);
-	} else {
-		fputs("null", f);
-	}
-	fprintf(f, ", \"ipv6\": ");
-	if (m->has_v6) {
-		addr_text(t, sizeof(t), AF_INET6, m->v6, m->v6_len);
-		shoal_json_string(f, t);
-	} else {
-		fputs("null", f);
-	}
-}
-
-static void login_json(struct mclient *m, FILE *f)
-{
-	char mac[SHOAL_MAC_STRLEN + 1];
-
-	fprintf(f, "{\"nickname\": ");
-	shoal_json_string(f, m->my_nick);
-	addrs_json(m, f);
-	shoal_mac_format(mac, m->d->dp->mac);
-	fprintf(f, ", \"mac\": \"%s\", \"udp_verified\": %s}\n", mac,
-		m->udp_ok ? "true" : "false");
-}
-
-/*
- * The device's MAC changes to mac: its link-local address follows, which
- * Linux does not do by itself on an up link, since peers allow it only
- * the one the new MAC makes (set_allowed_ips).
- */
-static void move_link_local(struct shoald *d, const uint8_t mac[6])
-{
-	uint8_t old[16], new[16];
-
-	shoal_mac_link_local(old, d->dp->mac);
-	shoal_mac_link_local(new, mac);
-	memcpy(d->dp->mac, mac, 6);
-	shoal_link_del_addr(d->dp->ifindex, AF_INET6, old, 64);
-	shoal_link_add_addr(d->dp->ifindex, AF_INET6, new, 64);
-}
-
-static bool mediator_ep_ok(struct mclient *m, const struct shoal_endpoint *ep);
-
-static void on_login_reply(struct mclient *m, const struct shoal_tlv_msg *msg)
-{
-	struct shoald *d = m->d;
-	struct shoal_tlv_iter it;
-	struct shoal_tlv_attr a;
-	char text[256];
-	int32_t rc;
-	uint8_t mac[6], v4[4], v6[16], v4_len = m->v4_len, v6_len = m->v6_len;
-	bool has_mac = false, had_v4 = m->has_v4, had_v6 = m->has_v6;
-	size_t i;
-
-	rc = result_of(msg, text, sizeof(text));
-	if (rc < 0) {
-		fprintf(stderr, "shoald: mediator %s refused the login: %s "
-			"(%d)\n", m->address, *text ? text : "no reason",
-			(int)rc);
-		answer(m->login_fd, rc, text, NULL);
-		m->login_fd = -1;
-		disconnect(m, NULL);
-		/* Retrying will not fix a refused login soon. */
-		m->next_connect = shoald_now() + RECONNECT_MAX;
-		return;
-	}
-	memcpy(v4, m->v4, sizeof(v4));
-	memcpy(v6, m->v6, sizeof(v6));
-	m->has_v4 = m->has_v6 = m->has_token = false;
-	memset(&m->probe, 0, sizeof(m->probe));
-	shoal_tlv_iter_msg(&it, msg);
-	while (shoal_tlv_next(&it, &a)) {
-		switch (a.type) {
-		case MED_A_NICKNAME:
-			shoal_tlv_get_str(&a, m->my_nick, sizeof(m->my_nick));
-			break;
-		case MED_A_IPV4:
-			if (a.len == 5 && a.value[4] <= 32 &&
-			    in_ranges(m, AF_INET, a.value, NULL)) {
-				memcpy(m->v4, a.value, 4);
-				m->v4_len = a.value[4];
-				m->has_v4 = true;
-			}
-			break;
-		case MED_A_IPV6:
-			if (a.len == 17 && a.value[16] <= 128 &&
-			    in_ranges(m, AF_INET6, a.value, NULL)) {
-				memcpy(m->v6, a.value, 16);
-				m->v6_len = a.value[16];
-				m->has_v6 = true;
-			}
-			break;
-		case MED_A_MAC:
-			if (a.len == 6) {
-				memcpy(mac, a.value, 6);
-				has_mac = true;
-			}
-			break;
-		case MED_A_UDP_TOKEN:
-			if (a.len == SHOAL_CTL_TOKEN_LEN &&
-			    !shoal_ctl_token_key(m->token_key,
-						 d->private_key,
-						 m->server_key, a.value)) {
-				memcpy(m->token, a.value, a.len);
-				m->has_token = true;
-			}
-			break;
-		case MED_A_PROBE:
-			if (ep_from_attr(&m->probe, a.value, a.len) < 0 ||
-			    !mediator_ep_ok(m, &m->probe))
-				memset(&m->probe, 0, sizeof(m->probe));
-			break;
-		}
-	}
-	/* The address peers send our frames to: the device must agree. */
-	if (has_mac && memcmp(mac, d->dp->mac, 6) &&
-	    shoal_link_set_mac(d->dp->ifindex, mac) == 0)
-		move_link_local(d, mac);
-	/*
-	 * An address of an earlier login that this one does not give again
-	 * is not ours any more: left on the device it would stay there for
-	 * good (a logout takes off only the last login's), one more each
-	 * time the mediator assigns another.
-	 */
-	if (had_v4 && (!m->has_v4 || m->v4_len != v4_len ||
-		       memcmp(m->v4, v4, sizeof(v4))))
-		shoal_link_del_addr(d->dp->ifindex, AF_INET, v4, v4_len);
-	if (had_v6 && (!m->has_v6 || m->v6_len != v6_len ||
-		       memcmp(m->v6, v6, sizeof(v6))))
-		shoal_link_del_addr(d->dp->ifindex, AF_INET6, v6, v6_len);
-	apply_addresses(m);
-	m->logged_in = true;
-	m->failures = 0;
-	m->login_time = shoald_now();
-	m->swept = false;
-	m->next_binding = m->login_time;
-	m->next_keepalive = m->login_time + MED_KEEPALIVE_INTERVAL;
-	for (i = 0; i < d->n_peers; i++)
-		if (d->peers[i].from_mediator)
-			d->peers[i].stale = true;
-	fprintf(stderr, "shoald: logged in to %s as %s\n", m->address,
-		m->my_nick);
-	/* `shoal login` hears back once the tunnel port is verified too. */
-	if (m->login_fd >= 0)
-		m->login_deadline = m->login_time + UDP_VERIFY_TIME;
-}
-
-/* The answer to `shoal login`: the login and whether UDP got through. */
-static void answer_login(struct mclient *m)
-{
-	char *body = NULL;
-	size_t body_len = 0;
-	FILE *f;
-
-	f = open_memstream(&body, &body_len);
-	if (f) {
-		login_json(m, f);
-		fclose(f);
-	}
-	answer(m->login_fd, 0, NULL, body);
-	free(body);
-	m->login_fd = -1;
-}
-
-/*
- * The peer's addresses go straight into the neighbour table, with the MAC
- * the mediator gave: no ARP or NDP round trip over a tunnel that may not
- * be up yet, so a game's first packet goes out as soon as it is.
- */
-static void set_neighbours(struct mclient *m, struct shoald_peer *p,
-			   const uint8_t *v4, const uint8_t *v6)
-{
-	unsigned int ifindex = m->d->dp->ifindex;
-
-	if (p->has_v4 && (!v4 || memcmp(v4, p->v4, 4)))
-		shoal_link_set_neigh(ifindex, AF_INET, p->v4, p->mac, false);
-	if (p->has_v6 && (!v6 || memcmp(v6, p->v6, 16)))
-		shoal_link_set_neigh(ifindex, AF_INET6, p->v6, p->mac, false);
-	p->has_v4 = v4 && shoal_link_set_neigh(ifindex, AF_INET, v4, p->mac,
-					       true) == 0;
-	if (p->has_v4)
-		memcpy(p->v4, v4, 4);
-	p->has_v6 = v6 && shoal_link_set_neigh(ifindex, AF_INET6, v6, p->mac,
-					       true) == 0;
-	if (p->has_v6)
-		memcpy(p->v6, v6, 16);
-}
-
-/*
- * A mediator peer's frames may claim only the addresses the mediator
- * assigned it and the IPv6 link-local address its MAC makes (EUI-64, as
- * every shoald sets its device to: neighbour discovery and MLD come from
- * it).  A configured peer keeps its AllowedIPs.
- */
-static void set_allowed_ips(struct mclient *m, struct shoald_peer *p,
-			    const uint8_t *v4, const uint8_t *v6)
-{
-	struct shoal_prefix allowed[3] = {
-		{ .family = AF_INET6, .len = 128 },
-	};
-	size_t n = 1;
-
-	if (!p->from_mediator)
-		return;
-	shoal_mac_link_local(allowed[0].addr.v6.s6_addr, p->mac);
-	if (v4) {
-		allowed[n].family = AF_INET;
-		memcpy(&allowed[n].addr.v4, v4, 4);
-		allowed[n++].len = 32;
-	}
-	if (v6) {
-		allowed[n].family = AF_INET6;
-		memcpy(&allowed[n].addr.v6, v6, 16);
-		allowed[n++].len = 128;
-	}
-	shoald_peer_set_allowed_ips(m->d, p, allowed, n);
-}
-
-/* A mediator peer leaves: its tunnel and its neighbour entries. */
-static void forget_peer(struct mclient *m, struct shoald_peer *p)
-{
-	set_neighbours(m, p, NULL, NULL);
-	shoald_peer_remove(m->d, p);
-}
-
-/* Whether an interface of this host has an IPv4 link-local address. */
-static bool on_link_local(struct mclient *m)
-{
-	static const uint8_t ll[4] = { 169, 254, 0, 0 };
-	struct ifaddrs *ifa, *i;
-	bool found = false;
-
-	if (getifaddrs(&ifa) < 0)
-		return false;
-	for (i = ifa; i && !found; i = i->ifa_next)
-		found = i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
-			strcmp(i->ifa_name, m->d->dp->ifname) &&
-			shoal_addr_in(4, (const uint8_t *)&((const struct
-				sockaddr_in *)(const void *)i->ifa_addr)->sin_addr,
-				      ll, 16);
-	freeifaddrs(ifa);
-	return found;
-}
-
-/*
- * A candidate of a peer's to send handshakes to, again and again while
- * punching: the mediator should have dropped the others, but its word
- * is not taken for it.  Not loopback, multicast, broadcast, unspecified
- * or IPv6 link-local; IPv4 link-local only when this host is on such a
- * link; and nothing inside our own overlay network, which would send
- * handshakes through the tunnels themselves.  *ll_known caches
- * on_link_local over one PEER_UP.
- */
-static bool candidate_ok(struct mclient *m, const struct shoal_endpoint *ep,
-			 int *ll_known)
-{
-	uint8_t addr[16];
-	int family;
-
-	if (!shoal_candidate_usable(ep, true, &family, addr))
-		return false;
-	if (family == 4 && shoal_addr_kind(4, addr) == SHOAL_ADDR_LINK_LOCAL) {
-		if (*ll_known < 0)
-			*ll_known = on_link_local(m);
-		if (!*ll_known)
-			return false;
-	}
-	if (family == 4 && m->has_v4 && shoal_addr_in(4, addr, m->v4,
-						      m->v4_len))
-		return false;
-	return !(family == 6 && m->has_v6 &&
-		 shoal_addr_in(6, addr, m->v6, m->v6_len));
-}
-
-static size_t mediator_peers(const struct shoald *d)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < d->n_peers; i++)
-		n += d->peers[i].from_mediator;
-	return n;
-}
-
-/* ep is at host's address, whatever the port. */
-static bool same_host(const struct shoal_endpoint *host,
-		      const struct shoal_endpoint *ep)
-{
-	struct shoal_endpoint s = *host;
-
-	if (s.sa.sa_family == AF_INET && ep->sa.sa_family == AF_INET)
-		s.in.sin_port = ep->in.sin_port;
-	else if (s.sa.sa_family == AF_INET6 && ep->sa.sa_family == AF_INET6)
-		s.in6.sin6_port = ep->in6.sin6_port;
-	return s.len && shoal_endpoint_equal(&s, ep);
-}
-
-/* The mediator's own address, whatever the port. */
-static bool at_server(const struct mclient *m, const struct shoal_endpoint *ep)
-{
-	return same_host(&m->server, ep);
-}
-
-/*
- * Where a relay or a probe address may be: the mediator's host (a
- * mediator on loopback, in a lab), or any address a candidate may be;
- * never loopback, multicast or our own overlay elsewhere, which a hostile
- * mediator would have us send to every second.
- */
-static bool mediator_ep_ok(struct mclient *m, const struct shoal_endpoint *ep)
-{
-	int ll_known = -1;
-
-	return at_server(m, ep) || candidate_ok(m, ep, &ll_known);
-}
-
-/*
- * A PEER_UP for a peer not online starts a handshake to every candidate
- * and five seconds of knocks: at most once a second per peer, and
- * PEERUP_RATE a second in all, however fast a mediator sends them (the
- * others start on the peer's retry timer).
- */
-#define PEERUP_RATE 20.0
-
-static bool peer_up_may_punch(struct mclient *m, struct shoald_peer *p,
-			      double now)
-{
-	if (now - p->up_since < 1.0 && p->up_since > 0)
-		return false;
-	return shoald_bucket_take(&m->punches, now);
-}
-
-static void on_peer_up(struct mclient *m, const struct shoal_tlv_msg *msg)
-{
-	struct shoal_endpoint cand[SHOALD_MAX_CANDIDATES];
-	char nick[SHOAL_CONFIG_MAX_NICK + 1] = "", v4[64] = "", v6[64] = "";
-	struct shoal_tlv_attr peer, a;
-	struct shoal_tlv_iter it;
-	const uint8_t *key = NULL, *v4b = NULL, *v6b = NULL;
-	struct shoald_peer *p;
-	unsigned int n = 0;
-	uint8_t mac[6];
-	bool has_mac = false, configured, punch;
-	double now = shoald_now();
-	int ll_known = -1;
-
-	if (!shoal_tlv_find(msg, MED_A_PEER, &peer))
-		return;
-	shoal_tlv_iter_nested(&it, &peer);
-	while (shoal_tlv_next(&it, &a)) {
-		switch (a.type) {
-		case MED_A_PUBLIC_KEY:
-			if (a.len == 32)
-				key = a.value;
-			break;
-		case MED_A_NICKNAME:
-			shoal_tlv_get_str(&a, nick, sizeof(nick));
-			break;
-		case MED_A_IPV4:
-			if (a.len == 5 && a.value[4] <= 32) {
-				inet_ntop(AF_INET, a.value, v4, sizeof(v4));
-				v4b = a.value;
-			}
-			break;
-		case MED_A_IPV6:
-			if (a.len == 17 && a.value[16] <= 128) {
-				inet_ntop(AF_INET6, a.value, v6, sizeof(v6));
-				v6b = a.value;
-			}
-			break;
-		case MED_A_MAC:
-			if (a.len == 6) {
-				memcpy(mac, a.value, 6);
-				has_mac = true;
-			}
-			break;
-		case MED_A_ENDPOINT:
-			if (n < SHOALD_MAX_CANDIDATES &&
-			    ep_from_attr(&cand[n], a.value, a.len) == 0 &&
-			    candidate_ok(m, &cand[n], &ll_known))
-				n++;
-			break;
-		}
-	}
-	if (!key)
-		return;
-	/* Into the neighbour table only what AddressRanges allows. */
-	if (v4b && !in_ranges(m, AF_INET, v4b, nick)) {
-		v4b = NULL;
-		v4[0] = '\0';
-	}
-	if (v6b && !in_ranges(m, AF_INET6, v6b, nick)) {
-		v6b = NULL;
-		v6[0] = '\0';
-	}
-	if (!has_mac)
-		shoal_mac_from_key(mac, key, 0);
-	p = shoald_peer_find(m->d, key);
-	configured = p && !p->from_mediator;
-	/*
-	 * A configured peer keeps its MAC: the mediator must not free it
-	 * for a peer of its own, whose key would then get that peer's
-	 * frames (the neighbour entries point at the MAC).
-	 */
-	if (configured)
-		memcpy(mac, p->mac, sizeof(mac));
-	else if (!p && mediator_peers(m->d) >= MAX_MEDIATOR_PEERS)
-		return;
-	p = shoald_peer_add(m->d, key, mac);
-	if (!p)
-		return;
-	/*
-	 * A peer of the configuration's stays the configuration's: the
-	 * mediator may say more about it, but a PEER_DOWN, the sweep or a
-	 * logout must not take it away.
-	 */
-	p->from_mediator = !configured;
-	p->stale = false;
-	snprintf(p->nickname, sizeof(p->nickname), "%s", nick);
-	snprintf(p->address, sizeof(p->address), "%s", v4);
-	snprintf(p->address6, sizeof(p->address6), "%s", v6);
-	memcpy(p->candidates, cand, n * sizeof(cand[0]));
-	p->n_candidates = n;
-	set_neighbours(m, p, v4b, v6b);
-	set_allowed_ips(m, p, v4b, v6b);
-	punch = !p->online && peer_up_may_punch(m, p, now);
-	p->up_since = now;
-	if (punch)
-		p->knock_until = now + PUNCH_TIME;
-	p->relay_asked = 0;
-	/* After an outage the relay may have gone with the mediator. */
-	if (p->has_relay) {
-		p->next_relay_bind = 0;
-		p->relay_check = now + 3.0;
-	}
-	if (punch) {
-		/* The start signal: the peer is punching towards us now too. */
-		p->failures = 0;
-		p->next_attempt = now;
-		shoald_initiate(m->d, p, now, SHOALD_TO_ALL);
-	} else if (!p->online && !p->hs_active && p->next_attempt > now + 1.0) {
-		p->next_attempt = now + 1.0;
-	}
-	if (m->d->verbose)
-		fprintf(stderr, "shoald: peer %s is up, %u candidates\n",
-			nick, n);
-}
-
-static void on_peer_down(struct mclient *m, const struct shoal_tlv_msg *msg)
-{
-	struct shoal_tlv_attr a;
-	struct shoald_peer *p;
-	uint8_t reason = MED_DOWN_NONE;
-
-	if (!shoal_tlv_find(msg, MED_A_PUBLIC_KEY, &a) || a.len != 32)
-		return;
-	p = shoald_peer_find(m->d, a.value);
-	if (!p || !p->from_mediator)
-		return;
-	if (shoal_tlv_find(msg, MED_A_REASON, &a))
-		shoal_tlv_get_u8(&a, &reason);
-	/* Lost its connection: the tunnel may well be fine; liveness says. */
-	if (reason == MED_DOWN_LOST)
-		return;
-	if (m->d->verbose)
-		fprintf(stderr, "shoald: peer %s is down (%u)\n", p->nickname,
-			reason);
-	forget_peer(m, p);
-}
-
-static void on_relay(struct mclient *m, const struct shoal_tlv_msg *msg)
-{
-	struct shoal_tlv_attr a;
-	struct shoal_endpoint ep;
-	struct shoald_peer *p;
-	uint32_t id;
-
-	if (!shoal_tlv_find(msg, MED_A_PUBLIC_KEY, &a) || a.len != 32)
-		return;
-	p = shoald_peer_find(m->d, a.value);
-	if (!p || !p->from_mediator)
-		return;
-	if (!shoal_tlv_find(msg, MED_A_ENDPOINT, &a) ||
-	    ep_from_attr(&ep, a.value, a.len) < 0 ||
-	    !mediator_ep_ok(m, &ep) ||
-	    !shoal_tlv_find(msg, MED_A_RELAY_ID, &a) ||
-	    !shoal_tlv_get_u32(&a, &id) ||
-	    !shoal_tlv_find(msg, MED_A_RELAY_KEY, &a) ||
-	    a.len != SHOAL_CTL_RELAY_KEY_LEN)
-		return;
-	p->relay_switch = !p->online ||
-			  (p->has_relay && shoal_endpoint_equal(&p->endpoint, &p->relay));
-	p->has_relay = true;
-	p->relay_bound = false;
-	p->relay_check = 0;
-	p->relay = ep;
-	p->relay_id = id;
-	memcpy(p->relay_key, a.value, SHOAL_CTL_RELAY_KEY_LEN);
-	p->next_relay_bind = 0;
-	if (m->d->verbose)
-		fprintf(stderr, "shoald: relay offered for %s\n", p->nickname);
-}
-
-static struct pending *pending_find(struct mclient *m, uint32_t id)
-{
-	unsigned int i;
-
-	for (i = 0; i < MAX_PENDING; i++)
-		if (m->pending[i].used && m->pending[i].id == id)
-			return &m->pending[i];
-	return NULL;
-}
-
-static const char *member_state(uint8_t state)
-{
-	return state == 1 ? "pending" : "member";
-}
-
-static void networks_json(struct mclient *m, const struct shoal_tlv_msg *msg,
-			  FILE *f)
-{
-	struct shoal_tlv_attr net, a, mem, b;
-	struct shoal_tlv_iter it, in;
-	char text[128], key[SHOAL_KEY_B64_LEN + 1];
-	bool first_net = true, first_mem, approval;
-	uint8_t u8;
-
-	fprintf(f, "{\"logged_in\": true, \"mediator\": ");
-	shoal_json_string(f, m->address);
-	fprintf(f, ", \"nickname\": ");
-	shoal_json_string(f, m->my_nick);
-	fprintf(f, ", \"networks\": [");
-	shoal_tlv_iter_msg(&it, msg);
-	while (shoal_tlv_next(&it, &net)) {
-		if (net.type != MED_A_NETWORK_INFO)
-			continue;
-		if (!shoal_tlv_find_nested(&net, MED_A_NETWORK, &a) ||
-		    !shoal_tlv_get_str(&a, text, sizeof(text)))
-			continue;
-		approval = shoal_tlv_find_nested(&net, MED_A_APPROVAL, &a);
-		fprintf(f, "%s{\"name\": ", first_net ? "" : ", ");
-		first_net = false;
-		shoal_json_string(f, text);
-		fprintf(f, ", \"approval\": %s, \"members\": [",
-			approval ? "true" : "false");
-		first_mem = true;
-		shoal_tlv_iter_nested(&in, &net);
-		while (shoal_tlv_next(&in, &mem)) {
-			if (mem.type != MED_A_MEMBER)
-				continue;
-			fprintf(f, "%s{\"nickname\": ", first_mem ? "" : ", ");
-			first_mem = false;
-			text[0] = '\0';
-			if (shoal_tlv_find_nested(&mem, MED_A_NICKNAME, &b))
-				shoal_tlv_get_str(&b, text, sizeof(text));
-			shoal_json_string(f, text);
-			fprintf(f, ", \"public_key\": ");
-			if (shoal_tlv_find_nested(&mem, MED_A_PUBLIC_KEY, &b) &&
-			    b.len == 32) {
-				shoal_key_to_base64(key, b.value);
-				shoal_json_string(f, key);
-			} else {
-				fputs("null", f);
-			}
-			fprintf(f, ", \"ipv4\": ");
-			if (shoal_tlv_find_nested(&mem, MED_A_IPV4, &b) &&
-			    b.len == 5) {
-				inet_ntop(AF_INET, b.value, text, sizeof(text));
-				shoal_json_string(f, text);
-			} else {
-				fputs("null", f);
-			}
-			fprintf(f, ", \"ipv6\": ");
-			if (shoal_tlv_find_nested(&mem, MED_A_IPV6, &b) &&
-			    b.len == 17) {
-				inet_ntop(AF_INET6, b.value, text,
-					  sizeof(text));
-				shoal_json_string(f, text);
-			} else {
-				fputs("null", f);
-			}
-			u8 = 0;
-			if (shoal_tlv_find_nested(&mem, MED_A_ONLINE, &b))
-				shoal_tlv_get_u8(&b, &u8);
-			fprintf(f, ", \"online\": %s", u8 ? "true" : "false");
-			u8 = 2;
-			if (shoal_tlv_find_nested(&mem, MED_A_STATE, &b))
-				shoal_tlv_get_u8(&b, &u8);
-			fprintf(f, ", \"state\": \"%s\", \"owner\": %s}",
-				member_state(u8),
-				shoal_tlv_find_nested(&mem, MED_A_OWNER, &b) ?
-				"true" : "false");
-		}
-		fprintf(f, "]}");
-	}
-	fprintf(f, "], \"truncated\": %s}\n",
-		shoal_tlv_find(msg, MED_A_TRUNCATED, &a) ? "true" : "false");
-}
-
-static int save_state(struct mclient *m);
-
-/*
- * The NETWORKS reply of a PK_RESOLVE: the command goes out with the key
- * of the one member by that nickname, in the same slot.
- */
-static void resolve_done(struct mclient *m, struct pending *p,
-			 const struct shoal_tlv_msg *msg)
-{
-	struct shoal_tlv_writer w;
-	uint8_t buf[256], key[32];
-	unsigned int n;
-
-	n = shoal_med_member_key(msg, p->network, p->nick, key);
-	if (n != 1) {
-		answer(p->fd, n ? E_AMBIGUOUS : E_NO_MEMBER,
-		       n ? "more than one member has that nickname: name "
-			   "the member by its public key" :
-			   "nobody by that nickname is in this network", NULL);
-		p->used = false;
-		return;
-	}
-	shoal_tlv_writer_init(&w, buf, sizeof(buf), p->verb, 0, ++m->next_id);
-	shoal_tlv_put_str(&w, MED_A_NETWORK, p->network);
-	shoal_tlv_put(&w, MED_A_PUBLIC_KEY, key, sizeof(key));
-	if (!send_msg(m, &w)) {
-		/* Gone: disconnect() answered the others, this one is ours. */
-		if (p->used)
-			answer(p->fd, E_UNREACHABLE, "the mediator cannot be "
-			       "reached now", NULL);
-		p->used = false;
-		return;
-	}
-	p->kind = PK_PLAIN;
-	p->id = m->next_id;
-	p->deadline = shoald_now() + REQUEST_TIMEOUT;
-}
-
-/* `shoal logout`: no mediator, no peers of its, no addresses of its. */
-static void logged_out(struct mclient *m)
-{
-	struct shoald *d = m->d;
-	size_t i = 0;
-
-	fprintf(stderr, "shoald: logged out of %s\n", m->address);
-	m->configured = false;
-	unlink(m->state_path);
-	disconnect(m, NULL);
-	m->failures = 0;
-	while (i < d->n_peers) {
-		if (d->peers[i].from_mediator) {
-			forget_peer(m, &d->peers[i]);
-			continue;
-		}
-		i++;
-	}
-	if (m->has_v4)
-		shoal_link_del_addr(d->dp->ifindex, AF_INET, m->v4, m->v4_len);
-	if (m->has_v6)
-		shoal_link_del_addr(d->dp->ifindex, AF_INET6, m->v6,
-				    m->v6_len);
-	m->has_v4 = m->has_v6 = false;
-	m->my_nick[0] = '\0';
-	free(m->nc_result);
-	m->nc_result = NULL;
-}
-
-static void on_reply(struct mclient *m, const struct shoal_tlv_msg *msg)
-{
-	char text[256], *body = NULL;
-	size_t body_len = 0;
-	struct pending *p;
-	int32_t rc;
-	FILE *f;
-
-	if (msg->type == MED_LOGIN && msg->request_id == m->login_id) {
-		on_login_reply(m, msg);
-		return;
-	}
-	p = pending_find(m, msg->request_id);
-	if (!p)
-		return;
-	rc = result_of(msg, text, sizeof(text));
-	if (p->kind == PK_RESOLVE && rc >= 0) {
-		resolve_done(m, p, msg);
-		return;
-	}
-	p->used = false;
-	if (p->kind == PK_INTERNAL) {
-		if (rc < 0 && m->d->verbose)
-			fprintf(stderr, "shoald: mediator: %s (%d)\n", text,
-				(int)rc);
-		return;
-	}
-	if (rc >= 0 && p->kind == PK_NETWORKS) {
-		f = open_memstream(&body, &body_len);
-		if (f) {
-			networks_json(m, msg, f);
-			fclose(f);
-		}
-	}
-	answer(p->fd, rc, text, body);
-	free(body);
-	if (rc >= 0 && p->kind == PK_NICK) {
-		/* Kept, or the next login would ask for the old one back. */
-		snprintf(m->nickname, sizeof(m->nickname), "%s", p->nick);
-		snprintf(m->my_nick, sizeof(m->my_nick), "%s", p->nick);
-		if (save_state(m) < 0)
-			fprintf(stderr, "shoald: cannot save the nickname in "
-				"%s\n", m->state_path);
-	}
-	if (rc >= 0 && p->kind == PK_LOGOUT)
-		logged_out(m);
-}
-
-static void on_message(struct mclient *m, const uint8_t *buf, size_t len)
-{
-	struct shoal_tlv_msg msg;
-
-	if (shoal_tlv_parse(&msg, buf, len) < 0)
-		return;
-	if (msg.flags & SHOAL_TLV_F_REPLY) {
-		on_reply(m, &msg);
-		return;
-	}
-	if (!m->logged_in)
-		return;
-	switch (msg.type) {
-	case MED_PEER_UP:
-		on_peer_up(m, &msg);
-		break;
-	case MED_PEER_DOWN:
-		on_peer_down(m, &msg);
-		break;
-	case MED_RELAY_EVENT:
-		on_relay(m, &msg);
-		break;
-	}
 }
 
 static void on_readable(struct mclient *m)
@@ -1356,7 +341,7 @@ static void on_readable(struct mclient *m)
 
 	for (;;) {
 		if (shoal_channel_read_buf(&m->ch, &buf, &room) < 0) {
-			disconnect(m, "protocol error");
+			mc_disconnect(m, "protocol error");
 			return;
 		}
 		n = recv(m->fd, buf, room, 0);
@@ -1366,27 +351,27 @@ static void on_readable(struct mclient *m)
 		}
 		if (n <= 0) {
 			shoal_channel_read_done(&m->ch, 0);
-			disconnect(m, n ? strerror(errno) :
-				   "the mediator closed the connection");
+			mc_disconnect(m, n ? strerror(errno) :
+				      "the mediator closed the connection");
 			return;
 		}
 		if (shoal_channel_read_done(&m->ch, (size_t)n) < 0) {
-			disconnect(m, "protocol error");
+			mc_disconnect(m, "protocol error");
 			return;
 		}
 		m->last_rx = shoald_now();
 		while ((r = shoal_channel_next(&m->ch, &msg, &len)) > 0) {
-			on_message(m, msg, len);
+			mc_on_message(m, msg, len);
 			if (m->fd < 0)
 				return;
 		}
 		if (r < 0) {
-			disconnect(m, "the channel failed (wrong mediator "
-				   "key?)");
+			mc_disconnect(m, "the channel failed (wrong mediator "
+				      "key?)");
 			return;
 		}
 		if (shoal_channel_established(&m->ch) && !m->login_sent) {
-			send_login(m);
+			mc_send_login(m);
 			if (m->fd < 0)
 				return;
 		}
@@ -1403,312 +388,12 @@ static void on_writable(struct mclient *m)
 		if (getsockopt(m->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 			err = errno;
 		if (err) {
-			disconnect(m, strerror(err));
+			mc_disconnect(m, strerror(err));
 			return;
 		}
 		m->connecting = false;
 	}
 	flush(m);
-}
-
-/* ---- UDP through the tunnel port ---- */
-
-/* A number that grows from one call to the next: realtime ns. */
-static uint64_t next_counter(uint64_t last)
-{
-	struct timespec ts;
-	uint64_t counter;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	counter = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-	return counter > last ? counter : last + 1;
-}
-
-static void send_binding(struct mclient *m, const struct shoal_endpoint *to,
-			 uint8_t flags, const uint8_t *txid, bool with_token)
-{
-	struct shoal_ctl_binding b = { .flags = flags };
-	uint8_t msg[SHOAL_CTL_BINDING_LEN];
-	bool token = with_token && m->has_token;
-	int len;
-
-	memcpy(b.txid, txid, SHOAL_CTL_TXID_LEN);
-	if (token) {
-		memcpy(b.token, m->token, SHOAL_CTL_TOKEN_LEN);
-		b.counter = m->token_counter = next_counter(m->token_counter);
-	}
-	len = shoal_ctl_write_binding(msg, sizeof(msg), &b,
-				      token ? m->token_key : NULL);
-	if (len > 0 && to->len)
-		m->d->dp->ops->send_control(m->d->dp, to, msg, (size_t)len);
-}
-
-static void send_relay_bind(struct mclient *m, struct shoald_peer *p,
-			    double now, const uint8_t *cookie);
-
-/*
- * The relay wants to see that we receive where our RELAY_BIND came from:
- * the same RELAY_BIND again, at once, with its cookie.  Only an answer to
- * the last one we sent, from our relay, under its key, is one.
- */
-static int on_relay_challenge(struct mclient *m,
-			      const struct shoal_dp_event *ev, uint32_t id,
-			      uint64_t counter, const uint8_t *cookie)
-{
-	struct shoald *d = m->d;
-	size_t i;
-
-	for (i = 0; i < d->n_peers; i++) {
-		struct shoald_peer *p = &d->peers[i];
-
-		if (!p->has_relay || p->relay_id != id ||
-		    p->relay_counter != counter ||
-		    !shoal_endpoint_equal(&p->relay, &ev->from) ||
-		    !shoal_ctl_relay_verify(ev->payload, ev->len,
-					    p->relay_key))
-			continue;
-		send_relay_bind(m, p, shoald_now(), cookie);
-		return 0;
-	}
-	return -1;
-}
-
-static void nc_record(struct mclient *m, const struct shoal_ctl_binding_reply *r)
-{
-	int i;
-
-	for (i = 0; i < NC_COUNT; i++) {
-		if (m->nc_got[i] ||
-		    sodium_memcmp(r->txid, m->nc_txid[i], SHOAL_CTL_TXID_LEN))
-			continue;
-		m->nc_got[i] = true;
-		m->nc_flags[i] = r->flags;
-		m->nc_mapped[i] = r->mapped;
-	}
-}
-
-static int on_udp(struct shoald *d, const struct shoal_dp_event *ev)
-{
-	struct mclient *m = mc(d);
-	struct shoal_ctl_binding_reply r;
-	uint8_t cookie[SHOAL_CTL_RELAY_COOKIE_LEN];
-	uint64_t counter;
-	uint32_t id;
-	size_t i;
-
-	if (shoal_ctl_parse_binding_reply(&r, ev->payload, ev->len) == 0) {
-		/*
-		 * Only the mediator answers BINDINGs (P, P + 1, its probe
-		 * address): one who saw a transaction id must not set what
-		 * we think our public endpoint is.
-		 */
-		if (!at_server(m, &ev->from) && !same_host(&m->probe, &ev->from))
-			return -1;
-		if (m->nc_running)
-			nc_record(m, &r);
-		if (!sodium_memcmp(r.txid, m->bind_txid, SHOAL_CTL_TXID_LEN)) {
-			if ((r.flags & SHOAL_CTL_BIND_KNOWN) && !m->udp_ok) {
-				m->udp_ok = true;
-				m->next_binding = shoald_now() +
-						  BINDING_REFRESH;
-			}
-			m->public_ep = r.mapped;
-		}
-		return 0;
-	}
-	if (shoal_ctl_parse_relay(ev->payload, ev->len,
-				  SHOAL_CTL_RELAY_CHALLENGE, &id, &counter,
-				  cookie) == 0)
-		return on_relay_challenge(m, ev, id, counter, cookie);
-	if (shoal_ctl_parse_relay(ev->payload, ev->len, SHOAL_CTL_RELAY_BOUND,
-				  &id, &counter, NULL) < 0)
-		return -1;
-	for (i = 0; i < d->n_peers; i++) {
-		struct shoald_peer *p = &d->peers[i];
-
-		if (!p->has_relay || p->relay_id != id ||
-		    p->relay_counter != counter ||
-		    !shoal_endpoint_equal(&p->relay, &ev->from) ||
-		    !shoal_ctl_relay_verify(ev->payload, ev->len,
-					    p->relay_key))
-			continue;
-		p->relay_last_bound = shoald_now();
-		p->next_relay_bind = p->relay_last_bound + RELAY_BIND_REFRESH;
-		if (p->relay_bound)
-			return 0;
-		p->relay_bound = true;
-		if (d->verbose)
-			fprintf(stderr, "shoald: relay bound for %s\n",
-				p->nickname);
-		if (!p->online || p->relay_switch) {
-			/* The other side may bind a moment later: knock on. */
-			p->endpoint = p->relay;
-			p->knock_until = p->relay_last_bound + PUNCH_TIME;
-			shoald_initiate(d, p, p->relay_last_bound,
-					SHOALD_TO_ALL);
-		}
-		p->relay_switch = false;
-		return 0;
-	}
-	return -1;
-}
-
-/*
- * A RELAY_BIND, with the cookie of the relay's RELAY_CHALLENGE when it
- * answers one (else none: the relay knows where we are bound).
- */
-static void send_relay_bind(struct mclient *m, struct shoald_peer *p,
-			    double now, const uint8_t *cookie)
-{
-	uint8_t msg[SHOAL_CTL_RELAY_BIND_LEN];
-	int len;
-
-	p->relay_counter = next_counter(p->relay_counter);
-	len = shoal_ctl_write_relay(msg, sizeof(msg), SHOAL_CTL_RELAY_BIND,
-				    p->relay_id, p->relay_counter, cookie,
-				    p->relay_key);
-	if (len > 0)
-		m->d->dp->ops->send_control(m->d->dp, &p->relay, msg,
-					    (size_t)len);
-	p->next_relay_bind = now + (p->relay_bound ? RELAY_BIND_REFRESH :
-				    RELAY_BIND_RETRY);
-}
-
-static void ask_relay(struct mclient *m, struct shoald_peer *p, double now)
-{
-	struct shoal_tlv_writer w;
-	uint8_t buf[128];
-	unsigned int i;
-
-	p->relay_asked = now;
-	for (i = 0; i < MAX_PENDING && m->pending[i].used; i++)
-		;
-	if (i == MAX_PENDING)
-		return;
-	shoal_tlv_writer_init(&w, buf, sizeof(buf), MED_RELAY, 0,
-			      ++m->next_id);
-	shoal_tlv_put(&w, MED_A_PUBLIC_KEY, p->public_key, 32);
-	if (!send_msg(m, &w))
-		return;
-	m->pending[i] = (struct pending){
-		.used = true, .kind = PK_INTERNAL, .id = m->next_id, .fd = -1,
-		.deadline = now + REQUEST_TIMEOUT,
-	};
-	if (m->d->verbose)
-		fprintf(stderr, "shoald: no direct path to %s yet: asking for "
-			"a relay\n", p->nickname);
-}
-
-/* ---- netcheck ---- */
-
-/*
- * Filtering first: a reply from an address or port we have sent to gets
- * through any NAT, so those tests must come before the mapping tests
- * contact the alternate port and the probe address.  The holes that
- * opens live for minutes, so a result is kept NETCHECK_KEEP seconds
- * rather than measured again through them.
- */
-static void nc_send(struct mclient *m, double now)
-{
-	struct shoal_endpoint alt = m->server;
-
-	if (now < m->nc_mapping_from) {
-		if (!m->nc_got[NC_FILTER_BASE])
-			send_binding(m, &m->server, 0,
-				     m->nc_txid[NC_FILTER_BASE], false);
-		if (!m->nc_got[NC_FILTER_ADDR] && m->probe.len)
-			send_binding(m, &m->server, SHOAL_CTL_BIND_OTHER_ADDR,
-				     m->nc_txid[NC_FILTER_ADDR], false);
-		if (!m->nc_got[NC_FILTER_PORT])
-			send_binding(m, &m->server, SHOAL_CTL_BIND_OTHER_PORT,
-				     m->nc_txid[NC_FILTER_PORT], false);
-		return;
-	}
-	with_port(&alt, (uint16_t)(port_of(&alt) + 1));
-	if (!m->nc_got[NC_MAP_ALT])
-		send_binding(m, &alt, 0, m->nc_txid[NC_MAP_ALT], false);
-	if (!m->nc_got[NC_MAP_PROBE] && m->probe.len)
-		send_binding(m, &m->probe, 0, m->nc_txid[NC_MAP_PROBE], false);
-}
-
-static void nc_start(struct mclient *m, int client_fd)
-{
-	double now = shoald_now();
-	int i;
-
-	if (m->nc_running) {
-		answer(client_fd, E_BAD_REQUEST, "a netcheck is running", NULL);
-		return;
-	}
-	if (m->nc_result && now - m->nc_done < NETCHECK_KEEP) {
-		answer(client_fd, 0, NULL, m->nc_result);
-		return;
-	}
-	memset(m->nc_got, 0, sizeof(m->nc_got));
-	for (i = 0; i < NC_COUNT; i++)
-		randombytes_buf(m->nc_txid[i], SHOAL_CTL_TXID_LEN);
-	m->nc_running = true;
-	m->nc_client = client_fd;
-	m->nc_mapping_from = now + NETCHECK_FILTER_TIME;
-	m->nc_end = now + NETCHECK_TIME;
-	m->nc_next_send = now + NETCHECK_RESEND;
-	nc_send(m, now);
-}
-
-/* Answered from where it was asked to answer from. */
-static bool nc_moved(const struct mclient *m, enum nc_test t)
-{
-	return m->nc_got[t] && !(m->nc_flags[t] & SHOAL_CTL_BIND_UNCHANGED);
-}
-
-static void nc_finish(struct mclient *m)
-{
-	const char *mapping = "unknown", *filtering = "unknown";
-	char *body = NULL;
-	size_t body_len = 0;
-	FILE *f;
-
-	if (m->nc_got[NC_FILTER_BASE]) {
-		const struct shoal_endpoint *p = &m->nc_mapped[NC_FILTER_BASE];
-
-		if (m->nc_got[NC_MAP_PROBE] &&
-		    shoal_endpoint_equal(p, &m->nc_mapped[NC_MAP_PROBE]))
-			mapping = "endpoint-independent";
-		else if (m->nc_got[NC_MAP_ALT] &&
-			 !shoal_endpoint_equal(p, &m->nc_mapped[NC_MAP_ALT]))
-			mapping = "address-and-port-dependent";
-		else if (m->nc_got[NC_MAP_PROBE] && m->nc_got[NC_MAP_ALT])
-			mapping = "address-dependent";
-	}
-	if (m->nc_got[NC_FILTER_BASE]) {
-		if (nc_moved(m, NC_FILTER_ADDR))
-			filtering = "endpoint-independent";
-		else if (!m->probe.len)
-			filtering = nc_moved(m, NC_FILTER_PORT) ?
-				    "unknown" : "address-and-port-dependent";
-		else if (nc_moved(m, NC_FILTER_PORT))
-			filtering = "address-dependent";
-		else
-			filtering = "address-and-port-dependent";
-	}
-	f = open_memstream(&body, &body_len);
-	if (f) {
-		fprintf(f, "{\"public_endpoint\": ");
-		ep_json(f, m->nc_got[NC_FILTER_BASE] ?
-			   &m->nc_mapped[NC_FILTER_BASE] : &m->public_ep);
-		fprintf(f, ", \"mapping\": \"%s\", \"filtering\": \"%s\", "
-			"\"udp\": %s, \"probe\": ", mapping, filtering,
-			m->nc_got[NC_FILTER_BASE] ? "true" : "false");
-		ep_json(f, &m->probe);
-		fprintf(f, "}\n");
-		fclose(f);
-	}
-	answer(m->nc_client, 0, NULL, body);
-	free(m->nc_result);
-	m->nc_result = body;
-	m->nc_done = shoald_now();
-	m->nc_client = -1;
-	m->nc_running = false;
 }
 
 /* ---- the loop's calls ---- */
@@ -1741,480 +426,7 @@ int mclient_attach(struct shoald *d, int fd,
 	return attach(m, fd);
 }
 
-static void sweep_stale(struct mclient *m)
-{
-	struct shoald *d = m->d;
-	size_t i = 0;
-
-	while (i < d->n_peers) {
-		if (d->peers[i].from_mediator && d->peers[i].stale) {
-			forget_peer(m, &d->peers[i]);
-			continue;
-		}
-		i++;
-	}
-	m->swept = true;
-}
-
-static void send_keepalive(struct mclient *m, double now)
-{
-	struct shoal_tlv_writer w;
-	uint8_t buf[32];
-
-	m->next_keepalive = now + MED_KEEPALIVE_INTERVAL;
-	shoal_tlv_writer_init(&w, buf, sizeof(buf), MED_KEEPALIVE, 0,
-			      ++m->next_id);
-	send_msg(m, &w);
-}
-
-/* No RELAY_BOUND for a check, or for two refreshes: the relay is gone. */
-static bool relay_dead(struct shoald_peer *p, double now)
-{
-	if (p->relay_check && now > p->relay_check) {
-		p->relay_check = 0;
-		if (p->relay_last_bound < now - 3.0 - RELAY_BIND_RETRY * 3)
-			return true;
-	}
-	return p->relay_bound &&
-	       now - p->relay_last_bound > 2 * RELAY_BIND_REFRESH + 5.0;
-}
-
-static void drop_relay(struct mclient *m, struct shoald_peer *p, double now)
-{
-	bool on_it = shoal_endpoint_equal(&p->endpoint, &p->relay);
-
-	if (m->d->verbose)
-		fprintf(stderr, "shoald: the relay for %s is gone\n",
-			p->nickname);
-	p->has_relay = p->relay_bound = false;
-	sodium_memzero(p->relay_key, sizeof(p->relay_key));
-	/* Ask for another one at once. */
-	p->relay_asked = 0;
-	p->up_since = now - RELAY_AFTER - 1.0;
-	/* A session that ran over it is dead too: let liveness say so now. */
-	if (on_it)
-		p->last_alive = 0;
-}
-
-static void tick_peers(struct mclient *m, double now)
-{
-	struct shoald *d = m->d;
-	size_t i;
-
-	for (i = 0; i < d->n_peers; i++) {
-		struct shoald_peer *p = &d->peers[i];
-
-		if (!p->from_mediator)
-			continue;
-		if (m->logged_in && !p->online && p->up_since &&
-		    now - p->up_since > RELAY_AFTER && !p->has_relay &&
-		    (!p->relay_asked || now - p->relay_asked > RELAY_RETRY))
-			ask_relay(m, p, now);
-		if (m->fd < 0)
-			return;
-		/*
-		 * Punching: the peer's first INITs may beat its PEER_UP to
-		 * us and be refused (and a relay drops what comes before the
-		 * other side binds), so knock again, quickly, for a while.
-		 */
-		if (!p->online && now < p->knock_until &&
-		    now - p->last_knock >= PUNCH_INTERVAL)
-			shoald_knock(d, p, now);
-		if (p->has_relay && now >= p->next_relay_bind)
-			send_relay_bind(m, p, now, NULL);
-		if (p->has_relay && relay_dead(p, now))
-			drop_relay(m, p, now);
-		/* On the relay: once a minute, see if a direct path works. */
-		if (p->online && p->relay_bound && p->n_candidates &&
-		    !strcmp(shoald_peer_path(p), "relay") &&
-		    now >= p->next_direct_try) {
-			if (p->next_direct_try)
-				shoald_initiate(d, p, now, SHOALD_TO_DIRECT);
-			p->next_direct_try = now + DIRECT_RETRY;
-		}
-	}
-}
-
-void mclient_tick(struct shoald *d, double now)
-{
-	struct mclient *m = mc(d);
-	unsigned int i;
-
-	if (!m)
-		return;
-	if (m->configured && m->fd < 0 && now >= m->next_connect)
-		start_connect(m);
-	if (m->login_fd >= 0 && m->logged_in &&
-	    (m->udp_ok || now >= m->login_deadline))
-		answer_login(m);
-	if (m->login_fd >= 0 && now >= m->login_deadline) {
-		answer(m->login_fd, m->fd < 0 ? E_UNREACHABLE : E_TIMEOUT,
-		       m->fd < 0 ? "cannot reach the mediator" :
-		       "the mediator did not answer in time", NULL);
-		m->login_fd = -1;
-	}
-	for (i = 0; i < MAX_PENDING; i++) {
-		struct pending *p = &m->pending[i];
-
-		if (p->used && now >= p->deadline) {
-			answer(p->fd, E_TIMEOUT,
-			       "the mediator did not answer in time", NULL);
-			p->used = false;
-		}
-	}
-	if (m->nc_running) {
-		if (now >= m->nc_end) {
-			nc_finish(m);
-		} else if (now >= m->nc_next_send) {
-			nc_send(m, now);
-			m->nc_next_send = now + NETCHECK_RESEND;
-		}
-	}
-	if (m->fd >= 0 && !m->logged_in && now - m->last_rx > REQUEST_TIMEOUT)
-		disconnect(m, "no answer to the login");
-	if (!m->logged_in)
-		return;
-	if (now - m->last_rx > SILENCE_LIMIT) {
-		disconnect(m, "silent for too long");
-		return;
-	}
-	if (now >= m->next_keepalive)
-		send_keepalive(m, now);
-	if (m->has_token && now >= m->next_binding) {
-		randombytes_buf(m->bind_txid, sizeof(m->bind_txid));
-		send_binding(m, &m->server, 0, m->bind_txid, true);
-		m->next_binding = now + (m->udp_ok ? BINDING_REFRESH :
-					 BINDING_RETRY);
-	}
-	if (!m->swept && now - m->login_time > STALE_AFTER)
-		sweep_stale(m);
-	tick_peers(m, now);
-}
-
-/* ---- requests from the control socket ---- */
-
-static int save_state(struct mclient *m)
-{
-	char tmp[PATH_MAX + 8], b64[SHOAL_KEY_B64_LEN + 1];
-	const char *slash = strrchr(m->state_path, '/');
-	FILE *f;
-	int fd, ret;
-
-	if (slash && slash != m->state_path) {
-		ret = shoal_mkdir_p(m->state_path,
-				    (size_t)(slash - m->state_path), 0700);
-		if (ret < 0)
-			return ret;
-	}
-	snprintf(tmp, sizeof(tmp), "%s.tmp", m->state_path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	f = fdopen(fd, "w");
-	if (!f) {
-		close(fd);
-		return -ENOMEM;
-	}
-	shoal_key_to_base64(b64, m->server_key);
-	fprintf(f, "# Written by shoald at `shoal login`.\n[Mediator]\n"
-		"Address = %s\nPublicKey = %s\n", m->address, b64);
-	if (*m->nickname)
-		fprintf(f, "Nickname = %s\n", m->nickname);
-	if (fclose(f) != 0 || rename(tmp, m->state_path) < 0) {
-		ret = -errno;
-		unlink(tmp);
-		return ret;
-	}
-	return 0;
-}
-
-static void do_login(struct mclient *m, int fd, char **w, int n)
-{
-	uint8_t key[32];
-	int ret;
-
-	if (n < 3 || n > 4 || !shoal_config_valid_hostport(w[1]) ||
-	    shoal_key_from_base64(key, w[2]) < 0 ||
-	    (n == 4 && !shoal_config_valid_nickname(w[3]))) {
-		answer(fd, E_BAD_REQUEST, "usage: login HOST:PORT KEY [NICK]",
-		       NULL);
-		return;
-	}
-	if (m->login_fd >= 0) {
-		answer(fd, E_BAD_REQUEST, "a login is already under way",
-		       NULL);
-		return;
-	}
-	disconnect(m, NULL);
-	snprintf(m->address, sizeof(m->address), "%s", w[1]);
-	memcpy(m->server_key, key, 32);
-	if (n == 4)
-		snprintf(m->nickname, sizeof(m->nickname), "%s", w[3]);
-	m->configured = true;
-	free(m->nc_result);
-	m->nc_result = NULL;
-	ret = save_state(m);
-	if (ret < 0)
-		fprintf(stderr, "shoald: cannot save the login in %s: %s\n",
-			m->state_path, strerror(-ret));
-	m->failures = 0;
-	m->login_fd = fd;
-	m->login_deadline = shoald_now() + REQUEST_TIMEOUT;
-	start_connect(m);
-}
-
-/* password=HEX into the writer; false if malformed. */
-static bool put_password(struct shoal_tlv_writer *tw, const char *word)
-{
-	uint8_t pw[MAX_PASSWORD];
-	const char *hex = word + strlen("password=");
-	int n;
-
-	n = shoal_hex_decode(pw, sizeof(pw), hex, strlen(hex));
-	if (n <= 0)
-		return false;
-	shoal_tlv_put(tw, MED_A_PASSWORD, pw, (size_t)n);
-	sodium_memzero(pw, sizeof(pw));
-	return true;
-}
-
-struct verb {
-	const char *name;
-	uint8_t type;
-	int min_args, max_args;	/* words after the verb */
-	enum pending_kind kind;
-};
-
-static const struct verb verbs[] = {
-	{ "logout", MED_LOGOUT, 0, 0, PK_LOGOUT },
-	{ "nick", MED_NICK, 1, 1, PK_NICK },
-	{ "create", MED_CREATE, 1, 3, PK_PLAIN },
-	{ "join", MED_JOIN, 1, 2, PK_PLAIN },
-	{ "leave", MED_LEAVE, 1, 1, PK_PLAIN },
-	{ "networks", MED_NETWORKS, 0, 0, PK_NETWORKS },
-	{ "approve", MED_APPROVE, 2, 2, PK_PLAIN },
-	{ "kick", MED_KICK, 2, 2, PK_PLAIN },
-	{ "ban", MED_BAN, 2, 2, PK_PLAIN },
-	{ "set-password", MED_SET_PASSWORD, 1, 2, PK_PLAIN },
-	{ "delete", MED_DELETE, 1, 1, PK_PLAIN },
-};
-
-/* APPROVE, KICK, BAN: NET and the member, a key or a nickname. */
-static bool is_member_verb(const struct verb *v)
-{
-	return v->type == MED_APPROVE || v->type == MED_KICK ||
-	       v->type == MED_BAN;
-}
-
-static bool build_request(struct shoal_tlv_writer *tw, const struct verb *v,
-			  char **w, int n)
-{
-	uint8_t key[32];
-	int i;
-
-	for (i = 1; i < n; i++) {
-		/* By position first: a network may be called "approval". */
-		if (i == 1 && v->type == MED_NICK) {
-			shoal_tlv_put_str(tw, MED_A_NICKNAME, w[i]);
-		} else if (i == 1) {
-			shoal_tlv_put_str(tw, MED_A_NETWORK, w[i]);
-		} else if (i == 2 && is_member_verb(v)) {
-			/* A nickname was resolved to a key before. */
-			if (shoal_key_from_base64(key, w[i]) < 0)
-				return false;
-			shoal_tlv_put(tw, MED_A_PUBLIC_KEY, key, sizeof(key));
-		} else if (!strncmp(w[i], "password=", 9)) {
-			if ((v->type != MED_CREATE && v->type != MED_JOIN &&
-			     v->type != MED_SET_PASSWORD) ||
-			    !put_password(tw, w[i]))
-				return false;
-		} else if (!strcmp(w[i], "approval")) {
-			if (v->type != MED_CREATE)
-				return false;
-			shoal_tlv_put(tw, MED_A_APPROVAL, NULL, 0);
-		} else {
-			return false;
-		}
-	}
-	return shoal_tlv_finish(tw) > 0;
-}
-
-bool mclient_request(struct shoald *d, int fd, const char *req)
-{
-	struct mclient *m = mc(d);
-	char line[4200], *w[8], *save = NULL, *tok;
-	uint8_t buf[2048];
-	struct shoal_tlv_writer tw;
-	const struct verb *v = NULL;
-	uint8_t key[32];
-	unsigned int i;
-	bool resolve;
-	int n = 0;
-
-	if (!m || strlen(req) >= sizeof(line))
-		return false;
-	strcpy(line, req);
-	for (tok = strtok_r(line, " ", &save); tok && n < 8;
-	     tok = strtok_r(NULL, " ", &save))
-		w[n++] = tok;
-	if (!n || tok)
-		return false;
-	if (!strcmp(w[0], "login")) {
-		do_login(m, fd, w, n);
-		goto wipe;
-	}
-	if (!strcmp(w[0], "netcheck")) {
-		if (!m->configured)
-			answer(fd, E_NO_MEDIATOR, "no mediator: shoal login "
-			       "first", NULL);
-		else if (!m->logged_in)
-			answer(fd, E_UNREACHABLE, "the mediator cannot be "
-			       "reached now", NULL);
-		else
-			nc_start(m, fd);
-		goto wipe;
-	}
-	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-		if (!strcmp(w[0], verbs[i].name))
-			v = &verbs[i];
-	if (!v)
-		return false;
-	if (!m->configured) {
-		answer(fd, E_NO_MEDIATOR, "no mediator: shoal login first",
-		       NULL);
-		goto wipe;
-	}
-	if (!m->logged_in) {
-		answer(fd, E_UNREACHABLE, "the mediator cannot be reached now",
-		       NULL);
-		goto wipe;
-	}
-	if (n - 1 < v->min_args || n - 1 > v->max_args) {
-		answer(fd, E_BAD_REQUEST, "wrong number of arguments", NULL);
-		goto wipe;
-	}
-	for (i = 0; i < MAX_PENDING && m->pending[i].used; i++)
-		;
-	/*
-	 * A member named by nickname: its key first, from the network's
-	 * members.  The mediator takes only keys, so that what the owner
-	 * looked at is what the command hits.
-	 */
-	resolve = is_member_verb(v) && n == 3 &&
-		  shoal_key_from_base64(key, w[2]) < 0;
-	if (resolve) {
-		if (!shoal_config_valid_nickname(w[2]) ||
-		    strlen(w[1]) > NETWORK_NAME_MAX) {
-			answer(fd, E_BAD_REQUEST, "malformed request", NULL);
-			goto wipe;
-		}
-		shoal_tlv_writer_init(&tw, buf, sizeof(buf), MED_NETWORKS, 0,
-				      m->next_id + 1);
-		shoal_tlv_put_str(&tw, MED_A_NETWORK, w[1]);
-	} else {
-		shoal_tlv_writer_init(&tw, buf, sizeof(buf), v->type, 0,
-				      m->next_id + 1);
-	}
-	if (i == MAX_PENDING ||
-	    (resolve ? shoal_tlv_finish(&tw) < 0 :
-		       !build_request(&tw, v, w, n))) {
-		answer(fd, E_BAD_REQUEST, i == MAX_PENDING ? "too many "
-		       "requests at once" : "malformed request", NULL);
-		goto wipe;
-	}
-	m->next_id++;
-	if (!send_msg(m, &tw)) {
-		answer(fd, E_UNREACHABLE, "the mediator cannot be reached now",
-		       NULL);
-		goto wipe;
-	}
-	m->pending[i] = (struct pending){
-		.used = true, .kind = v->kind, .id = m->next_id, .fd = fd,
-		.deadline = shoald_now() + REQUEST_TIMEOUT,
-	};
-	if (v->kind == PK_NICK)
-		snprintf(m->pending[i].nick, sizeof(m->pending[i].nick), "%s",
-			 w[1]);
-	if (resolve) {
-		m->pending[i].kind = PK_RESOLVE;
-		m->pending[i].verb = v->type;
-		snprintf(m->pending[i].network, sizeof(m->pending[i].network),
-			 "%s", w[1]);
-		snprintf(m->pending[i].nick, sizeof(m->pending[i].nick), "%s",
-			 w[2]);
-	}
-wipe:
-	sodium_memzero(line, sizeof(line));
-	sodium_memzero(buf, sizeof(buf));
-	return true;
-}
-
-void mclient_status_json(struct shoald *d, FILE *f)
-{
-	struct mclient *m = mc(d);
-
-	if (!m || !m->configured) {
-		fputs("null", f);
-		return;
-	}
-	fprintf(f, "{\"address\": ");
-	shoal_json_string(f, m->address);
-	fprintf(f, ", \"logged_in\": %s, \"nickname\": ",
-		m->logged_in ? "true" : "false");
-	if (*m->my_nick)
-		shoal_json_string(f, m->my_nick);
-	else
-		fputs("null", f);
-	addrs_json(m, f);
-	fprintf(f, ", \"udp_verified\": %s, \"public_endpoint\": ",
-		m->udp_ok ? "true" : "false");
-	ep_json(f, &m->public_ep);
-	fputc('}', f);
-}
-
 /* ---- set-up ---- */
-
-/*
- * The state file is a [Mediator] section on its own; the configuration
- * parser reads it followed by a stand-in [Interface], so that there is one
- * parser for the format and its line numbers stay the file's.
- */
-static int load_state(struct mclient *m)
-{
-	static const char tail[] = "\n[Interface]\nName = x\nPrivateKey = "
-		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n";
-	struct shoal_config c = { 0 };
-	char text[2048], err[PATH_MAX + 256];
-	size_t n;
-	FILE *f;
-	int ret;
-
-	f = fopen(m->state_path, "re");
-	if (!f) {
-		if (errno == ENOENT)
-			return 0;
-		fprintf(stderr, "shoald: cannot read %s: %s\n", m->state_path,
-			strerror(errno));
-		return -errno;
-	}
-	n = fread(text, 1, sizeof(text) - sizeof(tail), f);
-	fclose(f);
-	memcpy(text + n, tail, sizeof(tail) - 1);
-	ret = shoal_config_parse(&c, text, n + sizeof(tail) - 1,
-				 m->state_path, err, sizeof(err));
-	if (ret < 0 || !c.has_mediator) {
-		fprintf(stderr, "shoald: ignoring %s: %s\n", m->state_path,
-			ret < 0 ? err : "no [Mediator]");
-		shoal_config_free(&c);
-		return 0;
-	}
-	m->configured = true;
-	snprintf(m->address, sizeof(m->address), "%s", c.mediator_address);
-	memcpy(m->server_key, c.mediator_key, 32);
-	snprintf(m->nickname, sizeof(m->nickname), "%s", c.nickname);
-	shoal_config_free(&c);
-	return 1;
-}
 
 int mclient_open(struct shoald *d, int epfd, const char *state_path,
 		 const struct shoal_config *c)
@@ -2239,7 +451,7 @@ int mclient_open(struct shoald *d, int epfd, const char *state_path,
 		shoal_prefix_parse(&m->ranges[1], SHOAL_CONFIG_DEFAULT_RANGE6);
 		m->n_ranges = 2;
 	}
-	if (load_state(m) <= 0 && c && c->has_mediator) {
+	if (c && c->has_mediator) {
 		m->configured = true;
 		snprintf(m->address, sizeof(m->address), "%s",
 			 c->mediator_address);
@@ -2247,7 +459,7 @@ int mclient_open(struct shoald *d, int epfd, const char *state_path,
 		snprintf(m->nickname, sizeof(m->nickname), "%s", c->nickname);
 	}
 	d->mediator = m;
-	d->on_mediator_udp = on_udp;
+	d->on_mediator_udp = mc_on_udp;
 	return 0;
 }
 
@@ -2258,9 +470,10 @@ void mclient_close(struct shoald *d)
 	if (!m)
 		return;
 	fail_pending(m, E_UNREACHABLE, "shoald is stopping");
-	answer(m->login_fd, E_UNREACHABLE, "shoald is stopping", NULL);
+	mc_answer(m->login_fd, E_UNREACHABLE, "shoald is stopping", NULL);
 	if (m->nc_running)
-		answer(m->nc_client, E_UNREACHABLE, "shoald is stopping", NULL);
+		mc_answer(m->nc_client, E_UNREACHABLE, "shoald is stopping",
+			  NULL);
 	free(m->nc_result);
 	if (m->fd >= 0) {
 		close(m->fd);

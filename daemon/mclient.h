@@ -19,9 +19,19 @@
 struct mclient;
 
 /*
- * Sets up the client for d (d->mediator = the client).  state_path names
- * the file a `shoal login` is kept in; c's [Mediator] is used when that
- * file does not exist.  epfd is the loop's: the client adds its own fds.
+ * Which mediator to use: c's [Mediator], read from config_path (NULL: no
+ * configuration file), or the `shoal login` saved in state_path, whichever
+ * of the two files was written last -- the newer word wins.  The saved
+ * login, when it wins, goes into c.  Says on stderr which and from where.
+ */
+void mclient_choose(struct shoal_config *c, const char *config_path,
+		    const char *state_path);
+
+/*
+ * Sets up the client for d (d->mediator = the client), to log in to c's
+ * [Mediator] (after mclient_choose()).  state_path names the file a
+ * `shoal login` is saved in.  epfd is the loop's: the client adds its own
+ * fds.
  */
 int mclient_open(struct shoald *d, int epfd, const char *state_path,
 		 const struct shoal_config *c);

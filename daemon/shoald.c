@@ -585,6 +585,8 @@ int main(int argc, char **argv)
 	 * mediator says (stale ones go).  Static mode keeps only its own.
 	 */
 	d.adopt_peers = c.has_mediator || access(state_path, F_OK) == 0;
+	/* Before daemon(): where the mediator comes from is worth seeing. */
+	mclient_choose(&c, o.config, state_path);
 	if (load_peers(&d, &c) < 0)
 		goto free_peers;
 	/* Absolute: daemon() moves to /, and the path is unlinked at exit. */

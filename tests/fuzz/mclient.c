@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * libFuzzer target for shoald's mediator client (daemon/mclient.c): what
+ * libFuzzer target for shoald's mediator client (daemon/mclient*.c): what
  * a hostile mediator can make of it.  The mediator is a trust boundary:
  * whatever it says on the control channel or sends to the tunnel port,
  * shoald must neither crash nor corrupt its state.

@@ -17,7 +17,9 @@
 # evicted by a kick: the others drop its tunnel within 5 s and its
 # traffic stops.  Owner commands name members by nickname (looked up)
 # or key.  shoald installs only addresses inside [Mediator]
-# AddressRanges, its own and its peers'.
+# AddressRanges, its own and its peers'.  A saved `shoal login` and a
+# configuration's [Mediator]: the one written last is used, and shoald
+# says which (issue 15).
 set -u
 . "$(dirname "$0")/../common/lib.sh"
 . "$(dirname "$0")/../lab/lab.sh"
@@ -41,7 +43,7 @@ if [ "$(id -u)" != 0 ] || ! command -v nft >/dev/null ||
 	ktap_skip "needs root, nft, ss and /dev/net/tun"
 	ktap_finish
 fi
-ktap_plan 14
+ktap_plan 17
 
 lab_internet || { echo "Bail out! cannot build the lab"; exit 1; }
 for x in $CLIENTS d; do
@@ -86,16 +88,19 @@ until_true() {
 	"$@"
 }
 
+# mediator_start NAME ARGS...: shoal-mediator with ARGS, state and log
+# $tmp/NAME and $tmp/NAME.log; its key in MEDKEY.
 mediator_start() {
-	ip netns exec "$LAB_INET" "$BIN/shoal-mediator" --state-dir "$tmp/med" \
-		--listen "$LAB_MEDIATOR1:$PORT" --probe "$LAB_MEDIATOR2:$PORT" \
-		"$@" >>"$tmp/mediator.log" 2>&1 &
-	med_pid=$!
+	local name=$1
+	shift
+	ip netns exec "$LAB_INET" "$BIN/shoal-mediator" \
+		--state-dir "$tmp/$name" "$@" >>"$tmp/$name.log" 2>&1 &
 	for _ in $(seq 50); do
-		grep -q '^shoal login ' "$tmp/mediator.log" 2>/dev/null && return 0
+		grep -q '^shoal login ' "$tmp/$name.log" 2>/dev/null && break
 		sleep 0.1
 	done
-	return 1
+	MEDKEY=$(grep -m1 '^shoal login ' "$tmp/$name.log" | awk '{print $4}')
+	[ -n "$MEDKEY" ]
 }
 
 declare -A SD_PID
@@ -131,8 +136,7 @@ both_online() {
 	[ "$(peer_field "$2" "${NICK[$1]}" online)" = true ]
 }
 
-mediator_start
-MEDKEY=$(grep -m1 '^shoal login ' "$tmp/mediator.log" | awk '{print $4}')
+mediator_start med --listen "$LAB_MEDIATOR1:$PORT" --probe "$LAB_MEDIATOR2:$PORT"
 ok=true
 for x in $CLIENTS; do
 	shoald_start "$x" && login "$x" || ok=false
@@ -273,6 +277,53 @@ linklocal_follows() {
 }
 ktap_check "the mediator's MAC replaced the configured one; the link-local followed" \
 	linklocal_follows
+
+# ---- a saved login and a configured [Mediator]: the newer is used -------
+
+# A second mediator, B; dave's saved login is to the first, A.
+PORT_B=52800
+MEDKEY_A=$MEDKEY
+mediator_start med-b --listen "$LAB_MEDIATOR1:$PORT_B" \
+	--relay-ports 52810-52999
+MEDKEY_B=$MEDKEY
+MEDKEY=$MEDKEY_A
+
+# d_restart: shoald for dave again, on $tmp/d.conf.
+d_restart() {
+	kill "${SD_PID[d]}"
+	wait "${SD_PID[d]}" 2>/dev/null
+	shoald_start d "$tmp/d.conf"
+}
+# logged_in_to HOSTPORT: dave's shoald is logged in to that mediator.
+logged_in_to() {
+	sh_ d status --json 2>/dev/null | $PY -c '
+import json, sys
+def find(v):
+    if isinstance(v, dict):
+        if v.get("address") == sys.argv[1] and v.get("logged_in") is True:
+            return True
+        v = list(v.values())
+    return isinstance(v, list) and any(find(x) for x in v)
+sys.exit(0 if find(json.load(sys.stdin)) else 1)' "$1"
+}
+# After the login to A (saved in shd.mediator), the configuration names B.
+d_config "100.64.0.0/10, fd00::/8"
+printf 'Address = %s\nPublicKey = %s\nNickname = dave\n' \
+	"$LAB_MEDIATOR1:$PORT_B" "$MEDKEY_B" >>"$tmp/d.conf"
+d_restart
+ktap_check "config newer than the saved login: shoald says it uses B, from the config" \
+	grep -qF "shoald: mediator $LAB_MEDIATOR1:$PORT_B from $tmp/d.conf (newer than the saved login $tmp/state-d/shd.mediator, which is not used)" \
+	"$tmp/shoald-d.log"
+ktap_check "and logs in to B" until_true 10 logged_in_to "$LAB_MEDIATOR1:$PORT_B"
+# A `shoal login` to A after that is the newer word: used at the next start.
+sh_ d login "$LAB_MEDIATOR1:$PORT" "$MEDKEY" --nick dave >/dev/null 2>&1
+d_restart
+saved_wins() {
+	grep -qF "shoald: mediator $LAB_MEDIATOR1:$PORT from saved login $tmp/state-d/shd.mediator (newer than $tmp/d.conf)" \
+		"$tmp/shoald-d.log" &&
+		until_true 10 logged_in_to "$LAB_MEDIATOR1:$PORT"
+}
+ktap_check "a later shoal login to A: used at the next start, and said" saved_wins
 
 ktap_check "no sanitizer reports" \
 	sh -c "! grep -E 'ERROR: AddressSanitizer|runtime error:|LeakSanitizer' '$tmp'/*.log"

@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SHOALD_MCLIENT_INT_H
+#define SHOALD_MCLIENT_INT_H
+
+/*
+ * Inside the mediator client (daemon/mclient*.c): its state and the calls
+ * its files make to one another.  Nothing outside them includes this.
+ */
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "channel.h"
+#include "ctlmsg.h"
+#include "endpoint.h"
+#include "mclient.h"
+#include "ratelimit.h"
+#include "tlv.h"
+
+#define MAX_PENDING 32
+#define REQUEST_TIMEOUT 10.0
+#define RECONNECT_MAX 60.0
+#define BINDING_REFRESH 25.0	/* under the shortest NAT timeouts seen */
+#define PUNCH_TIME 5.0
+#define RELAY_BIND_RETRY 1.0
+#define RELAY_BIND_REFRESH 25.0
+#define NETCHECK_RESEND 0.3
+
+/* Local results, beside the mediator's (docs/architecture.md). */
+enum {
+	E_NO_MEDIATOR = -200,
+	E_UNREACHABLE = -201,
+	E_TIMEOUT = -202,
+	E_BAD_REQUEST = -203,
+	E_AMBIGUOUS = -205,
+};
+
+/* The mediator's: nobody by that nickname is in the network. */
+#define E_NO_MEMBER (-19)
+#define NETWORK_NAME_MAX 64
+
+/*
+ * PK_RESOLVE: an owner's command that names its member by nickname, while
+ * NETWORKS finds the member's key; the command itself follows as PK_PLAIN
+ * in the same slot.
+ */
+enum pending_kind {
+	PK_PLAIN, PK_NETWORKS, PK_LOGOUT, PK_NICK, PK_INTERNAL, PK_RESOLVE
+};
+
+struct pending {
+	bool used;
+	enum pending_kind kind;
+	uint32_t id;
+	int fd;
+	double deadline;
+	char nick[SHOAL_CONFIG_MAX_NICK + 1];	/* PK_NICK, PK_RESOLVE */
+	uint8_t verb;				/* PK_RESOLVE */
+	char network[NETWORK_NAME_MAX + 1];	/* PK_RESOLVE */
+};
+
+/*
+ * NAT tests (RFC 5780), all from the tunnel port, whose NAT treatment is
+ * what peers meet (a full-cone router may forward that port alone):
+ * BINDINGs to the mediator's port asking for answers from elsewhere
+ * (filtering; BASE is also the mapping seen at the port), then to the
+ * alternate port and the probe address (mapping).
+ */
+enum nc_test {
+	NC_FILTER_BASE, NC_FILTER_ADDR, NC_FILTER_PORT,
+	NC_MAP_ALT, NC_MAP_PROBE, NC_COUNT
+};
+
+struct mclient {
+	struct shoald *d;
+	int epfd;
+	struct shoald_bucket punches;	/* peer_up_may_punch() */
+	char state_path[PATH_MAX];
+
+	bool configured;
+	char address[SHOAL_CONFIG_MAX_HOSTPORT + 1];
+	uint8_t server_key[32];
+	char nickname[SHOAL_CONFIG_MAX_NICK + 1];
+	/*
+	 * [Mediator] AddressRanges: where the addresses a mediator assigns,
+	 * ours and our peers', must lie.  A mediator is trusted with whom
+	 * we meet, not with our routing table.
+	 */
+	struct shoal_prefix ranges[SHOAL_CONFIG_MAX_ADDRS];
+	unsigned int n_ranges;
+
+	int fd;
+	bool connecting, login_sent, logged_in;
+	uint32_t events;
+	struct shoal_channel ch;
+	struct shoal_endpoint server;	/* TCP, and UDP on the same port */
+	double next_connect, last_rx, next_keepalive, login_time;
+	unsigned int failures;
+	uint32_t next_id, login_id;
+	int login_fd;			/* a `shoal login` waiting */
+	double login_deadline;
+	bool swept;
+
+	/* From the LOGIN reply. */
+	char my_nick[SHOAL_CONFIG_MAX_NICK + 1];
+	bool has_v4, has_v6;
+	uint8_t v4[4], v4_len, v6[16], v6_len;
+	uint8_t token[SHOAL_CTL_TOKEN_LEN];
+	bool has_token;
+	/* The token's MAC key (from our key and the mediator's), counter. */
+	uint8_t token_key[SHOAL_CTL_KEY_LEN];
+	uint64_t token_counter;
+	struct shoal_endpoint probe;	/* len 0: none */
+	bool udp_ok;
+	struct shoal_endpoint public_ep;
+	double next_binding;
+	uint8_t bind_txid[SHOAL_CTL_TXID_LEN];
+
+	struct pending pending[MAX_PENDING];
+
+	bool nc_running;
+	int nc_client;
+	double nc_mapping_from, nc_end, nc_next_send, nc_done;
+	char *nc_result;		/* the last one's JSON */
+	uint8_t nc_txid[NC_COUNT][SHOAL_CTL_TXID_LEN];
+	bool nc_got[NC_COUNT];
+	uint8_t nc_flags[NC_COUNT];
+	struct shoal_endpoint nc_mapped[NC_COUNT];
+};
+
+static inline struct mclient *mc(struct shoald *d)
+{
+	return d->mediator;
+}
+
+/*
+ * A PEER_UP for a peer not online starts a handshake to every candidate
+ * and five seconds of knocks: at most once a second per peer, and
+ * PEERUP_RATE a second in all, however fast a mediator sends them (the
+ * others start on the peer's retry timer).
+ */
+#define PEERUP_RATE 20.0
+
+/* mclient.c */
+void mc_answer(int fd, int code, const char *message, const char *body);
+void mc_ep_json(FILE *f, const struct shoal_endpoint *ep);
+int mc_ep_from_attr(struct shoal_endpoint *ep, const uint8_t *v,
+		    size_t len);
+size_t mc_ep_to_attr(uint8_t *v, const struct shoal_endpoint *ep);
+void mc_with_port(struct shoal_endpoint *ep, uint16_t port);
+uint16_t mc_port_of(const struct shoal_endpoint *ep);
+void mc_disconnect(struct mclient *m, const char *why);
+void mc_start_connect(struct mclient *m);
+bool mc_send_msg(struct mclient *m, struct shoal_tlv_writer *w);
+
+/* mclient_msg.c */
+void mc_send_login(struct mclient *m);
+void mc_addrs_json(const struct mclient *m, FILE *f);
+void mc_answer_login(struct mclient *m);
+void mc_forget_peer(struct mclient *m, struct shoald_peer *p);
+bool mc_same_host(const struct shoal_endpoint *host,
+		  const struct shoal_endpoint *ep);
+bool mc_at_server(const struct mclient *m, const struct shoal_endpoint *ep);
+void mc_on_message(struct mclient *m, const uint8_t *buf, size_t len);
+
+/* mclient_udp.c */
+void mc_send_binding(struct mclient *m, const struct shoal_endpoint *to,
+		     uint8_t flags, const uint8_t *txid, bool with_token);
+void mc_send_relay_bind(struct mclient *m, struct shoald_peer *p,
+			double now, const uint8_t *cookie);
+int mc_on_udp(struct shoald *d, const struct shoal_dp_event *ev);
+void mc_ask_relay(struct mclient *m, struct shoald_peer *p, double now);
+
+/* mclient_netcheck.c */
+void mc_nc_send(struct mclient *m, double now);
+void mc_nc_start(struct mclient *m, int client_fd);
+void mc_nc_finish(struct mclient *m);
+
+/* mclient_state.c */
+int mc_save_state(struct mclient *m);
+
+#endif
