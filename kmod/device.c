@@ -187,6 +187,7 @@ static void shoal_setup(struct net_device *dev)
 	memset(sd, 0, sizeof(*sd));
 	sd->dev = dev;
 	INIT_LIST_HEAD(&sd->peer_list);
+	INIT_LIST_HEAD(&sd->retire);
 	xa_init_flags(&sd->peer_index, XA_FLAGS_ALLOC);
 	INIT_LIST_HEAD(&sd->device_node);
 	hash_init(sd->peer_table);

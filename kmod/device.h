@@ -57,6 +57,8 @@ struct shoal_device {
 	 */
 	struct xarray peer_index;
 	unsigned int peer_count;
+	/* SAs a netlink command replaced, put once it drops the RTNL. */
+	struct list_head retire;
 	DECLARE_HASHTABLE(peer_table, 8);	/* by public key */
 	DECLARE_HASHTABLE(mac_table, 8);	/* by peer MAC */
 	DECLARE_HASHTABLE(spi_table, 10);	/* inbound SAs by SPI */

@@ -4,6 +4,9 @@
  * shoal devices, and how the datapath tells it what happened.  Every
  * command runs under the RTNL, which is what serialises configuration
  * against itself and against the device going up, down or away.
+ *
+ * The policies and the op table are generated from the family's spec,
+ * docs/netlink/specs/shoal.yaml, into netlink-gen.c (scripts/ynl-gen).
  */
 
 #include <crypto/algapi.h>
@@ -15,60 +18,22 @@
 #include <net/sock.h>
 #include <uapi/linux/shoal.h>
 
+#include "compat.h"
 #include "device.h"
 #include "fdb.h"
 #include "netlink.h"
+#include "netlink-gen.h"
 #include "peer.h"
 #include "send.h"
 #include "socket.h"
 
 static struct genl_family shoal_genl_family;
 
-/* Not const: 6.1's policy takes a non-const pointer to it. */
-static struct netlink_range_validation shoal_sa_seconds __ro_after_init = {
-	.min = 1,
-	.max = SHOAL_SA_MAX_SECONDS,
-};
-
-static const struct nla_policy shoal_sa_policy[SHOAL_A_SA_MAX + 1] = {
-	[SHOAL_A_SA_SPI]		= NLA_POLICY_MIN(NLA_U32, SHOAL_SPI_MIN),
-	[SHOAL_A_SA_KEY]		= NLA_POLICY_EXACT_LEN(SHOAL_SA_KEY_LEN),
-	[SHOAL_A_SA_SOFT_PACKETS]	= { .type = NLA_U64 },
-	[SHOAL_A_SA_HARD_PACKETS]	= { .type = NLA_U64 },
-	[SHOAL_A_SA_SOFT_SECONDS]	= NLA_POLICY_FULL_RANGE(NLA_U32, &shoal_sa_seconds),
-	[SHOAL_A_SA_HARD_SECONDS]	= NLA_POLICY_FULL_RANGE(NLA_U32, &shoal_sa_seconds),
-};
-
-static const struct nla_policy shoal_peer_policy[SHOAL_A_PEER_MAX + 1] = {
-	[SHOAL_A_PEER_PUBLIC_KEY]	= NLA_POLICY_EXACT_LEN(SHOAL_KEY_LEN),
-	[SHOAL_A_PEER_FLAGS]		= NLA_POLICY_MASK(NLA_U32, __SHOAL_PEER_F_ALL),
-	[SHOAL_A_PEER_MAC]		= NLA_POLICY_EXACT_LEN(ETH_ALEN),
-	[SHOAL_A_PEER_ENDPOINT]		= { .type = NLA_BINARY,
-					    .len = sizeof(struct sockaddr_in6) },
-	[SHOAL_A_PEER_LAYER3]		= NLA_POLICY_MAX(NLA_U8, 1),
-	[SHOAL_A_PEER_BRIDGE]		= NLA_POLICY_MAX(NLA_U8, 1),
-	[SHOAL_A_PEER_SA_OUT]		= NLA_POLICY_NESTED(shoal_sa_policy),
-	[SHOAL_A_PEER_SA_IN]		= NLA_POLICY_NESTED_ARRAY(shoal_sa_policy),
-	/* Each entry is checked by shoal_allowed_ips_parse(). */
-	[SHOAL_A_PEER_ALLOWED_IPS]	= { .type = NLA_NESTED },
-};
-
-static const struct nla_policy shoal_genl_policy[SHOAL_A_MAX + 1] = {
-	[SHOAL_A_DEVICE_IFINDEX]	= NLA_POLICY_MIN(NLA_U32, 1),
-	[SHOAL_A_DEVICE_IFNAME]		= { .type = NLA_NUL_STRING,
-					    .len = IFNAMSIZ - 1 },
-	[SHOAL_A_DEVICE_LISTEN_PORT]	= { .type = NLA_U16 },
-	[SHOAL_A_DEVICE_PEERS]		= NLA_POLICY_NESTED_ARRAY(shoal_peer_policy),
-	[SHOAL_A_DEVICE_COOKIE_SECRET]	= NLA_POLICY_EXACT_LEN(SHOAL_COOKIE_SECRET_LEN),
-	[SHOAL_A_DEVICE_MAC1_KEY]	= NLA_POLICY_EXACT_LEN(SHOAL_COOKIE_SECRET_LEN),
-	[SHOAL_A_DEVICE_COOKIE_KEY]	= NLA_POLICY_EXACT_LEN(SHOAL_COOKIE_SECRET_LEN),
-	[SHOAL_A_CONTROL_ENDPOINT]	= { .type = NLA_BINARY,
-					    .len = sizeof(struct sockaddr_in6) },
-	[SHOAL_A_CONTROL_PAYLOAD]	= { .type = NLA_BINARY,
-					    .len = SHOAL_MAX_CONTROL },
-	[SHOAL_A_CONTROL_LOCAL]		= { .type = NLA_BINARY,
-					    .len = sizeof(struct in6_addr) },
-};
+/* The parsers below size their tables by the uapi's maxima. */
+static_assert(ARRAY_SIZE(shoal_sa_nl_policy) == SHOAL_A_SA_MAX + 1);
+static_assert(ARRAY_SIZE(shoal_peer_nl_policy) == SHOAL_A_PEER_MAX + 1);
+static_assert(ARRAY_SIZE(shoal_get_device_nl_policy) ==
+	      SHOAL_A_DEVICE_IFNAME + 1);
 
 /* Takes a reference on the device it returns.  RTNL held. */
 static struct net_device *lookup_device(struct net *net, struct nlattr **attrs,
@@ -376,42 +341,57 @@ cancel:
 	return -EMSGSIZE;
 }
 
-static int shoal_genl_get_device_doit(struct sk_buff *skb,
-				      struct genl_info *info)
+/*
+ * Every doit runs between these two: under the RTNL, with the device its
+ * selector names held in info->user_ptr[0].  The SAs a command retires are
+ * put after the RTNL is dropped: waiting out the readers needs no lock.
+ */
+int shoal_nl_pre_doit(const struct genl_split_ops *ops, struct sk_buff *skb,
+		      struct genl_info *info)
 {
 	struct net_device *dev;
-	struct sk_buff *msg;
-	long pos = 0;
-	int ret;
 
 	rtnl_lock();
 	dev = lookup_device(genl_info_net(info), info->attrs, info->extack);
 	if (IS_ERR(dev)) {
-		ret = PTR_ERR(dev);
-		goto unlock;
+		rtnl_unlock();
+		return PTR_ERR(dev);
 	}
+	info->user_ptr[0] = dev;
+	return 0;
+}
+
+void shoal_nl_post_doit(const struct genl_split_ops *ops, struct sk_buff *skb,
+			struct genl_info *info)
+{
+	struct net_device *dev = info->user_ptr[0];
+	struct shoal_device *sd = netdev_priv(dev);
+	LIST_HEAD(retire);
+
+	list_splice_init(&sd->retire, &retire);
+	rtnl_unlock();
+	shoal_sa_retire_all(&retire);
+	dev_put(dev);
+}
+
+int shoal_nl_get_device_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct sk_buff *msg;
+	long pos = 0;
+	int ret;
+
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
-	if (!msg) {
-		ret = -ENOMEM;
-		goto put_dev;
-	}
-	ret = fill_device(msg, netdev_priv(dev), info->snd_portid,
+	if (!msg)
+		return -ENOMEM;
+	ret = fill_device(msg, netdev_priv(info->user_ptr[0]), info->snd_portid,
 			  info->snd_seq, 0, &pos, NULL);
 	if (ret) {
 		NL_SET_ERR_MSG(info->extack,
 			       "too many peers for one reply; use a dump");
 		nlmsg_free(msg);
-		goto put_dev;
+		return ret;
 	}
-	dev_put(dev);
-	rtnl_unlock();
 	return genlmsg_reply(msg, info);
-
-put_dev:
-	dev_put(dev);
-unlock:
-	rtnl_unlock();
-	return ret;
 }
 
 /*
@@ -419,19 +399,18 @@ unlock:
  * parsed, args[1] whether it was, args[2] shoal devices already complete,
  * args[3] peers of the current device already sent.
  */
-static int shoal_genl_get_device_dumpit(struct sk_buff *skb,
-					struct netlink_callback *cb)
+int shoal_nl_get_device_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	struct net *net = sock_net(skb->sk);
-	struct nlattr *tb[SHOAL_A_MAX + 1];
+	struct nlattr *tb[ARRAY_SIZE(shoal_get_device_nl_policy)];
 	struct net_device *dev;
 	long idx = 0;
 	int ret = 0;
 
 	rtnl_lock();
 	if (!cb->args[1]) {
-		ret = nlmsg_parse(cb->nlh, GENL_HDRLEN, tb, SHOAL_A_MAX,
-				  shoal_genl_policy, cb->extack);
+		ret = nlmsg_parse(cb->nlh, GENL_HDRLEN, tb, ARRAY_SIZE(tb) - 1,
+				  shoal_get_device_nl_policy, cb->extack);
 		if (ret)
 			goto unlock;
 		if (tb[SHOAL_A_DEVICE_IFINDEX] || tb[SHOAL_A_DEVICE_IFNAME]) {
@@ -497,7 +476,7 @@ static struct shoal_sa *parse_sa(const struct nlattr *attr,
 	struct shoal_sa *sa;
 	int ret;
 
-	ret = nla_parse_nested(tb, SHOAL_A_SA_MAX, attr, shoal_sa_policy,
+	ret = nla_parse_nested(tb, SHOAL_A_SA_MAX, attr, shoal_sa_nl_policy,
 			       extack);
 	if (ret)
 		return ERR_PTR(ret);
@@ -567,7 +546,7 @@ static int keep_sa_in(struct shoal_sa *const old[SHOAL_MAX_SA_IN],
 	u32 spi;
 	int i, ret;
 
-	ret = nla_parse_nested(tb, SHOAL_A_SA_MAX, attr, shoal_sa_policy,
+	ret = nla_parse_nested(tb, SHOAL_A_SA_MAX, attr, shoal_sa_nl_policy,
 			       extack);
 	if (ret)
 		return ret;
@@ -687,7 +666,7 @@ static int set_peer(struct shoal_device *sd, const struct nlattr *attr,
 		NL_SET_ERR_MSG_ATTR(extack, attr, "peers are SHOAL_A_PEER nests");
 		return -EINVAL;
 	}
-	ret = nla_parse_nested(tb, SHOAL_A_PEER_MAX, attr, shoal_peer_policy,
+	ret = nla_parse_nested(tb, SHOAL_A_PEER_MAX, attr, shoal_peer_nl_policy,
 			       extack);
 	if (ret)
 		return ret;
@@ -802,41 +781,72 @@ free_allowed:
 	return ret;
 }
 
-static int shoal_genl_set_device_doit(struct sk_buff *skb,
-				      struct genl_info *info)
+static void wipe_attr(struct nlattr *attr)
+{
+	if (attr)
+		memzero_explicit(nla_data(attr), nla_len(attr));
+}
+
+static void wipe_sa_key(const struct nlattr *sa)
+{
+	struct nlattr *attr;
+	int rem;
+
+	nla_for_each_nested(attr, sa, rem)
+		if (nla_type(attr) == SHOAL_A_SA_KEY)
+			wipe_attr(attr);
+}
+
+/*
+ * The keys a SET_DEVICE request carried, wiped from it once the SAs and
+ * the cookie state hold their copies: the request lives on in the
+ * socket's buffers and in netlink taps' clones until it is freed, and
+ * freeing does not clear it.  The policy has checked every nest here.
+ */
+static void wipe_request_keys(struct genl_info *info)
+{
+	const struct nlattr *peer, *attr, *sa;
+	int rem, rem_peer, rem_sa;
+
+	wipe_attr(info->attrs[SHOAL_A_DEVICE_COOKIE_SECRET]);
+	wipe_attr(info->attrs[SHOAL_A_DEVICE_MAC1_KEY]);
+	wipe_attr(info->attrs[SHOAL_A_DEVICE_COOKIE_KEY]);
+	if (!info->attrs[SHOAL_A_DEVICE_PEERS])
+		return;
+	nla_for_each_nested(peer, info->attrs[SHOAL_A_DEVICE_PEERS], rem) {
+		nla_for_each_nested(attr, peer, rem_peer) {
+			if (nla_type(attr) == SHOAL_A_PEER_SA_OUT)
+				wipe_sa_key(attr);
+			if (nla_type(attr) != SHOAL_A_PEER_SA_IN)
+				continue;
+			nla_for_each_nested(sa, attr, rem_sa)
+				wipe_sa_key(sa);
+		}
+	}
+}
+
+static int set_device(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr *secret = info->attrs[SHOAL_A_DEVICE_COOKIE_SECRET];
 	struct nlattr *mac1_key = info->attrs[SHOAL_A_DEVICE_MAC1_KEY];
 	struct nlattr *cookie_key = info->attrs[SHOAL_A_DEVICE_COOKIE_KEY];
-	struct shoal_device *sd;
-	struct net_device *dev;
+	struct nlattr *port_attr = info->attrs[SHOAL_A_DEVICE_LISTEN_PORT];
+	struct net_device *dev = info->user_ptr[0];
+	struct shoal_device *sd = netdev_priv(dev);
 	struct nlattr *attr;
-	LIST_HEAD(retire);
 	int ret = 0, rem;
 
-	rtnl_lock();
-	dev = lookup_device(genl_info_net(info), info->attrs, info->extack);
-	if (IS_ERR(dev)) {
-		ret = PTR_ERR(dev);
-		goto unlock;
-	}
-	sd = netdev_priv(dev);
+	if (port_attr) {
+		u16 port = nla_get_u16(port_attr);
 
-	if (info->attrs[SHOAL_A_DEVICE_LISTEN_PORT]) {
-		u16 port = nla_get_u16(info->attrs[SHOAL_A_DEVICE_LISTEN_PORT]);
-
-		if (!creator_capable(skb, sd, info->attrs[SHOAL_A_DEVICE_LISTEN_PORT],
-				     info->extack)) {
-			ret = -EPERM;
-			goto put;
-		}
+		if (!creator_capable(skb, sd, port_attr, info->extack))
+			return -EPERM;
 		if (!(dev->flags & IFF_UP)) {
 			sd->listen_port = port;
 		} else if (port != sd->listen_port || !port) {
 			ret = shoal_socket_open(sd, port);
 			if (ret) {
-				NL_SET_ERR_MSG_ATTR(info->extack,
-						    info->attrs[SHOAL_A_DEVICE_LISTEN_PORT],
+				NL_SET_ERR_MSG_ATTR(info->extack, port_attr,
 						    "cannot bind the listen port");
 				goto bump;
 			}
@@ -848,54 +858,58 @@ static int shoal_genl_set_device_doit(struct sk_buff *skb,
 			NL_SET_ERR_MSG_ATTR(info->extack,
 					    secret ?: mac1_key ?: cookie_key,
 					    "the cookie secret and both keys go together");
-			ret = -EINVAL;
-			goto put;
+			return -EINVAL;
 		}
 		/* With them the device's socket answers strangers. */
-		if (!creator_capable(skb, sd, secret, info->extack)) {
-			ret = -EPERM;
-			goto put;
-		}
+		if (!creator_capable(skb, sd, secret, info->extack))
+			return -EPERM;
 		shoal_cookie_set(&sd->cookie, nla_data(secret),
 				 nla_data(mac1_key), nla_data(cookie_key));
 		/* Nothing a dump shows has changed. */
-		if (!info->attrs[SHOAL_A_DEVICE_LISTEN_PORT] &&
-		    !info->attrs[SHOAL_A_DEVICE_PEERS])
-			goto put;
+		if (!port_attr && !info->attrs[SHOAL_A_DEVICE_PEERS])
+			return 0;
 	}
 
 	if (info->attrs[SHOAL_A_DEVICE_PEERS]) {
 		nla_for_each_nested(attr, info->attrs[SHOAL_A_DEVICE_PEERS], rem) {
-			ret = set_peer(sd, attr, &retire, info->extack);
+			ret = set_peer(sd, attr, &sd->retire, info->extack);
 			if (ret)
 				break;
 		}
 	}
 bump:
 	sd->generation++;
-put:
-	dev_put(dev);
-unlock:
-	rtnl_unlock();
-	shoal_sa_retire_all(&retire);
+	return ret;
+}
+
+int shoal_nl_set_device_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	int ret = set_device(skb, info);
+
+	wipe_request_keys(info);
 	return ret;
 }
 
 /* ----- send ----- */
 
-static int shoal_genl_send_control_doit(struct sk_buff *skb,
-					struct genl_info *info)
+int shoal_nl_send_control_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr *ep_attr = info->attrs[SHOAL_A_CONTROL_ENDPOINT];
 	struct nlattr *payload = info->attrs[SHOAL_A_CONTROL_PAYLOAD];
+	struct net_device *dev = info->user_ptr[0];
 	union shoal_local_addr local;
 	union shoal_endpoint ep;
-	struct net_device *dev;
 	int ret;
 
 	if (!ep_attr || !payload || !nla_len(payload)) {
 		NL_SET_ERR_MSG(info->extack,
 			       "sending needs an endpoint and a non-empty payload");
+		return -EINVAL;
+	}
+	/* The spec's policy has no maximum: 6.12's generator cannot say one. */
+	if (nla_len(payload) > SHOAL_MAX_CONTROL) {
+		NL_SET_ERR_MSG_ATTR(info->extack, payload,
+				    "a control payload is at most 1400 bytes");
 		return -EINVAL;
 	}
 	ret = parse_endpoint(ep_attr, &ep, info->extack);
@@ -905,27 +919,16 @@ static int shoal_genl_send_control_doit(struct sk_buff *skb,
 	if (ret)
 		return ret;
 
-	rtnl_lock();
-	dev = lookup_device(genl_info_net(info), info->attrs, info->extack);
-	if (IS_ERR(dev)) {
-		ret = PTR_ERR(dev);
-		goto unlock;
-	}
-	if (!creator_capable(skb, netdev_priv(dev), NULL, info->extack)) {
-		ret = -EPERM;
-	} else if (!(dev->flags & IFF_UP)) {
+	if (!creator_capable(skb, netdev_priv(dev), NULL, info->extack))
+		return -EPERM;
+	if (!(dev->flags & IFF_UP)) {
 		NL_SET_ERR_MSG(info->extack, "device is down: no socket to send from");
-		ret = -ENETDOWN;
-	} else {
-		ret = shoal_send_control(netdev_priv(dev), &ep, &local,
-					 nla_data(payload), nla_len(payload),
-					 GFP_KERNEL);
-		if (ret)
-			NL_SET_ERR_MSG(info->extack, "no route to the endpoint");
+		return -ENETDOWN;
 	}
-	dev_put(dev);
-unlock:
-	rtnl_unlock();
+	ret = shoal_send_control(netdev_priv(dev), &ep, &local,
+				 nla_data(payload), nla_len(payload), GFP_KERNEL);
+	if (ret)
+		NL_SET_ERR_MSG(info->extack, "no route to the endpoint");
 	return ret;
 }
 
@@ -954,7 +957,7 @@ static int event_send(struct shoal_device *sd, struct sk_buff *skb, void *hdr)
 
 	genlmsg_end(skb, hdr);
 	ret = genlmsg_multicast_netns(&shoal_genl_family, dev_net(sd->dev), skb,
-				      0, 0, GFP_ATOMIC);
+				      0, SHOAL_NLGRP_EVENTS, GFP_ATOMIC);
 	/* Nobody listening is not a lost event. */
 	return ret == -ESRCH ? 0 : ret;
 }
@@ -995,7 +998,8 @@ int shoal_genl_event_control(struct shoal_device *sd,
 	void *hdr;
 
 	/* Nobody to tell: no message to allocate, and nothing lost. */
-	if (!genl_has_listeners(&shoal_genl_family, dev_net(sd->dev), 0))
+	if (!genl_has_listeners(&shoal_genl_family, dev_net(sd->dev),
+				SHOAL_NLGRP_EVENTS))
 		return 0;
 	/*
 	 * Within its source's own share and the strangers' budget, a packet
@@ -1041,7 +1045,8 @@ void shoal_genl_event_unknown_spi(struct shoal_device *sd, u32 spi,
 	struct sk_buff *skb;
 	void *hdr;
 
-	if (!genl_has_listeners(&shoal_genl_family, dev_net(sd->dev), 0) ||
+	if (!genl_has_listeners(&shoal_genl_family, dev_net(sd->dev),
+				SHOAL_NLGRP_EVENTS) ||
 	    !shoal_src_limit_take(&sd->src_limit, src) ||
 	    !shoal_bucket_take(&sd->spi_budget))
 		return;
@@ -1122,41 +1127,29 @@ free_msg:
 	nlmsg_free(skb);
 }
 
-static const struct genl_ops shoal_genl_ops[] = {
-	{
-		.cmd	= SHOAL_CMD_GET_DEVICE,
-		.doit	= shoal_genl_get_device_doit,
-		.dumpit	= shoal_genl_get_device_dumpit,
-		.flags	= GENL_UNS_ADMIN_PERM,
-	},
-	{
-		.cmd	= SHOAL_CMD_SET_DEVICE,
-		.doit	= shoal_genl_set_device_doit,
-		.flags	= GENL_UNS_ADMIN_PERM,
-	},
-	{
-		.cmd	= SHOAL_CMD_SEND_CONTROL,
-		.doit	= shoal_genl_send_control_doit,
-		.flags	= GENL_UNS_ADMIN_PERM,
-	},
-};
-
 static const struct genl_multicast_group shoal_genl_mcgrps[] = {
-	/* Events carry peers' keys, endpoints and control payloads. */
-	{ .name = SHOAL_GENL_MCGRP_EVENTS, .flags = GENL_MCAST_CAP_NET_ADMIN },
+	/*
+	 * Events carry peers' keys, endpoints and control payloads.  The
+	 * generated table of the spec's groups cannot say so: this one is
+	 * registered instead, in the same order.
+	 */
+	[SHOAL_NLGRP_EVENTS] = {
+		.name	= SHOAL_GENL_MCGRP_EVENTS,
+		.flags	= GENL_MCAST_CAP_NET_ADMIN,
+	},
 };
 
 static struct genl_family shoal_genl_family __ro_after_init = {
 	.name		= SHOAL_GENL_NAME,
 	.version	= SHOAL_GENL_VERSION,
-	.maxattr	= SHOAL_A_MAX,
-	.policy		= shoal_genl_policy,
 	.netnsok	= true,
 	.parallel_ops	= true,
 	.module		= THIS_MODULE,
-	.ops		= shoal_genl_ops,
-	.n_ops		= ARRAY_SIZE(shoal_genl_ops),
+	.ops		= shoal_nl_ops,
+	.n_ops		= ARRAY_SIZE(shoal_nl_ops),
 	.resv_start_op	= SHOAL_CMD_GET_DEVICE,
+	.pre_doit	= shoal_nl_pre_doit,
+	.post_doit	= shoal_nl_post_doit,
 	.mcgrps		= shoal_genl_mcgrps,
 	.n_mcgrps	= ARRAY_SIZE(shoal_genl_mcgrps),
 };
