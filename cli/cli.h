@@ -14,9 +14,6 @@
 
 struct shoal_genl;
 
-/* The largest control payload SHOAL_A_CONTROL_PAYLOAD carries. */
-#define SHOAL_CONTROL_MAX 1400
-
 /* The options a command takes, beyond -h/--help. */
 enum {
 	CLI_OPT_JSON = 1 << 0,		/* -j/--json, -p/--pretty */

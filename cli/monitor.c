@@ -13,9 +13,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <linux/genetlink.h>
-
 #include "cli.h"
+#include "device.h"
 #include "endpoint.h"
 #include "genl.h"
 #include "hex.h"
@@ -31,121 +30,6 @@ static void monitor_signal(int sig)
 {
 	(void)sig;
 	monitor_stop = 1;
-}
-
-/* What one event carried; pointers into the message. */
-struct event {
-	uint8_t cmd;
-	const char *ifname;
-	const uint8_t *public_key;
-	struct shoal_endpoint source, endpoint;
-	bool has_spi;
-	uint32_t spi;
-	const uint8_t *payload;
-	size_t payload_len;
-	const uint8_t *local;	/* the address it was sent to: 4 or 16 bytes */
-	size_t local_len;
-};
-
-/* The first SHOAL_A_SA_SPI in an SA nest or in a list of them. */
-static void event_spi_nest(struct event *e, const struct nlattr *nest)
-{
-	struct nlattr *attr;
-
-	if (mnl_attr_validate(nest, MNL_TYPE_NESTED) < 0)
-		return;
-	mnl_attr_for_each_nested(attr, nest) {
-		if (e->has_spi)
-			return;
-		if (mnl_attr_get_payload_len(attr) == sizeof(uint32_t) &&
-		    mnl_attr_get_type(attr) == SHOAL_A_SA_SPI) {
-			e->spi = mnl_attr_get_u32(attr);
-			e->has_spi = true;
-		} else if (mnl_attr_get_type(attr) == SHOAL_A_SA) {
-			event_spi_nest(e, attr);
-		}
-	}
-}
-
-/* A SHOAL_A_PEER nest (the peer an event is about). */
-static void event_peer(struct event *e, const struct nlattr *peer)
-{
-	struct nlattr *attr;
-
-	mnl_attr_for_each_nested(attr, peer) {
-		switch (mnl_attr_get_type(attr)) {
-		case SHOAL_A_PEER_PUBLIC_KEY:
-			if (mnl_attr_get_payload_len(attr) == SHOAL_KEY_LEN)
-				e->public_key = mnl_attr_get_payload(attr);
-			break;
-		case SHOAL_A_PEER_ENDPOINT:
-			shoal_endpoint_from_blob(&e->endpoint,
-						 mnl_attr_get_payload(attr),
-						 mnl_attr_get_payload_len(attr));
-			break;
-		case SHOAL_A_PEER_SA_OUT:
-		case SHOAL_A_PEER_SA_IN:
-			event_spi_nest(e, attr);
-			break;
-		}
-	}
-}
-
-static void event_peers(struct event *e, const struct nlattr *list)
-{
-	struct nlattr *peer;
-
-	if (mnl_attr_validate(list, MNL_TYPE_NESTED) < 0)
-		return;
-	mnl_attr_for_each_nested(peer, list) {
-		if (mnl_attr_get_type(peer) == SHOAL_A_PEER &&
-		    mnl_attr_validate(peer, MNL_TYPE_NESTED) == 0) {
-			event_peer(e, peer);
-			return;
-		}
-	}
-}
-
-static void event_parse(struct event *e, const struct nlmsghdr *nlh)
-{
-	const struct genlmsghdr *genl = mnl_nlmsg_get_payload(nlh);
-	struct nlattr *attr;
-
-	memset(e, 0, sizeof(*e));
-	e->cmd = genl->cmd;
-	mnl_attr_for_each(attr, nlh, sizeof(*genl)) {
-		switch (mnl_attr_get_type(attr)) {
-		case SHOAL_A_DEVICE_IFNAME:
-			if (mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
-				e->ifname = mnl_attr_get_str(attr);
-			break;
-		case SHOAL_A_DEVICE_PEERS:
-			event_peers(e, attr);
-			break;
-		case SHOAL_A_CONTROL_ENDPOINT:
-			shoal_endpoint_from_blob(&e->source,
-						 mnl_attr_get_payload(attr),
-						 mnl_attr_get_payload_len(attr));
-			break;
-		case SHOAL_A_CONTROL_PAYLOAD:
-			e->payload = mnl_attr_get_payload(attr);
-			e->payload_len = mnl_attr_get_payload_len(attr);
-			break;
-		case SHOAL_A_CONTROL_LOCAL:
-			if (mnl_attr_get_payload_len(attr) == 4 ||
-			    mnl_attr_get_payload_len(attr) == 16) {
-				e->local = mnl_attr_get_payload(attr);
-				e->local_len = mnl_attr_get_payload_len(attr);
-			}
-			break;
-		case SHOAL_A_UNKNOWN_SPI:
-			if (mnl_attr_validate(attr, MNL_TYPE_U32) == 0) {
-				e->spi = mnl_attr_get_u32(attr);
-				e->has_spi = true;
-			}
-			break;
-		}
-	}
 }
 
 static const char *const event_names[SHOAL_CMD_MAX + 1] = {
@@ -191,7 +75,7 @@ static void event_endpoint(const char *name, const struct shoal_endpoint *ep)
 }
 
 /* The local address a packet was sent to, when the event gives one. */
-static void event_local(const struct event *e)
+static void event_local(const struct shoal_event *e)
 {
 	char text[INET6_ADDRSTRLEN];
 	bool known = e->local &&
@@ -201,7 +85,7 @@ static void event_local(const struct event *e)
 	event_field("local", known ? text : NULL);
 }
 
-static void event_spi(const struct event *e)
+static void event_spi(const struct shoal_event *e)
 {
 	if (e->has_spi)
 		print_uint(PRINT_ANY, "spi", " spi %llu", e->spi);
@@ -210,18 +94,18 @@ static void event_spi(const struct event *e)
 }
 
 /* Hex; "" in JSON and none in text when empty (or too long to be real). */
-static void event_payload(const struct event *e)
+static void event_payload(const struct shoal_event *e)
 {
-	char hex[SHOAL_HEX_LEN(SHOAL_CONTROL_MAX) + 1] = "";
+	char hex[SHOAL_HEX_LEN(SHOAL_MAX_CONTROL) + 1] = "";
 
-	if (e->payload_len <= SHOAL_CONTROL_MAX)
+	if (e->payload_len <= SHOAL_MAX_CONTROL)
 		shoal_hex_encode(hex, sizeof(hex), e->payload, e->payload_len);
 	print_string(PRINT_JSON, "payload", "", hex);
 	print_string(PRINT_TEXT, NULL, " payload %s", *hex ? hex : "none");
 }
 
 /* One event: a line of text or one JSON object; -1 on a write error. */
-static int event_print(const struct event *e, bool json, bool pretty)
+static int event_print(const struct shoal_event *e, bool json, bool pretty)
 {
 	const char *name = e->cmd <= SHOAL_CMD_MAX ? event_names[e->cmd] : NULL;
 
@@ -268,9 +152,10 @@ struct monitor_ctx {
 static int monitor_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct monitor_ctx *ctx = data;
-	struct event e;
+	struct shoal_event e;
 
-	event_parse(&e, nlh);
+	/* Whatever it holds is printed, "none" for what it lacks. */
+	shoal_event_parse(&e, nlh);
 	if (ctx->dev && (!e.ifname || strcmp(e.ifname, ctx->dev)))
 		return MNL_CB_OK;
 	if (event_print(&e, ctx->json, ctx->pretty) < 0) {

@@ -18,7 +18,7 @@
 
 int shoal_cmd_send(const struct cli_args *a)
 {
-	uint8_t payload[SHOAL_CONTROL_MAX], from[16];
+	uint8_t payload[SHOAL_MAX_CONTROL], from[16];
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct shoal_endpoint ep;
 	struct nlmsghdr *nlh;
@@ -41,7 +41,7 @@ int shoal_cmd_send(const struct cli_args *a)
 	n = shoal_hex_decode(payload, sizeof(payload), argv[2], len);
 	if (n <= 0)
 		return cli_usage_error("the payload must be 1..%d bytes as an "
-				       "even number of hex digits", SHOAL_CONTROL_MAX);
+				       "even number of hex digits", SHOAL_MAX_CONTROL);
 	if (a->n_args == 5) {
 		from_len = ep.sa.sa_family == AF_INET ? 4 : 16;
 		if (inet_pton(ep.sa.sa_family, argv[4], from) != 1)

@@ -84,8 +84,6 @@ struct set_args {
 	size_t n_peers;
 };
 
-_Static_assert(SHOAL_SA_KEY_BYTES == SHOAL_SA_KEY_LEN, "SA key length");
-
 /* A packet count: decimal, 1..2^64-1, nothing else. */
 static int parse_count(uint64_t *n, const char *text)
 {
@@ -101,9 +99,6 @@ static int parse_count(uint64_t *n, const char *text)
 	*n = v;
 	return 0;
 }
-
-/* The kernel's longest SA lifetime: a year. */
-#define SHOAL_SA_MAX_SECONDS (365 * 24 * 3600)
 
 /* Optional limits after an SA's KEYFILE: [soft|hard]-[packets|seconds] N. */
 static int parse_sa_limits(int argc, char **argv, int *i, struct sa_arg *sa)
@@ -375,10 +370,9 @@ static int parse_set(struct set_args *a, int argc, char **argv)
 	return ret;
 }
 
-static bool put_sa(struct nlmsghdr *nlh, size_t size, uint16_t type,
-		   const struct sa_arg *sa)
+static void sa_attrs(struct shoal_sa_attrs *attrs, const struct sa_arg *sa)
 {
-	const struct shoal_sa_attrs attrs = {
+	*attrs = (struct shoal_sa_attrs){
 		.spi = sa->spi,
 		.key = sa->key,
 		.soft_packets = sa->soft_packets,
@@ -386,91 +380,40 @@ static bool put_sa(struct nlmsghdr *nlh, size_t size, uint16_t type,
 		.soft_seconds = (uint32_t)sa->soft_seconds,
 		.hard_seconds = (uint32_t)sa->hard_seconds,
 	};
-
-	return shoal_device_put_sa(nlh, size, type, &attrs);
 }
 
-static bool put_sa_in(struct nlmsghdr *nlh, size_t size,
-		      const struct peer_arg *p)
-{
-	struct nlattr *list;
-	unsigned int i;
-
-	list = mnl_attr_nest_start_check(nlh, size, SHOAL_A_PEER_SA_IN);
-	if (!list)
-		return false;
-	for (i = 0; i < p->n_sa_in; i++)
-		if (!put_sa(nlh, size, SHOAL_A_SA, &p->sa_in[i]))
-			return false;
-	mnl_attr_nest_end(nlh, list);
-	return true;
-}
-
-/* One SHOAL_A_PEER nest; false (and nothing added) if it does not fit. */
-static bool put_peer(struct nlmsghdr *nlh, size_t size,
+/* The peer as lib/device.c encodes it; sas: its outbound SA, then inbound. */
+static void peer_msg(struct shoal_set_peer *m,
+		     struct shoal_sa_attrs sas[1 + SHOAL_MAX_SA_IN],
 		     const struct peer_arg *p)
 {
-	struct nlattr *nest = mnl_attr_nest_start_check(nlh, size, SHOAL_A_PEER);
-	bool ok;
+	unsigned int i;
 
-	if (!nest)
-		return false;
-	ok = mnl_attr_put_check(nlh, size, SHOAL_A_PEER_PUBLIC_KEY,
-				SHOAL_KEY_LEN, p->public_key);
-	if (ok && p->remove)
-		ok = mnl_attr_put_u32_check(nlh, size, SHOAL_A_PEER_FLAGS,
-					    SHOAL_PEER_F_REMOVE);
-	if (ok && p->has_mac)
-		ok = mnl_attr_put_check(nlh, size, SHOAL_A_PEER_MAC,
-					sizeof(p->mac), p->mac);
-	if (ok && p->endpoint.len)
-		ok = mnl_attr_put_check(nlh, size, SHOAL_A_PEER_ENDPOINT,
-					p->endpoint.len, &p->endpoint.sa);
-	if (ok && p->layer3 >= 0)
-		ok = mnl_attr_put_u8_check(nlh, size, SHOAL_A_PEER_LAYER3,
-					   (uint8_t)p->layer3);
-	if (ok && p->bridge >= 0)
-		ok = mnl_attr_put_u8_check(nlh, size, SHOAL_A_PEER_BRIDGE,
-					   (uint8_t)p->bridge);
-	if (ok && p->has_sa_out)
-		ok = put_sa(nlh, size, SHOAL_A_PEER_SA_OUT, &p->sa_out);
-	if (ok && p->n_sa_in)
-		ok = put_sa_in(nlh, size, p);
-	if (ok && p->set_allowed_ips)
-		ok = shoal_device_put_allowed_ips(nlh, size, p->allowed_ips,
-						  p->n_allowed_ips);
-	if (!ok) {
-		mnl_attr_nest_cancel(nlh, nest);
-		return false;
-	}
-	mnl_attr_nest_end(nlh, nest);
-	return true;
-}
-
-/* Adds the peers from index next on that fit; returns the next to add. */
-static size_t put_peers(struct nlmsghdr *nlh, size_t size,
-			const struct set_args *a, size_t next)
-{
-	struct nlattr *list;
-	size_t i = next;
-
-	if (next >= a->n_peers)
-		return next;
-	list = mnl_attr_nest_start_check(nlh, size, SHOAL_A_DEVICE_PEERS);
-	if (!list)
-		return next;
-	while (i < a->n_peers && put_peer(nlh, size, &a->peers[i]))
-		i++;
-	if (i == next)
-		mnl_attr_nest_cancel(nlh, list);
-	else
-		mnl_attr_nest_end(nlh, list);
-	return i;
+	sa_attrs(&sas[0], &p->sa_out);
+	for (i = 0; i < p->n_sa_in; i++)
+		sa_attrs(&sas[1 + i], &p->sa_in[i]);
+	*m = (struct shoal_set_peer){
+		.public_key = p->public_key,
+		.remove = p->remove,
+		.mac = p->has_mac ? p->mac : NULL,
+		.endpoint = &p->endpoint,
+		.set_layer3 = p->layer3 >= 0,
+		.layer3 = p->layer3 == 1,
+		.set_bridge = p->bridge >= 0,
+		.bridge = p->bridge == 1,
+		.sa_out = p->has_sa_out ? &sas[0] : NULL,
+		.set_sa_in = p->n_sa_in > 0,
+		.n_sa_in = p->n_sa_in,
+		.sa_in = &sas[1],
+		.set_allowed_ips = p->set_allowed_ips,
+		.n_allowed_ips = p->n_allowed_ips,
+		.allowed_ips = p->allowed_ips,
+	};
 }
 
 /* As many SHOAL_CMD_SET_DEVICE messages as the peers need. */
-static int set_apply(struct shoal_genl *g, const struct set_args *a,
-		     uint8_t *buf, size_t size)
+static int set_send(struct shoal_genl *g, const struct set_args *a,
+		    const struct shoal_set_device *d, uint8_t *buf, size_t size)
 {
 	struct nlmsghdr *nlh;
 	size_t first, next = 0;
@@ -481,16 +424,15 @@ static int set_apply(struct shoal_genl *g, const struct set_args *a,
 	do {
 		first = next;
 		nlh = shoal_genl_request(g, buf, SHOAL_CMD_SET_DEVICE, 0);
-		mnl_attr_put_strz(nlh, SHOAL_A_DEVICE_IFNAME, a->dev);
-		if (first == 0 && a->has_port)
-			mnl_attr_put_u16(nlh, SHOAL_A_DEVICE_LISTEN_PORT, a->port);
-		next = put_peers(nlh, size, a, first);
-		if (next == first && first < a->n_peers) {
+		err = shoal_set_encode(nlh, size, d, &next);
+		if (err == -EMSGSIZE) {
+			sodium_memzero(buf, size);
 			fprintf(stderr, "shoal: %s: peer %s does not fit in a "
 				"netlink message\n", what, a->peers[first].name);
 			return SHOAL_EXIT_FAILURE;
 		}
-		err = shoal_genl_talk(g, nlh, NULL, NULL);
+		if (err == 0)
+			err = shoal_genl_talk(g, nlh, NULL, NULL);
 		sodium_memzero(buf, size);
 		if (err < 0) {
 			err = cli_genl_error(what, err, g->ext_msg);
@@ -502,6 +444,37 @@ static int set_apply(struct shoal_genl *g, const struct set_args *a,
 		}
 	} while (next < a->n_peers);
 	return SHOAL_EXIT_OK;
+}
+
+static int set_apply(struct shoal_genl *g, const struct set_args *a,
+		     uint8_t *buf, size_t size)
+{
+	struct shoal_set_device d = {
+		.ifname = a->dev,
+		.set_listen_port = a->has_port,
+		.listen_port = a->port,
+		.n_peers = a->n_peers,
+	};
+	struct shoal_sa_attrs (*sas)[1 + SHOAL_MAX_SA_IN];
+	struct shoal_set_peer *peers;
+	size_t i;
+	int ret;
+
+	peers = calloc(a->n_peers + 1, sizeof(*peers));
+	sas = calloc(a->n_peers + 1, sizeof(*sas));
+	if (!peers || !sas) {
+		fputs("shoal: set: out of memory\n", stderr);
+		ret = SHOAL_EXIT_FAILURE;
+		goto out;
+	}
+	for (i = 0; i < a->n_peers; i++)
+		peer_msg(&peers[i], sas[i], &a->peers[i]);
+	d.peers = peers;
+	ret = set_send(g, a, &d, buf, size);
+out:
+	free(sas);
+	free(peers);
+	return ret;
 }
 
 int shoal_cmd_set(const struct cli_args *cl)

@@ -346,8 +346,9 @@ void shoal_device_list_free(struct shoal_device_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
-bool shoal_device_put_sa(struct nlmsghdr *nlh, size_t size, uint16_t type,
-			 const struct shoal_sa_attrs *sa)
+/* Adds an SA nest of the given type; false (nothing added) if no room. */
+static bool put_sa(struct nlmsghdr *nlh, size_t size, uint16_t type,
+		   const struct shoal_sa_attrs *sa)
 {
 	struct nlattr *nest = mnl_attr_nest_start_check(nlh, size, type);
 
@@ -376,9 +377,12 @@ bool shoal_device_put_sa(struct nlmsghdr *nlh, size_t size, uint16_t type,
 	return true;
 }
 
-bool shoal_device_put_allowed_ips(struct nlmsghdr *nlh, size_t size,
-				  const struct shoal_prefix *prefixes,
-				  size_t n)
+/*
+ * Adds SHOAL_A_PEER_ALLOWED_IPS with the n prefixes (none: the empty nest
+ * that lifts the restriction); false (nothing added) if no room.
+ */
+static bool put_allowed_ips(struct nlmsghdr *nlh, size_t size,
+			    const struct shoal_prefix *prefixes, size_t n)
 {
 	struct nlattr *list, *nest;
 	size_t i;
@@ -445,7 +449,7 @@ static bool put_sa_in(struct nlmsghdr *nlh, size_t size,
 	if (!list)
 		return false;
 	for (i = 0; i < p->n_sa_in; i++) {
-		if (!shoal_device_put_sa(nlh, size, SHOAL_A_SA, &p->sa_in[i])) {
+		if (!put_sa(nlh, size, SHOAL_A_SA, &p->sa_in[i])) {
 			mnl_attr_nest_cancel(nlh, list);
 			return false;
 		}
@@ -480,13 +484,12 @@ static bool put_peer(struct nlmsghdr *nlh, size_t size,
 		ok = mnl_attr_put_u8_check(nlh, size, SHOAL_A_PEER_BRIDGE,
 					   p->bridge);
 	if (ok && p->sa_out)
-		ok = shoal_device_put_sa(nlh, size, SHOAL_A_PEER_SA_OUT,
-					 p->sa_out);
+		ok = put_sa(nlh, size, SHOAL_A_PEER_SA_OUT, p->sa_out);
 	if (ok && p->set_sa_in)
 		ok = put_sa_in(nlh, size, p);
 	if (ok && p->set_allowed_ips)
-		ok = shoal_device_put_allowed_ips(nlh, size, p->allowed_ips,
-						  p->n_allowed_ips);
+		ok = put_allowed_ips(nlh, size, p->allowed_ips,
+				     p->n_allowed_ips);
 	if (!ok) {
 		mnl_attr_nest_cancel(nlh, nest);
 		return false;

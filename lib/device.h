@@ -67,18 +67,6 @@ struct shoal_sa_attrs {
 	uint32_t soft_seconds, hard_seconds;	/* 0: not sent */
 };
 
-/* Adds an SA nest of the given type; false (nothing added) if no room. */
-bool shoal_device_put_sa(struct nlmsghdr *nlh, size_t size, uint16_t type,
-			 const struct shoal_sa_attrs *sa);
-
-/*
- * Adds SHOAL_A_PEER_ALLOWED_IPS with the n prefixes (none: the empty nest
- * that lifts the restriction); false (nothing added) if no room.
- */
-bool shoal_device_put_allowed_ips(struct nlmsghdr *nlh, size_t size,
-				  const struct shoal_prefix *prefixes,
-				  size_t n);
-
 /*
  * One peer of a SHOAL_CMD_SET_DEVICE request: what is set, and where the
  * keys are (the request is built from them, never a copy kept).

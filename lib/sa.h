@@ -6,9 +6,6 @@
 
 #include "uapi/linux/shoal.h"
 
-/* The old name of SHOAL_SA_KEY_LEN, until cli/shoal.c stops using it. */
-#define SHOAL_SA_KEY_BYTES SHOAL_SA_KEY_LEN
-
 /*
  * Parses an SPI: decimal (no leading zeros) or 0x-prefixed hex, at least
  * SHOAL_SPI_MIN and at most UINT32_MAX, nothing else.  Returns 0, or -1.
