@@ -595,16 +595,27 @@ static void event_sa_in(struct shoal_event *e, const struct nlattr *list)
 }
 
 /* The SHOAL_A_PEER nest an event is about. */
+/* What an event says of a peer counts only with the peer's key. */
+static const uint8_t *event_peer_key(const struct nlattr *peer)
+{
+	const struct nlattr *attr;
+
+	mnl_attr_for_each_nested(attr, peer)
+		if (mnl_attr_get_type(attr) == SHOAL_A_PEER_PUBLIC_KEY &&
+		    mnl_attr_get_payload_len(attr) == SHOAL_KEY_LEN)
+			return mnl_attr_get_payload(attr);
+	return NULL;
+}
+
 static void event_peer(struct shoal_event *e, const struct nlattr *peer)
 {
 	const struct nlattr *attr;
 
+	e->public_key = event_peer_key(peer);
+	if (!e->public_key)
+		return;
 	mnl_attr_for_each_nested(attr, peer) {
 		switch (mnl_attr_get_type(attr)) {
-		case SHOAL_A_PEER_PUBLIC_KEY:
-			if (mnl_attr_get_payload_len(attr) == SHOAL_KEY_LEN)
-				e->public_key = mnl_attr_get_payload(attr);
-			break;
 		case SHOAL_A_PEER_ENDPOINT:
 			shoal_endpoint_from_blob(&e->endpoint,
 						 mnl_attr_get_payload(attr),
