@@ -346,6 +346,8 @@ cancel:
  * selector names held in info->user_ptr[0].  The SAs a command retires are
  * put after the RTNL is dropped: waiting out the readers needs no lock.
  */
+static void wipe_request_keys(struct genl_info *info);
+
 int shoal_nl_pre_doit(const struct genl_split_ops *ops, struct sk_buff *skb,
 		      struct genl_info *info)
 {
@@ -355,6 +357,9 @@ int shoal_nl_pre_doit(const struct genl_split_ops *ops, struct sk_buff *skb,
 	dev = lookup_device(genl_info_net(info), info->attrs, info->extack);
 	if (IS_ERR(dev)) {
 		rtnl_unlock();
+		/* No doit will run to wipe them: the SET's keys go now. */
+		if (info->genlhdr->cmd == SHOAL_CMD_SET_DEVICE)
+			wipe_request_keys(info);
 		return PTR_ERR(dev);
 	}
 	info->user_ptr[0] = dev;

@@ -14,7 +14,7 @@ set -u
 . "$(dirname "$0")/../common/lib.sh"
 
 ns=$(netns_name ynl)
-vm_test_begin 8
+vm_test_begin 9
 
 PY=/usr/bin/python3
 SPEC=$TOP/docs/netlink/specs/shoal.yaml
@@ -60,7 +60,7 @@ set_peer() {
  "allowed-ips": {"allowed-ip": [{"addr": "0a600000", "prefix-len": 16}]}}
 JSON
 )
-	ynl_cli --do set-device --json "{\"device-ifname\": \"shoalY\",
+	ynl_cli --do set-device --json "{\"device-ifname\": \"${1:-shoalY}\",
 		\"device-cookie-secret\": \"$SECRET\", \"device-mac1-key\": \"$SECRET\",
 		\"device-cookie-key\": \"$SECRET\",
 		\"device-peers\": {\"peer\": [$peer]}}"
@@ -88,11 +88,14 @@ print(f"# {len(seen)} messages captured, {len(req)} with the peer's public "
       f"key, {len(left)} of them with a key", flush=True)
 sys.exit(0 if req and not left else 1)
 PY
+# set_and_capture [IFNAME]: with a device that does not exist the set must
+# fail, and its keys must still be gone (wiped before the lookup's error).
 set_and_capture() {
 	local line pid rc=0
-	if ! n "$ns" ip link add nlmon0 type nlmon 2>/dev/null; then
+	if ! n "$ns" ip link show nlmon0 >/dev/null 2>&1 &&
+	   ! n "$ns" ip link add nlmon0 type nlmon 2>/dev/null; then
 		echo "# no nlmon in this kernel: the set alone"
-		set_peer
+		[ $# = 0 ] && set_peer
 		return
 	fi
 	n "$ns" ip link set nlmon0 up || return 1
@@ -100,7 +103,11 @@ set_and_capture() {
 	pid=$capture_PID
 	read -r line <&"${capture[0]}"
 	[ "$line" = ready ] || return 1
-	set_peer || rc=1
+	if [ $# = 0 ]; then
+		set_peer || rc=1
+	else
+		set_peer "$1" 2>/dev/null && rc=1
+	fi
 	echo done >&"${capture[1]}"
 	cat <&"${capture[0]}"
 	wait "$pid" || rc=1
@@ -108,6 +115,8 @@ set_and_capture() {
 }
 ktap_check "set-device sets a peer; its SA and cookie keys are wiped from the request" \
 	set_and_capture
+ktap_check "a set-device for no such device is refused, its keys wiped all the same" \
+	set_and_capture shoalX
 
 read_back() {
 	ynl_cli --do get-device --json '{"device-ifname": "shoalY"}' >"$tmp/get" || return 1
