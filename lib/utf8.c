@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-#include <string.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "utf8.h"
 
@@ -36,6 +37,32 @@ size_t shoal_utf8_seq(const unsigned char *s, const unsigned char *end)
 	return n;
 }
 
+/* The code point of a well-formed sequence of seq bytes. */
+static uint32_t code_point(const unsigned char *p, size_t seq)
+{
+	static const unsigned char lead_mask[] = { 0, 0x7f, 0x1f, 0x0f, 0x07 };
+	uint32_t cp = p[0] & lead_mask[seq];
+	size_t i;
+
+	for (i = 1; i < seq; i++)
+		cp = cp << 6 | (p[i] & 0x3f);
+	return cp;
+}
+
+/*
+ * Control characters (C0, DEL, C1) drive the terminal; the invisible
+ * formatting ones (bidirectional overrides and isolates, zero-width
+ * characters, line and paragraph separators, the byte order mark) let a
+ * name reorder or hide what stands around it on its row.
+ */
+static bool unsafe(uint32_t cp)
+{
+	return cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || cp == 0x061c ||
+	       (cp >= 0x200b && cp <= 0x200f) ||
+	       (cp >= 0x2028 && cp <= 0x202e) ||
+	       (cp >= 0x2060 && cp <= 0x206f) || cp == 0xfeff;
+}
+
 void shoal_put_safe(FILE *f, const char *s, size_t len, int width)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + len;
@@ -44,8 +71,7 @@ void shoal_put_safe(FILE *f, const char *s, size_t len, int width)
 
 	while (p < end) {
 		seq = shoal_utf8_seq(p, end);
-		if (!seq || p[0] < 0x20 || p[0] == 0x7f ||
-		    (seq == 2 && p[0] == 0xc2 && p[1] < 0xa0)) {
+		if (!seq || unsafe(code_point(p, seq))) {
 			fputc('?', f);
 			p += seq ? seq : 1;
 		} else {

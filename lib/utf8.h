@@ -15,8 +15,10 @@ size_t shoal_utf8_seq(const unsigned char *s, const unsigned char *end);
 /*
  * Puts len bytes of text that others chose (nicknames, network names,
  * the mediator's messages) on a terminal: control characters, C1 ones
- * included, and bytes that are not UTF-8 become '?', so no text can move
- * the cursor or retitle the window.  Pads with spaces to width characters.
+ * included, invisible formatting characters (bidirectional overrides,
+ * zero-width ones) and bytes that are not UTF-8 become '?', so no text
+ * can move the cursor, retitle the window or reorder its row.  Pads with
+ * spaces to width characters.
  */
 void shoal_put_safe(FILE *f, const char *s, size_t len, int width);
 

@@ -74,6 +74,25 @@ TEST(hostile_text_is_defused_both_ways)
 	free(j);
 }
 
+TEST(invisible_formatting_is_defused_in_text)
+{
+	/* RLO, ZWSP, LRI, BOM, U+2028, ALM; then e-acute, which stays. */
+	char *t = render(false, false, "\xe2\x80\xae" "a\xe2\x80\x8b" "b"
+			 "\xe2\x81\xa6\xef\xbb\xbf\xe2\x80\xa8\xd8\x9c" "\xc3\xa9");
+
+	EXPECT_EQ(0, strncmp(t, "peer ?a?b????\xc3\xa9 ", 16)) TH_LOG("%s", t);
+	free(t);
+}
+
+TEST(json_strings_stay_utf8)
+{
+	char *j = render(true, false, "a\xff\xc3\xa9\xe2\x82");
+
+	EXPECT_NE(NULL, strstr(j, "\"nickname\":\"a\\ufffd\xc3\xa9\\ufffd\\ufffd\""))
+		TH_LOG("%s", j);
+	free(j);
+}
+
 TEST(empty_listing_is_an_empty_list)
 {
 	char *buf = NULL;
