@@ -611,6 +611,9 @@ static void event_peer(struct shoal_event *e, const struct nlattr *peer)
 {
 	const struct nlattr *attr;
 
+	/* The first peer with a key, however many lists the event has. */
+	if (e->public_key)
+		return;
 	e->public_key = event_peer_key(peer);
 	if (!e->public_key)
 		return;
