@@ -46,8 +46,6 @@ struct cli_command {
 	unsigned int opts;	/* CLI_OPT_* */
 	int min_args, max_args;	/* max -1: no limit */
 	int (*run)(const struct cli_args *a);
-	/* shoal status still parses its own command line (cli/status.c). */
-	int (*run_argv)(int argc, char **argv);
 };
 
 /* The table, and its length. */
@@ -88,5 +86,6 @@ int shoal_cmd_set(const struct cli_args *a);
 int shoal_cmd_show(const struct cli_args *a);
 int shoal_cmd_monitor(const struct cli_args *a);
 int shoal_cmd_send(const struct cli_args *a);
+int shoal_cmd_status(const struct cli_args *a);
 
 #endif

@@ -10,7 +10,6 @@
 
 #include "cli.h"
 #include "mediator.h"
-#include "status.h"
 #include "util.h"
 
 static const char usage_text[] =
@@ -30,7 +29,7 @@ static const char usage_text[] =
 	"  monitor [DEV] [-j|--json] [-p|--pretty]\n"
 	"                         print kernel events until interrupted\n"
 	"  send DEV HOST:PORT HEX send a control packet from DEV's socket\n"
-	"  status [NAME | -i NAME] [--json] [--socket PATH]\n"
+	"  status [NAME | -i NAME] [-j|--json] [-p|--pretty] [-s PATH]\n"
 	"                         ask shoald about its peers\n"
 	"\n"
 	"Commands shoald carries out with the mediator:\n"
@@ -67,78 +66,78 @@ static const char usage_text[] =
 
 const struct cli_command cli_commands[] = {
 	{ "genkey", "", "Print a new private key, in base64.\n", 0, 0, 0,
-	  shoal_cmd_genkey, NULL },
+	  shoal_cmd_genkey },
 	{ "pubkey", "",
 	  "Read a private key (base64) on standard input and print its\n"
-	  "public key.\n", 0, 0, 0, shoal_cmd_pubkey, NULL },
+	  "public key.\n", 0, 0, 0, shoal_cmd_pubkey },
 	{ "set", "DEV [listen-port PORT] [peer PEER OPTIONS...]...",
 	  "Configure the device DEV and its peers; each peer's OPTIONS are\n"
 	  "remove, mac MAC, endpoint HOST:PORT, [no-]layer3, [no-]bridge,\n"
 	  "allowed-ips PREFIX[,PREFIX...]|any, sa-out SPI KEYFILE [LIMITS] and\n"
 	  "sa-in SPI KEYFILE [LIMITS]; LIMITS are soft-packets N, hard-packets\n"
 	  "N, soft-seconds N and hard-seconds N.  A KEYFILE of '-' is standard\n"
-	  "input.\n", CLI_OPTIONS_FIRST, 0, -1, shoal_cmd_set, NULL },
+	  "input.\n", CLI_OPTIONS_FIRST, 0, -1, shoal_cmd_set },
 	{ "show", "[DEV|all]",
 	  "Show the shoal devices, or DEV alone: their counters and peers.\n"
 	  "The JSON is a list of devices, also for one.\n",
-	  CLI_OPT_JSON, 0, 1, shoal_cmd_show, NULL },
+	  CLI_OPT_JSON, 0, 1, shoal_cmd_show },
 	{ "monitor", "[DEV]",
 	  "Print shoal.ko's events (on DEV only, if given) until interrupted:\n"
 	  "a line of text, or a JSON object, for each.\n",
-	  CLI_OPT_JSON, 0, 1, shoal_cmd_monitor, NULL },
+	  CLI_OPT_JSON, 0, 1, shoal_cmd_monitor },
 	{ "send", "DEV HOST:PORT HEX [from ADDR]",
 	  "Send HEX, a control packet, to HOST:PORT from DEV's UDP socket\n"
 	  "(from the local address ADDR, if given).\n",
-	  0, 3, 5, shoal_cmd_send, NULL },
-	{ "status", "[NAME | -i NAME] [--json] [--socket PATH]",
-	  "Ask shoald (of interface NAME) about its peers.\n", 0, 0, -1,
-	  NULL, shoal_cmd_status },
+	  0, 3, 5, shoal_cmd_send },
+	{ "status", "[NAME]",
+	  "Ask shoald (of interface NAME) about its peers.\n",
+	  MEDIATOR | CLI_OPT_JSON, 0, 1, shoal_cmd_status },
 	{ "login", "HOST:PORT PUBLICKEY",
 	  "Log shoald in to the mediator at HOST:PORT, whose public key is\n"
 	  "PUBLICKEY (base64), and print the nickname, addresses and MAC it\n"
 	  "assigns.  --nick asks for a nickname (needed the first time).\n",
-	  MEDIATOR | CLI_OPT_JSON | CLI_OPT_NICK, 2, 2, shoal_cmd_login, NULL },
+	  MEDIATOR | CLI_OPT_JSON | CLI_OPT_NICK, 2, 2, shoal_cmd_login },
 	{ "logout", "", "Log shoald out of the mediator.\n", MEDIATOR, 0, 0,
-	  shoal_cmd_simple, NULL },
+	  shoal_cmd_simple },
 	{ "nick", "NICKNAME", "Change the nickname.\n", MEDIATOR, 1, 1,
-	  shoal_cmd_simple, NULL },
+	  shoal_cmd_simple },
 	{ "create", "NET",
 	  "Create the network NET and own it.  The password is the first line\n"
 	  "of --password-file FILE ('-': standard input), or typed twice on the\n"
 	  "terminal; --no-password creates it without one.  With --approval\n"
 	  "new members wait until the owner approves them.\n",
-	  PASSWORD | CLI_OPT_APPROVAL, 1, 1, shoal_cmd_new_password, NULL },
+	  PASSWORD | CLI_OPT_APPROVAL, 1, 1, shoal_cmd_new_password },
 	{ "join", "NET",
 	  "Join the network NET.  The password is the first line of\n"
 	  "--password-file FILE ('-': standard input), or typed on the terminal\n"
 	  "(empty: none); without a terminal, or with --no-password, none is\n"
-	  "sent.\n", PASSWORD | CLI_OPT_JSON, 1, 1, shoal_cmd_join, NULL },
+	  "sent.\n", PASSWORD | CLI_OPT_JSON, 1, 1, shoal_cmd_join },
 	{ "leave", "NET", "Leave the network NET.\n", MEDIATOR, 1, 1,
-	  shoal_cmd_simple, NULL },
+	  shoal_cmd_simple },
 	{ "delete", "NET", "Delete the network NET (its owner only).\n",
-	  MEDIATOR, 1, 1, shoal_cmd_simple, NULL },
+	  MEDIATOR, 1, 1, shoal_cmd_simple },
 	{ "approve", "NET MEMBER",
 	  "Let MEMBER, waiting to join NET, in (the owner only).  MEMBER is\n"
 	  "a nickname or a public key (base64); shoald looks the nickname up\n"
 	  "among NET's members and sends the key.\n", MEDIATOR, 2, 2,
-	  shoal_cmd_simple, NULL },
+	  shoal_cmd_simple },
 	{ "kick", "NET MEMBER",
 	  "Remove MEMBER (a nickname or a public key) from NET (the owner\n"
-	  "only).\n", MEDIATOR, 2, 2, shoal_cmd_simple, NULL },
+	  "only).\n", MEDIATOR, 2, 2, shoal_cmd_simple },
 	{ "ban", "NET MEMBER",
 	  "Remove MEMBER (a nickname or a public key) from NET and keep them\n"
-	  "out (the owner only).\n", MEDIATOR, 2, 2, shoal_cmd_simple, NULL },
+	  "out (the owner only).\n", MEDIATOR, 2, 2, shoal_cmd_simple },
 	{ "set-password", "NET",
 	  "Change the password of NET (the owner only), as for create;\n"
 	  "--no-password removes it.\n", PASSWORD, 1, 1,
-	  shoal_cmd_new_password, NULL },
+	  shoal_cmd_new_password },
 	{ "networks", "",
 	  "Show the networks shoald is in and their members.\n",
-	  MEDIATOR | CLI_OPT_JSON, 0, 0, shoal_cmd_networks, NULL },
+	  MEDIATOR | CLI_OPT_JSON, 0, 0, shoal_cmd_networks },
 	{ "netcheck", "",
 	  "Find out how the NAT in front of this host behaves (takes up to\n"
 	  "3 s) and what that means for reaching peers.\n",
-	  MEDIATOR | CLI_OPT_JSON, 0, 0, shoal_cmd_netcheck, NULL },
+	  MEDIATOR | CLI_OPT_JSON, 0, 0, shoal_cmd_netcheck },
 };
 
 const unsigned int cli_n_commands = SHOAL_ARRAY_SIZE(cli_commands);
@@ -148,14 +147,6 @@ static int run(const struct cli_command *cmd, int argc, char **argv)
 	struct cli_args a;
 	int ret;
 
-	if (cmd->run_argv) {
-		if (argc > 1 && (!strcmp(argv[1], "-h") ||
-				 !strcmp(argv[1], "--help"))) {
-			cli_print_usage(stdout, cmd);
-			return SHOAL_EXIT_OK;
-		}
-		return cmd->run_argv(argc, argv);
-	}
 	ret = cli_parse(cmd, argc, argv, &a);
 	if (ret != SHOAL_EXIT_OK)
 		return ret < 0 ? SHOAL_EXIT_OK : ret;

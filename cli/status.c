@@ -1,25 +1,17 @@
 // SPDX-License-Identifier: MIT
 /* shoal status: asks shoald over its control socket. */
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "control.h"
 #include "jsonread.h"
 #include "print.h"
 #include "render.h"
-#include "status.h"
 #include "utf8.h"
 #include "util.h"
-
-static int usage(void)
-{
-	fprintf(stderr, "Usage: shoal status [NAME | -i NAME] [-j | --json] "
-		"[-p | --pretty] [--socket PATH]\n");
-	return SHOAL_EXIT_USAGE;
-}
 
 /* shoald's data (docs/architecture.md) through the output layer. */
 static int print_status(const char *reply, size_t len, bool json,
@@ -44,53 +36,19 @@ static int print_status(const char *reply, size_t len, bool json,
 	return ret;
 }
 
-int shoal_cmd_status(int argc, char **argv)
+int shoal_cmd_status(const struct cli_args *a)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "pretty", no_argument, NULL, 'p' },
-		{ "interface", required_argument, NULL, 'i' },
-		{ "socket", required_argument, NULL, 's' },
-		{ 0 }
-	};
-	const char *socket_opt = NULL, *ifname = NULL;
+	const char *ifname = a->ifname;
 	char path[SHOAL_CTL_PATH_SIZE], *reply;
-	bool json = false, pretty = false;
 	size_t len;
-	int c, ret;
+	int ret;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "jpi:s:", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 'p':
-			pretty = true;
-			break;
-		case 'i':
-			ifname = optarg;
-			break;
-		case 's':
-			socket_opt = optarg;
-			break;
-		default:
-			return usage();
-		}
-	}
 	/* NAME or -i NAME: the same thing, as the other commands spell it. */
-	if (optind < argc && ifname) {
-		fprintf(stderr, "shoal: status: both NAME and -i given\n");
-		return usage();
-	}
-	if (argc - optind > 1) {
-		fprintf(stderr, "shoal: status: unexpected argument '%s'\n",
-			argv[optind + 1]);
-		return SHOAL_EXIT_USAGE;
-	}
-	if (optind < argc)
-		ifname = argv[optind];
-	ret = shoal_ctl_path(path, socket_opt, ifname, "status");
+	if (a->n_args && ifname)
+		return cli_usage_error("both NAME and -i given");
+	if (a->n_args)
+		ifname = a->args[0];
+	ret = shoal_ctl_path(path, a->socket, ifname, "status");
 	if (ret != SHOAL_EXIT_OK)
 		return ret;
 	ret = shoal_ctl_ask(path, "status\n", &reply, &len);
@@ -106,7 +64,7 @@ int shoal_cmd_status(int argc, char **argv)
 		fputc('\n', stderr);
 		ret = SHOAL_EXIT_FAILURE;
 	} else {
-		ret = print_status(reply, len, json, pretty);
+		ret = print_status(reply, len, a->json, a->pretty);
 	}
 	free(reply);
 	return ret;

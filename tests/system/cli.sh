@@ -21,7 +21,7 @@
 set -u
 . "$(dirname "$0")/../common/lib.sh"
 
-ktap_plan 127
+ktap_plan 130
 tmp=$(mktemp -d)
 cleanup() {
 	local pids
@@ -190,6 +190,12 @@ ktap_check "networks -x: the short option named: exit 2" \
 	fails 2 "networks: unknown option '-x'" networks -x
 ktap_check "logout --nick bob: the option named, not its argument" \
 	fails 2 "'--nick' is not an option of logout" logout --nick bob
+ktap_check "status with NAME and -i: exit 2" \
+	fails 2 "status: both NAME and -i given" status shoal0 -i shoal1
+ktap_check "status with two names: exit 2" \
+	fails 2 "status: unexpected argument 'b'" status a b
+ktap_check "status --nick: exit 2, the option named" \
+	fails 2 "'--nick' is not an option of status" status --nick bob
 
 helps() {
 	local c
