@@ -594,7 +594,6 @@ static void event_sa_in(struct shoal_event *e, const struct nlattr *list)
 			return;
 }
 
-/* The SHOAL_A_PEER nest an event is about. */
 /* What an event says of a peer counts only with the peer's key. */
 static const uint8_t *event_peer_key(const struct nlattr *peer)
 {
@@ -607,13 +606,11 @@ static const uint8_t *event_peer_key(const struct nlattr *peer)
 	return NULL;
 }
 
+/* The SHOAL_A_PEER nest an event is about. */
 static void event_peer(struct shoal_event *e, const struct nlattr *peer)
 {
 	const struct nlattr *attr;
 
-	/* The first peer with a key, however many lists the event has. */
-	if (e->public_key)
-		return;
 	e->public_key = event_peer_key(peer);
 	if (!e->public_key)
 		return;
@@ -636,12 +633,15 @@ static void event_peer(struct shoal_event *e, const struct nlattr *peer)
 	}
 }
 
-/* Events say what they say of one peer: the first in the list. */
+/*
+ * Events say what they say of one peer: the first in the list, and the
+ * first list with a keyed peer, however many lists the event has.
+ */
 static void event_peers(struct shoal_event *e, const struct nlattr *list)
 {
 	const struct nlattr *peer;
 
-	if (mnl_attr_validate(list, MNL_TYPE_NESTED) < 0)
+	if (e->public_key || mnl_attr_validate(list, MNL_TYPE_NESTED) < 0)
 		return;
 	mnl_attr_for_each_nested(peer, list) {
 		if (mnl_attr_get_type(peer) == SHOAL_A_PEER &&
