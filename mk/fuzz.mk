@@ -54,8 +54,10 @@ FUZZ_mclient_CFLAGS := $(shell pkg-config --cflags libnl-3.0 2>/dev/null) \
 	-DSHOAL_VERSION='"$(VERSION)"'
 FUZZ_mclient_LIBS := $(FUZZ_SODIUM)
 
+FUZZ_pcp_SRCS := lib/pcp.c
+
 FUZZ_TARGETS := tlv ctlmsg medmsg config jsonread render channel mclient \
-	srcguard vnet gro device
+	srcguard vnet gro device pcp
 
 .PHONY: fuzz
 fuzz: $(FUZZ_TARGETS:%=$(FUZZ_OUT)/%)

@@ -695,3 +695,23 @@ write("device", "get-reply", bytes([1]) + DEV + nla(3, struct.pack("=H", 51820))
               nla(17, nla(1, nla(1, bytes([10, 0, 0, 0])) +
                           nla(2, b"\x18"), True), True),
               nla(9, struct.pack("=Q", 12345))))
+
+
+# PCP (RFC 6887) MAP responses, after a byte that picks the request
+# (tests/fuzz/pcp.c: bit 0 a deletion, bit 1 our nonce written in).
+PCP_NONCE = b"\x5a" * 12
+PCP_V4 = bytes(10) + b"\xff\xff" + bytes([198, 51, 100, 7])
+
+
+def pcp_response(result=0, lifetime=7200, eport=40000, opts=b""):
+    hdr_ = bytes([2, 0x81, 0, result]) + struct.pack(">II", lifetime, 1)
+    body = PCP_NONCE + bytes([17, 0, 0, 0]) + struct.pack(">HH", 51820, eport)
+    return hdr_ + bytes(12) + body + PCP_V4 + opts
+
+
+write("pcp", "success", b"\x00" + pcp_response())
+write("pcp", "options", b"\x00" + pcp_response(
+    opts=bytes([1, 0, 0, 16]) + bytes(16) + bytes([0x80, 0, 0, 1, 9, 0, 0, 0])))
+write("pcp", "delete", b"\x01" + pcp_response(lifetime=0, eport=0))
+write("pcp", "refused", b"\x00" + pcp_response(result=8, lifetime=30))
+write("pcp", "natpmp", b"\x02" + bytes([0, 0x80, 0, 1, 0, 0, 0, 0]))
