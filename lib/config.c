@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,7 +20,8 @@ enum section { SECTION_NONE, SECTION_INTERFACE, SECTION_PEER,
 
 enum iface_key {
 	IK_NAME, IK_PRIVATE_KEY, IK_LISTEN_PORT, IK_ADDRESS, IK_MAC, IK_REKEY,
-	IK_KEEPALIVE, IK_COUNT
+	IK_KEEPALIVE, IK_PORT_MAPPING, IK_FORWARDED_PORT, IK_PUBLIC_ENDPOINT,
+	IK_COUNT
 };
 
 static const char *const iface_keys[IK_COUNT] = {
@@ -30,6 +32,9 @@ static const char *const iface_keys[IK_COUNT] = {
 	[IK_MAC] = "MAC",
 	[IK_REKEY] = "RekeySeconds",
 	[IK_KEEPALIVE] = "KeepaliveSeconds",
+	[IK_PORT_MAPPING] = "PortMapping",
+	[IK_FORWARDED_PORT] = "ForwardedPort",
+	[IK_PUBLIC_ENDPOINT] = "PublicEndpoint",
 };
 
 enum peer_key {
@@ -415,12 +420,65 @@ static int parse_seconds(struct parser *p, const char *key, const char *value,
 	return 0;
 }
 
+static int parse_port(struct parser *p, const char *key, const char *value,
+		      uint16_t *port)
+{
+	char q[QUOTE_SIZE];
+	unsigned long v;
+
+	if (parse_uint(value, 1, 65535, &v) < 0)
+		return fail_at(p, p->line,
+			       "%s: not a port number (1..65535): '%s'",
+			       key, quote(q, value));
+	*port = (uint16_t)v;
+	return 0;
+}
+
+static int parse_yes_no(struct parser *p, const char *key, const char *value,
+			bool *out)
+{
+	char q[QUOTE_SIZE];
+
+	if (!strcasecmp(value, "yes") || !strcasecmp(value, "true")) {
+		*out = true;
+		return 0;
+	}
+	if (!strcasecmp(value, "no") || !strcasecmp(value, "false")) {
+		*out = false;
+		return 0;
+	}
+	return fail_at(p, p->line, "%s: not yes or no: '%s'", key,
+		       quote(q, value));
+}
+
+/*
+ * Announced to every peer as where we are reached, so only an address a
+ * peer could send to: numeric (shoald resolves no names), and not
+ * loopback, multicast, link-local or otherwise unusable.
+ */
+static int parse_public_endpoint(struct parser *p, const char *key,
+				 const char *value, struct shoal_endpoint *ep)
+{
+	char q[QUOTE_SIZE];
+	uint8_t addr[16];
+	int family;
+
+	if (shoal_endpoint_parse(ep, value) < 0)
+		return fail_at(p, p->line,
+			       "%s: not a numeric IPv4:port or [IPv6]:port with a port of 1..65535: '%s'",
+			       key, quote(q, value));
+	if (!shoal_candidate_usable(ep, false, &family, addr))
+		return fail_at(p, p->line,
+			       "%s: not an address peers could reach (loopback, multicast, link-local, unspecified or reserved): '%s'",
+			       key, quote(q, value));
+	return 0;
+}
+
 static int set_iface_key(struct parser *p, enum iface_key k, char *value)
 {
 	struct shoal_config *c = p->c;
 	const char *key = iface_keys[k];
 	char q[QUOTE_SIZE];
-	unsigned long v;
 
 	switch (k) {
 	case IK_NAME:
@@ -438,12 +496,7 @@ static int set_iface_key(struct parser *p, enum iface_key k, char *value)
 				       key);
 		return 0;
 	case IK_LISTEN_PORT:
-		if (parse_uint(value, 1, 65535, &v) < 0)
-			return fail_at(p, p->line,
-				       "%s: not a port number (1..65535): '%s'",
-				       key, quote(q, value));
-		c->listen_port = (uint16_t)v;
-		return 0;
+		return parse_port(p, key, value, &c->listen_port);
 	case IK_ADDRESS:
 		return parse_addresses(p, key, value, c->addrs, &c->n_addrs,
 				       SHOAL_CONFIG_MAX_ADDRS);
@@ -456,6 +509,14 @@ static int set_iface_key(struct parser *p, enum iface_key k, char *value)
 	case IK_KEEPALIVE:
 		return parse_seconds(p, key, value, SHOAL_CONFIG_MAX_KEEPALIVE,
 				     &c->keepalive_seconds);
+	case IK_PORT_MAPPING:
+		return parse_yes_no(p, key, value, &c->port_mapping);
+	case IK_FORWARDED_PORT:
+		return parse_port(p, key, value, &c->forwarded_port);
+	case IK_PUBLIC_ENDPOINT:
+		c->has_public_endpoint = true;
+		return parse_public_endpoint(p, key, value,
+					     &c->public_endpoint);
 	case IK_COUNT:
 		break;
 	}
@@ -945,6 +1006,7 @@ int shoal_config_parse(struct shoal_config *c, const char *text, size_t len,
 	memset(c, 0, sizeof(*c));
 	c->rekey_seconds = SHOAL_CONFIG_DEFAULT_REKEY;
 	c->keepalive_seconds = SHOAL_CONFIG_DEFAULT_KEEPALIVE;
+	c->port_mapping = true;
 	if (err && err_size > 0)
 		err[0] = '\0';
 	/* Heap, not stack: the line buffer is as big as a line may be. */

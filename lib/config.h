@@ -47,6 +47,15 @@
  *   MAC               the interface's unicast MAC address (aa:bb:cc:dd:ee:ff).
  *   RekeySeconds      1..86400, default 120.
  *   KeepaliveSeconds  1..3600, default 10.
+ *   PortMapping       yes or no (true, false; any case), default yes:
+ *                     ask the gateway to map ListenPort (UPnP IGD,
+ *                     NAT-PMP, PCP) and announce the mapping.
+ *   ForwardedPort     1..65535: the router forwards this port of its
+ *                     public address to ListenPort; announced as that
+ *                     public address (as the mediator sees it) and port.
+ *   PublicEndpoint    numeric "IPv4:port" or "[IPv6]:port" that reaches
+ *                     ListenPort, announced as is; shoal_candidate_usable
+ *                     must take it (no loopback, multicast, link-local...).
  *
  * [Peer] keys:
  *   PublicKey         required; base64 of the peer's X25519 public key.  It
@@ -149,6 +158,10 @@ struct shoal_config {
 	unsigned int rekey_seconds;
 	/* KeepaliveSeconds, default 10, 1..3600 */
 	unsigned int keepalive_seconds;
+	bool port_mapping;		/* PortMapping, default yes */
+	uint16_t forwarded_port;	/* ForwardedPort; 0: none */
+	bool has_public_endpoint;
+	struct shoal_endpoint public_endpoint;	/* PublicEndpoint */
 	bool has_mediator;
 	char mediator_address[SHOAL_CONFIG_MAX_HOSTPORT + 1];
 	uint8_t mediator_key[SHOAL_KEY_LEN];

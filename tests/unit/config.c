@@ -132,6 +132,7 @@ TEST(full_file)
 TEST(defaults)
 {
 	static const uint8_t zero[SHOAL_KEY_LEN];
+	char buf[SHOAL_ENDPOINT_STRLEN + 1];
 	struct shoal_config c;
 	char err[256];
 
@@ -146,6 +147,9 @@ TEST(defaults)
 	EXPECT_EQ((unsigned int)SHOAL_CONFIG_DEFAULT_KEEPALIVE,
 		  c.keepalive_seconds);
 	EXPECT_EQ(10U, c.keepalive_seconds);
+	EXPECT_TRUE(c.port_mapping);
+	EXPECT_EQ(0, c.forwarded_port);
+	EXPECT_FALSE(c.has_public_endpoint);
 	EXPECT_EQ(0U, c.n_peers);
 	EXPECT_EQ(NULL, c.peers);
 	shoal_config_free(&c);
@@ -161,6 +165,30 @@ TEST(defaults)
 	EXPECT_EQ(86400U, c.rekey_seconds);
 	EXPECT_EQ(1U, c.keepalive_seconds);
 	EXPECT_EQ(3U, c.line);
+	shoal_config_free(&c);
+
+	/* The port mapping keys. */
+	ASSERT_EQ(0, parse(&c, IFACE "PortMapping = No\nForwardedPort = 4500\n"
+			   "PublicEndpoint = [2001:db8::7]:4501\n",
+			   err, sizeof(err))) TH_LOG("%s", err);
+	EXPECT_FALSE(c.port_mapping);
+	EXPECT_EQ(4500, c.forwarded_port);
+	EXPECT_TRUE(c.has_public_endpoint);
+	EXPECT_STREQ("[2001:db8::7]:4501",
+		     endpoint_text(buf, &c.public_endpoint));
+	shoal_config_free(&c);
+	ASSERT_EQ(0, parse(&c, IFACE "PortMapping = yes\n"
+			   "PublicEndpoint = 198.51.100.7:4500\n",
+			   err, sizeof(err))) TH_LOG("%s", err);
+	EXPECT_TRUE(c.port_mapping);
+	EXPECT_STREQ("198.51.100.7:4500",
+		     endpoint_text(buf, &c.public_endpoint));
+	shoal_config_free(&c);
+	ASSERT_EQ(0, parse(&c, "[Peer]\nPublicKey = " BOB_PUB "\n"
+			   "[Interface]\nPrivateKey = " ALICE_PRIV "\n"
+			   "Name = abcdefghijklmno\nListenPort = 65535\n"
+			   "RekeySeconds = 86400\nKeepaliveSeconds = 1\n",
+			   err, sizeof(err))) TH_LOG("%s", err);
 	ASSERT_EQ(1U, c.n_peers);
 	EXPECT_EQ(1U, c.peers[0].line);
 	EXPECT_FALSE(c.peers[0].has_endpoint);
@@ -398,6 +426,25 @@ static const struct {
 	{ IFACE "KeepaliveSeconds = 3601\n", "src:4:",
 	  "KeepaliveSeconds: not a number of seconds (1..3600): '3601'" },
 	{ IFACE "KeepaliveSeconds = -1\n", "src:4:", "KeepaliveSeconds: not" },
+	{ IFACE "PortMapping = maybe\n", "src:4:",
+	  "PortMapping: not yes or no: 'maybe'" },
+	{ IFACE "PortMapping = no\nPortMapping = no\n", "src:5:",
+	  "duplicate key PortMapping" },
+	{ IFACE "ForwardedPort = 0\n", "src:4:",
+	  "ForwardedPort: not a port number (1..65535): '0'" },
+	{ IFACE "ForwardedPort = 65536\n", "src:4:", "ForwardedPort: not a port" },
+	{ IFACE "PublicEndpoint = example.com:51820\n", "src:4:",
+	  "PublicEndpoint: not a numeric IPv4:port or [IPv6]:port" },
+	{ IFACE "PublicEndpoint = 198.51.100.7\n", "src:4:",
+	  "PublicEndpoint: not a numeric" },
+	{ IFACE "PublicEndpoint = 127.0.0.1:51820\n", "src:4:",
+	  "PublicEndpoint: not an address peers could reach" },
+	{ IFACE "PublicEndpoint = 224.0.0.1:51820\n", "src:4:",
+	  "PublicEndpoint: not an address peers could reach" },
+	{ IFACE "PublicEndpoint = [fe80::1]:51820\n", "src:4:",
+	  "PublicEndpoint: not an address peers could reach" },
+	{ IFACE "PublicEndpoint = 0.0.0.0:51820\n", "src:4:",
+	  "PublicEndpoint: not an address peers could reach" },
 	{ IFACE "[Peer]\nPublicKey = nope\n", "src:5:",
 	  "PublicKey: not a base64-encoded 32-byte key: 'nope'" },
 	{ IFACE "[Peer]\nPublicKey = " BOB_PUB "\nEndpoint = example.com:51820\n",
