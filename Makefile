@@ -28,6 +28,9 @@ override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
 	-I. -Ilib -DSHOAL_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
 override LDFLAGS += -pthread $(SANFLAGS)
 LDLIBS := $(PKG_LIBS)
+# shoald's port mapping (daemon/portmap.c): UPnP IGD and NAT-PMP.
+# libnatpmp has no pkg-config file.
+PORTMAP_LIBS := $(or $(shell pkg-config --libs miniupnpc 2>/dev/null),-lminiupnpc) -lnatpmp
 
 LIB_SRCS := $(wildcard lib/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(OUT)/obj/%.o)
@@ -61,7 +64,7 @@ $(OUT)/bin/shoal: $(patsubst %.c,$(OUT)/obj/%.o,$(wildcard cli/*.c)) $(OUT)/lib/
 
 $(OUT)/bin/shoald: $(patsubst %.c,$(OUT)/obj/%.o,$(wildcard daemon/*.c)) $(OUT)/lib/libshoal.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PORTMAP_LIBS) $(LDLIBS)
 
 $(OUT)/bin/shoal-mediator: $(patsubst %.c,$(OUT)/obj/%.o,$(wildcard mediator/*.c)) $(OUT)/lib/libshoal.a
 	@mkdir -p $(dir $@)

@@ -104,6 +104,26 @@ static void render_mediator(const struct jr_value *m)
 	print_close_object();
 }
 
+/*
+ * A port mapping (status and netcheck): "port mapping: upnp
+ * 198.51.100.7:51820, 3599 s left", or none.  indent: the text's.
+ */
+static void render_port_mapping(const struct jr_value *pm, const char *indent)
+{
+	print_text("%sport mapping: ", indent);
+	if (!pm || pm->type != JR_OBJECT) {
+		print_null(PRINT_JSON, "port_mapping", "");
+		print_text("none\n");
+		return;
+	}
+	print_open_object("port_mapping");
+	field_string(PRINT_ANY, "%s", pm, "protocol");
+	field_string(PRINT_ANY, " %s", pm, "external");
+	field_number(PRINT_ANY, ", %llu s left", pm, "expires", false);
+	print_nl();
+	print_close_object();
+}
+
 static void render_peer(const struct jr_value *p, time_t now)
 {
 	const char *nick = jr_string(p, "nickname");
@@ -163,6 +183,7 @@ void render_status(const struct jr_value *v)
 	     i++)
 		field_number(PRINT_JSON, "%llu", v, status_counters[i], false);
 	render_mediator(jr_member(v, "mediator"));
+	render_port_mapping(jr_member(v, "port_mapping"), "  ");
 	print_open_array("peers");
 	if (peers && peers->type == JR_ARRAY)
 		for (p = peers->child; p; p = p->next)
@@ -368,6 +389,7 @@ void render_netcheck(const struct jr_value *v)
 		print_null(PRINT_ANY, "udp", "udp: unknown\n");
 	/* The address the filtering test's packets came from. */
 	field_string(PRINT_JSON, "%s", v, "probe");
+	render_port_mapping(jr_member(v, "port_mapping"), "");
 	print_text("%s\n", nat_verdict(v));
 	print_close_object();
 }

@@ -128,6 +128,8 @@ static void status_json(FILE *f, struct shoald *d)
 		(unsigned long long)d->cookies_taken,
 		(unsigned long long)d->dp_control_drops);
 	mclient_status_json(d, f);
+	fprintf(f, ", \"port_mapping\": ");
+	shoald_port_mapping_json(d, f);
 	fprintf(f, ", \"peers\": [");
 	for (i = 0; i < d->n_peers; i++) {
 		const struct shoald_peer *p = &d->peers[i];

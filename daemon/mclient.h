@@ -58,6 +58,15 @@ void mclient_tick(struct shoald *d, double now);
  */
 bool mclient_request(struct shoald *d, int fd, const char *req);
 
+/*
+ * Our own candidates (d->own_candidates, d->forwarded_port) changed:
+ * a LOGIN again on the connection, if logged in, tells the peers.
+ */
+void mclient_candidates_changed(struct shoald *d);
+/* Logged in now; a mediator known at all (false after a logout). */
+bool mclient_logged_in(struct shoald *d);
+bool mclient_configured(struct shoald *d);
+
 /* The "mediator" object of `status json`, or null. */
 void mclient_status_json(struct shoald *d, FILE *f);
 

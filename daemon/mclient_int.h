@@ -115,6 +115,8 @@ struct mclient {
 	struct shoal_endpoint probe;	/* len 0: none */
 	bool udp_ok;
 	struct shoal_endpoint public_ep;
+	/* ForwardedPort's candidate as the last LOGIN sent it; len 0: none. */
+	struct shoal_endpoint forwarded_ep;
 	double next_binding;
 	uint8_t bind_txid[SHOAL_CTL_TXID_LEN];
 

@@ -31,19 +31,46 @@
 #define MAX_MEDIATOR_PEERS 4096
 /* How long `shoal login` waits for a BINDING to come back. */
 #define UDP_VERIFY_TIME 3.0
-#define MAX_LAN_CANDIDATES 7
+/* With the public endpoint, what a peer keeps (SHOALD_MAX_CANDIDATES). */
+#define MAX_SENT_CANDIDATES 7
 
-static void put_lan_candidates(struct mclient *m, struct shoal_tlv_writer *w)
+/*
+ * Ours first, the best: a port mapping's, PublicEndpoint, and the public
+ * address the mediator saw with ForwardedPort.  Returns how many.
+ */
+static unsigned int put_own_candidates(struct mclient *m,
+				       struct shoal_tlv_writer *w)
+{
+	const struct shoald *d = m->d;
+	struct shoal_endpoint own[SHOALD_MAX_OWN_CANDIDATES + 1];
+	uint8_t v[MED_ENDPOINT_MAX];
+	unsigned int i, n = 0;
+
+	for (i = 0; i < SHOALD_MAX_OWN_CANDIDATES; i++)
+		if (d->own_candidates[i].len)
+			own[n++] = d->own_candidates[i];
+	m->forwarded_ep.len = 0;
+	if (d->forwarded_port && m->public_ep.len) {
+		m->forwarded_ep = m->public_ep;
+		mc_with_port(&m->forwarded_ep, d->forwarded_port);
+		own[n++] = m->forwarded_ep;
+	}
+	for (i = 0; i < n; i++)
+		shoal_tlv_put(w, MED_A_ENDPOINT, v, mc_ep_to_attr(v, &own[i]));
+	return n;
+}
+
+static void put_lan_candidates(struct mclient *m, struct shoal_tlv_writer *w,
+			       unsigned int n)
 {
 	struct shoal_endpoint ep;
 	struct ifaddrs *ifa, *i;
-	unsigned int n = 0;
 	uint8_t v[MED_ENDPOINT_MAX], addr[16];
 	int family;
 
 	if (getifaddrs(&ifa) < 0)
 		return;
-	for (i = ifa; i && n < MAX_LAN_CANDIDATES; i = i->ifa_next) {
+	for (i = ifa; i && n < MAX_SENT_CANDIDATES; i = i->ifa_next) {
 		if (!i->ifa_addr || !(i->ifa_flags & IFF_UP) ||
 		    (i->ifa_flags & IFF_LOOPBACK) ||
 		    !strcmp(i->ifa_name, m->d->dp->ifname))
@@ -78,7 +105,7 @@ void mc_send_login(struct mclient *m)
 	if (*m->nickname)
 		shoal_tlv_put_str(&w, MED_A_NICKNAME, m->nickname);
 	shoal_tlv_put_u16(&w, MED_A_TUNNEL_PORT, m->d->dp->listen_port);
-	put_lan_candidates(m, &w);
+	put_lan_candidates(m, &w, put_own_candidates(m, &w));
 	m->login_sent = true;
 	if (!mc_send_msg(m, &w) && m->fd >= 0)
 		mc_disconnect(m, "cannot send LOGIN");
@@ -582,6 +609,10 @@ static void on_peer_up(struct mclient *m, const struct shoal_tlv_msg *msg)
 	snprintf(p->nickname, sizeof(p->nickname), "%s", nick);
 	snprintf(p->address, sizeof(p->address), "%s", v4);
 	snprintf(p->address6, sizeof(p->address6), "%s", v6);
+	/* New candidates (a port mapping): on a relay, try them now. */
+	if (p->next_direct_try && (p->n_candidates != n ||
+	    memcmp(p->candidates, cand, n * sizeof(cand[0]))))
+		p->next_direct_try = now;
 	memcpy(p->candidates, cand, n * sizeof(cand[0]));
 	p->n_candidates = n;
 	set_neighbours(m, p, v4b, v6b);

@@ -118,6 +118,8 @@ void mc_nc_finish(struct mclient *m)
 			"\"udp\": %s, \"probe\": ", mapping, filtering,
 			m->nc_got[NC_FILTER_BASE] ? "true" : "false");
 		mc_ep_json(f, &m->probe);
+		fprintf(f, ", \"port_mapping\": ");
+		shoald_port_mapping_json(m->d, f);
 		fprintf(f, "}\n");
 		fclose(f);
 	}

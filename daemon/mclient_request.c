@@ -240,6 +240,25 @@ wipe:
 	return true;
 }
 
+void mclient_candidates_changed(struct shoald *d)
+{
+	struct mclient *m = mc(d);
+
+	/* A LOGIN again is how a client says what changed (protocol.md). */
+	if (m && m->logged_in)
+		mc_send_login(m);
+}
+
+bool mclient_logged_in(struct shoald *d)
+{
+	return mc(d) && mc(d)->logged_in;
+}
+
+bool mclient_configured(struct shoald *d)
+{
+	return mc(d) && mc(d)->configured;
+}
+
 void mclient_status_json(struct shoald *d, FILE *f)
 {
 	struct mclient *m = mc(d);

@@ -85,6 +85,21 @@ static void nc_record(struct mclient *m, const struct shoal_ctl_binding_reply *r
 	}
 }
 
+/*
+ * ForwardedPort is announced at the public address the mediator sees:
+ * once that is known, or has moved, the peers hear of it.
+ */
+static void forwarded_moved(struct mclient *m)
+{
+	struct shoal_endpoint ep = m->public_ep;
+
+	if (!m->d->forwarded_port || !m->logged_in || !ep.len)
+		return;
+	mc_with_port(&ep, m->d->forwarded_port);
+	if (!shoal_endpoint_equal(&ep, &m->forwarded_ep))
+		mc_send_login(m);
+}
+
 int mc_on_udp(struct shoald *d, const struct shoal_dp_event *ev)
 {
 	struct mclient *m = mc(d);
@@ -112,6 +127,7 @@ int mc_on_udp(struct shoald *d, const struct shoal_dp_event *ev)
 						  BINDING_REFRESH;
 			}
 			m->public_ep = r.mapped;
+			forwarded_moved(m);
 		}
 		return 0;
 	}

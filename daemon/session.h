@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "ctlmsg.h"
@@ -43,6 +44,8 @@ struct shoald_session {
 };
 
 #define SHOALD_MAX_CANDIDATES 8
+/* A port mapping's and PublicEndpoint. */
+#define SHOALD_MAX_OWN_CANDIDATES 2
 
 /* Where a handshake's INIT goes. */
 enum shoald_targets {
@@ -160,9 +163,30 @@ struct shoald {
 	/* Handshakes this side started afresh, and those answered. */
 	uint64_t initiated, initiated_ok;
 	uint64_t cookies_sent, cookies_taken;
+	/*
+	 * Candidates of our own that LOGIN sends before the LAN's (len 0:
+	 * none): a port mapping's external endpoint (portmap.c), then
+	 * PublicEndpoint; with
+	 * forwarded_port (ForwardedPort), the public address the mediator
+	 * sees with that port too.  mclient_candidates_changed() after a
+	 * change.
+	 */
+	struct shoal_endpoint own_candidates[SHOALD_MAX_OWN_CANDIDATES];
+	uint16_t forwarded_port;
+	/* The "port_mapping" value of status and netcheck (portmap.c). */
+	void (*port_mapping_json)(struct shoald *d, FILE *f);
+	void *portmap;
 };
 
 double shoald_now(void);
+
+static inline void shoald_port_mapping_json(struct shoald *d, FILE *f)
+{
+	if (d->port_mapping_json)
+		d->port_mapping_json(d, f);
+	else
+		fputs("null", f);
+}
 
 /*
  * Takes over what the datapath holds (a restart: SAs stay, known by SPI),

@@ -34,6 +34,7 @@
 #include "mac.h"
 #include "mclient.h"
 #include "modload.h"
+#include "portmap.h"
 #include "session.h"
 #include "util.h"
 
@@ -464,6 +465,7 @@ static int run(struct loop *l, struct shoald *d)
 				if (read(fd, &ticks, sizeof(ticks)) > 0) {
 					shoald_tick(d, shoald_now());
 					mclient_tick(d, shoald_now());
+					portmap_tick(d, shoald_now());
 					shoald_control_tick(&l->control,
 							    shoald_now());
 				}
@@ -473,6 +475,8 @@ static int run(struct loop *l, struct shoald *d)
 			} else if (shoald_control_handle(&l->control, d, fd)) {
 				continue;
 			} else if (mclient_handle(d, fd, evs[i].events)) {
+				continue;
+			} else if (portmap_handle(d, fd)) {
 				continue;
 			} else {
 				ret = d->dp->ops->handle(d->dp, fd,
@@ -561,6 +565,7 @@ int main(int argc, char **argv)
 		c.listen_port = (uint16_t)o.port;
 		c.rekey_seconds = SHOAL_CONFIG_DEFAULT_REKEY;
 		c.keepalive_seconds = SHOAL_CONFIG_DEFAULT_KEEPALIVE;
+		c.port_mapping = true;
 		if (load_key(&c, o.state_dir, err, sizeof(err)) < 0) {
 			fprintf(stderr, "shoald: %s\n", err);
 			return SHOAL_EXIT_FAILURE;
@@ -580,6 +585,9 @@ int main(int argc, char **argv)
 	d.rekey_seconds = c.rekey_seconds;
 	d.keepalive_seconds = c.keepalive_seconds;
 	d.verbose = o.verbose;
+	d.forwarded_port = c.forwarded_port;
+	if (c.has_public_endpoint)
+		d.own_candidates[1] = c.public_endpoint;
 	/*
 	 * Mediator peers outlive a restart in the kernel: keep them until the
 	 * mediator says (stale ones go).  Static mode keeps only its own.
@@ -635,7 +643,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "shoald: %s\n", strerror(-ret));
 		goto close_loop;
 	}
+	/* Only a mediator's peers hear of a mapping. */
+	if (c.port_mapping) {
+		ret = portmap_open(&d, l.epfd);
+		if (ret < 0)
+			fprintf(stderr, "shoald: no port mapping: %s\n",
+				strerror(-ret));
+	}
 	status = run(&l, &d);
+	portmap_close(&d);
 	mclient_close(&d);
 
 close_loop:
