@@ -28,6 +28,9 @@
 #   full-cone (c)      fixed snat + dnat of PORT: endpoint-independent / endpoint-independent
 #   symmetric (d)      masquerade fully-random (iptables: --random-fully):
 #                      address-and-port-dependent / address-and-port-dependent
+#   upnp (f)           symmetric, with miniupnpd offering UPnP IGD, NAT-PMP
+#                      and PCP to the LAN; its WAN is in another block
+#                      (lab_upnp.sh; lab_upnp_start starts miniupnpd)
 # lab_client sets, for the client and (without NAME) for the last one made:
 #   LAB_<NAME>_NS      the host namespace (LAB_NS)
 #   LAB_<NAME>_ADDR    the host's own address (LAB_ADDR)
@@ -42,6 +45,7 @@ LAB_MEDIATOR2=198.51.100.2
 LAB_GATEWAY=203.0.113.254
 LAB_NETNS=()	# ours, for lab_cleanup
 lab_n=0		# clients made so far: the N of the next one is lab_n + 1
+. "$(dirname "${BASH_SOURCE[0]}")/lab_upnp.sh"
 
 lab_ns_add() {
 	local ns
@@ -59,6 +63,7 @@ lab_internet() {
 	ip -n "$LAB_INET" addr add "$LAB_GATEWAY/24" dev internet
 	ip -n "$LAB_INET" addr add "$LAB_MEDIATOR1/24" dev internet
 	ip -n "$LAB_INET" addr add "$LAB_MEDIATOR2/24" dev internet
+	lab_upnp_internet
 	ip -n "$LAB_INET" link set internet up || return 1
 	# Routers reach each other on the bridge directly; forwarding only
 	# matters if a test adds routed networks behind $LAB_INET.
@@ -136,7 +141,8 @@ lab_client() {
 	b) kind=cone-filtered ;;
 	c) kind=full-cone ;;
 	d) kind=symmetric ;;
-	none | cone-filtered | full-cone | symmetric) ;;
+	f) kind=upnp ;;
+	none | cone-filtered | full-cone | symmetric | upnp) ;;
 	*) echo "lab_client: unknown kind '$kind'" >&2; return 1 ;;
 	esac
 	if ! [[ $name =~ ^[A-Za-z0-9_]+$ ]]; then
@@ -155,6 +161,9 @@ lab_client() {
 	if [ "$kind" = none ]; then
 		lab_switch "$rt" "$host" "$n" || return 1
 		addr=203.0.113.$n public=$addr
+	elif [ "$kind" = upnp ]; then
+		lab_upnp_router "$rt" "$host" "$n" "$port" || return 1
+		addr=192.168.$n.2 public=$LAB_UPNP_NET.$n
 	else
 		lab_router "$rt" "$host" "$n" "$kind" "$port" || return 1
 		addr=192.168.$n.2 public=203.0.113.$n
@@ -220,4 +229,5 @@ lab_cleanup() {
 	done
 	LAB_NETNS=()
 	lab_n=0
+	lab_upnp_cleanup
 }
