@@ -339,6 +339,9 @@ static void pcp_run(struct pm_job *j)
 		/* Until an answer that is ours, or the time to resend. */
 		while (poll(&pfd, 1, wait) > 0) {
 			n = recv(fd, buf + len, sizeof(buf) - len, 0);
+			/* Port unreachable: no PCP server there. */
+			if (n < 0 && errno == ECONNREFUSED)
+				goto refused;
 			if (n < 0)
 				continue;
 			rc = pcp_map_response(buf + len, (size_t)n, &req,
@@ -349,6 +352,10 @@ static void pcp_run(struct pm_job *j)
 		wait *= 2;
 	}
 	snprintf(j->why, sizeof(j->why), "no answer");
+	close(fd);
+	return;
+refused:
+	snprintf(j->why, sizeof(j->why), "no PCP server (port unreachable)");
 	close(fd);
 	return;
 answered:
