@@ -9,8 +9,8 @@
 # deletes it when stopped; a peer behind another symmetric router reaches
 # it directly through the mapping (two symmetric NATs are otherwise
 # relayed); PortMapping = no maps nothing; a hand-made forward
-# (ForwardedPort) gives a direct path too; where nothing answers, shoald
-# says so once.  TAP datapath, ASan build.
+# (ForwardedPort, PublicEndpoint) gives a direct path too; where nothing
+# answers, shoald says so once.  TAP datapath, ASan build.
 set -u
 . "$(dirname "$0")/../common/lib.sh"
 . "$(dirname "$0")/../lab/lab.sh"
@@ -34,24 +34,28 @@ if [ "$(id -u)" != 0 ] || ! command -v nft >/dev/null ||
 	ktap_skip "needs root, nft, /dev/net/tun and miniupnpd (miniupnpd-nftables)"
 	ktap_finish
 fi
-ktap_plan 20
+ktap_plan 22
 
 lab_internet || { echo "Bail out! cannot build the lab"; exit 1; }
 lab_client fox upnp 51820 || { echo "Bail out! lab_client fox"; exit 1; }
 lab_client sam symmetric 51820 || { echo "Bail out! lab_client sam"; exit 1; }
 lab_client gus symmetric 51820 || { echo "Bail out! lab_client gus"; exit 1; }
-# gus's router forwards $FWD by hand, as its owner would.
-if ! ip netns exec "$LAB_GUS_RT" nft -f - <<EOF; then
+lab_client hal symmetric 51820 || { echo "Bail out! lab_client hal"; exit 1; }
+# forward RT ADDR PORT: the router forwards PORT to ADDR:51820 by hand,
+# as its owner would.
+forward() {
+	ip netns exec "$1" nft -f - <<EOF
 table ip lab {
 	chain forwarded {
 		type nat hook prerouting priority dstnat; policy accept;
-		iifname "wan" udp dport $FWD dnat to $LAB_GUS_ADDR:51820
+		iifname "wan" udp dport $3 dnat to $2:51820
 	}
 }
 EOF
-	echo "Bail out! gus's forward"
-	exit 1
-fi
+}
+forward "$LAB_GUS_RT" "$LAB_GUS_ADDR" "$FWD" &&
+	forward "$LAB_HAL_RT" "$LAB_HAL_ADDR" "$((FWD + 1))" ||
+	{ echo "Bail out! the forwards"; exit 1; }
 
 sh_() {
 	local x=$1
@@ -233,7 +237,19 @@ ep=$(json_get sam status "[p['endpoint'] for p in v['peers'] if p['nickname'] ==
 ktap_check "sam's endpoint of gus is the forward ($ep)" \
 	test "$ep" = "$LAB_GUS_PUBLIC:$FWD"
 
-# 20: sam's router offers nothing: said once (with -v), null in status.
+# 20-21: PublicEndpoint: hal's router forwards $FWD + 1, and hal says
+# where that is itself.
+conf hal "PublicEndpoint = $LAB_HAL_PUBLIC:$((FWD + 1))"
+start hal
+sh_ hal join mapped --password-file "$tmp/pw" >/dev/null
+V4_HAL=$(json_get hal status 'v["mediator"]["ipv4"].split("/")[0]')
+ktap_check "PublicEndpoint: sam (symmetric) reaches hal (symmetric) directly" \
+	direct sam hal "$V4_HAL"
+ep=$(json_get sam status "[p['endpoint'] for p in v['peers'] if p['nickname'] == 'hal'][0]")
+ktap_check "sam's endpoint of hal is hal's PublicEndpoint ($ep)" \
+	test "$ep" = "$LAB_HAL_PUBLIC:$((FWD + 1))"
+
+# 22: sam's router offers nothing: said once (with -v), null in status.
 quiet() {
 	local n
 	n=$(grep -c 'port mapping: nothing answered' "$tmp/shoald-sam.log")
