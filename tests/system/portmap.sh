@@ -225,29 +225,29 @@ ktap_check "PortMapping = no: nothing in miniupnpd's rules" \
 	no_rule_for fox 51820
 stop fox
 
-# 18-19: ForwardedPort: gus's router forwards $FWD; sam reaches gus
-# directly at gus's public address and that port.
-conf gus "ForwardedPort = $FWD"
-start gus
-sh_ gus join mapped --password-file "$tmp/pw" >/dev/null
-V4_GUS=$(json_get gus status 'v["mediator"]["ipv4"].split("/")[0]')
-ktap_check "ForwardedPort: sam (symmetric) reaches gus (symmetric) directly" \
-	direct sam gus "$V4_GUS"
-ep=$(json_get sam status "[p['endpoint'] for p in v['peers'] if p['nickname'] == 'gus'][0]")
-ktap_check "sam's endpoint of gus is the forward ($ep)" \
-	test "$ep" = "$LAB_GUS_PUBLIC:$FWD"
+# by_hand X KEY ENDPOINT LINE: X, configured with LINE, joins; sam
+# (symmetric) reaches it directly, at ENDPOINT.  Two tests.
+by_hand() {
+	local x=$1 key=$2 want=$3 v4 ep
+	conf "$x" "$4"
+	start "$x"
+	sh_ "$x" join mapped --password-file "$tmp/pw" >/dev/null
+	v4=$(json_get "$x" status 'v["mediator"]["ipv4"].split("/")[0]')
+	ktap_check "$key: sam (symmetric) reaches $x (symmetric) directly" \
+		direct sam "$x" "$v4"
+	ep=$(json_get sam status "[p['endpoint'] for p in v['peers'] if p['nickname'] == '$x'][0]")
+	ktap_check "$key: sam's endpoint of $x is $want ($ep)" \
+		test "$ep" = "$want"
+}
 
+# 18-19: ForwardedPort: gus's router forwards $FWD; sam reaches gus
+# directly at gus's public address (as the mediator sees it) and that
+# port.
+by_hand gus ForwardedPort "$LAB_GUS_PUBLIC:$FWD" "ForwardedPort = $FWD"
 # 20-21: PublicEndpoint: hal's router forwards $FWD + 1, and hal says
 # where that is itself.
-conf hal "PublicEndpoint = $LAB_HAL_PUBLIC:$((FWD + 1))"
-start hal
-sh_ hal join mapped --password-file "$tmp/pw" >/dev/null
-V4_HAL=$(json_get hal status 'v["mediator"]["ipv4"].split("/")[0]')
-ktap_check "PublicEndpoint: sam (symmetric) reaches hal (symmetric) directly" \
-	direct sam hal "$V4_HAL"
-ep=$(json_get sam status "[p['endpoint'] for p in v['peers'] if p['nickname'] == 'hal'][0]")
-ktap_check "sam's endpoint of hal is hal's PublicEndpoint ($ep)" \
-	test "$ep" = "$LAB_HAL_PUBLIC:$((FWD + 1))"
+by_hand hal PublicEndpoint "$LAB_HAL_PUBLIC:$((FWD + 1))" \
+	"PublicEndpoint = $LAB_HAL_PUBLIC:$((FWD + 1))"
 
 # 22: sam's router offers nothing: said once (with -v), null in status.
 quiet() {
