@@ -97,11 +97,12 @@ conf() {
 	chmod 600 "$tmp/$x.conf"
 }
 
-declare -A SD_PID
+declare -A SD_PID SD_T0
 # start X: shoald with $tmp/X.conf; logs in (the login is kept).
 start() {
 	local x=$1 ns=LAB_${1^^}_NS
 	rm -f "$tmp/$x.sock"
+	SD_T0[$x]=$(date +%s.%N)
 	ip netns exec "${!ns}" "$BIN/shoald" -c "$tmp/$x.conf" --datapath tap \
 		--state-dir "$tmp/state-$x" --socket "$tmp/$x.sock" \
 		--foreground --verbose >>"$tmp/shoald-$x.log" 2>&1 &
@@ -131,6 +132,8 @@ mapping_is() {
 		sleep 0.2
 	done
 	echo "# $x status port_mapping: $got"
+	printf '# %s: mapped %.2f s after shoald started\n' "$x" \
+		"$(echo "$(date +%s.%N) - ${SD_T0[$x]}" | bc)"
 	$PY -c '
 import json, sys
 m = json.loads(sys.argv[1])
