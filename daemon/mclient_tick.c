@@ -169,5 +169,6 @@ void mclient_tick(struct shoald *d, double now)
 	}
 	if (!m->swept && now - m->login_time > STALE_AFTER)
 		sweep_stale(m);
+	mc_nc_auto(m, now);
 	tick_peers(m, now);
 }

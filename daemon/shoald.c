@@ -474,6 +474,8 @@ static int run(struct loop *l, struct shoald *d)
 				continue;
 			} else if (mclient_handle(d, fd, evs[i].events)) {
 				continue;
+			} else if (shoald_sock_handle(d, fd)) {
+				continue;
 			} else {
 				ret = d->dp->ops->handle(d->dp, fd,
 							 shoald_on_event, d);
@@ -630,6 +632,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "shoald: %s\n", strerror(-ret));
 		goto close_loop;
 	}
+	d.epfd = l.epfd;
 	ret = mclient_open(&d, l.epfd, state_path, &c);
 	if (ret < 0) {
 		fprintf(stderr, "shoald: %s\n", strerror(-ret));
@@ -637,6 +640,7 @@ int main(int argc, char **argv)
 	}
 	status = run(&l, &d);
 	mclient_close(&d);
+	shoald_socks_close(&d);
 
 close_loop:
 	loop_close(&l);
