@@ -43,8 +43,14 @@
 #define BIRTHDAY_RESEND 2.0
 /* ... and kept this much longer than the easy side probes, for answers. */
 #define BIRTHDAY_GRACE 2.0
-/* A new run for the same peer only after this long. */
+/*
+ * A new run for the same peer (with the relayed pair's once-a-minute
+ * direct try) only this long after the last began; after the second
+ * run in a row that found nothing, twice as long each time, up to 16
+ * times.
+ */
 #define BIRTHDAY_AGAIN 60.0
+#define BIRTHDAY_BACKOFF_MAX 5
 /* Runs at once: sockets (hard) and probe traffic (easy) stay bounded. */
 #define BIRTHDAY_MAX_RUNS 2
 /* The ports a probe goes to: what a NAT hands out. */
@@ -93,6 +99,10 @@ static void birthday_end(struct shoald *d, struct shoald_peer *p,
 			keep >= 0 ? "found a way" : "stopped", now - b->start,
 			(unsigned long long)b->probes);
 	d->bd_running--;
+	if (keep >= 0)
+		p->bd_fails = 0;
+	else if (p->bd_fails < BIRTHDAY_BACKOFF_MAX)
+		p->bd_fails++;
 	free(b);
 	p->bd = NULL;
 }
@@ -122,10 +132,11 @@ void shoald_birthday_start(struct shoald *d, struct shoald_peer *p,
 	struct shoal_dp_peer probe = { 0 };
 	struct shoald_birthday *b;
 
-	if (p->bd || p->online || d->no_peer_sockets || d->epfd <= 0 ||
+	if (p->bd || d->no_peer_sockets || d->epfd <= 0 ||
 	    p->public_ep.sa.sa_family != AF_INET ||
 	    d->bd_running >= BIRTHDAY_MAX_RUNS ||
-	    (p->bd_last && now - p->bd_last < BIRTHDAY_AGAIN))
+	    (p->bd_last && now - p->bd_last < BIRTHDAY_AGAIN *
+	     (1u << (p->bd_fails ? p->bd_fails - 1 : 0)) - 1.0))
 		return;
 	/*
 	 * The hard side needs a datapath that takes a peer's own socket:

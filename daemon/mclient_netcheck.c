@@ -107,14 +107,16 @@ static bool nc_moved(const struct mclient *m, enum nc_test t)
 /*
  * What a peer's NAT and ours allow (shoal_nat_plan): the relay at once
  * where no hole can be punched, birthday probing where only that can
- * punch one.  For a peer not online only; punching goes on as ever.
+ * punch one.  For a peer not online, or online through the relay (the
+ * once-a-minute direct try); punching goes on as ever.
  */
 void mc_nat_plan(struct mclient *m, struct shoald_peer *p, double now)
 {
 	bool extra = false;
 	unsigned int i;
 
-	if (p->online || !p->from_mediator || !m->logged_in)
+	if (!p->from_mediator || !m->logged_in ||
+	    (p->online && strcmp(shoald_peer_path(p), "relay")))
 		return;
 	/* A public candidate besides its NAT's own: a mapping, a forward. */
 	for (i = 0; i < p->n_candidates; i++) {

@@ -137,6 +137,7 @@ struct shoald_peer {
 	int sock_fd;
 	struct shoald_birthday *bd;		/* birthday.c; NULL: none */
 	double bd_last;				/* the last run began */
+	unsigned int bd_fails;			/* runs in a row that failed */
 };
 
 struct shoald_closing {
