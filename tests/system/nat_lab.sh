@@ -411,7 +411,8 @@ ktap_check "a kicked member loses its tunnels within 5 s" $gone
 # (A relayed pair going direct once its NAT allows was checked here with
 # b-d; b-d is direct from the start now, through birthday probing, and
 # the one relayed pair, d-e, lost e to the kick above: tests/system/
-# birthday.sh checks relayed d-e going direct once d's router forwards.)
+# birthday.sh checks a relayed b-d going direct once d's router lets b
+# in again.)
 
 # 32: a clean logout takes d's tunnels down at once.
 sh_ d logout >/dev/null
