@@ -93,7 +93,12 @@ static void birthday_end(struct shoald *d, struct shoald_peer *p,
 	for (i = 0; i < b->n_fds; i++)
 		if (b->fds[i] != keep)
 			sock_retire(d, b->fds[i], now);
-	if (d->verbose)
+	if (d->verbose && b->hard)
+		fprintf(stderr, "shoald: birthday probing for %s ends (%s, "
+			"%.1f s, %u sockets)\n", p->nickname,
+			keep >= 0 ? "found a way" : "stopped", now - b->start,
+			b->n_fds);
+	else if (d->verbose)
 		fprintf(stderr, "shoald: birthday probing for %s ends (%s, "
 			"%.1f s, %llu probes)\n", p->nickname,
 			keep >= 0 ? "found a way" : "stopped", now - b->start,
@@ -176,10 +181,13 @@ void shoald_birthday_start(struct shoald *d, struct shoald_peer *p,
 		birthday_end(d, p, now, -1);
 		return;
 	}
-	if (d->verbose)
-		fprintf(stderr, "shoald: birthday probing for %s (%s side, "
-			"%u sockets)\n", p->nickname, hard ? "hard" : "easy",
-			b->n_fds);
+	if (d->verbose && hard)
+		fprintf(stderr, "shoald: birthday probing for %s (hard side, "
+			"%u sockets)\n", p->nickname, b->n_fds);
+	else if (d->verbose)
+		fprintf(stderr, "shoald: birthday probing for %s (easy side, "
+			"%.0f probes a second)\n", p->nickname,
+			BIRTHDAY_RATE);
 }
 
 /* The INIT to probe with: the handshake in progress, or a new one. */
