@@ -365,14 +365,15 @@ static const char *nat_verdict(const struct jr_value *v)
 			       "punching, even peers behind symmetric NATs";
 		if (is(filter, "address-and-port-dependent"))
 			return "your NAT lets peers reach you directly by hole "
-			       "punching; peers behind symmetric NATs will "
-			       "need a relay";
+			       "punching; peers behind symmetric NATs by "
+			       "birthday probing";
 	}
 	if (is(map, "address-dependent") ||
 	    is(map, "address-and-port-dependent"))
 		return "your NAT is symmetric (a new port for each "
-		       "destination): peers behind port-restricted or "
-		       "symmetric NATs will need a relay";
+		       "destination): peers behind port-restricted NATs "
+		       "reach you by birthday probing, peers behind "
+		       "symmetric NATs through a relay";
 	return "how your NAT behaves is not known: some peers may need a "
 	       "relay";
 }

@@ -55,6 +55,17 @@ struct shoal_dp_peer {
 	bool set_allowed_ips;
 	unsigned int n_allowed_ips;
 	struct shoal_prefix allowed_ips[SHOAL_MAX_ALLOWED_IPS];
+	/*
+	 * A socket of the peer's own (docs/architecture.md, "Per-peer
+	 * sockets"): socket_fd >= 0 is a UDP socket of shoald's that the
+	 * datapath takes a reference to, sends this peer's ESP from, and
+	 * takes ESP arriving on from; -1 puts the peer back on the
+	 * device's socket.  shoald keeps its own fd and reads and sends
+	 * the peer's control packets on it itself.  -EOPNOTSUPP: this
+	 * datapath cannot.
+	 */
+	bool set_socket;
+	int socket_fd;
 };
 
 enum shoal_dp_event_type {
@@ -123,6 +134,15 @@ struct shoal_dp_ops {
 	 */
 	void (*path_proven)(struct shoal_dp *dp,
 			    const struct shoal_endpoint *from);
+	/*
+	 * Optional: an ESP datagram shoald read on a peer's own socket
+	 * (set_socket), for a datapath that does not read those itself
+	 * (TAP; shoal.ko takes ESP off them in the kernel).  Events of it
+	 * (roaming, soft expiry) go to fn.
+	 */
+	void (*receive)(struct shoal_dp *dp, uint8_t *buf, size_t len,
+			const struct shoal_endpoint *from,
+			shoal_dp_event_fn fn, void *ctx);
 };
 
 struct shoal_dp {

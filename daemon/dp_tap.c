@@ -262,6 +262,7 @@ static const struct shoal_dp_ops tap_ops = {
 	.remove_peer = tap_remove_peer,
 	.send_control = tap_send_control,
 	.get = tap_get,
+	.receive = tap_receive_esp,
 };
 
 static int open_tap(struct tap_dp *t, const struct shoal_dp_config *cfg,

@@ -69,6 +69,9 @@ struct tap_peer {
 	struct shoal_prefix allowed_ips[SHOAL_MAX_ALLOWED_IPS];
 	struct tap_peer *key_next, *mac_next;
 	size_t index;				/* in tap_dp.peers */
+	/* Its own socket (set_socket): our dup of shoald's, and family. */
+	bool has_sock;
+	int sock_fd, sock_family;
 };
 
 struct tap_rate {
@@ -110,6 +113,7 @@ struct tap_dp {
 		struct iovec iov[TAP_MMSG];
 		struct sockaddr_in6 to[TAP_MMSG];
 		struct tap_peer *peer[TAP_MMSG];
+		int fd[TAP_MMSG];		/* the socket it leaves from */
 		size_t inner_len[TAP_MMSG];
 		struct shoal_esp_crypt job[TAP_MMSG];	/* sealed in tap_tx_flush() */
 		int result[TAP_MMSG];
@@ -182,6 +186,9 @@ int tap_send_control(struct shoal_dp *dp,
 void tap_rx_flush(struct tap_dp *t, time_t now, time_t wall);
 void tap_receive(struct tap_dp *t, uint8_t *buf, size_t len,
 		 const struct shoal_endpoint *from, time_t now);
+void tap_receive_esp(struct shoal_dp *dp, uint8_t *buf, size_t len,
+		     const struct shoal_endpoint *from, shoal_dp_event_fn fn,
+		     void *ctx);
 int tap_handle_udp(struct tap_dp *t, shoal_dp_event_fn fn, void *ctx);
 
 #endif

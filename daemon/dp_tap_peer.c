@@ -5,8 +5,11 @@
  * remove_peer.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
@@ -228,6 +231,8 @@ void tap_peer_free(struct tap_dp *t, struct tap_peer *peer)
 		spi_unlink(t, peer->sa_in[i]);
 		sa_free(peer->sa_in[i]);
 	}
+	if (peer->has_sock)
+		close(peer->sock_fd);
 	sodium_memzero(peer, sizeof(*peer));
 	free(peer);
 }
@@ -294,7 +299,27 @@ struct peer_change {
 	struct tap_sa *out;		/* new outbound SA, or NULL */
 	struct tap_sa *in[SHOAL_MAX_SA_IN];	/* kept or new */
 	bool fresh[SHOAL_MAX_SA_IN];	/* in[i] is new */
+	int sock_fd, sock_family;	/* our dup of p->socket_fd; -1 */
 };
+
+/* A peer's own socket must be a UDP socket of IPv4 or IPv6. */
+static int check_socket(const struct shoal_dp_peer *p, struct peer_change *c)
+{
+	socklen_t len = sizeof(int);
+	int type;
+
+	if (p->socket_fd < 0)
+		return 0;
+	if (getsockopt(p->socket_fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
+		return -errno;
+	len = sizeof(int);
+	if (getsockopt(p->socket_fd, SOL_SOCKET, SO_DOMAIN, &c->sock_family,
+		       &len) < 0)
+		return -errno;
+	return type == SOCK_DGRAM && (c->sock_family == AF_INET ||
+				      c->sock_family == AF_INET6) ?
+	       0 : -EINVAL;
+}
 
 static int check_sa_out(const struct shoal_dp_peer *p,
 			struct peer_change *c)
@@ -402,6 +427,11 @@ static int set_peer_check(const struct tap_dp *t,
 		if (ret)
 			return ret;
 	}
+	if (p->set_socket) {
+		ret = check_socket(p, c);
+		if (ret)
+			return ret;
+	}
 	if (!c->peer && t->n_peers >= SHOAL_MAX_PEERS)
 		return -ENOSPC;
 	return 0;
@@ -426,6 +456,12 @@ static int set_peer_allocate(struct tap_dp *t, const struct shoal_dp_peer *p,
 			goto free_new;
 		c->fresh[i] = true;
 	}
+	/* Our own reference, as shoal.ko takes one: shoald keeps its fd. */
+	if (p->set_socket && p->socket_fd >= 0) {
+		c->sock_fd = fcntl(p->socket_fd, F_DUPFD_CLOEXEC, 0);
+		if (c->sock_fd < 0)
+			goto free_new;
+	}
 	if (!c->peer) {
 		c->peer = peer_add(t, p->public_key);
 		if (!c->peer)
@@ -434,6 +470,8 @@ static int set_peer_allocate(struct tap_dp *t, const struct shoal_dp_peer *p,
 	return 0;
 
 free_new:
+	if (c->sock_fd >= 0)
+		close(c->sock_fd);
 	sa_free(c->out);
 	for (i = 0; i < SHOAL_MAX_SA_IN; i++)
 		if (c->fresh[i])
@@ -506,11 +544,18 @@ static void set_peer_commit(struct tap_dp *t, const struct shoal_dp_peer *p,
 		memcpy(peer->allowed_ips, p->allowed_ips,
 		       p->n_allowed_ips * sizeof(p->allowed_ips[0]));
 	}
+	if (p->set_socket) {
+		if (peer->has_sock)
+			close(peer->sock_fd);
+		peer->has_sock = c->sock_fd >= 0;
+		peer->sock_fd = c->sock_fd;
+		peer->sock_family = c->sock_family;
+	}
 }
 
 int tap_set_peer(struct shoal_dp *dp, const struct shoal_dp_peer *p)
 {
-	struct peer_change c = { 0 };
+	struct peer_change c = { .sock_fd = -1 };
 	struct tap_dp *t = tap_of(dp);
 	int ret;
 

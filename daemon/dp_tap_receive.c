@@ -290,6 +290,26 @@ void tap_receive(struct tap_dp *t, uint8_t *buf, size_t len,
 	receive_esp(t, buf, len, from, now);
 }
 
+/*
+ * ESP that shoald read on a peer's own socket: opened and delivered as
+ * if it had come to the tunnel port (roaming included).  Control
+ * packets on that socket are shoald's own business.
+ */
+void tap_receive_esp(struct shoal_dp *dp, uint8_t *buf, size_t len,
+		     const struct shoal_endpoint *from, shoal_dp_event_fn fn,
+		     void *ctx)
+{
+	struct tap_dp *t = tap_of(dp);
+	time_t now = tap_mono_now(), wall = time(NULL);
+
+	if (len >= 4 && !buf[0] && !buf[1] && !buf[2] && !buf[3])
+		return;
+	tap_receive(t, buf, len, from, now);
+	tap_rx_flush(t, now, wall);
+	tap_flush_events(t, fn, ctx);
+	shoal_gro_flush(&t->gro, tap_write, t);
+}
+
 /* Up to TAP_MMSG datagrams; their count, 0 when none wait, or -errno. */
 static int receive_batch(struct tap_dp *t)
 {

@@ -21,13 +21,15 @@
 #include "esp.h"
 #include "vnet.h"
 
-/* Where to send to ep from our socket: IPv4 as v4-mapped from IPv6. */
-static int endpoint_to_sockaddr(const struct tap_dp *t,
-				const struct shoal_endpoint *ep,
+/*
+ * Where to send to ep from a socket of family: IPv4 as v4-mapped from
+ * IPv6.
+ */
+static int endpoint_to_sockaddr(int family, const struct shoal_endpoint *ep,
 				struct sockaddr_in6 *buf, socklen_t *len)
 {
 	memset(buf, 0, sizeof(*buf));
-	if (ep->sa.sa_family == AF_INET && t->family == AF_INET) {
+	if (ep->sa.sa_family == AF_INET && family == AF_INET) {
 		memcpy(buf, &ep->in, sizeof(ep->in));
 		*len = sizeof(ep->in);
 	} else if (ep->sa.sa_family == AF_INET) {
@@ -37,7 +39,7 @@ static int endpoint_to_sockaddr(const struct tap_dp *t,
 		buf->sin6_addr.s6_addr[11] = 0xff;
 		memcpy(&buf->sin6_addr.s6_addr[12], &ep->in.sin_addr, 4);
 		*len = sizeof(*buf);
-	} else if (ep->sa.sa_family == AF_INET6 && t->family == AF_INET6) {
+	} else if (ep->sa.sa_family == AF_INET6 && family == AF_INET6) {
 		*buf = ep->in6;
 		*len = sizeof(*buf);
 	} else {
@@ -46,15 +48,22 @@ static int endpoint_to_sockaddr(const struct tap_dp *t,
 	return 0;
 }
 
-/* Seals the datagrams waiting in t->tx and sends them, in their order. */
+/*
+ * Seals the datagrams waiting in t->tx and sends them, in their order:
+ * one sendmmsg for each run of them that leaves from one socket (a peer
+ * of its own, docs/architecture.md, has one).
+ */
 void tap_tx_flush(struct tap_dp *t)
 {
-	unsigned int off = 0, i;
+	unsigned int off = 0, i, run;
 	int n;
 
 	shoald_crypt_pool_run(tap_crypt_pool(t), t->tx.job, t->tx.result, t->tx.n);
 	while (off < t->tx.n) {
-		n = sendmmsg(t->udp_fd, t->tx.msg + off, t->tx.n - off, 0);
+		for (run = 1; off + run < t->tx.n &&
+		     t->tx.fd[off + run] == t->tx.fd[off]; run++)
+			;
+		n = sendmmsg(t->tx.fd[off], t->tx.msg + off, run, 0);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -87,7 +96,9 @@ static void xmit_one(struct tap_dp *t, struct tap_peer *peer,
 	int ret;
 
 	if (!sa || !peer->endpoint.len ||
-	    endpoint_to_sockaddr(t, &peer->endpoint, &t->tx.to[i], &to_len))
+	    endpoint_to_sockaddr(peer->has_sock ? peer->sock_family :
+				 t->family, &peer->endpoint, &t->tx.to[i],
+				 &to_len))
 		return;
 	ret = shoal_esp_seal_prepare(&sa->esp, now, SHOAL_NEXTHDR_ETHERNET,
 				     frame, len, t->pkt[i], sizeof(t->pkt[i]),
@@ -106,6 +117,7 @@ static void xmit_one(struct tap_dp *t, struct tap_peer *peer,
 	t->tx.msg[i].msg_hdr.msg_iov = &t->tx.iov[i];
 	t->tx.msg[i].msg_hdr.msg_iovlen = 1;
 	t->tx.peer[i] = peer;
+	t->tx.fd[i] = peer->has_sock ? peer->sock_fd : t->udp_fd;
 	t->tx.inner_len[i] = len;
 	if (++t->tx.n == TAP_MMSG)
 		tap_tx_flush(t);
@@ -210,7 +222,7 @@ int tap_send_control(struct shoal_dp *dp,
 	if (ret)
 		return ret;
 	memset(&msg, 0, sizeof(msg));
-	ret = endpoint_to_sockaddr(t, &ep, &addr, &msg.msg_namelen);
+	ret = endpoint_to_sockaddr(t->family, &ep, &addr, &msg.msg_namelen);
 	if (ret)
 		return ret;
 	iov[0].iov_base = (void *)marker;

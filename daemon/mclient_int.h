@@ -130,6 +130,14 @@ struct mclient {
 	bool nc_got[NC_COUNT];
 	uint8_t nc_flags[NC_COUNT];
 	struct shoal_endpoint nc_mapped[NC_COUNT];
+	/*
+	 * Our NAT as the last netcheck found it, and as the mediator was
+	 * told (LOGIN, NAT): peers plan with it (docs/protocol.md, "No
+	 * waiting for what cannot work").  nc_auto: this login's own
+	 * netcheck has been started.
+	 */
+	struct shoal_nat nat, nat_told;
+	bool nc_auto;
 };
 
 static inline struct mclient *mc(struct shoald *d)
@@ -177,7 +185,10 @@ void mc_ask_relay(struct mclient *m, struct shoald_peer *p, double now);
 
 /* mclient_netcheck.c */
 void mc_nc_send(struct mclient *m, double now);
+/* What to do about a peer not online, given both NATs: relay, birthday. */
+void mc_nat_plan(struct mclient *m, struct shoald_peer *p, double now);
 void mc_nc_start(struct mclient *m, int client_fd);
+void mc_nc_auto(struct mclient *m, double now);
 void mc_nc_finish(struct mclient *m);
 
 /* mclient_state.c */

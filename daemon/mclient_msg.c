@@ -106,6 +106,14 @@ void mc_send_login(struct mclient *m)
 		shoal_tlv_put_str(&w, MED_A_NICKNAME, m->nickname);
 	shoal_tlv_put_u16(&w, MED_A_TUNNEL_PORT, m->d->dp->listen_port);
 	put_lan_candidates(m, &w, put_own_candidates(m, &w));
+	/* The last netcheck's, for the first PEER_UPs about us to carry. */
+	if (m->nat.known) {
+		uint8_t nat[MED_NAT_LEN];
+
+		shoal_med_nat_put(nat, &m->nat);
+		shoal_tlv_put(&w, MED_A_NAT, nat, sizeof(nat));
+	}
+	m->nat_told = m->nat;
 	m->login_sent = true;
 	if (!mc_send_msg(m, &w) && m->fd >= 0)
 		mc_disconnect(m, "cannot send LOGIN");
@@ -329,6 +337,7 @@ static void on_login_reply(struct mclient *m, const struct shoal_tlv_msg *msg)
 		shoal_link_del_addr(d->dp->ifindex, AF_INET6, v6, v6_len);
 	apply_addresses(m);
 	m->logged_in = true;
+	m->nc_auto = false;
 	m->failures = 0;
 	m->login_time = shoald_now();
 	m->swept = false;
@@ -527,8 +536,10 @@ static void on_peer_up(struct mclient *m, const struct shoal_tlv_msg *msg)
 	struct shoal_tlv_attr peer, a;
 	struct shoal_tlv_iter it;
 	const uint8_t *key = NULL, *v4b = NULL, *v6b = NULL;
+	struct shoal_endpoint public_ep = { 0 };
+	struct shoal_nat nat = { 0 };
 	struct shoald_peer *p;
-	unsigned int n = 0;
+	unsigned int n = 0, n_ep = 0;
 	uint8_t mac[6];
 	bool has_mac = false, configured, punch;
 	double now = shoald_now();
@@ -567,8 +578,16 @@ static void on_peer_up(struct mclient *m, const struct shoal_tlv_msg *msg)
 		case MED_A_ENDPOINT:
 			if (n < SHOALD_MAX_CANDIDATES &&
 			    mc_ep_from_attr(&cand[n], a.value, a.len) == 0 &&
-			    candidate_ok(m, &cand[n], &ll_known))
+			    candidate_ok(m, &cand[n], &ll_known)) {
+				/* The first is its public one. */
+				if (!n_ep)
+					public_ep = cand[n];
 				n++;
+			}
+			n_ep++;
+			break;
+		case MED_A_NAT:
+			shoal_med_nat_get(a.value, a.len, &nat);
 			break;
 		}
 	}
@@ -615,6 +634,8 @@ static void on_peer_up(struct mclient *m, const struct shoal_tlv_msg *msg)
 		p->next_direct_try = now;
 	memcpy(p->candidates, cand, n * sizeof(cand[0]));
 	p->n_candidates = n;
+	p->public_ep = public_ep;
+	p->nat = nat;
 	set_neighbours(m, p, v4b, v6b);
 	set_allowed_ips(m, p, v4b, v6b);
 	punch = !p->online && peer_up_may_punch(m, p, now);
@@ -638,6 +659,26 @@ static void on_peer_up(struct mclient *m, const struct shoal_tlv_msg *msg)
 	if (m->d->verbose)
 		fprintf(stderr, "shoald: peer %s is up, %u candidates\n",
 			nick, n);
+	/* With punching, not instead: what the NATs say is only likely. */
+	if (punch)
+		mc_nat_plan(m, p, now);
+}
+
+/* A peer's netcheck finished after it was announced. */
+static void on_peer_nat(struct mclient *m, const struct shoal_tlv_msg *msg)
+{
+	struct shoal_tlv_attr a;
+	struct shoald_peer *p;
+	struct shoal_nat nat;
+
+	if (!shoal_tlv_find(msg, MED_A_PUBLIC_KEY, &a) || a.len != 32)
+		return;
+	p = shoald_peer_find(m->d, a.value);
+	if (!p || !p->from_mediator || !shoal_tlv_find(msg, MED_A_NAT, &a) ||
+	    shoal_med_nat_get(a.value, a.len, &nat) < 0)
+		return;
+	p->nat = nat;
+	mc_nat_plan(m, p, shoald_now());
 }
 
 static void on_peer_down(struct mclient *m, const struct shoal_tlv_msg *msg)
@@ -925,6 +966,9 @@ void mc_on_message(struct mclient *m, const uint8_t *buf, size_t len)
 		break;
 	case MED_RELAY_EVENT:
 		on_relay(m, &msg);
+		break;
+	case MED_PEER_NAT:
+		on_peer_nat(m, &msg);
 		break;
 	}
 }

@@ -109,8 +109,11 @@ static void tick_peers(struct mclient *m, double now)
 		if (p->online && p->relay_bound && p->n_candidates &&
 		    !strcmp(shoald_peer_path(p), "relay") &&
 		    now >= p->next_direct_try) {
-			if (p->next_direct_try)
+			if (p->next_direct_try) {
 				shoald_initiate(d, p, now, SHOALD_TO_DIRECT);
+				/* And birthday probing again, where it fits. */
+				mc_nat_plan(m, p, now);
+			}
 			p->next_direct_try = now + DIRECT_RETRY;
 		}
 	}
@@ -169,5 +172,6 @@ void mclient_tick(struct shoald *d, double now)
 	}
 	if (!m->swept && now - m->login_time > STALE_AFTER)
 		sweep_stale(m);
+	mc_nc_auto(m, now);
 	tick_peers(m, now);
 }

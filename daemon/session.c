@@ -191,13 +191,21 @@ static int program(struct shoald *d, struct shoald_peer *p,
 {
 	struct shoal_dp_peer dp = { 0 };
 	struct shoal_dp_sa *sa;
-	int i, ret;
+	int i, ret, sock = -1;
 
 	memcpy(dp.public_key, p->public_key, 32);
 	dp.has_mac = true;
 	memcpy(dp.mac, p->mac, 6);
-	if (set_endpoint)
+	if (set_endpoint) {
 		dp.endpoint = p->endpoint;
+		/*
+		 * The path is where the proof came from, and so is the
+		 * socket: a peer's own (birthday probing) or the device's.
+		 */
+		sock = shoald_sock_want(d, p);
+		dp.set_socket = sock != (p->has_sock ? p->sock_fd : -1);
+		dp.socket_fd = sock;
+	}
 	put_allowed_ips(&dp, p);
 	dp.set_sa_in = true;
 	for (i = 0; i < SHOAL_MAX_SA_IN; i++) {
@@ -221,6 +229,10 @@ static int program(struct shoald *d, struct shoald_peer *p,
 		dp.sa_out.hard_seconds = hard_seconds(d);
 	}
 	ret = d->dp->ops->set_peer(d->dp, &dp);
+	if (ret == -EOPNOTSUPP && dp.set_socket)
+		d->no_peer_sockets = true;
+	if (!ret && dp.set_socket)
+		shoald_sock_attached(d, p, sock, shoald_now());
 	sodium_memzero(&dp, sizeof(dp));
 	if (ret < 0) {
 		fprintf(stderr, "shoald: cannot program a peer into the "
@@ -250,7 +262,12 @@ static void send_ctl(struct shoald *d, const struct shoal_endpoint *to,
 
 	if (len <= 0 || !to->len)
 		return;
-	ret = d->dp->ops->send_control(d->dp, to, msg, (size_t)len);
+	/* A peer of its own socket is reached from it (birthday.c). */
+	ret = shoald_sock_for(d, to);
+	if (ret >= 0)
+		ret = shoald_sock_send(ret, to, msg, (size_t)len);
+	else
+		ret = d->dp->ops->send_control(d->dp, to, msg, (size_t)len);
 	if (ret < 0 && d->verbose)
 		fprintf(stderr, "shoald: sending a control packet: %s\n",
 			strerror(-ret));
@@ -259,7 +276,8 @@ static void send_ctl(struct shoald *d, const struct shoal_endpoint *to,
 /* A fresh, authenticated message came from there (path_proven). */
 static void path_proven(struct shoald *d, const struct shoal_endpoint *from)
 {
-	if (d->dp->ops->path_proven)
+	/* Not through the datapath's socket: nothing for it to learn. */
+	if (d->dp->ops->path_proven && !d->rx_sock)
 		d->dp->ops->path_proven(d->dp, from);
 }
 
@@ -910,6 +928,7 @@ static void tear_down(struct shoald *d, struct shoald_peer *p, double now)
 	int i;
 
 	log_peer(d, p, "silent too long: torn down");
+	shoald_sock_drop(d, p, now);
 	for (i = 0; i < SHOAL_MAX_SA_IN; i++)
 		session_clear(&p->sessions[i]);
 	p->out_spi = 0;
@@ -940,6 +959,7 @@ void shoald_tick(struct shoald *d, double now)
 		else if (d->cookie_unsynced)
 			push_cookie_secret(d);
 	}
+	shoald_birthday_tick(d, now);
 	for (i = 0; i < d->n_peers; i++) {
 		struct shoald_peer *p = &d->peers[i];
 
@@ -1093,6 +1113,7 @@ void shoald_peer_remove(struct shoald *d, struct shoald_peer *p)
 	if (i >= d->n_peers)
 		return;
 	handshake_abandon(p);
+	shoald_sock_drop(d, p, shoald_now());
 	for (j = 0; j < SHOAL_MAX_SA_IN; j++)
 		session_clear(&p->sessions[j]);
 	d->dp->ops->remove_peer(d->dp, p->public_key);

@@ -15,6 +15,7 @@
 
 #include "ctlmsg.h"
 #include "datapath.h"
+#include "medmsg.h"
 #include "noise.h"
 #include "ratelimit.h"
 #include "stamps.h"
@@ -130,6 +131,21 @@ struct shoald_peer {
 	double relay_check;			/* a BOUND due by then */
 	bool relay_switch;			/* move to it once bound */
 	bool stale;				/* not re-announced since login */
+	/* Its netcheck, from the mediator (unknown: an old client). */
+	struct shoal_nat nat;
+	/* Its first ENDPOINT: the public one, where birthday probes go. */
+	struct shoal_endpoint public_ep;
+	/* Its own socket, which the datapath sends its ESP from. */
+	bool has_sock;
+	int sock_fd;
+	struct shoald_birthday *bd;		/* birthday.c; NULL: none */
+	double bd_last;				/* the last run began */
+	unsigned int bd_fails;			/* runs in a row that failed */
+};
+
+struct shoald_closing {
+	int fd;
+	double at;
 };
 
 struct shoald {
@@ -176,6 +192,20 @@ struct shoald {
 	/* The "port_mapping" value of status and netcheck (portmap.c). */
 	void (*port_mapping_json)(struct shoald *d, FILE *f);
 	void *portmap;
+	/* The loop's epoll: per-peer sockets are read there (birthday.c). */
+	int epfd;
+	/*
+	 * While a control packet read on a peer's socket is handled: that
+	 * socket and where the packet came from; answers leave from it.
+	 */
+	bool rx_sock;
+	int rx_fd;
+	struct shoal_endpoint rx_from;
+	bool no_peer_sockets;		/* the datapath cannot */
+	struct shoald_closing *closing;	/* sockets closed on a later tick */
+	size_t n_closing;
+	unsigned int bd_running;
+	uint64_t bd_runs, bd_wins, bd_probes;
 };
 
 double shoald_now(void);
@@ -231,5 +261,27 @@ void shoald_initiate(struct shoald *d, struct shoald_peer *p, double now,
 void shoald_knock(struct shoald *d, struct shoald_peer *p, double now);
 
 void shoald_sessions_wipe(struct shoald *d);
+
+/*
+ * birthday.c: per-peer sockets and birthday probing (docs/protocol.md,
+ * "Birthday probing").  start: as the hard side (sockets) or the easy
+ * one (probes); tick: often; handle: true if fd is one of its sockets.
+ */
+void shoald_birthday_start(struct shoald *d, struct shoald_peer *p,
+			   bool hard, double now);
+void shoald_birthday_tick(struct shoald *d, double now);
+bool shoald_sock_handle(struct shoald *d, int fd);
+/* The socket the packet being handled came in on, if it is p's; else -1. */
+int shoald_sock_want(struct shoald *d, const struct shoald_peer *p);
+/* The datapath took fd (-1: the device's socket) for p. */
+void shoald_sock_attached(struct shoald *d, struct shoald_peer *p, int fd,
+			  double now);
+/* p goes (or starts over): its birthday and its socket too. */
+void shoald_sock_drop(struct shoald *d, struct shoald_peer *p, double now);
+/* The peer socket a control packet to `to` leaves from, or -1. */
+int shoald_sock_for(struct shoald *d, const struct shoal_endpoint *to);
+int shoald_sock_send(int fd, const struct shoal_endpoint *to,
+		     const void *payload, size_t len);
+void shoald_socks_close(struct shoald *d);
 
 #endif

@@ -478,6 +478,8 @@ static int run(struct loop *l, struct shoald *d)
 				continue;
 			} else if (portmap_handle(d, fd)) {
 				continue;
+			} else if (shoald_sock_handle(d, fd)) {
+				continue;
 			} else {
 				ret = d->dp->ops->handle(d->dp, fd,
 							 shoald_on_event, d);
@@ -638,6 +640,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "shoald: %s\n", strerror(-ret));
 		goto close_loop;
 	}
+	d.epfd = l.epfd;
 	ret = mclient_open(&d, l.epfd, state_path, &c);
 	if (ret < 0) {
 		fprintf(stderr, "shoald: %s\n", strerror(-ret));
@@ -653,6 +656,7 @@ int main(int argc, char **argv)
 	status = run(&l, &d);
 	portmap_close(&d);
 	mclient_close(&d);
+	shoald_socks_close(&d);
 
 close_loop:
 	loop_close(&l);

@@ -34,6 +34,87 @@ int shoal_med_endpoint_get(const uint8_t *v, size_t len, uint8_t *family,
 	return *port ? 0 : -1;
 }
 
+void shoal_med_nat_put(uint8_t out[MED_NAT_LEN], const struct shoal_nat *n)
+{
+	out[0] = n->known ? n->mapping : SHOAL_NAT_UNKNOWN;
+	out[1] = n->known ? n->filtering : SHOAL_NAT_UNKNOWN;
+	out[2] = n->known && n->udp_blocked ? MED_NAT_UDP_BLOCKED : 0;
+}
+
+int shoal_med_nat_get(const uint8_t *v, size_t len, struct shoal_nat *n)
+{
+	memset(n, 0, sizeof(*n));
+	if (len != MED_NAT_LEN)
+		return -1;
+	n->known = true;
+	n->mapping = v[0] <= SHOAL_NAT_ADDRESS_PORT ? v[0] : SHOAL_NAT_UNKNOWN;
+	n->filtering = v[1] <= SHOAL_NAT_ADDRESS_PORT ? v[1] :
+		       SHOAL_NAT_UNKNOWN;
+	n->udp_blocked = v[2] & MED_NAT_UDP_BLOCKED;
+	return 0;
+}
+
+static const char *const nat_kind_names[] = {
+	[SHOAL_NAT_UNKNOWN] = "unknown",
+	[SHOAL_NAT_INDEPENDENT] = "endpoint-independent",
+	[SHOAL_NAT_ADDRESS] = "address-dependent",
+	[SHOAL_NAT_ADDRESS_PORT] = "address-and-port-dependent",
+};
+
+const char *shoal_nat_kind_name(uint8_t kind)
+{
+	return kind <= SHOAL_NAT_ADDRESS_PORT ? nat_kind_names[kind] :
+	       "unknown";
+}
+
+uint8_t shoal_nat_kind_of(const char *name)
+{
+	uint8_t k;
+
+	for (k = SHOAL_NAT_INDEPENDENT; k <= SHOAL_NAT_ADDRESS_PORT; k++)
+		if (!strcmp(name, nat_kind_names[k]))
+			return k;
+	return SHOAL_NAT_UNKNOWN;
+}
+
+/* A mapping that changes with the destination: a symmetric NAT. */
+static bool nat_hard(const struct shoal_nat *n)
+{
+	return n->mapping == SHOAL_NAT_ADDRESS ||
+	       n->mapping == SHOAL_NAT_ADDRESS_PORT;
+}
+
+/*
+ * One mapping for every destination, but only answers from where it sent
+ * to get in: what a symmetric peer meets with birthday probing.  With
+ * filtering by address alone, plain punching works (the peer's fresh
+ * mapping is at the address we sent to).
+ */
+static bool nat_easy(const struct shoal_nat *n)
+{
+	return n->mapping == SHOAL_NAT_INDEPENDENT &&
+	       n->filtering == SHOAL_NAT_ADDRESS_PORT;
+}
+
+enum shoal_nat_plan shoal_nat_plan(const struct shoal_nat *mine,
+				   const struct shoal_nat *peer,
+				   bool peer_extra_public)
+{
+	if (!mine->known || !peer->known)
+		return SHOAL_NAT_PUNCH;
+	if (mine->udp_blocked || peer->udp_blocked)
+		return SHOAL_NAT_RELAY_NOW;
+	if (peer_extra_public)
+		return SHOAL_NAT_PUNCH;
+	if (nat_hard(mine) && nat_hard(peer))
+		return SHOAL_NAT_RELAY_NOW;
+	if (nat_hard(mine) && nat_easy(peer))
+		return SHOAL_NAT_BIRTHDAY_HARD;
+	if (nat_easy(mine) && nat_hard(peer))
+		return SHOAL_NAT_BIRTHDAY_EASY;
+	return SHOAL_NAT_PUNCH;
+}
+
 /* A string attribute of a nest equal to want, ignoring case. */
 static bool nested_str_is(const struct shoal_tlv_attr *nest, uint16_t type,
 			  const char *want)

@@ -2,6 +2,7 @@
 #ifndef SHOAL_MEDMSG_H
 #define SHOAL_MEDMSG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,9 +28,11 @@ enum {
 	MED_DELETE = 12,
 	MED_KEEPALIVE = 13,
 	MED_RELAY = 14,
+	MED_NAT = 15,
 	MED_PEER_UP = 64,
 	MED_PEER_DOWN = 65,
 	MED_RELAY_EVENT = 66,
+	MED_PEER_NAT = 67,
 };
 
 enum {
@@ -54,6 +57,7 @@ enum {
 	MED_A_RELAY_ID = 19,
 	MED_A_RELAY_KEY = 20,
 	MED_A_TRUNCATED = 21,
+	MED_A_NAT = 22,
 	MED_A_MEMBER = SHOAL_TLV_NESTED | 1,
 	MED_A_NETWORK_INFO = SHOAL_TLV_NESTED | 2,
 	MED_A_PEER = SHOAL_TLV_NESTED | 3,
@@ -89,6 +93,57 @@ size_t shoal_med_endpoint_put(uint8_t out[MED_ENDPOINT_MAX], uint8_t family,
 			      const uint8_t *addr, uint16_t port);
 int shoal_med_endpoint_get(const uint8_t *v, size_t len, uint8_t *family,
 			   uint8_t addr[16], uint16_t *port);
+
+/*
+ * The NAT attribute: what a client's netcheck found (docs/protocol.md,
+ * "No waiting for what cannot work"): mapping and filtering (RFC 4787),
+ * then flags.  Exactly 3 bytes; a kind past the ones known reads as
+ * unknown, flags not known are ignored.
+ */
+enum shoal_nat_kind {
+	SHOAL_NAT_UNKNOWN = 0,
+	SHOAL_NAT_INDEPENDENT = 1,	/* endpoint-independent */
+	SHOAL_NAT_ADDRESS = 2,		/* address-dependent */
+	SHOAL_NAT_ADDRESS_PORT = 3,	/* address-and-port-dependent */
+};
+
+#define MED_NAT_LEN 3
+#define MED_NAT_UDP_BLOCKED 0x01	/* no BINDING came back */
+
+struct shoal_nat {
+	bool known;			/* the client said (else: as today) */
+	uint8_t mapping, filtering;	/* enum shoal_nat_kind */
+	bool udp_blocked;
+};
+
+void shoal_med_nat_put(uint8_t out[MED_NAT_LEN], const struct shoal_nat *n);
+/* 0, or -1 (not 3 bytes; n is then unknown). */
+int shoal_med_nat_get(const uint8_t *v, size_t len, struct shoal_nat *n);
+/* "endpoint-independent" and so on, as netcheck prints them; and back. */
+const char *shoal_nat_kind_name(uint8_t kind);
+uint8_t shoal_nat_kind_of(const char *name);
+
+/*
+ * What to do about a peer, from both sides' NAT (docs/protocol.md):
+ * punch as always; ask the relay at once as well (UDP blocked on either
+ * side, or both mappings depend on the destination and the peer has no
+ * public candidate besides its NAT's own, so no hole can be punched);
+ * or birthday probing, as the side with the endpoint-dependent mapping
+ * (HARD: many sockets) or the one with an endpoint-independent mapping
+ * and address-and-port-dependent filtering (EASY: probes random ports).
+ * peer_extra_public: the peer announced a public candidate besides the
+ * first (a port mapping or forward).
+ */
+enum shoal_nat_plan {
+	SHOAL_NAT_PUNCH,
+	SHOAL_NAT_RELAY_NOW,
+	SHOAL_NAT_BIRTHDAY_HARD,
+	SHOAL_NAT_BIRTHDAY_EASY,
+};
+
+enum shoal_nat_plan shoal_nat_plan(const struct shoal_nat *mine,
+				   const struct shoal_nat *peer,
+				   bool peer_extra_public);
 
 /*
  * In a NETWORKS reply: the member of network called nick (both compared

@@ -126,6 +126,12 @@ static int build_peer_up(struct server *srv, const struct conn *c,
 		shoal_tlv_put(&w, MED_A_ENDPOINT, ep,
 			      udp_endpoint_put(ep, &c->ep[i]));
 	}
+	if (c->nat.known) {
+		uint8_t nat[MED_NAT_LEN];
+
+		shoal_med_nat_put(nat, &c->nat);
+		shoal_tlv_put(&w, MED_A_NAT, nat, sizeof(nat));
+	}
 	shoal_tlv_nest_end(&w);
 	return shoal_tlv_finish(&w);
 }
@@ -298,6 +304,37 @@ static int peer_view(struct server *srv, const struct conn *c,
 		return -1;
 	crypto_generichash(view, 16, srv->event, (size_t)len, NULL, 0);
 	return 0;
+}
+
+/*
+ * c's NAT changed (its netcheck finished after it was announced): its
+ * present peers hear it in PEER_NAT, and the view is what they know now,
+ * so a reconnect saying the same announces nothing new.
+ */
+void presence_nat(struct server *srv, struct conn *c)
+{
+	uint8_t nat[MED_NAT_LEN];
+	struct shoal_tlv_writer w;
+	struct peerset ps;
+	struct conn *p;
+	size_t i;
+	int len;
+
+	if (!c->told || peer_view(srv, c, c->view) < 0 ||
+	    presence_peerset_get(srv, c->client.id, &ps) < 0)
+		return;
+	shoal_tlv_writer_init(&w, srv->event, sizeof(srv->event),
+			      MED_PEER_NAT, 0, 0);
+	shoal_tlv_put(&w, MED_A_PUBLIC_KEY, c->client.pubkey, MSTORE_KEY_LEN);
+	shoal_med_nat_put(nat, &c->nat);
+	shoal_tlv_put(&w, MED_A_NAT, nat, sizeof(nat));
+	len = shoal_tlv_finish(&w);
+	for (i = 0; i < ps.n && !c->dead && len > 0; i++) {
+		p = server_present_find(srv, ps.v[i].id);
+		if (p && p != c)
+			server_conn_send(srv, p, srv->event, len);
+	}
+	presence_peerset_free(&ps);
 }
 
 void presence_complete(struct server *srv, struct conn *c)

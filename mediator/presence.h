@@ -49,6 +49,7 @@ void presence_login(struct server *srv, struct conn *c, bool announce);
 void presence_complete(struct server *srv, struct conn *c);
 /* c->announce_due has come: its peers hear of it, if its rate allows. */
 void presence_due(struct server *srv, struct conn *c);
+void presence_nat(struct server *srv, struct conn *c);
 /* Forgets the rates of clients that have not announced for long. */
 void presence_tick(struct server *srv, int64_t now_ms);
 void presence_free(struct server *srv);

@@ -458,6 +458,10 @@ static int read_endpoints(struct server *srv, const struct request *r,
 		c->tcp_ep.port = port;
 	c->n_endpoints = n;
 	memcpy(c->ep, lan, n * sizeof(lan[0]));
+	/* Its netcheck, if it knows it already (a login again); else unknown. */
+	if (!shoal_tlv_find(&r->m, MED_A_NAT, &a) ||
+	    shoal_med_nat_get(a.value, a.len, &c->nat) < 0)
+		memset(&c->nat, 0, sizeof(c->nat));
 	return 0;
 }
 
@@ -809,6 +813,24 @@ static void do_relay(struct server *srv, struct conn *c, struct request *r)
 		relay_tell(srv, rl);
 }
 
+/* NAT: the client's netcheck finished; its peers hear it if it changed. */
+static void do_nat(struct server *srv, struct conn *c, struct request *r)
+{
+	struct shoal_tlv_attr a;
+	struct shoal_nat nat;
+
+	if (!shoal_tlv_find(&r->m, MED_A_NAT, &a) || a.nested ||
+	    shoal_med_nat_get(a.value, a.len, &nat) < 0) {
+		reply(srv, c, r, MSTORE_E_INVALID);
+		return;
+	}
+	reply(srv, c, r, 0);
+	if (!memcmp(&nat, &c->nat, sizeof(nat)) || c->dead)
+		return;
+	c->nat = nat;
+	presence_nat(srv, c);
+}
+
 static void put_member(struct server *srv, struct shoal_tlv_writer *w,
 		       const struct mstore_member *mb)
 {
@@ -914,7 +936,7 @@ void requests_handle(struct server *srv, struct conn *c, const uint8_t *msg,
 		server_conn_kill(srv, c, MED_DOWN_LOST);
 		return;
 	}
-	if (r.m.type < MED_LOGIN || r.m.type > MED_RELAY) {
+	if (r.m.type < MED_LOGIN || r.m.type > MED_NAT) {
 		reply(srv, c, &r, MED_E_UNKNOWN_REQUEST);
 		return;
 	}
@@ -964,6 +986,9 @@ void requests_handle(struct server *srv, struct conn *c, const uint8_t *msg,
 		break;
 	case MED_RELAY:
 		do_relay(srv, c, &r);
+		break;
+	case MED_NAT:
+		do_nat(srv, c, &r);
 		break;
 	}
 }

@@ -67,6 +67,8 @@ struct conn {
 	struct med_endpoint public_ep, tcp_ep;
 	bool has_tcp_ep;
 	unsigned int n_endpoints;	/* LAN candidates */
+	/* Its netcheck, as it said (LOGIN, NAT): passed on in PEER. */
+	struct shoal_nat nat;
 	struct med_endpoint ep[MED_MAX_ENDPOINTS];
 	/*
 	 * Its peers are to hear of it then (ms; 0: not waiting): a

@@ -45,7 +45,7 @@ FUZZ_device_LIBS := $(shell pkg-config --libs libmnl 2>/dev/null || echo -lmnl)
 # datapath and lib/link.c's rtnetlink calls are models in the target
 # (they need privileges), cli/jsonread.c reads the answers back.
 # lib/util.c (shoal_mkdir_p) wants libnl's version header.
-FUZZ_mclient_SRCS := $(wildcard daemon/mclient*.c) daemon/session.c daemon/stamps.c \
+FUZZ_mclient_SRCS := $(wildcard daemon/mclient*.c) daemon/session.c daemon/birthday.c daemon/stamps.c \
 	daemon/ratelimit.c daemon/datapath.c lib/channel.c lib/noise.c \
 	lib/tlv.c lib/medmsg.c lib/ctlmsg.c lib/endpoint.c lib/config.c \
 	lib/key.c lib/base64.c lib/hex.c lib/json.c lib/mac.c lib/util.c \

@@ -671,7 +671,7 @@ static void on_request(const uint8_t *buf, size_t len)
 
 	check(shoal_tlv_parse(&m, buf, len) == 0);
 	check(!(m.flags & SHOAL_TLV_F_REPLY));
-	check(m.type >= MED_LOGIN && m.type <= MED_RELAY);
+	check(m.type >= MED_LOGIN && m.type <= MED_NAT);
 	check(m.request_id > last_id);
 	last_id = m.request_id;
 	reqs[n_reqs++ % REQS_MAX] = (struct req){ m.type, m.request_id };
@@ -680,6 +680,8 @@ static void on_request(const uint8_t *buf, size_t len)
 		if (a.type == MED_A_ENDPOINT)
 			check(shoal_med_endpoint_get(a.value, a.len, &family,
 						     addr, &port) == 0);
+		else if (a.type == MED_A_NAT)
+			check(a.len == MED_NAT_LEN);
 }
 
 /* What shoald wrote: into the channel, requests out.  True if any. */

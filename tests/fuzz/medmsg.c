@@ -12,7 +12,8 @@
  *   0: an attribute's value, given to get() as is;
  *   1: family, 16 address bytes and a port, given to put();
  *   2: a whole mediator message (TLV), every ENDPOINT and PROBE in it,
- *      nests included, read as in 0 (as mclient.c and the mediator do).
+ *      nests included, read as in 0 (as mclient.c and the mediator do),
+ *      and every NAT (3 bytes, docs/protocol.md) read and written back.
  */
 #include <string.h>
 
@@ -70,6 +71,25 @@ static void check_put(const uint8_t *in, size_t len)
 	      !memcmp(addr, in + 1, n - 3));
 }
 
+/* NAT: 3 bytes or refused; what it reads is written back as read. */
+static void check_nat(const uint8_t *v, size_t len)
+{
+	struct shoal_nat n, m;
+	uint8_t out[MED_NAT_LEN];
+
+	if (shoal_med_nat_get(v, len, &n) < 0) {
+		check(len != MED_NAT_LEN && !n.known);
+		return;
+	}
+	check(len == MED_NAT_LEN && n.known &&
+	      n.mapping <= SHOAL_NAT_ADDRESS_PORT &&
+	      n.filtering <= SHOAL_NAT_ADDRESS_PORT);
+	shoal_med_nat_put(out, &n);
+	check(shoal_med_nat_get(out, sizeof(out), &m) == 0 &&
+	      !memcmp(&m, &n, sizeof(m)));
+	shoal_nat_plan(&n, &m, v[0] & 1);
+}
+
 static void walk(struct shoal_tlv_iter *it, unsigned int depth)
 {
 	struct shoal_tlv_attr a;
@@ -82,6 +102,8 @@ static void walk(struct shoal_tlv_iter *it, unsigned int depth)
 			walk(&in, depth + 1);
 		} else if (a.type == MED_A_ENDPOINT || a.type == MED_A_PROBE) {
 			check_get(a.value, a.len);
+		} else if (a.type == MED_A_NAT) {
+			check_nat(a.value, a.len);
 		}
 	}
 }

@@ -182,6 +182,9 @@ write("medmsg", "login", bytes([2]) + login)
 write("medmsg", "login-reply", bytes([2]) + login_reply)
 write("medmsg", "peer-up", bytes([2]) + peer_up)
 write("medmsg", "relay", bytes([2]) + relay)
+# NAT (docs/protocol.md): in PEER, and PEER_NAT's.
+write("medmsg", "peer-nat", bytes([2]) + msg(67, 0, 0, [
+    attr(7, KEY), attr(22, bytes([3, 3, 1]))]))
 
 # ---- config: shoald.conf(5) files (lib/config.h) ----
 
@@ -437,6 +440,15 @@ write("mclient", "relay", bytes([MC_LOGIN | MC_VERBOSE]) + mc_peer_up +
       mc_tick(6) + mc_reply(0, [MC_OK]) + mc_relay + mc_tick(0.1) +
       mc_answer(0, MC_A_CHALLENGE, pattern(8, 44)) + mc_answer(0, 0) +
       mc_tick(1))
+# Our own netcheck at login finds UDP blocked (nothing answers); a peer
+# with a NAT comes up: RELAY at once, not 5 s later; then PEER_NAT.
+write("mclient", "nat-relay-now", bytes([MC_LOGIN | MC_VERBOSE]) +
+      mc_tick(3.5) + mc_tick(3) + mc_event(64, [attr(0x8003, b"".join([
+          attr(7, MC_PEER_KEY), attr(3, b"bob"),
+          attr(15, endpoint(4, bytes([198, 51, 100, 9]), 51820)),
+          attr(22, bytes([3, 3, 0]))]))]) + mc_tick(0.1) +
+      mc_event(67, [attr(7, MC_PEER_KEY), attr(22, bytes([1, 3, 0]))]) +
+      mc_tick(0.1))
 write("mclient", "networks", bytes([MC_LOGIN | mc_pending(MC_NETWORKS)]) +
       mc_reply(0, mc_networks))
 write("mclient", "kick-by-nickname", bytes([MC_LOGIN | MC_NARROW |

@@ -580,7 +580,7 @@ mapping: endpoint-independent
 filtering: address-and-port-dependent
 udp: yes
 port mapping: none
-your NAT lets peers reach you directly by hole punching; peers behind symmetric NATs will need a relay"
+your NAT lets peers reach you directly by hole punching; peers behind symmetric NATs by birthday probing"
 }
 ktap_check "netcheck: the text view and its verdict" t_netcheck
 

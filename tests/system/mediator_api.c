@@ -49,14 +49,15 @@
 enum {
 	T_LOGIN = 1, T_LOGOUT, T_NICK, T_CREATE, T_JOIN, T_LEAVE, T_NETWORKS,
 	T_APPROVE, T_KICK, T_BAN, T_SET_PASSWORD, T_DELETE, T_KEEPALIVE,
-	T_RELAY, T_PEER_UP = 64, T_PEER_DOWN = 65, T_RELAY_EV = 66,
+	T_RELAY, T_NAT, T_PEER_UP = 64, T_PEER_DOWN = 65, T_RELAY_EV = 66,
+	T_PEER_NAT = 67,
 };
 
 enum {
 	A_RESULT = 1, A_MESSAGE, A_NICKNAME, A_NETWORK, A_PASSWORD, A_APPROVAL,
 	A_PUBLIC_KEY, A_IPV4, A_IPV6, A_MAC, A_ONLINE, A_STATE, A_OWNER,
 	A_TUNNEL_PORT, A_ENDPOINT, A_REASON, A_UDP_TOKEN, A_PROBE, A_RELAY_ID,
-	A_RELAY_KEY, A_TRUNCATED,
+	A_RELAY_KEY, A_TRUNCATED, A_NAT,
 	A_MEMBER = 0x8001, A_NETWORK_INFO = 0x8002, A_PEER = 0x8003,
 };
 
@@ -78,6 +79,9 @@ struct event {
 	/* RELAY */
 	uint32_t relay_id;
 	uint8_t relay_key[32];
+	/* PEER_UP, PEER_NAT: the NAT attribute (length 0: none). */
+	uint8_t nat[8];
+	int nat_len;
 };
 
 /*
@@ -430,6 +434,15 @@ static void parse_event(struct client *c, const struct shoal_tlv_msg *m)
 			memcpy(e->relay_key, a.value, 32);
 		return;
 	}
+	if (m->type == T_PEER_NAT) {
+		if (shoal_tlv_find(m, A_PUBLIC_KEY, &a) && a.len == 32)
+			memcpy(e->key, a.value, 32);
+		if (shoal_tlv_find(m, A_NAT, &a) && a.len <= 8) {
+			memcpy(e->nat, a.value, a.len);
+			e->nat_len = a.len;
+		}
+		return;
+	}
 	if (m->type == T_PEER_DOWN) {
 		if (shoal_tlv_find(m, A_PUBLIC_KEY, &a) && a.len == 32)
 			memcpy(e->key, a.value, 32);
@@ -451,7 +464,10 @@ static void parse_event(struct client *c, const struct shoal_tlv_msg *m)
 			memcpy(e->ipv6, a.value, 17);
 		else if (a.type == A_MAC && a.len == 6)
 			memcpy(e->mac, a.value, 6);
-		else if (a.type == A_ENDPOINT && a.len <= 19) {
+		else if (a.type == A_NAT && a.len <= 8) {
+			memcpy(e->nat, a.value, a.len);
+			e->nat_len = a.len;
+		} else if (a.type == A_ENDPOINT && a.len <= 19) {
 			if (e->n_endpoints < 16) {
 				memcpy(e->eps[e->n_endpoints], a.value, a.len);
 				e->eps_len[e->n_endpoints] = a.len;
@@ -2116,6 +2132,52 @@ static int count_ups(struct client *a, const uint8_t *key, int ms,
  * announced again and again: its peers hear of it in a burst of 4, then
  * once every 5 s, the newest of what it said.
  */
+/* NAT (request 15): what a client says of its NAT, passed on to peers. */
+static int32_t req_nat(struct client *c, const uint8_t *nat, size_t len)
+{
+	struct shoal_tlv_writer w;
+
+	req_start(c, &w, T_NAT);
+	if (nat)
+		shoal_tlv_put(&w, A_NAT, nat, len);
+	return req_finish(c, &w);
+}
+
+TEST_F(mediator, nat_passed_on)
+{
+	static const uint8_t cone[3] = { 1, 3, 0 }, sym[3] = { 3, 3, 0 };
+	struct login_info l;
+	struct event e;
+
+	ASSERT_EQ(0, client_connect(self->a, self->port, self->spub));
+	ASSERT_EQ(0, client_connect(self->b, self->port, self->spub));
+	ASSERT_EQ(0, login(self->a, "alice", &l));
+	ASSERT_EQ(0, login(self->b, "bob", &l));
+	/* Refused: none, or not 3 bytes. */
+	EXPECT_EQ(-3, req_nat(self->b, NULL, 0));
+	EXPECT_EQ(-3, req_nat(self->b, cone, 2));
+	ASSERT_EQ(0, req_nat(self->b, cone, 3));
+	ASSERT_EQ(0, req(self->a, T_CREATE, "lan", NULL, NULL, false));
+	ASSERT_EQ(0, req(self->b, T_JOIN, "lan", NULL, NULL, false));
+	/* PEER carries it; alice said none, so hers carries none. */
+	ASSERT_EQ(0, wait_event(self->a, T_PEER_UP, self->b->pub, TIMEOUT_MS,
+				&e));
+	ASSERT_EQ(3, e.nat_len);
+	EXPECT_EQ(0, memcmp(e.nat, cone, 3));
+	ASSERT_EQ(0, wait_event(self->b, T_PEER_UP, self->a->pub, TIMEOUT_MS,
+				&e));
+	EXPECT_EQ(0, e.nat_len);
+	/* A change goes to the peers as PEER_NAT; the same again does not. */
+	ASSERT_EQ(0, req_nat(self->b, sym, 3));
+	ASSERT_EQ(0, wait_event(self->a, T_PEER_NAT, self->b->pub, TIMEOUT_MS,
+				&e));
+	ASSERT_EQ(3, e.nat_len);
+	EXPECT_EQ(0, memcmp(e.nat, sym, 3));
+	ASSERT_EQ(0, req_nat(self->b, sym, 3));
+	EXPECT_TRUE(quiet(self->a, 300));
+	EXPECT_TRUE(quiet(self->b, 100));
+}
+
 TEST_F_TIMEOUT(mediator, announce_rate_limited, 40)
 {
 	static uint8_t lan[10][1][19];

@@ -114,4 +114,53 @@ TEST(member_bad_key)
 	EXPECT_EQ(0u, shoal_med_member_key(&msg, "lan", "carol", key));
 }
 
+/* The NAT attribute: exactly 3 bytes; kinds past the known are unknown. */
+TEST(nat_refusals)
+{
+	static const uint8_t good[] = { 3, 3, 0 }, odd[] = { 9, 2, 0xff };
+	struct shoal_nat n;
+	uint8_t out[MED_NAT_LEN];
+
+	EXPECT_EQ(-1, shoal_med_nat_get(good, 2, &n));
+	EXPECT_FALSE(n.known);
+	EXPECT_EQ(-1, shoal_med_nat_get(good, 4, &n));
+	EXPECT_EQ(-1, shoal_med_nat_get(NULL, 0, &n));
+	ASSERT_EQ(0, shoal_med_nat_get(good, 3, &n));
+	EXPECT_TRUE(n.known);
+	EXPECT_EQ((int)SHOAL_NAT_ADDRESS_PORT, n.mapping);
+	EXPECT_FALSE(n.udp_blocked);
+	shoal_med_nat_put(out, &n);
+	EXPECT_EQ(0, memcmp(out, good, 3));
+	ASSERT_EQ(0, shoal_med_nat_get(odd, 3, &n));
+	EXPECT_EQ((int)SHOAL_NAT_UNKNOWN, n.mapping);
+	EXPECT_EQ((int)SHOAL_NAT_ADDRESS, n.filtering);
+	EXPECT_TRUE(n.udp_blocked);
+	EXPECT_STREQ("unknown", shoal_nat_kind_name(9));
+	EXPECT_EQ((int)SHOAL_NAT_ADDRESS, shoal_nat_kind_of("address-dependent"));
+	EXPECT_EQ((int)SHOAL_NAT_UNKNOWN, shoal_nat_kind_of("cone"));
+}
+
+/* The lab's pairs: b cone-filtered, c full cone, d and e symmetric. */
+TEST(nat_plan)
+{
+	const struct shoal_nat none = { 0 };
+	const struct shoal_nat b = { true, 1, 3, false };
+	const struct shoal_nat c = { true, 1, 1, false };
+	const struct shoal_nat d = { true, 3, 3, false };
+	const struct shoal_nat ad = { true, 2, 2, false };
+	const struct shoal_nat blocked = { true, 0, 0, true };
+
+	EXPECT_EQ((int)SHOAL_NAT_PUNCH, (int)shoal_nat_plan(&none, &d, false));
+	EXPECT_EQ((int)SHOAL_NAT_PUNCH, (int)shoal_nat_plan(&d, &none, false));
+	EXPECT_EQ((int)SHOAL_NAT_RELAY_NOW, (int)shoal_nat_plan(&d, &d, false));
+	EXPECT_EQ((int)SHOAL_NAT_RELAY_NOW, (int)shoal_nat_plan(&ad, &d, false));
+	EXPECT_EQ((int)SHOAL_NAT_PUNCH, (int)shoal_nat_plan(&d, &d, true));
+	EXPECT_EQ((int)SHOAL_NAT_RELAY_NOW, (int)shoal_nat_plan(&c, &blocked, true));
+	EXPECT_EQ((int)SHOAL_NAT_RELAY_NOW, (int)shoal_nat_plan(&blocked, &c, false));
+	EXPECT_EQ((int)SHOAL_NAT_BIRTHDAY_HARD, (int)shoal_nat_plan(&d, &b, false));
+	EXPECT_EQ((int)SHOAL_NAT_BIRTHDAY_EASY, (int)shoal_nat_plan(&b, &d, false));
+	EXPECT_EQ((int)SHOAL_NAT_PUNCH, (int)shoal_nat_plan(&c, &d, false));
+	EXPECT_EQ((int)SHOAL_NAT_PUNCH, (int)shoal_nat_plan(&b, &b, false));
+}
+
 TEST_HARNESS_MAIN
