@@ -40,6 +40,7 @@ FUZZ_srcguard_LIBS := $(FUZZ_SODIUM)
 FUZZ_vnet_SRCS := lib/vnet.c
 FUZZ_gro_SRCS := lib/vnet.c
 FUZZ_device_SRCS := lib/device.c lib/endpoint.c
+FUZZ_tcpframe_SRCS := lib/tcpframe.c
 FUZZ_device_LIBS := $(shell pkg-config --libs libmnl 2>/dev/null || echo -lmnl)
 # shoald's mediator client with the session code it drives; the
 # datapath and lib/link.c's rtnetlink calls are models in the target
@@ -55,7 +56,7 @@ FUZZ_mclient_CFLAGS := $(shell pkg-config --cflags libnl-3.0 2>/dev/null) \
 FUZZ_mclient_LIBS := $(FUZZ_SODIUM)
 
 FUZZ_TARGETS := tlv ctlmsg medmsg config jsonread render channel mclient \
-	srcguard vnet gro device
+	srcguard vnet gro device tcpframe
 
 .PHONY: fuzz
 fuzz: $(FUZZ_TARGETS:%=$(FUZZ_OUT)/%)

@@ -695,3 +695,18 @@ write("device", "get-reply", bytes([1]) + DEV + nla(3, struct.pack("=H", 51820))
               nla(17, nla(1, nla(1, bytes([10, 0, 0, 0])) +
                           nla(2, b"\x18"), True), True),
               nla(9, struct.pack("=Q", 12345))))
+
+
+# ---- tcpframe: a selector byte (low bit: a header first), then the stream ----
+
+def tf_frame(b):
+    return struct.pack(">H", len(b)) + b
+
+
+TF_HEADER = b"SHOALTCP" + bytes([1]) + struct.pack(">H", 40000)
+# A RELAY_BIND's size behind its 4 zero bytes, and an ESP packet's.
+TF_FRAMES = tf_frame(bytes(4) + bytes([28, 2, 0, 0]) + bytes(60)) + \
+    tf_frame(bytes(range(256)) * 5)
+write("tcpframe", "header-frames", bytes([0x31]) + TF_HEADER + TF_FRAMES)
+write("tcpframe", "frames", bytes([0x40]) + TF_FRAMES)
+write("tcpframe", "oversize", bytes([0x20]) + struct.pack(">H", 65508) + b"x")
