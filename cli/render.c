@@ -119,6 +119,7 @@ static void render_peer(const struct jr_value *p, time_t now)
 		   "online" : "offline");
 	field_bool(PRINT_JSON, "%s", p, "online");
 	field_string(PRINT_ANY, ", path %s", p, "path");
+	field_string(PRINT_ANY, " over %s", p, "transport");
 	if (jr_double(p, "rtt_ms", &rtt) == 0)
 		print_float(PRINT_ANY, "rtt_ms", ", rtt %.1f ms", rtt);
 	else

@@ -58,6 +58,9 @@ void mclient_tick(struct shoald *d, double now);
  */
 bool mclient_request(struct shoald *d, int fd, const char *req);
 
+/* p's relay is reached over TCP (UDP is blocked here). */
+bool mclient_peer_tcp(struct shoald *d, const struct shoald_peer *p);
+
 /* The "mediator" object of `status json`, or null. */
 void mclient_status_json(struct shoald *d, FILE *f);
 

@@ -28,6 +28,8 @@
 #   full-cone (c)      fixed snat + dnat of PORT: endpoint-independent / endpoint-independent
 #   symmetric (d)      masquerade fully-random (iptables: --random-fully):
 #                      address-and-port-dependent / address-and-port-dependent
+#   udp-blocked (h)    masquerade, and every forwarded UDP packet dropped,
+#                      both ways: only TCP gets out
 # lab_client sets, for the client and (without NAME) for the last one made:
 #   LAB_<NAME>_NS      the host namespace (LAB_NS)
 #   LAB_<NAME>_ADDR    the host's own address (LAB_ADDR)
@@ -98,6 +100,13 @@ lab_nft() {
 		lab_chain postrouting "type nat hook postrouting priority srcnat" \
 			'oifname "wan" masquerade fully-random'
 		;;
+	udp-blocked)
+		# A network that lets TCP out and no UDP at all, either way.
+		lab_chain postrouting "type nat hook postrouting priority srcnat" \
+			'oifname "wan" masquerade'
+		lab_chain forward "type filter hook forward priority filter" \
+			'meta l4proto udp drop'
+		;;
 	esac
 	# Unsolicited packets for the router itself are dropped before
 	# conntrack confirms their entry.  An accepted one would leave an
@@ -136,7 +145,8 @@ lab_client() {
 	b) kind=cone-filtered ;;
 	c) kind=full-cone ;;
 	d) kind=symmetric ;;
-	none | cone-filtered | full-cone | symmetric) ;;
+	h) kind=udp-blocked ;;
+	none | cone-filtered | full-cone | symmetric | udp-blocked) ;;
 	*) echo "lab_client: unknown kind '$kind'" >&2; return 1 ;;
 	esac
 	if ! [[ $name =~ ^[A-Za-z0-9_]+$ ]]; then
