@@ -314,9 +314,16 @@ static void tcp_readable(struct mclient *m, struct mc_tcp *t)
 
 static void udp_readable(struct mclient *m, struct mc_tcp *t)
 {
+	socklen_t err_len = sizeof(int);
 	ssize_t n;
-	int i;
+	int i, err;
 
+	/*
+	 * Not watched for reading while the stream is full, the socket still
+	 * reports an error (an ICMP): take it, or epoll reports it again.
+	 */
+	if (!shoal_tcpframe_tx_room(&t->tx, SHOAL_TCPFRAME_MAX))
+		getsockopt(t->udp, SOL_SOCKET, SO_ERROR, &err, &err_len);
 	for (i = 0; i < TCP_READS; i++) {
 		if (!shoal_tcpframe_tx_room(&t->tx, SHOAL_TCPFRAME_MAX))
 			break;
@@ -358,7 +365,8 @@ bool mc_tcp_handle(struct mclient *m, int fd, uint32_t events)
 			t->connecting = false;
 			rebind(m, t);
 		}
-		if (events & EPOLLIN)
+		/* A hangup or an error: recv() says which, and it is lost. */
+		if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
 			tcp_readable(m, t);
 		if (t->tcp >= 0)
 			flush(m, t);

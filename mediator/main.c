@@ -63,7 +63,7 @@ static const char usage_text[] =
 	"                         TCP fallback (default: 256)\n"
 	"      --tcp-streams-per-source N\n"
 	"                         of them from one address; 0: no limit\n"
-	"                         (default: 8)\n"
+	"                         (default: 64)\n"
 	"      --expire-after DURATION\n"
 	"                         forget clients that have not logged in for\n"
 	"                         that long: N[s|m|h|d], days without a unit;\n"
