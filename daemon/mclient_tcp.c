@@ -111,16 +111,18 @@ static void tcp_lost(struct mclient *m, struct mc_tcp *t, const char *why)
 			why, wait);
 }
 
-/* The stream to the bridge: the relay's host, the mediator's TCP port. */
+/*
+ * The stream to the bridge: where the control connection goes, the
+ * mediator's TCP address (mc_tcp_relay took only a relay on its host).
+ */
 static void tcp_connect(struct mclient *m, struct mc_tcp *t)
 {
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT };
 	uint8_t header[SHOAL_TCPFRAME_HEADER_LEN];
-	struct shoal_endpoint to = t->relay;
+	struct shoal_endpoint to = m->server;
 	int fd, one = 1;
 
 	t->next_connect = shoald_now() + TCP_RETRY_MAX;
-	mc_with_port(&to, mc_port_of(&m->server));
 	fd = socket(to.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 		    0);
 	if (fd < 0) {
@@ -204,6 +206,12 @@ bool mc_tcp_relay(struct mclient *m, struct shoald_peer *p,
 {
 	struct mc_tcp *t = link_of(m, p->public_key);
 
+	/*
+	 * Only the mediator's own relay: its bridge is on the TCP port we
+	 * reach already, and a mediator cannot send our streams elsewhere.
+	 */
+	if (!m->server.len || !mc_at_server(m, relay))
+		return false;
 	if (t && shoal_endpoint_equal(&t->relay, relay)) {
 		p->relay = t->loop;
 		return true;
