@@ -170,8 +170,10 @@ static void link_free(struct mclient *m, struct mc_tcp *t)
 }
 
 /*
- * The loopback socket: on 127.0.0.1, connected to the tunnel port there,
- * so that only the datapath's datagrams are taken.
+ * The loopback socket, on 127.0.0.1.  Not connected: the datapath may
+ * send to it from another of this host's addresses (shoal.ko keeps the
+ * source it last used for the peer); only this host can send to
+ * 127.0.0.1, and only the datapath from the tunnel port (udp_readable).
  */
 static int open_loop(struct mclient *m, struct mc_tcp *t)
 {
@@ -188,10 +190,8 @@ static int open_loop(struct mclient *m, struct mc_tcp *t)
 	    getsockname(fd, (struct sockaddr *)&t->loop.in, &len) < 0)
 		goto fail;
 	t->loop.len = sizeof(t->loop.in);
-	a.sin_port = htons(m->d->dp->listen_port);
 	ev.data.fd = fd;
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-	    epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+	if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 		goto fail;
 	t->udp = fd;
 	t->udp_events = ev.events;
@@ -290,11 +290,14 @@ static void rebind(struct mclient *m, struct mc_tcp *t)
 
 static void tcp_readable(struct mclient *m, struct mc_tcp *t)
 {
+	struct sockaddr_in port = { .sin_family = AF_INET };
 	const uint8_t *p, *frame;
 	size_t len, flen;
 	ssize_t n;
 	int i, ret;
 
+	port.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	port.sin_port = htons(m->d->dp->listen_port);
 	for (i = 0; i < TCP_READS && t->tcp >= 0; i++) {
 		n = recv(t->tcp, dgram, sizeof(dgram), MSG_DONTWAIT);
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
@@ -311,7 +314,8 @@ static void tcp_readable(struct mclient *m, struct mc_tcp *t)
 						  &flen)) == 1) {
 			t->failures = 0;
 			/* To the tunnel port; not taken now: lost, as UDP. */
-			send(t->udp, frame, flen, MSG_DONTWAIT);
+			sendto(t->udp, frame, flen, MSG_DONTWAIT,
+			       (struct sockaddr *)&port, sizeof(port));
 		}
 		if (ret < 0) {
 			tcp_lost(m, t, "the bridge broke the framing");
@@ -322,7 +326,8 @@ static void tcp_readable(struct mclient *m, struct mc_tcp *t)
 
 static void udp_readable(struct mclient *m, struct mc_tcp *t)
 {
-	socklen_t err_len = sizeof(int);
+	socklen_t err_len = sizeof(int), from_len;
+	struct sockaddr_storage from;
 	ssize_t n;
 	int i, err;
 
@@ -335,14 +340,22 @@ static void udp_readable(struct mclient *m, struct mc_tcp *t)
 	for (i = 0; i < TCP_READS; i++) {
 		if (!shoal_tcpframe_tx_room(&t->tx, SHOAL_TCPFRAME_MAX))
 			break;
-		n = recv(t->udp, dgram, sizeof(dgram), MSG_DONTWAIT);
+		from_len = sizeof(from);
+		n = recvfrom(t->udp, dgram, sizeof(dgram), MSG_DONTWAIT,
+			     (struct sockaddr *)&from, &from_len);
 		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
 		    errno != EINTR)
 			continue;	/* an ICMP error: read on */
 		if (n <= 0)
 			break;
-		/* Down the stream once it is there; till then it queues. */
-		if (n <= SHOAL_TCPFRAME_MAX)
+		/*
+		 * Down the stream once it is there; till then it queues.
+		 * Only the tunnel port's: no other local program speaks
+		 * for us to the relay.
+		 */
+		if (from.ss_family == AF_INET &&
+		    ((struct sockaddr_in *)&from)->sin_port ==
+		    htons(m->d->dp->listen_port) && n <= SHOAL_TCPFRAME_MAX)
 			shoal_tcpframe_tx_put(&t->tx, dgram, (size_t)n);
 	}
 	flush(m, t);
