@@ -9,9 +9,9 @@
 # reached over TCP, bridged by the mediator to its relay ports, so h-a
 # and h-b ping through the relay with transport tcp on h's side, soon
 # after the join (the time is printed).  Then the bridge's refusals, from
-# a: a relay port outside the range, a frame over the limit, and a stream
-# that never finishes its header (closed at the deadline); and a cut
-# stream comes back by itself.
+# a: a relay port outside the range, a frame over the limit, a stream
+# that never finishes its header (closed at the deadline), a stream over
+# the per-source limit; and a cut stream comes back by itself.
 #
 # TCP_FALLBACK_DATAPATH picks the datapath (tap here).
 set -u
@@ -42,7 +42,7 @@ if [ "$(id -u)" != 0 ] || ! command -v nft >/dev/null ||
 	ktap_skip "needs root, nft and (for the tap datapath) /dev/net/tun"
 	ktap_finish
 fi
-ktap_plan 14
+ktap_plan 15
 
 lab_internet || { echo "Bail out! cannot build the lab"; exit 1; }
 for x in $CLIENTS; do
@@ -157,7 +157,40 @@ echo "# half a header: $out"
 ktap_check "the bridge closes a stream without a whole header at the deadline" \
 	$PY -c 'import sys; w = sys.argv[1].split(); assert w[0] == "closed" and 3.5 < float(w[1]) < 7.5' "$out"
 
-# 13: h's streams cut (the control connection's too): the relay comes
+# 13: one address holds at most --tcp-streams-per-source (64) streams:
+# with 64 open (half a header each), a 65th is closed at once.
+out=$(lab_exec a $PY - "$LAB_MEDIATOR1" "$PORT" <<'PYEOF'
+import socket, sys, time
+held = []
+for _ in range(64):
+    s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3)
+    s.sendall(b"SHO")
+    held.append(s)
+time.sleep(0.5)
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3)
+s.sendall(b"SHO")
+t0 = time.monotonic()
+s.settimeout(3)
+try:
+    r = "closed %.1f" % (time.monotonic() - t0) if not s.recv(10) else "data"
+except ConnectionResetError:
+    r = "closed %.1f" % (time.monotonic() - t0)
+except socket.timeout:
+    r = "open"
+held[0].settimeout(0.2)
+try:
+    held[0].recv(10)
+    r += ", the first closed"
+except socket.timeout:
+    r += ", the first open"
+print(r)
+PYEOF
+)
+echo "# the 65th stream: $out"
+ktap_check "the bridge holds 64 streams from one address, closes the 65th" \
+	$PY -c 'import sys; w = sys.argv[1].replace(",", "").split(); assert w[0] == "closed" and float(w[1]) < 1 and w[-1] == "open"' "$out"
+
+# 14: h's streams cut (the control connection's too): the relay comes
 # back over a new stream by itself.
 ip netns exec "$LAB_H_NS" ss -K -t dst "$LAB_MEDIATOR1" >/dev/null 2>&1
 again() {
@@ -174,10 +207,10 @@ t0=$SECONDS
 ktap_check "after its streams are cut, h-a pings over tcp again" again
 echo "# back after $((SECONDS - t0)) s"
 
-# 14: the mediator stops cleanly and counts the bridge's work.
+# 15: the mediator stops cleanly and counts the bridge's work.
 kill -TERM "$LAB_MED_PID"
 wait "$LAB_MED_PID" 2>/dev/null
 grep 'tcp:' "$tmp/mediator.log" | sed 's/^/# /'
 ktap_check "the mediator's bridge carried frames and refused streams" \
-	grep -qE 'tcp: [1-9][0-9]* streams, [3-9][0-9]* refused, [1-9]' "$tmp/mediator.log"
+	grep -qE 'tcp: [1-9][0-9]* streams, ([4-9]|[1-9][0-9]+) refused, [1-9]' "$tmp/mediator.log"
 ktap_finish
