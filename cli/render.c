@@ -139,6 +139,11 @@ static void render_peer(const struct jr_value *p, time_t now)
 		   "online" : "offline");
 	field_bool(PRINT_JSON, "%s", p, "online");
 	field_string(PRINT_ANY, ", path %s", p, "path");
+	/* In text only when unusual: a relay reached over TCP. */
+	field_string(PRINT_JSON, "%s", p, "transport");
+	if (jr_string(p, "transport") &&
+	    !strcmp(jr_string(p, "transport"), "tcp"))
+		print_text(" over tcp");
 	if (jr_double(p, "rtt_ms", &rtt) == 0)
 		print_float(PRINT_ANY, "rtt_ms", ", rtt %.1f ms", rtt);
 	else

@@ -150,8 +150,10 @@ static void status_json(FILE *f, struct shoald *d)
 		else
 			fprintf(f, "null");
 		fprintf(f, ", \"online\": %s, \"path\": \"%s\", "
-			"\"endpoint\": ", p->online ? "true" : "false",
-			shoald_peer_path(p));
+			"\"transport\": \"%s\", \"endpoint\": ",
+			p->online ? "true" : "false", shoald_peer_path(p),
+			!strcmp(shoald_peer_path(p), "relay") &&
+			mclient_peer_tcp(d, p) ? "tcp" : "udp");
 		if (shoal_endpoint_format(ep, sizeof(ep), &p->endpoint) > 0)
 			shoal_json_string(f, ep);
 		else

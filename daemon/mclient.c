@@ -404,6 +404,8 @@ bool mclient_handle(struct shoald *d, int fd, uint32_t events)
 
 	if (!m)
 		return false;
+	if (mc_tcp_handle(m, fd, events))
+		return true;
 	if (m->fd < 0 || fd != m->fd)
 		return false;
 	if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
@@ -424,6 +426,11 @@ int mclient_attach(struct shoald *d, int fd,
 		return -EBUSY;
 	m->server = *server;
 	return attach(m, fd);
+}
+
+bool mclient_peer_tcp(struct shoald *d, const struct shoald_peer *p)
+{
+	return mc(d) && mc_tcp_is(mc(d), p);
 }
 
 /* ---- set-up ---- */
@@ -475,6 +482,7 @@ void mclient_close(struct shoald *d)
 		mc_answer(m->nc_client, E_UNREACHABLE, "shoald is stopping",
 			  NULL);
 	free(m->nc_result);
+	mc_tcp_close_all(m);
 	if (m->fd >= 0) {
 		close(m->fd);
 		shoal_channel_wipe(&m->ch);

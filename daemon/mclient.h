@@ -66,6 +66,8 @@ void mclient_candidates_changed(struct shoald *d);
 /* Logged in now; a mediator known at all (false after a logout). */
 bool mclient_logged_in(struct shoald *d);
 bool mclient_configured(struct shoald *d);
+/* p's relay is reached over TCP (UDP is blocked here). */
+bool mclient_peer_tcp(struct shoald *d, const struct shoald_peer *p);
 
 /* The "mediator" object of `status json`, or null. */
 void mclient_status_json(struct shoald *d, FILE *f);

@@ -138,6 +138,8 @@ struct mclient {
 	 */
 	struct shoal_nat nat, nat_told;
 	bool nc_auto;
+
+	struct mc_tcp *tcp;		/* relays over TCP (mclient_tcp.c) */
 };
 
 static inline struct mclient *mc(struct shoald *d)
@@ -190,6 +192,21 @@ void mc_nat_plan(struct mclient *m, struct shoald_peer *p, double now);
 void mc_nc_start(struct mclient *m, int client_fd);
 void mc_nc_auto(struct mclient *m, double now);
 void mc_nc_finish(struct mclient *m);
+
+/* mclient_tcp.c */
+/* Logged in, and no BINDING answered for a while: UDP does not get out. */
+bool mc_udp_blocked(const struct mclient *m, double now);
+/*
+ * The relay at relay reached over TCP: p->relay becomes the loopback
+ * endpoint that stands for it.  False if that cannot be set up.
+ */
+bool mc_tcp_relay(struct mclient *m, struct shoald_peer *p,
+		  const struct shoal_endpoint *relay);
+/* p's relay is reached over TCP. */
+bool mc_tcp_is(const struct mclient *m, const struct shoald_peer *p);
+bool mc_tcp_handle(struct mclient *m, int fd, uint32_t events);
+void mc_tcp_tick(struct mclient *m, double now);
+void mc_tcp_close_all(struct mclient *m);
 
 /* mclient_state.c */
 int mc_save_state(struct mclient *m);

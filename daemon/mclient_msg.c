@@ -729,6 +729,9 @@ static void on_relay(struct mclient *m, const struct shoal_tlv_msg *msg)
 	p->relay_bound = false;
 	p->relay_check = 0;
 	p->relay = ep;
+	/* UDP blocked here: p->relay becomes our end of a TCP stream. */
+	if (mc_udp_blocked(m, shoald_now()))
+		mc_tcp_relay(m, p, &ep);
 	p->relay_id = id;
 	memcpy(p->relay_key, a.value, SHOAL_CTL_RELAY_KEY_LEN);
 	p->next_relay_bind = 0;

@@ -87,8 +87,13 @@ static void tick_peers(struct mclient *m, double now)
 
 		if (!p->from_mediator)
 			continue;
+		/*
+		 * No direct path can work while UDP is blocked here: the
+		 * relay (over TCP) at once, not after the punching.
+		 */
 		if (m->logged_in && !p->online && p->up_since &&
-		    now - p->up_since > RELAY_AFTER && !p->has_relay &&
+		    (now - p->up_since > RELAY_AFTER ||
+		     mc_udp_blocked(m, now)) && !p->has_relay &&
 		    (!p->relay_asked || now - p->relay_asked > RELAY_RETRY))
 			mc_ask_relay(m, p, now);
 		if (m->fd < 0)
@@ -126,6 +131,7 @@ void mclient_tick(struct shoald *d, double now)
 
 	if (!m)
 		return;
+	mc_tcp_tick(m, now);
 	if (m->configured && m->fd < 0 && now >= m->next_connect)
 		mc_start_connect(m);
 	if (m->login_fd >= 0 && m->logged_in &&

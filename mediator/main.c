@@ -58,6 +58,12 @@ static const char usage_text[] =
 	"      --relay-rate KIB   bytes a relayed pair may send, in KiB a\n"
 	"                         second, both ways together; 0: no limit\n"
 	"                         (default: 1024)\n"
+	"      --tcp-streams N    TCP fallback streams (relaying for clients\n"
+	"                         whose network blocks UDP) at once; 0: no\n"
+	"                         TCP fallback (default: 256)\n"
+	"      --tcp-streams-per-source N\n"
+	"                         of them from one address; 0: no limit\n"
+	"                         (default: 64)\n"
 	"      --expire-after DURATION\n"
 	"                         forget clients that have not logged in for\n"
 	"                         that long: N[s|m|h|d], days without a unit;\n"
@@ -72,13 +78,14 @@ struct options {
 	const char *state_dir, *listen, *probe, *relay_ports, *deny;
 	unsigned int source_conns, source_new_clients, relays_per_client;
 	unsigned int relay_rate;	/* KiB/s */
+	unsigned int tcp_streams, tcp_per_source;
 	int64_t expire_after;		/* s */
 	char env_dir[4096];
 };
 
 enum {
 	O_SOURCE_CONNS = 256, O_SOURCE_NEW_CLIENTS, O_EXPIRE_AFTER,
-	O_RELAYS_PER_CLIENT, O_RELAY_RATE
+	O_RELAYS_PER_CLIENT, O_RELAY_RATE, O_TCP_STREAMS, O_TCP_PER_SOURCE
 };
 
 /* A count 0..1000000, decimal digits only: 0, or -1. */
@@ -143,6 +150,10 @@ static unsigned int *count_of(struct options *o, int c)
 		return &o->source_new_clients;
 	case O_RELAYS_PER_CLIENT:
 		return &o->relays_per_client;
+	case O_TCP_STREAMS:
+		return &o->tcp_streams;
+	case O_TCP_PER_SOURCE:
+		return &o->tcp_per_source;
 	default:
 		return &o->relay_rate;
 	}
@@ -173,6 +184,9 @@ static int parse_options(struct options *o, int argc, char **argv)
 		{ "relays-per-client", required_argument, NULL,
 		  O_RELAYS_PER_CLIENT },
 		{ "relay-rate", required_argument, NULL, O_RELAY_RATE },
+		{ "tcp-streams", required_argument, NULL, O_TCP_STREAMS },
+		{ "tcp-streams-per-source", required_argument, NULL,
+		  O_TCP_PER_SOURCE },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -194,6 +208,8 @@ static int parse_options(struct options *o, int argc, char **argv)
 	o->expire_after = (int64_t)MED_EXPIRE_DAYS * 86400;
 	o->relays_per_client = MED_RELAYS_PER_CLIENT;
 	o->relay_rate = MED_RELAY_RATE_KIB;
+	o->tcp_streams = MED_TCP_STREAMS;
+	o->tcp_per_source = MED_TCP_STREAMS_PER_SOURCE;
 	while ((c = getopt_long(argc, argv, "s:l:p:r:d:fhV", longopts,
 				NULL)) != -1) {
 		switch (c) {
@@ -216,6 +232,8 @@ static int parse_options(struct options *o, int argc, char **argv)
 		case O_SOURCE_NEW_CLIENTS:
 		case O_RELAYS_PER_CLIENT:
 		case O_RELAY_RATE:
+		case O_TCP_STREAMS:
+		case O_TCP_PER_SOURCE:
 			if (parse_count(optarg, count_of(o, c)) < 0) {
 				fprintf(stderr, "shoal-mediator: --%s: '%s' is "
 					"not a number from 0 to 1000000\n",
@@ -469,6 +487,8 @@ int main(int argc, char **argv)
 	srv.lim.deny_path = o.deny;
 	srv.lim.relays_per_client = o.relays_per_client;
 	srv.lim.relay_rate = (uint64_t)o.relay_rate * 1024;
+	srv.lim.tcp.streams = o.tcp_streams;
+	srv.lim.tcp.per_source = o.tcp_per_source;
 	/* Read first: a list that does not load is a mistake to say now. */
 	if (o.deny &&
 	    sources_deny_load(o.deny, &srv.deny, err, sizeof(err)) < 0) {
@@ -528,6 +548,17 @@ int main(int argc, char **argv)
 		(unsigned long long)srv.stats.relay_challenges,
 		(unsigned long long)srv.stats.relay_dropped,
 		(unsigned long long)srv.stats.relay_over_budget);
+	if (srv.bridge) {
+		const struct tcpbridge_stats *t = tcpbridge_stats(srv.bridge);
+
+		fprintf(stderr, "shoal-mediator: tcp: %llu streams, %llu "
+			"refused, %llu frames in, %llu out, %llu dropped\n",
+			(unsigned long long)t->streams,
+			(unsigned long long)t->refused,
+			(unsigned long long)t->frames_in,
+			(unsigned long long)t->frames_out,
+			(unsigned long long)t->dropped);
+	}
 out_server:
 	server_close(&srv);
 out:

@@ -53,6 +53,9 @@
 /* The defaults of --relays-per-client and --relay-rate (KiB/s a pair). */
 #define MED_RELAYS_PER_CLIENT 32
 #define MED_RELAY_RATE_KIB 1024
+/* The TCP fallback (tcpbridge.c): streams at once, and from one address. */
+#define MED_TCP_STREAMS 256
+#define MED_TCP_STREAMS_PER_SOURCE 64
 /* A relay's RELAY_CHALLENGEs to one side: at most one this often. */
 #define MED_RELAY_CHALLENGE_MS 200
 /* A cookie is good for this long, and the one before it too. */

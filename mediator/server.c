@@ -217,7 +217,8 @@ static void conn_free(struct server *srv, struct conn *c)
 	server_pending_remove(srv, c);
 	udp_token_remove(srv, c);
 	pwhash_forget(srv, c);
-	close(c->fd);
+	if (c->fd >= 0)		/* -1: handed to the bridge */
+		close(c->fd);
 	shoal_channel_wipe(&c->ch);
 	sodium_memzero(c, sizeof(*c));
 	free(c);
@@ -339,12 +340,41 @@ void server_conn_resume(struct server *srv, struct conn *c)
 	conn_flush(srv, c);
 }
 
+/*
+ * A stream's first byte: a control connection's is 0 (the length of
+ * Noise message 1 is 97), a TCP fallback stream's is not (lib/
+ * tcpframe.h): that one goes to the bridge.  0: go on reading it here.
+ */
+static int conn_sniff(struct server *srv, struct conn *c)
+{
+	uint8_t first;
+	ssize_t n;
+	int fd;
+
+	n = recv(c->fd, &first, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+		      errno == EINTR))
+		return -1;
+	c->sniffed = true;
+	if (n <= 0 || !first || !srv->bridge)
+		return 0;
+	fd = c->fd;
+	server_conn_kill(srv, c, MED_DOWN_NONE);
+	c->fd = -1;
+	tcpbridge_adopt(srv->bridge, fd, (const struct sockaddr *)&c->addr,
+			sizeof(c->addr));
+	return -1;
+}
+
 static void conn_read(struct server *srv, struct conn *c)
 {
 	uint8_t *buf;
 	size_t room;
 	ssize_t n;
 	int i;
+
+	if (!c->sniffed && conn_sniff(srv, c) < 0)
+		return;
 
 	/*
 	 * Not while a password job holds it: the channel is not drained
@@ -461,6 +491,8 @@ static void server_tick(struct server *srv)
 			presence_complete(srv, c);
 	}
 	relay_tick(srv, now_ms);
+	if (srv->bridge)
+		tcpbridge_tick(srv->bridge, now_ms);
 	requests_pw_tick(srv, now_ms);
 	pwhash_tick(srv);
 	sources_tick(srv, now_ms);
@@ -521,10 +553,12 @@ int server_open(struct server *srv, const struct sockaddr *addr,
 	srv->pw.slots_fd = -1;
 	srv->pw.exe_fd = -1;
 	srv->pw.busy = -1;
+	srv->bridge_fd = -1;
 	for (i = 0; i < MED_UDP_N; i++)
 		srv->udp[i].fd = -1;
+	/* A bridged stream holds its TCP socket and a UDP one. */
 	srv->max_conns = conn_limit(MED_UDP_N + (unsigned int)relay_hi -
-				    relay_lo + 1);
+				    relay_lo + 1 + 2 * srv->lim.tcp.streams);
 	if (addr_len > sizeof(srv->listen_addr))
 		return -EINVAL;
 	memcpy(&srv->listen_addr, addr, addr_len);
@@ -572,6 +606,14 @@ int server_open(struct server *srv, const struct sockaddr *addr,
 	ret = relay_open(srv, relay_lo, relay_hi);
 	if (ret < 0)
 		return ret;
+	if (srv->lim.tcp.streams) {
+		srv->bridge = tcpbridge_new(relay_lo, relay_hi, &srv->lim.tcp);
+		if (!srv->bridge)
+			return -errno;
+		srv->bridge_fd = tcpbridge_fd(srv->bridge);
+		if (add_fd(srv->epfd, &srv->bridge_fd) < 0)
+			return -errno;
+	}
 	/*
 	 * Last: once a connection is accepted, everything else serves too
 	 * (NAT discovery on UDP), which is how a service manager or a test
@@ -620,6 +662,10 @@ int server_run(struct server *srv)
 				conn_accept(srv);
 				continue;
 			}
+			if (p == &srv->bridge_fd) {
+				tcpbridge_run(srv->bridge);
+				continue;
+			}
 			if (p == &srv->pw.fd) {
 				pwhash_readable(srv);
 				continue;
@@ -666,6 +712,8 @@ void server_close(struct server *srv)
 	/* Every job's connection is gone now: none is answered. */
 	pwhash_close(srv);
 	relay_close(srv);
+	tcpbridge_free(srv->bridge);
+	srv->bridge = NULL;
 	udp_close(srv);
 	requests_pw_free(srv);
 	presence_free(srv);

@@ -18,6 +18,7 @@
 #include "relay.h"
 #include "requests.h"
 #include "sources.h"
+#include "tcpbridge.h"
 #include "tlv.h"
 #include "udp.h"
 
@@ -30,6 +31,7 @@ struct conn {
 	struct conn *pprev, *pnext;	/* waiting to be announced */
 	int fd;
 	bool dead, want_out, logged_in, spoke;
+	bool sniffed;			/* its first byte was looked at */
 	struct med_source *source;	/* counted there while it lives */
 	uint32_t events;		/* epoll watches for: server_conn_arm */
 	/*
@@ -85,6 +87,8 @@ struct med_limits {
 	const char *deny_path;		/* NULL: no deny list */
 	unsigned int relays_per_client;
 	uint64_t relay_rate;		/* bytes a second a pair */
+	/* The TCP fallback's bridge (tcpbridge.h); streams 0: none. */
+	struct tcpbridge_limits tcp;
 };
 
 struct med_stats {
@@ -120,6 +124,8 @@ struct server {
 	struct relay **relays;		/* by port - relay_lo */
 	struct relay *relay_live;
 	struct relay *dead_relays;	/* freed after the current batch */
+	struct tcpbridge *bridge;	/* NULL: no TCP fallback */
+	int bridge_fd;
 
 	struct med_rate pw_server;
 	struct pw_client *pw_clients[MED_PW_BUCKETS];

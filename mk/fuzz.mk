@@ -40,6 +40,7 @@ FUZZ_srcguard_LIBS := $(FUZZ_SODIUM)
 FUZZ_vnet_SRCS := lib/vnet.c
 FUZZ_gro_SRCS := lib/vnet.c
 FUZZ_device_SRCS := lib/device.c lib/endpoint.c
+FUZZ_tcpframe_SRCS := lib/tcpframe.c
 FUZZ_device_LIBS := $(shell pkg-config --libs libmnl 2>/dev/null || echo -lmnl)
 # shoald's mediator client with the session code it drives; the
 # datapath and lib/link.c's rtnetlink calls are models in the target
@@ -49,7 +50,7 @@ FUZZ_mclient_SRCS := $(wildcard daemon/mclient*.c) daemon/session.c daemon/birth
 	daemon/ratelimit.c daemon/datapath.c lib/channel.c lib/noise.c \
 	lib/tlv.c lib/medmsg.c lib/ctlmsg.c lib/endpoint.c lib/config.c \
 	lib/key.c lib/base64.c lib/hex.c lib/json.c lib/mac.c lib/util.c \
-	lib/utf8.c cli/jsonread.c
+	lib/utf8.c cli/jsonread.c lib/tcpframe.c
 FUZZ_mclient_CFLAGS := $(shell pkg-config --cflags libnl-3.0 2>/dev/null) \
 	-DSHOAL_VERSION='"$(VERSION)"'
 FUZZ_mclient_LIBS := $(FUZZ_SODIUM)
@@ -57,7 +58,7 @@ FUZZ_mclient_LIBS := $(FUZZ_SODIUM)
 FUZZ_pcp_SRCS := lib/pcp.c
 
 FUZZ_TARGETS := tlv ctlmsg medmsg config jsonread render channel mclient \
-	srcguard vnet gro device pcp
+	srcguard vnet gro device pcp tcpframe
 
 .PHONY: fuzz
 fuzz: $(FUZZ_TARGETS:%=$(FUZZ_OUT)/%)

@@ -727,3 +727,17 @@ write("pcp", "options", b"\x00" + pcp_response(
 write("pcp", "delete", b"\x01" + pcp_response(lifetime=0, eport=0))
 write("pcp", "refused", b"\x00" + pcp_response(result=8, lifetime=30))
 write("pcp", "natpmp", b"\x02" + bytes([0, 0x80, 0, 1, 0, 0, 0, 0]))
+
+# ---- tcpframe: a selector byte (low bit: a header first), then the stream ----
+
+def tf_frame(b):
+    return struct.pack(">H", len(b)) + b
+
+
+TF_HEADER = b"SHOALTCP" + bytes([1]) + struct.pack(">H", 40000)
+# A RELAY_BIND's size behind its 4 zero bytes, and an ESP packet's.
+TF_FRAMES = tf_frame(bytes(4) + bytes([28, 2, 0, 0]) + bytes(60)) + \
+    tf_frame(bytes(range(256)) * 5)
+write("tcpframe", "header-frames", bytes([0x31]) + TF_HEADER + TF_FRAMES)
+write("tcpframe", "frames", bytes([0x40]) + TF_FRAMES)
+write("tcpframe", "oversize", bytes([0x20]) + struct.pack(">H", 65508) + b"x")

@@ -31,6 +31,8 @@
 #   upnp (f)           symmetric, with miniupnpd offering UPnP IGD, NAT-PMP
 #                      and PCP to the LAN; its WAN is in another block
 #                      (lab_upnp.sh; lab_upnp_start starts miniupnpd)
+#   udp-blocked (h)    masquerade, and every forwarded UDP packet dropped,
+#                      both ways: only TCP gets out
 # lab_client sets, for the client and (without NAME) for the last one made:
 #   LAB_<NAME>_NS      the host namespace (LAB_NS)
 #   LAB_<NAME>_ADDR    the host's own address (LAB_ADDR)
@@ -103,6 +105,13 @@ lab_nft() {
 		lab_chain postrouting "type nat hook postrouting priority srcnat" \
 			'oifname "wan" masquerade fully-random'
 		;;
+	udp-blocked)
+		# A network that lets TCP out and no UDP at all, either way.
+		lab_chain postrouting "type nat hook postrouting priority srcnat" \
+			'oifname "wan" masquerade'
+		lab_chain forward "type filter hook forward priority filter" \
+			'meta l4proto udp drop'
+		;;
 	esac
 	# Unsolicited packets for the router itself are dropped before
 	# conntrack confirms their entry.  An accepted one would leave an
@@ -142,7 +151,8 @@ lab_client() {
 	c) kind=full-cone ;;
 	d) kind=symmetric ;;
 	f) kind=upnp ;;
-	none | cone-filtered | full-cone | symmetric | upnp) ;;
+	h) kind=udp-blocked ;;
+	none | cone-filtered | full-cone | symmetric | upnp | udp-blocked) ;;
 	*) echo "lab_client: unknown kind '$kind'" >&2; return 1 ;;
 	esac
 	if ! [[ $name =~ ^[A-Za-z0-9_]+$ ]]; then
