@@ -31,7 +31,8 @@ LDLIBS := $(PKG_LIBS)
 
 LIB_SRCS := $(wildcard lib/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(OUT)/obj/%.o)
-PROGS := $(OUT)/bin/shoal $(OUT)/bin/shoald $(OUT)/bin/shoal-mediator
+PROGS := $(OUT)/bin/shoal $(OUT)/bin/shoald $(OUT)/bin/shoal-mediator \
+	$(OUT)/bin/shoal-relay
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_TESTS := $(UNIT_SRCS:tests/unit/%.c=$(OUT)/tests/%)
 # The programs of the suites: tests/kernel/ (shoal.ko's), tests/system/
@@ -64,6 +65,13 @@ $(OUT)/bin/shoald: $(patsubst %.c,$(OUT)/obj/%.o,$(wildcard daemon/*.c)) $(OUT)/
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(OUT)/bin/shoal-mediator: $(patsubst %.c,$(OUT)/obj/%.o,$(wildcard mediator/*.c)) $(OUT)/lib/libshoal.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# shoal-relay runs the mediator's relay ports (relay_core.c) on its own.
+RELAY_OBJS := $(patsubst %.c,$(OUT)/obj/%.o,$(wildcard relay/*.c) \
+	mediator/relay_core.c mediator/dgram.c mediator/cmdline.c)
+$(OUT)/bin/shoal-relay: $(RELAY_OBJS) $(OUT)/lib/libshoal.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

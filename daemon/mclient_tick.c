@@ -91,8 +91,16 @@ static void tick_peers(struct mclient *m, double now)
 		    now - p->up_since > RELAY_AFTER && !p->has_relay &&
 		    (!p->relay_asked || now - p->relay_asked > RELAY_RETRY))
 			mc_ask_relay(m, p, now);
+		/*
+		 * A relay (a shoal-relay's) outlives the mediator: it stays
+		 * bound, and carries the tunnel, while the mediator is away.
+		 */
+		if (p->has_relay && now >= p->next_relay_bind)
+			mc_send_relay_bind(m, p, now, NULL);
+		if (p->has_relay && relay_dead(p, now))
+			drop_relay(m, p, now);
 		if (m->fd < 0)
-			return;
+			continue;
 		/*
 		 * Punching: the peer's first INITs may beat its PEER_UP to
 		 * us and be refused (and a relay drops what comes before the
@@ -101,10 +109,6 @@ static void tick_peers(struct mclient *m, double now)
 		if (!p->online && now < p->knock_until &&
 		    now - p->last_knock >= PUNCH_INTERVAL)
 			shoald_knock(d, p, now);
-		if (p->has_relay && now >= p->next_relay_bind)
-			mc_send_relay_bind(m, p, now, NULL);
-		if (p->has_relay && relay_dead(p, now))
-			drop_relay(m, p, now);
 		/* On the relay: once a minute, see if a direct path works. */
 		if (p->online && p->relay_bound && p->n_candidates &&
 		    !strcmp(shoald_peer_path(p), "relay") &&
