@@ -17,24 +17,37 @@
 #define SILENCE_LIMIT (MED_KEEPALIVE_INTERVAL + 45.0)
 #define BINDING_RETRY 1.0
 #define STALE_AFTER 15.0
+#define STALE_ONLINE_AFTER (RECONNECT_MAX * 1.5 + 15.0)
 #define RELAY_AFTER 5.0
 #define PUNCH_INTERVAL 0.5
 #define RELAY_RETRY 30.0
 #define DIRECT_RETRY 60.0
 
-static void sweep_stale(struct mclient *m)
+/*
+ * A peer the mediator did not announce again after our login is gone:
+ * an offline one after STALE_AFTER; one whose tunnel still works (on a
+ * shoal-relay, or direct) only once the peer itself had time to come
+ * back to a restarted mediator (its reconnect backoff), so that a
+ * mediator's restart tears no live tunnel down.
+ */
+static void sweep_stale(struct mclient *m, double now)
 {
 	struct shoald *d = m->d;
+	bool left = false;
 	size_t i = 0;
 
 	while (i < d->n_peers) {
-		if (d->peers[i].from_mediator && d->peers[i].stale) {
-			mc_forget_peer(m, &d->peers[i]);
+		struct shoald_peer *p = &d->peers[i];
+
+		if (p->from_mediator && p->stale &&
+		    (!p->online || now - m->login_time > STALE_ONLINE_AFTER)) {
+			mc_forget_peer(m, p);
 			continue;
 		}
+		left |= p->from_mediator && p->stale;
 		i++;
 	}
-	m->swept = true;
+	m->swept = !left;
 }
 
 static void send_keepalive(struct mclient *m, double now)
@@ -172,6 +185,6 @@ void mclient_tick(struct shoald *d, double now)
 					 BINDING_RETRY);
 	}
 	if (!m->swept && now - m->login_time > STALE_AFTER)
-		sweep_stale(m);
+		sweep_stale(m, now);
 	tick_peers(m, now);
 }
