@@ -250,6 +250,7 @@ static int do_register(struct server *srv, struct conn *c)
 		server_conn_kill(srv, m->c, MED_DOWN_NONE);
 	}
 	m->c = c;
+	m->n_holds = 0;
 	c->relay = m;
 	if (udp_endpoint_from(&m->ep, (const struct sockaddr *)&c->addr) < 0)
 		return MSTORE_E_INVALID;
@@ -275,7 +276,13 @@ int relay_remote_request(struct server *srv, struct conn *c,
 		m->window_at = now;
 		m->window_msgs = 0;
 	}
-	if (++m->window_msgs > MED_RELAY_MSGS_PER_S) {
+	/*
+	 * Its report after registering may be a burst: as many as it may
+	 * hold, once a registration; everything else at most so many a
+	 * second.
+	 */
+	if (msg->type == MED_RELAY_HOLDS ? ++m->n_holds > MED_RELAY_MAX_ALLOCS :
+	    ++m->window_msgs > MED_RELAY_MSGS_PER_S) {
 		say(m, "too many messages; dropped");
 		server_conn_kill(srv, c, MED_DOWN_LOST);
 		return MED_E_NOT_RELAY;

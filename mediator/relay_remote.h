@@ -16,7 +16,10 @@
 
 /* Allocations one relay may hold (and report on re-registering). */
 #define MED_RELAY_MAX_ALLOCS 4096
-/* Messages a relay may send a second; more ends its connection. */
+/*
+ * Messages a relay may send a second, and RELAY_HOLDS a registration
+ * (MED_RELAY_MAX_ALLOCS); more ends its connection.
+ */
 #define MED_RELAY_MSGS_PER_S 500
 /* A relay that did not give an allocation's port in this long: moved. */
 #define MED_RELAY_ALLOC_WAIT_MS 3000
@@ -34,6 +37,7 @@ struct med_relay {
 	uint64_t load_bytes;
 	int64_t window_at;		/* ms: this second's messages */
 	unsigned int window_msgs;
+	unsigned int n_holds;		/* RELAY_HOLDS since it registered */
 };
 
 struct conn;

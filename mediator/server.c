@@ -241,6 +241,8 @@ static void server_reap(struct server *srv)
 		/* A relay's pairs move; not when we shut down. */
 		if (c->relay && c->down_reason != MED_DOWN_NONE)
 			relay_remote_lost(srv, c);
+		else if (c->relay)
+			c->relay->c = NULL;
 		conn_free(srv, c);
 	}
 	relay_reap(srv);
