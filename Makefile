@@ -106,6 +106,8 @@ $(OUT)/tests/ratelimit: $(OUT)/obj/daemon/ratelimit.o
 $(OUT)/tests/crypt_pool: $(OUT)/obj/daemon/crypt_pool.o
 # and one of the mediator's, the mediator's.
 $(OUT)/tests/mstore: $(OUT)/obj/mediator/mstore.o
+$(OUT)/tests/relay_side: $(OUT)/obj/mediator/relay_core.o \
+	$(OUT)/obj/mediator/dgram.o
 # kmod/sa.c's replay window and ESN code, compiled in userspace against a
 # shim of the kernel's headers.
 $(OUT)/obj/tests/unit/replay.o: override CFLAGS += -Itests/unit/kshim
