@@ -925,7 +925,8 @@ void requests_handle(struct server *srv, struct conn *c, const uint8_t *msg,
 			server_conn_kill(srv, c, MED_DOWN_LOST);
 		return;
 	}
-	if (r.m.type < MED_LOGIN || r.m.type > MED_RELAY) {
+	/* A relay is no client: it never logs in, nor asks for a relay. */
+	if (c->relay || (r.m.type < MED_LOGIN || r.m.type > MED_RELAY)) {
 		reply(srv, c, &r, MED_E_UNKNOWN_REQUEST);
 		return;
 	}
