@@ -22,6 +22,7 @@
 #define PUNCH_INTERVAL 0.5
 #define RELAY_RETRY 30.0
 #define DIRECT_RETRY 60.0
+#define RELAY_RECHECK 5.0
 
 /*
  * A peer the mediator did not announce again after our login is gone:
@@ -108,6 +109,17 @@ static void tick_peers(struct mclient *m, double now)
 		 * A relay (a shoal-relay's) outlives the mediator: it stays
 		 * bound, and carries the tunnel, while the mediator is away.
 		 */
+		/*
+		 * A peer gone silent on a relay that was bound: is the relay
+		 * still there (a shoal-relay may die)?  Asked at most every
+		 * RELAY_RECHECK s, answered within 3.
+		 */
+		if (p->has_relay && p->relay_bound && !p->online &&
+		    !p->relay_check &&
+		    now - p->relay_last_bound > RELAY_RECHECK) {
+			p->next_relay_bind = now;
+			p->relay_check = now + 3.0;
+		}
 		if (p->has_relay && now >= p->next_relay_bind)
 			mc_send_relay_bind(m, p, now, NULL);
 		if (p->has_relay && relay_dead(p, now))

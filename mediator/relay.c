@@ -155,8 +155,9 @@ struct relay *relay_assign(struct server *srv, const struct conn *a,
 void relay_move(struct server *srv, struct relay *r)
 {
 	const struct med_relay *from = r->remote;
-	struct conn *a = server_present_find(srv, r->side[0].client);
-	struct conn *b = server_present_find(srv, r->side[1].client);
+	/* Logged in is enough: a side not yet announced hears it too. */
+	struct conn *a = server_online_find(srv, r->side[0].client);
+	struct conn *b = server_online_find(srv, r->side[1].client);
 	int64_t by = r->requested_by;
 	struct relay *n;
 
