@@ -34,7 +34,8 @@ PORTMAP_LIBS := $(or $(shell pkg-config --libs miniupnpc 2>/dev/null),-lminiupnp
 
 LIB_SRCS := $(wildcard lib/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(OUT)/obj/%.o)
-PROGS := $(OUT)/bin/shoal $(OUT)/bin/shoald $(OUT)/bin/shoal-mediator
+PROGS := $(OUT)/bin/shoal $(OUT)/bin/shoald $(OUT)/bin/shoal-mediator \
+	$(OUT)/bin/shoal-relay
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_TESTS := $(UNIT_SRCS:tests/unit/%.c=$(OUT)/tests/%)
 # The programs of the suites: tests/kernel/ (shoal.ko's), tests/system/
@@ -70,6 +71,13 @@ $(OUT)/bin/shoal-mediator: $(patsubst %.c,$(OUT)/obj/%.o,$(wildcard mediator/*.c
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# shoal-relay runs the mediator's relay ports (relay_core.c) on its own.
+RELAY_OBJS := $(patsubst %.c,$(OUT)/obj/%.o,$(wildcard relay/*.c) \
+	mediator/relay_core.c mediator/dgram.c mediator/cmdline.c)
+$(OUT)/bin/shoal-relay: $(RELAY_OBJS) $(OUT)/lib/libshoal.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 # The kernel's test harness headers and checkpatch, taken from Debian's
 # linux-source package at build time (never committed).
 $(HARNESS):
@@ -101,6 +109,8 @@ $(OUT)/tests/ratelimit: $(OUT)/obj/daemon/ratelimit.o
 $(OUT)/tests/crypt_pool: $(OUT)/obj/daemon/crypt_pool.o
 # and one of the mediator's, the mediator's.
 $(OUT)/tests/mstore: $(OUT)/obj/mediator/mstore.o
+$(OUT)/tests/relay_side: $(OUT)/obj/mediator/relay_core.o \
+	$(OUT)/obj/mediator/dgram.o
 # kmod/sa.c's replay window and ESN code, compiled in userspace against a
 # shim of the kernel's headers.
 $(OUT)/obj/tests/unit/replay.o: override CFLAGS += -Itests/unit/kshim

@@ -17,24 +17,38 @@
 #define SILENCE_LIMIT (MED_KEEPALIVE_INTERVAL + 45.0)
 #define BINDING_RETRY 1.0
 #define STALE_AFTER 15.0
+#define STALE_ONLINE_AFTER (RECONNECT_MAX * 1.5 + 15.0)
 #define RELAY_AFTER 5.0
 #define PUNCH_INTERVAL 0.5
 #define RELAY_RETRY 30.0
 #define DIRECT_RETRY 60.0
+#define RELAY_RECHECK 5.0
 
-static void sweep_stale(struct mclient *m)
+/*
+ * A peer the mediator did not announce again after our login is gone:
+ * an offline one after STALE_AFTER; one whose tunnel still works (on a
+ * shoal-relay, or direct) only once the peer itself had time to come
+ * back to a restarted mediator (its reconnect backoff), so that a
+ * mediator's restart tears no live tunnel down.
+ */
+static void sweep_stale(struct mclient *m, double now)
 {
 	struct shoald *d = m->d;
+	bool left = false;
 	size_t i = 0;
 
 	while (i < d->n_peers) {
-		if (d->peers[i].from_mediator && d->peers[i].stale) {
-			mc_forget_peer(m, &d->peers[i]);
+		struct shoald_peer *p = &d->peers[i];
+
+		if (p->from_mediator && p->stale &&
+		    (!p->online || now - m->login_time > STALE_ONLINE_AFTER)) {
+			mc_forget_peer(m, p);
 			continue;
 		}
+		left |= p->from_mediator && p->stale;
 		i++;
 	}
-	m->swept = true;
+	m->swept = !left;
 }
 
 static void send_keepalive(struct mclient *m, double now)
@@ -96,8 +110,27 @@ static void tick_peers(struct mclient *m, double now)
 		     mc_udp_blocked(m, now)) && !p->has_relay &&
 		    (!p->relay_asked || now - p->relay_asked > RELAY_RETRY))
 			mc_ask_relay(m, p, now);
+		/*
+		 * A relay (a shoal-relay's) outlives the mediator: it stays
+		 * bound, and carries the tunnel, while the mediator is away.
+		 */
+		/*
+		 * A peer gone silent on a relay that was bound: is the relay
+		 * still there (a shoal-relay may die)?  Asked at most every
+		 * RELAY_RECHECK s, answered within 3.
+		 */
+		if (p->has_relay && p->relay_bound && !p->online &&
+		    !p->relay_check &&
+		    now - p->relay_last_bound > RELAY_RECHECK) {
+			p->next_relay_bind = now;
+			p->relay_check = now + 3.0;
+		}
+		if (p->has_relay && now >= p->next_relay_bind)
+			mc_send_relay_bind(m, p, now, NULL);
+		if (p->has_relay && relay_dead(p, now))
+			drop_relay(m, p, now);
 		if (m->fd < 0)
-			return;
+			continue;
 		/*
 		 * Punching: the peer's first INITs may beat its PEER_UP to
 		 * us and be refused (and a relay drops what comes before the
@@ -106,10 +139,6 @@ static void tick_peers(struct mclient *m, double now)
 		if (!p->online && now < p->knock_until &&
 		    now - p->last_knock >= PUNCH_INTERVAL)
 			shoald_knock(d, p, now);
-		if (p->has_relay && now >= p->next_relay_bind)
-			mc_send_relay_bind(m, p, now, NULL);
-		if (p->has_relay && relay_dead(p, now))
-			drop_relay(m, p, now);
 		/* On the relay: once a minute, see if a direct path works. */
 		if (p->online && p->relay_bound && p->n_candidates &&
 		    !strcmp(shoald_peer_path(p), "relay") &&
@@ -177,7 +206,7 @@ void mclient_tick(struct shoald *d, double now)
 					 BINDING_RETRY);
 	}
 	if (!m->swept && now - m->login_time > STALE_AFTER)
-		sweep_stale(m);
+		sweep_stale(m, now);
 	mc_nc_auto(m, now);
 	tick_peers(m, now);
 }

@@ -29,10 +29,19 @@ enum {
 	MED_KEEPALIVE = 13,
 	MED_RELAY = 14,
 	MED_NAT = 15,
+	/* shoal-relay's, to the mediator (docs/protocol.md, "Relay servers"). */
+	MED_RELAY_REGISTER = 20,
+	MED_RELAY_LOAD = 21,
+	MED_RELAY_ALLOCATED = 22,
+	MED_RELAY_HOLDS = 23,
+	MED_RELAY_GONE = 24,
 	MED_PEER_UP = 64,
 	MED_PEER_DOWN = 65,
 	MED_RELAY_EVENT = 66,
 	MED_PEER_NAT = 67,
+	/* The mediator's, to a shoal-relay. */
+	MED_RELAY_ALLOCATE = 70,
+	MED_RELAY_FREE = 71,
 };
 
 enum {
@@ -58,9 +67,12 @@ enum {
 	MED_A_RELAY_KEY = 20,
 	MED_A_TRUNCATED = 21,
 	MED_A_NAT = 22,
+	MED_A_RELAY_PORT = 24,
+	MED_A_RELAY_LOAD = 25,		/* allocations be32, bytes be64 */
 	MED_A_MEMBER = SHOAL_TLV_NESTED | 1,
 	MED_A_NETWORK_INFO = SHOAL_TLV_NESTED | 2,
 	MED_A_PEER = SHOAL_TLV_NESTED | 3,
+	MED_A_RELAY_SIDE = SHOAL_TLV_NESTED | 26,
 };
 
 /* Results of the mediator's own, beside enum mstore_result. */
@@ -72,6 +84,7 @@ enum {
 	MED_E_PASSWORD_LIMIT = -104,	/* too many password attempts */
 	MED_E_RELAY_QUOTA = -105,	/* the client holds its relays */
 	MED_E_NEW_CLIENTS = -106,	/* its address made too many */
+	MED_E_NOT_RELAY = -107,		/* no such relay key, allocation */
 };
 
 /* PEER_DOWN reasons. */
@@ -155,6 +168,7 @@ unsigned int shoal_med_member_key(const struct shoal_tlv_msg *msg,
 				  const char *network, const char *nick,
 				  uint8_t key[32]);
 
+#define MED_RELAY_LOAD_LEN 12
 #define MED_DEFAULT_PORT 51800
 #define MED_KEEPALIVE_INTERVAL 90	/* s */
 

@@ -22,6 +22,7 @@
 
 #include "key.h"
 #include "endpoint.h"
+#include "cmdline.h"
 #include "server.h"
 #include "util.h"
 
@@ -64,6 +65,10 @@ static const char usage_text[] =
 	"      --tcp-streams-per-source N\n"
 	"                         of them from one address; 0: no limit\n"
 	"                         (default: 64)\n"
+	"      --relay-key KEY    take the shoal-relay with that public key\n"
+	"                         (repeatable); relayed pairs go to these\n"
+	"                         relays, the built-in one serves while none\n"
+	"                         is registered (default: none)\n"
 	"      --expire-after DURATION\n"
 	"                         forget clients that have not logged in for\n"
 	"                         that long: N[s|m|h|d], days without a unit;\n"
@@ -81,11 +86,14 @@ struct options {
 	unsigned int tcp_streams, tcp_per_source;
 	int64_t expire_after;		/* s */
 	char env_dir[4096];
+	uint8_t relay_keys[MED_RELAY_KEYS_MAX][32];	/* --relay-key */
+	unsigned int n_relay_keys;
 };
 
 enum {
 	O_SOURCE_CONNS = 256, O_SOURCE_NEW_CLIENTS, O_EXPIRE_AFTER,
-	O_RELAYS_PER_CLIENT, O_RELAY_RATE, O_TCP_STREAMS, O_TCP_PER_SOURCE
+	O_RELAYS_PER_CLIENT, O_RELAY_RATE, O_TCP_STREAMS, O_TCP_PER_SOURCE,
+	O_RELAY_KEY
 };
 
 /* A count 0..1000000, decimal digits only: 0, or -1. */
@@ -187,6 +195,7 @@ static int parse_options(struct options *o, int argc, char **argv)
 		{ "tcp-streams", required_argument, NULL, O_TCP_STREAMS },
 		{ "tcp-streams-per-source", required_argument, NULL,
 		  O_TCP_PER_SOURCE },
+		{ "relay-key", required_argument, NULL, O_RELAY_KEY },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -227,6 +236,17 @@ static int parse_options(struct options *o, int argc, char **argv)
 			break;
 		case 'd':
 			o->deny = optarg;
+			break;
+		case O_RELAY_KEY:
+			if (o->n_relay_keys == MED_RELAY_KEYS_MAX ||
+			    shoal_key_from_base64(o->relay_keys[o->n_relay_keys],
+						  optarg) < 0) {
+				fprintf(stderr, "shoal-mediator: --relay-key: "
+					"'%s' is not a public key (at most %d "
+					"keys)\n", optarg, MED_RELAY_KEYS_MAX);
+				return SHOAL_EXIT_USAGE;
+			}
+			o->n_relay_keys++;
 			break;
 		case O_SOURCE_CONNS:
 		case O_SOURCE_NEW_CLIENTS:
@@ -272,46 +292,6 @@ static int parse_options(struct options *o, int argc, char **argv)
 	return -1;
 }
 
-/* HOST:PORT, [V6]:PORT or :PORT (all addresses), numeric only. */
-static int parse_listen(const char *text, struct sockaddr_storage *ss,
-			socklen_t *len)
-{
-	struct addrinfo hints = {
-		.ai_socktype = SOCK_STREAM,
-		.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV,
-	};
-	char host[INET6_ADDRSTRLEN + 2];
-	struct addrinfo *ai;
-	const char *colon = strrchr(text, ':'), *port;
-	size_t hlen;
-	char *end;
-	long p;
-
-	if (!colon)
-		return -1;
-	port = colon + 1;
-	p = strtol(port, &end, 10);
-	if (!*port || *end || p < 1 || p > 65535)
-		return -1;
-	hlen = (size_t)(colon - text);
-	if (hlen >= 2 && text[0] == '[' && text[hlen - 1] == ']') {
-		text++;
-		hlen -= 2;
-	}
-	if (hlen >= sizeof(host))
-		return -1;
-	memcpy(host, text, hlen);
-	host[hlen] = '\0';
-	if (!hlen)
-		strcpy(host, "::");
-	if (getaddrinfo(host, port, &hints, &ai))
-		return -1;
-	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
-	*len = ai->ai_addrlen;
-	freeaddrinfo(ai);
-	return 0;
-}
-
 static uint16_t sockaddr_port(const struct sockaddr_storage *ss)
 {
 	if (ss->ss_family == AF_INET)
@@ -328,62 +308,6 @@ static bool sockaddr_wildcard(const struct sockaddr_storage *ss)
 			       ->sin_addr.s_addr == htonl(INADDR_ANY);
 	return IN6_IS_ADDR_UNSPECIFIED(
 		&((const struct sockaddr_in6 *)(const void *)ss)->sin6_addr);
-}
-
-/* LO-HI, LO <= HI: 0, or -1. */
-static int parse_range(const char *text, uint16_t *lo, uint16_t *hi)
-{
-	const char *dash = strchr(text, '-');
-
-	if (!dash || shoal_port_parse(text, (size_t)(dash - text), lo) < 0 ||
-	    shoal_port_parse(dash + 1, strlen(dash + 1), hi) < 0 || *lo > *hi)
-		return -1;
-	return 0;
-}
-
-/* Reads the key, or makes one (0600) on first start. */
-static int load_key(const char *dir, uint8_t priv[32], bool *created)
-{
-	char path[4096], b64[SHOAL_KEY_B64_LEN + 2];
-	FILE *f;
-	int fd, ret;
-	size_t len;
-
-	*created = false;
-	snprintf(path, sizeof(path), "%s/%s", dir, KEY_FILE);
-	f = fopen(path, "re");
-	if (f) {
-		ret = shoal_key_read(priv, f);
-		fclose(f);
-		if (ret < 0)
-			fprintf(stderr, "shoal-mediator: %s: not a key\n",
-				path);
-		return ret;
-	}
-	if (errno != ENOENT) {
-		fprintf(stderr, "shoal-mediator: %s: %s\n", path,
-			strerror(errno));
-		return -1;
-	}
-	if (shoal_key_generate(priv) < 0)
-		return -1;
-	shoal_key_to_base64(b64, priv);
-	len = strlen(b64);
-	b64[len++] = '\n';
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	ret = fd < 0 ? -1 : 0;
-	if (!ret && (write(fd, b64, len) != (ssize_t)len || fsync(fd) < 0))
-		ret = -1;
-	if (ret < 0)
-		fprintf(stderr, "shoal-mediator: %s: %s\n", path,
-			strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	if (ret < 0)
-		unlink(path);
-	sodium_memzero(b64, sizeof(b64));
-	*created = !ret;
-	return ret;
 }
 
 static void print_login(const struct sockaddr_storage *ss,
@@ -444,7 +368,7 @@ int main(int argc, char **argv)
 	ret = parse_options(&o, argc, argv);
 	if (ret >= 0)
 		return ret;
-	if (parse_listen(o.listen, &ss, &ss_len) < 0) {
+	if (med_parse_listen(o.listen, &ss, &ss_len) < 0) {
 		fprintf(stderr, "shoal-mediator: --listen: '%s' is not "
 			"HOST:PORT with a numeric host\n", o.listen);
 		return SHOAL_EXIT_USAGE;
@@ -457,7 +381,7 @@ int main(int argc, char **argv)
 		return SHOAL_EXIT_USAGE;
 	}
 	/* parse_listen takes ":PORT" for all addresses; a probe is one. */
-	if (o.probe && (parse_listen(o.probe, &probe, &probe_len) < 0 ||
+	if (o.probe && (med_parse_listen(o.probe, &probe, &probe_len) < 0 ||
 			sockaddr_wildcard(&probe))) {
 		fprintf(stderr, "shoal-mediator: --probe: '%s' is not "
 			"HOST:PORT with a numeric host that is not a "
@@ -465,7 +389,7 @@ int main(int argc, char **argv)
 		return SHOAL_EXIT_USAGE;
 	}
 	if (o.relay_ports &&
-	    parse_range(o.relay_ports, &relay_lo, &relay_hi) < 0) {
+	    med_parse_range(o.relay_ports, &relay_lo, &relay_hi) < 0) {
 		fprintf(stderr, "shoal-mediator: --relay-ports: '%s' is not "
 			"LO-HI, two ports from 1 to 65535 with LO <= HI\n",
 			o.relay_ports);
@@ -489,6 +413,8 @@ int main(int argc, char **argv)
 	srv.lim.relay_rate = (uint64_t)o.relay_rate * 1024;
 	srv.lim.tcp.streams = o.tcp_streams;
 	srv.lim.tcp.per_source = o.tcp_per_source;
+	srv.relay_keys = o.relay_keys;
+	srv.n_relay_keys = o.n_relay_keys;
 	/* Read first: a list that does not load is a mistake to say now. */
 	if (o.deny &&
 	    sources_deny_load(o.deny, &srv.deny, err, sizeof(err)) < 0) {
@@ -509,7 +435,8 @@ int main(int argc, char **argv)
 			strerror(-ret));
 		goto out;
 	}
-	if (load_key(o.state_dir, srv.priv, &created) < 0 ||
+	if (med_load_key("shoal-mediator", o.state_dir, KEY_FILE, srv.priv,
+			 &created) < 0 ||
 	    shoal_key_public(srv.pub, srv.priv) < 0)
 		goto out;
 	snprintf(path, sizeof(path), "%s/%s", o.state_dir, DB_FILE);
@@ -543,11 +470,11 @@ int main(int argc, char **argv)
 		(unsigned long long)srv.stats.bindings,
 		(unsigned long long)srv.stats.bindings_known,
 		(unsigned long long)srv.stats.udp_dropped,
-		(unsigned long long)srv.stats.relayed,
-		(unsigned long long)srv.stats.relay_binds,
-		(unsigned long long)srv.stats.relay_challenges,
-		(unsigned long long)srv.stats.relay_dropped,
-		(unsigned long long)srv.stats.relay_over_budget);
+		(unsigned long long)srv.rp.stats.relayed,
+		(unsigned long long)srv.rp.stats.relay_binds,
+		(unsigned long long)srv.rp.stats.relay_challenges,
+		(unsigned long long)srv.rp.stats.relay_dropped,
+		(unsigned long long)srv.rp.stats.relay_over_budget);
 	if (srv.bridge) {
 		const struct tcpbridge_stats *t = tcpbridge_stats(srv.bridge);
 

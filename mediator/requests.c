@@ -50,6 +50,8 @@ static const char *result_text(int rc)
 		return "that peer is not online in a network you share";
 	case MED_E_PASSWORD_LIMIT:
 		return "too many password attempts, try again later";
+	case MED_E_NOT_RELAY:
+		return "not a relay, or not its allocation";
 	case MED_E_RELAY_QUOTA:
 		return "you hold as many relays as a client may";
 	case MED_E_NEW_CLIENTS:
@@ -936,7 +938,17 @@ void requests_handle(struct server *srv, struct conn *c, const uint8_t *msg,
 		server_conn_kill(srv, c, MED_DOWN_LOST);
 		return;
 	}
-	if (r.m.type < MED_LOGIN || r.m.type > MED_NAT) {
+	if (r.m.type >= MED_RELAY_REGISTER && r.m.type <= MED_RELAY_GONE) {
+		int rc = relay_remote_request(srv, c, &r.m);
+
+		reply(srv, c, &r, rc);
+		/* Only a --relay-key may talk like a relay. */
+		if (rc == MED_E_NOT_RELAY && r.m.type == MED_RELAY_REGISTER)
+			server_conn_kill(srv, c, MED_DOWN_LOST);
+		return;
+	}
+	/* A relay is no client: it never logs in, nor asks for a relay. */
+	if (c->relay || (r.m.type < MED_LOGIN || r.m.type > MED_NAT)) {
 		reply(srv, c, &r, MED_E_UNKNOWN_REQUEST);
 		return;
 	}

@@ -239,6 +239,11 @@ static void server_reap(struct server *srv)
 				relay_free_client(srv, c->client.id);
 			}
 		}
+		/* A relay's pairs move; not when we shut down. */
+		if (c->relay && c->down_reason != MED_DOWN_NONE)
+			relay_remote_lost(srv, c);
+		else if (c->relay)
+			c->relay->c = NULL;
 		conn_free(srv, c);
 	}
 	relay_reap(srv);
@@ -326,7 +331,7 @@ static void conn_messages(struct server *srv, struct conn *c)
 		 * before its LOGIN, anything else said is no reason to
 		 * hold a connection for minutes.
 		 */
-		if (c->logged_in)
+		if (c->logged_in || c->relay)
 			c->deadline = server_now() + MED_IDLE_TIMEOUT;
 	}
 	if (!c->dead && ret < 0)

@@ -16,6 +16,7 @@
 #include "presence.h"
 #include "pwhash.h"
 #include "relay.h"
+#include "relay_remote.h"
 #include "requests.h"
 #include "sources.h"
 #include "tcpbridge.h"
@@ -40,6 +41,8 @@ struct conn {
 	 * its requests still take effect, and are answered, in order.
 	 */
 	struct pw_job *pw;
+	/* A registered shoal-relay's connection (relay_remote.c). */
+	struct med_relay *relay;
 	/*
 	 * announced: it counts as online (present) for its peers' requests
 	 * and events.  told: its peers have been told it is online (by this
@@ -94,8 +97,6 @@ struct med_limits {
 struct med_stats {
 	uint64_t denied, source_full, expired;
 	uint64_t bindings, bindings_known, udp_dropped;
-	uint64_t relayed, relay_dropped, relay_binds, relay_challenges;
-	uint64_t relay_over_budget;
 };
 
 struct server {
@@ -120,10 +121,12 @@ struct server {
 	bool has_probe;
 	struct med_endpoint probe_ep;	/* as the LOGIN reply gives it */
 
-	uint16_t relay_lo, relay_hi;
-	struct relay **relays;		/* by port - relay_lo */
-	struct relay *relay_live;
-	struct relay *dead_relays;	/* freed after the current batch */
+	struct relay_ports rp;		/* the built-in relay */
+	/* The registered shoal-relays, and the allocations on them. */
+	struct med_relay *relay_servers;
+	struct relay *remote_live;
+	uint8_t (*relay_keys)[32];	/* --relay-key */
+	unsigned int n_relay_keys;
 	struct tcpbridge *bridge;	/* NULL: no TCP fallback */
 	int bridge_fd;
 

@@ -57,14 +57,19 @@ FUZZ_mclient_LIBS := $(FUZZ_SODIUM)
 
 FUZZ_pcp_SRCS := lib/pcp.c
 
+# The RELAY_SIDE nest that the mediator and shoal-relay read of each other.
+FUZZ_relayside_SRCS := mediator/relay_core.c mediator/dgram.c lib/tlv.c \
+	lib/medmsg.c lib/ctlmsg.c lib/noise.c
+FUZZ_relayside_LIBS := $(FUZZ_SODIUM)
+
 FUZZ_TARGETS := tlv ctlmsg medmsg config jsonread render channel mclient \
-	srcguard vnet gro device pcp tcpframe
+	srcguard vnet gro device pcp tcpframe relayside
 
 .PHONY: fuzz
 fuzz: $(FUZZ_TARGETS:%=$(FUZZ_OUT)/%)
 
 # Every header a target or its sources may include.
-FUZZ_HDRS = $(wildcard lib/*.h cli/*.h daemon/*.h tests/fuzz/*.h)
+FUZZ_HDRS = $(wildcard lib/*.h cli/*.h daemon/*.h mediator/*.h tests/fuzz/*.h)
 
 define fuzz_target
 $(FUZZ_OUT)/$(1): tests/fuzz/$(1).c $$(FUZZ_$(1)_SRCS) $$(FUZZ_HDRS)

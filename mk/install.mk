@@ -33,7 +33,7 @@ SHOAL_DKMS ?= $(if $(DESTDIR),0,1)
 # Recursive (=), so that $(OUT) is the Makefile's even if this file is
 # included before it is set: the directory `make userspace` builds into.
 SHOAL_BUILT = $(OUT)/bin
-SHOAL_MAN8 = shoal.8 shoald.8 shoal-mediator.8
+SHOAL_MAN8 = shoal.8 shoald.8 shoal-mediator.8 shoal-relay.8
 SHOAL_MAN5 = shoald.conf.5
 SHOAL_UNITS = shoald@.service shoal-mediator.service
 # What the module is built from, as `make kmod` mirrors it, and dkms.conf.
@@ -53,7 +53,7 @@ install: install-programs install-man install-systemd install-sysusers \
 install-programs: userspace
 	@echo "  INSTALL $(DESTDIR)$(BINDIR)/shoal"
 	@install -D -m 0755 $(SHOAL_BUILT)/shoal $(DESTDIR)$(BINDIR)/shoal
-	@for p in shoald shoal-mediator; do \
+	@for p in shoald shoal-mediator shoal-relay; do \
 		echo "  INSTALL $(DESTDIR)$(SBINDIR)/$$p"; \
 		install -D -m 0755 $(SHOAL_BUILT)/$$p $(DESTDIR)$(SBINDIR)/$$p || exit; \
 	done
@@ -150,6 +150,7 @@ uninstall:
 	@echo "  RM      $(DESTDIR)$(DKMSSRCDIR)"
 	@rm -rf $(DESTDIR)$(DKMSSRCDIR)
 	@for f in $(BINDIR)/shoal $(SBINDIR)/shoald $(SBINDIR)/shoal-mediator \
+		$(SBINDIR)/shoal-relay \
 		$(addprefix $(MANDIR)/man8/,$(SHOAL_MAN8)) \
 		$(addprefix $(MANDIR)/man5/,$(SHOAL_MAN5)) \
 		$(addprefix $(SYSTEMDUNITDIR)/,$(SHOAL_UNITS)) \

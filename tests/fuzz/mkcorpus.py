@@ -741,3 +741,21 @@ TF_FRAMES = tf_frame(bytes(4) + bytes([28, 2, 0, 0]) + bytes(60)) + \
 write("tcpframe", "header-frames", bytes([0x31]) + TF_HEADER + TF_FRAMES)
 write("tcpframe", "frames", bytes([0x40]) + TF_FRAMES)
 write("tcpframe", "oversize", bytes([0x20]) + struct.pack(">H", 65508) + b"x")
+
+# ---- relayside: a mediator message with RELAY_SIDE nests ----
+
+def relay_side(key, rid, rkey):
+    return attr(0x801a, attr(7, key) + attr(19, struct.pack(">I", rid)) +
+                attr(20, rkey))
+
+
+write("relayside", "allocate", msg(70, 0, 0, [
+    relay_side(pattern(32, 21), 0x01020304, pattern(32, 22)),
+    relay_side(pattern(32, 23), 0x05060708, pattern(32, 24))]))
+write("relayside", "holds", msg(23, 0, 9, [
+    attr(24, struct.pack(">H", 51812)),
+    relay_side(pattern(32, 25), 7, pattern(32, 26)),
+    relay_side(pattern(32, 27), 8, pattern(32, 28))]))
+write("relayside", "short-key", msg(70, 0, 0, [
+    attr(0x801a, attr(7, pattern(31, 29)) + attr(19, struct.pack(">I", 1)) +
+         attr(20, pattern(32, 30)))]))

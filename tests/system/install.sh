@@ -29,8 +29,9 @@ run_make -n install >/dev/null 2>&1 || makefiles=(-f Makefile -f mk/install.mk)
 # What install lays out for PREFIX $1, as "MODE TYPE PATH" (find's %m %y).
 expected() {
 	local p=$1 f
-	printf '755 f %s\n' "$p/bin/shoal" "$p/sbin/shoald" "$p/sbin/shoal-mediator"
-	printf '644 f %s\n' "$p"/share/man/man8/{shoal,shoald,shoal-mediator}.8 \
+	printf '755 f %s\n' "$p/bin/shoal" "$p/sbin/shoald" "$p/sbin/shoal-mediator" \
+		"$p/sbin/shoal-relay"
+	printf '644 f %s\n' "$p"/share/man/man8/{shoal,shoald,shoal-mediator,shoal-relay}.8 \
 		"$p/share/man/man5/shoald.conf.5" \
 		"$p"/lib/systemd/system/{shoald@,shoal-mediator}.service \
 		"$p/lib/sysusers.d/shoal.conf" \
@@ -124,7 +125,7 @@ offers() {
 	grep -qx -- "$want" <<<"$got" || { echo "offered: $got"; return 1; }
 }
 
-ktap_plan 25
+ktap_plan 26
 
 # PREFIX=/usr, as a package would: installed and checked in depth.
 root=$tmp/usr-root
@@ -141,7 +142,8 @@ else
 	for _ in 1 2 3; do ktap_skip "systemd-analyze verify: not installed"; done
 fi
 
-for m in man8/shoal.8 man8/shoald.8 man8/shoal-mediator.8 man5/shoald.conf.5; do
+for m in man8/shoal.8 man8/shoald.8 man8/shoal-mediator.8 man8/shoal-relay.8 \
+	man5/shoald.conf.5; do
 	ktap_check "installed ${m#*/} renders without warnings" render "$root/usr/share/man/$m"
 done
 
