@@ -41,7 +41,7 @@ if [ "$(id -u)" != 0 ] || ! command -v nft >/dev/null; then
 	ktap_skip "needs root and nft"
 	ktap_finish
 fi
-ktap_plan 36
+ktap_plan 35
 
 # ktap_run NAME CMD...: as ktap_check, but in this shell, so what CMD
 # sets (the lab's variables, background jobs) stays.
