@@ -25,7 +25,7 @@
 # TCP for h with anyone.  The matrix of pairs is printed (pair, path,
 # transport, seconds from `shoal join` returning to the first answered
 # ping) with the median of that time over direct pairs, which must be at
-# most 0.5 s.  A LAN-game broadcast must reach everyone; members cannot
+# most 0.5 s (not checked under qemu's emulation, in the VM).  A LAN-game broadcast must reach everyone; members cannot
 # spoof each other; the mediator going down must leave direct tunnels
 # alone, and, where build/san/bin/shoal-relay exists, a pair relayed
 # through a separate shoal-relay loses no ping while the mediator is down
@@ -460,7 +460,13 @@ for x in $CLIENTS; do
 	done
 done
 p50_ok() { [ -n "$p50" ] && awk -v p="$p50" 'BEGIN { exit !(p <= 0.5) }'; }
-ktap_check "join to first ping: median over direct pairs ${p50:-none} s, at most 0.5 s" p50_ok
+# Under qemu's emulation (TCG: the VM of nat_lab_kernel.sh) everything
+# runs many times slower, and a time is no measure of shoal.
+if [ "$(systemd-detect-virt 2>/dev/null)" = qemu ]; then
+	ktap_skip "join to first ping: median over direct pairs ${p50:-none} s (the 0.5 s target is not checked under emulation)"
+else
+	ktap_check "join to first ping: median over direct pairs ${p50:-none} s, at most 0.5 s" p50_ok
+fi
 
 # pair_path X Y WANT [SECONDS]: both sides see path WANT and ping.
 pair_path() {
