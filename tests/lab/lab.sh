@@ -21,24 +21,34 @@
 #  └───────────────────────────────────┘ └───────────────────────────────────┘
 #
 # lab_internet, then lab_client NAME KIND [PORT] per client (N counts the
-# clients from 1), then lab_cleanup.  KIND, RFC 4787 terms (mapping /
-# filtering):
+# clients from 1), then lab_cleanup.  A router's LAN side is a bridge
+# "lan" (192.168.N.1/24) with one veth port per host behind it.  KIND,
+# RFC 4787 terms (mapping / filtering):
 #   none (a)           the host holds a public address itself
 #   cone-filtered (b)  masquerade: endpoint-independent / address-and-port-dependent
 #   full-cone (c)      fixed snat + dnat of PORT: endpoint-independent / endpoint-independent
 #   symmetric (d)      masquerade fully-random (iptables: --random-fully):
 #                      address-and-port-dependent / address-and-port-dependent
+#   double-nat (g)     a home masquerade router behind a carrier-grade one
+#                      (namespace lab-cgn-NAME-$$, 100.64.N.0/24 between
+#                      the two): endpoint-independent / address-and-port-dependent
+#   udp-blocked (h)    masquerade, and every forwarded UDP packet dropped
+#                      (TCP passes): no UDP mapping at all
 #   upnp (f)           symmetric, with miniupnpd offering UPnP IGD, NAT-PMP
 #                      and PCP to the LAN; its WAN is in another block
 #                      (lab_upnp.sh; lab_upnp_start starts miniupnpd)
-#   udp-blocked (h)    masquerade, and every forwarded UDP packet dropped,
-#                      both ways: only TCP gets out
+#   same:OTHER         one more host behind client OTHER's router (which
+#                      must do NAT), 192.168.N.K in OTHER's /24: two
+#                      clients on one LAN, the router's kind.  With
+#                      OTHER's PORT its mapping gets another, random port
+#                      (the tuples clash), still endpoint-independent.
 # lab_client sets, for the client and (without NAME) for the last one made:
 #   LAB_<NAME>_NS      the host namespace (LAB_NS)
 #   LAB_<NAME>_ADDR    the host's own address (LAB_ADDR)
 #   LAB_<NAME>_PUBLIC  its router's public address (LAB_PUBLIC); for KIND
 #                      none the host's address, as there is no router
 #   LAB_<NAME>_RT, LAB_<NAME>_KIND, LAB_<NAME>_PORT
+#   LAB_<NAME>_CGN     (double-nat only) the carrier-grade NAT's namespace
 # with <NAME> in upper case.
 
 LAB_INET=${LAB_INET:-lab-inet-$$}
@@ -46,7 +56,9 @@ LAB_MEDIATOR1=198.51.100.1
 LAB_MEDIATOR2=198.51.100.2
 LAB_GATEWAY=203.0.113.254
 LAB_NETNS=()	# ours, for lab_cleanup
-lab_n=0		# clients made so far: the N of the next one is lab_n + 1
+lab_n=0		# routers made so far: the N of the next one is lab_n + 1
+declare -gA lab_rt_n=()		# router namespace -> its N
+declare -gA lab_rt_hosts=()	# router namespace -> hosts behind it
 . "$(dirname "${BASH_SOURCE[0]}")/lab_upnp.sh"
 
 lab_ns_add() {
@@ -65,7 +77,6 @@ lab_internet() {
 	ip -n "$LAB_INET" addr add "$LAB_GATEWAY/24" dev internet
 	ip -n "$LAB_INET" addr add "$LAB_MEDIATOR1/24" dev internet
 	ip -n "$LAB_INET" addr add "$LAB_MEDIATOR2/24" dev internet
-	lab_upnp_internet
 	ip -n "$LAB_INET" link set internet up || return 1
 	# Routers reach each other on the bridge directly; forwarding only
 	# matters if a test adds routed networks behind $LAB_INET.
@@ -84,11 +95,20 @@ lab_nft() {
 	local kind=$1 n=$2 port=$3
 	echo "table ip lab {"
 	case $kind in
-	cone-filtered)
+	cone-filtered | double-nat)
 		# Linux keeps the source port when the resulting tuple is
 		# unique, so one host's port maps alike to every destination.
+		# (double-nat: the home router and the carrier-grade one both.)
 		lab_chain postrouting "type nat hook postrouting priority srcnat" \
 			'oifname "wan" masquerade'
+		;;
+	udp-blocked)
+		# A network that lets only TCP out: a masquerade as (b) whose
+		# forwarding drops UDP both ways.
+		lab_chain postrouting "type nat hook postrouting priority srcnat" \
+			'oifname "wan" masquerade'
+		lab_chain forward "type filter hook forward priority filter" \
+			'meta l4proto udp drop'
 		;;
 	full-cone)
 		# The mapping is fixed ahead, as the lab knows the port; the
@@ -104,13 +124,6 @@ lab_nft() {
 		# new destination address and port.
 		lab_chain postrouting "type nat hook postrouting priority srcnat" \
 			'oifname "wan" masquerade fully-random'
-		;;
-	udp-blocked)
-		# A network that lets TCP out and no UDP at all, either way.
-		lab_chain postrouting "type nat hook postrouting priority srcnat" \
-			'oifname "wan" masquerade'
-		lab_chain forward "type filter hook forward priority filter" \
-			'meta l4proto udp drop'
 		;;
 	esac
 	# Unsolicited packets for the router itself are dropped before
@@ -150,34 +163,57 @@ lab_client() {
 	b) kind=cone-filtered ;;
 	c) kind=full-cone ;;
 	d) kind=symmetric ;;
-	f) kind=upnp ;;
+	g) kind=double-nat ;;
 	h) kind=udp-blocked ;;
-	none | cone-filtered | full-cone | symmetric | upnp | udp-blocked) ;;
+	none | cone-filtered | full-cone | symmetric | double-nat | udp-blocked) ;;
+	# Kinds with a file of their own add their names here.
+	f) kind=upnp ;;
+	upnp) ;;
+	same:*) ;;
 	*) echo "lab_client: unknown kind '$kind'" >&2; return 1 ;;
 	esac
 	if ! [[ $name =~ ^[A-Za-z0-9_]+$ ]]; then
 		echo "lab_client: NAME must be letters, digits and _" >&2
 		return 1
 	fi
+	if [[ $kind == same:* ]]; then
+		lab_beside "$name" "${kind#same:}" "$port"
+		return
+	fi
 	n=$((lab_n + 1))
 	[ "$n" -le 250 ] || { echo "lab_client: too many clients" >&2; return 1; }
 	lab_n=$n
 	rt=lab-rt-$name-$$ host=lab-$name-$$
 	lab_ns_add "$rt" "$host" || return 1
-	lab_uplink "$rt" "$n" || return 1
-	ip link add lan netns "$rt" type veth peer eth0 netns "$host" || return 1
-	ip -n "$rt" link set lan up
-	ip -n "$host" link set eth0 up
-	if [ "$kind" = none ]; then
+	lab_rt_n[$rt]=$n
+	lab_rt_hosts[$rt]=1
+	case $kind in
+	none)
+		lab_uplink "$rt" "$n" || return 1
 		lab_switch "$rt" "$host" "$n" || return 1
 		addr=203.0.113.$n public=$addr
-	elif [ "$kind" = upnp ]; then
-		lab_upnp_router "$rt" "$host" "$n" "$port" || return 1
-		addr=192.168.$n.2 public=$LAB_UPNP_NET.$n
-	else
+		;;
+	double-nat)
+		lab_ns_add "lab-cgn-$name-$$" || return 1
+		lab_export "$name" CGN "lab-cgn-$name-$$"
+		lab_cgn "lab-cgn-$name-$$" "$rt" "$n" || return 1
 		lab_router "$rt" "$host" "$n" "$kind" "$port" || return 1
 		addr=192.168.$n.2 public=203.0.113.$n
-	fi
+		;;
+	# Kinds with a file of their own add their lines here.
+	upnp)
+		lab_uplink "$rt" "$n" || return 1
+		lab_upnp_router "$rt" "$host" "$n" "$port" || return 1
+		addr=192.168.$n.2 public=$LAB_UPNP_NET.$n
+		;;
+	*)
+		lab_uplink "$rt" "$n" || return 1
+		ip -n "$rt" addr add "203.0.113.$n/24" dev wan || return 1
+		ip -n "$rt" route add default via "$LAB_GATEWAY" || return 1
+		lab_router "$rt" "$host" "$n" "$kind" "$port" || return 1
+		addr=192.168.$n.2 public=203.0.113.$n
+		;;
+	esac
 	lab_export "$name" NS "$host"
 	lab_export "$name" RT "$rt"
 	lab_export "$name" ADDR "$addr"
@@ -186,27 +222,88 @@ lab_client() {
 	lab_export "$name" PORT "$port"
 }
 
+# lab_beside NAME OTHER PORT: host NAME on the LAN of OTHER's router.
+lab_beside() {
+	local name=$1 other=$2 port=$3 up rt kind n k host
+	up=$(echo "$other" | tr '[:lower:]' '[:upper:]')
+	rt=LAB_${up}_RT kind=LAB_${up}_KIND
+	rt=${!rt:-} kind=${!kind:-}
+	if [ -z "$rt" ] || [ "$kind" = none ]; then
+		echo "lab_client: same:$other needs a client behind a NAT router" >&2
+		return 1
+	fi
+	n=${lab_rt_n[$rt]} k=$((lab_rt_hosts[$rt] + 1))
+	[ "$k" -le 250 ] || { echo "lab_client: too many hosts on $rt" >&2; return 1; }
+	lab_rt_hosts[$rt]=$k
+	host=lab-$name-$$
+	lab_ns_add "$host" || return 1
+	lab_lan_host "$rt" "$host" "$n" "$k" || return 1
+	lab_export "$name" NS "$host"
+	lab_export "$name" RT "$rt"
+	lab_export "$name" ADDR "192.168.$n.$((k + 1))"
+	lab_export "$name" PUBLIC "203.0.113.$n"
+	lab_export "$name" KIND "$kind"
+	lab_export "$name" PORT "$port"
+	if [ "$kind" = double-nat ]; then
+		local cgn=LAB_${up}_CGN
+		lab_export "$name" CGN "${!cgn}"
+	fi
+}
+
 # KIND none: the router namespace is a switch, so the host is plugged
 # into the internet bridge with a public address and no NAT, while every
 # client still has a router namespace for a test to capture on.
 lab_switch() {
 	local rt=$1 host=$2 n=$3
+	ip link add lan netns "$rt" type veth peer eth0 netns "$host" || return 1
 	ip -n "$rt" link add br0 type bridge || return 1
 	ip -n "$rt" link set wan master br0 || return 1
-	ip -n "$rt" link set lan master br0 || return 1
+	ip -n "$rt" link set lan master br0 up || return 1
 	ip -n "$rt" link set br0 up
+	ip -n "$host" link set eth0 up
 	ip -n "$host" addr add "203.0.113.$n/24" dev eth0 || return 1
 	ip -n "$host" route add default via "$LAB_GATEWAY"
 }
 
+# lab_cgn CGN RT N: a carrier-grade NAT between the internet and router
+# RT's wan.  It holds the public address; RT's wan gets 100.64.N.2
+# (shared address space, RFC 6598, as carriers use it; inside the lab
+# only).  It is a cone-filtered masquerade itself.
+lab_cgn() {
+	local cgn=$1 rt=$2 n=$3
+	lab_uplink "$cgn" "$n" || return 1
+	ip -n "$cgn" addr add "203.0.113.$n/24" dev wan || return 1
+	ip -n "$cgn" route add default via "$LAB_GATEWAY" || return 1
+	ip link add lan netns "$cgn" type veth peer wan netns "$rt" || return 1
+	ip -n "$cgn" addr add "100.64.$n.1/24" dev lan || return 1
+	ip -n "$cgn" link set lan up || return 1
+	ip netns exec "$cgn" sysctl -qw net.ipv4.ip_forward=1 || return 1
+	lab_nft double-nat "$n" 0 | ip netns exec "$cgn" nft -f - || return 1
+	ip -n "$rt" addr add "100.64.$n.2/24" dev wan || return 1
+	ip -n "$rt" link set wan up || return 1
+	ip -n "$rt" route add default via "100.64.$n.1"
+}
+
+# lab_router RT HOST N KIND PORT: RT, its wan up and addressed already,
+# forwards and NATs for the LAN bridge it gets, with HOST on it.
 lab_router() {
 	local rt=$1 host=$2 n=$3 kind=$4 port=$5
-	ip -n "$rt" addr add "203.0.113.$n/24" dev wan || return 1
-	ip -n "$rt" route add default via "$LAB_GATEWAY" || return 1
+	ip -n "$rt" link add lan type bridge || return 1
 	ip -n "$rt" addr add "192.168.$n.1/24" dev lan || return 1
+	ip -n "$rt" link set lan up || return 1
 	ip netns exec "$rt" sysctl -qw net.ipv4.ip_forward=1 || return 1
 	lab_nft "$kind" "$n" "$port" | ip netns exec "$rt" nft -f - || return 1
-	ip -n "$host" addr add "192.168.$n.2/24" dev eth0 || return 1
+	lab_lan_host "$rt" "$host" "$n" 1
+}
+
+# lab_lan_host RT HOST N K: HOST, the K-th on RT's LAN, at 192.168.N.(K+1)
+# through the bridge port lanK.
+lab_lan_host() {
+	local rt=$1 host=$2 n=$3 k=$4
+	ip link add "lan$k" netns "$rt" type veth peer eth0 netns "$host" || return 1
+	ip -n "$rt" link set "lan$k" master lan up || return 1
+	ip -n "$host" link set eth0 up || return 1
+	ip -n "$host" addr add "192.168.$n.$((k + 1))/24" dev eth0 || return 1
 	ip -n "$host" route add default via "192.168.$n.1"
 }
 
@@ -240,4 +337,6 @@ lab_cleanup() {
 	LAB_NETNS=()
 	lab_n=0
 	lab_upnp_cleanup
+	lab_rt_n=()
+	lab_rt_hosts=()
 }

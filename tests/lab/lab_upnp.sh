@@ -40,12 +40,8 @@ lab_upnp_router() {
 	local rt=$1 host=$2 n=$3 port=$4
 	ip -n "$rt" addr add "$LAB_UPNP_NET.$n/24" dev wan || return 1
 	ip -n "$rt" route add default via "$LAB_UPNP_GATEWAY" || return 1
-	ip -n "$rt" addr add "192.168.$n.1/24" dev lan || return 1
-	ip netns exec "$rt" sysctl -qw net.ipv4.ip_forward=1 || return 1
-	lab_nft symmetric "$n" "$port" | ip netns exec "$rt" nft -f - || return 1
-	lab_upnp_nft | ip netns exec "$rt" nft -f - || return 1
-	ip -n "$host" addr add "192.168.$n.2/24" dev eth0 || return 1
-	ip -n "$host" route add default via "192.168.$n.1"
+	lab_router "$rt" "$host" "$n" symmetric "$port" || return 1
+	lab_upnp_nft | ip netns exec "$rt" nft -f -
 }
 
 # The table miniupnpd fills: base chains jumping to the ones it owns.

@@ -10,7 +10,9 @@ STUN tool, and it is independent of shoal's code.
       Listens on UDP A1:port, A1:alt-port, A2:port, A2:alt-port.  A binding
       request is answered with the source address:port it came from
       (XOR-MAPPED-ADDRESS), from the socket it reached, or from the other
-      address and/or port when CHANGE-REQUEST asks for it.
+      address and/or port when CHANGE-REQUEST asks for it.  Also listens
+      on TCP A1:port and writes to each connection the IP:PORT it came
+      from, one line (for networks that block UDP).
 
   natprobe.py client [--port 51820] [--server 198.51.100.1:3478]
       From local UDP port PORT: first the filtering tests (the request is
@@ -24,6 +26,10 @@ STUN tool, and it is independent of shoal's code.
       address-and-port-dependent.  Exit 2 if the server never answers.
       Conntrack entries live on (30 s and more): a second run from the same
       port within that time may see holes the first one opened.
+
+  natprobe.py tcp [--server 198.51.100.1:3478]
+      Connects to the server over TCP and prints the endpoint it was seen
+      from: {"tcp_mapped": "IP:PORT"}.  Exit 2 if it cannot connect.
 
   natprobe.py punch --port P --me FILE --peer FILE [--server S]
       A hole punch by hand: learns its mapped endpoint from the server,
@@ -122,11 +128,24 @@ def serve(args):
             s.bind((a, p))
             socks[(i, j)] = s
     where = {s: key for key, s in socks.items()}
-    print("listening on %s" % " ".join(
-        "%s:%d" % s.getsockname() for s in socks.values()), flush=True)
+    tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    tcp.bind((addrs[0], ports[0]))
+    tcp.listen(16)
+    print("listening on %s, tcp %s:%d" % (" ".join(
+        "%s:%d" % s.getsockname() for s in socks.values()),
+        *tcp.getsockname()), flush=True)
     while True:
-        ready, _, _ = select.select(list(where), [], [])
+        ready, _, _ = select.select(list(where) + [tcp], [], [])
         for s in ready:
+            if s is tcp:
+                conn, src = tcp.accept()
+                try:
+                    conn.sendall(("%s\n" % show(src)).encode())
+                except OSError:
+                    pass
+                conn.close()
+                continue
             data, src = s.recvfrom(2048)
             m = parse(data)
             if not m or m[0] != BINDING_REQUEST:
@@ -244,6 +263,17 @@ def client(args):
     return 2 if "error" in result else 0
 
 
+def tcp(args):
+    try:
+        with socket.create_connection(endpoint(args.server), timeout=3) as s:
+            line = s.makefile().readline().strip()
+    except OSError as e:
+        print(json.dumps({"error": "tcp: %s" % e}))
+        return 2
+    print(json.dumps({"tcp_mapped": line}))
+    return 0
+
+
 # ---- punch ----
 
 def write_atomically(path, text):
@@ -323,6 +353,8 @@ def main():
                                        "if it sends no OTHER-ADDRESS")
     sub.choices["client"].add_argument("--timeout", type=float, default=0.5,
                                        help="seconds per try")
+    t = sub.add_parser("tcp")
+    t.add_argument("--server", default="198.51.100.1:3478")
     p = sub.choices["punch"]
     p.add_argument("--me", required=True)
     p.add_argument("--peer", required=True)
@@ -335,6 +367,8 @@ def main():
             ap.error("server needs exactly two --addr")
         serve(args)
         return 0
+    if args.mode == "tcp":
+        return tcp(args)
     return client(args) if args.mode == "client" else punch(args)
 
 

@@ -4,14 +4,20 @@
 #
 # The NAT lab (lab.sh) proves itself: two clients of each kind, natprobe.py
 # (an RFC 5780 classifier) in each against natprobe's server in the
-# internet namespace, then a hand-made UDP hole punch for all 10 unordered
+# internet namespace, then a hand-made UDP hole punch for all 15 unordered
 # pairs of kinds.  A pair gets a direct path unless both ends map per
 # destination (d) or one maps per destination and the other filters per
-# address and port (b with d); those need a relay.
+# address and port (b or g with d); those need a relay.  Then the kinds
+# that are no NAT of their own: a network blocking UDP (h: no STUN answer,
+# TCP gets out) and three hosts on one LAN (i1-i3).
 #
-#   a = none, b = cone-filtered, c = full-cone, d = symmetric
-#   clients a1 a2 b1 b2 c1 c2 d1 d2, each behind its own router
+#   a = none, b = cone-filtered, c = full-cone, d = symmetric,
+#   g = double-nat (masquerade behind a carrier-grade masquerade)
+#   clients a1 a2 b1 b2 c1 c2 d1 d2 g1 g2, each behind its own router
 #   (topology in lab.sh), all using UDP port 51820 as shoal would
+#   h1 behind a udp-blocked router
+#   i1 (port 51820) behind a cone-filtered router, i2 (51821) and i3
+#   (51820 again, after i1's probe) on the same LAN
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../common/lib.sh"
@@ -35,7 +41,7 @@ if [ "$(id -u)" != 0 ] || ! command -v nft >/dev/null; then
 	ktap_skip "needs root and nft"
 	ktap_finish
 fi
-ktap_plan 21
+ktap_plan 35
 
 # ktap_run NAME CMD...: as ktap_check, but in this shell, so what CMD
 # sets (the lab's variables, background jobs) stays.
@@ -51,7 +57,7 @@ ktap_run() {
 	fi
 }
 
-KINDS=(a b c d)
+KINDS=(a b c d g)
 build() {
 	local k i
 	lab_internet || return 1
@@ -60,8 +66,12 @@ build() {
 			lab_client "$k$i" "$k" "$PORT" || return 1
 		done
 	done
+	lab_client h1 udp-blocked "$PORT" || return 1
+	lab_client i1 cone-filtered "$PORT" || return 1
+	lab_client i2 same:i1 $((PORT + 1)) || return 1
+	lab_client i3 same:i1 "$PORT"
 }
-ktap_run "internet and 8 clients built" build ||
+ktap_run "internet and 14 clients built" build ||
 	{ echo "Bail out! cannot build the lab"; exit 1; }
 
 start_server() {
@@ -77,15 +87,20 @@ start_server() {
 }
 ktap_run "natprobe server on 198.51.100.1/.2, ports 3478/3479" start_server
 
-# All eight classifications run at once: each waits out its timeouts alone.
+# lab_var NAME VAR: $LAB_<NAME>_<VAR>.
+lab_var() { local v; v=LAB_$(echo "$1" | tr '[:lower:]' '[:upper:]')_$2; echo "${!v:-}"; }
+
+# The classifications run at once: each waits out its timeouts alone.
+# i3 comes after i1, from i1's port: its tuples clash with i1's entries.
 probes=()
-for k in "${KINDS[@]}"; do
-	for i in 1 2; do
-		lab_exec "$k$i" "$PY" "$PROBE" client --port "$PORT" >"$tmp/probe-$k$i" 2>&1 &
-		probes+=($!)
-	done
+for x in "${KINDS[@]/%/1}" "${KINDS[@]/%/2}" h1 i1 i2; do
+	lab_exec "$x" "$PY" "$PROBE" client --port "$(lab_var "$x" PORT)" \
+		>"$tmp/probe-$x" 2>&1 &
+	probes+=($!)
 done
+lab_exec h1 "$PY" "$PROBE" tcp >"$tmp/tcp-h1" 2>&1
 wait "${probes[@]}"
+lab_exec i3 "$PY" "$PROBE" client --port "$PORT" >"$tmp/probe-i3" 2>&1
 
 # expect NAME PYTHON-CONDITION: the condition on the result r holds.
 expect() {
@@ -95,13 +110,14 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 public, port = sys.argv[2], int(sys.argv[3])
 EI, AD, APD = 'endpoint-independent', 'address-dependent', 'address-and-port-dependent'
-sys.exit(0 if ($cond) else 1)" "$tmp/probe-$name" "$(lab_var "$name" PUBLIC)" "$PORT"
+sys.exit(0 if ($cond) else 1)" "$tmp/probe-$name" "$(lab_var "$name" PUBLIC)" \
+		"$(lab_var "$name" PORT)"
 }
-lab_var() { local v; v=LAB_$(echo "$1" | tr '[:lower:]' '[:upper:]')_$2; echo "${!v:-}"; }
 
-for k in "${KINDS[@]}"; do
-	for i in 1 2; do sed "s/^/# $k$i: /" "$tmp/probe-$k$i"; done
+for x in "${KINDS[@]/%/1}" "${KINDS[@]/%/2}" h1 i1 i2 i3; do
+	sed "s/^/# $x: /" "$tmp/probe-$x"
 done
+sed "s/^/# h1 tcp: /" "$tmp/tcp-h1"
 for i in 1 2; do
 	ktap_check "a$i (none): EIM, EIF, the host's own address" expect "a$i" \
 		"r['mapping'] == EI and r['filtering'] == EI and r['public_endpoint'] == '%s:%d' % (public, port)"
@@ -111,18 +127,35 @@ for i in 1 2; do
 		"r['mapping'] == EI and r['filtering'] == EI and r['public_endpoint'] == '%s:%d' % (public, port)"
 	ktap_check "d$i (symmetric): APDM, APDF" expect "d$i" \
 		"r['mapping'] == APD and r['filtering'] == APD and r['public_endpoint'].startswith(public + ':')"
+	ktap_check "g$i (double-nat): EIM, APDF, port kept through both" expect "g$i" \
+		"r['mapping'] == EI and r['filtering'] == APD and r['public_endpoint'] == '%s:%d' % (public, port)"
 done
+ktap_check "h1 (udp-blocked): no STUN answer over UDP" expect h1 \
+	"r.get('error', '').startswith('no answer')"
+tcp_out() { "$PY" -c '
+import json, sys
+sys.exit(not json.load(open(sys.argv[1]))["tcp_mapped"].startswith(sys.argv[2] + ":"))' \
+	"$tmp/tcp-h1" "$LAB_H1_PUBLIC"; }
+ktap_check "h1 (udp-blocked): TCP gets out, masqueraded" tcp_out
+ktap_check "i1 (cone-filtered, first on its LAN): EIM, APDF, port kept" expect i1 \
+	"r['mapping'] == EI and r['filtering'] == APD and r['public_endpoint'] == '%s:%d' % (public, port)"
+ktap_check "i2 (same LAN, its own port): EIM, APDF, port kept" expect i2 \
+	"r['mapping'] == EI and r['filtering'] == APD and r['public_endpoint'] == '%s:%d' % (public, port)"
+# Its first packet's tuple clashes with i1's entry: masquerade picks a
+# random port, and then reuses that mapping for every destination.
+ktap_check "i3 (same LAN, i1's port): EIM, APDF, another port" expect i3 \
+	"r['mapping'] == EI and r['filtering'] == APD and r['public_endpoint'].startswith(public + ':') and r['public_endpoint'] != '%s:%d' % (public, port)"
 
-# punch X Y: a hole punch between client X and client Y, both on $PORT.
+# punch X Y: a hole punch between client X and client Y, each on its PORT.
 # Prints "direct" if both directions carried packets, "relay" if not, and
 # "error" if a side could not even reach the server (so a broken lab never
 # passes for a pair that needs a relay).
 punch() {
 	local x=$1 y=$2 rx ry
 	rm -f "$tmp/ep-$x" "$tmp/ep-$y"
-	lab_exec "$x" "$PY" "$PROBE" punch --port "$PORT" \
+	lab_exec "$x" "$PY" "$PROBE" punch --port "$(lab_var "$x" PORT)" \
 		--me "$tmp/ep-$x" --peer "$tmp/ep-$y" >"$tmp/punch-$x" 2>&1 &
-	lab_exec "$y" "$PY" "$PROBE" punch --port "$PORT" \
+	lab_exec "$y" "$PY" "$PROBE" punch --port "$(lab_var "$y" PORT)" \
 		--me "$tmp/ep-$y" --peer "$tmp/ep-$x" >"$tmp/punch-$y" 2>&1
 	ry=$?
 	wait $!
@@ -148,8 +181,8 @@ for name in sys.argv[2:]:
 ' "$tmp" "$1" "$2" 2>/dev/null
 }
 
-# The issue's matrix: only d-d and b-d need the relay.
-relay_needed() { [ "$1$2" = dd ] || [ "$1$2" = bd ]; }
+# The issue's matrix: only d-d, b-d and d-g need the relay.
+relay_needed() { [ "$1$2" = dd ] || [ "$1$2" = bd ] || [ "$1$2" = dg ]; }
 
 pairs() {
 	local ks=("${KINDS[@]}") i j
@@ -177,6 +210,18 @@ while read -r x y; do
 		ktap_fail "pair $x-$y ($a, $b): $got, the matrix says $want"
 	fi
 done < <(pairs)
+
+# Two hosts behind one router: the router does no hairpinning, so a punch
+# to each other's public endpoint fails; their LAN addresses work.
+got=$(punch i1 i2 2>"$tmp/pair")
+if [ "$got" = relay ]; then
+	ktap_ok "i1-i2 (one LAN): no path through the router's public address (no hairpin)"
+else
+	sed 's/^/# /' "$tmp/pair"
+	ktap_fail "i1-i2 (one LAN): punch said $got, but the router does no hairpinning"
+fi
+ktap_check "i1-i2 (one LAN): reach each other on their LAN addresses" \
+	lab_exec i1 ping -c1 -W2 -q "$LAB_I2_ADDR"
 
 lab_gone() {
 	local mine

@@ -9,7 +9,7 @@
 # the guest's whole kernel log behind them.
 set -u
 . "$(dirname "$0")/../common/lib.sh"
-ktap_plan 6
+ktap_plan 7
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -23,6 +23,7 @@ fake() {	# fake NAME WHERE BODY: a suite of the scratch tree
 fake short host 'echo "1..3"; echo "ok 1 one"; echo "ok 2 two"'
 fake silent host 'echo "1..1"; echo "ok 1 fine"; exit 3'
 fake honest host 'echo "1..2"; echo "ok 1 one"; echo "ok 2 two"'
+fake todo host 'echo "1..2"; echo "ok 1 one"; echo "not ok 2 two # TODO not built yet"'
 fake warns vm 'echo "1..1"; echo "<4>WARNING: CPU: 0 PID: 1 at fake.c:1 shoal_harness_test" >/dev/kmsg; echo "ok 1 passes"'
 fake quiet vm 'echo "1..1"; echo "ok 1 passes"'
 
@@ -35,6 +36,7 @@ ktap_check "a suite exiting non-zero without a 'not ok' fails" \
 	sh -c "! out=\$($tmp/tests/run host system/silent.sh 2>/dev/null) &&
 		echo \"\$out\" | grep -q '^not ok - system/silent.sh exited 3 without reporting a failure'"
 ktap_check "an honest suite passes" host_run honest
+ktap_check "a 'not ok' with a TODO directive fails no suite" host_run todo
 
 # In a VM: the warning fails the suite it happened in, and scripts/vm
 # fails a command that passed but left a report in the kernel's log.
