@@ -55,6 +55,13 @@ struct shoal_dp_peer {
 	bool set_allowed_ips;
 	unsigned int n_allowed_ips;
 	struct shoal_prefix allowed_ips[SHOAL_MAX_ALLOWED_IPS];
+	/*
+	 * With set_socket, the peer's packets leave from the UDP socket
+	 * socket_fd (shoald's, kept open while the peer uses it: birthday
+	 * probing's winner), or with -1 from the datapath's own socket again.
+	 */
+	bool set_socket;
+	int socket_fd;
 };
 
 enum shoal_dp_event_type {

@@ -142,6 +142,8 @@ static int kernel_set_peer(struct shoal_dp *dp, const struct shoal_dp_peer *p)
 		.set_allowed_ips = p->set_allowed_ips,
 		.n_allowed_ips = p->n_allowed_ips,
 		.allowed_ips = p->allowed_ips,
+		.set_socket = p->set_socket,
+		.socket_fd = p->socket_fd,
 	};
 	struct shoal_set_device d = { .peers = &peer, .n_peers = 1 };
 	unsigned int i;
