@@ -19,7 +19,7 @@ set -u
 . "$(dirname "$0")/../common/lib.sh"
 
 ns1=$(netns_name ps1) ns2=$(netns_name ps2)
-vm_test_begin 18
+vm_test_begin 19
 
 PY=/usr/bin/python3
 SHOAL=$BIN/shoal
@@ -263,6 +263,20 @@ reused_after_close() {
 }
 ktap_check "a closed socket's port is free again, and taken anew" reused_after_close
 
+dual_stack() {
+	local before
+	expect ok udp6 3 20004 || return 1
+	expect "ret 0" set shoal1 "$(pub 2)" 3 || return 1
+	[ "$(local_port 2)" = 20004 ] || return 1
+	n "$ns2" nft add rule inet ps input udp dport 10002 udp sport 20004 counter || return 1
+	ping_ok || return 1
+	[ "$(from_port 20004)" -ge 3 ] || { echo "from 20004: $(from_port 20004)"; return 1; }
+	send_to 20004 0000000068656c6c6f || return 1
+	gets 3 0000000068656c6c6f || return 1
+	expect "ret 0" set shoal1 "$(pub 2)" 2
+}
+ktap_check "a dual-stack IPv6 socket carries an IPv4 endpoint" dual_stack
+
 deleted() {
 	n "$ns1" ip link del shoal1 || return 1
 	send_to 20003 "$ESP" || return 1
@@ -274,7 +288,7 @@ ktap_check "device deletion releases the socket" deleted
 
 closes_clean() {
 	local i
-	for i in 0 1 2 4 5 6; do expect ok close $i || return 1; done
+	for i in 0 1 2 3 4 5 6; do expect ok close $i || return 1; done
 }
 ktap_check "the helper closes every socket" closes_clean
 

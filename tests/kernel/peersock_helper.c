@@ -6,6 +6,7 @@
  * suite's steps.  One command a line on stdin, one answer a line on
  * stdout:
  *   udp ID PORT       a UDP socket bound to 0.0.0.0:PORT      -> ok | err N
+ *   udp6 ID PORT      a dual-stack one bound to [::]:PORT     -> ok | err N
  *   unbound ID        a UDP socket bound to nothing           -> ok
  *   tcp ID            a TCP socket                            -> ok
  *   file ID           /dev/null                               -> ok
@@ -20,6 +21,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,15 +43,21 @@ static int slot(const char *id)
 	return i >= 0 && i < MAX_SOCKS ? i : 0;
 }
 
-static int open_udp(int port)
+static int open_udp(int port, bool dual_stack)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET,
 				 .sin_port = htons(port) };
-	int s = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6,
+				   .sin6_port = htons(port) };
+	int s = socket(dual_stack ? AF_INET6 : AF_INET, SOCK_DGRAM, 0), off = 0;
+	struct sockaddr *sa = dual_stack ? (struct sockaddr *)&a6 :
+				(struct sockaddr *)&a;
 
 	if (s < 0)
 		return -errno;
-	if (port && bind(s, (struct sockaddr *)&a, sizeof(a)) < 0) {
+	if (dual_stack)
+		setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+	if (port && bind(s, sa, dual_stack ? sizeof(a6) : sizeof(a)) < 0) {
 		int err = -errno;
 
 		close(s);
@@ -125,8 +133,10 @@ int main(void)
 		n = sscanf(line, "%15s %127s %127s %127s", cmd, a, b, c);
 		if (n < 1)
 			continue;
-		if (!strcmp(cmd, "udp") || !strcmp(cmd, "unbound")) {
-			s = open_udp(!strcmp(cmd, "udp") ? atoi(b) : 0);
+		if (!strcmp(cmd, "udp") || !strcmp(cmd, "udp6") ||
+		    !strcmp(cmd, "unbound")) {
+			s = open_udp(strcmp(cmd, "unbound") ? atoi(b) : 0,
+				     !strcmp(cmd, "udp6"));
 			if (s < 0) {
 				printf("err %d\n", s);
 				continue;
