@@ -119,8 +119,9 @@ static void drop_sock_rcu(struct rcu_head *rcu)
 /*
  * Userspace closed the socket's last fd.  All in one RCU section, sleeping
  * nowhere: the peer letting go at the same time waits for it to finish
- * (synchronize_net), and so does rmmod.  Nothing else can reach a socket
- * being destroyed, so its fields change without its lock.
+ * (synchronize_net), and so does rmmod; a removed peer is freed only
+ * after it (call_rcu).  Nothing else can reach a socket being destroyed,
+ * so its fields change without its lock.
  */
 static void peersock_encap_destroy(struct sock *sk)
 {
@@ -135,6 +136,8 @@ static void peersock_encap_destroy(struct sock *sk)
 		goto unlock;
 	}
 	unhook(ps);
+	/* Its routes were cached for this socket's port. */
+	shoal_peer_reroute(ps->peer);
 	call_rcu(&ps->rcu, drop_sock_rcu);
 unlock:
 	rcu_read_unlock();
@@ -209,6 +212,7 @@ static struct shoal_peersock *hook(struct shoal_peer *peer,
 	if (!ps)
 		return ERR_PTR(-ENOMEM);
 	ps->sd = peer->sd;
+	ps->peer = peer;
 	ps->sk = sk;
 	sock_hold(sk);
 	refcount_set(&ps->ref, 1);

@@ -17,6 +17,7 @@
 struct shoal_peersock {
 	struct sock *sk;		/* held (sock_hold) until released */
 	struct shoal_device *sd;
+	struct shoal_peer *peer;	/* whose it is; outlives it (RCU) */
 	/* The peer's (dropped when it lets go), and one for the RCU
 	 * callback that drops the sock after userspace closed it.
 	 */
