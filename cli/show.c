@@ -158,6 +158,10 @@ static void show_peer(const struct shoal_peer_info *p)
 	print_string(PRINT_ANY, "public_key", "\npeer: %s\n", b64);
 	print_string(PRINT_ANY, "endpoint", "  endpoint: %s\n",
 		     has_ep ? ep : NULL);
+	/* Only for a peer its own socket carries (birthday probing). */
+	if (p->local_port)
+		print_uint(PRINT_ANY, "local_port", "  local port: %llu\n",
+			   p->local_port);
 	show_mac(p->has_mac, p->mac);
 	print_bool(PRINT_JSON, "layer3", "", p->layer3);
 	print_bool(PRINT_JSON, "bridge", "", p->bridge);

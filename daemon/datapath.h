@@ -60,7 +60,9 @@ struct shoal_dp_peer {
 	 * sockets"): socket_fd >= 0 is a UDP socket of shoald's that the
 	 * datapath takes a reference to, sends this peer's ESP from, and
 	 * takes ESP arriving on from; -1 puts the peer back on the
-	 * device's socket.  shoald keeps its own fd and reads and sends
+	 * device's socket.  shoald keeps its own fd open while the peer
+	 * uses it (shoal.ko holds the socket, not the file: the last close
+	 * puts the peer back on the device's socket) and reads and sends
 	 * the peer's control packets on it itself.  -EOPNOTSUPP: this
 	 * datapath cannot.
 	 */

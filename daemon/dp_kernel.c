@@ -142,17 +142,12 @@ static int kernel_set_peer(struct shoal_dp *dp, const struct shoal_dp_peer *p)
 		.set_allowed_ips = p->set_allowed_ips,
 		.n_allowed_ips = p->n_allowed_ips,
 		.allowed_ips = p->allowed_ips,
+		.set_socket = p->set_socket,
+		.socket_fd = p->socket_fd,
 	};
 	struct shoal_set_device d = { .peers = &peer, .n_peers = 1 };
 	unsigned int i;
 
-	/*
-	 * Per-peer sockets need shoal.ko to take the socket by its fd
-	 * (docs/architecture.md); until it can, say so: shoald then
-	 * leaves birthday probing alone and relays such a peer.
-	 */
-	if (p->set_socket)
-		return -EOPNOTSUPP;
 	sa_attrs(&sa_out, &p->sa_out);
 	for (i = 0; i < p->n_sa_in && i < SHOAL_MAX_SA_IN; i++)
 		sa_attrs(&sa_in[i], &p->sa_in[i]);

@@ -31,7 +31,7 @@ const struct nla_policy shoal_allowed_ips_nl_policy[SHOAL_A_ALLOWED_IP + 1] = {
 	[SHOAL_A_ALLOWED_IP] = NLA_POLICY_NESTED(shoal_allowed_ip_nl_policy),
 };
 
-const struct nla_policy shoal_peer_nl_policy[SHOAL_A_PEER_ALLOWED_IPS + 1] = {
+const struct nla_policy shoal_peer_nl_policy[SHOAL_A_PEER_LOCAL_PORT + 1] = {
 	[SHOAL_A_PEER_PUBLIC_KEY] = NLA_POLICY_EXACT_LEN(SHOAL_KEY_LEN),
 	[SHOAL_A_PEER_FLAGS] = NLA_POLICY_MASK(NLA_U32, 0x1),
 	[SHOAL_A_PEER_MAC] = NLA_POLICY_EXACT_LEN(6),
@@ -48,6 +48,8 @@ const struct nla_policy shoal_peer_nl_policy[SHOAL_A_PEER_ALLOWED_IPS + 1] = {
 	[SHOAL_A_PEER_REPLAYS] = { .type = NLA_U64, },
 	[SHOAL_A_PEER_LAST_RX] = { .type = NLA_U64, },
 	[SHOAL_A_PEER_ALLOWED_IPS] = NLA_POLICY_NESTED(shoal_allowed_ips_nl_policy),
+	[SHOAL_A_PEER_SOCKET_FD] = { .type = NLA_U32, },
+	[SHOAL_A_PEER_LOCAL_PORT] = { .type = NLA_U16, },
 };
 
 const struct nla_policy shoal_peers_nl_policy[SHOAL_A_PEER + 1] = {

@@ -14,7 +14,7 @@
 /* Common nested types */
 extern const struct nla_policy shoal_allowed_ip_nl_policy[SHOAL_A_ALLOWED_IP_PREFIX_LEN + 1];
 extern const struct nla_policy shoal_allowed_ips_nl_policy[SHOAL_A_ALLOWED_IP + 1];
-extern const struct nla_policy shoal_peer_nl_policy[SHOAL_A_PEER_ALLOWED_IPS + 1];
+extern const struct nla_policy shoal_peer_nl_policy[SHOAL_A_PEER_LOCAL_PORT + 1];
 extern const struct nla_policy shoal_peers_nl_policy[SHOAL_A_PEER + 1];
 extern const struct nla_policy shoal_sa_nl_policy[SHOAL_A_SA_HARD_SECONDS + 1];
 extern const struct nla_policy shoal_sa_list_nl_policy[SHOAL_A_SA + 1];

@@ -24,6 +24,7 @@
 #include "netlink.h"
 #include "netlink-gen.h"
 #include "peer.h"
+#include "peersock.h"
 #include "send.h"
 #include "socket.h"
 
@@ -208,6 +209,7 @@ static const int pstat_attr[SHOAL_PSTAT_COUNT] = {
 static int put_peer(struct sk_buff *skb, struct shoal_peer *peer)
 {
 	struct shoal_allowed_ips *allowed;
+	u16 local_port = shoal_peersock_port(peer);
 	struct nlattr *nest, *sa_in;
 	u64 pstats[SHOAL_PSTAT_COUNT];
 	union shoal_endpoint ep;
@@ -228,7 +230,9 @@ static int put_peer(struct sk_buff *skb, struct shoal_peer *peer)
 	    nla_put_u8(skb, SHOAL_A_PEER_LAYER3, peer->layer3) ||
 	    nla_put_u8(skb, SHOAL_A_PEER_BRIDGE, peer->bridge) ||
 	    nla_put_u64_64bit(skb, SHOAL_A_PEER_LAST_RX,
-			      atomic64_read(&peer->last_rx), SHOAL_A_PEER_PAD))
+			      atomic64_read(&peer->last_rx), SHOAL_A_PEER_PAD) ||
+	    (local_port &&
+	     nla_put_u16(skb, SHOAL_A_PEER_LOCAL_PORT, local_port)))
 		goto cancel;
 	for (i = 0; i < SHOAL_PSTAT_COUNT; i++)
 		if (nla_put_u64_64bit(skb, pstat_attr[i],
@@ -656,8 +660,9 @@ free_new:
 	return ret;
 }
 
-static int set_peer(struct shoal_device *sd, const struct nlattr *attr,
-		    struct list_head *retire, struct netlink_ext_ack *extack)
+static int set_peer(const struct sk_buff *skb, struct shoal_device *sd,
+		    const struct nlattr *attr, struct list_head *retire,
+		    struct netlink_ext_ack *extack)
 {
 	struct shoal_allowed_ips *allowed = NULL;
 	struct nlattr *tb[SHOAL_A_PEER_MAX + 1];
@@ -701,6 +706,10 @@ static int set_peer(struct shoal_device *sd, const struct nlattr *attr,
 		if (ret)
 			return ret;
 	}
+	/* Sending from it acts in the namespace of the device's sockets. */
+	if (tb[SHOAL_A_PEER_SOCKET_FD] &&
+	    !creator_capable(skb, sd, tb[SHOAL_A_PEER_SOCKET_FD], extack))
+		return -EPERM;
 	if (tb[SHOAL_A_PEER_ALLOWED_IPS]) {
 		allowed = shoal_allowed_ips_parse(tb[SHOAL_A_PEER_ALLOWED_IPS],
 						  extack);
@@ -759,6 +768,15 @@ static int set_peer(struct shoal_device *sd, const struct nlattr *attr,
 		if (allowed)
 			kfree_rcu(allowed, rcu);
 		allowed = NULL;
+	}
+	if (tb[SHOAL_A_PEER_SOCKET_FD]) {
+		ret = shoal_peersock_set(peer,
+					 nla_get_u32(tb[SHOAL_A_PEER_SOCKET_FD]),
+					 extack);
+		if (ret) {
+			NL_SET_BAD_ATTR(extack, tb[SHOAL_A_PEER_SOCKET_FD]);
+			goto remove_created;
+		}
 	}
 	/*
 	 * Inbound first: its refusals (an SA to keep that is gone, an SPI
@@ -877,7 +895,8 @@ static int set_device(struct sk_buff *skb, struct genl_info *info)
 
 	if (info->attrs[SHOAL_A_DEVICE_PEERS]) {
 		nla_for_each_nested(attr, info->attrs[SHOAL_A_DEVICE_PEERS], rem) {
-			ret = set_peer(sd, attr, &sd->retire, info->extack);
+			ret = set_peer(skb, sd, attr, &sd->retire,
+				       info->extack);
 			if (ret)
 				break;
 		}

@@ -15,6 +15,7 @@
 
 #include "fdb.h"
 #include "peer.h"
+#include "peersock.h"
 #include "receive.h"
 #include "send.h"
 
@@ -241,6 +242,8 @@ void shoal_peer_remove(struct shoal_peer *peer, struct list_head *retire)
 	int i;
 
 	ASSERT_RTNL();
+	/* Userspace's socket is plain UDP again before this returns. */
+	shoal_peersock_release(peer);
 	shoal_sa_out_unhash(rtnl_dereference(peer->sa_out));
 	shoal_sa_retire(rtnl_dereference(peer->sa_out), retire);
 	RCU_INIT_POINTER(peer->sa_out, NULL);

@@ -109,6 +109,8 @@ struct shoal_peer {
 	bool unlisted;			/* removed: out of endpoint_table */
 	/* A route to the path per CPU, good while its route_gen is current. */
 	struct dst_cache dst_cache;
+	/* Userspace's socket to send from (peersock.c); NULL: the device's. */
+	struct shoal_peersock __rcu *peersock;
 
 	struct shoal_sa __rcu *sa_out;
 	struct shoal_sa __rcu *sa_in[SHOAL_MAX_SA_IN];

@@ -38,6 +38,7 @@
 #include "fdb.h"
 #include "netlink.h"
 #include "peer.h"
+#include "peersock.h"
 #include "queue.h"
 #include "send.h"
 #include "socket.h"
@@ -167,7 +168,8 @@ static bool send_sealed(struct shoal_device *sd, struct shoal_peer *peer,
 	 */
 	pcpu = this_cpu_ptr(peer->pcpu);
 	ret = shoal_socket_send(sd, skb, ep, &from, tos, &peer->dst_cache,
-				pcpu->route_gen == gen);
+				pcpu->route_gen == gen,
+				shoal_peersock_sk(peer, ep->addr.sa_family));
 	if (ret == SHOAL_SEND_ROUTE_CACHED)
 		pcpu->route_gen = gen;
 	if (memcmp(&from, local, sizeof(*local)))
@@ -681,7 +683,7 @@ int shoal_send_control(struct shoal_device *sd,
 	skb_put_data(skb, payload, len);
 
 	rcu_read_lock_bh();
-	ret = shoal_socket_send(sd, skb, ep, &from, 0, NULL, false);
+	ret = shoal_socket_send(sd, skb, ep, &from, 0, NULL, false, NULL);
 	rcu_read_unlock_bh();
 	return ret;
 }

@@ -17,14 +17,8 @@
 #include "receive.h"
 #include "socket.h"
 
-static int shoal_encap_recv(struct sock *sk, struct sk_buff *skb)
+void shoal_socket_receive(struct shoal_device *sd, struct sk_buff *skb)
 {
-	struct shoal_device *sd = rcu_dereference_sk_user_data(sk);
-
-	if (unlikely(!sd)) {
-		kfree_skb(skb);
-		return 0;
-	}
 	/*
 	 * The UDP layer hands over one datagram at a time (see take_gro());
 	 * a run of them taken as one ESP packet would fail, or, authentic,
@@ -33,9 +27,20 @@ static int shoal_encap_recv(struct sock *sk, struct sk_buff *skb)
 	if (unlikely(skb_is_gso(skb))) {
 		shoal_dstat_inc(sd, SHOAL_DSTAT_MALFORMED);
 		kfree_skb(skb);
-		return 0;
+		return;
 	}
 	shoal_receive(sd, skb);
+}
+
+static int shoal_encap_recv(struct sock *sk, struct sk_buff *skb)
+{
+	struct shoal_device *sd = rcu_dereference_sk_user_data(sk);
+
+	if (unlikely(!sd)) {
+		kfree_skb(skb);
+		return 0;
+	}
+	shoal_socket_receive(sd, skb);
 	return 0;
 }
 
@@ -168,43 +173,53 @@ static bool shoal_socket_xnet(struct shoal_device *sd)
 	return !net_eq(sd->creating_net, dev_net(sd->dev));
 }
 
-static struct rtable *route4(struct socket *sock,
-			     const struct sockaddr_in *dst, __be32 saddr,
-			     struct flowi4 *fl4)
+static struct rtable *route4(struct sock *sk, const struct sockaddr_in *dst,
+			     __be32 saddr, struct flowi4 *fl4)
 {
 	*fl4 = (struct flowi4) {
 		.daddr = dst->sin_addr.s_addr,
 		.saddr = saddr,
 		.fl4_dport = dst->sin_port,
-		.fl4_sport = inet_sk(sock->sk)->inet_sport,
+		.fl4_sport = inet_sk(sk)->inet_sport,
 		.flowi4_proto = IPPROTO_UDP,
 	};
-	return ip_route_output_flow(sock_net(sock->sk), fl4, sock->sk);
+	return ip_route_output_flow(sock_net(sk), fl4, sk);
+}
+
+/* The device's socket of the family, or none (down): under RCU (BH). */
+static struct sock *device_sk(struct socket __rcu *const *sockp)
+{
+	struct socket *sock = rcu_dereference_bh(*sockp);
+
+	return sock ? sock->sk : NULL;
 }
 
 static int send4(struct shoal_device *sd, struct sk_buff *skb,
 		 const struct sockaddr_in *dst, union shoal_local_addr *local,
-		 u8 tos, struct dst_cache *cache, bool cached_ok)
+		 u8 tos, struct dst_cache *cache, bool cached_ok,
+		 struct sock *via)
 {
-	struct socket *sock = rcu_dereference_bh(sd->sock4);
-	__be32 saddr = local ? local->ip4 : 0;
+	struct sock *sk = via ?: device_sk(&sd->sock4);
+	/* A peer's socket bound to an address sends from that one only. */
+	__be32 bound = via ? inet_sk(via)->inet_rcv_saddr : 0;
+	__be32 saddr = bound ?: local ? local->ip4 : 0;
 	struct flowi4 fl4;
 	struct rtable *rt;
 	int ret = 0;
 
-	if (unlikely(!sock))
+	if (unlikely(!sk))
 		goto drop;
 	rt = cache && cached_ok ? dst_cache_get_ip4(cache, &saddr) : NULL;
 	if (rt)
 		goto xmit;
-	rt = route4(sock, dst, saddr, &fl4);
-	if (IS_ERR(rt) && saddr) {
+	rt = route4(sk, dst, saddr, &fl4);
+	if (IS_ERR(rt) && saddr && !bound) {
 		/*
 		 * The address is no longer this host's: let the route pick,
 		 * and forget it.  With no route at all the address stays,
 		 * for when the route comes back.
 		 */
-		rt = route4(sock, dst, 0, &fl4);
+		rt = route4(sk, dst, 0, &fl4);
 		if (!IS_ERR(rt))
 			local->ip4 = 0;
 	}
@@ -227,9 +242,9 @@ static int send4(struct shoal_device *sd, struct sk_buff *skb,
 		ret = SHOAL_SEND_ROUTE_CACHED;
 	}
 xmit:
-	udp_tunnel_xmit_skb(rt, sock->sk, skb, saddr, dst->sin_addr.s_addr,
+	udp_tunnel_xmit_skb(rt, sk, skb, saddr, dst->sin_addr.s_addr,
 			    tos, ip4_dst_hoplimit(&rt->dst), 0,
-			    inet_sk(sock->sk)->inet_sport, dst->sin_port,
+			    inet_sk(sk)->inet_sport, dst->sin_port,
 			    shoal_socket_xnet(sd), false);
 	return ret;
 drop:
@@ -240,9 +255,10 @@ drop:
 #if IS_ENABLED(CONFIG_IPV6)
 static int send6(struct shoal_device *sd, struct sk_buff *skb,
 		 const struct sockaddr_in6 *dst, union shoal_local_addr *local,
-		 u8 tos, struct dst_cache *cache, bool cached_ok)
+		 u8 tos, struct dst_cache *cache, bool cached_ok,
+		 struct sock *via)
 {
-	struct socket *sock = rcu_dereference_bh(sd->sock6);
+	struct sock *sk = via ?: device_sk(&sd->sock6);
 	struct flowi6 fl6 = {
 		.daddr = dst->sin6_addr,
 		.fl6_dport = dst->sin6_port,
@@ -252,21 +268,23 @@ static int send6(struct shoal_device *sd, struct sk_buff *skb,
 	struct dst_entry *dst_e;
 	int ret = 0;
 
-	if (unlikely(!sock))
+	if (unlikely(!sk))
 		goto drop;
-	fl6.fl6_sport = inet_sk(sock->sk)->inet_sport;
+	fl6.fl6_sport = inet_sk(sk)->inet_sport;
 	dst_e = cache && cached_ok ? dst_cache_get_ip6(cache, &fl6.saddr) : NULL;
 	if (dst_e)
 		goto xmit;
-	if (local && !ipv6_addr_any(&local->ip6)) {
+	if (via && !ipv6_addr_any(&via->sk_v6_rcv_saddr)) {
+		/* A peer's socket bound to an address sends from that one. */
+		fl6.saddr = via->sk_v6_rcv_saddr;
+	} else if (local && !ipv6_addr_any(&local->ip6)) {
 		/* Unlike IPv4's, the lookup does not refuse a stale source. */
-		if (ipv6_chk_addr(sock_net(sock->sk), &local->ip6, NULL, 0))
+		if (ipv6_chk_addr(sock_net(sk), &local->ip6, NULL, 0))
 			fl6.saddr = local->ip6;
 		else
 			local->ip6 = in6addr_any;
 	}
-	dst_e = ipv6_stub->ipv6_dst_lookup_flow(sock_net(sock->sk), sock->sk,
-						&fl6, NULL);
+	dst_e = ipv6_stub->ipv6_dst_lookup_flow(sock_net(sk), sk, &fl6, NULL);
 	if (IS_ERR(dst_e))
 		goto drop;
 	if (shoal_is_device(dst_e->dev)) {
@@ -284,7 +302,7 @@ xmit:
 	 * 1,280-byte underlay could then carry no full-size inner packet.
 	 */
 	skb->ignore_df = 1;
-	udp_tunnel6_xmit_skb(dst_e, sock->sk, skb, sd->dev, &fl6.saddr,
+	udp_tunnel6_xmit_skb(dst_e, sk, skb, sd->dev, &fl6.saddr,
 			     &fl6.daddr, tos, ip6_dst_hoplimit(dst_e), 0,
 			     fl6.fl6_sport, fl6.fl6_dport, false);
 	return ret;
@@ -297,7 +315,7 @@ drop:
 int shoal_socket_send(struct shoal_device *sd, struct sk_buff *skb,
 		      const union shoal_endpoint *ep,
 		      union shoal_local_addr *local, u8 tos,
-		      struct dst_cache *cache, bool cached_ok)
+		      struct dst_cache *cache, bool cached_ok, struct sock *via)
 {
 	/*
 	 * What the inner frame carried means nothing outside the tunnel: its
@@ -326,11 +344,12 @@ int shoal_socket_send(struct shoal_device *sd, struct sk_buff *skb,
 	skb->dev = sd->dev;
 
 	if (ep->addr.sa_family == AF_INET)
-		return send4(sd, skb, &ep->addr4, local, tos, cache, cached_ok);
+		return send4(sd, skb, &ep->addr4, local, tos, cache, cached_ok,
+			     via);
 #if IS_ENABLED(CONFIG_IPV6)
 	if (ep->addr.sa_family == AF_INET6)
 		return send6(sd, skb, &ep->addr6, local, tos, cache,
-			     cached_ok);
+			     cached_ok, via);
 #endif
 	kfree_skb(skb);
 	return -EAFNOSUPPORT;

@@ -14,8 +14,14 @@
 int shoal_socket_open(struct shoal_device *sd, u16 port);
 void shoal_socket_close(struct shoal_device *sd);
 
+/* What arrived on one of the device's sockets, or ESP on a peer's:
+ * consumes skb, its data at the UDP header.  Under RCU (BH).
+ */
+void shoal_socket_receive(struct shoal_device *sd, struct sk_buff *skb);
+
 /* Sends a finished UDP payload (or a UDP GSO train of them) to ep, from
- * the local address if one is given and still this host's (else it is
+ * via (a peer's socket that can carry ep's family) or else the device's
+ * socket, from the local address if one is given and still this host's (else it is
  * zeroed, and the route picks), with tos as the outer IPv4 TOS or IPv6
  * traffic class; consumes skb.
  * With a cache (a peer's), the route is taken from it if cached_ok (it
@@ -27,7 +33,7 @@ void shoal_socket_close(struct shoal_device *sd);
 int shoal_socket_send(struct shoal_device *sd, struct sk_buff *skb,
 		      const union shoal_endpoint *ep,
 		      union shoal_local_addr *local, u8 tos,
-		      struct dst_cache *cache, bool cached_ok);
+		      struct dst_cache *cache, bool cached_ok, struct sock *via);
 #define SHOAL_SEND_ROUTE_CACHED	1
 
 /* Headroom a payload needs for what shoal_socket_send() puts in front. */

@@ -179,6 +179,10 @@ static void peer_attr(struct shoal_peer_info *p, const struct nlattr *attr)
 	case SHOAL_A_PEER_LAST_RX:
 		get_u64(attr, &p->last_rx);
 		break;
+	case SHOAL_A_PEER_LOCAL_PORT:
+		if (mnl_attr_validate(attr, MNL_TYPE_U16) >= 0)
+			p->local_port = mnl_attr_get_u16(attr);
+		break;
 	}
 }
 
@@ -490,6 +494,12 @@ static bool put_peer(struct nlmsghdr *nlh, size_t size,
 	if (ok && p->set_allowed_ips)
 		ok = put_allowed_ips(nlh, size, p->allowed_ips,
 				     p->n_allowed_ips);
+	/* -1 (any negative fd) as SHOAL_PEER_SOCKET_NONE. */
+	if (ok && p->set_socket)
+		ok = mnl_attr_put_u32_check(nlh, size, SHOAL_A_PEER_SOCKET_FD,
+					    p->socket_fd < 0 ?
+					    SHOAL_PEER_SOCKET_NONE :
+					    (uint32_t)p->socket_fd);
 	if (!ok) {
 		mnl_attr_nest_cancel(nlh, nest);
 		return false;

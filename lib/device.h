@@ -29,6 +29,8 @@ struct shoal_peer_info {
 	/* Sources its frames may claim; none: any (SHOAL_A_PEER_ALLOWED_IPS). */
 	unsigned int n_allowed_ips;
 	struct shoal_prefix allowed_ips[SHOAL_MAX_ALLOWED_IPS];
+	/* Of the socket its ESP leaves from (SHOAL_A_PEER_LOCAL_PORT). */
+	uint16_t local_port;			/* 0: the device's socket */
 };
 
 struct shoal_device_info {
@@ -85,6 +87,13 @@ struct shoal_set_peer {
 	bool set_allowed_ips;			/* none: any source again */
 	unsigned int n_allowed_ips;		/* 0..SHOAL_MAX_ALLOWED_IPS */
 	const struct shoal_prefix *allowed_ips;
+	/*
+	 * With set_socket, the peer's ESP leaves from the UDP socket
+	 * socket_fd (the caller's, kept open while the peer uses it), or
+	 * with -1 from the device's socket again (SHOAL_A_PEER_SOCKET_FD).
+	 */
+	bool set_socket;
+	int socket_fd;
 };
 
 /* A whole SHOAL_CMD_SET_DEVICE request. */

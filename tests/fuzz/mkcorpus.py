@@ -706,7 +706,9 @@ write("device", "get-reply", bytes([1]) + DEV + nla(3, struct.pack("=H", 51820))
                   True),
               nla(17, nla(1, nla(1, bytes([10, 0, 0, 0])) +
                           nla(2, b"\x18"), True), True),
-              nla(9, struct.pack("=Q", 12345))))
+              nla(9, struct.pack("=Q", 12345)),
+              nla(19, struct.pack("=H", 40000))))
+
 
 
 # PCP (RFC 6887) MAP responses, after a byte that picks the request

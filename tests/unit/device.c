@@ -76,6 +76,9 @@ static void put_peer(struct nlmsghdr *nlh, uint8_t id)
 	mnl_attr_put_u64(nlh, SHOAL_A_PEER_AUTH_FAILURES, id);
 	mnl_attr_put_u64(nlh, SHOAL_A_PEER_REPLAYS, 2ull * id);
 	mnl_attr_put_u64(nlh, SHOAL_A_PEER_LAST_RX, 1700000000ull + id);
+	/* Even peers send from a socket of their own. */
+	if (!(id & 1))
+		mnl_attr_put_u16(nlh, SHOAL_A_PEER_LOCAL_PORT, 40000 + id);
 	mnl_attr_nest_end(nlh, peer);
 }
 
@@ -144,6 +147,8 @@ TEST(one_message)
 	EXPECT_EQ(2u, p->auth_failures);
 	EXPECT_EQ(4u, p->replays);
 	EXPECT_EQ(1700000002u, p->last_rx);
+	EXPECT_EQ(40002u, p->local_port);
+	EXPECT_EQ(0u, d->peers[0].local_port);
 	shoal_device_list_free(&l);
 	EXPECT_EQ(0u, l.n);
 }
@@ -255,6 +260,7 @@ TEST(ignores_malformed)
 	mnl_attr_put_u32(m.nlh, SHOAL_A_PEER_LAYER3, 1);
 	mnl_attr_put_u32(m.nlh, SHOAL_A_PEER_RX_BYTES, 1);
 	mnl_attr_put_u32(m.nlh, SHOAL_A_PEER_SA_OUT, 1);
+	mnl_attr_put_u32(m.nlh, SHOAL_A_PEER_LOCAL_PORT, 40000);
 	sa = mnl_attr_nest_start(m.nlh, SHOAL_A_PEER_SA_IN);
 	put_sa(m.nlh, SHOAL_A_SA, 300);
 	put_sa(m.nlh, 2, 301);
@@ -272,6 +278,7 @@ TEST(ignores_malformed)
 	EXPECT_EQ(0u, l.devs[0].peers[0].endpoint.len);
 	EXPECT_FALSE(l.devs[0].peers[0].layer3);
 	EXPECT_EQ(0u, l.devs[0].peers[0].rx_bytes);
+	EXPECT_EQ(0u, l.devs[0].peers[0].local_port);
 	EXPECT_FALSE(l.devs[0].peers[0].has_sa_out);
 	ASSERT_EQ((unsigned int)SHOAL_MAX_SA_IN, l.devs[0].peers[0].n_sa_in);
 	EXPECT_EQ(300u, l.devs[0].peers[0].sa_in_spis[0]);
@@ -524,6 +531,32 @@ TEST(set_empty_sets)
 	list = nested(p, SHOAL_A_PEER_ALLOWED_IPS);
 	ASSERT_NE(NULL, list);
 	EXPECT_EQ(0u, mnl_attr_get_payload_len(list));
+}
+
+/* A peer's socket: its fd as a u32, -1 as SHOAL_PEER_SOCKET_NONE. */
+TEST(set_socket)
+{
+	uint8_t key[SHOAL_KEY_LEN] = { 9 };
+	struct shoal_set_peer peers[3] = {
+		{ .public_key = key, .set_socket = true, .socket_fd = 5 },
+		{ .public_key = key, .set_socket = true, .socket_fd = -1 },
+		{ .public_key = key, .socket_fd = 6 },
+	};
+	struct shoal_set_device d = { .ifindex = 7, .peers = peers,
+				      .n_peers = 3 };
+	size_t next = 0;
+	struct msg m;
+
+	request_start(&m, SHOAL_CMD_SET_DEVICE);
+	ASSERT_EQ(0, shoal_set_encode(m.nlh, sizeof(m.buf), &d, &next));
+	ASSERT_EQ(3u, next);
+	EXPECT_EQ(5u, mnl_attr_get_u32(nested(request_peer(m.nlh, 0),
+					      SHOAL_A_PEER_SOCKET_FD)));
+	EXPECT_EQ(SHOAL_PEER_SOCKET_NONE,
+		  mnl_attr_get_u32(nested(request_peer(m.nlh, 1),
+					  SHOAL_A_PEER_SOCKET_FD)));
+	/* Without set_socket the fd is not sent: the peer keeps its own. */
+	EXPECT_EQ(NULL, nested(request_peer(m.nlh, 2), SHOAL_A_PEER_SOCKET_FD));
 }
 
 /* Peers beyond one message go in the next; device settings in the first. */

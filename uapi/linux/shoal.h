@@ -44,6 +44,29 @@
  *   only a prefix within fe80::/10 (::/0 does not allow it).  Other
  *   EtherTypes pass.  Get
  *   replies carry the nest only when the set is not empty.
+ *   SHOAL_A_PEER_SOCKET_FD: the peer's ESP leaves from this UDP socket of
+ *   the caller's (a file descriptor in its table) instead of from the
+ *   device's: after birthday probing, the socket whose NAT mapping the
+ *   other side lets in.  The socket stays the caller's: ESP (a non-zero
+ *   SPI of SHOAL_SPI_MIN or more, at least a header, IV and ICV long) and
+ *   0xFF keepalives arriving on it take the device's receive path, and
+ *   everything else (control packets behind the zero marker, anything
+ *   unknown) is queued to it as usual, for the caller to read.  An IPv4
+ *   socket carries the peer's IPv4 endpoints, an IPv6 one its IPv6
+ *   endpoints, and IPv4 ones too when dual-stack and bound to no address
+ *   or to a v4-mapped one; to an endpoint it cannot carry, the device's
+ *   socket sends.  It must be bound, and in the namespace the device was
+ *   created in (CAP_NET_ADMIN over it, as for the listen port).  Refused:
+ *   -EBADF (no such fd), -ENOTSOCK, -EPROTONOSUPPORT (not UDP),
+ *   -EINVAL (not bound, or of another namespace), -EBUSY (another peer's,
+ *   another device's, or another encapsulation's).  The same socket again
+ *   changes nothing; another replaces it; SHOAL_PEER_SOCKET_NONE puts the
+ *   peer back on the device's socket.  Releasing it (so, too, removing
+ *   the peer, deleting the device, its namespace going, rmmod) makes it
+ *   a plain UDP socket again.  The module holds the socket, not the file:
+ *   once the caller closes its last fd of it, the peer is back on the
+ *   device's socket.  Get replies carry SHOAL_A_PEER_LOCAL_PORT while
+ *   the peer sends from a socket of its own.
  *   An inbound SA nest with SHOAL_A_SA_SPI and no SHOAL_A_SA_KEY keeps the
  *   peer's existing inbound SA of that SPI (-ENOENT if it has none): how
  *   a restarted daemon, which cannot read keys back, keeps what the
@@ -180,11 +203,17 @@ enum shoal_peer_attr {
 	SHOAL_A_PEER_LAST_RX,		/* u64, seconds since the epoch, 0 = never */
 	SHOAL_A_PEER_PAD,
 	SHOAL_A_PEER_ALLOWED_IPS,	/* nest of SHOAL_A_ALLOWED_IP */
+	/* u32 (set only): a UDP socket fd, or SHOAL_PEER_SOCKET_NONE */
+	SHOAL_A_PEER_SOCKET_FD,
+	SHOAL_A_PEER_LOCAL_PORT,	/* u16 (get only): the peer's socket's */
 
 	__SHOAL_A_PEER_MAX
 };
 
 #define SHOAL_A_PEER_MAX (__SHOAL_A_PEER_MAX - 1)
+
+/* SHOAL_A_PEER_SOCKET_FD: back to the device's socket (the fd -1 as u32). */
+#define SHOAL_PEER_SOCKET_NONE	0xffffffffU
 
 /* The one attribute type inside SHOAL_A_PEER_ALLOWED_IPS. */
 #define SHOAL_A_ALLOWED_IP	1
