@@ -77,6 +77,7 @@ lab_internet() {
 	ip -n "$LAB_INET" addr add "$LAB_GATEWAY/24" dev internet
 	ip -n "$LAB_INET" addr add "$LAB_MEDIATOR1/24" dev internet
 	ip -n "$LAB_INET" addr add "$LAB_MEDIATOR2/24" dev internet
+	lab_upnp_internet
 	ip -n "$LAB_INET" link set internet up || return 1
 	# Routers reach each other on the bridge directly; forwarding only
 	# matters if a test adds routed networks behind $LAB_INET.
