@@ -52,7 +52,7 @@
 #define BIRTHDAY_AGAIN 60.0
 #define BIRTHDAY_BACKOFF_MAX 5
 /* Runs at once: sockets (hard) and probe traffic (easy) stay bounded. */
-#define BIRTHDAY_MAX_RUNS 2
+#define BIRTHDAY_MAX_RUNS 4
 /* The ports a probe goes to: what a NAT hands out. */
 #define PROBE_PORT_MIN 1024
 #define PROBE_PORT_SPAN (65536 - PROBE_PORT_MIN)
@@ -129,6 +129,13 @@ static int hard_socket(struct shoald *d)
 		return -1;
 	}
 	return fd;
+}
+
+bool shoald_birthday_queued(const struct shoald *d,
+			    const struct shoald_peer *p)
+{
+	return !p->bd && !p->bd_last && !d->no_peer_sockets &&
+	       d->bd_running < BIRTHDAY_MAX_RUNS;
 }
 
 void shoald_birthday_start(struct shoald *d, struct shoald_peer *p,

@@ -267,6 +267,12 @@ void shoald_sessions_wipe(struct shoald *d);
  * "Birthday probing").  start: as the hard side (sockets) or the easy
  * one (probes); tick: often; handle: true if fd is one of its sockets.
  */
+/*
+ * A peer that never had a run while every run was taken: its plan is
+ * looked at again as soon as one ends (not at the next direct try).
+ */
+bool shoald_birthday_queued(const struct shoald *d,
+			    const struct shoald_peer *p);
 void shoald_birthday_start(struct shoald *d, struct shoald_peer *p,
 			   bool hard, double now);
 void shoald_birthday_tick(struct shoald *d, double now);

@@ -493,6 +493,21 @@ static int run(struct loop *l, struct shoald *d)
 	}
 }
 
+/*
+ * Birthday probing holds 256 sockets a run, up to four runs at once
+ * (birthday.c): more than the usual soft limit of 1,024 descriptors.
+ * Raised within the hard limit only; a run opens what it can.
+ */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= 4096)
+		return;
+	rl.rlim_cur = rl.rlim_max < 4096 ? rl.rlim_max : 4096;
+	setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 int main(int argc, char **argv)
 {
 	struct loop l = { .epfd = -1, .timer_fd = -1, .signal_fd = -1 };
@@ -528,6 +543,7 @@ int main(int argc, char **argv)
 	/* Keys must not end up in a core dump. */
 	setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 });
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	raise_nofile();
 	if (!o.config) {
 		snprintf(conf_path, sizeof(conf_path), CONFIG_DIR "/%s.conf",
 			 o.interface ? o.interface : DEFAULT_INTERFACE);
