@@ -128,6 +128,15 @@ void mc_nat_plan(struct mclient *m, struct shoald_peer *p, double now)
 		    SHOAL_ADDR_GLOBAL)
 			extra = true;
 	}
+	/*
+	 * Or one of ours: the peer reaches us there whatever our NAT,
+	 * so neither side may give up on a direct path.
+	 */
+	for (i = 0; i < SHOALD_MAX_OWN_CANDIDATES; i++)
+		if (m->d->own_candidates[i].len)
+			extra = true;
+	if (m->d->forwarded_port)
+		extra = true;
 	switch (shoal_nat_plan(&m->nat, &p->nat, extra)) {
 	case SHOAL_NAT_RELAY_NOW:
 		if (!p->has_relay && !p->relay_asked) {
