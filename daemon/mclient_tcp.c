@@ -54,8 +54,11 @@ static uint8_t dgram[SHOAL_TCPFRAME_MAX + 1];
 
 bool mc_udp_blocked(const struct mclient *m, double now)
 {
-	return m->logged_in && m->has_token && !m->udp_ok &&
-	       now - m->login_time >= UDP_BLOCKED_AFTER;
+	if (!m->logged_in || m->udp_ok)
+		return false;
+	/* This login's netcheck may say so before the 2 s are up. */
+	return (m->nat.known && m->nat.udp_blocked) ||
+	       (m->has_token && now - m->login_time >= UDP_BLOCKED_AFTER);
 }
 
 static struct mc_tcp *link_of(struct mclient *m, const uint8_t key[32])
