@@ -125,12 +125,25 @@ static void tick_peers(struct mclient *m, double now)
 			p->next_relay_bind = now;
 			p->relay_check = now + 3.0;
 		}
+		/*
+		 * A relay offered before we knew UDP is blocked here: over
+		 * TCP from now on (its RELAY_BINDs have gone nowhere).
+		 */
+		if (p->has_relay && !p->relay_bound &&
+		    !mclient_peer_tcp(d, p) && mc_udp_blocked(m, now)) {
+			struct shoal_endpoint relay = p->relay;
+
+			if (mc_tcp_relay(m, p, &relay))
+				p->next_relay_bind = now;
+		}
 		if (p->has_relay && now >= p->next_relay_bind)
 			mc_send_relay_bind(m, p, now, NULL);
 		if (p->has_relay && relay_dead(p, now))
 			drop_relay(m, p, now);
 		if (m->fd < 0)
 			continue;
+		if (p->up_since && shoald_birthday_queued(d, p))
+			mc_nat_plan(m, p, now);
 		/*
 		 * Punching: the peer's first INITs may beat its PEER_UP to
 		 * us and be refused (and a relay drops what comes before the
@@ -150,6 +163,27 @@ static void tick_peers(struct mclient *m, double now)
 			}
 			p->next_direct_try = now + DIRECT_RETRY;
 		}
+	}
+}
+
+/*
+ * Logged out of a mediator that is away: a shoal-relay outlives it, so
+ * the bindings there are refreshed as ever (a relay frees a side that
+ * stops, and relay_dead would drop it at the next login).
+ */
+static void keep_relays(struct mclient *m, double now)
+{
+	struct shoald *d = m->d;
+	size_t i;
+
+	if (!m->configured)
+		return;
+	for (i = 0; i < d->n_peers; i++) {
+		struct shoald_peer *p = &d->peers[i];
+
+		if (p->from_mediator && p->has_relay && p->relay_bound &&
+		    now >= p->next_relay_bind)
+			mc_send_relay_bind(m, p, now, NULL);
 	}
 }
 
@@ -191,8 +225,10 @@ void mclient_tick(struct shoald *d, double now)
 	}
 	if (m->fd >= 0 && !m->logged_in && now - m->last_rx > REQUEST_TIMEOUT)
 		mc_disconnect(m, "no answer to the login");
-	if (!m->logged_in)
+	if (!m->logged_in) {
+		keep_relays(m, now);
 		return;
+	}
 	if (now - m->last_rx > SILENCE_LIMIT) {
 		mc_disconnect(m, "silent for too long");
 		return;
