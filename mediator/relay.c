@@ -132,12 +132,23 @@ static unsigned int relays_requested(struct server *srv, int64_t id)
 	return n;
 }
 
+static bool udp_blocked(const struct conn *c)
+{
+	return c->nat.known && c->nat.udp_blocked;
+}
+
 struct relay *relay_assign(struct server *srv, const struct conn *a,
 			   const struct conn *b, int64_t requested_by,
 			   const struct med_relay *avoid)
 {
-	struct relay *r = relay_remote_alloc(srv, a, b, requested_by, avoid);
+	struct relay *r = NULL;
 
+	/*
+	 * A side whose UDP is blocked reaches relays only through our TCP
+	 * bridge, which forwards to the built-in relay ports alone.
+	 */
+	if (!(srv->bridge && (udp_blocked(a) || udp_blocked(b))))
+		r = relay_remote_alloc(srv, a, b, requested_by, avoid);
 	if (r)
 		return r;
 	r = relay_ports_alloc(&srv->rp);
