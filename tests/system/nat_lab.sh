@@ -451,7 +451,11 @@ pair_ok() {
 	[ "$first" != never ] && [ "$px" = "$want" ] && [ "$py" = "$want" ] || return 1
 	# No transport field yet: what the TCP fallback adds.
 	if [ "$tx$ty" = -- ] && [ -n "$(pending tcp)" ]; then return 0; fi
-	[ "$tx" = "$wt" ] && [ "$ty" = "$wt" ]
+	# The transport is each side's own leg: tcp only on h's.
+	local wx=udp wy=udp
+	[ "$x" = h ] && wx=$wt
+	[ "$y" = h ] && wy=$wt
+	[ "$tx" = "$wx" ] && [ "$ty" = "$wy" ]
 }
 for x in $CLIENTS; do
 	for y in $CLIENTS; do
