@@ -336,8 +336,13 @@ static void pcp_run(struct pm_job *j)
 	while (ms_since(&start) < PM_UDP_TIMEOUT_MS) {
 		if (send(fd, buf, len, 0) < 0)
 			break;
-		/* Until an answer that is ours, or the time to resend. */
-		while (poll(&pfd, 1, wait) > 0) {
+		/*
+		 * Until an answer that is ours, or the time to resend; a
+		 * stream of datagrams that are not (anyone on the LAN can
+		 * forge the gateway's) ends with the job's time, too.
+		 */
+		while (ms_since(&start) < PM_UDP_TIMEOUT_MS &&
+		       poll(&pfd, 1, wait) > 0) {
 			n = recv(fd, buf + len, sizeof(buf) - len, 0);
 			/* Port unreachable: no PCP server there. */
 			if (n < 0 && errno == ECONNREFUSED)
