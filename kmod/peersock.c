@@ -214,6 +214,7 @@ static struct shoal_peersock *hook(struct shoal_peer *peer,
 	ps->sd = peer->sd;
 	ps->peer = peer;
 	ps->sk = sk;
+	ps->port = ntohs(inet_sk(sk)->inet_sport);
 	sock_hold(sk);
 	refcount_set(&ps->ref, 1);
 	ps->mc_loop = mc_loop_get(sk);
@@ -284,7 +285,7 @@ u16 shoal_peersock_port(struct shoal_peer *peer)
 
 	if (!ps || test_bit(PEERSOCK_CLOSED, &ps->closed))
 		return 0;
-	return ntohs(inet_sk(ps->sk)->inet_sport);
+	return ps->port;
 }
 
 struct sock *shoal_peersock_sk(struct shoal_peer *peer, sa_family_t family)

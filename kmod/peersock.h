@@ -29,6 +29,12 @@ struct shoal_peersock {
 	 */
 	unsigned long closed;
 	bool mc_loop;			/* as userspace had it */
+	/*
+	 * The bound port, read at hook time: a dump holds RTNL only, and
+	 * the sock may go after an RCU grace period once userspace closed
+	 * it.
+	 */
+	u16 port;
 	struct rcu_head rcu;
 };
 
