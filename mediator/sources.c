@@ -80,6 +80,19 @@ static size_t bucket(const struct server *srv, const struct med_source_key *k)
 	return (size_t)(v % MED_SOURCE_BUCKETS);
 }
 
+bool sources_same(const struct sockaddr *a, const struct sockaddr *b)
+{
+	struct med_source_key ka, kb;
+
+	memset(&ka, 0, sizeof(ka));
+	memset(&kb, 0, sizeof(kb));
+	if (sources_key_of(&ka, a) < 0 || sources_key_of(&kb, b) < 0)
+		return false;
+	source_of(&ka);
+	source_of(&kb);
+	return !memcmp(&ka, &kb, sizeof(ka));
+}
+
 void sources_init(struct server *srv)
 {
 	randombytes_buf(srv->sources.hash_key, sizeof(srv->sources.hash_key));

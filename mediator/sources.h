@@ -49,6 +49,8 @@ struct med_denylist {
 struct conn;
 struct server;
 
+/* One source (the same IPv4 address, or IPv6 /64)? */
+bool sources_same(const struct sockaddr *a, const struct sockaddr *b);
 void sources_init(struct server *srv);
 void sources_free(struct server *srv);
 /* A source address as a key (v4-mapped as IPv4): 0, or -1. */

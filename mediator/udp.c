@@ -26,6 +26,7 @@
 #include <sodium.h>
 
 #include "ctlmsg.h"
+#include "sources.h"
 #include "udp.h"
 #include "server.h"
 
@@ -198,6 +199,14 @@ static void binding(struct server *srv, struct med_udp *u, const uint8_t *buf,
 	if (c && (!shoal_ctl_binding_verify(buf + MARKER_LEN,
 					    len - MARKER_LEN, c->token_key) ||
 		  b.counter <= c->token_counter))
+		c = NULL;
+	/*
+	 * Nor from another source than its connection: a client could
+	 * name any address as its public endpoint with a forged source,
+	 * and its peers would punch and birthday-probe there.
+	 */
+	if (c && !sources_same((const struct sockaddr *)from,
+			       (const struct sockaddr *)&c->addr))
 		c = NULL;
 	if (c) {
 		c->token_counter = b.counter;
