@@ -69,6 +69,8 @@ enum {
 	MED_A_NAT = 22,
 	MED_A_RELAY_PORT = 24,
 	MED_A_RELAY_LOAD = 25,		/* allocations be32, bytes be64 */
+	/* 16 bytes: the mediator's seal on an allocation it made (RELAY_ALLOCATE, RELAY_HOLDS). */
+	MED_A_RELAY_TAG = 27,
 	MED_A_MEMBER = SHOAL_TLV_NESTED | 1,
 	MED_A_NETWORK_INFO = SHOAL_TLV_NESTED | 2,
 	MED_A_PEER = SHOAL_TLV_NESTED | 3,

@@ -56,6 +56,12 @@ struct relay {
 	int64_t tokens_at;
 	/* Keys the cookies of its RELAY_CHALLENGEs: see relay_bind. */
 	uint8_t cookie_key[32];
+	/*
+	 * A shoal-relay's: the mediator's tag on this allocation
+	 * (RELAY_ALLOCATE), shown again in RELAY_HOLDS so that only what a
+	 * mediator of this key allocated is adopted after its restart.
+	 */
+	uint8_t hold_tag[16];
 	struct relay_side side[2];
 };
 

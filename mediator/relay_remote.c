@@ -87,6 +87,36 @@ void relay_remote_drop(struct server *srv, struct relay *r, bool tell)
 	free(r);
 }
 
+/*
+ * The tag on an allocation: keyed BLAKE2b-128 under a key only this
+ * mediator's private key gives (it survives a restart, as adoption
+ * needs), over the relay's key and both sides' keys, ids and relay keys.
+ * A relay cannot make one for a pair it was not given.
+ */
+static void hold_tag(const struct server *srv, const struct med_relay *m,
+		     const struct relay_side s[2], uint8_t tag[16])
+{
+	crypto_generichash_state st;
+	uint8_t key[32];
+	unsigned int i;
+
+	crypto_generichash(key, sizeof(key), (const uint8_t *)"shoal relay hold",
+			   16, srv->priv, sizeof(srv->priv));
+	crypto_generichash_init(&st, key, sizeof(key), 16);
+	crypto_generichash_update(&st, m->key, 32);
+	for (i = 0; i < 2; i++) {
+		uint8_t id[4];
+
+		shoal_put_be32(id, s[i].id);
+		crypto_generichash_update(&st, s[i].pubkey, 32);
+		crypto_generichash_update(&st, id, sizeof(id));
+		crypto_generichash_update(&st, s[i].key, sizeof(s[i].key));
+	}
+	crypto_generichash_final(&st, tag, 16);
+	sodium_memzero(key, sizeof(key));
+	sodium_memzero(&st, sizeof(st));
+}
+
 /* The least loaded relay (our records, then its bytes) but avoid. */
 static struct med_relay *pick(struct server *srv,
 			      const struct med_relay *avoid)
@@ -130,6 +160,8 @@ struct relay *relay_remote_alloc(struct server *srv, const struct conn *a,
 			      MED_RELAY_ALLOCATE, 0, 0);
 	relay_side_put(&w, &r->side[0]);
 	relay_side_put(&w, &r->side[1]);
+	hold_tag(srv, m, r->side, r->hold_tag);
+	shoal_tlv_put(&w, MED_A_RELAY_TAG, r->hold_tag, sizeof(r->hold_tag));
 	n = shoal_tlv_finish(&w);
 	server_conn_send(srv, m->c, srv->event, n);
 	if (n > 0)
@@ -151,6 +183,8 @@ static int holds(struct server *srv, struct med_relay *m,
 	struct shoal_tlv_attr a;
 	struct shoal_tlv_iter it;
 	struct relay *r;
+	uint8_t tag[16], want[16];
+	bool has_tag = false;
 	uint16_t port = 0;
 	bool peer = false;
 	int n = 0, i;
@@ -162,9 +196,19 @@ static int holds(struct server *srv, struct med_relay *m,
 		if (a.type == MED_A_RELAY_SIDE &&
 		    (n == 2 || relay_side_get(&a, &s[n++]) < 0))
 			return MSTORE_E_INVALID;
+		if (a.type == MED_A_RELAY_TAG) {
+			if (a.len != sizeof(tag))
+				return MSTORE_E_INVALID;
+			memcpy(tag, a.value, sizeof(tag));
+			has_tag = true;
+		}
 	}
-	if (n != 2 || !port || s[0].id == s[1].id)
+	if (n != 2 || !port || s[0].id == s[1].id || !has_tag)
 		return MSTORE_E_INVALID;
+	/* Only what we (this key) allocated to this relay. */
+	hold_tag(srv, m, s, want);
+	if (sodium_memcmp(tag, want, sizeof(tag)))
+		return MED_E_NOT_RELAY;
 	r = record_find(srv, m, s[0].id);
 	if (r)
 		return r->port == port && r->side[1].id == s[1].id ?
@@ -185,7 +229,9 @@ static int holds(struct server *srv, struct med_relay *m,
 	memcpy(r->side, s, sizeof(s));
 	r->side[0].client = cl[0].id;
 	r->side[1].client = cl[1].id;
-	r->requested_by = cl[0].id;
+	/* Adopted: no client asked for it, nor counts it against a quota. */
+	r->requested_by = 0;
+	memcpy(r->hold_tag, tag, sizeof(tag));
 	r->port = port;
 	sodium_memzero(s, sizeof(s));
 	return MSTORE_OK;

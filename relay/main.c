@@ -197,6 +197,8 @@ static void send_holds(struct relayd *d)
 		shoal_tlv_put_u16(&w, MED_A_RELAY_PORT, r->port);
 		relay_side_put(&w, &r->side[0]);
 		relay_side_put(&w, &r->side[1]);
+		shoal_tlv_put(&w, MED_A_RELAY_TAG, r->hold_tag,
+			      sizeof(r->hold_tag));
 		finish(d, &w);
 	}
 }
@@ -215,6 +217,8 @@ static struct relay *find_id0(struct relayd *d, uint32_t id0)
 static void on_allocate(struct relayd *d, const struct shoal_tlv_msg *msg)
 {
 	struct relay_side s[2] = { 0 };
+	uint8_t tag[16];
+	bool has_tag = false;
 	struct shoal_tlv_writer w;
 	struct shoal_tlv_attr a;
 	struct shoal_tlv_iter it;
@@ -222,17 +226,25 @@ static void on_allocate(struct relayd *d, const struct shoal_tlv_msg *msg)
 	int n = 0;
 
 	shoal_tlv_iter_msg(&it, msg);
-	while (shoal_tlv_next(&it, &a))
+	while (shoal_tlv_next(&it, &a)) {
 		if (a.type == MED_A_RELAY_SIDE &&
 		    (n == 2 || relay_side_get(&a, &s[n++]) < 0))
 			goto out;
-	if (n != 2 || s[0].id == s[1].id)
+		if (a.type == MED_A_RELAY_TAG) {
+			if (a.len != sizeof(tag))
+				goto out;
+			memcpy(tag, a.value, sizeof(tag));
+			has_tag = true;
+		}
+	}
+	if (n != 2 || s[0].id == s[1].id || !has_tag)
 		goto out;
 	r = find_id0(d, s[0].id);
 	if (!r) {
 		r = relay_ports_alloc(&d->rp);
 		if (r) {
 			memcpy(r->side, s, sizeof(s));
+			memcpy(r->hold_tag, tag, sizeof(tag));
 			r->requested_by = 0;
 		}
 	}
