@@ -339,6 +339,23 @@ static bool at_mediator(const struct shoal_endpoint *to)
 	       to->in.sin_addr.s_addr == server.in.sin_addr.s_addr;
 }
 
+static struct shoald d;
+
+/*
+ * to is our own end of a relay's TCP stream (mclient_tcp.c): loopback,
+ * and a peer's relay only while UDP is blocked here.
+ */
+static bool own_tcp_loop(const struct shoal_endpoint *to)
+{
+	size_t i;
+
+	for (i = 0; i < d.n_peers; i++)
+		if (mclient_peer_tcp(&d, &d.peers[i]) &&
+		    shoal_endpoint_equal(&d.peers[i].relay, to))
+			return true;
+	return false;
+}
+
 static int dp_send_control(struct shoal_dp *unused,
 			   const struct shoal_endpoint *to,
 			   const void *payload, size_t len)
@@ -359,7 +376,7 @@ static int dp_send_control(struct shoal_dp *unused,
 	 * overlay) unless it is the mediator's host: relays and probes the
 	 * mediator names are checked like candidates.
 	 */
-	check(usable(to) || at_mediator(to));
+	check(usable(to) || at_mediator(to) || own_tcp_loop(to));
 	switch (m[0]) {
 	case SHOAL_CTL_BINDING:
 		check(shoal_ctl_parse_binding(&b, m, len) == 0);
@@ -741,11 +758,14 @@ static void pump(void)
 		k = epoll_wait(epfd, evs, 4, 0);
 		check(k >= 0);
 		for (i = 0; i < k; i++) {
-			/* shoald never connects on its own here. */
-			check(evs[i].data.fd == shoald_fd);
+			/*
+			 * The mediator's connection, or the TCP fallback's
+			 * own sockets (UDP blocked here): mclient's alone.
+			 */
 			check(mclient_handle(&d, evs[i].data.fd,
 					     evs[i].events));
-			moved = true;
+			if (evs[i].data.fd == shoald_fd)
+				moved = true;
 		}
 		if (mediator_read())
 			moved = true;
