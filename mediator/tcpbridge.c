@@ -149,8 +149,9 @@ static bool same_host(const struct sockaddr_storage *a,
 	if (a->ss_family == AF_INET)
 		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
 		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	/* One IPv6 host holds a /64: counted as one source, as sources.c does. */
 	return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-		       &((const struct sockaddr_in6 *)b)->sin6_addr, 16);
+		       &((const struct sockaddr_in6 *)b)->sin6_addr, 8);
 }
 
 /* An IPv4-mapped IPv6 address as the IPv4 one it is. */
