@@ -94,7 +94,7 @@ void relay_remote_drop(struct server *srv, struct relay *r, bool tell)
  * A relay cannot make one for a pair it was not given.
  */
 static void hold_tag(const struct server *srv, const struct med_relay *m,
-		     const struct relay_side s[2], uint8_t tag[16])
+		     const struct relay_side *s, uint8_t *tag)
 {
 	crypto_generichash_state st;
 	uint8_t key[32];
