@@ -97,6 +97,7 @@ struct token {
 };
 
 struct client {
+	bool udp_on_src;		/* udp bound to src */
 	int fd;
 	const char *src;		/* its source address, NULL: any */
 	struct shoal_channel ch;
@@ -341,18 +342,25 @@ static int stop_server(pid_t pid)
 
 /* ----- a client ----- */
 
-/* A UDP socket on 127.0.0.1, any port. */
-static int udp_socket(void)
+/* A UDP socket on addr (127.0.0.1 if NULL), any port. */
+static int udp_socket_on(const char *addr)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET };
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (addr)
+		inet_pton(AF_INET, addr, &a.sin_addr);
 	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
 		close(fd);
 		return -1;
 	}
 	return fd;
+}
+
+static int udp_socket(void)
+{
+	return udp_socket_on(NULL);
 }
 
 static int udp_port_of(int fd)
@@ -387,6 +395,15 @@ static int client_connect(struct client *c, int port,
 	c->port = port;
 	c->has_token = false;
 	memcpy(c->spub, server_pub, 32);
+	/*
+	 * A token's BINDING counts only from the connection's own source
+	 * address: a client with a source of its own sends UDP from there.
+	 */
+	if (c->src && !c->udp_on_src) {
+		close(c->udp);
+		c->udp = udp_socket_on(c->src);
+		c->udp_on_src = true;
+	}
 	c->fd = tcp_connect_from(port, c->src);
 	if (c->fd < 0 || shoal_channel_client(&c->ch, c->priv, server_pub))
 		return -1;
