@@ -311,6 +311,10 @@ PYEOF
 }
 ktap_check "a namespace goes, with a device whose peer's socket was closed" netns_exit
 
-kill "$HELPER_PID" 2>/dev/null
-wait "$HELPER_PID" 2>/dev/null
+# bash unsets HELPER_PID once the coprocess has ended and been reaped
+# (under the debug kernel it may be by now).
+if [ -n "${HELPER_PID:-}" ]; then
+	kill "$HELPER_PID" 2>/dev/null
+	wait "$HELPER_PID" 2>/dev/null
+fi
 ktap_finish
