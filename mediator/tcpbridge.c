@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sources.h"
 #include "tcpbridge.h"
 #include "tcpframe.h"
 
@@ -141,19 +142,6 @@ void tcpbridge_free(struct tcpbridge *b)
 	free(b);
 }
 
-static bool same_host(const struct sockaddr_storage *a,
-		      const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET)
-		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-	/* One IPv6 host holds a /64: counted as one source, as sources.c does. */
-	return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-		       &((const struct sockaddr_in6 *)b)->sin6_addr, 8);
-}
-
 /* An IPv4-mapped IPv6 address as the IPv4 one it is. */
 static void unmap(struct sockaddr_storage *ss, socklen_t *len)
 {
@@ -213,8 +201,8 @@ void tcpbridge_adopt(struct tcpbridge *b, int fd, const struct sockaddr *peer,
 		goto refuse;
 	for (s = b->streams; s; s = s->next)
 		from_source += !s->dead &&
-			       same_host(&s->src,
-					 (const struct sockaddr_storage *)peer);
+			       sources_same((const struct sockaddr *)&s->src,
+					    peer);
 	if (b->lim.per_source && from_source >= b->lim.per_source)
 		goto refuse;
 	s = calloc(1, sizeof(*s));
