@@ -42,6 +42,8 @@ enum {
 	/* The mediator's, to a shoal-relay. */
 	MED_RELAY_ALLOCATE = 70,
 	MED_RELAY_FREE = 71,
+	/* A cluster's instances changed (docs/cluster.md): INSTANCE each. */
+	MED_INSTANCES = 72,
 };
 
 enum {
@@ -71,10 +73,23 @@ enum {
 	MED_A_RELAY_LOAD = 25,		/* allocations be32, bytes be64 */
 	/* 16 bytes: the mediator's seal on an allocation it made (RELAY_ALLOCATE, RELAY_HOLDS). */
 	MED_A_RELAY_TAG = 27,
+	/*
+	 * A cluster of mediators (docs/cluster.md).  INSTANCE_NAME: 1 to
+	 * MED_INSTANCE_NAME_MAX of [A-Za-z0-9._-]; ADVERTISE: "HOST:PORT"
+	 * text, at most MED_ADVERTISE_MAX bytes; INSTANCE_LOAD: clients
+	 * online, be32; NO_REDIRECT: empty, in a LOGIN that was redirected
+	 * or failed over already.
+	 */
+	MED_A_INSTANCE_NAME = 32,
+	MED_A_ADVERTISE = 34,
+	MED_A_INSTANCE_LOAD = 35,
+	MED_A_NO_REDIRECT = 36,
 	MED_A_MEMBER = SHOAL_TLV_NESTED | 1,
 	MED_A_NETWORK_INFO = SHOAL_TLV_NESTED | 2,
 	MED_A_PEER = SHOAL_TLV_NESTED | 3,
 	MED_A_RELAY_SIDE = SHOAL_TLV_NESTED | 26,
+	/* INSTANCE_NAME, ADVERTISE, INSTANCE_LOAD: one instance. */
+	MED_A_INSTANCE = SHOAL_TLV_NESTED | 33,
 };
 
 /* Results of the mediator's own, beside enum mstore_result. */
@@ -87,6 +102,10 @@ enum {
 	MED_E_RELAY_QUOTA = -105,	/* the client holds its relays */
 	MED_E_NEW_CLIENTS = -106,	/* its address made too many */
 	MED_E_NOT_RELAY = -107,		/* no such relay key, allocation */
+	/* LOGIN: log in at the INSTANCE in this reply instead. */
+	MED_E_REDIRECT = -108,
+	/* The database cannot be reached: try again later. */
+	MED_E_DATABASE = -109,
 };
 
 /* PEER_DOWN reasons. */
@@ -170,6 +189,8 @@ unsigned int shoal_med_member_key(const struct shoal_tlv_msg *msg,
 				  const char *network, const char *nick,
 				  uint8_t key[32]);
 
+#define MED_INSTANCE_NAME_MAX 32
+#define MED_ADVERTISE_MAX 255
 #define MED_RELAY_LOAD_LEN 12
 #define MED_DEFAULT_PORT 51800
 #define MED_KEEPALIVE_INTERVAL 90	/* s */
