@@ -698,6 +698,16 @@ fi
 # mediator saw.)
 e_public=$($PY -c 'import json, sys; print(json.load(open(sys.argv[1]))["public_endpoint"])' \
 	"$tmp/netcheck-e")
+# What e's router maps e's tunnel port to now, towards the mediator
+# (its conntrack table): the netcheck above was before the mediator's
+# restart, and the test is only as good as this being the same.
+e_mapped=$(ip netns exec "$LAB_E_RT" cat /proc/net/nf_conntrack 2>/dev/null |
+	awk -v e="$LAB_E_ADDR" -v m="$LAB_MEDIATOR1" -v p="$PORT" '$3 == "udp" &&
+		index($0, "src=" e " dst=" m " sport=51820 dport=" p " ") {
+		for (i = 1; i <= NF; i++) if ($i ~ /^dport=/) d = $i
+		sub("dport=", "", d); print d; exit }')
+echo "# e's public endpoint: $e_public at the netcheck, port ${e_mapped:-?} in its router's conntrack now"
+[ -n "$e_mapped" ] && e_public=${e_public%:*}:$e_mapped
 ip netns exec "$LAB_E_RT" nft -f - <<EOF
 table ip lab {
 	chain prerouting {
@@ -715,6 +725,12 @@ ktap_check_for "the direct try after a mediator restart (issue 16)" \
 	"relayed d-e goes direct within 75 s once NAT allows" \
 	pair_path d e direct 75
 echo "# d-e went direct $((SECONDS - t0)) s after e's router changed"
+if [ "$(peer_field d erin path)" != direct ]; then
+	echo "# d's view of e: path $(peer_field d erin path), endpoint $(peer_field d erin endpoint)"
+	echo "# e's router's conntrack for ${e_public%:*}:"
+	ip netns exec "$LAB_E_RT" grep -F "${e_public%:*}" /proc/net/nf_conntrack |
+		sed 's/^/#   /' | head -n 20
+fi
 
 # A kick cuts e off within 5 s.
 sh_ a kick lanparty erin >/dev/null
