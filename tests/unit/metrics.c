@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: MIT
+/*
+ * lib/metrics.c: the text format's lines and escaping, and every answer
+ * of the request parser (each refusal, cut anywhere).
+ */
+#include <string.h>
+
+#include "kselftest_harness.h"
+
+#include "metrics.h"
+
+#define LIMIT METRICS_REQUEST_MAX
+
+static int verdict(const char *req)
+{
+	return metrics_http_verdict(req, strlen(req), LIMIT);
+}
+
+TEST(family_and_samples)
+{
+	struct metrics_text t;
+
+	metrics_text_init(&t);
+	metrics_one(&t, "shoal_x_total", METRICS_COUNTER, "Things done.", 42);
+	metrics_family(&t, "shoal_y", METRICS_GAUGE, "A level.");
+	metrics_u64(&t, "shoal_y", "where", "builtin", 3);
+	metrics_double(&t, "shoal_y", "where", "remote", 0.25);
+	ASSERT_TRUE(metrics_text_ok(&t));
+	EXPECT_STREQ("# HELP shoal_x_total Things done.\n"
+		     "# TYPE shoal_x_total counter\n"
+		     "shoal_x_total 42\n"
+		     "# HELP shoal_y A level.\n"
+		     "# TYPE shoal_y gauge\n"
+		     "shoal_y{where=\"builtin\"} 3\n"
+		     "shoal_y{where=\"remote\"} 0.25\n", t.buf);
+	metrics_text_free(&t);
+}
+
+TEST(constant_label_first)
+{
+	struct metrics_text t;
+
+	metrics_text_init(&t);
+	metrics_text_const_label(&t, "instance", "med-1");
+	metrics_u64(&t, "a", NULL, NULL, 1);
+	metrics_u64(&t, "b", "reason", "nick_taken", 18446744073709551615ULL);
+	ASSERT_TRUE(metrics_text_ok(&t));
+	EXPECT_STREQ("a{instance=\"med-1\"} 1\n"
+		     "b{instance=\"med-1\",reason=\"nick_taken\"} "
+		     "18446744073709551615\n", t.buf);
+	metrics_text_free(&t);
+}
+
+TEST(escaping)
+{
+	struct metrics_text t;
+
+	metrics_text_init(&t);
+	metrics_family(&t, "e", METRICS_GAUGE, "back\\slash \"quoted\"\nnext");
+	metrics_u64(&t, "e", "l", "a\\b\"c\nd", 7);
+	ASSERT_TRUE(metrics_text_ok(&t));
+	/* HELP escapes \ and newline only; a label value " too. */
+	EXPECT_STREQ("# HELP e back\\\\slash \"quoted\"\\nnext\n"
+		     "# TYPE e gauge\n"
+		     "e{l=\"a\\\\b\\\"c\\nd\"} 7\n", t.buf);
+	metrics_text_free(&t);
+}
+
+TEST(special_values)
+{
+	struct metrics_text t;
+
+	metrics_text_init(&t);
+	metrics_double(&t, "d", NULL, NULL, 1.0 / 0.0);
+	metrics_double(&t, "d", NULL, NULL, -1.0 / 0.0);
+	metrics_double(&t, "d", NULL, NULL, 0.0 / 0.0);
+	metrics_double(&t, "d", NULL, NULL, 1796000000.5);
+	ASSERT_TRUE(metrics_text_ok(&t));
+	EXPECT_STREQ("d +Inf\nd -Inf\nd NaN\nd 1796000000.5\n", t.buf);
+	metrics_text_free(&t);
+}
+
+TEST(bad_names_fail)
+{
+	static const char *const bad[] = { "", "1abc", "a-b", "a b", "é" };
+	struct metrics_text t;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		metrics_text_init(&t);
+		metrics_u64(&t, bad[i], NULL, NULL, 1);
+		EXPECT_FALSE(metrics_text_ok(&t));
+		metrics_text_free(&t);
+		metrics_text_init(&t);
+		metrics_family(&t, bad[i], METRICS_GAUGE, "x");
+		EXPECT_FALSE(metrics_text_ok(&t));
+		metrics_text_free(&t);
+	}
+	EXPECT_TRUE(metrics_name_ok("a:b_c9"));
+	EXPECT_FALSE(metrics_label_name_ok("a:b"));
+	EXPECT_FALSE(metrics_label_name_ok("__name__"));
+	metrics_text_init(&t);
+	metrics_u64(&t, "ok", "bad-label", "v", 1);
+	EXPECT_FALSE(metrics_text_ok(&t));
+	metrics_text_free(&t);
+}
+
+TEST(process)
+{
+	struct metrics_text t;
+
+	metrics_text_init(&t);
+	metrics_process(&t, "shoal_test");
+	ASSERT_TRUE(metrics_text_ok(&t));
+	EXPECT_NE(NULL, strstr(t.buf, "\nshoal_test_resident_memory_bytes "));
+	EXPECT_NE(NULL, strstr(t.buf, "\nshoal_test_start_time_seconds 1"));
+	EXPECT_EQ(NULL, strstr(t.buf, "_resident_memory_bytes 0\n"));
+	metrics_text_free(&t);
+}
+
+TEST(get_metrics)
+{
+	EXPECT_EQ(200, verdict("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"));
+	EXPECT_EQ(200, verdict("GET /metrics HTTP/1.0\r\n\r\n"));
+	EXPECT_EQ(200, verdict("GET /metrics?x=1 HTTP/1.1\n"
+			       "Accept: text/plain;q=0.5, */*\n\n"));
+	EXPECT_EQ(200, verdict("GET /metrics HTTP/1.1\r\n"
+			       "Content-Length:  0 \r\n\r\n"));
+	/* What comes after the header block is not looked at. */
+	EXPECT_EQ(200, verdict("GET /metrics HTTP/1.1\r\n\r\n\x01\x02"));
+	EXPECT_EQ(200, verdict("GET /metrics HTTP/1.1\r\nX: \x80\xff\r\n\r\n"));
+}
+
+TEST(more_needed)
+{
+	EXPECT_EQ(0, verdict(""));
+	EXPECT_EQ(0, verdict("GE"));
+	EXPECT_EQ(0, verdict("GET /metrics HTTP/1.1\r"));
+	EXPECT_EQ(0, verdict("GET /metrics HTTP/1.1\r\n"));
+	EXPECT_EQ(0, verdict("GET /metrics HTTP/1.1\r\nHost: x\r\n"));
+	EXPECT_EQ(0, verdict("GET /metrics HTTP/1.1\r\nHost: x\r\n\r"));
+	/* Refusals wait for the headers too, all but a bad request. */
+	EXPECT_EQ(0, verdict("POST /metrics HTTP/1.1\r\n"));
+	EXPECT_EQ(0, verdict("GET / HTTP/1.1\r\n"));
+}
+
+TEST(not_found)
+{
+	EXPECT_EQ(404, verdict("GET / HTTP/1.1\r\n\r\n"));
+	EXPECT_EQ(404, verdict("GET /metricsx HTTP/1.1\r\n\r\n"));
+	EXPECT_EQ(404, verdict("GET /metrics/ HTTP/1.1\r\n\r\n"));
+	EXPECT_EQ(404, verdict("GET http://x/metrics HTTP/1.1\r\n\r\n"));
+	EXPECT_EQ(404, verdict("GET * HTTP/1.1\r\n\r\n"));
+}
+
+TEST(method_not_allowed)
+{
+	EXPECT_EQ(405, verdict("POST /metrics HTTP/1.1\r\n\r\n"));
+	EXPECT_EQ(405, verdict("HEAD /metrics HTTP/1.1\r\n\r\n"));
+	EXPECT_EQ(405, verdict("get /metrics HTTP/1.1\r\n\r\n"));
+	EXPECT_EQ(405, verdict("DELETE / HTTP/1.1\r\n\r\n"));
+}
+
+TEST(bad_request)
+{
+	static const char *const bad[] = {
+		"\r\n\r\n",				/* no request line */
+		"GET\r\n\r\n",
+		"GET /metrics\r\n\r\n",			/* HTTP/0.9 */
+		"GET  /metrics HTTP/1.1\r\n\r\n",	/* two spaces */
+		"GET /metrics  HTTP/1.1\r\n\r\n",
+		"GET /metrics HTTP/1.1 \r\n\r\n",
+		"GET /metrics HTTP/2.0\r\n\r\n",
+		"GET /metrics HTTP/1.x\r\n\r\n",
+		"GET /metrics HTTP/1.10\r\n\r\n",
+		"GET /metrics http/1.1\r\n\r\n",
+		"G(T /metrics HTTP/1.1\r\n\r\n",	/* not a token */
+		"GET /me\x7ftrics HTTP/1.1\r\n\r\n",
+		"GET /metrics HTTP/1.1\r\r\n\r\n",	/* a lone CR */
+		"GET /metrics HTTP/1.1\r\nHost\r\n\r\n",	/* no colon */
+		"GET /metrics HTTP/1.1\r\n: x\r\n\r\n",	/* no name */
+		"GET /metrics HTTP/1.1\r\nHo st: x\r\n\r\n",
+		"GET /metrics HTTP/1.1\r\nHost : x\r\n\r\n",
+		"GET /metrics HTTP/1.1\r\nA: b\r\n c\r\n\r\n",	/* folded */
+		"GET /metrics HTTP/1.1\r\nA: b\x01\r\n\r\n",
+		"GET /metrics HTTP/1.1\r\nA: b\rc\r\n\r\n",
+		"GET /metrics HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello",
+		"GET /metrics HTTP/1.1\r\ncontent-length: 00\r\n\r\n",
+		"GET /metrics HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		EXPECT_EQ(400, verdict(bad[i])) TH_LOG("request %zu", i);
+	/* Binary, a TLS hello: at once, before any line ends. */
+	EXPECT_EQ(400, metrics_http_verdict("\x16\x03\x01\x02", 4, LIMIT));
+	EXPECT_EQ(400, verdict("GET /metrics\t"));
+	EXPECT_EQ(400, metrics_http_verdict("GET \0", 5, LIMIT));
+}
+
+TEST(too_long)
+{
+	static char big[LIMIT + 100];
+
+	memset(big, 'a', sizeof(big));
+	memcpy(big, "GET /", 5);
+	EXPECT_EQ(0, metrics_http_verdict(big, LIMIT - 1, LIMIT));
+	EXPECT_EQ(431, metrics_http_verdict(big, LIMIT, LIMIT));
+	EXPECT_EQ(431, metrics_http_verdict(big, sizeof(big), LIMIT));
+	/* Headers that never end. */
+	memcpy(big, "GET /metrics HTTP/1.1\r\n", 23);
+	memcpy(big + 23, "X: y\r\n", 6);
+	EXPECT_EQ(0, metrics_http_verdict(big, 29, LIMIT));
+	EXPECT_EQ(431, metrics_http_verdict(big, LIMIT, LIMIT));
+}
+
+/* Cut anywhere, a request gets nothing early and the same verdict whole. */
+TEST(every_cut)
+{
+	static const char *const reqs[] = {
+		"GET /metrics HTTP/1.1\r\nHost: a\r\nAccept: */*\r\n\r\n",
+		"POST /x HTTP/1.0\r\n\r\n",
+		"GET /nope HTTP/1.1\nA: b\n\n",
+	};
+	static const int want[] = { 200, 405, 404 };
+	size_t i, n;
+
+	for (i = 0; i < 3; i++) {
+		for (n = 0; n < strlen(reqs[i]); n++)
+			EXPECT_EQ(0, metrics_http_verdict(reqs[i], n, LIMIT));
+		EXPECT_EQ(want[i], verdict(reqs[i]));
+	}
+}
+
+TEST_HARNESS_MAIN
