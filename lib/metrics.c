@@ -163,7 +163,8 @@ void metrics_family(struct metrics_text *t, const char *name,
 	put_escaped(t, help, false);
 	puts_(t, "\n# TYPE ");
 	puts_(t, name);
-	puts_(t, type == METRICS_COUNTER ? " counter\n" : " gauge\n");
+	puts_(t, type == METRICS_COUNTER ? " counter\n" :
+		 type == METRICS_SUMMARY ? " summary\n" : " gauge\n");
 }
 
 static void put_label(struct metrics_text *t, const char *name,
@@ -538,6 +539,8 @@ int metrics_server_fd(const struct metrics_server *m)
 
 void metrics_set_instance(struct metrics_server *m, const char *name)
 {
+	if (!m)
+		return;
 	snprintf(m->instance, sizeof(m->instance), "%s", name ? name : "");
 }
 

@@ -40,6 +40,8 @@
 enum metrics_type {
 	METRICS_COUNTER,
 	METRICS_GAUGE,
+	/* Without quantiles: NAME_sum and NAME_count only. */
+	METRICS_SUMMARY,
 };
 
 struct metrics_text {
@@ -105,7 +107,8 @@ void metrics_server_run(struct metrics_server *m);
 void metrics_server_tick(struct metrics_server *m, int64_t now_ms);
 /*
  * instance="NAME" on every sample (a cluster's instance name); NULL or
- * "": no such label.  The name is copied.
+ * "": no such label.  The name is copied (at most 64 bytes); m may be
+ * NULL (no --metrics).
  */
 void metrics_set_instance(struct metrics_server *m, const char *name);
 const struct metrics_server_stats *

@@ -25,6 +25,9 @@ TEST(family_and_samples)
 	metrics_family(&t, "shoal_y", METRICS_GAUGE, "A level.");
 	metrics_u64(&t, "shoal_y", "where", "builtin", 3);
 	metrics_double(&t, "shoal_y", "where", "remote", 0.25);
+	metrics_family(&t, "shoal_z_seconds", METRICS_SUMMARY, "Time.");
+	metrics_double(&t, "shoal_z_seconds_sum", NULL, NULL, 1.5);
+	metrics_u64(&t, "shoal_z_seconds_count", NULL, NULL, 3);
 	ASSERT_TRUE(metrics_text_ok(&t));
 	EXPECT_STREQ("# HELP shoal_x_total Things done.\n"
 		     "# TYPE shoal_x_total counter\n"
@@ -32,7 +35,11 @@ TEST(family_and_samples)
 		     "# HELP shoal_y A level.\n"
 		     "# TYPE shoal_y gauge\n"
 		     "shoal_y{where=\"builtin\"} 3\n"
-		     "shoal_y{where=\"remote\"} 0.25\n", t.buf);
+		     "shoal_y{where=\"remote\"} 0.25\n"
+		     "# HELP shoal_z_seconds Time.\n"
+		     "# TYPE shoal_z_seconds summary\n"
+		     "shoal_z_seconds_sum 1.5\n"
+		     "shoal_z_seconds_count 3\n", t.buf);
 	metrics_text_free(&t);
 }
 
