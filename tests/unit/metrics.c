@@ -3,7 +3,14 @@
  * lib/metrics.c: the text format's lines and escaping, and every answer
  * of the request parser (each refusal, cut anywhere).
  */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "kselftest_harness.h"
 
@@ -237,6 +244,181 @@ TEST(every_cut)
 			EXPECT_EQ(0, metrics_http_verdict(reqs[i], n, LIMIT));
 		EXPECT_EQ(want[i], verdict(reqs[i]));
 	}
+}
+
+/* ---- the server, on loopback, driven by hand ---- */
+
+static size_t body_size;
+
+static void render(void *arg, struct metrics_text *t)
+{
+	size_t i;
+
+	(void)arg;
+	metrics_family(t, "r", METRICS_GAUGE, "A test.");
+	for (i = 0; t->len < body_size; i++)
+		metrics_u64(t, "r", "i", "x", i);
+}
+
+/* A server on a free port of 127.0.0.1, and that address. */
+static struct metrics_server *server(struct sockaddr_in *sin)
+{
+	socklen_t len = sizeof(*sin);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)sin, sizeof(*sin)) < 0 ||
+	    getsockname(fd, (struct sockaddr *)sin, &len) < 0)
+		return NULL;
+	close(fd);
+	return metrics_server_new((struct sockaddr *)sin, sizeof(*sin),
+				  render, NULL);
+}
+
+static int client(const struct sockaddr_in *sin, const char *req)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	if (connect(fd, (const struct sockaddr *)sin, sizeof(*sin)) < 0 &&
+	    errno != EINPROGRESS)
+		return -1;
+	usleep(10000);
+	if (req && send(fd, req, strlen(req), 0) != (ssize_t)strlen(req))
+		return -1;
+	return fd;
+}
+
+/*
+ * Runs the server and reads fd's answer until its end (or 2 s), a few
+ * bytes a turn: the server meets a full socket buffer (EAGAIN) and must
+ * go on where it stopped.
+ */
+static char *answer(struct metrics_server *m, int fd, size_t *n)
+{
+	size_t cap = 1 << 16;
+	char *buf = malloc(cap);
+	struct pollfd p = { .fd = metrics_server_fd(m), .events = POLLIN };
+	ssize_t r;
+	int turns;
+
+	*n = 0;
+	for (turns = 0; turns < 20000; turns++) {
+		if (poll(&p, 1, 1) > 0)
+			metrics_server_run(m);
+		if (*n + 65536 > cap)
+			buf = realloc(buf, cap *= 2);
+		r = recv(fd, buf + *n, 65536, MSG_DONTWAIT);
+		if (r == 0)
+			break;
+		if (r > 0)
+			*n += (size_t)r;
+	}
+	buf[*n < cap ? *n : cap - 1] = '\0';
+	return buf;
+}
+
+TEST(serves_with_instance_and_big_body)
+{
+	struct sockaddr_in sin;
+	struct metrics_server *m = server(&sin);
+	char *got, want[64];
+	size_t n;
+	int fd;
+
+	ASSERT_NE(NULL, m);
+	metrics_set_instance(m, "a\"b");
+	/* Far more than a socket buffer takes at once. */
+	body_size = 32 << 20;
+	fd = client(&sin, "GET /metrics HTTP/1.1\r\n\r\n");
+	ASSERT_LE(0, fd);
+	got = answer(m, fd, &n);
+	ASSERT_EQ(0, strncmp(got, "HTTP/1.1 200 OK\r\n", 17));
+	EXPECT_NE(NULL, strstr(got, "\r\nContent-Type: text/plain; "
+			       "version=0.0.4; charset=utf-8\r\n"));
+	EXPECT_NE(NULL, strstr(got, "gauge\nr{instance=\"a\\\"b\",i=\"x\"} 0\n"));
+	EXPECT_LT(body_size, n);
+	snprintf(want, sizeof(want), "Content-Length: %zu\r\n",
+		 n - (size_t)(strstr(got, "\r\n\r\n") + 4 - got));
+	EXPECT_NE(NULL, strstr(got, want));
+	EXPECT_EQ(1u, metrics_server_stats(m)->scrapes);
+	free(got);
+	close(fd);
+	metrics_server_free(m);
+}
+
+TEST(oldest_slot_given_up_and_deadline)
+{
+	struct sockaddr_in sin;
+	struct metrics_server *m = server(&sin);
+	int idle[METRICS_SLOTS + 1], fd, i;
+	char *got, c;
+	size_t n;
+
+	ASSERT_NE(NULL, m);
+	metrics_set_instance(m, NULL);
+	body_size = 0;
+	for (i = 0; i <= METRICS_SLOTS; i++) {
+		idle[i] = client(&sin, NULL);
+		ASSERT_LE(0, idle[i]);
+		metrics_server_run(m);
+	}
+	/* The ninth took the first one's slot. */
+	usleep(10000);
+	EXPECT_EQ(0, recv(idle[0], &c, 1, MSG_DONTWAIT));
+	EXPECT_EQ(-1, recv(idle[1], &c, 1, MSG_DONTWAIT));
+	EXPECT_EQ(1u, metrics_server_stats(m)->evicted);
+	/* A scrape still gets its answer, without an instance label. */
+	fd = client(&sin, "GET /metrics HTTP/1.0\r\n\r\n");
+	got = answer(m, fd, &n);
+	EXPECT_NE(NULL, strstr(got, "\r\n\r\n# HELP r A test.\n"));
+	EXPECT_EQ(NULL, strstr(got, "instance"));
+	free(got);
+	close(fd);
+	/* Past the deadline the silent ones are closed. */
+	metrics_server_tick(m, (int64_t)1 << 60);
+	usleep(10000);
+	for (i = 2; i <= METRICS_SLOTS; i++) {
+		EXPECT_EQ(0, recv(idle[i], &c, 1, MSG_DONTWAIT));
+		close(idle[i]);
+	}
+	EXPECT_LE(7u, metrics_server_stats(m)->timed_out);
+	close(idle[0]);
+	close(idle[1]);
+	metrics_server_free(m);
+}
+
+TEST(refusals_answered)
+{
+	static const struct {
+		const char *req;
+		const char *status;
+	} cases[] = {
+		{ "GET / HTTP/1.1\r\n\r\n", "HTTP/1.1 404 Not Found\r\n" },
+		{ "PUT /metrics HTTP/1.1\r\n\r\n",
+		  "HTTP/1.1 405 Method Not Allowed\r\n" },
+		{ "\x16\x03\x01", "HTTP/1.1 400 Bad Request\r\n" },
+	};
+	struct sockaddr_in sin;
+	struct metrics_server *m = server(&sin);
+	char *got;
+	size_t n, i;
+	int fd;
+
+	ASSERT_NE(NULL, m);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		fd = client(&sin, cases[i].req);
+		got = answer(m, fd, &n);
+		EXPECT_EQ(0, strncmp(got, cases[i].status,
+				     strlen(cases[i].status)))
+			TH_LOG("%s", got);
+		EXPECT_NE(NULL, strstr(got, "\r\nConnection: close\r\n"));
+		free(got);
+		close(fd);
+	}
+	EXPECT_EQ(3u, metrics_server_stats(m)->refused);
+	metrics_server_free(m);
 }
 
 TEST_HARNESS_MAIN
