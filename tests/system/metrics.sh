@@ -43,7 +43,7 @@ if [ "$(id -u)" != 0 ] || ! command -v nft >/dev/null ||
 	ktap_skip "needs root, nft and /dev/net/tun"
 	ktap_finish
 fi
-ktap_plan 16
+ktap_plan 17
 
 lab_internet || { echo "Bail out! cannot build the lab"; exit 1; }
 for x in $CLIENTS; do
@@ -113,6 +113,7 @@ ip netns exec "$LAB_INET" "$BIN/shoal-relay" \
 	--listen "$RELAY_ADDR:51810" --ports 51810-51899 \
 	--state-dir "$tmp/relay" --metrics "127.0.0.1:$RELAY_METRICS" \
 	>>"$tmp/relay.log" 2>&1 &
+RELAY_PID=$!
 ktap_check "the relay's /metrics parses; it says it is registered, and the mediator counts it" \
 	all "wait_is relay shoal_relay_mediator_connected 1 15" \
 	    "is med shoal_mediator_relay_servers 1"
@@ -214,4 +215,10 @@ ktap_check "database calls timed, resident memory and start time given" \
 kill "${LAB_SD_PID[a]}"
 ktap_check "a's shoald stops: clients_online 2" \
 	wait_is med shoal_mediator_clients_online 2 10
+
+# 17: both stop cleanly (their metrics servers freed), without a report.
+kill "$LAB_MED_PID" "$RELAY_PID"
+wait "$LAB_MED_PID" "$RELAY_PID" 2>/dev/null
+ktap_check "the mediator and the relay stop; no sanitizer reports" \
+	sh -c "! grep -E 'ERROR: AddressSanitizer|runtime error:|LeakSanitizer' '$tmp'/*.log"
 ktap_finish
