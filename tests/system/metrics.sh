@@ -8,10 +8,12 @@
 # address.  Every scrape must parse as Prometheus' text format 0.0.4
 # (tests/common/promcheck.py); the counters must move with what happens:
 # logins, a login refused for a taken nickname (reason nick_taken), the
-# clients online, the password jobs, the relay's allocation and its bytes
-# while a relayed ping runs.  Then the refusals (404, 405, 400, 431) and
-# the bounds: 20 connections that never send a request do not keep a
-# 21st scrape from being answered, and are closed by the deadline.
+# clients online, the password jobs, the relay's allocation and its
+# bytes while a relayed ping runs.  Then the refusals (404, 405, 400,
+# 431) and the bounds: 20 connections that never send a request do not
+# keep a 21st scrape from being answered, and are closed by the
+# deadline.  Last, the relay stops: the pair moves to the mediator's
+# built-in relay, whose bytes the mediator counts.
 set -u
 . "$(dirname "$0")/../common/lib.sh"
 . "$(dirname "$0")/../lab/lab.sh"
@@ -43,7 +45,7 @@ if [ "$(id -u)" != 0 ] || ! command -v nft >/dev/null ||
 	ktap_skip "needs root, nft and /dev/net/tun"
 	ktap_finish
 fi
-ktap_plan 17
+ktap_plan 19
 
 lab_internet || { echo "Bail out! cannot build the lab"; exit 1; }
 for x in $CLIENTS; do
@@ -216,9 +218,31 @@ kill "${LAB_SD_PID[a]}"
 ktap_check "a's shoald stops: clients_online 2" \
 	wait_is med shoal_mediator_clients_online 2 10
 
-# 17: both stop cleanly (their metrics servers freed), without a report.
-kill "$LAB_MED_PID" "$RELAY_PID"
-wait "$LAB_MED_PID" "$RELAY_PID" 2>/dev/null
+# 17-18: the relay goes; d-e moves to the mediator's built-in relay,
+# whose bytes count there.
+kill "$RELAY_PID"
+wait "$RELAY_PID" 2>/dev/null
+ktap_check "the shoal-relay gone: relay_servers 0, d-e on the built-in relay" \
+	all "wait_is med 'shoal_mediator_relay_allocations{relay=\"builtin\"}' 1 30" \
+	    "is med shoal_mediator_relay_servers 0" \
+	    "is med 'shoal_mediator_relay_allocations{relay=\"remote\"}' 0"
+for _ in $(seq 50); do
+	lab_exec d ping -c1 -W0.5 -q "${V4[e]}" >/dev/null 2>&1 && break
+	sleep 0.2
+done
+scrape med $MED_METRICS
+b0=$(val med shoal_mediator_relayed_bytes_total)
+lab_exec d ping -c 20 -i 0.2 -q "${V4[e]}" >"$tmp/ping" 2>&1
+scrape med $MED_METRICS
+b1=$(val med shoal_mediator_relayed_bytes_total)
+echo "# the mediator's relayed bytes $b0 -> $b1 for 20 pings"
+ktap_check "a ping of 20 through the built-in relay: the mediator's relayed bytes grow" \
+	all "grep -q ' 0% packet loss' '$tmp/ping'" \
+	    "[ $((${b1:-0} - ${b0:-0})) -ge $((40 * 84)) ]"
+
+# 19: both stopped cleanly (their metrics servers freed), without a report.
+kill "$LAB_MED_PID"
+wait "$LAB_MED_PID" 2>/dev/null
 ktap_check "the mediator and the relay stop; no sanitizer reports" \
 	sh -c "! grep -E 'ERROR: AddressSanitizer|runtime error:|LeakSanitizer' '$tmp'/*.log"
 ktap_finish
