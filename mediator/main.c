@@ -69,6 +69,10 @@ static const char usage_text[] =
 	"                         (repeatable); relayed pairs go to these\n"
 	"                         relays, the built-in one serves while none\n"
 	"                         is registered (default: none)\n"
+	"      --metrics HOST:PORT\n"
+	"                         serve Prometheus metrics on HTTP GET\n"
+	"                         /metrics there; no authentication: a\n"
+	"                         loopback or private address (default: none)\n"
 	"      --expire-after DURATION\n"
 	"                         forget clients that have not logged in for\n"
 	"                         that long: N[s|m|h|d], days without a unit;\n"
@@ -81,6 +85,7 @@ static const char usage_text[] =
 
 struct options {
 	const char *state_dir, *listen, *probe, *relay_ports, *deny;
+	const char *metrics;
 	unsigned int source_conns, source_new_clients, relays_per_client;
 	unsigned int relay_rate;	/* KiB/s */
 	unsigned int tcp_streams, tcp_per_source;
@@ -93,7 +98,7 @@ struct options {
 enum {
 	O_SOURCE_CONNS = 256, O_SOURCE_NEW_CLIENTS, O_EXPIRE_AFTER,
 	O_RELAYS_PER_CLIENT, O_RELAY_RATE, O_TCP_STREAMS, O_TCP_PER_SOURCE,
-	O_RELAY_KEY
+	O_RELAY_KEY, O_METRICS
 };
 
 /* A count 0..1000000, decimal digits only: 0, or -1. */
@@ -196,6 +201,7 @@ static int parse_options(struct options *o, int argc, char **argv)
 		{ "tcp-streams-per-source", required_argument, NULL,
 		  O_TCP_PER_SOURCE },
 		{ "relay-key", required_argument, NULL, O_RELAY_KEY },
+		{ "metrics", required_argument, NULL, O_METRICS },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -236,6 +242,9 @@ static int parse_options(struct options *o, int argc, char **argv)
 			break;
 		case 'd':
 			o->deny = optarg;
+			break;
+		case O_METRICS:
+			o->metrics = optarg;
 			break;
 		case O_RELAY_KEY:
 			if (o->n_relay_keys == MED_RELAY_KEYS_MAX ||
@@ -346,10 +355,10 @@ static void print_login(const struct sockaddr_storage *ss,
 int main(int argc, char **argv)
 {
 	static struct server srv;
-	struct sockaddr_storage ss, probe;
+	struct sockaddr_storage ss, probe, metrics;
 	struct options o = { 0 };
 	char path[4096], err[512] = "";
-	socklen_t ss_len, probe_len = 0;
+	socklen_t ss_len, probe_len = 0, metrics_len = 0;
 	uint16_t relay_lo = MED_RELAY_PORTS_LO, relay_hi = MED_RELAY_PORTS_HI;
 	uint16_t port;
 	bool created;
@@ -386,6 +395,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "shoal-mediator: --probe: '%s' is not "
 			"HOST:PORT with a numeric host that is not a "
 			"wildcard\n", o.probe);
+		return SHOAL_EXIT_USAGE;
+	}
+	if (o.metrics &&
+	    med_parse_listen(o.metrics, &metrics, &metrics_len) < 0) {
+		fprintf(stderr, "shoal-mediator: --metrics: '%s' is not "
+			"HOST:PORT with a numeric host\n", o.metrics);
 		return SHOAL_EXIT_USAGE;
 	}
 	if (o.relay_ports &&
@@ -455,6 +470,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "shoal-mediator: cannot listen on %s: %s\n",
 			o.listen, strerror(-ret));
 		goto out_server;
+	}
+	if (o.metrics) {
+		ret = server_metrics_open(&srv, (const struct sockaddr *)&metrics,
+					  metrics_len);
+		if (ret < 0) {
+			fprintf(stderr, "shoal-mediator: --metrics: cannot "
+				"listen on %s: %s\n", o.metrics,
+				strerror(-ret));
+			goto out_server;
+		}
 	}
 	print_login(&ss, srv.pub, created);
 	status = server_run(&srv);

@@ -282,6 +282,8 @@ struct mstore {
 	size_t memlimit;
 	unsigned int member_limit;
 	char error[256];
+	/* What the database took: statements stepped and transactions. */
+	uint64_t db_count, db_total_ns, db_max_ns;
 };
 
 /* A network row as the commands need it. */
@@ -314,6 +316,25 @@ static int fail_msg(struct mstore *s, const char *msg)
 	return MSTORE_E_IO;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* One call into the database that took since start (mono_ns). */
+static void db_timed(struct mstore *s, uint64_t start)
+{
+	uint64_t ns = mono_ns() - start;
+
+	s->db_count++;
+	s->db_total_ns += ns;
+	if (ns > s->db_max_ns)
+		s->db_max_ns = ns;
+}
+
 /* The statement, reset and cleared; NULL after db_fail. */
 static sqlite3_stmt *prep(struct mstore *s, enum stmt id)
 {
@@ -340,8 +361,10 @@ static sqlite3_stmt *prep(struct mstore *s, enum stmt id)
  */
 static int step(struct mstore *s, sqlite3_stmt *st)
 {
+	uint64_t start = mono_ns();
 	int rc = sqlite3_step(st);
 
+	db_timed(s, start);
 	if (rc == SQLITE_ROW)
 		return 1;
 	if (rc == SQLITE_DONE) {
@@ -387,10 +410,14 @@ static int bind_blob(struct mstore *s, sqlite3_stmt *st, int i,
 	       0 : db_fail(s);
 }
 
+/* BEGIN and COMMIT: a commit's fsync is the database's slowest step. */
 static int exec(struct mstore *s, const char *sql)
 {
-	return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ?
-	       0 : db_fail(s);
+	uint64_t start = mono_ns();
+	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+
+	db_timed(s, start);
+	return rc == SQLITE_OK ? 0 : db_fail(s);
 }
 
 static int begin(struct mstore *s)
@@ -1292,7 +1319,7 @@ static int alloc_ipv4_scan(struct mstore *s, uint32_t *addr)
 {
 	sqlite3_stmt *st;
 	bool used;
-	int64_t v;
+	int64_t v = 0;
 	int rc;
 
 	rc = ipv4_taken(s, s->pool_first, &used);
@@ -2223,4 +2250,39 @@ int mstore_touch(struct mstore *s, int64_t client)
 	    bind_i64(s, st, 2, (int64_t)time(NULL)))
 		return MSTORE_E_IO;
 	return run(s, st);
+}
+
+/* counts */
+
+/*
+ * For the operator's metrics (shoal-mediator --metrics): the clients and
+ * networks the database holds.  Two full counts: a scrape every few
+ * seconds can afford them, a request could not.
+ */
+static int count_rows(struct mstore *s, const char *sql, int64_t *n)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_fail(s);
+	rc = query_i64(s, st, n);
+	sqlite3_finalize(st);
+	return rc < 0 ? rc : MSTORE_OK;
+}
+
+int mstore_counts(struct mstore *s, int64_t *clients, int64_t *networks)
+{
+	int rc = count_rows(s, "SELECT count(*) FROM clients", clients);
+
+	return rc ? rc : count_rows(s, "SELECT count(*) FROM networks",
+				    networks);
+}
+
+void mstore_db_time(const struct mstore *s, uint64_t *count,
+		    uint64_t *total_ns, uint64_t *max_ns)
+{
+	*count = s->db_count;
+	*total_ns = s->db_total_ns;
+	*max_ns = s->db_max_ns;
 }

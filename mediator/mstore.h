@@ -326,4 +326,15 @@ int mstore_peers_of(struct mstore *s, int64_t client,
 int mstore_is_peer(struct mstore *s, const uint8_t a[MSTORE_KEY_LEN],
 		   const uint8_t b[MSTORE_KEY_LEN], bool *peer);
 
+/* counts */
+
+/* For the operator's metrics: the clients and networks there are. */
+int mstore_counts(struct mstore *s, int64_t *clients, int64_t *networks);
+/*
+ * The time spent in the database since mstore_open: calls (statements
+ * stepped, transactions begun and ended), their total and the longest.
+ */
+void mstore_db_time(const struct mstore *s, uint64_t *count,
+		    uint64_t *total_ns, uint64_t *max_ns);
+
 #endif

@@ -376,6 +376,7 @@ static void pw_finish(struct server *srv, unsigned int i)
 			      memory_order_relaxed);
 	sodium_memzero(j, sizeof(*j));
 	q->n_used--;
+	q->done++;
 	if (c && !c->dead)
 		server_conn_resume(srv, c);
 }

@@ -66,6 +66,7 @@ struct pw_queue {
 	/* Queued for the worker, oldest first. */
 	unsigned int todo[MED_PW_QUEUE], todo_head, todo_n;
 	unsigned int n_used;		/* jobs queued, with it, or done */
+	uint64_t done;			/* jobs answered, ever (--metrics) */
 	struct pw_job job[MED_PW_QUEUE];
 };
 

@@ -23,6 +23,7 @@
 #include <sodium.h>
 
 #include "endpoint.h"
+#include "medmetrics.h"
 #include "requests.h"
 #include "server.h"
 
@@ -64,7 +65,7 @@ static const char *result_text(int rc)
 	}
 }
 
-static void reply_start(struct server *srv, struct request *r, int rc)
+static void reply_header(struct server *srv, struct request *r, int rc)
 {
 	shoal_tlv_writer_init(&r->w, srv->reply, sizeof(srv->reply),
 			      r->m.type, SHOAL_TLV_F_REPLY, r->m.request_id);
@@ -73,13 +74,21 @@ static void reply_start(struct server *srv, struct request *r, int rc)
 		shoal_tlv_put_str(&r->w, MED_A_MESSAGE, result_text(rc));
 }
 
+/* Every reply starts here: a LOGIN's result is counted (--metrics). */
+static void reply_start(struct server *srv, struct request *r, int rc)
+{
+	if (r->m.type == MED_LOGIN)
+		medmetrics_login(srv, rc);
+	reply_header(srv, r, rc);
+}
+
 static void reply_send(struct server *srv, struct conn *c, struct request *r)
 {
 	int len = shoal_tlv_finish(&r->w);
 
 	/* Only NETWORKS can outgrow a message; say so rather than vanish. */
 	if (len < 0) {
-		reply_start(srv, r, MSTORE_E_NOMEM);
+		reply_header(srv, r, MSTORE_E_NOMEM);
 		shoal_tlv_put_str(&r->w, MED_A_MESSAGE, "reply too large");
 		len = shoal_tlv_finish(&r->w);
 	}

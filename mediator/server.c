@@ -500,6 +500,8 @@ static void server_tick(struct server *srv)
 		tcpbridge_tick(srv->bridge, now_ms);
 	requests_pw_tick(srv, now_ms);
 	pwhash_tick(srv);
+	if (srv->metrics)
+		metrics_server_tick(srv->metrics, now_ms);
 	sources_tick(srv, now_ms);
 	presence_tick(srv, now_ms);
 	expire_tick(srv);
@@ -559,6 +561,7 @@ int server_open(struct server *srv, const struct sockaddr *addr,
 	srv->pw.exe_fd = -1;
 	srv->pw.busy = -1;
 	srv->bridge_fd = -1;
+	srv->metrics_fd = -1;
 	for (i = 0; i < MED_UDP_N; i++)
 		srv->udp[i].fd = -1;
 	/* A bridged stream holds its TCP socket and a UDP one. */
@@ -627,6 +630,17 @@ int server_open(struct server *srv, const struct sockaddr *addr,
 	return listen(srv->listen_fd, 4096) < 0 ? -errno : 0;
 }
 
+int server_metrics_open(struct server *srv, const struct sockaddr *addr,
+			socklen_t addr_len)
+{
+	srv->metrics = metrics_server_new(addr, addr_len, medmetrics_render,
+					  srv);
+	if (!srv->metrics)
+		return -errno;
+	srv->metrics_fd = metrics_server_fd(srv->metrics);
+	return add_fd(srv->epfd, &srv->metrics_fd) < 0 ? -errno : 0;
+}
+
 /* Runs until SIGINT or SIGTERM; returns the exit status. */
 int server_run(struct server *srv)
 {
@@ -669,6 +683,10 @@ int server_run(struct server *srv)
 			}
 			if (p == &srv->bridge_fd) {
 				tcpbridge_run(srv->bridge);
+				continue;
+			}
+			if (p == &srv->metrics_fd) {
+				metrics_server_run(srv->metrics);
 				continue;
 			}
 			if (p == &srv->pw.fd) {
@@ -719,6 +737,8 @@ void server_close(struct server *srv)
 	relay_close(srv);
 	tcpbridge_free(srv->bridge);
 	srv->bridge = NULL;
+	metrics_server_free(srv->metrics);
+	srv->metrics = NULL;
 	udp_close(srv);
 	requests_pw_free(srv);
 	presence_free(srv);

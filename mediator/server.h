@@ -11,6 +11,7 @@
 
 #include "channel.h"
 #include "mediator.h"
+#include "medmetrics.h"
 #include "medmsg.h"
 #include "mstore.h"
 #include "presence.h"
@@ -142,6 +143,10 @@ struct server {
 	struct med_denylist deny;
 
 	struct med_stats stats;
+	struct med_login_stats logins;
+	/* --metrics (medmetrics.c); NULL: none. */
+	struct metrics_server *metrics;
+	int metrics_fd;
 	/* One datagram, received or forwarded. */
 	uint8_t dgram[65536];
 	/* Replies and events apart: an event never clobbers a reply. */
@@ -153,6 +158,9 @@ struct server {
 int server_open(struct server *srv, const struct sockaddr *addr,
 		socklen_t addr_len, const struct sockaddr *probe,
 		socklen_t probe_len, uint16_t relay_lo, uint16_t relay_hi);
+/* --metrics: serves them on addr, after server_open. */
+int server_metrics_open(struct server *srv, const struct sockaddr *addr,
+			socklen_t addr_len);
 int server_run(struct server *srv);
 void server_close(struct server *srv);
 int64_t server_now(void);

@@ -99,6 +99,11 @@ const struct tcpbridge_stats *tcpbridge_stats(const struct tcpbridge *b)
 	return &b->stats;
 }
 
+unsigned int tcpbridge_open_streams(const struct tcpbridge *b)
+{
+	return b->n;
+}
+
 static void stream_close(struct tcpbridge *b, struct stream *s)
 {
 	if (s->dead)

@@ -48,5 +48,7 @@ void tcpbridge_run(struct tcpbridge *b);
 /* Closes the streams past their deadlines; now_ms CLOCK_MONOTONIC. */
 void tcpbridge_tick(struct tcpbridge *b, int64_t now_ms);
 const struct tcpbridge_stats *tcpbridge_stats(const struct tcpbridge *b);
+/* The streams open now. */
+unsigned int tcpbridge_open_streams(const struct tcpbridge *b);
 
 #endif

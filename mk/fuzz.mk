@@ -62,8 +62,11 @@ FUZZ_relayside_SRCS := mediator/relay_core.c mediator/dgram.c lib/tlv.c \
 	lib/medmsg.c lib/ctlmsg.c lib/noise.c
 FUZZ_relayside_LIBS := $(FUZZ_SODIUM)
 
+# The request of a scrape and the text format's escaping (--metrics).
+FUZZ_metrics_http_SRCS := lib/metrics.c
+
 FUZZ_TARGETS := tlv ctlmsg medmsg config jsonread render channel mclient \
-	srcguard vnet gro device pcp tcpframe relayside
+	srcguard vnet gro device pcp tcpframe relayside metrics_http
 
 .PHONY: fuzz
 fuzz: $(FUZZ_TARGETS:%=$(FUZZ_OUT)/%)

@@ -38,6 +38,7 @@
 #include "channel.h"
 #include "key.h"
 #include "medmsg.h"
+#include "metrics.h"
 #include "tlv.h"
 #include "util.h"
 #include "mediator/cmdline.h"
@@ -68,6 +69,10 @@ struct relayd {
 	unsigned int failures;
 	int64_t next_connect, next_load, last_rx;
 	uint32_t next_id, register_id;
+	/* --metrics; NULL: none. */
+	struct metrics_server *metrics;
+	int metrics_fd;
+	uint64_t alloc_refused, register_refused;
 	uint8_t msg[SHOAL_TLV_MAX_MSG];
 };
 
@@ -89,6 +94,10 @@ static const char usage_text[] =
 	"                            " DEFAULT_STATE_DIR ")\n"
 	"      --relay-rate KIB      bytes a pair may send, in KiB a second;\n"
 	"                            0: no limit (default: 1024)\n"
+	"      --metrics HOST:PORT   serve Prometheus metrics on HTTP GET\n"
+	"                            /metrics there; no authentication: a\n"
+	"                            loopback or private address (default:\n"
+	"                            none)\n"
 	"  -h, --help                show this help\n"
 	"  -V, --version             show the version\n"
 	"\n"
@@ -252,6 +261,8 @@ static void on_allocate(struct relayd *d, const struct shoal_tlv_msg *msg)
 	shoal_tlv_put_u32(&w, MED_A_RELAY_ID, s[0].id);
 	if (r)
 		shoal_tlv_put_u16(&w, MED_A_RELAY_PORT, r->port);
+	else
+		d->alloc_refused++;
 	finish(d, &w);
 out:
 	sodium_memzero(s, sizeof(s));
@@ -274,6 +285,7 @@ static void on_message(struct relayd *d, const uint8_t *buf, size_t len)
 		if (msg.type == MED_RELAY_REGISTER &&
 		    msg.request_id == d->register_id) {
 			if (v) {
+				d->register_refused++;
 				link_down(d, "it refused this relay (is its "
 					  "key a --relay-key there?)");
 				return;
@@ -474,6 +486,44 @@ static void tick(struct relayd *d)
 	/* LOAD is answered: silence means the link is dead. */
 	if (d->fd >= 0 && now - d->last_rx > SILENCE_MS)
 		link_down(d, "silent for too long");
+	if (d->metrics)
+		metrics_server_tick(d->metrics, now);
+}
+
+#define P "shoal_relay_"
+
+/* --metrics: shoal-relay(8), METRICS. */
+static void render(void *arg, struct metrics_text *t)
+{
+	const struct relayd *d = arg;
+	const struct relay_stats *rs = &d->rp.stats;
+
+	metrics_one(t, P "allocations", METRICS_GAUGE,
+		    "Relayed pairs this relay holds.", d->rp.n_live);
+	metrics_one(t, P "relayed_bytes_total", METRICS_COUNTER,
+		    "Bytes forwarded.", rs->relay_bytes);
+	metrics_one(t, P "relayed_packets_total", METRICS_COUNTER,
+		    "Datagrams forwarded.", rs->relayed);
+	metrics_one(t, P "dropped_total", METRICS_COUNTER,
+		    "Datagrams dropped: from an unknown source, or not sent.",
+		    rs->relay_dropped);
+	metrics_one(t, P "over_budget_total", METRICS_COUNTER,
+		    "Datagrams dropped over their pair's --relay-rate.",
+		    rs->relay_over_budget);
+	metrics_one(t, P "binds_total", METRICS_COUNTER,
+		    "RELAY_BINDs accepted.", rs->relay_binds);
+	metrics_one(t, P "challenges_total", METRICS_COUNTER,
+		    "RELAY_CHALLENGEs sent.", rs->relay_challenges);
+	metrics_one(t, P "mediator_connected", METRICS_GAUGE,
+		    "1 while registered with the mediator, else 0.",
+		    d->registered);
+	metrics_one(t, P "allocations_refused_total", METRICS_COUNTER,
+		    "RELAY_ALLOCATEs answered without a port: none free.",
+		    d->alloc_refused);
+	metrics_one(t, P "registrations_refused_total", METRICS_COUNTER,
+		    "Registrations the mediator refused (this relay's key "
+		    "is not a --relay-key there).", d->register_refused);
+	metrics_process(t, "shoal_relay");
 }
 
 static int loop(struct relayd *d)
@@ -503,6 +553,10 @@ static int loop(struct relayd *d)
 				if (read(d->timer_fd, &ticks,
 					 sizeof(ticks)) > 0)
 					tick(d);
+				continue;
+			}
+			if (p == &d->metrics_fd) {
+				metrics_server_run(d->metrics);
 				continue;
 			}
 			if (p == &d->fd) {
@@ -553,6 +607,7 @@ static int open_loop(struct relayd *d)
 
 struct options {
 	const char *mediator, *mediator_key, *listen, *ports, *state_dir;
+	const char *metrics;
 	unsigned long rate;		/* KiB/s */
 	char env_dir[4096];
 };
@@ -566,6 +621,7 @@ static int parse_options(struct options *o, int argc, char **argv)
 		{ "ports", required_argument, NULL, 'p' },
 		{ "state-dir", required_argument, NULL, 's' },
 		{ "relay-rate", required_argument, NULL, 'R' },
+		{ "metrics", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
@@ -599,6 +655,9 @@ static int parse_options(struct options *o, int argc, char **argv)
 			break;
 		case 's':
 			o->state_dir = optarg;
+			break;
+		case 'M':
+			o->metrics = optarg;
 			break;
 		case 'R':
 			errno = 0;
@@ -652,10 +711,32 @@ static uint16_t port_of(const struct sockaddr_storage *ss)
 			     ->sin6_port);
 }
 
+/* --metrics: the server, watched by the loop; 0, or -1 (said why). */
+static int open_metrics(struct relayd *d, const char *text,
+			const struct sockaddr_storage *ss, socklen_t len)
+{
+	struct epoll_event ev = { .events = EPOLLIN,
+				  .data.ptr = &d->metrics_fd };
+
+	d->metrics = metrics_server_new((const struct sockaddr *)ss, len,
+					render, d);
+	if (d->metrics)
+		d->metrics_fd = metrics_server_fd(d->metrics);
+	if (!d->metrics ||
+	    epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->metrics_fd, &ev) < 0) {
+		fprintf(stderr, "shoal-relay: --metrics: cannot listen on "
+			"%s: %s\n", text, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static struct relayd d;
 	struct options o = { 0 };
+	struct sockaddr_storage metrics;
+	socklen_t metrics_len = 0;
 	char b64[SHOAL_KEY_B64_LEN + 1];
 	uint16_t lo, hi;
 	bool created;
@@ -676,6 +757,12 @@ int main(int argc, char **argv)
 	if (med_parse_listen(o.listen, &d.listen, &d.listen_len) < 0) {
 		fprintf(stderr, "shoal-relay: --listen: '%s' is not "
 			"HOST:PORT with a numeric host\n", o.listen);
+		return SHOAL_EXIT_USAGE;
+	}
+	if (o.metrics &&
+	    med_parse_listen(o.metrics, &metrics, &metrics_len) < 0) {
+		fprintf(stderr, "shoal-relay: --metrics: '%s' is not "
+			"HOST:PORT with a numeric host\n", o.metrics);
 		return SHOAL_EXIT_USAGE;
 	}
 	lo = port_of(&d.listen);
@@ -706,6 +793,9 @@ int main(int argc, char **argv)
 		return SHOAL_EXIT_FAILURE;
 	}
 	d.rp.rate = (uint64_t)o.rate * 1024;
+	if (o.metrics &&
+	    open_metrics(&d, o.metrics, &metrics, metrics_len) < 0)
+		return SHOAL_EXIT_FAILURE;
 	shoal_key_to_base64(b64, d.pub);
 	printf("shoal-relay: %s key, ports %u-%u\n",
 	       created ? "created a new" : "loaded its", lo, hi);
@@ -725,6 +815,7 @@ int main(int argc, char **argv)
 		close(d.fd);
 	shoal_channel_wipe(&d.ch);
 	relay_ports_close(&d.rp);
+	metrics_server_free(d.metrics);
 	sodium_memzero(d.priv, sizeof(d.priv));
 	return ret;
 }

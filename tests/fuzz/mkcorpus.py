@@ -761,3 +761,19 @@ write("relayside", "holds", msg(23, 0, 9, [
 write("relayside", "short-key", msg(70, 0, 0, [
     attr(0x801a, attr(7, pattern(31, 29)) + attr(19, struct.pack(">I", 1)) +
          attr(20, pattern(32, 30)))]))
+
+# ---- metrics_http: a byte for the limit (64 + 4 * it), then a request ----
+
+# 0xff: a limit of 1084 bytes, more than any of these.
+write("metrics_http", "scrape", b"\xff" +
+      b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1:9100\r\n"
+      b"User-Agent: Prometheus/2.45.0\r\nAccept: application/openmetrics-"
+      b"text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1\r\n"
+      b"Accept-Encoding: gzip\r\nX-Prometheus-Scrape-Timeout-Seconds: 10\r\n"
+      b"\r\n")
+write("metrics_http", "lf-query", b"\xff" + b"GET /metrics?a=b HTTP/1.0\n\n")
+write("metrics_http", "post", b"\xff" +
+      b"POST /metrics HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi")
+write("metrics_http", "not-found", b"\xff" + b"GET /\\\"x\" HTTP/1.1\r\n\r\n")
+write("metrics_http", "short-limit", b"\x00" +
+      b"GET /metrics HTTP/1.1\r\nHost: a\r\nX-Long: " + b"y" * 80 + b"\r\n\r\n")

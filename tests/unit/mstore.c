@@ -1481,4 +1481,29 @@ TEST(strerror_distinct)
 	EXPECT_STREQ("wrong password", mstore_strerror(MSTORE_E_PASSWORD));
 }
 
+/* counts: what shoal-mediator --metrics shows of the database. */
+TEST_F(store, counts_and_time)
+{
+	uint64_t count, total, max, count2, total2, max2;
+	int64_t clients = -1, networks = -1;
+
+	ASSERT_EQ(MSTORE_OK, mstore_counts(self->s, &clients, &networks));
+	EXPECT_EQ(USERS, clients);
+	EXPECT_EQ(0, networks);
+	ASSERT_EQ(MSTORE_OK, mstore_create(self->s, self->id[ALICE], "lan",
+					   NULL, false, 0));
+	ASSERT_EQ(MSTORE_OK, mstore_counts(self->s, &clients, &networks));
+	EXPECT_EQ(1, networks);
+	/* Every call is timed: more calls, more time, a longest one. */
+	mstore_db_time(self->s, &count, &total, &max);
+	EXPECT_LT(0u, count);
+	EXPECT_LT(0u, max);
+	EXPECT_LE(max, total);
+	ASSERT_EQ(MSTORE_OK, mstore_touch(self->s, self->id[BOB]));
+	mstore_db_time(self->s, &count2, &total2, &max2);
+	EXPECT_LT(count, count2);
+	EXPECT_LT(total, total2);
+	EXPECT_LE(max, max2);
+}
+
 TEST_HARNESS_MAIN
