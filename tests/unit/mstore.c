@@ -455,7 +455,64 @@ TEST_F(store, allocation_after_pool_change)
 }
 
 /*
- * A version 1 database (before expiry) is brought to version 2, and new
+ * Takes the store's file back to schema version 2 as shoal-mediator
+ * made it before version 3: the allocation state in meta, names unique
+ * by COLLATE NOCASE only, no instances.
+ */
+static int make_schema_2(const char *path, int64_t next)
+{
+	static const char *const sql[] = {
+		"DROP TABLE instances",
+		"DROP INDEX clients_nick_lower",
+		"DROP INDEX networks_name_lower",
+		"INSERT INTO meta (key, value) SELECT 'ipv4_pool', pool"
+		" FROM ipv4_alloc",
+		"DROP TABLE ipv4_alloc",
+		"PRAGMA user_version = 2",
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(sql); i++)
+		if (raw_exec(path, sql[i], NULL, 0, 0))
+			return -1;
+	/* next 0: none, as version 1 had. */
+	return next ? raw_exec(path, "INSERT INTO meta (key, value)"
+			       " VALUES ('ipv4_next', ?2)", NULL, 0, next) : 0;
+}
+
+/*
+ * A version 2 database is brought to version 3 keeping where allocation
+ * was: a gap left below ipv4_next stays a gap.
+ */
+TEST_F(store, schema_2_migrated)
+{
+	struct mstore_client c;
+	char text[INET_ADDRSTRLEN], v[32];
+	uint8_t key[32];
+
+	mstore_close(self->s);
+	self->s = NULL;
+	/* .1 to .5 are in use: next was .9 in this history. */
+	ASSERT_EQ(0, make_schema_2(self->path, 0x64400009));
+	ASSERT_EQ(MSTORE_OK, reopen(&self->s, self->path));
+	ASSERT_EQ(0, raw_text(self->path, "PRAGMA user_version", v,
+			      sizeof(v)));
+	EXPECT_STREQ("3", v);
+	ASSERT_EQ(0, raw_text(self->path, "SELECT count(*) FROM meta"
+			      " WHERE key LIKE 'ipv4_%'", v, sizeof(v)));
+	EXPECT_STREQ("0", v);
+	randombytes_buf(key, sizeof(key));
+	ASSERT_EQ(MSTORE_OK, mstore_login(self->s, key, "later", &c));
+	inet_ntop(AF_INET, &c.ipv4, text, sizeof(text));
+	EXPECT_STREQ("100.64.0.9", text);
+	/* Names are unique ignoring case still, through the new index. */
+	randombytes_buf(key, sizeof(key));
+	EXPECT_EQ(MSTORE_E_NICK_TAKEN, mstore_login(self->s, key, "LATER",
+						    &c));
+}
+
+/*
+ * A version 1 database (before expiry) is brought to version 3, and new
  * clients go on after the highest address in use.
  */
 TEST_F(store, schema_1_migrated)
@@ -466,6 +523,7 @@ TEST_F(store, schema_1_migrated)
 
 	mstore_close(self->s);
 	self->s = NULL;
+	ASSERT_EQ(0, make_schema_2(self->path, 0));
 	ASSERT_EQ(0, raw_exec(self->path, "DROP INDEX clients_by_last_login",
 			      NULL, 0, 0));
 	ASSERT_EQ(0, raw_exec(self->path, "DROP TABLE free_ipv4", NULL, 0, 0));
@@ -477,7 +535,7 @@ TEST_F(store, schema_1_migrated)
 	ASSERT_EQ(MSTORE_OK, reopen(&self->s, self->path));
 	ASSERT_EQ(0, raw_text(self->path, "PRAGMA user_version", v,
 			      sizeof(v)));
-	EXPECT_STREQ("2", v);
+	EXPECT_STREQ("3", v);
 	randombytes_buf(key, sizeof(key));
 	ASSERT_EQ(MSTORE_OK, mstore_login(self->s, key, "later", &c));
 	inet_ntop(AF_INET, &c.ipv4, text, sizeof(text));
