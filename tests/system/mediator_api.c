@@ -3893,4 +3893,83 @@ TEST(bad_options)
 	}
 }
 
+/*
+ * The database going away for a while (PostgreSQL stopped for
+ * $SHOAL_TEST_DB_DOWN_S seconds, 10 by default): clients logged in keep
+ * their connection and presence, and a LOGIN again on such a connection
+ * is answered; a new LOGIN is refused with -109 (MED_E_DATABASE) and a
+ * message saying so; once the database is back, logins work again and
+ * nothing written before is lost.  Only where the test can stop and start
+ * the database (system/mediator_api_pg.sh).
+ */
+TEST_F_TIMEOUT(mediator, database_blink, 120)
+{
+	const char *stop = getenv("SHOAL_TEST_DB_STOP");
+	const char *start = getenv("SHOAL_TEST_DB_START");
+	const char *down = getenv("SHOAL_TEST_DB_DOWN_S");
+	struct login_info la, lb, lc, again;
+	struct shoal_tlv_attr a;
+	char msg[128] = "";
+	double t0, down_s = down && *down ? atof(down) : 10;
+	int32_t rc;
+
+	if (!test_database() || !stop || !start)
+		SKIP(return, "needs a database the test can stop "
+		     "(system/mediator_api_pg.sh)");
+	ASSERT_EQ(0, client_connect(self->a, self->port, self->spub));
+	ASSERT_EQ(0, client_connect(self->b, self->port, self->spub));
+	ASSERT_EQ(0, login(self->a, "alice", &la));
+	ASSERT_EQ(0, login(self->b, "bob", &lb));
+	ASSERT_EQ(0, req(self->a, T_CREATE, "lan", NULL, NULL, false));
+	ASSERT_EQ(0, req(self->b, T_JOIN, "lan", NULL, NULL, false));
+	ASSERT_EQ(0, wait_event(self->a, T_PEER_UP, self->b->pub, TIMEOUT_MS,
+				NULL));
+
+	ASSERT_EQ(0, system(stop));
+	t0 = now_s();
+	ASSERT_EQ(0, client_connect(self->c, self->port, self->spub));
+	EXPECT_EQ(-109, login(self->c, "carol", &lc));
+	if (shoal_tlv_find(&self->c->m, A_MESSAGE, &a))
+		shoal_tlv_get_str(&a, msg, sizeof(msg));
+	EXPECT_STREQ("the database is unavailable; try again later", msg);
+	/* Refused again a second later: the retry found it down too. */
+	sleep_ms(1100);
+	EXPECT_EQ(-109, login(self->c, "carol", &lc));
+	while (now_s() - t0 < down_s) {
+		EXPECT_EQ(0, req(self->a, T_KEEPALIVE, NULL, NULL, NULL,
+				 false));
+		EXPECT_EQ(0, req(self->b, T_KEEPALIVE, NULL, NULL, NULL,
+				 false));
+		sleep_ms(1000);
+	}
+	/* What a shoald sends when its endpoints change. */
+	EXPECT_EQ(0, login(self->a, NULL, &again));
+	EXPECT_EQ(0, memcmp(la.ipv4, again.ipv4, sizeof(la.ipv4)));
+	EXPECT_NE(0, wait_event(self->a, T_PEER_DOWN, self->b->pub, 0, NULL));
+	EXPECT_NE(0, wait_event(self->b, T_PEER_DOWN, self->a->pub, 0, NULL));
+	TH_LOG("the database was down %.1f s", now_s() - t0);
+
+	ASSERT_EQ(0, system(start));
+	t0 = now_s();
+	/* A connection not logged in within 10 s is closed: a new one. */
+	do {
+		rc = client_connect(self->c, self->port, self->spub) ? -1 :
+		     login(self->c, "carol", &lc);
+		if (rc)
+			sleep_ms(200);
+	} while (rc && now_s() - t0 < 10);
+	EXPECT_EQ(0, rc);
+	TH_LOG("logins work again %.1f s after the database is back",
+	       now_s() - t0);
+	/* Nothing lost: the network, its members, the addresses. */
+	EXPECT_EQ(0, req(self->c, T_JOIN, "lan", NULL, NULL, false));
+	EXPECT_EQ(0, wait_event(self->a, T_PEER_UP, self->c->pub, TIMEOUT_MS,
+				NULL));
+	ASSERT_EQ(0, client_connect(self->b, self->port, self->spub));
+	ASSERT_EQ(0, login(self->b, NULL, &again));
+	EXPECT_EQ(0, memcmp(lb.ipv4, again.ipv4, sizeof(lb.ipv4)));
+	EXPECT_STREQ("bob", again.nick);
+	EXPECT_EQ(-8, req(self->c, T_CREATE, "LAN", NULL, NULL, false));
+}
+
 TEST_HARNESS_MAIN

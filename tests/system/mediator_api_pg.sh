@@ -5,7 +5,8 @@
 # The mediator's API suite (system/mediator_api) again, every server on
 # PostgreSQL (--database postgresql://...) instead of its SQLite file: a
 # real server from tests/common/pg.sh, its database emptied before each
-# test.  Skipped, saying why, only when PostgreSQL's server programs are
+# test; and one test more, database_blink: PostgreSQL stopped for 10 s
+# under logged-in clients.  Skipped, saying why, only when PostgreSQL's server programs are
 # not installed (scripts/deps installs them).
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -38,10 +39,21 @@ cat >"$work/reset" <<RESET
 pg_sql "DROP DATABASE IF EXISTS shoal WITH (FORCE)" >/dev/null &&
 	pg_sql "CREATE DATABASE shoal OWNER shoal" >/dev/null
 RESET
-chmod 0755 "$work/reset"
+cat >"$work/stop" <<STOP
+#!/bin/bash
+. "$top/tests/common/pg.sh"
+pg_stop
+STOP
+cat >"$work/start" <<START
+#!/bin/bash
+. "$top/tests/common/pg.sh"
+pg_start "\$PG_DIR" "\$PG_ADDR" "\$PG_PORT" >/dev/null
+START
+chmod 0755 "$work/reset" "$work/stop" "$work/start"
 # Its Unix socket: one test runs the server in a network namespace of
 # its own, where the loopback address is another.
 url="postgresql://shoal@/shoal?host=$PG_DIR&port=$PG_PORT"
 echo "# PostgreSQL $("$PG_BINDIR/postgres" --version | awk '{print $3}') at $url"
 cd "$top" &&
-	SHOAL_TEST_DATABASE=$url SHOAL_TEST_DB_RESET=$work/reset "$api"
+	SHOAL_TEST_DATABASE=$url SHOAL_TEST_DB_RESET=$work/reset \
+	SHOAL_TEST_DB_STOP=$work/stop SHOAL_TEST_DB_START=$work/start "$api"
