@@ -6,11 +6,19 @@
  * unescaping and an integer no parsing.
  *
  * A broken connection makes every call fail with DB_E_UNAVAILABLE at
- * once; the next call outside a transaction reconnects, at most once a
- * second and with a short connect_timeout, so that a database that is
- * down costs the mediator's event loop little.  Never inside a
- * transaction: its first statements went with the old connection, and
- * the rest must not run without them.
+ * once; calls outside a transaction reconnect, starting an attempt at
+ * most once a second.  The attempt is libpq's non-blocking one, driven
+ * for at most RECONNECT_SLICE_NS a call and given up after
+ * CONNECT_TIMEOUT_S: a database that is down, or a host that drops
+ * every packet, costs the mediator's event loop a slice now and then,
+ * never a hang.  Never inside a transaction: its first statements went
+ * with the old connection, and the rest must not run without them.
+ *
+ * A connection whose server vanishes without a word (a host gone, a
+ * partition) is noticed by TCP keepalives when idle and by
+ * tcp_user_timeout when a statement waits for an answer: a call blocks
+ * for seconds then, not for TCP's quarter of an hour.  The URL may say
+ * otherwise for each of these.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -29,8 +37,12 @@
 #define INT2OID 21
 #define INT4OID 23
 
+#include <poll.h>
+
 #define CONNECT_TIMEOUT_S "2"
+#define CONNECT_TIMEOUT_NS 2000000000ull
 #define RECONNECT_NS 1000000000ull
+#define RECONNECT_SLICE_NS 250000000ull
 
 struct pg_stmt {
 	struct db_stmt base;
@@ -50,7 +62,9 @@ struct pg_db {
 	PGconn *conn;
 	char *url;
 	uint64_t gen;			/* bumped by every connection */
-	uint64_t last_try_ns;
+	uint64_t last_try_ns;		/* when the last attempt started */
+	bool connecting;		/* an attempt in progress on conn */
+	PostgresPollingStatusType polling;
 	int64_t changes;
 	struct pg_stmt stmt[DB_STMT_MAX];
 };
@@ -78,20 +92,36 @@ static bool conn_ok(struct pg_db *d)
 	return d->conn && PQstatus(d->conn) == CONNECTION_OK;
 }
 
+/*
+ * The URL is expanded in place of dbname; what it says itself wins over
+ * our defaults, which come first.
+ */
+static const char *const conn_keys[] = {
+	"connect_timeout", "application_name", "keepalives_idle",
+	"keepalives_interval", "keepalives_count", "tcp_user_timeout",
+	"options", "dbname", NULL
+};
+
+static void conn_values(const char *values[], const char *url)
+{
+	values[0] = CONNECT_TIMEOUT_S;
+	values[1] = "shoal-mediator";
+	values[2] = "10";
+	values[3] = "2";
+	values[4] = "3";
+	values[5] = "5000";		/* ms */
+	/* Quiet: CREATE ... IF NOT EXISTS and the like are expected. */
+	values[6] = "-c client_min_messages=warning";
+	values[7] = url;
+	values[8] = NULL;
+}
+
 static PGconn *connect_url(const char *url)
 {
-	/*
-	 * The URL is expanded in place of dbname; its own connect_timeout,
-	 * if any, wins over ours, which comes first.
-	 */
-	static const char *const keys[] = {
-		"connect_timeout", "application_name", "dbname", NULL
-	};
-	const char *values[] = {
-		CONNECT_TIMEOUT_S, "shoal-mediator", url, NULL
-	};
+	const char *values[9];
 
-	return PQconnectdbParams(keys, values, 1);
+	conn_values(values, url);
+	return PQconnectdbParams(conn_keys, values, 1);
 }
 
 /* A result's failure as a db_result, with the server's message kept. */
@@ -117,28 +147,79 @@ static int pg_fail(struct pg_db *d, const PGresult *res)
  * A working connection, or DB_E_UNAVAILABLE.  Reconnects outside a
  * transaction only, and not more than once a second.
  */
+static int connect_failed(struct pg_db *d, const char *why)
+{
+	d->connecting = false;
+	db_fail(&d->base, DB_E_UNAVAILABLE, why ? why : "out of memory");
+	PQfinish(d->conn);
+	d->conn = NULL;
+	return DB_E_UNAVAILABLE;
+}
+
+/* Drives the attempt for one slice: DB_DONE connected, or unavailable. */
+static int connect_step(struct pg_db *d)
+{
+	uint64_t start = mono_ns(), now;
+	struct pollfd pfd;
+	int ms;
+
+	for (;;) {
+		if (d->polling == PGRES_POLLING_OK) {
+			d->connecting = false;
+			d->gen++;
+			return DB_DONE;
+		}
+		if (d->polling == PGRES_POLLING_FAILED)
+			return connect_failed(d, PQerrorMessage(d->conn));
+		now = mono_ns();
+		if (now - d->last_try_ns >= CONNECT_TIMEOUT_NS)
+			return connect_failed(d, "connecting to the database "
+					      "timed out");
+		if (now - start >= RECONNECT_SLICE_NS)
+			return db_fail(&d->base, DB_E_UNAVAILABLE,
+				       "connecting to the database");
+		pfd.fd = PQsocket(d->conn);
+		pfd.events = d->polling == PGRES_POLLING_READING ? POLLIN :
+								   POLLOUT;
+		ms = (int)((RECONNECT_SLICE_NS - (now - start)) / 1000000) + 1;
+		if (pfd.fd < 0)
+			return connect_failed(d, PQerrorMessage(d->conn));
+		if (poll(&pfd, 1, ms) == 0)
+			continue;
+		d->polling = PQconnectPoll(d->conn);
+	}
+}
+
+/*
+ * A working connection, or DB_E_UNAVAILABLE.  Reconnects outside a
+ * transaction only, an attempt starting at most once a second.
+ */
 static int ensure_conn(struct pg_db *d)
 {
+	const char *values[9];
 	uint64_t now;
 
-	if (conn_ok(d))
+	if (!d->connecting && conn_ok(d))
 		return DB_DONE;
 	if (d->base.begun)
 		return db_fail(&d->base, DB_E_UNAVAILABLE,
 			       "the connection to the database broke");
+	if (d->connecting)
+		return connect_step(d);
 	now = mono_ns();
 	if (d->last_try_ns && now - d->last_try_ns < RECONNECT_NS)
 		return db_fail(&d->base, DB_E_UNAVAILABLE,
 			       "the database is unreachable");
 	d->last_try_ns = now;
 	PQfinish(d->conn);
-	d->conn = connect_url(d->url);
-	if (!conn_ok(d))
-		return db_fail(&d->base, DB_E_UNAVAILABLE,
-			       d->conn ? PQerrorMessage(d->conn) :
-			       "out of memory");
-	d->gen++;
-	return DB_DONE;
+	conn_values(values, d->url);
+	d->conn = PQconnectStartParams(conn_keys, values, 1);
+	if (!d->conn || PQstatus(d->conn) == CONNECTION_BAD)
+		return connect_failed(d, d->conn ? PQerrorMessage(d->conn) :
+				      NULL);
+	d->connecting = true;
+	d->polling = PGRES_POLLING_WRITING;
+	return connect_step(d);
 }
 
 static struct db_stmt *pg_prepare(struct db *db, unsigned int id,
@@ -369,7 +450,7 @@ static bool pg_in_transaction(const struct db *db)
 	const struct pg_db *d = (const struct pg_db *)db;
 	PGTransactionStatusType t;
 
-	if (!d->conn)
+	if (!d->conn || d->connecting)
 		return false;
 	t = PQtransactionStatus(d->conn);
 	return t == PQTRANS_INTRANS || t == PQTRANS_INERROR ||
@@ -430,8 +511,6 @@ int db_pg_open(struct db **db, const char *url, char *err, size_t err_size)
 		return DB_E_UNAVAILABLE;
 	}
 	d->gen = 1;
-	/* Quiet: our CREATE ... IF NOT EXISTS are expected to find some. */
-	pg_exec(&d->base, "SET client_min_messages = warning");
 	*db = &d->base;
 	return DB_DONE;
 }
