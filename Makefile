@@ -111,6 +111,8 @@ $(OUT)/tests/crypt_pool: $(OUT)/obj/daemon/crypt_pool.o
 $(OUT)/tests/mstore: $(OUT)/obj/mediator/mstore.o $(OUT)/obj/mediator/mschema.o \
 	$(OUT)/obj/mediator/db.o $(OUT)/obj/mediator/db_sqlite.o \
 	$(OUT)/obj/mediator/db_pg.o
+$(OUT)/tests/dburl: $(OUT)/obj/mediator/db.o $(OUT)/obj/mediator/db_sqlite.o \
+	$(OUT)/obj/mediator/db_pg.o
 $(OUT)/tests/relay_side: $(OUT)/obj/mediator/relay_core.o \
 	$(OUT)/obj/mediator/dgram.o
 # kmod/sa.c's replay window and ESN code, compiled in userspace against a
