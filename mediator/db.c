@@ -26,14 +26,16 @@ int db_url_kind(const char *url, enum db_kind *kind, char *err,
 		snprintf(err, err_size, "an empty database URL");
 		return -1;
 	}
-	if (has_prefix(url, "postgresql://") || has_prefix(url, "postgres://")) {
+	if (has_prefix(url, "postgresql://") ||
+	    has_prefix(url, "postgres://")) {
 		*kind = DB_POSTGRES;
 		return 0;
 	}
 	if (has_prefix(url, SQLITE_SCHEME)) {
 		if (!url[strlen(SQLITE_SCHEME)]) {
-			snprintf(err, err_size, "sqlite: needs a file path "
-				 "(sqlite:/var/lib/shoal-mediator/mediator.db)");
+			snprintf(err, err_size, "sqlite: needs a file path"
+				 " (sqlite:/var/lib/shoal-mediator/"
+				 "mediator.db)");
 			return -1;
 		}
 		*kind = DB_SQLITE;

@@ -49,7 +49,7 @@ struct pg_stmt {
 	unsigned int id;
 	char *sql;			/* with $N */
 	int nparams;
-	uint64_t prepared_gen;		/* the connection it is prepared on */
+	uint64_t prepared_gen;	/* the connection prepared on */
 	const char *values[DB_PARAM_MAX];
 	int lengths[DB_PARAM_MAX], formats[DB_PARAM_MAX];
 	char ints[DB_PARAM_MAX][24];
@@ -140,7 +140,13 @@ static int pg_fail(struct pg_db *d, const PGresult *res)
 		rc = DB_E_UNIQUE;
 	else if (!res)
 		rc = DB_E_NOMEM;
-	return db_fail(&d->base, rc, msg);
+	db_fail(&d->base, rc, msg);
+	/* Whatever libpq thinks of it, it is done: the next call reconnects. */
+	if (rc == DB_E_UNAVAILABLE) {
+		PQfinish(d->conn);
+		d->conn = NULL;
+	}
+	return rc;
 }
 
 /*
@@ -305,7 +311,7 @@ static void clear_result(struct pg_stmt *s)
 	s->row = -1;
 }
 
-static int execute(struct pg_db *d, struct pg_stmt *s)
+static int execute_once(struct pg_db *d, struct pg_stmt *s)
 {
 	char name[16];
 	PGresult *res;
@@ -341,6 +347,33 @@ static int execute(struct pg_db *d, struct pg_stmt *s)
 	s->res = res;
 	s->row = -1;
 	return DB_DONE;
+}
+
+/*
+ * A connection that was up but is found broken when a statement is sent
+ * is most often one the server closed while it sat idle (a restart):
+ * the statement never ran.  Outside a transaction it goes once more on
+ * a new connection at once, so that the first request after a restart
+ * does not fail.  Inside one, never: its earlier statements are lost.
+ * Our statements outside transactions are reads and mstore_touch, which
+ * may run twice.
+ */
+static bool retry_on_new_connection(struct pg_db *d, bool was_up, int rc)
+{
+	if (rc != DB_E_UNAVAILABLE || !was_up || d->base.begun)
+		return false;
+	d->last_try_ns = 0;
+	return true;
+}
+
+static int execute(struct pg_db *d, struct pg_stmt *s)
+{
+	bool was_up = !d->connecting && conn_ok(d);
+	int rc = execute_once(d, s);
+
+	if (retry_on_new_connection(d, was_up, rc))
+		rc = execute_once(d, s);
+	return rc;
 }
 
 static int pg_step(struct db_stmt *st)
@@ -427,9 +460,8 @@ static int64_t pg_changes(struct db *db)
 	return pg(db)->changes;
 }
 
-static int pg_exec(struct db *db, const char *sql)
+static int exec_once(struct pg_db *d, const char *sql)
 {
-	struct pg_db *d = pg(db);
 	PGresult *res;
 	int rc = ensure_conn(d);
 
@@ -442,6 +474,18 @@ static int pg_exec(struct db *db, const char *sql)
 	else
 		rc = pg_fail(d, res);
 	PQclear(res);
+	return rc;
+}
+
+/* BEGIN is sent outside a transaction: retried as a statement is. */
+static int pg_exec(struct db *db, const char *sql)
+{
+	struct pg_db *d = pg(db);
+	bool was_up = !d->connecting && conn_ok(d);
+	int rc = exec_once(d, sql);
+
+	if (retry_on_new_connection(d, was_up, rc))
+		rc = exec_once(d, sql);
 	return rc;
 }
 

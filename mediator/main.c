@@ -41,7 +41,7 @@ static const char usage_text[] =
 	"Options:\n"
 	"  -s, --state-dir DIR    key and database (default: $STATE_DIRECTORY\n"
 	"                         or " DEFAULT_STATE_DIR ")\n"
-	"      --database URL     sqlite:PATH or postgresql://USER@HOST:PORT/DB\n"
+	"      --database URL     sqlite:PATH or postgresql://USER@HOST/DB\n"
 	"                         (default: sqlite:STATE-DIR/" DB_FILE ");\n"
 	"                         keep a password in ~/.pgpass, not here\n"
 	"  -l, --listen HOST:PORT TCP and UDP address to serve, and UDP on\n"

@@ -159,7 +159,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 		"SELECT max(ipv4) FROM clients WHERE ipv4 >= ?1 AND ipv4 <= ?2",
 	[ST_FREE_FIRST] = "SELECT addr FROM free_ipv4 ORDER BY addr LIMIT 1",
 	[ST_FREE_DELETE] = "DELETE FROM free_ipv4 WHERE addr = ?1",
-	[ST_FREE_PUT] = "INSERT INTO free_ipv4 (addr) VALUES (?1) ON CONFLICT DO NOTHING",
+	[ST_FREE_PUT] =
+		"INSERT INTO free_ipv4 (addr) VALUES (?1)"
+		" ON CONFLICT DO NOTHING",
 	[ST_FREE_OUTSIDE] =
 		"DELETE FROM free_ipv4 WHERE addr < ?1 OR addr > ?2",
 	[ST_EXPIRED] =
@@ -260,7 +262,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 
 struct mstore {
 	struct db *db;
-	bool conflict;			/* the last error: a unique index */
+	bool conflict;			/* the last error: a unique one */
 	bool writing;			/* in begin's transaction */
 	uint32_t pool_first, pool_last;	/* host order, inclusive */
 	uint8_t ula[ULA_LEN];

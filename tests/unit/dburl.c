@@ -66,17 +66,19 @@ TEST(masked)
 	} cases[] = {
 		{ "postgresql://shoal:secret@db.example:5432/shoal",
 		  "postgresql://shoal:***@db.example:5432/shoal" },
-		{ "postgresql://shoal@db/shoal", "postgresql://shoal@db/shoal" },
+		{ "postgresql://shoal@db/shoal",
+		  "postgresql://shoal@db/shoal" },
 		/* An '@' in the password: the authority's last one counts. */
 		{ "postgresql://shoal:p@ss@db/shoal",
 		  "postgresql://shoal:***@db/shoal" },
-		{ "postgresql://shoal:x@db/shoal?password=other&sslmode=require",
-		  "postgresql://shoal:***@db/shoal?password=***&sslmode=require" },
+		{ "postgresql://u:x@db/s?password=other&sslmode=require",
+		  "postgresql://u:***@db/s?password=***&sslmode=require" },
 		{ "postgresql://db/shoal?password=longersecret",
 		  "postgresql://db/shoal?password=***" },
 		{ "postgresql://db/shoal?password=ab",
 		  "postgresql://db/shoal?password=***" },
-		{ "postgresql://db/shoal?password=", "postgresql://db/shoal?password=***" },
+		{ "postgresql://db/shoal?password=",
+		  "postgresql://db/shoal?password=***" },
 		{ "sqlite:/x.db", "sqlite:/x.db" },
 		{ "postgresql://:@/", "postgresql://:***@/" },
 	};

@@ -1600,9 +1600,108 @@ TEST_F_TIMEOUT(store, concurrent_writers, 120)
 	EXPECT_EQ(0x64400001u + USERS, got[0].ipv4);
 	for (i = 0; i < n; i++)
 		for (j = i + 1, m = &got[i]; j < n; j++) {
-			ASSERT_NE(0, memcmp(m->mac, got[j].mac, sizeof(m->mac)));
-			ASSERT_NE(0, memcmp(m->iid, got[j].iid, sizeof(m->iid)));
+			ASSERT_NE(0, memcmp(m->mac, got[j].mac,
+					    sizeof(m->mac)));
+			ASSERT_NE(0, memcmp(m->iid, got[j].iid,
+					    sizeof(m->iid)));
 		}
+}
+
+/*
+ * PostgreSQL stopped: every call says so at once (MSTORE_E_UNAVAILABLE)
+ * and nothing else breaks; back, it is found again within a second, and
+ * nothing written before is lost.  Restarted between two calls: the
+ * second works (the broken connection is replaced and the call made
+ * again).  Only where the test can stop and start it.
+ */
+TEST_F_TIMEOUT(store, database_restart, 60)
+{
+	const char *stop = getenv("SHOAL_TEST_DB_STOP");
+	const char *start = getenv("SHOAL_TEST_DB_START");
+	struct mstore_client c;
+	uint64_t count, total, max;
+	int64_t clients = 0, networks = 0;
+	uint8_t key[32];
+
+	if (!pg_url() || !stop || !start)
+		SKIP(return, "needs a database the test can stop "
+		     "(system/mstore_pg.sh)");
+	ASSERT_EQ(MSTORE_OK, mstore_create(self->s, self->id[ALICE], "lan",
+					   NULL, false, 0));
+	ASSERT_EQ(0, system(stop));
+	randombytes_buf(key, sizeof(key));
+	EXPECT_EQ(MSTORE_E_UNAVAILABLE, mstore_login(self->s, key, "frank",
+						     &c));
+	EXPECT_STREQ("the database is unavailable; try again later",
+		     mstore_strerror(MSTORE_E_UNAVAILABLE));
+	EXPECT_EQ(MSTORE_E_UNAVAILABLE, mstore_join(self->s, self->id[BOB],
+						    "lan", NULL));
+	EXPECT_EQ(MSTORE_E_UNAVAILABLE, mstore_client_by_key(self->s,
+							     self->key[BOB],
+							     &c));
+	ASSERT_EQ(0, system(start));
+	/* An attempt at most once a second: the next one finds it back. */
+	sleep(1);
+	usleep(100000);
+	EXPECT_EQ(MSTORE_OK, mstore_client_by_key(self->s, self->key[BOB],
+						  &c))
+		TH_LOG("%s", mstore_last_error(self->s));
+	EXPECT_TRUE(same_client(&self->user[BOB], &c));
+	EXPECT_EQ(MSTORE_OK, mstore_join(self->s, self->id[BOB], "lan",
+					 NULL));
+	ASSERT_EQ(MSTORE_OK, mstore_counts(self->s, &clients, &networks));
+	EXPECT_EQ(USERS, clients);
+	EXPECT_EQ(1, networks);
+
+	/* A restart between two calls: the next one does not notice. */
+	ASSERT_EQ(0, system(stop));
+	ASSERT_EQ(0, system(start));
+	EXPECT_EQ(MSTORE_OK, mstore_login(self->s, key, "frank", &c));
+	mstore_db_time(self->s, &count, &total, &max);
+	EXPECT_LT(0u, count);
+	EXPECT_LE(max, total);
+}
+
+/* The counts and the timing, on either database. */
+TEST_F(store, counts_and_timing)
+{
+	uint64_t count, total, max, count2;
+	int64_t clients = -1, networks = -1;
+
+	mstore_db_time(self->s, &count, &total, &max);
+	EXPECT_LT(0u, count);
+	EXPECT_LT(0u, total);
+	EXPECT_LE(max, total);
+	ASSERT_EQ(MSTORE_OK, mstore_counts(self->s, &clients, &networks));
+	EXPECT_EQ(USERS, clients);
+	EXPECT_EQ(0, networks);
+	ASSERT_EQ(MSTORE_OK, mstore_create(self->s, self->id[ALICE], "lan",
+					   NULL, false, 0));
+	ASSERT_EQ(MSTORE_OK, mstore_counts(self->s, &clients, &networks));
+	EXPECT_EQ(1, networks);
+	mstore_db_time(self->s, &count2, &total, &max);
+	EXPECT_LT(count, count2);
+}
+
+/* The cluster's server key in meta: the first one stored stays. */
+TEST_F(store, server_public_key)
+{
+	uint8_t k1[32], k2[32], got[32];
+	bool present = true;
+
+	randombytes_buf(k1, sizeof(k1));
+	randombytes_buf(k2, sizeof(k2));
+	ASSERT_EQ(MSTORE_OK, mstore_server_public_key(self->s, got,
+						      &present));
+	EXPECT_FALSE(present);
+	EXPECT_EQ(MSTORE_OK, mstore_set_server_public_key(self->s, k1));
+	EXPECT_EQ(MSTORE_OK, mstore_set_server_public_key(self->s, k1));
+	EXPECT_EQ(MSTORE_E_INVALID, mstore_set_server_public_key(self->s,
+								 k2));
+	ASSERT_EQ(MSTORE_OK, mstore_server_public_key(self->s, got,
+						      &present));
+	EXPECT_TRUE(present);
+	EXPECT_EQ(0, memcmp(k1, got, 32));
 }
 
 TEST_F(store, schema_version_checked)
