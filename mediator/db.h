@@ -27,7 +27,12 @@ enum db_result {
 	DB_DONE = 0,
 	DB_E_IO = -1,		/* db_errmsg says what */
 	DB_E_UNAVAILABLE = -2,	/* the connection is down: later */
-	DB_E_UNIQUE = -3,	/* a unique constraint: a concurrent writer */
+	/*
+	 * A concurrent writer: a unique index refused the row, or (on
+	 * PostgreSQL) a deadlock or serialization failure.  Nothing was
+	 * done: the transaction may run again.
+	 */
+	DB_E_CONFLICT = -3,
 	DB_E_NOMEM = -4,
 };
 

@@ -136,8 +136,9 @@ static int pg_fail(struct pg_db *d, const PGresult *res)
 	if (!conn_ok(d) || (state && (!strncmp(state, "08", 2) ||
 				      !strncmp(state, "57P", 3))))
 		rc = DB_E_UNAVAILABLE;
-	else if (state && !strcmp(state, "23505"))
-		rc = DB_E_UNIQUE;
+	else if (state && (!strcmp(state, "23505") ||
+			   !strcmp(state, "40P01") || !strcmp(state, "40001")))
+		rc = DB_E_CONFLICT;
 	else if (!res)
 		rc = DB_E_NOMEM;
 	db_fail(&d->base, rc, msg);

@@ -44,7 +44,7 @@ static int sq_fail(struct db *db)
 
 	if (code == SQLITE_CONSTRAINT_UNIQUE ||
 	    code == SQLITE_CONSTRAINT_PRIMARYKEY)
-		rc = DB_E_UNIQUE;
+		rc = DB_E_CONFLICT;
 	else if (code == SQLITE_NOMEM)
 		rc = DB_E_NOMEM;
 	return db_fail(db, rc, sqlite3_errmsg(sq(db)->db));

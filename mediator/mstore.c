@@ -262,7 +262,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 
 struct mstore {
 	struct db *db;
-	bool conflict;			/* the last error: a unique one */
+	bool conflict;			/* the last error: DB_E_CONFLICT */
 	bool writing;			/* in begin's transaction */
 	uint32_t pool_first, pool_last;	/* host order, inclusive */
 	uint8_t ula[ULA_LEN];
@@ -295,7 +295,7 @@ static void net_wipe(struct net *n)
 static int db_result(struct mstore *s, int rc)
 {
 	snprintf(s->error, sizeof(s->error), "%s", db_errmsg(s->db));
-	s->conflict = rc == DB_E_UNIQUE;
+	s->conflict = rc == DB_E_CONFLICT;
 	switch (rc) {
 	case DB_E_UNAVAILABLE:
 		return MSTORE_E_UNAVAILABLE;
@@ -393,8 +393,9 @@ static int finish(struct mstore *s, int rc)
 }
 
 /*
- * A transaction that failed on a unique index: a concurrent writer made
- * the same name or client first.  Run once more, its checks see it.
+ * A transaction that failed on a unique index (a concurrent writer made
+ * the same name or client first) or a deadlock: run once more, its
+ * checks see the other's row.
  */
 static bool retry_conflict(struct mstore *s, int rc, int *tries)
 {
