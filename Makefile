@@ -16,7 +16,7 @@ SANFLAGS :=
 OPT := -O2 -g
 endif
 
-PKGS := libsodium libmnl libnl-genl-3.0 sqlite3
+PKGS := libsodium libmnl libnl-genl-3.0 sqlite3 libpq
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -108,7 +108,11 @@ $(OUT)/tests/%: $(OUT)/obj/tests/common/%.o $(OUT)/lib/libshoal.a
 $(OUT)/tests/ratelimit: $(OUT)/obj/daemon/ratelimit.o
 $(OUT)/tests/crypt_pool: $(OUT)/obj/daemon/crypt_pool.o
 # and one of the mediator's, the mediator's.
-$(OUT)/tests/mstore: $(OUT)/obj/mediator/mstore.o
+$(OUT)/tests/mstore: $(OUT)/obj/mediator/mstore.o $(OUT)/obj/mediator/mschema.o \
+	$(OUT)/obj/mediator/db.o $(OUT)/obj/mediator/db_sqlite.o \
+	$(OUT)/obj/mediator/db_pg.o
+$(OUT)/tests/dburl: $(OUT)/obj/mediator/db.o $(OUT)/obj/mediator/db_sqlite.o \
+	$(OUT)/obj/mediator/db_pg.o
 $(OUT)/tests/relay_side: $(OUT)/obj/mediator/relay_core.o \
 	$(OUT)/obj/mediator/dgram.o
 # kmod/sa.c's replay window and ESN code, compiled in userspace against a

@@ -144,6 +144,7 @@ static const struct {
 	{ -103, SHOAL_EXIT_MEDIATOR, "that peer is not online in a shared network" },
 	{ -104, SHOAL_EXIT_TOO_MANY_ATTEMPTS, "too many password attempts; try again later" },
 	{ -106, SHOAL_EXIT_TOO_MANY_ATTEMPTS, "too many new clients from this address; try again later" },
+	{ -109, SHOAL_EXIT_MEDIATOR, "the mediator's database is unavailable; try again later" },
 	{ -200, SHOAL_EXIT_NOT_LOGGED_IN, "shoald has no mediator (shoal login HOST:PORT PUBLICKEY first)" },
 	{ -201, SHOAL_EXIT_NOT_LOGGED_IN, "the mediator cannot be reached now" },
 	{ -202, SHOAL_EXIT_NOT_LOGGED_IN, "the mediator did not answer in time" },

@@ -267,8 +267,12 @@ static void on_login_reply(struct mclient *m, const struct shoal_tlv_msg *msg)
 		mc_answer(m->login_fd, rc, text, NULL);
 		m->login_fd = -1;
 		mc_disconnect(m, NULL);
-		/* Retrying will not fix a refused login soon. */
-		m->next_connect = shoald_now() + RECONNECT_MAX;
+		/*
+		 * Retrying will not fix a refused login soon; but a mediator
+		 * whose database is down will be back: the usual backoff.
+		 */
+		if (rc != MED_E_DATABASE)
+			m->next_connect = shoald_now() + RECONNECT_MAX;
 		return;
 	}
 	memcpy(v4, m->v4, sizeof(v4));

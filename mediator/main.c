@@ -23,6 +23,7 @@
 #include "key.h"
 #include "endpoint.h"
 #include "cmdline.h"
+#include "db.h"
 #include "server.h"
 #include "util.h"
 
@@ -31,14 +32,18 @@
 #define DB_FILE "mediator.db"
 
 static const char usage_text[] =
-	"Usage: shoal-mediator [OPTIONS]\n"
+	"Usage: shoal-mediator [OPTIONS] [migrate|check]\n"
 	"\n"
 	"The shoal mediation server: logins, networks, presence, NAT\n"
-	"discovery and relaying.\n"
+	"discovery and relaying.  migrate: bring the database's schema up to\n"
+	"date and exit; check: report whether it is usable and exit.\n"
 	"\n"
 	"Options:\n"
 	"  -s, --state-dir DIR    key and database (default: $STATE_DIRECTORY\n"
 	"                         or " DEFAULT_STATE_DIR ")\n"
+	"      --database URL     sqlite:PATH or postgresql://USER@HOST/DB\n"
+	"                         (default: sqlite:STATE-DIR/" DB_FILE ");\n"
+	"                         keep a password in ~/.pgpass, not here\n"
 	"  -l, --listen HOST:PORT TCP and UDP address to serve, and UDP on\n"
 	"                         PORT+1 (default: [::]:51800, IPv6 and IPv4)\n"
 	"  -p, --probe HOST:PORT  a second address of this host, for NAT\n"
@@ -86,6 +91,7 @@ static const char usage_text[] =
 struct options {
 	const char *state_dir, *listen, *probe, *relay_ports, *deny;
 	const char *metrics;
+	const char *database, *command;	/* NULL: the defaults */
 	unsigned int source_conns, source_new_clients, relays_per_client;
 	unsigned int relay_rate;	/* KiB/s */
 	unsigned int tcp_streams, tcp_per_source;
@@ -98,7 +104,7 @@ struct options {
 enum {
 	O_SOURCE_CONNS = 256, O_SOURCE_NEW_CLIENTS, O_EXPIRE_AFTER,
 	O_RELAYS_PER_CLIENT, O_RELAY_RATE, O_TCP_STREAMS, O_TCP_PER_SOURCE,
-	O_RELAY_KEY, O_METRICS
+	O_RELAY_KEY, O_METRICS, O_DATABASE
 };
 
 /* A count 0..1000000, decimal digits only: 0, or -1. */
@@ -202,6 +208,7 @@ static int parse_options(struct options *o, int argc, char **argv)
 		  O_TCP_PER_SOURCE },
 		{ "relay-key", required_argument, NULL, O_RELAY_KEY },
 		{ "metrics", required_argument, NULL, O_METRICS },
+		{ "database", required_argument, NULL, O_DATABASE },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -246,6 +253,18 @@ static int parse_options(struct options *o, int argc, char **argv)
 		case O_METRICS:
 			o->metrics = optarg;
 			break;
+		case O_DATABASE: {
+			enum db_kind kind;
+			char why[512];
+
+			if (db_url_kind(optarg, &kind, why, sizeof(why))) {
+				fprintf(stderr, "shoal-mediator: --database: "
+					"%s\n", why);
+				return SHOAL_EXIT_USAGE;
+			}
+			o->database = optarg;
+			break;
+		}
 		case O_RELAY_KEY:
 			if (o->n_relay_keys == MED_RELAY_KEYS_MAX ||
 			    shoal_key_from_base64(o->relay_keys[o->n_relay_keys],
@@ -293,12 +312,64 @@ static int parse_options(struct options *o, int argc, char **argv)
 			return SHOAL_EXIT_USAGE;
 		}
 	}
+	if (optind < argc && (!strcmp(argv[optind], "migrate") ||
+			      !strcmp(argv[optind], "check")))
+		o->command = argv[optind++];
 	if (optind < argc) {
 		fprintf(stderr, "shoal-mediator: unexpected argument '%s'\n",
 			argv[optind]);
 		return SHOAL_EXIT_USAGE;
 	}
 	return -1;
+}
+
+/*
+ * migrate and check, for operators: what the schema is, without serving.
+ * check exits 0 only if this shoal-mediator can run on the database (as
+ * it is, or after the migration it applies at start).
+ */
+static int schema_command(const struct options *o, const char *url)
+{
+	char err[512] = "", shown[512];
+	bool migrate = !strcmp(o->command, "migrate");
+	enum db_kind kind = DB_SQLITE;
+	int from, to, rc;
+
+	db_url_masked(url, shown, sizeof(shown));
+	db_url_kind(url, &kind, err, sizeof(err));
+	if (kind == DB_SQLITE && !migrate &&
+	    access(url + (strncmp(url, "sqlite:", 7) ? 0 : 7), F_OK)) {
+		printf("%s: no database: it is made at the first start\n",
+		       shown);
+		return SHOAL_EXIT_FAILURE;
+	}
+	rc = mstore_schema(url, migrate, &from, &to, err, sizeof(err));
+	if (rc != MSTORE_OK) {
+		fprintf(stderr, "shoal-mediator: %s\n",
+			*err ? err : mstore_strerror(rc));
+		if (!migrate && rc == MSTORE_E_SCHEMA && from > 0)
+			printf("%s: schema version %d: ahead (this "
+			       "shoal-mediator knows %d)\n", shown, from,
+			       MSTORE_SCHEMA_VERSION);
+		return SHOAL_EXIT_FAILURE;
+	}
+	if (migrate) {
+		printf("%s: schema version %d -> %d\n", shown, from, to);
+		return SHOAL_EXIT_OK;
+	}
+	if (from == MSTORE_SCHEMA_VERSION)
+		printf("%s: schema version %d: current\n", shown, from);
+	else if (from == 0)
+		printf("%s: empty: the schema (version %d) is made at the "
+		       "first start\n", shown, MSTORE_SCHEMA_VERSION);
+	else if (from < MSTORE_SCHEMA_VERSION)
+		printf("%s: schema version %d: behind (migrate brings it to "
+		       "%d)\n", shown, from, MSTORE_SCHEMA_VERSION);
+	else
+		printf("%s: schema version %d: ahead (this shoal-mediator "
+		       "knows %d)\n", shown, from, MSTORE_SCHEMA_VERSION);
+	return from <= MSTORE_SCHEMA_VERSION ? SHOAL_EXIT_OK :
+					      SHOAL_EXIT_FAILURE;
 }
 
 static uint16_t sockaddr_port(const struct sockaddr_storage *ss)
@@ -377,6 +448,22 @@ int main(int argc, char **argv)
 	ret = parse_options(&o, argc, argv);
 	if (ret >= 0)
 		return ret;
+	if (!o.database) {
+		snprintf(path, sizeof(path), "sqlite:%s/%s", o.state_dir,
+			 DB_FILE);
+		o.database = path;
+	}
+	if (o.command) {
+		if (!strcmp(o.command, "migrate") &&
+		    !strncmp(o.database, "sqlite:", 7) && o.database == path &&
+		    (ret = shoal_mkdir_p(o.state_dir, strlen(o.state_dir),
+					 0700)) < 0) {
+			fprintf(stderr, "shoal-mediator: %s: %s\n",
+				o.state_dir, strerror(-ret));
+			return SHOAL_EXIT_FAILURE;
+		}
+		return schema_command(&o, o.database);
+	}
 	if (med_parse_listen(o.listen, &ss, &ss_len) < 0) {
 		fprintf(stderr, "shoal-mediator: --listen: '%s' is not "
 			"HOST:PORT with a numeric host\n", o.listen);
@@ -454,10 +541,10 @@ int main(int argc, char **argv)
 			 &created) < 0 ||
 	    shoal_key_public(srv.pub, srv.priv) < 0)
 		goto out;
-	snprintf(path, sizeof(path), "%s/%s", o.state_dir, DB_FILE);
-	ret = mstore_open(&srv.store, path, NULL, err, sizeof(err));
+	ret = mstore_open(&srv.store, o.database, NULL, err, sizeof(err));
 	if (ret != MSTORE_OK) {
-		fprintf(stderr, "shoal-mediator: %s: %s\n", path,
+		/* err names the database, its password masked. */
+		fprintf(stderr, "shoal-mediator: %s\n",
 			*err ? err : mstore_strerror(ret));
 		goto out;
 	}

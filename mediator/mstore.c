@@ -1,32 +1,40 @@
 // SPDX-License-Identifier: MIT
 /*
- * The mediator's storage on SQLite.  Every statement is a constant string
- * with bound parameters, prepared once per connection.  Changes of more
- * than one statement run in BEGIN IMMEDIATE transactions, so that two
- * mediators on one file (or two connections of one) never see each
- * other's half-done work and never deadlock upgrading a read lock.
+ * The mediator's storage, on SQLite or PostgreSQL (db.h).  Every
+ * statement is a constant string with bound parameters, prepared once per
+ * connection, in SQL both databases run alike.  Changes of more than one
+ * statement run in transactions: on SQLite BEGIN IMMEDIATE, which holds
+ * the file's write lock throughout, so that two mediators on one file
+ * never see each other's half-done work nor deadlock upgrading a read
+ * lock.
+ *
+ * On PostgreSQL several instances write one database at once, in READ
+ * COMMITTED transactions.  Row locks rather than SERIALIZABLE with
+ * retries: each writing transaction first locks (SELECT ... FOR UPDATE)
+ * the one row its decision rests on -- the network's row for anything
+ * about a network's members, the ipv4_alloc row for a new client's
+ * addresses, the client's row for expiry -- so that concurrent writers
+ * take turns where they would conflict and never elsewhere, and nothing
+ * needs redoing.  What no row lock covers (a name two writers create at
+ * once) the unique indexes refuse; that transaction is then run once
+ * more, and its own checks see the other's row (retry_conflict).
+ *
  * Argon2id runs outside any transaction: it is slow on purpose, and a
- * writer holding the lock meanwhile would stall every other one.
+ * writer holding a lock meanwhile would stall every other one.
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <sodium.h>
-#include <sqlite3.h>
 
+#include "db.h"
 #include "mac.h"
+#include "mschema.h"
 #include "mstore.h"
-
-/* "shmd" in PRAGMA application_id: tells our file from other SQLite files. */
-#define APPLICATION_ID 1936223588
-#define STR_(x) #x
-#define STR(x) STR_(x)
 
 #define DEFAULT_POOL 0x64400000u	/* 100.64.0.0 */
 #define DEFAULT_POOL_PREFIX 10
@@ -37,68 +45,18 @@
 #define MAX_CANDIDATES 1000
 
 /*
- * Schema version 2.  Member states are enum mstore_state.  members.since
- * orders a network's members by when they became one (approval, not the
- * request): the longest-standing one inherits the network.  ipv4 is in
- * host order; the IPv6 address is the meta ULA prefix, subnet 0, ipv6_iid.
+ * The schema is in mschema.c.  Member states are enum mstore_state.
+ * members.since orders a network's members by when they became one
+ * (approval, not the request): the longest-standing one inherits the
+ * network.  ipv4 is in host order; the IPv6 address is the meta ULA
+ * prefix, subnet 0, ipv6_iid.
  *
- * IPv4 allocation is O(1): meta "ipv4_next" is the lowest address of the
+ * IPv4 allocation is O(1): ipv4_alloc.next is the lowest address of the
  * pool never handed out, free_ipv4 holds the ones given back when a
- * client expired, and meta "ipv4_pool" the pool (first << 32 | last)
- * these are about; a new pool starts them over (pool_sync).  Version 2
- * added free_ipv4 and the index on last_login, for expiry (migrate_v2).
+ * client expired, and ipv4_alloc.pool the pool (first << 32 | last)
+ * these are about; a new pool starts them over (pool_sync).  Nothing of
+ * it is cached in the process: another instance may allocate too.
  */
-static const char schema_sql[] =
-	"CREATE TABLE meta ("
-	"  key TEXT PRIMARY KEY,"
-	"  value BLOB NOT NULL"
-	") WITHOUT ROWID;"
-	"CREATE TABLE clients ("
-	"  id INTEGER PRIMARY KEY,"
-	"  pubkey BLOB NOT NULL UNIQUE CHECK (length(pubkey) = 32),"
-	"  nickname TEXT NOT NULL COLLATE NOCASE UNIQUE,"
-	"  ipv4 INTEGER NOT NULL UNIQUE,"
-	"  ipv6_iid BLOB NOT NULL UNIQUE CHECK (length(ipv6_iid) = 8),"
-	"  mac BLOB NOT NULL UNIQUE CHECK (length(mac) = 6),"
-	"  created INTEGER NOT NULL,"
-	"  last_login INTEGER NOT NULL"
-	");"
-	"CREATE TABLE networks ("
-	"  id INTEGER PRIMARY KEY,"
-	"  name TEXT NOT NULL COLLATE NOCASE UNIQUE,"
-	"  owner_id INTEGER NOT NULL REFERENCES clients(id),"
-	"  password_hash TEXT,"
-	"  approval INTEGER NOT NULL CHECK (approval IN (0, 1)),"
-	"  member_limit INTEGER NOT NULL CHECK (member_limit > 0),"
-	"  created INTEGER NOT NULL"
-	");"
-	"CREATE TABLE members ("
-	"  network_id INTEGER NOT NULL"
-	"    REFERENCES networks(id) ON DELETE CASCADE,"
-	"  client_id INTEGER NOT NULL REFERENCES clients(id) ON DELETE CASCADE,"
-	"  state INTEGER NOT NULL CHECK (state IN (1, 2)),"
-	"  since INTEGER NOT NULL,"
-	"  PRIMARY KEY (network_id, client_id)"
-	") WITHOUT ROWID;"
-	"CREATE INDEX members_by_client ON members(client_id);"
-	"CREATE INDEX clients_by_last_login ON clients(last_login);"
-	"CREATE TABLE free_ipv4 (addr INTEGER PRIMARY KEY);"
-	"CREATE TABLE bans ("
-	"  network_id INTEGER NOT NULL"
-	"    REFERENCES networks(id) ON DELETE CASCADE,"
-	"  client_id INTEGER NOT NULL REFERENCES clients(id) ON DELETE CASCADE,"
-	"  created INTEGER NOT NULL,"
-	"  PRIMARY KEY (network_id, client_id)"
-	") WITHOUT ROWID;"
-	"PRAGMA application_id = " STR(APPLICATION_ID) ";"
-	"PRAGMA user_version = " STR(MSTORE_SCHEMA_VERSION) ";";
-
-/* What version 1 lacks. */
-static const char migrate_v2_sql[] =
-	"CREATE INDEX clients_by_last_login ON clients(last_login);"
-	"CREATE TABLE free_ipv4 (addr INTEGER PRIMARY KEY);"
-	"PRAGMA user_version = 2;";
-
 #define CLIENT_COLS "c.id, c.pubkey, c.nickname, c.ipv4, c.ipv6_iid, c.mac"
 #define NETWORK_COLS							\
 	"n.id, n.name, n.owner_id, o.nickname,"				\
@@ -112,6 +70,11 @@ enum stmt {
 	ST_META_GET,
 	ST_META_PUT,
 	ST_META_SET,
+	ST_META_ADD,
+	ST_ALLOC_GET,
+	ST_ALLOC_PUT,
+	ST_ALLOC_NEXT,
+	ST_COUNTS,
 	ST_CLIENT_BY_KEY,
 	ST_CLIENT_BY_ID,
 	ST_CLIENT_BY_NICK,
@@ -133,6 +96,7 @@ enum stmt {
 	ST_CLIENT_LOGIN,
 	ST_CLIENT_NICK,
 	ST_NET_BY_NAME,
+	ST_NET_LOCK,
 	ST_NET_INSERT,
 	ST_NET_DELETE,
 	ST_NET_OWNER,
@@ -161,13 +125,28 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
 	[ST_META_PUT] = "INSERT INTO meta (key, value) VALUES (?1, ?2)",
 	[ST_META_SET] =
-		"INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+		"INSERT INTO meta (key, value) VALUES (?1, ?2)"
+		" ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+	[ST_META_ADD] =
+		"INSERT INTO meta (key, value) VALUES (?1, ?2)"
+		" ON CONFLICT (key) DO NOTHING",
+	[ST_ALLOC_GET] =
+		"SELECT pool, next FROM ipv4_alloc WHERE id = 1 FOR UPDATE",
+	[ST_ALLOC_PUT] =
+		"INSERT INTO ipv4_alloc (id, pool, next) VALUES (1, ?1, ?2)"
+		" ON CONFLICT (id) DO UPDATE SET pool = excluded.pool,"
+		" next = excluded.next",
+	[ST_ALLOC_NEXT] = "UPDATE ipv4_alloc SET next = ?1 WHERE id = 1",
+	[ST_COUNTS] =
+		"SELECT (SELECT count(*) FROM clients),"
+		" (SELECT count(*) FROM networks)",
 	[ST_CLIENT_BY_KEY] =
 		"SELECT " CLIENT_COLS " FROM clients c WHERE c.pubkey = ?1",
 	[ST_CLIENT_BY_ID] =
 		"SELECT " CLIENT_COLS " FROM clients c WHERE c.id = ?1",
 	[ST_CLIENT_BY_NICK] =
-		"SELECT " CLIENT_COLS " FROM clients c WHERE c.nickname = ?1",
+		"SELECT " CLIENT_COLS " FROM clients c"
+		" WHERE lower(c.nickname) = lower(?1)",
 	[ST_IPV4_TAKEN] = "SELECT 1 FROM clients WHERE ipv4 = ?1",
 	/* The address after the lowest one in use whose successor is free. */
 	[ST_IPV4_GAP] =
@@ -180,7 +159,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 		"SELECT max(ipv4) FROM clients WHERE ipv4 >= ?1 AND ipv4 <= ?2",
 	[ST_FREE_FIRST] = "SELECT addr FROM free_ipv4 ORDER BY addr LIMIT 1",
 	[ST_FREE_DELETE] = "DELETE FROM free_ipv4 WHERE addr = ?1",
-	[ST_FREE_PUT] = "INSERT OR IGNORE INTO free_ipv4 (addr) VALUES (?1)",
+	[ST_FREE_PUT] =
+		"INSERT INTO free_ipv4 (addr) VALUES (?1)"
+		" ON CONFLICT DO NOTHING",
 	[ST_FREE_OUTSIDE] =
 		"DELETE FROM free_ipv4 WHERE addr < ?1 OR addr > ?2",
 	[ST_EXPIRED] =
@@ -188,7 +169,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 		" ORDER BY c.last_login LIMIT ?2",
 	[ST_CLIENT_TOUCH] = "UPDATE clients SET last_login = ?2 WHERE id = ?1",
 	[ST_CLIENT_DELETE] = "DELETE FROM clients WHERE id = ?1",
-	[ST_CLIENT_SEEN] = "SELECT last_login, ipv4 FROM clients WHERE id = ?1",
+	[ST_CLIENT_SEEN] =
+		"SELECT last_login, ipv4 FROM clients WHERE id = ?1 FOR UPDATE",
 	[ST_OWNED] = "SELECT id FROM networks WHERE owner_id = ?1",
 	[ST_MAC_TAKEN] = "SELECT 1 FROM clients WHERE mac = ?1",
 	[ST_IID_TAKEN] = "SELECT 1 FROM clients WHERE ipv6_iid = ?1",
@@ -201,10 +183,15 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_CLIENT_NICK] = "UPDATE clients SET nickname = ?2 WHERE id = ?1",
 	[ST_NET_BY_NAME] =
 		"SELECT id, owner_id, password_hash, approval, member_limit"
-		" FROM networks WHERE name = ?1",
+		" FROM networks WHERE lower(name) = lower(?1)",
+	/* The same, in a write transaction: changes of it take turns. */
+	[ST_NET_LOCK] =
+		"SELECT id, owner_id, password_hash, approval, member_limit"
+		" FROM networks WHERE lower(name) = lower(?1) FOR UPDATE",
 	[ST_NET_INSERT] =
 		"INSERT INTO networks (name, owner_id, password_hash, approval,"
-		" member_limit, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+		" member_limit, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+		" RETURNING id",
 	[ST_NET_DELETE] = "DELETE FROM networks WHERE id = ?1",
 	[ST_NET_OWNER] = "UPDATE networks SET owner_id = ?2 WHERE id = ?1",
 	[ST_NET_PASSWORD] =
@@ -215,12 +202,12 @@ static const char *const stmt_sql[ST_COUNT] = {
 		"SELECT " NETWORK_COLS ", coalesce((SELECT state FROM members"
 		" WHERE network_id = n.id AND client_id = ?2), 0)"
 		" FROM networks n JOIN clients o ON o.id = n.owner_id"
-		" WHERE n.name = ?1",
+		" WHERE lower(n.name) = lower(?1)",
 	[ST_NETS_OF] =
 		"SELECT " NETWORK_COLS ", me.state"
 		" FROM members me JOIN networks n ON n.id = me.network_id"
 		" JOIN clients o ON o.id = n.owner_id"
-		" WHERE me.client_id = ?1 ORDER BY n.name",
+		" WHERE me.client_id = ?1 ORDER BY lower(n.name)",
 	[ST_MEMBER_STATE] =
 		"SELECT state FROM members"
 		" WHERE network_id = ?1 AND client_id = ?2",
@@ -251,8 +238,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_BANNED] =
 		"SELECT 1 FROM bans WHERE network_id = ?1 AND client_id = ?2",
 	[ST_BAN_INSERT] =
-		"INSERT OR IGNORE INTO bans (network_id, client_id, created)"
-		" VALUES (?1, ?2, ?3)",
+		"INSERT INTO bans (network_id, client_id, created)"
+		" VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
 	[ST_BAN_DELETE] =
 		"DELETE FROM bans WHERE network_id = ?1 AND client_id = ?2",
 	[ST_PEERS_OF] =
@@ -274,17 +261,18 @@ static const char *const stmt_sql[ST_COUNT] = {
 };
 
 struct mstore {
-	sqlite3 *db;
-	sqlite3_stmt *stmt[ST_COUNT];
+	struct db *db;
+	bool conflict;			/* the last error: DB_E_CONFLICT */
+	bool writing;			/* in begin's transaction */
 	uint32_t pool_first, pool_last;	/* host order, inclusive */
 	uint8_t ula[ULA_LEN];
 	unsigned long long opslimit;
 	size_t memlimit;
 	unsigned int member_limit;
 	char error[256];
-	/* What the database took: statements stepped and transactions. */
-	uint64_t db_count, db_total_ns, db_max_ns;
 };
+
+_Static_assert(ST_COUNT <= MSCHEMA_STMT_FIRST, "statement ids");
 
 /* A network row as the commands need it. */
 struct net {
@@ -303,151 +291,126 @@ static void net_wipe(struct net *n)
 	sodium_memzero(n->hash, sizeof(n->hash));
 }
 
-/* Keeps the database's message and turns it into MSTORE_E_IO. */
-static int db_fail(struct mstore *s)
+/* A db.h error as an mstore one, with the database's message kept. */
+static int db_result(struct mstore *s, int rc)
 {
-	snprintf(s->error, sizeof(s->error), "%s", sqlite3_errmsg(s->db));
-	return MSTORE_E_IO;
+	snprintf(s->error, sizeof(s->error), "%s", db_errmsg(s->db));
+	s->conflict = rc == DB_E_CONFLICT;
+	switch (rc) {
+	case DB_E_UNAVAILABLE:
+		return MSTORE_E_UNAVAILABLE;
+	case DB_E_NOMEM:
+		return MSTORE_E_NOMEM;
+	default:
+		return MSTORE_E_IO;
+	}
 }
 
 static int fail_msg(struct mstore *s, const char *msg)
 {
 	snprintf(s->error, sizeof(s->error), "%s", msg);
+	s->conflict = false;
 	return MSTORE_E_IO;
 }
 
-static uint64_t mono_ns(void)
+/* The statement, reset and cleared; NULL after an error. */
+static struct db_stmt *prep(struct mstore *s, enum stmt id)
 {
-	struct timespec ts;
+	struct db_stmt *st = db_prepare(s->db, id, stmt_sql[id]);
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* One call into the database that took since start (mono_ns). */
-static void db_timed(struct mstore *s, uint64_t start)
-{
-	uint64_t ns = mono_ns() - start;
-
-	s->db_count++;
-	s->db_total_ns += ns;
-	if (ns > s->db_max_ns)
-		s->db_max_ns = ns;
-}
-
-/* The statement, reset and cleared; NULL after db_fail. */
-static sqlite3_stmt *prep(struct mstore *s, enum stmt id)
-{
-	sqlite3_stmt *st = s->stmt[id];
-
-	if (!st) {
-		if (sqlite3_prepare_v3(s->db, stmt_sql[id], -1,
-				       SQLITE_PREPARE_PERSISTENT, &st,
-				       NULL) != SQLITE_OK) {
-			db_fail(s);
-			return NULL;
-		}
-		s->stmt[id] = st;
-	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+	if (!st)
+		db_result(s, DB_E_IO);
 	return st;
 }
 
 /*
- * Steps st: 1 for a row, 0 when done (st reset), or MSTORE_E_IO (reset).
+ * Steps st: 1 for a row, 0 when done (st reset), or an error (reset).
  * Callers reset after the last row they read, so that no statement keeps
  * a read snapshot open between calls.
  */
-static int step(struct mstore *s, sqlite3_stmt *st)
+static int step(struct mstore *s, struct db_stmt *st)
 {
-	uint64_t start = mono_ns();
-	int rc = sqlite3_step(st);
+	int rc = db_step(st);
 
-	db_timed(s, start);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE) {
-		sqlite3_reset(st);
-		return 0;
-	}
-	db_fail(s);
-	sqlite3_reset(st);
-	return MSTORE_E_IO;
+	if (rc == DB_ROW || rc == DB_DONE)
+		return rc;
+	return db_result(s, rc);
 }
 
 /* Runs a statement that returns no rows. */
-static int run(struct mstore *s, sqlite3_stmt *st)
+static int run(struct mstore *s, struct db_stmt *st)
 {
 	int rc = step(s, st);
 
 	if (rc == 1) {
-		sqlite3_reset(st);
+		db_reset(st);
 		return 0;
 	}
 	return rc;
 }
 
-static int bind_i64(struct mstore *s, sqlite3_stmt *st, int i, int64_t v)
+static int bind_i64(struct mstore *s, struct db_stmt *st, int i, int64_t v)
 {
-	return sqlite3_bind_int64(st, i, v) == SQLITE_OK ? 0 : db_fail(s);
+	return db_bind_i64(st, i, v) ? db_result(s, DB_E_IO) : 0;
 }
 
 /* The caller keeps text and blobs alive until the statement is reset. */
-static int bind_text(struct mstore *s, sqlite3_stmt *st, int i,
+static int bind_text(struct mstore *s, struct db_stmt *st, int i,
 		     const char *v)
 {
-	int rc = v ? sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC) :
-		     sqlite3_bind_null(st, i);
-
-	return rc == SQLITE_OK ? 0 : db_fail(s);
+	return db_bind_text(st, i, v) ? db_result(s, DB_E_IO) : 0;
 }
 
-static int bind_blob(struct mstore *s, sqlite3_stmt *st, int i,
+static int bind_blob(struct mstore *s, struct db_stmt *st, int i,
 		     const void *v, int len)
 {
-	return sqlite3_bind_blob(st, i, v, len, SQLITE_STATIC) == SQLITE_OK ?
-	       0 : db_fail(s);
+	return db_bind_blob(st, i, v, (size_t)len) ?
+	       db_result(s, DB_E_IO) : 0;
 }
 
-/* BEGIN and COMMIT: a commit's fsync is the database's slowest step. */
-static int exec(struct mstore *s, const char *sql)
-{
-	uint64_t start = mono_ns();
-	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
-
-	db_timed(s, start);
-	return rc == SQLITE_OK ? 0 : db_fail(s);
-}
-
+/* A write transaction: OK, or E_IO, E_UNAVAILABLE. */
 static int begin(struct mstore *s)
 {
-	return exec(s, "BEGIN IMMEDIATE");
+	int rc = db_begin(s->db);
+
+	s->writing = rc == DB_DONE;
+	return rc ? db_result(s, rc) : MSTORE_OK;
 }
 
 /* Commits if rc is a success, else rolls back; returns the outcome. */
 static int finish(struct mstore *s, int rc)
 {
+	s->writing = false;
 	if (rc >= 0) {
-		if (exec(s, "COMMIT") == 0)
+		int crc = db_commit(s->db);
+
+		if (crc == DB_DONE)
 			return rc;
-		rc = MSTORE_E_IO;
+		rc = db_result(s, crc);
 	}
-	/* An error may have rolled back already; keep its message. */
-	if (!sqlite3_get_autocommit(s->db))
-		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	db_rollback(s->db);
 	return rc;
 }
 
+/*
+ * A transaction that failed on a unique index (a concurrent writer made
+ * the same name or client first) or a deadlock: run once more, its
+ * checks see the other's row.
+ */
+static bool retry_conflict(struct mstore *s, int rc, int *tries)
+{
+	return rc == MSTORE_E_IO && s->conflict && (*tries)++ == 0;
+}
+
 /* One integer column of one row: 1 and *v, 0 for no row, or an error. */
-static int query_i64(struct mstore *s, sqlite3_stmt *st, int64_t *v)
+static int query_i64(struct mstore *s, struct db_stmt *st, int64_t *v)
 {
 	int rc = step(s, st);
 
 	if (rc == 1) {
 		if (v)
-			*v = sqlite3_column_int64(st, 0);
-		sqlite3_reset(st);
+			*v = db_column_i64(st, 0);
+		db_reset(st);
 	}
 	return rc;
 }
@@ -524,30 +487,24 @@ static bool hash_ok(const char *hash)
 }
 
 /* Reads CLIENT_COLS starting at column col. */
-static int read_client(struct mstore *s, sqlite3_stmt *st, int col,
+static int read_client(struct mstore *s, struct db_stmt *st, int col,
 		       struct mstore_client *c)
 {
-	const void *key = sqlite3_column_blob(st, col + 1);
-	int key_len = sqlite3_column_bytes(st, col + 1);
-	const unsigned char *nick = sqlite3_column_text(st, col + 2);
-	int nick_len = sqlite3_column_bytes(st, col + 2);
-	const void *iid = sqlite3_column_blob(st, col + 4);
-	int iid_len = sqlite3_column_bytes(st, col + 4);
-	const void *mac = sqlite3_column_blob(st, col + 5);
-	int mac_len = sqlite3_column_bytes(st, col + 5);
+	size_t key_len, nick_len, iid_len, mac_len;
+	const void *key = db_column_blob(st, col + 1, &key_len);
+	const char *nick = db_column_text(st, col + 2, &nick_len);
+	const void *iid = db_column_blob(st, col + 4, &iid_len);
+	const void *mac = db_column_blob(st, col + 5, &mac_len);
 
 	if (!key || key_len != MSTORE_KEY_LEN || !nick ||
 	    nick_len > MSTORE_NICK_MAX || !iid || iid_len != IID_LEN ||
-	    !mac || mac_len != MSTORE_MAC_LEN) {
-		if (sqlite3_errcode(s->db) == SQLITE_NOMEM)
-			return MSTORE_E_NOMEM;
+	    !mac || mac_len != MSTORE_MAC_LEN)
 		return fail_msg(s, "corrupt client record");
-	}
 	memset(c, 0, sizeof(*c));
-	c->id = sqlite3_column_int64(st, col);
+	c->id = db_column_i64(st, col);
 	memcpy(c->pubkey, key, MSTORE_KEY_LEN);
-	memcpy(c->nickname, nick, (size_t)nick_len);
-	c->ipv4.s_addr = htonl((uint32_t)sqlite3_column_int64(st, col + 3));
+	memcpy(c->nickname, nick, nick_len);
+	c->ipv4.s_addr = htonl((uint32_t)db_column_i64(st, col + 3));
 	memcpy(c->ipv6.s6_addr, s->ula, ULA_LEN);
 	memcpy(c->ipv6.s6_addr + 16 - IID_LEN, iid, IID_LEN);
 	memcpy(c->mac, mac, MSTORE_MAC_LEN);
@@ -555,7 +512,7 @@ static int read_client(struct mstore *s, sqlite3_stmt *st, int col,
 }
 
 /* One client by a prepared, bound lookup: OK, E_NO_CLIENT or an error. */
-static int get_client(struct mstore *s, sqlite3_stmt *st,
+static int get_client(struct mstore *s, struct db_stmt *st,
 		      struct mstore_client *out)
 {
 	struct mstore_client tmp;
@@ -566,14 +523,14 @@ static int get_client(struct mstore *s, sqlite3_stmt *st,
 	if (rc < 0)
 		return rc;
 	rc = read_client(s, st, 0, out ? out : &tmp);
-	sqlite3_reset(st);
+	db_reset(st);
 	return rc;
 }
 
 static int client_by_id(struct mstore *s, int64_t id,
 			struct mstore_client *out)
 {
-	sqlite3_stmt *st = prep(s, ST_CLIENT_BY_ID);
+	struct db_stmt *st = prep(s, ST_CLIENT_BY_ID);
 
 	if (!st || bind_i64(s, st, 1, id))
 		return MSTORE_E_IO;
@@ -583,7 +540,7 @@ static int client_by_id(struct mstore *s, int64_t id,
 static int client_by_nick(struct mstore *s, const char *nick,
 			  struct mstore_client *out)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 
 	/* A name that breaks the rules cannot be anyone's. */
 	if (!name_ok(nick, MSTORE_NICK_MAX))
@@ -597,7 +554,7 @@ static int client_by_nick(struct mstore *s, const char *nick,
 static int client_by_key(struct mstore *s, const uint8_t *key,
 			 struct mstore_client *out)
 {
-	sqlite3_stmt *st = prep(s, ST_CLIENT_BY_KEY);
+	struct db_stmt *st = prep(s, ST_CLIENT_BY_KEY);
 
 	if (!st || bind_blob(s, st, 1, key, MSTORE_KEY_LEN))
 		return MSTORE_E_IO;
@@ -620,33 +577,35 @@ static int nick_free(struct mstore *s, const char *nick, int64_t self)
 /* OK and *n, E_NO_NETWORK, or an error.  *n needs net_wipe. */
 static int net_by_name(struct mstore *s, const char *name, struct net *n)
 {
-	const unsigned char *hash;
-	sqlite3_stmt *st;
+	const char *hash;
+	size_t hash_len;
+	struct db_stmt *st;
 	int rc;
 
 	memset(n, 0, sizeof(*n));
 	if (!name_ok(name, MSTORE_NAME_MAX))
 		return MSTORE_E_NO_NETWORK;
-	st = prep(s, ST_NET_BY_NAME);
+	st = prep(s, s->writing ? ST_NET_LOCK : ST_NET_BY_NAME);
 	if (!st || bind_text(s, st, 1, name))
 		return MSTORE_E_IO;
 	rc = step(s, st);
 	if (rc <= 0)
 		return rc == 0 ? MSTORE_E_NO_NETWORK : rc;
-	n->id = sqlite3_column_int64(st, 0);
-	n->owner = sqlite3_column_int64(st, 1);
-	hash = sqlite3_column_text(st, 2);
+	n->id = db_column_i64(st, 0);
+	n->owner = db_column_i64(st, 1);
+	hash = db_column_text(st, 2, &hash_len);
 	if (hash) {
-		if ((size_t)sqlite3_column_bytes(st, 2) >= sizeof(n->hash)) {
-			sqlite3_reset(st);
+		if (hash_len >= sizeof(n->hash)) {
+			db_reset(st);
 			return fail_msg(s, "corrupt network record");
 		}
 		n->has_hash = true;
-		strcpy(n->hash, (const char *)hash);
+		memcpy(n->hash, hash, hash_len);
+		n->hash[hash_len] = '\0';
 	}
-	n->approval = sqlite3_column_int64(st, 3) != 0;
-	n->limit = (unsigned int)sqlite3_column_int64(st, 4);
-	sqlite3_reset(st);
+	n->approval = db_column_i64(st, 3) != 0;
+	n->limit = (unsigned int)db_column_i64(st, 4);
+	db_reset(st);
 	return MSTORE_OK;
 }
 
@@ -665,7 +624,7 @@ static int owned_net(struct mstore *s, int64_t owner, const char *name,
 static int member_state(struct mstore *s, int64_t net, int64_t client,
 			enum mstore_state *state)
 {
-	sqlite3_stmt *st = prep(s, ST_MEMBER_STATE);
+	struct db_stmt *st = prep(s, ST_MEMBER_STATE);
 	int64_t v = MSTORE_STATE_NONE;
 	int rc;
 
@@ -682,7 +641,7 @@ static int member_state(struct mstore *s, int64_t net, int64_t client,
 static int count_of(struct mstore *s, enum stmt id, int64_t net,
 		    int64_t *count)
 {
-	sqlite3_stmt *st = prep(s, id);
+	struct db_stmt *st = prep(s, id);
 	int rc;
 
 	if (!st || bind_i64(s, st, 1, net))
@@ -706,7 +665,7 @@ static int pending_count(struct mstore *s, int64_t net, int64_t *count)
 static int is_banned(struct mstore *s, int64_t net, int64_t client,
 		     bool *banned)
 {
-	sqlite3_stmt *st = prep(s, ST_BANNED);
+	struct db_stmt *st = prep(s, ST_BANNED);
 	int rc;
 
 	if (!st || bind_i64(s, st, 1, net) || bind_i64(s, st, 2, client))
@@ -722,7 +681,7 @@ static int is_banned(struct mstore *s, int64_t net, int64_t client,
 static int update_net(struct mstore *s, enum stmt id, int64_t net,
 		      int64_t v, const char *text, bool use_text)
 {
-	sqlite3_stmt *st = prep(s, id);
+	struct db_stmt *st = prep(s, id);
 
 	if (!st || bind_i64(s, st, 1, net))
 		return MSTORE_E_IO;
@@ -733,7 +692,7 @@ static int update_net(struct mstore *s, enum stmt id, int64_t net,
 
 static int delete_net(struct mstore *s, int64_t net)
 {
-	sqlite3_stmt *st = prep(s, ST_NET_DELETE);
+	struct db_stmt *st = prep(s, ST_NET_DELETE);
 
 	if (!st || bind_i64(s, st, 1, net))
 		return MSTORE_E_IO;
@@ -743,7 +702,7 @@ static int delete_net(struct mstore *s, int64_t net)
 static int member_insert(struct mstore *s, int64_t net, int64_t client,
 			 enum mstore_state state)
 {
-	sqlite3_stmt *st = prep(s, ST_MEMBER_INSERT);
+	struct db_stmt *st = prep(s, ST_MEMBER_INSERT);
 
 	if (!st || bind_i64(s, st, 1, net) || bind_i64(s, st, 2, client) ||
 	    bind_i64(s, st, 3, state))
@@ -753,7 +712,7 @@ static int member_insert(struct mstore *s, int64_t net, int64_t client,
 
 static int member_delete(struct mstore *s, int64_t net, int64_t client)
 {
-	sqlite3_stmt *st = prep(s, ST_MEMBER_DELETE);
+	struct db_stmt *st = prep(s, ST_MEMBER_DELETE);
 
 	if (!st || bind_i64(s, st, 1, net) || bind_i64(s, st, 2, client))
 		return MSTORE_E_IO;
@@ -761,14 +720,6 @@ static int member_delete(struct mstore *s, int64_t net, int64_t client)
 }
 
 /* --- opening ------------------------------------------------------- */
-
-static int open_fail(char *err, size_t err_size, int rc, const char *path,
-		     const char *msg)
-{
-	if (err && err_size)
-		snprintf(err, err_size, "%s: %s", path, msg);
-	return rc;
-}
 
 static int resolve_options(struct mstore *s, const struct mstore_options *o,
 			   char *err, size_t err_size)
@@ -820,23 +771,6 @@ static int resolve_options(struct mstore *s, const struct mstore_options *o,
 	return MSTORE_OK;
 }
 
-/* One integer PRAGMA's value (constant SQL, no parameters). */
-static int pragma_i64(struct mstore *s, const char *sql, int64_t *v)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return db_fail(s);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*v = sqlite3_column_int64(st, 0);
-	else if (rc != SQLITE_DONE)
-		db_fail(s);
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? MSTORE_OK : MSTORE_E_IO;
-}
-
 static bool ula_ok(const uint8_t *a)
 {
 	static const uint8_t zero[16 - ULA_LEN];
@@ -844,49 +778,68 @@ static bool ula_ok(const uint8_t *a)
 	return a[0] == 0xfd && !memcmp(a + ULA_LEN, zero, sizeof(zero));
 }
 
-/* In the creating transaction: the schema and the ULA prefix. */
-static int create_schema(struct mstore *s, const struct in6_addr *want)
+/* A blob in meta: 1 and its bytes (exactly len of them), 0, or an error. */
+static int meta_get(struct mstore *s, const char *key, void *v, size_t len)
 {
-	uint8_t ula[ULA_LEN];
-	sqlite3_stmt *st;
+	struct db_stmt *st = prep(s, ST_META_GET);
+	const void *have;
+	size_t have_len;
+	int rc;
 
-	if (want) {
-		memcpy(ula, want->s6_addr, ULA_LEN);
-	} else {
-		/* RFC 4193: fd and a 40-bit random Global ID. */
-		ula[0] = 0xfd;
-		randombytes_buf(ula + 1, ULA_LEN - 1);
-	}
-	if (exec(s, schema_sql))
+	if (!st || bind_text(s, st, 1, key))
 		return MSTORE_E_IO;
-	st = prep(s, ST_META_PUT);
-	if (!st || bind_text(s, st, 1, "ula_prefix") ||
-	    bind_blob(s, st, 2, ula, ULA_LEN))
+	rc = step(s, st);
+	if (rc != 1)
+		return rc;
+	have = db_column_blob(st, 0, &have_len);
+	if (!have || have_len != len) {
+		db_reset(st);
+		return fail_msg(s, "corrupt database: a meta value");
+	}
+	memcpy(v, have, len);
+	db_reset(st);
+	return 1;
+}
+
+/* Stores a blob in meta; add_only: unless the key has a value already. */
+static int meta_put(struct mstore *s, const char *key, const void *v,
+		    size_t len, bool add_only)
+{
+	struct db_stmt *st = prep(s, add_only ? ST_META_ADD : ST_META_SET);
+
+	if (!st || bind_text(s, st, 1, key) || bind_blob(s, st, 2, v, (int)len))
 		return MSTORE_E_IO;
 	return run(s, st);
 }
 
-static int load_ula(struct mstore *s, const struct in6_addr *want,
-		    char *err, size_t err_size)
+/*
+ * The ULA prefix: chosen for a new database (want, or random as RFC 4193
+ * says: fd and a 40-bit Global ID), checked against want for an old one.
+ */
+static int load_ula(struct mstore *s, bool created,
+		    const struct in6_addr *want, char *err, size_t err_size)
 {
-	sqlite3_stmt *st = prep(s, ST_META_GET);
-	const void *v;
+	uint8_t ula[ULA_LEN];
 	int rc;
 
-	if (!st || bind_text(s, st, 1, "ula_prefix"))
-		return MSTORE_E_IO;
-	rc = step(s, st);
-	if (rc < 0)
+	if (created) {
+		if (want) {
+			memcpy(ula, want->s6_addr, ULA_LEN);
+		} else {
+			ula[0] = 0xfd;
+			randombytes_buf(ula + 1, ULA_LEN - 1);
+		}
+		rc = meta_put(s, "ula_prefix", ula, ULA_LEN, false);
+		if (rc)
+			return rc;
+	}
+	rc = meta_get(s, "ula_prefix", s->ula, ULA_LEN);
+	if (rc < 0 && rc != MSTORE_E_IO)
 		return rc;
-	v = rc ? sqlite3_column_blob(st, 0) : NULL;
-	if (!v || sqlite3_column_bytes(st, 0) != ULA_LEN ||
-	    ((const uint8_t *)v)[0] != 0xfd) {
-		sqlite3_reset(st);
+	if (rc != 1 || s->ula[0] != 0xfd) {
 		snprintf(err, err_size, "corrupt database: no ULA prefix");
 		return MSTORE_E_SCHEMA;
 	}
-	memcpy(s->ula, v, ULA_LEN);
-	sqlite3_reset(st);
 	if (want && memcmp(want->s6_addr, s->ula, ULA_LEN)) {
 		char have[INET6_ADDRSTRLEN];
 		struct in6_addr a = { 0 };
@@ -901,33 +854,27 @@ static int load_ula(struct mstore *s, const struct in6_addr *want,
 	return MSTORE_OK;
 }
 
-/* An integer in meta: 1 and *v, 0 if it is not there, or an error. */
-static int meta_get_i64(struct mstore *s, const char *key, int64_t *v)
+/* Two integers of one row: 1 and *a, *b; 0 for no row; or an error. */
+static int query_pair(struct mstore *s, enum stmt id, int64_t *a, int64_t *b)
 {
-	sqlite3_stmt *st = prep(s, ST_META_GET);
+	struct db_stmt *st = prep(s, id);
 	int rc;
 
-	if (!st || bind_text(s, st, 1, key))
+	if (!st)
 		return MSTORE_E_IO;
 	rc = step(s, st);
 	if (rc == 1) {
-		if (sqlite3_column_type(st, 0) != SQLITE_INTEGER) {
-			sqlite3_reset(st);
-			return fail_msg(s, "corrupt database: meta value");
-		}
-		*v = sqlite3_column_int64(st, 0);
-		sqlite3_reset(st);
+		*a = db_column_i64(st, 0);
+		*b = db_column_i64(st, 1);
+		db_reset(st);
 	}
 	return rc;
 }
 
-static int meta_set_i64(struct mstore *s, const char *key, int64_t v)
+/* The allocation row, locked: 1 and pool, next; 0 if none; or an error. */
+static int alloc_get(struct mstore *s, int64_t *pool, int64_t *next)
 {
-	sqlite3_stmt *st = prep(s, ST_META_SET);
-
-	if (!st || bind_text(s, st, 1, key) || bind_i64(s, st, 2, v))
-		return MSTORE_E_IO;
-	return run(s, st);
+	return query_pair(s, ST_ALLOC_GET, pool, next);
 }
 
 /*
@@ -941,13 +888,14 @@ static int meta_set_i64(struct mstore *s, const char *key, int64_t v)
 static int pool_sync(struct mstore *s)
 {
 	int64_t pool = (int64_t)s->pool_first << 32 | s->pool_last;
-	int64_t have = -1, top = 0;
-	sqlite3_stmt *st;
+	int64_t have = -1, next = 0, top = 0;
+	struct db_stmt *st;
 	int rc;
 
-	if (begin(s))
-		return MSTORE_E_IO;
-	rc = meta_get_i64(s, "ipv4_pool", &have);
+	rc = begin(s);
+	if (rc)
+		return rc;
+	rc = alloc_get(s, &have, &next);
 	if (rc >= 0 && (rc == 0 || have != pool)) {
 		st = prep(s, ST_IPV4_MAX);
 		if (!st || bind_i64(s, st, 1, s->pool_first) ||
@@ -955,11 +903,13 @@ static int pool_sync(struct mstore *s)
 			rc = MSTORE_E_IO;
 		else
 			rc = query_i64(s, st, &top);
-		if (rc >= 0)
-			rc = meta_set_i64(s, "ipv4_next", top ? top + 1 :
-					  (int64_t)s->pool_first);
-		if (!rc)
-			rc = meta_set_i64(s, "ipv4_pool", pool);
+		st = rc < 0 ? NULL : prep(s, ST_ALLOC_PUT);
+		if (rc >= 0 && (!st || bind_i64(s, st, 1, pool) ||
+				bind_i64(s, st, 2, top ? top + 1 :
+					 (int64_t)s->pool_first)))
+			rc = MSTORE_E_IO;
+		else if (rc >= 0)
+			rc = run(s, st);
 		st = rc ? NULL : prep(s, ST_FREE_OUTSIDE);
 		if (!rc && (!st || bind_i64(s, st, 1, s->pool_first) ||
 			    bind_i64(s, st, 2, s->pool_last)))
@@ -971,160 +921,197 @@ static int pool_sync(struct mstore *s)
 }
 
 /*
- * Creates the schema of a new database or checks an existing one, in one
- * transaction: two mediators starting at once on a new file then cannot
- * both create it.  Later versions migrate older schemas here.
+ * Creates the schema of a new database, or migrates or checks an existing
+ * one, in one transaction: two mediators starting at once on a new
+ * database then cannot both create it.
  */
 static int check_schema(struct mstore *s, const struct in6_addr *want,
-			char *err, size_t err_size)
+			int *from, char *err, size_t err_size)
 {
-	int64_t version, app, objects;
-	int rc;
+	int rc = begin(s);
 
-	if (begin(s))
-		goto io;
-	if (pragma_i64(s, "PRAGMA user_version", &version) ||
-	    pragma_i64(s, "PRAGMA application_id", &app) ||
-	    pragma_i64(s, "SELECT count(*) FROM sqlite_master", &objects))
-		goto io;
-	if (version == 0 && app == 0 && objects == 0) {
-		rc = create_schema(s, want);
-		if (rc == MSTORE_E_IO)
-			goto io;
-	} else if (app != APPLICATION_ID) {
-		snprintf(err, err_size, "not a shoal-mediator database");
-		rc = MSTORE_E_SCHEMA;
-	} else if (version > MSTORE_SCHEMA_VERSION) {
-		snprintf(err, err_size, "database schema version %lld is newer "
-			 "than this shoal-mediator supports (%d): use a newer "
-			 "shoal-mediator", (long long)version,
-			 MSTORE_SCHEMA_VERSION);
-		rc = MSTORE_E_SCHEMA;
-	} else if (version < 1) {
-		snprintf(err, err_size, "database schema version %lld is "
-			 "unknown", (long long)version);
-		rc = MSTORE_E_SCHEMA;
-	} else if (version == 1) {
-		rc = exec(s, migrate_v2_sql);
-		if (rc == MSTORE_E_IO)
-			goto io;
-	} else {
-		rc = MSTORE_OK;
-	}
-	if (rc == MSTORE_OK)
-		rc = load_ula(s, want, err, err_size);
-	if (rc == MSTORE_E_IO)
-		goto io;
+	if (!rc)
+		rc = mschema_apply(s->db, from, err, err_size);
+	if (!rc)
+		rc = load_ula(s, *from == 0, want, err, err_size);
 	rc = finish(s, rc);
-	if (rc == MSTORE_E_IO)
-		goto io;
+	if ((rc == MSTORE_E_IO || rc == MSTORE_E_UNAVAILABLE) && !err[0])
+		snprintf(err, err_size, "%s", db_errmsg(s->db));
 	return rc;
-io:
-	finish(s, MSTORE_E_IO);
-	snprintf(err, err_size, "%s", s->error);
-	return MSTORE_E_IO;
 }
 
-int mstore_open(struct mstore **sp, const char *path,
-		const struct mstore_options *o, char *err, size_t err_size)
+static int open_fail(char *err, size_t err_size, int rc, const char *url,
+		     const char *msg)
 {
-	const struct in6_addr *want = NULL;
-	char msg[256] = "";
+	char masked[256];
+
+	db_url_masked(url, masked, sizeof(masked));
+	if (err && err_size)
+		snprintf(err, err_size, "%s: %s", masked, msg);
+	return rc;
+}
+
+/* Connects and checks the options; no schema yet. */
+static int open_db(struct mstore **sp, const char *url,
+		   const struct mstore_options *o, const struct in6_addr **want,
+		   char *msg, size_t msg_size)
+{
 	struct mstore *s;
-	int rc, fd, flags;
+	int rc;
 
 	*sp = NULL;
-	if (!path)
-		return open_fail(err, err_size, MSTORE_E_INVALID, "(null)",
-				 "no database path");
-	if (sodium_init() < 0)
-		return open_fail(err, err_size, MSTORE_E_IO, path,
-				 "libsodium failed to initialise");
+	if (sodium_init() < 0) {
+		snprintf(msg, msg_size, "libsodium failed to initialise");
+		return MSTORE_E_IO;
+	}
 	s = calloc(1, sizeof(*s));
-	if (!s)
-		return open_fail(err, err_size, MSTORE_E_NOMEM, path,
-				 "out of memory");
-	rc = resolve_options(s, o, msg, sizeof(msg));
+	if (!s) {
+		snprintf(msg, msg_size, "out of memory");
+		return MSTORE_E_NOMEM;
+	}
+	*sp = s;
+	rc = resolve_options(s, o, msg, msg_size);
 	if (rc)
-		goto fail;
+		return rc;
+	*want = NULL;
 	if (o) {
 		static const uint8_t zero[16];
 
 		if (memcmp(o->ula_prefix.s6_addr, zero, sizeof(zero)))
-			want = &o->ula_prefix;
-		if (want && !ula_ok(want->s6_addr)) {
-			snprintf(msg, sizeof(msg), "the ULA prefix must be a "
+			*want = &o->ula_prefix;
+		if (*want && !ula_ok((*want)->s6_addr)) {
+			snprintf(msg, msg_size, "the ULA prefix must be a "
 				 "/48 inside fd00::/8");
-			rc = MSTORE_E_INVALID;
-			goto fail;
+			return MSTORE_E_INVALID;
 		}
 	}
-
-	/*
-	 * It holds password hashes: create it private.  SQLite gives its
-	 * -wal and -shm files the database file's mode.
-	 */
-	if (strcmp(path, ":memory:") && path[0]) {
-		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-		if (fd < 0) {
-			snprintf(msg, sizeof(msg), "%s", strerror(errno));
-			rc = MSTORE_E_IO;
-			goto fail;
-		}
-		close(fd);
-	}
-	flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-	if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
-		snprintf(msg, sizeof(msg), "%s", s->db ?
-			 sqlite3_errmsg(s->db) : "out of memory");
-		rc = s->db ? MSTORE_E_IO : MSTORE_E_NOMEM;
-		goto fail;
-	}
-	sqlite3_extended_result_codes(s->db, 1);
-	sqlite3_busy_timeout(s->db, o && o->busy_timeout_ms > 0 ?
-			     o->busy_timeout_ms : DEFAULT_BUSY_MS);
-	/* The file is not trusted to hold only what we wrote. */
-	sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
-	sqlite3_db_config(s->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
-	/*
-	 * secure_delete: a replaced password hash is overwritten, not left
-	 * in a free page (the WAL holds old pages only until they are
-	 * checkpointed and the log reused).  synchronous=NORMAL is safe with
-	 * WAL: a power cut may lose the last commits but corrupts nothing,
-	 * and a login costs no fsync.
-	 */
-	if (exec(s, "PRAGMA foreign_keys = ON;"
-		    "PRAGMA secure_delete = ON;"
-		    "PRAGMA journal_mode = WAL;"
-		    "PRAGMA synchronous = NORMAL")) {
-		snprintf(msg, sizeof(msg), "%s", s->error);
-		rc = MSTORE_E_IO;
-		goto fail;
-	}
-	rc = check_schema(s, want, msg, sizeof(msg));
-	if (!rc && pool_sync(s)) {
-		snprintf(msg, sizeof(msg), "%s", s->error);
-		rc = MSTORE_E_IO;
-	}
+	rc = db_open(&s->db, url, o && o->busy_timeout_ms > 0 ?
+		     o->busy_timeout_ms : DEFAULT_BUSY_MS, msg, msg_size);
+	if (rc == DB_E_UNAVAILABLE)
+		return MSTORE_E_UNAVAILABLE;
 	if (rc)
-		goto fail;
-	*sp = s;
+		return rc == DB_E_NOMEM ? MSTORE_E_NOMEM : MSTORE_E_IO;
 	return MSTORE_OK;
-fail:
+}
+
+int mstore_open(struct mstore **sp, const char *url,
+		const struct mstore_options *o, char *err, size_t err_size)
+{
+	const struct in6_addr *want = NULL;
+	char msg[256] = "";
+	int rc, from = 0;
+
+	*sp = NULL;
+	if (!url)
+		return open_fail(err, err_size, MSTORE_E_INVALID, "(null)",
+				 "no database path");
+	rc = open_db(sp, url, o, &want, msg, sizeof(msg));
+	if (!rc)
+		rc = check_schema(*sp, want, &from, msg, sizeof(msg));
+	if (!rc && pool_sync(*sp)) {
+		snprintf(msg, sizeof(msg), "%s", (*sp)->error);
+		rc = MSTORE_E_IO;
+	}
+	if (rc) {
+		mstore_close(*sp);
+		*sp = NULL;
+		return open_fail(err, err_size, rc, url, msg);
+	}
+	return MSTORE_OK;
+}
+
+int mstore_schema(const char *url, bool migrate, int *from, int *to,
+		  char *err, size_t err_size)
+{
+	const struct in6_addr *want = NULL;
+	struct mstore *s = NULL;
+	char msg[256] = "";
+	int rc;
+
+	*from = *to = -1;
+	if (!url)
+		return open_fail(err, err_size, MSTORE_E_INVALID, "(null)",
+				 "no database path");
+	rc = open_db(&s, url, NULL, &want, msg, sizeof(msg));
+	if (!rc && migrate) {
+		rc = check_schema(s, NULL, from, msg, sizeof(msg));
+		if (!rc)
+			rc = pool_sync(s);
+		if (!rc)
+			*to = MSTORE_SCHEMA_VERSION;
+		else if (!msg[0])
+			snprintf(msg, sizeof(msg), "%s", s->error);
+	} else if (!rc) {
+		rc = db_begin_read(s->db);
+		if (rc) {
+			rc = db_result(s, rc);
+			snprintf(msg, sizeof(msg), "%s", s->error);
+		} else {
+			rc = mschema_version(s->db, from, msg, sizeof(msg));
+			if (rc && !msg[0])
+				snprintf(msg, sizeof(msg), "%s",
+					 db_errmsg(s->db));
+			*to = *from;
+			db_rollback(s->db);
+		}
+	}
 	mstore_close(s);
-	return open_fail(err, err_size, rc, path, msg);
+	if (rc)
+		return open_fail(err, err_size, rc, url, msg);
+	return MSTORE_OK;
 }
 
 void mstore_close(struct mstore *s)
 {
-	size_t i;
-
 	if (!s)
 		return;
-	for (i = 0; i < ST_COUNT; i++)
-		sqlite3_finalize(s->stmt[i]);
-	sqlite3_close(s->db);
+	db_close(s->db);
 	free(s);
+}
+
+int mstore_counts(struct mstore *s, int64_t *clients, int64_t *networks)
+{
+	int rc = query_pair(s, ST_COUNTS, clients, networks);
+
+	if (rc == 1)
+		return MSTORE_OK;
+	return rc ? rc : fail_msg(s, "no counts");
+}
+
+void mstore_db_time(const struct mstore *s, uint64_t *count,
+		    uint64_t *total_ns, uint64_t *max_ns)
+{
+	db_time(s->db, count, total_ns, max_ns);
+}
+
+int mstore_server_public_key(struct mstore *s, uint8_t key[MSTORE_KEY_LEN],
+			     bool *present)
+{
+	int rc = meta_get(s, "server_public_key", key, MSTORE_KEY_LEN);
+
+	if (rc < 0)
+		return rc;
+	*present = rc == 1;
+	return MSTORE_OK;
+}
+
+int mstore_set_server_public_key(struct mstore *s,
+				 const uint8_t key[MSTORE_KEY_LEN])
+{
+	uint8_t have[MSTORE_KEY_LEN];
+	int rc = begin(s);
+
+	if (rc)
+		return rc;
+	rc = meta_put(s, "server_public_key", key, MSTORE_KEY_LEN, true);
+	if (!rc)
+		rc = meta_get(s, "server_public_key", have, MSTORE_KEY_LEN);
+	if (rc == 1)
+		rc = memcmp(have, key, MSTORE_KEY_LEN) ? MSTORE_E_INVALID :
+							 MSTORE_OK;
+	else if (rc == 0)
+		rc = fail_msg(s, "the server key vanished");
+	return finish(s, rc);
 }
 
 const char *mstore_strerror(int result)
@@ -1188,6 +1175,8 @@ const char *mstore_strerror(int result)
 		return "too many requests are waiting for the owner's approval";
 	case MSTORE_E_NO_PASSWORD:
 		return "the network has no password: join it without one";
+	case MSTORE_E_UNAVAILABLE:
+		return "the database is unavailable; try again later";
 	}
 	return "unknown error";
 }
@@ -1249,7 +1238,7 @@ static bool iid_ok(const uint8_t iid[IID_LEN])
 static int taken(struct mstore *s, enum stmt id, const void *v, int len,
 		 bool *yes)
 {
-	sqlite3_stmt *st = prep(s, id);
+	struct db_stmt *st = prep(s, id);
 	int rc;
 
 	if (!st || bind_blob(s, st, 1, v, len))
@@ -1297,7 +1286,7 @@ static int alloc_iid(struct mstore *s, const uint8_t *key,
 
 static int ipv4_taken(struct mstore *s, int64_t addr, bool *yes)
 {
-	sqlite3_stmt *st = prep(s, ST_IPV4_TAKEN);
+	struct db_stmt *st = prep(s, ST_IPV4_TAKEN);
 	int rc;
 
 	if (!st || bind_i64(s, st, 1, addr))
@@ -1317,7 +1306,7 @@ static int ipv4_taken(struct mstore *s, int64_t addr, bool *yes)
  */
 static int alloc_ipv4_scan(struct mstore *s, uint32_t *addr)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	bool used;
 	int64_t v = 0;
 	int rc;
@@ -1349,11 +1338,22 @@ static int alloc_ipv4_scan(struct mstore *s, uint32_t *addr)
  */
 static int alloc_ipv4(struct mstore *s, uint32_t *addr)
 {
-	sqlite3_stmt *st = prep(s, ST_FREE_FIRST);
-	int64_t v, next = 0;
+	struct db_stmt *st;
+	int64_t v, pool, next = 0;
 	bool used = true;
 	int rc;
 
+	/*
+	 * The allocation row's lock first: every new client of every
+	 * instance takes its turn here, so that neither a given-back
+	 * address nor the next one goes to two.
+	 */
+	rc = alloc_get(s, &pool, &next);
+	if (rc < 0)
+		return rc;
+	if (rc == 0)
+		next = 0;
+	st = prep(s, ST_FREE_FIRST);
 	if (!st)
 		return MSTORE_E_IO;
 	rc = query_i64(s, st, &v);
@@ -1373,10 +1373,7 @@ static int alloc_ipv4(struct mstore *s, uint32_t *addr)
 	}
 	if (rc < 0)
 		return rc;
-	rc = meta_get_i64(s, "ipv4_next", &next);
-	if (rc < 0)
-		return rc;
-	if (rc == 0 || next < s->pool_first)
+	if (next < s->pool_first)
 		next = s->pool_first;
 	for (; next <= s->pool_last && used; next++) {
 		rc = ipv4_taken(s, next, &used);
@@ -1386,14 +1383,17 @@ static int alloc_ipv4(struct mstore *s, uint32_t *addr)
 	if (used)
 		return alloc_ipv4_scan(s, addr);
 	*addr = (uint32_t)(next - 1);
-	return meta_set_i64(s, "ipv4_next", next);
+	st = prep(s, ST_ALLOC_NEXT);
+	if (!st || bind_i64(s, st, 1, next))
+		return MSTORE_E_IO;
+	return run(s, st);
 }
 
 static int create_client(struct mstore *s, const uint8_t *key,
 			 const char *nick, int64_t now)
 {
 	uint8_t mac[MSTORE_MAC_LEN], iid[IID_LEN];
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	uint32_t addr;
 	int rc;
 
@@ -1416,20 +1416,21 @@ static int create_client(struct mstore *s, const uint8_t *key,
 	return run(s, st);
 }
 
-int mstore_login(struct mstore *s, const uint8_t pubkey[MSTORE_KEY_LEN],
-		 const char *nickname, struct mstore_client *out)
+static int login_once(struct mstore *s, const uint8_t *pubkey,
+		      const char *nickname, struct mstore_client *out)
 {
 	struct mstore_client c;
 	int64_t now = (int64_t)time(NULL);
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int rc;
 
 	if (!pubkey)
 		return MSTORE_E_INVALID;
 	if (nickname && !name_ok(nickname, MSTORE_NICK_MAX))
 		return MSTORE_E_BAD_NICK;
-	if (begin(s))
-		return MSTORE_E_IO;
+	rc = begin(s);
+		if (rc)
+			return rc;
 	st = prep(s, ST_CLIENT_BY_KEY);
 	if (!st || bind_blob(s, st, 1, pubkey, MSTORE_KEY_LEN)) {
 		rc = MSTORE_E_IO;
@@ -1464,15 +1465,28 @@ out:
 	return finish(s, rc);
 }
 
-int mstore_set_nick(struct mstore *s, int64_t client, const char *nickname)
+int mstore_login(struct mstore *s, const uint8_t pubkey[MSTORE_KEY_LEN],
+		 const char *nickname, struct mstore_client *out)
 {
-	sqlite3_stmt *st;
+	int rc, tries = 0;
+
+	do
+		rc = login_once(s, pubkey, nickname, out);
+	while (retry_conflict(s, rc, &tries));
+	return rc;
+}
+
+static int set_nick_once(struct mstore *s, int64_t client,
+			 const char *nickname)
+{
+	struct db_stmt *st;
 	int rc;
 
 	if (!name_ok(nickname, MSTORE_NICK_MAX))
 		return MSTORE_E_BAD_NICK;
-	if (begin(s))
-		return MSTORE_E_IO;
+	rc = begin(s);
+		if (rc)
+			return rc;
 	rc = client_by_id(s, client, NULL);
 	if (!rc)
 		rc = nick_free(s, nickname, client);
@@ -1485,6 +1499,16 @@ int mstore_set_nick(struct mstore *s, int64_t client, const char *nickname)
 			rc = run(s, st);
 	}
 	return finish(s, rc);
+}
+
+int mstore_set_nick(struct mstore *s, int64_t client, const char *nickname)
+{
+	int rc, tries = 0;
+
+	do
+		rc = set_nick_once(s, client, nickname);
+	while (retry_conflict(s, rc, &tries));
+	return rc;
 }
 
 int mstore_client_by_key(struct mstore *s,
@@ -1528,20 +1552,22 @@ int mstore_create_check(struct mstore *s, int64_t client, const char *name,
 	       rc == MSTORE_E_NO_NETWORK ? MSTORE_OK : rc;
 }
 
-int mstore_create_hashed(struct mstore *s, int64_t client, const char *name,
-			 const char *hash, bool approval,
-			 unsigned int member_limit)
+static int create_once(struct mstore *s, int64_t client, const char *name,
+		       const char *hash, bool approval,
+		       unsigned int member_limit)
 {
 	struct net n;
-	sqlite3_stmt *st;
+	struct db_stmt *st;
+	int64_t id = 0;
 	int rc;
 
 	if (!name_ok(name, MSTORE_NAME_MAX))
 		return MSTORE_E_BAD_NAME;
 	if ((hash && !hash_ok(hash)) || limit_ok(s, &member_limit))
 		return MSTORE_E_INVALID;
-	if (begin(s))
-		return MSTORE_E_IO;
+	rc = begin(s);
+		if (rc)
+			return rc;
 	rc = client_by_id(s, client, NULL);
 	if (!rc) {
 		rc = net_by_name(s, name, &n);
@@ -1559,12 +1585,28 @@ int mstore_create_hashed(struct mstore *s, int64_t client, const char *name,
 		    bind_i64(s, st, 6, (int64_t)time(NULL)))
 			rc = MSTORE_E_IO;
 		else
-			rc = run(s, st);
+			rc = query_i64(s, st, &id);
+		if (rc == 0)
+			rc = fail_msg(s, "no network id");
+		else if (rc == 1)
+			rc = MSTORE_OK;
 	}
 	if (!rc)
-		rc = member_insert(s, sqlite3_last_insert_rowid(s->db), client,
-				   MSTORE_STATE_MEMBER);
+		rc = member_insert(s, id, client, MSTORE_STATE_MEMBER);
 	return finish(s, rc);
+}
+
+int mstore_create_hashed(struct mstore *s, int64_t client, const char *name,
+			 const char *hash, bool approval,
+			 unsigned int member_limit)
+{
+	int rc, tries = 0;
+
+	do
+		rc = create_once(s, client, name, hash, approval,
+				 member_limit);
+	while (retry_conflict(s, rc, &tries));
+	return rc;
 }
 
 int mstore_create(struct mstore *s, int64_t client, const char *name,
@@ -1646,8 +1688,9 @@ int mstore_join_commit(struct mstore *s, int64_t client, const char *name,
 	int64_t count, waiting;
 	int rc;
 
-	if (begin(s))
-		return MSTORE_E_IO;
+	rc = begin(s);
+		if (rc)
+			return rc;
 	rc = net_by_name(s, name, &again);
 	/*
 	 * The password checked must still be the network's: one the owner
@@ -1702,13 +1745,14 @@ int mstore_leave(struct mstore *s, int64_t client, const char *name,
 	enum mstore_state state;
 	int64_t heir = 0;
 	struct net n;
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int rc;
 
 	if (new_owner)
 		*new_owner = 0;
-	if (begin(s))
-		return MSTORE_E_IO;
+	rc = begin(s);
+		if (rc)
+			return rc;
 	rc = net_by_name(s, name, &n);
 	if (!rc)
 		rc = member_state(s, n.id, client, &state);
@@ -1755,13 +1799,14 @@ static int owner_op(struct mstore *s, int64_t owner, const char *name,
 	bool need_member = op != OP_BAN && op != OP_UNBAN;
 	int64_t count;
 	struct net n;
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int rc;
 
 	if (!member)
 		return MSTORE_E_INVALID;
-	if (begin(s))
-		return MSTORE_E_IO;
+	rc = begin(s);
+		if (rc)
+			return rc;
 	rc = owned_net(s, owner, name, &n);
 	if (!rc)
 		rc = client_by_key(s, member, &t);
@@ -1816,7 +1861,7 @@ static int owner_op(struct mstore *s, int64_t owner, const char *name,
 			rc = MSTORE_E_IO;
 		else
 			rc = run(s, st);
-		if (!rc && sqlite3_changes(s->db) == 0)
+		if (!rc && db_changes(s->db) == 0)
 			rc = MSTORE_E_NOT_BANNED;
 		break;
 	case OP_TRANSFER:
@@ -1870,8 +1915,9 @@ static int owner_update(struct mstore *s, int64_t owner, const char *name,
 	struct net n;
 	int rc;
 
-	if (begin(s))
-		return MSTORE_E_IO;
+	rc = begin(s);
+		if (rc)
+			return rc;
 	rc = owned_net(s, owner, name, &n);
 	if (!rc)
 		rc = update_net(s, id, n.id, v, text, use_text);
@@ -1940,8 +1986,9 @@ int mstore_delete(struct mstore *s, int64_t owner, const char *name)
 	struct net n;
 	int rc;
 
-	if (begin(s))
-		return MSTORE_E_IO;
+	rc = begin(s);
+		if (rc)
+			return rc;
 	rc = owned_net(s, owner, name, &n);
 	if (!rc)
 		rc = delete_net(s, n.id);
@@ -1952,38 +1999,34 @@ int mstore_delete(struct mstore *s, int64_t owner, const char *name)
 /* --- lookups ------------------------------------------------------- */
 
 /* NETWORK_COLS and then the asking client's state. */
-static int read_network(struct mstore *s, sqlite3_stmt *st,
+static int read_network(struct mstore *s, struct db_stmt *st,
 			struct mstore_network *n)
 {
-	const unsigned char *name = sqlite3_column_text(st, 1);
-	int name_len = sqlite3_column_bytes(st, 1);
-	const unsigned char *nick = sqlite3_column_text(st, 3);
-	int nick_len = sqlite3_column_bytes(st, 3);
+	size_t name_len, nick_len;
+	const char *name = db_column_text(st, 1, &name_len);
+	const char *nick = db_column_text(st, 3, &nick_len);
 
 	if (!name || name_len > MSTORE_NAME_MAX || !nick ||
-	    nick_len > MSTORE_NICK_MAX) {
-		if (sqlite3_errcode(s->db) == SQLITE_NOMEM)
-			return MSTORE_E_NOMEM;
+	    nick_len > MSTORE_NICK_MAX)
 		return fail_msg(s, "corrupt network record");
-	}
 	memset(n, 0, sizeof(*n));
-	n->id = sqlite3_column_int64(st, 0);
-	memcpy(n->name, name, (size_t)name_len);
-	n->owner = sqlite3_column_int64(st, 2);
-	memcpy(n->owner_nick, nick, (size_t)nick_len);
-	n->has_password = sqlite3_column_int64(st, 4) != 0;
-	n->approval = sqlite3_column_int64(st, 5) != 0;
-	n->member_limit = (unsigned int)sqlite3_column_int64(st, 6);
-	n->members = (unsigned int)sqlite3_column_int64(st, 7);
-	n->pending = (unsigned int)sqlite3_column_int64(st, 8);
-	n->state = (enum mstore_state)sqlite3_column_int64(st, 9);
+	n->id = db_column_i64(st, 0);
+	memcpy(n->name, name, name_len);
+	n->owner = db_column_i64(st, 2);
+	memcpy(n->owner_nick, nick, nick_len);
+	n->has_password = db_column_i64(st, 4) != 0;
+	n->approval = db_column_i64(st, 5) != 0;
+	n->member_limit = (unsigned int)db_column_i64(st, 6);
+	n->members = (unsigned int)db_column_i64(st, 7);
+	n->pending = (unsigned int)db_column_i64(st, 8);
+	n->state = (enum mstore_state)db_column_i64(st, 9);
 	return MSTORE_OK;
 }
 
 int mstore_network_info(struct mstore *s, int64_t client, const char *name,
 			struct mstore_network *out)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int rc;
 
 	if (!name_ok(name, MSTORE_NAME_MAX))
@@ -1995,7 +2038,7 @@ int mstore_network_info(struct mstore *s, int64_t client, const char *name,
 	if (rc <= 0)
 		return rc == 0 ? MSTORE_E_NO_NETWORK : rc;
 	rc = read_network(s, st, out);
-	sqlite3_reset(st);
+	db_reset(st);
 	return rc;
 }
 
@@ -2003,8 +2046,8 @@ int mstore_network_info(struct mstore *s, int64_t client, const char *name,
  * Collects the rows of a bound statement into a new array of elements of
  * size bytes, each filled by read(s, st, element).
  */
-static int collect(struct mstore *s, sqlite3_stmt *st, size_t size,
-		   int (*fill)(struct mstore *, sqlite3_stmt *, void *),
+static int collect(struct mstore *s, struct db_stmt *st, size_t size,
+		   int (*fill)(struct mstore *, struct db_stmt *, void *),
 		   void **out, size_t *count)
 {
 	size_t n = 0, cap = 0;
@@ -2026,7 +2069,7 @@ static int collect(struct mstore *s, sqlite3_stmt *st, size_t size,
 			break;
 		n++;
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	if (rc) {
 		free(arr);
 		return rc;
@@ -2036,34 +2079,34 @@ static int collect(struct mstore *s, sqlite3_stmt *st, size_t size,
 	return MSTORE_OK;
 }
 
-static int read_network_el(struct mstore *s, sqlite3_stmt *st, void *el)
+static int read_network_el(struct mstore *s, struct db_stmt *st, void *el)
 {
 	return read_network(s, st, el);
 }
 
-static int read_client_el(struct mstore *s, sqlite3_stmt *st, void *el)
+static int read_client_el(struct mstore *s, struct db_stmt *st, void *el)
 {
 	return read_client(s, st, 0, el);
 }
 
-static int read_member_el(struct mstore *s, sqlite3_stmt *st, void *el)
+static int read_member_el(struct mstore *s, struct db_stmt *st, void *el)
 {
 	struct mstore_member *m = el;
 	int rc = read_client(s, st, 0, &m->client);
 
-	m->state = (enum mstore_state)sqlite3_column_int64(st, 6);
-	m->is_owner = sqlite3_column_int64(st, 7) != 0;
+	m->state = (enum mstore_state)db_column_i64(st, 6);
+	m->is_owner = db_column_i64(st, 7) != 0;
 	return rc;
 }
 
 /* The rows of a statement that takes one client id, as an array. */
 static int collect_for_client(struct mstore *s, int stmt, int64_t client,
 			      size_t size,
-			      int (*read)(struct mstore *, sqlite3_stmt *,
+			      int (*read)(struct mstore *, struct db_stmt *,
 					  void *),
 			      void **out, size_t *count)
 {
-	sqlite3_stmt *st = prep(s, stmt);
+	struct db_stmt *st = prep(s, stmt);
 	int rc;
 
 	*out = NULL;
@@ -2090,15 +2133,16 @@ int mstore_members(struct mstore *s, const char *name,
 		   struct mstore_member **out, size_t *count)
 {
 	void *arr = NULL;
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	struct net n;
 	int rc;
 
 	*out = NULL;
 	*count = 0;
 	/* One snapshot: the network and the rows of that network. */
-	if (exec(s, "BEGIN"))
-		return MSTORE_E_IO;
+	rc = db_begin_read(s->db);
+	if (rc)
+		return db_result(s, rc);
 	rc = net_by_name(s, name, &n);
 	net_wipe(&n);
 	if (!rc) {
@@ -2133,7 +2177,7 @@ int mstore_peers_of(struct mstore *s, int64_t client,
 int mstore_is_peer(struct mstore *s, const uint8_t a[MSTORE_KEY_LEN],
 		   const uint8_t b[MSTORE_KEY_LEN], bool *peer)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int rc;
 
 	*peer = false;
@@ -2155,7 +2199,7 @@ int mstore_is_peer(struct mstore *s, const uint8_t a[MSTORE_KEY_LEN],
 int mstore_expired(struct mstore *s, int64_t before, size_t max,
 		   struct mstore_client **out, size_t *count)
 {
-	sqlite3_stmt *st = prep(s, ST_EXPIRED);
+	struct db_stmt *st = prep(s, ST_EXPIRED);
 	void *arr = NULL;
 	int rc;
 
@@ -2169,17 +2213,17 @@ int mstore_expired(struct mstore *s, int64_t before, size_t max,
 	return rc;
 }
 
-static int read_i64_el(struct mstore *s, sqlite3_stmt *st, void *el)
+static int read_i64_el(struct mstore *s, struct db_stmt *st, void *el)
 {
 	(void)s;
-	*(int64_t *)el = sqlite3_column_int64(st, 0);
+	*(int64_t *)el = db_column_i64(st, 0);
 	return MSTORE_OK;
 }
 
 /* The network goes to its longest-standing other member, or away. */
 static int disown(struct mstore *s, int64_t net, int64_t owner)
 {
-	sqlite3_stmt *st = prep(s, ST_MEMBER_OLDEST);
+	struct db_stmt *st = prep(s, ST_MEMBER_OLDEST);
 	int64_t heir;
 	int rc;
 
@@ -2194,13 +2238,14 @@ static int disown(struct mstore *s, int64_t net, int64_t owner)
 int mstore_expire(struct mstore *s, int64_t client, int64_t before)
 {
 	int64_t last, ipv4, *owned = NULL;
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	size_t n = 0, i;
 	void *arr = NULL;
 	int rc;
 
-	if (begin(s))
-		return MSTORE_E_IO;
+	rc = begin(s);
+		if (rc)
+			return rc;
 	st = prep(s, ST_CLIENT_SEEN);
 	if (!st || bind_i64(s, st, 1, client)) {
 		rc = MSTORE_E_IO;
@@ -2208,9 +2253,9 @@ int mstore_expire(struct mstore *s, int64_t client, int64_t before)
 	}
 	rc = step(s, st);
 	if (rc == 1) {
-		last = sqlite3_column_int64(st, 0);
-		ipv4 = sqlite3_column_int64(st, 1);
-		sqlite3_reset(st);
+		last = db_column_i64(st, 0);
+		ipv4 = db_column_i64(st, 1);
+		db_reset(st);
 		/* Back meanwhile: it stays. */
 		rc = last < before ? MSTORE_OK : MSTORE_E_NO_CLIENT;
 	} else if (rc == 0) {
@@ -2244,45 +2289,10 @@ out:
 
 int mstore_touch(struct mstore *s, int64_t client)
 {
-	sqlite3_stmt *st = prep(s, ST_CLIENT_TOUCH);
+	struct db_stmt *st = prep(s, ST_CLIENT_TOUCH);
 
 	if (!st || bind_i64(s, st, 1, client) ||
 	    bind_i64(s, st, 2, (int64_t)time(NULL)))
 		return MSTORE_E_IO;
 	return run(s, st);
-}
-
-/* counts */
-
-/*
- * For the operator's metrics (shoal-mediator --metrics): the clients and
- * networks the database holds.  Two full counts: a scrape every few
- * seconds can afford them, a request could not.
- */
-static int count_rows(struct mstore *s, const char *sql, int64_t *n)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return db_fail(s);
-	rc = query_i64(s, st, n);
-	sqlite3_finalize(st);
-	return rc < 0 ? rc : MSTORE_OK;
-}
-
-int mstore_counts(struct mstore *s, int64_t *clients, int64_t *networks)
-{
-	int rc = count_rows(s, "SELECT count(*) FROM clients", clients);
-
-	return rc ? rc : count_rows(s, "SELECT count(*) FROM networks",
-				    networks);
-}
-
-void mstore_db_time(const struct mstore *s, uint64_t *count,
-		    uint64_t *total_ns, uint64_t *max_ns)
-{
-	*count = s->db_count;
-	*total_ns = s->db_total_ns;
-	*max_ns = s->db_max_ns;
 }

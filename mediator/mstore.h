@@ -5,7 +5,8 @@
 /*
  * The mediator's storage: clients (a static public key, a nickname and the
  * addresses the mediator gave them), networks, memberships and bans, kept in
- * one SQLite file.  Used by shoal-mediator only.  A struct mstore is one
+ * SQLite file or a PostgreSQL database (which several shoal-mediator
+ * instances may share).  Used by shoal-mediator only.  A struct mstore is one
  * database connection: no global state, and one struct per thread.
  *
  * Clients are named by the id mstore_login returns; networks by their
@@ -40,7 +41,7 @@
  * member limit too; this bounds them below it.
  */
 #define MSTORE_PENDING_MAX 32
-#define MSTORE_SCHEMA_VERSION 2
+#define MSTORE_SCHEMA_VERSION 3
 
 enum mstore_result {
 	MSTORE_OK = 0,
@@ -72,6 +73,12 @@ enum mstore_result {
 	MSTORE_E_SELF = -23,		/* the owner kicking or banning self */
 	MSTORE_E_TOO_MANY_PENDING = -24,	/* MSTORE_PENDING_MAX waiting */
 	MSTORE_E_NO_PASSWORD = -25,	/* a password for a network without */
+	/*
+	 * The connection to the database broke (PostgreSQL restarted or
+	 * down): nothing was done; later calls reconnect, at most once a
+	 * second.
+	 */
+	MSTORE_E_UNAVAILABLE = -26,
 };
 
 /* A member's standing in a network; NONE only in mstore_network_info. */
@@ -155,14 +162,47 @@ struct mstore_join_ticket {
 struct mstore;
 
 /*
- * Opens the database at path, creating it (mode 0600) and its schema if
- * it is new.  Refuses a file that is not a shoal-mediator database or
- * whose schema is newer than MSTORE_SCHEMA_VERSION, and bad options; err
- * then says why.  Returns MSTORE_OK, E_IO, E_NOMEM, E_INVALID or E_SCHEMA.
+ * Opens the database url names: "sqlite:PATH" or a plain path (the file
+ * is created, mode 0600, if need be), or "postgresql://..." or
+ * "postgres://..." (a libpq URI).  Creates its schema if it is new and
+ * migrates an older one.  Refuses a database that is not a
+ * shoal-mediator one or whose schema is newer than
+ * MSTORE_SCHEMA_VERSION, and bad options; err then says why (never with
+ * a password of the URL).  Returns MSTORE_OK, E_IO, E_NOMEM, E_INVALID,
+ * E_SCHEMA or E_UNAVAILABLE.
  */
-int mstore_open(struct mstore **s, const char *path,
+int mstore_open(struct mstore **s, const char *url,
 		const struct mstore_options *o, char *err, size_t err_size);
 void mstore_close(struct mstore *s);
+
+/*
+ * For the operator's commands: migrate (true) applies the migrations as
+ * mstore_open would; *from is the version found (0: it was empty) and
+ * *to the version after.  migrate false only reads the version (*from ==
+ * *to).  OK, E_SCHEMA (not ours, or newer than MSTORE_SCHEMA_VERSION
+ * when migrating), E_UNAVAILABLE, E_IO with err.
+ */
+int mstore_schema(const char *url, bool migrate, int *from, int *to,
+		  char *err, size_t err_size);
+
+/* Known clients and networks, for the metrics. */
+int mstore_counts(struct mstore *s, int64_t *clients, int64_t *networks);
+/*
+ * Statements the store executed, their total and longest time in
+ * nanoseconds (CLOCK_MONOTONIC), for the metrics.
+ */
+void mstore_db_time(const struct mstore *s, uint64_t *count,
+		    uint64_t *total_ns, uint64_t *max_ns);
+/*
+ * The cluster's server public key kept in the database (meta
+ * "server_public_key"): *present false if none is.  set stores key
+ * unless one is there already: OK if the stored one is key, E_INVALID if
+ * another instance stored a different one first.
+ */
+int mstore_server_public_key(struct mstore *s, uint8_t key[MSTORE_KEY_LEN],
+			     bool *present);
+int mstore_set_server_public_key(struct mstore *s,
+				 const uint8_t key[MSTORE_KEY_LEN]);
 
 const char *mstore_strerror(int result);
 /* The database's message for the last MSTORE_E_IO, or "". */

@@ -58,6 +58,8 @@ static const char *result_text(int rc)
 	case MED_E_NEW_CLIENTS:
 		return "too many new clients from your address, try again "
 		       "later";
+	case MED_E_DATABASE:
+		return mstore_strerror(MSTORE_E_UNAVAILABLE);
 	case MSTORE_E_INVALID:
 		return "malformed request";
 	default:
@@ -67,6 +69,9 @@ static const char *result_text(int rc)
 
 static void reply_header(struct server *srv, struct request *r, int rc)
 {
+	/* mstore's results are the wire's, but for this one. */
+	if (rc == MSTORE_E_UNAVAILABLE)
+		rc = MED_E_DATABASE;
 	shoal_tlv_writer_init(&r->w, srv->reply, sizeof(srv->reply),
 			      r->m.type, SHOAL_TLV_F_REPLY, r->m.request_id);
 	shoal_tlv_put_u32(&r->w, MED_A_RESULT, (uint32_t)(int32_t)rc);
@@ -505,6 +510,18 @@ static void do_login(struct server *srv, struct conn *c, struct request *r)
 		return;
 	}
 	rc = mstore_login(srv->store, cl.pubkey, rc ? NULL : nick, &cl);
+	/*
+	 * A LOGIN again on a connection logged in already (it says what
+	 * changed) while the database is down: the client is who it was, and
+	 * keeps its connection and presence; only a new nickname must wait.
+	 */
+	if (rc == MSTORE_E_UNAVAILABLE && c->logged_in &&
+	    !memcmp(c->client.pubkey, cl.pubkey, sizeof(cl.pubkey)) &&
+	    (get_str(r, MED_A_NICKNAME, nick) != 0 ||
+	     !strcmp(nick, c->client.nickname))) {
+		cl = c->client;
+		rc = MSTORE_OK;
+	}
 	if (rc < 0) {
 		reply(srv, c, r, rc);
 		return;

@@ -15,6 +15,11 @@
  * the directory) with a state directory of its own on 127.0.0.1 and a
  * free port, and checks in teardown that it exits 0 on SIGTERM without
  * a sanitizer report.  Run from the repository root.
+ *
+ * $SHOAL_TEST_DATABASE, if set, is the --database URL every server
+ * gets (system/mediator_api_pg.sh: a PostgreSQL), and
+ * $SHOAL_TEST_DB_RESET a shell command that empties that database,
+ * run before each test's first start.
  * where: host
  */
 #include <arpa/inet.h>
@@ -237,6 +242,14 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* The database the servers use instead of their state directory's. */
+static const char *test_database(void)
+{
+	const char *url = getenv("SHOAL_TEST_DATABASE");
+
+	return url && *url ? url : NULL;
+}
+
 /*
  * extra: more options, NULL-terminated, or NULL; uid: the user to run
  * as, or -1 (ours).
@@ -271,6 +284,10 @@ static pid_t start_server_as(const char *dir, int port,
 		argv[n++] = sd;
 		argv[n++] = "--listen";
 		argv[n++] = listen_on;
+		if (test_database()) {
+			argv[n++] = "--database";
+			argv[n++] = test_database();
+		}
 		for (i = 0; extra && extra[i] && n < 31; i++)
 			argv[n++] = extra[i];
 		argv[n] = NULL;
@@ -974,6 +991,8 @@ FIXTURE_SETUP(mediator)
 	ASSERT_NE(NULL, mkdtemp(self->dir));
 	self->port = free_port();
 	ASSERT_LT(0, self->port);
+	if (test_database() && getenv("SHOAL_TEST_DB_RESET"))
+		ASSERT_EQ(0, system(getenv("SHOAL_TEST_DB_RESET")));
 	self->pid = start_server(self->dir, self->port);
 	if (self->pid <= 0) {
 		/* Teardown does not run after a failed setup. */
@@ -1067,8 +1086,10 @@ TEST_F(mediator, first_start)
 	ASSERT_EQ(0, stat(path, &st));
 	EXPECT_EQ(0600u, st.st_mode & 0777);
 	snprintf(path, sizeof(path), "%s/state/mediator.db", self->dir);
-	ASSERT_EQ(0, stat(path, &st));
-	EXPECT_LT(0, st.st_size);
+	if (!test_database()) {
+		ASSERT_EQ(0, stat(path, &st));
+		EXPECT_LT(0, st.st_size);
+	}
 
 	shoal_key_to_base64(b64, self->spub);
 	snprintf(line, sizeof(line), "shoal login 127.0.0.1:%d %s\n",
@@ -3778,8 +3799,10 @@ TEST_F_TIMEOUT(mediator, worker_holds_no_secrets, 60)
 	/* The check sees them where they are: in the server. */
 	EXPECT_TRUE(memory_has(self->pid, priv, sizeof(priv)));
 	EXPECT_TRUE(memory_has(self->pid, nick, strlen(nick)));
-	EXPECT_TRUE(memory_has(self->pid, sqlite_header,
-			       sizeof(sqlite_header)));
+	/* On PostgreSQL the server holds no SQLite page to look for. */
+	if (!test_database())
+		EXPECT_TRUE(memory_has(self->pid, sqlite_header,
+				       sizeof(sqlite_header)));
 
 	w = worker_of(self->pid);
 	ASSERT_LT(0, w);
@@ -3868,6 +3891,85 @@ TEST(bad_options)
 		EXPECT_NE(NULL, strstr(err, bad[i][0]))
 			TH_LOG("%s '%s': %s", bad[i][0], bad[i][1], err);
 	}
+}
+
+/*
+ * The database going away for a while (PostgreSQL stopped for
+ * $SHOAL_TEST_DB_DOWN_S seconds, 10 by default): clients logged in keep
+ * their connection and presence, and a LOGIN again on such a connection
+ * is answered; a new LOGIN is refused with -109 (MED_E_DATABASE) and a
+ * message saying so; once the database is back, logins work again and
+ * nothing written before is lost.  Only where the test can stop and start
+ * the database (system/mediator_api_pg.sh).
+ */
+TEST_F_TIMEOUT(mediator, database_blink, 120)
+{
+	const char *stop = getenv("SHOAL_TEST_DB_STOP");
+	const char *start = getenv("SHOAL_TEST_DB_START");
+	const char *down = getenv("SHOAL_TEST_DB_DOWN_S");
+	struct login_info la, lb, lc, again;
+	struct shoal_tlv_attr a;
+	char msg[128] = "";
+	double t0, down_s = down && *down ? atof(down) : 10;
+	int32_t rc;
+
+	if (!test_database() || !stop || !start)
+		SKIP(return, "needs a database the test can stop "
+		     "(system/mediator_api_pg.sh)");
+	ASSERT_EQ(0, client_connect(self->a, self->port, self->spub));
+	ASSERT_EQ(0, client_connect(self->b, self->port, self->spub));
+	ASSERT_EQ(0, login(self->a, "alice", &la));
+	ASSERT_EQ(0, login(self->b, "bob", &lb));
+	ASSERT_EQ(0, req(self->a, T_CREATE, "lan", NULL, NULL, false));
+	ASSERT_EQ(0, req(self->b, T_JOIN, "lan", NULL, NULL, false));
+	ASSERT_EQ(0, wait_event(self->a, T_PEER_UP, self->b->pub, TIMEOUT_MS,
+				NULL));
+
+	ASSERT_EQ(0, system(stop));
+	t0 = now_s();
+	ASSERT_EQ(0, client_connect(self->c, self->port, self->spub));
+	EXPECT_EQ(-109, login(self->c, "carol", &lc));
+	if (shoal_tlv_find(&self->c->m, A_MESSAGE, &a))
+		shoal_tlv_get_str(&a, msg, sizeof(msg));
+	EXPECT_STREQ("the database is unavailable; try again later", msg);
+	/* Refused again a second later: the retry found it down too. */
+	sleep_ms(1100);
+	EXPECT_EQ(-109, login(self->c, "carol", &lc));
+	while (now_s() - t0 < down_s) {
+		EXPECT_EQ(0, req(self->a, T_KEEPALIVE, NULL, NULL, NULL,
+				 false));
+		EXPECT_EQ(0, req(self->b, T_KEEPALIVE, NULL, NULL, NULL,
+				 false));
+		sleep_ms(1000);
+	}
+	/* What a shoald sends when its endpoints change. */
+	EXPECT_EQ(0, login(self->a, NULL, &again));
+	EXPECT_EQ(0, memcmp(la.ipv4, again.ipv4, sizeof(la.ipv4)));
+	EXPECT_NE(0, wait_event(self->a, T_PEER_DOWN, self->b->pub, 0, NULL));
+	EXPECT_NE(0, wait_event(self->b, T_PEER_DOWN, self->a->pub, 0, NULL));
+	TH_LOG("the database was down %.1f s", now_s() - t0);
+
+	ASSERT_EQ(0, system(start));
+	t0 = now_s();
+	/* A connection not logged in within 10 s is closed: a new one. */
+	do {
+		rc = client_connect(self->c, self->port, self->spub) ? -1 :
+		     login(self->c, "carol", &lc);
+		if (rc)
+			sleep_ms(200);
+	} while (rc && now_s() - t0 < 10);
+	EXPECT_EQ(0, rc);
+	TH_LOG("logins work again %.1f s after the database is back",
+	       now_s() - t0);
+	/* Nothing lost: the network, its members, the addresses. */
+	EXPECT_EQ(0, req(self->c, T_JOIN, "lan", NULL, NULL, false));
+	EXPECT_EQ(0, wait_event(self->a, T_PEER_UP, self->c->pub, TIMEOUT_MS,
+				NULL));
+	ASSERT_EQ(0, client_connect(self->b, self->port, self->spub));
+	ASSERT_EQ(0, login(self->b, NULL, &again));
+	EXPECT_EQ(0, memcmp(lb.ipv4, again.ipv4, sizeof(lb.ipv4)));
+	EXPECT_STREQ("bob", again.nick);
+	EXPECT_EQ(-8, req(self->c, T_CREATE, "LAN", NULL, NULL, false));
 }
 
 TEST_HARNESS_MAIN

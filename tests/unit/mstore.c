@@ -3,6 +3,10 @@
  * The mediator's storage, each test on a fresh database in a directory of
  * its own.  Argon2id runs at its minimum cost: the tests are about what
  * is stored and refused, not about the hash's strength.
+ *
+ * With $SHOAL_TEST_DATABASE set (system/mstore_pg.sh), the same tests run
+ * on that PostgreSQL database instead, emptied before each test by the
+ * shell command $SHOAL_TEST_DB_RESET; those about SQLite's file skip.
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -10,8 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
 #include <sodium.h>
 #include <sqlite3.h>
 
@@ -47,6 +53,52 @@ static int open_store(struct mstore **s, const char *path,
 	return mstore_open(s, path, o, err, err_size);
 }
 
+/* The PostgreSQL database the tests run on, or NULL: SQLite files. */
+static const char *pg_url(void)
+{
+	const char *url = getenv("SHOAL_TEST_DATABASE");
+
+	return url && *url ? url : NULL;
+}
+
+static bool is_pg(const char *path)
+{
+	return !strncmp(path, "postgres", 8);
+}
+
+/*
+ * raw_exec and raw_text on PostgreSQL: ?N become $N; $1 is a bytea and
+ * $2 a bigint, typed so that a statement may use either alone.
+ */
+static int pg_raw(const char *url, const char *sql, const void *blob,
+		  int blob_len, int64_t id, char *out, size_t size)
+{
+	static const Oid types[2] = { 17, 20 };
+	char *q = strdup(sql), idtext[24], *p;
+	const char *values[2] = { blob, idtext };
+	int lengths[2] = { blob_len, 0 }, formats[2] = { 1, 0 };
+	PGconn *conn = PQconnectdb(url);
+	PGresult *res = NULL;
+	int rc = -1;
+
+	snprintf(idtext, sizeof(idtext), "%lld", (long long)id);
+	for (p = q; p && (p = strchr(p, '?')); p++)
+		*p = '$';
+	if (q && PQstatus(conn) == CONNECTION_OK)
+		res = PQexecParams(conn, q, 2, types, values, lengths, formats,
+				   0);
+	if (PQresultStatus(res) == PGRES_COMMAND_OK ||
+	    PQresultStatus(res) == PGRES_TUPLES_OK) {
+		rc = 0;
+		if (out && PQntuples(res) > 0)
+			snprintf(out, size, "%s", PQgetvalue(res, 0, 0));
+	}
+	PQclear(res);
+	PQfinish(conn);
+	free(q);
+	return rc;
+}
+
 /* A statement on the file behind the store's back; text binds ?1. */
 static int raw_exec(const char *path, const char *sql, const void *blob,
 		    int blob_len, int64_t id)
@@ -55,6 +107,8 @@ static int raw_exec(const char *path, const char *sql, const void *blob,
 	sqlite3 *db;
 	int rc;
 
+	if (is_pg(path))
+		return pg_raw(path, sql, blob, blob_len, id, NULL, 0);
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL))
 		return -1;
 	rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
@@ -78,6 +132,8 @@ static int raw_text(const char *path, const char *sql, char *out,
 	int rc;
 
 	out[0] = 0;
+	if (is_pg(path))
+		return pg_raw(path, sql, NULL, 0, 0, out, size);
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL))
 		return -1;
 	rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
@@ -115,7 +171,7 @@ static bool same_client(const struct mstore_client *a,
 }
 
 FIXTURE(store) {
-	char dir[64], path[96];
+	char dir[64], path[512];
 	struct mstore *s;
 	uint8_t key[USERS][32];
 	struct mstore_client user[USERS];
@@ -131,6 +187,11 @@ FIXTURE_SETUP(store)
 	strcpy(self->dir, "/tmp/shoal-mstore-XXXXXX");
 	ASSERT_NE(NULL, mkdtemp(self->dir));
 	snprintf(self->path, sizeof(self->path), "%s/mediator.db", self->dir);
+	if (pg_url()) {
+		snprintf(self->path, sizeof(self->path), "%s", pg_url());
+		if (getenv("SHOAL_TEST_DB_RESET"))
+			ASSERT_EQ(0, system(getenv("SHOAL_TEST_DB_RESET")));
+	}
 	ASSERT_EQ(MSTORE_OK, open_store(&self->s, self->path, NULL, err,
 					sizeof(err))) TH_LOG("%s", err);
 	for (i = 0; i < USERS; i++) {
@@ -144,11 +205,11 @@ FIXTURE_SETUP(store)
 FIXTURE_TEARDOWN(store)
 {
 	static const char *const suffix[] = { "", "-wal", "-shm", "-journal" };
-	char path[128];
+	char path[600];
 	size_t i;
 
 	mstore_close(self->s);
-	for (i = 0; i < ARRAY_LEN(suffix); i++) {
+	for (i = 0; i < ARRAY_LEN(suffix) && !pg_url(); i++) {
 		snprintf(path, sizeof(path), "%s%s", self->path, suffix[i]);
 		unlink(path);
 	}
@@ -455,7 +516,66 @@ TEST_F(store, allocation_after_pool_change)
 }
 
 /*
- * A version 1 database (before expiry) is brought to version 2, and new
+ * Takes the store's file back to schema version 2 as shoal-mediator
+ * made it before version 3: the allocation state in meta, names unique
+ * by COLLATE NOCASE only, no instances.
+ */
+static int make_schema_2(const char *path, int64_t next)
+{
+	static const char *const sql[] = {
+		"DROP TABLE instances",
+		"DROP INDEX clients_nick_lower",
+		"DROP INDEX networks_name_lower",
+		"INSERT INTO meta (key, value) SELECT 'ipv4_pool', pool"
+		" FROM ipv4_alloc",
+		"DROP TABLE ipv4_alloc",
+		"PRAGMA user_version = 2",
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(sql); i++)
+		if (raw_exec(path, sql[i], NULL, 0, 0))
+			return -1;
+	/* next 0: none, as version 1 had. */
+	return next ? raw_exec(path, "INSERT INTO meta (key, value)"
+			       " VALUES ('ipv4_next', ?2)", NULL, 0, next) : 0;
+}
+
+/*
+ * A version 2 database is brought to version 3 keeping where allocation
+ * was: a gap left below ipv4_next stays a gap.
+ */
+TEST_F(store, schema_2_migrated)
+{
+	struct mstore_client c;
+	char text[INET_ADDRSTRLEN], v[32];
+	uint8_t key[32];
+
+	if (pg_url())
+		SKIP(return, "about SQLite's file");
+	mstore_close(self->s);
+	self->s = NULL;
+	/* .1 to .5 are in use: next was .9 in this history. */
+	ASSERT_EQ(0, make_schema_2(self->path, 0x64400009));
+	ASSERT_EQ(MSTORE_OK, reopen(&self->s, self->path));
+	ASSERT_EQ(0, raw_text(self->path, "PRAGMA user_version", v,
+			      sizeof(v)));
+	EXPECT_STREQ("3", v);
+	ASSERT_EQ(0, raw_text(self->path, "SELECT count(*) FROM meta"
+			      " WHERE key LIKE 'ipv4_%'", v, sizeof(v)));
+	EXPECT_STREQ("0", v);
+	randombytes_buf(key, sizeof(key));
+	ASSERT_EQ(MSTORE_OK, mstore_login(self->s, key, "later", &c));
+	inet_ntop(AF_INET, &c.ipv4, text, sizeof(text));
+	EXPECT_STREQ("100.64.0.9", text);
+	/* Names are unique ignoring case still, through the new index. */
+	randombytes_buf(key, sizeof(key));
+	EXPECT_EQ(MSTORE_E_NICK_TAKEN, mstore_login(self->s, key, "LATER",
+						    &c));
+}
+
+/*
+ * A version 1 database (before expiry) is brought to version 3, and new
  * clients go on after the highest address in use.
  */
 TEST_F(store, schema_1_migrated)
@@ -464,8 +584,11 @@ TEST_F(store, schema_1_migrated)
 	char text[INET_ADDRSTRLEN], v[32];
 	uint8_t key[32];
 
+	if (pg_url())
+		SKIP(return, "about SQLite's file");
 	mstore_close(self->s);
 	self->s = NULL;
+	ASSERT_EQ(0, make_schema_2(self->path, 0));
 	ASSERT_EQ(0, raw_exec(self->path, "DROP INDEX clients_by_last_login",
 			      NULL, 0, 0));
 	ASSERT_EQ(0, raw_exec(self->path, "DROP TABLE free_ipv4", NULL, 0, 0));
@@ -477,7 +600,7 @@ TEST_F(store, schema_1_migrated)
 	ASSERT_EQ(MSTORE_OK, reopen(&self->s, self->path));
 	ASSERT_EQ(0, raw_text(self->path, "PRAGMA user_version", v,
 			      sizeof(v)));
-	EXPECT_STREQ("2", v);
+	EXPECT_STREQ("3", v);
 	randombytes_buf(key, sizeof(key));
 	ASSERT_EQ(MSTORE_OK, mstore_login(self->s, key, "later", &c));
 	inet_ntop(AF_INET, &c.ipv4, text, sizeof(text));
@@ -1369,12 +1492,226 @@ TEST_F(store, two_connections_share_the_file)
 	mstore_close(s2);
 }
 
+/*
+ * What one allocating process reports for each client, 16 bytes, whole
+ * through a pipe (PIPE_BUF); ipv4 0: a nickname won.
+ */
+struct made {
+	uint32_t ipv4;
+	uint8_t mac[MSTORE_MAC_LEN];
+	uint8_t iid[6];			/* the last 6 of the 8: enough here */
+};
+
+enum { RACE_CLIENTS = 150, RACE_NICKS = 20 };
+
+/*
+ * One of the processes of concurrent_writers: new clients, then the
+ * same nicknames as the other process for keys of its own.  Exit 0 if
+ * every call gave what it may: OK, or NICK_TAKEN for a raced nickname;
+ * each nickname it won is a record with ipv4 0.
+ */
+static void __attribute__((noreturn))
+race_child(const char *path, int fd, int who)
+{
+	struct mstore_client c;
+	struct mstore *s;
+	struct made m;
+	uint8_t key[32];
+	char nick[32], err[256];
+	int i, rc;
+
+	if (open_store(&s, path, NULL, err, sizeof(err)))
+		_exit(10);
+	for (i = 0; i < RACE_CLIENTS; i++) {
+		randombytes_buf(key, sizeof(key));
+		snprintf(nick, sizeof(nick), "p%d-%d", who, i);
+		if (mstore_login(s, key, nick, &c))
+			_exit(11);
+		m.ipv4 = ntohl(c.ipv4.s_addr);
+		memcpy(m.mac, c.mac, sizeof(m.mac));
+		memcpy(m.iid, c.ipv6.s6_addr + 10, sizeof(m.iid));
+		if (write(fd, &m, sizeof(m)) != sizeof(m))
+			_exit(12);
+	}
+	for (i = 0; i < RACE_NICKS; i++) {
+		randombytes_buf(key, sizeof(key));
+		snprintf(nick, sizeof(nick), who ? "Race%d" : "race%d", i);
+		rc = mstore_login(s, key, nick, &c);
+		memset(&m, 0, sizeof(m));
+		if (rc == MSTORE_OK && write(fd, &m, sizeof(m)) != sizeof(m))
+			_exit(12);
+		if (rc != MSTORE_OK && rc != MSTORE_E_NICK_TAKEN)
+			_exit(13);
+	}
+	mstore_close(s);
+	_exit(0);
+}
+
+static int cmp_made(const void *a, const void *b)
+{
+	const struct made *x = a, *y = b;
+
+	return x->ipv4 < y->ipv4 ? -1 : x->ipv4 > y->ipv4;
+}
+
+/*
+ * Two processes, as two shoal-mediator instances on one database, make
+ * clients at once: no address, MAC or interface id goes to two, and each
+ * raced nickname (the same but for case) goes to exactly one.
+ */
+TEST_F_TIMEOUT(store, concurrent_writers, 120)
+{
+	struct made got[2 * RACE_CLIENTS], *m;
+	size_t n = 0, wins = 0, i, j;
+	int pipefd[2], status, k;
+	pid_t pid[2];
+	ssize_t r;
+	char buf[sizeof(struct made)];
+
+	ASSERT_EQ(0, pipe(pipefd));
+	for (k = 0; k < 2; k++) {
+		pid[k] = fork();
+		ASSERT_LE(0, pid[k]);
+		if (pid[k] == 0) {
+			close(pipefd[0]);
+			race_child(self->path, pipefd[1], k);
+		}
+	}
+	close(pipefd[1]);
+	while ((r = read(pipefd[0], buf, sizeof(buf))) > 0) {
+		ASSERT_EQ((ssize_t)sizeof(buf), r);
+		if (!((struct made *)buf)->ipv4)
+			wins++;
+		else if (n < 2 * RACE_CLIENTS)
+			memcpy(&got[n++], buf, sizeof(buf));
+	}
+	close(pipefd[0]);
+	for (k = 0; k < 2; k++) {
+		ASSERT_EQ(pid[k], waitpid(pid[k], &status, 0));
+		EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			TH_LOG("process %d: status 0x%x", k, status);
+	}
+	ASSERT_EQ((size_t)(2 * RACE_CLIENTS), n);
+	EXPECT_EQ((size_t)RACE_NICKS, wins);
+	qsort(got, n, sizeof(got[0]), cmp_made);
+	for (i = 1; i < n; i++)
+		ASSERT_NE(got[i - 1].ipv4, got[i].ipv4);
+	/* Still dense: nothing lost to a rolled back allocation. */
+	EXPECT_EQ(0x64400001u + USERS, got[0].ipv4);
+	for (i = 0; i < n; i++)
+		for (j = i + 1, m = &got[i]; j < n; j++) {
+			ASSERT_NE(0, memcmp(m->mac, got[j].mac,
+					    sizeof(m->mac)));
+			ASSERT_NE(0, memcmp(m->iid, got[j].iid,
+					    sizeof(m->iid)));
+		}
+}
+
+/*
+ * PostgreSQL stopped: every call says so at once (MSTORE_E_UNAVAILABLE)
+ * and nothing else breaks; back, it is found again within a second, and
+ * nothing written before is lost.  Restarted between two calls: the
+ * second works (the broken connection is replaced and the call made
+ * again).  Only where the test can stop and start it.
+ */
+TEST_F_TIMEOUT(store, database_restart, 60)
+{
+	const char *stop = getenv("SHOAL_TEST_DB_STOP");
+	const char *start = getenv("SHOAL_TEST_DB_START");
+	struct mstore_client c;
+	uint64_t count, total, max;
+	int64_t clients = 0, networks = 0;
+	uint8_t key[32];
+
+	if (!pg_url() || !stop || !start)
+		SKIP(return, "needs a database the test can stop "
+		     "(system/mstore_pg.sh)");
+	ASSERT_EQ(MSTORE_OK, mstore_create(self->s, self->id[ALICE], "lan",
+					   NULL, false, 0));
+	ASSERT_EQ(0, system(stop));
+	randombytes_buf(key, sizeof(key));
+	EXPECT_EQ(MSTORE_E_UNAVAILABLE, mstore_login(self->s, key, "frank",
+						     &c));
+	EXPECT_STREQ("the database is unavailable; try again later",
+		     mstore_strerror(MSTORE_E_UNAVAILABLE));
+	EXPECT_EQ(MSTORE_E_UNAVAILABLE, mstore_join(self->s, self->id[BOB],
+						    "lan", NULL));
+	EXPECT_EQ(MSTORE_E_UNAVAILABLE, mstore_client_by_key(self->s,
+							     self->key[BOB],
+							     &c));
+	ASSERT_EQ(0, system(start));
+	/* An attempt at most once a second: the next one finds it back. */
+	sleep(1);
+	usleep(100000);
+	EXPECT_EQ(MSTORE_OK, mstore_client_by_key(self->s, self->key[BOB],
+						  &c))
+		TH_LOG("%s", mstore_last_error(self->s));
+	EXPECT_TRUE(same_client(&self->user[BOB], &c));
+	EXPECT_EQ(MSTORE_OK, mstore_join(self->s, self->id[BOB], "lan",
+					 NULL));
+	ASSERT_EQ(MSTORE_OK, mstore_counts(self->s, &clients, &networks));
+	EXPECT_EQ(USERS, clients);
+	EXPECT_EQ(1, networks);
+
+	/* A restart between two calls: the next one does not notice. */
+	ASSERT_EQ(0, system(stop));
+	ASSERT_EQ(0, system(start));
+	EXPECT_EQ(MSTORE_OK, mstore_login(self->s, key, "frank", &c));
+	mstore_db_time(self->s, &count, &total, &max);
+	EXPECT_LT(0u, count);
+	EXPECT_LE(max, total);
+}
+
+/* The counts and the timing, on either database. */
+TEST_F(store, counts_and_timing)
+{
+	uint64_t count, total, max, count2;
+	int64_t clients = -1, networks = -1;
+
+	mstore_db_time(self->s, &count, &total, &max);
+	EXPECT_LT(0u, count);
+	EXPECT_LT(0u, total);
+	EXPECT_LE(max, total);
+	ASSERT_EQ(MSTORE_OK, mstore_counts(self->s, &clients, &networks));
+	EXPECT_EQ(USERS, clients);
+	EXPECT_EQ(0, networks);
+	ASSERT_EQ(MSTORE_OK, mstore_create(self->s, self->id[ALICE], "lan",
+					   NULL, false, 0));
+	ASSERT_EQ(MSTORE_OK, mstore_counts(self->s, &clients, &networks));
+	EXPECT_EQ(1, networks);
+	mstore_db_time(self->s, &count2, &total, &max);
+	EXPECT_LT(count, count2);
+}
+
+/* The cluster's server key in meta: the first one stored stays. */
+TEST_F(store, server_public_key)
+{
+	uint8_t k1[32], k2[32], got[32];
+	bool present = true;
+
+	randombytes_buf(k1, sizeof(k1));
+	randombytes_buf(k2, sizeof(k2));
+	ASSERT_EQ(MSTORE_OK, mstore_server_public_key(self->s, got,
+						      &present));
+	EXPECT_FALSE(present);
+	EXPECT_EQ(MSTORE_OK, mstore_set_server_public_key(self->s, k1));
+	EXPECT_EQ(MSTORE_OK, mstore_set_server_public_key(self->s, k1));
+	EXPECT_EQ(MSTORE_E_INVALID, mstore_set_server_public_key(self->s,
+								 k2));
+	ASSERT_EQ(MSTORE_OK, mstore_server_public_key(self->s, got,
+						      &present));
+	EXPECT_TRUE(present);
+	EXPECT_EQ(0, memcmp(k1, got, 32));
+}
+
 TEST_F(store, schema_version_checked)
 {
 	struct mstore *s;
 	char err[256], path[128];
 	int fd;
 
+	if (pg_url())
+		SKIP(return, "about SQLite's file");
 	mstore_close(self->s);
 	self->s = NULL;
 	ASSERT_EQ(0, raw_exec(self->path, "PRAGMA user_version = 99", NULL, 0,
@@ -1420,6 +1757,8 @@ TEST_F(store, file_is_private)
 {
 	struct stat st;
 
+	if (pg_url())
+		SKIP(return, "about SQLite's file");
 	ASSERT_EQ(0, stat(self->path, &st));
 	EXPECT_EQ(0600u, st.st_mode & 0777);
 }
