@@ -73,6 +73,16 @@ static const char usage_text[] =
 	"                         forget clients that have not logged in for\n"
 	"                         that long: N[s|m|h|d], days without a unit;\n"
 	"                         0: never (default: 180d)\n"
+	"      --key-file FILE    the server's private key (default:\n"
+	"                         DIR/private.key); a cluster's instances\n"
+	"                         share one\n"
+	"      --database URL     postgresql://...: join the cluster of\n"
+	"                         mediators on that database (docs/cluster.md)\n"
+	"      --instance NAME    this instance's name in the cluster\n"
+	"                         (default: the host name)\n"
+	"      --advertise HOST:PORT\n"
+	"                         where clients reach this instance (default:\n"
+	"                         --listen's, unless it is a wildcard)\n"
 	"  -f, --foreground       stay in the foreground (the only mode)\n"
 	"  -h, --help             show this help\n"
 	"  -V, --version          show the version\n"
@@ -81,6 +91,7 @@ static const char usage_text[] =
 
 struct options {
 	const char *state_dir, *listen, *probe, *relay_ports, *deny;
+	const char *key_file, *database, *instance, *advertise;
 	unsigned int source_conns, source_new_clients, relays_per_client;
 	unsigned int relay_rate;	/* KiB/s */
 	unsigned int tcp_streams, tcp_per_source;
@@ -93,7 +104,7 @@ struct options {
 enum {
 	O_SOURCE_CONNS = 256, O_SOURCE_NEW_CLIENTS, O_EXPIRE_AFTER,
 	O_RELAYS_PER_CLIENT, O_RELAY_RATE, O_TCP_STREAMS, O_TCP_PER_SOURCE,
-	O_RELAY_KEY
+	O_RELAY_KEY, O_KEY_FILE, O_DATABASE, O_INSTANCE, O_ADVERTISE
 };
 
 /* A count 0..1000000, decimal digits only: 0, or -1. */
@@ -196,6 +207,10 @@ static int parse_options(struct options *o, int argc, char **argv)
 		{ "tcp-streams-per-source", required_argument, NULL,
 		  O_TCP_PER_SOURCE },
 		{ "relay-key", required_argument, NULL, O_RELAY_KEY },
+		{ "key-file", required_argument, NULL, O_KEY_FILE },
+		{ "database", required_argument, NULL, O_DATABASE },
+		{ "instance", required_argument, NULL, O_INSTANCE },
+		{ "advertise", required_argument, NULL, O_ADVERTISE },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -236,6 +251,18 @@ static int parse_options(struct options *o, int argc, char **argv)
 			break;
 		case 'd':
 			o->deny = optarg;
+			break;
+		case O_KEY_FILE:
+			o->key_file = optarg;
+			break;
+		case O_DATABASE:
+			o->database = optarg;
+			break;
+		case O_INSTANCE:
+			o->instance = optarg;
+			break;
+		case O_ADVERTISE:
+			o->advertise = optarg;
 			break;
 		case O_RELAY_KEY:
 			if (o->n_relay_keys == MED_RELAY_KEYS_MAX ||
@@ -343,6 +370,108 @@ static void print_login(const struct sockaddr_storage *ss,
 	fflush(stdout);
 }
 
+/* The host name, cleaned into an instance name: [A-Za-z0-9._-], 1..32. */
+static void default_instance(char out[MED_INSTANCE_NAME_MAX + 1])
+{
+	char host[256] = "";
+	size_t i, n = 0;
+
+	gethostname(host, sizeof(host) - 1);
+	for (i = 0; host[i] && n < MED_INSTANCE_NAME_MAX; i++) {
+		char ch = host[i];
+
+		out[n++] = cluster_name_ok((char[]){ ch, 0 }) ? ch : '-';
+	}
+	out[n] = '\0';
+	if (!n)
+		snprintf(out, MED_INSTANCE_NAME_MAX + 1, "mediator");
+}
+
+/* HOST:PORT, [V6]:PORT; HOST a name or an address: 0, or -1. */
+static int advertise_check(const char *text)
+{
+	const char *colon = strrchr(text, ':');
+	uint16_t port;
+	size_t i;
+
+	if (!colon || colon == text || strlen(text) > MED_ADVERTISE_MAX ||
+	    shoal_port_parse(colon + 1, strlen(colon + 1), &port) < 0)
+		return -1;
+	for (i = 0; text[i]; i++)
+		if (text[i] <= ' ' || text[i] > '~' || text[i] == '\'' ||
+		    text[i] == '\\')
+			return -1;
+	return 0;
+}
+
+/*
+ * --database postgresql://...: this instance joins the cluster.  Its
+ * name and the address clients reach it at, checked; then cluster_open.
+ */
+static int cluster_start(struct server *srv, const struct options *o,
+			 const struct sockaddr_storage *ss)
+{
+	char name[MED_INSTANCE_NAME_MAX + 1], adv[MED_ADVERTISE_MAX + 1];
+	char host[INET6_ADDRSTRLEN];
+	struct cluster_config cfg = { .url = o->database };
+
+	if (o->instance) {
+		if (!cluster_name_ok(o->instance)) {
+			fprintf(stderr, "shoal-mediator: --instance: '%s' is "
+				"not 1 to %d of A-Z a-z 0-9 . _ -\n",
+				o->instance, MED_INSTANCE_NAME_MAX);
+			return SHOAL_EXIT_USAGE;
+		}
+		snprintf(name, sizeof(name), "%s", o->instance);
+	} else {
+		default_instance(name);
+	}
+	if (o->advertise) {
+		if (advertise_check(o->advertise) < 0) {
+			fprintf(stderr, "shoal-mediator: --advertise: '%s' is "
+				"not HOST:PORT\n", o->advertise);
+			return SHOAL_EXIT_USAGE;
+		}
+		snprintf(adv, sizeof(adv), "%s", o->advertise);
+	} else if (sockaddr_wildcard(ss)) {
+		fprintf(stderr, "shoal-mediator: --listen %s is every address: "
+			"a cluster's instance needs --advertise HOST:PORT, "
+			"where clients reach it\n", o->listen);
+		return SHOAL_EXIT_USAGE;
+	} else if (ss->ss_family == AF_INET) {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)
+				     (const void *)ss)->sin_addr, host,
+			  sizeof(host));
+		snprintf(adv, sizeof(adv), "%s:%u", host, sockaddr_port(ss));
+	} else {
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)
+				      (const void *)ss)->sin6_addr, host,
+			  sizeof(host));
+		snprintf(adv, sizeof(adv), "[%s]:%u", host, sockaddr_port(ss));
+	}
+	cfg.name = name;
+	cfg.advertise = adv;
+	return cluster_open(srv, &cfg) < 0 ? SHOAL_EXIT_FAILURE : 0;
+}
+
+/* --key-file, else STATE_DIR/private.key. */
+static int load_key(const struct options *o, uint8_t priv[32], bool *created)
+{
+	char dir[4096];
+	const char *slash;
+
+	if (!o->key_file)
+		return med_load_key("shoal-mediator", o->state_dir, KEY_FILE,
+				    priv, created);
+	slash = strrchr(o->key_file, '/');
+	if (!slash)
+		return med_load_key("shoal-mediator", ".", o->key_file, priv,
+				    created);
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - o->key_file),
+		 slash == o->key_file ? "/" : o->key_file);
+	return med_load_key("shoal-mediator", dir, slash + 1, priv, created);
+}
+
 int main(int argc, char **argv)
 {
 	static struct server srv;
@@ -435,8 +564,13 @@ int main(int argc, char **argv)
 			strerror(-ret));
 		goto out;
 	}
-	if (med_load_key("shoal-mediator", o.state_dir, KEY_FILE, srv.priv,
-			 &created) < 0 ||
+	if (o.database && !cluster_url_is_postgres(o.database)) {
+		fprintf(stderr, "shoal-mediator: --database: '%s' is not a "
+			"postgresql:// URL\n", o.database);
+		status = SHOAL_EXIT_USAGE;
+		goto out;
+	}
+	if (load_key(&o, srv.priv, &created) < 0 ||
 	    shoal_key_public(srv.pub, srv.priv) < 0)
 		goto out;
 	snprintf(path, sizeof(path), "%s/%s", o.state_dir, DB_FILE);
@@ -448,6 +582,14 @@ int main(int argc, char **argv)
 	}
 	/* mstore's default pool, 100.64.0.0/10: see mstore_options. */
 	mstore_pool(srv.store, &srv.pool_base, &srv.pool_prefix);
+	if (o.database) {
+		ret = cluster_start(&srv, &o, &ss);
+		if (ret) {
+			status = ret;
+			cluster_close(&srv);
+			goto out;
+		}
+	}
 	ret = server_open(&srv, (const struct sockaddr *)&ss, ss_len,
 			  o.probe ? (const struct sockaddr *)&probe : NULL,
 			  probe_len, relay_lo, relay_hi);

@@ -107,6 +107,7 @@ enum med_kind {
 	MED_K_CONN = 1,
 	MED_K_UDP,
 	MED_K_RELAY,
+	MED_K_CLUSTER,		/* the cluster's database connection */
 };
 
 struct med_handle {

@@ -841,7 +841,8 @@ static void put_member(struct server *srv, struct shoal_tlv_writer *w,
 	shoal_tlv_put(w, MED_A_PUBLIC_KEY, mb->client.pubkey, MSTORE_KEY_LEN);
 	presence_put_addrs(w, &mb->client, srv->pool_prefix);
 	shoal_tlv_put_u8(w, MED_A_ONLINE,
-			 server_present_find(srv, mb->client.id) ? 1 : 0);
+			 server_present_find(srv, mb->client.id) ||
+			 cluster_remote_find(srv, mb->client.id) ? 1 : 0);
 	shoal_tlv_put_u8(w, MED_A_STATE, (uint8_t)mb->state);
 	if (mb->is_owner)
 		shoal_tlv_put(w, MED_A_OWNER, NULL, 0);

@@ -62,8 +62,12 @@ FUZZ_relayside_SRCS := mediator/relay_core.c mediator/dgram.c lib/tlv.c \
 	lib/medmsg.c lib/ctlmsg.c lib/noise.c
 FUZZ_relayside_LIBS := $(FUZZ_SODIUM)
 
+# The cluster's bus messages, which a mediator reads from the database.
+FUZZ_clusterbus_SRCS := mediator/clusterbus.c mediator/dgram.c lib/tlv.c \
+	lib/medmsg.c lib/base64.c
+
 FUZZ_TARGETS := tlv ctlmsg medmsg config jsonread render channel mclient \
-	srcguard vnet gro device pcp tcpframe relayside
+	srcguard vnet gro device pcp tcpframe relayside clusterbus
 
 .PHONY: fuzz
 fuzz: $(FUZZ_TARGETS:%=$(FUZZ_OUT)/%)
