@@ -351,10 +351,23 @@ static int peer_view(struct server *srv, const struct conn *c,
  * present peers hear it in PEER_NAT, and the view is what they know now,
  * so a reconnect saying the same announces nothing new.
  */
-void presence_nat(struct server *srv, struct conn *c)
+/* PEER_NAT about the client with key. */
+static int build_peer_nat(struct server *srv, const uint8_t *key,
+			  const struct shoal_nat *n)
 {
 	uint8_t nat[MED_NAT_LEN];
 	struct shoal_tlv_writer w;
+
+	shoal_tlv_writer_init(&w, srv->event, sizeof(srv->event),
+			      MED_PEER_NAT, 0, 0);
+	shoal_tlv_put(&w, MED_A_PUBLIC_KEY, key, MSTORE_KEY_LEN);
+	shoal_med_nat_put(nat, n);
+	shoal_tlv_put(&w, MED_A_NAT, nat, sizeof(nat));
+	return shoal_tlv_finish(&w);
+}
+
+void presence_nat(struct server *srv, struct conn *c)
+{
 	struct peerset ps;
 	struct conn *p;
 	size_t i;
@@ -365,12 +378,7 @@ void presence_nat(struct server *srv, struct conn *c)
 	cluster_nat(srv, c);
 	if (presence_peerset_get(srv, c->client.id, &ps) < 0)
 		return;
-	shoal_tlv_writer_init(&w, srv->event, sizeof(srv->event),
-			      MED_PEER_NAT, 0, 0);
-	shoal_tlv_put(&w, MED_A_PUBLIC_KEY, c->client.pubkey, MSTORE_KEY_LEN);
-	shoal_med_nat_put(nat, &c->nat);
-	shoal_tlv_put(&w, MED_A_NAT, nat, sizeof(nat));
-	len = shoal_tlv_finish(&w);
+	len = build_peer_nat(srv, c->client.pubkey, &c->nat);
 	for (i = 0; i < ps.n && !c->dead && len > 0; i++) {
 		p = server_present_find(srv, ps.v[i].id);
 		if (p && p != c)
@@ -555,8 +563,6 @@ void presence_remote_down(struct server *srv, const struct mstore_client *who,
 
 void presence_remote_nat(struct server *srv, const struct med_peer_info *pi)
 {
-	uint8_t nat[MED_NAT_LEN];
-	struct shoal_tlv_writer w;
 	struct peerset ps;
 	struct conn *p;
 	size_t i;
@@ -564,13 +570,7 @@ void presence_remote_nat(struct server *srv, const struct med_peer_info *pi)
 
 	if (presence_peerset_get(srv, pi->client.id, &ps) < 0)
 		return;
-	shoal_tlv_writer_init(&w, srv->event, sizeof(srv->event),
-			      MED_PEER_NAT, 0, 0);
-	shoal_tlv_put(&w, MED_A_PUBLIC_KEY, pi->client.pubkey,
-		      MSTORE_KEY_LEN);
-	shoal_med_nat_put(nat, &pi->nat);
-	shoal_tlv_put(&w, MED_A_NAT, nat, sizeof(nat));
-	len = shoal_tlv_finish(&w);
+	len = build_peer_nat(srv, pi->client.pubkey, &pi->nat);
 	for (i = 0; i < ps.n && len > 0; i++) {
 		p = server_present_find(srv, ps.v[i].id);
 		if (p)
