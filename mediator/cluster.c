@@ -93,6 +93,7 @@ struct cluster {
 	size_t n_queue, cap_queue;
 	int64_t next_beat, next_connect;
 	int64_t up_since;		/* monotonic ms the connection came */
+	unsigned int redirect_margin;
 	struct instance inst[CLUSTER_MAX_INSTANCES];
 	struct remote *view[VIEW_BUCKETS];
 	size_t n_remote;
@@ -377,6 +378,83 @@ static void beat(struct server *srv)
 	publish(srv, &m);
 }
 
+/* ---- the default server: the instances, told and chosen ---- */
+
+static void put_instance(struct shoal_tlv_writer *w, const char *name,
+			 const char *advertise, uint32_t load)
+{
+	shoal_tlv_nest_start(w, MED_A_INSTANCE);
+	shoal_tlv_put_str(w, MED_A_INSTANCE_NAME, name);
+	shoal_tlv_put_str(w, MED_A_ADVERTISE, advertise);
+	shoal_tlv_put_u32(w, MED_A_INSTANCE_LOAD, load);
+	shoal_tlv_nest_end(w);
+}
+
+/* This instance first, then every other live one. */
+static void put_instances(struct server *srv, struct shoal_tlv_writer *w)
+{
+	struct cluster *cl = srv->cluster;
+	size_t i;
+
+	put_instance(w, cl->name, cl->advertise, local_clients(srv));
+	for (i = 0; i < CLUSTER_MAX_INSTANCES; i++)
+		if (cl->inst[i].used && cl->inst[i].advertise[0])
+			put_instance(w, cl->inst[i].name,
+				     cl->inst[i].advertise, cl->inst[i].load);
+}
+
+void cluster_put_login(struct server *srv, struct shoal_tlv_writer *w)
+{
+	if (!srv->cluster)
+		return;
+	shoal_tlv_put_str(w, MED_A_INSTANCE_NAME, srv->cluster->name);
+	put_instances(srv, w);
+}
+
+bool cluster_redirect(struct server *srv, struct shoal_tlv_writer *w)
+{
+	struct cluster *cl = srv->cluster;
+	struct instance *best = NULL;
+	uint64_t mine;
+	size_t i;
+
+	if (!cl || !cl->redirect_margin || !cl->pg)
+		return false;
+	mine = local_clients(srv);
+	for (i = 0; i < CLUSTER_MAX_INSTANCES; i++) {
+		struct instance *in = &cl->inst[i];
+
+		/* Live: heard of within CLUSTER_DEAD_MS (the tick drops the rest). */
+		if (in->used && in->advertise[0] &&
+		    (!best || in->load < best->load))
+			best = in;
+	}
+	if (!best || mine <= (uint64_t)best->load + cl->redirect_margin ||
+	    mine * 10 <= (uint64_t)best->load * 11)
+		return false;
+	/* Until its next beat says: the next ones spread. */
+	best->load++;
+	shoal_tlv_put_str(w, MED_A_INSTANCE_NAME, cl->name);
+	put_instance(w, best->name, best->advertise, best->load);
+	return true;
+}
+
+/* The live instances changed: every client here hears the list. */
+static void instances_changed(struct server *srv)
+{
+	struct shoal_tlv_writer w;
+	struct conn *c;
+	int len;
+
+	shoal_tlv_writer_init(&w, srv->event, sizeof(srv->event),
+			      MED_INSTANCES, 0, 0);
+	put_instances(srv, &w);
+	len = shoal_tlv_finish(&w);
+	for (c = srv->conns; c && len > 0; c = c->next)
+		if (c->logged_in && !c->dead)
+			server_conn_send(srv, c, srv->event, len);
+}
+
 /* ---- what the others say ---- */
 
 static void on_online(struct server *srv, const struct cluster_msg *m)
@@ -435,14 +513,19 @@ static void on_nat(struct server *srv, const struct cluster_msg *m)
 
 static void on_beat(struct server *srv, const struct cluster_msg *m)
 {
-	struct instance *in = inst_find(srv->cluster, m->instance, true);
+	struct instance *in = inst_find(srv->cluster, m->instance, false);
+	bool news = !in || strcmp(in->advertise, m->advertise);
 
+	if (!in)
+		in = inst_find(srv->cluster, m->instance, true);
 	if (!in)
 		return;
 	snprintf(in->advertise, sizeof(in->advertise), "%s", m->advertise);
 	in->load = m->load;
 	in->started = m->started;
 	in->seen = server_now_ms();
+	if (news)
+		instances_changed(srv);
 }
 
 static void on_gone(struct server *srv, const struct cluster_msg *m)
@@ -450,8 +533,10 @@ static void on_gone(struct server *srv, const struct cluster_msg *m)
 	struct instance *in = inst_find(srv->cluster, m->instance, false);
 
 	settle(srv, m->instance);
-	if (in && in->started <= m->started)
+	if (in && in->started <= m->started) {
 		in->used = false;
+		instances_changed(srv);
+	}
 }
 
 static void on_changed(struct server *srv, const struct cluster_msg *m)
@@ -765,6 +850,7 @@ int cluster_open(struct server *srv, const struct cluster_config *cfg)
 	cl->fd = -1;
 	snprintf(cl->name, sizeof(cl->name), "%s", cfg->name);
 	snprintf(cl->advertise, sizeof(cl->advertise), "%s", cfg->advertise);
+	cl->redirect_margin = cfg->redirect_margin;
 	cl->started = unix_ms();
 	srv->cluster = cl;
 	if (connect_db(srv, true) < 0)
@@ -824,6 +910,7 @@ void cluster_tick(struct server *srv, int64_t now_ms)
 			    in->name);
 		cluster_sql(srv, "DELETE FROM instances WHERE name = '%s' AND "
 			    "beat <= " DB_NOW_MS " - 14000", in->name);
+		instances_changed(srv);
 	}
 }
 

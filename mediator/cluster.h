@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "clusterbus.h"
+#include "tlv.h"
 
 #define CLUSTER_BEAT_MS 5000
 /*
@@ -26,6 +27,7 @@
 #define CLUSTER_DEAD_MS 14000
 #define CLUSTER_MAX_INSTANCES 64
 #define CLUSTER_CHANNEL "shoal_cluster"
+#define CLUSTER_REDIRECT_MARGIN 16
 
 struct conn;
 struct server;
@@ -35,6 +37,12 @@ struct cluster_config {
 	const char *url;		/* postgresql://... */
 	const char *name;		/* --instance */
 	const char *advertise;		/* --advertise */
+	/*
+	 * --redirect-margin: a LOGIN is sent to the least loaded live
+	 * instance when this one has more than that many clients more, and
+	 * more than 10 % more; 0: never.
+	 */
+	unsigned int redirect_margin;
 };
 
 /* Whether --database URL names PostgreSQL: then the instance clusters. */
@@ -68,6 +76,17 @@ void cluster_changed(struct server *srv, const struct mstore_client *who,
 /* Client id announced on another live instance: what PEER_UP says. */
 const struct med_peer_info *cluster_remote_find(struct server *srv,
 						int64_t id);
+/*
+ * A successful LOGIN's reply: INSTANCE_NAME (this one) and INSTANCE for
+ * this and each live instance.  Nothing on a single instance.
+ */
+void cluster_put_login(struct server *srv, struct shoal_tlv_writer *w);
+/*
+ * Whether a new LOGIN goes elsewhere (see redirect_margin): then w, a
+ * reply with RESULT REDIRECT, gets INSTANCE_NAME and the INSTANCE to log
+ * in at.  Never on a single instance, nor to a dead or unknown one.
+ */
+bool cluster_redirect(struct server *srv, struct shoal_tlv_writer *w);
 /* This instance's name, or NULL when it is no cluster's. */
 const char *cluster_name(const struct server *srv);
 

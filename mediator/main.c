@@ -83,6 +83,11 @@ static const char usage_text[] =
 	"      --advertise HOST:PORT\n"
 	"                         where clients reach this instance (default:\n"
 	"                         --listen's, unless it is a wildcard)\n"
+	"      --redirect-margin N\n"
+	"                         send a new login to the least loaded\n"
+	"                         instance when this one has more than N\n"
+	"                         (and 10 %) more clients; 0: never\n"
+	"                         (default: 16)\n"
 	"  -f, --foreground       stay in the foreground (the only mode)\n"
 	"  -h, --help             show this help\n"
 	"  -V, --version          show the version\n"
@@ -94,6 +99,7 @@ struct options {
 	const char *key_file, *database, *instance, *advertise;
 	unsigned int source_conns, source_new_clients, relays_per_client;
 	unsigned int relay_rate;	/* KiB/s */
+	unsigned int redirect_margin;
 	unsigned int tcp_streams, tcp_per_source;
 	int64_t expire_after;		/* s */
 	char env_dir[4096];
@@ -104,7 +110,8 @@ struct options {
 enum {
 	O_SOURCE_CONNS = 256, O_SOURCE_NEW_CLIENTS, O_EXPIRE_AFTER,
 	O_RELAYS_PER_CLIENT, O_RELAY_RATE, O_TCP_STREAMS, O_TCP_PER_SOURCE,
-	O_RELAY_KEY, O_KEY_FILE, O_DATABASE, O_INSTANCE, O_ADVERTISE
+	O_RELAY_KEY, O_KEY_FILE, O_DATABASE, O_INSTANCE, O_ADVERTISE,
+	O_REDIRECT_MARGIN
 };
 
 /* A count 0..1000000, decimal digits only: 0, or -1. */
@@ -173,6 +180,8 @@ static unsigned int *count_of(struct options *o, int c)
 		return &o->tcp_streams;
 	case O_TCP_PER_SOURCE:
 		return &o->tcp_per_source;
+	case O_REDIRECT_MARGIN:
+		return &o->redirect_margin;
 	default:
 		return &o->relay_rate;
 	}
@@ -211,6 +220,8 @@ static int parse_options(struct options *o, int argc, char **argv)
 		{ "database", required_argument, NULL, O_DATABASE },
 		{ "instance", required_argument, NULL, O_INSTANCE },
 		{ "advertise", required_argument, NULL, O_ADVERTISE },
+		{ "redirect-margin", required_argument, NULL,
+		  O_REDIRECT_MARGIN },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -234,6 +245,7 @@ static int parse_options(struct options *o, int argc, char **argv)
 	o->relay_rate = MED_RELAY_RATE_KIB;
 	o->tcp_streams = MED_TCP_STREAMS;
 	o->tcp_per_source = MED_TCP_STREAMS_PER_SOURCE;
+	o->redirect_margin = CLUSTER_REDIRECT_MARGIN;
 	while ((c = getopt_long(argc, argv, "s:l:p:r:d:fhV", longopts,
 				NULL)) != -1) {
 		switch (c) {
@@ -281,6 +293,7 @@ static int parse_options(struct options *o, int argc, char **argv)
 		case O_RELAY_RATE:
 		case O_TCP_STREAMS:
 		case O_TCP_PER_SOURCE:
+		case O_REDIRECT_MARGIN:
 			if (parse_count(optarg, count_of(o, c)) < 0) {
 				fprintf(stderr, "shoal-mediator: --%s: '%s' is "
 					"not a number from 0 to 1000000\n",
@@ -413,7 +426,10 @@ static int cluster_start(struct server *srv, const struct options *o,
 {
 	char name[MED_INSTANCE_NAME_MAX + 1], adv[MED_ADVERTISE_MAX + 1];
 	char host[INET6_ADDRSTRLEN];
-	struct cluster_config cfg = { .url = o->database };
+	struct cluster_config cfg = {
+		.url = o->database,
+		.redirect_margin = o->redirect_margin,
+	};
 
 	if (o->instance) {
 		if (!cluster_name_ok(o->instance)) {

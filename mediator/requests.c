@@ -57,6 +57,9 @@ static const char *result_text(int rc)
 	case MED_E_NEW_CLIENTS:
 		return "too many new clients from your address, try again "
 		       "later";
+	case MED_E_REDIRECT:
+		return "log in at the less loaded instance of the cluster "
+		       "named in this reply";
 	case MSTORE_E_INVALID:
 		return "malformed request";
 	default:
@@ -469,6 +472,7 @@ static int read_endpoints(struct server *srv, const struct request *r,
 
 static void do_login(struct server *srv, struct conn *c, struct request *r)
 {
+	struct shoal_tlv_attr a;
 	char nick[STR_MAX];
 	struct mstore_client cl;
 	struct conn *old;
@@ -480,6 +484,18 @@ static void do_login(struct server *srv, struct conn *c, struct request *r)
 	if (rc == -2) {
 		reply(srv, c, r, MSTORE_E_BAD_NICK);
 		return;
+	}
+	/*
+	 * The default server: a new login (not one redirected or failed
+	 * over already) goes to a clearly less loaded instance, before
+	 * anything is written for it.
+	 */
+	if (!c->logged_in && !shoal_tlv_find(&r->m, MED_A_NO_REDIRECT, &a)) {
+		reply_start(srv, r, MED_E_REDIRECT);
+		if (cluster_redirect(srv, &r->w)) {
+			reply_send(srv, c, r);
+			return;
+		}
 	}
 	if (shoal_channel_remote_key(&c->ch, cl.pubkey) < 0) {
 		server_conn_kill(srv, c, MED_DOWN_LOST);
@@ -542,6 +558,7 @@ static void do_login(struct server *srv, struct conn *c, struct request *r)
 	if (srv->has_probe)
 		shoal_tlv_put(&r->w, MED_A_PROBE, ep,
 			      udp_endpoint_put(ep, &srv->probe_ep));
+	cluster_put_login(srv, &r->w);
 	reply_send(srv, c, r);
 }
 

@@ -51,7 +51,7 @@ if [ "$(id -u)" != 0 ] || ! command -v nft >/dev/null ||
 	ktap_skip "needs root, nft, /dev/net/tun and PostgreSQL"
 	ktap_finish
 fi
-ktap_plan 11
+ktap_plan 14
 
 lab_internet || { echo "Bail out! cannot build the lab"; exit 1; }
 for x in $CLIENTS; do
@@ -101,7 +101,9 @@ login() {
 }
 
 ok=true
-for m in m1 m2 m3; do
+# m1 sends new logins elsewhere when it has 2 more than the least loaded.
+instance_start m1 --redirect-margin 1 || { ok=false; cat "$tmp/m1.log"; }
+for m in m2 m3; do
 	instance_start "$m" || { ok=false; cat "$tmp/$m.log"; }
 done
 ktap_check "three instances start on one database with one key" $ok
@@ -183,6 +185,31 @@ ktap_check "carol's tunnels stay up meanwhile" \
 	lab_exec c ping -c2 -i0.2 -W2 -q "${V4[a]}"
 grep -q "instance m3 is dead" "$tmp/m1.log" && grep -q "instance m3 is dead" "$tmp/m2.log"
 ktap_check "m1 and m2 both say m3 is dead" test $? = 0
+
+# ---- the default server ---------------------------------------------------
+
+# carol's shoald lost m3; she logs in to m1 (1 client, as m2: no redirect).
+relogin() {
+	sh_ "$1" login "$LAB_MEDIATOR1:${PORT[$2]}" "$MEDKEY" --nick "${NICK[$1]}" \
+		>"$tmp/relogin-$1" 2>&1
+}
+carol_back() {
+	[ "$(member_online a lan carol)" = true ] &&
+	[ "$(member_online b lan carol)" = true ]
+}
+ok=false
+relogin c m1 && until_true 10 carol_back && ok=true
+ktap_check "carol logs in to m1: online again for alice (m1) and bob (m2)" $ok
+
+# bob leaves m2 (0 clients there once it beats); m1 has 2: bob is sent on.
+sh_ b logout >/dev/null
+sleep 6
+redirected() {
+	! relogin b m1 && grep -q "less loaded instance" "$tmp/relogin-b"
+}
+ktap_check "a login to m1 with 2 clients, m2 with 0: REDIRECT" redirected
+[ -s "$tmp/relogin-b" ] && sed 's/^/# /' "$tmp/relogin-b"
+ktap_check "a login to m2 is not redirected" relogin b m2
 
 for m in m1 m2 m3; do
 	sed "s/^/# $m: /" "$tmp/$m.log" | tail -n 15
