@@ -27,8 +27,10 @@
 #include <time.h>
 
 #include <libpq-fe.h>
+#include <sodium.h>
 
 #include "cluster.h"
+#include "cmdline.h"
 #include "key.h"
 #include "server.h"
 
@@ -545,6 +547,14 @@ static void on_changed(struct server *srv, const struct cluster_msg *m)
 		       m->n_lost, m->both);
 }
 
+static void on_deliver(struct server *srv, const struct cluster_msg *m)
+{
+	struct conn *c = server_online_find(srv, m->client);
+
+	if (c)
+		server_conn_send(srv, c, m->msg, m->msg_len);
+}
+
 static void on_message(struct server *srv, const char *text)
 {
 	struct cluster_msg m;
@@ -575,6 +585,9 @@ static void on_message(struct server *srv, const char *text)
 		break;
 	case CB_CHANGED:
 		on_changed(srv, &m);
+		break;
+	case CB_DELIVER:
+		on_deliver(srv, &m);
 		break;
 	}
 }
@@ -1053,4 +1066,37 @@ void cluster_changed(struct server *srv, const struct mstore_client *who,
 		publish(srv, m);
 	}
 	free(m);
+}
+
+void cluster_deliver(struct server *srv, int64_t id, const uint8_t *msg,
+		     int len)
+{
+	struct cluster_msg *m;
+
+	if (!srv->cluster || len <= 0 || (size_t)len > sizeof(m->msg))
+		return;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return;
+	m->type = CB_DELIVER;
+	m->client = id;
+	memcpy(m->msg, msg, (size_t)len);
+	m->msg_len = (uint16_t)len;
+	publish(srv, m);
+	/* A RELAY_KEY in the clear: only the queued statement keeps it. */
+	sodium_memzero(m, sizeof(*m));
+	sodium_memzero(srv->cluster->text, sizeof(srv->cluster->text));
+	free(m);
+}
+
+bool cluster_advertised(struct server *srv, struct med_endpoint *e)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	if (!srv->cluster ||
+	    med_parse_listen(srv->cluster->advertise, &ss, &len) < 0 ||
+	    udp_endpoint_from(e, (const struct sockaddr *)&ss) < 0)
+		return false;
+	return true;
 }

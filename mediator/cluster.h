@@ -87,6 +87,14 @@ void cluster_put_login(struct server *srv, struct shoal_tlv_writer *w);
  * in at.  Never on a single instance, nor to a dead or unknown one.
  */
 bool cluster_redirect(struct server *srv, struct shoal_tlv_writer *w);
+/* A mediator message to client id, online on another instance. */
+void cluster_deliver(struct server *srv, int64_t id, const uint8_t *msg,
+		     int len);
+/*
+ * This instance's --advertise as an endpoint, when its host is an
+ * address (not a name): true.
+ */
+bool cluster_advertised(struct server *srv, struct med_endpoint *e);
 /* This instance's name, or NULL when it is no cluster's. */
 const char *cluster_name(const struct server *srv);
 

@@ -89,6 +89,10 @@ int cluster_bus_encode(const struct cluster_msg *m, char *out, size_t size)
 	case CB_GONE:
 		shoal_tlv_put_u64(&w, CB_A_STARTED, (uint64_t)m->started);
 		break;
+	case CB_DELIVER:
+		shoal_tlv_put_u64(&w, CB_A_CLIENT, (uint64_t)m->client);
+		shoal_tlv_put(&w, CB_A_MESSAGE, m->msg, m->msg_len);
+		break;
 	case CB_CHANGED:
 		shoal_tlv_put_u64(&w, CB_A_CLIENT, (uint64_t)m->client);
 		shoal_tlv_put(&w, CB_A_KEY, m->key, MSTORE_KEY_LEN);
@@ -179,6 +183,23 @@ static int decode_changed(const struct shoal_tlv_msg *msg,
 	return 0;
 }
 
+/* Only what an instance delivers for another: a RELAY event. */
+static int decode_deliver(const struct shoal_tlv_msg *msg,
+			  struct cluster_msg *m)
+{
+	struct shoal_tlv_msg inner;
+	struct shoal_tlv_attr a;
+
+	if (!shoal_tlv_find(msg, CB_A_MESSAGE, &a) || a.nested ||
+	    a.len > sizeof(m->msg) ||
+	    shoal_tlv_parse(&inner, a.value, a.len) < 0 ||
+	    inner.type != MED_RELAY_EVENT || inner.flags)
+		return -1;
+	memcpy(m->msg, a.value, a.len);
+	m->msg_len = a.len;
+	return 0;
+}
+
 static int decode_online(const struct shoal_tlv_msg *msg,
 			 struct cluster_msg *m)
 {
@@ -245,7 +266,8 @@ int cluster_bus_decode(const char *text, struct cluster_msg *m)
 	    !cluster_name_ok(m->instance))
 		return -1;
 	if (m->type == CB_ONLINE || m->type == CB_OFFLINE ||
-	    m->type == CB_NAT || m->type == CB_CHANGED) {
+	    m->type == CB_NAT || m->type == CB_CHANGED ||
+	    m->type == CB_DELIVER) {
 		if (!shoal_tlv_find(&msg, CB_A_CLIENT, &a) ||
 		    !shoal_tlv_get_u64(&a, &v64) || v64 > INT64_MAX ||
 		    !v64)
@@ -269,6 +291,8 @@ int cluster_bus_decode(const char *text, struct cluster_msg *m)
 		if (!get_fixed(&msg, CB_A_KEY, m->key, MSTORE_KEY_LEN))
 			return -1;
 		return decode_changed(&msg, m);
+	case CB_DELIVER:
+		return decode_deliver(&msg, m);
 	case CB_NAT:
 		if (!get_fixed(&msg, CB_A_NAT, nat, sizeof(nat)) ||
 		    shoal_med_nat_get(nat, sizeof(nat), &m->nat) < 0)

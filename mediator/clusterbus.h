@@ -28,6 +28,7 @@ enum cluster_bus_type {
 	CB_BEAT = 4,		/* INSTANCE lives: ADVERTISE, LOAD, STARTED */
 	CB_GONE = 5,		/* INSTANCE stopped: settle its clients */
 	CB_CHANGED = 6,		/* CLIENT's peers changed: ADDED, LOST */
+	CB_DELIVER = 7,		/* MESSAGE, to CLIENT where it is online */
 };
 
 enum cluster_bus_attr {
@@ -49,6 +50,7 @@ enum cluster_bus_attr {
 	CB_A_BOTH = 16,		/* empty: the other sides hear it too */
 	CB_A_ADDED = 17,	/* be64 id of a new peer, repeated */
 	CB_A_LOST = 18,		/* be64 id and 32-byte key, repeated */
+	CB_A_MESSAGE = 19,	/* a mediator event (RELAY only, today) */
 };
 
 /* Pairs in one CB_CHANGED; more go in several. */
@@ -88,6 +90,9 @@ struct cluster_msg {
 	size_t n_added, n_lost;
 	int64_t added[CLUSTER_CHANGE_MAX];
 	struct med_peer_ref lost[CLUSTER_CHANGE_MAX];
+	/* CB_DELIVER: a whole mediator message, checked to be an event. */
+	uint16_t msg_len;
+	uint8_t msg[512];
 };
 
 /* 1..MED_INSTANCE_NAME_MAX of [A-Za-z0-9._-]. */

@@ -434,12 +434,12 @@ void presence_due(struct server *srv, struct conn *c)
 	announce_to_peers(srv, c);
 }
 
-/* What PEER_UP says of id, online here or on another instance: true. */
-static bool info_anywhere(struct server *srv, int64_t id,
-			  struct med_peer_info *pi)
+bool presence_info_find(struct server *srv, int64_t id, bool announced,
+			struct med_peer_info *pi)
 {
 	const struct med_peer_info *r;
-	struct conn *c = server_present_find(srv, id);
+	struct conn *c = announced ? server_present_find(srv, id) :
+			 server_online_find(srv, id);
 
 	if (c) {
 		presence_info_of(c, pi);
@@ -469,8 +469,8 @@ void presence_apply(struct server *srv, int64_t who,
 	 * another instance); this instance tells the sides that are here.
 	 */
 	for (i = 0; i < n_added; i++) {
-		if (!info_anywhere(srv, who, &wi) ||
-		    !info_anywhere(srv, added[i], &pi))
+		if (!presence_info_find(srv, who, true, &wi) ||
+		    !presence_info_find(srv, added[i], true, &pi))
 			continue;
 		c = server_present_find(srv, who);
 		if (c)

@@ -69,6 +69,12 @@ void presence_changed(struct server *srv, const struct mstore_client *who,
 /* What PEER_UP says of c (for the cluster's bus too). */
 void presence_info_of(const struct conn *c, struct med_peer_info *pi);
 /*
+ * What PEER_UP says of client id, present here (announced; else logged
+ * in is enough) or announced on another instance: true.
+ */
+bool presence_info_find(struct server *srv, int64_t id, bool announced,
+			struct med_peer_info *pi);
+/*
  * Another instance's client came online (or what its peers know of it
  * changed), went, or its NAT changed: its peers here hear it.
  */

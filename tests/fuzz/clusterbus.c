@@ -34,5 +34,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check(!memcmp(m2.lost, m.lost, m.n_lost * sizeof(m.lost[0])));
 	check(!memcmp(&m2.info.client, &m.info.client,
 		      sizeof(m.info.client)));
+	check(m2.msg_len == m.msg_len && !memcmp(m2.msg, m.msg, m.msg_len));
 	return 0;
 }

@@ -794,5 +794,11 @@ write("clusterbus", "changed", bus(6, [
     inst(b"m1"), attr(2, struct.pack(">Q", 5)), attr(3, pattern(32, 45)),
     attr(16, b""), attr(17, struct.pack(">Q", 6)),
     attr(18, struct.pack(">Q", 8) + pattern(32, 46))]))
+write("clusterbus", "deliver", bus(7, [
+    inst(b"m2"), attr(2, struct.pack(">Q", 11)),
+    attr(19, msg(66, 0, 0, [attr(7, pattern(32, 47)),
+                            attr(15, endpoint(4, bytes([198, 51, 100, 1]), 51813)),
+                            attr(19, struct.pack(">I", 5)),
+                            attr(20, pattern(32, 48))]))]))
 write("clusterbus", "bad-name", bus(5, [
     inst(b"m 3"), attr(15, struct.pack(">Q", 1))]))

@@ -5,19 +5,22 @@
 # A cluster of shoal-mediators on one PostgreSQL (issue 17, docs/
 # cluster.md): three instances on the NAT lab's internet, one database
 # (tests/common/pg.sh, started here as nobody) and, in this branch, one
-# shared state directory (the key file and the SQLite store).  Three
-# shoalds on the TAP datapath, each logged in to a different instance,
-# join one network.
+# shared state directory (the key file and the SQLite store).  Five
+# shoalds on the TAP datapath, logged in to different instances, join
+# one network.
 #
 #   lab-inet: PostgreSQL 127.0.0.1:5432 (its loopback: trust is for it)
 #             shoal-mediator m1 198.51.100.1:51800, m2 :51900, m3 :52000
 #      |-- a 203.0.113.1  shoald "sha", alice, on m1, owns "lan"
 #      |-- b 203.0.113.2  shoald "shb", bob, on m2
-#      `-- c 203.0.113.3  shoald "shc", carol, on m3
+#      |-- c 203.0.113.3  shoald "shc", carol, on m3
+#      |-- d shoald "shd", dave, on m1, behind a symmetric NAT
+#      `-- e shoald "she", eve, on m2, behind a symmetric NAT
 #
 # Checked: an instance with another key is refused; members on different
 # instances see each other online (PEER_UP across the bus) and ping
-# through their tunnels; NETWORKS says a member on another instance is
+# through their tunnels, or through a relay the instance of one side
+# allocated (dave and eve); NETWORKS says a member on another instance is
 # online; a kick on m1 reaches a member on m2; kill -9 of m3: within
 # 15 s its client is offline for the others, and its tunnels stay up.
 set -u
@@ -28,8 +31,8 @@ set -u
 
 PY=/usr/bin/python3
 CLIENTS="a b c"
-declare -A NICK=([a]=alice [b]=bob [c]=carol)
-declare -A INST=([a]=m1 [b]=m2 [c]=m3)
+declare -A NICK=([a]=alice [b]=bob [c]=carol [d]=dave [e]=eve)
+declare -A INST=([a]=m1 [b]=m2 [c]=m3 [d]=m1 [e]=m2)
 declare -A PORT=([m1]=51800 [m2]=51900 [m3]=52000)
 declare -A MED_PID
 
@@ -51,11 +54,15 @@ if [ "$(id -u)" != 0 ] || ! command -v nft >/dev/null ||
 	ktap_skip "needs root, nft, /dev/net/tun and PostgreSQL"
 	ktap_finish
 fi
-ktap_plan 14
+ktap_plan 15
 
 lab_internet || { echo "Bail out! cannot build the lab"; exit 1; }
 for x in $CLIENTS; do
 	lab_client "$x" none || { echo "Bail out! lab_client $x"; exit 1; }
+done
+# Behind symmetric NATs: only a relay joins them.
+for x in d e; do
+	lab_client "$x" symmetric || { echo "Bail out! lab_client $x"; exit 1; }
 done
 PG_NETNS=$LAB_INET pg_start "$tmp/pg" 127.0.0.1 5432 ||
 	{ echo "Bail out! PostgreSQL does not start"; exit 1; }
@@ -167,6 +174,23 @@ sh_ c join lan --no-password >/dev/null
 ktap_check "carol joins again: online for alice and bob" \
 	until_true 10 all_online
 
+# ---- a relay between instances --------------------------------------------
+
+ok=true
+for x in d e; do
+	shoald_start "$x" && login "$x" &&
+		sh_ "$x" join lan --no-password >/dev/null || ok=false
+done
+relayed() {
+	[ "$(peer_field d eve path)" = relay ] &&
+	[ "$(peer_field e dave path)" = relay ] &&
+	lab_exec d ping -c1 -W1 -q "${V4[e]}" >/dev/null
+}
+ok2=false
+$ok && until_true 40 relayed && ok2=true
+echo "# d-e: $(peer_field d eve path) $(peer_field d eve endpoint) / $(peer_field e dave path) $(peer_field e dave endpoint)"
+ktap_check "dave (m1) and eve (m2), both behind symmetric NATs, relayed" $ok2
+
 # ---- an instance dies -----------------------------------------------------
 
 kill -9 "${MED_PID[m3]}"
@@ -201,13 +225,13 @@ ok=false
 relogin c m1 && until_true 10 carol_back && ok=true
 ktap_check "carol logs in to m1: online again for alice (m1) and bob (m2)" $ok
 
-# bob leaves m2 (0 clients there once it beats); m1 has 2: bob is sent on.
+# bob leaves m2 (eve alone there once it beats); m1 has 3: bob is sent on.
 sh_ b logout >/dev/null
 sleep 6
 redirected() {
 	! relogin b m1 && grep -q "less loaded instance" "$tmp/relogin-b"
 }
-ktap_check "a login to m1 with 2 clients, m2 with 0: REDIRECT" redirected
+ktap_check "a login to m1 with 3 clients, m2 with 1: REDIRECT" redirected
 [ -s "$tmp/relogin-b" ] && sed 's/^/# /' "$tmp/relogin-b"
 ktap_check "a login to m2 is not redirected" relogin b m2
 

@@ -201,4 +201,35 @@ TEST(refuses_too_many_pairs_or_endpoints)
 	EXPECT_EQ(-1, cluster_bus_decode(raw(&w), &m));
 }
 
+TEST(deliver_takes_a_relay_event_only)
+{
+	struct cluster_msg m = { .type = CB_DELIVER }, back;
+	struct shoal_tlv_writer w;
+	int n;
+
+	strcpy(m.instance, "m2");
+	m.client = 11;
+	shoal_tlv_writer_init(&w, m.msg, sizeof(m.msg), MED_RELAY_EVENT, 0, 0);
+	shoal_tlv_put_u32(&w, MED_A_RELAY_ID, 5);
+	n = shoal_tlv_finish(&w);
+	ASSERT_LT(0, n);
+	m.msg_len = (uint16_t)n;
+	ASSERT_EQ(0, cluster_bus_encode(&m, text, sizeof(text)));
+	ASSERT_EQ(0, cluster_bus_decode(text, &back));
+	EXPECT_EQ(11, back.client);
+	EXPECT_EQ(m.msg_len, back.msg_len);
+	EXPECT_EQ(0, memcmp(m.msg, back.msg, m.msg_len));
+	/* a PEER_UP is no message an instance delivers for another */
+	shoal_tlv_writer_init(&w, m.msg, sizeof(m.msg), MED_PEER_UP, 0, 0);
+	n = shoal_tlv_finish(&w);
+	m.msg_len = (uint16_t)n;
+	ASSERT_EQ(0, cluster_bus_encode(&m, text, sizeof(text)));
+	EXPECT_EQ(-1, cluster_bus_decode(text, &back));
+	/* nor bytes that are no message */
+	memset(m.msg, 0xff, 16);
+	m.msg_len = 16;
+	ASSERT_EQ(0, cluster_bus_encode(&m, text, sizeof(text)));
+	EXPECT_EQ(-1, cluster_bus_decode(text, &back));
+}
+
 TEST_HARNESS_MAIN
