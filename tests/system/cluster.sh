@@ -54,7 +54,7 @@ if [ "$(id -u)" != 0 ] || ! command -v nft >/dev/null ||
 	ktap_skip "needs root, nft, /dev/net/tun and PostgreSQL"
 	ktap_finish
 fi
-ktap_plan 15
+ktap_plan 16
 
 lab_internet || { echo "Bail out! cannot build the lab"; exit 1; }
 for x in $CLIENTS; do
@@ -234,6 +234,15 @@ redirected() {
 ktap_check "a login to m1 with 3 clients, m2 with 1: REDIRECT" redirected
 [ -s "$tmp/relogin-b" ] && sed 's/^/# /' "$tmp/relogin-b"
 ktap_check "a login to m2 is not redirected" relogin b m2
+
+# ---- an instance stops --------------------------------------------------
+
+# SIGTERM: m2 says GONE, and m1 settles its clients at once.
+kill -TERM "${MED_PID[m2]}"
+wait "${MED_PID[m2]}" 2>/dev/null
+eve_gone() { [ "$(member_online a lan eve)" = false ]; }
+ktap_check "m2 stops: its clients are offline for m1's within 3 s" \
+	until_true 3 eve_gone
 
 for m in m1 m2 m3; do
 	sed "s/^/# $m: /" "$tmp/$m.log" | tail -n 15
