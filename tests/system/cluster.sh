@@ -54,7 +54,7 @@ if [ "$(id -u)" != 0 ] || ! command -v nft >/dev/null ||
 	ktap_skip "needs root, nft, /dev/net/tun and PostgreSQL"
 	ktap_finish
 fi
-ktap_plan 16
+ktap_plan 17
 
 lab_internet || { echo "Bail out! cannot build the lab"; exit 1; }
 for x in $CLIENTS; do
@@ -234,6 +234,19 @@ redirected() {
 ktap_check "a login to m1 with 3 clients, m2 with 1: REDIRECT" redirected
 [ -s "$tmp/relogin-b" ] && sed 's/^/# /' "$tmp/relogin-b"
 ktap_check "a login to m2 is not redirected" relogin b m2
+
+# The LOGIN reply's instances, and INSTANCES, as a client reads them
+# (mediator_api's cluster_login_reply, on this database and key).
+login_reply() {
+	ip netns exec "$LAB_INET" env SHOAL_TEST_PG_URL="$PG_URL" \
+		SHOAL_TEST_PG_KEY="$tmp/med/private.key" \
+		SHOAL_TEST_ONLY=cluster_login_reply \
+		"$TOP/build/san/tests/mediator_api" >"$tmp/api.log" 2>&1 &&
+	grep "^ok [0-9]* [a-z_]*\.cluster_login_reply" "$tmp/api.log" |
+		grep -v SKIP | sed 's/^/# /' | grep . ||
+	{ grep -v "^ok .* # SKIP" "$tmp/api.log" | tail -n 30; return 1; }
+}
+ktap_check "a LOGIN reply lists the instances; a new one is told" login_reply
 
 # ---- an instance stops --------------------------------------------------
 
