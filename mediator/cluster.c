@@ -96,6 +96,7 @@ struct cluster {
 	int64_t next_beat, next_connect;
 	int64_t up_since;		/* monotonic ms the connection came */
 	unsigned int redirect_margin;
+	bool registered;		/* its rows are its own: GONE at close */
 	struct instance inst[CLUSTER_MAX_INSTANCES];
 	struct remote *view[VIEW_BUCKETS];
 	size_t n_remote;
@@ -754,6 +755,28 @@ static int go_async(struct server *srv)
 	return 0;
 }
 
+/*
+ * One instance of a name at a time: its session holds an advisory lock
+ * on the name, which PostgreSQL drops when the session ends however the
+ * process died, so a restart right after a crash is no clash.
+ */
+static int lock_name(struct server *srv)
+{
+	struct cluster *cl = srv->cluster;
+	const char *params[1] = { cl->name };
+	PGresult *res;
+	int ret;
+
+	res = exec_ok(cl->pg, "SELECT pg_try_advisory_lock(hashtext("
+		      "'shoal-mediator instance ' || $1))", 1, params);
+	if (!res)
+		return -1;
+	ret = PQntuples(res) == 1 && !strcmp(PQgetvalue(res, 0, 0), "t") ?
+	      0 : -1;
+	PQclear(res);
+	return ret;
+}
+
 static void reconnect(struct server *srv)
 {
 	struct cluster *cl = srv->cluster;
@@ -765,6 +788,9 @@ static void reconnect(struct server *srv)
 	/* We heard nothing meanwhile: nobody is judged on that. */
 	for (i = 0; i < CLUSTER_MAX_INSTANCES; i++)
 		cl->inst[i].seen = server_now_ms();
+	if (lock_name(srv) < 0)
+		fprintf(stderr, "shoal-mediator: cluster: another instance %s "
+			"runs meanwhile\n", cl->name);
 	if (load_view(srv) < 0 || go_async(srv) < 0) {
 		PQfinish(cl->pg);
 		cl->pg = NULL;
@@ -820,6 +846,14 @@ static int forget_last_run(struct server *srv)
 	const char *params[1] = { cl->name };
 	struct cluster_msg m = { .type = CB_GONE };
 	PGresult *res;
+
+	if (lock_name(srv) < 0) {
+		fprintf(stderr, "shoal-mediator: --instance %s: an instance of "
+			"that name is running on this database already\n",
+			cl->name);
+		return -1;
+	}
+	cl->registered = true;
 
 	res = exec_ok(cl->pg, "SELECT started FROM instances WHERE name = $1",
 		      1, params);
@@ -935,7 +969,7 @@ void cluster_close(struct server *srv)
 
 	if (!cl)
 		return;
-	if (cl->pg) {
+	if (cl->pg && cl->registered) {
 		const char *params[1] = { cl->name };
 		struct cluster_msg m = { .type = CB_GONE };
 		PGresult *res;
@@ -960,8 +994,8 @@ void cluster_close(struct server *srv)
 					   p, NULL, NULL, 0);
 			PQclear(res);
 		}
-		PQfinish(cl->pg);
 	}
+	PQfinish(cl->pg);
 	for (b = 0; b < VIEW_BUCKETS; b++)
 		while ((r = cl->view[b])) {
 			cl->view[b] = r->next;

@@ -54,7 +54,7 @@ if [ "$(id -u)" != 0 ] || ! command -v nft >/dev/null ||
 	ktap_skip "needs root, nft, /dev/net/tun and PostgreSQL"
 	ktap_finish
 fi
-ktap_plan 17
+ktap_plan 18
 
 lab_internet || { echo "Bail out! cannot build the lab"; exit 1; }
 for x in $CLIENTS; do
@@ -125,6 +125,14 @@ other_key() {
 	grep -q "give every instance the same --key-file" "$tmp/m4.log"
 }
 ktap_check "an instance with another key is refused" other_key
+same_name() {
+	! ip netns exec "$LAB_INET" "$BIN/shoal-mediator" \
+		--state-dir "$tmp/med" --listen "$LAB_MEDIATOR1:52100" \
+		--relay-ports 52110-52119 --database "$PG_URL" --instance m2 \
+		>"$tmp/m2bis.log" 2>&1 &&
+	grep -q "an instance of that name is running" "$tmp/m2bis.log"
+}
+ktap_check "a second instance named m2 is refused" same_name
 
 # ---- presence across instances --------------------------------------------
 
