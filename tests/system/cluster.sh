@@ -117,22 +117,18 @@ ktap_check "three instances start on one database with one key" $ok
 
 # ---- the cluster's key ----------------------------------------------------
 
-other_key() {
-	! ip netns exec "$LAB_INET" "$BIN/shoal-mediator" \
-		--state-dir "$tmp/other" --listen "$LAB_MEDIATOR1:52100" \
-		--relay-ports 52110-52119 --database "$PG_URL" --instance m4 \
-		>"$tmp/m4.log" 2>&1 &&
-	grep -q "give every instance the same --key-file" "$tmp/m4.log"
+# refused STATE_DIR NAME TEXT: an instance with that state directory
+# (its key) and name does not start, and says TEXT.
+refused() {
+	! ip netns exec "$LAB_INET" "$BIN/shoal-mediator" --state-dir "$1" \
+		--listen "$LAB_MEDIATOR1:52100" --relay-ports 52110-52119 \
+		--database "$PG_URL" --instance "$2" >"$tmp/refused.log" 2>&1 &&
+	grep -q "$3" "$tmp/refused.log"
 }
-ktap_check "an instance with another key is refused" other_key
-same_name() {
-	! ip netns exec "$LAB_INET" "$BIN/shoal-mediator" \
-		--state-dir "$tmp/med" --listen "$LAB_MEDIATOR1:52100" \
-		--relay-ports 52110-52119 --database "$PG_URL" --instance m2 \
-		>"$tmp/m2bis.log" 2>&1 &&
-	grep -q "an instance of that name is running" "$tmp/m2bis.log"
-}
-ktap_check "a second instance named m2 is refused" same_name
+ktap_check "an instance with another key is refused" \
+	refused "$tmp/other" m4 "give every instance the same --key-file"
+ktap_check "a second instance named m2 is refused" \
+	refused "$tmp/med" m2 "an instance of that name is running"
 
 # ---- presence across instances --------------------------------------------
 
