@@ -67,9 +67,13 @@ $(OUT)/bin/shoald: $(patsubst %.c,$(OUT)/obj/%.o,$(wildcard daemon/*.c)) $(OUT)/
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PORTMAP_LIBS) $(LDLIBS)
 
+# The cluster's connection to PostgreSQL (mediator/cluster.c) is libpq.
+PQ_CFLAGS := $(shell pkg-config --cflags libpq 2>/dev/null)
+PQ_LIBS := $(or $(shell pkg-config --libs libpq 2>/dev/null),-lpq)
+$(OUT)/obj/mediator/cluster.o: override CFLAGS += $(PQ_CFLAGS)
 $(OUT)/bin/shoal-mediator: $(patsubst %.c,$(OUT)/obj/%.o,$(wildcard mediator/*.c)) $(OUT)/lib/libshoal.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PQ_LIBS) $(LDLIBS)
 
 # shoal-relay runs the mediator's relay ports (relay_core.c) on its own.
 RELAY_OBJS := $(patsubst %.c,$(OUT)/obj/%.o,$(wildcard relay/*.c) \
@@ -114,6 +118,8 @@ $(OUT)/tests/mstore: $(OUT)/obj/mediator/mstore.o $(OUT)/obj/mediator/mschema.o 
 $(OUT)/tests/dburl: $(OUT)/obj/mediator/db.o $(OUT)/obj/mediator/db_sqlite.o \
 	$(OUT)/obj/mediator/db_pg.o
 $(OUT)/tests/relay_side: $(OUT)/obj/mediator/relay_core.o \
+	$(OUT)/obj/mediator/dgram.o
+$(OUT)/tests/clusterbus: $(OUT)/obj/mediator/clusterbus.o \
 	$(OUT)/obj/mediator/dgram.o
 # kmod/sa.c's replay window and ESN code, compiled in userspace against a
 # shim of the kernel's headers.

@@ -43,7 +43,9 @@ static const char usage_text[] =
 	"                         or " DEFAULT_STATE_DIR ")\n"
 	"      --database URL     sqlite:PATH or postgresql://USER@HOST/DB\n"
 	"                         (default: sqlite:STATE-DIR/" DB_FILE ");\n"
-	"                         keep a password in ~/.pgpass, not here\n"
+	"                         keep a password in ~/.pgpass, not here;\n"
+	"                         on PostgreSQL the instances of a database\n"
+	"                         form a cluster (docs/cluster.md)\n"
 	"  -l, --listen HOST:PORT TCP and UDP address to serve, and UDP on\n"
 	"                         PORT+1 (default: [::]:51800, IPv6 and IPv4)\n"
 	"  -p, --probe HOST:PORT  a second address of this host, for NAT\n"
@@ -82,6 +84,19 @@ static const char usage_text[] =
 	"                         forget clients that have not logged in for\n"
 	"                         that long: N[s|m|h|d], days without a unit;\n"
 	"                         0: never (default: 180d)\n"
+	"      --key-file FILE    the server's private key (default:\n"
+	"                         DIR/private.key); a cluster's instances\n"
+	"                         share one\n"
+	"      --instance NAME    this instance's name in the cluster\n"
+	"                         (default: the host name)\n"
+	"      --advertise HOST:PORT\n"
+	"                         where clients reach this instance (default:\n"
+	"                         --listen's, unless it is a wildcard)\n"
+	"      --redirect-margin N\n"
+	"                         send a new login to the least loaded\n"
+	"                         instance when this one has more than N\n"
+	"                         (and 10 %) more clients; 0: never\n"
+	"                         (default: 16)\n"
 	"  -f, --foreground       stay in the foreground (the only mode)\n"
 	"  -h, --help             show this help\n"
 	"  -V, --version          show the version\n"
@@ -92,8 +107,10 @@ struct options {
 	const char *state_dir, *listen, *probe, *relay_ports, *deny;
 	const char *metrics;
 	const char *database, *command;	/* NULL: the defaults */
+	const char *key_file, *instance, *advertise;
 	unsigned int source_conns, source_new_clients, relays_per_client;
 	unsigned int relay_rate;	/* KiB/s */
+	unsigned int redirect_margin;
 	unsigned int tcp_streams, tcp_per_source;
 	int64_t expire_after;		/* s */
 	char env_dir[4096];
@@ -104,7 +121,8 @@ struct options {
 enum {
 	O_SOURCE_CONNS = 256, O_SOURCE_NEW_CLIENTS, O_EXPIRE_AFTER,
 	O_RELAYS_PER_CLIENT, O_RELAY_RATE, O_TCP_STREAMS, O_TCP_PER_SOURCE,
-	O_RELAY_KEY, O_METRICS, O_DATABASE
+	O_RELAY_KEY, O_METRICS, O_DATABASE, O_KEY_FILE, O_INSTANCE,
+	O_ADVERTISE, O_REDIRECT_MARGIN
 };
 
 /* A count 0..1000000, decimal digits only: 0, or -1. */
@@ -173,6 +191,8 @@ static unsigned int *count_of(struct options *o, int c)
 		return &o->tcp_streams;
 	case O_TCP_PER_SOURCE:
 		return &o->tcp_per_source;
+	case O_REDIRECT_MARGIN:
+		return &o->redirect_margin;
 	default:
 		return &o->relay_rate;
 	}
@@ -209,6 +229,11 @@ static int parse_options(struct options *o, int argc, char **argv)
 		{ "relay-key", required_argument, NULL, O_RELAY_KEY },
 		{ "metrics", required_argument, NULL, O_METRICS },
 		{ "database", required_argument, NULL, O_DATABASE },
+		{ "key-file", required_argument, NULL, O_KEY_FILE },
+		{ "instance", required_argument, NULL, O_INSTANCE },
+		{ "advertise", required_argument, NULL, O_ADVERTISE },
+		{ "redirect-margin", required_argument, NULL,
+		  O_REDIRECT_MARGIN },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -232,6 +257,7 @@ static int parse_options(struct options *o, int argc, char **argv)
 	o->relay_rate = MED_RELAY_RATE_KIB;
 	o->tcp_streams = MED_TCP_STREAMS;
 	o->tcp_per_source = MED_TCP_STREAMS_PER_SOURCE;
+	o->redirect_margin = CLUSTER_REDIRECT_MARGIN;
 	while ((c = getopt_long(argc, argv, "s:l:p:r:d:fhV", longopts,
 				NULL)) != -1) {
 		switch (c) {
@@ -265,6 +291,15 @@ static int parse_options(struct options *o, int argc, char **argv)
 			o->database = optarg;
 			break;
 		}
+		case O_KEY_FILE:
+			o->key_file = optarg;
+			break;
+		case O_INSTANCE:
+			o->instance = optarg;
+			break;
+		case O_ADVERTISE:
+			o->advertise = optarg;
+			break;
 		case O_RELAY_KEY:
 			if (o->n_relay_keys == MED_RELAY_KEYS_MAX ||
 			    shoal_key_from_base64(o->relay_keys[o->n_relay_keys],
@@ -282,6 +317,7 @@ static int parse_options(struct options *o, int argc, char **argv)
 		case O_RELAY_RATE:
 		case O_TCP_STREAMS:
 		case O_TCP_PER_SOURCE:
+		case O_REDIRECT_MARGIN:
 			if (parse_count(optarg, count_of(o, c)) < 0) {
 				fprintf(stderr, "shoal-mediator: --%s: '%s' is "
 					"not a number from 0 to 1000000\n",
@@ -423,6 +459,111 @@ static void print_login(const struct sockaddr_storage *ss,
 	fflush(stdout);
 }
 
+/* The host name, cleaned into an instance name: [A-Za-z0-9._-], 1..32. */
+static void default_instance(char out[MED_INSTANCE_NAME_MAX + 1])
+{
+	char host[256] = "";
+	size_t i, n = 0;
+
+	gethostname(host, sizeof(host) - 1);
+	for (i = 0; host[i] && n < MED_INSTANCE_NAME_MAX; i++) {
+		char ch = host[i];
+
+		out[n++] = cluster_name_ok((char[]){ ch, 0 }) ? ch : '-';
+	}
+	out[n] = '\0';
+	if (!n)
+		snprintf(out, MED_INSTANCE_NAME_MAX + 1, "mediator");
+}
+
+/* HOST:PORT, [V6]:PORT; HOST a name or an address: 0, or -1. */
+static int advertise_check(const char *text)
+{
+	const char *colon = strrchr(text, ':');
+	uint16_t port;
+	size_t i;
+
+	if (!colon || colon == text || strlen(text) > MED_ADVERTISE_MAX ||
+	    shoal_port_parse(colon + 1, strlen(colon + 1), &port) < 0)
+		return -1;
+	for (i = 0; text[i]; i++)
+		if (text[i] <= ' ' || text[i] > '~' || text[i] == '\'' ||
+		    text[i] == '\\')
+			return -1;
+	return 0;
+}
+
+/*
+ * --database postgresql://...: this instance joins the cluster.  Its
+ * name and the address clients reach it at, checked; then cluster_open.
+ */
+static int cluster_start(struct server *srv, const struct options *o,
+			 const struct sockaddr_storage *ss)
+{
+	char name[MED_INSTANCE_NAME_MAX + 1], adv[MED_ADVERTISE_MAX + 1];
+	char host[INET6_ADDRSTRLEN];
+	struct cluster_config cfg = {
+		.url = o->database,
+		.redirect_margin = o->redirect_margin,
+	};
+
+	if (o->instance) {
+		if (!cluster_name_ok(o->instance)) {
+			fprintf(stderr, "shoal-mediator: --instance: '%s' is "
+				"not 1 to %d of A-Z a-z 0-9 . _ -\n",
+				o->instance, MED_INSTANCE_NAME_MAX);
+			return SHOAL_EXIT_USAGE;
+		}
+		snprintf(name, sizeof(name), "%s", o->instance);
+	} else {
+		default_instance(name);
+	}
+	if (o->advertise) {
+		if (advertise_check(o->advertise) < 0) {
+			fprintf(stderr, "shoal-mediator: --advertise: '%s' is "
+				"not HOST:PORT\n", o->advertise);
+			return SHOAL_EXIT_USAGE;
+		}
+		snprintf(adv, sizeof(adv), "%s", o->advertise);
+	} else if (sockaddr_wildcard(ss)) {
+		fprintf(stderr, "shoal-mediator: --listen %s is every address: "
+			"a cluster's instance needs --advertise HOST:PORT, "
+			"where clients reach it\n", o->listen);
+		return SHOAL_EXIT_USAGE;
+	} else if (ss->ss_family == AF_INET) {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)
+				     (const void *)ss)->sin_addr, host,
+			  sizeof(host));
+		snprintf(adv, sizeof(adv), "%s:%u", host, sockaddr_port(ss));
+	} else {
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)
+				      (const void *)ss)->sin6_addr, host,
+			  sizeof(host));
+		snprintf(adv, sizeof(adv), "[%s]:%u", host, sockaddr_port(ss));
+	}
+	cfg.name = name;
+	cfg.advertise = adv;
+	return cluster_open(srv, &cfg) < 0 ? SHOAL_EXIT_FAILURE : 0;
+}
+
+/* --key-file, else STATE_DIR/private.key. */
+static int load_key(const struct options *o, uint8_t priv[32], bool *created)
+{
+	char dir[4096];
+	const char *slash;
+
+	if (!o->key_file)
+		return med_load_key("shoal-mediator", o->state_dir, KEY_FILE,
+				    priv, created);
+	slash = strrchr(o->key_file, '/');
+	if (!slash)
+		return med_load_key("shoal-mediator", ".", o->key_file, priv,
+				    created);
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - o->key_file),
+		 slash == o->key_file ? "/" : o->key_file);
+	return med_load_key("shoal-mediator", dir, slash + 1, priv, created);
+}
+
 int main(int argc, char **argv)
 {
 	static struct server srv;
@@ -537,8 +678,7 @@ int main(int argc, char **argv)
 			strerror(-ret));
 		goto out;
 	}
-	if (med_load_key("shoal-mediator", o.state_dir, KEY_FILE, srv.priv,
-			 &created) < 0 ||
+	if (load_key(&o, srv.priv, &created) < 0 ||
 	    shoal_key_public(srv.pub, srv.priv) < 0)
 		goto out;
 	ret = mstore_open(&srv.store, o.database, NULL, err, sizeof(err));
@@ -550,6 +690,15 @@ int main(int argc, char **argv)
 	}
 	/* mstore's default pool, 100.64.0.0/10: see mstore_options. */
 	mstore_pool(srv.store, &srv.pool_base, &srv.pool_prefix);
+	/* One URL serves both: the store, and on PostgreSQL the cluster. */
+	if (cluster_url_is_postgres(o.database)) {
+		ret = cluster_start(&srv, &o, &ss);
+		if (ret) {
+			status = ret;
+			cluster_close(&srv);
+			goto out;
+		}
+	}
 	ret = server_open(&srv, (const struct sockaddr *)&ss, ss_len,
 			  o.probe ? (const struct sockaddr *)&probe : NULL,
 			  probe_len, relay_lo, relay_hi);
@@ -567,6 +716,8 @@ int main(int argc, char **argv)
 				strerror(-ret));
 			goto out_server;
 		}
+		/* A cluster's instances are told apart by their name. */
+		metrics_set_instance(srv.metrics, cluster_name(&srv));
 	}
 	print_login(&ss, srv.pub, created);
 	status = server_run(&srv);

@@ -9,10 +9,11 @@
  * PEER_UP and PEER_DOWN, udp.c answers BINDINGs ("NAT discovery and
  * relaying"), relay.c runs the relay ports, pwhash.c runs Argon2id in a
  * process of its own, sources.c keeps what each source address may cost
- * and the deny list, and mstore.c is the SQLite store.  All the mutable
- * state is in one struct server (server.h); the process is
- * single-threaded.  This header holds what they all share: the tunables,
- * and what an epoll event points at.
+ * and the deny list, mstore.c is the SQLite store, and cluster.c joins
+ * the instances of a cluster on PostgreSQL (clusterbus.c: its messages).
+ * All the mutable state is in one struct server (server.h); the process
+ * is single-threaded.  This header holds what they all share: the
+ * tunables, and what an epoll event points at.
  */
 
 #include <stdint.h>
@@ -107,6 +108,7 @@ enum med_kind {
 	MED_K_CONN = 1,
 	MED_K_UDP,
 	MED_K_RELAY,
+	MED_K_CLUSTER,		/* the cluster's database connection */
 };
 
 struct med_handle {

@@ -76,60 +76,77 @@ static bool same_ep(const struct med_endpoint *a,
 	       !memcmp(a->addr, b->addr, a->family == 4 ? 4 : 16);
 }
 
+void presence_info_of(const struct conn *c, struct med_peer_info *pi)
+{
+	struct med_source_key k;
+
+	memset(pi, 0, sizeof(*pi));
+	pi->client = c->client;
+	if (c->has_public) {
+		pi->has_first = true;
+		pi->first = c->public_ep;
+	} else if (c->has_tcp_ep) {
+		pi->has_first = true;
+		pi->first = c->tcp_ep;
+	}
+	pi->n_endpoints = c->n_endpoints;
+	memcpy(pi->ep, c->ep, c->n_endpoints * sizeof(c->ep[0]));
+	pi->nat = c->nat;
+	if (!sources_key_of(&k, (const struct sockaddr *)&c->addr) &&
+	    k.family == 4) {
+		pi->has_lan = true;
+		memcpy(pi->lan, k.addr, 4);
+	}
+}
+
 /*
  * Whether a and b are behind one IPv4 address, the same NAT: the one
  * sign of a shared LAN the server has, and what an IPv4 link-local
  * candidate needs to be of any use.
  */
-static bool same_lan(const struct conn *a, const struct conn *b)
+static bool same_lan(const struct med_peer_info *a,
+		     const struct med_peer_info *b)
 {
-	struct med_source_key ka, kb;
-
-	return !sources_key_of(&ka, (const struct sockaddr *)&a->addr) &&
-	       !sources_key_of(&kb, (const struct sockaddr *)&b->addr) &&
-	       ka.family == 4 && !memcmp(&ka, &kb, sizeof(ka));
+	return a->has_lan && b->has_lan && !memcmp(a->lan, b->lan, 4);
 }
 
 /*
- * PEER_UP telling whoever receives it about c.  The first ENDPOINT is
+ * PEER_UP telling whoever receives it about pi.  The first ENDPOINT is
  * its public tunnel endpoint (its BINDING's source), else its TCP source
  * with its tunnel port; the LAN candidates it named follow, the
  * link-local ones only with link_local (for a peer on its LAN).
  */
-static int build_peer_up(struct server *srv, const struct conn *c,
+static int build_peer_up(struct server *srv, const struct med_peer_info *pi,
 			 bool link_local)
 {
-	const struct med_endpoint *first = NULL;
+	const struct med_endpoint *first = pi->has_first ? &pi->first : NULL;
 	struct shoal_tlv_writer w;
 	uint8_t ep[MED_ENDPOINT_MAX];
 	unsigned int i;
 
-	if (c->has_public)
-		first = &c->public_ep;
-	else if (c->has_tcp_ep)
-		first = &c->tcp_ep;
 	shoal_tlv_writer_init(&w, srv->event, sizeof(srv->event),
 			      MED_PEER_UP, 0, 0);
 	shoal_tlv_nest_start(&w, MED_A_PEER);
-	shoal_tlv_put(&w, MED_A_PUBLIC_KEY, c->client.pubkey, MSTORE_KEY_LEN);
-	shoal_tlv_put_str(&w, MED_A_NICKNAME, c->client.nickname);
-	presence_put_addrs(&w, &c->client, srv->pool_prefix);
+	shoal_tlv_put(&w, MED_A_PUBLIC_KEY, pi->client.pubkey,
+		      MSTORE_KEY_LEN);
+	shoal_tlv_put_str(&w, MED_A_NICKNAME, pi->client.nickname);
+	presence_put_addrs(&w, &pi->client, srv->pool_prefix);
 	if (first)
 		shoal_tlv_put(&w, MED_A_ENDPOINT, ep,
 			      udp_endpoint_put(ep, first));
-	for (i = 0; i < c->n_endpoints; i++) {
-		if ((first && same_ep(first, &c->ep[i])) ||
-		    (!link_local && shoal_addr_kind(c->ep[i].family,
-						    c->ep[i].addr) ==
+	for (i = 0; i < pi->n_endpoints; i++) {
+		if ((first && same_ep(first, &pi->ep[i])) ||
+		    (!link_local && shoal_addr_kind(pi->ep[i].family,
+						    pi->ep[i].addr) ==
 				    SHOAL_ADDR_LINK_LOCAL))
 			continue;
 		shoal_tlv_put(&w, MED_A_ENDPOINT, ep,
-			      udp_endpoint_put(ep, &c->ep[i]));
+			      udp_endpoint_put(ep, &pi->ep[i]));
 	}
-	if (c->nat.known) {
+	if (pi->nat.known) {
 		uint8_t nat[MED_NAT_LEN];
 
-		shoal_med_nat_put(nat, &c->nat);
+		shoal_med_nat_put(nat, &pi->nat);
 		shoal_tlv_put(&w, MED_A_NAT, nat, sizeof(nat));
 	}
 	shoal_tlv_nest_end(&w);
@@ -148,12 +165,24 @@ static int build_peer_down(struct server *srv, const uint8_t *key,
 	return shoal_tlv_finish(&w);
 }
 
-/* Tells to about peer. */
+/* Tells to about peer, online here or on another instance. */
+static void send_up_info(struct server *srv, struct conn *to,
+			 const struct med_peer_info *peer)
+{
+	struct med_peer_info me;
+
+	presence_info_of(to, &me);
+	server_conn_send(srv, to, srv->event,
+			 build_peer_up(srv, peer, same_lan(&me, peer)));
+}
+
 static void send_up(struct server *srv, struct conn *to,
 		    const struct conn *peer)
 {
-	server_conn_send(srv, to, srv->event,
-			 build_peer_up(srv, peer, same_lan(to, peer)));
+	struct med_peer_info pi;
+
+	presence_info_of(peer, &pi);
+	send_up_info(srv, to, &pi);
 }
 
 static void send_down(struct server *srv, struct conn *to,
@@ -264,8 +293,15 @@ void presence_login(struct server *srv, struct conn *c, bool announce)
 		return;
 	for (i = 0; i < ps.n && !c->dead; i++) {
 		p = server_present_find(srv, ps.v[i].id);
-		if (!p)
+		if (!p) {
+			/* Online on another instance: it hears from ours. */
+			const struct med_peer_info *r =
+				cluster_remote_find(srv, ps.v[i].id);
+
+			if (r)
+				send_up_info(srv, c, r);
 			continue;
+		}
 		send_up(srv, c, p);
 		if (announce)
 			send_up(srv, p, c);
@@ -284,6 +320,7 @@ void presence_down(struct server *srv, struct conn *c, uint8_t reason)
 	if (!c->told)
 		return;
 	c->told = false;
+	cluster_offline(srv, c, reason);
 	if (presence_peerset_get(srv, c->client.id, &ps) < 0)
 		return;
 	for (i = 0; i < ps.n; i++) {
@@ -298,8 +335,11 @@ void presence_down(struct server *srv, struct conn *c, uint8_t reason)
 static int peer_view(struct server *srv, const struct conn *c,
 		     uint8_t view[16])
 {
-	int len = build_peer_up(srv, c, true);
+	struct med_peer_info pi;
+	int len;
 
+	presence_info_of(c, &pi);
+	len = build_peer_up(srv, &pi, true);
 	if (len < 0)
 		return -1;
 	crypto_generichash(view, 16, srv->event, (size_t)len, NULL, 0);
@@ -311,24 +351,34 @@ static int peer_view(struct server *srv, const struct conn *c,
  * present peers hear it in PEER_NAT, and the view is what they know now,
  * so a reconnect saying the same announces nothing new.
  */
-void presence_nat(struct server *srv, struct conn *c)
+/* PEER_NAT about the client with key. */
+static int build_peer_nat(struct server *srv, const uint8_t *key,
+			  const struct shoal_nat *n)
 {
 	uint8_t nat[MED_NAT_LEN];
 	struct shoal_tlv_writer w;
+
+	shoal_tlv_writer_init(&w, srv->event, sizeof(srv->event),
+			      MED_PEER_NAT, 0, 0);
+	shoal_tlv_put(&w, MED_A_PUBLIC_KEY, key, MSTORE_KEY_LEN);
+	shoal_med_nat_put(nat, n);
+	shoal_tlv_put(&w, MED_A_NAT, nat, sizeof(nat));
+	return shoal_tlv_finish(&w);
+}
+
+void presence_nat(struct server *srv, struct conn *c)
+{
 	struct peerset ps;
 	struct conn *p;
 	size_t i;
 	int len;
 
-	if (!c->told || peer_view(srv, c, c->view) < 0 ||
-	    presence_peerset_get(srv, c->client.id, &ps) < 0)
+	if (!c->told || peer_view(srv, c, c->view) < 0)
 		return;
-	shoal_tlv_writer_init(&w, srv->event, sizeof(srv->event),
-			      MED_PEER_NAT, 0, 0);
-	shoal_tlv_put(&w, MED_A_PUBLIC_KEY, c->client.pubkey, MSTORE_KEY_LEN);
-	shoal_med_nat_put(nat, &c->nat);
-	shoal_tlv_put(&w, MED_A_NAT, nat, sizeof(nat));
-	len = shoal_tlv_finish(&w);
+	cluster_nat(srv, c);
+	if (presence_peerset_get(srv, c->client.id, &ps) < 0)
+		return;
+	len = build_peer_nat(srv, c->client.pubkey, &c->nat);
 	for (i = 0; i < ps.n && !c->dead && len > 0; i++) {
 		p = server_present_find(srv, ps.v[i].id);
 		if (p && p != c)
@@ -364,6 +414,7 @@ void presence_complete(struct server *srv, struct conn *c)
 	if (announce) {
 		memcpy(c->view, view, sizeof(view));
 		c->told = true;
+		cluster_online(srv, c);
 	}
 	presence_login(srv, c, announce);
 }
@@ -379,33 +430,54 @@ void presence_due(struct server *srv, struct conn *c)
 		return;
 	memcpy(c->view, view, sizeof(view));
 	c->told = true;
+	cluster_online(srv, c);
 	announce_to_peers(srv, c);
 }
 
-void presence_changed(struct server *srv, const struct mstore_client *who,
-		      const struct peerset *before,
-		      const struct peerset *after, bool both)
+bool presence_info_find(struct server *srv, int64_t id, bool announced,
+			struct med_peer_info *pi)
 {
+	const struct med_peer_info *r;
+	struct conn *c = announced ? server_present_find(srv, id) :
+			 server_online_find(srv, id);
+
+	if (c) {
+		presence_info_of(c, pi);
+		return true;
+	}
+	r = cluster_remote_find(srv, id);
+	if (r)
+		*pi = *r;
+	return r != NULL;
+}
+
+void presence_apply(struct server *srv, int64_t who,
+		    const uint8_t who_key[MSTORE_KEY_LEN],
+		    const int64_t *added, size_t n_added,
+		    const struct med_peer_ref *lost, size_t n_lost, bool both)
+{
+	struct med_peer_info wi, pi;
 	struct conn *c, *p;
 	size_t i;
 
 	/* A pair that shares no network any more loses its relay. */
-	if (relay_of_client(srv, who->id))
-		for (i = 0; i < before->n; i++)
-			if (!peerset_has(after, before->v[i].id))
-				relay_free_pair(srv, who->id,
-						before->v[i].id);
-	/* A new pair is news only where both sides are present. */
-	for (i = 0; i < after->n; i++) {
-		if (peerset_has(before, after->v[i].id))
+	if (relay_of_client(srv, who))
+		for (i = 0; i < n_lost; i++)
+			relay_free_pair(srv, who, lost[i].id);
+	/*
+	 * A new pair is news only where both sides are present (here or on
+	 * another instance); this instance tells the sides that are here.
+	 */
+	for (i = 0; i < n_added; i++) {
+		if (!presence_info_find(srv, who, true, &wi) ||
+		    !presence_info_find(srv, added[i], true, &pi))
 			continue;
-		c = server_present_find(srv, who->id);
-		p = server_present_find(srv, after->v[i].id);
-		if (!c || !p)
-			continue;
-		send_up(srv, c, p);
-		if (both)
-			send_up(srv, p, c);
+		c = server_present_find(srv, who);
+		if (c)
+			send_up_info(srv, c, &pi);
+		p = both ? server_present_find(srv, added[i]) : NULL;
+		if (p)
+			send_up_info(srv, p, &wi);
 	}
 	/*
 	 * A lost pair is told to each side that is present, whether or not
@@ -413,15 +485,96 @@ void presence_changed(struct server *srv, const struct mstore_client *who,
 	 * has its tunnels, told to check liveness (PEER_DOWN reason 2), and
 	 * this is what takes them down.
 	 */
+	for (i = 0; i < n_lost; i++) {
+		c = server_present_find(srv, who);
+		if (c)
+			send_down(srv, c, lost[i].key, MED_DOWN_UNSHARED);
+		p = both ? server_present_find(srv, lost[i].id) : NULL;
+		if (p)
+			send_down(srv, p, who_key, MED_DOWN_UNSHARED);
+	}
+}
+
+void presence_changed(struct server *srv, const struct mstore_client *who,
+		      const struct peerset *before,
+		      const struct peerset *after, bool both)
+{
+	struct med_peer_ref *lost;
+	int64_t *added;
+	size_t i, n_added = 0, n_lost = 0;
+
+	added = calloc(after->n + 1, sizeof(*added));
+	lost = calloc(before->n + 1, sizeof(*lost));
+	if (!added || !lost)
+		goto out;
+	for (i = 0; i < after->n; i++)
+		if (!peerset_has(before, after->v[i].id))
+			added[n_added++] = after->v[i].id;
 	for (i = 0; i < before->n; i++) {
 		if (peerset_has(after, before->v[i].id))
 			continue;
-		c = server_present_find(srv, who->id);
-		if (c)
-			send_down(srv, c, before->v[i].pubkey,
-				  MED_DOWN_UNSHARED);
-		p = both ? server_present_find(srv, before->v[i].id) : NULL;
-		if (p)
-			send_down(srv, p, who->pubkey, MED_DOWN_UNSHARED);
+		lost[n_lost].id = before->v[i].id;
+		memcpy(lost[n_lost].key, before->v[i].pubkey, MSTORE_KEY_LEN);
+		n_lost++;
 	}
+	presence_apply(srv, who->id, who->pubkey, added, n_added, lost, n_lost,
+		       both);
+	/* The other instances tell their own clients. */
+	cluster_changed(srv, who, added, n_added, lost, n_lost, both);
+out:
+	free(added);
+	free(lost);
+}
+
+/* ---- what other instances of the cluster say (cluster.c) ---- */
+
+void presence_remote_up(struct server *srv, const struct med_peer_info *pi)
+{
+	struct peerset ps;
+	struct conn *p;
+	size_t i;
+
+	if (presence_peerset_get(srv, pi->client.id, &ps) < 0)
+		return;
+	for (i = 0; i < ps.n; i++) {
+		p = server_present_find(srv, ps.v[i].id);
+		if (p)
+			send_up_info(srv, p, pi);
+	}
+	presence_peerset_free(&ps);
+}
+
+void presence_remote_down(struct server *srv, const struct mstore_client *who,
+			  uint8_t reason)
+{
+	struct peerset ps;
+	struct conn *p;
+	size_t i;
+
+	if (presence_peerset_get(srv, who->id, &ps) < 0)
+		return;
+	for (i = 0; i < ps.n; i++) {
+		p = server_present_find(srv, ps.v[i].id);
+		if (p)
+			send_down(srv, p, who->pubkey, reason);
+	}
+	presence_peerset_free(&ps);
+}
+
+void presence_remote_nat(struct server *srv, const struct med_peer_info *pi)
+{
+	struct peerset ps;
+	struct conn *p;
+	size_t i;
+	int len;
+
+	if (presence_peerset_get(srv, pi->client.id, &ps) < 0)
+		return;
+	len = build_peer_nat(srv, pi->client.pubkey, &pi->nat);
+	for (i = 0; i < ps.n && len > 0; i++) {
+		p = server_present_find(srv, ps.v[i].id);
+		if (p)
+			server_conn_send(srv, p, srv->event, len);
+	}
+	presence_peerset_free(&ps);
 }

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clusterbus.h"
 #include "mediator.h"
 #include "mstore.h"
 #include "tlv.h"
@@ -64,5 +65,31 @@ void presence_down(struct server *srv, struct conn *c, uint8_t reason);
 void presence_changed(struct server *srv, const struct mstore_client *who,
 		      const struct peerset *before,
 		      const struct peerset *after, bool both);
+
+/* What PEER_UP says of c (for the cluster's bus too). */
+void presence_info_of(const struct conn *c, struct med_peer_info *pi);
+/*
+ * What PEER_UP says of client id, present here (announced; else logged
+ * in is enough) or announced on another instance: true.
+ */
+bool presence_info_find(struct server *srv, int64_t id, bool announced,
+			struct med_peer_info *pi);
+/*
+ * Another instance's client came online (or what its peers know of it
+ * changed), went, or its NAT changed: its peers here hear it.
+ */
+void presence_remote_up(struct server *srv, const struct med_peer_info *pi);
+void presence_remote_down(struct server *srv, const struct mstore_client *who,
+			  uint8_t reason);
+void presence_remote_nat(struct server *srv, const struct med_peer_info *pi);
+/*
+ * who's peers changed: added came, lost went.  What presence_changed
+ * tells, to the clients on this instance; another instance's change
+ * comes here from the bus.
+ */
+void presence_apply(struct server *srv, int64_t who,
+		    const uint8_t who_key[MSTORE_KEY_LEN],
+		    const int64_t *added, size_t n_added,
+		    const struct med_peer_ref *lost, size_t n_lost, bool both);
 
 #endif

@@ -132,13 +132,13 @@ static unsigned int relays_requested(struct server *srv, int64_t id)
 	return n;
 }
 
-static bool udp_blocked(const struct conn *c)
+static bool udp_blocked(const struct med_peer_info *c)
 {
 	return c->nat.known && c->nat.udp_blocked;
 }
 
-struct relay *relay_assign(struct server *srv, const struct conn *a,
-			   const struct conn *b, int64_t requested_by,
+struct relay *relay_assign(struct server *srv, const struct med_peer_info *a,
+			   const struct med_peer_info *b, int64_t requested_by,
 			   const struct med_relay *avoid)
 {
 	struct relay *r = NULL;
@@ -166,16 +166,17 @@ struct relay *relay_assign(struct server *srv, const struct conn *a,
 void relay_move(struct server *srv, struct relay *r)
 {
 	const struct med_relay *from = r->remote;
+	struct med_peer_info a, b;
 	/* Logged in is enough: a side not yet announced hears it too. */
-	struct conn *a = server_online_find(srv, r->side[0].client);
-	struct conn *b = server_online_find(srv, r->side[1].client);
+	bool have = presence_info_find(srv, r->side[0].client, false, &a) &&
+		    presence_info_find(srv, r->side[1].client, false, &b);
 	int64_t by = r->requested_by;
 	struct relay *n;
 
 	relay_remote_drop(srv, r, false);
-	if (!a || !b)
+	if (!have)
 		return;
-	n = relay_assign(srv, a, b, by, from);
+	n = relay_assign(srv, &a, &b, by, from);
 	if (n)
 		relay_tell(srv, n);
 }
@@ -183,6 +184,8 @@ void relay_move(struct server *srv, struct relay *r)
 int relay_request(struct server *srv, struct conn *c,
 		  const uint8_t peer_key[32], struct relay **out)
 {
+	struct med_peer_info me, other;
+	const struct med_peer_info *remote;
 	struct mstore_client cl;
 	struct conn *p;
 	bool peer = false;
@@ -191,26 +194,55 @@ int relay_request(struct server *srv, struct conn *c,
 	if (!memcmp(peer_key, c->client.pubkey, 32) ||
 	    mstore_client_by_key(srv->store, peer_key, &cl) != MSTORE_OK)
 		return MED_E_NOT_PEER;
+	/* Present here, or on another instance of the cluster. */
 	p = server_present_find(srv, cl.id);
-	if (!p || mstore_is_peer(srv->store, c->client.pubkey, peer_key,
-				 &peer) != MSTORE_OK || !peer)
+	remote = p ? NULL : cluster_remote_find(srv, cl.id);
+	if ((!p && !remote) ||
+	    mstore_is_peer(srv->store, c->client.pubkey, peer_key,
+			   &peer) != MSTORE_OK || !peer)
 		return MED_E_NOT_PEER;
-	*out = relay_pair_find(srv, c->client.id, p->client.id);
+	*out = relay_pair_find(srv, c->client.id, cl.id);
 	if (*out)
 		return 0;
 	if (srv->lim.relays_per_client &&
 	    relays_requested(srv, c->client.id) >= srv->lim.relays_per_client)
 		return MED_E_RELAY_QUOTA;
-	*out = relay_assign(srv, c, p, c->client.id, NULL);
+	presence_info_of(c, &me);
+	if (p)
+		presence_info_of(p, &other);
+	else
+		other = *remote;
+	*out = relay_assign(srv, &me, &other, c->client.id, NULL);
 	return *out ? 0 : MED_E_RELAY_FULL;
+}
+
+/*
+ * Where side s is to reach the built-in relay: the address its TCP
+ * connection reached; for a side on another instance, this instance's
+ * advertised address if it is one, else the one the other side's
+ * connection reached.  0, or -1.
+ */
+static int builtin_addr(struct server *srv, struct relay *r, int s,
+			struct med_endpoint *e)
+{
+	struct sockaddr_storage local;
+	socklen_t len = sizeof(local);
+	struct conn *c = server_online_find(srv, r->side[s].client);
+
+	if (!c && !cluster_advertised(srv, e))
+		return 0;
+	if (!c)
+		c = server_online_find(srv, r->side[!s].client);
+	if (!c || getsockname(c->fd, (struct sockaddr *)&local, &len) < 0 ||
+	    udp_endpoint_from(e, (const struct sockaddr *)&local) < 0)
+		return -1;
+	return 0;
 }
 
 /* RELAY for one side: the other's key, where to bind, its id and key. */
 static void tell_side(struct server *srv, struct relay *r, int s)
 {
 	const struct relay_side *me = &r->side[s], *other = &r->side[!s];
-	struct sockaddr_storage local;
-	socklen_t len = sizeof(local);
 	struct shoal_tlv_writer w;
 	struct med_endpoint e;
 	uint8_t ep[MED_ENDPOINT_MAX];
@@ -218,19 +250,18 @@ static void tell_side(struct server *srv, struct relay *r, int s)
 	int n;
 
 	c = server_online_find(srv, me->client);
-	if (!c)
+	/* On another instance: it tells that side (the bus's DELIVER). */
+	if (!c && !cluster_remote_find(srv, me->client))
 		return;
-	if (r->remote) {
+	/*
+	 * The built-in relay's address is the one this client's TCP
+	 * connection reached: it can reach it, and the relay socket
+	 * serves it.
+	 */
+	if (r->remote)
 		e = r->remote->ep;
-	} else if (getsockname(c->fd, (struct sockaddr *)&local, &len) < 0 ||
-		   udp_endpoint_from(&e, (const struct sockaddr *)&local) < 0) {
-		/*
-		 * The built-in relay's address is the one this client's
-		 * TCP connection reached: it can reach it, and the relay
-		 * socket serves it.
-		 */
+	else if (builtin_addr(srv, r, s, &e) < 0)
 		return;
-	}
 	e.port = r->port;
 	shoal_tlv_writer_init(&w, srv->event, sizeof(srv->event),
 			      MED_RELAY_EVENT, 0, 0);
@@ -239,7 +270,10 @@ static void tell_side(struct server *srv, struct relay *r, int s)
 	shoal_tlv_put_u32(&w, MED_A_RELAY_ID, me->id);
 	shoal_tlv_put(&w, MED_A_RELAY_KEY, me->key, MED_RELAY_KEY_LEN);
 	n = shoal_tlv_finish(&w);
-	server_conn_send(srv, c, srv->event, n);
+	if (c)
+		server_conn_send(srv, c, srv->event, n);
+	else
+		cluster_deliver(srv, me->client, srv->event, n);
 	/* Sent means encrypted into the channel: the clear copy goes. */
 	if (n > 0)
 		sodium_memzero(srv->event, (size_t)n);

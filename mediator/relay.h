@@ -30,12 +30,14 @@ int relay_request(struct server *srv, struct conn *c,
 		  const uint8_t peer_key[32], struct relay **out);
 void relay_tell(struct server *srv, struct relay *r);
 /*
- * A new allocation for the pair of clients a and b (online), on the
+ * A new allocation for the pair of clients a and b (online here or, in
+ * a cluster, one of them on another instance), on the
  * least loaded registered relay but not on avoid, else on the built-in
  * ports; NULL if none is free.
  */
-struct relay *relay_assign(struct server *srv, const struct conn *a,
-			   const struct conn *b, int64_t requested_by,
+struct med_peer_info;
+struct relay *relay_assign(struct server *srv, const struct med_peer_info *a,
+			   const struct med_peer_info *b, int64_t requested_by,
 			   const struct med_relay *avoid);
 /* r (a shoal-relay's) cannot serve: its pair gets another, and is told. */
 void relay_move(struct server *srv, struct relay *r);

@@ -135,8 +135,10 @@ static struct med_relay *pick(struct server *srv,
 	return best;
 }
 
-struct relay *relay_remote_alloc(struct server *srv, const struct conn *a,
-				 const struct conn *b, int64_t requested_by,
+struct relay *relay_remote_alloc(struct server *srv,
+				 const struct med_peer_info *a,
+				 const struct med_peer_info *b,
+				 int64_t requested_by,
 				 const struct med_relay *avoid)
 {
 	struct med_relay *m = pick(srv, avoid);

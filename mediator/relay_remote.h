@@ -49,8 +49,11 @@ int relay_remote_request(struct server *srv, struct conn *c,
 /* c, a relay's connection, is gone: its pairs move. */
 void relay_remote_lost(struct server *srv, struct conn *c);
 /* An allocation on the least loaded relay but avoid; NULL if none. */
-struct relay *relay_remote_alloc(struct server *srv, const struct conn *a,
-				 const struct conn *b, int64_t requested_by,
+struct med_peer_info;
+struct relay *relay_remote_alloc(struct server *srv,
+				 const struct med_peer_info *a,
+				 const struct med_peer_info *b,
+				 int64_t requested_by,
 				 const struct med_relay *avoid);
 /* Forgets a relay's allocation; tell: and says RELAY_FREE to the relay. */
 void relay_remote_drop(struct server *srv, struct relay *r, bool tell);

@@ -60,6 +60,9 @@ static const char *result_text(int rc)
 		       "later";
 	case MED_E_DATABASE:
 		return mstore_strerror(MSTORE_E_UNAVAILABLE);
+	case MED_E_REDIRECT:
+		return "log in at the less loaded instance of the cluster "
+		       "named in this reply";
 	case MSTORE_E_INVALID:
 		return "malformed request";
 	default:
@@ -483,6 +486,7 @@ static int read_endpoints(struct server *srv, const struct request *r,
 
 static void do_login(struct server *srv, struct conn *c, struct request *r)
 {
+	struct shoal_tlv_attr a;
 	char nick[STR_MAX];
 	struct mstore_client cl;
 	struct conn *old;
@@ -494,6 +498,18 @@ static void do_login(struct server *srv, struct conn *c, struct request *r)
 	if (rc == -2) {
 		reply(srv, c, r, MSTORE_E_BAD_NICK);
 		return;
+	}
+	/*
+	 * The default server: a new login (not one redirected or failed
+	 * over already) goes to a clearly less loaded instance, before
+	 * anything is written for it.
+	 */
+	if (!c->logged_in && !shoal_tlv_find(&r->m, MED_A_NO_REDIRECT, &a)) {
+		reply_start(srv, r, MED_E_REDIRECT);
+		if (cluster_redirect(srv, &r->w)) {
+			reply_send(srv, c, r);
+			return;
+		}
 	}
 	if (shoal_channel_remote_key(&c->ch, cl.pubkey) < 0) {
 		server_conn_kill(srv, c, MED_DOWN_LOST);
@@ -568,6 +584,7 @@ static void do_login(struct server *srv, struct conn *c, struct request *r)
 	if (srv->has_probe)
 		shoal_tlv_put(&r->w, MED_A_PROBE, ep,
 			      udp_endpoint_put(ep, &srv->probe_ep));
+	cluster_put_login(srv, &r->w);
 	reply_send(srv, c, r);
 }
 
@@ -867,7 +884,8 @@ static void put_member(struct server *srv, struct shoal_tlv_writer *w,
 	shoal_tlv_put(w, MED_A_PUBLIC_KEY, mb->client.pubkey, MSTORE_KEY_LEN);
 	presence_put_addrs(w, &mb->client, srv->pool_prefix);
 	shoal_tlv_put_u8(w, MED_A_ONLINE,
-			 server_present_find(srv, mb->client.id) ? 1 : 0);
+			 server_present_find(srv, mb->client.id) ||
+			 cluster_remote_find(srv, mb->client.id) ? 1 : 0);
 	shoal_tlv_put_u8(w, MED_A_STATE, (uint8_t)mb->state);
 	if (mb->is_owner)
 		shoal_tlv_put(w, MED_A_OWNER, NULL, 0);

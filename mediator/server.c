@@ -430,7 +430,8 @@ static void expire_tick(struct server *srv)
 	if (mstore_expired(srv->store, cutoff, MED_EXPIRE_BATCH, &gone, &n))
 		return;
 	for (i = 0; i < n; i++) {
-		if (server_online_find(srv, gone[i].id)) {
+		if (server_online_find(srv, gone[i].id) ||
+		    cluster_remote_find(srv, gone[i].id)) {
 			mstore_touch(srv->store, gone[i].id);
 			continue;
 		}
@@ -505,6 +506,7 @@ static void server_tick(struct server *srv)
 	sources_tick(srv, now_ms);
 	presence_tick(srv, now_ms);
 	expire_tick(srv);
+	cluster_tick(srv, now_ms);
 }
 
 static int add_fd(int epfd, int *fd)
@@ -622,6 +624,9 @@ int server_open(struct server *srv, const struct sockaddr *addr,
 		if (add_fd(srv->epfd, &srv->bridge_fd) < 0)
 			return -errno;
 	}
+	ret = cluster_watch(srv);
+	if (ret < 0)
+		return ret;
 	/*
 	 * Last: once a connection is accepted, everything else serves too
 	 * (NAT discovery on UDP), which is how a service manager or a test
@@ -702,6 +707,10 @@ int server_run(struct server *srv)
 				relay_readable(srv, p);
 				continue;
 			}
+			if (h->kind == MED_K_CLUSTER) {
+				cluster_ready(srv, evs[i].events);
+				continue;
+			}
 			c = p;
 			if (c->dead)
 				continue;
@@ -732,6 +741,7 @@ void server_close(struct server *srv)
 		server_conn_kill(srv, c, MED_DOWN_NONE);
 	}
 	server_reap(srv);
+	cluster_close(srv);
 	/* Every job's connection is gone now: none is answered. */
 	pwhash_close(srv);
 	relay_close(srv);

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "channel.h"
+#include "cluster.h"
 #include "mediator.h"
 #include "medmetrics.h"
 #include "medmsg.h"
@@ -104,6 +105,7 @@ struct server {
 	int epfd, listen_fd, timer_fd, signal_fd;
 	uint8_t priv[32], pub[32];
 	struct mstore *store;
+	struct cluster *cluster;	/* NULL: a single instance */
 	struct in_addr pool_base;	/* the IPv4 pool, for candidates */
 	unsigned int pool_prefix;
 	struct conn *conns;

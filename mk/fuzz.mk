@@ -65,8 +65,12 @@ FUZZ_relayside_LIBS := $(FUZZ_SODIUM)
 # The request of a scrape and the text format's escaping (--metrics).
 FUZZ_metrics_http_SRCS := lib/metrics.c
 
+# The cluster's bus messages, which a mediator reads from the database.
+FUZZ_clusterbus_SRCS := mediator/clusterbus.c mediator/dgram.c lib/tlv.c \
+	lib/medmsg.c lib/base64.c
+
 FUZZ_TARGETS := tlv ctlmsg medmsg config jsonread render channel mclient \
-	srcguard vnet gro device pcp tcpframe relayside metrics_http
+	srcguard vnet gro device pcp tcpframe relayside metrics_http clusterbus
 
 .PHONY: fuzz
 fuzz: $(FUZZ_TARGETS:%=$(FUZZ_OUT)/%)

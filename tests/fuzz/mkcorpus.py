@@ -777,3 +777,43 @@ write("metrics_http", "post", b"\xff" +
 write("metrics_http", "not-found", b"\xff" + b"GET /\\\"x\" HTTP/1.1\r\n\r\n")
 write("metrics_http", "short-limit", b"\x00" +
       b"GET /metrics HTTP/1.1\r\nHost: a\r\nX-Long: " + b"y" * 80 + b"\r\n\r\n")
+
+# ---- clusterbus: NOTIFY payloads of the mediators' cluster bus ----
+
+def bus(t, attrs):
+    return base64.b64encode(msg(t, 0, 0, attrs)).decode().encode()
+
+
+def inst(name):
+    return attr(1, name)
+
+
+write("clusterbus", "online", bus(1, [
+    inst(b"m1"), attr(2, struct.pack(">Q", 7)), attr(3, pattern(32, 41)),
+    attr(4, b"alice"), attr(5, bytes([100, 64, 0, 2])),
+    attr(6, pattern(16, 42)), attr(7, pattern(6, 43)),
+    attr(8, endpoint(4, bytes([203, 0, 113, 1]), 51820)),
+    attr(9, endpoint(4, bytes([192, 168, 1, 2]), 51820)),
+    attr(10, bytes([1, 3, 0])), attr(11, bytes([203, 0, 113, 1]))]))
+write("clusterbus", "offline", bus(2, [
+    inst(b"m2"), attr(2, struct.pack(">Q", 9)), attr(3, pattern(32, 44)),
+    attr(12, bytes([2]))]))
+write("clusterbus", "nat", bus(3, [
+    inst(b"m2"), attr(2, struct.pack(">Q", 9)), attr(10, bytes([2, 2, 1]))]))
+write("clusterbus", "beat", bus(4, [
+    inst(b"m3"), attr(13, b"198.51.100.1:52000"),
+    attr(14, struct.pack(">I", 3)), attr(15, struct.pack(">Q", 1700000000000))]))
+write("clusterbus", "gone", bus(5, [
+    inst(b"m3"), attr(15, struct.pack(">Q", 1700000000000))]))
+write("clusterbus", "changed", bus(6, [
+    inst(b"m1"), attr(2, struct.pack(">Q", 5)), attr(3, pattern(32, 45)),
+    attr(16, b""), attr(17, struct.pack(">Q", 6)),
+    attr(18, struct.pack(">Q", 8) + pattern(32, 46))]))
+write("clusterbus", "deliver", bus(7, [
+    inst(b"m2"), attr(2, struct.pack(">Q", 11)),
+    attr(19, msg(66, 0, 0, [attr(7, pattern(32, 47)),
+                            attr(15, endpoint(4, bytes([198, 51, 100, 1]), 51813)),
+                            attr(19, struct.pack(">I", 5)),
+                            attr(20, pattern(32, 48))]))]))
+write("clusterbus", "bad-name", bus(5, [
+    inst(b"m 3"), attr(15, struct.pack(">Q", 1))]))

@@ -21,6 +21,29 @@ for p in json.load(sys.stdin)["peers"]:
         print(json.dumps(v) if not isinstance(v, str) else v)' "$2" "$3" 2>/dev/null
 }
 
+# lab_member_online X NET NICK: true or false, as X's `shoal networks`
+# says (the mediator's word), "" if NICK is not in NET.
+lab_member_online() {
+	lab_sh "$1" networks --json 2>/dev/null | $PY -c '
+import json, sys
+for n in json.load(sys.stdin):
+    for m in n["members"]:
+        if n["name"] == sys.argv[1] and m["nickname"] == sys.argv[2]:
+            print("true" if m["online"] else "false")' "$2" "$3" 2>/dev/null
+}
+
+# lab_until_true SECONDS CMD...: CMD succeeds within SECONDS (tried
+# every 0.2 s).
+lab_until_true() {
+	local end=$((SECONDS + $1))
+	shift
+	while [ $SECONDS -lt $end ]; do
+		"$@" && return 0
+		sleep 0.2
+	done
+	"$@"
+}
+
 # lab_mediator_start ARGS...: shoal-mediator in the internet, logging to
 # $TMP_DIR/mediator.log; LAB_MED_PID and LAB_MED_KEY once it is up.
 lab_mediator_start() {

@@ -55,7 +55,7 @@ enum {
 	T_LOGIN = 1, T_LOGOUT, T_NICK, T_CREATE, T_JOIN, T_LEAVE, T_NETWORKS,
 	T_APPROVE, T_KICK, T_BAN, T_SET_PASSWORD, T_DELETE, T_KEEPALIVE,
 	T_RELAY, T_NAT, T_PEER_UP = 64, T_PEER_DOWN = 65, T_RELAY_EV = 66,
-	T_PEER_NAT = 67,
+	T_PEER_NAT = 67, T_INSTANCES = 72,
 };
 
 enum {
@@ -63,6 +63,8 @@ enum {
 	A_PUBLIC_KEY, A_IPV4, A_IPV6, A_MAC, A_ONLINE, A_STATE, A_OWNER,
 	A_TUNNEL_PORT, A_ENDPOINT, A_REASON, A_UDP_TOKEN, A_PROBE, A_RELAY_ID,
 	A_RELAY_KEY, A_TRUNCATED, A_NAT,
+	A_INSTANCE_NAME = 32, A_ADVERTISE = 34, A_INSTANCE_LOAD = 35,
+	A_INSTANCE = 0x8021,
 	A_MEMBER = 0x8001, A_NETWORK_INFO = 0x8002, A_PEER = 0x8003,
 };
 
@@ -3828,6 +3830,100 @@ TEST_F_TIMEOUT(mediator, worker_holds_no_secrets, 60)
 	EXPECT_FALSE(memory_has(w2, nick, strlen(nick)));
 	EXPECT_FALSE(memory_has(w2, sqlite_header, sizeof(sqlite_header)));
 	sodium_memzero(priv, sizeof(priv));
+}
+
+/* Whether m lists an INSTANCE named name (its first one: first). */
+static bool lists_instance(const struct shoal_tlv_msg *m, const char *name,
+			   bool first)
+{
+	struct shoal_tlv_iter it;
+	struct shoal_tlv_attr a, n;
+	char got[64];
+
+	shoal_tlv_iter_msg(&it, m);
+	while (shoal_tlv_next(&it, &a)) {
+		if (a.type != A_INSTANCE)
+			continue;
+		if (shoal_tlv_find_nested(&a, A_INSTANCE_NAME, &n) &&
+		    shoal_tlv_get_str(&n, got, sizeof(got)) &&
+		    !strcmp(got, name))
+			return true;
+		if (first)
+			return false;
+	}
+	return false;
+}
+
+/*
+ * A cluster's LOGIN reply (docs/cluster.md, "The default server"): this
+ * instance's INSTANCE_NAME, then INSTANCE for it and every live one; and
+ * INSTANCES when one more starts.  Needs a PostgreSQL: run by
+ * tests/system/cluster.sh with SHOAL_TEST_PG_URL and SHOAL_TEST_PG_KEY
+ * (the cluster's key file), skipped otherwise.
+ */
+TEST(cluster_login_reply)
+{
+	const char *url = getenv("SHOAL_TEST_PG_URL");
+	const char *key = getenv("SHOAL_TEST_PG_KEY");
+	const char *one[] = { "--database", url, "--instance", "api1",
+			      "--key-file", key, "--relay-ports", "53010-53019",
+			      NULL };
+	const char *two[] = { "--database", url, "--instance", "api2",
+			      "--key-file", key, "--relay-ports", "53110-53119",
+			      NULL };
+	char dir[64] = "/tmp/mediator_api.XXXXXX", got[64];
+	uint8_t priv[32], spub[32];
+	struct login_info li;
+	struct shoal_tlv_attr a;
+	struct client *c;
+	pid_t p1, p2;
+	int port1, port2, i;
+	bool told = false;
+	FILE *f;
+
+	if (!url || !key || !test_wanted("cluster_login_reply"))
+		SKIP(return, "needs SHOAL_TEST_PG_URL and SHOAL_TEST_PG_KEY");
+	ASSERT_EQ(0, sodium_init() < 0);
+	f = fopen(key, "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ(0, shoal_key_read(priv, f));
+	fclose(f);
+	ASSERT_EQ(0, shoal_key_public(spub, priv));
+	sodium_memzero(priv, sizeof(priv));
+	ASSERT_NE(NULL, mkdtemp(dir));
+	port1 = free_port();
+	p1 = start_server_args(dir, port1, one);
+	ASSERT_LT(0, p1);
+	c = client_new();
+	ASSERT_EQ(0, client_connect(c, port1, spub));
+	ASSERT_EQ(0, login(c, "apione", &li));
+	ASSERT_TRUE(shoal_tlv_find(&c->m, A_INSTANCE_NAME, &a));
+	ASSERT_TRUE(shoal_tlv_get_str(&a, got, sizeof(got)));
+	EXPECT_STREQ("api1", got);
+	EXPECT_TRUE(lists_instance(&c->m, "api1", true));
+	/* One more instance: the client here hears the new list. */
+	do
+		port2 = free_port();
+	while (port2 == port1 || port2 == port1 + 1 || port2 + 1 == port1);
+	p2 = start_server_args(dir, port2, two);
+	ASSERT_LT(0, p2);
+	for (i = 0; i < 50 && !told; i++) {
+		if (client_read(c, 200) == 2 &&
+		    c->ev[c->n_ev - 1].type == T_INSTANCES)
+			told = true;
+	}
+	EXPECT_TRUE(told);
+	/* And a new LOGIN there lists both, that one first. */
+	ASSERT_EQ(0, client_connect(c, port2, spub));
+	ASSERT_EQ(0, login(c, "apione", &li));
+	EXPECT_TRUE(lists_instance(&c->m, "api2", true));
+	EXPECT_TRUE(lists_instance(&c->m, "api1", false));
+	client_free(c);
+	EXPECT_EQ(0, stop_server(p2));
+	EXPECT_EQ(0, stop_server(p1));
+	if (!_metadata->passed)
+		show_stderr(dir);
+	remove_dir(dir);
 }
 
 /* Bad --relay-ports and --probe: exit 2 with a message, before anything. */

@@ -1,0 +1,267 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# where: host
+#
+# A cluster of shoal-mediators on one PostgreSQL (issue 17, docs/
+# cluster.md): three instances on the NAT lab's internet, one database
+# (tests/common/pg.sh, started here as nobody) and, in this branch, one
+# shared state directory (the key file and the SQLite store).  Five
+# shoalds on the TAP datapath, logged in to different instances, join
+# one network.
+#
+#   lab-inet: PostgreSQL 127.0.0.1:5432 (its loopback: trust is for it)
+#             shoal-mediator m1 198.51.100.1:51800, m2 :51900, m3 :52000
+#      |-- a 203.0.113.1  shoald "sha", alice, on m1, owns "lan"
+#      |-- b 203.0.113.2  shoald "shb", bob, on m2
+#      |-- c 203.0.113.3  shoald "shc", carol, on m3
+#      |-- d shoald "shd", dave, on m1, behind a symmetric NAT
+#      `-- e shoald "she", eve, on m2, behind a symmetric NAT
+#
+# Checked: an instance with another key is refused; members on different
+# instances see each other online (PEER_UP across the bus) and ping
+# through their tunnels, or through a relay the instance of one side
+# allocated (dave and eve); NETWORKS says a member on another instance is
+# online; a kick on m1 reaches a member on m2; kill -9 of m3: within
+# 15 s its client is offline for the others, and its tunnels stay up.
+set -u
+. "$(dirname "$0")/../common/lib.sh"
+. "$(dirname "$0")/../common/pg.sh"
+. "$(dirname "$0")/../lab/lab.sh"
+. "$(dirname "$0")/../lab/shoal.sh"
+
+PY=/usr/bin/python3
+CLIENTS="a b c"
+declare -A NICK=([a]=alice [b]=bob [c]=carol [d]=dave [e]=eve)
+declare -A INST=([a]=m1 [b]=m2 [c]=m3 [d]=m1 [e]=m2)
+declare -A PORT=([m1]=51800 [m2]=51900 [m3]=52000)
+declare -A MED_PID
+
+tmp=$(mktemp -d)
+TMP_DIR=$tmp
+# PostgreSQL runs as nobody, in $tmp/pg.
+chmod 755 "$tmp"
+cleanup() {
+	kill $(jobs -p) 2>/dev/null
+	wait 2>/dev/null
+	pg_stop
+	lab_cleanup
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+if [ "$(id -u)" != 0 ] || ! command -v nft >/dev/null ||
+   [ ! -c /dev/net/tun ] || ! pg_available; then
+	ktap_plan 1
+	ktap_skip "needs root, nft, /dev/net/tun and PostgreSQL"
+	ktap_finish
+fi
+ktap_plan 18
+
+lab_internet || { echo "Bail out! cannot build the lab"; exit 1; }
+for x in $CLIENTS; do
+	lab_client "$x" none || { echo "Bail out! lab_client $x"; exit 1; }
+done
+# Behind symmetric NATs: only a relay joins them.
+for x in d e; do
+	lab_client "$x" symmetric || { echo "Bail out! lab_client $x"; exit 1; }
+done
+PG_NETNS=$LAB_INET pg_start "$tmp/pg" 127.0.0.1 5432 ||
+	{ echo "Bail out! PostgreSQL does not start"; exit 1; }
+export PG_NETNS=$LAB_INET
+
+sh_() { lab_sh "$@"; }
+peer_field() { lab_peer_field "$@"; }
+member_online() { lab_member_online "$@"; }
+until_true() { lab_until_true "$@"; }
+
+# instance_start NAME [ARGS...]: instance NAME on its port; log $tmp/NAME.log.
+instance_start() {
+	local name=$1 port=${PORT[$1]:-52100}
+	shift
+	ip netns exec "$LAB_INET" "$BIN/shoal-mediator" --state-dir "$tmp/med" \
+		--listen "$LAB_MEDIATOR1:$port" \
+		--relay-ports "$((port + 10))-$((port + 19))" \
+		--database "$PG_URL" --instance "$name" "$@" \
+		>>"$tmp/$name.log" 2>&1 &
+	MED_PID[$name]=$!
+	for _ in $(seq 100); do
+		grep -q '^shoal login ' "$tmp/$name.log" 2>/dev/null && break
+		kill -0 "${MED_PID[$name]}" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	MEDKEY=$(grep -m1 '^shoal login ' "$tmp/$name.log" | awk '{print $4}')
+	[ -n "$MEDKEY" ]
+}
+
+shoald_start() {
+	lab_shoald_start "$1" tap
+	[ -S "$tmp/$1.sock" ]
+}
+
+declare -A V4
+login() {
+	local x=$1 out
+	out=$(sh_ "$x" login "$LAB_MEDIATOR1:${PORT[${INST[$x]}]}" "$MEDKEY" \
+		--nick "${NICK[$x]}" --json 2>&1)
+	echo "$out" >"$tmp/login-$x"
+	V4[$x]=$(echo "$out" | $PY -c 'import json,sys; print(json.load(sys.stdin)["ipv4"].split("/")[0])' 2>/dev/null)
+	test -n "${V4[$x]}"
+}
+
+ok=true
+# m1 sends new logins elsewhere when it has 2 more than the least loaded.
+instance_start m1 --redirect-margin 1 || { ok=false; cat "$tmp/m1.log"; }
+for m in m2 m3; do
+	instance_start "$m" || { ok=false; cat "$tmp/$m.log"; }
+done
+ktap_check "three instances start on one database with one key" $ok
+
+# ---- the cluster's key ----------------------------------------------------
+
+# refused STATE_DIR NAME TEXT: an instance with that state directory
+# (its key) and name does not start, and says TEXT.
+refused() {
+	! ip netns exec "$LAB_INET" "$BIN/shoal-mediator" --state-dir "$1" \
+		--listen "$LAB_MEDIATOR1:52100" --relay-ports 52110-52119 \
+		--database "$PG_URL" --instance "$2" >"$tmp/refused.log" 2>&1 &&
+	grep -q "$3" "$tmp/refused.log"
+}
+ktap_check "an instance with another key is refused" \
+	refused "$tmp/other" m4 "give every instance the same --key-file"
+ktap_check "a second instance named m2 is refused" \
+	refused "$tmp/med" m2 "an instance of that name is running"
+
+# ---- presence across instances --------------------------------------------
+
+ok=true
+for x in $CLIENTS; do
+	shoald_start "$x" && login "$x" || { ok=false; cat "$tmp/login-$x"; }
+done
+sh_ a create lan --no-password >/dev/null &&
+	sh_ b join lan --no-password >/dev/null &&
+	sh_ c join lan --no-password >/dev/null || ok=false
+ktap_check "shoalds log in to m1, m2, m3 and join one network" $ok
+
+online() {
+	[ "$(peer_field "$1" "${NICK[$2]}" online)" = true ]
+}
+all_online() {
+	local x y
+	for x in $CLIENTS; do
+		for y in $CLIENTS; do
+			[ "$x" = "$y" ] || online "$x" "$y" || return 1
+		done
+	done
+}
+ktap_check "members on different instances see each other online" \
+	until_true 20 all_online
+
+pings() {
+	lab_exec a ping -c2 -i0.2 -W2 -q "${V4[b]}" >/dev/null &&
+	lab_exec b ping -c2 -i0.2 -W2 -q "${V4[c]}" >/dev/null &&
+	lab_exec c ping -c2 -i0.2 -W2 -q "${V4[a]}" >/dev/null
+}
+ktap_check "and ping each other through their tunnels" until_true 20 pings
+
+ktap_check "NETWORKS on m1 says bob (on m2) is online" \
+	test "$(member_online a lan bob)" = true
+
+# ---- owner commands, cluster-wide ----------------------------------------
+
+carol_unknown() {
+	[ -z "$(peer_field a carol nickname)" ] &&
+	[ -z "$(peer_field b carol nickname)" ]
+}
+sh_ a kick lan carol >/dev/null
+ktap_check "alice (m1) kicks carol (m3): bob (m2) drops her too" \
+	until_true 10 carol_unknown
+sh_ c join lan --no-password >/dev/null
+ktap_check "carol joins again: online for alice and bob" \
+	until_true 10 all_online
+
+# ---- a relay between instances --------------------------------------------
+
+ok=true
+for x in d e; do
+	shoald_start "$x" && login "$x" &&
+		sh_ "$x" join lan --no-password >/dev/null || ok=false
+done
+relayed() {
+	[ "$(peer_field d eve path)" = relay ] &&
+	[ "$(peer_field e dave path)" = relay ] &&
+	lab_exec d ping -c1 -W1 -q "${V4[e]}" >/dev/null
+}
+ok2=false
+$ok && until_true 40 relayed && ok2=true
+echo "# d-e: $(peer_field d eve path) $(peer_field d eve endpoint) / $(peer_field e dave path) $(peer_field e dave endpoint)"
+ktap_check "dave (m1) and eve (m2), both behind symmetric NATs, relayed" $ok2
+
+# ---- an instance dies -----------------------------------------------------
+
+kill -9 "${MED_PID[m3]}"
+wait "${MED_PID[m3]}" 2>/dev/null
+start=$SECONDS
+# The mediators' word (NETWORKS); the shoalds keep the tunnels, alive.
+carol_gone() {
+	[ "$(member_online a lan carol)" = false ] &&
+	[ "$(member_online b lan carol)" = false ]
+}
+ok=false
+until_true 17 carol_gone && ok=true
+echo "# carol offline for alice and bob $((SECONDS - start)) s after m3 died"
+ktap_check "kill -9 of m3: its client is offline for the others within 15 s" $ok
+ktap_check "carol's tunnels stay up meanwhile" \
+	lab_exec c ping -c2 -i0.2 -W2 -q "${V4[a]}"
+grep -q "instance m3 is dead" "$tmp/m1.log" && grep -q "instance m3 is dead" "$tmp/m2.log"
+ktap_check "m1 and m2 both say m3 is dead" test $? = 0
+
+# ---- the default server ---------------------------------------------------
+
+# carol's shoald lost m3; she logs in to m1 (1 client, as m2: no redirect).
+relogin() {
+	sh_ "$1" login "$LAB_MEDIATOR1:${PORT[$2]}" "$MEDKEY" --nick "${NICK[$1]}" \
+		>"$tmp/relogin-$1" 2>&1
+}
+carol_back() {
+	[ "$(member_online a lan carol)" = true ] &&
+	[ "$(member_online b lan carol)" = true ]
+}
+ok=false
+relogin c m1 && until_true 10 carol_back && ok=true
+ktap_check "carol logs in to m1: online again for alice (m1) and bob (m2)" $ok
+
+# bob leaves m2 (eve alone there once it beats); m1 has 3: bob is sent on.
+sh_ b logout >/dev/null
+sleep 6
+redirected() {
+	! relogin b m1 && grep -q "less loaded instance" "$tmp/relogin-b"
+}
+ktap_check "a login to m1 with 3 clients, m2 with 1: REDIRECT" redirected
+[ -s "$tmp/relogin-b" ] && sed 's/^/# /' "$tmp/relogin-b"
+ktap_check "a login to m2 is not redirected" relogin b m2
+
+# The LOGIN reply's instances, and INSTANCES, as a client reads them
+# (mediator_api's cluster_login_reply, on this database and key).
+login_reply() {
+	ip netns exec "$LAB_INET" env SHOAL_TEST_PG_URL="$PG_URL" \
+		SHOAL_TEST_PG_KEY="$tmp/med/private.key" \
+		SHOAL_TEST_ONLY=cluster_login_reply \
+		"$TOP/build/san/tests/mediator_api" >"$tmp/api.log" 2>&1 &&
+	grep "^ok [0-9]* [a-z_]*\.cluster_login_reply" "$tmp/api.log" |
+		grep -v SKIP | sed 's/^/# /' | grep . ||
+	{ grep -v "^ok .* # SKIP" "$tmp/api.log" | tail -n 30; return 1; }
+}
+ktap_check "a LOGIN reply lists the instances; a new one is told" login_reply
+
+# ---- an instance stops --------------------------------------------------
+
+# SIGTERM: m2 says GONE, and m1 settles its clients at once.
+kill -TERM "${MED_PID[m2]}"
+wait "${MED_PID[m2]}" 2>/dev/null
+eve_gone() { [ "$(member_online a lan eve)" = false ]; }
+ktap_check "m2 stops: its clients are offline for m1's within 3 s" \
+	until_true 3 eve_gone
+
+for m in m1 m2 m3; do
+	sed "s/^/# $m: /" "$tmp/$m.log" | tail -n 15
+done
+ktap_finish
