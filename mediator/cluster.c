@@ -399,7 +399,9 @@ static void put_instances(struct server *srv, struct shoal_tlv_writer *w)
 	struct cluster *cl = srv->cluster;
 	size_t i;
 
-	put_instance(w, cl->name, cl->advertise, local_clients(srv));
+	/* Without --advertise it serves, but nobody is sent to it. */
+	if (cl->advertise[0])
+		put_instance(w, cl->name, cl->advertise, local_clients(srv));
 	for (i = 0; i < CLUSTER_MAX_INSTANCES; i++)
 		if (cl->inst[i].used && cl->inst[i].advertise[0])
 			put_instance(w, cl->inst[i].name,

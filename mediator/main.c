@@ -526,10 +526,14 @@ static int cluster_start(struct server *srv, const struct options *o,
 		}
 		snprintf(adv, sizeof(adv), "%s", o->advertise);
 	} else if (sockaddr_wildcard(ss)) {
-		fprintf(stderr, "shoal-mediator: --listen %s is every address: "
-			"a cluster's instance needs --advertise HOST:PORT, "
-			"where clients reach it\n", o->listen);
-		return SHOAL_EXIT_USAGE;
+		/*
+		 * One instance on PostgreSQL needs no address of its own; in
+		 * a cluster, clients are neither listed nor redirected here.
+		 */
+		fprintf(stderr, "shoal-mediator: --listen %s is every address "
+			"and there is no --advertise HOST:PORT: the cluster's "
+			"clients are not told of this instance\n", o->listen);
+		adv[0] = 0;
 	} else if (ss->ss_family == AF_INET) {
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)
 				     (const void *)ss)->sin_addr, host,
