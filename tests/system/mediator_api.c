@@ -3699,6 +3699,32 @@ static bool no_core(pid_t pid)
  * service's user read its memory, whatever limit it was started with.
  * Run as nobody: as root, /proc would be root's either way.
  */
+/*
+ * dir's server key into state directory sd, owned by uid: on PostgreSQL
+ * the instances of one database are a cluster, and one with another key
+ * is refused.  0, or -1.
+ */
+static int copy_key(const char *dir, const char *sd, uid_t uid)
+{
+	char from[600], to[600], text[256] = "";
+	FILE *f;
+	int ret;
+
+	snprintf(from, sizeof(from), "%s/state/private.key", dir);
+	snprintf(to, sizeof(to), "%s/private.key", sd);
+	f = fopen(from, "r");
+	if (!f)
+		return -1;
+	ret = fgets(text, sizeof(text), f) ? 0 : -1;
+	fclose(f);
+	if (!ret)
+		ret = write_file(to, text);
+	sodium_memzero(text, sizeof(text));
+	if (!ret && (chmod(to, 0600) || chown(to, uid, uid)))
+		ret = -1;
+	return ret;
+}
+
 TEST_F_TIMEOUT(mediator, not_dumpable, 30)
 {
 	char sd[300];
@@ -3716,6 +3742,7 @@ TEST_F_TIMEOUT(mediator, not_dumpable, 30)
 	ASSERT_EQ(0, mkdir(sd, 0700));
 	ASSERT_EQ(0, chown(sd, 65534, 65534));
 	ASSERT_EQ(0, chmod(self->dir, 0711));
+	ASSERT_EQ(0, copy_key(self->dir, sd, 65534));
 	self->pid = start_server_as(self->dir, self->port, args, 65534);
 	ASSERT_LT(0, self->pid);
 	for (i = 0; i < 100 && !(w = worker_of(self->pid)); i++)
