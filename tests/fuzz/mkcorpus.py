@@ -186,6 +186,27 @@ write("medmsg", "relay", bytes([2]) + relay)
 write("medmsg", "peer-nat", bytes([2]) + msg(67, 0, 0, [
     attr(7, KEY), attr(22, bytes([3, 3, 1]))]))
 
+# ---- instance: mediator messages with INSTANCE nests (a cluster) ----
+
+
+def instance(name, adv, load=None):
+    body = attr(32, name) + attr(34, adv)
+    if load is not None:
+        body += attr(35, load)
+    return attr(0x8021, body)
+
+
+write("instance", "login-reply", msg(1, 1, 1, [
+    attr(1, struct.pack(">I", 0)), attr(32, b"med-a"),
+    instance(b"med-a", b"198.51.100.1:51800", struct.pack(">I", 12)),
+    instance(b"med-b", b"[2001:db8::2]:51800", struct.pack(">I", 3))]))
+write("instance", "redirect", msg(1, 1, 1, [
+    attr(1, struct.pack(">i", -108)),
+    instance(b"med-b", b"med-b.example.org:51800", struct.pack(">I", 0))]))
+write("instance", "event", msg(72, 0, 0, [
+    instance(b"a", b"h:1"), instance(b"bad/name", b"h:2"),
+    instance(b"c", b"", struct.pack(">H", 1))]))
+
 # ---- config: shoald.conf(5) files (lib/config.h) ----
 
 
