@@ -1344,8 +1344,9 @@ static void setup(uint8_t s)
 	}
 	check(shoald_sessions_start(&d, stamps_path) == 0);
 
-	snprintf(c.mediator_address, sizeof(c.mediator_address), "%s:%u",
-		 MEDIATOR_ADDR, MEDIATOR_PORT);
+	snprintf(c.mediator_addresses[0], sizeof(c.mediator_addresses[0]),
+		 "%s:%u", MEDIATOR_ADDR, MEDIATOR_PORT);
+	c.n_mediator_addresses = 1;
 	memcpy(c.mediator_key, mediator_pub, 32);
 	snprintf(c.nickname, sizeof(c.nickname), "fuzz");
 	if (s & 0x40) {
