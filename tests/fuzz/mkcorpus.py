@@ -516,6 +516,23 @@ mc_relogin = [MC_OK, attr(3, b"alice"), attr(8, bytes([100, 64, 0, 9, 16])),
 write("mclient", "relogin", bytes([0]) + mc_reply(0, mc_login_reply) +
       mc_reply(0, mc_relogin) + bytes([MC_EOF, MC_RECONNECT]) +
       mc_reply(0, mc_login_reply))
+# A cluster (issue 17): the LOGIN reply names the instance and the
+# instances, an INSTANCES event changes them; a REDIRECT, then the login
+# at its target; the database away.
+mc_instance = [attr(0x8021, attr(32, b"med-b") + attr(34, b"198.51.100.2:51800") +
+                    attr(35, struct.pack(">I", 3))),
+               attr(0x8021, attr(32, b"med-c") + attr(34, b"[2001:db8::3]:51800"))]
+write("mclient", "cluster", bytes([0]) +
+      mc_reply(0, mc_login_reply + [attr(32, b"med-a")] + mc_instance) +
+      mc_event(72, mc_instance[1:]) + bytes([MC_EOF, MC_RECONNECT]) +
+      mc_reply(0, mc_login_reply + [attr(32, b"med-c")]))
+write("mclient", "redirect", bytes([0]) +
+      mc_reply(0, [attr(1, struct.pack(">i", -108))] + mc_instance[:1]) +
+      bytes([MC_RECONNECT]) + mc_reply(0, mc_login_reply))
+write("mclient", "database", bytes([0]) +
+      mc_reply(0, [attr(1, struct.pack(">i", -109)),
+                   attr(2, b"the database is unavailable")]) +
+      bytes([MC_RECONNECT]) + mc_reply(0, mc_login_reply))
 # The configuration's peer (setup 0x20) removed by the mediator's
 # PEER_DOWN:
 MC_STATIC = 0x20
