@@ -12,13 +12,17 @@
 #             shoal-mediator m3 198.51.100.1:51806  another key
 #      |-- a 203.0.113.1  shoald "sha", alice
 #      |-- b 203.0.113.2  shoald "shb", bob
-#      `-- c 203.0.113.3  shoald "shc", carol: m3 first in its list
+#      |-- c 203.0.113.3  shoald "shc", carol: m3 first in its list
+#      `-- d 203.0.113.4  shoald "shd", dave: m2 alone configured, m1
+#                         in the instances its state says it learned
 #
 # Checked: both log in to m1; kill -9 of m1: each is logged in to m2
 # within 10 s (the time printed), `shoal status --json` shows the new
 # address, and a ping through the direct tunnel every 0.2 s loses
 # nothing meanwhile; m1 back and m2 killed: back on m1.  An instance
 # whose key is not the pinned one is never used, and the log says why.
+# The instances learned before a restart are tried after the configured
+# ones, but only under the key they were learned with.
 set -u
 . "$(dirname "$0")/../common/lib.sh"
 . "$(dirname "$0")/../lab/lab.sh"
@@ -26,7 +30,7 @@ set -u
 PY=/usr/bin/python3
 M=$LAB_MEDIATOR1
 P1=51800 P2=51803 P3=51806
-declare -A NICK=([a]=alice [b]=bob [c]=carol)
+declare -A NICK=([a]=alice [b]=bob [c]=carol [d]=dave)
 
 tmp=$(mktemp -d)
 cleanup() {
@@ -42,10 +46,10 @@ if [ "$(id -u)" != 0 ] || ! command -v nft >/dev/null ||
 	ktap_skip "needs root, nft and /dev/net/tun"
 	ktap_finish
 fi
-ktap_plan 10
+ktap_plan 12
 
 lab_internet || { echo "Bail out! cannot build the lab"; exit 1; }
-for x in a b c; do
+for x in a b c d; do
 	lab_client "$x" none || { echo "Bail out! lab_client $x"; exit 1; }
 done
 
@@ -222,4 +226,29 @@ ktap_check "c, m3 first in its list, logs in to m1 (the pinned key)" on c $P1
 ktap_check "and its log says why not m3" \
 	grep -q "mediator $M:$P3: .*not the key pinned" \
 	"$tmp/shoald-c.log"
+
+# ---- the instances learned before a restart ------------------------------
+
+# learned_start KEY: dave, configured with m2 (dead now) alone, with m1
+# among the instances his state says the cluster named under KEY.
+learned_start() {
+	[ -n "${MPID[d]:-}" ] && kill "${MPID[d]}" && wait "${MPID[d]}" 2>/dev/null
+	mkdir -p "$tmp/state-d"
+	printf '[Mediator]\nAddress = %s\nPublicKey = %s\n' "$M:$P1" "$1" \
+		>"$tmp/state-d/shd.instances"
+	: >"$tmp/shoald-d.log"
+	shoald_start d "$M:$P2" "$CLUSTERKEY"
+	MPID[d]=$!
+}
+learned_start "$OTHERKEY"
+sleep 4
+unused() {
+	! grep -q "$M:$P1" "$tmp/shoald-d.log" &&
+	[ "$(med d instances | $PY -c 'import json, sys; print(len(json.load(sys.stdin)))')" = 1 ] &&
+	[ "$(med d logged_in)" = false ]
+}
+ktap_check "learned under another key: not used (dave stays logged out)" unused
+learned_start "$CLUSTERKEY"
+until_true 10 on d $P1 || show_logs
+ktap_check "learned under the cluster's key: m2 dead, dave logs in to m1" on d $P1
 ktap_finish
