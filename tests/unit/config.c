@@ -487,6 +487,36 @@ static const struct {
 	  "[Peer] has the same MAC as the [Interface] on line 1" },
 };
 
+TEST(hostport_list)
+{
+	char out[SHOAL_CONFIG_MAX_MEDIATORS][SHOAL_CONFIG_MAX_HOSTPORT + 1];
+	char many[SHOAL_CONFIG_MAX_MEDIATORS * 8 + 16] = "";
+	unsigned int i;
+
+	EXPECT_EQ(1, shoal_config_parse_hostports("a.example:1", out, 16));
+	EXPECT_STREQ("a.example:1", out[0]);
+	EXPECT_EQ(3, shoal_config_parse_hostports("a:1,[2001:db8::1]:2,"
+						   "192.0.2.3:3", out, 16));
+	EXPECT_STREQ("[2001:db8::1]:2", out[1]);
+	EXPECT_STREQ("192.0.2.3:3", out[2]);
+	/* Refused: empty entries, a bad one, one twice, more than max. */
+	EXPECT_EQ(-1, shoal_config_parse_hostports("", out, 16));
+	EXPECT_EQ(-1, shoal_config_parse_hostports("a:1,", out, 16));
+	EXPECT_EQ(-1, shoal_config_parse_hostports(",a:1", out, 16));
+	EXPECT_EQ(-1, shoal_config_parse_hostports("a:1, b:2", out, 16));
+	EXPECT_EQ(-1, shoal_config_parse_hostports("a:1,A:1", out, 16));
+	EXPECT_EQ(-1, shoal_config_parse_hostports("a:1,b:2,c:3", out, 2));
+	for (i = 0; i <= SHOAL_CONFIG_MAX_MEDIATORS; i++)
+		snprintf(many + strlen(many), sizeof(many) - strlen(many),
+			 "%sh%u:1", i ? "," : "", i);
+	EXPECT_EQ(-1, shoal_config_parse_hostports(many, out,
+						   SHOAL_CONFIG_MAX_MEDIATORS));
+	*strrchr(many, ',') = '\0';
+	EXPECT_EQ((int)SHOAL_CONFIG_MAX_MEDIATORS,
+		  shoal_config_parse_hostports(many, out,
+					       SHOAL_CONFIG_MAX_MEDIATORS));
+}
+
 TEST(mediator)
 {
 	struct shoal_config c;
