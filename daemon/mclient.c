@@ -362,8 +362,9 @@ static void on_readable(struct mclient *m)
 			shoal_channel_read_done(&m->ch, 0);
 			/*
 			 * A mediator cannot read a handshake made for
-			 * another key: it hangs up.  Said, as an instance of
-			 * a cluster that is not is never logged in to.
+			 * another key: it hangs up.  Said so, since such an
+			 * instance is never logged in to and the operator
+			 * wants to know why.
 			 */
 			mc_disconnect(m, n ? strerror(errno) :
 				      !shoal_channel_established(&m->ch) ?
@@ -453,6 +454,18 @@ bool mclient_peer_tcp(struct shoald *d, const struct shoald_peer *p)
 
 /* ---- set-up ---- */
 
+/* STATE/NAME.instances, beside STATE/NAME.mediator. */
+static void learned_path(struct mclient *m, const char *state_path)
+{
+	static const char suffix[] = ".mediator";
+	size_t n = strlen(state_path), s = sizeof(suffix) - 1;
+
+	if (n > s && !strcmp(state_path + n - s, suffix))
+		n -= s;
+	snprintf(m->learned_path, sizeof(m->learned_path), "%.*s.instances",
+		 (int)n, state_path);
+}
+
 int mclient_open(struct shoald *d, int epfd, const char *state_path,
 		 const struct shoal_config *c)
 {
@@ -476,11 +489,7 @@ int mclient_open(struct shoald *d, int epfd, const char *state_path,
 		shoal_prefix_parse(&m->ranges[1], SHOAL_CONFIG_DEFAULT_RANGE6);
 		m->n_ranges = 2;
 	}
-	snprintf(m->learned_path, sizeof(m->learned_path), "%.*s.instances",
-		 (int)(strlen(state_path) -
-		       (strlen(state_path) > 9 &&
-			!strcmp(state_path + strlen(state_path) - 9,
-				".mediator") ? 9 : 0)), state_path);
+	learned_path(m, state_path);
 	if (c && c->has_mediator) {
 		const char *addrs[SHOAL_CONFIG_MAX_MEDIATORS];
 		unsigned int i;
