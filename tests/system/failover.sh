@@ -110,10 +110,12 @@ mediator_start() {
 # mediator at ADDRESSES (a list) with KEY.
 shoald_start() {
 	local x=$1 ns=LAB_${1^^}_NS
+	# One key per client, whatever its configuration: its nickname.
+	[ -s "$tmp/$x.key" ] || "$BIN/shoal" genkey >"$tmp/$x.key"
 	cat >"$tmp/$x.conf" <<EOF
 [Interface]
 Name = sh$x
-PrivateKey = $("$BIN/shoal" genkey)
+PrivateKey = $(cat "$tmp/$x.key")
 ListenPort = 51820
 [Mediator]
 Address = $2
@@ -146,9 +148,17 @@ mediator_start m2 "$tmp/cluster" $P2 52010-52019 || ok=false
 for x in a b; do
 	shoald_start "$x" "$M:$P1, $M:$P2" "$MEDKEY" || ok=false
 done
-until_true 15 on a $P1 && until_true 5 on b $P1 || ok=false
+# Meanwhile dave logs in to m2: both processes take logins at once on
+# the one SQLite database (WAL).
+shoald_start d "$M:$P2" "$MEDKEY" || ok=false
+MPID[d]=$!
+until_true 15 on a $P1 && until_true 5 on b $P1 && until_true 5 on d $P2 ||
+	ok=false
 $ok || show_logs
-ktap_check "two instances on one state directory; a and b logged in to the first" $ok
+ktap_check "two instances on one state directory: a and b logged in to the first, d to the second" $ok
+kill "${MPID[d]}"
+wait "${MPID[d]}" 2>/dev/null
+MPID[d]=
 
 V4B=
 online() {
