@@ -556,10 +556,18 @@ static int check_args(struct ctx *c)
 	int ret = SHOAL_EXIT_OK;
 
 	if (!strcmp(name, "login")) {
-		if (!shoal_config_valid_hostport(c->args[0]))
+		char addrs[SHOAL_CONFIG_MAX_MEDIATORS]
+			  [SHOAL_CONFIG_MAX_HOSTPORT + 1];
+
+		/* A cluster's instances: HOST:PORT,HOST:PORT,... */
+		if (shoal_config_parse_hostports(c->args[0], addrs,
+						 SHOAL_CONFIG_MAX_MEDIATORS) < 1)
 			return cli_usage_error("'%s' is not HOST:PORT or "
-					       "[IPv6]:PORT (port 1 to 65535)",
-					       c->args[0]);
+					       "[IPv6]:PORT (port 1 to 65535), "
+					       "or a list of up to %d of them "
+					       "with commas, none twice",
+					       c->args[0],
+					       SHOAL_CONFIG_MAX_MEDIATORS);
 		if (shoal_key_from_base64(key, c->args[1]) < 0)
 			return cli_usage_error("'%s' is not a base64 32-byte "
 					       "public key", c->args[1]);

@@ -76,9 +76,50 @@ static bool is(const char *s, const char *word)
 
 /* ---- status ------------------------------------------------------------ */
 
+/*
+ * A cluster's instances (shoald's own list: the configured ones, then
+ * those the cluster told of), in text only when there are several:
+ * "  instances: a at 192.0.2.1:51800 (12 online), 192.0.2.2:51800
+ * (learned)".
+ */
+static void render_instances(const struct jr_value *list)
+{
+	const struct jr_value *p;
+	enum print_type t;
+	size_t n = 0;
+
+	if (!list || list->type != JR_ARRAY)
+		return;
+	for (p = list->child; p; p = p->next)
+		n++;
+	t = n > 1 ? PRINT_ANY : PRINT_JSON;
+	if (n > 1)
+		print_text("  instances:");
+	print_open_array("instances");
+	for (p = list->child; p; p = p->next) {
+		const char *name = jr_string(p, "name");
+
+		print_open_object(NULL);
+		print_text(p == list->child ? " " : ", ");
+		print_string(PRINT_JSON, "name", "%s", name);
+		if (n > 1 && name && *name)
+			print_string(PRINT_TEXT, NULL, "%s at ", name);
+		field_string(t, "%s", p, "address");
+		field_number(t, " (%llu online)", p, "load", false);
+		field_bool(PRINT_JSON, "%s", p, "learned");
+		if (n > 1 && jr_bool(p, "learned") == 1)
+			print_text(" (learned)");
+		print_close_object();
+	}
+	print_close_array();
+	if (n > 1)
+		print_nl();
+}
+
 static void render_mediator(const struct jr_value *m)
 {
-	const char *nick = jr_string(m, "nickname");
+	const char *nick = jr_string(m, "nickname"), *error;
+	const char *instance = jr_string(m, "instance");
 	int logged_in = jr_bool(m, "logged_in");
 
 	if (!m || m->type != JR_OBJECT) {
@@ -86,7 +127,14 @@ static void render_mediator(const struct jr_value *m)
 		return;
 	}
 	print_open_object("mediator");
-	field_string(PRINT_ANY, "  mediator: %s", m, "address");
+	/* "mediator: NAME at HOST:PORT" when the instance said its name. */
+	print_text("  mediator: ");
+	if (instance && *instance)
+		print_string(PRINT_TEXT, NULL, "%s at ", instance);
+	field_string(PRINT_ANY, "%s", m, "address");
+	/* A shoald before clusters says nothing of instances. */
+	if (jr_member(m, "instance"))
+		print_string(PRINT_JSON, "instance", "%s", instance);
 	print_text(logged_in == 1 ? ", logged in" : ", not logged in");
 	field_bool(PRINT_JSON, "%s", m, "logged_in");
 	if (nick && *nick)
@@ -101,6 +149,12 @@ static void render_mediator(const struct jr_value *m)
 	if (jr_bool(m, "udp_verified") == 1)
 		print_text("  tunnel port: verified\n");
 	field_bool(PRINT_JSON, "%s", m, "udp_verified");
+	render_instances(jr_member(m, "instances"));
+	if (jr_member(m, "error")) {
+		error = jr_string(m, "error");
+		print_string(error && *error ? PRINT_ANY : PRINT_JSON, "error",
+			     "  login failed: %s\n", error);
+	}
 	print_close_object();
 }
 

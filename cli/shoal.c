@@ -95,7 +95,9 @@ const struct cli_command cli_commands[] = {
 	{ "login", "HOST:PORT PUBLICKEY",
 	  "Log shoald in to the mediator at HOST:PORT, whose public key is\n"
 	  "PUBLICKEY (base64), and print the nickname, addresses and MAC it\n"
-	  "assigns.  --nick asks for a nickname (needed the first time).\n",
+	  "assigns.  --nick asks for a nickname (needed the first time).\n"
+	  "A cluster's instances, one key for all: HOST:PORT,HOST:PORT,...\n"
+	  "(up to 16), tried in turn when the one shoald is on goes away.\n",
 	  MEDIATOR | CLI_OPT_JSON | CLI_OPT_NICK, 2, 2, shoal_cmd_login },
 	{ "logout", "", "Log shoald out of the mediator.\n", MEDIATOR, 0, 0,
 	  shoal_cmd_simple },

@@ -38,8 +38,6 @@
 #include "ratelimit.h"
 #include "tlv.h"
 
-#define RECONNECT_BASE 1.0
-
 /* The control client's answer: the first line, then any body. */
 void mc_answer(int fd, int code, const char *message, const char *body)
 {
@@ -162,11 +160,8 @@ static void fail_pending(struct mclient *m, int code, const char *why)
 	}
 }
 
-void mc_disconnect(struct mclient *m, const char *why)
+void mc_close(struct mclient *m, const char *why)
 {
-	double wait = RECONNECT_BASE;
-	unsigned int i;
-
 	if (m->fd < 0)
 		return;
 	if (why)
@@ -178,16 +173,17 @@ void mc_disconnect(struct mclient *m, const char *why)
 	m->connecting = m->login_sent = m->logged_in = false;
 	m->has_token = false;
 	m->udp_ok = false;
+	m->instance[0] = '\0';
 	fail_pending(m, E_UNREACHABLE,
 		     "lost the connection to the mediator");
-	for (i = 0; i < m->failures && wait < RECONNECT_MAX; i++)
-		wait *= 2;
-	if (wait > RECONNECT_MAX)
-		wait = RECONNECT_MAX;
-	m->failures++;
-	/* Jitter: a restarted mediator is not met by every client at once. */
-	m->next_connect = shoald_now() +
-			  wait * (0.5 + randombytes_uniform(1000) / 1000.0);
+}
+
+void mc_disconnect(struct mclient *m, const char *why)
+{
+	if (m->fd < 0)
+		return;
+	mc_close(m, why);
+	mc_failover(m);
 }
 
 static int split_hostport(const char *text, char *host, size_t host_size,
@@ -262,8 +258,13 @@ void mc_start_connect(struct mclient *m)
 
 	m->next_connect = shoald_now() + RECONNECT_MAX;
 	if (split_hostport(m->address, host, sizeof(host), port,
-			   sizeof(port)) < 0)
+			   sizeof(port)) < 0) {
+		fprintf(stderr, "shoald: mediator %s: not HOST:PORT\n",
+			m->address);
+		if (m->n_inst > 1 || m->redirected)
+			mc_failover(m);
 		return;
+	}
 	ret = getaddrinfo(host, port, &hints, &res);
 	if (ret || !res || res->ai_addrlen > sizeof(struct sockaddr_in6)) {
 		fprintf(stderr, "shoald: mediator %s: %s\n", m->address,
@@ -271,6 +272,10 @@ void mc_start_connect(struct mclient *m)
 		if (res)
 			freeaddrinfo(res);
 		/* The lookup blocks the loop: not too often while it fails. */
+		if (m->n_inst > 1 || m->redirected) {
+			mc_failover(m);
+			return;
+		}
 		m->failures++;
 		m->next_connect = shoald_now() +
 				  (m->failures > 3 ? RECONNECT_MAX : 5.0);
@@ -291,6 +296,10 @@ void mc_start_connect(struct mclient *m)
 		close(fd);
 		fprintf(stderr, "shoald: mediator %s: %s\n", m->address,
 			strerror(ret));
+		if (m->n_inst > 1 || m->redirected) {
+			mc_failover(m);
+			return;
+		}
 		m->failures++;
 		m->next_connect = shoald_now() +
 				  (m->failures > 5 ? RECONNECT_MAX / 4 : 2.0);
@@ -351,7 +360,17 @@ static void on_readable(struct mclient *m)
 		}
 		if (n <= 0) {
 			shoal_channel_read_done(&m->ch, 0);
+			/*
+			 * A mediator cannot read a handshake made for
+			 * another key: it hangs up.  Said so, since such an
+			 * instance is never logged in to and the operator
+			 * wants to know why.
+			 */
 			mc_disconnect(m, n ? strerror(errno) :
+				      !shoal_channel_established(&m->ch) ?
+				      "the mediator closed the connection "
+				      "in the handshake: not the key pinned "
+				      "for it, or not a shoal-mediator" :
 				      "the mediator closed the connection");
 			return;
 		}
@@ -435,6 +454,18 @@ bool mclient_peer_tcp(struct shoald *d, const struct shoald_peer *p)
 
 /* ---- set-up ---- */
 
+/* STATE/NAME.instances, beside STATE/NAME.mediator. */
+static void learned_path(struct mclient *m, const char *state_path)
+{
+	static const char suffix[] = ".mediator";
+	size_t n = strlen(state_path), s = sizeof(suffix) - 1;
+
+	if (n > s && !strcmp(state_path + n - s, suffix))
+		n -= s;
+	snprintf(m->learned_path, sizeof(m->learned_path), "%.*s.instances",
+		 (int)n, state_path);
+}
+
 int mclient_open(struct shoald *d, int epfd, const char *state_path,
 		 const struct shoal_config *c)
 {
@@ -458,12 +489,19 @@ int mclient_open(struct shoald *d, int epfd, const char *state_path,
 		shoal_prefix_parse(&m->ranges[1], SHOAL_CONFIG_DEFAULT_RANGE6);
 		m->n_ranges = 2;
 	}
+	learned_path(m, state_path);
 	if (c && c->has_mediator) {
+		const char *addrs[SHOAL_CONFIG_MAX_MEDIATORS];
+		unsigned int i;
+
 		m->configured = true;
-		snprintf(m->address, sizeof(m->address), "%s",
-			 c->mediator_address);
 		memcpy(m->server_key, c->mediator_key, 32);
 		snprintf(m->nickname, sizeof(m->nickname), "%s", c->nickname);
+		for (i = 0; i < c->n_mediator_addresses; i++)
+			addrs[i] = c->mediator_addresses[i];
+		mc_set_configured(m, addrs, c->n_mediator_addresses);
+		/* Where the cluster said it was, last time: pinned likewise. */
+		mc_load_learned(m);
 	}
 	d->mediator = m;
 	d->on_mediator_udp = mc_on_udp;

@@ -15,11 +15,19 @@
 #include "channel.h"
 #include "ctlmsg.h"
 #include "endpoint.h"
+#include "medmsg.h"
 #include "mclient.h"
 #include "ratelimit.h"
 #include "tlv.h"
 
 #define MAX_PENDING 32
+/* Instances a cluster may tell us of, beside the configured ones. */
+#define MC_MAX_LEARNED 16
+#define MC_MAX_INSTANCES (SHOAL_CONFIG_MAX_MEDIATORS + MC_MAX_LEARNED)
+/* Failing over: at once, then 1, 2, 4 .. FAILOVER_MAX s, +-25%. */
+#define FAILOVER_MAX 30.0
+/* MED_E_DATABASE: no instance can log us in; not sooner than this. */
+#define DATABASE_RETRY 5.0
 #define REQUEST_TIMEOUT 10.0
 #define RECONNECT_MAX 60.0
 #define BINDING_REFRESH 25.0	/* under the shortest NAT timeouts seen */
@@ -73,6 +81,18 @@ enum nc_test {
 	NC_MAP_ALT, NC_MAP_PROBE, NC_COUNT
 };
 
+/*
+ * One instance of the mediator: the configured ones first, in their
+ * order, then those the cluster told us of (docs/protocol.md,
+ * "Failover").  Every one is pinned to the one server key.
+ */
+struct mc_instance {
+	char address[SHOAL_CONFIG_MAX_HOSTPORT + 1];
+	char name[MED_INSTANCE_NAME_MAX + 1];	/* "": not told yet */
+	uint32_t load;
+	bool has_load, learned;
+};
+
 struct mclient {
 	struct shoald *d;
 	int epfd;
@@ -80,7 +100,19 @@ struct mclient {
 	char state_path[PATH_MAX];
 
 	bool configured;
+	/* Where the connection goes or went: inst[cur]'s, or a REDIRECT's. */
 	char address[SHOAL_CONFIG_MAX_HOSTPORT + 1];
+	struct mc_instance inst[MC_MAX_INSTANCES];
+	unsigned int n_inst, n_configured, cur;
+	/*
+	 * redirected: address is the instance a REDIRECT named (one per
+	 * login attempt); no_redirect: the next LOGIN carries NO_REDIRECT
+	 * (redirected, or failed over: no ping-pong between instances).
+	 */
+	bool redirected, no_redirect;
+	char instance[MED_INSTANCE_NAME_MAX + 1];	/* the LOGIN reply's */
+	char last_error[320];		/* why the last login failed; "" */
+	char learned_path[PATH_MAX];
 	uint8_t server_key[32];
 	char nickname[SHOAL_CONFIG_MAX_NICK + 1];
 	/*
@@ -163,7 +195,10 @@ int mc_ep_from_attr(struct shoal_endpoint *ep, const uint8_t *v,
 size_t mc_ep_to_attr(uint8_t *v, const struct shoal_endpoint *ep);
 void mc_with_port(struct shoal_endpoint *ep, uint16_t port);
 uint16_t mc_port_of(const struct shoal_endpoint *ep);
+/* Closes the connection (pending requests fail), and fails over. */
 void mc_disconnect(struct mclient *m, const char *why);
+/* Closes the connection, nothing more. */
+void mc_close(struct mclient *m, const char *why);
 void mc_start_connect(struct mclient *m);
 bool mc_send_msg(struct mclient *m, struct shoal_tlv_writer *w);
 
@@ -210,5 +245,26 @@ void mc_tcp_close_all(struct mclient *m);
 
 /* mclient_state.c */
 int mc_save_state(struct mclient *m);
+/* The learned instances, kept beside the saved login (or removed). */
+void mc_save_learned(struct mclient *m);
+void mc_load_learned(struct mclient *m);
+
+/* mclient_cluster.c */
+/* The configured instances (learned ones dropped), the first current. */
+void mc_set_configured(struct mclient *m, const char *const *addrs,
+		       unsigned int n);
+/* Adds a learned instance (no name yet): false if known or no room. */
+bool mc_add_learned(struct mclient *m, const char *address);
+/* The INSTANCEs of a LOGIN reply or an INSTANCES event. */
+void mc_learn(struct mclient *m, const struct shoal_tlv_msg *msg);
+/*
+ * The connection to m->address failed or was lost: the next instance
+ * and when to connect to it (backoff and jitter), logging in there with
+ * NO_REDIRECT.
+ */
+void mc_failover(struct mclient *m);
+/* A LOGIN reply of MED_E_REDIRECT: where to go instead, or failover. */
+void mc_redirect(struct mclient *m, const struct shoal_tlv_msg *msg);
+void mc_instances_json(const struct mclient *m, FILE *f);
 
 #endif

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <arpa/inet.h>
+#include <sodium.h>
 
 #include "json.h"
 #include "key.h"
@@ -113,6 +114,12 @@ void mc_send_login(struct mclient *m)
 		shoal_med_nat_put(nat, &m->nat);
 		shoal_tlv_put(&w, MED_A_NAT, nat, sizeof(nat));
 	}
+	/*
+	 * Redirected or failed over already (or logged in: a LOGIN again):
+	 * this instance is to take us, not send us on.
+	 */
+	if (m->no_redirect || m->logged_in)
+		shoal_tlv_put(&w, MED_A_NO_REDIRECT, NULL, 0);
 	m->nat_told = m->nat;
 	m->login_sent = true;
 	if (!mc_send_msg(m, &w) && m->fd >= 0)
@@ -260,21 +267,54 @@ static void on_login_reply(struct mclient *m, const struct shoal_tlv_msg *msg)
 	size_t i;
 
 	rc = result_of(msg, text, sizeof(text));
+	if (rc == MED_E_REDIRECT) {
+		/* `shoal login` hears once the instance redirected to answers. */
+		mc_redirect(m, msg);
+		return;
+	}
 	if (rc < 0) {
+		double wait = DATABASE_RETRY;
+
+		snprintf(m->last_error, sizeof(m->last_error), "%s (%d)",
+			 *text ? text : "login refused", (int)rc);
+		mc_answer(m->login_fd, rc, text, NULL);
+		m->login_fd = -1;
+		mc_close(m, NULL);
+		if (rc == MED_E_DATABASE) {
+			/*
+			 * The cluster's one database: another instance would
+			 * say the same.  The same one again, backing off.
+			 */
+			for (i = 0; i < m->failures && wait < FAILOVER_MAX; i++)
+				wait *= 2;
+			if (wait > FAILOVER_MAX)
+				wait = FAILOVER_MAX;
+			wait *= 0.75 + randombytes_uniform(501) / 1000.0;
+			m->failures++;
+			m->next_connect = shoald_now() + wait;
+			fprintf(stderr, "shoald: mediator %s cannot log us in "
+				"now: %s: trying again in %.1f s\n",
+				m->address, m->last_error, wait);
+			return;
+		}
 		fprintf(stderr, "shoald: mediator %s refused the login: %s "
 			"(%d)\n", m->address, *text ? text : "no reason",
 			(int)rc);
-		mc_answer(m->login_fd, rc, text, NULL);
-		m->login_fd = -1;
-		mc_disconnect(m, NULL);
-		/*
-		 * Retrying will not fix a refused login soon; but a mediator
-		 * whose database is down will be back: the usual backoff.
-		 */
-		if (rc != MED_E_DATABASE)
-			m->next_connect = shoald_now() + RECONNECT_MAX;
+		/* Retrying will not fix a refused login soon. */
+		m->failures++;
+		m->next_connect = shoald_now() + RECONNECT_MAX;
 		return;
 	}
+	m->last_error[0] = '\0';
+	m->instance[0] = '\0';
+	if (shoal_tlv_find(msg, MED_A_INSTANCE_NAME, &a) &&
+	    (!shoal_tlv_get_str(&a, m->instance, sizeof(m->instance)) ||
+	     !shoal_med_instance_name_ok(m->instance)))
+		m->instance[0] = '\0';
+	if (*m->instance && !m->redirected)
+		snprintf(m->inst[m->cur].name, sizeof(m->inst[m->cur].name),
+			 "%s", m->instance);
+	mc_learn(m, msg);
 	memcpy(v4, m->v4, sizeof(v4));
 	memcpy(v6, m->v6, sizeof(v6));
 	m->has_v4 = m->has_v6 = m->has_token = false;
@@ -350,8 +390,8 @@ static void on_login_reply(struct mclient *m, const struct shoal_tlv_msg *msg)
 	for (i = 0; i < d->n_peers; i++)
 		if (d->peers[i].from_mediator)
 			d->peers[i].stale = true;
-	fprintf(stderr, "shoald: logged in to %s as %s\n", m->address,
-		m->my_nick);
+	fprintf(stderr, "shoald: logged in to %s%s%s as %s\n", m->address,
+		*m->instance ? ", instance " : "", m->instance, m->my_nick);
 	/* `shoal login` hears back once the tunnel port is verified too. */
 	if (m->login_fd >= 0)
 		m->login_deadline = m->login_time + UDP_VERIFY_TIME;
@@ -884,7 +924,9 @@ static void logged_out(struct mclient *m)
 	fprintf(stderr, "shoald: logged out of %s\n", m->address);
 	m->configured = false;
 	unlink(m->state_path);
-	mc_disconnect(m, NULL);
+	mc_close(m, NULL);
+	m->n_inst = m->n_configured;
+	mc_save_learned(m);
 	m->failures = 0;
 	while (i < d->n_peers) {
 		if (d->peers[i].from_mediator) {
@@ -976,6 +1018,9 @@ void mc_on_message(struct mclient *m, const uint8_t *buf, size_t len)
 		break;
 	case MED_PEER_NAT:
 		on_peer_nat(m, &msg);
+		break;
+	case MED_INSTANCES:
+		mc_learn(m, &msg);
 		break;
 	}
 }

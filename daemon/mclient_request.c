@@ -21,14 +21,20 @@
 
 static void do_login(struct mclient *m, int fd, char **w, int n)
 {
+	char addrs[SHOAL_CONFIG_MAX_MEDIATORS][SHOAL_CONFIG_MAX_HOSTPORT + 1];
+	const char *list[SHOAL_CONFIG_MAX_MEDIATORS];
 	uint8_t key[32];
-	int ret;
+	int ret, n_addrs = -1, i;
 
-	if (n < 3 || n > 4 || !shoal_config_valid_hostport(w[1]) ||
+	if (n >= 3)
+		n_addrs = shoal_config_parse_hostports(w[1], addrs,
+						       SHOAL_CONFIG_MAX_MEDIATORS);
+	if (n < 3 || n > 4 || n_addrs < 1 ||
 	    shoal_key_from_base64(key, w[2]) < 0 ||
 	    (n == 4 && !shoal_config_valid_nickname(w[3]))) {
 		mc_answer(fd, E_BAD_REQUEST,
-			  "usage: login HOST:PORT KEY [NICK]", NULL);
+			  "usage: login HOST:PORT[,HOST:PORT...] KEY [NICK]",
+			  NULL);
 		return;
 	}
 	if (m->login_fd >= 0) {
@@ -36,9 +42,13 @@ static void do_login(struct mclient *m, int fd, char **w, int n)
 			  NULL);
 		return;
 	}
-	mc_disconnect(m, NULL);
-	snprintf(m->address, sizeof(m->address), "%s", w[1]);
+	mc_close(m, NULL);
+	for (i = 0; i < n_addrs; i++)
+		list[i] = addrs[i];
+	/* Another login: what the last cluster said is forgotten. */
+	mc_set_configured(m, list, (unsigned int)n_addrs);
 	memcpy(m->server_key, key, 32);
+	mc_save_learned(m);
 	if (n == 4)
 		snprintf(m->nickname, sizeof(m->nickname), "%s", w[3]);
 	m->configured = true;
@@ -269,6 +279,7 @@ void mclient_status_json(struct shoald *d, FILE *f)
 	}
 	fprintf(f, "{\"address\": ");
 	shoal_json_string(f, m->address);
+	mc_instances_json(m, f);
 	fprintf(f, ", \"logged_in\": %s, \"nickname\": ",
 		m->logged_in ? "true" : "false");
 	if (*m->my_nick)

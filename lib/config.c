@@ -287,33 +287,49 @@ bool shoal_prefix_within(const struct shoal_prefix *ranges, size_t n,
 }
 
 /* Adds a comma-separated list to addrs, which holds *n already. */
+/*
+ * The next entry of a comma-separated list, trimmed, cut out of *rest in
+ * place (*rest is NULL after the last): the entry, or NULL (with the
+ * message) if it is empty or would be entry number max + 1.
+ */
+static char *list_next(struct parser *p, const char *key, char **rest,
+		       unsigned int n, unsigned int max)
+{
+	char *item = *rest, *comma = strchr(item, ',');
+
+	if (comma)
+		*comma = '\0';
+	/* NULL + 1, after the last entry, is undefined behaviour. */
+	*rest = comma ? comma + 1 : NULL;
+	item = trim(item);
+	if (!*item) {
+		fail_at(p, p->line, "%s: empty entry in the list", key);
+		return NULL;
+	}
+	if (n == max) {
+		fail_at(p, p->line, "%s: more than %u addresses", key, max);
+		return NULL;
+	}
+	return item;
+}
+
 static int parse_addresses(struct parser *p, const char *key, char *value,
 			   struct shoal_prefix *addrs, unsigned int *n,
 			   unsigned int max)
 {
 	char q[QUOTE_SIZE];
-	char *item = value, *comma;
+	char *item, *rest = value;
 
-	do {
-		comma = strchr(item, ',');
-		if (comma)
-			*comma = '\0';
-		item = trim(item);
-		if (!*item)
-			return fail_at(p, p->line,
-				       "%s: empty entry in the list", key);
-		if (*n == max)
-			return fail_at(p, p->line,
-				       "%s: more than %u addresses", key, max);
+	while (rest) {
+		item = list_next(p, key, &rest, *n, max);
+		if (!item)
+			return -1;
 		if (shoal_prefix_parse(&addrs[*n], item) < 0)
 			return fail_at(p, p->line,
 				       "%s: not an IP address with an optional /prefix length: '%s'",
 				       key, quote(q, item));
 		(*n)++;
-		/* NULL + 1, after the last entry, is undefined behaviour. */
-		if (comma)
-			item = comma + 1;
-	} while (comma);
+	}
 	return 0;
 }
 
@@ -593,6 +609,33 @@ bool shoal_config_valid_hostport(const char *s)
 	return !errno && !*end && port >= 1 && port <= 65535;
 }
 
+int shoal_config_parse_hostports(const char *text,
+				 char (*out)[SHOAL_CONFIG_MAX_HOSTPORT + 1],
+				 unsigned int max)
+{
+	const char *item = text, *comma;
+	unsigned int n = 0, i;
+	size_t len;
+
+	for (;;) {
+		comma = strchr(item, ',');
+		len = comma ? (size_t)(comma - item) : strlen(item);
+		if (n == max || len > SHOAL_CONFIG_MAX_HOSTPORT)
+			return -1;
+		memcpy(out[n], item, len);
+		out[n][len] = '\0';
+		if (!shoal_config_valid_hostport(out[n]))
+			return -1;
+		for (i = 0; i < n; i++)
+			if (!strcasecmp(out[i], out[n]))
+				return -1;
+		n++;
+		if (!comma)
+			return (int)n;
+		item = comma + 1;
+	}
+}
+
 /* AddressRanges: prefixes, with no host bits set (they are ranges). */
 static int parse_ranges(struct parser *p, const char *key, char *value)
 {
@@ -600,6 +643,36 @@ static int parse_ranges(struct parser *p, const char *key, char *value)
 
 	return parse_networks(p, key, value, c->mediator_ranges,
 			      &c->n_mediator_ranges, SHOAL_CONFIG_MAX_ADDRS);
+}
+
+/*
+ * Address: the instances of one mediator (a cluster, sharing its key), a
+ * list that repeating the key adds to; the same one twice is refused, as
+ * it would be tried twice in a row.
+ */
+static int parse_mediators(struct parser *p, const char *key, char *value)
+{
+	struct shoal_config *c = p->c;
+	char q[QUOTE_SIZE], *item, *rest = value;
+	unsigned int i;
+
+	while (rest) {
+		item = list_next(p, key, &rest, c->n_mediator_addresses,
+				 SHOAL_CONFIG_MAX_MEDIATORS);
+		if (!item)
+			return -1;
+		if (!shoal_config_valid_hostport(item))
+			return fail_at(p, p->line,
+				       "%s: not HOST:PORT or [IPv6]:PORT with a port of 1..65535: '%s'",
+				       key, quote(q, item));
+		for (i = 0; i < c->n_mediator_addresses; i++)
+			if (!strcasecmp(c->mediator_addresses[i], item))
+				return fail_at(p, p->line,
+					       "%s: '%s' is given twice", key,
+					       quote(q, item));
+		strcpy(c->mediator_addresses[c->n_mediator_addresses++], item);
+	}
+	return 0;
 }
 
 static int set_mediator_key(struct parser *p, enum mediator_key k,
@@ -611,12 +684,7 @@ static int set_mediator_key(struct parser *p, enum mediator_key k,
 
 	switch (k) {
 	case MK_ADDRESS:
-		if (!shoal_config_valid_hostport(value))
-			return fail_at(p, p->line,
-				       "%s: not HOST:PORT or [IPv6]:PORT with a port of 1..65535: '%s'",
-				       key, quote(q, value));
-		strcpy(c->mediator_address, value);
-		return 0;
+		return parse_mediators(p, key, value);
 	case MK_PUBLIC_KEY:
 		if (shoal_key_from_base64(c->mediator_key, value) < 0)
 			return fail_at(p, p->line,
@@ -813,7 +881,7 @@ static int parse_assignment(struct parser *p, char *line)
 		return fail_at(p, p->line, "%s: empty value", names[k]);
 	/* Address is the one list: repeating it adds to it. */
 	list = p->section == SECTION_INTERFACE ? k == IK_ADDRESS :
-	       p->section == SECTION_PEER &&
+	       p->section == SECTION_MEDIATOR ? k == MK_ADDRESS :
 	       (k == PK_ADDRESS || k == PK_ALLOWED_IPS);
 	if (seen[k] && !list)
 		return fail_at(p, p->line,

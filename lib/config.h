@@ -33,7 +33,8 @@
  * "Key = Value" inside a section, with a non-empty value.  Every key may
  * appear once per section except Address and AllowedIPs, which take a
  * comma-separated list and may be repeated to add more, up to
- * SHOAL_CONFIG_MAX_ADDRS and SHOAL_CONFIG_MAX_ALLOWED_IPS in all.
+ * SHOAL_CONFIG_MAX_ADDRS and SHOAL_CONFIG_MAX_ALLOWED_IPS in all
+ * (SHOAL_CONFIG_MAX_MEDIATORS for [Mediator] Address).
  *
  * [Interface] keys:
  *   Name              required; a Linux interface name: 1..15 bytes, none
@@ -77,8 +78,12 @@
  * that shoal-mediator, without both the mediator comes from `shoal login`
  * and the other keys still count):
  *   Address           HOST:PORT or [IPv6]:PORT, HOST a name or an
- *                     address; with PublicKey.
- *   PublicKey         the mediator's public key (pinned); with Address.
+ *                     address; with PublicKey.  A list (comma-separated,
+ *                     repeatable, up to SHOAL_CONFIG_MAX_MEDIATORS, no
+ *                     address twice): the instances of one cluster,
+ *                     tried in turn (docs/protocol.md, "Failover").
+ *   PublicKey         the mediator's public key (pinned; the one key of
+ *                     all the cluster's instances); with Address.
  *   Nickname          the nickname to log in with the first time.
  *   AddressRanges     prefixes (a list, as Address of [Interface], no host
  *                     bits set) that the addresses a mediator assigns,
@@ -110,6 +115,8 @@
 
 #define SHOAL_CONFIG_MAX_HOSTPORT 261	/* 253-byte name, ':', port */
 #define SHOAL_CONFIG_MAX_NICK 32
+/* [Mediator] Address: the instances of one cluster. */
+#define SHOAL_CONFIG_MAX_MEDIATORS 16
 
 /* [Mediator] AddressRanges when none is given. */
 #define SHOAL_CONFIG_DEFAULT_RANGE4 "100.64.0.0/10"
@@ -163,7 +170,10 @@ struct shoal_config {
 	bool has_public_endpoint;
 	struct shoal_endpoint public_endpoint;	/* PublicEndpoint */
 	bool has_mediator;
-	char mediator_address[SHOAL_CONFIG_MAX_HOSTPORT + 1];
+	/* Address: a cluster's instances, in the order given; 1 or more. */
+	unsigned int n_mediator_addresses;
+	char mediator_addresses[SHOAL_CONFIG_MAX_MEDIATORS]
+			       [SHOAL_CONFIG_MAX_HOSTPORT + 1];
 	uint8_t mediator_key[SHOAL_KEY_LEN];
 	char nickname[SHOAL_CONFIG_MAX_NICK + 1];	/* "": none */
 	/* AddressRanges; none: SHOAL_CONFIG_DEFAULT_RANGE4 and 6. */
@@ -207,6 +217,13 @@ void shoal_config_free(struct shoal_config *c);
 
 /* The forms [Mediator] Address and Nickname take. */
 bool shoal_config_valid_hostport(const char *s);
+/*
+ * A comma-separated list of HOST:PORT (`shoal login`'s), at most max, no
+ * entry empty or twice (ignoring case): how many, or -1.
+ */
+int shoal_config_parse_hostports(const char *text,
+				 char (*out)[SHOAL_CONFIG_MAX_HOSTPORT + 1],
+				 unsigned int max);
 bool shoal_config_valid_nickname(const char *s);
 
 /*

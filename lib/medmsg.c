@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
@@ -152,4 +153,61 @@ unsigned int shoal_med_member_key(const struct shoal_tlv_msg *msg,
 		}
 	}
 	return found;
+}
+
+bool shoal_med_instance_name_ok(const char *name)
+{
+	size_t i, n = strlen(name);
+
+	if (n < 1 || n > MED_INSTANCE_NAME_MAX)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)name[i]) &&
+		    !strchr("._-", name[i]))
+			return false;
+	return true;
+}
+
+int shoal_med_instance_put(struct shoal_tlv_writer *w,
+			   const struct shoal_med_instance *in)
+{
+	size_t len = strnlen(in->advertise, sizeof(in->advertise));
+
+	if (!shoal_med_instance_name_ok(in->name) || !len ||
+	    len > MED_ADVERTISE_MAX) {
+		/* An unbalanced end: the writer fails, as documented. */
+		w->overflow = true;
+		return -1;
+	}
+	shoal_tlv_nest_start(w, MED_A_INSTANCE);
+	shoal_tlv_put_str(w, MED_A_INSTANCE_NAME, in->name);
+	shoal_tlv_put_str(w, MED_A_ADVERTISE, in->advertise);
+	if (in->has_load)
+		shoal_tlv_put_u32(w, MED_A_INSTANCE_LOAD, in->load);
+	shoal_tlv_nest_end(w);
+	return w->overflow ? -1 : 0;
+}
+
+int shoal_med_instance_get(const struct shoal_tlv_attr *a,
+			   struct shoal_med_instance *in)
+{
+	struct shoal_tlv_attr v;
+
+	memset(in, 0, sizeof(*in));
+	if (a->type != MED_A_INSTANCE ||
+	    !shoal_tlv_find_nested(a, MED_A_INSTANCE_NAME, &v) ||
+	    !shoal_tlv_get_str(&v, in->name, sizeof(in->name)) ||
+	    !shoal_med_instance_name_ok(in->name) ||
+	    !shoal_tlv_find_nested(a, MED_A_ADVERTISE, &v) ||
+	    !shoal_tlv_get_str(&v, in->advertise, sizeof(in->advertise)))
+		goto refuse;
+	if (shoal_tlv_find_nested(a, MED_A_INSTANCE_LOAD, &v)) {
+		if (!shoal_tlv_get_u32(&v, &in->load))
+			goto refuse;
+		in->has_load = true;
+	}
+	return 0;
+refuse:
+	memset(in, 0, sizeof(*in));
+	return -1;
 }

@@ -191,6 +191,39 @@ unsigned int shoal_med_member_key(const struct shoal_tlv_msg *msg,
 
 #define MED_INSTANCE_NAME_MAX 32
 #define MED_ADVERTISE_MAX 255
+
+/*
+ * One instance of a cluster: the INSTANCE nest (docs/protocol.md,
+ * "A cluster of mediators") of a LOGIN reply, a REDIRECT or an
+ * INSTANCES event.  The advertised address is text as the operator gave
+ * it (--advertise); what it must be to be connected to is the client's
+ * business (shoal_config_valid_hostport), not the codec's.
+ */
+struct shoal_med_instance {
+	char name[MED_INSTANCE_NAME_MAX + 1];
+	char advertise[MED_ADVERTISE_MAX + 1];
+	uint32_t load;			/* clients online */
+	bool has_load;
+};
+
+/* 1 to MED_INSTANCE_NAME_MAX of A-Z a-z 0-9 . _ - */
+bool shoal_med_instance_name_ok(const char *name);
+/*
+ * Writes in as one INSTANCE nest (INSTANCE_NAME, ADVERTISE and, if
+ * has_load, INSTANCE_LOAD).  A name or address get() would refuse fails
+ * the writer instead (shoal_tlv_finish() says -1): 0, or -1 then.
+ */
+int shoal_med_instance_put(struct shoal_tlv_writer *w,
+			   const struct shoal_med_instance *in);
+/*
+ * Reads an INSTANCE nest: 0, or -1 with *in zeroed if a is not that nest,
+ * or the name is missing or not a name, ADVERTISE is missing, empty,
+ * longer than MED_ADVERTISE_MAX or not text (shoal_tlv_get_str), or
+ * INSTANCE_LOAD is there but not 4 bytes.  A missing load reads as
+ * unknown (has_load false); the first of a repeated attribute counts.
+ */
+int shoal_med_instance_get(const struct shoal_tlv_attr *a,
+			   struct shoal_med_instance *in);
 #define MED_RELAY_LOAD_LEN 12
 #define MED_DEFAULT_PORT 51800
 #define MED_KEEPALIVE_INTERVAL 90	/* s */

@@ -26,6 +26,8 @@ FUZZ_tlv_SRCS := lib/tlv.c
 FUZZ_ctlmsg_SRCS := lib/ctlmsg.c lib/noise.c
 FUZZ_ctlmsg_LIBS := $(FUZZ_SODIUM)
 FUZZ_medmsg_SRCS := lib/medmsg.c lib/tlv.c
+# A cluster's INSTANCE nest (shoald's failover reads it).
+FUZZ_instance_SRCS := lib/medmsg.c lib/tlv.c
 FUZZ_channel_SRCS := lib/channel.c lib/noise.c
 FUZZ_channel_LIBS := $(FUZZ_SODIUM)
 FUZZ_config_SRCS := lib/config.c lib/key.c lib/base64.c lib/mac.c \
@@ -70,7 +72,8 @@ FUZZ_clusterbus_SRCS := mediator/clusterbus.c mediator/dgram.c lib/tlv.c \
 	lib/medmsg.c lib/base64.c
 
 FUZZ_TARGETS := tlv ctlmsg medmsg config jsonread render channel mclient \
-	srcguard vnet gro device pcp tcpframe relayside metrics_http clusterbus
+	srcguard vnet gro device pcp tcpframe relayside metrics_http clusterbus \
+	instance
 
 .PHONY: fuzz
 fuzz: $(FUZZ_TARGETS:%=$(FUZZ_OUT)/%)

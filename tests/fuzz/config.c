@@ -53,8 +53,10 @@ static void write_config(FILE *f, const struct shoal_config *c)
 		c->keepalive_seconds);
 	if (c->has_mediator) {
 		shoal_key_to_base64(b64, c->mediator_key);
-		fprintf(f, "[Mediator]\nAddress=%s\nPublicKey=%s\n",
-			c->mediator_address, b64);
+		fprintf(f, "[Mediator]\nPublicKey=%s\n", b64);
+		/* One a line: the list may be given either way. */
+		for (i = 0; i < c->n_mediator_addresses; i++)
+			fprintf(f, "Address=%s\n", c->mediator_addresses[i]);
 		if (*c->nickname)
 			fprintf(f, "Nickname=%s\n", c->nickname);
 	}
@@ -105,7 +107,9 @@ static bool same_config(const struct shoal_config *a,
 	    a->has_mediator != b->has_mediator || a->n_peers != b->n_peers)
 		return false;
 	if (a->has_mediator &&
-	    (strcmp(a->mediator_address, b->mediator_address) ||
+	    (a->n_mediator_addresses != b->n_mediator_addresses ||
+	     memcmp(a->mediator_addresses, b->mediator_addresses,
+		    sizeof(a->mediator_addresses)) ||
 	     memcmp(a->mediator_key, b->mediator_key, SHOAL_KEY_LEN) ||
 	     strcmp(a->nickname, b->nickname)))
 		return false;
@@ -139,8 +143,11 @@ static void check_limits(const struct shoal_config *c)
 	      c->keepalive_seconds <= SHOAL_CONFIG_MAX_KEEPALIVE);
 	check(!c->has_mac || shoal_mac_is_unicast(c->mac));
 	check(!c->has_mediator ||
-	      (shoal_config_valid_hostport(c->mediator_address) &&
+	      (c->n_mediator_addresses >= 1 &&
+	       c->n_mediator_addresses <= SHOAL_CONFIG_MAX_MEDIATORS &&
 	       (!*c->nickname || shoal_config_valid_nickname(c->nickname))));
+	for (i = 0; i < c->n_mediator_addresses; i++)
+		check(shoal_config_valid_hostport(c->mediator_addresses[i]));
 	for (i = 0; i < c->n_peers; i++)
 		check(c->peers[i].n_addrs <= SHOAL_CONFIG_MAX_ADDRS &&
 		      (!c->peers[i].has_mac ||

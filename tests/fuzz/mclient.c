@@ -583,7 +583,8 @@ static struct shoald d;
 static int epfd = -1;
 /* Where shoald keeps its state: a directory of the run's own. */
 static char state_dir[PATH_MAX - 32], state_path[PATH_MAX], state_tmp[PATH_MAX],
-	    stamps_path[PATH_MAX];
+	    stamps_path[PATH_MAX], learned_path[PATH_MAX],
+	    learned_tmp[PATH_MAX];
 static bool setup_login, has_static_peer;
 static double ahead;		/* how far ticks run ahead of the clock */
 static unsigned int base_fds;	/* open before the input */
@@ -637,6 +638,8 @@ static void remove_dir(void)
 	unlink(state_path);
 	unlink(state_tmp);
 	unlink(stamps_path);
+	unlink(learned_path);
+	unlink(learned_tmp);
 	rmdir(state_dir);
 }
 
@@ -662,6 +665,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(state_tmp, sizeof(state_tmp), "%s.tmp", state_path);
 	snprintf(stamps_path, sizeof(stamps_path), "%s/fz0.stamps",
 		 state_dir);
+	snprintf(learned_path, sizeof(learned_path), "%s/fz0.instances",
+		 state_dir);
+	snprintf(learned_tmp, sizeof(learned_tmp), "%s.tmp", learned_path);
 	/* libFuzzer ends with exit(): the directory goes (not on a crash). */
 	atexit(remove_dir);
 	ep_v4(&server, MEDIATOR_ADDR, MEDIATOR_PORT);
@@ -1344,8 +1350,9 @@ static void setup(uint8_t s)
 	}
 	check(shoald_sessions_start(&d, stamps_path) == 0);
 
-	snprintf(c.mediator_address, sizeof(c.mediator_address), "%s:%u",
-		 MEDIATOR_ADDR, MEDIATOR_PORT);
+	snprintf(c.mediator_addresses[0], sizeof(c.mediator_addresses[0]),
+		 "%s:%u", MEDIATOR_ADDR, MEDIATOR_PORT);
+	c.n_mediator_addresses = 1;
 	memcpy(c.mediator_key, mediator_pub, 32);
 	snprintf(c.nickname, sizeof(c.nickname), "fuzz");
 	if (s & 0x40) {
@@ -1390,6 +1397,9 @@ static void teardown(void)
 	unlink(state_path);
 	unlink(state_tmp);
 	unlink(stamps_path);
+	/* A cluster's instances (mclient_cluster.c): none for the next input. */
+	unlink(learned_path);
+	unlink(learned_tmp);
 	check(count_fds() == base_fds);
 }
 

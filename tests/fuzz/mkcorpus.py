@@ -186,6 +186,27 @@ write("medmsg", "relay", bytes([2]) + relay)
 write("medmsg", "peer-nat", bytes([2]) + msg(67, 0, 0, [
     attr(7, KEY), attr(22, bytes([3, 3, 1]))]))
 
+# ---- instance: mediator messages with INSTANCE nests (a cluster) ----
+
+
+def instance(name, adv, load=None):
+    body = attr(32, name) + attr(34, adv)
+    if load is not None:
+        body += attr(35, load)
+    return attr(0x8021, body)
+
+
+write("instance", "login-reply", msg(1, 1, 1, [
+    attr(1, struct.pack(">I", 0)), attr(32, b"med-a"),
+    instance(b"med-a", b"198.51.100.1:51800", struct.pack(">I", 12)),
+    instance(b"med-b", b"[2001:db8::2]:51800", struct.pack(">I", 3))]))
+write("instance", "redirect", msg(1, 1, 1, [
+    attr(1, struct.pack(">i", -108)),
+    instance(b"med-b", b"med-b.example.org:51800", struct.pack(">I", 0))]))
+write("instance", "event", msg(72, 0, 0, [
+    instance(b"a", b"h:1"), instance(b"bad/name", b"h:2"),
+    instance(b"c", b"", struct.pack(">H", 1))]))
+
 # ---- config: shoald.conf(5) files (lib/config.h) ----
 
 
@@ -495,6 +516,23 @@ mc_relogin = [MC_OK, attr(3, b"alice"), attr(8, bytes([100, 64, 0, 9, 16])),
 write("mclient", "relogin", bytes([0]) + mc_reply(0, mc_login_reply) +
       mc_reply(0, mc_relogin) + bytes([MC_EOF, MC_RECONNECT]) +
       mc_reply(0, mc_login_reply))
+# A cluster (issue 17): the LOGIN reply names the instance and the
+# instances, an INSTANCES event changes them; a REDIRECT, then the login
+# at its target; the database away.
+mc_instance = [attr(0x8021, attr(32, b"med-b") + attr(34, b"198.51.100.2:51800") +
+                    attr(35, struct.pack(">I", 3))),
+               attr(0x8021, attr(32, b"med-c") + attr(34, b"[2001:db8::3]:51800"))]
+write("mclient", "cluster", bytes([0]) +
+      mc_reply(0, mc_login_reply + [attr(32, b"med-a")] + mc_instance) +
+      mc_event(72, mc_instance[1:]) + bytes([MC_EOF, MC_RECONNECT]) +
+      mc_reply(0, mc_login_reply + [attr(32, b"med-c")]))
+write("mclient", "redirect", bytes([0]) +
+      mc_reply(0, [attr(1, struct.pack(">i", -108))] + mc_instance[:1]) +
+      bytes([MC_RECONNECT]) + mc_reply(0, mc_login_reply))
+write("mclient", "database", bytes([0]) +
+      mc_reply(0, [attr(1, struct.pack(">i", -109)),
+                   attr(2, b"the database is unavailable")]) +
+      bytes([MC_RECONNECT]) + mc_reply(0, mc_login_reply))
 # The configuration's peer (setup 0x20) removed by the mediator's
 # PEER_DOWN:
 MC_STATIC = 0x20

@@ -21,7 +21,7 @@
 set -u
 . "$(dirname "$0")/../common/lib.sh"
 
-ktap_plan 130
+ktap_plan 135
 tmp=$(mktemp -d)
 cleanup() {
 	local pids
@@ -330,6 +330,17 @@ t_login_name() {
 }
 ktap_check "login takes a host name" t_login_name
 
+t_login_cluster() {
+	ask 0 "login 192.0.2.1:7000,[2001:db8::2]:7000,m.example:7 $KEY" \
+		"ok\n$LOGIN_JSON\n" \
+		login "192.0.2.1:7000,[2001:db8::2]:7000,m.example:7" "$KEY"
+}
+ktap_check "login takes a cluster's instances, a list with commas" t_login_cluster
+ktap_check "login with an instance twice: exit 2" \
+	fails 2 "none twice" login "192.0.2.1:7000,192.0.2.1:7000" "$KEY"
+ktap_check "login with an empty entry in the list: exit 2" \
+	fails 2 "is not HOST:PORT" login "192.0.2.1:7000," "$KEY"
+
 t_simple() {
 	local req=$1
 	shift
@@ -501,6 +512,32 @@ t_status_json() {
 	out_is '{"ifname":"shoal0","datapath":"kernel","public_key":"'$KEY'","mac":"12:05:15:6a:3c:99","listen_port":51820,"control_rejected":0,"handshakes":2,"handshakes_initiated":1,"handshakes_initiated_ok":1,"cookie_replies_sent":0,"cookie_replies_taken":0,"datapath_control_drops":0,"mediator":{"address":"203.0.113.5:51800","logged_in":true,"nickname":"alice","ipv4":"100.64.0.5/10","ipv6":null,"public_endpoint":"198.51.100.7:40000","udp_verified":true},"port_mapping":{"protocol":"pcp","external":"198.51.100.7:51820","expires":3599},"peers":[{"public_key":"'$KEY'","nickname":"bob","online":true,"path":"direct","transport":"udp","rtt_ms":0.412,"mac":"12:05:15:6a:3c:98","address":"100.64.0.6","address6":null,"endpoint":"192.0.2.2:51820","last_handshake":0,"rx_bytes":1536,"tx_bytes":1023}]}'
 }
 ktap_check "status -j: the CLI's JSON, ifname and byte counts as numbers" t_status_json
+
+# A cluster: the instance's name, the list, the last login's error.
+CLUSTER_JSON='{"ifname": "shoal0", "mediator": {"address": "192.0.2.2:51800", "instance": "med-b", "instances": [{"name": "med-a", "address": "192.0.2.1:51800", "load": null, "learned": false}, {"name": "med-b", "address": "192.0.2.2:51800", "load": 3, "learned": true}], "error": "the database is unavailable (-109)", "logged_in": true, "nickname": "alice", "ipv4": null, "ipv6": null, "udp_verified": false, "public_endpoint": null}, "peers": []}'
+
+t_status_cluster() {
+	ask 0 "status" "$CLUSTER_JSON\n" status || return 1
+	out_is "interface: shoal0
+  mediator: med-b at 192.0.2.2:51800, logged in as alice
+  instances: med-a at 192.0.2.1:51800, med-b at 192.0.2.2:51800 (3 online) (learned)
+  login failed: the database is unavailable (-109)
+  port mapping: none"
+}
+ktap_check "status of a cluster: the instance by name, the instances, the error" t_status_cluster
+
+t_status_cluster_json() {
+	ask 0 "status" "$CLUSTER_JSON\n" status -j || return 1
+	$PY -c '
+import json, sys
+m = json.load(open(sys.argv[1]))["mediator"]
+assert m["instance"] == "med-b" and m["address"] == "192.0.2.2:51800", m
+assert m["instances"] == [
+    {"name": "med-a", "address": "192.0.2.1:51800", "load": None, "learned": False},
+    {"name": "med-b", "address": "192.0.2.2:51800", "load": 3, "learned": True}], m
+assert m["error"] == "the database is unavailable (-109)", m' "$tmp/out"
+}
+ktap_check "status -j of a cluster: instance, instances and error as shoald says" t_status_cluster_json
 
 t_status_pretty() {
 	ask 0 "status" '{"ifname": "shoal0", "mediator": null, "peers": []}\n' \

@@ -316,6 +316,15 @@ static const struct {
 	  "Address: not HOST:PORT" },
 	{ IFACE "[Mediator]\nAddress = a b:1\n", "src:5:",
 	  "Address: not HOST:PORT" },
+	{ IFACE "[Mediator]\nAddress = a:1, a:2,\n", "src:5:",
+	  "Address: empty entry in the list" },
+	{ IFACE "[Mediator]\nAddress = a:1, b:2\nAddress = A:1\n", "src:6:",
+	  "Address: 'A:1' is given twice" },
+	{ IFACE "[Mediator]\nAddress = a:1, b\n", "src:5:",
+	  "Address: not HOST:PORT" },
+	{ IFACE "[Mediator]\nAddress = a:1,a:2,a:3,a:4,a:5,a:6,a:7,a:8,a:9,"
+	  "a:10,a:11,a:12,a:13,a:14,a:15,a:16\nAddress = a:17\n", "src:6:",
+	  "Address: more than 16 addresses" },
 	{ IFACE "[Mediator]\nNickname = -x\n", "src:5:",
 	  "Nickname: not a nickname" },
 	{ IFACE "[Mediator]\nNickname = "
@@ -478,6 +487,36 @@ static const struct {
 	  "[Peer] has the same MAC as the [Interface] on line 1" },
 };
 
+TEST(hostport_list)
+{
+	char out[SHOAL_CONFIG_MAX_MEDIATORS][SHOAL_CONFIG_MAX_HOSTPORT + 1];
+	char many[SHOAL_CONFIG_MAX_MEDIATORS * 8 + 16] = "";
+	unsigned int i;
+
+	EXPECT_EQ(1, shoal_config_parse_hostports("a.example:1", out, 16));
+	EXPECT_STREQ("a.example:1", out[0]);
+	EXPECT_EQ(3, shoal_config_parse_hostports("a:1,[2001:db8::1]:2,"
+						   "192.0.2.3:3", out, 16));
+	EXPECT_STREQ("[2001:db8::1]:2", out[1]);
+	EXPECT_STREQ("192.0.2.3:3", out[2]);
+	/* Refused: empty entries, a bad one, one twice, more than max. */
+	EXPECT_EQ(-1, shoal_config_parse_hostports("", out, 16));
+	EXPECT_EQ(-1, shoal_config_parse_hostports("a:1,", out, 16));
+	EXPECT_EQ(-1, shoal_config_parse_hostports(",a:1", out, 16));
+	EXPECT_EQ(-1, shoal_config_parse_hostports("a:1, b:2", out, 16));
+	EXPECT_EQ(-1, shoal_config_parse_hostports("a:1,A:1", out, 16));
+	EXPECT_EQ(-1, shoal_config_parse_hostports("a:1,b:2,c:3", out, 2));
+	for (i = 0; i <= SHOAL_CONFIG_MAX_MEDIATORS; i++)
+		snprintf(many + strlen(many), sizeof(many) - strlen(many),
+			 "%sh%u:1", i ? "," : "", i);
+	EXPECT_EQ(-1, shoal_config_parse_hostports(many, out,
+						   SHOAL_CONFIG_MAX_MEDIATORS));
+	*strrchr(many, ',') = '\0';
+	EXPECT_EQ((int)SHOAL_CONFIG_MAX_MEDIATORS,
+		  shoal_config_parse_hostports(many, out,
+					       SHOAL_CONFIG_MAX_MEDIATORS));
+}
+
 TEST(mediator)
 {
 	struct shoal_config c;
@@ -487,7 +526,8 @@ TEST(mediator)
 			   "PublicKey = " KEY1 "\nNickname = alice_1\n",
 			   err, sizeof(err))) TH_LOG("%s", err);
 	EXPECT_TRUE(c.has_mediator);
-	EXPECT_STREQ("med.example.org:51800", c.mediator_address);
+	EXPECT_EQ(1u, c.n_mediator_addresses);
+	EXPECT_STREQ("med.example.org:51800", c.mediator_addresses[0]);
 	EXPECT_STREQ(KEY1, key_text(key, c.mediator_key));
 	EXPECT_STREQ("alice_1", c.nickname);
 	shoal_config_free(&c);
@@ -496,8 +536,20 @@ TEST(mediator)
 			   "publickey = " KEY2 "\n" IFACE, err, sizeof(err)))
 		TH_LOG("%s", err);
 	EXPECT_TRUE(c.has_mediator);
-	EXPECT_STREQ("[2001:db8::1]:1", c.mediator_address);
+	EXPECT_STREQ("[2001:db8::1]:1", c.mediator_addresses[0]);
 	EXPECT_STREQ("", c.nickname);
+	shoal_config_free(&c);
+
+	/* A cluster: a list, repeated to add more, in the order given. */
+	ASSERT_EQ(0, parse(&c, IFACE "[Mediator]\nAddress = a.example:1, "
+			   "[2001:db8::2]:2\nPublicKey = " KEY1 "\n"
+			   "Address = 192.0.2.3:3\n", err, sizeof(err)))
+		TH_LOG("%s", err);
+	EXPECT_TRUE(c.has_mediator);
+	EXPECT_EQ(3u, c.n_mediator_addresses);
+	EXPECT_STREQ("a.example:1", c.mediator_addresses[0]);
+	EXPECT_STREQ("[2001:db8::2]:2", c.mediator_addresses[1]);
+	EXPECT_STREQ("192.0.2.3:3", c.mediator_addresses[2]);
 	shoal_config_free(&c);
 
 	ASSERT_EQ(0, parse(&c, IFACE, err, sizeof(err)));

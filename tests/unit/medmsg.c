@@ -4,6 +4,7 @@
  * shoald turns the nickname given to `shoal kick` and friends into the
  * key the mediator takes.  The replies are built here by hand.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "kselftest_harness.h"
@@ -161,6 +162,145 @@ TEST(nat_plan)
 	EXPECT_EQ((int)SHOAL_NAT_BIRTHDAY_EASY, (int)shoal_nat_plan(&b, &d, false));
 	EXPECT_EQ((int)SHOAL_NAT_PUNCH, (int)shoal_nat_plan(&c, &d, false));
 	EXPECT_EQ((int)SHOAL_NAT_PUNCH, (int)shoal_nat_plan(&b, &b, false));
+}
+
+/*
+ * INSTANCE nests as a mediator might send them: name, advertise and load
+ * as raw attributes (len_load 0: no load), so that malformed ones can be
+ * built past the writer's own checks.
+ */
+static int instance_msg(struct shoal_tlv_msg *msg, uint16_t type,
+			const char *name, size_t name_len, const char *adv,
+			size_t adv_len, size_t load_len)
+{
+	static const uint8_t load[8] = { 0, 0, 1, 2, 3, 4, 5, 6 };
+	struct shoal_tlv_writer w;
+	int len;
+
+	shoal_tlv_writer_init(&w, buf, sizeof(buf), MED_INSTANCES, 0, 0);
+	shoal_tlv_nest_start(&w, type);
+	if (name)
+		shoal_tlv_put(&w, MED_A_INSTANCE_NAME, name, name_len);
+	if (adv)
+		shoal_tlv_put(&w, MED_A_ADVERTISE, adv, adv_len);
+	if (load_len)
+		shoal_tlv_put(&w, MED_A_INSTANCE_LOAD, load, load_len);
+	shoal_tlv_nest_end(&w);
+	len = shoal_tlv_finish(&w);
+	return len < 0 ? -1 : shoal_tlv_parse(msg, buf, (size_t)len);
+}
+
+/* The first attribute of the message, read as an instance. */
+static int instance_of(const struct shoal_tlv_msg *msg,
+		       struct shoal_med_instance *in)
+{
+	struct shoal_tlv_iter it;
+	struct shoal_tlv_attr a;
+
+	shoal_tlv_iter_msg(&it, msg);
+	if (!shoal_tlv_next(&it, &a))
+		return -2;
+	return shoal_med_instance_get(&a, in);
+}
+
+#define INSTANCE(name, adv, load_len) \
+	instance_msg(&msg, MED_A_INSTANCE, name, sizeof(name) - 1, adv, \
+		     sizeof(adv) - 1, load_len)
+
+TEST(instance_round_trip)
+{
+	struct shoal_med_instance in = {
+		.name = "med-b.2_x", .advertise = "[2001:db8::2]:51800",
+		.load = 70000, .has_load = true,
+	}, out;
+	struct shoal_tlv_writer w;
+	struct shoal_tlv_msg msg;
+	int len;
+
+	shoal_tlv_writer_init(&w, buf, sizeof(buf), MED_INSTANCES, 0, 0);
+	ASSERT_EQ(0, shoal_med_instance_put(&w, &in));
+	len = shoal_tlv_finish(&w);
+	ASSERT_LT(0, len);
+	ASSERT_EQ(0, shoal_tlv_parse(&msg, buf, (size_t)len));
+	ASSERT_EQ(0, instance_of(&msg, &out));
+	EXPECT_STREQ("med-b.2_x", out.name);
+	EXPECT_STREQ("[2001:db8::2]:51800", out.advertise);
+	EXPECT_EQ(70000u, out.load);
+	EXPECT_TRUE(out.has_load);
+	/* No load: unknown, still an instance. */
+	ASSERT_EQ(0, INSTANCE("a", "a.example:1", 0));
+	ASSERT_EQ(0, instance_of(&msg, &out));
+	EXPECT_FALSE(out.has_load);
+	EXPECT_EQ(0u, out.load);
+}
+
+TEST(instance_refused)
+{
+	char long_name[MED_INSTANCE_NAME_MAX + 2], long_adv[MED_ADVERTISE_MAX + 2];
+	struct shoal_med_instance out;
+	struct shoal_tlv_msg msg;
+
+	memset(long_name, 'n', sizeof(long_name));
+	memset(long_adv, 'a', sizeof(long_adv));
+	/* Names: 1 to 32 of A-Z a-z 0-9 . _ -, and there. */
+	ASSERT_EQ(0, INSTANCE("a/b", "h:1", 4));
+	EXPECT_EQ(-1, instance_of(&msg, &out));
+	EXPECT_STREQ("", out.name);
+	ASSERT_EQ(0, INSTANCE("a b", "h:1", 4));
+	EXPECT_EQ(-1, instance_of(&msg, &out));
+	ASSERT_EQ(0, INSTANCE("\xc3\xa9t\xc3\xa9", "h:1", 4));
+	EXPECT_EQ(-1, instance_of(&msg, &out));
+	ASSERT_EQ(0, instance_msg(&msg, MED_A_INSTANCE, "", 0, "h:1", 3, 4));
+	EXPECT_EQ(-1, instance_of(&msg, &out));
+	ASSERT_EQ(0, instance_msg(&msg, MED_A_INSTANCE, long_name,
+				  MED_INSTANCE_NAME_MAX, "h:1", 3, 4));
+	EXPECT_EQ(0, instance_of(&msg, &out));
+	ASSERT_EQ(0, instance_msg(&msg, MED_A_INSTANCE, long_name,
+				  MED_INSTANCE_NAME_MAX + 1, "h:1", 3, 4));
+	EXPECT_EQ(-1, instance_of(&msg, &out));
+	ASSERT_EQ(0, instance_msg(&msg, MED_A_INSTANCE, NULL, 0, "h:1", 3, 4));
+	EXPECT_EQ(-1, instance_of(&msg, &out));
+	/* ADVERTISE: there, not empty, at most 255 bytes of text. */
+	ASSERT_EQ(0, instance_msg(&msg, MED_A_INSTANCE, "a", 1, NULL, 0, 4));
+	EXPECT_EQ(-1, instance_of(&msg, &out));
+	ASSERT_EQ(0, instance_msg(&msg, MED_A_INSTANCE, "a", 1, "", 0, 4));
+	EXPECT_EQ(-1, instance_of(&msg, &out));
+	ASSERT_EQ(0, instance_msg(&msg, MED_A_INSTANCE, "a", 1, long_adv,
+				  MED_ADVERTISE_MAX, 4));
+	EXPECT_EQ(0, instance_of(&msg, &out));
+	ASSERT_EQ(0, instance_msg(&msg, MED_A_INSTANCE, "a", 1, long_adv,
+				  MED_ADVERTISE_MAX + 1, 4));
+	EXPECT_EQ(-1, instance_of(&msg, &out));
+	ASSERT_EQ(0, INSTANCE("a", "h:1\n", 4));
+	EXPECT_EQ(-1, instance_of(&msg, &out));
+	/* LOAD: a be32 when there. */
+	ASSERT_EQ(0, INSTANCE("a", "h:1", 3));
+	EXPECT_EQ(-1, instance_of(&msg, &out));
+	ASSERT_EQ(0, INSTANCE("a", "h:1", 8));
+	EXPECT_EQ(-1, instance_of(&msg, &out));
+	/* Only the INSTANCE nest: not another nest with the same inside. */
+	ASSERT_EQ(0, instance_msg(&msg, MED_A_PEER, "a", 1, "h:1", 3, 4));
+	EXPECT_EQ(-1, instance_of(&msg, &out));
+}
+
+TEST(instance_put_refuses)
+{
+	struct shoal_med_instance in = { .name = "ok", .advertise = "h:1" };
+	struct shoal_tlv_writer w;
+
+	shoal_tlv_writer_init(&w, buf, sizeof(buf), MED_INSTANCES, 0, 0);
+	snprintf(in.name, sizeof(in.name), "no/slash");
+	EXPECT_EQ(-1, shoal_med_instance_put(&w, &in));
+	EXPECT_EQ(-1, shoal_tlv_finish(&w));
+	shoal_tlv_writer_init(&w, buf, sizeof(buf), MED_INSTANCES, 0, 0);
+	snprintf(in.name, sizeof(in.name), "ok");
+	in.advertise[0] = '\0';
+	EXPECT_EQ(-1, shoal_med_instance_put(&w, &in));
+	EXPECT_EQ(-1, shoal_tlv_finish(&w));
+	/* A tiny buffer: no room is a failure too. */
+	shoal_tlv_writer_init(&w, buf, SHOAL_TLV_HDR_LEN + 6, MED_INSTANCES, 0, 0);
+	snprintf(in.advertise, sizeof(in.advertise), "h:1");
+	EXPECT_EQ(-1, shoal_med_instance_put(&w, &in));
 }
 
 TEST_HARNESS_MAIN
