@@ -4,8 +4,8 @@
 #
 # A cluster of shoal-mediators on one PostgreSQL (issue 17, docs/
 # cluster.md): three instances on the NAT lab's internet, one database
-# (tests/common/pg.sh, started here as nobody) and, in this branch, one
-# shared state directory (the key file and the SQLite store).  Five
+# (tests/common/pg.sh, started here as nobody) holding the store and
+# carrying the bus, and one key file (the shared state directory).  Five
 # shoalds on the TAP datapath, logged in to different instances, join
 # one network.
 #
@@ -21,8 +21,13 @@
 # instances see each other online (PEER_UP across the bus) and ping
 # through their tunnels, or through a relay the instance of one side
 # allocated (dave and eve); NETWORKS says a member on another instance is
-# online; a kick on m1 reaches a member on m2; kill -9 of m3: within
-# 15 s its client is offline for the others, and its tunnels stay up.
+# online; a kick on m1 reaches a member on m2; PostgreSQL down for 30 s:
+# everyone stays online, a new login is refused with a clear message and
+# gets in once it is back, no ping is lost; kill -9 of m3: its client
+# fails over to another instance within 10 s without losing a ping, the
+# others notice the death within 15 s and settle m3's clients without
+# taking her new presence away; REDIRECT from a loaded instance, followed
+# by shoald; the LOGIN reply's instances; SIGTERM settles at once.
 set -u
 . "$(dirname "$0")/../common/lib.sh"
 . "$(dirname "$0")/../common/pg.sh"
@@ -54,7 +59,7 @@ if [ "$(id -u)" != 0 ] || ! command -v nft >/dev/null ||
 	ktap_skip "needs root, nft, /dev/net/tun and PostgreSQL"
 	ktap_finish
 fi
-ktap_plan 20
+ktap_plan 25
 
 lab_internet || { echo "Bail out! cannot build the lab"; exit 1; }
 for x in $CLIENTS; do
@@ -195,6 +200,51 @@ $ok && until_true 40 relayed && ok2=true
 echo "# d-e: $(peer_field d eve path) $(peer_field d eve endpoint) / $(peer_field e dave path) $(peer_field e dave endpoint)"
 ktap_check "dave (m1) and eve (m2), both behind symmetric NATs, relayed" $ok2
 
+instance_of() {
+	sh_ "$1" status --json 2>/dev/null | $PY -c '
+import json, sys
+m = json.load(sys.stdin)["mediator"]
+print(m.get("instance") if m.get("logged_in") else "")'
+}
+
+# ---- the database blinks ---------------------------------------------------
+
+# PostgreSQL stops for 30 s.  The instances cannot hear each other
+# meanwhile, and must not take that for each other's death: everyone
+# stays online for everyone, the tunnels carry on, a new login is refused
+# with a clear message, and once it is back the refused one gets in and
+# nothing written before is lost.
+lab_exec a ping -c 175 -i 0.2 -W1 -q "${V4[b]}" >"$tmp/blink-ping" 2>&1 &
+blink_ping=$!
+sleep 1
+pg_stop
+blink=$SECONDS
+sleep 20
+ktap_check "the database down 20 s: members on all instances still online for each other" \
+	all_online
+sh_ d login "$LAB_MEDIATOR1:${PORT[m1]}" "$MEDKEY" --nick "${NICK[d]}" \
+	>"$tmp/blink-login" 2>&1
+rc=$?
+sed 's/^/# a login meanwhile: /' "$tmp/blink-login"
+ktap_check "a new login meanwhile is refused: the database is unavailable" \
+	test "$rc" != 0 -a -n "$(grep 'database is unavailable' "$tmp/blink-login")"
+sleep $((30 - (SECONDS - blink)))
+pg_start "$PG_DIR" "$PG_ADDR" "$PG_PORT" ||
+	{ echo "Bail out! PostgreSQL does not start again"; exit 1; }
+echo "# PostgreSQL was down $((SECONDS - blink)) s"
+back_all() { [ -n "$(instance_of d)" ] && all_online; }
+t0=$SECONDS
+ktap_check "it is back: the refused member logs in, everyone online again" \
+	until_true 30 back_all
+echo "# everyone online again $((SECONDS - t0)) s after the database came back"
+wait "$blink_ping"
+out=$(grep 'packet loss' "$tmp/blink-ping")
+echo "# alice (m1) to bob (m2) through the blink: $out"
+ktap_check "no ping lost between instances' members through it" \
+	grep -q ' 0% packet loss' <<<"$out"
+ktap_check "nothing lost: the network and its members are there" \
+	test "$(member_online c lan alice)" = true -a "$(member_online a lan eve)" = true
+
 # ---- an instance dies -----------------------------------------------------
 
 # carol's shoald learned the cluster's instances at its login to m3.  m3
@@ -204,12 +254,6 @@ ktap_check "dave (m1) and eve (m2), both behind symmetric NATs, relayed" $ok2
 carol_back() {
 	[ "$(member_online a lan carol)" = true ] &&
 	[ "$(member_online b lan carol)" = true ]
-}
-instance_of() {
-	sh_ "$1" status --json 2>/dev/null | $PY -c '
-import json, sys
-m = json.load(sys.stdin)["mediator"]
-print(m.get("instance") if m.get("logged_in") else "")'
 }
 lab_exec c ping -c 100 -i 0.2 -W1 -q "${V4[a]}" >"$tmp/died-ping" 2>&1 &
 died_ping=$!
