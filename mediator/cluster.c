@@ -39,29 +39,9 @@
 #define RECONNECT_MS 2000
 
 /*
- * ---- The cluster's tables (the lead moves them into the versioned
- * migrations).  instances is the db part's too, exactly so.
+ * The tables instances and online are mstore's schema's (mediator/
+ * mschema.c), made or migrated by mstore_open before the cluster starts.
  */
-static const char cluster_schema_sql[] =
-	"CREATE TABLE IF NOT EXISTS instances ("
-	"  name TEXT PRIMARY KEY,"
-	"  advertise TEXT NOT NULL,"
-	"  clients INTEGER NOT NULL DEFAULT 0,"
-	"  beat BIGINT NOT NULL,"		/* unix ms */
-	"  started BIGINT NOT NULL"
-	");"
-	"CREATE TABLE IF NOT EXISTS online ("
-	"  client_id BIGINT PRIMARY KEY,"
-	"  instance TEXT NOT NULL,"
-	"  since BIGINT NOT NULL,"		/* unix ms */
-	"  info TEXT NOT NULL"			/* its ONLINE bus message */
-	");"
-	"CREATE INDEX IF NOT EXISTS online_instance ON online (instance);"
-	"CREATE TABLE IF NOT EXISTS cluster_meta ("
-	"  key TEXT PRIMARY KEY,"
-	"  value TEXT NOT NULL"
-	");";
-/* ---- end of the cluster's tables */
 
 /* The database's clock, unix ms: beats compare on one clock. */
 #define DB_NOW_MS "(extract(epoch from clock_timestamp()) * 1000)::bigint"
@@ -805,42 +785,6 @@ static void reconnect(struct server *srv)
 	announce_all(srv);
 }
 
-/*
- * The cluster's public key is in the database; the private key is not
- * (a reader of the database or of its backups must not get the server's
- * identity): each instance is given the key file.
- */
-static int check_key(struct server *srv)
-{
-	struct cluster *cl = srv->cluster;
-	char b64[SHOAL_KEY_B64_LEN + 1];
-	const char *params[1] = { b64 };
-	PGresult *res;
-	int ret = -1;
-
-	shoal_key_to_base64(b64, srv->pub);
-	res = exec_ok(cl->pg, "INSERT INTO cluster_meta (key, value) VALUES "
-		      "('server_public_key', $1) ON CONFLICT (key) DO NOTHING",
-		      1, params);
-	if (!res)
-		return -1;
-	PQclear(res);
-	res = exec_ok(cl->pg, "SELECT value FROM cluster_meta WHERE key = "
-		      "'server_public_key'", 0, NULL);
-	if (!res)
-		return -1;
-	if (PQntuples(res) == 1 && !strcmp(PQgetvalue(res, 0, 0), b64))
-		ret = 0;
-	else
-		fprintf(stderr, "shoal-mediator: the cluster's server key is "
-			"%s, this instance's %s: give every instance the same "
-			"--key-file\n",
-			PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "?",
-			b64);
-	PQclear(res);
-	return ret;
-}
-
 /* The rows of this instance's last run go; its clients are settled. */
 static int forget_last_run(struct server *srv)
 {
@@ -904,8 +848,7 @@ int cluster_open(struct server *srv, const struct cluster_config *cfg)
 	srv->cluster = cl;
 	if (connect_db(srv, true) < 0)
 		return -1;
-	if (exec_simple(cl->pg, cluster_schema_sql) < 0 || check_key(srv) < 0 ||
-	    forget_last_run(srv) < 0 || load_view(srv) < 0 ||
+	if (forget_last_run(srv) < 0 || load_view(srv) < 0 ||
 	    go_async(srv) < 0)
 		return -1;
 	fprintf(stderr, "shoal-mediator: cluster: instance %s (%s), %zu "

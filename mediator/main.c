@@ -550,6 +550,37 @@ static int cluster_start(struct server *srv, const struct options *o,
 	return cluster_open(srv, &cfg) < 0 ? SHOAL_EXIT_FAILURE : 0;
 }
 
+/*
+ * The cluster's public key is in the database; the private key is not
+ * (a reader of the database or of its backups must not get the server's
+ * identity): each instance is given the key file, and the first to start
+ * records its public key.  0, or -1 (said why).
+ */
+static int cluster_key_check(struct mstore *store, const uint8_t pub[32])
+{
+	char want[SHOAL_KEY_B64_LEN + 1], have[SHOAL_KEY_B64_LEN + 1] = "?";
+	uint8_t stored[32];
+	bool present = false;
+	int rc = mstore_set_server_public_key(store, pub);
+
+	if (rc == MSTORE_OK)
+		return 0;
+	if (rc != MSTORE_E_INVALID) {
+		fprintf(stderr, "shoal-mediator: the cluster's server key: "
+			"%s\n", *mstore_last_error(store) ?
+			mstore_last_error(store) : mstore_strerror(rc));
+		return -1;
+	}
+	if (mstore_server_public_key(store, stored, &present) == MSTORE_OK &&
+	    present)
+		shoal_key_to_base64(have, stored);
+	shoal_key_to_base64(want, pub);
+	fprintf(stderr, "shoal-mediator: the cluster's server key is %s, this "
+		"instance's %s: give every instance the same --key-file\n",
+		have, want);
+	return -1;
+}
+
 /* --key-file, else STATE_DIR/private.key. */
 static int load_key(const struct options *o, uint8_t priv[32], bool *created)
 {
@@ -696,6 +727,8 @@ int main(int argc, char **argv)
 	mstore_pool(srv.store, &srv.pool_base, &srv.pool_prefix);
 	/* One URL serves both: the store, and on PostgreSQL the cluster. */
 	if (cluster_url_is_postgres(o.database)) {
+		if (cluster_key_check(srv.store, srv.pub) < 0)
+			goto out;
 		ret = cluster_start(&srv, &o, &ss);
 		if (ret) {
 			status = ret;

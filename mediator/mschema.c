@@ -9,8 +9,9 @@
  * blob, bytea on PostgreSQL) into its own one-row table ipv4_alloc, the
  * row writers lock (SELECT ... FOR UPDATE) to allocate; names are
  * unique ignoring case through unique indexes on lower(...), which both
- * databases have (COLLATE NOCASE is SQLite's own); and table instances
- * is for the instances of a cluster.
+ * databases have (COLLATE NOCASE is SQLite's own); and tables instances
+ * and online are for the instances of a cluster (mediator/cluster.c,
+ * PostgreSQL only, but one schema for both).
  */
 #include <stdio.h>
 #include <string.h>
@@ -88,7 +89,14 @@ static const char sqlite_v1_v2_sql[] =
 	"  clients INTEGER NOT NULL DEFAULT 0,"				\
 	"  beat BIGINT NOT NULL," /* Unix ms */				\
 	"  started BIGINT NOT NULL"					\
-	");"
+	");"								\
+	"CREATE TABLE online ("						\
+	"  client_id BIGINT PRIMARY KEY,"				\
+	"  instance TEXT NOT NULL,"					\
+	"  since BIGINT NOT NULL," /* Unix ms */			\
+	"  info TEXT NOT NULL" /* its ONLINE bus message */		\
+	");"								\
+	"CREATE INDEX online_instance ON online (instance);"
 #define ALLOC_SQL(INT)							\
 	"CREATE TABLE ipv4_alloc ("					\
 	"  id INTEGER PRIMARY KEY CHECK (id = 1),"			\

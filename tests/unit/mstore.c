@@ -518,12 +518,13 @@ TEST_F(store, allocation_after_pool_change)
 /*
  * Takes the store's file back to schema version 2 as shoal-mediator
  * made it before version 3: the allocation state in meta, names unique
- * by COLLATE NOCASE only, no instances.
+ * by COLLATE NOCASE only, no instances, no online.
  */
 static int make_schema_2(const char *path, int64_t next)
 {
 	static const char *const sql[] = {
 		"DROP TABLE instances",
+		"DROP TABLE online",
 		"DROP INDEX clients_nick_lower",
 		"DROP INDEX networks_name_lower",
 		"INSERT INTO meta (key, value) SELECT 'ipv4_pool', pool"
