@@ -8,6 +8,8 @@
  */
 #include <string.h>
 
+#include <sodium.h>
+
 #include "be.h"
 
 #include "base64.h"
@@ -42,16 +44,33 @@ static void put_ep(struct shoal_tlv_writer *w, uint16_t type,
 	shoal_tlv_put(w, type, ep, udp_endpoint_put(ep, e));
 }
 
-int cluster_bus_encode(const struct cluster_msg *m, char *out, size_t size)
+void cluster_bus_key(uint8_t key[CLUSTER_BUS_KEY_LEN], const uint8_t priv[32])
 {
-	uint8_t bin[BUS_BIN_MAX], nat[MED_NAT_LEN];
+	static const char label[] = "shoal cluster bus";
+
+	crypto_generichash(key, CLUSTER_BUS_KEY_LEN, (const uint8_t *)label,
+			   sizeof(label) - 1, priv, 32);
+}
+
+/* A sealed message: nonce, then the message and its tag. */
+#define SEAL_OVERHEAD (crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES)
+
+int cluster_bus_encode(const struct cluster_msg *m, const uint8_t *key,
+		       char *out, size_t size)
+{
+	uint8_t bin[BUS_BIN_MAX], nat[MED_NAT_LEN], sealed[BUS_BIN_MAX];
 	const struct med_peer_info *pi = &m->info;
 	struct shoal_tlv_writer w;
 	unsigned int i;
 	int len;
 
-	shoal_tlv_writer_init(&w, bin, sizeof(bin), m->type, 0, 0);
+	shoal_tlv_writer_init(&w, bin, sizeof(bin) - SEAL_OVERHEAD, m->type,
+			      0, 0);
 	shoal_tlv_put_str(&w, CB_A_INSTANCE, m->instance);
+	if (m->run) {
+		shoal_tlv_put_u64(&w, CB_A_RUN, (uint64_t)m->run);
+		shoal_tlv_put_u64(&w, CB_A_SEQ, m->seq);
+	}
 	switch (m->type) {
 	case CB_ONLINE:
 		shoal_tlv_put_u64(&w, CB_A_CLIENT, (uint64_t)pi->client.id);
@@ -113,9 +132,18 @@ int cluster_bus_encode(const struct cluster_msg *m, char *out, size_t size)
 		return -1;
 	}
 	len = shoal_tlv_finish(&w);
-	if (len < 0 || shoal_base64_encode(out, size, bin, (size_t)len) < 0)
+	if (len < 0)
 		return -1;
-	return 0;
+	if (key) {
+		randombytes_buf(sealed, crypto_secretbox_NONCEBYTES);
+		crypto_secretbox_easy(sealed + crypto_secretbox_NONCEBYTES,
+				      bin, (size_t)len, sealed, key);
+		sodium_memzero(bin, sizeof(bin));
+		len += SEAL_OVERHEAD;
+		return shoal_base64_encode(out, size, sealed, (size_t)len) < 0 ?
+		       -1 : 0;
+	}
+	return shoal_base64_encode(out, size, bin, (size_t)len) < 0 ? -1 : 0;
 }
 
 /* Exactly len bytes of attribute type into out: true, else false. */
@@ -243,9 +271,10 @@ static int decode_online(const struct shoal_tlv_msg *msg,
 	return 0;
 }
 
-int cluster_bus_decode(const char *text, struct cluster_msg *m)
+int cluster_bus_decode(const char *text, const uint8_t *key,
+		       struct cluster_msg *m)
 {
-	uint8_t bin[BUS_BIN_MAX], nat[MED_NAT_LEN];
+	uint8_t bin[BUS_BIN_MAX], nat[MED_NAT_LEN], sealed[BUS_BIN_MAX];
 	size_t tlen = strlen(text), blen, pad = 0;
 	struct shoal_tlv_msg msg;
 	struct shoal_tlv_attr a;
@@ -257,14 +286,34 @@ int cluster_bus_decode(const char *text, struct cluster_msg *m)
 	while (pad < 2 && text[tlen - 1 - pad] == '=')
 		pad++;
 	blen = tlen / 4 * 3 - pad;
-	if (shoal_base64_decode_exact(bin, blen, text) < 0 ||
-	    shoal_tlv_parse(&msg, bin, blen) < 0 || msg.flags)
+	if (key) {
+		if (blen < SEAL_OVERHEAD ||
+		    shoal_base64_decode_exact(sealed, blen, text) < 0 ||
+		    crypto_secretbox_open_easy(bin, sealed +
+					       crypto_secretbox_NONCEBYTES,
+					       blen - crypto_secretbox_NONCEBYTES,
+					       sealed, key) < 0)
+			return -1;
+		blen -= SEAL_OVERHEAD;
+	} else if (shoal_base64_decode_exact(bin, blen, text) < 0) {
+		return -1;
+	}
+	if (shoal_tlv_parse(&msg, bin, blen) < 0 || msg.flags)
 		return -1;
 	m->type = msg.type;
 	if (!shoal_tlv_find(&msg, CB_A_INSTANCE, &a) ||
 	    !shoal_tlv_get_str(&a, m->instance, sizeof(m->instance)) ||
 	    !cluster_name_ok(m->instance))
 		return -1;
+	if (shoal_tlv_find(&msg, CB_A_RUN, &a)) {
+		if (!shoal_tlv_get_u64(&a, &v64) || v64 > INT64_MAX || !v64 ||
+		    !shoal_tlv_find(&msg, CB_A_SEQ, &a) ||
+		    !shoal_tlv_get_u64(&a, &m->seq))
+			return -1;
+		m->run = (int64_t)v64;
+	} else if (key) {
+		return -1;
+	}
 	if (m->type == CB_ONLINE || m->type == CB_OFFLINE ||
 	    m->type == CB_NAT || m->type == CB_CHANGED ||
 	    m->type == CB_DELIVER) {

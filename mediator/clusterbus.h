@@ -51,7 +51,18 @@ enum cluster_bus_attr {
 	CB_A_ADDED = 17,	/* be64 id of a new peer, repeated */
 	CB_A_LOST = 18,		/* be64 id and 32-byte key, repeated */
 	CB_A_MESSAGE = 19,	/* a mediator event (RELAY only, today) */
+	CB_A_RUN = 20,		/* be64: the sender's start, unix ms */
+	CB_A_SEQ = 21,		/* be64: its messages' count in this run */
 };
+
+/*
+ * A cluster's messages are sealed (XSalsa20-Poly1305, crypto_secretbox)
+ * with a key only the instances have, derived from the server's private
+ * key they share (cluster_bus_key): anyone who can connect to the
+ * database can LISTEN and NOTIFY, and must neither read nor forge them.
+ * RUN and SEQ, inside the seal, let a receiver refuse a replay.
+ */
+#define CLUSTER_BUS_KEY_LEN 32
 
 /* Pairs in one CB_CHANGED; more go in several. */
 #define CLUSTER_CHANGE_MAX 64
@@ -93,17 +104,27 @@ struct cluster_msg {
 	/* CB_DELIVER: a whole mediator message, checked to be an event. */
 	uint16_t msg_len;
 	uint8_t msg[512];
+	int64_t run;			/* CB_A_RUN, 0: none */
+	uint64_t seq;			/* CB_A_SEQ */
 };
 
 /* 1..MED_INSTANCE_NAME_MAX of [A-Za-z0-9._-]. */
 bool cluster_name_ok(const char *name);
-/* The text of m into out (size >= CLUSTER_BUS_MAX + 1): 0, or -1. */
-int cluster_bus_encode(const struct cluster_msg *m, char *out, size_t size);
+/* The bus key of the server with private key priv. */
+void cluster_bus_key(uint8_t key[CLUSTER_BUS_KEY_LEN], const uint8_t priv[32]);
 /*
- * Text from the bus into *m: 0, or -1 (not base64, not a message, a
- * required attribute missing or malformed).  Whatever it says is checked
- * as strictly as a client's request: a database is no trusted party.
+ * The text of m into out (size >= CLUSTER_BUS_MAX + 1), sealed with key
+ * (NULL: not sealed, for the tests of the format): 0, or -1.
  */
-int cluster_bus_decode(const char *text, struct cluster_msg *m);
+int cluster_bus_encode(const struct cluster_msg *m, const uint8_t *key,
+		       char *out, size_t size);
+/*
+ * Text from the bus into *m, opened with key (NULL: not sealed): 0, or
+ * -1 (not base64, not sealed with key, not a message, a required
+ * attribute missing or malformed).  Whatever it says is checked as
+ * strictly as a client's request: a database is no trusted party.
+ */
+int cluster_bus_decode(const char *text, const uint8_t *key,
+		       struct cluster_msg *m);
 
 #endif

@@ -70,6 +70,7 @@ FUZZ_metrics_http_SRCS := lib/metrics.c
 # The cluster's bus messages, which a mediator reads from the database.
 FUZZ_clusterbus_SRCS := mediator/clusterbus.c mediator/dgram.c lib/tlv.c \
 	lib/medmsg.c lib/base64.c
+FUZZ_clusterbus_LIBS := $(FUZZ_SODIUM)
 
 FUZZ_TARGETS := tlv ctlmsg medmsg config jsonread render channel mclient \
 	srcguard vnet gro device pcp tcpframe relayside metrics_http clusterbus \

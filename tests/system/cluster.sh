@@ -59,7 +59,7 @@ if [ "$(id -u)" != 0 ] || ! command -v nft >/dev/null ||
 	ktap_skip "needs root, nft, /dev/net/tun and PostgreSQL"
 	ktap_finish
 fi
-ktap_plan 25
+ktap_plan 28
 
 lab_internet || { echo "Bail out! cannot build the lab"; exit 1; }
 for x in $CLIENTS; do
@@ -244,6 +244,22 @@ ktap_check "no ping lost between instances' members through it" \
 	grep -q ' 0% packet loss' <<<"$out"
 ktap_check "nothing lost: the network and its members are there" \
 	test "$(member_online c lan alice)" = true -a "$(member_online a lan eve)" = true
+
+# ---- the bus is sealed -----------------------------------------------------
+
+# Any role that can connect to the database can NOTIFY.  A row of online
+# (the sealed ONLINE its instance sent at the login) notified again is a
+# replay; text not sealed with the cluster's key is dropped; presence
+# stays as it was.
+info=$(PG_DB=shoal pg_sql "SELECT info FROM online LIMIT 1")
+PG_DB=shoal pg_sql "SELECT pg_notify('shoal_cluster', '$info')" >/dev/null
+PG_DB=shoal pg_sql "SELECT pg_notify('shoal_cluster', 'AAAAAAAAAAAA')" >/dev/null
+sleep 1
+ktap_check "a bus message notified again is dropped as a replay" \
+	grep -q "replayed bus message" "$tmp/m1.log" "$tmp/m2.log" "$tmp/m3.log"
+ktap_check "one not sealed with the cluster's key is dropped" \
+	grep -q "not sealed with the cluster's key" "$tmp/m1.log"
+ktap_check "presence is as it was" all_online
 
 # ---- an instance dies -----------------------------------------------------
 

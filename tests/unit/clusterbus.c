@@ -7,6 +7,8 @@
  */
 #include <string.h>
 
+#include <sodium.h>
+
 #include "kselftest_harness.h"
 
 #include "base64.h"
@@ -52,8 +54,8 @@ TEST(online_round_trip)
 	m.info.nat.mapping = 1;
 	m.info.has_lan = true;
 	m.info.lan[0] = 203;
-	ASSERT_EQ(0, cluster_bus_encode(&m, text, sizeof(text)));
-	ASSERT_EQ(0, cluster_bus_decode(text, &back));
+	ASSERT_EQ(0, cluster_bus_encode(&m, NULL, text, sizeof(text)));
+	ASSERT_EQ(0, cluster_bus_decode(text, NULL, &back));
 	EXPECT_EQ(CB_ONLINE, back.type);
 	EXPECT_STREQ("m-1.a_b", back.instance);
 	EXPECT_EQ(42, back.info.client.id);
@@ -80,8 +82,8 @@ TEST(changed_round_trip)
 	m.n_lost = 1;
 	m.lost[0].id = 8;
 	memset(m.lost[0].key, 9, 32);
-	ASSERT_EQ(0, cluster_bus_encode(&m, text, sizeof(text)));
-	ASSERT_EQ(0, cluster_bus_decode(text, &back));
+	ASSERT_EQ(0, cluster_bus_encode(&m, NULL, text, sizeof(text)));
+	ASSERT_EQ(0, cluster_bus_decode(text, NULL, &back));
 	EXPECT_TRUE(back.both);
 	EXPECT_EQ(2u, back.n_added);
 	EXPECT_EQ(7, back.added[1]);
@@ -98,21 +100,61 @@ TEST(beat_round_trip)
 	strcpy(m.advertise, "[2001:db8::1]:51800");
 	m.load = 17;
 	m.started = 1700000000000;
-	ASSERT_EQ(0, cluster_bus_encode(&m, text, sizeof(text)));
-	ASSERT_EQ(0, cluster_bus_decode(text, &back));
+	ASSERT_EQ(0, cluster_bus_encode(&m, NULL, text, sizeof(text)));
+	ASSERT_EQ(0, cluster_bus_decode(text, NULL, &back));
 	EXPECT_STREQ("[2001:db8::1]:51800", back.advertise);
 	EXPECT_EQ(17u, back.load);
 	EXPECT_EQ(1700000000000, back.started);
+}
+
+/*
+ * What goes on the bus is sealed with the cluster's key: another key, a
+ * byte changed, an unsealed message, a sealed one without RUN and SEQ
+ * are all refused; RUN and SEQ come through.
+ */
+TEST(sealed_with_the_cluster_key)
+{
+	struct cluster_msg m = { .type = CB_GONE }, back;
+	uint8_t priv[32], other[32], key[CLUSTER_BUS_KEY_LEN];
+	uint8_t wrong[CLUSTER_BUS_KEY_LEN];
+	char plain[CLUSTER_BUS_MAX + 1];
+
+	ASSERT_EQ(0, sodium_init() < 0);
+	randombytes_buf(priv, sizeof(priv));
+	randombytes_buf(other, sizeof(other));
+	cluster_bus_key(key, priv);
+	cluster_bus_key(wrong, other);
+	strcpy(m.instance, "m2");
+	m.started = 1700000000000;
+	m.run = 1700000000000;
+	m.seq = 9;
+	ASSERT_EQ(0, cluster_bus_encode(&m, key, text, sizeof(text)));
+	ASSERT_EQ(0, cluster_bus_decode(text, key, &back));
+	EXPECT_EQ(CB_GONE, back.type);
+	EXPECT_EQ(1700000000000, back.run);
+	EXPECT_EQ(9u, back.seq);
+	EXPECT_EQ(-1, cluster_bus_decode(text, wrong, &back));
+	/* The plain TLV is not inside for anyone without the key. */
+	EXPECT_EQ(-1, cluster_bus_decode(text, NULL, &back));
+	text[10] = text[10] == 'A' ? 'B' : 'A';
+	EXPECT_EQ(-1, cluster_bus_decode(text, key, &back));
+	/* Unsealed, though well formed: a forgery. */
+	ASSERT_EQ(0, cluster_bus_encode(&m, NULL, plain, sizeof(plain)));
+	EXPECT_EQ(-1, cluster_bus_decode(plain, key, &back));
+	/* Sealed, but with nothing to order it by. */
+	m.run = 0;
+	ASSERT_EQ(0, cluster_bus_encode(&m, key, text, sizeof(text)));
+	EXPECT_EQ(-1, cluster_bus_decode(text, key, &back));
 }
 
 TEST(refuses_what_is_not_base64_or_tlv)
 {
 	struct cluster_msg m;
 
-	EXPECT_EQ(-1, cluster_bus_decode("", &m));
-	EXPECT_EQ(-1, cluster_bus_decode("abc", &m));
-	EXPECT_EQ(-1, cluster_bus_decode("a'b;", &m));
-	EXPECT_EQ(-1, cluster_bus_decode("AAAA", &m));
+	EXPECT_EQ(-1, cluster_bus_decode("", NULL, &m));
+	EXPECT_EQ(-1, cluster_bus_decode("abc", NULL, &m));
+	EXPECT_EQ(-1, cluster_bus_decode("a'b;", NULL, &m));
+	EXPECT_EQ(-1, cluster_bus_decode("AAAA", NULL, &m));
 }
 
 TEST(refuses_bad_instance_names)
@@ -122,16 +164,16 @@ TEST(refuses_bad_instance_names)
 
 	start(&w, CB_GONE, "m 3");
 	shoal_tlv_put_u64(&w, CB_A_STARTED, 1);
-	EXPECT_EQ(-1, cluster_bus_decode(raw(&w), &m));
+	EXPECT_EQ(-1, cluster_bus_decode(raw(&w), NULL, &m));
 	start(&w, CB_GONE, "");
 	shoal_tlv_put_u64(&w, CB_A_STARTED, 1);
-	EXPECT_EQ(-1, cluster_bus_decode(raw(&w), &m));
+	EXPECT_EQ(-1, cluster_bus_decode(raw(&w), NULL, &m));
 	start(&w, CB_GONE, "123456789012345678901234567890123");
 	shoal_tlv_put_u64(&w, CB_A_STARTED, 1);
-	EXPECT_EQ(-1, cluster_bus_decode(raw(&w), &m));
+	EXPECT_EQ(-1, cluster_bus_decode(raw(&w), NULL, &m));
 	start(&w, CB_GONE, "12345678901234567890123456789012");
 	shoal_tlv_put_u64(&w, CB_A_STARTED, 1);
-	EXPECT_EQ(0, cluster_bus_decode(raw(&w), &m));
+	EXPECT_EQ(0, cluster_bus_decode(raw(&w), NULL, &m));
 }
 
 TEST(refuses_missing_and_misshapen_attributes)
@@ -144,36 +186,36 @@ TEST(refuses_missing_and_misshapen_attributes)
 	start(&w, CB_OFFLINE, "m1");
 	shoal_tlv_put_u64(&w, CB_A_CLIENT, 3);
 	shoal_tlv_put(&w, CB_A_KEY, key, 32);
-	EXPECT_EQ(-1, cluster_bus_decode(raw(&w), &m));
+	EXPECT_EQ(-1, cluster_bus_decode(raw(&w), NULL, &m));
 	start(&w, CB_OFFLINE, "m1");
 	shoal_tlv_put_u64(&w, CB_A_CLIENT, 3);
 	shoal_tlv_put(&w, CB_A_KEY, key, 32);
 	shoal_tlv_put_u8(&w, CB_A_REASON, 0);
-	EXPECT_EQ(-1, cluster_bus_decode(raw(&w), &m));
+	EXPECT_EQ(-1, cluster_bus_decode(raw(&w), NULL, &m));
 	start(&w, CB_OFFLINE, "m1");
 	shoal_tlv_put_u64(&w, CB_A_CLIENT, 3);
 	shoal_tlv_put(&w, CB_A_KEY, key, 31);
 	shoal_tlv_put_u8(&w, CB_A_REASON, 2);
-	EXPECT_EQ(-1, cluster_bus_decode(raw(&w), &m));
+	EXPECT_EQ(-1, cluster_bus_decode(raw(&w), NULL, &m));
 	/* client id 0 */
 	start(&w, CB_NAT, "m1");
 	shoal_tlv_put_u64(&w, CB_A_CLIENT, 0);
 	shoal_tlv_put(&w, CB_A_NAT, key, 3);
-	EXPECT_EQ(-1, cluster_bus_decode(raw(&w), &m));
+	EXPECT_EQ(-1, cluster_bus_decode(raw(&w), NULL, &m));
 	/* a BEAT whose ADVERTISE has no port, or a space */
 	start(&w, CB_BEAT, "m1");
 	shoal_tlv_put_str(&w, CB_A_ADVERTISE, "host");
 	shoal_tlv_put_u32(&w, CB_A_LOAD, 1);
 	shoal_tlv_put_u64(&w, CB_A_STARTED, 1);
-	EXPECT_EQ(-1, cluster_bus_decode(raw(&w), &m));
+	EXPECT_EQ(-1, cluster_bus_decode(raw(&w), NULL, &m));
 	start(&w, CB_BEAT, "m1");
 	shoal_tlv_put_str(&w, CB_A_ADVERTISE, "ho st:1");
 	shoal_tlv_put_u32(&w, CB_A_LOAD, 1);
 	shoal_tlv_put_u64(&w, CB_A_STARTED, 1);
-	EXPECT_EQ(-1, cluster_bus_decode(raw(&w), &m));
+	EXPECT_EQ(-1, cluster_bus_decode(raw(&w), NULL, &m));
 	/* an unknown type */
 	start(&w, 99, "m1");
-	EXPECT_EQ(-1, cluster_bus_decode(raw(&w), &m));
+	EXPECT_EQ(-1, cluster_bus_decode(raw(&w), NULL, &m));
 }
 
 TEST(refuses_too_many_pairs_or_endpoints)
@@ -188,7 +230,7 @@ TEST(refuses_too_many_pairs_or_endpoints)
 	shoal_tlv_put(&w, CB_A_KEY, key, 32);
 	for (i = 0; i <= CLUSTER_CHANGE_MAX; i++)
 		shoal_tlv_put_u64(&w, CB_A_ADDED, (uint64_t)i + 1);
-	EXPECT_EQ(-1, cluster_bus_decode(raw(&w), &m));
+	EXPECT_EQ(-1, cluster_bus_decode(raw(&w), NULL, &m));
 	start(&w, CB_ONLINE, "m1");
 	shoal_tlv_put_u64(&w, CB_A_CLIENT, 3);
 	shoal_tlv_put(&w, CB_A_KEY, key, 32);
@@ -198,7 +240,7 @@ TEST(refuses_too_many_pairs_or_endpoints)
 	shoal_tlv_put(&w, CB_A_MAC, key, 6);
 	for (i = 0; i <= MED_MAX_ENDPOINTS; i++)
 		shoal_tlv_put(&w, CB_A_ENDPOINT, ep, sizeof(ep));
-	EXPECT_EQ(-1, cluster_bus_decode(raw(&w), &m));
+	EXPECT_EQ(-1, cluster_bus_decode(raw(&w), NULL, &m));
 }
 
 TEST(deliver_takes_a_relay_event_only)
@@ -214,8 +256,8 @@ TEST(deliver_takes_a_relay_event_only)
 	n = shoal_tlv_finish(&w);
 	ASSERT_LT(0, n);
 	m.msg_len = (uint16_t)n;
-	ASSERT_EQ(0, cluster_bus_encode(&m, text, sizeof(text)));
-	ASSERT_EQ(0, cluster_bus_decode(text, &back));
+	ASSERT_EQ(0, cluster_bus_encode(&m, NULL, text, sizeof(text)));
+	ASSERT_EQ(0, cluster_bus_decode(text, NULL, &back));
 	EXPECT_EQ(11, back.client);
 	EXPECT_EQ(m.msg_len, back.msg_len);
 	EXPECT_EQ(0, memcmp(m.msg, back.msg, m.msg_len));
@@ -223,13 +265,13 @@ TEST(deliver_takes_a_relay_event_only)
 	shoal_tlv_writer_init(&w, m.msg, sizeof(m.msg), MED_PEER_UP, 0, 0);
 	n = shoal_tlv_finish(&w);
 	m.msg_len = (uint16_t)n;
-	ASSERT_EQ(0, cluster_bus_encode(&m, text, sizeof(text)));
-	EXPECT_EQ(-1, cluster_bus_decode(text, &back));
+	ASSERT_EQ(0, cluster_bus_encode(&m, NULL, text, sizeof(text)));
+	EXPECT_EQ(-1, cluster_bus_decode(text, NULL, &back));
 	/* nor bytes that are no message */
 	memset(m.msg, 0xff, 16);
 	m.msg_len = 16;
-	ASSERT_EQ(0, cluster_bus_encode(&m, text, sizeof(text)));
-	EXPECT_EQ(-1, cluster_bus_decode(text, &back));
+	ASSERT_EQ(0, cluster_bus_encode(&m, NULL, text, sizeof(text)));
+	EXPECT_EQ(-1, cluster_bus_decode(text, NULL, &back));
 }
 
 TEST_HARNESS_MAIN
