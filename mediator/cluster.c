@@ -37,6 +37,8 @@
 #define VIEW_BUCKETS 4096
 #define BATCH_MAX 256
 #define RECONNECT_MS 2000
+/* Statements waiting for the database (each at most a bus message). */
+#define CLUSTER_QUEUE_MAX 8192
 
 /*
  * The tables instances and online are mstore's schema's (mediator/
@@ -53,6 +55,9 @@ struct instance {
 	int64_t started;
 	int64_t seen;			/* monotonic ms of its last beat */
 	bool used;
+	/* Its last message's run and sequence number: older is a replay. */
+	int64_t run;
+	uint64_t seq;
 };
 
 struct remote {
@@ -81,6 +86,10 @@ struct cluster {
 	struct remote *view[VIEW_BUCKETS];
 	size_t n_remote;
 	char text[CLUSTER_BUS_MAX + 1];
+	uint8_t bus_key[CLUSTER_BUS_KEY_LEN];	/* wiped at close */
+	uint64_t seq;			/* of our messages in this run */
+	uint64_t replays;		/* messages refused as replays */
+	uint64_t dropped;		/* statements past CLUSTER_QUEUE_MAX */
 };
 
 static int64_t unix_ms(void)
@@ -242,6 +251,17 @@ static void cluster_sql(struct server *srv, const char *fmt, ...)
 
 	if (!cl->pg)
 		return;
+	/*
+	 * A database that falls behind must not take the mediator's memory
+	 * with it: past the bound, what would go is dropped (and said).
+	 */
+	if (cl->n_queue >= CLUSTER_QUEUE_MAX) {
+		if (!cl->dropped++)
+			fprintf(stderr, "shoal-mediator: cluster: the database "
+				"falls behind: %d statements queued, dropping "
+				"more\n", CLUSTER_QUEUE_MAX);
+		return;
+	}
 	if (cl->n_queue == cl->cap_queue) {
 		size_t cap = cl->cap_queue ? cl->cap_queue * 2 : 64;
 		char **q = realloc(cl->queue, cap * sizeof(*q));
@@ -270,13 +290,21 @@ static bool sql_safe(const char *s)
 	return !strchr(s, '\'') && !strchr(s, '\\');
 }
 
+/* m, from this instance, sealed into cl->text: 0, or -1. */
+static int bus_encode(struct cluster *cl, struct cluster_msg *m)
+{
+	snprintf(m->instance, sizeof(m->instance), "%s", cl->name);
+	m->run = cl->started;
+	m->seq = ++cl->seq;
+	return cluster_bus_encode(m, cl->bus_key, cl->text, sizeof(cl->text));
+}
+
 /* NOTIFY m (and, in the same batch, whatever the caller queued). */
 static void publish(struct server *srv, struct cluster_msg *m)
 {
 	struct cluster *cl = srv->cluster;
 
-	snprintf(m->instance, sizeof(m->instance), "%s", cl->name);
-	if (cluster_bus_encode(m, cl->text, sizeof(cl->text)) < 0)
+	if (bus_encode(cl, m) < 0)
 		return;
 	cluster_sql(srv, "SELECT pg_notify('" CLUSTER_CHANNEL "', '%s')",
 		    cl->text);
@@ -540,16 +568,31 @@ static void on_deliver(struct server *srv, const struct cluster_msg *m)
 
 static void on_message(struct server *srv, const char *text)
 {
+	struct cluster *cl = srv->cluster;
+	struct instance *in;
 	struct cluster_msg m;
 
-	if (cluster_bus_decode(text, &m) < 0) {
-		fprintf(stderr, "shoal-mediator: cluster: a malformed bus "
-			"message, ignored\n");
+	if (cluster_bus_decode(text, cl->bus_key, &m) < 0) {
+		fprintf(stderr, "shoal-mediator: cluster: a bus message not "
+			"sealed with the cluster's key, or malformed: "
+			"ignored\n");
 		return;
 	}
 	/* Our own, back to us (we listen where we say). */
-	if (!strcmp(m.instance, srv->cluster->name))
+	if (!strcmp(m.instance, cl->name))
 		return;
+	/*
+	 * Whoever can LISTEN sees the sealed messages and could NOTIFY
+	 * them again: one from an instance's earlier run, or not after
+	 * its last, is a replay.
+	 */
+	in = inst_find(cl, m.instance, false);
+	if (in && (m.run < in->run || (m.run == in->run && m.seq <= in->seq))) {
+		if (!cl->replays++)
+			fprintf(stderr, "shoal-mediator: cluster: a replayed "
+				"bus message from %s, ignored\n", m.instance);
+		return;
+	}
 	switch (m.type) {
 	case CB_ONLINE:
 		on_online(srv, &m);
@@ -572,6 +615,11 @@ static void on_message(struct server *srv, const char *text)
 	case CB_DELIVER:
 		on_deliver(srv, &m);
 		break;
+	}
+	in = inst_find(cl, m.instance, false);
+	if (in) {
+		in->run = m.run;
+		in->seq = m.seq;
 	}
 }
 
@@ -660,11 +708,20 @@ static int load_view(struct server *srv)
 	if (!res)
 		return -1;
 	for (i = 0; i < PQntuples(res); i++) {
-		struct instance *in = inst_find(cl, PQgetvalue(res, i, 0),
-						true);
+		const char *name = PQgetvalue(res, i, 0);
+		const char *adv = PQgetvalue(res, i, 1);
 		long long age = atoll(PQgetvalue(res, i, 4));
+		struct instance *in;
 
-		if (!in || !cluster_name_ok(in->name))
+		/*
+		 * Checked before a slot is taken: a name goes into SQL later
+		 * (a dead instance's rows are deleted by it).
+		 */
+		if (!cluster_name_ok(name) || !sql_safe(adv) ||
+		    strlen(adv) > MED_ADVERTISE_MAX)
+			continue;
+		in = inst_find(cl, name, true);
+		if (!in)
 			continue;
 		snprintf(in->advertise, sizeof(in->advertise), "%s",
 			 PQgetvalue(res, i, 1));
@@ -679,7 +736,7 @@ static int load_view(struct server *srv)
 	if (!res)
 		return -1;
 	for (i = 0; i < PQntuples(res); i++)
-		if (!cluster_bus_decode(PQgetvalue(res, i, 0), &m) &&
+		if (!cluster_bus_decode(PQgetvalue(res, i, 0), cl->bus_key, &m) &&
 		    m.type == CB_ONLINE)
 			on_online(srv, &m);
 	PQclear(res);
@@ -813,7 +870,7 @@ static int forget_last_run(struct server *srv)
 		return -1;
 	PQclear(res);
 	snprintf(m.instance, sizeof(m.instance), "%s", cl->name);
-	if (m.started && !cluster_bus_encode(&m, cl->text, sizeof(cl->text))) {
+	if (m.started && !bus_encode(cl, &m)) {
 		const char *p[1] = { cl->text };
 
 		res = exec_ok(cl->pg, "SELECT pg_notify('" CLUSTER_CHANNEL
@@ -845,6 +902,7 @@ int cluster_open(struct server *srv, const struct cluster_config *cfg)
 	snprintf(cl->advertise, sizeof(cl->advertise), "%s", cfg->advertise);
 	cl->redirect_margin = cfg->redirect_margin;
 	cl->started = unix_ms();
+	cluster_bus_key(cl->bus_key, srv->priv);
 	srv->cluster = cl;
 	if (connect_db(srv, true) < 0)
 		return -1;
@@ -931,7 +989,7 @@ void cluster_close(struct server *srv)
 		PQclear(res);
 		snprintf(m.instance, sizeof(m.instance), "%s", cl->name);
 		m.started = cl->started;
-		if (!cluster_bus_encode(&m, cl->text, sizeof(cl->text))) {
+		if (!bus_encode(cl, &m)) {
 			const char *p[1] = { cl->text };
 
 			res = PQexecParams(cl->pg, "SELECT pg_notify('"
@@ -950,6 +1008,8 @@ void cluster_close(struct server *srv)
 		free(cl->queue[b]);
 	free(cl->queue);
 	free(cl->url);
+	sodium_memzero(cl->bus_key, sizeof(cl->bus_key));
+	sodium_memzero(cl->text, sizeof(cl->text));
 	free(cl);
 	srv->cluster = NULL;
 }
@@ -970,7 +1030,7 @@ void cluster_online(struct server *srv, const struct conn *c)
 		view_remove(cl, pp);
 	presence_info_of(c, &m.info);
 	snprintf(m.instance, sizeof(m.instance), "%s", cl->name);
-	if (cluster_bus_encode(&m, cl->text, sizeof(cl->text)) < 0)
+	if (bus_encode(cl, &m) < 0)
 		return;
 	cluster_sql(srv, "INSERT INTO online (client_id, instance, since, "
 		    "info) VALUES (%lld, '%s', " DB_NOW_MS ", '%s') ON CONFLICT "
@@ -1007,7 +1067,7 @@ void cluster_nat(struct server *srv, const struct conn *c)
 	/* The row says what a starting instance is to know of it. */
 	presence_info_of(c, &m.info);
 	snprintf(m.instance, sizeof(m.instance), "%s", cl->name);
-	if (cluster_bus_encode(&m, cl->text, sizeof(cl->text)) < 0)
+	if (bus_encode(cl, &m) < 0)
 		return;
 	cluster_sql(srv, "UPDATE online SET info = '%s' WHERE client_id = "
 		    "%lld AND instance = '%s'", cl->text,

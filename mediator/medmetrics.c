@@ -13,6 +13,8 @@
 #include "server.h"
 
 #define P "shoal_mediator_"
+/* How long the database's counts are shown before counting again. */
+#define MEDMETRICS_COUNTS_MS 2000
 
 static const char *const reason_names[MED_LR_COUNT] = {
 	[MED_LR_BAD_NICK] = "bad_nick",
@@ -90,8 +92,17 @@ static void clients(struct server *srv, struct metrics_text *t)
 	for (i = 0; i < MED_LR_COUNT; i++)
 		metrics_u64(t, P "login_refusals_total", "reason",
 			    reason_names[i], srv->logins.refused[i]);
-	/* An error leaves them 0: the database's own metric says it. */
-	mstore_counts(srv->store, &known, &networks);
+	if (!srv->counts_at ||
+	    server_now_ms() - srv->counts_at >= MEDMETRICS_COUNTS_MS) {
+		/* An error leaves them 0: the database's own metric says it. */
+		known = networks = 0;
+		mstore_counts(srv->store, &known, &networks);
+		srv->counts_known = known;
+		srv->counts_networks = networks;
+		srv->counts_at = server_now_ms();
+	}
+	known = srv->counts_known;
+	networks = srv->counts_networks;
 	metrics_one(t, P "clients_known", METRICS_GAUGE,
 		    "Clients in the database (every key that ever logged "
 		    "in and has not expired).", (uint64_t)known);

@@ -146,6 +146,12 @@ struct server {
 
 	struct med_stats stats;
 	struct med_login_stats logins;
+	/*
+	 * The database's counts for --metrics, at most every
+	 * MEDMETRICS_COUNTS_MS: a full count of each table is no cost to
+	 * put in the loop at every scrape from whoever reaches the port.
+	 */
+	int64_t counts_at, counts_known, counts_networks;
 	/* --metrics (medmetrics.c); NULL: none. */
 	struct metrics_server *metrics;
 	int metrics_fd;

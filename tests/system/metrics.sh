@@ -131,7 +131,7 @@ done
 ktap_check "two logins: logins_total 2, clients_online 2" \
 	all "is med shoal_mediator_logins_total 2" \
 	    "is med shoal_mediator_clients_online 2" \
-	    "is med shoal_mediator_clients_known 2"
+	    "wait_is med shoal_mediator_clients_known 2 5"
 lab_shoald_start a tap
 lab_sh a login "$LAB_MEDIATOR1:$PORT" "$LAB_MED_KEY" --nick dave >/dev/null 2>&1
 ktap_check "a login with a taken nickname: refusals{reason=\"nick_taken\"} 1, logins_total still 2" \
@@ -148,7 +148,7 @@ printf 'counted\n' >"$tmp/pw"
 lab_sh d create metered --password-file "$tmp/pw" >/dev/null
 lab_sh e join metered --password-file "$tmp/pw" >/dev/null
 ktap_check "create and join with a password: networks 1, pwhash_jobs_done_total 2, none waiting" \
-	all "is med shoal_mediator_networks 1" \
+	all "wait_is med shoal_mediator_networks 1 5" \
 	    "is med shoal_mediator_pwhash_jobs_done_total 2" \
 	    "is med shoal_mediator_pwhash_jobs_waiting 0"
 
