@@ -56,6 +56,19 @@ int db_url_kind(const char *url, enum db_kind *kind, char *err,
 	return 0;
 }
 
+/* The query of out (from its '?') becomes "?***", or goes. */
+static void query_masked(char *out, size_t out_size)
+{
+	char *q = strchr(out, '?');
+
+	if (!q)
+		return;
+	if ((size_t)(q - out) + 5 <= out_size)
+		memcpy(q, "?***", 5);
+	else
+		*q = '\0';
+}
+
 /*
  * Masks the password of postgresql://user:PASSWORD@host/... and of a
  * password=... parameter.  Whatever does not parse is kept, but never a
@@ -86,8 +99,11 @@ void db_url_masked(const char *url, char *out, size_t out_size)
 				     (int)(colon + 1 - url), url, at);
 	else
 		n = (size_t)snprintf(out, out_size, "%s", url);
-	if (n >= out_size)
+	/* Cut short: what is left of the query might hold a password. */
+	if (n >= out_size) {
+		query_masked(out, out_size);
 		return;
+	}
 	/* password=... in the query: mask up to the next '&'. */
 	pw = strstr(out, "password=");
 	if (pw && pw > out && (pw[-1] == '?' || pw[-1] == '&')) {
@@ -97,11 +113,23 @@ void db_url_masked(const char *url, char *out, size_t out_size)
 		if (vlen >= 3) {
 			memcpy(v, "***", 3);
 			memmove(v + 3, v + vlen, strlen(v + vlen) + 1);
-		} else {
+		} else if (strlen(out) + 3 - vlen < out_size) {
 			memmove(v + 3, v + vlen, strlen(v + vlen) + 1);
 			memcpy(v, "***", 3);
+		} else {
+			query_masked(out, out_size);
+			return;
 		}
+		pw = v + 3;
+	} else {
+		pw = strchr(out, '?');
 	}
+	/*
+	 * A second password, or %-escapes (which libpq decodes, so that
+	 * "pass%77ord" is a password too): none of the query is shown.
+	 */
+	if (pw && (strchr(pw, '%') || strcasestr(pw, "pass")))
+		query_masked(out, out_size);
 }
 
 int db_open(struct db **db, const char *url, int busy_timeout_ms,

@@ -81,6 +81,11 @@ TEST(masked)
 		  "postgresql://db/shoal?password=***" },
 		{ "sqlite:/x.db", "sqlite:/x.db" },
 		{ "postgresql://:@/", "postgresql://:***@/" },
+		/* libpq decodes %-escapes in names: pass%77ord is one. */
+		{ "postgresql://db/s?pass%77ord=secret",
+		  "postgresql://db/s?***" },
+		{ "postgresql://db/s?password=a&password=secret",
+		  "postgresql://db/s?***" },
 	};
 	char out[256];
 	size_t i;
@@ -94,6 +99,11 @@ TEST(masked)
 	EXPECT_EQ(NULL, strstr(out, "secret"));
 	EXPECT_GT(12u, strlen(out));
 	db_url_masked("postgresql://u:secret@h/d", out, 0);
+	/* Cut short inside the query, before its password is reached. */
+	db_url_masked("postgresql://db/s?sslmode=require&password=secretsecret",
+		      out, 40);
+	EXPECT_EQ(NULL, strstr(out, "secret")) TH_LOG("%s", out);
+	EXPECT_EQ(NULL, strstr(out, "pass")) TH_LOG("%s", out);
 }
 
 TEST_HARNESS_MAIN
