@@ -623,16 +623,35 @@ static void on_message(struct server *srv, const char *text)
 	}
 }
 
+static void conn_drain(struct server *srv);
+
 void cluster_ready(struct server *srv, uint32_t events)
 {
 	struct cluster *cl = srv->cluster;
-	PGnotify *n;
-	PGresult *res;
 
 	if (!cl->pg)
 		return;
 	if (events & EPOLLOUT)
 		conn_flush(srv);
+	if (!cl->pg)
+		return;
+	conn_drain(srv);
+}
+
+/*
+ * What the connection has read: the batch's results, notifications; then
+ * the next batch.  Not only when its socket is readable: PQflush, when
+ * the socket is full, reads what the server sent into libpq's buffer, and
+ * the socket then says nothing of it (the cluster stalled under load so,
+ * every instance idle in epoll_wait: the bench of issue 17).  So the
+ * tick drains too.
+ */
+static void conn_drain(struct server *srv)
+{
+	struct cluster *cl = srv->cluster;
+	PGnotify *n;
+	PGresult *res;
+
 	if (!cl->pg)
 		return;
 	if (!PQconsumeInput(cl->pg) || PQstatus(cl->pg) != CONNECTION_OK) {
@@ -650,7 +669,7 @@ void cluster_ready(struct server *srv, uint32_t events)
 				PQresultErrorMessage(res));
 		PQclear(res);
 	}
-	while ((n = PQnotifies(cl->pg))) {
+	while (cl->pg && (n = PQnotifies(cl->pg))) {
 		if (!strcmp(n->relname, CLUSTER_CHANNEL))
 			on_message(srv, n->extra);
 		PQfreemem(n);
@@ -939,6 +958,9 @@ void cluster_tick(struct server *srv, int64_t now_ms)
 			reconnect(srv);
 		return;
 	}
+	conn_drain(srv);
+	if (!cl->pg)
+		return;
 	if (now_ms >= cl->next_beat) {
 		cl->next_beat = now_ms + CLUSTER_BEAT_MS;
 		beat(srv);

@@ -505,8 +505,10 @@ static void do_login(struct server *srv, struct conn *c, struct request *r)
 	 * anything is written for it.
 	 */
 	if (!c->logged_in && !shoal_tlv_find(&r->m, MED_A_NO_REDIRECT, &a)) {
-		reply_start(srv, r, MED_E_REDIRECT);
+		/* Counted (--metrics) only if it is one. */
+		reply_header(srv, r, MED_E_REDIRECT);
 		if (cluster_redirect(srv, &r->w)) {
+			medmetrics_login(srv, MED_E_REDIRECT);
 			reply_send(srv, c, r);
 			return;
 		}
