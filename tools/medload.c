@@ -41,6 +41,24 @@
  *	joins members=M seconds=S joins_per_s=R password=yes|no retries=N
  *	relogin clients=N online=N seconds=S logins_per_s=R failed=F
  *
+ * A cluster (scripts/bench mediator --cluster N): --port P1,P2,... and
+ * --pid PID1,PID2,... name the instances; client i logs in at instance
+ * i mod N (so the network's members, clients 0..--members-1, are spread
+ * over all of them and fan-out crosses instances), and after each phase
+ * one line per instance (the phase line's RSS figures are their sums):
+ *	inst phase=N port=P rss_kb=X hwm_kb=Y children_rss_kb=X
+ *	     children_hwm_kb=Y
+ * --size-cmd CMD (run by sh after each phase) prints the database's size
+ * in bytes; it goes into the phase line as db_bytes=B (-1 without it).
+ *
+ * Each client's TCP connection comes from a source address of its own in
+ * 127.1.0.1 up (loopback answers for all of 127/8 on Linux): from one
+ * address to one port, the ephemeral ports would run out near 28,000
+ * (net.ipv4.ip_local_port_range).  The BINDINGs all go out of one UDP
+ * socket, each from its client's address (IP_PKTINFO): the mediator takes
+ * a BINDING only from the address of the login's connection.  Its
+ * answers, to addresses the socket is not bound to, are not read.
+ *
  * Latencies include medload's own queueing: the load generator shares the
  * machine's CPUs with the mediator.
  */
@@ -72,6 +90,7 @@
 #include "tlv.h"
 
 #define MAX_PHASES 8
+#define MAX_INSTANCES 16
 #define MAX_EVENTS 512
 #define KEEPALIVE_EVERY_NS (60LL * 1000000000LL)
 #define NETWORK_NAME "bench"
@@ -91,6 +110,7 @@ struct cl {
 	int fd;
 	uint32_t idx;
 	uint8_t state;
+	uint8_t inst;		/* which instance it logs in at */
 	bool want_out, member, counted, seen_up, seen_down;
 	/* The one request we wait for (KEEPALIVE replies are not awaited). */
 	uint32_t next_id, wait_id;
@@ -102,9 +122,11 @@ struct cl {
 
 static struct {
 	const char *host;
-	int port;
+	int ports[MAX_INSTANCES];
+	long pids[MAX_INSTANCES];
+	unsigned int n_ports, n_pids;
 	const char *key_file;
-	long pid;
+	const char *size_cmd;
 	unsigned int phases[MAX_PHASES], n_phases;
 	unsigned int members, rounds, window, relogin;
 	const char *password;
@@ -119,7 +141,7 @@ static struct {
 
 static int epfd, udpfd;
 static uint16_t udp_port;
-static struct sockaddr_in srv_addr;
+static struct sockaddr_in srv_addrs[MAX_INSTANCES];
 static uint8_t server_pub[32];
 static struct cl *cls;
 static unsigned int n_cls;		/* started so far */
@@ -234,6 +256,35 @@ static void cl_send(struct cl *c, const uint8_t *buf, int len)
 	cl_flush(c);
 }
 
+/*
+ * A source address of the client's own, 127.1.0.1 up, skipping last
+ * octets 0 and 255; the port is chosen at connect()
+ * (IP_BIND_ADDRESS_NO_PORT), per destination, so that bind() does not
+ * hold an ephemeral port for all destinations.
+ */
+static bool spread_sources;
+
+static uint32_t source_of(const struct cl *c)
+{
+	uint32_t k = c->idx / 254;
+
+	return htonl(0x7f010000u + (k << 8) + c->idx % 254 + 1);
+}
+
+static void bind_source(struct cl *c)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	int one = 1;
+
+	if (!spread_sources)
+		return;
+	a.sin_addr.s_addr = source_of(c);
+	setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one,
+		   sizeof(one));
+	if (bind(c->fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+		die("bind to a 127/8 source address");
+}
+
 static void cl_start(struct cl *c)
 {
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT, .data.ptr = c };
@@ -243,6 +294,7 @@ static void cl_start(struct cl *c)
 	if (c->fd < 0)
 		die("socket: out of descriptors? (RLIMIT_NOFILE)");
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	bind_source(c);
 	c->counted = true;
 	inflight++;
 	c->state = C_CONNECTING;
@@ -251,7 +303,8 @@ static void cl_start(struct cl *c)
 		die("shoal_channel_client");
 	if (epoll_ctl(epfd, EPOLL_CTL_ADD, c->fd, &ev) < 0)
 		die("epoll_ctl add");
-	if (connect(c->fd, (struct sockaddr *)&srv_addr, sizeof(srv_addr)) < 0 &&
+	if (connect(c->fd, (struct sockaddr *)&srv_addrs[c->inst],
+		    sizeof(srv_addrs[c->inst])) < 0 &&
 	    errno != EINPROGRESS)
 		cl_fail(c, "connect");
 }
@@ -316,6 +369,12 @@ static void send_binding(struct cl *c, const uint8_t token[16])
 	static uint64_t counter;
 	struct shoal_ctl_binding b = { .counter = ++counter };
 	uint8_t out[4 + SHOAL_CTL_BINDING_LEN] = { 0 }, key[32];
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+		struct cmsghdr align;
+	} cbuf;
+	struct msghdr mh = { 0 };
+	struct iovec iov;
 	int n;
 
 	randombytes_buf(b.txid, sizeof(b.txid));
@@ -326,8 +385,25 @@ static void send_binding(struct cl *c, const uint8_t token[16])
 	sodium_memzero(key, sizeof(key));
 	if (n < 0)
 		die("shoal_ctl_write_binding");
-	if (sendto(udpfd, out, (size_t)n + 4, 0, (struct sockaddr *)&srv_addr,
-		   sizeof(srv_addr)) < 0)
+	iov.iov_base = out;
+	iov.iov_len = (size_t)n + 4;
+	mh.msg_name = &srv_addrs[c->inst];
+	mh.msg_namelen = sizeof(srv_addrs[c->inst]);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (spread_sources) {
+		struct cmsghdr *cm;
+		struct in_pktinfo pi = { .ipi_spec_dst.s_addr = source_of(c) };
+
+		mh.msg_control = cbuf.buf;
+		mh.msg_controllen = sizeof(cbuf.buf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = IPPROTO_IP;
+		cm->cmsg_type = IP_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+	}
+	if (sendmsg(udpfd, &mh, 0) < 0)
 		perror("medload: sendto BINDING");
 }
 
@@ -821,15 +897,34 @@ static void children_kb(long pid, const char *field, long *kb)
 	fclose(f);
 }
 
+/* The database's size in bytes from --size-cmd's output, or -1. */
+static long long db_bytes(void)
+{
+	long long v = -1;
+	FILE *f;
+
+	if (!opt.size_cmd)
+		return -1;
+	fflush(stdout);
+	f = popen(opt.size_cmd, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%lld", &v) != 1)
+		v = -1;
+	pclose(f);
+	return v;
+}
+
 /* ----- set-up ----- */
 
 static void usage(void)
 {
-	fputs("Usage: medload --port PORT --key-file FILE [--host ADDR] "
-	      "[--pid PID]\n"
+	fputs("Usage: medload --port PORT[,PORT...] --key-file FILE "
+	      "[--host ADDR] [--pid PID[,PID...]]\n"
 	      "               [--clients N,N,...] [--members N] [--rounds N] "
 	      "[--window N]\n"
-	      "               [--password PW] [--relogin N] [--verbose]\n"
+	      "               [--password PW] [--relogin N] [--size-cmd CMD] "
+	      "[--verbose]\n"
 	      "Drives shoal-mediator with many clients; see tools/medload.c.\n",
 	      stderr);
 	exit(2);
@@ -853,6 +948,24 @@ static void parse_clients(const char *s)
 	}
 }
 
+/* "A,B,C": up to MAX_INSTANCES numbers in [1, max]. */
+static void parse_list(const char *s, long *v, unsigned int *n, long max)
+{
+	char *end;
+
+	*n = 0;
+	while (*s) {
+		if (*n == MAX_INSTANCES)
+			usage();
+		v[*n] = strtol(s, &end, 10);
+		if (end == s || v[*n] <= 0 || v[*n] > max ||
+		    (*end && *end != ','))
+			usage();
+		(*n)++;
+		s = *end ? end + 1 : end;
+	}
+}
+
 static void options(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -866,18 +979,26 @@ static void options(int argc, char **argv)
 		{ "window", required_argument, NULL, 'w' },
 		{ "password", required_argument, NULL, 'W' },
 		{ "relogin", required_argument, NULL, 'R' },
+		{ "size-cmd", required_argument, NULL, 'S' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ 0 }
 	};
+	long ports[MAX_INSTANCES];
+	unsigned int i;
 	int c;
 
 	parse_clients("1000,5000,10000");
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
 		case 'H': opt.host = optarg; break;
-		case 'p': opt.port = atoi(optarg); break;
+		case 'p':
+			parse_list(optarg, ports, &opt.n_ports, 65535);
+			for (i = 0; i < opt.n_ports; i++)
+				opt.ports[i] = (int)ports[i];
+			break;
 		case 'k': opt.key_file = optarg; break;
-		case 'P': opt.pid = atol(optarg); break;
+		case 'P': parse_list(optarg, opt.pids, &opt.n_pids, 1L << 30); break;
+		case 'S': opt.size_cmd = optarg; break;
 		case 'c': parse_clients(optarg); break;
 		case 'm': opt.members = (unsigned int)atoi(optarg); break;
 		case 'r': opt.rounds = (unsigned int)atoi(optarg); break;
@@ -888,7 +1009,8 @@ static void options(int argc, char **argv)
 		default: usage();
 		}
 	}
-	if (opt.port <= 0 || opt.port > 65535 || !opt.key_file ||
+	if (!opt.n_ports || (opt.n_pids && opt.n_pids != opt.n_ports) ||
+	    !opt.key_file ||
 	    opt.members < 2 || opt.members > opt.phases[0] || !opt.rounds ||
 	    !opt.window || optind != argc)
 		usage();
@@ -915,19 +1037,26 @@ static void open_sockets(void)
 	struct sockaddr_in a = { .sin_family = AF_INET };
 	socklen_t len = sizeof(a);
 
-	srv_addr.sin_family = AF_INET;
-	srv_addr.sin_port = htons((uint16_t)opt.port);
-	if (inet_pton(AF_INET, opt.host, &srv_addr.sin_addr) != 1)
-		die("--host: not an IPv4 address");
+	unsigned int i;
+
+	for (i = 0; i < opt.n_ports; i++) {
+		srv_addrs[i].sin_family = AF_INET;
+		srv_addrs[i].sin_port = htons((uint16_t)opt.ports[i]);
+		if (inet_pton(AF_INET, opt.host, &srv_addrs[i].sin_addr) != 1)
+			die("--host: not an IPv4 address");
+	}
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	udpfd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	a.sin_addr = srv_addr.sin_addr;
+	a.sin_addr = srv_addrs[0].sin_addr;
 	if (epfd < 0 || udpfd < 0 ||
 	    bind(udpfd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
 	    getsockname(udpfd, (struct sockaddr *)&a, &len) < 0 ||
 	    epoll_ctl(epfd, EPOLL_CTL_ADD, udpfd, &ev) < 0)
 		die("cannot set up the UDP socket or epoll");
 	udp_port = ntohs(a.sin_port);
+	/* On loopback every client has an address of its own; elsewhere the
+	 * addresses would not route. */
+	spread_sources = srv_addrs[0].sin_addr.s_addr == htonl(0x7f000001u);
 }
 
 static void raise_nofile(unsigned int need)
@@ -954,6 +1083,7 @@ int main(int argc, char **argv)
 	unsigned int p, i, total;
 	double secs, p50, p99, rp50, rmax;
 	long rss, hwm, self, crss, chwm;
+	long long db;
 	size_t samples;
 
 	options(argc, argv);
@@ -970,6 +1100,7 @@ int main(int argc, char **argv)
 		die("out of memory");
 	for (i = 0; i < total; i++) {
 		cls[i].idx = i;
+		cls[i].inst = (uint8_t)(i % opt.n_ports);
 		cls[i].fd = -1;
 		randombytes_buf(cls[i].priv, sizeof(cls[i].priv));
 		if (i < opt.members &&
@@ -986,21 +1117,38 @@ int main(int argc, char **argv)
 		if (p == 0)
 			build_network();
 		fanout(&p50, &p99, &rp50, &rmax, &samples);
-		proc_kb(opt.pid, "VmRSS", &rss);
-		proc_kb(opt.pid, "VmHWM", &hwm);
+		rss = hwm = crss = chwm = 0;
+		for (i = 0; i < opt.n_pids; i++) {
+			long r, h, cr, ch;
+
+			proc_kb(opt.pids[i], "VmRSS", &r);
+			proc_kb(opt.pids[i], "VmHWM", &h);
+			children_kb(opt.pids[i], "VmRSS", &cr);
+			children_kb(opt.pids[i], "VmHWM", &ch);
+			if (opt.n_pids > 1)
+				printf("inst phase=%u port=%d rss_kb=%ld "
+				       "hwm_kb=%ld children_rss_kb=%ld "
+				       "children_hwm_kb=%ld\n", opt.phases[p],
+				       opt.ports[i], r, h, cr, ch);
+			rss += r;
+			hwm += h;
+			crss += cr;
+			chwm += ch;
+		}
+		if (!opt.n_pids)
+			rss = hwm = crss = chwm = -1;
 		proc_kb((long)getpid(), "VmRSS", &self);
-		children_kb(opt.pid, "VmRSS", &crss);
-		children_kb(opt.pid, "VmHWM", &chwm);
+		db = db_bytes();
 		printf("phase clients=%u online=%u new=%u seconds=%.2f "
 		       "logins_per_s=%.0f failed=%u fanout_p50_ms=%.2f "
 		       "fanout_p99_ms=%.2f round_p50_ms=%.2f "
 		       "round_max_ms=%.2f fanout_samples=%zu rss_kb=%ld "
 		       "hwm_kb=%ld children_rss_kb=%ld children_hwm_kb=%ld "
-		       "medload_rss_kb=%ld\n",
+		       "medload_rss_kb=%ld db_bytes=%lld\n",
 		       opt.phases[p], logged_in, opt.phases[p] - from, secs,
 		       (opt.phases[p] - from - (failed - fail0)) / secs,
 		       failed - fail0, p50, p99, rp50, rmax, samples, rss,
-		       hwm, crss, chwm, self);
+		       hwm, crss, chwm, self, db);
 		fflush(stdout);
 	}
 	if (opt.relogin)
