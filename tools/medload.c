@@ -51,6 +51,13 @@
  * --size-cmd CMD (run by sh after each phase) prints the database's size
  * in bytes; it goes into the phase line as db_bytes=B (-1 without it).
  *
+ * --procs S: S processes share the clients (RLIMIT_NOFILE may not be
+ * raised far enough for one): this one keeps the members and every S-th
+ * of the others, S - 1 forked helpers the rest; they log in their shares
+ * of each phase at the same time, told and answering over pipes, and hold
+ * their connections (KEEPALIVEs) until this one ends.  A phase's
+ * seconds run until the last process is done.
+ *
  * Each client's TCP connection comes from a source address of its own in
  * 127.1.0.1 up (loopback answers for all of 127/8 on Linux): from one
  * address to one port, the ephemeral ports would run out near 28,000
@@ -127,6 +134,7 @@ static struct {
 	unsigned int n_ports, n_pids;
 	const char *key_file;
 	const char *size_cmd;
+	unsigned int procs;
 	unsigned int phases[MAX_PHASES], n_phases;
 	unsigned int members, rounds, window, relogin;
 	const char *password;
@@ -137,6 +145,28 @@ static struct {
 	.rounds = 20,
 	.window = 256,
 	.relogin = 1000,
+	.procs = 1,
+};
+
+/* --procs: which share this process is, and the helpers' pipes. */
+static unsigned int shard;
+static int ctl_in = -1, ctl_out = -1;		/* in a helper */
+static int helper_cmd[64], helper_res[64];	/* in the first process */
+static char ctl_marker;			/* epoll data of ctl_in */
+
+/* Whose client i is: members are the first process's. */
+static bool mine(unsigned int i)
+{
+	if (opt.procs == 1)
+		return true;
+	if (i < opt.members)
+		return shard == 0;
+	return i % opt.procs == shard;
+}
+
+/* What a helper answers for a phase. */
+struct phase_result {
+	unsigned int started, failed, online;
 };
 
 static int epfd, udpfd;
@@ -569,6 +599,28 @@ static void keepalives(void)
 			send_simple(&cls[i], MED_KEEPALIVE, false);
 }
 
+static void login_range(unsigned int from, unsigned int to, double *seconds,
+			unsigned int *started);
+
+/* A helper: the first process asks for a phase [from, to), or is gone. */
+static void helper_command(void)
+{
+	unsigned int range[2], fail0 = failed;
+	struct phase_result r = { 0 };
+	double secs;
+	ssize_t n = read(ctl_in, range, sizeof(range));
+
+	if (n == 0)
+		exit(0);
+	if (n != sizeof(range))
+		return;
+	login_range(range[0], range[1], &secs, &r.started);
+	r.failed = failed - fail0;
+	r.online = logged_in;
+	if (write(ctl_out, &r, sizeof(r)) != sizeof(r))
+		exit(1);
+}
+
 static void loop_once(int timeout_ms)
 {
 	struct epoll_event evs[MAX_EVENTS];
@@ -582,6 +634,10 @@ static void loop_once(int timeout_ms)
 
 		if (!c) {
 			drain_udp();
+			continue;
+		}
+		if ((void *)c == &ctl_marker) {
+			helper_command();
 			continue;
 		}
 		if (c->state == C_DEAD)
@@ -632,15 +688,20 @@ static void send_awaited(struct cl *c, uint8_t type)
 
 /* ----- the phases ----- */
 
-static void login_range(unsigned int from, unsigned int to, double *seconds)
+static void login_range(unsigned int from, unsigned int to, double *seconds,
+			unsigned int *started)
 {
 	int64_t t0 = now_ns(), deadline = t0 + 600LL * 1000000000LL;
 	unsigned int next = from;
 
+	*started = 0;
 	while (next < to || inflight > 0) {
 		while (inflight < opt.window && next < to) {
-			cls[next].member = next < opt.members;
-			cl_start(&cls[next]);
+			if (mine(next)) {
+				cls[next].member = next < opt.members;
+				cl_start(&cls[next]);
+				(*started)++;
+			}
 			next++;
 			if (next > n_cls)
 				n_cls = next;
@@ -842,6 +903,8 @@ static void proc_kb(long pid, const char *field, long *kb)
  * the same keys, so the mediator knows them (no new row, no address to
  * allocate).  Timed as login_range() times new ones.
  */
+static unsigned int helpers_online;
+
 static void relogin(unsigned int n)
 {
 	unsigned int from = n_cls - n, i, fail0 = failed;
@@ -850,7 +913,7 @@ static void relogin(unsigned int n)
 	for (i = from; i < n_cls; i++) {
 		struct cl *c = &cls[i];
 
-		if (c->state == C_DEAD)
+		if (c->state == C_DEAD || !mine(i))
 			continue;
 		if (c->state == C_ONLINE)
 			logged_in--;
@@ -867,9 +930,9 @@ static void relogin(unsigned int n)
 		while (now_ns() < end)
 			loop_once(10);
 	}
-	login_range(from, n_cls, &secs);
+	login_range(from, n_cls, &secs, &n);
 	printf("relogin clients=%u online=%u seconds=%.2f logins_per_s=%.0f "
-	       "failed=%u\n", n, logged_in, secs,
+	       "failed=%u\n", n, logged_in + helpers_online, secs,
 	       (n - (failed - fail0)) / secs, failed - fail0);
 	fflush(stdout);
 }
@@ -924,7 +987,7 @@ static void usage(void)
 	      "               [--clients N,N,...] [--members N] [--rounds N] "
 	      "[--window N]\n"
 	      "               [--password PW] [--relogin N] [--size-cmd CMD] "
-	      "[--verbose]\n"
+	      "[--procs N] [--verbose]\n"
 	      "Drives shoal-mediator with many clients; see tools/medload.c.\n",
 	      stderr);
 	exit(2);
@@ -980,6 +1043,7 @@ static void options(int argc, char **argv)
 		{ "password", required_argument, NULL, 'W' },
 		{ "relogin", required_argument, NULL, 'R' },
 		{ "size-cmd", required_argument, NULL, 'S' },
+		{ "procs", required_argument, NULL, 'N' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ 0 }
 	};
@@ -999,6 +1063,7 @@ static void options(int argc, char **argv)
 		case 'k': opt.key_file = optarg; break;
 		case 'P': parse_list(optarg, opt.pids, &opt.n_pids, 1L << 30); break;
 		case 'S': opt.size_cmd = optarg; break;
+		case 'N': opt.procs = (unsigned int)atoi(optarg); break;
 		case 'c': parse_clients(optarg); break;
 		case 'm': opt.members = (unsigned int)atoi(optarg); break;
 		case 'r': opt.rounds = (unsigned int)atoi(optarg); break;
@@ -1012,7 +1077,7 @@ static void options(int argc, char **argv)
 	if (!opt.n_ports || (opt.n_pids && opt.n_pids != opt.n_ports) ||
 	    !opt.key_file ||
 	    opt.members < 2 || opt.members > opt.phases[0] || !opt.rounds ||
-	    !opt.window || optind != argc)
+	    !opt.window || !opt.procs || opt.procs > 64 || optind != argc)
 		usage();
 	/* Only clients outside the network hang up. */
 	if (opt.relogin > opt.phases[opt.n_phases - 1] - opt.members)
@@ -1078,6 +1143,87 @@ static void raise_nofile(unsigned int need)
 	}
 }
 
+/*
+ * --procs: forks the helpers, each with a command pipe (a phase's range)
+ * and a result pipe (struct phase_result).  Before open_sockets(): each
+ * process has its own epoll and UDP socket.
+ */
+static void start_helpers(void)
+{
+	unsigned int k;
+	int cmd[2], res[2];
+	pid_t pid;
+
+	for (k = 1; k < opt.procs; k++) {
+		if (pipe2(cmd, O_CLOEXEC) < 0 || pipe2(res, O_CLOEXEC) < 0)
+			die("pipe");
+		fflush(stdout);
+		pid = fork();
+		if (pid < 0)
+			die("fork");
+		if (pid == 0) {
+			struct epoll_event ev = { .events = EPOLLIN,
+						  .data.ptr = &ctl_marker };
+
+			shard = k;
+			ctl_in = cmd[0];
+			ctl_out = res[1];
+			close(cmd[1]);
+			close(res[0]);
+			open_sockets();
+			last_keepalive = now_ns();
+			if (epoll_ctl(epfd, EPOLL_CTL_ADD, ctl_in, &ev) < 0)
+				die("epoll_ctl ctl");
+			for (;;)
+				loop_once(1000);
+		}
+		close(cmd[0]);
+		close(res[1]);
+		helper_cmd[k] = cmd[1];
+		helper_res[k] = res[0];
+		fcntl(res[0], F_SETFL, O_NONBLOCK);
+	}
+}
+
+/* Every process logs in its share of [from, to); *seconds until the last
+ * is done, *hfailed the helpers' failures. */
+static void phase_logins(unsigned int from, unsigned int to, double *seconds,
+			 unsigned int *hfailed)
+{
+	unsigned int range[2] = { from, to }, k, waiting, started;
+	bool done[64] = { false };
+	int64_t t0 = now_ns();
+	struct phase_result r;
+
+	for (k = 1; k < opt.procs; k++)
+		if (write(helper_cmd[k], range, sizeof(range)) != sizeof(range))
+			die("a helper is gone");
+	login_range(from, to, seconds, &started);
+	*hfailed = 0;
+	helpers_online = 0;
+	waiting = opt.procs - 1;
+	while (waiting) {
+		for (k = 1; k < opt.procs; k++) {
+			if (done[k])
+				continue;
+			ssize_t n = read(helper_res[k], &r, sizeof(r));
+
+			if (n == sizeof(r)) {
+				done[k] = true;
+				waiting--;
+				*hfailed += r.failed;
+				helpers_online += r.online;
+			} else if (n >= 0 || errno != EAGAIN) {
+				die("a helper is gone");
+			}
+		}
+		if (waiting)
+			loop_once(10);
+	}
+	failed += *hfailed;
+	*seconds = (double)(now_ns() - t0) / 1e9;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned int p, i, total;
@@ -1091,9 +1237,8 @@ int main(int argc, char **argv)
 		die("libsodium failed");
 	signal(SIGPIPE, SIG_IGN);
 	total = opt.phases[opt.n_phases - 1];
-	raise_nofile(total);
+	raise_nofile(total / opt.procs + opt.members + 64);
 	read_server_key();
-	open_sockets();
 	cls = calloc(total, sizeof(*cls));
 	member_pub = calloc(opt.members, sizeof(*member_pub));
 	if (!cls || !member_pub)
@@ -1107,13 +1252,15 @@ int main(int argc, char **argv)
 		    shoal_key_public(member_pub[i], cls[i].priv) < 0)
 			die("shoal_key_public");
 	}
+	start_helpers();
+	open_sockets();
 	last_keepalive = now_ns();
 
 	for (p = 0; p < opt.n_phases; p++) {
 		unsigned int from = p ? opt.phases[p - 1] : 0;
-		unsigned int fail0 = failed;
+		unsigned int fail0 = failed, hfailed;	/* failed counts both */
 
-		login_range(from, opt.phases[p], &secs);
+		phase_logins(from, opt.phases[p], &secs, &hfailed);
 		if (p == 0)
 			build_network();
 		fanout(&p50, &p99, &rp50, &rmax, &samples);
@@ -1145,7 +1292,8 @@ int main(int argc, char **argv)
 		       "round_max_ms=%.2f fanout_samples=%zu rss_kb=%ld "
 		       "hwm_kb=%ld children_rss_kb=%ld children_hwm_kb=%ld "
 		       "medload_rss_kb=%ld db_bytes=%lld\n",
-		       opt.phases[p], logged_in, opt.phases[p] - from, secs,
+		       opt.phases[p], logged_in + helpers_online,
+		       opt.phases[p] - from, secs,
 		       (opt.phases[p] - from - (failed - fail0)) / secs,
 		       failed - fail0, p50, p99, rp50, rmax, samples, rss,
 		       hwm, crss, chwm, self, db);
