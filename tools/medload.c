@@ -41,6 +41,31 @@
  *	joins members=M seconds=S joins_per_s=R password=yes|no retries=N
  *	relogin clients=N online=N seconds=S logins_per_s=R failed=F
  *
+ * A cluster (scripts/bench mediator --cluster N): --port P1,P2,... and
+ * --pid PID1,PID2,... name the instances; client i logs in at instance
+ * i mod N (so the network's members, clients 0..--members-1, are spread
+ * over all of them and fan-out crosses instances), and after each phase
+ * one line per instance (the phase line's RSS figures are their sums):
+ *	inst phase=N port=P rss_kb=X hwm_kb=Y children_rss_kb=X
+ *	     children_hwm_kb=Y
+ * --size-cmd CMD (run by sh after each phase) prints the database's size
+ * in bytes; it goes into the phase line as db_bytes=B (-1 without it).
+ *
+ * --procs S: S processes share the clients (RLIMIT_NOFILE may not be
+ * raised far enough for one): this one keeps the members and every S-th
+ * of the others, S - 1 forked helpers the rest; they log in their shares
+ * of each phase at the same time, told and answering over pipes, and hold
+ * their connections (KEEPALIVEs) until this one ends.  A phase's
+ * seconds run until the last process is done.
+ *
+ * Each client's TCP connection comes from a source address of its own in
+ * 127.1.0.1 up (loopback answers for all of 127/8 on Linux): from one
+ * address to one port, the ephemeral ports would run out near 28,000
+ * (net.ipv4.ip_local_port_range).  The BINDINGs all go out of one UDP
+ * socket, each from its client's address (IP_PKTINFO): the mediator takes
+ * a BINDING only from the address of the login's connection.  Its
+ * answers, to addresses the socket is not bound to, are not read.
+ *
  * Latencies include medload's own queueing: the load generator shares the
  * machine's CPUs with the mediator.
  */
@@ -72,6 +97,7 @@
 #include "tlv.h"
 
 #define MAX_PHASES 8
+#define MAX_INSTANCES 16
 #define MAX_EVENTS 512
 #define KEEPALIVE_EVERY_NS (60LL * 1000000000LL)
 #define NETWORK_NAME "bench"
@@ -91,6 +117,7 @@ struct cl {
 	int fd;
 	uint32_t idx;
 	uint8_t state;
+	uint8_t inst;		/* which instance it logs in at */
 	bool want_out, member, counted, seen_up, seen_down;
 	/* The one request we wait for (KEEPALIVE replies are not awaited). */
 	uint32_t next_id, wait_id;
@@ -102,9 +129,12 @@ struct cl {
 
 static struct {
 	const char *host;
-	int port;
+	int ports[MAX_INSTANCES];
+	long pids[MAX_INSTANCES];
+	unsigned int n_ports, n_pids;
 	const char *key_file;
-	long pid;
+	const char *size_cmd;
+	unsigned int procs;
 	unsigned int phases[MAX_PHASES], n_phases;
 	unsigned int members, rounds, window, relogin;
 	const char *password;
@@ -115,11 +145,33 @@ static struct {
 	.rounds = 20,
 	.window = 256,
 	.relogin = 1000,
+	.procs = 1,
+};
+
+/* --procs: which share this process is, and the helpers' pipes. */
+static unsigned int shard;
+static int ctl_in = -1, ctl_out = -1;		/* in a helper */
+static int helper_cmd[64], helper_res[64];	/* in the first process */
+static char ctl_marker;			/* epoll data of ctl_in */
+
+/* Whose client i is: members are the first process's. */
+static bool mine(unsigned int i)
+{
+	if (opt.procs == 1)
+		return true;
+	if (i < opt.members)
+		return shard == 0;
+	return i % opt.procs == shard;
+}
+
+/* What a helper answers for a phase. */
+struct phase_result {
+	unsigned int started, failed, online;
 };
 
 static int epfd, udpfd;
 static uint16_t udp_port;
-static struct sockaddr_in srv_addr;
+static struct sockaddr_in srv_addrs[MAX_INSTANCES];
 static uint8_t server_pub[32];
 static struct cl *cls;
 static unsigned int n_cls;		/* started so far */
@@ -234,6 +286,35 @@ static void cl_send(struct cl *c, const uint8_t *buf, int len)
 	cl_flush(c);
 }
 
+/*
+ * A source address of the client's own, 127.1.0.1 up, skipping last
+ * octets 0 and 255; the port is chosen at connect()
+ * (IP_BIND_ADDRESS_NO_PORT), per destination, so that bind() does not
+ * hold an ephemeral port for all destinations.
+ */
+static bool spread_sources;
+
+static uint32_t source_of(const struct cl *c)
+{
+	uint32_t k = c->idx / 254;
+
+	return htonl(0x7f010000u + (k << 8) + c->idx % 254 + 1);
+}
+
+static void bind_source(struct cl *c)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	int one = 1;
+
+	if (!spread_sources)
+		return;
+	a.sin_addr.s_addr = source_of(c);
+	setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one,
+		   sizeof(one));
+	if (bind(c->fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+		die("bind to a 127/8 source address");
+}
+
 static void cl_start(struct cl *c)
 {
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT, .data.ptr = c };
@@ -243,6 +324,7 @@ static void cl_start(struct cl *c)
 	if (c->fd < 0)
 		die("socket: out of descriptors? (RLIMIT_NOFILE)");
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	bind_source(c);
 	c->counted = true;
 	inflight++;
 	c->state = C_CONNECTING;
@@ -251,7 +333,8 @@ static void cl_start(struct cl *c)
 		die("shoal_channel_client");
 	if (epoll_ctl(epfd, EPOLL_CTL_ADD, c->fd, &ev) < 0)
 		die("epoll_ctl add");
-	if (connect(c->fd, (struct sockaddr *)&srv_addr, sizeof(srv_addr)) < 0 &&
+	if (connect(c->fd, (struct sockaddr *)&srv_addrs[c->inst],
+		    sizeof(srv_addrs[c->inst])) < 0 &&
 	    errno != EINPROGRESS)
 		cl_fail(c, "connect");
 }
@@ -316,6 +399,12 @@ static void send_binding(struct cl *c, const uint8_t token[16])
 	static uint64_t counter;
 	struct shoal_ctl_binding b = { .counter = ++counter };
 	uint8_t out[4 + SHOAL_CTL_BINDING_LEN] = { 0 }, key[32];
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+		struct cmsghdr align;
+	} cbuf;
+	struct msghdr mh = { 0 };
+	struct iovec iov;
 	int n;
 
 	randombytes_buf(b.txid, sizeof(b.txid));
@@ -326,8 +415,25 @@ static void send_binding(struct cl *c, const uint8_t token[16])
 	sodium_memzero(key, sizeof(key));
 	if (n < 0)
 		die("shoal_ctl_write_binding");
-	if (sendto(udpfd, out, (size_t)n + 4, 0, (struct sockaddr *)&srv_addr,
-		   sizeof(srv_addr)) < 0)
+	iov.iov_base = out;
+	iov.iov_len = (size_t)n + 4;
+	mh.msg_name = &srv_addrs[c->inst];
+	mh.msg_namelen = sizeof(srv_addrs[c->inst]);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (spread_sources) {
+		struct cmsghdr *cm;
+		struct in_pktinfo pi = { .ipi_spec_dst.s_addr = source_of(c) };
+
+		mh.msg_control = cbuf.buf;
+		mh.msg_controllen = sizeof(cbuf.buf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = IPPROTO_IP;
+		cm->cmsg_type = IP_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+	}
+	if (sendmsg(udpfd, &mh, 0) < 0)
 		perror("medload: sendto BINDING");
 }
 
@@ -493,6 +599,28 @@ static void keepalives(void)
 			send_simple(&cls[i], MED_KEEPALIVE, false);
 }
 
+static void login_range(unsigned int from, unsigned int to, double *seconds,
+			unsigned int *started);
+
+/* A helper: the first process asks for a phase [from, to), or is gone. */
+static void helper_command(void)
+{
+	unsigned int range[2], fail0 = failed;
+	struct phase_result r = { 0 };
+	double secs;
+	ssize_t n = read(ctl_in, range, sizeof(range));
+
+	if (n == 0)
+		exit(0);
+	if (n != sizeof(range))
+		return;
+	login_range(range[0], range[1], &secs, &r.started);
+	r.failed = failed - fail0;
+	r.online = logged_in;
+	if (write(ctl_out, &r, sizeof(r)) != sizeof(r))
+		exit(1);
+}
+
 static void loop_once(int timeout_ms)
 {
 	struct epoll_event evs[MAX_EVENTS];
@@ -506,6 +634,10 @@ static void loop_once(int timeout_ms)
 
 		if (!c) {
 			drain_udp();
+			continue;
+		}
+		if ((void *)c == &ctl_marker) {
+			helper_command();
 			continue;
 		}
 		if (c->state == C_DEAD)
@@ -556,15 +688,20 @@ static void send_awaited(struct cl *c, uint8_t type)
 
 /* ----- the phases ----- */
 
-static void login_range(unsigned int from, unsigned int to, double *seconds)
+static void login_range(unsigned int from, unsigned int to, double *seconds,
+			unsigned int *started)
 {
 	int64_t t0 = now_ns(), deadline = t0 + 600LL * 1000000000LL;
 	unsigned int next = from;
 
+	*started = 0;
 	while (next < to || inflight > 0) {
 		while (inflight < opt.window && next < to) {
-			cls[next].member = next < opt.members;
-			cl_start(&cls[next]);
+			if (mine(next)) {
+				cls[next].member = next < opt.members;
+				cl_start(&cls[next]);
+				(*started)++;
+			}
 			next++;
 			if (next > n_cls)
 				n_cls = next;
@@ -766,6 +903,8 @@ static void proc_kb(long pid, const char *field, long *kb)
  * the same keys, so the mediator knows them (no new row, no address to
  * allocate).  Timed as login_range() times new ones.
  */
+static unsigned int helpers_online;
+
 static void relogin(unsigned int n)
 {
 	unsigned int from = n_cls - n, i, fail0 = failed;
@@ -774,7 +913,7 @@ static void relogin(unsigned int n)
 	for (i = from; i < n_cls; i++) {
 		struct cl *c = &cls[i];
 
-		if (c->state == C_DEAD)
+		if (c->state == C_DEAD || !mine(i))
 			continue;
 		if (c->state == C_ONLINE)
 			logged_in--;
@@ -791,9 +930,9 @@ static void relogin(unsigned int n)
 		while (now_ns() < end)
 			loop_once(10);
 	}
-	login_range(from, n_cls, &secs);
+	login_range(from, n_cls, &secs, &n);
 	printf("relogin clients=%u online=%u seconds=%.2f logins_per_s=%.0f "
-	       "failed=%u\n", n, logged_in, secs,
+	       "failed=%u\n", n, logged_in + helpers_online, secs,
 	       (n - (failed - fail0)) / secs, failed - fail0);
 	fflush(stdout);
 }
@@ -821,15 +960,34 @@ static void children_kb(long pid, const char *field, long *kb)
 	fclose(f);
 }
 
+/* The database's size in bytes from --size-cmd's output, or -1. */
+static long long db_bytes(void)
+{
+	long long v = -1;
+	FILE *f;
+
+	if (!opt.size_cmd)
+		return -1;
+	fflush(stdout);
+	f = popen(opt.size_cmd, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%lld", &v) != 1)
+		v = -1;
+	pclose(f);
+	return v;
+}
+
 /* ----- set-up ----- */
 
 static void usage(void)
 {
-	fputs("Usage: medload --port PORT --key-file FILE [--host ADDR] "
-	      "[--pid PID]\n"
+	fputs("Usage: medload --port PORT[,PORT...] --key-file FILE "
+	      "[--host ADDR] [--pid PID[,PID...]]\n"
 	      "               [--clients N,N,...] [--members N] [--rounds N] "
 	      "[--window N]\n"
-	      "               [--password PW] [--relogin N] [--verbose]\n"
+	      "               [--password PW] [--relogin N] [--size-cmd CMD] "
+	      "[--procs N] [--verbose]\n"
 	      "Drives shoal-mediator with many clients; see tools/medload.c.\n",
 	      stderr);
 	exit(2);
@@ -853,6 +1011,24 @@ static void parse_clients(const char *s)
 	}
 }
 
+/* "A,B,C": up to MAX_INSTANCES numbers in [1, max]. */
+static void parse_list(const char *s, long *v, unsigned int *n, long max)
+{
+	char *end;
+
+	*n = 0;
+	while (*s) {
+		if (*n == MAX_INSTANCES)
+			usage();
+		v[*n] = strtol(s, &end, 10);
+		if (end == s || v[*n] <= 0 || v[*n] > max ||
+		    (*end && *end != ','))
+			usage();
+		(*n)++;
+		s = *end ? end + 1 : end;
+	}
+}
+
 static void options(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -866,18 +1042,28 @@ static void options(int argc, char **argv)
 		{ "window", required_argument, NULL, 'w' },
 		{ "password", required_argument, NULL, 'W' },
 		{ "relogin", required_argument, NULL, 'R' },
+		{ "size-cmd", required_argument, NULL, 'S' },
+		{ "procs", required_argument, NULL, 'N' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ 0 }
 	};
+	long ports[MAX_INSTANCES];
+	unsigned int i;
 	int c;
 
 	parse_clients("1000,5000,10000");
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
 		case 'H': opt.host = optarg; break;
-		case 'p': opt.port = atoi(optarg); break;
+		case 'p':
+			parse_list(optarg, ports, &opt.n_ports, 65535);
+			for (i = 0; i < opt.n_ports; i++)
+				opt.ports[i] = (int)ports[i];
+			break;
 		case 'k': opt.key_file = optarg; break;
-		case 'P': opt.pid = atol(optarg); break;
+		case 'P': parse_list(optarg, opt.pids, &opt.n_pids, 1L << 30); break;
+		case 'S': opt.size_cmd = optarg; break;
+		case 'N': opt.procs = (unsigned int)atoi(optarg); break;
 		case 'c': parse_clients(optarg); break;
 		case 'm': opt.members = (unsigned int)atoi(optarg); break;
 		case 'r': opt.rounds = (unsigned int)atoi(optarg); break;
@@ -888,9 +1074,10 @@ static void options(int argc, char **argv)
 		default: usage();
 		}
 	}
-	if (opt.port <= 0 || opt.port > 65535 || !opt.key_file ||
+	if (!opt.n_ports || (opt.n_pids && opt.n_pids != opt.n_ports) ||
+	    !opt.key_file ||
 	    opt.members < 2 || opt.members > opt.phases[0] || !opt.rounds ||
-	    !opt.window || optind != argc)
+	    !opt.window || !opt.procs || opt.procs > 64 || optind != argc)
 		usage();
 	/* Only clients outside the network hang up. */
 	if (opt.relogin > opt.phases[opt.n_phases - 1] - opt.members)
@@ -915,19 +1102,26 @@ static void open_sockets(void)
 	struct sockaddr_in a = { .sin_family = AF_INET };
 	socklen_t len = sizeof(a);
 
-	srv_addr.sin_family = AF_INET;
-	srv_addr.sin_port = htons((uint16_t)opt.port);
-	if (inet_pton(AF_INET, opt.host, &srv_addr.sin_addr) != 1)
-		die("--host: not an IPv4 address");
+	unsigned int i;
+
+	for (i = 0; i < opt.n_ports; i++) {
+		srv_addrs[i].sin_family = AF_INET;
+		srv_addrs[i].sin_port = htons((uint16_t)opt.ports[i]);
+		if (inet_pton(AF_INET, opt.host, &srv_addrs[i].sin_addr) != 1)
+			die("--host: not an IPv4 address");
+	}
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	udpfd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	a.sin_addr = srv_addr.sin_addr;
+	a.sin_addr = srv_addrs[0].sin_addr;
 	if (epfd < 0 || udpfd < 0 ||
 	    bind(udpfd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
 	    getsockname(udpfd, (struct sockaddr *)&a, &len) < 0 ||
 	    epoll_ctl(epfd, EPOLL_CTL_ADD, udpfd, &ev) < 0)
 		die("cannot set up the UDP socket or epoll");
 	udp_port = ntohs(a.sin_port);
+	/* On loopback every client has an address of its own; elsewhere the
+	 * addresses would not route. */
+	spread_sources = srv_addrs[0].sin_addr.s_addr == htonl(0x7f000001u);
 }
 
 static void raise_nofile(unsigned int need)
@@ -949,11 +1143,93 @@ static void raise_nofile(unsigned int need)
 	}
 }
 
+/*
+ * --procs: forks the helpers, each with a command pipe (a phase's range)
+ * and a result pipe (struct phase_result).  Before open_sockets(): each
+ * process has its own epoll and UDP socket.
+ */
+static void start_helpers(void)
+{
+	unsigned int k;
+	int cmd[2], res[2];
+	pid_t pid;
+
+	for (k = 1; k < opt.procs; k++) {
+		if (pipe2(cmd, O_CLOEXEC) < 0 || pipe2(res, O_CLOEXEC) < 0)
+			die("pipe");
+		fflush(stdout);
+		pid = fork();
+		if (pid < 0)
+			die("fork");
+		if (pid == 0) {
+			struct epoll_event ev = { .events = EPOLLIN,
+						  .data.ptr = &ctl_marker };
+
+			shard = k;
+			ctl_in = cmd[0];
+			ctl_out = res[1];
+			close(cmd[1]);
+			close(res[0]);
+			open_sockets();
+			last_keepalive = now_ns();
+			if (epoll_ctl(epfd, EPOLL_CTL_ADD, ctl_in, &ev) < 0)
+				die("epoll_ctl ctl");
+			for (;;)
+				loop_once(1000);
+		}
+		close(cmd[0]);
+		close(res[1]);
+		helper_cmd[k] = cmd[1];
+		helper_res[k] = res[0];
+		fcntl(res[0], F_SETFL, O_NONBLOCK);
+	}
+}
+
+/* Every process logs in its share of [from, to); *seconds until the last
+ * is done, *hfailed the helpers' failures. */
+static void phase_logins(unsigned int from, unsigned int to, double *seconds,
+			 unsigned int *hfailed)
+{
+	unsigned int range[2] = { from, to }, k, waiting, started;
+	bool done[64] = { false };
+	int64_t t0 = now_ns();
+	struct phase_result r;
+
+	for (k = 1; k < opt.procs; k++)
+		if (write(helper_cmd[k], range, sizeof(range)) != sizeof(range))
+			die("a helper is gone");
+	login_range(from, to, seconds, &started);
+	*hfailed = 0;
+	helpers_online = 0;
+	waiting = opt.procs - 1;
+	while (waiting) {
+		for (k = 1; k < opt.procs; k++) {
+			if (done[k])
+				continue;
+			ssize_t n = read(helper_res[k], &r, sizeof(r));
+
+			if (n == sizeof(r)) {
+				done[k] = true;
+				waiting--;
+				*hfailed += r.failed;
+				helpers_online += r.online;
+			} else if (n >= 0 || errno != EAGAIN) {
+				die("a helper is gone");
+			}
+		}
+		if (waiting)
+			loop_once(10);
+	}
+	failed += *hfailed;
+	*seconds = (double)(now_ns() - t0) / 1e9;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned int p, i, total;
 	double secs, p50, p99, rp50, rmax;
 	long rss, hwm, self, crss, chwm;
+	long long db;
 	size_t samples;
 
 	options(argc, argv);
@@ -961,46 +1237,66 @@ int main(int argc, char **argv)
 		die("libsodium failed");
 	signal(SIGPIPE, SIG_IGN);
 	total = opt.phases[opt.n_phases - 1];
-	raise_nofile(total);
+	raise_nofile(total / opt.procs + opt.members + 64);
 	read_server_key();
-	open_sockets();
 	cls = calloc(total, sizeof(*cls));
 	member_pub = calloc(opt.members, sizeof(*member_pub));
 	if (!cls || !member_pub)
 		die("out of memory");
 	for (i = 0; i < total; i++) {
 		cls[i].idx = i;
+		cls[i].inst = (uint8_t)(i % opt.n_ports);
 		cls[i].fd = -1;
 		randombytes_buf(cls[i].priv, sizeof(cls[i].priv));
 		if (i < opt.members &&
 		    shoal_key_public(member_pub[i], cls[i].priv) < 0)
 			die("shoal_key_public");
 	}
+	start_helpers();
+	open_sockets();
 	last_keepalive = now_ns();
 
 	for (p = 0; p < opt.n_phases; p++) {
 		unsigned int from = p ? opt.phases[p - 1] : 0;
-		unsigned int fail0 = failed;
+		unsigned int fail0 = failed, hfailed;	/* failed counts both */
 
-		login_range(from, opt.phases[p], &secs);
+		phase_logins(from, opt.phases[p], &secs, &hfailed);
 		if (p == 0)
 			build_network();
 		fanout(&p50, &p99, &rp50, &rmax, &samples);
-		proc_kb(opt.pid, "VmRSS", &rss);
-		proc_kb(opt.pid, "VmHWM", &hwm);
+		rss = hwm = crss = chwm = 0;
+		for (i = 0; i < opt.n_pids; i++) {
+			long r, h, cr, ch;
+
+			proc_kb(opt.pids[i], "VmRSS", &r);
+			proc_kb(opt.pids[i], "VmHWM", &h);
+			children_kb(opt.pids[i], "VmRSS", &cr);
+			children_kb(opt.pids[i], "VmHWM", &ch);
+			if (opt.n_pids > 1)
+				printf("inst phase=%u port=%d rss_kb=%ld "
+				       "hwm_kb=%ld children_rss_kb=%ld "
+				       "children_hwm_kb=%ld\n", opt.phases[p],
+				       opt.ports[i], r, h, cr, ch);
+			rss += r;
+			hwm += h;
+			crss += cr;
+			chwm += ch;
+		}
+		if (!opt.n_pids)
+			rss = hwm = crss = chwm = -1;
 		proc_kb((long)getpid(), "VmRSS", &self);
-		children_kb(opt.pid, "VmRSS", &crss);
-		children_kb(opt.pid, "VmHWM", &chwm);
+		db = db_bytes();
 		printf("phase clients=%u online=%u new=%u seconds=%.2f "
 		       "logins_per_s=%.0f failed=%u fanout_p50_ms=%.2f "
 		       "fanout_p99_ms=%.2f round_p50_ms=%.2f "
 		       "round_max_ms=%.2f fanout_samples=%zu rss_kb=%ld "
 		       "hwm_kb=%ld children_rss_kb=%ld children_hwm_kb=%ld "
-		       "medload_rss_kb=%ld\n",
-		       opt.phases[p], logged_in, opt.phases[p] - from, secs,
+		       "medload_rss_kb=%ld db_bytes=%lld\n",
+		       opt.phases[p], logged_in + helpers_online,
+		       opt.phases[p] - from, secs,
 		       (opt.phases[p] - from - (failed - fail0)) / secs,
 		       failed - fail0, p50, p99, rp50, rmax, samples, rss,
-		       hwm, crss, chwm, self);
+		       hwm, crss, chwm, self, db);
 		fflush(stdout);
 	}
 	if (opt.relogin)
