@@ -38,7 +38,7 @@
 #define BATCH_MAX 256
 #define RECONNECT_MS 2000
 /* Statements waiting for the database (each at most a bus message). */
-#define CLUSTER_QUEUE_MAX 8192
+#define CLUSTER_QUEUE_MAX 65536
 
 /*
  * The tables instances and online are mstore's schema's (mediator/
@@ -240,14 +240,11 @@ static void conn_pump(struct server *srv)
 	conn_flush(srv);
 }
 
-/* Queues one statement (printf-style; values escaped by the caller). */
-__attribute__((format(printf, 2, 3)))
-static void cluster_sql(struct server *srv, const char *fmt, ...)
+__attribute__((format(printf, 2, 0)))
+static void queue_sql(struct server *srv, const char *fmt, va_list ap)
 {
 	struct cluster *cl = srv->cluster;
-	va_list ap;
 	char *s;
-	int n;
 
 	if (!cl->pg)
 		return;
@@ -271,13 +268,21 @@ static void cluster_sql(struct server *srv, const char *fmt, ...)
 		cl->queue = q;
 		cl->cap_queue = cap;
 	}
-	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (n < 0)
+	if (vasprintf(&s, fmt, ap) < 0)
 		return;
 	cl->queue[cl->n_queue++] = s;
 	conn_pump(srv);
+}
+
+/* Queues one statement (printf-style; values checked by the caller). */
+__attribute__((format(printf, 2, 3)))
+static void cluster_sql(struct server *srv, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	queue_sql(srv, fmt, ap);
+	va_end(ap);
 }
 
 /*
@@ -377,6 +382,11 @@ static void beat(struct server *srv)
 	struct cluster_msg m = { .type = CB_BEAT };
 	unsigned int load = local_clients(srv);
 
+	/*
+	 * In the queue's order, not ahead of it: the sequence numbers must
+	 * arrive in order.  Behind a burst of logins the beat comes late,
+	 * but every message of ours says we live (on_message).
+	 */
 	cluster_sql(srv, "INSERT INTO instances (name, advertise, clients, "
 		    "beat, started) VALUES ('%s', '%s', %u, " DB_NOW_MS
 		    ", %lld) ON CONFLICT (name) DO UPDATE SET advertise = "
@@ -620,6 +630,9 @@ static void on_message(struct server *srv, const char *text)
 	if (in) {
 		in->run = m.run;
 		in->seq = m.seq;
+		/* Any word from it, sealed and in order, says it lives. */
+		if (m.type != CB_GONE)
+			in->seen = server_now_ms();
 	}
 }
 
