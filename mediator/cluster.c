@@ -304,15 +304,19 @@ static int bus_encode(struct cluster *cl, struct cluster_msg *m)
 	return cluster_bus_encode(m, cl->bus_key, cl->text, sizeof(cl->text));
 }
 
+/* NOTIFY the message bus_encode left in cl->text. */
+static void notify_text(struct server *srv)
+{
+	cluster_sql(srv, "SELECT pg_notify('" CLUSTER_CHANNEL "', '%s')",
+		    srv->cluster->text);
+}
+
 /* NOTIFY m (and, in the same batch, whatever the caller queued). */
 static void publish(struct server *srv, struct cluster_msg *m)
 {
-	struct cluster *cl = srv->cluster;
-
-	if (bus_encode(cl, m) < 0)
+	if (bus_encode(srv->cluster, m) < 0)
 		return;
-	cluster_sql(srv, "SELECT pg_notify('" CLUSTER_CHANNEL "', '%s')",
-		    cl->text);
+	notify_text(srv);
 }
 
 /* ---- instances ---- */
@@ -1072,8 +1076,7 @@ void cluster_online(struct server *srv, const struct conn *c)
 		    "(client_id) DO UPDATE SET instance = EXCLUDED.instance, "
 		    "since = EXCLUDED.since, info = EXCLUDED.info",
 		    (long long)c->client.id, cl->name, cl->text);
-	cluster_sql(srv, "SELECT pg_notify('" CLUSTER_CHANNEL "', '%s')",
-		    cl->text);
+	notify_text(srv);
 }
 
 void cluster_offline(struct server *srv, const struct conn *c,
