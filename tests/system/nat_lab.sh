@@ -99,7 +99,15 @@ pending_for() {
 }
 
 # Birthday-probed pairs must be direct within this many seconds of the join.
+# Under qemu's emulation (TCG: no kvm-clock in the guest) a client probing
+# three birthday pairs at once runs its rounds several times slower, and
+# one pair's run may end after 20 s (e-j once at 23 s); a time there is no
+# measure of shoal, so the limit is doubled and the path still checked.
 BIRTHDAY_LIMIT=20
+if [ "$DP" = kernel ] &&
+   ! grep -qw kvm-clock /sys/devices/system/clocksource/clocksource0/available_clocksource 2>/dev/null; then
+	BIRTHDAY_LIMIT=40
+fi
 
 tmp=$(mktemp -d)
 cleanup() {
@@ -118,7 +126,25 @@ fi
 set -- $CLIENTS
 NCLIENTS=$#
 NPAIRS=$((NCLIENTS * (NCLIENTS - 1) / 2))
-ktap_plan $((2 * NCLIENTS + NPAIRS + 19))
+
+# Checks of one feature each live in tests/system/nat_lab.d/NAME.bash,
+# sourced here: one adds its number of checks to LAB_PART_TESTS and may
+# define NAME_up (run once every pair pings, the mediator up) and
+# NAME_mediator_down (run while the mediator is down).
+LAB_PARTS=()
+LAB_PART_TESTS=0
+for part in "$(dirname "$0")"/nat_lab.d/*.bash; do
+	[ -e "$part" ] || continue
+	. "$part"
+	LAB_PARTS+=("$(basename "$part" .bash)")
+done
+lab_parts() {
+	local p
+	for p in ${LAB_PARTS[@]+"${LAB_PARTS[@]}"}; do
+		if declare -F "${p}_$1" >/dev/null; then "${p}_$1"; fi
+	done
+}
+ktap_plan $((2 * NCLIENTS + NPAIRS + 19 + LAB_PART_TESTS))
 
 # ktap_check_for FEATURE NAME CMD...: ktap_check, but while FEATURE is
 # pending a failure is a TODO.
@@ -627,6 +653,8 @@ echo "# a's entry for c's link-local $ll_c after b's NA: $neigh_c"
 ktap_check "nor another member's link-local address (neighbour advertisement)" \
 	sh -c "echo '$neigh_c' | grep -q 'lladdr $mac_c' && ! echo '$neigh_c' | grep -q '$mac_b'"
 
+lab_parts up
+
 # The mediator dies: direct tunnels carry on, and so does d-e, relayed
 # through the separate relay if there is one (for 30 s then, as d pings
 # e all along).  It comes back and everyone logs in again.
@@ -635,6 +663,7 @@ if $HAVE_RELAY; then
 	relayed_ping=$!
 fi
 mediator_stop
+lab_parts mediator_down
 out=$(lab_exec a ping -c 25 -i 0.2 -W1 -q "${V4[d]}" 2>&1 | grep 'packet loss')
 echo "# a-d with the mediator down: $out"
 ktap_check "with the mediator down, a direct tunnel loses nothing" \
