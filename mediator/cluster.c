@@ -575,8 +575,10 @@ static void on_changed(struct server *srv, const struct cluster_msg *m)
 static void on_deliver(struct server *srv, const struct cluster_msg *m)
 {
 	struct conn *c = server_online_find(srv, m->client);
+	bool ours_wins = strcmp(srv->cluster->name, m->instance) < 0;
 
-	if (c)
+	if (c && !relay_delivered_loses(srv, m->client, m->msg, m->msg_len,
+					ours_wins))
 		server_conn_send(srv, c, m->msg, m->msg_len);
 }
 

@@ -110,6 +110,43 @@ struct relay *relay_pair_find(struct server *srv, int64_t a, int64_t b)
 	return NULL;
 }
 
+/*
+ * Both sides of a pair on two instances may ask for a relay at once: each
+ * instance allocates one and tells the far side of its own through the
+ * bus, and the sides would end on different relays, each bound where the
+ * other is not.  One allocation must win on both instances without a
+ * round trip: the instance whose name sorts first keeps its own, drops
+ * the other's RELAY and tells both sides of its own again (the other may
+ * have allocated after its first telling, for a side asking anew); the
+ * other frees its own and passes the winner's on.
+ */
+bool relay_delivered_loses(struct server *srv, int64_t id,
+			   const uint8_t *event, size_t len, bool ours_wins)
+{
+	struct shoal_tlv_attr key;
+	struct shoal_tlv_msg m;
+	struct relay *r;
+	int s;
+
+	if (shoal_tlv_parse(&m, event, len) < 0 || m.type != MED_RELAY_EVENT ||
+	    !shoal_tlv_find(&m, MED_A_PUBLIC_KEY, &key) || key.len != 32)
+		return false;
+	for (r = first(srv); r; r = next_of(srv, r)) {
+		if (!has(r, id))
+			continue;
+		s = r->side[0].client == id;
+		if (sodium_memcmp(r->side[s].pubkey, key.value, 32))
+			continue;
+		if (ours_wins) {
+			relay_tell(srv, r);
+			return true;
+		}
+		relay_free(srv, r);
+		return false;
+	}
+	return false;
+}
+
 void relay_free_pair(struct server *srv, int64_t a, int64_t b)
 {
 	struct relay *r = relay_pair_find(srv, a, b);

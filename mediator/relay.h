@@ -48,6 +48,12 @@ void relay_free_pair(struct server *srv, int64_t a, int64_t b);
 bool relay_of_client(struct server *srv, int64_t id);
 /* The pair's allocation, wherever it is, or NULL. */
 struct relay *relay_pair_find(struct server *srv, int64_t a, int64_t b);
+/*
+ * A RELAY event another instance delivers for local client id: true if
+ * it is to be dropped (this instance's allocation for the pair wins).
+ */
+bool relay_delivered_loses(struct server *srv, int64_t id,
+			   const uint8_t *event, size_t len, bool ours_wins);
 /* Frees the idle ones; then the freed ones are closed by relay_reap. */
 void relay_tick(struct server *srv, int64_t now_ms);
 void relay_reap(struct server *srv);
