@@ -89,6 +89,7 @@ struct cluster {
 	uint8_t bus_key[CLUSTER_BUS_KEY_LEN];	/* wiped at close */
 	uint64_t seq;			/* of our messages in this run */
 	uint64_t replays;		/* messages refused as replays */
+	int64_t replay_said_ms;		/* when a replay was last logged */
 	uint64_t dropped;		/* statements past CLUSTER_QUEUE_MAX */
 };
 
@@ -604,9 +605,16 @@ static void on_message(struct server *srv, const char *text)
 	 */
 	in = inst_find(cl, m.instance, false);
 	if (in && (m.run < in->run || (m.run == in->run && m.seq <= in->seq))) {
-		if (!cl->replays++)
+		int64_t now = server_now_ms();
+
+		/* Each one counts; a flood of them is said once a second. */
+		cl->replays++;
+		if (!cl->replay_said_ms || now - cl->replay_said_ms >= 1000) {
+			cl->replay_said_ms = now;
 			fprintf(stderr, "shoal-mediator: cluster: a replayed "
-				"bus message from %s, ignored\n", m.instance);
+				"bus message from %s, ignored (%llu so far)\n",
+				m.instance, (unsigned long long)cl->replays);
+		}
 		return;
 	}
 	switch (m.type) {
