@@ -31,6 +31,8 @@ LDLIBS := $(PKG_LIBS)
 # shoald's port mapping (daemon/portmap.c): UPnP IGD and NAT-PMP.
 # libnatpmp has no pkg-config file.
 PORTMAP_LIBS := $(or $(shell pkg-config --libs miniupnpc 2>/dev/null),-lminiupnpc) -lnatpmp
+# Its LAN broadcasts (daemon/lanbcast.c) go in through libnftables.
+NFT_LIBS := $(or $(shell pkg-config --libs libnftables 2>/dev/null),-lnftables)
 
 LIB_SRCS := $(wildcard lib/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(OUT)/obj/%.o)
@@ -65,7 +67,7 @@ $(OUT)/bin/shoal: $(patsubst %.c,$(OUT)/obj/%.o,$(wildcard cli/*.c)) $(OUT)/lib/
 
 $(OUT)/bin/shoald: $(patsubst %.c,$(OUT)/obj/%.o,$(wildcard daemon/*.c)) $(OUT)/lib/libshoal.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PORTMAP_LIBS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PORTMAP_LIBS) $(NFT_LIBS) $(LDLIBS)
 
 # The cluster's connection to PostgreSQL (mediator/cluster.c) is libpq.
 PQ_CFLAGS := $(shell pkg-config --cflags libpq 2>/dev/null)

@@ -40,6 +40,8 @@ void cli_print_usage(FILE *f, const struct cli_command *cmd)
 		fputs(" [--approval]", f);
 	if (o & CLI_OPT_NICK)
 		fputs(" [--nick NICKNAME]", f);
+	if (o & CLI_OPT_PORTS)
+		fputs(" [--ports LIST]", f);
 	if (o & CLI_OPT_JSON)
 		fputs(" [-j | --json] [-p | --pretty]", f);
 	if (o & CLI_OPT_DAEMON)
@@ -58,7 +60,7 @@ void cli_print_usage(FILE *f, const struct cli_command *cmd)
 	      f);
 }
 
-enum { O_NICK = 256, O_PASSWORD_FILE, O_NO_PASSWORD, O_APPROVAL };
+enum { O_NICK = 256, O_PASSWORD_FILE, O_NO_PASSWORD, O_APPROVAL, O_PORTS };
 
 static const struct option longopts[] = {
 	{ "help", no_argument, NULL, 'h' },
@@ -70,6 +72,7 @@ static const struct option longopts[] = {
 	{ "password-file", required_argument, NULL, O_PASSWORD_FILE },
 	{ "no-password", no_argument, NULL, O_NO_PASSWORD },
 	{ "approval", no_argument, NULL, O_APPROVAL },
+	{ "ports", required_argument, NULL, O_PORTS },
 	{ 0 }
 };
 
@@ -90,6 +93,8 @@ static bool takes(const struct cli_command *cmd, int opt)
 		return cmd->opts & CLI_OPT_PASSWORD;
 	case O_APPROVAL:
 		return cmd->opts & CLI_OPT_APPROVAL;
+	case O_PORTS:
+		return cmd->opts & CLI_OPT_PORTS;
 	}
 	return true;
 }
@@ -131,6 +136,8 @@ static int take_option(const struct cli_command *cmd, struct cli_args *a,
 	case O_APPROVAL:
 		a->approval = true;
 		return SHOAL_EXIT_OK;
+	case O_PORTS:
+		return once(&a->ports, "--ports");
 	}
 	return SHOAL_EXIT_OK;
 }

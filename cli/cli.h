@@ -26,6 +26,7 @@ enum {
 	 * ("sa-in SPI -"), and one that looked like an option must reach it.
 	 */
 	CLI_OPTIONS_FIRST = 1 << 5,
+	CLI_OPT_PORTS = 1 << 6,		/* --ports LIST */
 };
 
 /* What the command line said, for the command to act on. */
@@ -37,6 +38,7 @@ struct cli_args {
 	const char *ifname, *socket;	/* -i, -s */
 	const char *nick, *password_file;
 	bool no_password, approval;
+	const char *ports;		/* --ports */
 };
 
 struct cli_command {
@@ -87,5 +89,6 @@ int shoal_cmd_show(const struct cli_args *a);
 int shoal_cmd_monitor(const struct cli_args *a);
 int shoal_cmd_send(const struct cli_args *a);
 int shoal_cmd_status(const struct cli_args *a);
+int shoal_cmd_lan_broadcast(const struct cli_args *a);
 
 #endif

@@ -243,6 +243,7 @@ void render_status(const struct jr_value *v)
 		field_number(PRINT_JSON, "%llu", v, status_counters[i], false);
 	render_mediator(jr_member(v, "mediator"));
 	render_port_mapping(jr_member(v, "port_mapping"), "  ");
+	render_lan_broadcast(jr_member(v, "lan_broadcast"), "  ");
 	print_open_array("peers");
 	if (peers && peers->type == JR_ARRAY)
 		for (p = peers->child; p; p = p->next)

@@ -34,4 +34,10 @@ void render_login(const struct jr_value *v);
 /* shoal join NET: one object, the network and "member" or "pending". */
 void render_join(const char *network, bool pending);
 
+/*
+ * shoald's "lan_broadcast" (cli/lanbcast.c): status's line, indented, or
+ * shoal lan-broadcast's own (indent "").
+ */
+void render_lan_broadcast(const struct jr_value *lb, const char *indent);
+
 #endif

@@ -50,6 +50,8 @@ static const char usage_text[] =
 	"                         change or remove a network's password\n"
 	"  networks [-j|--json]   show the networks and their members\n"
 	"  netcheck [-j|--json]   find out how the NAT here behaves\n"
+	"  lan-broadcast [DEV] [on [--ports LIST]|off] [-j|--json]\n"
+	"                         copy local programs' LAN broadcasts onto DEV\n"
 	"  These and status take -i NAME (shoald of interface NAME) and\n"
 	"  -s PATH (its socket); 'shoal COMMAND --help' says more.\n"
 	"  Every command that prints takes -j (JSON) and -p (indented JSON).\n"
@@ -140,6 +142,15 @@ const struct cli_command cli_commands[] = {
 	  "Find out how the NAT in front of this host behaves (takes up to\n"
 	  "3 s) and what that means for reaching peers.\n",
 	  MEDIATOR | CLI_OPT_JSON, 0, 0, shoal_cmd_netcheck },
+	{ "lan-broadcast", "[DEV] [on|off]",
+	  "Show whether shoald copies the limited broadcasts (255.255.255.255)\n"
+	  "that local programs send out of other interfaces onto its device\n"
+	  "DEV, or turn that on or off (root only).  --ports LIST limits it\n"
+	  "to those UDP ports and ranges (27015,7777-7779); without it, every\n"
+	  "port but DHCP's.  The setting is kept across restarts and wins over\n"
+	  "the configuration's LanBroadcast until the configuration is newer.\n",
+	  MEDIATOR | CLI_OPT_JSON | CLI_OPT_PORTS, 0, 2,
+	  shoal_cmd_lan_broadcast },
 };
 
 const unsigned int cli_n_commands = SHOAL_ARRAY_SIZE(cli_commands);

@@ -129,7 +129,7 @@ _shoal()
 	local cur=${COMP_WORDS[COMP_CWORD]} prev='' i cmd='' cmdi
 	local commands='genkey pubkey set show monitor send status login logout
 		nick create join leave delete approve kick ban set-password networks
-		netcheck'
+		netcheck lan-broadcast'
 	[ "$COMP_CWORD" -gt 0 ] && prev=${COMP_WORDS[COMP_CWORD - 1]}
 	COMPREPLY=()
 
@@ -208,6 +208,18 @@ _shoal()
 		networks|netcheck) opts+=' --json' ;;
 		esac
 		_shoal_reply "$opts" "$cur"
+		;;
+	lan-broadcast)
+		_shoal_ctl_option "$prev" "$cur" && return 0
+		# A port list cannot be guessed.
+		[ "$prev" = --ports ] && return 0
+		case $cur in
+		-*) _shoal_reply '--ports --json --pretty --interface --socket --help' "$cur" ;;
+		*)
+			_shoal_reply 'on off' "$cur"
+			[ "$argn" = 1 ] && _shoal_reply "$(_shoal_names)" "$cur"
+			;;
+		esac
 		;;
 	esac
 	return 0

@@ -16,6 +16,7 @@
 #include "control.h"
 #include "json.h"
 #include "key.h"
+#include "lanbcast.h"
 #include "mac.h"
 #include "mclient.h"
 #include "util.h"
@@ -130,6 +131,8 @@ static void status_json(FILE *f, struct shoald *d)
 	mclient_status_json(d, f);
 	fprintf(f, ", \"port_mapping\": ");
 	shoald_port_mapping_json(d, f);
+	fprintf(f, ", \"lan_broadcast\": ");
+	shoald_lanbcast_json(d, f);
 	fprintf(f, ", \"peers\": [");
 	for (i = 0; i < d->n_peers; i++) {
 		const struct shoald_peer *p = &d->peers[i];
@@ -230,6 +233,8 @@ static void answer_request(struct shoald *d, int fd, char *req, bool root)
 	if (!strcmp(req, "status") || !strcmp(req, "status json")) {
 		shoald_poll(d);
 		status_json(f, d);
+	} else if (shoald_lanbcast_request(d, f, req, root)) {
+		/* Answered. */
 	} else {
 		fprintf(f, "error -203 unknown request\n");
 	}

@@ -206,6 +206,7 @@ struct shoald {
 	size_t n_closing;
 	unsigned int bd_running;
 	uint64_t bd_runs, bd_wins, bd_probes;
+	void *lanbcast;			/* lanbcast.c; NULL: not open */
 };
 
 double shoald_now(void);

@@ -30,6 +30,7 @@
 #include "control.h"
 #include "datapath.h"
 #include "key.h"
+#include "lanbcast.h"
 #include "link.h"
 #include "mac.h"
 #include "mclient.h"
@@ -466,6 +467,7 @@ static int run(struct loop *l, struct shoald *d)
 					shoald_tick(d, shoald_now());
 					mclient_tick(d, shoald_now());
 					portmap_tick(d, shoald_now());
+					shoald_lanbcast_tick(d, shoald_now());
 					shoald_control_tick(&l->control,
 							    shoald_now());
 				}
@@ -517,6 +519,7 @@ int main(int argc, char **argv)
 	char err[PATH_MAX + 512], socket_path[PATH_MAX + 64], cwd[PATH_MAX];
 	char state_path[PATH_MAX + 64], conf_path[PATH_MAX];
 	char stamps_path[PATH_MAX + 64];
+	char lanbcast_path[PATH_MAX + 64];
 	int ret, control_fd = -1, status = SHOAL_EXIT_FAILURE;
 
 	ret = parse_options(&o, argc, argv);
@@ -592,6 +595,8 @@ int main(int argc, char **argv)
 	snprintf(state_path, sizeof(state_path), "%s/%s.mediator",
 		 o.state_dir, c.name);
 	snprintf(stamps_path, sizeof(stamps_path), "%s/%s.stamps",
+		 o.state_dir, c.name);
+	snprintf(lanbcast_path, sizeof(lanbcast_path), "%s/%s.lanbcast",
 		 o.state_dir, c.name);
 	/* Static mode may not have made it yet; the stamps need it. */
 	ret = shoal_mkdir_p(o.state_dir, strlen(o.state_dir), 0700);
@@ -669,7 +674,12 @@ int main(int argc, char **argv)
 			fprintf(stderr, "shoald: no port mapping: %s\n",
 				strerror(-ret));
 	}
+	ret = shoald_lanbcast_open(&d, &c, o.config, lanbcast_path);
+	if (ret < 0)
+		fprintf(stderr, "shoald: no lan-broadcast: %s\n",
+			strerror(-ret));
 	status = run(&l, &d);
+	shoald_lanbcast_close(&d);
 	portmap_close(&d);
 	mclient_close(&d);
 	shoald_socks_close(&d);

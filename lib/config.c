@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "config.h"
+#include "portlist.h"
 
 enum section { SECTION_NONE, SECTION_INTERFACE, SECTION_PEER,
 	       SECTION_MEDIATOR };
@@ -21,6 +22,7 @@ enum section { SECTION_NONE, SECTION_INTERFACE, SECTION_PEER,
 enum iface_key {
 	IK_NAME, IK_PRIVATE_KEY, IK_LISTEN_PORT, IK_ADDRESS, IK_MAC, IK_REKEY,
 	IK_KEEPALIVE, IK_PORT_MAPPING, IK_FORWARDED_PORT, IK_PUBLIC_ENDPOINT,
+	IK_LAN_BROADCAST, IK_LAN_BROADCAST_PORTS,
 	IK_COUNT
 };
 
@@ -35,6 +37,8 @@ static const char *const iface_keys[IK_COUNT] = {
 	[IK_PORT_MAPPING] = "PortMapping",
 	[IK_FORWARDED_PORT] = "ForwardedPort",
 	[IK_PUBLIC_ENDPOINT] = "PublicEndpoint",
+	[IK_LAN_BROADCAST] = "LanBroadcast",
+	[IK_LAN_BROADCAST_PORTS] = "LanBroadcastPorts",
 };
 
 enum peer_key {
@@ -490,6 +494,17 @@ static int parse_public_endpoint(struct parser *p, const char *key,
 	return 0;
 }
 
+/* LanBroadcastPorts: lib/portlist.h says what it takes. */
+static int parse_port_list(struct parser *p, const char *key,
+			   const char *value, struct shoal_portlist *l)
+{
+	char why[160];
+
+	if (shoal_portlist_parse(l, value, why, sizeof(why)) < 0)
+		return fail_at(p, p->line, "%s: %s", key, why);
+	return 0;
+}
+
 static int set_iface_key(struct parser *p, enum iface_key k, char *value)
 {
 	struct shoal_config *c = p->c;
@@ -533,6 +548,10 @@ static int set_iface_key(struct parser *p, enum iface_key k, char *value)
 		c->has_public_endpoint = true;
 		return parse_public_endpoint(p, key, value,
 					     &c->public_endpoint);
+	case IK_LAN_BROADCAST:
+		return parse_yes_no(p, key, value, &c->lan_broadcast);
+	case IK_LAN_BROADCAST_PORTS:
+		return parse_port_list(p, key, value, &c->lan_broadcast_ports);
 	case IK_COUNT:
 		break;
 	}

@@ -57,6 +57,13 @@
  *   PublicEndpoint    numeric "IPv4:port" or "[IPv6]:port" that reaches
  *                     ListenPort, announced as is; shoal_candidate_usable
  *                     must take it (no loopback, multicast, link-local...).
+ *   LanBroadcast      yes or no, default no: copy limited broadcasts
+ *                     (255.255.255.255) that local programs send out of
+ *                     another interface onto this device too
+ *                     (daemon/lanbcast.c).
+ *   LanBroadcastPorts the UDP ports of those broadcasts, as
+ *                     lib/portlist.h parses them ("27015,7777-7779");
+ *                     absent or "all": every port but DHCP's.
  *
  * [Peer] keys:
  *   PublicKey         required; base64 of the peer's X25519 public key.  It
@@ -103,6 +110,7 @@
 #include "endpoint.h"
 #include "key.h"
 #include "mac.h"
+#include "portlist.h"
 
 #define SHOAL_CONFIG_MAX_ADDRS 8
 /* SHOAL_MAX_ALLOWED_IPS of uapi/linux/shoal.h. */
@@ -169,6 +177,8 @@ struct shoal_config {
 	uint16_t forwarded_port;	/* ForwardedPort; 0: none */
 	bool has_public_endpoint;
 	struct shoal_endpoint public_endpoint;	/* PublicEndpoint */
+	bool lan_broadcast;		/* LanBroadcast, default no */
+	struct shoal_portlist lan_broadcast_ports;	/* n 0: all */
 	bool has_mediator;
 	/* Address: a cluster's instances, in the order given; 1 or more. */
 	unsigned int n_mediator_addresses;

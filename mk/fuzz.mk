@@ -31,12 +31,12 @@ FUZZ_instance_SRCS := lib/medmsg.c lib/tlv.c
 FUZZ_channel_SRCS := lib/channel.c lib/noise.c
 FUZZ_channel_LIBS := $(FUZZ_SODIUM)
 FUZZ_config_SRCS := lib/config.c lib/key.c lib/base64.c lib/mac.c \
-	lib/hex.c lib/endpoint.c
+	lib/hex.c lib/endpoint.c lib/portlist.c
 FUZZ_config_LIBS := $(FUZZ_SODIUM)
 FUZZ_jsonread_SRCS := cli/jsonread.c lib/json.c lib/utf8.c
 # The CLI's renderers of shoald's answers, on what the reader takes.
 FUZZ_render_SRCS := cli/render.c cli/jsonread.c lib/print.c lib/utf8.c \
-	lib/json.c
+	lib/json.c cli/render_lanbcast.c
 FUZZ_srcguard_SRCS := lib/srcguard.c $(FUZZ_config_SRCS)
 FUZZ_srcguard_LIBS := $(FUZZ_SODIUM)
 FUZZ_vnet_SRCS := lib/vnet.c
@@ -52,7 +52,7 @@ FUZZ_mclient_SRCS := $(wildcard daemon/mclient*.c) daemon/session.c daemon/birth
 	daemon/ratelimit.c daemon/datapath.c lib/channel.c lib/noise.c \
 	lib/tlv.c lib/medmsg.c lib/ctlmsg.c lib/endpoint.c lib/config.c \
 	lib/key.c lib/base64.c lib/hex.c lib/json.c lib/mac.c lib/util.c \
-	lib/utf8.c cli/jsonread.c lib/tcpframe.c
+	lib/utf8.c cli/jsonread.c lib/tcpframe.c lib/portlist.c
 FUZZ_mclient_CFLAGS := $(shell pkg-config --cflags libnl-3.0 2>/dev/null) \
 	-DSHOAL_VERSION='"$(VERSION)"'
 FUZZ_mclient_LIBS := $(FUZZ_SODIUM)
@@ -72,9 +72,12 @@ FUZZ_clusterbus_SRCS := mediator/clusterbus.c mediator/dgram.c lib/tlv.c \
 	lib/medmsg.c lib/base64.c
 FUZZ_clusterbus_LIBS := $(FUZZ_SODIUM)
 
+# LanBroadcastPorts and `shoal lan-broadcast --ports` (shoald's request).
+FUZZ_portlist_SRCS := lib/portlist.c
+
 FUZZ_TARGETS := tlv ctlmsg medmsg config jsonread render channel mclient \
 	srcguard vnet gro device pcp tcpframe relayside metrics_http clusterbus \
-	instance
+	instance portlist
 
 .PHONY: fuzz
 fuzz: $(FUZZ_TARGETS:%=$(FUZZ_OUT)/%)

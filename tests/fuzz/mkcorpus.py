@@ -855,3 +855,10 @@ write("clusterbus", "deliver", bus(7, [
                             attr(20, pattern(32, 48))]))]))
 write("clusterbus", "bad-name", bus(5, [
     inst(b"m 3"), attr(15, struct.pack(">Q", 1))]))
+
+# ---- portlist: LanBroadcastPorts and `shoal lan-broadcast --ports` ----
+
+write("portlist", "ranges", "27015,7777-7779")
+write("portlist", "blanks", " 80 , 1-65535 ")
+write("portlist", "all", "all")
+write("portlist", "overlap", "5,1-9")

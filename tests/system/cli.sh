@@ -486,7 +486,7 @@ t_status_unreachable() {
 ktap_check "status, no socket: exit 4" t_status_unreachable
 
 # What shoald answers to status: data only, the CLI renders it.
-STATUS_JSON='{"ifname": "shoal0", "datapath": "kernel", "public_key": "'$KEY'", "mac": "12:05:15:6a:3c:99", "listen_port": 51820, "control_rejected": 0, "handshakes": 2, "handshakes_initiated": 1, "handshakes_initiated_ok": 1, "cookie_replies_sent": 0, "cookie_replies_taken": 0, "datapath_control_drops": 0, "mediator": {"address": "203.0.113.5:51800", "logged_in": true, "nickname": "alice", "ipv4": "100.64.0.5/10", "ipv6": null, "udp_verified": true, "public_endpoint": "198.51.100.7:40000"}, "port_mapping": {"protocol": "pcp", "external": "198.51.100.7:51820", "expires": 3599}, "peers": [{"public_key": "'$KEY'", "nickname": "bob", "mac": "12:05:15:6a:3c:98", "address": "100.64.0.6", "address6": null, "online": true, "path": "direct", "transport": "udp", "endpoint": "192.0.2.2:51820", "rtt_ms": 0.412, "last_handshake": 0, "rx_bytes": 1536, "tx_bytes": 1023}]}'
+STATUS_JSON='{"ifname": "shoal0", "datapath": "kernel", "public_key": "'$KEY'", "mac": "12:05:15:6a:3c:99", "listen_port": 51820, "control_rejected": 0, "handshakes": 2, "handshakes_initiated": 1, "handshakes_initiated_ok": 1, "cookie_replies_sent": 0, "cookie_replies_taken": 0, "datapath_control_drops": 0, "mediator": {"address": "203.0.113.5:51800", "logged_in": true, "nickname": "alice", "ipv4": "100.64.0.5/10", "ipv6": null, "udp_verified": true, "public_endpoint": "198.51.100.7:40000"}, "port_mapping": {"protocol": "pcp", "external": "198.51.100.7:51820", "expires": 3599}, "lan_broadcast": {"enabled": true, "ports": ["7777-7779", "27015"], "installed": true, "from": "runtime", "table": "ip shoal_lanbcast_shoal0", "address": "100.64.0.5"}, "peers": [{"public_key": "'$KEY'", "nickname": "bob", "mac": "12:05:15:6a:3c:98", "address": "100.64.0.6", "address6": null, "online": true, "path": "direct", "transport": "udp", "endpoint": "192.0.2.2:51820", "rtt_ms": 0.412, "last_handshake": 0, "rx_bytes": 1536, "tx_bytes": 1023}]}'
 
 t_status() {
 	ask 0 "status" "$STATUS_JSON\n" status || return 1
@@ -498,6 +498,7 @@ t_status() {
   public endpoint: 198.51.100.7:40000
   tunnel port: verified
   port mapping: pcp 198.51.100.7:51820, 3599 s left
+  lan broadcast: on, UDP ports 7777-7779,27015, copies leave from 100.64.0.5 (set by shoal lan-broadcast)
 
 peer: $KEY (bob)
   status: online, path direct, rtt 0.4 ms
@@ -509,7 +510,7 @@ ktap_check "status: the text view of shoald's data, byte counts in KiB" t_status
 
 t_status_json() {
 	ask 0 "status" "$STATUS_JSON\n" status -j || return 1
-	out_is '{"ifname":"shoal0","datapath":"kernel","public_key":"'$KEY'","mac":"12:05:15:6a:3c:99","listen_port":51820,"control_rejected":0,"handshakes":2,"handshakes_initiated":1,"handshakes_initiated_ok":1,"cookie_replies_sent":0,"cookie_replies_taken":0,"datapath_control_drops":0,"mediator":{"address":"203.0.113.5:51800","logged_in":true,"nickname":"alice","ipv4":"100.64.0.5/10","ipv6":null,"public_endpoint":"198.51.100.7:40000","udp_verified":true},"port_mapping":{"protocol":"pcp","external":"198.51.100.7:51820","expires":3599},"peers":[{"public_key":"'$KEY'","nickname":"bob","online":true,"path":"direct","transport":"udp","rtt_ms":0.412,"mac":"12:05:15:6a:3c:98","address":"100.64.0.6","address6":null,"endpoint":"192.0.2.2:51820","last_handshake":0,"rx_bytes":1536,"tx_bytes":1023}]}'
+	out_is '{"ifname":"shoal0","datapath":"kernel","public_key":"'$KEY'","mac":"12:05:15:6a:3c:99","listen_port":51820,"control_rejected":0,"handshakes":2,"handshakes_initiated":1,"handshakes_initiated_ok":1,"cookie_replies_sent":0,"cookie_replies_taken":0,"datapath_control_drops":0,"mediator":{"address":"203.0.113.5:51800","logged_in":true,"nickname":"alice","ipv4":"100.64.0.5/10","ipv6":null,"public_endpoint":"198.51.100.7:40000","udp_verified":true},"port_mapping":{"protocol":"pcp","external":"198.51.100.7:51820","expires":3599},"lan_broadcast":{"enabled":true,"ports":["7777-7779","27015"],"installed":true,"from":"runtime","table":"ip shoal_lanbcast_shoal0","address":"100.64.0.5"},"peers":[{"public_key":"'$KEY'","nickname":"bob","online":true,"path":"direct","transport":"udp","rtt_ms":0.412,"mac":"12:05:15:6a:3c:98","address":"100.64.0.6","address6":null,"endpoint":"192.0.2.2:51820","last_handshake":0,"rx_bytes":1536,"tx_bytes":1023}]}'
 }
 ktap_check "status -j: the CLI's JSON, ifname and byte counts as numbers" t_status_json
 

@@ -485,6 +485,37 @@ static const struct {
 	  ALICE_PRIV "\n[Peer]\nPublicKey = " BOB_PUB "\n"
 	  "MAC = 02:00:00:00:00:01\n", "src:5:",
 	  "[Peer] has the same MAC as the [Interface] on line 1" },
+	{ IFACE "LanBroadcast = on\n", "src:4:",
+	  "LanBroadcast: not yes or no: 'on'" },
+	{ IFACE "LanBroadcast = yes\nLanBroadcast = no\n", "src:5:",
+	  "duplicate key LanBroadcast" },
+	{ IFACE "LanBroadcastPorts = 0\n", "src:4:",
+	  "LanBroadcastPorts: not a port (1..65535) or a range of ports "
+	  "(LOW-HIGH): '0'" },
+	{ IFACE "LanBroadcastPorts = 65536\n", "src:4:", "'65536'" },
+	{ IFACE "LanBroadcastPorts = 027015\n", "src:4:", "'027015'" },
+	{ IFACE "LanBroadcastPorts = +80\n", "src:4:", "'+80'" },
+	{ IFACE "LanBroadcastPorts = 80-\n", "src:4:", "'80-'" },
+	{ IFACE "LanBroadcastPorts = -80\n", "src:4:", "'-80'" },
+	{ IFACE "LanBroadcastPorts = 1-2-3\n", "src:4:", "'1-2-3'" },
+	{ IFACE "LanBroadcastPorts = 80 81\n", "src:4:", "'80 81'" },
+	{ IFACE "LanBroadcastPorts = 7779-7777\n", "src:4:",
+	  "a range must run from a lower port to a higher one: '7779-7777'" },
+	{ IFACE "LanBroadcastPorts = 7777-7777\n", "src:4:", "a range must" },
+	{ IFACE "LanBroadcastPorts = 27015,\n", "src:4:",
+	  "LanBroadcastPorts: empty entry in the list of ports" },
+	{ IFACE "LanBroadcastPorts = ,27015\n", "src:4:", "empty entry" },
+	{ IFACE "LanBroadcastPorts = 27015,7000-8000,7777\n", "src:4:",
+	  "port 7777 is listed more than once" },
+	{ IFACE "LanBroadcastPorts = 5,5\n", "src:4:",
+	  "port 5 is listed more than once" },
+	{ IFACE "LanBroadcastPorts = all,80\n", "src:4:", "'all'" },
+	{ IFACE "LanBroadcastPorts = 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,"
+	  "17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33\n", "src:4:",
+	  "more than 32 entries in the list of ports" },
+	{ IFACE "LanBroadcastPorts = 8\x01\n", "src:4:", "'8\\x01'" },
+	{ IFACE "LanBroadcastPorts = 1\nLanBroadcastPorts = 2\n", "src:5:",
+	  "duplicate key LanBroadcastPorts" },
 };
 
 TEST(hostport_list)
@@ -1043,6 +1074,78 @@ TEST(prefix_within)
 	EXPECT_FALSE(shoal_prefix_within(ranges, 1, &p));
 	ASSERT_EQ(0, shoal_prefix_parse(&p, "100.64.0.1/10"));
 	EXPECT_FALSE(shoal_prefix_within(ranges, 0, &p));
+}
+
+
+TEST(lan_broadcast)
+{
+	struct shoal_config c;
+	char err[512], text[SHOAL_PORTLIST_STRLEN + 1];
+
+	ASSERT_EQ(0, parse(&c, IFACE, err, sizeof(err))) TH_LOG("%s", err);
+	EXPECT_FALSE(c.lan_broadcast);
+	EXPECT_EQ(0U, c.lan_broadcast_ports.n);
+	shoal_config_free(&c);
+
+	ASSERT_EQ(0, parse(&c, IFACE "LanBroadcast = Yes\n"
+			   "LanBroadcastPorts = 27015 , 7777-7779,80\n", err,
+			   sizeof(err))) TH_LOG("%s", err);
+	EXPECT_TRUE(c.lan_broadcast);
+	ASSERT_EQ(3U, c.lan_broadcast_ports.n);
+	/* Sorted. */
+	EXPECT_EQ(80, c.lan_broadcast_ports.r[0].low);
+	EXPECT_EQ(80, c.lan_broadcast_ports.r[0].high);
+	EXPECT_EQ(7777, c.lan_broadcast_ports.r[1].low);
+	EXPECT_EQ(7779, c.lan_broadcast_ports.r[1].high);
+	EXPECT_EQ(27015, c.lan_broadcast_ports.r[2].low);
+	EXPECT_LT(0, shoal_portlist_format(text, sizeof(text),
+					   &c.lan_broadcast_ports));
+	EXPECT_STREQ("80,7777-7779,27015", text);
+	/* Too small a buffer is -1, never a cut list. */
+	EXPECT_EQ(-1, shoal_portlist_format(text, 8, &c.lan_broadcast_ports));
+	shoal_config_free(&c);
+
+	ASSERT_EQ(0, parse(&c, IFACE "LanBroadcastPorts = all\n"
+			   "LanBroadcast = no\n", err, sizeof(err)))
+		TH_LOG("%s", err);
+	EXPECT_FALSE(c.lan_broadcast);
+	EXPECT_EQ(0U, c.lan_broadcast_ports.n);
+	EXPECT_EQ(3, shoal_portlist_format(text, sizeof(text),
+					   &c.lan_broadcast_ports));
+	EXPECT_STREQ("all", text);
+	shoal_config_free(&c);
+
+	/* The edges of the port numbers. */
+	ASSERT_EQ(0, parse(&c, IFACE "LanBroadcastPorts = 1-65535\n", err,
+			   sizeof(err))) TH_LOG("%s", err);
+	EXPECT_EQ(1, c.lan_broadcast_ports.r[0].low);
+	EXPECT_EQ(65535, c.lan_broadcast_ports.r[0].high);
+	shoal_config_free(&c);
+}
+
+TEST(portlist_refusals_leave_it_empty)
+{
+	static const char *const bad[] = {
+		"", " ", "all all", "ALL", "1,,2", "1-", "-", "0-5", "5-0",
+		"99999", "1x", "1.5", "1-2,2-3", "65536-65537", "\t,",
+	};
+	struct shoal_portlist l;
+	char err[160];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&l, 0xa5, sizeof(l));
+		err[0] = '\0';
+		EXPECT_EQ(-1, shoal_portlist_parse(&l, bad[i], err,
+						   sizeof(err)))
+			TH_LOG("accepted '%s'", bad[i]);
+		EXPECT_EQ(0U, l.n);
+		EXPECT_NE('\0', err[0]);
+	}
+	/* No room for a message: still refused, nothing written. */
+	EXPECT_EQ(-1, shoal_portlist_parse(&l, "x", NULL, 0));
+	EXPECT_EQ(0, shoal_portlist_parse(&l, " 7777-7779 ,27015 ", NULL, 0));
+	EXPECT_EQ(2U, l.n);
 }
 
 TEST_HARNESS_MAIN
