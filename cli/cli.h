@@ -87,5 +87,7 @@ int shoal_cmd_show(const struct cli_args *a);
 int shoal_cmd_monitor(const struct cli_args *a);
 int shoal_cmd_send(const struct cli_args *a);
 int shoal_cmd_status(const struct cli_args *a);
+int shoal_cmd_msg(const struct cli_args *a);
+int shoal_cmd_chat(const struct cli_args *a);
 
 #endif

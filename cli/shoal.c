@@ -50,6 +50,10 @@ static const char usage_text[] =
 	"                         change or remove a network's password\n"
 	"  networks [-j|--json]   show the networks and their members\n"
 	"  netcheck [-j|--json]   find out how the NAT here behaves\n"
+	"  msg NICKNAME|NETWORK TEXT...\n"
+	"                         send a chat message to a member or a network\n"
+	"  chat [NETWORK] [-j|--json]\n"
+	"                         print chat messages, send lines typed\n"
 	"  These and status take -i NAME (shoald of interface NAME) and\n"
 	"  -s PATH (its socket); 'shoal COMMAND --help' says more.\n"
 	"  Every command that prints takes -j (JSON) and -p (indented JSON).\n"
@@ -140,6 +144,16 @@ const struct cli_command cli_commands[] = {
 	  "Find out how the NAT in front of this host behaves (takes up to\n"
 	  "3 s) and what that means for reaching peers.\n",
 	  MEDIATOR | CLI_OPT_JSON, 0, 0, shoal_cmd_netcheck },
+	{ "msg", "NICKNAME|NETWORK TEXT...",
+	  "Send TEXT to a member, or to every member of a network who is\n"
+	  "online, over the peers' sessions.  Exits 0 once every recipient\n"
+	  "acknowledged it; a member offline is an error (nothing is\n"
+	  "queued).\n", MEDIATOR | CLI_OPT_JSON, 2, -1, shoal_cmd_msg },
+	{ "chat", "[NETWORK]",
+	  "Print messages as they arrive (time, sender@network: text); each\n"
+	  "line on stdin goes to NETWORK (the only one you are in, if\n"
+	  "just one).  With -j, one JSON object a message.\n",
+	  MEDIATOR | CLI_OPT_JSON, 0, 1, shoal_cmd_chat },
 };
 
 const unsigned int cli_n_commands = SHOAL_ARRAY_SIZE(cli_commands);
