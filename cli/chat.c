@@ -32,6 +32,42 @@ static bool target_ok(const char *s)
 	       shoal_config_valid_nickname(s);
 }
 
+/* "delivered to bob, carol; offline: dave" from shoald's JSON. */
+static void print_outcome(const char *body)
+{
+	static const char *const lists[][2] = {
+		{ "delivered", "delivered to " }, { "failed", "not acknowledged by " },
+		{ "offline", "offline (not sent): " },
+	};
+	const struct jr_value *a, *n;
+	struct jr_value *root;
+	bool first_list = true, first;
+	char err[128];
+	size_t i;
+
+	root = jr_parse(body, strlen(body), err, sizeof(err));
+	if (!root)
+		return;
+	for (i = 0; i < SHOAL_ARRAY_SIZE(lists); i++) {
+		a = jr_member(root, lists[i][0]);
+		if (!a || a->type != JR_ARRAY || !a->child)
+			continue;
+		printf("%s%s", first_list ? "" : "; ", lists[i][1]);
+		first_list = false;
+		first = true;
+		for (n = a->child; n; n = n->next) {
+			if (n->type != JR_STRING)
+				continue;
+			printf("%s", first ? "" : ", ");
+			shoal_put_safe(stdout, n->str, strlen(n->str), 0);
+			first = false;
+		}
+	}
+	if (!first_list)
+		putchar('\n');
+	jr_free(root);
+}
+
 /* Sends "msg TARGET TEXT"; prints the outcome; an exit code. */
 static int send_msg(const char *path, const char *target, const char *text,
 		    bool json, bool quiet)
@@ -53,7 +89,7 @@ static int send_msg(const char *path, const char *target, const char *text,
 		if (json && body)
 			fputs(body, stdout);
 		else if (!quiet && body)
-			fprintf(stdout, "sent: %s", body);
+			print_outcome(body);
 		ret = SHOAL_EXIT_OK;
 	} else {
 		/* "error CODE TEXT": shoald's words, made safe. */

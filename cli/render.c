@@ -189,7 +189,10 @@ static void render_chat(const struct jr_value *c)
 	const struct jr_value *nets = jr_member(c, "networks"), *n;
 	size_t i;
 
-	if (!c || c->type != JR_OBJECT) {
+	/* None from a shoald older than chat: nothing to say. */
+	if (!c)
+		return;
+	if (c->type != JR_OBJECT) {
 		print_null(PRINT_JSON, "chat", "");
 		return;
 	}

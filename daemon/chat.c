@@ -342,11 +342,21 @@ static bool send_copy(struct shoald *d, struct chat_out *o)
 	return true;
 }
 
+/*
+ * A nickname into a JSON array's body: as the mediator's rules have them
+ * (anything else, from a mediator that broke them, becomes '?').
+ */
 static void add_nick(char *list, size_t size, const char *nick)
 {
-	size_t len = strlen(list);
+	char safe[SHOAL_CONFIG_MAX_NICK + 1];
+	size_t len = strlen(list), i;
 
-	snprintf(list + len, size - len, "%s\"%s\"", len ? ", " : "", nick);
+	for (i = 0; nick[i] && i < sizeof(safe) - 1; i++)
+		safe[i] = strchr("abcdefghijklmnopqrstuvwxyz"
+				 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-",
+				 nick[i]) ? nick[i] : '?';
+	safe[i] = '\0';
+	snprintf(list + len, size - len, "%s\"%s\"", len ? ", " : "", safe);
 }
 
 /* The request's copies are all settled: its answer. */
@@ -355,7 +365,7 @@ static void req_finish(struct shoald *d, int r)
 	struct shoald_chat *c = d->chat;
 	struct chat_req *q = &c->req[r];
 	char delivered[1024] = "", failed[1024] = "", body[2600];
-	char text[1200];
+	char names[1024] = "", text[1200];
 	unsigned int i;
 
 	for (i = 0; i < MAX_OUT; i++) {
@@ -363,17 +373,21 @@ static void req_finish(struct shoald *d, int r)
 
 		if (!o->used || o->req != r)
 			continue;
-		if (o->acked)
+		if (o->acked) {
 			add_nick(delivered, sizeof(delivered), o->nick);
-		else
+		} else {
 			add_nick(failed, sizeof(failed), o->nick);
+			snprintf(names + strlen(names),
+				 sizeof(names) - strlen(names), "%s%s",
+				 *names ? ", " : "", o->nick);
+		}
 		sodium_memzero(o, sizeof(*o));
 	}
 	snprintf(body, sizeof(body), "{\"delivered\": [%s], \"failed\": [%s], "
 		 "\"offline\": [%s]}\n", delivered, failed, q->offline);
 	if (*failed) {
 		snprintf(text, sizeof(text), "not acknowledged within %.0f s "
-			 "by %s", RETRY_FOR, failed);
+			 "by %s", RETRY_FOR, names);
 		answer(q->fd, E_CHAT_UNACKED, text, body);
 	} else {
 		answer(q->fd, 0, NULL, body);

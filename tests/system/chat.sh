@@ -233,7 +233,9 @@ echo "# a msg carol (logged out): exit $rc, $out"
 ktap_check "a member offline: a clear error, non-zero exit, nothing queued" \
 	exited "$rc" '!0' 'carol is offline' "$out"
 counts_ok() {
-	[ "$(chat_field a delivered)" -ge 3 ] && [ "$(chat_field b received)" -ge 2 ]
+	[ "$(chat_field a delivered)" -ge 3 ] &&
+		[ "$(chat_field b received)" -ge 2 ] &&
+		sh_ a status | grep -q '^  chat: [0-9]* sent, [0-9]* received$'
 }
 ktap_check "status counts what was sent and delivered" counts_ok
 

@@ -2,8 +2,9 @@
 # Chat (shoal msg, shoal chat) in the NAT lab: over a direct pair and the
 # relayed pair d-e, to a network (every member online gets it, nobody
 # else), a refusal for a nickname nobody has, and a message while the
-# mediator is down (docs/protocol.md, "Chat").
-LAB_PART_TESTS=$((LAB_PART_TESTS + 6))
+# mediator is down (docs/protocol.md, "Chat").  Every check holds on
+# both datapaths: nothing here depends on TAP.
+LAB_PART_TESTS=$((LAB_PART_TESTS + 7))
 
 CHAT_PIDS=()
 
@@ -56,6 +57,15 @@ chat_up() {
 		eval "sh_ d msg ${NICK[e]} relayed hello >/dev/null && chat_got e ${NICK[d]} 'relayed hello' true"
 	ktap_check "a message to a network reaches its members online and only them" \
 		eval "sh_ a msg chatroom room only >/dev/null && chat_got b ${NICK[a]} 'room only' false && sleep 0.5 && chat_not c 'room only'"
+	sh_ a msg lanparty everyone --json >"$tmp/chat-all.json" 2>&1
+	echo "# a msg lanparty: $(cat "$tmp/chat-all.json")"
+	ktap_check "a message to lanparty is acknowledged by every other member (relayed and over TCP too)" \
+		$PY -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert sorted(r["delivered"]) == sorted(sys.argv[2:]), r
+assert not r["failed"] and not r["offline"], r' "$tmp/chat-all.json" \
+		$(for x in $CLIENTS; do [ "$x" = a ] || echo "${NICK[$x]}"; done)
 	out=$(sh_ a msg nosuchnick hi 2>&1) && rc=0 || rc=$?
 	echo "# a msg nosuchnick: exit $rc, $out"
 	ktap_check "a message to a nickname nobody has is refused with a clear error" \
