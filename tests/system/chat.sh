@@ -22,6 +22,7 @@ set -u
 . "$(dirname "$0")/../lab/lab.sh"
 
 PY=/usr/bin/python3
+burst_pids=()
 PORT=51800
 CLIENTS="a b c"
 declare -A NICK=([a]=alice [b]=bob [c]=carol)
@@ -40,7 +41,7 @@ if [ "$(id -u)" != 0 ] || ! command -v nft >/dev/null ||
 	ktap_skip "needs root, nft and /dev/net/tun"
 	ktap_finish
 fi
-ktap_plan 15
+ktap_plan 17
 
 lab_internet || { echo "Bail out! cannot build the lab"; exit 1; }
 for x in $CLIENTS; do
@@ -194,6 +195,36 @@ PYEOF
 }
 ktap_check "bob's shoal chat --json: one object per message with time, from, network, text, direct" \
 	until_true 3 json_ok
+
+# shoal chat sends each line of its standard input to the network.
+(printf 'typed by carol\n'; sleep 4) | sh_ c chat lan >/dev/null 2>"$tmp/chat-c.err" &
+typed_ok() {
+	$PY - "$tmp/chat-b.json" <<'PYEOF'
+import json, sys
+ms = [json.loads(l) for l in open(sys.argv[1])]
+assert any(m["text"] == "typed by carol" and m["from"] == "carol" and
+           m["network"] == "lan" and not m["direct"] for m in ms), ms
+PYEOF
+}
+ktap_check "a line typed into shoal chat lan reaches the network's members" \
+	until_true 4 typed_ok
+
+# Eight at once from a: b takes 5 a second from a peer, so some first
+# copies are dropped, and their copies sent again get through.
+for i in 1 2 3 4 5 6 7 8; do
+	sh_ a msg bob "burst $i" >/dev/null 2>&1 &
+	burst_pids+=($!)
+done
+burst_ok=true
+for p in "${burst_pids[@]}"; do wait "$p" || burst_ok=false; done
+dropped=$(chat_field b rate_dropped)
+echo "# b dropped $dropped over the rate; every msg exited 0: $burst_ok"
+burst_all() {
+	$burst_ok && [ "$dropped" -gt 0 ] &&
+		[ "$(grep -c '"text": "burst' "$tmp/chat-b.json")" = 8 ]
+}
+ktap_check "a burst over a peer's rate: dropped, sent again, each shown once" \
+	burst_all
 
 # ---- refusals -----------------------------------------------------------
 
