@@ -90,5 +90,7 @@ int shoal_cmd_monitor(const struct cli_args *a);
 int shoal_cmd_send(const struct cli_args *a);
 int shoal_cmd_status(const struct cli_args *a);
 int shoal_cmd_lan_broadcast(const struct cli_args *a);
+int shoal_cmd_msg(const struct cli_args *a);
+int shoal_cmd_chat(const struct cli_args *a);
 
 #endif

@@ -178,6 +178,39 @@ static void render_port_mapping(const struct jr_value *pm, const char *indent)
 	print_close_object();
 }
 
+/* Chat (daemon/chat.c): its counters, and the networks it speaks in. */
+static const char *const chat_counters[] = {
+	"sent", "delivered", "failed", "received", "refused", "rate_dropped",
+	"listeners",
+};
+
+static void render_chat(const struct jr_value *c)
+{
+	const struct jr_value *nets = jr_member(c, "networks"), *n;
+	size_t i;
+
+	/* None from a shoald older than chat: nothing to say. */
+	if (!c)
+		return;
+	if (c->type != JR_OBJECT) {
+		print_null(PRINT_JSON, "chat", "");
+		return;
+	}
+	print_open_object("chat");
+	for (i = 0; i < sizeof(chat_counters) / sizeof(*chat_counters); i++)
+		field_number(PRINT_JSON, "%llu", c, chat_counters[i], false);
+	field_number(PRINT_TEXT, "  chat: %llu sent", c, "sent", false);
+	field_number(PRINT_TEXT, ", %llu received", c, "received", false);
+	print_open_array("networks");
+	if (nets && nets->type == JR_ARRAY)
+		for (n = nets->child; n; n = n->next)
+			if (n->type == JR_STRING)
+				print_string(PRINT_JSON, NULL, "%s", n->str);
+	print_close_array();
+	print_nl();
+	print_close_object();
+}
+
 static void render_peer(const struct jr_value *p, time_t now)
 {
 	const char *nick = jr_string(p, "nickname");
@@ -244,6 +277,7 @@ void render_status(const struct jr_value *v)
 	render_mediator(jr_member(v, "mediator"));
 	render_port_mapping(jr_member(v, "port_mapping"), "  ");
 	render_lan_broadcast(jr_member(v, "lan_broadcast"), "  ");
+	render_chat(jr_member(v, "chat"));
 	print_open_array("peers");
 	if (peers && peers->type == JR_ARRAY)
 		for (p = peers->child; p; p = p->next)

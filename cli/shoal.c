@@ -52,6 +52,10 @@ static const char usage_text[] =
 	"  netcheck [-j|--json]   find out how the NAT here behaves\n"
 	"  lan-broadcast [DEV] [on [--ports LIST]|off] [-j|--json]\n"
 	"                         copy local programs' LAN broadcasts onto DEV\n"
+	"  msg NICKNAME|NETWORK TEXT...\n"
+	"                         send a chat message to a member or a network\n"
+	"  chat [NETWORK] [-j|--json]\n"
+	"                         print chat messages, send lines typed\n"
 	"  These and status take -i NAME (shoald of interface NAME) and\n"
 	"  -s PATH (its socket); 'shoal COMMAND --help' says more.\n"
 	"  Every command that prints takes -j (JSON) and -p (indented JSON).\n"
@@ -151,6 +155,16 @@ const struct cli_command cli_commands[] = {
 	  "the configuration's LanBroadcast until the configuration is newer.\n",
 	  MEDIATOR | CLI_OPT_JSON | CLI_OPT_PORTS, 0, 2,
 	  shoal_cmd_lan_broadcast },
+	{ "msg", "NICKNAME|NETWORK TEXT...",
+	  "Send TEXT to a member, or to every member of a network who is\n"
+	  "online, over the peers' sessions.  Exits 0 once every recipient\n"
+	  "acknowledged it; a member offline is an error (nothing is\n"
+	  "queued).\n", MEDIATOR | CLI_OPT_JSON, 2, -1, shoal_cmd_msg },
+	{ "chat", "[NETWORK]",
+	  "Print messages as they arrive (time, sender@network: text); each\n"
+	  "line on stdin goes to NETWORK (the only one you are in, if\n"
+	  "just one).  With -j, one JSON object a message.\n",
+	  MEDIATOR | CLI_OPT_JSON, 0, 1, shoal_cmd_chat },
 };
 
 const unsigned int cli_n_commands = SHOAL_ARRAY_SIZE(cli_commands);

@@ -13,6 +13,7 @@
 
 #include <sodium.h>
 
+#include "chat.h"
 #include "control.h"
 #include "json.h"
 #include "key.h"
@@ -133,6 +134,8 @@ static void status_json(FILE *f, struct shoald *d)
 	shoald_port_mapping_json(d, f);
 	fprintf(f, ", \"lan_broadcast\": ");
 	shoald_lanbcast_json(d, f);
+	fprintf(f, ", \"chat\": ");
+	shoald_chat_status_json(d, f);
 	fprintf(f, ", \"peers\": [");
 	for (i = 0; i < d->n_peers; i++) {
 		const struct shoald_peer *p = &d->peers[i];
@@ -349,7 +352,9 @@ bool shoald_control_handle(struct shoald_control *c, struct shoald *d,
 	/* The slot is free before the answer: mclient may keep the fd. */
 	epoll_ctl(c->epfd, EPOLL_CTL_DEL, fd, NULL);
 	cl->fd = -1;
-	answer_request(d, fd, cl->req, cl->uid == 0);
+	/* chat's requests: chat.c keeps or closes the fd. */
+	if (!shoald_chat_request(d, fd, cl->req, cl->uid))
+		answer_request(d, fd, cl->req, cl->uid == 0);
 	sodium_memzero(cl->req, sizeof(cl->req));
 	cl->got = 0;
 	return true;

@@ -55,7 +55,8 @@ enum {
  * in the same slot.
  */
 enum pending_kind {
-	PK_PLAIN, PK_NETWORKS, PK_LOGOUT, PK_NICK, PK_INTERNAL, PK_RESOLVE
+	PK_PLAIN, PK_NETWORKS, PK_LOGOUT, PK_NICK, PK_INTERNAL, PK_RESOLVE,
+	PK_CHATNET,	/* chat's own NETWORKS (mclient_chat.c) */
 };
 
 struct pending {

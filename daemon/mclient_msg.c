@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <sodium.h>
 
+#include "chat.h"
 #include "json.h"
 #include "key.h"
 #include "link.h"
@@ -967,6 +968,11 @@ static void on_reply(struct mclient *m, const struct shoal_tlv_msg *msg)
 		return;
 	}
 	p->used = false;
+	/* Who is in which network, for chat: from any NETWORKS reply. */
+	if (rc >= 0 && (p->kind == PK_NETWORKS || p->kind == PK_CHATNET))
+		shoald_chat_networks(m->d, msg);
+	if (p->kind == PK_CHATNET)
+		return;
 	if (p->kind == PK_INTERNAL) {
 		if (rc < 0 && m->d->verbose)
 			fprintf(stderr, "shoald: mediator: %s (%d)\n", text,
@@ -1023,4 +1029,6 @@ void mc_on_message(struct mclient *m, const uint8_t *buf, size_t len)
 		mc_learn(m, &msg);
 		break;
 	}
+	if (msg.type == MED_PEER_UP || msg.type == MED_PEER_DOWN)
+		shoald_chat_peers_changed(m->d);
 }

@@ -827,6 +827,15 @@ static void on_control(struct shoald *d, const struct shoal_dp_event *ev)
 	double now = shoald_now();
 	struct shoal_ctl m;
 
+	/* Chat has a codec and a handler of its own (chat.c). */
+	if (ev->len && (ev->payload[0] == SHOAL_CTL_CHAT ||
+			ev->payload[0] == SHOAL_CTL_CHAT_ACK)) {
+		if (d->on_chat)
+			d->on_chat(d, ev);
+		else
+			d->ctl_rejected++;
+		return;
+	}
 	/* The mediator's answers go to its client. */
 	if (ev->len && (ev->payload[0] == SHOAL_CTL_BINDING_REPLY ||
 			ev->payload[0] == SHOAL_CTL_RELAY_BOUND ||
@@ -901,16 +910,34 @@ void shoald_on_event(void *ctx, const struct shoal_dp_event *ev)
 	}
 }
 
+struct shoald_session *shoald_session_out(struct shoald_peer *p)
+{
+	int i;
+
+	for (i = 0; i < SHOAL_MAX_SA_IN; i++)
+		if (p->sessions[i].used && !p->sessions[i].resumed &&
+		    p->sessions[i].peer_spi == p->out_spi)
+			return &p->sessions[i];
+	return NULL;
+}
+
+struct shoald_session *shoald_session_by_spi(struct shoald *d, uint32_t spi,
+					     struct shoald_peer **peer)
+{
+	return session_by_spi(d, spi, peer);
+}
+
+void shoald_send_ctl(struct shoald *d, const struct shoal_endpoint *to,
+		     const uint8_t *msg, int len)
+{
+	send_ctl(d, to, msg, len);
+}
+
 static void send_ping(struct shoald *d, struct shoald_peer *p, double now)
 {
 	uint8_t msg[SHOAL_CTL_PING_LEN];
-	struct shoald_session *s = NULL;
-	int i;
+	struct shoald_session *s = shoald_session_out(p);
 
-	for (i = 0; i < SHOAL_MAX_SA_IN && !s; i++)
-		if (p->sessions[i].used && !p->sessions[i].resumed &&
-		    p->sessions[i].peer_spi == p->out_spi)
-			s = &p->sessions[i];
 	if (!s)
 		return;
 	p->ping_id = ((uint64_t)randombytes_random() << 32 |

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "chatmsg.h"
 #include "ctlmsg.h"
 #include "datapath.h"
 #include "medmsg.h"
@@ -42,6 +43,9 @@ struct shoald_session {
 	bool has_out_key;
 	uint8_t ctl_key[SHOAL_CTL_KEY_LEN];	/* CONFIRM, PING, PONG */
 	double established;
+	/* Chat (chat.c): the last counter sent, those received. */
+	uint64_t chat_tx;
+	struct shoal_chat_replay chat_rx;
 };
 
 #define SHOALD_MAX_CANDIDATES 8
@@ -141,6 +145,10 @@ struct shoald_peer {
 	struct shoald_birthday *bd;		/* birthday.c; NULL: none */
 	double bd_last;				/* the last run began */
 	unsigned int bd_fails;			/* runs in a row that failed */
+	/* Chat (chat.c): its messages' rate, the ids of the last ones. */
+	struct shoald_bucket chat_rate;
+	uint64_t chat_seen[8];
+	unsigned int chat_seen_next;
 };
 
 struct shoald_closing {
@@ -207,6 +215,12 @@ struct shoald {
 	unsigned int bd_running;
 	uint64_t bd_runs, bd_wins, bd_probes;
 	void *lanbcast;			/* lanbcast.c; NULL: not open */
+	/*
+	 * Chat (chat.c): its state, and its handler of CHAT and CHAT_ACK
+	 * packets (NULL: dropped).
+	 */
+	struct shoald_chat *chat;
+	void (*on_chat)(struct shoald *d, const struct shoal_dp_event *ev);
 };
 
 double shoald_now(void);
@@ -262,6 +276,17 @@ void shoald_initiate(struct shoald *d, struct shoald_peer *p, double now,
 void shoald_knock(struct shoald *d, struct shoald_peer *p, double now);
 
 void shoald_sessions_wipe(struct shoald *d);
+
+/*
+ * For chat.c: the session whose inbound SPI is spi (and its peer), the
+ * one a peer's packets go out on (NULL: none with keys), and a control
+ * packet sent to `to` as the session code sends its own.
+ */
+struct shoald_session *shoald_session_by_spi(struct shoald *d, uint32_t spi,
+					     struct shoald_peer **peer);
+struct shoald_session *shoald_session_out(struct shoald_peer *p);
+void shoald_send_ctl(struct shoald *d, const struct shoal_endpoint *to,
+		     const uint8_t *msg, int len);
 
 /*
  * birthday.c: per-peer sockets and birthday probing (docs/protocol.md,

@@ -26,6 +26,7 @@
 #include <linux/capability.h>
 
 #include "caps.h"
+#include "chat.h"
 #include "config.h"
 #include "control.h"
 #include "datapath.h"
@@ -470,6 +471,7 @@ static int run(struct loop *l, struct shoald *d)
 					shoald_lanbcast_tick(d, shoald_now());
 					shoald_control_tick(&l->control,
 							    shoald_now());
+					shoald_chat_tick(d, shoald_now());
 				}
 			} else if (fd == l->control_fd) {
 				shoald_control_accept(&l->control,
@@ -481,6 +483,8 @@ static int run(struct loop *l, struct shoald *d)
 			} else if (portmap_handle(d, fd)) {
 				continue;
 			} else if (shoald_sock_handle(d, fd)) {
+				continue;
+			} else if (shoald_chat_handle(d, fd)) {
 				continue;
 			} else {
 				ret = d->dp->ops->handle(d->dp, fd,
@@ -678,7 +682,11 @@ int main(int argc, char **argv)
 	if (ret < 0)
 		fprintf(stderr, "shoald: no lan-broadcast: %s\n",
 			strerror(-ret));
+	ret = shoald_chat_open(&d, l.epfd);
+	if (ret < 0)
+		fprintf(stderr, "shoald: no chat: %s\n", strerror(-ret));
 	status = run(&l, &d);
+	shoald_chat_close(&d);
 	shoald_lanbcast_close(&d);
 	portmap_close(&d);
 	mclient_close(&d);

@@ -30,6 +30,9 @@ enum shoal_ctl_type {
 	SHOAL_CTL_PING = 4,
 	SHOAL_CTL_PONG = 5,
 	SHOAL_CTL_COOKIE_REPLY = 6,
+	/* Chat on a session (lib/chatmsg.h); 9 is kept for it. */
+	SHOAL_CTL_CHAT = 7,
+	SHOAL_CTL_CHAT_ACK = 8,
 	/* Between a client's tunnel port and the mediator (NAT, relay). */
 	SHOAL_CTL_BINDING = 16,
 	SHOAL_CTL_BINDING_REPLY = 17,

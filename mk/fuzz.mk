@@ -53,6 +53,7 @@ FUZZ_mclient_SRCS := $(wildcard daemon/mclient*.c) daemon/session.c daemon/birth
 	lib/tlv.c lib/medmsg.c lib/ctlmsg.c lib/endpoint.c lib/config.c \
 	lib/key.c lib/base64.c lib/hex.c lib/json.c lib/mac.c lib/util.c \
 	lib/utf8.c cli/jsonread.c lib/tcpframe.c lib/portlist.c
+FUZZ_mclient_SRCS += daemon/chat.c lib/chatmsg.c
 FUZZ_mclient_CFLAGS := $(shell pkg-config --cflags libnl-3.0 2>/dev/null) \
 	-DSHOAL_VERSION='"$(VERSION)"'
 FUZZ_mclient_LIBS := $(FUZZ_SODIUM)
@@ -67,6 +68,10 @@ FUZZ_relayside_LIBS := $(FUZZ_SODIUM)
 # The request of a scrape and the text format's escaping (--metrics).
 FUZZ_metrics_http_SRCS := lib/metrics.c
 
+# Chat between peers: its packets' header, sealing and plaintext.
+FUZZ_chatmsg_SRCS := lib/chatmsg.c lib/utf8.c
+FUZZ_chatmsg_LIBS := $(FUZZ_SODIUM)
+
 # The cluster's bus messages, which a mediator reads from the database.
 FUZZ_clusterbus_SRCS := mediator/clusterbus.c mediator/dgram.c lib/tlv.c \
 	lib/medmsg.c lib/base64.c
@@ -77,7 +82,7 @@ FUZZ_portlist_SRCS := lib/portlist.c
 
 FUZZ_TARGETS := tlv ctlmsg medmsg config jsonread render channel mclient \
 	srcguard vnet gro device pcp tcpframe relayside metrics_http clusterbus \
-	instance portlist
+	instance portlist chatmsg
 
 .PHONY: fuzz
 fuzz: $(FUZZ_TARGETS:%=$(FUZZ_OUT)/%)

@@ -862,3 +862,23 @@ write("portlist", "ranges", "27015,7777-7779")
 write("portlist", "blanks", " 80 , 1-65535 ")
 write("portlist", "all", "all")
 write("portlist", "overlap", "5,1-9")
+
+# ---- chatmsg: a selector byte (tests/fuzz/chatmsg.c), then its input ----
+# 0x80 (packet, sealed by the target): header, then the plaintext:
+# message id, flags, network length, network, text.
+def chat_plain(net, text, flags=0):
+    return struct.pack(">QBB", 0x0102030405060708, flags, len(net)) + net + text
+
+
+write("chatmsg", "sealed-chat", bytes([0x80]) +
+      bytes([7, 2, 0, 0]) + struct.pack(">IQ", 0x12345678, 1) +
+      chat_plain(b"lanparty", "hello, wörld".encode()))
+write("chatmsg", "sealed-direct", bytes([0x80]) +
+      bytes([7, 2, 0, 0]) + struct.pack(">IQ", 0x12345678, 9) +
+      chat_plain(b"lan", b"psst", 1))
+write("chatmsg", "sealed-ack", bytes([0x80]) +
+      bytes([8, 2, 0, 0]) + struct.pack(">IQ", 0x12345678, 2) +
+      struct.pack(">Q", 0x0102030405060708))
+write("chatmsg", "plain", bytes([1]) + chat_plain(b"a.b-c_d", b"text"))
+write("chatmsg", "replay", bytes([2]) + b"".join(
+    struct.pack(">Q", c) for c in (1, 5, 3, 3, 100, 36, 37, 0)))
