@@ -72,9 +72,12 @@ FUZZ_clusterbus_SRCS := mediator/clusterbus.c mediator/dgram.c lib/tlv.c \
 	lib/medmsg.c lib/base64.c
 FUZZ_clusterbus_LIBS := $(FUZZ_SODIUM)
 
+# shoald's DNS responder: queries from anyone who can reach the device.
+FUZZ_dnsmsg_SRCS := lib/dnsmsg.c
+
 FUZZ_TARGETS := tlv ctlmsg medmsg config jsonread render channel mclient \
 	srcguard vnet gro device pcp tcpframe relayside metrics_http clusterbus \
-	instance
+	instance dnsmsg
 
 .PHONY: fuzz
 fuzz: $(FUZZ_TARGETS:%=$(FUZZ_OUT)/%)
