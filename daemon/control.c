@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "control.h"
+#include "dns.h"
 #include "json.h"
 #include "key.h"
 #include "mac.h"
@@ -168,7 +169,9 @@ static void status_json(FILE *f, struct shoald *d)
 			(unsigned long long)p->rx_bytes,
 			(unsigned long long)p->tx_bytes);
 	}
-	fprintf(f, "]}\n");
+	fprintf(f, "], \"dns\": ");
+	shoald_dns_status_json(d, f);
+	fprintf(f, "}\n");
 }
 
 /*

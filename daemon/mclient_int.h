@@ -55,7 +55,8 @@ enum {
  * in the same slot.
  */
 enum pending_kind {
-	PK_PLAIN, PK_NETWORKS, PK_LOGOUT, PK_NICK, PK_INTERNAL, PK_RESOLVE
+	PK_PLAIN, PK_NETWORKS, PK_LOGOUT, PK_NICK, PK_INTERNAL, PK_RESOLVE,
+	PK_NAMES	/* NETWORKS for the name server (mclient_names.c) */
 };
 
 struct pending {
@@ -172,6 +173,10 @@ struct mclient {
 	bool nc_auto;
 
 	struct mc_tcp *tcp;		/* relays over TCP (mclient_tcp.c) */
+
+	/* mclient_names.c: a NETWORKS owed, and when one is due anyway. */
+	bool names_again;
+	double names_next;
 };
 
 static inline struct mclient *mc(struct shoald *d)
@@ -266,5 +271,15 @@ void mc_failover(struct mclient *m);
 /* A LOGIN reply of MED_E_REDIRECT: where to go instead, or failover. */
 void mc_redirect(struct mclient *m, const struct shoal_tlv_msg *msg);
 void mc_instances_json(const struct mclient *m, FILE *f);
+
+/* mclient_names.c */
+/* Our nickname and addresses to the name server (none: logged out). */
+void mc_names_self(struct mclient *m);
+/* The members changed (or may have): NETWORKS again, soon. */
+void mc_names_refresh(struct mclient *m);
+void mc_names_tick(struct mclient *m, double now);
+/* The answer to the NETWORKS of mc_names_refresh (rc < 0: failed). */
+void mc_names_reply(struct mclient *m, const struct shoal_tlv_msg *msg,
+		    int rc);
 
 #endif

@@ -103,8 +103,21 @@ void mc_send_login(struct mclient *m)
 
 	m->login_id = ++m->next_id;
 	shoal_tlv_writer_init(&w, buf, sizeof(buf), MED_LOGIN, 0, m->login_id);
-	if (*m->nickname)
+	if (*m->nickname) {
 		shoal_tlv_put_str(&w, MED_A_NICKNAME, m->nickname);
+	} else {
+		/*
+		 * None chosen: the host name, which the mediator makes
+		 * unique (or a known client keeps its own).
+		 */
+		char host[256] = "", nick[SHOAL_CONFIG_MAX_NICK + 1];
+
+		if (gethostname(host, sizeof(host) - 1) < 0)
+			host[0] = '\0';
+		shoal_config_default_nickname(nick, sizeof(nick), host);
+		shoal_tlv_put_str(&w, MED_A_NICKNAME, nick);
+		shoal_tlv_put(&w, MED_A_NICK_DEFAULT, NULL, 0);
+	}
 	shoal_tlv_put_u16(&w, MED_A_TUNNEL_PORT, m->d->dp->listen_port);
 	put_lan_candidates(m, &w, put_own_candidates(m, &w));
 	/* The last netcheck's, for the first PEER_UPs about us to carry. */
@@ -395,6 +408,8 @@ static void on_login_reply(struct mclient *m, const struct shoal_tlv_msg *msg)
 	/* `shoal login` hears back once the tunnel port is verified too. */
 	if (m->login_fd >= 0)
 		m->login_deadline = m->login_time + UDP_VERIFY_TIME;
+	mc_names_self(m);
+	mc_names_refresh(m);
 }
 
 /* The answer to `shoal login`: the login and whether UDP got through. */
@@ -706,6 +721,8 @@ static void on_peer_up(struct mclient *m, const struct shoal_tlv_msg *msg)
 	/* With punching, not instead: what the NATs say is only likely. */
 	if (punch)
 		mc_nat_plan(m, p, now);
+	/* A new member, or a new nickname: the names follow. */
+	mc_names_refresh(m);
 }
 
 /* A peer's netcheck finished after it was announced. */
@@ -745,6 +762,7 @@ static void on_peer_down(struct mclient *m, const struct shoal_tlv_msg *msg)
 		fprintf(stderr, "shoald: peer %s is down (%u)\n", p->nickname,
 			reason);
 	mc_forget_peer(m, p);
+	mc_names_refresh(m);
 }
 
 static void on_relay(struct mclient *m, const struct shoal_tlv_msg *msg)
@@ -942,6 +960,7 @@ static void logged_out(struct mclient *m)
 				    m->v6_len);
 	m->has_v4 = m->has_v6 = false;
 	m->my_nick[0] = '\0';
+	mc_names_self(m);
 	free(m->nc_result);
 	m->nc_result = NULL;
 }
@@ -967,6 +986,10 @@ static void on_reply(struct mclient *m, const struct shoal_tlv_msg *msg)
 		return;
 	}
 	p->used = false;
+	if (p->kind == PK_NAMES) {
+		mc_names_reply(m, msg, rc);
+		return;
+	}
 	if (p->kind == PK_INTERNAL) {
 		if (rc < 0 && m->d->verbose)
 			fprintf(stderr, "shoald: mediator: %s (%d)\n", text,
@@ -989,6 +1012,8 @@ static void on_reply(struct mclient *m, const struct shoal_tlv_msg *msg)
 		if (mc_save_state(m) < 0)
 			fprintf(stderr, "shoald: cannot save the nickname in "
 				"%s\n", m->state_path);
+		mc_names_self(m);
+		mc_names_refresh(m);
 	}
 	if (rc >= 0 && p->kind == PK_LOGOUT)
 		logged_out(m);

@@ -206,6 +206,7 @@ struct shoald {
 	size_t n_closing;
 	unsigned int bd_running;
 	uint64_t bd_runs, bd_wins, bd_probes;
+	void *dns;			/* the name server (dns.c); NULL */
 };
 
 double shoald_now(void);

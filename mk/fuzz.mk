@@ -52,7 +52,7 @@ FUZZ_mclient_SRCS := $(wildcard daemon/mclient*.c) daemon/session.c daemon/birth
 	daemon/ratelimit.c daemon/datapath.c lib/channel.c lib/noise.c \
 	lib/tlv.c lib/medmsg.c lib/ctlmsg.c lib/endpoint.c lib/config.c \
 	lib/key.c lib/base64.c lib/hex.c lib/json.c lib/mac.c lib/util.c \
-	lib/utf8.c cli/jsonread.c lib/tcpframe.c
+	lib/utf8.c cli/jsonread.c lib/tcpframe.c daemon/dns.c lib/dnsmsg.c
 FUZZ_mclient_CFLAGS := $(shell pkg-config --cflags libnl-3.0 2>/dev/null) \
 	-DSHOAL_VERSION='"$(VERSION)"'
 FUZZ_mclient_LIBS := $(FUZZ_SODIUM)
