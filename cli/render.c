@@ -240,7 +240,10 @@ static void render_dns(const struct jr_value *dns)
 	bool first = true;
 	size_t i;
 
-	if (!dns || dns->type != JR_OBJECT) {
+	/* An older shoald says nothing of names: nor do we. */
+	if (!dns)
+		return;
+	if (dns->type != JR_OBJECT) {
 		print_null(PRINT_JSON, "dns", "");
 		return;
 	}

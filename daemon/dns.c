@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * shoald's name server (dns.h).  The answers are lib/dnsmsg.c's; this
- * file moves datagrams and keeps the table.
+ * file moves datagrams and TCP messages (RFC 7766: a two-byte length,
+ * one query a connection) and keeps the table.
  *
  * Who is answered: this host only.  A query must come from one of the
  * device's own overlay addresses -- what the kernel picks as the source
@@ -44,6 +45,9 @@
 #define DNS_BIND_RETRY 5.0
 #define DNS_RESOLVED_RETRY 30.0
 #define DNS_BATCH 32			/* datagrams read per wakeup */
+#define DNS_CONNS 16			/* TCP connections at once */
+#define DNS_TCP_TIMEOUT 5.0		/* to send the query */
+#define DNS_TCP_QUERY_MAX 512
 #ifndef IPV6_FREEBIND
 #define IPV6_FREEBIND 78
 #endif
@@ -62,6 +66,15 @@ struct dns_source {
 	struct shoald_bucket bucket;
 };
 
+/* A TCP client (RFC 7766): one query, its answer, closed. */
+struct dns_conn {
+	int fd;				/* -1: free */
+	double deadline;
+	uint8_t src[16];
+	size_t len;
+	uint8_t buf[2 + DNS_TCP_QUERY_MAX];
+};
+
 struct shoald_dns {
 	struct shoald *d;
 	int epfd;
@@ -73,7 +86,9 @@ struct shoald_dns {
 	/* names[0] is ours (no network) while logged in; members follow. */
 	struct shoal_dns_name *names;
 	size_t n_names, n_members;
-	int fd4, fd6;
+	int fd4, fd6;			/* UDP */
+	int tcp4, tcp6;			/* listening */
+	struct dns_conn conns[DNS_CONNS];
 	double next_bind;
 	char bind_error[160];
 	struct dns_source sources[DNS_SOURCES];
@@ -94,13 +109,16 @@ static struct shoald_dns *dns_of(struct shoald *d)
 int shoald_dns_open(struct shoald *d, int epfd, bool enabled)
 {
 	struct shoald_dns *s = calloc(1, sizeof(*s));
+	unsigned int i;
 
 	if (!s)
 		return -ENOMEM;
 	s->d = d;
 	s->epfd = epfd;
 	s->enabled = enabled;
-	s->fd4 = s->fd6 = -1;
+	s->fd4 = s->fd6 = s->tcp4 = s->tcp6 = -1;
+	for (i = 0; i < DNS_CONNS; i++)
+		s->conns[i].fd = -1;
 	s->rs = RS_OFF;
 	s->rs_pid = -1;
 	d->dns = s;
@@ -254,16 +272,19 @@ static void resolved_tick(struct shoald_dns *s, double now)
 
 /* ---- the sockets ---- */
 
-static int open_sock(struct shoald_dns *s, int family, const uint8_t *addr)
+static int open_sock(struct shoald_dns *s, int family, const uint8_t *addr,
+		     int type)
 {
 	struct sockaddr_storage ss = { 0 };
 	socklen_t len;
 	struct epoll_event ev = { .events = EPOLLIN };
 	int fd, one = 1;
 
-	fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
+	if (type == SOCK_STREAM)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (family == AF_INET) {
 		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 
@@ -286,6 +307,7 @@ static int open_sock(struct shoald_dns *s, int family, const uint8_t *addr)
 	}
 	ev.data.fd = fd;
 	if (bind(fd, (struct sockaddr *)&ss, len) < 0 ||
+	    (type == SOCK_STREAM && listen(fd, DNS_CONNS) < 0) ||
 	    epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		int err = -errno;
 
@@ -295,41 +317,60 @@ static int open_sock(struct shoald_dns *s, int family, const uint8_t *addr)
 	return fd;
 }
 
-static void bind_tick(struct shoald_dns *s, double now)
+/* *fd bound to addr's port 53 (type: UDP or TCP), or said why not. */
+static void bind_one(struct shoald_dns *s, int family, const uint8_t *addr,
+		     int type, int *fd, double now)
 {
 	char a[INET6_ADDRSTRLEN];
-	int fd;
+	int ret;
 
+	if (*fd >= 0)
+		return;
+	ret = open_sock(s, family, addr, type);
+	if (ret >= 0) {
+		*fd = ret;
+		s->rs_dirty = true;
+		return;
+	}
+	inet_ntop(family, addr, a, sizeof(a));
+	snprintf(s->bind_error, sizeof(s->bind_error), "%s%s%s %s port %d: %s",
+		 family == AF_INET6 ? "[" : "", a,
+		 family == AF_INET6 ? "]" : "",
+		 type == SOCK_STREAM ? "TCP" : "UDP", DNS_PORT,
+		 strerror(-ret));
+	s->next_bind = now + DNS_BIND_RETRY;
+}
+
+static void bind_tick(struct shoald_dns *s, double now)
+{
 	if (!s->enabled || now < s->next_bind)
 		return;
-	if (s->has_v4 && s->fd4 < 0) {
-		fd = open_sock(s, AF_INET, s->v4);
-		if (fd >= 0) {
-			s->fd4 = fd;
-			s->rs_dirty = true;
-		} else {
-			inet_ntop(AF_INET, s->v4, a, sizeof(a));
-			snprintf(s->bind_error, sizeof(s->bind_error),
-				 "%s port %d: %s", a, DNS_PORT,
-				 strerror(-fd));
-			s->next_bind = now + DNS_BIND_RETRY;
-		}
+	if (s->has_v4) {
+		bind_one(s, AF_INET, s->v4, SOCK_DGRAM, &s->fd4, now);
+		bind_one(s, AF_INET, s->v4, SOCK_STREAM, &s->tcp4, now);
 	}
-	if (s->has_v6 && s->fd6 < 0) {
-		fd = open_sock(s, AF_INET6, s->v6);
-		if (fd >= 0) {
-			s->fd6 = fd;
-			s->rs_dirty = true;
-		} else {
-			inet_ntop(AF_INET6, s->v6, a, sizeof(a));
-			snprintf(s->bind_error, sizeof(s->bind_error),
-				 "[%s] port %d: %s", a, DNS_PORT,
-				 strerror(-fd));
-			s->next_bind = now + DNS_BIND_RETRY;
-		}
+	if (s->has_v6) {
+		bind_one(s, AF_INET6, s->v6, SOCK_DGRAM, &s->fd6, now);
+		bind_one(s, AF_INET6, s->v6, SOCK_STREAM, &s->tcp6, now);
 	}
-	if ((!s->has_v4 || s->fd4 >= 0) && (!s->has_v6 || s->fd6 >= 0))
+	if ((!s->has_v4 || (s->fd4 >= 0 && s->tcp4 >= 0)) &&
+	    (!s->has_v6 || (s->fd6 >= 0 && s->tcp6 >= 0)))
 		s->bind_error[0] = '\0';
+}
+
+static void conn_close(struct shoald_dns *s, struct dns_conn *c)
+{
+	close_sock(s, &c->fd);
+	c->len = 0;
+}
+
+static void conns_tick(struct shoald_dns *s, double now)
+{
+	unsigned int i;
+
+	for (i = 0; i < DNS_CONNS; i++)
+		if (s->conns[i].fd >= 0 && now >= s->conns[i].deadline)
+			conn_close(s, &s->conns[i]);
 }
 
 void shoald_dns_tick(struct shoald *d, double now)
@@ -339,6 +380,7 @@ void shoald_dns_tick(struct shoald *d, double now)
 	if (!s)
 		return;
 	bind_tick(s, now);
+	conns_tick(s, now);
 	resolved_tick(s, now);
 }
 
@@ -364,42 +406,40 @@ static bool source_allow(struct shoald_dns *s, const uint8_t *addr,
 	return shoald_bucket_take(&oldest->bucket, now);
 }
 
-static void answer_one(struct shoald_dns *s, int fd, double now)
+/* from is this host (one of our overlay addresses): its address in src. */
+static bool own_source(const struct shoald_dns *s,
+		       const struct sockaddr_storage *from, uint8_t src[16])
 {
-	struct sockaddr_storage from;
-	socklen_t from_len = sizeof(from);
-	uint8_t in[1500], out[SHOAL_DNS_EDNS_SIZE], src[16] = { 0 };
+	memset(src, 0, 16);
+	if (from->ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const void *)from;
+
+		memcpy(src, &sin->sin_addr, 4);
+		return s->has_v4 && !memcmp(src, s->v4, 4);
+	}
+	if (from->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const void *)from;
+
+		memcpy(src, &sin6->sin6_addr, 16);
+		return s->has_v6 && !memcmp(src, s->v6, 16);
+	}
+	return false;
+}
+
+/* The answer to a query from src (0: none), counted. */
+static size_t respond(struct shoald_dns *s, const uint8_t *src,
+		      const uint8_t *in, size_t n, uint8_t *out, size_t cap,
+		      bool stream, double now)
+{
 	struct shoal_dns_zone z = {
 		.names = s->names, .n_names = s->n_names,
 	};
-	ssize_t n;
 	size_t len;
 	int rcode;
-	bool own;
 
-	n = recvfrom(fd, in, sizeof(in), 0, (struct sockaddr *)&from,
-		     &from_len);
-	if (n < 0)
-		return;
-	s->queries++;
-	if (from.ss_family == AF_INET) {
-		const struct sockaddr_in *sin = (const void *)&from;
-
-		memcpy(src, &sin->sin_addr, 4);
-		own = s->has_v4 && !memcmp(src, s->v4, 4);
-	} else {
-		const struct sockaddr_in6 *sin6 = (const void *)&from;
-
-		memcpy(src, &sin6->sin6_addr, 16);
-		own = s->has_v6 && !memcmp(src, s->v6, 16);
-	}
-	if (!own) {
-		s->ignored++;
-		return;
-	}
 	if (!source_allow(s, src, now)) {
 		s->limited++;
-		return;
+		return 0;
 	}
 	if (s->has_v4) {
 		memcpy(z.v4, s->v4, 4);
@@ -409,37 +449,140 @@ static void answer_one(struct shoald_dns *s, int fd, double now)
 		memcpy(z.v6, s->v6, 16);
 		z.v6_len = (uint8_t)s->v6_len;
 	}
-	len = shoal_dns_respond(&z, in, (size_t)n, out, sizeof(out), false,
-				&rcode);
-	if (!len) {
+	len = shoal_dns_respond(&z, in, n, out, cap, stream, &rcode);
+	if (!len)
 		s->ignored++;
-		return;
-	}
-	if (rcode == SHOAL_DNS_REFUSED || rcode == SHOAL_DNS_FORMERR)
+	else if (rcode == SHOAL_DNS_REFUSED || rcode == SHOAL_DNS_FORMERR)
 		s->refused++;
 	else
 		s->answered++;
+	return len;
+}
+
+static void answer_one(struct shoald_dns *s, int fd, double now)
+{
+	struct sockaddr_storage from;
+	socklen_t from_len = sizeof(from);
+	uint8_t in[1500], out[SHOAL_DNS_EDNS_SIZE], src[16];
+	ssize_t n;
+	size_t len;
+
+	n = recvfrom(fd, in, sizeof(in), 0, (struct sockaddr *)&from,
+		     &from_len);
+	if (n < 0)
+		return;
+	s->queries++;
+	if (!own_source(s, &from, src)) {
+		s->ignored++;
+		return;
+	}
+	len = respond(s, src, in, (size_t)n, out, sizeof(out), false, now);
 	/* A full socket buffer drops the answer: the client asks again. */
-	sendto(fd, out, len, MSG_DONTWAIT, (struct sockaddr *)&from, from_len);
+	if (len)
+		sendto(fd, out, len, MSG_DONTWAIT, (struct sockaddr *)&from,
+		       from_len);
+}
+
+/* A connection to a TCP port: taken if from this host and a slot is free. */
+static void accept_one(struct shoald_dns *s, int lfd, double now)
+{
+	struct sockaddr_storage from;
+	socklen_t from_len = sizeof(from);
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct dns_conn *c = NULL;
+	uint8_t src[16];
+	unsigned int i;
+	int fd;
+
+	fd = accept4(lfd, (struct sockaddr *)&from, &from_len,
+		     SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	for (i = 0; i < DNS_CONNS && !c; i++)
+		if (s->conns[i].fd < 0)
+			c = &s->conns[i];
+	ev.data.fd = fd;
+	if (!own_source(s, &from, src) || !c ||
+	    epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		s->ignored++;
+		close(fd);
+		return;
+	}
+	c->fd = fd;
+	c->len = 0;
+	c->deadline = now + DNS_TCP_TIMEOUT;
+	memcpy(c->src, src, 16);
+}
+
+/*
+ * Reads c's query (two bytes of length, then the message); once whole,
+ * the answer goes out the same way and the connection is closed.  An
+ * answer the socket buffer cannot take at once (it is small) is dropped.
+ */
+static void conn_read(struct shoald_dns *s, struct dns_conn *c, double now)
+{
+	uint8_t out[2 + 2048];
+	size_t want, len;
+	ssize_t n;
+
+	n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
+	if (n <= 0) {
+		if (n == 0 || (errno != EAGAIN && errno != EINTR))
+			conn_close(s, c);
+		return;
+	}
+	c->len += (size_t)n;
+	if (c->len < 2)
+		return;
+	want = (size_t)c->buf[0] << 8 | c->buf[1];
+	if (want > DNS_TCP_QUERY_MAX) {
+		s->ignored++;
+		conn_close(s, c);
+		return;
+	}
+	if (c->len < 2 + want)
+		return;
+	s->queries++;
+	len = respond(s, c->src, c->buf + 2, want, out + 2, sizeof(out) - 2,
+		      true, now);
+	if (len) {
+		out[0] = (uint8_t)(len >> 8);
+		out[1] = (uint8_t)len;
+		send(c->fd, out, len + 2, MSG_DONTWAIT | MSG_NOSIGNAL);
+	}
+	conn_close(s, c);
 }
 
 bool shoald_dns_handle(struct shoald *d, int fd)
 {
 	struct shoald_dns *s = dns_of(d);
 	double now;
-	int i;
+	unsigned int i;
 
-	if (!s || fd < 0 || (fd != s->fd4 && fd != s->fd6))
+	if (!s || fd < 0)
 		return false;
 	now = shoald_now();
-	for (i = 0; i < DNS_BATCH; i++) {
-		uint64_t before = s->queries;
+	if (fd == s->fd4 || fd == s->fd6) {
+		for (i = 0; i < DNS_BATCH; i++) {
+			uint64_t before = s->queries;
 
-		answer_one(s, fd, now);
-		if (s->queries == before)
-			break;
+			answer_one(s, fd, now);
+			if (s->queries == before)
+				break;
+		}
+		return true;
 	}
-	return true;
+	if (fd == s->tcp4 || fd == s->tcp6) {
+		accept_one(s, fd, now);
+		return true;
+	}
+	for (i = 0; i < DNS_CONNS; i++) {
+		if (s->conns[i].fd == fd) {
+			conn_read(s, &s->conns[i], now);
+			return true;
+		}
+	}
+	return false;
 }
 
 /* ---- the table ---- */
@@ -454,11 +597,15 @@ void shoald_dns_set_self(struct shoald *d, const char *nick,
 	if (!s)
 		return;
 	if (!in || !v4_len || !s->has_v4 || s->v4_len != v4_len ||
-	    memcmp(s->v4, v4, 4))
+	    memcmp(s->v4, v4, 4)) {
 		close_sock(s, &s->fd4);
+		close_sock(s, &s->tcp4);
+	}
 	if (!in || !v6_len || !s->has_v6 || s->v6_len != v6_len ||
-	    memcmp(s->v6, v6, 16))
+	    memcmp(s->v6, v6, 16)) {
 		close_sock(s, &s->fd6);
+		close_sock(s, &s->tcp6);
+	}
 	snprintf(s->nick, sizeof(s->nick), "%s", in ? nick : "");
 	s->has_v4 = in && v4_len;
 	s->has_v6 = in && v6_len;
@@ -521,12 +668,17 @@ void shoald_dns_set_names(struct shoald *d,
 void shoald_dns_close(struct shoald *d)
 {
 	struct shoald_dns *s = dns_of(d);
+	unsigned int i;
 	int status;
 
 	if (!s)
 		return;
 	close_sock(s, &s->fd4);
 	close_sock(s, &s->fd6);
+	close_sock(s, &s->tcp4);
+	close_sock(s, &s->tcp6);
+	for (i = 0; i < DNS_CONNS; i++)
+		conn_close(s, &s->conns[i]);
 	if (s->rs_pid > 0)
 		waitpid(s->rs_pid, &status, 0);
 	s->rs_pid = -1;

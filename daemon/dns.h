@@ -5,10 +5,10 @@
 /*
  * shoald's name server (docs/protocol.md, "Names"): NICK.shoal and
  * NICK.NETWORK.shoal, and PTR for the overlay's addresses, answered on
- * UDP port 53 of the device's own overlay addresses, to this host only.
- * The names come from the mediator client (mclient_names.c); with
- * systemd-resolved running, the server and the domain "~shoal" are
- * registered for the device.
+ * UDP and TCP port 53 of the device's own overlay addresses, to this
+ * host only.  The names come from the mediator client
+ * (mclient_names.c); with systemd-resolved running, the server and the
+ * domain "~shoal" are registered for the device.
  */
 
 #include <stdbool.h>

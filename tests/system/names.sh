@@ -14,11 +14,12 @@
 #
 # Checked: the default nickname and its uniqueness; A, AAAA and PTR of
 # members from a's server; NICK.NETWORK.shoal; NXDOMAIN with the SOA;
-# REFUSED outside shoal.; malformed queries (FORMERR, dropped; the server
-# lives on); queries from another member are not answered; a nickname
-# change is answered within a second; ping NICK.shoal through glibc
-# with the namespace's resolv.conf at the server; Names = no serves
-# nothing; the status's "dns" object (resolved absent here).
+# REFUSED outside shoal.; UDP and TCP; malformed queries (FORMERR, or
+# dropped; the server lives on); queries from another member are not
+# answered; a nickname change is answered within a second; ping
+# NICK.shoal through glibc with the namespace's resolv.conf at the
+# server; Names = no serves nothing; the status's "dns" object
+# (resolved absent here).
 set -u
 . "$(dirname "$0")/../common/lib.sh"
 . "$(dirname "$0")/../lab/lab.sh"
@@ -42,7 +43,7 @@ if [ "$(id -u)" != 0 ] || ! command -v nft >/dev/null ||
 	ktap_skip "needs root, nft, dig (bind9-dnsutils) and /dev/net/tun"
 	ktap_finish
 fi
-ktap_plan 17
+ktap_plan 18
 
 lab_internet || { echo "Bail out! cannot build the lab"; exit 1; }
 for x in $CLIENTS; do
@@ -156,6 +157,9 @@ ktap_check "dig @a: carol.shoal A is c's overlay address" \
 ktap_check "and $host_nick-2.shoal A is b's, and a's own name a's" \
 	sh -c "[ \"\$(ip netns exec $LAB_A_NS dig +short @${V4[a]} $host_nick-2.shoal A)\" = ${V4[b]} ] &&
 	       [ \"\$(ip netns exec $LAB_A_NS dig +short @${V4[a]} $host_nick.shoal A)\" = ${V4[a]} ]"
+ktap_check "over TCP too (dig +tcp); not for b, another member" \
+	sh -c "[ \"\$(ip netns exec $LAB_A_NS dig +tcp +short @${V4[a]} carol.shoal A)\" = ${V4[c]} ] &&
+	       ! ip netns exec $LAB_B_NS dig +tcp +time=1 +tries=1 @${V4[a]} carol.shoal A >/dev/null"
 ktap_check "CaRoL.LanParty.shoal AAAA: c's IPv6, whatever the case" \
 	answers CaRoL.LanParty.shoal AAAA "${V6[c]}"
 ptr4=$(echo "${V4[c]}" | awk -F. '{print $4"."$3"."$2"."$1".in-addr.arpa"}')
