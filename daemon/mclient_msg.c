@@ -722,7 +722,7 @@ static void on_peer_up(struct mclient *m, const struct shoal_tlv_msg *msg)
 	if (punch)
 		mc_nat_plan(m, p, now);
 	/* A new member, or a new nickname: the names follow. */
-	mc_names_refresh(m);
+	mc_names_peer(m, key, nick, v4b, v6b);
 }
 
 /* A peer's netcheck finished after it was announced. */
@@ -762,7 +762,9 @@ static void on_peer_down(struct mclient *m, const struct shoal_tlv_msg *msg)
 		fprintf(stderr, "shoald: peer %s is down (%u)\n", p->nickname,
 			reason);
 	mc_forget_peer(m, p);
-	mc_names_refresh(m);
+	/* Out of a network: NICK.NETWORK.shoal may be gone. */
+	if (reason == MED_DOWN_UNSHARED)
+		mc_names_refresh(m);
 }
 
 static void on_relay(struct mclient *m, const struct shoal_tlv_msg *msg)
@@ -961,6 +963,7 @@ static void logged_out(struct mclient *m)
 	m->has_v4 = m->has_v6 = false;
 	m->my_nick[0] = '\0';
 	mc_names_self(m);
+	mc_names_free(m);
 	free(m->nc_result);
 	m->nc_result = NULL;
 }
@@ -1005,6 +1008,9 @@ static void on_reply(struct mclient *m, const struct shoal_tlv_msg *msg)
 	}
 	mc_answer(p->fd, rc, text, body);
 	free(body);
+	/* A join, a leave, a kick ...: who is in which network changed. */
+	if (rc >= 0 && p->kind == PK_PLAIN)
+		mc_names_refresh(m);
 	if (rc >= 0 && p->kind == PK_NICK) {
 		/* Kept, or the next login would ask for the old one back. */
 		snprintf(m->nickname, sizeof(m->nickname), "%s", p->nick);
