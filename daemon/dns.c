@@ -693,6 +693,13 @@ void shoald_dns_close(struct shoald *d)
 	d->dns = NULL;
 }
 
+bool shoald_dns_wanted(struct shoald *d)
+{
+	struct shoald_dns *s = dns_of(d);
+
+	return s && s->enabled;
+}
+
 void shoald_dns_status_json(struct shoald *d, FILE *f)
 {
 	struct shoald_dns *s = dns_of(d);

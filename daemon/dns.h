@@ -40,6 +40,9 @@ void shoald_dns_set_self(struct shoald *d, const char *nick,
 void shoald_dns_set_names(struct shoald *d,
 			  const struct shoal_dns_name *names, size_t n);
 
+/* The server is on (Names = yes): the names are worth asking for. */
+bool shoald_dns_wanted(struct shoald *d);
+
 /* The "dns" object of `status json`. */
 void shoald_dns_status_json(struct shoald *d, FILE *f);
 

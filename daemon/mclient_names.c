@@ -72,7 +72,7 @@ void mc_names_refresh(struct mclient *m)
 {
 	double due = shoald_now() + NAMES_SETTLE;
 
-	if (!m->logged_in || !m->d->dns)
+	if (!m->logged_in || !shoald_dns_wanted(m->d))
 		return;
 	if (!m->names_due || m->names_due > due)
 		m->names_due = due;
@@ -80,7 +80,7 @@ void mc_names_refresh(struct mclient *m)
 
 void mc_names_tick(struct mclient *m, double now)
 {
-	if (!m->logged_in || !m->d->dns)
+	if (!m->logged_in || !shoald_dns_wanted(m->d))
 		return;
 	if ((m->names_due && now >= m->names_due) || now >= m->names_next)
 		names_send(m);
