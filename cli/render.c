@@ -257,6 +257,52 @@ static const char *const status_counters[] = {
 	"cookie_replies_taken", "datapath_control_drops",
 };
 
+/* The name server's counters (daemon/dns.c): JSON only. */
+static const char *const dns_counters[] = {
+	"port", "names", "queries", "answered", "refused", "limited",
+	"ignored",
+};
+
+/*
+ * The name server: "names: served on 100.64.0.1, fd..., systemd-resolved:
+ * absent"; in JSON the "dns" object as shoald gives it.
+ */
+static void render_dns(const struct jr_value *dns)
+{
+	const struct jr_value *l = jr_member(dns, "listening"), *a;
+	bool first = true;
+	size_t i;
+
+	/* An older shoald says nothing of names: nor do we. */
+	if (!dns)
+		return;
+	if (dns->type != JR_OBJECT) {
+		print_null(PRINT_JSON, "dns", "");
+		return;
+	}
+	print_open_object("dns");
+	field_bool(PRINT_JSON, "%s", dns, "enabled");
+	print_text("  names: ");
+	print_open_array("listening");
+	for (a = l && l->type == JR_ARRAY ? l->child : NULL; a; a = a->next) {
+		if (a->type != JR_STRING)
+			continue;
+		print_string(PRINT_ANY, NULL, first ? "served on %s" : ", %s",
+			     a->str);
+		first = false;
+	}
+	print_close_array();
+	if (first)
+		print_text("%s", jr_bool(dns, "enabled") == 1 ?
+			   "not served yet" : "off (Names = no)");
+	field_string(PRINT_ANY, " (%s)", dns, "error");
+	field_string(PRINT_ANY, ", systemd-resolved: %s", dns, "resolved");
+	for (i = 0; i < sizeof(dns_counters) / sizeof(*dns_counters); i++)
+		field_number(PRINT_JSON, "%llu", dns, dns_counters[i], false);
+	print_nl();
+	print_close_object();
+}
+
 void render_status(const struct jr_value *v)
 {
 	const struct jr_value *peers = jr_member(v, "peers"), *p;
@@ -283,6 +329,7 @@ void render_status(const struct jr_value *v)
 		for (p = peers->child; p; p = p->next)
 			render_peer(p, now);
 	print_close_array();
+	render_dns(jr_member(v, "dns"));
 	print_close_object();
 }
 

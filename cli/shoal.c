@@ -101,7 +101,8 @@ const struct cli_command cli_commands[] = {
 	{ "login", "HOST:PORT PUBLICKEY",
 	  "Log shoald in to the mediator at HOST:PORT, whose public key is\n"
 	  "PUBLICKEY (base64), and print the nickname, addresses and MAC it\n"
-	  "assigns.  --nick asks for a nickname (needed the first time).\n"
+	  "assigns.  --nick asks for a nickname; without it a new member gets\n"
+  "the host name, made unique by the mediator.\n"
 	  "A cluster's instances, one key for all: HOST:PORT,HOST:PORT,...\n"
 	  "(up to 16), tried in turn when the one shoald is on goes away.\n",
 	  MEDIATOR | CLI_OPT_JSON | CLI_OPT_NICK, 2, 2, shoal_cmd_login },

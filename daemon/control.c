@@ -15,6 +15,7 @@
 
 #include "chat.h"
 #include "control.h"
+#include "dns.h"
 #include "json.h"
 #include "key.h"
 #include "lanbcast.h"
@@ -174,7 +175,9 @@ static void status_json(FILE *f, struct shoald *d)
 			(unsigned long long)p->rx_bytes,
 			(unsigned long long)p->tx_bytes);
 	}
-	fprintf(f, "]}\n");
+	fprintf(f, "], \"dns\": ");
+	shoald_dns_status_json(d, f);
+	fprintf(f, "}\n");
 }
 
 /*

@@ -520,6 +520,7 @@ void mclient_close(struct shoald *d)
 		mc_answer(m->nc_client, E_UNREACHABLE, "shoald is stopping",
 			  NULL);
 	free(m->nc_result);
+	mc_names_free(m);
 	mc_tcp_close_all(m);
 	if (m->fd >= 0) {
 		close(m->fd);

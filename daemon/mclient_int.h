@@ -57,6 +57,7 @@ enum {
 enum pending_kind {
 	PK_PLAIN, PK_NETWORKS, PK_LOGOUT, PK_NICK, PK_INTERNAL, PK_RESOLVE,
 	PK_CHATNET,	/* chat's own NETWORKS (mclient_chat.c) */
+	PK_NAMES	/* NETWORKS for the name server (mclient_names.c) */
 };
 
 struct pending {
@@ -173,6 +174,16 @@ struct mclient {
 	bool nc_auto;
 
 	struct mc_tcp *tcp;		/* relays over TCP (mclient_tcp.c) */
+
+	/*
+	 * mclient_names.c: the members as the last NETWORKS listed them,
+	 * by key; a NETWORKS owed, when one is due (0: none), and when one
+	 * is due anyway.
+	 */
+	struct mc_name *names;
+	size_t n_names;
+	bool names_again;
+	double names_due, names_next;
 };
 
 static inline struct mclient *mc(struct shoald *d)
@@ -267,5 +278,22 @@ void mc_failover(struct mclient *m);
 /* A LOGIN reply of MED_E_REDIRECT: where to go instead, or failover. */
 void mc_redirect(struct mclient *m, const struct shoal_tlv_msg *msg);
 void mc_instances_json(const struct mclient *m, FILE *f);
+
+/* mclient_names.c */
+/* Our nickname and addresses to the name server (none: logged out). */
+void mc_names_self(struct mclient *m);
+/* The members changed (or may have): NETWORKS again, soon. */
+void mc_names_refresh(struct mclient *m);
+/*
+ * A PEER_UP's key, nickname and addresses (NULL: none): a member we
+ * know is renamed in place; one we do not know asks for NETWORKS.
+ */
+void mc_names_peer(struct mclient *m, const uint8_t *key, const char *nick,
+		   const uint8_t *v4, const uint8_t *v6);
+void mc_names_free(struct mclient *m);
+void mc_names_tick(struct mclient *m, double now);
+/* The answer to the NETWORKS of mc_names_refresh (rc < 0: failed). */
+void mc_names_reply(struct mclient *m, const struct shoal_tlv_msg *msg,
+		    int rc);
 
 #endif

@@ -104,8 +104,21 @@ void mc_send_login(struct mclient *m)
 
 	m->login_id = ++m->next_id;
 	shoal_tlv_writer_init(&w, buf, sizeof(buf), MED_LOGIN, 0, m->login_id);
-	if (*m->nickname)
+	if (*m->nickname) {
 		shoal_tlv_put_str(&w, MED_A_NICKNAME, m->nickname);
+	} else {
+		/*
+		 * None chosen: the host name, which the mediator makes
+		 * unique (or a known client keeps its own).
+		 */
+		char host[256] = "", nick[SHOAL_CONFIG_MAX_NICK + 1];
+
+		if (gethostname(host, sizeof(host) - 1) < 0)
+			host[0] = '\0';
+		shoal_config_default_nickname(nick, sizeof(nick), host);
+		shoal_tlv_put_str(&w, MED_A_NICKNAME, nick);
+		shoal_tlv_put(&w, MED_A_NICK_DEFAULT, NULL, 0);
+	}
 	shoal_tlv_put_u16(&w, MED_A_TUNNEL_PORT, m->d->dp->listen_port);
 	put_lan_candidates(m, &w, put_own_candidates(m, &w));
 	/* The last netcheck's, for the first PEER_UPs about us to carry. */
@@ -396,6 +409,8 @@ static void on_login_reply(struct mclient *m, const struct shoal_tlv_msg *msg)
 	/* `shoal login` hears back once the tunnel port is verified too. */
 	if (m->login_fd >= 0)
 		m->login_deadline = m->login_time + UDP_VERIFY_TIME;
+	mc_names_self(m);
+	mc_names_refresh(m);
 }
 
 /* The answer to `shoal login`: the login and whether UDP got through. */
@@ -707,6 +722,8 @@ static void on_peer_up(struct mclient *m, const struct shoal_tlv_msg *msg)
 	/* With punching, not instead: what the NATs say is only likely. */
 	if (punch)
 		mc_nat_plan(m, p, now);
+	/* A new member, or a new nickname: the names follow. */
+	mc_names_peer(m, key, nick, v4b, v6b);
 }
 
 /* A peer's netcheck finished after it was announced. */
@@ -746,6 +763,9 @@ static void on_peer_down(struct mclient *m, const struct shoal_tlv_msg *msg)
 		fprintf(stderr, "shoald: peer %s is down (%u)\n", p->nickname,
 			reason);
 	mc_forget_peer(m, p);
+	/* Out of a network: NICK.NETWORK.shoal may be gone. */
+	if (reason == MED_DOWN_UNSHARED)
+		mc_names_refresh(m);
 }
 
 static void on_relay(struct mclient *m, const struct shoal_tlv_msg *msg)
@@ -943,6 +963,8 @@ static void logged_out(struct mclient *m)
 				    m->v6_len);
 	m->has_v4 = m->has_v6 = false;
 	m->my_nick[0] = '\0';
+	mc_names_self(m);
+	mc_names_free(m);
 	free(m->nc_result);
 	m->nc_result = NULL;
 }
@@ -973,6 +995,10 @@ static void on_reply(struct mclient *m, const struct shoal_tlv_msg *msg)
 		shoald_chat_networks(m->d, msg);
 	if (p->kind == PK_CHATNET)
 		return;
+	if (p->kind == PK_NAMES) {
+		mc_names_reply(m, msg, rc);
+		return;
+	}
 	if (p->kind == PK_INTERNAL) {
 		if (rc < 0 && m->d->verbose)
 			fprintf(stderr, "shoald: mediator: %s (%d)\n", text,
@@ -988,6 +1014,9 @@ static void on_reply(struct mclient *m, const struct shoal_tlv_msg *msg)
 	}
 	mc_answer(p->fd, rc, text, body);
 	free(body);
+	/* A join, a leave, a kick ...: who is in which network changed. */
+	if (rc >= 0 && p->kind == PK_PLAIN)
+		mc_names_refresh(m);
 	if (rc >= 0 && p->kind == PK_NICK) {
 		/* Kept, or the next login would ask for the old one back. */
 		snprintf(m->nickname, sizeof(m->nickname), "%s", p->nick);
@@ -995,6 +1024,8 @@ static void on_reply(struct mclient *m, const struct shoal_tlv_msg *msg)
 		if (mc_save_state(m) < 0)
 			fprintf(stderr, "shoald: cannot save the nickname in "
 				"%s\n", m->state_path);
+		mc_names_self(m);
+		mc_names_refresh(m);
 	}
 	if (rc >= 0 && p->kind == PK_LOGOUT)
 		logged_out(m);

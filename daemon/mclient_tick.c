@@ -245,4 +245,5 @@ void mclient_tick(struct shoald *d, double now)
 		sweep_stale(m, now);
 	mc_nc_auto(m, now);
 	tick_peers(m, now);
+	mc_names_tick(m, now);
 }

@@ -221,6 +221,7 @@ struct shoald {
 	 */
 	struct shoald_chat *chat;
 	void (*on_chat)(struct shoald *d, const struct shoal_dp_event *ev);
+	void *dns;			/* the name server (dns.c); NULL */
 };
 
 double shoald_now(void);

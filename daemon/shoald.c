@@ -30,6 +30,7 @@
 #include "config.h"
 #include "control.h"
 #include "datapath.h"
+#include "dns.h"
 #include "key.h"
 #include "lanbcast.h"
 #include "link.h"
@@ -472,6 +473,7 @@ static int run(struct loop *l, struct shoald *d)
 					shoald_control_tick(&l->control,
 							    shoald_now());
 					shoald_chat_tick(d, shoald_now());
+					shoald_dns_tick(d, shoald_now());
 				}
 			} else if (fd == l->control_fd) {
 				shoald_control_accept(&l->control,
@@ -481,6 +483,8 @@ static int run(struct loop *l, struct shoald *d)
 			} else if (mclient_handle(d, fd, evs[i].events)) {
 				continue;
 			} else if (portmap_handle(d, fd)) {
+				continue;
+			} else if (shoald_dns_handle(d, fd)) {
 				continue;
 			} else if (shoald_sock_handle(d, fd)) {
 				continue;
@@ -591,6 +595,7 @@ int main(int argc, char **argv)
 		c.rekey_seconds = SHOAL_CONFIG_DEFAULT_REKEY;
 		c.keepalive_seconds = SHOAL_CONFIG_DEFAULT_KEEPALIVE;
 		c.port_mapping = true;
+		c.names = true;
 		if (load_key(&c, o.state_dir, err, sizeof(err)) < 0) {
 			fprintf(stderr, "shoald: %s\n", err);
 			return SHOAL_EXIT_FAILURE;
@@ -666,6 +671,11 @@ int main(int argc, char **argv)
 		goto close_loop;
 	}
 	d.epfd = l.epfd;
+	ret = shoald_dns_open(&d, l.epfd, c.names);
+	if (ret < 0) {
+		fprintf(stderr, "shoald: %s\n", strerror(-ret));
+		goto close_loop;
+	}
 	ret = mclient_open(&d, l.epfd, state_path, &c);
 	if (ret < 0) {
 		fprintf(stderr, "shoald: %s\n", strerror(-ret));
@@ -690,6 +700,7 @@ int main(int argc, char **argv)
 	shoald_lanbcast_close(&d);
 	portmap_close(&d);
 	mclient_close(&d);
+	shoald_dns_close(&d);
 	shoald_socks_close(&d);
 
 close_loop:

@@ -23,6 +23,7 @@ enum iface_key {
 	IK_NAME, IK_PRIVATE_KEY, IK_LISTEN_PORT, IK_ADDRESS, IK_MAC, IK_REKEY,
 	IK_KEEPALIVE, IK_PORT_MAPPING, IK_FORWARDED_PORT, IK_PUBLIC_ENDPOINT,
 	IK_LAN_BROADCAST, IK_LAN_BROADCAST_PORTS,
+	IK_NAMES,
 	IK_COUNT
 };
 
@@ -39,6 +40,7 @@ static const char *const iface_keys[IK_COUNT] = {
 	[IK_PUBLIC_ENDPOINT] = "PublicEndpoint",
 	[IK_LAN_BROADCAST] = "LanBroadcast",
 	[IK_LAN_BROADCAST_PORTS] = "LanBroadcastPorts",
+	[IK_NAMES] = "Names",
 };
 
 enum peer_key {
@@ -542,6 +544,8 @@ static int set_iface_key(struct parser *p, enum iface_key k, char *value)
 				     &c->keepalive_seconds);
 	case IK_PORT_MAPPING:
 		return parse_yes_no(p, key, value, &c->port_mapping);
+	case IK_NAMES:
+		return parse_yes_no(p, key, value, &c->names);
 	case IK_FORWARDED_PORT:
 		return parse_port(p, key, value, &c->forwarded_port);
 	case IK_PUBLIC_ENDPOINT:
@@ -735,6 +739,32 @@ bool shoal_config_valid_nickname(const char *s)
 		if (!isalnum((unsigned char)s[i]) && !strchr("._-", s[i]))
 			return false;
 	return true;
+}
+
+void shoal_config_default_nickname(char *out, size_t size,
+				   const char *hostname)
+{
+	size_t i, n = 0;
+	char ch;
+
+	if (!size)
+		return;
+	/* The host's own label: dots would make NICK.shoal more names. */
+	for (i = 0; hostname[i] && hostname[i] != '.' && n + 1 < size &&
+		    n < SHOAL_CONFIG_MAX_NICK; i++) {
+		ch = hostname[i];
+		if (ch >= 'A' && ch <= 'Z')
+			ch = (char)(ch - 'A' + 'a');
+		if (!isalnum((unsigned char)ch) && ch != '_' && ch != '-')
+			ch = '-';
+		/* It must start with a letter or digit. */
+		if (!n && !isalnum((unsigned char)ch))
+			continue;
+		out[n++] = ch;
+	}
+	out[n] = '\0';
+	if (!n)
+		snprintf(out, size, "member");
 }
 
 /* Checks the section that a new header or the end of the file closes. */
@@ -1094,6 +1124,7 @@ int shoal_config_parse(struct shoal_config *c, const char *text, size_t len,
 	c->rekey_seconds = SHOAL_CONFIG_DEFAULT_REKEY;
 	c->keepalive_seconds = SHOAL_CONFIG_DEFAULT_KEEPALIVE;
 	c->port_mapping = true;
+	c->names = true;
 	if (err && err_size > 0)
 		err[0] = '\0';
 	/* Heap, not stack: the line buffer is as big as a line may be. */

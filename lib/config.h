@@ -64,6 +64,8 @@
  *   LanBroadcastPorts the UDP ports of those broadcasts, as
  *                     lib/portlist.h parses them ("27015,7777-7779");
  *                     absent or "all": every port but DHCP's.
+ *   Names             yes or no, default yes: serve NICK.shoal on the
+ *                     device's overlay addresses (daemon/dns.c).
  *
  * [Peer] keys:
  *   PublicKey         required; base64 of the peer's X25519 public key.  It
@@ -179,6 +181,7 @@ struct shoal_config {
 	struct shoal_endpoint public_endpoint;	/* PublicEndpoint */
 	bool lan_broadcast;		/* LanBroadcast, default no */
 	struct shoal_portlist lan_broadcast_ports;	/* n 0: all */
+	bool names;			/* Names, default yes */
 	bool has_mediator;
 	/* Address: a cluster's instances, in the order given; 1 or more. */
 	unsigned int n_mediator_addresses;
@@ -235,6 +238,14 @@ int shoal_config_parse_hostports(const char *text,
 				 char (*out)[SHOAL_CONFIG_MAX_HOSTPORT + 1],
 				 unsigned int max);
 bool shoal_config_valid_nickname(const char *s);
+/*
+ * The nickname a member without one is given (shoald, `shoal login`
+ * without --nick): hostname's first label, lowercase, what the nickname
+ * rules do not allow as '-', from the first letter or digit on, at most
+ * SHOAL_CONFIG_MAX_NICK; "member" if nothing is left.
+ */
+void shoal_config_default_nickname(char *out, size_t size,
+				   const char *hostname);
 
 /*
  * Parses "100.64.0.1/24" or "fd00::1/64": a numeric address and an optional

@@ -84,6 +84,12 @@ enum {
 	MED_A_ADVERTISE = 34,
 	MED_A_INSTANCE_LOAD = 35,
 	MED_A_NO_REDIRECT = 36,
+	/*
+	 * LOGIN: the NICKNAME is a default (the host name), not the user's
+	 * word: a known client keeps its own, a new one gets it made unique
+	 * (NAME-2, NAME-3 ...).  The reply's NICKNAME says which.
+	 */
+	MED_A_NICK_DEFAULT = 40,
 	MED_A_MEMBER = SHOAL_TLV_NESTED | 1,
 	MED_A_NETWORK_INFO = SHOAL_TLV_NESTED | 2,
 	MED_A_PEER = SHOAL_TLV_NESTED | 3,

@@ -484,6 +484,35 @@ static int read_endpoints(struct server *srv, const struct request *r,
 	return 0;
 }
 
+/*
+ * A LOGIN whose nickname is a default (MED_A_NICK_DEFAULT: the host
+ * name): a known client keeps the nickname it has; a new one gets nick,
+ * or nick-2, nick-3 ... (shortened to fit) when that is taken.  Only for
+ * a default: a nickname the user chose and someone else holds is an
+ * error, as ever.
+ */
+static int login_default_nick(struct server *srv, struct mstore_client *cl,
+			      const char *nick, bool is_new)
+{
+	char tried[MSTORE_NICK_MAX + 1], suffix[16];
+	size_t base;
+	int rc, i;
+
+	if (!is_new)
+		return mstore_login(srv->store, cl->pubkey, NULL, cl);
+	rc = mstore_login(srv->store, cl->pubkey, nick, cl);
+	for (i = 2; rc == MSTORE_E_NICK_TAKEN && i < 100; i++) {
+		snprintf(suffix, sizeof(suffix), "-%d", i);
+		base = strlen(nick);
+		if (base > MSTORE_NICK_MAX - strlen(suffix))
+			base = MSTORE_NICK_MAX - strlen(suffix);
+		snprintf(tried, sizeof(tried), "%.*s%s", (int)base, nick,
+			 suffix);
+		rc = mstore_login(srv->store, cl->pubkey, tried, cl);
+	}
+	return rc;
+}
+
 static void do_login(struct server *srv, struct conn *c, struct request *r)
 {
 	struct shoal_tlv_attr a;
@@ -527,7 +556,11 @@ static void do_login(struct server *srv, struct conn *c, struct request *r)
 		reply(srv, c, r, MED_E_NEW_CLIENTS);
 		return;
 	}
-	rc = mstore_login(srv->store, cl.pubkey, rc ? NULL : nick, &cl);
+	if (!rc && shoal_tlv_find(&r->m, MED_A_NICK_DEFAULT, &a))
+		rc = login_default_nick(srv, &cl, nick, is_new);
+	else
+		rc = mstore_login(srv->store, cl.pubkey, rc ? NULL : nick,
+				  &cl);
 	/*
 	 * A LOGIN again on a connection logged in already (it says what
 	 * changed) while the database is down: the client is who it was, and
@@ -536,7 +569,8 @@ static void do_login(struct server *srv, struct conn *c, struct request *r)
 	if (rc == MSTORE_E_UNAVAILABLE && c->logged_in &&
 	    !memcmp(c->client.pubkey, cl.pubkey, sizeof(cl.pubkey)) &&
 	    (get_str(r, MED_A_NICKNAME, nick) != 0 ||
-	     !strcmp(nick, c->client.nickname))) {
+	     !strcmp(nick, c->client.nickname) ||
+	     shoal_tlv_find(&r->m, MED_A_NICK_DEFAULT, &a))) {
 		cl = c->client;
 		rc = MSTORE_OK;
 	}
@@ -612,6 +646,12 @@ static void do_nick(struct server *srv, struct conn *c, struct request *r)
 	if (!rc)
 		mstore_client_by_key(srv->store, c->client.pubkey, &c->client);
 	reply(srv, c, r, rc);
+	/*
+	 * Its peers know it by nickname (their names for it, NICK.shoal):
+	 * they hear the new one now, at the announcement rate.
+	 */
+	if (!rc && c->announced && !c->dead)
+		presence_due(srv, c);
 }
 
 static void do_create(struct server *srv, struct conn *c, struct request *r)

@@ -53,7 +53,7 @@ FUZZ_mclient_SRCS := $(wildcard daemon/mclient*.c) daemon/session.c daemon/birth
 	lib/tlv.c lib/medmsg.c lib/ctlmsg.c lib/endpoint.c lib/config.c \
 	lib/key.c lib/base64.c lib/hex.c lib/json.c lib/mac.c lib/util.c \
 	lib/utf8.c cli/jsonread.c lib/tcpframe.c lib/portlist.c
-FUZZ_mclient_SRCS += daemon/chat.c lib/chatmsg.c
+FUZZ_mclient_SRCS += daemon/chat.c lib/chatmsg.c daemon/dns.c lib/dnsmsg.c
 FUZZ_mclient_CFLAGS := $(shell pkg-config --cflags libnl-3.0 2>/dev/null) \
 	-DSHOAL_VERSION='"$(VERSION)"'
 FUZZ_mclient_LIBS := $(FUZZ_SODIUM)
@@ -80,9 +80,12 @@ FUZZ_clusterbus_LIBS := $(FUZZ_SODIUM)
 # LanBroadcastPorts and `shoal lan-broadcast --ports` (shoald's request).
 FUZZ_portlist_SRCS := lib/portlist.c
 
+# shoald's DNS responder: queries from anyone who can reach the device.
+FUZZ_dnsmsg_SRCS := lib/dnsmsg.c
+
 FUZZ_TARGETS := tlv ctlmsg medmsg config jsonread render channel mclient \
 	srcguard vnet gro device pcp tcpframe relayside metrics_http clusterbus \
-	instance portlist chatmsg
+	instance portlist chatmsg dnsmsg
 
 .PHONY: fuzz
 fuzz: $(FUZZ_TARGETS:%=$(FUZZ_OUT)/%)

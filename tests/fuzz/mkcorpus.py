@@ -882,3 +882,23 @@ write("chatmsg", "sealed-ack", bytes([0x80]) +
 write("chatmsg", "plain", bytes([1]) + chat_plain(b"a.b-c_d", b"text"))
 write("chatmsg", "replay", bytes([2]) + b"".join(
     struct.pack(">Q", c) for c in (1, 5, 3, 3, 100, 36, 37, 0)))
+# ---- dnsmsg: a byte (low bit: over TCP), then a DNS query ----
+
+
+def dns_query(name, qtype=1, opt=b"", flags=0x0100, qd=1):
+    q = struct.pack(">HHHHHH", 0x1234, flags, qd, 0, 0, 1 if opt else 0)
+    for label in name.split(".") if name else []:
+        q += bytes([len(label)]) + label.encode()
+    return q + b"\x00" + struct.pack(">HH", qtype, 1) + opt
+
+
+DNS_OPT = b"\x00" + struct.pack(">HHIH", 41, 1232, 0, 0)
+write("dnsmsg", "a", b"\x00" + dns_query("bob.shoal"))
+write("dnsmsg", "network", b"\x00" + dns_query("bob.lanparty.shoal", 28))
+write("dnsmsg", "ptr4", b"\x00" + dns_query("3.0.77.10.in-addr.arpa", 12))
+write("dnsmsg", "ptr6", b"\x01" + dns_query(
+    "2." + "0." * 19 + "a.9.8.7.6.5.4.3.2.1.d.f.ip6.arpa", 12))
+write("dnsmsg", "edns", b"\x00" + dns_query("alice.shoal", 255, DNS_OPT))
+write("dnsmsg", "refused", b"\x00" + dns_query("example.com"))
+write("dnsmsg", "pointer", b"\x00" + struct.pack(">HHHHHH", 1, 0, 1, 0, 0, 0)
+      + b"\xc0\x0c\x00\x01\x00\x01")

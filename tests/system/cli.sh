@@ -21,7 +21,7 @@
 set -u
 . "$(dirname "$0")/../common/lib.sh"
 
-ktap_plan 135
+ktap_plan 136
 tmp=$(mktemp -d)
 cleanup() {
 	local pids
@@ -539,6 +539,21 @@ assert m["instances"] == [
 assert m["error"] == "the database is unavailable (-109)", m' "$tmp/out"
 }
 ktap_check "status -j of a cluster: instance, instances and error as shoald says" t_status_cluster_json
+
+# The name server's object (daemon/dns.c): a line in text, as is in JSON.
+DNS_JSON='{"ifname": "shoal0", "mediator": null, "peers": [], "dns": {"enabled": true, "listening": ["100.64.0.5", "fd00::5"], "port": 53, "error": null, "resolved": "absent", "names": 3, "queries": 7, "answered": 5, "refused": 1, "limited": 0, "ignored": 1}}'
+t_status_dns() {
+	ask 0 "status" "$DNS_JSON\n" status || return 1
+	grep -qx '  names: served on 100.64.0.5, fd00::5, systemd-resolved: absent' "$tmp/out" || return 1
+	ask 0 "status" "$DNS_JSON\n" status -j || return 1
+	$PY -c '
+import json, sys
+d = json.load(open(sys.argv[1]))["dns"]
+assert d == {"enabled": True, "listening": ["100.64.0.5", "fd00::5"], "error": None,
+             "resolved": "absent", "port": 53, "names": 3, "queries": 7,
+             "answered": 5, "refused": 1, "limited": 0, "ignored": 1}, d' "$tmp/out"
+}
+ktap_check "status: the names line, and the dns object as shoald says" t_status_dns
 
 t_status_pretty() {
 	ask 0 "status" '{"ifname": "shoal0", "mediator": null, "peers": []}\n' \

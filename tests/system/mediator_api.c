@@ -66,6 +66,7 @@ enum {
 	A_INSTANCE_NAME = 32, A_ADVERTISE = 34, A_INSTANCE_LOAD = 35,
 	A_INSTANCE = 0x8021,
 	A_MEMBER = 0x8001, A_NETWORK_INFO = 0x8002, A_PEER = 0x8003,
+	A_NICK_DEFAULT = 40,
 };
 
 #define TIMEOUT_MS 5000
@@ -114,6 +115,8 @@ struct client {
 	const uint8_t (*lan)[19];
 	const int *lan_len;
 	int n_lan;
+	/* Its LOGIN's nickname is a default (A_NICK_DEFAULT). */
+	bool nick_default;
 	struct token tok;
 	bool has_token;
 	uint8_t spub[32];		/* the server's, from client_connect */
@@ -796,6 +799,8 @@ static int32_t login_opt(struct client *c, const char *nick,
 	req_start(c, &w, T_LOGIN);
 	if (nick)
 		shoal_tlv_put_str(&w, A_NICKNAME, nick);
+	if (c->nick_default)
+		shoal_tlv_put(&w, A_NICK_DEFAULT, NULL, 0);
 	shoal_tlv_put_u16(&w, A_TUNNEL_PORT, 51820);
 	if (!c->n_lan)
 		shoal_tlv_put(&w, A_ENDPOINT, ep, sizeof(ep));
@@ -1153,6 +1158,65 @@ TEST_F(mediator, nickname_taken)
 	ASSERT_EQ(0, login(self->b, "bob", &l));
 	EXPECT_EQ(-6, req(self->b, T_NICK, NULL, "Alice", NULL, false));
 	EXPECT_EQ(0, req(self->b, T_NICK, NULL, "bobby", NULL, false));
+}
+
+/*
+ * A default nickname (the host name, A_NICK_DEFAULT): made unique for a
+ * new client, -2, -3 ..., shortened to fit; a known client keeps its
+ * own.  A nickname asked for and taken is still an error.
+ */
+TEST_F(mediator, default_nickname)
+{
+	static const char long_nick[] = "abcdefghijklmnopqrstuvwxyz012345";
+	struct login_info l;
+	struct client *d;
+
+	ASSERT_EQ(0, client_connect(self->a, self->port, self->spub));
+	ASSERT_EQ(0, client_connect(self->b, self->port, self->spub));
+	ASSERT_EQ(0, client_connect(self->c, self->port, self->spub));
+	self->a->nick_default = self->b->nick_default = true;
+	ASSERT_EQ(0, login(self->a, "host", &l));
+	EXPECT_STREQ("host", l.nick);
+	ASSERT_EQ(0, login(self->b, "host", &l));
+	EXPECT_STREQ("host-2", l.nick);
+	EXPECT_EQ(-6, login(self->c, "host", &l));
+	self->c->nick_default = true;
+	ASSERT_EQ(0, login(self->c, "host", &l));
+	EXPECT_STREQ("host-3", l.nick);
+	/* Known: its own stays, whatever the default says now. */
+	ASSERT_EQ(0, client_connect(self->a, self->port, self->spub));
+	ASSERT_EQ(0, login(self->a, "other", &l));
+	EXPECT_STREQ("host", l.nick);
+	/* Still the rules of a nickname; shortened to fit the suffix. */
+	d = client_new();
+	ASSERT_NE(NULL, d);
+	ASSERT_EQ(0, client_connect(d, self->port, self->spub));
+	d->nick_default = true;
+	EXPECT_EQ(-5, login(d, "-bad", &l));
+	ASSERT_EQ(0, req(self->a, T_NICK, NULL, long_nick, NULL, false));
+	EXPECT_EQ(0, login(d, long_nick, &l));
+	EXPECT_STREQ("abcdefghijklmnopqrstuvwxyz0123-2", l.nick);
+	client_free(d);
+}
+
+/* A NICK reaches the peers at once: a PEER_UP with the new one. */
+TEST_F(mediator, nick_announced)
+{
+	struct login_info l;
+	struct event e;
+
+	ASSERT_EQ(0, client_connect(self->a, self->port, self->spub));
+	ASSERT_EQ(0, client_connect(self->b, self->port, self->spub));
+	ASSERT_EQ(0, login(self->a, "alice", &l));
+	ASSERT_EQ(0, login(self->b, "bob", &l));
+	ASSERT_EQ(0, req(self->a, T_CREATE, "lan", NULL, NULL, false));
+	ASSERT_EQ(0, req(self->b, T_JOIN, "lan", NULL, NULL, false));
+	ASSERT_EQ(0, wait_event(self->a, T_PEER_UP, self->b->pub, TIMEOUT_MS,
+				&e));
+	EXPECT_STREQ("bob", e.nick);
+	ASSERT_EQ(0, req(self->b, T_NICK, NULL, "bobby", NULL, false));
+	ASSERT_EQ(0, wait_event(self->a, T_PEER_UP, self->b->pub, 1000, &e));
+	EXPECT_STREQ("bobby", e.nick);
 }
 
 TEST_F(mediator, join_errors)

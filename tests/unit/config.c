@@ -148,6 +148,7 @@ TEST(defaults)
 		  c.keepalive_seconds);
 	EXPECT_EQ(10U, c.keepalive_seconds);
 	EXPECT_TRUE(c.port_mapping);
+	EXPECT_TRUE(c.names);
 	EXPECT_EQ(0, c.forwarded_port);
 	EXPECT_FALSE(c.has_public_endpoint);
 	EXPECT_EQ(0U, c.n_peers);
@@ -439,6 +440,7 @@ static const struct {
 	  "PortMapping: not yes or no: 'maybe'" },
 	{ IFACE "PortMapping = no\nPortMapping = no\n", "src:5:",
 	  "duplicate key PortMapping" },
+	{ IFACE "Names = perhaps\n", "src:4:", "Names: not yes or no" },
 	{ IFACE "ForwardedPort = 0\n", "src:4:",
 	  "ForwardedPort: not a port number (1..65535): '0'" },
 	{ IFACE "ForwardedPort = 65536\n", "src:4:", "ForwardedPort: not a port" },
@@ -1146,6 +1148,39 @@ TEST(portlist_refusals_leave_it_empty)
 	EXPECT_EQ(-1, shoal_portlist_parse(&l, "x", NULL, 0));
 	EXPECT_EQ(0, shoal_portlist_parse(&l, " 7777-7779 ,27015 ", NULL, 0));
 	EXPECT_EQ(2U, l.n);
+TEST(names_key)
+{
+	struct shoal_config c;
+	char err[256];
+
+	ASSERT_EQ(0, parse(&c, IFACE "Names = no\n", err, sizeof(err)))
+		TH_LOG("%s", err);
+	EXPECT_FALSE(c.names);
+	shoal_config_free(&c);
+}
+
+TEST(default_nickname)
+{
+	static const char *const cases[][2] = {
+		{ "alice", "alice" },
+		{ "Alice-PC.example.com", "alice-pc" },
+		{ "--my host_1", "my-host_1" },
+		{ "ÄBC", "bc" },	/* UTF-8 bytes are no letters here */
+		{ "", "member" },
+		{ "...", "member" },
+		{ "-._", "member" },
+		{ "abcdefghijklmnopqrstuvwxyz0123456789", "abcdefghijklmnopqrstuvwxyz012345" },
+	};
+	char out[SHOAL_CONFIG_MAX_NICK + 1], small[4];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		shoal_config_default_nickname(out, sizeof(out), cases[i][0]);
+		EXPECT_STREQ(cases[i][1], out);
+		EXPECT_TRUE(shoal_config_valid_nickname(out));
+	}
+	shoal_config_default_nickname(small, sizeof(small), "abcdef");
+	EXPECT_STREQ("abc", small);
 }
 
 TEST_HARNESS_MAIN
