@@ -1148,6 +1148,8 @@ TEST(portlist_refusals_leave_it_empty)
 	EXPECT_EQ(-1, shoal_portlist_parse(&l, "x", NULL, 0));
 	EXPECT_EQ(0, shoal_portlist_parse(&l, " 7777-7779 ,27015 ", NULL, 0));
 	EXPECT_EQ(2U, l.n);
+}
+
 TEST(names_key)
 {
 	struct shoal_config c;
