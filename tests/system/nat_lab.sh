@@ -100,13 +100,16 @@ pending_for() {
 
 # Birthday-probed pairs must be direct within this many seconds of the join.
 # Under qemu's emulation (TCG: no kvm-clock in the guest) a client probing
-# three birthday pairs at once runs its rounds several times slower, and
-# one pair's run may end after 20 s (e-j once at 23 s); a time there is no
-# measure of shoal, so the limit is doubled and the path still checked.
+# three birthday pairs at once sends far fewer probes than its 200 a
+# second, and the first run for a pair behind i's and j's shared NAT has
+# ended with nothing (d-j and e-j in 2 of 3 VM runs, never on the host);
+# the next run begins 60 s after (BIRTHDAY_AGAIN).  A time there is no
+# measure of shoal: the limit allows that second run, and the path is
+# still checked.
 BIRTHDAY_LIMIT=20
 if [ "$DP" = kernel ] &&
    ! grep -qw kvm-clock /sys/devices/system/clocksource/clocksource0/available_clocksource 2>/dev/null; then
-	BIRTHDAY_LIMIT=40
+	BIRTHDAY_LIMIT=90
 fi
 
 tmp=$(mktemp -d)

@@ -16,16 +16,20 @@ LANBCAST_PY=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../common" && pwd)/bcast.py
 # lanbcast_round SENDER PORT: every client listens on its shoal device
 # for PORT while SENDER's game sends 3 datagrams; $tmp/lb-X: the sources
 # X heard, one a line.
+# Under TCG (the kernel datapath's VM) ten listeners take seconds to
+# start: they listen longer there, and each is waited for.
+LANBCAST_LISTEN=3
+[ "$DP" = kernel ] && LANBCAST_LISTEN=8
 lanbcast_round() {
 	local sender=$1 port=$2 x pids=()
 	for x in $CLIENTS; do
 		rm -f "$tmp/lb-ready-$x"
-		lab_exec "$x" $PY "$LANBCAST_PY" listen "sh$x" "$port" 3 \
+		lab_exec "$x" $PY "$LANBCAST_PY" listen "sh$x" "$port" "$LANBCAST_LISTEN" \
 			"$tmp/lb-ready-$x" >"$tmp/lb-raw-$x" 2>&1 &
 		pids+=($!)
 	done
 	for x in $CLIENTS; do
-		for _ in $(seq 50); do [ -e "$tmp/lb-ready-$x" ] && break; sleep 0.05; done
+		for _ in $(seq 200); do [ -e "$tmp/lb-ready-$x" ] && break; sleep 0.05; done
 	done
 	lab_exec "$sender" $PY "$LANBCAST_PY" send "$port" 3 "lobby of ${NICK[$sender]}"
 	wait "${pids[@]}"
@@ -91,8 +95,11 @@ lanbcast_up() {
 	ktap_check "lan-broadcast on everywhere: every member hears a's 3 broadcasts from ${V4[a]}, no more (no loop)" \
 		lanbcast_heard a
 	# i hears j's broadcast on the LAN itself (eth0), from j's LAN address.
-	lab_exec i $PY "$LANBCAST_PY" listen eth0 47791 4 >"$tmp/lb-lan-i" 2>&1 &
+	rm -f "$tmp/lb-lan-ready"
+	lab_exec i $PY "$LANBCAST_PY" listen eth0 47791 $((LANBCAST_LISTEN + 6)) \
+		"$tmp/lb-lan-ready" >"$tmp/lb-lan-i" 2>&1 &
 	local lan_pid=$!
+	for _ in $(seq 200); do [ -e "$tmp/lb-lan-ready" ] && break; sleep 0.05; done
 	lanbcast_round j 47791
 	wait "$lan_pid"
 	echo "# i heard on its LAN: $(awk '{print $1}' "$tmp/lb-lan-i" | xargs)"
