@@ -110,7 +110,8 @@ static int nft_run(const char *cmds, char *err, size_t err_size)
 /* The table's text, for the setting and address now; -1 if too long. */
 static int ruleset(const struct lanbcast *l, char *buf, size_t size)
 {
-	char addr[INET_ADDRSTRLEN], ports[SHOAL_PORTLIST_STRLEN + 16];
+	/* "{ ", then per range at most "65534-65535" and ", ", then " }". */
+	char addr[INET_ADDRSTRLEN], ports[SHOAL_PORTLIST_MAX * 13 + 8];
 	unsigned int i;
 	size_t o = 0;
 	int n;

@@ -615,7 +615,14 @@ static void on_peer_up(struct mclient *m, const struct shoal_tlv_msg *msg)
 				key = a.value;
 			break;
 		case MED_A_NICKNAME:
-			shoal_tlv_get_str(&a, nick, sizeof(nick));
+			/*
+			 * Shown by shoal status and chat, put into
+			 * control-socket replies: a nickname by the
+			 * rules or none, whatever the mediator says.
+			 */
+			if (!shoal_tlv_get_str(&a, nick, sizeof(nick)) ||
+			    !shoal_config_valid_nickname(nick))
+				nick[0] = '\0';
 			break;
 		case MED_A_IPV4:
 			if (a.len == 5 && a.value[4] <= 32) {
@@ -990,8 +997,12 @@ static void on_reply(struct mclient *m, const struct shoal_tlv_msg *msg)
 		return;
 	}
 	p->used = false;
-	/* Who is in which network, for chat: from any NETWORKS reply. */
-	if (rc >= 0 && (p->kind == PK_NETWORKS || p->kind == PK_CHATNET))
+	/*
+	 * Who is in which network, for chat: from any NETWORKS reply, the
+	 * name server's included.
+	 */
+	if (rc >= 0 && (p->kind == PK_NETWORKS || p->kind == PK_CHATNET ||
+			p->kind == PK_NAMES))
 		shoald_chat_networks(m->d, msg);
 	if (p->kind == PK_CHATNET)
 		return;
@@ -1015,8 +1026,10 @@ static void on_reply(struct mclient *m, const struct shoal_tlv_msg *msg)
 	mc_answer(p->fd, rc, text, body);
 	free(body);
 	/* A join, a leave, a kick ...: who is in which network changed. */
-	if (rc >= 0 && p->kind == PK_PLAIN)
+	if (rc >= 0 && p->kind == PK_PLAIN) {
 		mc_names_refresh(m);
+		shoald_chat_peers_changed(m->d);
+	}
 	if (rc >= 0 && p->kind == PK_NICK) {
 		/* Kept, or the next login would ask for the old one back. */
 		snprintf(m->nickname, sizeof(m->nickname), "%s", p->nick);

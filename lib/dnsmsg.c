@@ -370,6 +370,19 @@ static int answer_reverse(const struct shoal_dns_zone *z,
 			addr[i / 2] |= (uint8_t)(i % 2 ? v : v << 4);
 		else
 			addr[i] = (uint8_t)v;
+		/*
+		 * The unit the prefix ends inside (a /10 ends in the second
+		 * octet): an address off the prefix is none of ours, though
+		 * its name is in the zone (100.in-addr.arpa is public space
+		 * but for 100.64/10).
+		 */
+		if (i == k && plen % bits) {
+			unsigned int pu = v6 ? (prefix[i / 2] >> (i % 2 ? 0 : 4)) &
+					       0xf : prefix[i];
+
+			if (((unsigned int)v ^ pu) >> (bits - plen % bits))
+				return -1;
+		}
 		if (i + 1 == k) {
 			/* The zone's part must be the overlay's prefix. */
 			unsigned int bytes = k * bits / 8, rest = k * bits % 8;

@@ -526,6 +526,34 @@ out:
 	free(lost);
 }
 
+/*
+ * Pairs that still share a network but lost one (a leave, kick, ban or
+ * delete): each side present here is told the other again, a PEER_UP of
+ * a peer it has, so that what it keeps per network (chat's scope, the
+ * names) is fetched anew at once, not at its next refresh: a member
+ * kicked from one of two shared networks must not chat in it meanwhile.
+ * Sides on another instance learn it at their refresh (30 s).
+ */
+void presence_regrouped(struct server *srv, int64_t who,
+			const struct peerset *before,
+			const struct peerset *after, bool both)
+{
+	struct conn *c = server_present_find(srv, who), *p;
+	struct med_peer_info wi, pi;
+	bool have_wi = presence_info_find(srv, who, true, &wi);
+	size_t i;
+
+	for (i = 0; i < after->n; i++) {
+		if (!peerset_has(before, after->v[i].id))
+			continue;
+		if (c && presence_info_find(srv, after->v[i].id, true, &pi))
+			send_up_info(srv, c, &pi);
+		p = both ? server_present_find(srv, after->v[i].id) : NULL;
+		if (p && have_wi)
+			send_up_info(srv, p, &wi);
+	}
+}
+
 /* ---- what other instances of the cluster say (cluster.c) ---- */
 
 void presence_remote_up(struct server *srv, const struct med_peer_info *pi)

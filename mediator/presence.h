@@ -66,6 +66,14 @@ void presence_changed(struct server *srv, const struct mstore_client *who,
 		      const struct peerset *before,
 		      const struct peerset *after, bool both);
 
+/*
+ * After a network was left or lost (presence_changed first): the pairs
+ * that still share another are told each other again, to refresh.
+ */
+void presence_regrouped(struct server *srv, int64_t who,
+			const struct peerset *before,
+			const struct peerset *after, bool both);
+
 /* What PEER_UP says of c (for the cluster's bus too). */
 void presence_info_of(const struct conn *c, struct med_peer_info *pi);
 /*

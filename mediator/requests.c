@@ -487,7 +487,8 @@ static int read_endpoints(struct server *srv, const struct request *r,
 /*
  * A LOGIN whose nickname is a default (MED_A_NICK_DEFAULT: the host
  * name): a known client keeps the nickname it has; a new one gets nick,
- * or nick-2, nick-3 ... (shortened to fit) when that is taken.  Only for
+ * or nick-2 ... nick-9, nick-NNNNN (shortened to fit) when that is
+ * taken.  Only for
  * a default: a nickname the user chose and someone else holds is an
  * error, as ever.
  */
@@ -501,8 +502,17 @@ static int login_default_nick(struct server *srv, struct mstore_client *cl,
 	if (!is_new)
 		return mstore_login(srv->store, cl->pubkey, NULL, cl);
 	rc = mstore_login(srv->store, cl->pubkey, nick, cl);
-	for (i = 2; rc == MSTORE_E_NICK_TAKEN && i < 100; i++) {
-		snprintf(suffix, sizeof(suffix), "-%d", i);
+	/*
+	 * -2 ... -9, then a random one: a transaction each, and a name
+	 * squatted from -2 to -99 must neither cost a hundred of them per
+	 * LOGIN nor keep every later host of that name out.
+	 */
+	for (i = 2; rc == MSTORE_E_NICK_TAKEN && i < 13; i++) {
+		if (i < 10)
+			snprintf(suffix, sizeof(suffix), "-%d", i);
+		else
+			snprintf(suffix, sizeof(suffix), "-%05u",
+				 (unsigned int)randombytes_uniform(100000));
 		base = strlen(nick);
 		if (base > MSTORE_NICK_MAX - strlen(suffix))
 			base = MSTORE_NICK_MAX - strlen(suffix);
@@ -770,6 +780,7 @@ static void do_leave(struct server *srv, struct conn *c, struct request *r)
 	if (rc >= 0 &&
 	    !presence_peerset_get(srv, c->client.id, &after)) {
 		presence_changed(srv, &c->client, &before, &after, true);
+		presence_regrouped(srv, c->client.id, &before, &after, true);
 		presence_peerset_free(&after);
 	}
 	presence_peerset_free(&before);
@@ -808,6 +819,7 @@ static void do_member_op(struct server *srv, struct conn *c,
 	reply(srv, c, r, rc);
 	if (rc >= 0 && known && !presence_peerset_get(srv, target.id, &after)) {
 		presence_changed(srv, &target, &before, &after, true);
+		presence_regrouped(srv, target.id, &before, &after, true);
 		presence_peerset_free(&after);
 	}
 	presence_peerset_free(&before);
@@ -874,6 +886,8 @@ static void do_delete(struct server *srv, struct conn *c, struct request *r)
 		    !presence_peerset_get(srv, m[i].client.id, &after)) {
 			presence_changed(srv, &m[i].client, &before[i],
 					 &after, false);
+			presence_regrouped(srv, m[i].client.id, &before[i],
+					   &after, false);
 			presence_peerset_free(&after);
 		}
 		presence_peerset_free(&before[i]);

@@ -31,7 +31,7 @@ if [ "$(id -u)" != 0 ] || [ ! -c /dev/net/tun ] || ! command -v nft >/dev/null; 
 	ktap_skip "needs root, nft and /dev/net/tun"
 	ktap_finish
 fi
-ktap_plan 27
+ktap_plan 28
 PY=/usr/bin/python3
 BCAST=$(cd "$(dirname "$0")/../common" && pwd)/bcast.py
 
@@ -100,6 +100,12 @@ ktap_check "on --ports: the text says the ports" grep -q "UDP ports 7777-7779,27
 ktap_check "on --ports: JSON lists them" test "$(lb_field 1 ports)" = '["7777-7779", "27015"]'
 ktap_check "a port not listed: nobody receives it" hears_n 1 2 47777 0
 ktap_check "a port in a listed range: received" hears_n 1 2 7778 3 10.77.0.1
+# The longest list there is: 32 ranges of five-digit ports.
+long=$(seq 0 31 | awk '{ printf "%s%d-%d", NR > 1 ? "," : "", 60000 + 2 * $1 * 10, 60000 + 2 * $1 * 10 + 9 }')
+lb 1 on --ports "$long" >/dev/null
+ktap_check "32 five-digit ranges: installed (the rules fit)" \
+	test "$(lb_field 1 installed)" = true
+lb 1 on --ports 27015,7777-7779 >/dev/null
 
 # 12-15: refusals.
 lb 1 on --ports 0 2>"$tmp/err"

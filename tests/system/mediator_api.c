@@ -4159,4 +4159,35 @@ TEST_F_TIMEOUT(mediator, database_blink, 120)
 	EXPECT_EQ(-8, req(self->c, T_CREATE, "LAN", NULL, NULL, false));
 }
 
+/*
+ * A kick from one of two networks a pair shares keeps the pair, but what
+ * each keeps per network (chat's scope, names) must be fetched anew at
+ * once: both sides get a PEER_UP of the other again.
+ */
+TEST_F(mediator, kick_from_one_of_two_shared_networks)
+{
+	struct login_info l;
+
+	ASSERT_EQ(0, client_connect(self->a, self->port, self->spub));
+	ASSERT_EQ(0, client_connect(self->b, self->port, self->spub));
+	ASSERT_EQ(0, login(self->a, "alice", &l));
+	ASSERT_EQ(0, login(self->b, "bob", &l));
+	ASSERT_EQ(0, req(self->a, T_CREATE, "secret", NULL, NULL, false));
+	ASSERT_EQ(0, req(self->a, T_CREATE, "public", NULL, NULL, false));
+	ASSERT_EQ(0, req(self->b, T_JOIN, "secret", NULL, NULL, false));
+	ASSERT_EQ(0, req(self->b, T_JOIN, "public", NULL, NULL, false));
+	ASSERT_EQ(0, wait_event(self->a, T_PEER_UP, self->b->pub, TIMEOUT_MS,
+				NULL));
+	ASSERT_EQ(0, wait_event(self->b, T_PEER_UP, self->a->pub, TIMEOUT_MS,
+				NULL));
+	(void)quiet(self->a, 500);
+	(void)quiet(self->b, 500);
+	self->a->n_ev = self->b->n_ev = 0;
+	ASSERT_EQ(0, req_member(self->a, T_KICK, "secret", self->b->pub));
+	EXPECT_EQ(0, wait_event(self->a, T_PEER_UP, self->b->pub, TIMEOUT_MS,
+				NULL));
+	EXPECT_EQ(0, wait_event(self->b, T_PEER_UP, self->a->pub, TIMEOUT_MS,
+				NULL));
+}
+
 TEST_HARNESS_MAIN

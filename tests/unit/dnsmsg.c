@@ -189,6 +189,52 @@ TEST(refused_outside)
 	EXPECT_EQ(SHOAL_DNS_REFUSED, respond(q, ql, r, &rl));
 }
 
+/*
+ * A prefix that ends inside a label (the mediator's 100.64.0.0/10): the
+ * zone is 100.in-addr.arpa, but of it only 100.64/10 is the overlay's;
+ * the rest is public space shoald must not claim (NXDOMAIN would be a
+ * lie, and resolved sends it the whole zone).
+ */
+TEST(reverse_prefix_inside_a_label)
+{
+	static const struct shoal_dns_name n10[] = {
+		{ .nick = "bob", .network = "lanparty", .has_v4 = true,
+		  .v4 = { 100, 64, 0, 3 } },
+	};
+	static const struct shoal_dns_zone z10 = {
+		.names = n10, .n_names = 1,
+		.v4 = { 100, 64, 0, 0 }, .v4_len = 10,
+		.v6 = { 0xfd, 0x12, 0x34, 0x56, 0x78, 0x9a, 0, 0 }, .v6_len = 62,
+	};
+	uint8_t q[300] = { 0 }, r[1500];
+	size_t ql, rl;
+	int rcode;
+
+	ql = query(q, "3.0.64.100.in-addr.arpa", SHOAL_DNS_T_PTR, false);
+	rl = shoal_dns_respond(&z10, q, ql, r, 1500, false, &rcode);
+	EXPECT_EQ(SHOAL_DNS_NOERROR, rcode);
+	EXPECT_EQ(0, memcmp(r + rl - 11, "\3bob\5shoal\0", 11));
+	ql = query(q, "9.0.127.100.in-addr.arpa", SHOAL_DNS_T_PTR, false);
+	shoal_dns_respond(&z10, q, ql, r, 1500, false, &rcode);
+	EXPECT_EQ(SHOAL_DNS_NXDOMAIN, rcode);
+	/* 100.1.1.1 and 100.128.0.1: public, not ours. */
+	ql = query(q, "1.1.1.100.in-addr.arpa", SHOAL_DNS_T_PTR, false);
+	shoal_dns_respond(&z10, q, ql, r, 1500, false, &rcode);
+	EXPECT_EQ(SHOAL_DNS_REFUSED, rcode);
+	ql = query(q, "1.0.128.100.in-addr.arpa", SHOAL_DNS_T_PTR, false);
+	shoal_dns_respond(&z10, q, ql, r, 1500, false, &rcode);
+	EXPECT_EQ(SHOAL_DNS_REFUSED, rcode);
+	/* The same for a nibble: /62 ends inside the 16th nibble. */
+	ql = query(q, "2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.c.0.0.0.a.9.8.7.6.5.4.3.2.1.d.f.ip6.arpa",
+		   SHOAL_DNS_T_PTR, false);
+	shoal_dns_respond(&z10, q, ql, r, 1500, false, &rcode);
+	EXPECT_EQ(SHOAL_DNS_REFUSED, rcode);
+	ql = query(q, "2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.3.0.0.0.a.9.8.7.6.5.4.3.2.1.d.f.ip6.arpa",
+		   SHOAL_DNS_T_PTR, false);
+	shoal_dns_respond(&z10, q, ql, r, 1500, false, &rcode);
+	EXPECT_EQ(SHOAL_DNS_NXDOMAIN, rcode);
+}
+
 TEST(dropped)
 {
 	uint8_t q[300] = { 0 }, r[1500];
