@@ -61,23 +61,28 @@ lab_mediator_start() {
 	return 1
 }
 
-# lab_shoald_start X DATAPATH: shoald in client X's namespace, on port
-# 51820, logging to $TMP_DIR/shoald-X.log; LAB_SD_PID[X].
+# lab_shoald_start X DATAPATH [ARGS...]: shoald in client X's namespace,
+# with ARGS (--config FILE, say) or else device shX on port 51820,
+# logging to $TMP_DIR/shoald-X.log; LAB_SD_PID[X].  Fails if its socket
+# did not come within 5 s.
 declare -A LAB_SD_PID
 lab_shoald_start() {
 	local x=$1 dp=$2 ns
+	shift 2
 	ns=LAB_${x^^}_NS
+	[ $# = 0 ] && set -- -i "sh$x" --port 51820
 	rm -f "$TMP_DIR/$x.sock"
 	# Not through lab_exec, a function: $! must be shoald itself.
-	ip netns exec "${!ns}" "$BIN/shoald" -i "sh$x" --port 51820 \
+	ip netns exec "${!ns}" "$BIN/shoald" "$@" \
 		--datapath "$dp" --state-dir "$TMP_DIR/state-$x" \
 		--socket "$TMP_DIR/$x.sock" --foreground --verbose \
 		>>"$TMP_DIR/shoald-$x.log" 2>&1 &
 	LAB_SD_PID[$x]=$!
 	for _ in $(seq 50); do
-		[ -S "$TMP_DIR/$x.sock" ] && break
+		[ -S "$TMP_DIR/$x.sock" ] && return 0
 		sleep 0.1
 	done
+	return 1
 }
 
 # lab_first_ping FROM TO ADDR T0: appends "FROM-TO SECONDS" (since T0,

@@ -35,6 +35,8 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
+TMP_DIR=$tmp
+. "$(dirname "$0")/../lab/shoal.sh"
 if [ "$(id -u)" != 0 ] || ! command -v nft >/dev/null ||
    [ ! -c /dev/net/tun ]; then
 	ktap_plan 1
@@ -48,36 +50,11 @@ for x in $CLIENTS; do
 	lab_client "$x" none || { echo "Bail out! lab_client $x"; exit 1; }
 done
 
-sh_() {
-	local x=$1
-	shift
-	SHOAL_SOCKET=$tmp/$x.sock lab_exec "$x" "$BIN/shoal" "$@"
-}
-
-peer_field() {
-	sh_ "$1" status --json 2>/dev/null | $PY -c '
-import json, sys
-for p in json.load(sys.stdin)["peers"]:
-    if p["nickname"] == sys.argv[1]:
-        v = p[sys.argv[2]]
-        print(json.dumps(v) if not isinstance(v, str) else v)' "$2" "$3" 2>/dev/null
-}
-
 # chat_field X FIELD: FIELD of X's status "chat".
 chat_field() {
-	sh_ "$1" status --json 2>/dev/null | $PY -c '
+	lab_sh "$1" status --json 2>/dev/null | $PY -c '
 import json, sys
 print(json.dumps(json.load(sys.stdin)["chat"][sys.argv[1]]))' "$2"
-}
-
-until_true() {
-	local end=$((SECONDS + $1))
-	shift
-	while [ $SECONDS -lt $end ]; do
-		"$@" && return 0
-		sleep 0.1
-	done
-	"$@"
 }
 
 # raw X LINE: LINE to X's control socket as it is; prints the answer.
@@ -97,31 +74,8 @@ sys.stdout.write(out.decode("utf-8", "replace"))
 PYEOF
 }
 
-ip netns exec "$LAB_INET" "$BIN/shoal-mediator" --state-dir "$tmp/med" \
-	--listen "$LAB_MEDIATOR1:$PORT" --probe "$LAB_MEDIATOR2:$PORT" \
-	>>"$tmp/med.log" 2>&1 &
-for _ in $(seq 50); do
-	grep -q '^shoal login ' "$tmp/med.log" 2>/dev/null && break
-	sleep 0.1
-done
-MEDKEY=$(grep -m1 '^shoal login ' "$tmp/med.log" | awk '{print $4}')
 
-declare -A SD_PID
-shoald_start() {
-	local x=$1 ns
-	ns=LAB_${x^^}_NS
-	rm -f "$tmp/$x.sock"
-	ip netns exec "${!ns}" "$BIN/shoald" -i "sh$x" --port 51820 \
-		--datapath tap --state-dir "$tmp/state-$x" \
-		--socket "$tmp/$x.sock" --foreground --verbose \
-		>>"$tmp/shoald-$x.log" 2>&1 &
-	SD_PID[$x]=$!
-	for _ in $(seq 50); do
-		[ -S "$tmp/$x.sock" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
+lab_mediator_start --listen "$LAB_MEDIATOR1:$PORT" --probe "$LAB_MEDIATOR2:$PORT"
 
 # exited RC WANT PATTERN OUTPUT: RC is WANT ("!0": not 0) and OUTPUT
 # says PATTERN.
@@ -131,37 +85,37 @@ exited() {
 }
 
 ok=true
-[ -n "$MEDKEY" ] || ok=false
+[ -n "${LAB_MED_KEY:-}" ] || ok=false
 for x in $CLIENTS; do
-	shoald_start "$x" &&
-		sh_ "$x" login "$LAB_MEDIATOR1:$PORT" "$MEDKEY" \
+	lab_shoald_start "$x" tap &&
+		lab_sh "$x" login "$LAB_MEDIATOR1:$PORT" "${LAB_MED_KEY:-}" \
 			--nick "${NICK[$x]}" >/dev/null || ok=false
 done
-sh_ a create lan --no-password >/dev/null || ok=false
-sh_ a create side --no-password >/dev/null || ok=false
-sh_ b join lan --no-password >/dev/null || ok=false
-sh_ c join lan --no-password >/dev/null || ok=false
-sh_ b join side --no-password >/dev/null || ok=false
+lab_sh a create lan --no-password >/dev/null || ok=false
+lab_sh a create side --no-password >/dev/null || ok=false
+lab_sh b join lan --no-password >/dev/null || ok=false
+lab_sh c join lan --no-password >/dev/null || ok=false
+lab_sh b join side --no-password >/dev/null || ok=false
 online() {
-	[ "$(peer_field a bob online)" = true ] &&
-	[ "$(peer_field a carol online)" = true ] &&
-	[ "$(peer_field b alice online)" = true ] &&
-	[ "$(peer_field c alice online)" = true ]
+	[ "$(lab_peer_field a bob online)" = true ] &&
+	[ "$(lab_peer_field a carol online)" = true ] &&
+	[ "$(lab_peer_field b alice online)" = true ] &&
+	[ "$(lab_peer_field c alice online)" = true ]
 }
-$ok && until_true 20 online || ok=false
-for x in $CLIENTS; do sh_ "$x" networks >/dev/null; done
+$ok && lab_until_true 20 online || ok=false
+for x in $CLIENTS; do lab_sh "$x" networks >/dev/null; done
 ktap_check "the mediator and three shoalds start; a, b and c are peers" $ok
 
 # ---- what the CLI refuses itself (exit 2) ------------------------------
 
 long=$(printf 'x%.0s' $(seq 1001))
-out=$(sh_ a msg bob "$long" 2>&1) && rc=0 || rc=$?
+out=$(lab_sh a msg bob "$long" 2>&1) && rc=0 || rc=$?
 ktap_check "1001 bytes of text are refused before sending (exit 2)" \
 	exited "$rc" 2 'longer than 1000' "$out"
-out=$(sh_ a msg bob "$(printf 'bad \xff utf8')" 2>&1) && rc=0 || rc=$?
+out=$(lab_sh a msg bob "$(printf 'bad \xff utf8')" 2>&1) && rc=0 || rc=$?
 ktap_check "text that is not UTF-8 is refused (exit 2)" \
 	exited "$rc" 2 'UTF-8' "$out"
-out=$(sh_ a msg bob "$(printf 'a\033[2Jb')" 2>&1) && rc=0 || rc=$?
+out=$(lab_sh a msg bob "$(printf 'a\033[2Jb')" 2>&1) && rc=0 || rc=$?
 ktap_check "a control character (ESC) in the text is refused (exit 2)" \
 	exited "$rc" 2 'control' "$out"
 out=$(raw a "$(printf 'msg bob x\001y')")
@@ -171,19 +125,19 @@ ktap_check "shoald refuses a raw request with a control character" \
 
 # ---- delivery, and the listener ---------------------------------------
 
-sh_ b chat </dev/null >"$tmp/chat-b" 2>&1 &
-sh_ b chat --json </dev/null >"$tmp/chat-b.json" 2>&1 &
+lab_sh b chat </dev/null >"$tmp/chat-b" 2>&1 &
+lab_sh b chat --json </dev/null >"$tmp/chat-b.json" 2>&1 &
 sleep 0.3
 out=$(raw b chat-listen)
 ktap_check "a third listener of the same uid is refused" \
 	grep -q 'too many chat listeners' <<<"$out"
 ktap_check "shoal msg bob: exit 0 once acknowledged" \
-	sh_ a msg bob 'hi bob <b>' with "two  spaces"
+	lab_sh a msg bob 'hi bob <b>' with "two  spaces"
 got() { grep -q "$@"; }
 ktap_check "bob's shoal chat prints HH:MM:SS alice@lan (direct): text" \
-	until_true 3 got -E '^[0-2][0-9]:[0-5][0-9]:[0-5][0-9] alice@(lan|side) \(direct\): hi bob <b> with two  spaces$' "$tmp/chat-b"
+	lab_until_true 3 got -E '^[0-2][0-9]:[0-5][0-9]:[0-5][0-9] alice@(lan|side) \(direct\): hi bob <b> with two  spaces$' "$tmp/chat-b"
 ktap_check "shoal msg lan reaches b and c (exit 0)" \
-	sh_ a msg lan 'to the lan'
+	lab_sh a msg lan 'to the lan'
 json_ok() {
 	$PY - "$tmp/chat-b.json" <<'PYEOF'
 import json, sys
@@ -194,10 +148,10 @@ assert any(m["text"] == "to the lan" and m["network"] == "lan" and
 PYEOF
 }
 ktap_check "bob's shoal chat --json: one object per message with time, from, network, text, direct" \
-	until_true 3 json_ok
+	lab_until_true 3 json_ok
 
 # shoal chat sends each line of its standard input to the network.
-(printf 'typed by carol\n'; sleep 4) | sh_ c chat lan >/dev/null 2>"$tmp/chat-c.err" &
+(printf 'typed by carol\n'; sleep 4) | lab_sh c chat lan >/dev/null 2>"$tmp/chat-c.err" &
 typed_ok() {
 	$PY - "$tmp/chat-b.json" <<'PYEOF'
 import json, sys
@@ -207,12 +161,12 @@ assert any(m["text"] == "typed by carol" and m["from"] == "carol" and
 PYEOF
 }
 ktap_check "a line typed into shoal chat lan reaches the network's members" \
-	until_true 4 typed_ok
+	lab_until_true 4 typed_ok
 
 # Eight at once from a: b takes 5 a second from a peer, so some first
 # copies are dropped, and their copies sent again get through.
 for i in 1 2 3 4 5 6 7 8; do
-	sh_ a msg bob "burst $i" >/dev/null 2>&1 &
+	lab_sh a msg bob "burst $i" >/dev/null 2>&1 &
 	burst_pids+=($!)
 done
 burst_ok=true
@@ -228,22 +182,22 @@ ktap_check "a burst over a peer's rate: dropped, sent again, each shown once" \
 
 # ---- refusals -----------------------------------------------------------
 
-sh_ a create solo --no-password >/dev/null
-sh_ a networks >/dev/null
-out=$(sh_ a msg solo 'anyone?' 2>&1) && rc=0 || rc=$?
+lab_sh a create solo --no-password >/dev/null
+lab_sh a networks >/dev/null
+out=$(lab_sh a msg solo 'anyone?' 2>&1) && rc=0 || rc=$?
 echo "# a msg solo: exit $rc, $out"
 ktap_check "a network with no other member online: said so, non-zero exit" \
 	exited "$rc" '!0' 'no member of solo is online' "$out"
-out=$(sh_ a msg nobody 'hello?' 2>&1) && rc=0 || rc=$?
+out=$(lab_sh a msg nobody 'hello?' 2>&1) && rc=0 || rc=$?
 ktap_check "an unknown nickname: a clear error, non-zero exit" \
 	exited "$rc" '!0' 'no network or member called nobody' "$out"
 
 # b leaves "side"; a is not told (they still share "lan") and still
 # counts b in it: b must drop the message, and a's msg must fail.
-sh_ b leave side >/dev/null
-sh_ b networks >/dev/null
+lab_sh b leave side >/dev/null
+lab_sh b networks >/dev/null
 before=$(chat_field b refused)
-side_out=$(sh_ a msg side 'for side members' 2>&1) && side_rc=0 || side_rc=$?
+side_out=$(lab_sh a msg side 'for side members' 2>&1) && side_rc=0 || side_rc=$?
 after=$(chat_field b refused)
 echo "# a msg side after b left: exit $side_rc, $side_out; b refused $before -> $after"
 side_dropped() {
@@ -255,18 +209,18 @@ ktap_check "a receiver drops a message for a network it is not in; the sender is
 	side_dropped
 
 # c goes offline (logs out): a message to it is refused, nothing queued.
-sh_ c logout >/dev/null
-gone() { [ "$(peer_field a carol online)" != true ]; }
-until_true 10 gone
-sh_ a networks >/dev/null
-out=$(sh_ a msg carol 'are you there' 2>&1) && rc=0 || rc=$?
+lab_sh c logout >/dev/null
+gone() { [ "$(lab_peer_field a carol online)" != true ]; }
+lab_until_true 10 gone
+lab_sh a networks >/dev/null
+out=$(lab_sh a msg carol 'are you there' 2>&1) && rc=0 || rc=$?
 echo "# a msg carol (logged out): exit $rc, $out"
 ktap_check "a member offline: a clear error, non-zero exit, nothing queued" \
 	exited "$rc" '!0' 'carol is offline' "$out"
 counts_ok() {
 	[ "$(chat_field a delivered)" -ge 3 ] &&
 		[ "$(chat_field b received)" -ge 2 ] &&
-		sh_ a status | grep -q '^  chat: [0-9]* sent, [0-9]* received$'
+		lab_sh a status | grep -q '^  chat: [0-9]* sent, [0-9]* received$'
 }
 ktap_check "status counts what was sent and delivered" counts_ok
 

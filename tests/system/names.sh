@@ -37,6 +37,8 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
+TMP_DIR=$tmp
+. "$(dirname "$0")/../lab/shoal.sh"
 if [ "$(id -u)" != 0 ] || ! command -v nft >/dev/null ||
    ! command -v dig >/dev/null || [ ! -c /dev/net/tun ]; then
 	ktap_plan 1
@@ -50,59 +52,12 @@ for x in $CLIENTS; do
 	lab_client "$x" none || { echo "Bail out! lab_client $x"; exit 1; }
 done
 
-sh_() {
-	local x=$1
-	shift
-	SHOAL_SOCKET=$tmp/$x.sock lab_exec "$x" "$BIN/shoal" "$@"
-}
-
-until_true() {
-	local end=$((SECONDS + $1))
-	shift
-	while [ $SECONDS -lt $end ]; do
-		"$@" && return 0
-		sleep 0.1
-	done
-	"$@"
-}
-
-mediator_start() {
-	ip netns exec "$LAB_INET" "$BIN/shoal-mediator" \
-		--state-dir "$tmp/med" "$@" >>"$tmp/med.log" 2>&1 &
-	for _ in $(seq 50); do
-		grep -q '^shoal login ' "$tmp/med.log" 2>/dev/null && break
-		sleep 0.1
-	done
-	MEDKEY=$(grep -m1 '^shoal login ' "$tmp/med.log" | awk '{print $4}')
-	[ -n "$MEDKEY" ]
-}
-
-declare -A SD_PID
-# shoald_start X [ARGS...]: shoald for client X, mediator mode; ARGS
-# (--config FILE) or -i shX --port 51820.
-shoald_start() {
-	local x=$1 ns
-	shift
-	ns=LAB_${x^^}_NS
-	[ $# = 0 ] && set -- -i "sh$x" --port 51820
-	rm -f "$tmp/$x.sock"
-	ip netns exec "${!ns}" "$BIN/shoald" --datapath tap --state-dir "$tmp/state-$x" \
-		--socket "$tmp/$x.sock" --foreground --verbose "$@" \
-		>>"$tmp/shoald-$x.log" 2>&1 &
-	SD_PID[$x]=$!
-	for _ in $(seq 50); do
-		[ -S "$tmp/$x.sock" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 declare -A V4 V6 NICK
 # login X [--nick N]: logs X in; V4, V6, NICK from its answer.
 login() {
 	local x=$1 out
 	shift
-	out=$(sh_ "$x" login "$LAB_MEDIATOR1:$PORT" "$MEDKEY" "$@" --json 2>&1)
+	out=$(lab_sh "$x" login "$LAB_MEDIATOR1:$PORT" "${LAB_MED_KEY:-}" "$@" --json 2>&1)
 	echo "$out" >"$tmp/login-$x"
 	eval "$(echo "$out" | $PY -c '
 import json, sys
@@ -117,16 +72,16 @@ host_nick=$(hostname | cut -d. -f1 | tr 'A-Z' 'a-z' |
 	sed 's/[^a-z0-9_-]/-/g; s/^[^a-z0-9]*//' | cut -c1-32)
 [ -n "$host_nick" ] || host_nick=member
 
-mediator_start --listen "$LAB_MEDIATOR1:$PORT" --probe "$LAB_MEDIATOR2:$PORT"
+lab_mediator_start --listen "$LAB_MEDIATOR1:$PORT" --probe "$LAB_MEDIATOR2:$PORT"
 ok=true
-shoald_start a && login a && shoald_start b && login b && shoald_start c ||
+lab_shoald_start a tap && login a && lab_shoald_start b tap && login b && lab_shoald_start c tap ||
 	ok=false
 echo "# a is '${NICK[a]:-}', b is '${NICK[b]:-}' (host name '$(hostname)')"
 ktap_check "without a nickname: the host name, then made unique" \
 	test "$ok" = true -a "${NICK[a]:-}" = "$host_nick" \
 	     -a "${NICK[b]:-}" = "$host_nick-2"
 
-sh_ c login "$LAB_MEDIATOR1:$PORT" "$MEDKEY" --nick "$host_nick" \
+lab_sh c login "$LAB_MEDIATOR1:$PORT" "${LAB_MED_KEY:-}" --nick "$host_nick" \
 	>"$tmp/taken" 2>&1
 rc=$?
 sed 's/^/# /' "$tmp/taken"
@@ -135,9 +90,9 @@ ok=true
 login c --nick carol || ok=false
 ktap_check "c logs in as carol" $ok
 
-sh_ a create lanparty --no-password >/dev/null &&
-	sh_ b join lanparty --no-password >/dev/null &&
-	sh_ c join lanparty --no-password >/dev/null
+lab_sh a create lanparty --no-password >/dev/null &&
+	lab_sh b join lanparty --no-password >/dev/null &&
+	lab_sh c join lanparty --no-password >/dev/null
 
 # q X ARGS...: dig in X's namespace at X's own server, short answers.
 q() {
@@ -153,7 +108,7 @@ status_of() {
 }
 answers() { [ "$(q a +short "$1" "$2")" = "$3" ]; }
 ktap_check "dig @a: carol.shoal A is c's overlay address" \
-	until_true 10 answers carol.shoal A "${V4[c]}"
+	lab_until_true 10 answers carol.shoal A "${V4[c]}"
 ktap_check "and $host_nick-2.shoal A is b's, and a's own name a's" \
 	sh -c "[ \"\$(ip netns exec $LAB_A_NS dig +short @${V4[a]} $host_nick-2.shoal A)\" = ${V4[b]} ] &&
 	       [ \"\$(ip netns exec $LAB_A_NS dig +short @${V4[a]} $host_nick.shoal A)\" = ${V4[a]} ]"
@@ -215,10 +170,10 @@ ktap_check "malformed queries: FORMERR or nothing, and the server still answers"
 ktap_check "a query from another member (b) to a's server gets no answer" \
 	sh -c "! ip netns exec $LAB_B_NS dig +time=1 +tries=1 @${V4[a]} carol.shoal A >/dev/null"
 
-sh_ c nick carla >/dev/null
+lab_sh c nick carla >/dev/null
 t0=$(date +%s.%N)
 renamed() { answers carla.shoal A "${V4[c]}" && answers carla.lanparty.shoal A "${V4[c]}"; }
-until_true 5 renamed
+lab_until_true 5 renamed
 rc=$?
 dt=$(echo "$(date +%s.%N) - $t0" | bc)
 echo "# a answered carla.shoal $dt s after the nick"
@@ -236,7 +191,7 @@ ktap_check "getent hosts $host_nick-2.shoal: b's address" \
 	sh -c "ip netns exec $LAB_A_NS getent ahostsv4 $host_nick-2.shoal | grep -q '^${V4[b]} '"
 
 dns_json() {
-	sh_ "$1" status --json | $PY -c '
+	lab_sh "$1" status --json | $PY -c '
 import json, sys
 d = json.load(sys.stdin)["dns"]
 print(json.dumps(d))
@@ -246,8 +201,8 @@ ktap_check "status: dns listening on a's address, resolved absent" \
 	dns_json a "d['listening'] == ['${V4[a]}', '${V6[a]}'] and d['resolved'] == 'absent'"
 
 # Names = no: nothing listens.
-kill "${SD_PID[c]}" 2>/dev/null
-wait "${SD_PID[c]}" 2>/dev/null
+kill "${LAB_SD_PID[c]}" 2>/dev/null
+wait "${LAB_SD_PID[c]}" 2>/dev/null
 cat >"$tmp/c.conf" <<EOF
 [Interface]
 Name = shc
@@ -258,15 +213,15 @@ EOF
 # Older than the saved login, which is then used (mclient_choose).
 touch -d '1 hour ago' "$tmp/c.conf"
 c_logged_in() {
-	sh_ c status --json | $PY -c '
+	lab_sh c status --json | $PY -c '
 import json, sys
 sys.exit(0 if json.load(sys.stdin)["mediator"]["logged_in"] else 1)'
 }
 no_names() {
-	shoald_start c --config "$tmp/c.conf" ||
+	lab_shoald_start c tap --config "$tmp/c.conf" ||
 		{ tail -n 5 "$tmp/shoald-c.log" | sed 's/^/# /'; return 1; }
 	sleep 1
-	until_true 10 c_logged_in ||
+	lab_until_true 10 c_logged_in ||
 		{ tail -n 5 "$tmp/shoald-c.log" | sed 's/^/# /'; return 1; }
 	dns_json c "d['listening'] == [] and not d['enabled']" | sed 's/^/# /'
 	dns_json c "d['listening'] == [] and not d['enabled']" >/dev/null ||
