@@ -253,20 +253,6 @@ static void apply(struct lanbcast *l)
 
 /* ---- the setting and where it is kept ----------------------------- */
 
-/* True if file a was modified after file b (b missing: true). */
-static bool newer(const char *a, const char *b)
-{
-	struct stat sa, sb;
-
-	if (stat(a, &sa) < 0)
-		return false;
-	if (!b || stat(b, &sb) < 0)
-		return true;
-	if (sa.st_mtim.tv_sec != sb.st_mtim.tv_sec)
-		return sa.st_mtim.tv_sec > sb.st_mtim.tv_sec;
-	return sa.st_mtim.tv_nsec > sb.st_mtim.tv_nsec;
-}
-
 /*
  * The saved setting: an [Interface] with LanBroadcast and
  * LanBroadcastPorts, read by the configuration's own parser with a
@@ -361,7 +347,8 @@ int shoald_lanbcast_open(struct shoald *d, const struct shoal_config *c,
 	l->from = config_path ? "config" : "default";
 	l->enabled = c->lan_broadcast;
 	l->ports = c->lan_broadcast_ports;
-	if (load_saved(&saved, state_path) && newer(state_path, config_path)) {
+	if (load_saved(&saved, state_path) &&
+	    shoal_file_newer(state_path, config_path)) {
 		l->enabled = saved.lan_broadcast;
 		l->ports = saved.lan_broadcast_ports;
 		l->from = "runtime";

@@ -126,20 +126,6 @@ static int load_state(struct shoal_config *saved, const char *state_path)
 	return 1;
 }
 
-/* True if file a was modified after file b (b missing: true). */
-static bool newer(const char *a, const char *b)
-{
-	struct stat sa, sb;
-
-	if (stat(a, &sa) < 0)
-		return false;
-	if (stat(b, &sb) < 0)
-		return true;
-	if (sa.st_mtim.tv_sec != sb.st_mtim.tv_sec)
-		return sa.st_mtim.tv_sec > sb.st_mtim.tv_sec;
-	return sa.st_mtim.tv_nsec > sb.st_mtim.tv_nsec;
-}
-
 void mc_load_learned(struct mclient *m)
 {
 	struct shoal_config saved = { 0 };
@@ -164,7 +150,7 @@ void mclient_choose(struct shoal_config *c, const char *config_path,
 	bool have_saved = load_state(&saved, state_path) > 0;
 
 	if (have_saved && c->has_mediator &&
-	    !newer(state_path, config_path)) {
+	    !shoal_file_newer(state_path, config_path)) {
 		fprintf(stderr, "shoald: mediator %s from %s (newer than the "
 			"saved login %s, which is not used)\n",
 			c->mediator_addresses[0], config_path, state_path);

@@ -10,6 +10,19 @@
 
 #include "util.h"
 
+bool shoal_file_newer(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	if (stat(a, &sa) < 0)
+		return false;
+	if (!b || stat(b, &sb) < 0)
+		return true;
+	if (sa.st_mtim.tv_sec != sb.st_mtim.tv_sec)
+		return sa.st_mtim.tv_sec > sb.st_mtim.tv_sec;
+	return sa.st_mtim.tv_nsec > sb.st_mtim.tv_nsec;
+}
+
 int shoal_mkdir_p(const char *path, size_t len, unsigned int mode)
 {
 	char buf[4096];

@@ -2,6 +2,8 @@
 #ifndef SHOAL_UTIL_H
 #define SHOAL_UTIL_H
 
+#include <stdbool.h>
+
 #define SHOAL_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Where shoald's control sockets are, NAME.sock per device. */
@@ -40,6 +42,13 @@ enum {
  * Returns 0 or -errno.
  */
 int shoal_mkdir_p(const char *path, size_t len, unsigned int mode);
+
+/*
+ * True if file a was modified after file b (b NULL or missing: true; a
+ * missing: false): which of a state file and a configuration file was
+ * written last, the newer word winning.
+ */
+bool shoal_file_newer(const char *a, const char *b);
 
 #include <stddef.h>
 #include <stdint.h>
