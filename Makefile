@@ -168,9 +168,13 @@ demo:
 clean:
 	rm -rf $(BUILD)
 
-# make install / uninstall (DESTDIR, PREFIX) and make fuzz; after `all` so
-# that it stays the default goal.
+# make install / uninstall (DESTDIR, PREFIX), make deb (Debian packages
+# into build/deb/) and make fuzz; after `all` so that it stays the default
+# goal.
 include mk/install.mk
+include mk/deb.mk
 include mk/fuzz.mk
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+# Not build/deb/: make deb's copy of the tree has directories named *.d
+# and a build/ of its own, whose rules name this tree's objects.
+-include $(shell find $(BUILD) -path $(BUILD)/deb -prune -o -type f -name '*.d' -print 2>/dev/null)
