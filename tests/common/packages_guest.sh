@@ -13,9 +13,9 @@ DEBDIR=${1:?usage: packages_guest.sh DEBDIR}
 # puts first.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export DEBIAN_FRONTEND=noninteractive
-DOC=${VM_TOP:-.}/docs/architecture.md
 EX=/usr/share/doc/shoal/examples/two-hosts
 . "$(dirname "$0")/packages_paths.sh"
+. "$(dirname "$0")/exposure.sh"
 
 check() {
 	local what=$1 out
@@ -41,17 +41,11 @@ retry() {
 
 main_pid() { systemctl show -P MainPID "$1"; }
 cap_eff() { sed -n 's/^CapEff:[[:space:]]*//p' "/proc/$1/status"; }
-recorded() { sed -n "s/^| \`$1\` | \([0-9]*\.[0-9]\) |.*/\1/p" "$DOC"; }
 # exposure UNIT RECORDED-AS: systemd-analyze's score of the running unit
-# is at most the one docs/architecture.md records.
+# is at most the one docs/architecture.md records for RECORDED-AS.
 exposure() {
-	local got want
-	got=$(systemd-analyze security --no-pager "$1" 2>&1 |
-		sed -n 's/^→ Overall exposure level for .*: \([0-9]*\.[0-9]\).*/\1/p')
-	want=$(recorded "$2")
-	echo "# $1: exposure $got (running), recorded for $2: $want"
-	[ -n "$got" ] && [ -n "$want" ] &&
-		awk -v g="$got" -v w="$want" 'BEGIN { exit !(g <= w) }'
+	exposure_not_above "$2" \
+		"$(systemd-analyze security --no-pager "$1" 2>&1 | exposure_level)"
 }
 
 installed() {

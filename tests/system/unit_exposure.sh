@@ -11,10 +11,10 @@
 # the check can fail.
 set -u
 . "$(dirname "$0")/../common/lib.sh"
+. "$TOP/tests/common/exposure.sh"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-DOC=$TOP/docs/architecture.md
 
 if ! command -v systemd-analyze >/dev/null ||
    ! systemd-analyze security --help 2>/dev/null | grep -q -- --offline; then
@@ -24,28 +24,16 @@ if ! command -v systemd-analyze >/dev/null ||
 fi
 ktap_plan 5
 
-# recorded UNIT: the score the table in $DOC gives UNIT ("| `UNIT` | N.N |").
-recorded() {
-	sed -n "s/^| \`$1\` | \([0-9]*\.[0-9]\) |.*/\1/p" "$DOC"
-}
-
 # score FILE: the overall exposure level systemd-analyze gives the unit.
 score() {
 	local out
 	out=$(cd "$(dirname "$1")" && systemd-analyze security --offline=true \
 		--no-pager "$1" 2>&1) || { printf '%s\n' "$out" >&2; return 1; }
-	sed -n 's/^→ Overall exposure level for .*: \([0-9]*\.[0-9]\).*/\1/p' <<<"$out"
+	exposure_level <<<"$out"
 }
 
 # not_above UNIT FILE: FILE's score is at most UNIT's recorded one.
-not_above() {
-	local want got
-	want=$(recorded "$1")
-	got=$(score "$2")
-	echo "$1: exposure $got, recorded $want"
-	[ -n "$want" ] && [ -n "$got" ] &&
-		awk -v got="$got" -v want="$want" 'BEGIN { exit !(got <= want) }'
-}
+not_above() { exposure_not_above "$1" "$(score "$2")"; }
 
 env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$TOP" --no-print-directory \
 	install-systemd DESTDIR="$tmp/root" PREFIX=/usr >"$tmp/make.log" 2>&1
@@ -55,7 +43,7 @@ ktap_check "make install-systemd stages both units" \
 # shoald(8) repeats them.
 documented() {
 	local d m
-	d=$(recorded shoald@.service) m=$(recorded shoal-mediator.service)
+	d=$(exposure_recorded shoald@.service) m=$(exposure_recorded shoal-mediator.service)
 	echo "recorded: shoald@.service ${d:-none}, shoal-mediator.service ${m:-none}"
 	[ -n "$d" ] && [ -n "$m" ] &&
 	grep -qF "is $d (shoal\\-mediator.service: $m)" "$TOP/man/shoald.8"
