@@ -215,8 +215,11 @@ static int listen_open(const char *path, char *nets, size_t size)
 		return -1;
 	memcpy(sun.sun_path, path, strlen(path) + 1);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* A busy shoald answers and closes before reading: EPIPE, then
+	 * its line is read below. */
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    write(fd, "chat-listen\n", 12) != 12) {
+	    (send(fd, "chat-listen\n", 12, MSG_NOSIGNAL) != 12 &&
+	     errno != EPIPE && errno != ECONNRESET)) {
 		fprintf(stderr, "shoal: chat: cannot reach shoald at %s: %s\n",
 			path, strerror(errno));
 		if (fd >= 0)

@@ -164,6 +164,13 @@ static int recv_all(int fd, char **out, size_t *out_len, long long deadline)
 		n = recv(fd, buf + len, cap - len, MSG_DONTWAIT);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
+		/*
+		 * shoald closes a client it is too busy to take with the
+		 * request unread: the kernel then says ECONNRESET after its
+		 * one line (BUSY_REPLY) rather than the end of the stream.
+		 */
+		if (n < 0 && errno == ECONNRESET && len)
+			break;
 		if (n < 0)
 			goto fail;
 		if (n == 0)
@@ -206,22 +213,21 @@ static int connect_retry(int fd, const struct sockaddr_un *sun,
 	}
 }
 
-int shoal_ctl_ask(const char *path, const char *request, char **reply,
-		  size_t *len)
+/* shoald's answer to a client beyond its limits, its request unread. */
+#define BUSY_REPLY "error -206 "
+
+/*
+ * Asks shoald once; shoal_ctl_ask() asks again while shoald says it is
+ * busy, which it says before reading the request, so nothing was done.
+ */
+static int ask_once(const struct sockaddr_un *sun, const char *path,
+		    const char *request, char **reply, size_t *len,
+		    long long deadline)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	long long deadline = now_ms() + SHOAL_CTL_TIMEOUT_MS;
 	int fd, ret = SHOAL_EXIT_FAILURE;
 
-	*reply = NULL;
-	*len = 0;
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		fprintf(stderr, "shoal: socket path too long: %s\n", path);
-		return SHOAL_EXIT_USAGE;
-	}
-	memcpy(sun.sun_path, path, strlen(path) + 1);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd >= 0 && connect_retry(fd, &sun, deadline) < 0) {
+	if (fd >= 0 && connect_retry(fd, sun, deadline) < 0) {
 		close(fd);
 		fd = -1;
 	}
@@ -235,7 +241,9 @@ int shoal_ctl_ask(const char *path, const char *request, char **reply,
 		return SHOAL_EXIT_NO_DAEMON;
 	}
 	errno = 0;
-	if (send_all(fd, request, strlen(request), deadline) < 0) {
+	/* A busy shoald may have answered and closed before we wrote. */
+	if (send_all(fd, request, strlen(request), deadline) < 0 &&
+	    errno != EPIPE && errno != ECONNRESET) {
 		fprintf(stderr, "shoal: writing to shoald at %s: %s\n", path,
 			strerror(errno));
 		goto out;
@@ -264,4 +272,33 @@ int shoal_ctl_ask(const char *path, const char *request, char **reply,
 out:
 	close(fd);
 	return ret;
+}
+
+int shoal_ctl_ask(const char *path, const char *request, char **reply,
+		  size_t *len)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	long long deadline = now_ms() + SHOAL_CTL_TIMEOUT_MS;
+	long long give_up = now_ms() + 3000;
+	const struct timespec pause = { .tv_nsec = 50 * 1000 * 1000 };
+	int ret;
+
+	*reply = NULL;
+	*len = 0;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		fprintf(stderr, "shoal: socket path too long: %s\n", path);
+		return SHOAL_EXIT_USAGE;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	for (;;) {
+		ret = ask_once(&sun, path, request, reply, len, deadline);
+		if (ret != SHOAL_EXIT_OK ||
+		    strncmp(*reply, BUSY_REPLY, strlen(BUSY_REPLY)) ||
+		    now_ms() >= give_up)
+			return ret;
+		free(*reply);
+		*reply = NULL;
+		*len = 0;
+		nanosleep(&pause, NULL);
+	}
 }

@@ -201,6 +201,10 @@ static bool root_only(const char *req)
 #define NOT_ROOT_ANSWER \
 	"error -204 only root may log in or out of a mediator\n"
 
+/* To a client beyond SHOALD_CONTROL_CLIENTS or SHOALD_CONTROL_PER_UID. */
+#define BUSY_ANSWER \
+	"error -206 busy: too many requests at once; nothing was done\n"
+
 static void write_all(int fd, const char *buf, size_t len)
 {
 	size_t done;
@@ -295,7 +299,7 @@ static void accept_one(struct shoald_control *c, int fd, double now)
 			same_uid++;
 	}
 	if (!free_slot || same_uid >= SHOALD_CONTROL_PER_UID)
-		goto refuse;
+		goto busy;
 	/* Answers are written whole; a client that stops reading, 1 s. */
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
@@ -305,6 +309,13 @@ static void accept_one(struct shoald_control *c, int fd, double now)
 	free_slot->deadline = now + CONTROL_DEADLINE;
 	free_slot->got = 0;
 	return;
+busy:
+	/*
+	 * Said before the request is read, so the client knows nothing was
+	 * done and may try again (shoal does, for 3 s).  One short line
+	 * fits any socket buffer; a client that cannot take it is closed.
+	 */
+	send(fd, BUSY_ANSWER, strlen(BUSY_ANSWER), MSG_DONTWAIT | MSG_NOSIGNAL);
 refuse:
 	close(fd);
 }

@@ -25,7 +25,7 @@ if [ "$(id -u)" != 0 ] || [ ! -c /dev/net/tun ]; then
 	ktap_skip "needs root and /dev/net/tun"
 	ktap_finish
 fi
-ktap_plan 36
+ktap_plan 37
 PY=/usr/bin/python3
 
 sd_topology || { echo "Bail out! cannot build the namespaces"; exit 1; }
@@ -216,7 +216,34 @@ ktap_check "idle control clients do not stall the tunnel (max RTT < 100 ms)" \
 	test "${rtt_max:-1000}" -lt 100 -a -n "$(echo "$out" | grep ' 0% packet loss')"
 ktap_check "... and status answers once they are gone" sd_status 2
 
-# 30-33: the control socket's permissions; a peer that dies is torn down
+# 30: a client beyond four of one uid is told at once that shoald is busy
+# (-206: its request unread, nothing done); shoal, told so, asks again
+# and is answered once shoald drops the idle four (1 s).
+busy_out=$($PY - "$tmp/s2.sock" "$BIN/shoal" "$TOP/tests/common" <<'BUSY'
+import json, subprocess, sys, time
+sys.path.insert(0, sys.argv[3])
+import ctlsock
+held = [ctlsock.connect(sys.argv[1]) for _ in range(4)]
+time.sleep(0.2)
+s = ctlsock.connect(sys.argv[1])
+ctlsock.send(s, b"status\n")
+print("fifth:", ctlsock.read_answer(s).strip())
+t = time.monotonic()
+r = subprocess.run([sys.argv[2], "status", "--json", "--socket", sys.argv[1]],
+                   capture_output=True, text=True)
+ok = r.returncode == 0 and "peers" in json.loads(r.stdout)
+print("shoal status: exit %d after %.1f s, peers %s" %
+      (r.returncode, time.monotonic() - t, ok))
+BUSY
+)
+echo "$busy_out" | sed 's/^/# /'
+busy_ok() {
+	echo "$busy_out" | grep -q '^fifth: error -206 busy' &&
+		echo "$busy_out" | grep -q '^shoal status: exit 0 .* peers True$'
+}
+ktap_check "a fifth client of one uid is told -206 busy; shoal status asks again" busy_ok
+
+# 31-34: the control socket's permissions; a peer that dies is torn down
 # after 3 keepalives + 5 s and comes back by itself when it returns.
 ktap_check "control socket is mode 0660" \
 	test "$(stat -c %a "$tmp/s1.sock")" = 660
