@@ -203,17 +203,36 @@ out:
 	jr_free(root);
 }
 
-static int listen_open(const char *path, char *nets, size_t size)
+/* The first line of shoald's answer, byte by byte: messages may follow. */
+static size_t first_line(int fd, char *buf, size_t size)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	char buf[1024];
 	size_t got = 0;
 	ssize_t n;
+
+	while (got < size - 1) {
+		n = read(fd, buf + got, 1);
+		if (n <= 0 || buf[got] == '\n')
+			break;
+		got++;
+	}
+	buf[got] = '\0';
+	return got;
+}
+
+static int listen_open(const char *path, char *nets, size_t size)
+{
+	const struct timespec pause = { .tv_nsec = 50 * 1000 * 1000 };
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct timespec start, now;
+	char buf[1024];
+	size_t got;
 	int fd;
 
 	if (strlen(path) >= sizeof(sun.sun_path))
 		return -1;
 	memcpy(sun.sun_path, path, strlen(path) + 1);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+again:
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	/* A busy shoald answers and closes before reading: EPIPE, then
 	 * its line is read below. */
@@ -226,14 +245,16 @@ static int listen_open(const char *path, char *nets, size_t size)
 			close(fd);
 		return -1;
 	}
-	/* The first line, byte by byte: messages may follow at once. */
-	while (got < sizeof(buf) - 1) {
-		n = read(fd, buf + got, 1);
-		if (n <= 0 || buf[got] == '\n')
-			break;
-		got++;
+	got = first_line(fd, buf, sizeof(buf));
+	/* Busy: the request was not read; asked again for up to 3 s. */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (got + 1 == strlen(SHOAL_CTL_BUSY_ANSWER) &&
+	    !strncmp(buf, SHOAL_CTL_BUSY_ANSWER, got) &&
+	    now.tv_sec - start.tv_sec < 3) {
+		close(fd);
+		nanosleep(&pause, NULL);
+		goto again;
 	}
-	buf[got] = '\0';
 	if (strncmp(buf, "ok", 2)) {
 		fputs("shoal: chat: ", stderr);
 		shoal_put_safe(stderr, buf, got, 0);

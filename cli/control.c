@@ -167,7 +167,7 @@ static int recv_all(int fd, char **out, size_t *out_len, long long deadline)
 		/*
 		 * shoald closes a client it is too busy to take with the
 		 * request unread: the kernel then says ECONNRESET after its
-		 * one line (BUSY_REPLY) rather than the end of the stream.
+		 * one line (SHOAL_CTL_BUSY_ANSWER), not the end of the stream.
 		 */
 		if (n < 0 && errno == ECONNRESET && len)
 			break;
@@ -212,9 +212,6 @@ static int connect_retry(int fd, const struct sockaddr_un *sun,
 		nanosleep(&pause, NULL);
 	}
 }
-
-/* shoald's answer to a client beyond its limits, its request unread. */
-#define BUSY_REPLY "error -206 "
 
 /*
  * Asks shoald once; shoal_ctl_ask() asks again while shoald says it is
@@ -293,7 +290,7 @@ int shoal_ctl_ask(const char *path, const char *request, char **reply,
 	for (;;) {
 		ret = ask_once(&sun, path, request, reply, len, deadline);
 		if (ret != SHOAL_EXIT_OK ||
-		    strncmp(*reply, BUSY_REPLY, strlen(BUSY_REPLY)) ||
+		    strcmp(*reply, SHOAL_CTL_BUSY_ANSWER) ||
 		    now_ms() >= give_up)
 			return ret;
 		free(*reply);

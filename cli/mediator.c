@@ -151,6 +151,7 @@ static const struct {
 	{ -204, SHOAL_EXIT_FAILURE, "only root may log in or out of a mediator" },
 	/* shoald did not take our request: the two disagree, a failure. */
 	{ -203, SHOAL_EXIT_FAILURE, "shoald did not understand the request (is it another version?)" },
+	{ -206, SHOAL_EXIT_FAILURE, "shoald is busy with other requests; try again" },
 	{ -205, SHOAL_EXIT_NOT_MEMBER, "more than one member has that nickname: name the member by its public key" },
 };
 

@@ -201,10 +201,6 @@ static bool root_only(const char *req)
 #define NOT_ROOT_ANSWER \
 	"error -204 only root may log in or out of a mediator\n"
 
-/* To a client beyond SHOALD_CONTROL_CLIENTS or SHOALD_CONTROL_PER_UID. */
-#define BUSY_ANSWER \
-	"error -206 busy: too many requests at once; nothing was done\n"
-
 static void write_all(int fd, const char *buf, size_t len)
 {
 	size_t done;
@@ -315,7 +311,8 @@ busy:
 	 * done and may try again (shoal does, for 3 s).  One short line
 	 * fits any socket buffer; a client that cannot take it is closed.
 	 */
-	send(fd, BUSY_ANSWER, strlen(BUSY_ANSWER), MSG_DONTWAIT | MSG_NOSIGNAL);
+	send(fd, SHOAL_CTL_BUSY_ANSWER, strlen(SHOAL_CTL_BUSY_ANSWER),
+	     MSG_DONTWAIT | MSG_NOSIGNAL);
 refuse:
 	close(fd);
 }

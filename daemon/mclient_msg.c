@@ -156,6 +156,12 @@ static int32_t result_of(const struct shoal_tlv_msg *msg, char *text,
 	 */
 	if ((int32_t)v > 1)
 		v = (uint32_t)E_BAD_REQUEST;
+	/*
+	 * -200 and below are shoald's own: a mediator's -206 would have
+	 * shoal send again a request the mediator may have acted on.
+	 */
+	if ((int32_t)v <= E_NO_MEDIATOR)
+		v = (uint32_t)E_BAD_REQUEST;
 	if (shoal_tlv_find(msg, MED_A_MESSAGE, &a))
 		shoal_tlv_get_str(&a, text, size);
 	return (int32_t)v;

@@ -9,6 +9,15 @@
 /* Where shoald's control sockets are, NAME.sock per device. */
 #define SHOAL_RUN_DIR "/run/shoal"
 
+/*
+ * shoald's whole answer to a client beyond its limits, sent before the
+ * request is read: nothing was done, and shoal asks again.  Only this
+ * exact line means that (a mediator's codes of -200 and below are
+ * never passed on).
+ */
+#define SHOAL_CTL_BUSY_ANSWER \
+	"error -206 busy: too many requests at once; nothing was done\n"
+
 /* Exit codes every shoal program shares. */
 enum {
 	SHOAL_EXIT_OK = 0,

@@ -218,7 +218,8 @@ ktap_check "... and status answers once they are gone" sd_status 2
 
 # 30: a client beyond four of one uid is told at once that shoald is busy
 # (-206: its request unread, nothing done); shoal, told so, asks again
-# and is answered once shoald drops the idle four (1 s).
+# and is answered once shoald drops the idle four (1 s); shoal chat, too,
+# listens then (until timeout ends it).
 busy_out=$($PY - "$tmp/s2.sock" "$BIN/shoal" "$TOP/tests/common" <<'BUSY'
 import json, subprocess, sys, time
 sys.path.insert(0, sys.argv[3])
@@ -234,14 +235,20 @@ r = subprocess.run([sys.argv[2], "status", "--json", "--socket", sys.argv[1]],
 ok = r.returncode == 0 and "peers" in json.loads(r.stdout)
 print("shoal status: exit %d after %.1f s, peers %s" %
       (r.returncode, time.monotonic() - t, ok))
+held = [ctlsock.connect(sys.argv[1]) for _ in range(4)]
+time.sleep(0.2)
+r = subprocess.run(["timeout", "3", sys.argv[2], "chat", "--socket", sys.argv[1]],
+                   stdin=subprocess.DEVNULL, capture_output=True, text=True)
+print("shoal chat: exit %d %s" % (r.returncode, r.stderr.strip()))
 BUSY
 )
 echo "$busy_out" | sed 's/^/# /'
 busy_ok() {
 	echo "$busy_out" | grep -q '^fifth: error -206 busy' &&
-		echo "$busy_out" | grep -q '^shoal status: exit 0 .* peers True$'
+		echo "$busy_out" | grep -q '^shoal status: exit 0 .* peers True$' &&
+		echo "$busy_out" | grep -q '^shoal chat: exit 124 *$'
 }
-ktap_check "a fifth client of one uid is told -206 busy; shoal status asks again" busy_ok
+ktap_check "a fifth client of one uid is told -206 busy; shoal status and chat ask again" busy_ok
 
 # 31-34: the control socket's permissions; a peer that dies is torn down
 # after 3 keepalives + 5 s and comes back by itself when it returns.
