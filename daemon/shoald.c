@@ -260,6 +260,26 @@ static int configure_link(const struct shoald *d, const struct shoal_config *c)
 		return ret;
 	}
 	/*
+	 * shoal.ko binds a port of its choosing (ListenPort 0) only when the
+	 * device comes up: until now the datapath said 0, which the mediator
+	 * and the router's port mapping must never be told.
+	 */
+	if (!d->dp->listen_port) {
+		struct shoal_device_info info = { 0 };
+
+		ret = d->dp->ops->get(d->dp, &info);
+		if (ret == 0 && !info.listen_port)
+			ret = -EADDRNOTAVAIL;
+		if (ret == 0)
+			d->dp->listen_port = info.listen_port;
+		shoal_dp_info_free(&info);
+		if (ret < 0) {
+			fprintf(stderr, "shoald: cannot read %s's port: %s\n",
+				d->dp->ifname, strerror(-ret));
+			return ret;
+		}
+	}
+	/*
 	 * Each peer's addresses are at its MAC: known now, so no ARP or NDP
 	 * has to cross a tunnel that may not be up yet (best effort).
 	 */

@@ -12,7 +12,7 @@ set -u
 . "$(dirname "$0")/../common/lib.sh"
 . "$(dirname "$0")/../common/shoald_lib.sh"
 
-vm_test_begin 28
+vm_test_begin 29
 
 sd_topology || { echo "Bail out! cannot build the namespaces"; exit 1; }
 
@@ -91,5 +91,25 @@ tap_node_made() {
 	sd_stop 2 && [ "$made" = 1 ]
 }
 ktap_check "with tun loaded and no /dev/net/tun, shoald makes the node (0666)" tap_node_made
+
+# 29: without a ListenPort shoal.ko binds a port of its choosing when
+# the device comes up; shoald reports that port (and would tell the
+# mediator and the router it), never 0.
+chosen_port() {
+	local st kp
+	printf '[Interface]\nName = shoal9\nPrivateKey = %s\n' \
+		"$(cat "$tmp/priv1")" >"$tmp/shoal9.conf"
+	chmod 600 "$tmp/shoal9.conf"
+	sd_ns9=$sd_ns1
+	sd_start 9 kernel || return 1
+	st=$(sd_status 9 | /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["listen_port"])')
+	kp=$(ip netns exec "$sd_ns1" "$BIN/shoal" show shoal9 --json |
+		/usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["listen_port"])')
+	sd_stop 9
+	ip -n "$sd_ns1" link del shoal9
+	echo "# without ListenPort: shoald says port $st, shoal.ko $kp"
+	[ -n "$st" ] && [ "$st" != 0 ] && [ "$st" = "$kp" ]
+}
+ktap_check "without ListenPort, shoald reports the port shoal.ko chose" chosen_port
 ktap_check "no sanitizer report in the daemons' logs" sd_no_sanitizer_reports
 ktap_finish
