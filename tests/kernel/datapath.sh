@@ -139,17 +139,24 @@ mcast6() {
 }
 ktap_check "IPv6 multicast (ff02::1) reaches every other peer" mcast6
 
+# The listener says when it is bound: a second's sleep was not enough for
+# python to start beside another TCG VM, and the frame went unheard.
 nonip() {
-	n "$ns2" timeout 5 $PY -c '
+	local i
+	n "$ns2" timeout 20 $PY -c '
 import socket
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x8137))
 s.bind(("shoal2", 0))
+print("bound", flush=True)
 while True:
     f = s.recv(2000)
     if f[14:19] == b"IPX!!":
         print("got", len(f)); break
 ' >"$tmp/ipx" &
-	sleep 1
+	for i in $(seq 100); do
+		grep -q bound "$tmp/ipx" 2>/dev/null && break
+		sleep 0.1
+	done
 	n "$ns1" $PY -c '
 import socket
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
