@@ -221,7 +221,6 @@ static size_t first_line(int fd, char *buf, size_t size)
 
 static int listen_open(const char *path, char *nets, size_t size)
 {
-	const struct timespec pause = { .tv_nsec = 50 * 1000 * 1000 };
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct timespec start, now;
 	char buf[1024];
@@ -246,13 +245,12 @@ again:
 		return -1;
 	}
 	got = first_line(fd, buf, sizeof(buf));
-	/* Busy: the request was not read; asked again for up to 3 s. */
+	/* Busy: the request was not read, so it is asked again. */
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (got + 1 == strlen(SHOAL_CTL_BUSY_ANSWER) &&
-	    !strncmp(buf, SHOAL_CTL_BUSY_ANSWER, got) &&
-	    now.tv_sec - start.tv_sec < 3) {
+	if ((now.tv_sec - start.tv_sec) * 1000 +
+	    (now.tv_nsec - start.tv_nsec) / 1000000 < SHOAL_CTL_RETRY_MS &&
+	    shoal_ctl_busy_pause(buf, got)) {
 		close(fd);
-		nanosleep(&pause, NULL);
 		goto again;
 	}
 	if (strncmp(buf, "ok", 2)) {

@@ -195,8 +195,10 @@ fail:
 static int connect_retry(int fd, const struct sockaddr_un *sun,
 			 long long deadline)
 {
-	long long give_up = now_ms() + 3000;
-	const struct timespec pause = { .tv_nsec = 50 * 1000 * 1000 };
+	long long give_up = now_ms() + SHOAL_CTL_RETRY_MS;
+	const struct timespec pause = {
+		.tv_nsec = SHOAL_CTL_RETRY_PAUSE_MS * 1000 * 1000
+	};
 
 	if (give_up > deadline)
 		give_up = deadline;
@@ -276,8 +278,7 @@ int shoal_ctl_ask(const char *path, const char *request, char **reply,
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	long long deadline = now_ms() + SHOAL_CTL_TIMEOUT_MS;
-	long long give_up = now_ms() + 3000;
-	const struct timespec pause = { .tv_nsec = 50 * 1000 * 1000 };
+	long long give_up = now_ms() + SHOAL_CTL_RETRY_MS;
 	int ret;
 
 	*reply = NULL;
@@ -289,13 +290,25 @@ int shoal_ctl_ask(const char *path, const char *request, char **reply,
 	memcpy(sun.sun_path, path, strlen(path) + 1);
 	for (;;) {
 		ret = ask_once(&sun, path, request, reply, len, deadline);
-		if (ret != SHOAL_EXIT_OK ||
-		    strcmp(*reply, SHOAL_CTL_BUSY_ANSWER) ||
-		    now_ms() >= give_up)
+		if (ret != SHOAL_EXIT_OK || now_ms() >= give_up ||
+		    !*len || (*reply)[*len - 1] != '\n' ||
+		    !shoal_ctl_busy_pause(*reply, *len - 1))
 			return ret;
 		free(*reply);
 		*reply = NULL;
 		*len = 0;
-		nanosleep(&pause, NULL);
 	}
+}
+
+bool shoal_ctl_busy_pause(const char *line, size_t len)
+{
+	const struct timespec pause = {
+		.tv_nsec = SHOAL_CTL_RETRY_PAUSE_MS * 1000 * 1000
+	};
+
+	if (len + 1 != strlen(SHOAL_CTL_BUSY_ANSWER) ||
+	    memcmp(line, SHOAL_CTL_BUSY_ANSWER, len))
+		return false;
+	nanosleep(&pause, NULL);
+	return true;
 }

@@ -23,6 +23,20 @@
 #define SHOAL_CTL_TIMEOUT_MS 30000
 
 /*
+ * A shoald that accepts no connection, or says it is busy (before reading
+ * the request, SHOAL_CTL_BUSY_ANSWER), is asked again this often for at
+ * most this long, in ms.
+ */
+#define SHOAL_CTL_RETRY_PAUSE_MS 50
+#define SHOAL_CTL_RETRY_MS 3000
+
+/*
+ * Whether the line (len bytes, its newline left out) is shoald's busy
+ * answer; waits SHOAL_CTL_RETRY_PAUSE_MS if so.
+ */
+bool shoal_ctl_busy_pause(const char *line, size_t len);
+
+/*
  * The socket to use: socket_opt (--socket) if given, else SHOAL_SOCKET if
  * set and not empty, else SHOAL_RUN_DIR/IFNAME.sock for ifname (-i or
  * status's NAME), else the only *.sock in SHOAL_RUN_DIR.  cmd names the
