@@ -58,18 +58,13 @@ print(json.dumps(json.load(sys.stdin)["chat"][sys.argv[1]]))' "$2"
 
 # raw X LINE: LINE to X's control socket as it is; prints the answer.
 raw() {
-	lab_exec "$1" $PY - "$tmp/$1.sock" "$2" <<'PYEOF'
-import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-s.sendall(sys.argv[2].encode("utf-8", "surrogateescape") + b"\n")
-out = b""
-while True:
-    d = s.recv(4096)
-    if not d:
-        break
-    out += d
-sys.stdout.write(out.decode("utf-8", "replace"))
+	lab_exec "$1" $PY - "$tmp/$1.sock" "$2" "$TOP/tests/common" <<'PYEOF'
+import sys
+sys.path.insert(0, sys.argv[3])
+import ctlsock
+s = ctlsock.connect(sys.argv[1])
+ctlsock.send(s, sys.argv[2].encode("utf-8", "surrogateescape") + b"\n")
+sys.stdout.write(ctlsock.read_answer(s))
 PYEOF
 }
 
