@@ -3688,9 +3688,13 @@ TEST_F_TIMEOUT(mediator, password_worker_restarts, 30)
 
 	ASSERT_NE(0u, req_send(self->b, T_JOIN, "lan", "secret"));
 	ASSERT_EQ(0, kill(w, SIGKILL));
-	/* Killed before or after it was done: both happen. */
+	/*
+	 * Killed before or after it was done: both happen.  So does -104
+	 * on a loaded machine: the server saw the worker die before it
+	 * read the JOIN, and refused it as it refuses the ones below.
+	 */
 	rc = reply_next(self->b, &id);
-	EXPECT_TRUE(rc == -2 || rc == 0) TH_LOG("JOIN: %d", rc);
+	EXPECT_TRUE(rc == -2 || rc == 0 || rc == -104) TH_LOG("JOIN: %d", rc);
 	snprintf(path, sizeof(path), "%s/stderr", self->dir);
 	for (i = 0; i < 100 && !file_has(path, "password worker died"); i++)
 		sleep_ms(20);
