@@ -357,12 +357,24 @@ ktap_check "a LOGIN reply lists the instances; a new one is told" login_reply
 
 # ---- an instance stops --------------------------------------------------
 
-# SIGTERM: m2 says GONE, and m1 settles its clients at once.
+# SIGTERM: m2 says GONE, and m1 settles its clients at once, not after
+# the 15 s without a beat a dead instance takes (checks 19 to 21).  At
+# once is within a second here; a loaded machine (CI's, three VMs
+# beside) once needed more than 3 s, so 8 s are allowed, still well
+# short of the beat.
 kill -TERM "${MED_PID[m2]}"
 wait "${MED_PID[m2]}" 2>/dev/null
 eve_gone() { [ "$(member_online a lan eve)" = false ]; }
-ktap_check "m2 stops: its clients are offline for m1's within 3 s" \
-	until_true 3 eve_gone
+eve_gone_soon() {
+	local t0 ret
+	t0=$(date +%s.%N)
+	until_true 8 eve_gone
+	ret=$?
+	echo "# eve offline for alice $(echo "$(date +%s.%N) - $t0" | bc) s after m2 stopped"
+	return $ret
+}
+ktap_check "m2 stops: its clients are offline for m1's within 8 s (GONE, not the beat)" \
+	eve_gone_soon
 
 for m in m1 m2 m3; do
 	sed "s/^/# $m: /" "$tmp/$m.log" | tail -n 15
