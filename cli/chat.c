@@ -222,7 +222,7 @@ static size_t first_line(int fd, char *buf, size_t size)
 static int listen_open(const char *path, char *nets, size_t size)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	struct timespec start, now;
+	long long give_up = shoal_ctl_now_ms() + SHOAL_CTL_RETRY_MS;
 	char buf[1024];
 	size_t got;
 	int fd;
@@ -230,7 +230,6 @@ static int listen_open(const char *path, char *nets, size_t size)
 	if (strlen(path) >= sizeof(sun.sun_path))
 		return -1;
 	memcpy(sun.sun_path, path, strlen(path) + 1);
-	clock_gettime(CLOCK_MONOTONIC, &start);
 again:
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	/* A busy shoald answers and closes before reading: EPIPE, then
@@ -246,10 +245,7 @@ again:
 	}
 	got = first_line(fd, buf, sizeof(buf));
 	/* Busy: the request was not read, so it is asked again. */
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if ((now.tv_sec - start.tv_sec) * 1000 +
-	    (now.tv_nsec - start.tv_nsec) / 1000000 < SHOAL_CTL_RETRY_MS &&
-	    shoal_ctl_busy_pause(buf, got)) {
+	if (shoal_ctl_now_ms() < give_up && shoal_ctl_busy_pause(buf, got)) {
 		close(fd);
 		goto again;
 	}

@@ -88,7 +88,7 @@ int shoal_ctl_path(char path[SHOAL_CTL_PATH_SIZE], const char *socket_opt,
 	return find_socket(path, SHOAL_CTL_PATH_SIZE, cmd);
 }
 
-static long long now_ms(void)
+long long shoal_ctl_now_ms(void)
 {
 	struct timespec t;
 
@@ -104,7 +104,7 @@ static int wait_fd(int fd, short events, long long deadline)
 	int n;
 
 	for (;;) {
-		left = deadline - now_ms();
+		left = deadline - shoal_ctl_now_ms();
 		if (left <= 0)
 			return 0;
 		n = poll(&pfd, 1, left > 60000 ? 60000 : (int)left);
@@ -195,7 +195,7 @@ fail:
 static int connect_retry(int fd, const struct sockaddr_un *sun,
 			 long long deadline)
 {
-	long long give_up = now_ms() + SHOAL_CTL_RETRY_MS;
+	long long give_up = shoal_ctl_now_ms() + SHOAL_CTL_RETRY_MS;
 	const struct timespec pause = {
 		.tv_nsec = SHOAL_CTL_RETRY_PAUSE_MS * 1000 * 1000
 	};
@@ -207,7 +207,7 @@ static int connect_retry(int fd, const struct sockaddr_un *sun,
 			return 0;
 		if (errno != EAGAIN && errno != EINTR)
 			return -1;
-		if (now_ms() >= give_up) {
+		if (shoal_ctl_now_ms() >= give_up) {
 			errno = EAGAIN;
 			return -1;
 		}
@@ -277,8 +277,8 @@ int shoal_ctl_ask(const char *path, const char *request, char **reply,
 		  size_t *len)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	long long deadline = now_ms() + SHOAL_CTL_TIMEOUT_MS;
-	long long give_up = now_ms() + SHOAL_CTL_RETRY_MS;
+	long long deadline = shoal_ctl_now_ms() + SHOAL_CTL_TIMEOUT_MS;
+	long long give_up = shoal_ctl_now_ms() + SHOAL_CTL_RETRY_MS;
 	int ret;
 
 	*reply = NULL;
@@ -290,7 +290,7 @@ int shoal_ctl_ask(const char *path, const char *request, char **reply,
 	memcpy(sun.sun_path, path, strlen(path) + 1);
 	for (;;) {
 		ret = ask_once(&sun, path, request, reply, len, deadline);
-		if (ret != SHOAL_EXIT_OK || now_ms() >= give_up ||
+		if (ret != SHOAL_EXIT_OK || shoal_ctl_now_ms() >= give_up ||
 		    !*len || (*reply)[*len - 1] != '\n' ||
 		    !shoal_ctl_busy_pause(*reply, *len - 1))
 			return ret;

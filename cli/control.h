@@ -30,6 +30,9 @@
 #define SHOAL_CTL_RETRY_PAUSE_MS 50
 #define SHOAL_CTL_RETRY_MS 3000
 
+/* CLOCK_MONOTONIC in ms: what the retry and answer deadlines count in. */
+long long shoal_ctl_now_ms(void);
+
 /*
  * Whether the line (len bytes, its newline left out) is shoald's busy
  * answer; waits SHOAL_CTL_RETRY_PAUSE_MS if so.
